@@ -1,0 +1,149 @@
+# vmsd — top-level build.
+#
+#   make            build daemon/vmsd and ctl/vmsctl (optimised)
+#   make check      install deps if missing, build with ASan+UBSan, run every test
+#   make run        build and run vmsd in the foreground under ./var/
+#   make bench      benchmarks (release build)
+#   make install    PREFIX=/usr/local DESTDIR= (binaries, units, config, man pages)
+#   make deps       apt-get the Debian packages the build and tests need
+#
+# Sources are picked up by wildcard: libvms/ and lua-sandbox/ form libvms.a,
+# daemon/*.c link into vmsd, ctl/*.c into vmsctl, tests/unit/test-*.c are one
+# unit-test binary each, bench/bench-*.c one benchmark each.
+
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+SYSCONFDIR  ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+LOCALSTATEDIR ?= /var
+RUNSTATEDIR ?= /run
+SYSTEMDUNITDIR ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
+SYSUSERSDIR ?= $(shell pkg-config --variable=sysusersdir systemd 2>/dev/null || echo /usr/lib/sysusers.d)
+TMPFILESDIR ?= $(shell pkg-config --variable=tmpfilesdir systemd 2>/dev/null || echo /usr/lib/tmpfiles.d)
+
+CC      ?= cc
+PKGS     = lua5.4 libsodium libevent jansson libsystemd
+DEBS     = build-essential pkg-config liblua5.4-dev libsodium-dev libevent-dev \
+           libsystemd-dev libjansson-dev mandoc systemd util-linux iproute2 \
+           procps psmisc python3
+
+WARN     = -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes \
+           -Wstrict-prototypes -Wno-unused-parameter -Werror
+DEFS     = -D_GNU_SOURCE -DVMSD_SOCKET='"$(RUNSTATEDIR)/vmsd/vmsd.sock"' \
+           -DVMSD_STATEDIR='"$(LOCALSTATEDIR)/lib/vmsd"' \
+           -DVMSD_CONFIG='"$(SYSCONFDIR)/vmsd/vmsd.conf"'
+INCS     = -Ilibvms -Ilua-sandbox
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+
+OPT_CFLAGS = -std=c11 -O2 -g $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS)
+SAN_CFLAGS = -std=c11 -O1 -g -fno-omit-frame-pointer \
+             -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+             $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS)
+SAN_LDFLAGS = -fsanitize=address,undefined
+
+LIB_SRC    = $(wildcard libvms/*.c) $(wildcard lua-sandbox/*.c)
+DAEMON_SRC = $(wildcard daemon/*.c)
+CTL_SRC    = $(wildcard ctl/*.c)
+UNIT_SRC   = $(wildcard tests/unit/test-*.c)
+BENCH_SRC  = $(wildcard bench/bench-*.c)
+HDRS       = $(wildcard libvms/*.h lua-sandbox/*.h daemon/*.h ctl/*.h tests/unit/*.h)
+
+OBJ     = build/obj
+SOBJ    = build/san/obj
+
+LIB_OBJ    = $(LIB_SRC:%.c=$(OBJ)/%.o)
+DAEMON_OBJ = $(DAEMON_SRC:%.c=$(OBJ)/%.o)
+CTL_OBJ    = $(CTL_SRC:%.c=$(OBJ)/%.o)
+SLIB_OBJ    = $(LIB_SRC:%.c=$(SOBJ)/%.o)
+SDAEMON_OBJ = $(DAEMON_SRC:%.c=$(SOBJ)/%.o)
+SCTL_OBJ    = $(CTL_SRC:%.c=$(SOBJ)/%.o)
+UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=build/san/tests/%)
+BENCH_BIN  = $(BENCH_SRC:bench/%.c=build/bench/%)
+
+.PHONY: all check test run bench install uninstall deps clean lint-man
+all: daemon/vmsd ctl/vmsctl
+
+$(OBJ)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT_CFLAGS) $(CFLAGS) -c -o $@ $<
+$(SOBJ)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+build/libvms.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+build/san/libvms.a: $(SLIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+daemon/vmsd: $(DAEMON_OBJ) build/libvms.a
+	$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJ) build/libvms.a $(PKG_LIBS)
+ctl/vmsctl: $(CTL_OBJ) build/libvms.a
+	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJ) build/libvms.a $(PKG_LIBS)
+build/san/vmsd: $(SDAEMON_OBJ) build/san/libvms.a
+	$(CC) $(SAN_LDFLAGS) -o $@ $(SDAEMON_OBJ) build/san/libvms.a $(PKG_LIBS)
+build/san/vmsctl: $(SCTL_OBJ) build/san/libvms.a
+	$(CC) $(SAN_LDFLAGS) -o $@ $(SCTL_OBJ) build/san/libvms.a $(PKG_LIBS)
+build/san/tests/%: tests/unit/%.c build/san/libvms.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $< build/san/libvms.a $(PKG_LIBS) $(SAN_LDFLAGS)
+build/bench/%: bench/%.c build/libvms.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT_CFLAGS) -o $@ $< build/libvms.a $(PKG_LIBS)
+
+# The README's test command. Builds the sanitizer binaries and runs every test.
+check: deps
+	$(MAKE) all build/san/vmsd build/san/vmsctl $(UNIT_BIN)
+	tests/run
+
+test: check
+
+run: deps all
+	scripts/run-local.sh
+
+bench: deps all $(BENCH_BIN)
+	bench/run
+
+deps:
+	@missing=""; for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || \
+	  { $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; }; \
+	fi
+
+lint-man:
+	mandoc -Tlint -Wwarning man/*.[1-8]
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 daemon/vmsd $(DESTDIR)$(SBINDIR)/vmsd
+	install -m 0755 ctl/vmsctl $(DESTDIR)$(BINDIR)/vmsctl
+	for p in man/*.[1-8]; do s=$${p##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+	  install -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/; done
+	if [ -d units ] && ls units/*.service >/dev/null 2>&1; then \
+	  install -d $(DESTDIR)$(SYSTEMDUNITDIR); \
+	  for u in units/*.service units/*.socket; do [ -f $$u ] || continue; \
+	    sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$u \
+	      > $(DESTDIR)$(SYSTEMDUNITDIR)/$$(basename $$u); done; fi
+	if [ -f etc/vmsd.sysusers ]; then install -d $(DESTDIR)$(SYSUSERSDIR); \
+	  install -m 0644 etc/vmsd.sysusers $(DESTDIR)$(SYSUSERSDIR)/vmsd.conf; fi
+	if [ -f etc/vmsd.tmpfiles ]; then install -d $(DESTDIR)$(TMPFILESDIR); \
+	  install -m 0644 etc/vmsd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/vmsd.conf; fi
+	install -d $(DESTDIR)$(SYSCONFDIR)/vmsd
+	[ -f $(DESTDIR)$(SYSCONFDIR)/vmsd/vmsd.conf ] || \
+	  install -m 0644 etc/vmsd.conf $(DESTDIR)$(SYSCONFDIR)/vmsd/vmsd.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/vmsd $(DESTDIR)$(BINDIR)/vmsctl
+	for p in man/*.[1-8]; do s=$${p##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$$(basename $$p); done
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/vmsd.service $(DESTDIR)$(SYSTEMDUNITDIR)/vmsd.socket
+
+clean:
+	rm -rf build daemon/vmsd ctl/vmsctl

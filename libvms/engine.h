@@ -1,0 +1,159 @@
+/*
+ * engine.h — a contract's execution engine: the one place that turns a call
+ * into a ledger entry, and an entry back into a verified re-execution. The
+ * daemon's workers execute with it; the auditor replays with it. It owns the
+ * Lua sandbox (lua-sandbox/), the contract's file tree and its state root.
+ * It does no I/O of its own except engine_snapshot_{save,load}.
+ *
+ * ENTRY SCHEMA (version 1). An entry is canonical JSON: jansson's compact
+ * encoding with sorted keys (JSON_COMPACT | JSON_SORT_KEYS, real precision
+ * 17, UTF-8 not escaped). The leaf is exactly those bytes. Integers are JSON
+ * integers; byte strings (file contents) are base64.
+ *
+ * Entry 0, the deploy entry:
+ *   {"v":1, "type":"deploy", "contract":NAME, "code":LUA_SOURCE,
+ *    "code_sha256":HEX, "limits":{LIMIT:INT,...}, "methods":[NAME,...],
+ *    "caller":ID|null, "auth":AUTH, "time":MS,
+ *    "writes":[OP,...], "state":HEX}          (init's writes and state)
+ * Entry i > 0, a call:
+ *   {"v":1, "type":"call", "method":NAME, "args":[JSON,...],
+ *    "caller":ID|null, "auth":AUTH, "time":MS,
+ *    "ok":true,  "result":JSON, "writes":[OP,...], "state":HEX}   or
+ *    "ok":false, "error":MESSAGE, "writes":[],     "state":HEX}
+ * OP is {"op":"mkdir","path":P} | {"op":"write","path":P,"data":BASE64} |
+ *       {"op":"unlink","path":P} | {"op":"rmdir","path":P,"recursive":BOOL}
+ * AUTH is "peercred" (unix socket peer credentials), "debug" (a name claimed
+ * under debug_auth, unauthenticated) or "anonymous" (caller null).
+ * "state" is the hex state root after the entry (see state.h); "time" is
+ * the host's clock in ms at execution, which is all System.time() returns.
+ * The random seed of entry i is SHA-256("vms/seed/v1" || leaf_hash(i-1) ||
+ * uint64be(i)), so it is derived, never stored, and replay reproduces it.
+ *
+ * A failed init refuses the deploy (no ledger is created). An unknown,
+ * private (leading "_") or "init" method, or args that are not an array, is
+ * refused before execution and not recorded (ENGINE_REFUSED).
+ */
+#ifndef VMS_ENGINE_H
+#define VMS_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "merkle.h"
+
+struct engine;
+
+/* Every limit has a default; all are recorded in the deploy entry. */
+struct vms_limits {
+	uint64_t	instructions;	/* VM instructions per call */
+	uint64_t	memory;		/* bytes of Lua heap per contract */
+	uint64_t	file_size;	/* bytes per file */
+	uint64_t	state_size;	/* bytes of all files together */
+	uint64_t	args_size;	/* bytes of a call's JSON args */
+	uint64_t	result_size;	/* bytes of a call's JSON result */
+	uint64_t	depth;		/* nested Lua calls */
+	uint64_t	entry_size;	/* bytes of one ledger entry */
+};
+void	 limits_default(struct vms_limits *);
+/* "memory=32M", "instructions=1000000": K/M/G suffixes allowed. */
+int	 limits_set(struct vms_limits *, const char *key_eq_value,
+	    char *err, size_t errlen);
+json_t	*limits_to_json(const struct vms_limits *);
+int	 limits_from_json(struct vms_limits *, const json_t *,
+	    char *err, size_t errlen);
+
+struct vms_caller {
+	const char	*id;	/* "unix:alice", a debug name, or NULL */
+	const char	*auth;	/* "peercred", "debug", "anonymous" */
+};
+
+enum engine_status {
+	ENGINE_OK = 0,		/* an entry was produced (call ok or failed) */
+	ENGINE_REFUSED = 1,	/* bad request: nothing executed or recorded */
+	ENGINE_ERROR = -1	/* internal failure: err says why */
+};
+
+struct engine_result {
+	int		 ok;		/* the contract method returned normally */
+	json_t		*value;		/* its result (ok), owned by caller */
+	char		*error;		/* its error message (!ok), malloc'd */
+};
+void	 engine_result_clear(struct engine_result *);
+
+/* Host callbacks: entries for System.files.history, and System.log. */
+typedef int (*engine_entry_fn)(void *ctx, uint64_t index, uint8_t **buf,
+    size_t *len);
+typedef void (*engine_log_fn)(void *ctx, const char *msg);
+
+/*
+ * Deploy: compile code, run init, return entry 0 (malloc'd). On ENGINE_OK
+ * *out is the live engine positioned after entry 0. A syntax error, a chunk
+ * that does not return a table, or a failing init is ENGINE_REFUSED with
+ * the reason in err.
+ */
+enum engine_status engine_deploy(const char *contract, const char *code,
+	    size_t codelen, const struct vms_limits *,
+	    const struct vms_caller *, uint64_t time_ms, struct engine **out,
+	    char **entry, size_t *entrylen, char *err, size_t errlen);
+
+/*
+ * Load a contract from its deploy entry without running init or applying
+ * its writes: the state is empty and the next index is 0. Follow with
+ * engine_snapshot_load() and/or engine_apply() for entries 0.. (daemon), or
+ * use engine_replay() from entry 0 (auditor).
+ */
+int	 engine_open(const uint8_t *entry0, size_t len, struct engine **out,
+	    char *err, size_t errlen);
+void	 engine_free(struct engine *);
+
+void	 engine_set_entry_source(struct engine *, engine_entry_fn, void *);
+void	 engine_set_log(struct engine *, engine_log_fn, void *);
+
+/*
+ * Execute a call as entry number engine_next_index(). On ENGINE_OK the
+ * entry (malloc'd) must be appended to the ledger at that index; the engine
+ * has already advanced past it. res tells the caller what to answer.
+ */
+enum engine_status engine_call(struct engine *, const char *method,
+	    const json_t *args, const struct vms_caller *, uint64_t time_ms,
+	    char **entry, size_t *entrylen, struct engine_result *res,
+	    char *err, size_t errlen);
+
+/*
+ * Auditor: re-execute the recorded entry (deploy at index 0 re-runs init)
+ * and require byte-identical output. On mismatch returns -1 and err names
+ * the first differing field, e.g. "result differs: recorded 1 replayed 2".
+ */
+int	 engine_replay(struct engine *, const uint8_t *entry, size_t len,
+	    char *err, size_t errlen);
+
+/* Daemon restart: apply an entry's recorded writes without running Lua and
+ * check the resulting state root against the entry's. */
+int	 engine_apply(struct engine *, const uint8_t *entry, size_t len,
+	    char *err, size_t errlen);
+
+/* Durable materialised state: the file tree, next index and previous leaf
+ * hash, written atomically. load checks the file's own integrity; the
+ * caller checks engine_state_root() against the ledger entry it names. */
+int	 engine_snapshot_save(struct engine *, const char *path,
+	    char *err, size_t errlen);
+int	 engine_snapshot_load(struct engine *, const char *path,
+	    char *err, size_t errlen);
+
+uint64_t engine_next_index(const struct engine *);
+void	 engine_state_root(const struct engine *, merkle_hash out);
+const char *engine_contract(const struct engine *);
+const struct vms_limits *engine_limits(const struct engine *);
+json_t	*engine_methods(const struct engine *);		/* ["RSVP", ...] */
+/* Files: read one (malloc'd bytes), list a directory, dump all for audit:
+ * {"root":HEX,"files":[{"path":P,"type":"file"|"dir","size":N,
+ *   "sha256":HEX},...]} in path order. */
+int	 engine_read(const struct engine *, const char *path, uint8_t **data,
+	    size_t *len, char *err, size_t errlen);
+json_t	*engine_ls(const struct engine *, const char *path, int recursive,
+	    char *err, size_t errlen);
+json_t	*engine_state_dump(const struct engine *);
+
+#endif

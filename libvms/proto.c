@@ -1,0 +1,203 @@
+/*
+ * proto.c — JSON-RPC 2.0 line encoding/decoding and parameter checks.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+#include "util.h"
+
+#define JSON_FLAGS_CANON \
+	(JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17))
+
+char *
+json_canonical(const json_t *v, size_t *len)
+{
+	char *s = json_dumps(v, JSON_FLAGS_CANON | JSON_ENCODE_ANY);
+
+	if (s == NULL)
+		return NULL;
+	if (len)
+		*len = strlen(s);
+	return s;
+}
+
+static char *
+line_of(json_t *msg, size_t *len)
+{
+	char *s = json_dumps(msg, JSON_COMPACT | JSON_SORT_KEYS |
+	    JSON_REAL_PRECISION(17));
+	size_t n;
+	char *out;
+
+	json_decref(msg);
+	if (s == NULL)
+		return NULL;
+	n = strlen(s);
+	out = xmalloc(n + 2);
+	memcpy(out, s, n);
+	out[n] = '\n';
+	out[n + 1] = '\0';
+	free(s);
+	if (len)
+		*len = n + 1;
+	return out;
+}
+
+char *
+proto_request(json_int_t id, const char *method, json_t *params, size_t *len)
+{
+	json_t *m = json_object();
+
+	json_object_set_new(m, "jsonrpc", json_string("2.0"));
+	json_object_set_new(m, "id", json_integer(id));
+	json_object_set_new(m, "method", json_string(method));
+	json_object_set_new(m, "params", params ? params : json_object());
+	return line_of(m, len);
+}
+
+char *
+proto_result(const json_t *id, json_t *result, size_t *len)
+{
+	json_t *m = json_object();
+
+	json_object_set_new(m, "jsonrpc", json_string("2.0"));
+	json_object_set_new(m, "id", id ? json_deep_copy(id) : json_null());
+	json_object_set_new(m, "result", result ? result : json_null());
+	return line_of(m, len);
+}
+
+char *
+proto_error(const json_t *id, int code, const char *message, json_t *data,
+    size_t *len)
+{
+	json_t *m = json_object(), *e = json_object();
+	json_t *msg = json_string(message);
+
+	/* Messages from contracts may carry invalid UTF-8: never drop them. */
+	if (msg == NULL)
+		msg = json_string("(error message is not valid UTF-8)");
+	json_object_set_new(e, "code", json_integer(code));
+	json_object_set_new(e, "message", msg);
+	if (data)
+		json_object_set_new(e, "data", data);
+	json_object_set_new(m, "jsonrpc", json_string("2.0"));
+	json_object_set_new(m, "id", id ? json_deep_copy(id) : json_null());
+	json_object_set_new(m, "error", e);
+	return line_of(m, len);
+}
+
+int
+proto_parse_request(const char *line, size_t len, json_t **req,
+    const char **method, json_t **params, json_t **id, char *err,
+    size_t errlen)
+{
+	json_error_t jerr;
+	json_t *m, *v;
+
+	*req = NULL;
+	*id = NULL;
+	m = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (m == NULL) {
+		seterr(err, errlen, "parse error: %s at column %d", jerr.text,
+		    jerr.column);
+		return RPC_PARSE_ERROR;
+	}
+	*req = m;
+	if (!json_is_object(m)) {
+		seterr(err, errlen, "invalid request: not a JSON object");
+		return RPC_INVALID_REQUEST;
+	}
+	v = json_object_get(m, "id");
+	if (v && !json_is_integer(v) && !json_is_string(v) && !json_is_null(v)) {
+		seterr(err, errlen, "invalid request: id must be a number, "
+		    "string or null");
+		return RPC_INVALID_REQUEST;
+	}
+	*id = v;
+	v = json_object_get(m, "jsonrpc");
+	if (!json_is_string(v) || strcmp(json_string_value(v), "2.0") != 0) {
+		seterr(err, errlen, "invalid request: \"jsonrpc\" must be "
+		    "\"2.0\"");
+		return RPC_INVALID_REQUEST;
+	}
+	v = json_object_get(m, "method");
+	if (!json_is_string(v)) {
+		seterr(err, errlen, "invalid request: \"method\" must be a "
+		    "string");
+		return RPC_INVALID_REQUEST;
+	}
+	*method = json_string_value(v);
+	v = json_object_get(m, "params");
+	if (v == NULL) {
+		v = json_object();
+		json_object_set_new(m, "params", v);
+	} else if (!json_is_object(v)) {
+		seterr(err, errlen, "invalid params: \"params\" must be an "
+		    "object with named parameters");
+		return RPC_INVALID_PARAMS;
+	}
+	*params = v;
+	return 0;
+}
+
+int
+param_string(const json_t *params, const char *key, int required,
+    const char **out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(params, key);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v)) {
+		if (!required)
+			return 0;
+		seterr(err, errlen, "missing parameter \"%s\"", key);
+		return -1;
+	}
+	if (!json_is_string(v)) {
+		seterr(err, errlen, "parameter \"%s\" must be a string", key);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+int
+param_uint(const json_t *params, const char *key, int required,
+    uint64_t dflt, uint64_t *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(params, key);
+
+	*out = dflt;
+	if (v == NULL || json_is_null(v)) {
+		if (!required)
+			return 0;
+		seterr(err, errlen, "missing parameter \"%s\"", key);
+		return -1;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		seterr(err, errlen, "parameter \"%s\" must be a non-negative "
+		    "integer", key);
+		return -1;
+	}
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+int
+param_bool(const json_t *params, const char *key, int dflt, int *out,
+    char *err, size_t errlen)
+{
+	json_t *v = json_object_get(params, key);
+
+	*out = dflt;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v)) {
+		seterr(err, errlen, "parameter \"%s\" must be true or false",
+		    key);
+		return -1;
+	}
+	*out = json_is_true(v);
+	return 0;
+}

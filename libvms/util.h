@@ -1,0 +1,60 @@
+/*
+ * util.h — small helpers every module shares: checked allocation, hex and
+ * base64 (libsodium), whole-file I/O, atomic replace (temp, fsync, rename,
+ * fsync dir), full reads/writes that retry on EINTR, and time.
+ *
+ * Error convention across libvms: functions return 0 on success and -1 on
+ * failure, writing a one-line reason into a caller-supplied `char *err,
+ * size_t errlen` buffer (never NULL) where the failure needs explaining.
+ */
+#ifndef VMS_UTIL_H
+#define VMS_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define VMS_ERRLEN 512
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+int	 xasprintf(char **, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 seterr(char *err, size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* Hex: lower case. hex_decode returns -1 on bad input or length mismatch. */
+void	 hex_encode(const uint8_t *in, size_t len, char *out /* 2*len+1 */);
+int	 hex_decode(const char *in, uint8_t *out, size_t outlen);
+
+/* Standard base64 with padding (RFC 4648 §4), as C2SP notes use. */
+char	*b64_encode(const uint8_t *in, size_t len);            /* malloc'd */
+int	 b64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen);
+/* Decode into a fixed buffer; -1 unless exactly outlen bytes result. */
+int	 b64_decode_fixed(const char *in, size_t inlen, uint8_t *out,
+	    size_t outlen);
+
+/* I/O. All retry on EINTR and return -1 with errno set on failure. */
+int	 write_all(int fd, const void *buf, size_t len);
+ssize_t	 read_full(int fd, void *buf, size_t len);   /* short only at EOF */
+int	 pread_full(int fd, void *buf, size_t len, off_t off); /* -1 if short */
+int	 read_file(const char *path, size_t max, uint8_t **buf, size_t *len,
+	    char *err, size_t errlen);
+/* Atomically replace path with data: temp file, fsync, rename, fsync dir. */
+int	 write_file_atomic(const char *path, const void *data, size_t len,
+	    mode_t mode, char *err, size_t errlen);
+int	 fsync_dir(const char *dir);
+int	 fsync_parent(const char *path);
+int	 mkdir_p(const char *path, mode_t mode);
+int	 rm_rf(const char *path);
+
+uint64_t now_ms(void);          /* wall clock, ms since the epoch */
+uint64_t mono_usec(void);       /* CLOCK_MONOTONIC, µs */
+
+/* Contract names: [A-Za-z0-9][A-Za-z0-9_.-]{0,63}, no "..". */
+int	 valid_contract_name(const char *);
+
+#endif

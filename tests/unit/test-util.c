@@ -1,0 +1,79 @@
+/*
+ * test-util.c — hex, base64, atomic file replace, contract names.
+ */
+#include <sys/stat.h>
+
+#include <stdint.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "util.h"
+
+TEST(hex_roundtrip)
+{
+	uint8_t in[4] = { 0x00, 0xab, 0x10, 0xff }, out[4];
+	char h[9];
+
+	hex_encode(in, 4, h);
+	CHECK_EQ_STR(h, "00ab10ff");
+	CHECK(hex_decode(h, out, 4) == 0);
+	CHECK(memcmp(in, out, 4) == 0);
+	CHECK(hex_decode("00ab10f", out, 4) == -1);
+	CHECK(hex_decode("00ab10fg", out, 4) == -1);
+}
+
+TEST(base64_roundtrip)
+{
+	uint8_t *out;
+	size_t n;
+	char *s = b64_encode((const uint8_t *)"hello", 5);
+
+	CHECK_EQ_STR(s, "aGVsbG8=");
+	CHECK(b64_decode(s, strlen(s), &out, &n) == 0);
+	CHECK(n == 5 && memcmp(out, "hello", 5) == 0);
+	free(out);
+	free(s);
+	CHECK(b64_decode("aGVsbG8", 7, &out, &n) == -1);
+	CHECK(b64_decode("a!==", 4, &out, &n) == -1);
+}
+
+TEST(atomic_write)
+{
+	char dir[] = "/tmp/vms-test-XXXXXX", path[256], err[VMS_ERRLEN];
+	uint8_t *buf;
+	size_t len;
+	struct stat st;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/f", dir);
+	CHECK(write_file_atomic(path, "one", 3, 0600, err, sizeof(err)) == 0);
+	CHECK(write_file_atomic(path, "two!", 4, 0600, err, sizeof(err)) == 0);
+	CHECK(read_file(path, 100, &buf, &len, err, sizeof(err)) == 0);
+	CHECK(len == 4 && memcmp(buf, "two!", 4) == 0);
+	free(buf);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	CHECK(read_file(path, 2, &buf, &len, err, sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "too large");
+	CHECK(rm_rf(dir) == 0);
+}
+
+TEST(contract_names)
+{
+	CHECK(valid_contract_name("guestlist"));
+	CHECK(valid_contract_name("a-b_c.d9"));
+	CHECK(!valid_contract_name(""));
+	CHECK(!valid_contract_name("../x"));
+	CHECK(!valid_contract_name(".hidden"));
+	CHECK(!valid_contract_name("a b"));
+	CHECK(!valid_contract_name("a/b"));
+}
+
+int
+main(void)
+{
+	RUN(hex_roundtrip);
+	RUN(base64_roundtrip);
+	RUN(atomic_write);
+	RUN(contract_names);
+	return test_summary();
+}
