@@ -285,7 +285,7 @@ open_env(lua_State *L)
 	lua_settop(L, 1);
 	sb_open_determ(L);
 	sb_open_system(L);
-	lua_settop(L, 1);
+	lua_settop(L, 0);
 }
 
 static void
@@ -349,7 +349,8 @@ collect_methods(lua_State *L, struct sb_ctx *ctx, int idx)
 		}
 		lua_pop(L, 1);
 	}
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), cmp_str);
 	ctx->methods = json_array();
 	for (i = 0; i < n; i++)
 		json_array_append_new(ctx->methods, json_string(names[i]));
