@@ -24,6 +24,18 @@
 #include "log.h"
 #include "util.h"
 
+int ledger_fault_fsync;
+
+static int
+data_fsync(int fd)
+{
+	if (ledger_fault_fsync) {
+		errno = EIO;
+		return -1;
+	}
+	return fsync(fd);
+}
+
 static const char *const data_files[] = {
 	"entries", "index", "hashes", "checkpoints"
 };
@@ -529,8 +541,8 @@ ledger_commit(struct ledger *l, char *err, size_t errlen)
 	}
 	if (l->size == l->csize)
 		return 0;
-	if (fsync(l->fd_ent) != 0 || fsync(l->fd_idx) != 0 ||
-	    fsync(l->fd_hash) != 0) {
+	if (data_fsync(l->fd_ent) != 0 || data_fsync(l->fd_idx) != 0 ||
+	    data_fsync(l->fd_hash) != 0) {
 		seterr(err, errlen, "%s: fsync: %s; %" PRIu64 " uncommitted "
 		    "entries discarded", l->dir, strerror(errno),
 		    l->size - l->csize);

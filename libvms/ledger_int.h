@@ -32,6 +32,9 @@ struct ledger {
 	uint64_t		*hist_size, *hist_off;
 };
 
+/* Test hook: when set, ledger_commit's data fsync fails with EIO. */
+extern int ledger_fault_fsync;
+
 /* Go sumdb/tlog stored-hash layout (post-order). */
 uint64_t ledger_stored_index(int level, uint64_t n);
 uint64_t ledger_stored_count(uint64_t n);

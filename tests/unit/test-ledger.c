@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "ledger.h"
+#include "ledger_int.h"	/* ledger_fault_fsync */
 #include "log.h"
 #include "test.h"
 #include "util.h"
@@ -736,6 +737,42 @@ TEST(history_repair)
 	free(d);
 }
 
+TEST(fsync_failure_rolls_back)
+{
+	struct ledger *l;
+	char err[VMS_ERRLEN], *d = make_ledger(4, 4), *before;
+	uint64_t eend = fsize(d, "entries");
+
+	CHECK(ledger_open(d, signer, &l, NULL, err, sizeof(err)) == 0);
+	if (l == NULL)
+		return;
+	before = xstrdup(ledger_checkpoint(l));
+	CHECK(append_n(l, 4, 3) == 0);
+	ledger_fault_fsync = 1;
+	CHECK(ledger_commit(l, err, sizeof(err)) == -1);
+	ledger_fault_fsync = 0;
+	CHECK_CONTAINS(err, "fsync: Input/output error; 3 uncommitted "
+	    "entries discarded");
+	CHECK_EQ_INT(ledger_size(l), 4);
+	CHECK_EQ_INT(ledger_committed_size(l), 4);
+	CHECK_EQ_STR(ledger_checkpoint(l), before);
+	CHECK_EQ_INT(fsize(d, "entries"), eend);
+	CHECK_EQ_INT(fsize(d, "index"), 32);
+	CHECK(append_n(l, 4, 2) == 0);
+	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
+	CHECK(read_all_ok(l) == 0);
+	CHECK(ledger_verify_all(l, err, sizeof(err)) == 0);
+	ledger_close(l);
+	CHECK(ledger_open(d, NULL, &l, NULL, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(ledger_size(l), 6);
+	ledger_close(l);
+	/* opening something that is not a ledger */
+	CHECK(ledger_open(tmpdir, NULL, &l, NULL, err, sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "vkey: No such file");
+	free(before);
+	free(d);
+}
+
 TEST(unknown_files_ignored)
 {
 	struct ledger *l;
@@ -792,6 +829,7 @@ main(void)
 	RUN(bitflips);
 	RUN(wrong_keys);
 	RUN(history_repair);
+	RUN(fsync_failure_rolls_back);
 	RUN(unknown_files_ignored);
 	RUN(too_large);
 	note_signer_free(signer);
