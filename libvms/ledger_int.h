@@ -53,6 +53,11 @@ int	 ledger_range_hash(void *ledger, uint64_t start, uint64_t end,
 int	 ledger_load_frontier(struct ledger *, uint64_t size,
 	    struct merkle_frontier *);
 
+/* Sign the checkpoint of (size, root) with the signer's name as origin;
+ * the note is malloc'd (ledger_create.c). */
+char	*ledger_sign_checkpoint(const struct note_signer *, uint64_t size,
+	    const merkle_hash root, char *err, size_t errlen);
+
 /* History (ledger_history.c). */
 int	 ledger_history_append(struct ledger *, const char *note,
 	    char *err, size_t errlen);
