@@ -1,5 +1,6 @@
 /*
- * ledger.c — one contract's append-only, signed ledger directory: open (verify the checkpoint against O(log n) stored hashes, recover a torn
+ * ledger.c — one contract's append-only, signed ledger directory: open
+ * (verify the checkpoint against O(log n) stored hashes, recover a torn
  * tail), append, commit (fsync, sign, replace the checkpoint atomically),
  * rollback and verified reads. The on-disk format is in ledger.h and
  * vms-ledger(5); creation is in ledger_create.c, hashes and proofs in
