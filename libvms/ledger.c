@@ -163,7 +163,7 @@ static int
 check_files(struct ledger *l, struct ledger_recovery *rec, char *err,
     size_t errlen)
 {
-	uint64_t elen, ilen, hlen, n = l->csize, off, need, extra_idx;
+	uint64_t elen, ilen, hlen, n = l->csize, off, need, extra_idx, prev;
 	merkle_hash root, leaf, stored;
 	uint8_t buf[8], *data;
 	uint32_t len;
@@ -171,6 +171,11 @@ check_files(struct ledger *l, struct ledger_recovery *rec, char *err,
 	if (file_len(l->fd_ent, &elen) != 0 || file_len(l->fd_idx, &ilen) != 0 ||
 	    file_len(l->fd_hash, &hlen) != 0) {
 		seterr(err, errlen, "%s: fstat: %s", l->dir, strerror(errno));
+		return -1;
+	}
+	if (n > (1ULL << 48)) {
+		seterr(err, errlen, "%s/checkpoint: implausible tree size %"
+		    PRIu64, l->dir, n);
 		return -1;
 	}
 	if (ilen < n * 8) {
@@ -229,6 +234,20 @@ check_files(struct ledger *l, struct ledger_recovery *rec, char *err,
 			return -1;
 		}
 		l->cent_end = off + 4 + len;
+		/*
+		 * The record before it must end where it starts, so that a
+		 * damaged index cannot make a committed record look like
+		 * the tail (and be truncated).
+		 */
+		if (n > 1 && (pread_full(l->fd_idx, buf, 8,
+		    (off_t)((n - 2) * 8)) != 0 || (prev = ledger_get_be64(buf))
+		    + 4 > off || pread_full(l->fd_ent, buf, 4, (off_t)prev) !=
+		    0 || prev + 4 + ledger_get_be32(buf) != off)) {
+			seterr(err, errlen, "ledger corrupt: entries %" PRIu64
+			    " and %" PRIu64 " are not adjacent in %s/entries",
+			    n - 2, n - 1, l->dir);
+			return -1;
+		}
 	}
 	l->ent_end = l->cent_end;
 	l->cfront = l->front;

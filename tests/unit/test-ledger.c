@@ -628,6 +628,35 @@ TEST(bitflips)
 		}
 		CHECK_EQ_INT(accepted, 0);
 	}
+	/* the index of the last committed entry pointing at an identical
+	 * earlier record must not make committed data look like a tail */
+	{
+		struct ledger *w;
+		char *d2 = new_dir();
+		uint8_t ib[8];
+		int fd;
+		char *ip;
+
+		CHECK(ledger_create(d2, ORIGIN, signer, &w, err, sizeof(err))
+		    == 0);
+		CHECK(ledger_append(w, "same", 4, NULL, err, sizeof(err)) == 0);
+		CHECK(ledger_append(w, "other", 5, NULL, err, sizeof(err)) ==
+		    0);
+		CHECK(ledger_append(w, "same", 4, NULL, err, sizeof(err)) == 0);
+		CHECK(ledger_commit(w, err, sizeof(err)) == 0);
+		ledger_close(w);
+		xasprintf(&ip, "%s/index", d2);
+		memset(ib, 0, 8);	/* entry 2 -> offset 0 (entry 0) */
+		fd = open(ip, O_WRONLY);
+		CHECK(fd >= 0 && pwrite(fd, ib, 8, 16) == 8);
+		close(fd);
+		free(ip);
+		CHECK(ledger_open(d2, signer, &w, NULL, err, sizeof(err)) ==
+		    -1);
+		CHECK_CONTAINS(err, "entries 1 and 2 are not adjacent");
+		CHECK_EQ_INT(fsize(d2, "entries"), 3 * 4 + 13);
+		free(d2);
+	}
 	/* index entry pointing elsewhere */
 	snap_restore(d, &s);
 	flip_bit(d, "index", 50 * 8 + 7, 3);
