@@ -353,6 +353,12 @@ read_more(struct worker *w, int block)
 	}
 }
 
+static int
+has_line(const struct worker *w)
+{
+	return w->inlen > 0 && memchr(w->in, '\n', w->inlen) != NULL;
+}
+
 /* Run up to batch_max complete lines; returns how many. */
 static unsigned
 run_lines(struct worker *w)
@@ -361,13 +367,15 @@ run_lines(struct worker *w)
 	size_t left = w->inlen;
 	unsigned n = 0;
 
-	while (n < w->batch_max && (nl = memchr(p, '\n', left)) != NULL) {
+	while (n < w->batch_max && left > 0 &&
+	    (nl = memchr(p, '\n', left)) != NULL) {
 		handle(w, p, (size_t)(nl - p));
 		left -= (size_t)(nl - p) + 1;
 		p = nl + 1;
 		n++;
 	}
-	memmove(w->in, p, left);
+	if (left > 0)
+		memmove(w->in, p, left);
 	w->inlen = left;
 	return n;
 }
@@ -376,9 +384,9 @@ static void
 serve(struct worker *w)
 {
 	for (;;) {
-		while (memchr(w->in, '\n', w->inlen) == NULL && !w->eof)
+		while (!has_line(w) && !w->eof)
 			read_more(w, 1);
-		if (memchr(w->in, '\n', w->inlen) == NULL)
+		if (!has_line(w))
 			break;		/* EOF: vmsd asked us to stop */
 		/* Group commit: take everything that is already waiting. */
 		while (!w->eof && read_more(w, 0))
@@ -573,9 +581,9 @@ deploy(struct worker *w)
 	uint64_t index;
 	int code_rpc = RPC_INTERNAL_ERROR;
 
-	while (memchr(w->in, '\n', w->inlen) == NULL && !w->eof)
+	while (!has_line(w) && !w->eof)
 		read_more(w, 1);
-	if (memchr(w->in, '\n', w->inlen) == NULL)
+	if (!has_line(w))
 		fatalx("deploy: no request");
 	if ((msg = json_loadb(w->in, (size_t)((char *)memchr(w->in, '\n',
 	    w->inlen) - w->in), 0, &jerr)) == NULL)
