@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <sodium.h>
 
 #include "log.h"
 #include "util.h"
@@ -288,6 +289,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (sodium_init() < 0)
+		fatalx("libsodium cannot initialise");
 	if (config_load(&conf, &flags, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	vmsd_conf = &conf;

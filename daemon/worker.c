@@ -25,6 +25,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "engine.h"
 #include "ledger.h"
 #include "log.h"
@@ -722,6 +724,8 @@ worker_main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGPIPE, &sa, NULL);
 
+	if (sodium_init() < 0)
+		fatalx("libsodium cannot initialise");
 	xasprintf(&w.snap_path, "%s/state.snap", w.dir);
 	if (deploy_mode)
 		deploy(&w);
