@@ -38,6 +38,7 @@ struct conn {
 	int			 closing;	/* no more reads; free after
 						   the output drains */
 	int			 paused;
+	int			 linger;	/* drain input before closing */
 	TAILQ_ENTRY(conn)	 entry;
 };
 
@@ -87,6 +88,45 @@ conn_free(struct conn *c)
 	bufferevent_free(c->bev);
 	free(c->info.ident);
 	free(c);
+}
+
+static void
+conn_discard(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void
+conn_linger_event(struct bufferevent *bev, short what, void *arg)
+{
+	conn_free(arg);
+}
+
+/*
+ * The replies are written: close. After an oversize message the client may
+ * still be sending; closing with unread input would reset the connection
+ * and could destroy our error reply in flight, so half-close and discard
+ * its input for a moment first.
+ */
+static void
+conn_finish(struct conn *c)
+{
+	struct timeval tv = { 1, 0 };
+
+	if (!c->linger) {
+		conn_free(c);
+		return;
+	}
+	c->linger = 0;
+	if (shutdown(bufferevent_getfd(c->bev), SHUT_WR) != 0) {
+		conn_free(c);
+		return;
+	}
+	bufferevent_setcb(c->bev, conn_discard, NULL, conn_linger_event, c);
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_enable(c->bev, EV_READ);
 }
 
 static void
@@ -180,7 +220,7 @@ conn_close_after_output(struct conn *c)
 	bufferevent_disable(c->bev, EV_READ);
 	if (TAILQ_EMPTY(&c->pending) &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		conn_free(c);
+		conn_finish(c);
 }
 
 static void
@@ -206,7 +246,7 @@ conn_flush(struct conn *c)
 	}
 	if (c->closing) {
 		if (TAILQ_EMPTY(&c->pending) && evbuffer_get_length(out) == 0)
-			conn_free(c);
+			conn_finish(c);
 		return;
 	}
 	if (c->paused && c->npending < CONN_MAX_PENDING / 2 &&
@@ -253,6 +293,7 @@ conn_too_large(struct conn *c)
 	struct rpcreq *req = rpcreq_new(c);
 
 	req->close_after = 1;
+	c->linger = 1;
 	log_info("client sent a message over max_message (%zu bytes): "
 	    "closing the connection", vmsd_conf->max_message);
 	evbuffer_drain(bufferevent_get_input(c->bev),
@@ -329,7 +370,7 @@ conn_write(struct bufferevent *bev, void *arg)
 
 	if (c->closing) {
 		if (TAILQ_EMPTY(&c->pending))
-			conn_free(c);
+			conn_finish(c);
 		return;
 	}
 	if (c->paused)

@@ -41,7 +41,10 @@ class Lines:
 
     def readline(self):
         while b"\n" not in self.buf:
-            d = self.s.recv(1 << 20)
+            try:
+                d = self.s.recv(1 << 20)
+            except ConnectionResetError:
+                d = b""
             if not d:
                 if self.buf:
                     line, self.buf = self.buf, b""
