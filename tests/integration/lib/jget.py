@@ -12,4 +12,7 @@ for k in (sys.argv[1].split(".") if len(sys.argv) > 1 and sys.argv[1] else []):
         v = v[int(k)] if isinstance(v, list) else v[k]
     except (KeyError, IndexError, ValueError, TypeError):
         sys.exit(1)
-print(v if isinstance(v, str) else json.dumps(v, sort_keys=True))
+try:
+    print(v if isinstance(v, str) else json.dumps(v, sort_keys=True))
+except BrokenPipeError:
+    pass
