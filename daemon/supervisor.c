@@ -285,8 +285,12 @@ proc_spawn(struct contract *c, int deploy, const char *dir, const char *key,
 	if (bufferevent_enable(p->bev, EV_READ | EV_WRITE) != 0)
 		fatalx("bufferevent_enable");
 	LIST_INSERT_HEAD(&procs, p, entry);
-	log_debug("%s: %s worker started, pid %ld", c->name,
-	    deploy ? "deploy" : "contract", (long)pid);
+	if (deploy)
+		log_debug("%s: deploy worker started, pid %ld", c->name,
+		    (long)pid);
+	else
+		log_info("%s: contract worker started, pid %ld", c->name,
+		    (long)pid);
 	return p;
 }
 
