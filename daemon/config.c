@@ -15,10 +15,21 @@
 #include "util.h"
 #include "vmsd.h"
 
+static char *
+default_origin_prefix(void)
+{
+	char host[256], *p;
+
+	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	xasprintf(&p, "%s/vmsd", host);
+	return p;
+}
+
 void
 config_defaults(struct vmsd_config *c)
 {
-	char host[256];
 
 	memset(c, 0, sizeof(*c));
 	c->state_dir = xstrdup(VMSD_STATEDIR);
@@ -34,10 +45,7 @@ config_defaults(struct vmsd_config *c)
 	c->snapshot_interval = 10000;
 	c->batch_max = 256;
 	c->debug_auth = 0;
-	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	xasprintf(&c->origin_prefix, "%s/vmsd", host);
+	c->origin_prefix = default_origin_prefix();
 	c->log_verbose = 0;
 	limits_default(&c->limits);
 }
@@ -202,12 +210,16 @@ config_set(struct vmsd_config *c, const char *key, const char *v,
 			return -1;
 		}
 	} else if (strcmp(key, "origin_prefix") == 0) {
-		if (*v == '\0' || strchr(v, ' ') || strchr(v, '+')) {
+		if (strchr(v, ' ') || strchr(v, '+') || strchr(v, '\t')) {
 			seterr(err, errlen, "bad value '%s' for origin_prefix "
-			    "(non-empty, no spaces or '+')", v);
+			    "(no spaces or '+')", v);
 			return -1;
 		}
-		set_str(&c->origin_prefix, v);
+		if (*v == '\0') {
+			free(c->origin_prefix);
+			c->origin_prefix = default_origin_prefix();
+		} else
+			set_str(&c->origin_prefix, v);
 	} else if (strcmp(key, "log_level") == 0) {
 		if (strcmp(v, "debug") == 0)
 			c->log_verbose = 1;

@@ -124,6 +124,11 @@ else
 fi
 stop_vmsd
 
+# The documented default config, every setting uncommented, is valid.
+sed 's/^#\([a-z]\)/\1/' "$TOP/etc/vmsd.conf" | grep -v '^socket\|^state_dir' >"$T/vmsd.conf"
+if start_vmsd; then pass default_config_all_settings_valid; else fail default_config_all_settings_valid "vmsd refused etc/vmsd.conf uncommented"; fi
+stop_vmsd
+
 # socket_mode is applied to the socket file.
 printf 'socket_mode = 0600\n' >"$T/vmsd.conf"
 start_vmsd
