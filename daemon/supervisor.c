@@ -88,6 +88,9 @@ struct contract {
 	TAILQ_ENTRY(contract)	 entry;
 };
 
+extern char **environ;
+static int exe_fd = -1;	/* /proc/self/exe, for exec'ing workers */
+
 static TAILQ_HEAD(, contract) contracts = TAILQ_HEAD_INITIALIZER(contracts);
 static LIST_HEAD(, proc) procs = LIST_HEAD_INITIALIZER(procs);
 static size_t ncontracts;
@@ -269,6 +272,14 @@ proc_spawn(struct contract *c, int deploy, const char *dir, const char *key,
 				_exit(126);
 		} else if (dup2(sv[1], 3) < 0)
 			_exit(126);
+		/*
+		 * Our own executable, opened at startup: a clean address
+		 * space, the same binary even if the file was replaced, and
+		 * the real program under valgrind (which redirects opens of
+		 * /proc/self/exe to the client).
+		 */
+		if (exe_fd >= 0)
+			fexecve(exe_fd, (char *const *)argv, environ);
 		execv("/proc/self/exe", (char *const *)argv);
 		_exit(127);
 	}
@@ -1125,6 +1136,9 @@ supervisor_init(char *err, size_t errlen)
 	struct dirent *de;
 	size_t i;
 
+	if (exe_fd < 0 &&
+	    (exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) < 0)
+		log_warn("open /proc/self/exe (workers will exec it by path)");
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		xasprintf(&path, "%s/%s", vmsd_conf->state_dir, subs[i]);
 		if (mkdir_p(path, strcmp(subs[i], "keys") == 0 ? 0700 :
@@ -1228,6 +1242,10 @@ supervisor_free(void)
 		free(p->tmpdir);
 		free(p->tmpkey);
 		free(p);
+	}
+	if (exe_fd >= 0) {
+		close(exe_fd);
+		exe_fd = -1;
 	}
 	while ((c = TAILQ_FIRST(&contracts)) != NULL) {
 		if (c->replace_req)
