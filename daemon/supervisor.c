@@ -411,7 +411,9 @@ pump(struct contract *c)
 		worker_start(c);
 		return;
 	}
-	if (c->state != C_RUNNING)
+	/* A worker that has exited or closed its end gets nothing more: what
+	 * is still queued goes to its successor. */
+	if (c->state != C_RUNNING || c->worker->eof || c->worker->reaped)
 		return;
 	while (c->op == OP_NONE && c->ninflight < window &&
 	    (req = TAILQ_FIRST(&c->queue)) != NULL) {
@@ -813,8 +815,8 @@ proc_event(struct bufferevent *bev, short what, void *arg)
 	struct proc *p = arg;
 
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-		proc_read(bev, p);
 		p->eof = 1;
+		proc_read(bev, p);
 		bufferevent_disable(bev, EV_READ | EV_WRITE);
 		if (p->reaped)
 			proc_gone(p);
