@@ -153,6 +153,7 @@ deploy_limits(const json_t *given, char *err, size_t errlen)
 static void
 m_deploy(struct rpcreq *req, json_t *params, const char *mname)
 {
+	const struct conn_info *peer = rpcreq_peer(req);
 	const char *name, *code;
 	json_t *limits;
 	int replace;
@@ -171,6 +172,14 @@ m_deploy(struct rpcreq *req, json_t *params, const char *mname)
 	if ((limits = deploy_limits(json_object_get(params, "limits"), err,
 	    sizeof(err))) == NULL)
 		goto bad;
+	/* Entry 0 records who deployed (admins are always peercred). */
+	if (peer != NULL && peer->ident != NULL) {
+		req->caller = xstrdup(peer->ident);
+		req->auth = "peercred";
+	} else
+		req->auth = "anonymous";
+	log_info("deploy of %s%s requested by %s", name,
+	    replace ? " (replace)" : "", req->caller ? req->caller : "?");
 	supervisor_deploy(req, name, code, limits, replace);
 	return;
 bad:

@@ -1074,7 +1074,8 @@ supervisor_start(struct rpcreq *req, const char *name)
 	c->ncrashes = 0;
 	c->not_before = 0;
 	worker_start(c);
-	log_info("%s: started", name);
+	log_info("%s: started by %s", name, rpcreq_peer(req) &&
+	    rpcreq_peer(req)->ident ? rpcreq_peer(req)->ident : "admin");
 	rpcreq_result(req, json_pack("{s:s,s:s}", "name", name, "status",
 	    status_of(c)));
 }
@@ -1087,6 +1088,9 @@ supervisor_remove(struct rpcreq *req, const char *name, int purge)
 
 	if ((c = admin_target(req, name)) == NULL)
 		return;
+	log_info("%s: remove%s requested by %s", name, purge ? " --purge" : "",
+	    rpcreq_peer(req) && rpcreq_peer(req)->ident ?
+	    rpcreq_peer(req)->ident : "admin");
 	c->op = OP_REMOVE;
 	c->purge = purge;
 	snprintf(msg, sizeof(msg), "contract %s was removed", name);

@@ -67,7 +67,9 @@ check json_args_roundtrip "got $out" [ "$(printf "%s\n" "$out" | field result.va
 out=$(rpc log '{"contract":"counter"}')
 n=$(printf "%s\n" "$out" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["result"]["entries"]))')
 e1=$(printf "%s\n" "$out" | python3 -c 'import json,sys,base64; e=json.load(sys.stdin)["result"]["entries"][1]; d=json.loads(base64.b64decode(e["leaf"])); print(d["type"], d["method"], d["ok"], d["auth"])')
+e0=$(printf '%s\n' "$out" | python3 -c 'import json,sys,base64; e=json.load(sys.stdin)["result"]["entries"][0]; d=json.loads(base64.b64decode(e["leaf"])); print(d["type"], d["caller"], d["auth"])')
 check log_entries "n=$n e1=$e1" [ "$n" = 6 -a "$e1" = "call inc True peercred" ]
+check deploy_entry_records_deployer "e0=$e0" [ "$e0" = "deploy unix:$(id -un) peercred" ]
 out=$(rpc log '{"contract":"counter","from":4,"count":1}')
 check log_from_count "got $(printf "%s\n" "$out" | cut -c1-100)" [ "$(printf "%s\n" "$out" | field result.entries.0.index)" = 4 -a "$(printf "%s\n" "$out" | field result.size)" = 6 ]
 v=$(verify_ledger counter)
