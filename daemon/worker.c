@@ -229,6 +229,27 @@ do_call(struct worker *w, json_t *id, json_t *params,
 	engine_result_clear(&res);
 }
 
+/* ls entries name files relative to the directory; add the full path. */
+static void
+add_paths(json_t *entries, const char *dir)
+{
+	size_t i, dl = strlen(dir);
+	const char *name;
+	json_t *e;
+	char *full;
+
+	while (dl > 1 && dir[dl - 1] == '/')
+		dl--;
+	json_array_foreach(entries, i, e) {
+		name = json_string_value(json_object_get(e, "name"));
+		if (name == NULL || json_object_get(e, "path") != NULL)
+			continue;
+		xasprintf(&full, "%.*s/%s", dl == 1 ? 0 : (int)dl, dir, name);
+		json_object_set_new(e, "path", json_string(full));
+		free(full);
+	}
+}
+
 static void
 do_files(struct worker *w, const char *method, json_t *id, json_t *params)
 {
@@ -265,6 +286,8 @@ do_files(struct worker *w, const char *method, json_t *id, json_t *params)
 			reply_error(w, id, RPC_NOT_FOUND, NULL, err);
 			return;
 		}
+		if (json_is_array(r))
+			add_paths(r, path ? path : "/");
 		if (!json_is_object(r))
 			r = json_pack("{s:o}", "entries", r);
 		reply_result(w, id, r);

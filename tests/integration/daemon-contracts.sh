@@ -85,7 +85,7 @@ check read_file "got $out" [ "$(printf "%s\n" "$out" | field result.data)" = "$(
 out=$(rpc read '{"contract":"counter","path":"/nope"}')
 check read_missing "got $out" [ "$(printf "%s\n" "$out" | field error.code)" = -32007 ]
 out=$(rpc ls '{"contract":"counter"}')
-check ls_root "got $out" sh -c "echo '$out' | grep -q '\"n\"'"
+check ls_root "got $out" [ "$(printf '%s\n' "$out" | field result.entries.0.path)" = /n -a "$(printf '%s\n' "$out" | field result.entries.0.type)" = file ]
 out=$(rpc state '{"contract":"counter"}')
 check state_dump "got $out" [ "$(printf "%s\n" "$out" | field result.index)" = 6 ]
 out=$(rpc methods '{"contract":"counter"}')
