@@ -5,9 +5,11 @@
  * itself: it runs in the foreground, as systemd (Type=notify) expects.
  * `vmsd --worker ...` is the hidden per-contract worker mode (worker.c).
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <libgen.h>
@@ -34,6 +36,7 @@ static struct vmsd_config conf;
 static struct vmsd_flags flags;
 static struct event *ev_term, *ev_int, *ev_hup, *ev_chld, *ev_exit;
 static int exit_timer_armed;
+static int lock_fd = -1;
 
 static void
 usage(FILE *f)
@@ -199,6 +202,24 @@ add_signal(int sig, event_callback_fn fn)
 	return ev;
 }
 
+/* One daemon per state directory: two would run two writers per ledger. */
+static void
+lock_state_dir(void)
+{
+	char *path;
+
+	xasprintf(&path, "%s/vmsd.lock", conf.state_dir);
+	if ((lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		fatal("%s", path);
+	if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			fatalx("state directory %s is in use by another vmsd",
+			    conf.state_dir);
+		fatal("lock %s", path);
+	}
+	free(path);
+}
+
 static void
 setup_listeners(void)
 {
@@ -302,6 +323,7 @@ main(int argc, char **argv)
 		fatal("sigaction");
 	if (mkdir_p(conf.state_dir, 0755) != 0)
 		fatal("state directory %s", conf.state_dir);
+	lock_state_dir();
 
 	if ((vmsd_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
@@ -336,6 +358,7 @@ main(int argc, char **argv)
 	event_base_free(vmsd_base);
 	libevent_global_shutdown();
 	log_info("stopped");
+	close(lock_fd);
 	config_free(&conf);
 	return 0;
 }

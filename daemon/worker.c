@@ -14,10 +14,12 @@
  * With --deploy it instead creates a new contract (key, ledger, entry 0,
  * snapshot) in the directory it was given, answers, and exits.
  */
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,6 +43,7 @@ struct worker {
 	const char	*keypath;
 	char		*snap_path;
 	int		 fd;
+	int		 lock_fd;	/* flock on the key file */
 	uint64_t	 snapshot_interval;
 	unsigned	 batch_max;
 
@@ -562,6 +565,30 @@ load_signer(struct worker *w)
 		    w->keypath);
 }
 
+/*
+ * One writer per ledger: hold an exclusive lock on the contract's key file
+ * for the worker's lifetime. A worker left over from a daemon that was
+ * killed finishes its batch and exits on EOF; its successor waits for it.
+ */
+static void
+lock_contract(struct worker *w)
+{
+	int fd;
+
+	if ((fd = open(w->keypath, O_RDONLY | O_CLOEXEC)) < 0)
+		fatal("%s", w->keypath);
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK)
+			fatal("lock %s", w->keypath);
+		log_warnx("another worker still holds %s: waiting",
+		    w->keypath);
+		while (flock(fd, LOCK_EX) != 0)
+			if (errno != EINTR)
+				fatal("lock %s", w->keypath);
+	}
+	w->lock_fd = fd;
+}
+
 static void
 open_contract(struct worker *w)
 {
@@ -569,6 +596,7 @@ open_contract(struct worker *w)
 	char err[VMS_ERRLEN];
 	json_t *m;
 
+	lock_contract(w);
 	load_signer(w);
 	memset(&rec, 0, sizeof(rec));
 	if (ledger_open(w->dir, w->signer, &w->ledger, &rec, err,
@@ -699,6 +727,7 @@ worker_main(int argc, char **argv)
 
 	memset(&w, 0, sizeof(w));
 	w.fd = -1;
+	w.lock_fd = -1;
 	w.snapshot_interval = 10000;
 	w.batch_max = 256;
 	for (i = 1; i < argc; i++) {
@@ -770,5 +799,7 @@ worker_main(int argc, char **argv)
 	free(w.in);
 	free(w.out);
 	close(w.fd);
+	if (w.lock_fd >= 0)
+		close(w.lock_fd);
 	return w.must_exit ? 3 : 0;
 }

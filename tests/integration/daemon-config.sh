@@ -86,6 +86,15 @@ else
 	fail live_socket_refused "rc=$rc out=$out"
 fi
 
+# A second daemon on the same state directory is refused.
+out=$("$VMSD" -f "$T/vmsd.conf" --state-dir "$T/state" --socket "$T/s2.sock" 2>&1)
+rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q "is in use by another vmsd"; then
+	pass state_dir_locked
+else
+	fail state_dir_locked "rc=$rc out=$out"
+fi
+
 # SIGHUP: a reload with a bad file keeps serving, a good one applies.
 printf 'nonsense here\n' >>"$T/vmsd.conf"
 kill -HUP "$VPID"
