@@ -92,6 +92,31 @@ out=$(rpc start '{"contract":"a"}')
 o2=$(rpc call '{"contract":"a","method":"get","args":[]}')
 check start_clears_failed "got $out / $o2" [ "$(printf '%s\n' "$o2" | field result.value)" = "$entries" ]
 
+# A deploy worker killed in the middle of init leaves nothing behind.
+cat >"$T/slow.lua" <<'LUA'
+local M = {}
+function M.init() local x = 0; for i = 1, 200000000 do x = x + i end end
+function M.get() return 1 end
+return M
+LUA
+deploy slow "$T/slow.lua" '{"limits":{"instructions":1000000000000}}' >"$T/slow.out" &
+DEP=$!
+j=0; dp=
+while [ -z "$dp" ] && [ $j -lt 50 ]; do
+	sleep 0.1; j=$((j + 1))
+	dp=$(pgrep -f -- "--worker slow --fd 3 --dir $T/state/contracts/.deploy-slow" | head -1)
+done
+[ -n "$dp" ] && kill -KILL "$dp"
+wait $DEP
+out=$(cat "$T/slow.out")
+if [ -n "$dp" ] && [ "$(printf '%s\n' "$out" | field error.code)" = -32603 ] &&
+    [ -z "$(ls -A "$T/state/contracts" | grep slow)" ] && [ -z "$(ls -A "$T/state/keys" | grep slow)" ] &&
+    [ "$(rpc info '{"contract":"slow"}' | field error.code)" = -32002 ]; then
+	pass killed_deploy_leaves_nothing
+else
+	fail killed_deploy_leaves_nothing "pid '$dp', got $out; $(ls -A "$T/state/contracts" "$T/state/keys")"
+fi
+
 stop_vmsd; rc=$?
 check clean_exit "rc=$rc" [ $rc -eq 0 ]
 if grep -q 'Sanitizer\|runtime error' "$T/log"; then fail no_sanitizer_reports "see log"; else pass no_sanitizer_reports; fi
