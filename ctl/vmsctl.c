@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "log.h"
 #include "vmsctl.h"
 
@@ -108,6 +110,10 @@ main(int argc, char **argv)
 	int ch, rc;
 
 	log_init("vmsctl", LOG_MODE_PLAIN, 0);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "%s: cannot initialise libsodium\n", argv[0]);
+		return 1;
+	}
 	memset(&c, 0, sizeof(c));
 	c.socket = getenv("VMSD_SOCKET");
 	if (c.socket == NULL || *c.socket == '\0')
