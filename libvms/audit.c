@@ -377,7 +377,8 @@ verify_note(struct audit *a, const char *note, struct checkpoint *cp,
 	if (note_verify(note, strlen(note), &a->key, 1, &tl, NULL, err,
 	    sizeof(err)) != 0) {
 		fail(r, 1, AUDIT_NO_INDEX, "checkpoint signature does not "
-		    "verify under %s: %s", a->vkey, err);
+		    "verify under %s: %s (forged or signed by another key)",
+		    a->vkey, err);
 		return -1;
 	}
 	if (checkpoint_parse(note, tl, cp, err, sizeof(err)) != 0) {
@@ -405,6 +406,22 @@ verify_note(struct audit *a, const char *note, struct checkpoint *cp,
 		return -1;
 	}
 	return 0;
+}
+
+/* For messages only: the contract name from an unverified note. */
+static void
+name_from_note(const char *note, struct audit_report *r)
+{
+	struct checkpoint cp;
+	const char *sep = strstr(note, "\n\n"), *s;
+	char err[VMS_ERRLEN];
+
+	if (r->contract[0] != '\0' || sep == NULL ||
+	    checkpoint_parse(note, (size_t)(sep - note) + 1, &cp, err,
+	    sizeof(err)) != 0)
+		return;
+	s = strrchr(cp.origin, '/');
+	snprintf(r->contract, sizeof(r->contract), "%s", s ? s + 1 : cp.origin);
 }
 
 /* Bring the verified state from a->size to the checkpoint cp (already
@@ -628,6 +645,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		goto done;
 	}
 	if (verify_note(a, note, &cp, r) != 0) {
+		name_from_note(note, r);
 		rc = 1;
 		goto done;
 	}
@@ -698,11 +716,15 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		memcpy(mid.root, o->trusted->root, MERKLE_HASH_LEN);
 		rc = extend(a, &mid, r, err, errlen);
 		if (rc == 1 && r->fail_check == 2) {
+			char *old = b64_encode(o->trusted->root,
+			    MERKLE_HASH_LEN);
+
 			snprintf(why, sizeof(why), "%.900s", r->reason);
-			fail(r, 2, r->fail_index, "history differs from the "
-			    "checkpoint of size %" PRIu64 " verified before "
-			    "(a fork or rewritten history): %.900s",
-			    o->trusted->size, why);
+			fail(r, 2, r->fail_index, "fork: the ledger's first %"
+			    PRIu64 " entries are not the history verified "
+			    "before at checkpoint %" PRIu64 " (root %s): %.900s",
+			    o->trusted->size, o->trusted->size, old, why);
+			free(old);
 		}
 		if (rc != 0)
 			goto done;
