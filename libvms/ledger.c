@@ -1,10 +1,10 @@
 /*
- * ledger.c — one contract's append-only, signed ledger directory: create,
- * open (verify the checkpoint against O(log n) stored hashes, recover a torn
+ * ledger.c — one contract's append-only, signed ledger directory: open
+ * (verify the checkpoint against O(log n) stored hashes, recover a torn
  * tail), append, commit (fsync, sign, replace the checkpoint atomically),
  * rollback and verified reads. The on-disk format is in ledger.h and
- * vms-ledger(5); hashes and proofs are in ledger_hashes.c, the checkpoint
- * history in ledger_history.c.
+ * vms-ledger(5); creation is in ledger_create.c, hashes and proofs in
+ * ledger_hashes.c, the checkpoint history in ledger_history.c.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -24,122 +24,32 @@
 #include "log.h"
 #include "util.h"
 
-static const char *const data_files[] = {
-	"entries", "index", "hashes", "checkpoints"
-};
+int ledger_fault_fsync;
+
+static int
+data_fsync(int fd)
+{
+	if (ledger_fault_fsync) {
+		errno = EIO;
+		return -1;
+	}
+	return fsync(fd);
+}
 
 static char *
-path_in(const struct ledger *l, const char *dir, const char *name)
+path_in(const struct ledger *l, const char *name)
 {
 	char *p;
 
-	xasprintf(&p, "%s/%s", l != NULL ? l->dir : dir, name);
+	xasprintf(&p, "%s/%s", l->dir, name);
 	return p;
-}
-
-/* Sign a checkpoint for the current frontier; note malloc'd. */
-static char *
-sign_checkpoint(const struct note_signer *s, uint64_t size,
-    const merkle_hash root, char *err, size_t errlen)
-{
-	struct checkpoint cp;
-	char *text, *note;
-
-	memset(&cp, 0, sizeof(cp));
-	snprintf(cp.origin, sizeof(cp.origin), "%s", s->name);
-	cp.size = size;
-	memcpy(cp.root, root, MERKLE_HASH_LEN);
-	text = checkpoint_format(&cp);
-	note = note_sign(s, text, strlen(text), err, errlen);
-	free(text);
-	return note;
-}
-
-int
-ledger_create(const char *dir, const char *origin,
-    const struct note_signer *signer, struct ledger **out, char *err,
-    size_t errlen)
-{
-	struct note_verifier v;
-	merkle_hash root;
-	char *p, *vk, *line, *note;
-	uint8_t hdr[4];
-	size_t i;
-	int fd, rc = -1;
-
-	*out = NULL;
-	if (!note_valid_name(origin) || strcmp(origin, signer->name) != 0) {
-		seterr(err, errlen, "ledger origin \"%s\" must be a valid key "
-		    "name equal to the signer's (\"%s\")", origin,
-		    signer->name);
-		return -1;
-	}
-	if (mkdir_p(dir, 0755) != 0) {
-		seterr(err, errlen, "mkdir %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	p = path_in(NULL, dir, "checkpoint");
-	if (access(p, F_OK) == 0) {
-		seterr(err, errlen, "%s already holds a ledger", dir);
-		free(p);
-		return -1;
-	}
-	free(p);
-	for (i = 0; i < sizeof(data_files) / sizeof(data_files[0]); i++) {
-		p = path_in(NULL, dir, data_files[i]);
-		fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (fd < 0) {
-			seterr(err, errlen, "create %s: %s%s", p,
-			    strerror(errno), errno == EEXIST ?
-			    " (a half-created or damaged ledger?)" : "");
-			free(p);
-			return -1;
-		}
-		close(fd);
-		free(p);
-	}
-	note_verifier_from_signer(signer, &v);
-	vk = note_vkey_format(&v);
-	xasprintf(&line, "%s\n", vk);
-	free(vk);
-	p = path_in(NULL, dir, "vkey");
-	rc = write_file_atomic(p, line, strlen(line), 0644, err, errlen);
-	free(p);
-	free(line);
-	if (rc != 0)
-		return -1;
-	/* The first history record, then the checkpoint that completes it. */
-	merkle_empty_root(root);
-	if ((note = sign_checkpoint(signer, 0, root, err, errlen)) == NULL)
-		return -1;
-	p = path_in(NULL, dir, "checkpoints");
-	fd = open(p, O_WRONLY | O_CLOEXEC);
-	ledger_put_be32(hdr, (uint32_t)strlen(note));
-	if (fd < 0 || write_all(fd, hdr, 4) != 0 ||
-	    write_all(fd, note, strlen(note)) != 0 || fsync(fd) != 0) {
-		seterr(err, errlen, "%s: %s", p, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		free(p);
-		free(note);
-		return -1;
-	}
-	close(fd);
-	free(p);
-	p = path_in(NULL, dir, "checkpoint");
-	rc = write_file_atomic(p, note, strlen(note), 0644, err, errlen);
-	free(p);
-	free(note);
-	if (rc != 0)
-		return -1;
-	return ledger_open(dir, signer, out, NULL, err, errlen);
 }
 
 static int
 open_file(struct ledger *l, const char *name, int *fd, char *err,
     size_t errlen)
 {
-	char *p = path_in(l, NULL, name);
+	char *p = path_in(l, name);
 
 	*fd = open(p, (l->signer ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (*fd < 0) {
@@ -171,7 +81,7 @@ load_checkpoint(struct ledger *l, struct checkpoint *cp, char *err,
 	size_t len, tlen;
 	char *p, why[VMS_ERRLEN];
 
-	p = path_in(l, NULL, "vkey");
+	p = path_in(l, "vkey");
 	if (read_file(p, 4096, &buf, &len, err, errlen) != 0) {
 		free(p);
 		return -1;
@@ -192,7 +102,7 @@ load_checkpoint(struct ledger *l, struct checkpoint *cp, char *err,
 		    "ledger's key (%s)", l->dir, l->signer->name, l->vkey);
 		return -1;
 	}
-	p = path_in(l, NULL, "checkpoint");
+	p = path_in(l, "checkpoint");
 	if (read_file(p, NOTE_MAX_LEN, &buf, &len, err, errlen) != 0) {
 		free(p);
 		return -1;
@@ -253,7 +163,7 @@ static int
 check_files(struct ledger *l, struct ledger_recovery *rec, char *err,
     size_t errlen)
 {
-	uint64_t elen, ilen, hlen, n = l->csize, off, need, extra_idx;
+	uint64_t elen, ilen, hlen, n = l->csize, off, need, extra_idx, prev;
 	merkle_hash root, leaf, stored;
 	uint8_t buf[8], *data;
 	uint32_t len;
@@ -261,6 +171,11 @@ check_files(struct ledger *l, struct ledger_recovery *rec, char *err,
 	if (file_len(l->fd_ent, &elen) != 0 || file_len(l->fd_idx, &ilen) != 0 ||
 	    file_len(l->fd_hash, &hlen) != 0) {
 		seterr(err, errlen, "%s: fstat: %s", l->dir, strerror(errno));
+		return -1;
+	}
+	if (n > (1ULL << 48)) {
+		seterr(err, errlen, "%s/checkpoint: implausible tree size %"
+		    PRIu64, l->dir, n);
 		return -1;
 	}
 	if (ilen < n * 8) {
@@ -319,6 +234,20 @@ check_files(struct ledger *l, struct ledger_recovery *rec, char *err,
 			return -1;
 		}
 		l->cent_end = off + 4 + len;
+		/*
+		 * The record before it must end where it starts, so that a
+		 * damaged index cannot make a committed record look like
+		 * the tail (and be truncated).
+		 */
+		if (n > 1 && (pread_full(l->fd_idx, buf, 8,
+		    (off_t)((n - 2) * 8)) != 0 || (prev = ledger_get_be64(buf))
+		    + 4 > off || pread_full(l->fd_ent, buf, 4, (off_t)prev) !=
+		    0 || prev + 4 + ledger_get_be32(buf) != off)) {
+			seterr(err, errlen, "ledger corrupt: entries %" PRIu64
+			    " and %" PRIu64 " are not adjacent in %s/entries",
+			    n - 2, n - 1, l->dir);
+			return -1;
+		}
 	}
 	l->ent_end = l->cent_end;
 	l->cfront = l->front;
@@ -529,8 +458,8 @@ ledger_commit(struct ledger *l, char *err, size_t errlen)
 	}
 	if (l->size == l->csize)
 		return 0;
-	if (fsync(l->fd_ent) != 0 || fsync(l->fd_idx) != 0 ||
-	    fsync(l->fd_hash) != 0) {
+	if (data_fsync(l->fd_ent) != 0 || data_fsync(l->fd_idx) != 0 ||
+	    data_fsync(l->fd_hash) != 0) {
 		seterr(err, errlen, "%s: fsync: %s; %" PRIu64 " uncommitted "
 		    "entries discarded", l->dir, strerror(errno),
 		    l->size - l->csize);
@@ -538,14 +467,14 @@ ledger_commit(struct ledger *l, char *err, size_t errlen)
 		return -1;
 	}
 	merkle_frontier_root(&l->front, root);
-	if ((note = sign_checkpoint(l->signer, l->size, root, why,
+	if ((note = ledger_sign_checkpoint(l->signer, l->size, root, why,
 	    sizeof(why))) == NULL) {
 		seterr(err, errlen, "%s: signing the checkpoint: %s", l->dir,
 		    why);
 		(void)ledger_rollback(l, why, sizeof(why));
 		return -1;
 	}
-	p = path_in(l, NULL, "checkpoint");
+	p = path_in(l, "checkpoint");
 	if (write_file_atomic(p, note, strlen(note), 0644, why,
 	    sizeof(why)) != 0) {
 		/*

@@ -32,6 +32,9 @@ struct ledger {
 	uint64_t		*hist_size, *hist_off;
 };
 
+/* Test hook: when set, ledger_commit's data fsync fails with EIO. */
+extern int ledger_fault_fsync;
+
 /* Go sumdb/tlog stored-hash layout (post-order). */
 uint64_t ledger_stored_index(int level, uint64_t n);
 uint64_t ledger_stored_count(uint64_t n);
@@ -49,6 +52,11 @@ int	 ledger_range_hash(void *ledger, uint64_t start, uint64_t end,
 /* Frontier of the first `size` leaves from the O(log n) stored peaks. */
 int	 ledger_load_frontier(struct ledger *, uint64_t size,
 	    struct merkle_frontier *);
+
+/* Sign the checkpoint of (size, root) with the signer's name as origin;
+ * the note is malloc'd (ledger_create.c). */
+char	*ledger_sign_checkpoint(const struct note_signer *, uint64_t size,
+	    const merkle_hash root, char *err, size_t errlen);
 
 /* History (ledger_history.c). */
 int	 ledger_history_append(struct ledger *, const char *note,

@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "ledger.h"
+#include "ledger_int.h"	/* ledger_fault_fsync */
 #include "log.h"
 #include "test.h"
 #include "util.h"
@@ -627,6 +628,35 @@ TEST(bitflips)
 		}
 		CHECK_EQ_INT(accepted, 0);
 	}
+	/* the index of the last committed entry pointing at an identical
+	 * earlier record must not make committed data look like a tail */
+	{
+		struct ledger *w;
+		char *d2 = new_dir();
+		uint8_t ib[8];
+		int fd;
+		char *ip;
+
+		CHECK(ledger_create(d2, ORIGIN, signer, &w, err, sizeof(err))
+		    == 0);
+		CHECK(ledger_append(w, "same", 4, NULL, err, sizeof(err)) == 0);
+		CHECK(ledger_append(w, "other", 5, NULL, err, sizeof(err)) ==
+		    0);
+		CHECK(ledger_append(w, "same", 4, NULL, err, sizeof(err)) == 0);
+		CHECK(ledger_commit(w, err, sizeof(err)) == 0);
+		ledger_close(w);
+		xasprintf(&ip, "%s/index", d2);
+		memset(ib, 0, 8);	/* entry 2 -> offset 0 (entry 0) */
+		fd = open(ip, O_WRONLY);
+		CHECK(fd >= 0 && pwrite(fd, ib, 8, 16) == 8);
+		close(fd);
+		free(ip);
+		CHECK(ledger_open(d2, signer, &w, NULL, err, sizeof(err)) ==
+		    -1);
+		CHECK_CONTAINS(err, "entries 1 and 2 are not adjacent");
+		CHECK_EQ_INT(fsize(d2, "entries"), 3 * 4 + 13);
+		free(d2);
+	}
 	/* index entry pointing elsewhere */
 	snap_restore(d, &s);
 	flip_bit(d, "index", 50 * 8 + 7, 3);
@@ -736,6 +766,42 @@ TEST(history_repair)
 	free(d);
 }
 
+TEST(fsync_failure_rolls_back)
+{
+	struct ledger *l;
+	char err[VMS_ERRLEN], *d = make_ledger(4, 4), *before;
+	uint64_t eend = fsize(d, "entries");
+
+	CHECK(ledger_open(d, signer, &l, NULL, err, sizeof(err)) == 0);
+	if (l == NULL)
+		return;
+	before = xstrdup(ledger_checkpoint(l));
+	CHECK(append_n(l, 4, 3) == 0);
+	ledger_fault_fsync = 1;
+	CHECK(ledger_commit(l, err, sizeof(err)) == -1);
+	ledger_fault_fsync = 0;
+	CHECK_CONTAINS(err, "fsync: Input/output error; 3 uncommitted "
+	    "entries discarded");
+	CHECK_EQ_INT(ledger_size(l), 4);
+	CHECK_EQ_INT(ledger_committed_size(l), 4);
+	CHECK_EQ_STR(ledger_checkpoint(l), before);
+	CHECK_EQ_INT(fsize(d, "entries"), eend);
+	CHECK_EQ_INT(fsize(d, "index"), 32);
+	CHECK(append_n(l, 4, 2) == 0);
+	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
+	CHECK(read_all_ok(l) == 0);
+	CHECK(ledger_verify_all(l, err, sizeof(err)) == 0);
+	ledger_close(l);
+	CHECK(ledger_open(d, NULL, &l, NULL, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(ledger_size(l), 6);
+	ledger_close(l);
+	/* opening something that is not a ledger */
+	CHECK(ledger_open(tmpdir, NULL, &l, NULL, err, sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "vkey: No such file");
+	free(before);
+	free(d);
+}
+
 TEST(unknown_files_ignored)
 {
 	struct ledger *l;
@@ -792,6 +858,7 @@ main(void)
 	RUN(bitflips);
 	RUN(wrong_keys);
 	RUN(history_repair);
+	RUN(fsync_failure_rolls_back);
 	RUN(unknown_files_ignored);
 	RUN(too_large);
 	note_signer_free(signer);
