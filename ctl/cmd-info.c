@@ -1,23 +1,17 @@
 /*
- * cmd-info.c — vmsctl info NAME (status, methods, ledger size, checkpoint,
- * vkey, limits, worker pid) and vmsctl methods NAME (the handshake).
+ * cmd-info.c — vmsctl info NAME: status, methods, ledger size, checkpoint,
+ * vkey, limits, worker pid.
  */
 #include <stdio.h>
 
 #include "vmsctl.h"
 
 static int cmd_info(struct ctl *, int, char **);
-static int cmd_methods(struct ctl *, int, char **);
 
 const struct cmd_entry cmd_info_entry = {
 	"info", "NAME",
 	"show a contract: status, methods, size, checkpoint, vkey, limits, pid",
 	cmd_info
-};
-
-const struct cmd_entry cmd_methods_entry = {
-	"methods", "NAME", "list a contract's callable methods (the handshake)",
-	cmd_methods
 };
 
 static void
@@ -70,28 +64,6 @@ cmd_info(struct ctl *c, int argc, char **argv)
 	printf("queue:    %" JSON_INTEGER_FORMAT "\n", ctl_int(res, "queue"));
 	printf("dir:      %s\n", ctl_str(res, "dir"));
 	printf("checkpoint:\n%s", ctl_str(res, "checkpoint"));
-	json_decref(res);
-	return EXIT_OK;
-}
-
-static int
-cmd_methods(struct ctl *c, int argc, char **argv)
-{
-	json_t *res, *v;
-	size_t i;
-	int rc;
-
-	if (argc != 2)
-		return ctl_usage(&cmd_methods_entry);
-	if ((rc = ctl_rpc(c, "methods", ctl_contract_params(argv[1]), &res,
-	    NULL)) != EXIT_OK)
-		return rc;
-	if (c->json)
-		ctl_print_json(res);
-	else
-		json_array_foreach(json_object_get(res, "methods"), i, v)
-			printf("%s\n", json_string_value(v) ?
-			    json_string_value(v) : "?");
 	json_decref(res);
 	return EXIT_OK;
 }

@@ -150,3 +150,26 @@ ctl_int(const json_t *o, const char *key)
 {
 	return json_integer_value(json_object_get(o, key));
 }
+
+/* Admin commands: print "NAME: status" (or the JSON result). */
+int
+ctl_simple(struct ctl *c, const char *method, json_t *params)
+{
+	json_t *res;
+	int rc;
+
+	if ((rc = ctl_rpc(c, method, params, &res, NULL)) != EXIT_OK)
+		return rc;
+	if (c->json)
+		ctl_print_json(res);
+	else if (json_object_get(res, "removed") != NULL)
+		printf("%s: removed%s\n", ctl_str(res, "name"),
+		    json_is_true(json_object_get(res, "purged")) ?
+		    " and purged" : " (ledger kept)");
+	else if (json_object_get(res, "version") != NULL)
+		printf("vmsd %s\n", ctl_str(res, "version"));
+	else
+		printf("%s: %s\n", ctl_str(res, "name"), ctl_str(res, "status"));
+	json_decref(res);
+	return EXIT_OK;
+}

@@ -56,6 +56,8 @@ void	 ctl_print_json_pretty(const json_t *);
 /* Parse an unsigned decimal option value; -1 on junk. */
 int	 ctl_parse_u64(const char *, uint64_t *);
 json_t	*ctl_contract_params(const char *name);	/* {"contract":name} */
+/* stop/start/remove/ping: one RPC, one line of output. */
+int	 ctl_simple(struct ctl *, const char *method, json_t *params);
 const char *ctl_str(const json_t *, const char *key);	/* "-" if absent */
 json_int_t ctl_int(const json_t *, const char *key);
 
