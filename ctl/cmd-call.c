@@ -19,11 +19,12 @@ const struct cmd_entry cmd_call_entry = {
 static int
 cmd_call(struct ctl *c, int argc, char **argv)
 {
-	json_t *args = json_array(), *params, *res, *v;
+	json_t *args, *params, *res, *v;
 	int i, rc;
 
 	if (argc < 3)
 		return ctl_usage(&cmd_call_entry);
+	args = json_array();
 	for (i = 3; i < argc; i++) {
 		v = json_loads(argv[i], JSON_DECODE_ANY, NULL);
 		if (v == NULL)

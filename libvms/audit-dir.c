@@ -153,9 +153,12 @@ audit_dir_source(const char *dir, struct audit_source **out, char *err,
 	uint32_t l;
 
 	*out = NULL;
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		seterr(err, errlen, "%s: %s", dir, errno ? strerror(errno) :
-		    "not a directory");
+	if (stat(dir, &st) != 0) {
+		seterr(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		seterr(err, errlen, "%s: not a directory", dir);
 		return -1;
 	}
 	d = xcalloc(1, sizeof(*d));

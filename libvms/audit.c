@@ -751,6 +751,8 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	report_success(a, r);
 	rc = 0;
  done:
+	if (r->contract[0] == '\0')
+		snprintf(r->contract, sizeof(r->contract), "%s", src->what);
 	if (rc == 1 && r->fail_index != AUDIT_NO_INDEX &&
 	    r->fail_what[0] == '\0' && r->fail_index < a->nleaves &&
 	    src->entry(src->ctx, r->fail_index, &e0, &e0len, why,
