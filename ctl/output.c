@@ -82,8 +82,6 @@ ctl_rpc(struct ctl *c, const char *method, json_t *params, json_t **result,
 		*rerr = e;
 	else
 		json_decref(e.data);
-	if (e.code == RPC_INVALID_PARAMS || e.code == RPC_METHOD_NOT_FOUND)
-		return EXIT_FAILED;
 	return EXIT_FAILED;
 }
 
@@ -91,21 +89,7 @@ void
 ctl_print_json(const json_t *v)
 {
 	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
-	    JSON_REAL_PRECISION(17));
-
-	if (s == NULL) {
-		ctl_errx("cannot encode JSON output");
-		return;
-	}
-	printf("%s\n", s);
-	free(s);
-}
-
-void
-ctl_print_json_pretty(const json_t *v)
-{
-	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY |
-	    JSON_REAL_PRECISION(17));
+	    JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
 
 	if (s == NULL) {
 		ctl_errx("cannot encode JSON output");

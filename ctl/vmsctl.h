@@ -51,8 +51,7 @@ int	 ctl_connect(struct ctl *);
  * want the code or data. */
 int	 ctl_rpc(struct ctl *, const char *method, json_t *params,
 	    json_t **result, struct client_error *rerr);
-void	 ctl_print_json(const json_t *);	/* compact, one line */
-void	 ctl_print_json_pretty(const json_t *);
+void	 ctl_print_json(const json_t *);	/* compact, sorted keys, one line */
 /* Parse an unsigned decimal option value; -1 on junk. */
 int	 ctl_parse_u64(const char *, uint64_t *);
 json_t	*ctl_contract_params(const char *name);	/* {"contract":name} */

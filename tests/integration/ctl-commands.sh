@@ -118,7 +118,7 @@ check stop rc_is 0 $V stop guestlist
 check call-stopped rc_is 1 $V call guestlist count
 check start rc_is 0 $V start guestlist
 check call-started rc_is 0 $V call guestlist count
-[ "$out" = 3 ] && echo "PASS state-kept" || echo "FAIL state-kept: $out"
+[ "$out" = 2 ] && echo "PASS state-kept" || echo "FAIL state-kept: $out"
 
 check remove rc_is 0 $V remove gl2
 check remove-gone rc_is 1 $V info gl2
