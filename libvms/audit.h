@@ -103,7 +103,6 @@ int	audit_run(struct audit_source *, const struct audit_opts *,
  * says whether a new checkpoint was seen. */
 int	audit_follow_step(struct audit *, struct audit_report *, int *grew,
 	    char *err, size_t errlen);
-/* Check 5 again against the source's current state (follow/extend). */
 void	audit_free(struct audit *);
 
 /* Sources over a ledger directory (audit-dir.c). */
