@@ -324,7 +324,7 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 			ctl_errx("bad --key: %s", err);
 			return EXIT_USAGE;
 		}
-		if (argc > 1) {
+		if (dir == NULL && argc != 1) {
 			ctl_errx("--key pins one contract's key: name one "
 			    "contract");
 			return EXIT_USAGE;
