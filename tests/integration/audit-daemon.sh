@@ -81,6 +81,23 @@ check audit-after-second-restart ok_line dice initc
 out=$($VMSCTL audit --dir "$T/d/state/contracts/dice" 2>&1) &&
     echo "PASS audit-dir-daemon-ledger" || echo "FAIL audit-dir-daemon-ledger: $out"
 
+# Tampering with a copy of the real daemon's ledger is caught, entry named.
+. "$TOP/tests/tools/forge.sh"
+if forge_build; then
+	rm -rf "$T/copy"; cp -r "$T/d/state/contracts/dice" "$T/copy"
+	"$FORGE" raw "$T/copy" --flip 4 300
+	out=$(VMSCTL_KNOWN="$T/known.copy" $VMSCTL audit --dir "$T/copy" 2>&1); rc=$?
+	[ $rc -eq 1 ] && printf '%s' "$out" | grep -q "FAIL at entry 4 " &&
+	    echo "PASS daemon-ledger-flip" || echo "FAIL daemon-ledger-flip: $rc $out"
+	# The host lies with the contract's real key (from the state dir).
+	rm -rf "$T/copy"
+	"$FORGE" rewrite "$T/d/state/contracts/dice" "$T/copy" "$T/d/state/keys/dice.key" \
+	    --set-result 3 '{"roll":6}'
+	out=$(VMSCTL_KNOWN="$T/known.copy2" $VMSCTL audit --dir "$T/copy" 2>&1); rc=$?
+	[ $rc -eq 1 ] && printf '%s' "$out" | grep -q "FAIL at entry 3 (call roll by unix:.*): result differs" &&
+	    echo "PASS daemon-ledger-lie" || echo "FAIL daemon-ledger-lie: $rc $out"
+fi
+
 # --follow: calls arrive in the background; three new checkpoints verified.
 ( for i in 1 2 3 4 5 6 7 8; do $V call dice roll "f$i" >/dev/null 2>&1; sleep 0.3; done ) &
 BG=$!
