@@ -171,6 +171,23 @@ flip_bit(const char *dir, const char *name, uint64_t off, int bit)
 	free(p);
 }
 
+/* Offset of entry i's record in `entries`, from the index file. */
+static uint64_t
+idx_off(const char *dir, uint64_t i)
+{
+	uint8_t b[8];
+	char *p;
+	int fd;
+
+	xasprintf(&p, "%s/index", dir);
+	if ((fd = open(p, O_RDONLY)) < 0 || pread(fd, b, 8, (off_t)(i * 8))
+	    != 8)
+		fatal("idx_off %s", p);
+	close(fd);
+	free(p);
+	return ledger_get_be64(b);
+}
+
 /* Create a ledger with `n` committed entries in batches of `batch`. */
 static char *
 make_ledger(uint64_t n, uint64_t batch)
@@ -475,22 +492,26 @@ TEST(torn_tail_every_offset)
 }
 
 /*
- * Cutting into committed data can never be "recovered": the checkpoint
- * signs it. Every offset inside the last committed record (with and
- * without an uncommitted record after it) is refused as corrupt.
+ * Cutting into data under the sync point (the `checkpoint` file) can
+ * never be "recovered": it signs it. Every offset inside the last entry
+ * record (with and without an uncommitted record after it) is refused as
+ * corrupt. (Cutting its commit record after it loses nothing: the
+ * checkpoint file holds the same note.)
  */
 TEST(truncated_committed_refused)
 {
 	struct ledger *l;
 	struct snap s;
 	char err[VMS_ERRLEN], *d = make_ledger(5, 5), want[256];
-	uint64_t cend, last, t, iend, hend;
+	uint64_t cend, last, lend, t, iend, hend;
 	int ok = 1, pass;
 
 	cend = fsize(d, "entries");
 	iend = fsize(d, "index");
 	hend = fsize(d, "hashes");
-	last = cend - 4 - (make_entry(4, want, sizeof(want)));
+	last = idx_off(d, 4);
+	lend = last + 4 + make_entry(4, want, sizeof(want));
+	CHECK(lend < cend);	/* then the commit record of the batch */
 	snprintf(want, sizeof(want), "ledger corrupt: %s/entries is truncated "
 	    "inside committed entry 4", d);
 	for (pass = 0; pass < 2; pass++) {
@@ -501,7 +522,7 @@ TEST(truncated_committed_refused)
 			ledger_close(l);
 		}
 		snap_take(d, &s);
-		for (t = last; t < cend; t++) {
+		for (t = last; t < lend; t++) {
 			snap_restore(d, &s);
 			trunc_file(d, "entries", t);
 			if (ledger_open(d, signer, &l, NULL, err, sizeof(err))
@@ -520,7 +541,7 @@ TEST(truncated_committed_refused)
 			}
 		}
 		/* nothing was truncated by the refused opens */
-		CHECK_EQ_INT(fsize(d, "entries"), cend - 1);
+		CHECK_EQ_INT(fsize(d, "entries"), lend - 1);
 		snap_restore(d, &s);
 		snap_free(&s);
 	}
@@ -549,12 +570,11 @@ TEST(bitflips)
 	char err[VMS_ERRLEN], *d = make_ledger(100, 10), e7[256];
 	uint8_t *data;
 	size_t len;
-	uint64_t off = 0, i;
+	uint64_t off;
 
 	snap_take(d, &s);
 	/* a bit in the middle of entry 37: open is fine, reading 37 is not */
-	for (i = 0; i < 37; i++)
-		off += 4 + make_entry(i, e7, sizeof(e7));
+	off = idx_off(d, 37);
 	flip_bit(d, "entries", off + 4 + 3, 2);
 	CHECK(ledger_open(d, NULL, &l, NULL, err, sizeof(err)) == 0);
 	if (l != NULL) {
@@ -581,7 +601,8 @@ TEST(bitflips)
 	}
 	/* the last committed entry is checked at open */
 	snap_restore(d, &s);
-	flip_bit(d, "entries", s.len[0] - 2, 5);
+	flip_bit(d, "entries", idx_off(d, 99) + 4 + make_entry(99, e7,
+	    sizeof(e7)) - 2, 5);
 	CHECK(ledger_open(d, NULL, &l, NULL, err, sizeof(err)) == -1);
 	CHECK_EQ_STR(err, "ledger corrupt: entry 99 does not match its leaf "
 	    "hash");
@@ -634,6 +655,7 @@ TEST(bitflips)
 		struct ledger *w;
 		char *d2 = new_dir();
 		uint8_t ib[8];
+		uint64_t elen2;
 		int fd;
 		char *ip;
 
@@ -645,6 +667,7 @@ TEST(bitflips)
 		CHECK(ledger_append(w, "same", 4, NULL, err, sizeof(err)) == 0);
 		CHECK(ledger_commit(w, err, sizeof(err)) == 0);
 		ledger_close(w);
+		elen2 = fsize(d2, "entries");
 		xasprintf(&ip, "%s/index", d2);
 		memset(ib, 0, 8);	/* entry 2 -> offset 0 (entry 0) */
 		fd = open(ip, O_WRONLY);
@@ -654,7 +677,8 @@ TEST(bitflips)
 		CHECK(ledger_open(d2, signer, &w, NULL, err, sizeof(err)) ==
 		    -1);
 		CHECK_CONTAINS(err, "entries 1 and 2 are not adjacent");
-		CHECK_EQ_INT(fsize(d2, "entries"), 3 * 4 + 13);
+		CHECK_EQ_INT(fsize(d2, "entries"), elen2);
+		CHECK(elen2 > 3 * 4 + 13);
 		free(d2);
 	}
 	/* index entry pointing elsewhere */
