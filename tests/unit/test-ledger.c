@@ -790,6 +790,267 @@ TEST(history_repair)
 	free(d);
 }
 
+/* File `name` in dir holds exactly these bytes. */
+static int
+file_is(const char *dir, const char *name, const uint8_t *data, size_t len)
+{
+	char err[VMS_ERRLEN], *p;
+	uint8_t *buf;
+	size_t n;
+	int eq;
+
+	xasprintf(&p, "%s/%s", dir, name);
+	if (read_file(p, 1 << 26, &buf, &n, err, sizeof(err)) != 0)
+		fatalx("file_is: %s", err);
+	free(p);
+	eq = n == len && memcmp(buf, data, len) == 0;
+	free(buf);
+	return eq;
+}
+
+/*
+ * A "crash" after three commits past a sync point: make_ledger(6, 3)
+ * syncs at close (size 6); then commits of sizes 8, 9 and 12 and a
+ * snapshot taken before ledger_close's sync point. The checkpoint file
+ * still says 6; index, hashes and history are complete (page cache).
+ */
+struct crash {
+	char		*d;
+	struct snap	 s;
+	uint64_t	 iend6, hend6, hist6, cend6;
+	char		*note12;
+};
+
+static void
+crash_make(struct crash *c)
+{
+	struct ledger *l;
+	char err[VMS_ERRLEN];
+
+	c->d = make_ledger(6, 3);
+	c->iend6 = fsize(c->d, "index");
+	c->hend6 = fsize(c->d, "hashes");
+	c->hist6 = fsize(c->d, "checkpoints");
+	c->cend6 = fsize(c->d, "entries");
+	if (ledger_open(c->d, signer, &l, NULL, err, sizeof(err)) != 0 ||
+	    append_n(l, 6, 2) != 0 || ledger_commit(l, err, sizeof(err)) != 0 ||
+	    append_n(l, 8, 1) != 0 || ledger_commit(l, err, sizeof(err)) != 0 ||
+	    append_n(l, 9, 3) != 0 || ledger_commit(l, err, sizeof(err)) != 0)
+		fatalx("crash_make: %s", err);
+	c->note12 = xstrdup(ledger_checkpoint(l));
+	snap_take(c->d, &c->s);
+	ledger_close(l);
+}
+
+static void
+crash_free(struct crash *c)
+{
+	snap_free(&c->s);
+	free(c->note12);
+	free(c->d);
+}
+
+/* The state after a crash that lost the sync point: recovered. */
+TEST(recover_lost_sync_point)
+{
+	struct crash c;
+	struct ledger *l;
+	struct ledger_recovery rec;
+	struct checkpoint cp;
+	char err[VMS_ERRLEN], *n;
+
+	crash_make(&c);
+	/* the commits did not touch `checkpoint`: one fdatasync each */
+	CHECK(checkpoint_of((char *)c.s.data[3], &cp) == 0);
+	CHECK_EQ_INT(cp.size, 6);
+	CHECK(c.s.len[0] > c.cend6);
+	snap_restore(c.d, &c.s);
+	CHECK(ledger_open(c.d, NULL, &l, &rec, err, sizeof(err)) == 0);
+	if (l != NULL) {
+		CHECK_EQ_INT(ledger_size(l), 12);
+		CHECK_EQ_STR(ledger_checkpoint(l), c.note12);
+		CHECK(read_all_ok(l) == 0);
+		ledger_close(l);
+	}
+	CHECK(file_is(c.d, "checkpoint", c.s.data[3], c.s.len[3]));
+	CHECK(ledger_open(c.d, signer, &l, &rec, err, sizeof(err)) == 0);
+	if (l != NULL) {
+		CHECK_EQ_INT(ledger_size(l), 12);
+		CHECK_EQ_INT(ledger_committed_size(l), 12);
+		CHECK_EQ_INT(rec.recovered_entries, 6);
+		CHECK_EQ_INT(rec.dropped_entries, 0);
+		CHECK_EQ_STR(ledger_checkpoint(l), c.note12);
+		CHECK(read_all_ok(l) == 0);
+		CHECK(ledger_verify_all(l, err, sizeof(err)) == 0);
+		CHECK(ledger_checkpoint_at(l, 8, &n, err, sizeof(err)) == 0);
+		free(n);
+		CHECK(ledger_checkpoint_at(l, 9, &n, err, sizeof(err)) == 0);
+		free(n);
+		/* the open ran the sync point: `checkpoint` is the latest */
+		CHECK(file_is(c.d, "checkpoint", (uint8_t *)c.note12,
+		    strlen(c.note12)));
+		CHECK(append_n(l, 12, 1) == 0);
+		CHECK(ledger_commit(l, err, sizeof(err)) == 0);
+		ledger_close(l);
+	}
+	CHECK(ledger_open(c.d, NULL, &l, &rec, err, sizeof(err)) == 0);
+	if (l != NULL) {
+		CHECK_EQ_INT(ledger_size(l), 13);
+		CHECK_EQ_INT(rec.recovered_entries, 0);
+		CHECK(ledger_verify_all(l, err, sizeof(err)) == 0);
+		ledger_close(l);
+	}
+	crash_free(&c);
+}
+
+/* index and hashes cut anywhere past the sync point: rebuilt, same bytes. */
+TEST(recover_index_hashes_behind)
+{
+	struct crash c;
+	struct ledger *l;
+	struct ledger_recovery rec;
+	char err[VMS_ERRLEN];
+	uint64_t t;
+	int ok = 1, which;
+
+	crash_make(&c);
+	for (which = 1; which <= 3; which++) {
+		uint64_t lo = which == 2 ? c.hend6 : c.iend6;
+		uint64_t hi = which == 2 ? c.s.len[2] : c.s.len[1];
+
+		for (t = lo; t <= hi; t++) {
+			snap_restore(c.d, &c.s);
+			if (which != 2)
+				trunc_file(c.d, "index", t);
+			if (which != 1)
+				trunc_file(c.d, "hashes", which == 2 ? t :
+				    c.hend6 + (t - c.iend6) * 3);
+			/* read-only: the tail is usable only if complete */
+			if (ledger_open(c.d, NULL, &l, &rec, err,
+			    sizeof(err)) != 0 || ledger_size(l) != (t == hi &&
+			    which != 3 ? 12u : 6u) || read_all_ok(l) != 0) {
+				FAILF("read-only, cut %d at %" PRIu64 ": %s",
+				    which, t, err);
+				ok = 0;
+			}
+			ledger_close(l);
+			if (ledger_open(c.d, signer, &l, &rec, err,
+			    sizeof(err)) != 0) {
+				FAILF("cut %d at %" PRIu64 ": %s", which, t,
+				    err);
+				ok = 0;
+				continue;
+			}
+			if (ledger_size(l) != 12 || rec.recovered_entries != 6 ||
+			    read_all_ok(l) != 0 ||
+			    ledger_verify_all(l, err, sizeof(err)) != 0 ||
+			    !file_is(c.d, "index", c.s.data[1], c.s.len[1]) ||
+			    !file_is(c.d, "hashes", c.s.data[2], c.s.len[2])) {
+				FAILF("cut %d at %" PRIu64 ": not rebuilt",
+				    which, t);
+				ok = 0;
+			}
+			ledger_close(l);
+		}
+	}
+	CHECK(ok);
+	crash_free(&c);
+}
+
+/* A torn or missing history tail: completed from `entries`. */
+TEST(recover_torn_history)
+{
+	struct crash c;
+	struct ledger *l;
+	char err[VMS_ERRLEN], *n;
+	uint64_t t;
+	int ok = 1;
+
+	crash_make(&c);
+	for (t = c.hist6 - 40; t <= c.s.len[4]; t++) {
+		snap_restore(c.d, &c.s);
+		trunc_file(c.d, "checkpoints", t);
+		if (ledger_open(c.d, signer, &l, NULL, err, sizeof(err)) != 0) {
+			FAILF("history cut at %" PRIu64 ": %s", t, err);
+			ok = 0;
+			continue;
+		}
+		if (ledger_size(l) != 12 || !file_is(c.d, "checkpoints",
+		    c.s.data[4], c.s.len[4]) || ledger_checkpoint_at(l, 9, &n,
+		    err, sizeof(err)) != 0) {
+			FAILF("history cut at %" PRIu64 ": not repaired", t);
+			ok = 0;
+		} else
+			free(n);
+		ledger_close(l);
+	}
+	CHECK(ok);
+	crash_free(&c);
+}
+
+/*
+ * `entries` cut anywhere past the sync point, the history never written
+ * (it is appended after the commit's fdatasync): the ledger keeps every
+ * batch whose commit record is whole and drops the rest. With the
+ * history still naming a later checkpoint, the cut is corruption.
+ */
+TEST(recover_entries_cut)
+{
+	struct crash c;
+	struct ledger *l;
+	struct ledger_recovery rec;
+	char err[VMS_ERRLEN];
+	uint64_t t, e8, e9, want, wend;
+	int ok = 1;
+
+	crash_make(&c);
+	snap_restore(c.d, &c.s);
+	e8 = idx_off(c.d, 8);	/* end of the commit record of size 8 */
+	e9 = idx_off(c.d, 9);
+	for (t = c.cend6; t <= c.s.len[0]; t++) {
+		want = t == c.s.len[0] ? 12 : t >= e9 ? 9 : t >= e8 ? 8 : 6;
+		wend = want == 12 ? c.s.len[0] : want == 9 ? e9 : want == 8 ?
+		    e8 : c.cend6;
+		snap_restore(c.d, &c.s);
+		trunc_file(c.d, "entries", t);
+		trunc_file(c.d, "checkpoints", c.hist6);
+		if (ledger_open(c.d, NULL, &l, &rec, err, sizeof(err)) != 0 ||
+		    ledger_size(l) != want || rec.dropped_bytes != t - wend) {
+			FAILF("read-only, entries cut at %" PRIu64 ": %s", t,
+			    err);
+			ok = 0;
+		}
+		ledger_close(l);
+		if (ledger_open(c.d, signer, &l, &rec, err, sizeof(err)) != 0) {
+			FAILF("entries cut at %" PRIu64 ": %s", t, err);
+			ok = 0;
+			continue;
+		}
+		if (ledger_size(l) != want || rec.dropped_bytes != t - wend ||
+		    fsize(c.d, "entries") != wend || read_all_ok(l) != 0 ||
+		    ledger_verify_all(l, err, sizeof(err)) != 0 ||
+		    append_n(l, want, 1) != 0 ||
+		    ledger_commit(l, err, sizeof(err)) != 0) {
+			FAILF("entries cut at %" PRIu64 ": wrong recovery", t);
+			ok = 0;
+		}
+		ledger_close(l);
+	}
+	CHECK(ok);
+	/* the history proves size 9 was committed */
+	snap_restore(c.d, &c.s);
+	trunc_file(c.d, "entries", e9 - 1);
+	CHECK(ledger_open(c.d, signer, &l, NULL, err, sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "holds a signed checkpoint past the last one");
+	CHECK_EQ_INT(fsize(c.d, "entries"), e9 - 1);
+	/* a flipped bit in a recovered entry: its commit record disagrees */
+	snap_restore(c.d, &c.s);
+	flip_bit(c.d, "entries", idx_off(c.d, 10) + 6, 1);
+	CHECK(ledger_open(c.d, signer, &l, NULL, err, sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "does not match the 12 entries before it");
+	crash_free(&c);
+}
+
 TEST(fsync_failure_rolls_back)
 {
 	struct ledger *l;
@@ -882,6 +1143,10 @@ main(void)
 	RUN(bitflips);
 	RUN(wrong_keys);
 	RUN(history_repair);
+	RUN(recover_lost_sync_point);
+	RUN(recover_index_hashes_behind);
+	RUN(recover_torn_history);
+	RUN(recover_entries_cut);
 	RUN(fsync_failure_rolls_back);
 	RUN(unknown_files_ignored);
 	RUN(too_large);
