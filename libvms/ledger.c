@@ -300,8 +300,8 @@ tail_note(struct ledger *l, struct tail *t, const char *note, size_t len,
 	size_t tlen;
 
 	/* The sync point's own commit record: `checkpoint` was verified. */
-	if (cnt == l->csize && t->nnotes == 0 && strcmp(note,
-	    l->checkpoint) == 0)
+	if (cnt == l->csize && t->nnotes == 0 && strlen(note) == len &&
+	    strcmp(note, l->checkpoint) == 0)
 		return 0;
 	if (strlen(note) != len || note_verify(note, len, &l->ver, 1, &tlen,
 	    NULL, why, sizeof(why)) != 0)

@@ -49,7 +49,7 @@ extern int ledger_fault_fsync;
 #define LEDGER_REC_NOTE		0x80000000u
 /* ledger_commit runs a sync point after this many commits, entries or
  * bytes since the last one (bounds the tail an open must rehash). */
-#define LEDGER_SYNC_COMMITS	1024
+#define LEDGER_SYNC_COMMITS	256
 #define LEDGER_SYNC_ENTRIES	8192
 #define LEDGER_SYNC_BYTES	(8u << 20)
 
