@@ -259,6 +259,91 @@ check_anchor(struct ledger *l, uint64_t elen, uint64_t ilen, uint64_t hlen,
 	return 0;
 }
 
+/*
+ * Read-only fast path: the writer writes index and hashes before the
+ * commit record, so a reader can find the last commit record by walking
+ * the index back from its end (over at most the uncommitted batch) and
+ * check it like the sync point, in O(log n): its signature, size, the
+ * root from the stored peaks, the last entry's leaf hash. 1 if that does
+ * not work out (then the tail is scanned).
+ */
+static int
+ro_last_commit(struct ledger *l, uint64_t elen, uint64_t ilen, uint64_t hlen)
+{
+	struct merkle_frontier f;
+	struct checkpoint cp;
+	merkle_hash root, leaf, stored;
+	uint64_t j, off, end, size, steps = 0;
+	uint8_t buf[8], *data = NULL;
+	uint32_t len, nl = 0;
+	char *note = NULL, why[VMS_ERRLEN];
+	size_t tlen;
+	int rc = 1;
+
+	for (j = ilen / 8; j > l->csize && steps < 65536; steps++) {
+		j--;
+		if (pread_full(l->fd_idx, buf, 8, (off_t)(j * 8)) != 0)
+			return 1;
+		off = ledger_get_be64(buf);
+		if (off + 4 > elen || pread_full(l->fd_ent, buf, 4,
+		    (off_t)off) != 0 || (len = ledger_get_be32(buf)) >
+		    LEDGER_MAX_ENTRY || off + 4 + len + 4 > elen)
+			continue;
+		end = off + 4 + len;
+		if (pread_full(l->fd_ent, buf, 4, (off_t)end) != 0)
+			return 1;
+		nl = ledger_get_be32(buf);
+		if (!(nl & LEDGER_REC_NOTE))
+			continue;
+		nl &= ~LEDGER_REC_NOTE;
+		if (nl == 0 || nl > NOTE_MAX_LEN || end + 4 + nl > elen)
+			continue;
+		goto found;
+	}
+	return 1;
+found:
+	size = j + 1;
+	if (hlen < ledger_stored_count(size) * MERKLE_HASH_LEN)
+		return 1;
+	note = xmalloc((size_t)nl + 1);
+	data = xmalloc((size_t)len + 1);
+	if (pread_full(l->fd_ent, note, nl, (off_t)end + 4) != 0 ||
+	    pread_full(l->fd_ent, data, len, (off_t)off + 4) != 0)
+		goto out;
+	note[nl] = '\0';
+	if (strlen(note) != nl || note_verify(note, nl, &l->ver, 1, &tlen,
+	    NULL, why, sizeof(why)) != 0 || checkpoint_parse(note, tlen, &cp,
+	    why, sizeof(why)) != 0 || cp.size != size ||
+	    strcmp(cp.origin, l->ver.name) != 0)
+		goto out;
+	l->size = size;	/* read_hash bound */
+	if (ledger_load_frontier(l, size, &f) != 0)
+		goto out;
+	merkle_frontier_root(&f, root);
+	merkle_leaf_hash(data, len, leaf);
+	if (sodium_memcmp(root, cp.root, MERKLE_HASH_LEN) != 0 ||
+	    ledger_read_hash(l, 0, j, stored) != 0 ||
+	    sodium_memcmp(leaf, stored, MERKLE_HASH_LEN) != 0)
+		goto out;
+	if (j > 0 && (pread_full(l->fd_idx, buf, 8, (off_t)((j - 1) * 8)) !=
+	    0 || adjacent(l, ledger_get_be64(buf), off) != 0))
+		goto out;
+	l->csize = size;
+	l->cent_end = l->ent_end = end + 4 + nl;
+	l->cfront = l->front = f;
+	memcpy(l->croot, root, MERKLE_HASH_LEN);
+	free(l->checkpoint);
+	l->checkpoint = note;
+	note = NULL;
+	rc = 0;
+out:
+	if (rc != 0)
+		l->size = l->csize;
+	free(note);
+	free(data);
+	return rc;
+}
+
 /* What the scan of `entries` past the sync point found. */
 struct tail {
 	uint64_t		 n, cap;	/* entry records read */
@@ -470,7 +555,7 @@ check_files(struct ledger *l, struct ledger_recovery *rec, char *err,
     size_t errlen)
 {
 	struct tail t;
-	uint64_t elen, ilen, hlen, k, extra_idx, dropped;
+	uint64_t elen, ilen, hlen, k, extra_idx, dropped, anchor_size;
 	char *anchor = NULL;
 	int r, dirty = 0, rc = -1;
 
@@ -480,8 +565,21 @@ check_files(struct ledger *l, struct ledger_recovery *rec, char *err,
 		seterr(err, errlen, "%s: fstat: %s", l->dir, strerror(errno));
 		return -1;
 	}
-	if (check_anchor(l, elen, ilen, hlen, err, errlen) != 0 ||
-	    scan_tail(l, elen, &t, err, errlen) != 0)
+	if (check_anchor(l, elen, ilen, hlen, err, errlen) != 0)
+		goto out;
+	if (l->signer == NULL && (anchor_size = l->csize, ro_last_commit(l,
+	    elen, ilen, hlen)) == 0) {
+		/* as if scanned: the last commit, nothing to rebuild */
+		t.gpos = l->cent_end;
+		t.gcnt = l->csize;
+		t.gfront = l->cfront;
+		if (rec != NULL)
+			rec->recovered_entries = l->csize - anchor_size;
+		anchor = xstrdup(l->checkpoint);
+		k = 0;
+		goto history;
+	}
+	if (scan_tail(l, elen, &t, err, errlen) != 0)
 		goto out;
 	k = t.gcnt - l->csize;
 	if (k > 0 && (r = rebuild_tail(l, &t, k, err, errlen)) != 0) {
@@ -512,6 +610,7 @@ check_files(struct ledger *l, struct ledger_recovery *rec, char *err,
 		log_warnx("%s: %" PRIu64 " committed entries past the sync "
 		    "point (size %" PRIu64 "): index and hashes rebuilt",
 		    l->dir, k, l->anchor_size);
+history:
 	if (ledger_history_repair(l, anchor, t.notes, t.nnotes, &dirty, err,
 	    errlen) != 0)
 		goto out;

@@ -29,7 +29,8 @@
  * scans `entries` past it, hashing only that tail: entries up to the last
  * commit record whose signature, size and root verify are committed (index
  * and hashes are rebuilt for them, the missing notes re-appended to the
- * history); anything after it was never acknowledged and is reported and
+ * history; a read-only open first tries the last commit record found from
+ * the end of `index`, checked in O(log n)); anything after it was never acknowledged and is reported and
  * truncated. A valid commit record whose root does not match, or a history
  * note beyond what `entries` proves, is corruption and refused. Every read
  * verifies the entry's leaf hash against the stored hash, so a flipped bit
