@@ -838,9 +838,13 @@ ledger_sync(struct ledger *l, char *err, size_t errlen)
 	}
 	if (l->unsynced_commits == 0 && l->anchor_size == l->csize)
 		return 0;
-	/* Everything the new `checkpoint` covers must be durable first. */
-	if (fdatasync(l->fd_idx) != 0 || fdatasync(l->fd_hash) != 0 ||
-	    fdatasync(l->fd_hist) != 0) {
+	/*
+	 * Everything the new `checkpoint` covers must be durable first.
+	 * `entries` normally is (each commit synced it) but not after a
+	 * recovery from a process crash during a commit's fdatasync.
+	 */
+	if (fdatasync(l->fd_ent) != 0 || fdatasync(l->fd_idx) != 0 ||
+	    fdatasync(l->fd_hash) != 0 || fdatasync(l->fd_hist) != 0) {
 		seterr(err, errlen, "%s: sync point: fdatasync: %s", l->dir,
 		    strerror(errno));
 		return -1;

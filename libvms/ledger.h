@@ -87,11 +87,11 @@ int	ledger_append(struct ledger *, const void *entry, size_t len,
  * No-op if nothing new. On failure the uncommitted entries are discarded
  * (truncated). */
 int	ledger_commit(struct ledger *, char *err, size_t errlen);
-/* Sync point: fdatasync index, hashes and checkpoints, then replace the
- * `checkpoint` file atomically with the latest commit's note. Not needed
- * for durability (a commit is durable when ledger_commit returns); it
- * bounds the work of the next open and refreshes `checkpoint` for readers
- * of the directory. ledger_close() does it. */
+/* Sync point: fdatasync entries, index, hashes and checkpoints, then
+ * replace the `checkpoint` file atomically with the latest commit's note.
+ * Not needed for durability (a commit is durable when ledger_commit
+ * returns); it bounds the work of the next open and refreshes `checkpoint`
+ * for readers of the directory. ledger_close() does it. */
 int	ledger_sync(struct ledger *, char *err, size_t errlen);
 /* Discard appended, uncommitted entries. */
 int	ledger_rollback(struct ledger *, char *err, size_t errlen);
