@@ -154,7 +154,7 @@ mount -o remount,bind,ro /sys
 mount --bind /proc/sys /proc/sys
 mount -o remount,bind,ro /proc/sys
 exec env -i container=vmsdtest PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-    /lib/systemd/systemd --system --show-status=no --log-target=console \
+    /lib/systemd/systemd --system --show-status=no --log-target=journal \
     --log-level=info
 EOF
 
@@ -251,10 +251,13 @@ fi
 pid=$(show MainPID)
 since=$(ns date '+%Y-%m-%d %H:%M:%S')
 sleep 1
+reload_logged() {
+	ns journalctl -u vmsd --since "$since" --no-pager -o cat _COMM=vmsd |
+	    grep -qi reload
+}
 if ns systemctl reload vmsd.service >"$W/reload.log" 2>&1 &&
-    [ "$(show ActiveState)" = active ] && [ "$(show MainPID)" = "$pid" ] &&
-    ns journalctl -u vmsd --since "$since" --no-pager -o cat _COMM=vmsd 2>/dev/null |
-    grep -qi reload; then
+    WAIT_TENTHS=50 waitfor reload_logged &&
+    [ "$(show ActiveState)" = active ] && [ "$(show MainPID)" = "$pid" ]; then
 	pass "systemctl reload vmsd: still active, same MainPID, daemon logged the reload"
 else
 	fail "systemctl reload vmsd: $(show ActiveState), MainPID $pid -> $(show MainPID): $(cat "$W/reload.log") $(ns journalctl -u vmsd --since "$since" --no-pager -o cat | tail -5 | tr '\n' ' ')"
@@ -368,7 +371,7 @@ pid=$(show MainPID)
 since=$(ns date '+%Y-%m-%d %H:%M:%S')
 ns systemctl kill --kill-who=main --signal=STOP vmsd.service
 if WAIT_TENTHS=200 waitfor restarted "$pid" &&
-    ns journalctl -u vmsd --since "$since" --no-pager -o cat | grep -qi watchdog; then
+    ns journalctl -u vmsd --since "$since" --no-pager -o cat | grep -qi 'watchdog timeout'; then
 	pass "SIGSTOP to MainPID $pid: watchdog timeout, systemd restarted vmsd (MainPID $(show MainPID))"
 else
 	fail "SIGSTOP to MainPID $pid: $(show ActiveState)/$(show SubState) MainPID $(show MainPID): $(ns journalctl -u vmsd --since "$since" --no-pager -o cat | tail -4 | tr '\n' ' ')"
