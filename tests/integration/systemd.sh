@@ -378,10 +378,29 @@ else
 fi
 
 # ---- the journal: the daemon's own lines with their priorities ----
-# Provoke a warning: a call to a contract that does not exist is refused
-# and logged by vmsd at LOG_WARNING.
-ns vmsctl call no-such-contract hello >/dev/null 2>&1
+# Provoke a warning: SIGKILL the guestlist worker (vmsd must log the
+# crash at LOG_WARNING or worse and restart the worker on the next call).
+cat >"$W/info.py" <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect("/run/vmsd/vmsd.sock")
+f = s.makefile("rwb")
+def rpc(i, m, p):
+    f.write((json.dumps({"jsonrpc": "2.0", "id": i, "method": m,
+                         "params": p}) + "\n").encode()); f.flush()
+    return json.loads(f.readline())
+rpc(1, "call", {"contract": "guestlist", "method": "RSVP",
+                "args": ["erin", True, "warm up the worker"]})
+print(rpc(2, "info", {"contract": "guestlist"})["result"]["pid"])
+EOF
+wpid=$(ns python3 "$W/info.py" 2>"$W/info.log")
+case "$wpid" in
+[1-9]*) ns kill -KILL "$wpid" ;;
+*) fail "could not get the guestlist worker's pid from info: $wpid $(cat "$W/info.log")" ;;
+esac
 sleep 1
+ns vmsctl call guestlist RSVP frank true "after the worker crash" >"$W/after.log" 2>&1 ||
+    fail "call after killing the worker: $(cat "$W/after.log")"
 ns journalctl -u vmsd --no-pager -o json _COMM=vmsd >"$W/journal.json" 2>&1
 res=$(python3 -c '
 import json, sys
