@@ -38,9 +38,14 @@ pass() { echo "PASS $NAME: $1"; }
 fail() { echo "FAIL $NAME: $1"; FAILED=1; }
 FAILED=0
 
-# Run a command inside the booted system (all of its namespaces).
+# Run a command inside the booted system (all of its namespaces), with a
+# HOME on the namespace's private /tmp (vmsctl audit keeps its pinned keys
+# under $XDG_STATE_HOME: never in the machine's /root).
 ns() {
-	nsenter -t "$SDPID" -m -p -n -u -i -C -- "$@"
+	nsenter -t "$SDPID" -m -p -n -u -i -C -- env HOME=/tmp/home \
+	    XDG_STATE_HOME=/tmp/home/.local/state \
+	    XDG_CONFIG_HOME=/tmp/home/.config XDG_CACHE_HOME=/tmp/home/.cache \
+	    "$@"
 }
 
 # Wait (bounded) until "$@" succeeds; 1 on timeout. WAIT_TENTHS=n.
@@ -129,6 +134,7 @@ mount -t overlay overlay -o lowerdir=\$W/root/usr:/usr /usr
 mount -t overlay overlay -o lowerdir=/var,upperdir=\$M/var.u,workdir=\$M/var.w /var
 mount -t tmpfs -o mode=1777 vmsdtest /tmp
 mount -t tmpfs -o mode=1777 vmsdtest /var/tmp
+mkdir -m 0700 /tmp/home
 mount -t tmpfs -o mode=0755 vmsdtest /run
 mount -t tmpfs -o mode=0755 vmsdtest /etc/systemd/system
 : >/etc/fstab
