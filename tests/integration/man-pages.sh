@@ -76,11 +76,24 @@ check_list() {	# PAGE WHAT LIST...
 render vmsctl.1
 if [ -x "$VMSCTL" ] && "$VMSCTL" --help >"$D/vmsctl.help" 2>&1 &&
     [ -s "$D/vmsctl.help" ]; then
-	check_list vmsctl.1 "vmsctl --help options" $(options "$D/vmsctl.help")
-	# Commands: the first word of the indented lines that list them.
-	cmds=$(sed -n 's/^[[:space:]]\{1,\}\([a-z][a-z-]*\)\([[:space:]].*\)\{0,1\}$/\1/p' \
-	    "$D/vmsctl.help" | sort -u)
+	# Commands: the first word of each line of the "commands:" block
+	# (or, without one, of every indented line).
+	if grep -q '^commands:' "$D/vmsctl.help"; then
+		cmds=$(awk '/^commands:/ { on = 1; next } on && /^[[:space:]]*$/ { on = 0 }
+		    on && $1 ~ /^[a-z][a-z-]*$/ { print $1 }' "$D/vmsctl.help" | sort -u)
+	else
+		cmds=$(sed -n 's/^[[:space:]]\{1,\}\([a-z][a-z-]*\)\([[:space:]].*\)\{0,1\}$/\1/p' \
+		    "$D/vmsctl.help" | sort -u)
+	fi
 	check_list vmsctl.1 "vmsctl commands" $cmds
+	# Options: the global ones and those of every command's own help.
+	for c in $cmds; do
+		"$VMSCTL" help "$c" >>"$D/vmsctl.cmdhelp" 2>&1
+	done
+	check_list vmsctl.1 "vmsctl --help options" $(options "$D/vmsctl.help")
+	[ -s "$D/vmsctl.cmdhelp" ] &&
+	    check_list vmsctl.1 "options of 'vmsctl help COMMAND'" \
+	    $(options "$D/vmsctl.cmdhelp")
 else
 	fail "vmsctl --help failed or printed nothing: $(head -2 "$D/vmsctl.help" 2>/dev/null | tr '\n' ' ')"
 fi
