@@ -1,0 +1,329 @@
+/*
+ * ledger_hashes.c — the ledger's `hashes` file: the Go sumdb/tlog stored-hash
+ * layout, range hashes for proofs and roots, the frontier from the stored
+ * peaks, proofs, and ledger_verify_all() (the full rehash).
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ledger_int.h"
+#include "util.h"
+
+/*
+ * Level L's n-th hash is stored right after level L+1's (2n+1)-th... in
+ * post-order: leaf n sits at n + n/2 + n/4 + ..., and a level-L hash right
+ * after the rightmost leaf it covers plus L.
+ */
+uint64_t
+ledger_stored_index(int level, uint64_t n)
+{
+	uint64_t i = 0;
+	int l;
+
+	for (l = level; l > 0; l--)
+		n = 2 * n + 1;
+	for (; n > 0; n >>= 1)
+		i += n;
+	return i + (uint64_t)level;
+}
+
+/* Hashes stored for a tree of n leaves: 2n - popcount(n). */
+uint64_t
+ledger_stored_count(uint64_t n)
+{
+	return 2 * n - (uint64_t)__builtin_popcountll(n);
+}
+
+void
+ledger_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+void
+ledger_put_be64(uint8_t *p, uint64_t v)
+{
+	ledger_put_be32(p, (uint32_t)(v >> 32));
+	ledger_put_be32(p + 4, (uint32_t)v);
+}
+
+uint32_t
+ledger_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+uint64_t
+ledger_get_be64(const uint8_t *p)
+{
+	return (uint64_t)ledger_get_be32(p) << 32 | ledger_get_be32(p + 4);
+}
+
+int
+ledger_read_hash(struct ledger *l, int level, uint64_t n, merkle_hash out)
+{
+	uint64_t i = ledger_stored_index(level, n);
+
+	return pread_full(l->fd_hash, out, MERKLE_HASH_LEN,
+	    (off_t)(i * MERKLE_HASH_LEN));
+}
+
+/*
+ * The hash of leaves [start, end): split into the maximal aligned perfect
+ * subtrees, left to right, each one stored hash, then fold from the right.
+ * This is MTH(D[start:end]) for every range RFC 6962's recursion visits
+ * (start is a multiple of a power of two >= end - start).
+ */
+int
+ledger_range_hash(void *ctx, uint64_t start, uint64_t end, merkle_hash out)
+{
+	struct ledger *l = ctx;
+	merkle_hash sub[64];
+	int n = 0, level;
+
+	if (start >= end || end > l->size)
+		return -1;
+	while (start < end) {
+		level = 0;
+		while (level < 63 && (start & ((2ULL << level) - 1)) == 0 &&
+		    start + (2ULL << level) <= end)
+			level++;
+		if (ledger_read_hash(l, level, start >> level, sub[n]) != 0)
+			return -1;
+		n++;
+		start += 1ULL << level;
+	}
+	memcpy(out, sub[n - 1], MERKLE_HASH_LEN);
+	for (n -= 2; n >= 0; n--)
+		merkle_node_hash(sub[n], out, out);
+	return 0;
+}
+
+int
+ledger_load_frontier(struct ledger *l, uint64_t size,
+    struct merkle_frontier *f)
+{
+	uint64_t start = 0;
+	int level;
+
+	merkle_frontier_init(f);
+	for (level = 63; level >= 0; level--) {
+		if (!(size & (1ULL << level)))
+			continue;
+		if (ledger_read_hash(l, level, start >> level,
+		    f->peaks[f->npeaks]) != 0)
+			return -1;
+		f->npeaks++;
+		start += 1ULL << level;
+	}
+	f->size = size;
+	return 0;
+}
+
+int
+ledger_leaf_hash(struct ledger *l, uint64_t index, merkle_hash out)
+{
+	if (index >= l->size)
+		return -1;
+	return ledger_read_hash(l, 0, index, out);
+}
+
+int
+ledger_root(struct ledger *l, uint64_t size, merkle_hash out)
+{
+	if (size > l->size)
+		return -1;
+	if (size == l->size) {
+		merkle_frontier_root(&l->front, out);
+		return 0;
+	}
+	if (size == 0) {
+		merkle_empty_root(out);
+		return 0;
+	}
+	return ledger_range_hash(l, 0, size, out);
+}
+
+int
+ledger_inclusion_proof(struct ledger *l, uint64_t index, uint64_t size,
+    merkle_hash *proof, size_t *n, char *err, size_t errlen)
+{
+	if (index >= size || size > l->size) {
+		seterr(err, errlen, "no inclusion proof for entry %" PRIu64
+		    " in a tree of %" PRIu64 " (ledger size %" PRIu64 ")",
+		    index, size, l->size);
+		return -1;
+	}
+	if (merkle_inclusion_proof(ledger_range_hash, l, index, size, proof,
+	    n) != 0) {
+		seterr(err, errlen, "%s/hashes: read failed: %s", l->dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+ledger_consistency_proof(struct ledger *l, uint64_t m, uint64_t n,
+    merkle_hash *proof, size_t *plen, char *err, size_t errlen)
+{
+	if (m > n || n > l->size) {
+		seterr(err, errlen, "no consistency proof from %" PRIu64
+		    " to %" PRIu64 " (ledger size %" PRIu64 ")", m, n,
+		    l->size);
+		return -1;
+	}
+	if (merkle_consistency_proof(ledger_range_hash, l, m, n, proof,
+	    plen) != 0) {
+		seterr(err, errlen, "%s/hashes: read failed: %s", l->dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* A sequential buffered reader over one file, for the full rehash. */
+struct seqrd {
+	int		 fd;
+	uint8_t		*buf;
+	size_t		 len, pos;
+	uint64_t	 off;	/* file offset of buf[0] + len */
+};
+
+static int
+seq_read(struct seqrd *r, void *dst, size_t n)
+{
+	uint8_t *d = dst;
+
+	while (n > 0) {
+		size_t k;
+
+		if (r->pos == r->len) {
+			ssize_t got = pread(r->fd, r->buf, 1 << 20,
+			    (off_t)r->off);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0) {
+				if (got == 0)
+					errno = EIO;
+				return -1;
+			}
+			r->len = (size_t)got;
+			r->pos = 0;
+			r->off += (uint64_t)got;
+		}
+		k = r->len - r->pos < n ? r->len - r->pos : n;
+		memcpy(d, r->buf + r->pos, k);
+		r->pos += k;
+		d += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/*
+ * Re-derive everything from the entries: each record against the index,
+ * each leaf and each parent hash against `hashes` (in the post-order they
+ * were written), the root against the checkpoint, then the history.
+ */
+int
+ledger_verify_all(struct ledger *l, char *err, size_t errlen)
+{
+	struct seqrd re = { l->fd_ent, NULL, 0, 0, 0 };
+	struct seqrd ri = { l->fd_idx, NULL, 0, 0, 0 };
+	struct seqrd rh = { l->fd_hash, NULL, 0, 0, 0 };
+	struct merkle_frontier f;
+	merkle_hash h, stored, root;
+	uint8_t hdr[8], *data = NULL;
+	uint64_t i, pos = 0, s;
+	size_t cap = 0;
+	uint32_t len;
+	int k, rc = -1;
+
+	re.buf = xmalloc(1 << 20);
+	ri.buf = xmalloc(1 << 20);
+	rh.buf = xmalloc(1 << 20);
+	merkle_frontier_init(&f);
+	for (i = 0; i < l->size; i++) {
+		if (seq_read(&ri, hdr, 8) != 0) {
+			seterr(err, errlen, "ledger corrupt: index ends at "
+			    "entry %" PRIu64, i);
+			goto out;
+		}
+		if (ledger_get_be64(hdr) != pos) {
+			seterr(err, errlen, "ledger corrupt: index of entry %"
+			    PRIu64 " points at %" PRIu64 ", record is at %"
+			    PRIu64, i, ledger_get_be64(hdr), pos);
+			goto out;
+		}
+		if (seq_read(&re, hdr, 4) != 0 ||
+		    (len = ledger_get_be32(hdr)) > LEDGER_MAX_ENTRY ||
+		    pos + 4 + len > l->ent_end) {
+			seterr(err, errlen, "ledger corrupt: entry %" PRIu64
+			    " has a bad record length", i);
+			goto out;
+		}
+		if (len > cap) {
+			cap = len;
+			data = xrealloc(data, cap);
+		}
+		if (seq_read(&re, data, len) != 0) {
+			seterr(err, errlen, "ledger corrupt: entry %" PRIu64
+			    " is truncated", i);
+			goto out;
+		}
+		pos += 4 + len;
+		merkle_leaf_hash(data, len, h);
+		if (seq_read(&rh, stored, MERKLE_HASH_LEN) != 0 ||
+		    memcmp(h, stored, MERKLE_HASH_LEN) != 0) {
+			seterr(err, errlen, "ledger corrupt: entry %" PRIu64
+			    " does not match its leaf hash", i);
+			goto out;
+		}
+		/* the parents this leaf completes, as append wrote them */
+		for (s = i, k = f.npeaks - 1; s & 1; s >>= 1, k--) {
+			merkle_node_hash(f.peaks[k], h, h);
+			if (seq_read(&rh, stored, MERKLE_HASH_LEN) != 0 ||
+			    memcmp(h, stored, MERKLE_HASH_LEN) != 0) {
+				seterr(err, errlen, "ledger corrupt: stored "
+				    "hash %" PRIu64 " (completed by entry %"
+				    PRIu64 ") is wrong",
+				    (rh.off - rh.len + rh.pos) / 32 - 1, i);
+				goto out;
+			}
+		}
+		merkle_leaf_hash(data, len, h);
+		merkle_frontier_push(&f, h);
+		if (i + 1 == l->csize) {
+			merkle_frontier_root(&f, root);
+			if (memcmp(root, l->croot, MERKLE_HASH_LEN) != 0) {
+				seterr(err, errlen, "ledger corrupt: entries do "
+				    "not hash to the checkpoint root");
+				goto out;
+			}
+		}
+	}
+	if (pos != l->ent_end) {
+		seterr(err, errlen, "ledger corrupt: entries end at %" PRIu64
+		    ", expected %" PRIu64, pos, l->ent_end);
+		goto out;
+	}
+	if (ledger_history_verify(l, err, errlen) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(data);
+	free(re.buf);
+	free(ri.buf);
+	free(rh.buf);
+	return rc;
+}

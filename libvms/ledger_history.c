@@ -1,0 +1,310 @@
+/*
+ * ledger_history.c — the `checkpoints` file: every signed checkpoint the
+ * ledger ever published, as uint32 BE length || note. Appending, repair at
+ * open (a torn append, or a checkpoint published but not yet recorded), the
+ * lookup by tree size (an in-memory index built on first use) and the full
+ * check for ledger_verify_all().
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ledger_int.h"
+#include "log.h"
+#include "util.h"
+
+/* The tree size on the second line of a checkpoint note, or -1. */
+static int
+note_tree_size(const char *note, size_t len, uint64_t *size)
+{
+	const char *p = memchr(note, '\n', len), *end = note + len;
+	uint64_t v = 0;
+
+	if (p == NULL || ++p >= end || *p == '\n')
+		return -1;
+	if (*p == '0' && p + 1 < end && p[1] != '\n')
+		return -1;
+	for (; p < end && *p != '\n'; p++) {
+		if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (p == end)
+		return -1;
+	*size = v;
+	return 0;
+}
+
+static void
+index_push(struct ledger *l, uint64_t size, uint64_t off)
+{
+	if (l->hist_n == l->hist_cap) {
+		l->hist_cap = l->hist_cap ? l->hist_cap * 2 : 64;
+		l->hist_size = xrealloc(l->hist_size,
+		    l->hist_cap * sizeof(uint64_t));
+		l->hist_off = xrealloc(l->hist_off,
+		    l->hist_cap * sizeof(uint64_t));
+	}
+	l->hist_size[l->hist_n] = size;
+	l->hist_off[l->hist_n] = off;
+	l->hist_n++;
+}
+
+void
+ledger_history_free(struct ledger *l)
+{
+	free(l->hist_size);
+	free(l->hist_off);
+	l->hist_size = l->hist_off = NULL;
+	l->hist_n = l->hist_cap = 0;
+	l->hist_loaded = 0;
+}
+
+int
+ledger_history_append(struct ledger *l, const char *note, char *err,
+    size_t errlen)
+{
+	size_t len = strlen(note);
+	uint8_t *rec = xmalloc(4 + len);
+	uint64_t size;
+
+	ledger_put_be32(rec, (uint32_t)len);
+	memcpy(rec + 4, note, len);
+	if (pwrite(l->fd_hist, rec, 4 + len, (off_t)l->hist_end) !=
+	    (ssize_t)(4 + len) || fsync(l->fd_hist) != 0) {
+		seterr(err, errlen, "%s/checkpoints: %s", l->dir,
+		    strerror(errno ? errno : EIO));
+		(void)ftruncate(l->fd_hist, (off_t)l->hist_end);
+		free(rec);
+		return -1;
+	}
+	free(rec);
+	if (l->hist_loaded && note_tree_size(note, len, &size) == 0)
+		index_push(l, size, l->hist_end);
+	l->hist_end += 4 + len;
+	return 0;
+}
+
+/*
+ * At open: the history must end with the current checkpoint. If it does
+ * not (a crash between the checkpoint's rename and the history append, or
+ * a torn append), cut the torn record and append the checkpoint. Read-only
+ * opens repair nothing.
+ */
+int
+ledger_history_check(struct ledger *l, char *err, size_t errlen)
+{
+	size_t clen = strlen(l->checkpoint);
+	uint64_t flen, off = 0, last = UINT64_MAX;
+	struct stat st;
+	uint8_t *buf;
+	int match = 0;
+
+	if (fstat(l->fd_hist, &st) != 0) {
+		seterr(err, errlen, "%s/checkpoints: %s", l->dir,
+		    strerror(errno));
+		return -1;
+	}
+	flen = (uint64_t)st.st_size;
+	buf = xmalloc(4 + NOTE_MAX_LEN);
+	if (flen >= 4 + clen && pread_full(l->fd_hist, buf, 4 + clen,
+	    (off_t)(flen - 4 - clen)) == 0 && ledger_get_be32(buf) == clen &&
+	    memcmp(buf + 4, l->checkpoint, clen) == 0) {
+		l->hist_end = flen;
+		free(buf);
+		return 0;
+	}
+	/* Slow path: walk the records to the last whole one. */
+	while (off + 4 <= flen) {
+		uint32_t n;
+
+		if (pread_full(l->fd_hist, buf, 4, (off_t)off) != 0)
+			break;
+		n = ledger_get_be32(buf);
+		if (n == 0 || n > NOTE_MAX_LEN || off + 4 + n > flen)
+			break;
+		last = off;
+		off += 4 + n;
+	}
+	if (last != UINT64_MAX && off - last - 4 == clen &&
+	    pread_full(l->fd_hist, buf, clen, (off_t)(last + 4)) == 0 &&
+	    memcmp(buf, l->checkpoint, clen) == 0)
+		match = 1;
+	free(buf);
+	l->hist_end = off;
+	if (l->signer == NULL)
+		return 0;
+	if (off != flen) {
+		log_warnx("%s/checkpoints: dropping a torn record (%" PRIu64
+		    " bytes)", l->dir, flen - off);
+		if (ftruncate(l->fd_hist, (off_t)off) != 0) {
+			seterr(err, errlen, "%s/checkpoints: truncate: %s",
+			    l->dir, strerror(errno));
+			return -1;
+		}
+	}
+	if (match)
+		return fsync(l->fd_hist) == 0 ? 0 : -1;
+	log_warnx("%s/checkpoints: recording the current checkpoint (size %"
+	    PRIu64 ") missing from the history", l->dir, l->csize);
+	return ledger_history_append(l, l->checkpoint, err, errlen);
+}
+
+static int
+history_load(struct ledger *l, char *err, size_t errlen)
+{
+	uint8_t *buf;
+	uint64_t off = 0, size;
+	uint32_t n;
+
+	if (l->hist_loaded)
+		return 0;
+	buf = xmalloc(4 + NOTE_MAX_LEN);
+	while (off < l->hist_end) {
+		if (pread_full(l->fd_hist, buf, 4, (off_t)off) != 0 ||
+		    (n = ledger_get_be32(buf)) == 0 || n > NOTE_MAX_LEN ||
+		    off + 4 + n > l->hist_end ||
+		    pread_full(l->fd_hist, buf + 4, n, (off_t)off + 4) != 0 ||
+		    note_tree_size((char *)buf + 4, n, &size) != 0) {
+			seterr(err, errlen, "%s/checkpoints: bad record at "
+			    "offset %" PRIu64, l->dir, off);
+			free(buf);
+			ledger_history_free(l);
+			return -1;
+		}
+		index_push(l, size, off);
+		off += 4 + n;
+	}
+	free(buf);
+	l->hist_loaded = 1;
+	return 0;
+}
+
+/* Read record at off, verify its signature; returns the note, malloc'd. */
+static char *
+history_read(struct ledger *l, uint64_t off, struct checkpoint *cp,
+    char *err, size_t errlen)
+{
+	uint8_t hdr[4];
+	char *note;
+	size_t tlen;
+	uint32_t n;
+
+	if (pread_full(l->fd_hist, hdr, 4, (off_t)off) != 0 ||
+	    (n = ledger_get_be32(hdr)) == 0 || n > NOTE_MAX_LEN) {
+		seterr(err, errlen, "%s/checkpoints: bad record at offset %"
+		    PRIu64, l->dir, off);
+		return NULL;
+	}
+	note = xmalloc((size_t)n + 1);
+	if (pread_full(l->fd_hist, note, n, (off_t)off + 4) != 0) {
+		seterr(err, errlen, "%s/checkpoints: %s", l->dir,
+		    strerror(errno));
+		free(note);
+		return NULL;
+	}
+	note[n] = '\0';
+	if (strlen(note) != n || note_verify(note, n, &l->ver, 1, &tlen, NULL,
+	    err, errlen) != 0 || checkpoint_parse(note, tlen, cp, err,
+	    errlen) != 0) {
+		char why[VMS_ERRLEN];
+
+		snprintf(why, sizeof(why), "%s", err);
+		seterr(err, errlen, "%s/checkpoints: record at offset %" PRIu64
+		    ": %s", l->dir, off, why);
+		free(note);
+		return NULL;
+	}
+	return note;
+}
+
+int
+ledger_checkpoint_at(struct ledger *l, uint64_t size, char **note,
+    char *err, size_t errlen)
+{
+	struct checkpoint cp;
+	size_t lo, hi;
+
+	*note = NULL;
+	if (size == l->csize) {
+		*note = xstrdup(l->checkpoint);
+		return 0;
+	}
+	if (history_load(l, err, errlen) != 0)
+		return -1;
+	lo = 0;
+	hi = l->hist_n;
+	while (lo < hi) {	/* first record with size >= wanted */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->hist_size[mid] < size)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == l->hist_n || l->hist_size[lo] != size) {
+		seterr(err, errlen, "no checkpoint was signed at size %" PRIu64,
+		    size);
+		return -1;
+	}
+	if ((*note = history_read(l, l->hist_off[lo], &cp, err, errlen)) ==
+	    NULL)
+		return -1;
+	if (cp.size != size) {
+		seterr(err, errlen, "%s/checkpoints: index and record disagree",
+		    l->dir);
+		free(*note);
+		*note = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Every recorded checkpoint: signed by the ledger key, growing, and
+ * matching the root the ledger has at that size. */
+int
+ledger_history_verify(struct ledger *l, char *err, size_t errlen)
+{
+	struct checkpoint cp;
+	merkle_hash root;
+	uint64_t off = 0, prev = 0, nrec = 0;
+	char *note;
+
+	while (off < l->hist_end) {
+		if ((note = history_read(l, off, &cp, err, errlen)) == NULL)
+			return -1;
+		off += 4 + strlen(note);
+		free(note);
+		if (nrec > 0 && cp.size <= prev) {
+			seterr(err, errlen, "checkpoint history: size %" PRIu64
+			    " after %" PRIu64, cp.size, prev);
+			return -1;
+		}
+		if (strcmp(cp.origin, l->ver.name) != 0) {
+			seterr(err, errlen, "checkpoint history: origin \"%s\" "
+			    "is not \"%s\"", cp.origin, l->ver.name);
+			return -1;
+		}
+		if (cp.size > l->csize)
+			break;	/* published after this snapshot */
+		if (ledger_root(l, cp.size, root) != 0) {
+			seterr(err, errlen, "checkpoint history: cannot "
+			    "compute the root at size %" PRIu64, cp.size);
+			return -1;
+		}
+		if (memcmp(root, cp.root, MERKLE_HASH_LEN) != 0) {
+			seterr(err, errlen, "ledger corrupt: the signed "
+			    "checkpoint of size %" PRIu64 " does not match the "
+			    "ledger", cp.size);
+			return -1;
+		}
+		prev = cp.size;
+		nrec++;
+	}
+	return 0;
+}

@@ -1,0 +1,68 @@
+/*
+ * ledger_int.h — private to ledger*.c: the struct ledger and the helpers
+ * the ledger files share (stored-hash layout, history). Not an interface.
+ */
+#ifndef VMS_LEDGER_INT_H
+#define VMS_LEDGER_INT_H
+
+#include <stdint.h>
+
+#include "ledger.h"
+
+struct ledger {
+	char			*dir;
+	char			*vkey;		/* one line, no '\n' */
+	struct note_verifier	 ver;		/* from the vkey file */
+	const struct note_signer *signer;	/* NULL: read-only */
+	int			 fd_ent, fd_idx, fd_hash, fd_hist;
+	int			 broken;	/* a commit half-failed */
+
+	uint64_t		 size;		/* appended entries */
+	uint64_t		 csize;		/* under the checkpoint */
+	uint64_t		 ent_end;	/* end of the last record */
+	uint64_t		 cent_end;	/* same, committed */
+	struct merkle_frontier	 front, cfront;
+	merkle_hash		 croot;		/* root of the checkpoint */
+	char			*checkpoint;	/* signed note, verbatim */
+
+	uint64_t		 hist_end;	/* length of `checkpoints` */
+	/* History index, built on first use: sizes and record offsets. */
+	int			 hist_loaded;
+	size_t			 hist_n, hist_cap;
+	uint64_t		*hist_size, *hist_off;
+};
+
+/* Test hook: when set, ledger_commit's data fsync fails with EIO. */
+extern int ledger_fault_fsync;
+
+/* Go sumdb/tlog stored-hash layout (post-order). */
+uint64_t ledger_stored_index(int level, uint64_t n);
+uint64_t ledger_stored_count(uint64_t n);
+
+void	 ledger_put_be32(uint8_t *, uint32_t);
+void	 ledger_put_be64(uint8_t *, uint64_t);
+uint32_t ledger_get_be32(const uint8_t *);
+uint64_t ledger_get_be64(const uint8_t *);
+
+int	 ledger_read_hash(struct ledger *, int level, uint64_t n,
+	    merkle_hash out);
+/* Hash of leaves [start, end) from stored subtree hashes (merkle_range_fn). */
+int	 ledger_range_hash(void *ledger, uint64_t start, uint64_t end,
+	    merkle_hash out);
+/* Frontier of the first `size` leaves from the O(log n) stored peaks. */
+int	 ledger_load_frontier(struct ledger *, uint64_t size,
+	    struct merkle_frontier *);
+
+/* Sign the checkpoint of (size, root) with the signer's name as origin;
+ * the note is malloc'd (ledger_create.c). */
+char	*ledger_sign_checkpoint(const struct note_signer *, uint64_t size,
+	    const merkle_hash root, char *err, size_t errlen);
+
+/* History (ledger_history.c). */
+int	 ledger_history_append(struct ledger *, const char *note,
+	    char *err, size_t errlen);
+int	 ledger_history_check(struct ledger *, char *err, size_t errlen);
+int	 ledger_history_verify(struct ledger *, char *err, size_t errlen);
+void	 ledger_history_free(struct ledger *);
+
+#endif
