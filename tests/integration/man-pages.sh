@@ -31,7 +31,7 @@ for p in "$TOP"/man/*.[1-8]; do
 		fail "mandoc -Tlint -Wwarning $(basename "$p"): $(echo "$out" | head -3 | sed "s|$TOP/||g" | tr '\n' ' ')"
 	fi
 done
-for p in vmsd.8 vmsctl.1 vmsd.conf.5 vms-contract.7 vms-ledger.5; do
+for p in vmsd.8 vmsctl.1 vmsd.conf.5 vmsd-protocol.7 vms-contract.7 vms-ledger.5; do
 	[ -f "$TOP/man/$p" ] || fail "man/$p is missing"
 done
 
