@@ -202,9 +202,14 @@ fi
 pass "systemd $(ns systemctl --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p') booted as PID 1 of a private namespace ($(ns systemctl is-system-running))"
 
 # ---- static checks on the installed units ----
-out=$(ns systemd-analyze verify vmsd.socket vmsd.service 2>&1)
+# verify also checks that the Documentation= pages exist, with man(1).
+manopt=""; mannote=", Documentation= pages found by man"
+if ! ns sh -c 'command -v man' >/dev/null 2>&1; then
+	manopt="--man=no"; mannote=" (man not installed: pages not checked)"
+fi
+out=$(ns systemd-analyze verify $manopt vmsd.socket vmsd.service 2>&1)
 if [ -z "$out" ]; then
-	pass "systemd-analyze verify vmsd.socket vmsd.service is clean"
+	pass "systemd-analyze verify vmsd.socket vmsd.service is clean$mannote"
 else
 	fail "systemd-analyze verify: $(echo "$out" | head -5 | tr '\n' ' ')"
 fi
@@ -215,6 +220,15 @@ if [ -n "$exposure" ] &&
 	pass "systemd-analyze security vmsd: exposure $exposure (<= 2.0)"
 else
 	fail "systemd-analyze security vmsd: exposure '$exposure' (want <= 2.0)"
+fi
+
+# ---- enable: the [Install] sections ----
+if out=$(ns systemctl enable vmsd.socket vmsd.service 2>&1) &&
+    [ "$(ns systemctl is-enabled vmsd.socket)" = enabled ] &&
+    [ "$(ns systemctl is-enabled vmsd.service)" = enabled ]; then
+	pass "systemctl enable vmsd.socket vmsd.service"
+else
+	fail "systemctl enable vmsd.socket vmsd.service: $out"
 fi
 
 # ---- start ----
