@@ -267,6 +267,33 @@ else
 	fail "vmsctl audit guestlist: $out"
 fi
 
+# ---- who may do what on the 0666 socket ----
+# alice: any local user (calls as unix:alice, no deploy); bob: in group vmsd.
+if ns systemd-sysusers --inline 'u alice - "vmsd test user"' 'u bob - "vmsd test admin"' \
+    'm bob vmsd' >"$W/users.log" 2>&1; then
+	as() { u=$1; shift; ns setpriv --reuid="$u" --regid="$u" --init-groups "$@"; }
+	if out=$(as alice vmsctl call guestlist RSVP alice true "as alice" 2>&1) &&
+	    ns vmsctl log guestlist | tail -1 | grep -q '"caller":"unix:alice"'; then
+		pass "an ordinary user can call; the ledger records caller unix:alice"
+	else
+		fail "call as alice: $out"
+	fi
+	if out=$(as alice vmsctl deploy --name g2 "$TOP/examples/guestlist.lua" 2>&1); then
+		fail "an ordinary user could deploy: $out"
+	elif echo "$out" | grep -qi 'permission'; then
+		pass "an ordinary user cannot deploy ($out)"
+	else
+		fail "deploy as alice failed, but not with a permission error: $out"
+	fi
+	if out=$(as bob vmsctl deploy --name g2 "$TOP/examples/guestlist.lua" 2>&1); then
+		pass "a member of group vmsd can deploy"
+	else
+		fail "deploy as bob (group vmsd): $out"
+	fi
+else
+	fail "systemd-sysusers --inline could not create test users: $(cat "$W/users.log")"
+fi
+
 # ---- reload ----
 pid=$(show MainPID)
 since=$(ns date '+%Y-%m-%d %H:%M:%S')
