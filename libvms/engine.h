@@ -55,6 +55,7 @@ struct vms_limits {
 	uint64_t	result_size;	/* bytes of a call's JSON result */
 	uint64_t	depth;		/* nested Lua calls */
 	uint64_t	entry_size;	/* bytes of one ledger entry */
+	uint64_t	history;	/* entries one files.history() may scan */
 };
 void	 limits_default(struct vms_limits *);
 /* "memory=32M", "instructions=1000000": K/M/G suffixes allowed. */
@@ -82,7 +83,9 @@ struct engine_result {
 };
 void	 engine_result_clear(struct engine_result *);
 
-/* Host callbacks: entries for System.files.history, and System.log. */
+/* Host callbacks: entries for System.files.history, and System.log. The
+ * entry callback returns 0 with *buf malloc'd (the engine frees it) or -1;
+ * it must return the ledger's bytes for that index (also at replay). */
 typedef int (*engine_entry_fn)(void *ctx, uint64_t index, uint8_t **buf,
     size_t *len);
 typedef void (*engine_log_fn)(void *ctx, const char *msg);
@@ -147,6 +150,8 @@ void	 engine_state_root(const struct engine *, merkle_hash out);
 const char *engine_contract(const struct engine *);
 const struct vms_limits *engine_limits(const struct engine *);
 json_t	*engine_methods(const struct engine *);		/* ["RSVP", ...] */
+/* (engine_methods, engine_ls and engine_state_dump return new references:
+ * the caller json_decref()s them.) */
 /* Files: read one (malloc'd bytes), list a directory, dump all for audit:
  * {"root":HEX,"files":[{"path":P,"type":"file"|"dir","size":N,
  *   "sha256":HEX},...]} in path order. */

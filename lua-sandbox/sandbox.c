@@ -1,0 +1,586 @@
+/*
+ * sandbox.c — Lua state creation for one call: the capped allocator, the
+ * instruction/depth hook, the allow-listed environment with a strict _G,
+ * loading our cached bytecode, running the method and turning every
+ * outcome into a deterministic result or error message.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "sandbox.h"
+#include "util.h"
+
+struct sb_ctx *
+sb_getctx(lua_State *L)
+{
+	return *(struct sb_ctx **)lua_getextraspace(L);
+}
+
+static void *
+sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct sb_ctx *ctx = ud;
+	size_t old = ptr ? osize : 0;
+	void *p;
+
+	if (nsize == 0) {
+		free(ptr);
+		ctx->mem -= old;
+		return NULL;
+	}
+	if (nsize > old && ctx->mem + (nsize - old) > ctx->limits->memory)
+		return NULL;
+	if ((p = realloc(ptr, nsize)) == NULL)
+		return NULL;
+	if (nsize > old)
+		ctx->cost += (nsize - old) / SB_ALLOC_UNIT;
+	ctx->mem = ctx->mem - old + nsize;
+	return p;
+}
+
+/* Record the first limit error and raise it; it stays the outcome. */
+int
+sb_limit(lua_State *L, const char *fmt, ...)
+{
+	struct sb_ctx *ctx = sb_getctx(L);
+	va_list ap;
+
+	if (ctx->limit_err[0] == '\0') {
+		va_start(ap, fmt);
+		vsnprintf(ctx->limit_err, sizeof(ctx->limit_err), fmt, ap);
+		va_end(ap);
+	}
+	lua_pushstring(L, ctx->limit_err);
+	return lua_error(L);
+}
+
+static void
+sb_hook(lua_State *L, lua_Debug *ar)
+{
+	struct sb_ctx *ctx = sb_getctx(L);
+	lua_Debug tmp;
+
+	if (ctx->limit_err[0] != '\0') {
+		lua_pushstring(L, ctx->limit_err);
+		lua_error(L);
+	}
+	if (ar->event == LUA_HOOKCOUNT) {
+		ctx->cost += ctx->hookcount;
+		if (ctx->cost >= ctx->limits->instructions) {
+			lua_sethook(L, sb_hook, LUA_MASKCOUNT | LUA_MASKCALL, 1);
+			sb_limit(L, "limit exceeded: instructions (%llu)",
+			    (unsigned long long)ctx->limits->instructions);
+		}
+	} else if (ar->event == LUA_HOOKCALL) {
+		if (lua_getstack(L, (int)ctx->limits->depth, &tmp))
+			sb_limit(L, "limit exceeded: depth (%llu)",
+			    (unsigned long long)ctx->limits->depth);
+	}
+}
+
+void
+sb_charge(lua_State *L, uint64_t units)
+{
+	struct sb_ctx *ctx = sb_getctx(L);
+
+	ctx->cost += units;
+	if (ctx->limit_err[0] != '\0' ||
+	    ctx->cost >= ctx->limits->instructions)
+		sb_limit(L, "limit exceeded: instructions (%llu)",
+		    (unsigned long long)ctx->limits->instructions);
+}
+
+void
+sb_check_open(lua_State *L, const char *fn)
+{
+	if (sb_getctx(L)->closed)
+		luaL_error(L, "%s: the call has already returned", fn);
+}
+
+/* Sets the hook on a thread (the main one and every coroutine). */
+static void
+sb_sethook(lua_State *L, struct sb_ctx *ctx)
+{
+	lua_sethook(L, sb_hook, LUA_MASKCOUNT | LUA_MASKCALL,
+	    ctx->limit_err[0] ? 1 : (int)ctx->hookcount);
+}
+
+static int
+co_create(lua_State *L)
+{
+	lua_State *co;
+
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	co = lua_newthread(L);
+	lua_pushvalue(L, 1);
+	lua_xmove(L, co, 1);
+	sb_sethook(co, sb_getctx(L));
+	return 1;
+}
+
+static int
+co_wrap(lua_State *L)
+{
+	co_create(L);
+	lua_pushvalue(L, lua_upvalueindex(1));	/* the real wrap's body */
+	lua_insert(L, -2);
+	lua_call(L, 1, 1);
+	return 1;
+}
+
+/* Is the error on top a memory error (raised or carried as a string)? */
+static int
+is_memerr(lua_State *L, int status)
+{
+	const char *s;
+
+	if (status == LUA_ERRMEM)
+		return 1;
+	if (lua_type(L, -1) != LUA_TSTRING)
+		return 0;
+	s = lua_tostring(L, -1);
+	return strstr(s, "not enough memory") != NULL;
+}
+
+static int
+rethrow_limits(lua_State *L, int status)
+{
+	struct sb_ctx *ctx = sb_getctx(L);
+
+	if (ctx->limit_err[0] == '\0' && is_memerr(L, status))
+		return sb_limit(L, "limit exceeded: memory (%llu)",
+		    (unsigned long long)ctx->limits->memory);
+	if (ctx->limit_err[0] != '\0')
+		return sb_limit(L, "%s", ctx->limit_err);
+	return 0;
+}
+
+static int
+co_resume(lua_State *L)
+{
+	int n = lua_gettop(L);
+
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, n, LUA_MULTRET);
+	if (lua_toboolean(L, 1) == 0 && lua_gettop(L) >= 2) {
+		lua_pushvalue(L, 2);
+		rethrow_limits(L, LUA_ERRRUN);
+		lua_pop(L, 1);
+	}
+	return lua_gettop(L);
+}
+
+static int
+finish_pcall(lua_State *L, int status, lua_KContext extra)
+{
+	if (status != LUA_OK && status != LUA_YIELD) {
+		rethrow_limits(L, status);
+		lua_pushboolean(L, 0);
+		lua_pushvalue(L, -2);
+		return 2;
+	}
+	return lua_gettop(L) - (int)extra;
+}
+
+static int
+sb_pcall(lua_State *L)
+{
+	int status;
+
+	luaL_checkany(L, 1);
+	lua_pushboolean(L, 1);
+	lua_insert(L, 1);
+	status = lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 0, 0,
+	    finish_pcall);
+	return finish_pcall(L, status, 0);
+}
+
+static int
+sb_xpcall(lua_State *L)
+{
+	int status, n = lua_gettop(L);
+
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	lua_pushboolean(L, 1);
+	lua_pushvalue(L, 1);
+	lua_rotate(L, 3, 2);
+	status = lua_pcallk(L, n - 2, LUA_MULTRET, 2, 2, finish_pcall);
+	return finish_pcall(L, status, 2);
+}
+
+static int
+strict_index(lua_State *L)
+{
+	return luaL_error(L, "undefined global '%s'",
+	    lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?");
+}
+
+static int
+strict_newindex(lua_State *L)
+{
+	return luaL_error(L, "assignment to undefined global '%s' (contracts "
+	    "keep state in System.files, not in globals)",
+	    lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?");
+}
+
+/* Remove t[name] where t is at idx. */
+static void
+drop(lua_State *L, int idx, const char *name)
+{
+	lua_pushnil(L);
+	lua_setfield(L, idx, name);
+}
+
+static void
+wrap_upvalue(lua_State *L, const char *lib, const char *name,
+    lua_CFunction f)
+{
+	lua_getglobal(L, lib);
+	lua_getfield(L, -1, name);
+	lua_pushcclosure(L, f, 1);
+	lua_setfield(L, -2, name);
+	lua_pop(L, 1);
+}
+
+static void
+open_env(lua_State *L)
+{
+	static const char *const base_drop[] = { "dofile", "loadfile",
+	    "warn", NULL };
+	int i;
+
+	luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+	luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+	luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+	luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+	luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
+	luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 1);
+	lua_settop(L, 0);
+	/* package.loaded would hand out the libraries' originals */
+	lua_pushnil(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+
+	lua_pushglobaltable(L);
+	for (i = 0; base_drop[i] != NULL; i++)
+		drop(L, 1, base_drop[i]);
+	lua_pushcfunction(L, sb_pcall);
+	lua_setfield(L, 1, "pcall");
+	lua_pushcfunction(L, sb_xpcall);
+	lua_setfield(L, 1, "xpcall");
+	lua_getglobal(L, "string");
+	drop(L, 2, "dump");
+	lua_pop(L, 1);
+	lua_getglobal(L, "coroutine");
+	lua_pushcfunction(L, co_create);
+	lua_setfield(L, -2, "create");
+	lua_pop(L, 1);
+	wrap_upvalue(L, "coroutine", "wrap", co_wrap);
+	wrap_upvalue(L, "coroutine", "resume", co_resume);
+	lua_settop(L, 1);
+	sb_open_determ(L);
+	sb_open_system(L);
+	lua_settop(L, 0);
+}
+
+static void
+set_strict(lua_State *L)
+{
+	lua_pushglobaltable(L);
+	lua_createtable(L, 0, 3);
+	lua_pushcfunction(L, strict_index);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, strict_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+	lua_pop(L, 1);
+}
+
+static int
+valid_method_name(const char *s)
+{
+	size_t i;
+
+	if (!((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
+		return 0;
+	for (i = 1; s[i] != '\0'; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return 0;
+	return i <= 64;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char * const *)a, *(const char * const *)b);
+}
+
+/* Module table at idx: list public methods into ctx->methods, sorted. */
+static void
+collect_methods(lua_State *L, struct sb_ctx *ctx, int idx)
+{
+	const char **names;
+	size_t n = 0, cap = 0, i;
+
+	names = NULL;
+	lua_pushnil(L);
+	while (lua_next(L, idx) != 0) {
+		if (lua_type(L, -2) == LUA_TSTRING &&
+		    lua_type(L, -1) == LUA_TFUNCTION) {
+			const char *k = lua_tostring(L, -2);
+
+			if (valid_method_name(k) && strcmp(k, "init") != 0) {
+				if (n == cap) {
+					cap = cap ? cap * 2 : 16;
+					names = xrealloc(names,
+					    cap * sizeof(*names));
+				}
+				names[n++] = k;
+			}
+		}
+		lua_pop(L, 1);
+	}
+	if (n > 0)
+		qsort(names, n, sizeof(*names), cmp_str);
+	ctx->methods = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(ctx->methods, json_string(names[i]));
+	free(names);
+}
+
+struct run_args {
+	const char	*method;
+	const json_t	*args;
+	json_t		*result;
+};
+
+static int
+sb_main(lua_State *L)
+{
+	struct run_args *ra = lua_touserdata(L, 1);
+	struct sb_ctx *ctx = sb_getctx(L);
+	char err[VMS_ERRLEN];
+	size_t i, nargs;
+	int top, r;
+
+	lua_settop(L, 0);
+	open_env(L);
+	set_strict(L);
+	sb_sethook(L, ctx);
+	r = luaL_loadbufferx(L, ctx->bc, ctx->bclen, ctx->contract, "b");
+	if (r != LUA_OK)
+		return lua_error(L);
+	lua_call(L, 0, 1);
+	if (!lua_istable(L, 1))
+		return luaL_error(L, "the contract's chunk must return a "
+		    "table (got %s)", luaL_typename(L, 1));
+	if (ra->method == NULL) {
+		collect_methods(L, ctx, 1);
+		lua_getfield(L, 1, "init");
+		if (lua_isnil(L, -1))
+			return 0;
+		if (!lua_isfunction(L, -1))
+			return luaL_error(L, "init is not a function");
+		lua_call(L, 0, 0);
+		ctx->closed = 1;
+		return 0;
+	}
+	lua_getfield(L, 1, ra->method);
+	if (!lua_isfunction(L, -1))
+		return luaL_error(L, "method %s is not a function",
+		    ra->method);
+	nargs = ra->args ? json_array_size(ra->args) : 0;
+	luaL_checkstack(L, (int)nargs + 8, "too many arguments");
+	for (i = 0; i < nargs; i++)
+		sb_push_json(L, json_array_get(ra->args, i), 0);
+	top = lua_gettop(L) - (int)nargs - 1;
+	lua_call(L, (int)nargs, LUA_MULTRET);
+	ctx->closed = 1;
+	if (lua_gettop(L) > top + 1)
+		lua_settop(L, top + 1);	/* the first result only */
+	if (lua_gettop(L) == top) {
+		ra->result = json_null();
+		return 0;
+	}
+	ra->result = sb_to_json(L, top + 1, 0, err, sizeof(err));
+	if (ra->result == NULL)
+		return luaL_error(L, "result: %s", err);
+	return 0;
+}
+
+/* Message handler: any error value becomes a deterministic string. */
+static int
+sb_msgh(lua_State *L)
+{
+	size_t len;
+	const char *s;
+
+	if (lua_type(L, 1) == LUA_TSTRING)
+		return 1;
+	if (lua_type(L, 1) == LUA_TTABLE || lua_type(L, 1) == LUA_TUSERDATA) {
+		lua_pushfstring(L, "(error object is a %s value)",
+		    luaL_typename(L, 1));
+		return 1;
+	}
+	s = sb_tostring(L, 1, &len);
+	lua_pushlstring(L, s, len);
+	return 1;
+}
+
+struct dumpbuf {
+	char	*buf;
+	size_t	 len, cap;
+};
+
+static int
+dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
+{
+	struct dumpbuf *d = ud;
+
+	if (d->len + sz > d->cap) {
+		d->cap = (d->len + sz) * 2 + 256;
+		d->buf = xrealloc(d->buf, d->cap);
+	}
+	memcpy(d->buf + d->len, p, sz);
+	d->len += sz;
+	return 0;
+}
+
+int
+sb_compile(const char *name, const char *code, size_t len, char **bc,
+    size_t *bclen, char *err, size_t errlen)
+{
+	struct dumpbuf d = { NULL, 0, 0 };
+	lua_State *L;
+	char chunkname[80];
+
+	if (len > SB_MAX_CODE) {
+		seterr(err, errlen, "code is %zu bytes, more than %d", len,
+		    SB_MAX_CODE);
+		return -1;
+	}
+	if (len > 0 && code[0] == '\033') {
+		seterr(err, errlen, "binary chunks are not allowed");
+		return -1;
+	}
+	if (memchr(code, '\0', len) != NULL || !sb_valid_utf8(code, len)) {
+		seterr(err, errlen, "code is not UTF-8 text");
+		return -1;
+	}
+	if ((L = luaL_newstate()) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(chunkname, sizeof(chunkname), "=%s", name);
+	if (luaL_loadbufferx(L, code, len, chunkname, "t") != LUA_OK) {
+		seterr(err, errlen, "syntax error: %s", lua_tostring(L, -1));
+		lua_close(L);
+		return -1;
+	}
+	if (lua_dump(L, dump_writer, &d, 0) != 0 || d.len == 0) {
+		free(d.buf);
+		lua_close(L);
+		seterr(err, errlen, "cannot dump the compiled chunk");
+		return -1;
+	}
+	lua_close(L);
+	*bc = d.buf;
+	*bclen = d.len;
+	return 0;
+}
+
+/* Error messages go into the ledger: valid UTF-8, bounded. */
+static char *
+sanitize(const char *msg)
+{
+	size_t len = strlen(msg), i, o = 0;
+	char *out;
+
+	if (len > 2048)
+		len = 2048;
+	out = xmalloc(len + 1);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)msg[i];
+
+		if (c < 0x80) {
+			out[o++] = (char)c;
+		} else if (sb_valid_utf8(msg + i, 1) == 0) {
+			size_t k;
+
+			for (k = 2; k <= 4 && i + k <= len; k++)
+				if (sb_valid_utf8(msg + i, k))
+					break;
+			if (k <= 4 && i + k <= len) {
+				memcpy(out + o, msg + i, k);
+				o += k;
+				i += k - 1;
+			} else
+				out[o++] = '?';
+		} else
+			out[o++] = '?';
+	}
+	out[o] = '\0';
+	return out;
+}
+
+int
+sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
+    json_t **result, char **error, char *err, size_t errlen)
+{
+	struct run_args ra = { method, args, NULL };
+	lua_State *L;
+	const char *msg;
+	int status;
+
+	ctx->mem = 0;
+	ctx->cost = 0;
+	ctx->closed = 0;
+	ctx->limit_err[0] = '\0';
+	ctx->hookcount = ctx->limits->instructions < SB_HOOK_EVERY ?
+	    ctx->limits->instructions : SB_HOOK_EVERY;
+	if (ctx->hookcount == 0)
+		ctx->hookcount = 1;
+	sb_rng_seed(ctx);
+	*ok = 0;
+	*result = NULL;
+	*error = NULL;
+	if ((L = lua_newstate(sb_alloc, ctx)) == NULL) {
+		*error = xstrdup("limit exceeded: memory (state creation)");
+		return 0;
+	}
+	*(struct sb_ctx **)lua_getextraspace(L) = ctx;
+	lua_pushcfunction(L, sb_msgh);
+	lua_pushcfunction(L, sb_main);
+	lua_pushlightuserdata(L, &ra);
+	status = lua_pcall(L, 1, 0, 1);
+	ctx->closed = 1;
+	if (ctx->limit_err[0] == '\0' && status == LUA_ERRMEM)
+		snprintf(ctx->limit_err, sizeof(ctx->limit_err),
+		    "limit exceeded: memory (%llu)",
+		    (unsigned long long)ctx->limits->memory);
+	if (ctx->limit_err[0] != '\0') {
+		*error = xstrdup(ctx->limit_err);
+	} else if (status != LUA_OK) {
+		msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) :
+		    "(error object is not a string)";
+		*error = sanitize(msg);
+	} else {
+		*ok = 1;
+		*result = ra.result;
+		ra.result = NULL;
+	}
+	json_decref(ra.result);
+	lua_close(L);
+	(void)err;
+	(void)errlen;
+	return 0;
+}

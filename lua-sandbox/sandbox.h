@@ -1,0 +1,88 @@
+/*
+ * sandbox.h — one bounded, deterministic Lua 5.4 execution: a fresh
+ * lua_State per call with an allow-listed environment, the System API,
+ * an instruction budget, a heap cap and a call-depth cap. The engine
+ * (engine.c) owns everything around it: entries, replay, the ledger view.
+ */
+#ifndef VMS_SANDBOX_H
+#define VMS_SANDBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <lua.h>
+
+#include "engine.h"
+#include "state.h"
+
+#define SB_MAX_CODE	60000	/* bytes of contract source */
+#define SB_JSON_DEPTH	64	/* nesting of JSON <-> Lua values */
+#define SB_HOOK_EVERY	1000	/* instructions between count hooks */
+#define SB_ALLOC_UNIT	16	/* heap bytes charged as one instruction */
+#define SB_LIMITERR	160
+
+struct sb_ctx {
+	/* inputs, set by the engine */
+	const struct vms_limits	*limits;
+	struct vms_state	*state;
+	const char		*contract;
+	const char		*caller_id;	/* NULL: anonymous */
+	const char		*caller_auth;
+	uint64_t		 time_ms;
+	uint64_t		 index;		/* this entry's index */
+	uint8_t			 seed[32];
+	engine_entry_fn		 entry_fn;
+	void			*entry_arg;
+	engine_log_fn		 log_fn;
+	void			*log_arg;
+	const char		*bc;		/* our own compiled chunk */
+	size_t			 bclen;
+
+	/* run state */
+	size_t			 mem;
+	uint64_t		 cost;		/* instructions + charges */
+	uint64_t		 hookcount;
+	int			 closed;	/* method returned: no System */
+	char			 limit_err[SB_LIMITERR];
+	uint64_t		 rng[4];
+	json_t			*writes;	/* recorded ops */
+	json_t			*methods;	/* deploy: discovered methods */
+};
+
+/* Compile text source into our own bytecode (malloc'd). */
+int	 sb_compile(const char *name, const char *code, size_t len,
+	    char **bc, size_t *bclen, char *err, size_t errlen);
+
+/*
+ * Run one call in a fresh state. method NULL means deploy: collect the
+ * public methods into ctx->methods and run init if present. Returns 0 and
+ * sets *ok; on ok *result is the JSON result (owned), else *error is the
+ * message (malloc'd). -1 only for internal failure (err).
+ */
+int	 sb_run(struct sb_ctx *, const char *method, const json_t *args,
+	    int *ok, json_t **result, char **error, char *err, size_t errlen);
+
+/* Internal to lua-sandbox/. */
+struct sb_ctx	*sb_getctx(lua_State *);
+void	 sb_charge(lua_State *, uint64_t units);
+int	 sb_limit(lua_State *, const char *fmt, ...);
+void	 sb_check_open(lua_State *, const char *fn);
+void	 sb_open_determ(lua_State *);
+void	 sb_open_system(lua_State *);
+void	 sb_open_files(lua_State *);	/* pushes System.files */
+void	 sb_readonly(lua_State *);	/* replace top table by a proxy */
+const char *sb_tostring(lua_State *, int idx, size_t *len);
+int	 sb_push_json(lua_State *, const json_t *, int depth);
+json_t	*sb_to_json(lua_State *, int idx, int depth, char *err,
+	    size_t errlen);
+void	 sb_rng_seed(struct sb_ctx *);
+uint64_t sb_rng_next(struct sb_ctx *);
+struct sb_box {
+	json_t	*json;
+	char	*str;
+};
+struct sb_box *sb_box_json(lua_State *);	/* freed with the state */
+int	 sb_valid_utf8(const char *, size_t);
+
+#endif

@@ -1,0 +1,255 @@
+/*
+ * sb_json.c — the one mapping between JSON (jansson) and Lua values, used
+ * for call arguments, results and System.json. JSON null <-> nil, arrays
+ * <-> sequences 1..n, objects <-> string-keyed tables, integers <-> Lua
+ * integers, reals <-> floats. An empty table encodes as {}. NaN/inf,
+ * non-UTF-8 strings, mixed or non-string keys, functions and nesting past
+ * SB_JSON_DEPTH are errors.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "sandbox.h"
+#include "util.h"
+
+int
+sb_valid_utf8(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, len, k;
+	uint32_t cp;
+
+	while (i < n) {
+		unsigned c = s[i];
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			len = 2;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			len = 3;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			len = 4;
+			cp = c & 0x07;
+		} else
+			return 0;
+		if (n - i < len)
+			return 0;
+		for (k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 &&
+		    cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 ||
+		    cp > 0x10ffff)))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+int
+sb_push_json(lua_State *L, const json_t *v, int depth)
+{
+	size_t i, n;
+	const char *k;
+	json_t *x;
+
+	if (depth > SB_JSON_DEPTH)
+		return luaL_error(L, "JSON nesting deeper than %d",
+		    SB_JSON_DEPTH);
+	luaL_checkstack(L, 4, "JSON too deep");
+	switch (json_typeof(v)) {
+	case JSON_NULL:
+		lua_pushnil(L);
+		break;
+	case JSON_TRUE:
+		lua_pushboolean(L, 1);
+		break;
+	case JSON_FALSE:
+		lua_pushboolean(L, 0);
+		break;
+	case JSON_INTEGER:
+		lua_pushinteger(L, (lua_Integer)json_integer_value(v));
+		break;
+	case JSON_REAL:
+		lua_pushnumber(L, json_real_value(v));
+		break;
+	case JSON_STRING:
+		lua_pushlstring(L, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_ARRAY:
+		n = json_array_size(v);
+		lua_createtable(L, n > 1000000 ? 0 : (int)n, 0);
+		for (i = 0; i < n; i++) {
+			sb_push_json(L, json_array_get(v, i), depth + 1);
+			lua_rawseti(L, -2, (lua_Integer)i + 1);
+		}
+		break;
+	case JSON_OBJECT:
+		lua_createtable(L, 0, (int)json_object_size(v));
+		json_object_foreach((json_t *)v, k, x) {
+			lua_pushstring(L, k);
+			sb_push_json(L, x, depth + 1);
+			lua_rawset(L, -3);
+		}
+		break;
+	}
+	return 1;
+}
+
+static json_t *
+table_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
+{
+	lua_Integer n = 0, maxi = 0;
+	int nstr = 0, nother = 0;
+	json_t *out, *x;
+	lua_Integer i;
+
+	lua_pushnil(L);
+	while (lua_next(L, idx) != 0) {
+		lua_pop(L, 1);
+		n++;
+		if (lua_type(L, -1) == LUA_TSTRING)
+			nstr++;
+		else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1) {
+			if (lua_tointeger(L, -1) > maxi)
+				maxi = lua_tointeger(L, -1);
+		} else
+			nother++;
+	}
+	if (n == 0)
+		return json_object();
+	if (nstr == 0 && nother == 0 && maxi == n) {
+		out = json_array();
+		for (i = 1; i <= n; i++) {
+			lua_rawgeti(L, idx, i);
+			x = sb_to_json(L, -1, depth + 1, err, errlen);
+			lua_pop(L, 1);
+			if (x == NULL) {
+				json_decref(out);
+				return NULL;
+			}
+			json_array_append_new(out, x);
+		}
+		return out;
+	}
+	if (nstr != n) {
+		seterr(err, errlen, "cannot encode a table with non-string "
+		    "keys (or a sequence with holes) as JSON");
+		return NULL;
+	}
+	out = json_object();
+	lua_pushnil(L);
+	while (lua_next(L, idx) != 0) {
+		size_t klen;
+		const char *k = lua_tolstring(L, -2, &klen);
+
+		if (memchr(k, '\0', klen) != NULL ||
+		    !sb_valid_utf8(k, klen)) {
+			lua_pop(L, 2);
+			json_decref(out);
+			seterr(err, errlen, "cannot encode a key that is not "
+			    "UTF-8 text as JSON");
+			return NULL;
+		}
+		x = sb_to_json(L, -1, depth + 1, err, errlen);
+		lua_pop(L, 1);
+		if (x == NULL) {
+			lua_pop(L, 1);
+			json_decref(out);
+			return NULL;
+		}
+		json_object_set_new(out, k, x);
+	}
+	return out;
+}
+
+/* Never raises a Lua error: returns NULL and fills err. */
+json_t *
+sb_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
+{
+	const char *s;
+	size_t len;
+	lua_Number d;
+
+	idx = lua_absindex(L, idx);
+	if (depth > SB_JSON_DEPTH) {
+		seterr(err, errlen, "nesting deeper than %d (or a cycle)",
+		    SB_JSON_DEPTH);
+		return NULL;
+	}
+	if (!lua_checkstack(L, 4)) {
+		seterr(err, errlen, "out of stack");
+		return NULL;
+	}
+	switch (lua_type(L, idx)) {
+	case LUA_TNIL:
+		return json_null();
+	case LUA_TBOOLEAN:
+		return json_boolean(lua_toboolean(L, idx));
+	case LUA_TNUMBER:
+		if (lua_isinteger(L, idx))
+			return json_integer((json_int_t)lua_tointeger(L, idx));
+		d = lua_tonumber(L, idx);
+		if (!isfinite(d)) {
+			seterr(err, errlen, "cannot encode NaN or infinity as "
+			    "JSON");
+			return NULL;
+		}
+		return json_real(d);
+	case LUA_TSTRING:
+		s = lua_tolstring(L, idx, &len);
+		if (!sb_valid_utf8(s, len)) {
+			seterr(err, errlen, "cannot encode a string that is "
+			    "not valid UTF-8 as JSON");
+			return NULL;
+		}
+		return json_stringn(s, len);
+	case LUA_TTABLE:
+		return table_to_json(L, idx, depth, err, errlen);
+	default:
+		seterr(err, errlen, "cannot encode a %s as JSON",
+		    luaL_typename(L, idx));
+		return NULL;
+	}
+}
+
+static int
+box_gc(lua_State *L)
+{
+	struct sb_box *p = lua_touserdata(L, 1);
+
+	json_decref(p->json);
+	free(p->str);
+	p->json = NULL;
+	p->str = NULL;
+	return 0;
+}
+
+/*
+ * Push a box (initially NULL) that owns a jansson value until the state is
+ * closed, so a Lua error raised while it is in use cannot leak it.
+ */
+struct sb_box *
+sb_box_json(lua_State *L)
+{
+	struct sb_box *p = lua_newuserdatauv(L, sizeof(*p), 0);
+
+	p->json = NULL;
+	p->str = NULL;
+	if (luaL_newmetatable(L, "vms.jsonbox")) {
+		lua_pushcfunction(L, box_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	return p;
+}

@@ -1,0 +1,174 @@
+/*
+ * sb_system.c — the System global (minus System.files, see sb_files.c):
+ * caller, contract, time, random, log (and print), json. Every table the
+ * contract sees is a read-only proxy.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "log.h"
+#include "proto.h"
+#include "sandbox.h"
+#include "util.h"
+
+#define SB_LOG_MAX	4096
+
+static int
+ro_newindex(lua_State *L)
+{
+	return luaL_error(L, "System is read-only");
+}
+
+void
+sb_readonly(lua_State *L)
+{
+	lua_newtable(L);			/* proxy */
+	lua_createtable(L, 0, 3);		/* its metatable */
+	lua_pushvalue(L, -3);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, ro_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+	lua_replace(L, -2);
+}
+
+static int
+sys_time(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)sb_getctx(L)->time_ms);
+	return 1;
+}
+
+static int
+sys_random(lua_State *L)
+{
+	uint64_t r = sb_rng_next(sb_getctx(L));
+
+	lua_pushnumber(L, (lua_Number)(r >> 11) * 0x1.0p-53);
+	return 1;
+}
+
+static int
+sys_log(lua_State *L)
+{
+	struct sb_ctx *ctx = sb_getctx(L);
+	luaL_Buffer b;
+	int i, n = lua_gettop(L);
+	size_t len;
+	const char *s;
+
+	luaL_buffinit(L, &b);
+	for (i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, '\t');
+		s = sb_tostring(L, i, &len);
+		luaL_addlstring(&b, s, len > SB_LOG_MAX ? SB_LOG_MAX : len);
+		lua_pop(L, 1);
+	}
+	luaL_pushresult(&b);
+	s = lua_tolstring(L, -1, &len);
+	if (len > SB_LOG_MAX)
+		len = SB_LOG_MAX;
+	sb_charge(L, len / SB_ALLOC_UNIT + 10);
+	{
+		char *msg = xstrndup(s, len);
+
+		if (ctx->log_fn != NULL)
+			ctx->log_fn(ctx->log_arg, msg);
+		else
+			log_debug("%s: %s", ctx->contract, msg);
+		free(msg);
+	}
+	return 0;
+}
+
+static int
+json_encode(lua_State *L)
+{
+	char err[VMS_ERRLEN];
+	struct sb_box *box;
+	size_t len;
+
+	luaL_checkany(L, 1);
+	lua_settop(L, 1);
+	box = sb_box_json(L);
+	if ((box->json = sb_to_json(L, 1, 0, err, sizeof(err))) == NULL)
+		return luaL_error(L, "System.json.encode: %s", err);
+	if ((box->str = json_canonical(box->json, &len)) == NULL)
+		return luaL_error(L, "System.json.encode: cannot encode");
+	sb_charge(L, len / SB_ALLOC_UNIT + 10);
+	lua_pushlstring(L, box->str, len);
+	return 1;
+}
+
+static int
+json_decode(lua_State *L)
+{
+	size_t len;
+	const char *s = luaL_checklstring(L, 1, &len);
+	json_error_t jerr;
+	struct sb_box *box;
+
+	sb_charge(L, len / SB_ALLOC_UNIT + 10);
+	box = sb_box_json(L);
+	box->json = json_loadb(s, len, JSON_DECODE_ANY |
+	    JSON_REJECT_DUPLICATES, &jerr);
+	if (box->json == NULL)
+		return luaL_error(L, "System.json.decode: %s at position %d",
+		    jerr.text, jerr.position);
+	sb_push_json(L, box->json, 0);
+	return 1;
+}
+
+/* Install System (and print) into the global table at index 1. */
+void
+sb_open_system(lua_State *L)
+{
+	struct sb_ctx *ctx = sb_getctx(L);
+
+	lua_createtable(L, 0, 8);			/* System */
+
+	lua_createtable(L, 0, 2);
+	if (ctx->caller_id != NULL)
+		lua_pushstring(L, ctx->caller_id);
+	else
+		lua_pushnil(L);
+	lua_setfield(L, -2, "id");
+	lua_pushstring(L, ctx->caller_auth ? ctx->caller_auth :
+	    "anonymous");
+	lua_setfield(L, -2, "auth");
+	sb_readonly(L);
+	lua_setfield(L, -2, "caller");
+
+	lua_createtable(L, 0, 1);
+	lua_pushstring(L, ctx->contract);
+	lua_setfield(L, -2, "name");
+	sb_readonly(L);
+	lua_setfield(L, -2, "contract");
+
+	lua_createtable(L, 0, 2);
+	lua_pushcfunction(L, json_encode);
+	lua_setfield(L, -2, "encode");
+	lua_pushcfunction(L, json_decode);
+	lua_setfield(L, -2, "decode");
+	sb_readonly(L);
+	lua_setfield(L, -2, "json");
+
+	lua_pushcfunction(L, sys_time);
+	lua_setfield(L, -2, "time");
+	lua_pushcfunction(L, sys_random);
+	lua_setfield(L, -2, "random");
+	lua_pushcfunction(L, sys_log);
+	lua_setfield(L, -2, "log");
+	sb_open_files(L);
+	lua_setfield(L, -2, "files");
+	sb_readonly(L);
+	lua_setfield(L, 1, "System");
+
+	lua_pushcfunction(L, sys_log);
+	lua_setfield(L, 1, "print");
+}

@@ -1,0 +1,689 @@
+/*
+ * state.c — the contract file tree: a path hash table, per-directory child
+ * arrays, the LtHash16 state root (see state.h) and the undo log that makes
+ * a call's writes a transaction.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "state.h"
+#include "util.h"
+
+enum undo_kind { U_CREATED, U_REPLACED, U_REMOVED };
+
+struct undo {
+	enum undo_kind	 kind;
+	struct vms_node	*node;
+	uint8_t		*olddata;
+	size_t		 oldlen;
+	uint8_t		 oldsha[32];
+};
+
+struct vms_state {
+	struct vms_node	**buckets;
+	size_t		 nbuckets;
+	size_t		 nnodes;	/* including "/" */
+	uint8_t		 hkey[crypto_shorthash_KEYBYTES];
+	struct vms_node	*root;
+	uint16_t	 lanes[STATE_LANES];
+	uint64_t	 nfiles, ndirs, bytes, usage;
+	int		 intxn;
+	struct undo	*undo;
+	size_t		 nundo, undocap;
+};
+
+static uint64_t
+path_hash(const struct vms_state *st, const char *p, size_t len)
+{
+	uint8_t out[crypto_shorthash_BYTES];
+	uint64_t h;
+
+	crypto_shorthash(out, (const uint8_t *)p, len, st->hkey);
+	memcpy(&h, out, sizeof(h));
+	return h;
+}
+
+static void
+lt_apply(struct vms_state *st, const struct vms_node *n, int add)
+{
+	crypto_hash_sha256_state h;
+	static const uint8_t zero[8];
+	uint8_t e[32], ks[2 * STATE_LANES], z = 0, kind = (uint8_t)n->kind;
+	size_t i;
+
+	crypto_hash_sha256_init(&h);
+	crypto_hash_sha256_update(&h, (const uint8_t *)"vms/state/v1", 12);
+	crypto_hash_sha256_update(&h, &z, 1);
+	crypto_hash_sha256_update(&h, &kind, 1);
+	crypto_hash_sha256_update(&h, (const uint8_t *)n->path, n->pathlen);
+	crypto_hash_sha256_update(&h, &z, 1);
+	crypto_hash_sha256_update(&h, n->sha, 32);
+	crypto_hash_sha256_final(&h, e);
+	crypto_stream_chacha20(ks, sizeof(ks), zero, e);
+	for (i = 0; i < STATE_LANES; i++) {
+		uint16_t v = (uint16_t)(ks[2 * i] | (ks[2 * i + 1] << 8));
+		st->lanes[i] = (uint16_t)(add ? st->lanes[i] + v :
+		    st->lanes[i] - v);
+	}
+}
+
+static uint64_t
+node_usage(const struct vms_node *n)
+{
+	return STATE_NODE_OVERHEAD + n->pathlen + n->len;
+}
+
+static void
+account(struct vms_state *st, const struct vms_node *n, int add)
+{
+	if (add) {
+		if (n->kind == 'f')
+			st->nfiles++;
+		else
+			st->ndirs++;
+		st->bytes += n->len;
+		st->usage += node_usage(n);
+	} else {
+		if (n->kind == 'f')
+			st->nfiles--;
+		else
+			st->ndirs--;
+		st->bytes -= n->len;
+		st->usage -= node_usage(n);
+	}
+	lt_apply(st, n, add);
+}
+
+static void
+rehash(struct vms_state *st)
+{
+	size_t nb = st->nbuckets * 2, i;
+	struct vms_node **b = xcalloc(nb, sizeof(*b)), *n, *next;
+
+	for (i = 0; i < st->nbuckets; i++)
+		for (n = st->buckets[i]; n != NULL; n = next) {
+			next = n->hnext;
+			n->hnext = b[n->hash & (nb - 1)];
+			b[n->hash & (nb - 1)] = n;
+		}
+	free(st->buckets);
+	st->buckets = b;
+	st->nbuckets = nb;
+}
+
+static void
+hash_insert(struct vms_state *st, struct vms_node *n)
+{
+	size_t b;
+
+	if (st->nnodes + 1 > st->nbuckets)
+		rehash(st);
+	b = n->hash & (st->nbuckets - 1);
+	n->hnext = st->buckets[b];
+	st->buckets[b] = n;
+	st->nnodes++;
+}
+
+static void
+hash_remove(struct vms_state *st, struct vms_node *n)
+{
+	struct vms_node **pp = &st->buckets[n->hash & (st->nbuckets - 1)];
+
+	while (*pp != n)
+		pp = &(*pp)->hnext;
+	*pp = n->hnext;
+	st->nnodes--;
+}
+
+static void
+kid_add(struct vms_node *dir, struct vms_node *n)
+{
+	if (dir->nkids == dir->kidcap) {
+		dir->kidcap = dir->kidcap ? dir->kidcap * 2 : 4;
+		dir->kids = xrealloc(dir->kids, dir->kidcap * sizeof(*dir->kids));
+	}
+	n->slot = dir->nkids;
+	dir->kids[dir->nkids++] = n;
+}
+
+static void
+kid_remove(struct vms_node *dir, struct vms_node *n)
+{
+	struct vms_node *last = dir->kids[--dir->nkids];
+
+	dir->kids[n->slot] = last;
+	last->slot = n->slot;
+}
+
+static void
+node_free(struct vms_node *n)
+{
+	free(n->path);
+	free(n->data);
+	free(n->kids);
+	free(n);
+}
+
+/* Attach a detached node (its parent exists). */
+static void
+attach(struct vms_state *st, struct vms_node *n)
+{
+	hash_insert(st, n);
+	kid_add(n->parent, n);
+	account(st, n, 1);
+}
+
+static void
+detach(struct vms_state *st, struct vms_node *n)
+{
+	hash_remove(st, n);
+	kid_remove(n->parent, n);
+	account(st, n, 0);
+}
+
+static void
+log_undo(struct vms_state *st, enum undo_kind k, struct vms_node *n,
+    uint8_t *olddata, size_t oldlen, const uint8_t *oldsha)
+{
+	struct undo *u;
+
+	if (!st->intxn) {
+		if (k == U_REMOVED)
+			node_free(n);
+		else if (k == U_REPLACED)
+			free(olddata);
+		return;
+	}
+	if (st->nundo == st->undocap) {
+		st->undocap = st->undocap ? st->undocap * 2 : 16;
+		st->undo = xrealloc(st->undo, st->undocap * sizeof(*st->undo));
+	}
+	u = &st->undo[st->nundo++];
+	u->kind = k;
+	u->node = n;
+	u->olddata = olddata;
+	u->oldlen = oldlen;
+	if (oldsha != NULL)
+		memcpy(u->oldsha, oldsha, 32);
+}
+
+struct vms_state *
+state_new(void)
+{
+	struct vms_state *st = xcalloc(1, sizeof(*st));
+	struct vms_node *r = xcalloc(1, sizeof(*r));
+
+	if (sodium_init() < 0)
+		abort();
+	randombytes_buf(st->hkey, sizeof(st->hkey));
+	st->nbuckets = 16;
+	st->buckets = xcalloc(st->nbuckets, sizeof(*st->buckets));
+	r->path = xstrdup("/");
+	r->pathlen = 1;
+	r->name = r->path;
+	r->kind = 'd';
+	crypto_hash_sha256(r->sha, (const uint8_t *)"", 0);
+	r->hash = path_hash(st, "/", 1);
+	hash_insert(st, r);
+	st->root = r;
+	return st;
+}
+
+static void
+free_tree(struct vms_node *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->nkids; i++)
+		free_tree(n->kids[i]);
+	node_free(n);
+}
+
+void
+state_free(struct vms_state *st)
+{
+	if (st == NULL)
+		return;
+	state_commit(st);
+	free_tree(st->root);
+	free(st->buckets);
+	free(st->undo);
+	free(st);
+}
+
+/* Length of a valid UTF-8 sequence at s (max n bytes), or 0. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len, i;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		cp = c & 0x07;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+int
+state_path_check(const char *path, size_t len, char *err, size_t errlen)
+{
+	const unsigned char *p = (const unsigned char *)path;
+	size_t i, seg, k;
+
+	if (len == 0 || p[0] != '/') {
+		seterr(err, errlen, "invalid path: must be absolute");
+		return -1;
+	}
+	if (len > STATE_PATH_MAX) {
+		seterr(err, errlen, "invalid path: longer than %d bytes",
+		    STATE_PATH_MAX);
+		return -1;
+	}
+	if (len == 1)
+		return 0;
+	seg = 1;
+	for (i = 1; i <= len; i++) {
+		if (i == len || p[i] == '/') {
+			size_t sl = i - seg;
+
+			if (sl == 0) {
+				seterr(err, errlen, "invalid path %.*s: empty "
+				    "segment", (int)len, path);
+				return -1;
+			}
+			if ((sl == 1 && p[seg] == '.') ||
+			    (sl == 2 && p[seg] == '.' && p[seg + 1] == '.')) {
+				seterr(err, errlen, "invalid path %.*s: \".\" "
+				    "and \"..\" are not allowed", (int)len,
+				    path);
+				return -1;
+			}
+			seg = i + 1;
+			continue;
+		}
+		if (p[i] < 0x20 || p[i] == 0x7f) {
+			seterr(err, errlen, "invalid path: control character "
+			    "or NUL");
+			return -1;
+		}
+		if (p[i] >= 0x80) {
+			k = utf8_seq(p + i, len - i);
+			if (k == 0) {
+				seterr(err, errlen, "invalid path: not UTF-8");
+				return -1;
+			}
+			i += k - 1;
+		}
+	}
+	return 0;
+}
+
+static struct vms_node *
+lookup(const struct vms_state *st, const char *path, size_t len)
+{
+	uint64_t h = path_hash(st, path, len);
+	struct vms_node *n;
+
+	for (n = st->buckets[h & (st->nbuckets - 1)]; n != NULL; n = n->hnext)
+		if (n->hash == h && n->pathlen == len &&
+		    memcmp(n->path, path, len) == 0)
+			return n;
+	return NULL;
+}
+
+const struct vms_node *
+state_lookup(const struct vms_state *st, const char *path, size_t len)
+{
+	return lookup(st, path, len);
+}
+
+const struct vms_node *
+state_rootdir(const struct vms_state *st)
+{
+	return st->root;
+}
+
+/* Checks path, finds the parent directory of a new node. */
+static struct vms_node *
+parent_of(struct vms_state *st, const char *path, size_t len, char *err,
+    size_t errlen)
+{
+	struct vms_node *p;
+	size_t plen;
+
+	if (state_path_check(path, len, err, errlen) == -1)
+		return NULL;
+	if (len == 1) {
+		seterr(err, errlen, "already exists: /");
+		return NULL;
+	}
+	plen = len;
+	while (path[plen - 1] != '/')
+		plen--;
+	if (plen > 1)
+		plen--;
+	p = lookup(st, path, plen);
+	if (p == NULL) {
+		seterr(err, errlen, "no such directory: %.*s", (int)plen, path);
+		return NULL;
+	}
+	if (p->kind != 'd') {
+		seterr(err, errlen, "not a directory: %.*s", (int)plen, path);
+		return NULL;
+	}
+	return p;
+}
+
+static struct vms_node *
+node_new(struct vms_state *st, struct vms_node *parent, const char *path,
+    size_t len, int kind)
+{
+	struct vms_node *n = xcalloc(1, sizeof(*n));
+
+	n->path = xstrndup(path, len);
+	n->pathlen = len;
+	n->name = strrchr(n->path, '/') + 1;
+	n->kind = kind;
+	n->parent = parent;
+	n->hash = path_hash(st, path, len);
+	crypto_hash_sha256(n->sha, (const uint8_t *)"", 0);
+	return n;
+}
+
+int
+state_mkdir(struct vms_state *st, const char *path, size_t len,
+    uint64_t max_usage, char *err, size_t errlen)
+{
+	struct vms_node *p, *n;
+
+	if ((p = parent_of(st, path, len, err, errlen)) == NULL)
+		return -1;
+	if (lookup(st, path, len) != NULL) {
+		seterr(err, errlen, "already exists: %.*s", (int)len, path);
+		return -1;
+	}
+	if (max_usage && st->usage + STATE_NODE_OVERHEAD + len > max_usage) {
+		seterr(err, errlen, "limit exceeded: state_size (%llu)",
+		    (unsigned long long)max_usage);
+		return -1;
+	}
+	n = node_new(st, p, path, len, 'd');
+	attach(st, n);
+	log_undo(st, U_CREATED, n, NULL, 0, NULL);
+	return 0;
+}
+
+int
+state_write(struct vms_state *st, const char *path, size_t len,
+    const void *data, size_t dlen, uint64_t max_file, uint64_t max_usage,
+    char *err, size_t errlen)
+{
+	struct vms_node *p, *n;
+	uint8_t *copy, oldsha[32];
+	uint64_t usage;
+
+	if ((p = parent_of(st, path, len, err, errlen)) == NULL)
+		return -1;
+	if (max_file && dlen > max_file) {
+		seterr(err, errlen, "limit exceeded: file_size (%llu)",
+		    (unsigned long long)max_file);
+		return -1;
+	}
+	n = lookup(st, path, len);
+	if (n != NULL && n->kind == 'd') {
+		seterr(err, errlen, "is a directory: %.*s", (int)len, path);
+		return -1;
+	}
+	usage = st->usage + dlen + (n ? 0 : STATE_NODE_OVERHEAD + len) -
+	    (n ? n->len : 0);
+	if (max_usage && usage > max_usage) {
+		seterr(err, errlen, "limit exceeded: state_size (%llu)",
+		    (unsigned long long)max_usage);
+		return -1;
+	}
+	copy = xmalloc(dlen ? dlen : 1);
+	if (dlen)
+		memcpy(copy, data, dlen);
+	if (n == NULL) {
+		n = node_new(st, p, path, len, 'f');
+		n->data = copy;
+		n->len = dlen;
+		crypto_hash_sha256(n->sha, copy, dlen);
+		attach(st, n);
+		log_undo(st, U_CREATED, n, NULL, 0, NULL);
+		return 0;
+	}
+	account(st, n, 0);
+	memcpy(oldsha, n->sha, 32);
+	log_undo(st, U_REPLACED, n, n->data, n->len, oldsha);
+	n->data = copy;
+	n->len = dlen;
+	crypto_hash_sha256(n->sha, copy, dlen);
+	account(st, n, 1);
+	return 0;
+}
+
+int
+state_unlink(struct vms_state *st, const char *path, size_t len, char *err,
+    size_t errlen)
+{
+	struct vms_node *n;
+
+	if (state_path_check(path, len, err, errlen) == -1)
+		return -1;
+	if ((n = lookup(st, path, len)) == NULL) {
+		seterr(err, errlen, "no such file: %.*s", (int)len, path);
+		return -1;
+	}
+	if (n->kind != 'f') {
+		seterr(err, errlen, "is a directory: %.*s", (int)len, path);
+		return -1;
+	}
+	detach(st, n);
+	log_undo(st, U_REMOVED, n, NULL, 0, NULL);
+	return 0;
+}
+
+static void
+remove_tree(struct vms_state *st, struct vms_node *n)
+{
+	while (n->nkids > 0)
+		remove_tree(st, n->kids[n->nkids - 1]);
+	detach(st, n);
+	log_undo(st, U_REMOVED, n, NULL, 0, NULL);
+}
+
+int
+state_rmdir(struct vms_state *st, const char *path, size_t len,
+    int recursive, char *err, size_t errlen)
+{
+	struct vms_node *n;
+
+	if (state_path_check(path, len, err, errlen) == -1)
+		return -1;
+	if (len == 1) {
+		seterr(err, errlen, "cannot remove /");
+		return -1;
+	}
+	if ((n = lookup(st, path, len)) == NULL) {
+		seterr(err, errlen, "no such directory: %.*s", (int)len, path);
+		return -1;
+	}
+	if (n->kind != 'd') {
+		seterr(err, errlen, "not a directory: %.*s", (int)len, path);
+		return -1;
+	}
+	if (n->nkids > 0 && !recursive) {
+		seterr(err, errlen, "directory not empty: %.*s", (int)len,
+		    path);
+		return -1;
+	}
+	remove_tree(st, n);
+	return 0;
+}
+
+void
+state_begin(struct vms_state *st)
+{
+	state_commit(st);
+	st->intxn = 1;
+}
+
+void
+state_commit(struct vms_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->nundo; i++) {
+		struct undo *u = &st->undo[i];
+
+		if (u->kind == U_REMOVED) {
+			/* children were logged (and are freed) separately */
+			u->node->nkids = 0;
+			node_free(u->node);
+		} else if (u->kind == U_REPLACED)
+			free(u->olddata);
+	}
+	st->nundo = 0;
+	st->intxn = 0;
+}
+
+void
+state_rollback(struct vms_state *st)
+{
+	size_t i = st->nundo;
+
+	while (i-- > 0) {
+		struct undo *u = &st->undo[i];
+		struct vms_node *n = u->node;
+
+		switch (u->kind) {
+		case U_CREATED:
+			detach(st, n);
+			node_free(n);
+			break;
+		case U_REPLACED:
+			account(st, n, 0);
+			free(n->data);
+			n->data = u->olddata;
+			n->len = u->oldlen;
+			memcpy(n->sha, u->oldsha, 32);
+			account(st, n, 1);
+			break;
+		case U_REMOVED:
+			attach(st, n);
+			break;
+		}
+	}
+	st->nundo = 0;
+	st->intxn = 0;
+}
+
+void
+state_root(const struct vms_state *st, uint8_t out[32])
+{
+	crypto_hash_sha256_state h;
+	uint8_t buf[2 * STATE_LANES];
+	size_t i;
+
+	for (i = 0; i < STATE_LANES; i++) {
+		buf[2 * i] = (uint8_t)(st->lanes[i] & 0xff);
+		buf[2 * i + 1] = (uint8_t)(st->lanes[i] >> 8);
+	}
+	crypto_hash_sha256_init(&h);
+	crypto_hash_sha256_update(&h, (const uint8_t *)"vms/state-root/v1", 17);
+	crypto_hash_sha256_update(&h, buf, sizeof(buf));
+	crypto_hash_sha256_final(&h, out);
+}
+
+uint64_t
+state_nfiles(const struct vms_state *st)
+{
+	return st->nfiles;
+}
+
+uint64_t
+state_ndirs(const struct vms_state *st)
+{
+	return st->ndirs;
+}
+
+uint64_t
+state_bytes(const struct vms_state *st)
+{
+	return st->bytes;
+}
+
+uint64_t
+state_usage(const struct vms_state *st)
+{
+	return st->usage;
+}
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	const struct vms_node *x = *(const struct vms_node * const *)a;
+	const struct vms_node *y = *(const struct vms_node * const *)b;
+
+	return strcmp(x->name, y->name);
+}
+
+static int
+cmp_path(const void *a, const void *b)
+{
+	const struct vms_node *x = *(const struct vms_node * const *)a;
+	const struct vms_node *y = *(const struct vms_node * const *)b;
+
+	return strcmp(x->path, y->path);
+}
+
+const struct vms_node **
+state_sorted_kids(const struct vms_node *dir)
+{
+	const struct vms_node **v = xcalloc(dir->nkids + 1, sizeof(*v));
+
+	if (dir->nkids)
+		memcpy(v, dir->kids, dir->nkids * sizeof(*v));
+	qsort(v, dir->nkids, sizeof(*v), cmp_name);
+	return v;
+}
+
+const struct vms_node **
+state_all_sorted(const struct vms_state *st, size_t *n)
+{
+	const struct vms_node **v = xcalloc(st->nnodes + 1, sizeof(*v));
+	size_t i, k = 0;
+	struct vms_node *x;
+
+	for (i = 0; i < st->nbuckets; i++)
+		for (x = st->buckets[i]; x != NULL; x = x->hnext)
+			if (x != st->root)
+				v[k++] = x;
+	qsort(v, k, sizeof(*v), cmp_path);
+	*n = k;
+	return v;
+}

@@ -1,0 +1,95 @@
+/*
+ * state.h — a contract's state: its file tree, held in C, with an
+ * incremental state root and per-call transactions (undo log).
+ *
+ * PATHS. Absolute ("/" then segments joined by "/"), at most
+ * STATE_PATH_MAX (1024) bytes, valid UTF-8. Empty segments ("//", a
+ * trailing "/"), "." and ".." segments, NUL and control characters
+ * (0x00-0x1f, 0x7f) are errors. "/" (the root directory) always exists.
+ *
+ * STATE ROOT (LtHash16, "vms/state/v1"). The state is the set of its files
+ * and directories other than "/". Each one is an element
+ *   e = SHA-256("vms/state/v1" || 0x00 || kind || path || 0x00 ||
+ *               SHA-256(content))
+ * with kind 'd' (directory, empty content) or 'f' (file). The accumulator
+ * is a vector of 1024 uint16 lanes, zero for the empty state. Adding an
+ * element adds, lane-wise mod 2^16, the 2048-byte ChaCha20 keystream
+ * crypto_stream_chacha20(key = e, nonce = 8 zero bytes) read as 1024
+ * little-endian uint16; removing subtracts it. The root is
+ *   SHA-256("vms/state-root/v1" || the 2048 accumulator bytes, lanes LE).
+ * It depends only on the set (not on the order of operations), and a
+ * change costs O(changed elements), never O(state).
+ *
+ * TRANSACTIONS. state_begin() starts recording an undo log; every change
+ * until state_commit() (keep) or state_rollback() (undo, restoring the
+ * exact previous set and root) is logged. Outside a transaction changes
+ * are applied directly.
+ */
+#ifndef VMS_STATE_H
+#define VMS_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STATE_PATH_MAX		1024
+#define STATE_NODE_OVERHEAD	64	/* bytes charged per file/dir */
+#define STATE_LANES		1024
+
+struct vms_state;
+
+struct vms_node {
+	char		*path;		/* NUL-terminated, owned */
+	size_t		 pathlen;
+	const char	*name;		/* last segment, inside path */
+	int		 kind;		/* 'd' or 'f' */
+	uint8_t		*data;		/* file content, owned (may be NULL) */
+	size_t		 len;
+	uint8_t		 sha[32];	/* SHA-256(content) */
+	struct vms_node	*parent;
+	struct vms_node	**kids;		/* unordered; sorted on demand */
+	size_t		 nkids, kidcap;
+	size_t		 slot;		/* index in parent->kids */
+	struct vms_node	*hnext;		/* hash chain */
+	uint64_t	 hash;
+};
+
+struct vms_state *state_new(void);
+void	 state_free(struct vms_state *);
+
+int	 state_path_check(const char *path, size_t len, char *err,
+	    size_t errlen);
+const struct vms_node *state_lookup(const struct vms_state *,
+	    const char *path, size_t len);
+const struct vms_node *state_rootdir(const struct vms_state *);
+
+/*
+ * Changes. max_file / max_usage of 0 mean unlimited. Errors name the path:
+ * "no such file or directory: /a", "already exists: /a", ...; limit errors
+ * start with "limit exceeded: ".
+ */
+int	 state_mkdir(struct vms_state *, const char *path, size_t len,
+	    uint64_t max_usage, char *err, size_t errlen);
+int	 state_write(struct vms_state *, const char *path, size_t len,
+	    const void *data, size_t dlen, uint64_t max_file, uint64_t max_usage,
+	    char *err, size_t errlen);
+int	 state_unlink(struct vms_state *, const char *path, size_t len,
+	    char *err, size_t errlen);
+int	 state_rmdir(struct vms_state *, const char *path, size_t len,
+	    int recursive, char *err, size_t errlen);
+
+void	 state_begin(struct vms_state *);
+void	 state_commit(struct vms_state *);
+void	 state_rollback(struct vms_state *);
+
+void	 state_root(const struct vms_state *, uint8_t out[32]);
+uint64_t state_nfiles(const struct vms_state *);
+uint64_t state_ndirs(const struct vms_state *);
+uint64_t state_bytes(const struct vms_state *);	/* file contents */
+uint64_t state_usage(const struct vms_state *);	/* what state_size caps */
+
+/* Children of a directory sorted by name (bytewise); malloc'd array. */
+const struct vms_node **state_sorted_kids(const struct vms_node *);
+/* Every node but "/" sorted by full path bytewise; malloc'd, *n set. */
+const struct vms_node **state_all_sorted(const struct vms_state *, size_t *n);
+
+#endif

@@ -1,0 +1,358 @@
+/*
+ * test-sandbox.c — the contract-visible API: System.*, files, json,
+ * transactions, strict globals, and the state tree on its own.
+ */
+#include "test.h"
+#include "sbtest.h"
+#include "state.h"
+
+TEST(hello)
+{
+	struct engine *e = sbt_deploy("return { hi = function(x) return "
+	    "'hi ' .. x end }");
+
+	CHECK(e != NULL);
+	if (e == NULL)
+		return;
+	CHECK_CALL(e, "hi", "[\"bob\"]", "\"hi bob\"");
+	CHECK_EQ_INT(engine_next_index(e), 2);
+	engine_free(e);
+}
+
+TEST(refused_methods)
+{
+	struct engine *e = sbt_deploy("local M = {} function M.init() end "
+	    "function M._priv() end function M.pub() end return M");
+	char *r;
+
+	if (e == NULL) {
+		CHECK(0);
+		return;
+	}
+	r = sbt_call(e, "_priv", "[]");
+	CHECK_EQ_STR(r, "REFUSED: no such method: _priv");
+	free(r);
+	r = sbt_call(e, "init", "[]");
+	CHECK_EQ_STR(r, "REFUSED: no such method: init");
+	free(r);
+	r = sbt_call(e, "nope", "[]");
+	CHECK_EQ_STR(r, "REFUSED: no such method: nope");
+	free(r);
+	r = sbt_call(e, "pub", "{}");
+	CHECK_EQ_STR(r, "REFUSED: args must be an array");
+	free(r);
+	CHECK_EQ_INT(engine_next_index(e), 1);
+	engine_free(e);
+}
+
+TEST(system_api)
+{
+	struct engine *e = sbt_deploy(
+	    "local M = {}\n"
+	    "function M.who() return {id = System.caller.id, auth = "
+	    "System.caller.auth, name = System.contract.name, time = "
+	    "System.time()} end\n"
+	    "function M.info() return System.files.getInfo() end\n"
+	    "function M.rnd() local a = System.random() local b = "
+	    "math.random(1, 6) return a >= 0 and a < 1 and b >= 1 and b <= 6 "
+	    "end\n"
+	    "function M.log() print('x', 1, {}) System.log('y') end\n"
+	    "function M.ro() System.caller.id = 'root' end\n"
+	    "return M");
+	char *r;
+
+	if (e == NULL) {
+		CHECK(0);
+		return;
+	}
+	CHECK_CALL(e, "who", "[]", "{\"auth\":\"debug\",\"id\":\"unix:alice\","
+	    "\"name\":\"test\",\"time\":2001}");
+	CHECK_CALL(e, "info", "[]", "{\"bytes\":0,\"files\":0,\"size\":2}");
+	CHECK_CALL(e, "rnd", "[]", "true");
+	CHECK_CALL(e, "log", "[]", "null");
+	r = sbt_call(e, "ro", "[]");
+	CHECK_CONTAINS(r, "System is read-only");
+	free(r);
+	r = sbt_call_as(e, NULL, "who", "[]", NULL, NULL);
+	CHECK_EQ_STR(r, "{\"auth\":\"anonymous\",\"name\":\"test\","
+	    "\"time\":2006}");
+	free(r);
+	engine_free(e);
+}
+
+TEST(files_api)
+{
+	struct engine *e = sbt_deploy(
+	    "local F = System.files\n"
+	    "local M = {}\n"
+	    "function M.init() F.mkdir('/d') end\n"
+	    "function M.w(p, d) F.writeFile(p, d) end\n"
+	    "function M.r(p) return F.readFile(p) end\n"
+	    "function M.ls(p, o) return F.readdir(p, o) end\n"
+	    "function M.st(p) return F.stat(p) end\n"
+	    "function M.rm(p) F.unlink(p) end\n"
+	    "function M.rmd(p, r) F.rmdir(p, {recursive = r}) end\n"
+	    "function M.md(p) F.mkdir(p) end\n"
+	    "function M.h(o) return F.history(o) end\n"
+	    "return M");
+
+	if (e == NULL) {
+		CHECK(0);
+		return;
+	}
+	CHECK_CALL(e, "w", "[\"/d/a\", \"xyz\"]", "null");
+	CHECK_CALL(e, "r", "[\"/d/a\"]", "\"xyz\"");
+	CHECK_CALL(e, "md", "[\"/d/sub\"]", "null");
+	CHECK_CALL(e, "w", "[\"/d/sub/b\", \"\"]", "null");
+	CHECK_CALL(e, "ls", "[\"/d\"]", "[\"a\",\"sub\"]");
+	CHECK_CALL(e, "ls", "[\"/d\", {\"recursive\": true}]",
+	    "[\"a\",\"sub\",\"sub/b\"]");
+	CHECK_CALL(e, "ls", "[\"/\", {\"stat\": true}]",
+	    "[{\"name\":\"d\",\"size\":0,\"type\":\"dir\"}]");
+	CHECK_CALL(e, "st", "[\"/d/a\"]", "{\"size\":3,\"type\":\"file\"}");
+	CHECK_CALL(e, "st", "[\"/nope\"]", "null");
+	CHECK_CALL(e, "r", "[\"/nope\"]", "ERR: test:5: readFile: no such file: /nope");
+	CHECK_CALL(e, "r", "[\"/d\"]", "ERR: test:5: readFile: is a directory: /d");
+	CHECK_CALL(e, "w", "[\"/x/y\", \"1\"]",
+	    "ERR: test:4: writeFile: no such directory: /x");
+	CHECK_CALL(e, "w", "[\"/d/../a\", \"1\"]",
+	    "ERR: test:4: writeFile: invalid path /d/../a: \".\" and \"..\" are not "
+	    "allowed");
+	CHECK_CALL(e, "w", "[\"/d//a\", \"1\"]",
+	    "ERR: test:4: writeFile: invalid path /d//a: empty segment");
+	CHECK_CALL(e, "w", "[\"d/a\", \"1\"]",
+	    "ERR: test:4: writeFile: invalid path: must be absolute");
+	CHECK_CALL(e, "w", "[\"/d/a\\u0001\", \"1\"]",
+	    "ERR: test:4: writeFile: invalid path: control character or NUL");
+	CHECK_CALL(e, "w", "[\"/d/a\", 5]",
+	    "ERR: test:4: writeFile: data must be a string (got number)");
+	CHECK_CALL(e, "md", "[\"/d\"]", "ERR: test:10: mkdir: already exists: /d");
+	CHECK_CALL(e, "rmd", "[\"/d\", false]",
+	    "ERR: test:9: rmdir: directory not empty: /d");
+	CHECK_CALL(e, "rmd", "[\"/\", true]", "ERR: test:9: rmdir: cannot remove /");
+	CHECK_CALL(e, "rm", "[\"/d/sub\"]", "ERR: test:8: unlink: is a directory: /d/sub");
+	CHECK_CALL(e, "rm", "[\"/d/a\"]", "null");
+	CHECK_CALL(e, "rmd", "[\"/d\", true]", "null");
+	CHECK_CALL(e, "ls", "[\"/\"]", "{}");
+	/* no entry source: history of earlier entries is unavailable */
+	CHECK_CALL(e, "h", "[]", "ERR: test:11: history: the ledger is not available");
+	engine_free(e);
+}
+
+TEST(transaction_rollback)
+{
+	struct engine *e = sbt_deploy(
+	    "local M = {}\n"
+	    "function M.init() System.files.writeFile('/a', 'one') end\n"
+	    "function M.bad() System.files.writeFile('/a', 'two') "
+	    "System.files.writeFile('/b', 'x') System.files.unlink('/a') "
+	    "error('boom') end\n"
+	    "function M.seen() System.files.writeFile('/a', 'two') "
+	    "return System.files.readFile('/a') end\n"
+	    "return M");
+	merkle_hash before, after;
+	char *r, *entry;
+	size_t elen;
+
+	if (e == NULL) {
+		CHECK(0);
+		return;
+	}
+	engine_state_root(e, before);
+	r = sbt_call_as(e, "u", "bad", "[]", &entry, &elen);
+	CHECK_EQ_STR(r, "ERR: test:3: boom");
+	CHECK_CONTAINS(entry, "\"ok\":false");
+	CHECK_CONTAINS(entry, "\"writes\":[]");
+	CHECK_CONTAINS(entry, "\"error\":\"test:3: boom\"");
+	free(r);
+	free(entry);
+	engine_state_root(e, after);
+	CHECK(memcmp(before, after, 32) == 0);
+	CHECK_EQ_INT(engine_next_index(e), 2);
+	CHECK_CALL(e, "seen", "[]", "\"two\"");
+	engine_free(e);
+}
+
+TEST(json_mapping)
+{
+	struct engine *e = sbt_deploy(
+	    "local M = {}\n"
+	    "function M.echo(...) return {...} end\n"
+	    "function M.id(x) return x end\n"
+	    "function M.enc(x) return System.json.encode(x) end\n"
+	    "function M.dec(s) return System.json.decode(s) end\n"
+	    "function M.nan() return 0/0 end\n"
+	    "function M.bin() return '\\xff' end\n"
+	    "function M.mixed() return {1, 2, x = 3} end\n"
+	    "function M.fn() return print end\n"
+	    "function M.cyc() local t = {} t.t = t return t end\n"
+	    "function M.empty() return {} end\n"
+	    "return M");
+
+	if (e == NULL) {
+		CHECK(0);
+		return;
+	}
+	CHECK_CALL(e, "echo", "[1, 2.5, \"s\", true, {\"a\": [1, {}]}]",
+	    "[1,2.5,\"s\",true,{\"a\":[1,{}]}]");
+	CHECK_CALL(e, "id", "[null]", "null");
+	CHECK_CALL(e, "enc", "[{\"b\": 1, \"a\": [true]}]",
+	    "\"{\\\"a\\\":[true],\\\"b\\\":1}\"");
+	CHECK_CALL(e, "dec", "[\"[1, {\\\"x\\\": null}]\"]", "[1,{}]");
+	CHECK_CALL(e, "dec", "[\"[1,\"]",
+	    "ERR: test:5: System.json.decode: ']' expected near end of "
+	    "file at position 3");
+	CHECK_CALL(e, "nan", "[]",
+	    "ERR: result: cannot encode NaN or infinity as JSON");
+	CHECK_CALL(e, "bin", "[]",
+	    "ERR: result: cannot encode a string that is not valid UTF-8 as "
+	    "JSON");
+	CHECK_CALL(e, "mixed", "[]",
+	    "ERR: result: cannot encode a table with non-string keys (or a "
+	    "sequence with holes) as JSON");
+	CHECK_CALL(e, "fn", "[]", "ERR: result: cannot encode a function as "
+	    "JSON");
+	CHECK_CALL(e, "cyc", "[]",
+	    "ERR: result: nesting deeper than 64 (or a cycle)");
+	CHECK_CALL(e, "empty", "[]", "{}");
+	engine_free(e);
+}
+
+TEST(strict_globals)
+{
+	struct engine *e = sbt_deploy(
+	    "local M = {}\n"
+	    "function M.r() return undefinedThing end\n"
+	    "function M.w() newGlobal = 1 end\n"
+	    "return M");
+
+	if (e == NULL) {
+		CHECK(0);
+		return;
+	}
+	CHECK_CALL(e, "r", "[]", "ERR: test:2: undefined global "
+	    "'undefinedThing'");
+	CHECK_CALL(e, "w", "[]", "ERR: test:3: assignment to undefined global "
+	    "'newGlobal' (contracts keep state in System.files, not in "
+	    "globals)");
+	engine_free(e);
+}
+
+TEST(deploy_refusals)
+{
+	struct vms_caller c = { "u", "debug" };
+	struct engine *e = NULL;
+	char err[VMS_ERRLEN], *ent = NULL;
+	size_t len;
+	const char *bad[][2] = {
+		{ "return {", "syntax error: test:1: unexpected symbol near <eof>" },
+		{ "return 5", "init failed: the contract's chunk must return a "
+		    "table (got number)" },
+		{ "return { init = function() error('no') end }",
+		    "init failed: test:1: no" },
+		{ "\033Lua", "binary chunks are not allowed" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(engine_deploy("test", bad[i][0], strlen(bad[i][0]), NULL,
+		    &c, 1, &e, &ent, &len, err, sizeof(err)) == ENGINE_REFUSED);
+		CHECK_EQ_STR(err, bad[i][1]);
+		CHECK(e == NULL);
+	}
+}
+
+TEST(state_tree_scale)
+{
+	struct vms_state *st = state_new();
+	char err[VMS_ERRLEN], p[64];
+	const struct vms_node **kids;
+	uint8_t r1[32], r2[32];
+	int i, ok = 1;
+
+	CHECK(state_mkdir(st, "/big", 4, 0, err, sizeof(err)) == 0);
+	state_root(st, r1);
+	state_begin(st);
+	for (i = 0; i < 100000 && ok; i++) {
+		int n = snprintf(p, sizeof(p), "/big/f%06d", (i * 7919) % 100000);
+
+		ok = state_write(st, p, (size_t)n, "x", 1, 0, 0, err,
+		    sizeof(err)) == 0;
+	}
+	CHECK(ok);
+	CHECK_EQ_INT(state_nfiles(st), 100000);
+	kids = state_sorted_kids(state_lookup(st, "/big", 4));
+	CHECK_EQ_STR(kids[0]->name, "f000000");
+	CHECK_EQ_STR(kids[99999]->name, "f099999");
+	free(kids);
+	state_rollback(st);
+	state_root(st, r2);
+	CHECK(memcmp(r1, r2, 32) == 0);
+	CHECK_EQ_INT(state_nfiles(st), 0);
+	state_free(st);
+}
+
+TEST(state_root_order_independent)
+{
+	struct vms_state *a = state_new(), *b = state_new();
+	char err[VMS_ERRLEN];
+	uint8_t ra[32], rb[32];
+
+	state_mkdir(a, "/x", 2, 0, err, sizeof(err));
+	state_write(a, "/x/1", 4, "a", 1, 0, 0, err, sizeof(err));
+	state_write(a, "/y", 2, "b", 1, 0, 0, err, sizeof(err));
+	state_write(b, "/y", 2, "zz", 2, 0, 0, err, sizeof(err));
+	state_mkdir(b, "/x", 2, 0, err, sizeof(err));
+	state_write(b, "/x/1", 4, "a", 1, 0, 0, err, sizeof(err));
+	state_write(b, "/y", 2, "b", 1, 0, 0, err, sizeof(err));
+	state_root(a, ra);
+	state_root(b, rb);
+	CHECK(memcmp(ra, rb, 32) == 0);
+	state_unlink(b, "/y", 2, err, sizeof(err));
+	state_root(b, rb);
+	CHECK(memcmp(ra, rb, 32) != 0);
+	state_free(a);
+	state_free(b);
+}
+
+TEST(limits_parse)
+{
+	struct vms_limits l;
+	char err[VMS_ERRLEN];
+	json_t *j;
+	struct vms_limits l2;
+
+	limits_default(&l);
+	CHECK_EQ_INT(l.instructions, 10000000);
+	CHECK_EQ_INT(l.memory, 64 << 20);
+	CHECK_EQ_INT(l.entry_size, 65535);
+	CHECK(limits_set(&l, "memory=32M", err, sizeof(err)) == 0);
+	CHECK_EQ_INT(l.memory, 32 << 20);
+	CHECK(limits_set(&l, "file_size=4K", err, sizeof(err)) == 0);
+	CHECK_EQ_INT(l.file_size, 4096);
+	CHECK(limits_set(&l, "bogus=1", err, sizeof(err)) == -1);
+	CHECK_EQ_STR(err, "unknown limit \"bogus\"");
+	CHECK(limits_set(&l, "entry_size=100000", err, sizeof(err)) == -1);
+	CHECK(limits_set(&l, "depth=x", err, sizeof(err)) == -1);
+	j = limits_to_json(&l);
+	CHECK(limits_from_json(&l2, j, err, sizeof(err)) == 0);
+	CHECK(memcmp(&l, &l2, sizeof(l)) == 0);
+	json_decref(j);
+}
+
+int
+main(void)
+{
+	RUN(hello);
+	RUN(refused_methods);
+	RUN(system_api);
+	RUN(files_api);
+	RUN(transaction_rollback);
+	RUN(json_mapping);
+	RUN(strict_globals);
+	RUN(deploy_refusals);
+	RUN(state_tree_scale);
+	RUN(state_root_order_independent);
+	RUN(limits_parse);
+	return test_summary();
+}
