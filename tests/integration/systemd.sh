@@ -311,70 +311,88 @@ else
 fi
 
 # ---- restart while a client keeps calling ----
-# The client opens a fresh connection for every call, so it also tests that
-# connections made while no vmsd runs are queued on the socket, not refused.
+# The clients open a fresh connection for every call, so this also tests that
+# connections made while no vmsd runs are queued on the socket, not refused,
+# and that calls in flight at SIGTERM are finished and acknowledged.
 cat >"$W/client.py" <<'EOF'
-import json, socket, sys, time, base64, os
-sock, stopfile, out = sys.argv[1], sys.argv[2], sys.argv[3]
-acked, refused, unanswered, errors = [], 0, 0, {}
-k = 0
+# Four concurrent callers, a fresh connection per call, until told to stop;
+# then every acknowledged index is checked against the ledger.
+import json, socket, sys, time, base64, os, threading
+sock, stopfile, out, tfile = sys.argv[1:5]
+lock = threading.Lock()
+acked, sent, errors = [], [], {}
+count = {"calls": 0, "refused": 0, "unanswered": 0}
 deadline = time.time() + 60
 def rpc(method, params, rid=1):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(20)
-    s.connect(sock)
-    s.sendall((json.dumps({"jsonrpc": "2.0", "id": rid, "method": method,
-                           "params": params}) + "\n").encode())
-    buf = b""
-    while not buf.endswith(b"\n"):
-        d = s.recv(65536)
-        if not d:
-            break
-        buf += d
-    s.close()
-    return json.loads(buf) if buf else None
-while not os.path.exists(stopfile) or k < 20:
-    k += 1
-    name = "loop-%d" % k
     try:
-        r = rpc("call", {"contract": "guestlist", "method": "RSVP",
-                         "args": [name, True, "call %d" % k]}, k)
-    except (ConnectionRefusedError, FileNotFoundError):
-        refused += 1; time.sleep(0.05); continue
-    except (OSError, ValueError) as e:
-        unanswered += 1; continue
-    if r is None:
-        unanswered += 1
-    elif "result" in r:
-        acked.append((r["result"]["index"], name))
-    else:
-        c = r["error"]["code"]; errors[c] = errors.get(c, 0) + 1
-    if k > 5000 or time.time() > deadline:
-        break
-# Check every acknowledged index against the ledger.
+        s.connect(sock)
+        s.sendall((json.dumps({"jsonrpc": "2.0", "id": rid, "method": method,
+                               "params": params}) + "\n").encode())
+        buf = b""
+        while not buf.endswith(b"\n"):
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+    finally:
+        s.close()
+    return json.loads(buf) if buf else None
+def bump(key):
+    with lock:
+        count[key] += 1
+def caller(t):
+    k = 0
+    while (not os.path.exists(stopfile) or k < 5) and time.time() < deadline:
+        k += 1
+        name = "loop-%d-%d" % (t, k)
+        bump("calls")
+        sent.append(time.time())
+        try:
+            r = rpc("call", {"contract": "guestlist", "method": "RSVP",
+                             "args": [name, True, "call %d" % k]}, k)
+        except (ConnectionRefusedError, FileNotFoundError):
+            bump("refused"); time.sleep(0.05); continue
+        except (OSError, ValueError):
+            bump("unanswered"); continue
+        if r is None:
+            bump("unanswered")
+        elif "result" in r:
+            acked.append((r["result"]["index"], name))
+        else:
+            with lock:
+                c = r["error"]["code"]; errors[c] = errors.get(c, 0) + 1
+threads = [threading.Thread(target=caller, args=(t,)) for t in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
 missing = []
-size = 0
 for idx, name in acked:
     r = rpc("log", {"contract": "guestlist", "from": idx, "count": 1})
     ents = r.get("result", {}).get("entries", [])
-    size = r.get("result", {}).get("size", 0)
     ok = False
     if ents and ents[0]["index"] == idx:
         e = json.loads(base64.b64decode(ents[0]["leaf"]))
         ok = e.get("method") == "RSVP" and e.get("args", [None])[0] == name
     if not ok:
         missing.append(idx)
-json.dump({"calls": k, "acked": len(acked), "refused": refused,
-           "unanswered": unanswered, "errors": errors, "missing": missing,
-           "size": size}, open(out, "w"))
+# Calls sent while `systemctl restart` ran (times written by the test).
+t0, t1 = [float(x) for x in open(tfile).read().split()]
+during = sum(1 for t in sent if t0 <= t <= t1)
+json.dump({"calls": count["calls"], "during": during, "acked": len(acked),
+           "refused": count["refused"], "unanswered": count["unanswered"],
+           "errors": errors, "missing": missing,
+           "dups": len(acked) - len(set(i for i, _ in acked))}, open(out, "w"))
 EOF
-rm -f "$W/stop" "$W/client.json"
+rm -f "$W/stop" "$W/client.json" "$W/restart.t"
 ns python3 "$W/client.py" /run/vmsd/vmsd.sock "$W/stop" "$W/client.json" \
-    >"$W/client.log" 2>&1 &
+    "$W/restart.t" >"$W/client.log" 2>&1 &
 CPID=$!
 sleep 1
 pid=$(show MainPID)
+rt0=$(date +%s.%N)
 ns systemctl restart vmsd.service >"$W/restart.log" 2>&1; rrc=$?
+echo "$rt0 $(date +%s.%N)" >"$W/restart.t"
 sleep 1
 touch "$W/stop"
 WAIT_TENTHS=600 waitfor sh -c "! kill -0 $CPID 2>/dev/null"
@@ -382,15 +400,15 @@ wait $CPID 2>/dev/null
 res=$(python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
-bad = r["refused"] or r["unanswered"] or r["missing"] or r["acked"] == 0
-print(("BAD " if bad else "OK ") + "%d calls, %d acknowledged, %d refused, %d unanswered, errors %s, missing from ledger %s" % (
-    r["calls"], r["acked"], r["refused"], r["unanswered"], r["errors"] or "none",
+bad = r["refused"] or r["unanswered"] or r["missing"] or r["dups"] or r["acked"] == 0 or r["during"] == 0
+print(("BAD " if bad else "OK ") + "%d calls (%d sent during the restart), %d acknowledged, %d refused, %d unanswered, errors %s, missing from ledger %s" % (
+    r["calls"], r["during"], r["acked"], r["refused"], r["unanswered"], r["errors"] or "none",
     r["missing"][:10] or "none"))' "$W/client.json" 2>&1)
 if [ $rrc = 0 ] && [ "$(show ActiveState)" = active ] &&
     [ "$(show MainPID)" != "$pid" ] && [ "${res%% *}" = OK ]; then
-	pass "systemctl restart vmsd under a calling client: ${res#OK }"
+	pass "systemctl restart vmsd under 4 calling clients: ${res#OK }"
 else
-	fail "systemctl restart vmsd (rc $rrc, $(show ActiveState), MainPID $pid -> $(show MainPID)): $res $(cat "$W/restart.log" "$W/client.log" | tail -3 | tr '\n' ' ')"
+	fail "systemctl restart vmsd under 4 calling clients (rc $rrc, $(show ActiveState), MainPID $pid -> $(show MainPID)): $res $(cat "$W/restart.log" "$W/client.log" | tail -3 | tr '\n' ' ')"
 fi
 
 # ---- SIGKILL: Restart=on-failure ----
