@@ -1,14 +1,364 @@
 /*
- * vmsd.c — the daemon's entry point (placeholder until the daemon lands).
+ * vmsd.c — the daemon's entry point: options, configuration, startup of
+ * the listeners and the supervisor, signals (SIGTERM/SIGINT drain and exit,
+ * SIGHUP reload, SIGCHLD) and the orderly shutdown. vmsd never daemonizes
+ * itself: it runs in the foreground, as systemd (Type=notify) expects.
+ * `vmsd --worker ...` is the hidden per-contract worker mode (worker.c).
  */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sodium.h>
 
 #include "log.h"
+#include "util.h"
+#include "vmsd.h"
+
+struct event_base	*vmsd_base;
+struct vmsd_config	*vmsd_conf;
+int			 vmsd_shutting_down;
+gid_t			 vmsd_admin_gid = (gid_t)-1;
+int			 vmsd_log_syslog;
+
+static struct vmsd_config conf;
+static struct vmsd_flags flags;
+static struct event *ev_term, *ev_int, *ev_hup, *ev_chld, *ev_exit;
+static int exit_timer_armed;
+static int lock_fd = -1;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: vmsd [-f CONFIG] [-F|--foreground] "
+	    "[--state-dir DIR] [--socket PATH]\n"
+	    "            [--listen ADDR:PORT] [-v] [-h|--help] "
+	    "[-V|--version]\n"
+	    "vmsd runs in the foreground (it never daemonizes itself; use "
+	    "systemd or a\nsupervisor). Default config: %s\n", VMSD_CONFIG);
+}
+
+static int
+resolve_admin_gid(const struct vmsd_config *c, char *err, size_t errlen)
+{
+	struct group *gr;
+
+	if (c->admin_group[0] != '\0') {
+		errno = 0;
+		if ((gr = getgrnam(c->admin_group)) == NULL) {
+			seterr(err, errlen, "admin_group '%s': no such group",
+			    c->admin_group);
+			return -1;
+		}
+		vmsd_admin_gid = gr->gr_gid;
+	} else if (control_socket_gid() != (gid_t)-1)
+		vmsd_admin_gid = control_socket_gid();
+	else
+		vmsd_admin_gid = getegid();
+	return 0;
+}
+
+void
+vmsd_update_status(void)
+{
+	size_t n = supervisor_count();
+
+	if (!vmsd_shutting_down)
+		notify_status("serving %zu contract%s", n, n == 1 ? "" : "s");
+}
+
+static void
+exit_now(evutil_socket_t fd, short what, void *arg)
+{
+	if (control_nconns() > 0)
+		log_info("exiting with %d client(s) still connected",
+		    control_nconns());
+	event_base_loopexit(vmsd_base, NULL);
+}
+
+static void
+conns_drained(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval tv = { 0, 50000 };
+
+	if (control_nconns() == 0) {
+		event_base_loopexit(vmsd_base, NULL);
+		return;
+	}
+	event_base_once(vmsd_base, -1, EV_TIMEOUT, conns_drained, NULL, &tv);
+}
+
+/* Every worker has committed, snapshotted and exited. */
+static void
+workers_done(void)
+{
+	struct timeval tv = { 2, 0 };
+
+	log_info("all workers stopped");
+	control_shutdown();
+	if (!exit_timer_armed) {
+		exit_timer_armed = 1;
+		ev_exit = evtimer_new(vmsd_base, exit_now, NULL);
+		if (ev_exit == NULL || evtimer_add(ev_exit, &tv) != 0)
+			fatalx("cannot arm the exit timer");
+	}
+	conns_drained(-1, 0, NULL);
+}
+
+static void
+on_term(evutil_socket_t sig, short what, void *arg)
+{
+	if (vmsd_shutting_down) {
+		log_info("signal %d: already shutting down", (int)sig);
+		return;
+	}
+	log_info("signal %d: shutting down, finishing calls in flight",
+	    (int)sig);
+	vmsd_shutting_down = 1;
+	notify_stopping();
+	control_stop_listening();
+	supervisor_shutdown(workers_done);
+}
+
+static int
+same(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct vmsd_config nc;
+	char err[VMS_ERRLEN];
+	gid_t old_gid = vmsd_admin_gid;
+
+	if (vmsd_shutting_down)
+		return;
+	notify_reloading();
+	log_info("SIGHUP: reloading %s", flags.config ? flags.config :
+	    "(no config file)");
+	if (config_load(&nc, &flags, err, sizeof(err)) != 0) {
+		log_warnx("reload failed, keeping the current configuration: "
+		    "%s", err);
+		notify_ready();
+		return;
+	}
+	/* What a running daemon cannot change. */
+	if (!same(nc.state_dir, conf.state_dir))
+		log_warnx("state_dir changed: takes effect after a restart");
+	if (!same(nc.socket, conf.socket) || nc.socket_mode != conf.socket_mode)
+		log_warnx("socket or socket_mode changed: takes effect after "
+		    "a restart");
+	if (!same(nc.listen, conf.listen))
+		log_warnx("listen changed: takes effect after a restart");
+	free(nc.state_dir);
+	nc.state_dir = xstrdup(conf.state_dir);
+	free(nc.socket);
+	nc.socket = xstrdup(conf.socket);
+	nc.socket_mode = conf.socket_mode;
+	free(nc.listen);
+	nc.listen = xstrdup(conf.listen);
+	if (resolve_admin_gid(&nc, err, sizeof(err)) != 0) {
+		log_warnx("reload failed, keeping the current configuration: "
+		    "%s", err);
+		vmsd_admin_gid = old_gid;
+		config_free(&nc);
+		notify_ready();
+		return;
+	}
+	config_free(&conf);
+	conf = nc;
+	log_setverbose(conf.log_verbose);
+	log_info("configuration reloaded (new snapshot_interval and "
+	    "batch_max apply to workers started from now on)");
+	notify_ready();
+}
+
+static void
+on_chld(evutil_socket_t sig, short what, void *arg)
+{
+	supervisor_sigchld();
+}
+
+static struct event *
+add_signal(int sig, event_callback_fn fn)
+{
+	struct event *ev = evsignal_new(vmsd_base, sig, fn, NULL);
+
+	if (ev == NULL || event_add(ev, NULL) != 0)
+		fatalx("cannot watch signal %d", sig);
+	return ev;
+}
+
+/* One daemon per state directory: two would run two writers per ledger. */
+static void
+lock_state_dir(void)
+{
+	char *path;
+
+	xasprintf(&path, "%s/vmsd.lock", conf.state_dir);
+	if ((lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		fatal("%s", path);
+	if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			fatalx("state directory %s is in use by another vmsd",
+			    conf.state_dir);
+		fatal("lock %s", path);
+	}
+	free(path);
+}
+
+static void
+setup_listeners(void)
+{
+	char err[VMS_ERRLEN], *dir;
+	int cfd, tfd;
+
+	notify_listen_fds(&cfd, &tfd);
+	if (cfd >= 0) {
+		if (control_listen_fd(cfd, 0, err, sizeof(err)) != 0)
+			fatalx("%s", err);
+	} else {
+		dir = xstrdup(conf.socket);
+		if (mkdir_p(dirname(dir), 0755) != 0)
+			fatal("mkdir %s", dir);
+		free(dir);
+		if (control_listen_unix(conf.socket, conf.socket_mode, err,
+		    sizeof(err)) != 0)
+			fatalx("%s", err);
+		log_info("listening on %s", conf.socket);
+	}
+	if (tfd >= 0) {
+		if (control_listen_fd(tfd, 1, err, sizeof(err)) != 0)
+			fatalx("%s", err);
+	} else if (conf.listen[0] != '\0' &&
+	    listen_tcp(conf.listen, err, sizeof(err)) != 0)
+		fatalx("%s", err);
+}
 
 int
 main(int argc, char **argv)
 {
-	log_init("vmsd", LOG_MODE_PLAIN, 0);
-	fprintf(stderr, "vmsd: not yet implemented\n");
-	return 1;
+	static const struct option longopts[] = {
+		{ "foreground",	no_argument,		NULL, 'F' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ "state-dir",	required_argument,	NULL, 1 },
+		{ "socket",	required_argument,	NULL, 2 },
+		{ "listen",	required_argument,	NULL, 3 },
+		{ NULL,		0,			NULL, 0 }
+	};
+	char err[VMS_ERRLEN];
+	int ch, journal;
+	struct sigaction sa;
+
+	if (argc > 1 && strcmp(argv[1], "--worker") == 0)
+		return worker_main(argc, argv);
+
+	journal = getenv("JOURNAL_STREAM") != NULL;
+	vmsd_log_syslog = journal || !isatty(STDERR_FILENO);
+	log_init("vmsd", vmsd_log_syslog ? LOG_MODE_SYSLOG_PREFIX :
+	    LOG_MODE_PLAIN, 0);
+	if (vmsd_log_syslog && !journal)
+		log_setprefix("vmsd");
+
+	flags.config = VMSD_CONFIG;
+	while ((ch = getopt_long(argc, argv, "f:FhvV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			flags.config = optarg;
+			flags.config_explicit = 1;
+			break;
+		case 'F':
+			break;	/* always in the foreground */
+		case 'v':
+			flags.verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("vmsd %s\n", VMSD_VERSION);
+			return 0;
+		case 1:
+			flags.state_dir = optarg;
+			break;
+		case 2:
+			flags.socket = optarg;
+			break;
+		case 3:
+			flags.listen = optarg;
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (sodium_init() < 0)
+		fatalx("libsodium cannot initialise");
+	if (config_load(&conf, &flags, err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	vmsd_conf = &conf;
+	log_setverbose(conf.log_verbose);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) != 0)
+		fatal("sigaction");
+	if (mkdir_p(conf.state_dir, 0755) != 0)
+		fatal("state directory %s", conf.state_dir);
+	lock_state_dir();
+
+	if ((vmsd_base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	ev_term = add_signal(SIGTERM, on_term);
+	ev_int = add_signal(SIGINT, on_term);
+	ev_hup = add_signal(SIGHUP, on_hup);
+	ev_chld = add_signal(SIGCHLD, on_chld);
+
+	setup_listeners();
+	if (resolve_admin_gid(&conf, err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	if (supervisor_init(err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	notify_init();
+	log_info("vmsd %s ready: state %s, %zu contract%s", VMSD_VERSION,
+	    conf.state_dir, supervisor_count(),
+	    supervisor_count() == 1 ? "" : "s");
+	notify_ready();
+
+	if (event_base_dispatch(vmsd_base) < 0)
+		fatalx("event loop failed");
+
+	supervisor_free();
+	control_free_all();
+	notify_free();
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_hup);
+	event_free(ev_chld);
+	if (ev_exit)
+		event_free(ev_exit);
+	event_base_free(vmsd_base);
+	libevent_global_shutdown();
+	log_info("stopped");
+	close(lock_fd);
+	config_free(&conf);
+	return 0;
 }

@@ -123,13 +123,30 @@ co_create(lua_State *L)
 	return 1;
 }
 
+/* upvalues: 1 the coroutine, 2 our coroutine.resume */
+static int
+co_wrap_call(lua_State *L)
+{
+	int n = lua_gettop(L);
+
+	lua_pushvalue(L, lua_upvalueindex(2));
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_rotate(L, 1, 2);
+	lua_call(L, n + 1, LUA_MULTRET);
+	if (!lua_toboolean(L, 1)) {
+		lua_settop(L, 2);
+		return lua_error(L);
+	}
+	return lua_gettop(L) - 1;
+}
+
+/* upvalue 1: our coroutine.resume */
 static int
 co_wrap(lua_State *L)
 {
 	co_create(L);
-	lua_pushvalue(L, lua_upvalueindex(1));	/* the real wrap's body */
-	lua_insert(L, -2);
-	lua_call(L, 1, 1);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_pushcclosure(L, co_wrap_call, 2);
 	return 1;
 }
 
@@ -201,12 +218,35 @@ sb_pcall(lua_State *L)
 	return finish_pcall(L, status, 0);
 }
 
+/*
+ * xpcall's message handler, wrapped: an error raised by the hook leaves
+ * hooks disabled while the handler runs, so the contract's handler must
+ * never run once a limit was hit (it could loop forever unmetered).
+ */
+static int
+xpcall_handler(lua_State *L)
+{
+	struct sb_ctx *ctx = sb_getctx(L);
+
+	if (ctx->limit_err[0] != '\0') {
+		lua_pushstring(L, ctx->limit_err);
+		return 1;
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
 static int
 sb_xpcall(lua_State *L)
 {
 	int status, n = lua_gettop(L);
 
 	luaL_checktype(L, 2, LUA_TFUNCTION);
+	lua_pushvalue(L, 2);
+	lua_pushcclosure(L, xpcall_handler, 1);
+	lua_replace(L, 2);
 	lua_pushboolean(L, 1);
 	lua_pushvalue(L, 1);
 	lua_rotate(L, 3, 2);
@@ -235,17 +275,6 @@ drop(lua_State *L, int idx, const char *name)
 {
 	lua_pushnil(L);
 	lua_setfield(L, idx, name);
-}
-
-static void
-wrap_upvalue(lua_State *L, const char *lib, const char *name,
-    lua_CFunction f)
-{
-	lua_getglobal(L, lib);
-	lua_getfield(L, -1, name);
-	lua_pushcclosure(L, f, 1);
-	lua_setfield(L, -2, name);
-	lua_pop(L, 1);
 }
 
 static void
@@ -280,8 +309,14 @@ open_env(lua_State *L)
 	lua_pushcfunction(L, co_create);
 	lua_setfield(L, -2, "create");
 	lua_pop(L, 1);
-	wrap_upvalue(L, "coroutine", "wrap", co_wrap);
-	wrap_upvalue(L, "coroutine", "resume", co_resume);
+	lua_getglobal(L, "coroutine");
+	lua_getfield(L, -1, "resume");
+	lua_pushcclosure(L, co_resume, 1);
+	lua_pushvalue(L, -1);
+	lua_setfield(L, -3, "resume");
+	lua_pushcclosure(L, co_wrap, 1);
+	lua_setfield(L, -2, "wrap");
+	lua_pop(L, 1);
 	lua_settop(L, 1);
 	sb_open_determ(L);
 	sb_open_system(L);
@@ -436,6 +471,36 @@ sb_msgh(lua_State *L)
 	return 1;
 }
 
+/*
+ * Does the source contain a to-be-closed attribute ("<close>", spaces
+ * allowed)? Their __close handlers can run while Lua has hooks disabled
+ * (closing a dead coroutine), outside the instruction budget, so the
+ * attribute is refused wherever it appears (even in strings: harmless).
+ */
+int
+sb_has_close(const char *s, size_t len)
+{
+	size_t i, j;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] != '<')
+			continue;
+		j = i + 1;
+		while (j < len && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' ||
+		    s[j] == '\r'))
+			j++;
+		if (len - j < 5 || memcmp(s + j, "close", 5) != 0)
+			continue;
+		j += 5;
+		while (j < len && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' ||
+		    s[j] == '\r'))
+			j++;
+		if (j < len && s[j] == '>')
+			return 1;
+	}
+	return 0;
+}
+
 struct dumpbuf {
 	char	*buf;
 	size_t	 len, cap;
@@ -474,6 +539,11 @@ sb_compile(const char *name, const char *code, size_t len, char **bc,
 	}
 	if (memchr(code, '\0', len) != NULL || !sb_valid_utf8(code, len)) {
 		seterr(err, errlen, "code is not UTF-8 text");
+		return -1;
+	}
+	if (sb_has_close(code, len)) {
+		seterr(err, errlen, "to-be-closed variables (<close>) are not "
+		    "allowed");
 		return -1;
 	}
 	if ((L = luaL_newstate()) == NULL) {

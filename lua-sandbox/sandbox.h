@@ -84,5 +84,6 @@ struct sb_box {
 };
 struct sb_box *sb_box_json(lua_State *);	/* freed with the state */
 int	 sb_valid_utf8(const char *, size_t);
+int	 sb_has_close(const char *, size_t);
 
 #endif

@@ -519,6 +519,12 @@ sb_load(lua_State *L)
 		return 2;
 	}
 	sb_charge(L, len / SB_ALLOC_UNIT);
+	if (sb_has_close(s, len)) {
+		luaL_pushfail(L);
+		lua_pushliteral(L, "load: to-be-closed variables (<close>) are "
+		    "not allowed");
+		return 2;
+	}
 	if (luaL_loadbufferx(L, s, len, name, "t") != LUA_OK) {
 		luaL_pushfail(L);
 		lua_insert(L, -2);

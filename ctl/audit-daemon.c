@@ -1,0 +1,233 @@
+/*
+ * audit-daemon.c — an audit source that fetches bytes from vmsd: the
+ * checkpoint, entries in pages (`log`), consistency proofs (`prove`) and
+ * the host's state (`state`). It only moves bytes; libvms/audit.c checks
+ * every one of them.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit-cli.h"
+#include "util.h"
+
+#define AUDIT_PAGE	1000
+
+struct daemon_src {
+	struct vms_client	*client;	/* borrowed */
+	char			*name;
+	char			*what;
+	int			*transport_failed;
+	uint8_t			**bufs;		/* entries fetched so far */
+	size_t			*lens;
+	uint64_t		 n, cap;
+	int			 ended;		/* last page came back short */
+};
+
+static int
+rpc(struct daemon_src *d, const char *method, json_t *params, json_t **res,
+    char *err, size_t errlen)
+{
+	char e[VMS_ERRLEN];
+	enum client_status st;
+
+	st = client_call(d->client, method, params, res, NULL, e, sizeof(e));
+	if (st == CLIENT_OK)
+		return 0;
+	if (st == CLIENT_FAILED)
+		*d->transport_failed = 1;
+	seterr(err, errlen, "%s: %s", method, e);
+	return -1;
+}
+
+static int
+d_checkpoint(void *ctx, char **note, char *err, size_t errlen)
+{
+	struct daemon_src *d = ctx;
+	json_t *res;
+	const char *s;
+
+	if (rpc(d, "checkpoint", json_pack("{s:s}", "contract", d->name),
+	    &res, err, errlen) != 0)
+		return -1;
+	if ((s = json_string_value(json_object_get(res, "note"))) == NULL) {
+		seterr(err, errlen, "checkpoint: malformed reply");
+		json_decref(res);
+		return -1;
+	}
+	*note = xstrdup(s);
+	json_decref(res);
+	return 0;
+}
+
+static char *
+d_vkey(void *ctx)
+{
+	struct daemon_src *d = ctx;
+	char err[VMS_ERRLEN], *k = NULL;
+	json_t *res;
+	const char *s;
+
+	if (rpc(d, "methods", json_pack("{s:s}", "contract", d->name), &res,
+	    err, sizeof(err)) != 0)
+		return NULL;
+	if ((s = json_string_value(json_object_get(res, "vkey"))) != NULL)
+		k = xstrdup(s);
+	json_decref(res);
+	return k;
+}
+
+static int
+fetch_page(struct daemon_src *d, char *err, size_t errlen)
+{
+	json_t *res, *entries, *e;
+	const char *b64;
+	size_t i;
+
+	if (rpc(d, "log", json_pack("{s:s,s:I,s:I}", "contract", d->name,
+	    "from", (json_int_t)d->n, "count", (json_int_t)AUDIT_PAGE), &res,
+	    err, errlen) != 0)
+		return -1;
+	entries = json_object_get(res, "entries");
+	if (!json_is_array(entries)) {
+		seterr(err, errlen, "log: malformed reply");
+		json_decref(res);
+		return -1;
+	}
+	if (json_array_size(entries) == 0)
+		d->ended = 1;
+	json_array_foreach(entries, i, e) {
+		json_t *idx = json_object_get(e, "index");
+
+		b64 = json_string_value(json_object_get(e, "leaf"));
+		if (!json_is_integer(idx) ||
+		    (uint64_t)json_integer_value(idx) != d->n || b64 == NULL) {
+			seterr(err, errlen, "log: reply entry %zu is not entry "
+			    "%" PRIu64, i, d->n);
+			json_decref(res);
+			return -1;
+		}
+		if (d->n == d->cap) {
+			d->cap = d->cap ? d->cap * 2 : 1024;
+			d->bufs = xrealloc(d->bufs, d->cap * sizeof(*d->bufs));
+			d->lens = xrealloc(d->lens, d->cap * sizeof(*d->lens));
+		}
+		if (b64_decode(b64, strlen(b64), &d->bufs[d->n],
+		    &d->lens[d->n]) != 0) {
+			seterr(err, errlen, "log: entry %" PRIu64 " is not "
+			    "valid base64", d->n);
+			json_decref(res);
+			return -1;
+		}
+		d->n++;
+	}
+	json_decref(res);
+	return 0;
+}
+
+static int
+d_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
+    char *err, size_t errlen)
+{
+	struct daemon_src *d = ctx;
+	uint64_t before;
+
+	while (index >= d->n) {
+		before = d->n;
+		if (fetch_page(d, err, errlen) != 0)
+			return -1;
+		if (d->n == before)
+			return 1;
+	}
+	*buf = d->bufs[index];
+	*len = d->lens[index];
+	return 0;
+}
+
+static int
+d_prove(void *ctx, uint64_t old, uint64_t size, merkle_hash *proof,
+    size_t *n, char *err, size_t errlen)
+{
+	struct daemon_src *d = ctx;
+	json_t *res, *p, *h;
+	const char *s;
+	size_t i;
+
+	if (rpc(d, "prove", json_pack("{s:s,s:I,s:I}", "contract", d->name,
+	    "old", (json_int_t)old, "size", (json_int_t)size), &res, err,
+	    errlen) != 0)
+		return -1;
+	p = json_object_get(res, "proof");
+	if (!json_is_array(p) || json_array_size(p) > MERKLE_MAX_PROOF) {
+		seterr(err, errlen, "prove: malformed reply");
+		json_decref(res);
+		return -1;
+	}
+	json_array_foreach(p, i, h) {
+		if ((s = json_string_value(h)) == NULL ||
+		    b64_decode_fixed(s, strlen(s), proof[i],
+		    MERKLE_HASH_LEN) != 0) {
+			seterr(err, errlen, "prove: hash %zu is malformed", i);
+			json_decref(res);
+			return -1;
+		}
+	}
+	*n = json_array_size(p);
+	json_decref(res);
+	return 0;
+}
+
+static int
+d_state(void *ctx, json_t **dump, char *err, size_t errlen)
+{
+	struct daemon_src *d = ctx;
+
+	if (rpc(d, "state", json_pack("{s:s}", "contract", d->name), dump,
+	    err, errlen) != 0)
+		return -1;
+	if (!json_is_integer(json_object_get(*dump, "index"))) {
+		seterr(err, errlen, "state: malformed reply");
+		json_decref(*dump);
+		*dump = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+d_free(void *ctx)
+{
+	struct daemon_src *d = ctx;
+	uint64_t i;
+
+	for (i = 0; i < d->n; i++)
+		free(d->bufs[i]);
+	free(d->bufs);
+	free(d->lens);
+	free(d->name);
+	free(d->what);
+	free(d);
+}
+
+struct audit_source *
+audit_daemon_source(struct vms_client *c, const char *name,
+    int *transport_failed)
+{
+	struct audit_source *s = xcalloc(1, sizeof(*s));
+	struct daemon_src *d = xcalloc(1, sizeof(*d));
+
+	d->client = c;
+	d->name = xstrdup(name);
+	xasprintf(&d->what, "contract %s", name);
+	d->transport_failed = transport_failed;
+	s->ctx = d;
+	s->what = d->what;
+	s->checkpoint = d_checkpoint;
+	s->vkey = d_vkey;
+	s->entry = d_entry;
+	s->prove = d_prove;
+	s->state = d_state;
+	s->free = d_free;
+	return s;
+}

@@ -1,0 +1,366 @@
+/*
+ * cmd-audit.c — vmsctl audit [NAME ...] | --dir PATH | --follow NAME:
+ * option handling, trust on first use, one line (or JSON object) per
+ * contract, and the follow loop. The checks are libvms/audit.c's.
+ */
+#include <sys/stat.h>
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit-cli.h"
+#include "util.h"
+#include "vmsctl.h"
+
+static int cmd_audit(struct ctl *, int, char **);
+
+const struct cmd_entry cmd_audit_entry = {
+	"audit",
+	"[NAME ...] | --dir PATH | --follow NAME [--interval S] [--count N] "
+	"[--timeout S] [--key VKEY] [--json]",
+	"verify ledgers: signature, tree, deploy entry, replay, state",
+	cmd_audit
+};
+
+struct audit_cli {
+	struct ctl	*c;
+	const char	*key;
+	char		 known[PATH_MAX];
+	int		 progress;
+};
+
+static void
+print_report(struct audit_cli *ac, const struct audit_report *r)
+{
+	char *line;
+	json_t *o;
+
+	if (ac->c->json) {
+		o = audit_report_json(r);
+		ctl_print_json(o);
+		json_decref(o);
+	} else {
+		line = audit_report_line(r);
+		printf("%s\n", line);
+		free(line);
+	}
+	fflush(stdout);
+}
+
+static void
+remember(struct audit_cli *ac, const char *identity,
+    const struct audit_report *r)
+{
+	struct audit_trusted t;
+	char err[VMS_ERRLEN];
+
+	memset(&t, 0, sizeof(t));
+	snprintf(t.vkey, sizeof(t.vkey), "%s", r->vkey);
+	t.size = r->size;
+	memcpy(t.root, r->root, MERKLE_HASH_LEN);
+	if (trust_store(ac->known, identity, &t, err, sizeof(err)) != 0)
+		ctl_errx("cannot remember the verified checkpoint: %s", err);
+}
+
+/* One audit. Returns EXIT_OK, EXIT_FAILED or EXIT_UNREACHABLE; on success
+ * with follow != NULL, *follow is the live audit (caller frees). */
+static int
+audit_one(struct audit_cli *ac, struct audit_source *src, const char *name,
+    const char *identity, int *transport_failed, struct audit **follow)
+{
+	struct audit_trusted t;
+	struct audit_opts o;
+	struct audit_report r;
+	char err[VMS_ERRLEN];
+	int found = 0, rc;
+
+	memset(&o, 0, sizeof(o));
+	o.name = name;
+	o.pinned_vkey = ac->key;
+	o.progress = ac->progress;
+	if (trust_lookup(ac->known, identity, &t, &found, err,
+	    sizeof(err)) != 0) {
+		ctl_errx("%s", err);
+		return EXIT_FAILED;
+	}
+	if (found)
+		o.trusted = &t;
+	rc = audit_run(src, &o, &r, follow, err, sizeof(err));
+	if (rc < 0) {
+		ctl_errx("%s: %s", name ? name : src->what, err);
+		if (ac->c->json) {
+			json_t *j = json_pack("{s:s,s:b,s:s}", "contract",
+			    name ? name : src->what, "ok", 0, "error", err);
+
+			ctl_print_json(j);
+			json_decref(j);
+		}
+		return transport_failed != NULL && *transport_failed ?
+		    EXIT_UNREACHABLE : EXIT_FAILED;
+	}
+	print_report(ac, &r);
+	if (rc != 0)
+		return EXIT_FAILED;
+	remember(ac, identity, &r);
+	return EXIT_OK;
+}
+
+static int
+audit_dir(struct audit_cli *ac, const char *dir)
+{
+	struct audit_source *src;
+	char err[VMS_ERRLEN], real[PATH_MAX], *identity;
+	int rc;
+
+	if (realpath(dir, real) == NULL) {
+		ctl_errx("%s: cannot resolve path", dir);
+		return EXIT_FAILED;
+	}
+	if (audit_dir_source(real, &src, err, sizeof(err)) != 0) {
+		ctl_errx("%s", err);
+		return EXIT_FAILED;
+	}
+	xasprintf(&identity, "dir:%s", real);
+	rc = audit_one(ac, src, NULL, identity, NULL, NULL);
+	free(identity);
+	audit_source_free(src);
+	return rc;
+}
+
+static int
+contract_names(struct ctl *c, char ***names, size_t *n)
+{
+	json_t *res, *v;
+	size_t i;
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	if ((rc = ctl_rpc(c, "list", json_object(), &res, NULL)) != EXIT_OK)
+		return rc;
+	*names = xcalloc(json_array_size(json_object_get(res, "contracts")) +
+	    1, sizeof(char *));
+	json_array_foreach(json_object_get(res, "contracts"), i, v)
+		if (json_string_value(json_object_get(v, "name")) != NULL)
+			(*names)[(*n)++] = xstrdup(json_string_value(
+			    json_object_get(v, "name")));
+	json_decref(res);
+	return EXIT_OK;
+}
+
+static int
+audit_daemon(struct audit_cli *ac, const char *name, struct audit **follow,
+    struct audit_source **keep)
+{
+	struct audit_source *src;
+	char *identity;
+	int tf = 0, rc;
+
+	if ((rc = ctl_connect(ac->c)) != EXIT_OK)
+		return rc;
+	src = audit_daemon_source(ac->c->client, name, &tf);
+	xasprintf(&identity, "%s#%s", ac->c->socket, name);
+	rc = audit_one(ac, src, name, identity, &tf, follow);
+	free(identity);
+	if (keep != NULL && rc == EXIT_OK)
+		*keep = src;
+	else
+		audit_source_free(src);
+	return rc;
+}
+
+static void
+sleep_ms(uint64_t ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static int
+audit_follow(struct audit_cli *ac, const char *name, uint64_t interval_ms,
+    uint64_t count, uint64_t timeout_ms)
+{
+	struct audit_source *src = NULL;
+	struct audit *a = NULL;
+	struct audit_report r;
+	char err[VMS_ERRLEN], *identity;
+	uint64_t seen = 0, start = mono_usec(), last;
+	int rc, grew;
+
+	if ((rc = audit_daemon(ac, name, &a, &src)) != EXIT_OK)
+		return rc;
+	xasprintf(&identity, "%s#%s", ac->c->socket, name);
+	for (;;) {
+		if (count != 0 && seen >= count)
+			break;
+		if (timeout_ms != 0 &&
+		    (mono_usec() - start) / 1000 >= timeout_ms)
+			break;
+		sleep_ms(interval_ms);
+		last = 0;
+		memset(&r, 0, sizeof(r));
+		snprintf(r.contract, sizeof(r.contract), "%s", name);
+		rc = audit_follow_step(a, &r, &grew, err, sizeof(err));
+		if (rc < 0) {
+			ctl_errx("%s: %s", name, err);
+			rc = EXIT_UNREACHABLE;
+			break;
+		}
+		if (rc != 0) {
+			print_report(ac, &r);
+			rc = EXIT_FAILED;
+			break;
+		}
+		if (!grew)
+			continue;
+		(void)last;
+		seen++;
+		if (ac->c->json)
+			print_report(ac, &r);
+		else {
+			printf("%s: checkpoint %" PRIu64 " verified, "
+			    "consistent with the last, new entries replayed in "
+			    "%.2f s%s\n", name, r.size, r.replay_secs,
+			    r.state_checked ? ", state matches" : "");
+			fflush(stdout);
+		}
+		remember(ac, identity, &r);
+	}
+	free(identity);
+	audit_free(a);
+	audit_source_free(src);
+	return rc;
+}
+
+static int
+parse_secs(const char *s, uint64_t *ms)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end != '\0' || v < 0 || v > 1e7)
+		return -1;
+	*ms = (uint64_t)(v * 1000);
+	return 0;
+}
+
+static int
+cmd_audit(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir",	required_argument,	NULL, 'd' },
+		{ "follow",	no_argument,		NULL, 'f' },
+		{ "key",	required_argument,	NULL, 'k' },
+		{ "interval",	required_argument,	NULL, 'i' },
+		{ "count",	required_argument,	NULL, 'n' },
+		{ "timeout",	required_argument,	NULL, 't' },
+		{ "json",	no_argument,		NULL, 'j' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	struct audit_cli ac;
+	const char *dir = NULL;
+	uint64_t interval = 1000, count = 0, timeout = 0;
+	char err[VMS_ERRLEN], **names = NULL;
+	size_t n = 0, i;
+	int ch, follow = 0, rc = EXIT_OK, r;
+
+	memset(&ac, 0, sizeof(ac));
+	ac.c = c;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'f':
+			follow = 1;
+			break;
+		case 'k':
+			ac.key = optarg;
+			break;
+		case 'i':
+			if (parse_secs(optarg, &interval) != 0 || interval == 0) {
+				ctl_errx("bad --interval \"%s\"", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'n':
+			if (ctl_parse_u64(optarg, &count) != 0) {
+				ctl_errx("bad --count \"%s\"", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 't':
+			if (parse_secs(optarg, &timeout) != 0) {
+				ctl_errx("bad --timeout \"%s\"", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'j':
+			c->json = 1;
+			break;
+		default:
+			return ctl_usage(&cmd_audit_entry);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if ((dir != NULL && (argc != 0 || follow)) ||
+	    (follow && argc != 1))
+		return ctl_usage(&cmd_audit_entry);
+	if (ac.key != NULL) {
+		struct note_verifier v;
+
+		if (note_vkey_parse(ac.key, &v, err, sizeof(err)) != 0) {
+			ctl_errx("bad --key: %s", err);
+			return EXIT_USAGE;
+		}
+		if (dir == NULL && argc != 1) {
+			ctl_errx("--key pins one contract's key: name one "
+			    "contract");
+			return EXIT_USAGE;
+		}
+	}
+	if (trust_path(ac.known, sizeof(ac.known), err, sizeof(err)) != 0) {
+		ctl_errx("%s", err);
+		return EXIT_FAILED;
+	}
+	ac.progress = !c->json && isatty(STDERR_FILENO);
+	if (dir != NULL)
+		return audit_dir(&ac, dir);
+	if (follow)
+		return audit_follow(&ac, argv[0], interval, count, timeout);
+	if (argc == 0) {
+		if ((rc = contract_names(c, &names, &n)) != EXIT_OK)
+			return rc;
+		if (n == 0 && !c->json)
+			printf("no contracts\n");
+	} else {
+		for (i = 0; i < (size_t)argc; i++)
+			if (!valid_contract_name(argv[i])) {
+				ctl_errx("bad contract name \"%s\"", argv[i]);
+				return EXIT_USAGE;
+			}
+	}
+	for (i = 0; i < (argc == 0 ? n : (size_t)argc); i++) {
+		r = audit_daemon(&ac, argc == 0 ? names[i] : argv[i], NULL,
+		    NULL);
+		if (r == EXIT_UNREACHABLE || (r == EXIT_FAILED && rc == EXIT_OK))
+			rc = r;
+		if (r == EXIT_UNREACHABLE)
+			break;
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}

@@ -1,0 +1,53 @@
+/*
+ * cmd-call.c — vmsctl call NAME METHOD [ARG ...]: each ARG is JSON if it
+ * parses as JSON, else a string; prints the method's result as JSON.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "proto.h"
+#include "vmsctl.h"
+
+static int cmd_call(struct ctl *, int, char **);
+
+const struct cmd_entry cmd_call_entry = {
+	"call", "NAME METHOD [ARG ...]",
+	"call a contract method; ARGs are JSON if valid JSON, else strings",
+	cmd_call
+};
+
+static int
+cmd_call(struct ctl *c, int argc, char **argv)
+{
+	json_t *args, *params, *res, *v;
+	int i, rc;
+
+	if (argc < 3)
+		return ctl_usage(&cmd_call_entry);
+	args = json_array();
+	for (i = 3; i < argc; i++) {
+		v = json_loads(argv[i], JSON_DECODE_ANY, NULL);
+		if (v == NULL)
+			v = json_string(argv[i]);
+		if (v == NULL) {
+			ctl_errx("argument %d is not valid UTF-8", i - 2);
+			json_decref(args);
+			return EXIT_USAGE;
+		}
+		json_array_append_new(args, v);
+	}
+	params = json_pack("{s:s,s:s,s:o}", "contract", argv[1], "method",
+	    argv[2], "args", args);
+	if (c->user != NULL)
+		json_object_set_new(params, "user", json_string(c->user));
+	if ((rc = ctl_rpc(c, "call", params, &res, NULL)) != EXIT_OK)
+		return rc;
+	if (c->json)
+		ctl_print_json(res);
+	else {
+		v = json_object_get(res, "value");
+		ctl_print_json(v ? v : json_null());
+	}
+	json_decref(res);
+	return EXIT_OK;
+}

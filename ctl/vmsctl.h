@@ -1,0 +1,63 @@
+/*
+ * vmsctl.h — what vmsctl's command files share: the command table entry,
+ * the global options, exit codes, the RPC helper and output helpers.
+ */
+#ifndef VMSCTL_H
+#define VMSCTL_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "client.h"
+
+#define EXIT_OK			0
+#define EXIT_FAILED		1	/* the operation failed or was refused */
+#define EXIT_USAGE		2
+#define EXIT_UNREACHABLE	3	/* cannot reach the daemon */
+
+struct ctl {
+	const char		*socket;
+	const char		*user;		/* --user (debug_auth) */
+	int			 json;		/* --json */
+	int			 timeout_ms;
+	struct vms_client	*client;	/* connected lazily */
+};
+
+struct cmd_entry {
+	const char	*name;
+	const char	*args;		/* usage after the name */
+	const char	*help;		/* one line */
+	int		(*exec)(struct ctl *, int argc, char **argv);
+};
+
+extern const struct cmd_entry cmd_deploy_entry, cmd_call_entry,
+    cmd_list_entry, cmd_info_entry, cmd_methods_entry, cmd_log_entry,
+    cmd_checkpoint_entry, cmd_read_entry, cmd_ls_entry, cmd_stop_entry,
+    cmd_start_entry, cmd_remove_entry, cmd_audit_entry, cmd_ping_entry;
+
+/* vmsctl.c */
+int	 ctl_usage(const struct cmd_entry *);	/* prints usage, EXIT_USAGE */
+int	 ctl_wants_help(int argc, char **argv);
+void	 ctl_help(const struct cmd_entry *);	/* full help on stdout */
+
+/* output.c */
+void	 ctl_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Connect if needed; EXIT_OK or EXIT_UNREACHABLE (message printed). */
+int	 ctl_connect(struct ctl *);
+/* Call a method: EXIT_OK with *result set, else the exit code (message
+ * printed on stderr, and as {"error":...} on stdout under --json).
+ * Steals params. rerr (may be NULL) receives the error for callers that
+ * want the code or data. */
+int	 ctl_rpc(struct ctl *, const char *method, json_t *params,
+	    json_t **result, struct client_error *rerr);
+void	 ctl_print_json(const json_t *);	/* compact, sorted keys, one line */
+/* Parse an unsigned decimal option value; -1 on junk. */
+int	 ctl_parse_u64(const char *, uint64_t *);
+json_t	*ctl_contract_params(const char *name);	/* {"contract":name} */
+/* stop/start/remove/ping: one RPC, one line of output. */
+int	 ctl_simple(struct ctl *, const char *method, json_t *params);
+const char *ctl_str(const json_t *, const char *key);	/* "-" if absent */
+json_int_t ctl_int(const json_t *, const char *key);
+
+#endif

@@ -1,0 +1,361 @@
+/*
+ * config.c — vmsd.conf: "key = value" lines, "#" comments, defaults, and
+ * command-line flags that win over the file (see vmsd.conf(5)).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+#include "vmsd.h"
+
+static char *
+default_origin_prefix(void)
+{
+	char host[256], *p;
+
+	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	xasprintf(&p, "%s/vmsd", host);
+	return p;
+}
+
+void
+config_defaults(struct vmsd_config *c)
+{
+
+	memset(c, 0, sizeof(*c));
+	c->state_dir = xstrdup(VMSD_STATEDIR);
+	c->socket = xstrdup(VMSD_SOCKET);
+	c->socket_mode = 0660;
+	c->admin_group = xstrdup("");
+	c->listen = xstrdup("");
+	c->max_message = PROTO_MAX_LINE_DEFAULT;
+	c->queue_limit = 1000;
+	c->idle_timeout = 300;
+	c->max_restarts = 5;
+	c->restart_window = 60;
+	c->snapshot_interval = 10000;
+	c->batch_max = 256;
+	c->debug_auth = 0;
+	c->origin_prefix = default_origin_prefix();
+	c->log_verbose = 0;
+	limits_default(&c->limits);
+}
+
+void
+config_free(struct vmsd_config *c)
+{
+	free(c->state_dir);
+	free(c->socket);
+	free(c->admin_group);
+	free(c->listen);
+	free(c->origin_prefix);
+	memset(c, 0, sizeof(*c));
+}
+
+/* "4M", "65536", "1K": a size in bytes. */
+static int
+parse_size(const char *v, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+	uint64_t mul = 1;
+
+	if (*v == '\0' || *v == '-' || *v == '+')
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno != 0 || end == v)
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		mul = 1024, end++;
+	else if (*end == 'M' || *end == 'm')
+		mul = 1024 * 1024, end++;
+	else if (*end == 'G' || *end == 'g')
+		mul = 1024ULL * 1024 * 1024, end++;
+	if (*end != '\0' || n > max / mul)
+		return -1;
+	*out = n * mul;
+	return 0;
+}
+
+static int
+parse_uint(const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+
+	if (*v == '\0' || *v == '-' || *v == '+')
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 ||
+	    strcmp(v, "on") == 0 || strcmp(v, "1") == 0)
+		*out = 1;
+	else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ||
+	    strcmp(v, "off") == 0 || strcmp(v, "0") == 0)
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static void
+set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+/* ADDR:PORT or [ADDR6]:PORT, or empty. */
+static int
+valid_listen(const char *v)
+{
+	const char *colon;
+	uint64_t port;
+
+	if (*v == '\0')
+		return 1;
+	if ((colon = strrchr(v, ':')) == NULL || colon == v)
+		return 0;
+	return parse_uint(colon + 1, 1, 65535, &port) == 0;
+}
+
+/* Apply one setting. Returns 0, or -1 with the reason in err. */
+static int
+config_set(struct vmsd_config *c, const char *key, const char *v,
+    char *err, size_t errlen)
+{
+	uint64_t n;
+	char *end, lerr[VMS_ERRLEN], *kv;
+	unsigned long mode;
+
+	if (strcmp(key, "state_dir") == 0 || strcmp(key, "socket") == 0) {
+		if (*v == '\0') {
+			seterr(err, errlen, "%s must not be empty", key);
+			return -1;
+		}
+		set_str(key[1] == 't' ? &c->state_dir : &c->socket, v);
+	} else if (strcmp(key, "socket_mode") == 0) {
+		errno = 0;
+		mode = strtoul(v, &end, 8);
+		if (*v == '\0' || *end != '\0' || errno != 0 ||
+		    mode > 0777) {
+			seterr(err, errlen, "bad value '%s' for socket_mode "
+			    "(octal mode, e.g. 0660)", v);
+			return -1;
+		}
+		c->socket_mode = (mode_t)mode;
+	} else if (strcmp(key, "admin_group") == 0) {
+		set_str(&c->admin_group, v);
+	} else if (strcmp(key, "listen") == 0) {
+		if (!valid_listen(v)) {
+			seterr(err, errlen, "bad value '%s' for listen "
+			    "(ADDR:PORT, or empty for none)", v);
+			return -1;
+		}
+		set_str(&c->listen, v);
+	} else if (strcmp(key, "max_message") == 0) {
+		if (parse_size(v, 1ULL << 30, &n) != 0 || n < 1024) {
+			seterr(err, errlen, "bad value '%s' for max_message "
+			    "(bytes, 1K..1G, K/M/G suffixes)", v);
+			return -1;
+		}
+		c->max_message = (size_t)n;
+	} else if (strcmp(key, "queue_limit") == 0) {
+		if (parse_uint(v, 1, 1000000, &n) != 0)
+			goto bad_uint;
+		c->queue_limit = (unsigned)n;
+	} else if (strcmp(key, "idle_timeout") == 0) {
+		if (parse_uint(v, 0, 86400 * 365, &n) != 0)
+			goto bad_uint;
+		c->idle_timeout = (unsigned)n;
+	} else if (strcmp(key, "max_restarts") == 0) {
+		if (parse_uint(v, 1, 1000, &n) != 0)
+			goto bad_uint;
+		c->max_restarts = (unsigned)n;
+	} else if (strcmp(key, "restart_window") == 0) {
+		if (parse_uint(v, 1, 86400, &n) != 0)
+			goto bad_uint;
+		c->restart_window = (unsigned)n;
+	} else if (strcmp(key, "snapshot_interval") == 0) {
+		if (parse_uint(v, 1, UINT64_MAX / 2, &n) != 0)
+			goto bad_uint;
+		c->snapshot_interval = n;
+	} else if (strcmp(key, "batch_max") == 0) {
+		if (parse_uint(v, 1, 65536, &n) != 0)
+			goto bad_uint;
+		c->batch_max = (unsigned)n;
+	} else if (strcmp(key, "debug_auth") == 0) {
+		if (parse_bool(v, &c->debug_auth) != 0) {
+			seterr(err, errlen, "bad value '%s' for debug_auth "
+			    "(yes or no)", v);
+			return -1;
+		}
+	} else if (strcmp(key, "origin_prefix") == 0) {
+		if (strchr(v, ' ') || strchr(v, '+') || strchr(v, '\t')) {
+			seterr(err, errlen, "bad value '%s' for origin_prefix "
+			    "(no spaces or '+')", v);
+			return -1;
+		}
+		if (*v == '\0') {
+			free(c->origin_prefix);
+			c->origin_prefix = default_origin_prefix();
+		} else
+			set_str(&c->origin_prefix, v);
+	} else if (strcmp(key, "log_level") == 0) {
+		if (strcmp(v, "debug") == 0)
+			c->log_verbose = 1;
+		else if (strcmp(v, "info") == 0)
+			c->log_verbose = 0;
+		else {
+			seterr(err, errlen, "bad value '%s' for log_level "
+			    "(info or debug)", v);
+			return -1;
+		}
+	} else if (strncmp(key, "limit.", 6) == 0) {
+		xasprintf(&kv, "%s=%s", key + 6, v);
+		if (limits_set(&c->limits, kv, lerr, sizeof(lerr)) != 0) {
+			seterr(err, errlen, "bad setting '%s': %s", key, lerr);
+			free(kv);
+			return -1;
+		}
+		free(kv);
+	} else {
+		seterr(err, errlen, "unknown key '%s'", key);
+		return -1;
+	}
+	return 0;
+
+bad_uint:
+	seterr(err, errlen, "bad value '%s' for %s (a whole number in range)",
+	    v, key);
+	return -1;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	    e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+static int
+config_parse_file(struct vmsd_config *c, const char *path, int must_exist,
+    char *err, size_t errlen)
+{
+	FILE *f;
+	char *line = NULL, *p, *eq, *key, *val, *hash;
+	size_t cap = 0, vlen;
+	ssize_t n;
+	unsigned lineno = 0;
+	char why[VMS_ERRLEN];
+	int rc = 0;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = getline(&line, &cap, f)) != -1) {
+		lineno++;
+		p = trim(line);
+		if (*p == '\0' || *p == '#')
+			continue;
+		if ((eq = strchr(p, '=')) == NULL) {
+			seterr(err, errlen, "%s:%u: expected 'key = value'",
+			    path, lineno);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		key = trim(p);
+		val = trim(eq + 1);
+		/* A comment after the value starts at " #". */
+		for (hash = val; (hash = strchr(hash, '#')) != NULL; hash++) {
+			if (hash > val && (hash[-1] == ' ' ||
+			    hash[-1] == '\t')) {
+				*hash = '\0';
+				val = trim(val);
+				break;
+			}
+		}
+		vlen = strlen(val);
+		if (vlen >= 2 && val[0] == '"' && val[vlen - 1] == '"') {
+			val[vlen - 1] = '\0';
+			val++;
+		}
+		if (*key == '\0') {
+			seterr(err, errlen, "%s:%u: missing key before '='",
+			    path, lineno);
+			rc = -1;
+			break;
+		}
+		if (config_set(c, key, val, why, sizeof(why)) != 0) {
+			seterr(err, errlen, "%s:%u: %s", path, lineno, why);
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && ferror(f)) {
+		seterr(err, errlen, "%s: read error", path);
+		rc = -1;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+int
+config_load(struct vmsd_config *c, const struct vmsd_flags *fl, char *err,
+    size_t errlen)
+{
+	char why[VMS_ERRLEN];
+
+	config_defaults(c);
+	if (fl->config != NULL && config_parse_file(c, fl->config,
+	    fl->config_explicit, err, errlen) != 0) {
+		config_free(c);
+		return -1;
+	}
+	if (fl->state_dir)
+		set_str(&c->state_dir, fl->state_dir);
+	if (fl->socket)
+		set_str(&c->socket, fl->socket);
+	if (fl->listen) {
+		if (config_set(c, "listen", fl->listen, why,
+		    sizeof(why)) != 0) {
+			seterr(err, errlen, "--listen: %s", why);
+			config_free(c);
+			return -1;
+		}
+	}
+	if (fl->verbose)
+		c->log_verbose = 1;
+	return 0;
+}

@@ -1,0 +1,654 @@
+/*
+ * control.c — client connections on the control socket and the TCP
+ * listener: line framing with the max_message cap, pipelined requests
+ * whose replies leave in request order, SO_PEERCRED identity, and
+ * back-pressure so a slow or hostile client never blocks the others.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+#include "vmsd.h"
+
+#define CONN_MAX_PENDING	4096		/* requests awaiting replies */
+#define CONN_MAX_OUTPUT		(16u << 20)	/* unsent reply bytes */
+
+struct conn {
+	struct bufferevent	*bev;
+	struct conn_info	 info;
+	struct rpcreq_list	 pending;
+	unsigned		 npending;
+	int			 closing;	/* no more reads; free after
+						   the output drains */
+	int			 paused;
+	int			 linger;	/* drain input before closing */
+	TAILQ_ENTRY(conn)	 entry;
+};
+
+struct listener {
+	struct evconnlistener	*evl;
+	int			 tcp;
+	char			*path;		/* unix socket we bound */
+	TAILQ_ENTRY(listener)	 entry;
+};
+
+static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
+static TAILQ_HEAD(listener_head, listener) listeners =
+    TAILQ_HEAD_INITIALIZER(listeners);
+static int nconns;
+static gid_t socket_gid = (gid_t)-1;
+
+static void conn_read(struct bufferevent *, void *);
+static void conn_write(struct bufferevent *, void *);
+static void conn_event(struct bufferevent *, short, void *);
+static void conn_flush(struct conn *);
+
+static void
+rpcreq_free(struct rpcreq *req)
+{
+	json_decref(req->id);
+	json_decref(req->params);
+	free(req->reply);
+	free(req->method);
+	free(req->caller);
+	free(req);
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct rpcreq *req;
+
+	while ((req = TAILQ_FIRST(&c->pending)) != NULL) {
+		TAILQ_REMOVE(&c->pending, req, centry);
+		if (req->done)
+			rpcreq_free(req);
+		else
+			req->conn = NULL;	/* freed when answered */
+	}
+	TAILQ_REMOVE(&conns, c, entry);
+	nconns--;
+	bufferevent_free(c->bev);
+	free(c->info.ident);
+	free(c);
+}
+
+static void
+conn_discard(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void
+conn_linger_event(struct bufferevent *bev, short what, void *arg)
+{
+	conn_free(arg);
+}
+
+/*
+ * The replies are written: close. After an oversize message the client may
+ * still be sending; closing with unread input would reset the connection
+ * and could destroy our error reply in flight, so half-close and discard
+ * its input for a moment first.
+ */
+static void
+conn_finish(struct conn *c)
+{
+	struct timeval tv = { 1, 0 };
+
+	if (!c->linger) {
+		conn_free(c);
+		return;
+	}
+	c->linger = 0;
+	if (shutdown(bufferevent_getfd(c->bev), SHUT_WR) != 0) {
+		conn_free(c);
+		return;
+	}
+	bufferevent_setcb(c->bev, conn_discard, NULL, conn_linger_event, c);
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+static void
+rpcreq_complete(struct rpcreq *req, char *line, size_t len)
+{
+	if (line == NULL) {
+		/* Only if jansson could not encode: never leave a hole. */
+		line = proto_error(req->id, RPC_INTERNAL_ERROR,
+		    "internal error: cannot encode reply", NULL, &len);
+		if (line == NULL)
+			fatalx("cannot encode an error reply");
+	}
+	if (req->conn == NULL) {
+		free(line);
+		rpcreq_free(req);
+		return;
+	}
+	req->reply = line;
+	req->replylen = len;
+	req->done = 1;
+	conn_flush(req->conn);
+}
+
+void
+rpcreq_result(struct rpcreq *req, json_t *result)
+{
+	size_t len = 0;
+	char *line = proto_result(req->id, result, &len);
+
+	rpcreq_complete(req, line, len);
+}
+
+void
+rpcreq_error(struct rpcreq *req, int code, json_t *data, const char *fmt,
+    ...)
+{
+	char msg[VMS_ERRLEN * 2];
+	va_list ap;
+	size_t len = 0;
+	char *line;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	line = proto_error(req->id, code, msg, data, &len);
+	rpcreq_complete(req, line, len);
+}
+
+void
+rpcreq_reply_json(struct rpcreq *req, json_t *reply)
+{
+	json_t *err = json_object_get(reply, "error");
+	json_t *res = json_object_get(reply, "result");
+	json_t *code, *msg, *data;
+
+	if (json_is_object(err)) {
+		code = json_object_get(err, "code");
+		msg = json_object_get(err, "message");
+		data = json_object_get(err, "data");
+		rpcreq_error(req, json_is_integer(code) ?
+		    (int)json_integer_value(code) : RPC_INTERNAL_ERROR,
+		    data ? json_incref(data) : NULL, "%s",
+		    json_is_string(msg) ? json_string_value(msg) :
+		    "internal error");
+	} else
+		rpcreq_result(req, res ? json_incref(res) : json_null());
+}
+
+const struct conn_info *
+rpcreq_peer(const struct rpcreq *req)
+{
+	return req->conn ? &req->conn->info : NULL;
+}
+
+static struct rpcreq *
+rpcreq_new(struct conn *c)
+{
+	struct rpcreq *req = xcalloc(1, sizeof(*req));
+
+	req->conn = c;
+	TAILQ_INSERT_TAIL(&c->pending, req, centry);
+	c->npending++;
+	return req;
+}
+
+/* Stop reading and free the connection once its replies are written. */
+static void
+conn_close_after_output(struct conn *c)
+{
+	c->closing = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	if (TAILQ_EMPTY(&c->pending) &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		conn_finish(c);
+}
+
+static void
+conn_flush(struct conn *c)
+{
+	struct rpcreq *req;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	int close_now = 0;
+
+	while ((req = TAILQ_FIRST(&c->pending)) != NULL && req->done) {
+		TAILQ_REMOVE(&c->pending, req, centry);
+		c->npending--;
+		if (!req->notification && evbuffer_add(out, req->reply,
+		    req->replylen) != 0)
+			close_now = 1;
+		if (req->close_after)
+			close_now = 1;
+		rpcreq_free(req);
+	}
+	if (close_now && !c->closing) {
+		conn_close_after_output(c);
+		return;
+	}
+	if (c->closing) {
+		if (TAILQ_EMPTY(&c->pending) && evbuffer_get_length(out) == 0)
+			conn_finish(c);
+		return;
+	}
+	if (c->paused && c->npending < CONN_MAX_PENDING / 2 &&
+	    evbuffer_get_length(out) < CONN_MAX_OUTPUT / 2) {
+		c->paused = 0;
+		bufferevent_enable(c->bev, EV_READ);
+		/* Lines may already wait in the input buffer. */
+		conn_read(c->bev, c);
+	}
+}
+
+static void
+conn_handle_line(struct conn *c, char *line, size_t len)
+{
+	struct rpcreq *req;
+	json_t *msg = NULL, *params = NULL, *id = NULL;
+	const char *method = NULL;
+	char err[VMS_ERRLEN];
+	int code;
+
+	req = rpcreq_new(c);
+	code = proto_parse_request(line, len, &msg, &method, &params, &id,
+	    err, sizeof(err));
+	if (id != NULL)
+		req->id = json_incref(id);
+	if (code != 0) {
+		json_decref(msg);
+		rpcreq_error(req, code, NULL, "%s", err);
+		return;
+	}
+	if (json_object_get(msg, "id") == NULL)
+		req->notification = 1;
+	if (vmsd_shutting_down)
+		rpcreq_error(req, RPC_UNAVAILABLE, NULL,
+		    "vmsd is shutting down");
+	else
+		methods_dispatch(req, method, params);
+	json_decref(msg);
+}
+
+static void
+conn_too_large(struct conn *c)
+{
+	struct rpcreq *req = rpcreq_new(c);
+
+	req->close_after = 1;
+	c->linger = 1;
+	log_info("client sent a message over max_message (%zu bytes): "
+	    "closing the connection", vmsd_conf->max_message);
+	evbuffer_drain(bufferevent_get_input(c->bev),
+	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	bufferevent_disable(c->bev, EV_READ);
+	rpcreq_error(req, RPC_TOO_LARGE, NULL, "message too large (over %zu "
+	    "bytes)", vmsd_conf->max_message);
+}
+
+static void
+conn_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_ptr eol;
+	size_t eol_len, len;
+	char *line;
+
+	while (!c->closing) {
+		if (c->npending >= CONN_MAX_PENDING ||
+		    evbuffer_get_length(bufferevent_get_output(bev)) >=
+		    CONN_MAX_OUTPUT) {
+			c->paused = 1;
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
+		eol = evbuffer_search_eol(in, NULL, &eol_len,
+		    EVBUFFER_EOL_LF);
+		if (eol.pos < 0) {
+			if (evbuffer_get_length(in) > vmsd_conf->max_message)
+				conn_too_large(c);
+			return;
+		}
+		len = (size_t)eol.pos;
+		if (len > vmsd_conf->max_message) {
+			conn_too_large(c);
+			return;
+		}
+		line = xmalloc(len + 1);
+		if (evbuffer_remove(in, line, len) != (int)len)
+			fatalx("evbuffer_remove short");
+		evbuffer_drain(in, eol_len);
+		line[len] = '\0';
+		while (len > 0 && (line[len - 1] == '\r' ||
+		    line[len - 1] == ' ' || line[len - 1] == '\t'))
+			line[--len] = '\0';
+		if (len > 0) {
+			/*
+			 * Handling may free c only through conn_flush with
+			 * close_after, which sets closing first; c stays
+			 * valid while pending replies exist.
+			 */
+			struct rpcreq *guard = rpcreq_new(c);
+			conn_handle_line(c, line, len);
+			/* Release the guard: it keeps c alive meanwhile. */
+			TAILQ_REMOVE(&c->pending, guard, centry);
+			c->npending--;
+			rpcreq_free(guard);
+			if (c->closing) {
+				free(line);
+				conn_flush(c);
+				return;
+			}
+			conn_flush(c);
+		}
+		free(line);
+	}
+}
+
+static void
+conn_write(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->closing) {
+		if (TAILQ_EMPTY(&c->pending))
+			conn_finish(c);
+		return;
+	}
+	if (c->paused)
+		conn_flush(c);
+}
+
+static void
+conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (what & BEV_EVENT_ERROR)
+		log_debug("client connection: %s", strerror(errno));
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		/* Half-closed: answer what was asked, then close. */
+		if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+		    !TAILQ_EMPTY(&c->pending)) {
+			conn_close_after_output(c);
+			return;
+		}
+		conn_free(c);
+	}
+}
+
+static char *
+peer_ident(uid_t uid)
+{
+	struct passwd *pw;
+	char *s;
+
+	errno = 0;
+	if ((pw = getpwuid(uid)) != NULL)
+		xasprintf(&s, "unix:%s", pw->pw_name);
+	else
+		xasprintf(&s, "unix:uid:%lu", (unsigned long)uid);
+	return s;
+}
+
+static void
+accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct listener *l = arg;
+	struct conn *c;
+	struct ucred uc;
+	socklen_t ulen = sizeof(uc);
+
+	if (vmsd_shutting_down) {
+		close(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	TAILQ_INIT(&c->pending);
+	c->info.tcp = l->tcp;
+	if (!l->tcp) {
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc,
+		    &ulen) != 0) {
+			log_warn("SO_PEERCRED");
+			close(fd);
+			free(c);
+			return;
+		}
+		c->info.uid = uc.uid;
+		c->info.gid = uc.gid;
+		c->info.pid = uc.pid;
+		c->info.ident = peer_ident(uc.uid);
+	}
+	c->bev = bufferevent_socket_new(vmsd_base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		log_warnx("bufferevent_socket_new failed");
+		close(fd);
+		free(c->info.ident);
+		free(c);
+		return;
+	}
+	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
+	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0) {
+		log_warnx("bufferevent_enable failed");
+		bufferevent_free(c->bev);
+		free(c->info.ident);
+		free(c);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&conns, c, entry);
+	nconns++;
+	log_debug("client connected (%s, pid %ld)", c->info.ident ?
+	    c->info.ident : "tcp", (long)c->info.pid);
+}
+
+static void
+accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	if (!vmsd_shutting_down)
+		evconnlistener_enable(arg);
+}
+
+static void
+accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+	int e = EVUTIL_SOCKET_ERROR();
+
+	log_warnx("accept: %s", evutil_socket_error_to_string(e));
+	/* EMFILE and friends: back off a little rather than spin. */
+	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+		struct timeval tv = { 0, 100000 };
+		evconnlistener_disable(evl);
+		event_base_once(vmsd_base, -1, EV_TIMEOUT, accept_resume,
+		    evl, &tv);
+	}
+}
+
+int
+control_listen_fd(int fd, int tcp, char *err, size_t errlen)
+{
+	struct listener *l = xcalloc(1, sizeof(*l));
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFD)) < 0 ||
+	    fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0 ||
+	    evutil_make_socket_nonblocking(fd) != 0) {
+		seterr(err, errlen, "listening socket: %s", strerror(errno));
+		free(l);
+		return -1;
+	}
+	l->tcp = tcp;
+	l->evl = evconnlistener_new(vmsd_base, accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (l->evl == NULL) {
+		seterr(err, errlen, "cannot listen on fd %d", fd);
+		free(l);
+		return -1;
+	}
+	evconnlistener_set_error_cb(l->evl, accept_error_cb);
+	TAILQ_INSERT_TAIL(&listeners, l, entry);
+	if (!tcp && socket_gid == (gid_t)-1) {
+		struct sockaddr_un sun;
+		socklen_t slen = sizeof(sun);
+		struct stat st;
+
+		if (getsockname(fd, (struct sockaddr *)&sun, &slen) == 0 &&
+		    sun.sun_family == AF_UNIX && sun.sun_path[0] != '\0' &&
+		    stat(sun.sun_path, &st) == 0)
+			socket_gid = st.st_gid;
+	}
+	return 0;
+}
+
+/* Is another daemon answering on path? */
+static int
+socket_is_live(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, rc;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	return rc == 0;
+}
+
+int
+control_listen_unix(const char *path, mode_t mode, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	struct listener *l;
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		seterr(err, errlen, "socket path too long: %s", path);
+		return -1;
+	}
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			seterr(err, errlen, "%s exists and is not a socket",
+			    path);
+			return -1;
+		}
+		if (socket_is_live(path)) {
+			seterr(err, errlen, "%s: another vmsd is already "
+			    "running on this socket", path);
+			return -1;
+		}
+		log_info("removing stale socket %s", path);
+		if (unlink(path) != 0) {
+			seterr(err, errlen, "unlink %s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) < 0) {
+		seterr(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		seterr(err, errlen, "bind %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (chmod(path, mode) != 0) {
+		seterr(err, errlen, "chmod %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	if (listen(fd, 128) != 0) {
+		seterr(err, errlen, "listen %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	if (control_listen_fd(fd, 0, err, errlen) != 0) {
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	l = TAILQ_LAST(&listeners, listener_head);
+	l->path = xstrdup(path);
+	return 0;
+}
+
+gid_t
+control_socket_gid(void)
+{
+	return socket_gid;
+}
+
+void
+control_stop_listening(void)
+{
+	struct listener *l;
+
+	while ((l = TAILQ_FIRST(&listeners)) != NULL) {
+		TAILQ_REMOVE(&listeners, l, entry);
+		evconnlistener_free(l->evl);
+		if (l->path != NULL) {
+			if (unlink(l->path) != 0 && errno != ENOENT)
+				log_warn("unlink %s", l->path);
+			free(l->path);
+		}
+		free(l);
+	}
+}
+
+/* Shutdown: clients with nothing pending are closed; the others get
+ * their replies first. */
+void
+control_shutdown(void)
+{
+	struct conn *c, *next;
+
+	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (!c->closing)
+			conn_close_after_output(c);
+	}
+}
+
+int
+control_nconns(void)
+{
+	return nconns;
+}
+
+void
+control_free_all(void)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&conns)) != NULL)
+		conn_free(c);
+	control_stop_listening();
+}

@@ -1,0 +1,1266 @@
+/*
+ * supervisor.c — the contract registry and its worker processes.
+ *
+ * Each contract has at most one worker (vmsd --worker, forked and exec'd),
+ * started lazily by the first request and stopped after idle_timeout. Its
+ * requests wait in a bounded FIFO (queue_limit, then RPC_BUSY) and are sent
+ * in arrival order, a window at a time, so the worker can group-commit what
+ * is waiting; replies come back in the same order. A worker that dies is
+ * restarted with exponential backoff; the requests it had been sent are
+ * answered RPC_UNAVAILABLE (never a false success), the queued ones are
+ * retried. After max_restarts crashes within restart_window the contract
+ * is "failed" until an admin starts it. Deploys run in a one-shot worker
+ * that builds the contract in a temporary directory, renamed into place
+ * only on success, so a failed deploy leaves nothing behind.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "ledger.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+#include "vmsd.h"
+
+#define BACKOFF_MIN_MS	100
+#define BACKOFF_MAX_MS	30000
+#define MAX_CRASH_LOG	64
+
+enum cstate { C_IDLE, C_STARTING, C_RUNNING, C_STOPPING };
+enum cop { OP_NONE, OP_STOP, OP_REMOVE, OP_REPLACE };
+
+struct proc {
+	pid_t			 pid;
+	struct bufferevent	*bev;
+	int			 eof, reaped, status;
+	int			 deploy;
+	struct contract		*c;
+	/* deploy worker */
+	struct rpcreq		*req;
+	json_t			*reply;
+	char			*tmpdir, *tmpkey;
+	LIST_ENTRY(proc)	 entry;
+};
+
+struct contract {
+	char			*name;
+	char			*dir;
+	char			*keypath;
+	int			 hidden;	/* first deploy in progress */
+	int			 admin_stopped;
+	int			 failed;
+	enum cstate		 state;
+	struct proc		*worker;
+	struct proc		*deployer;
+	struct rpcreq_list	 queue;		/* waiting, not sent */
+	struct rpcreq_list	 inflight;	/* sent to the worker */
+	unsigned		 nqueue, ninflight;
+	uint64_t		 next_wid;
+	uint64_t		 size;
+	char			*vkey;
+	char			*origin;
+	unsigned		 restarts;
+	uint64_t		 crashes[MAX_CRASH_LOG];	/* mono ms */
+	unsigned		 ncrashes;
+	uint64_t		 not_before;	/* backoff, mono ms */
+	struct event		*timer;
+	enum cop		 op;		/* admin op waiting for exit */
+	int			 purge;
+	struct rpcreq_list	 waiters;	/* answered when op is done */
+	struct rpcreq		*replace_req;
+	json_t			*replace_result;
+	char			*replace_tmpdir, *replace_tmpkey;
+	TAILQ_ENTRY(contract)	 entry;
+};
+
+extern char **environ;
+static int exe_fd = -1;	/* /proc/self/exe, for exec'ing workers */
+
+static TAILQ_HEAD(, contract) contracts = TAILQ_HEAD_INITIALIZER(contracts);
+static LIST_HEAD(, proc) procs = LIST_HEAD_INITIALIZER(procs);
+static size_t ncontracts;
+static void (*shutdown_done)(void);
+
+static void pump(struct contract *);
+static void proc_read(struct bufferevent *, void *);
+static void proc_event(struct bufferevent *, short, void *);
+static void timer_cb(evutil_socket_t, short, void *);
+static void check_shutdown_done(void);
+
+static uint64_t
+mono_ms(void)
+{
+	return mono_usec() / 1000;
+}
+
+/* <state>/<pre><name><suf> */
+static char *
+state_path(const char *pre, const char *name, const char *suf)
+{
+	char *p;
+
+	xasprintf(&p, "%s/%s%s%s", vmsd_conf->state_dir, pre, name, suf);
+	return p;
+}
+
+static struct contract *
+contract_find(const char *name)
+{
+	struct contract *c;
+
+	if (name == NULL)
+		return NULL;
+	TAILQ_FOREACH(c, &contracts, entry)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static struct contract *
+contract_new(const char *name)
+{
+	struct contract *c = xcalloc(1, sizeof(*c)), *at;
+
+	c->name = xstrdup(name);
+	c->dir = state_path("contracts/", name, "");
+	c->keypath = state_path("keys/", name, ".key");
+	TAILQ_INIT(&c->queue);
+	TAILQ_INIT(&c->inflight);
+	TAILQ_INIT(&c->waiters);
+	c->timer = evtimer_new(vmsd_base, timer_cb, c);
+	if (c->timer == NULL)
+		fatalx("evtimer_new");
+	/* Keep the registry sorted by name for list. */
+	TAILQ_FOREACH(at, &contracts, entry)
+		if (strcmp(at->name, name) > 0)
+			break;
+	if (at)
+		TAILQ_INSERT_BEFORE(at, c, entry);
+	else
+		TAILQ_INSERT_TAIL(&contracts, c, entry);
+	ncontracts++;
+	return c;
+}
+
+static void
+fail_list(struct rpcreq_list *l, unsigned *n, int code, const char *msg)
+{
+	struct rpcreq *req;
+
+	while ((req = TAILQ_FIRST(l)) != NULL) {
+		TAILQ_REMOVE(l, req, qentry);
+		if (n)
+			(*n)--;
+		rpcreq_error(req, code, NULL, "%s", msg);
+	}
+}
+
+static void
+contract_free(struct contract *c)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "no such contract: %s", c->name);
+	fail_list(&c->queue, &c->nqueue, RPC_NO_CONTRACT, msg);
+	fail_list(&c->inflight, &c->ninflight, RPC_UNAVAILABLE, msg);
+	fail_list(&c->waiters, NULL, RPC_NO_CONTRACT, msg);
+	TAILQ_REMOVE(&contracts, c, entry);
+	ncontracts--;
+	event_free(c->timer);
+	json_decref(c->replace_result);
+	free(c->replace_tmpdir);
+	free(c->replace_tmpkey);
+	free(c->name);
+	free(c->dir);
+	free(c->keypath);
+	free(c->vkey);
+	free(c->origin);
+	free(c);
+}
+
+static const char *
+status_of(const struct contract *c)
+{
+	if (c->failed)
+		return "failed";
+	if (c->admin_stopped)
+		return "stopped";
+	if (c->worker && !c->worker->deploy)
+		return "running";
+	return "idle";
+}
+
+size_t
+supervisor_count(void)
+{
+	struct contract *c;
+	size_t n = 0;
+
+	TAILQ_FOREACH(c, &contracts, entry)
+		if (!c->hidden)
+			n++;
+	return n;
+}
+
+/* ---- worker processes ---- */
+
+static struct proc *
+proc_spawn(struct contract *c, int deploy, const char *dir, const char *key,
+    char *err, size_t errlen)
+{
+	struct proc *p;
+	char snap[32], batch[32];
+	const char *argv[20];
+	int sv[2], n = 0, fl;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		seterr(err, errlen, "socketpair: %s", strerror(errno));
+		return NULL;
+	}
+	snprintf(snap, sizeof(snap), "%llu",
+	    (unsigned long long)vmsd_conf->snapshot_interval);
+	snprintf(batch, sizeof(batch), "%u", vmsd_conf->batch_max);
+	argv[n++] = "vmsd";
+	argv[n++] = "--worker";
+	argv[n++] = c->name;
+	argv[n++] = "--fd";
+	argv[n++] = "3";
+	argv[n++] = "--dir";
+	argv[n++] = dir;
+	argv[n++] = "--key";
+	argv[n++] = key;
+	argv[n++] = "--snapshot-interval";
+	argv[n++] = snap;
+	argv[n++] = "--batch-max";
+	argv[n++] = batch;
+	if (deploy)
+		argv[n++] = "--deploy";
+	if (vmsd_log_syslog)
+		argv[n++] = "--syslog";
+	if (log_getverbose())
+		argv[n++] = "-v";
+	argv[n] = NULL;
+
+	if ((pid = fork()) < 0) {
+		seterr(err, errlen, "fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		/* Terminal signals (Ctrl-C) go to vmsd, which drains us. */
+		setpgid(0, 0);
+		if (sv[1] == 3) {
+			if ((fl = fcntl(3, F_GETFD)) < 0 ||
+			    fcntl(3, F_SETFD, fl & ~FD_CLOEXEC) < 0)
+				_exit(126);
+		} else if (dup2(sv[1], 3) < 0)
+			_exit(126);
+		/*
+		 * Our own executable, opened at startup: a clean address
+		 * space, the same binary even if the file was replaced, and
+		 * the real program under valgrind (which redirects opens of
+		 * /proc/self/exe to the client).
+		 */
+		if (exe_fd >= 0)
+			fexecve(exe_fd, (char *const *)argv, environ);
+		execv("/proc/self/exe", (char *const *)argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	p = xcalloc(1, sizeof(*p));
+	p->pid = pid;
+	p->c = c;
+	p->deploy = deploy;
+	if (evutil_make_socket_nonblocking(sv[0]) != 0 ||
+	    (p->bev = bufferevent_socket_new(vmsd_base, sv[0],
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		fatalx("cannot watch worker %ld", (long)pid);
+	bufferevent_setcb(p->bev, proc_read, NULL, proc_event, p);
+	if (bufferevent_enable(p->bev, EV_READ | EV_WRITE) != 0)
+		fatalx("bufferevent_enable");
+	LIST_INSERT_HEAD(&procs, p, entry);
+	if (deploy)
+		log_debug("%s: deploy worker started, pid %ld", c->name,
+		    (long)pid);
+	else
+		log_info("%s: contract worker started, pid %ld", c->name,
+		    (long)pid);
+	return p;
+}
+
+static void
+proc_send(struct proc *p, json_t *msg)
+{
+	char *s = json_dumps(msg, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	struct evbuffer *out = bufferevent_get_output(p->bev);
+
+	json_decref(msg);
+	if (s == NULL)
+		fatalx("cannot encode a worker request");
+	if (evbuffer_add(out, s, strlen(s)) != 0 ||
+	    evbuffer_add(out, "\n", 1) != 0)
+		fatalx("evbuffer_add");
+	free(s);
+}
+
+static json_t *
+request_msg(struct rpcreq *req, uint64_t wid)
+{
+	return json_pack("{s:I,s:s,s:O,s:s?,s:s}", "id", (json_int_t)wid,
+	    "method", req->method, "params", req->params, "caller",
+	    req->caller, "auth", req->auth ? req->auth : "anonymous");
+}
+
+static void
+worker_start(struct contract *c)
+{
+	char err[VMS_ERRLEN];
+
+	if (c->worker || c->failed || c->admin_stopped)
+		return;
+	if ((c->worker = proc_spawn(c, 0, c->dir, c->keypath, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("%s: cannot start worker: %s", c->name, err);
+		c->not_before = mono_ms() + 1000;
+		return;
+	}
+	c->state = C_STARTING;
+	vmsd_update_status();
+}
+
+static void
+worker_stop(struct contract *c)
+{
+	if (c->worker == NULL || c->state == C_STOPPING)
+		return;
+	/* EOF tells the worker to commit, snapshot and exit. */
+	c->state = C_STOPPING;
+	if (bufferevent_flush(c->worker->bev, EV_WRITE, BEV_FLUSH) < 0 ||
+	    shutdown(bufferevent_getfd(c->worker->bev), SHUT_WR) != 0)
+		log_warn("%s: stopping worker", c->name);
+	log_debug("%s: stopping worker %ld", c->name, (long)c->worker->pid);
+}
+
+static void
+arm_timer(struct contract *c, uint64_t ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	if (evtimer_add(c->timer, &tv) != 0)
+		log_warnx("%s: evtimer_add failed", c->name);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct contract *c = arg;
+
+	if (c->worker && c->state == C_RUNNING && c->nqueue == 0 &&
+	    c->ninflight == 0 && c->op == OP_NONE) {
+		log_debug("%s: idle for %us, stopping worker", c->name,
+		    vmsd_conf->idle_timeout);
+		worker_stop(c);
+		return;
+	}
+	pump(c);
+}
+
+/* Move requests along; start or stop the worker as the state asks. */
+static void
+pump(struct contract *c)
+{
+	struct rpcreq *req;
+	unsigned window = vmsd_conf->batch_max * 2;
+	uint64_t now;
+
+	if (c->hidden)
+		return;
+	if (c->worker == NULL) {
+		if (c->nqueue == 0 || c->op != OP_NONE)
+			return;
+		if (vmsd_shutting_down) {
+			fail_list(&c->queue, &c->nqueue, RPC_UNAVAILABLE,
+			    "vmsd is shutting down");
+			return;
+		}
+		now = mono_ms();
+		if (now < c->not_before) {
+			if (!evtimer_pending(c->timer, NULL))
+				arm_timer(c, c->not_before - now);
+			return;
+		}
+		worker_start(c);
+		return;
+	}
+	/* A worker that has exited or closed its end gets nothing more: what
+	 * is still queued goes to its successor. */
+	if (c->state != C_RUNNING || c->worker->eof || c->worker->reaped)
+		return;
+	while (c->op == OP_NONE && c->ninflight < window &&
+	    (req = TAILQ_FIRST(&c->queue)) != NULL) {
+		TAILQ_REMOVE(&c->queue, req, qentry);
+		c->nqueue--;
+		req->wid = ++c->next_wid;
+		proc_send(c->worker, request_msg(req, req->wid));
+		TAILQ_INSERT_TAIL(&c->inflight, req, qentry);
+		c->ninflight++;
+	}
+	if ((c->op != OP_NONE && c->ninflight == 0) ||
+	    (vmsd_shutting_down && c->nqueue == 0 && c->ninflight == 0)) {
+		evtimer_del(c->timer);
+		worker_stop(c);
+	} else if (c->nqueue == 0 && c->ninflight == 0 &&
+	    vmsd_conf->idle_timeout > 0)
+		arm_timer(c, (uint64_t)vmsd_conf->idle_timeout * 1000);
+	else
+		evtimer_del(c->timer);
+}
+
+static void
+set_cache(struct contract *c, const json_t *m)
+{
+	const char *s;
+	json_t *v;
+
+	if ((v = json_object_get(m, "size")) && json_is_integer(v))
+		c->size = (uint64_t)json_integer_value(v);
+	if ((s = json_string_value(json_object_get(m, "vkey")))) {
+		free(c->vkey);
+		c->vkey = xstrdup(s);
+	}
+	if ((s = json_string_value(json_object_get(m, "origin")))) {
+		free(c->origin);
+		c->origin = xstrdup(s);
+	}
+}
+
+static void
+augment_info(struct contract *c, json_t *result)
+{
+	if (!json_is_object(result))
+		return;
+	json_object_set_new(result, "status", json_string(status_of(c)));
+	json_object_set_new(result, "pid", c->worker && !c->worker->deploy ?
+	    json_integer(c->worker->pid) : json_null());
+	json_object_set_new(result, "restarts", json_integer(c->restarts));
+	json_object_set_new(result, "queue",
+	    json_integer(c->nqueue + c->ninflight));
+	json_object_set_new(result, "dir", json_string(c->dir));
+}
+
+static void
+worker_line(struct proc *p, json_t *msg)
+{
+	struct contract *c = p->c;
+	struct rpcreq *req;
+	json_t *id = json_object_get(msg, "id");
+
+	if (json_is_true(json_object_get(msg, "ready"))) {
+		set_cache(c, msg);
+		c->state = C_RUNNING;
+		log_debug("%s: worker %ld ready", c->name, (long)p->pid);
+		return;
+	}
+	req = TAILQ_FIRST(&c->inflight);
+	if (req == NULL || !json_is_integer(id) ||
+	    (uint64_t)json_integer_value(id) != req->wid) {
+		log_warnx("%s: worker %ld answered out of order: killing it",
+		    c->name, (long)p->pid);
+		kill(p->pid, SIGKILL);
+		return;
+	}
+	TAILQ_REMOVE(&c->inflight, req, qentry);
+	c->ninflight--;
+	set_cache(c, msg);
+	if (strcmp(req->method, M_INFO) == 0)
+		augment_info(c, json_object_get(msg, "result"));
+	rpcreq_reply_json(req, msg);
+}
+
+static void
+proc_read(struct bufferevent *bev, void *arg)
+{
+	struct proc *p = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	json_error_t jerr;
+	json_t *msg;
+	size_t len;
+	char *line;
+
+	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+		msg = json_loadb(line, len, 0, &jerr);
+		free(line);
+		if (msg == NULL) {
+			log_warnx("%s: bad message from worker %ld: %s",
+			    p->c->name, (long)p->pid, jerr.text);
+			kill(p->pid, SIGKILL);
+			continue;
+		}
+		if (p->deploy) {
+			json_decref(p->reply);
+			p->reply = msg;
+			continue;
+		}
+		worker_line(p, msg);
+		json_decref(msg);
+	}
+	if (!p->deploy)
+		pump(p->c);
+}
+
+static void
+count_crash(struct contract *c)
+{
+	uint64_t now = mono_ms(), window;
+	unsigned i, recent = 0, shift;
+	uint64_t delay;
+	char msg[256];
+
+	c->restarts++;
+	if (c->ncrashes == MAX_CRASH_LOG) {
+		memmove(c->crashes, c->crashes + 1,
+		    sizeof(c->crashes[0]) * (MAX_CRASH_LOG - 1));
+		c->ncrashes--;
+	}
+	c->crashes[c->ncrashes++] = now;
+	window = (uint64_t)vmsd_conf->restart_window * 1000;
+	for (i = 0; i < c->ncrashes; i++)
+		if (now - c->crashes[i] <= window)
+			recent++;
+	if (recent >= vmsd_conf->max_restarts) {
+		c->failed = 1;
+		log_warnx("%s: worker crashed %u times within %us: contract "
+		    "failed (vmsctl start %s to retry)", c->name, recent,
+		    vmsd_conf->restart_window, c->name);
+		snprintf(msg, sizeof(msg), "contract %s failed: its worker "
+		    "crashed %u times within %us", c->name, recent,
+		    vmsd_conf->restart_window);
+		fail_list(&c->queue, &c->nqueue, RPC_UNAVAILABLE, msg);
+		return;
+	}
+	shift = recent > 0 ? recent - 1 : 0;
+	delay = shift >= 10 ? BACKOFF_MAX_MS : (uint64_t)BACKOFF_MIN_MS << shift;
+	if (delay > BACKOFF_MAX_MS)
+		delay = BACKOFF_MAX_MS;
+	c->not_before = now + delay;
+	log_info("%s: restarting worker in %llu ms", c->name,
+	    (unsigned long long)delay);
+}
+
+/* <state>/removed/<name>.<unix-time>[.N], not yet existing. */
+static char *
+removed_path(const char *name)
+{
+	char *p;
+	long long t = (long long)time(NULL);
+	int i;
+
+	xasprintf(&p, "%s/removed/%s.%lld", vmsd_conf->state_dir, name, t);
+	for (i = 1; access(p, F_OK) == 0; i++) {
+		free(p);
+		xasprintf(&p, "%s/removed/%s.%lld.%d", vmsd_conf->state_dir,
+		    name, t, i);
+	}
+	return p;
+}
+
+/* Replace: the new ledger is ready and the old worker has exited. */
+static void
+finish_replace(struct contract *c)
+{
+	char err[VMS_ERRLEN], *removed;
+	struct rpcreq *req = c->replace_req;
+	int ok = 1;
+
+	removed = removed_path(c->name);
+	if (rename(c->dir, removed) != 0) {
+		seterr(err, sizeof(err), "move old ledger aside: %s",
+		    strerror(errno));
+		ok = 0;
+	} else if (rename(c->replace_tmpdir, c->dir) != 0 ||
+	    rename(c->replace_tmpkey, c->keypath) != 0) {
+		seterr(err, sizeof(err), "install new ledger: %s",
+		    strerror(errno));
+		ok = 0;
+	}
+	if (ok) {
+		log_info("%s: replaced; old ledger kept in %s", c->name,
+		    removed);
+		fsync_parent(c->dir);
+		fsync_parent(removed);
+		fsync_parent(c->keypath);
+		set_cache(c, c->replace_result);
+		c->failed = 0;
+		c->admin_stopped = 0;
+		c->ncrashes = 0;
+		c->not_before = 0;
+		rpcreq_result(req, json_incref(c->replace_result));
+	} else {
+		log_warnx("%s: replace failed: %s", c->name, err);
+		rm_rf(c->replace_tmpdir);
+		unlink(c->replace_tmpkey);
+		rpcreq_error(req, RPC_INTERNAL_ERROR, NULL, "replace failed: %s",
+		    err);
+	}
+	free(removed);
+	json_decref(c->replace_result);
+	c->replace_result = NULL;
+	c->replace_req = NULL;
+	free(c->replace_tmpdir);
+	free(c->replace_tmpkey);
+	c->replace_tmpdir = c->replace_tmpkey = NULL;
+	c->op = OP_NONE;
+}
+
+static void
+finish_remove(struct contract *c)
+{
+	char *removed = NULL;
+	struct rpcreq *req;
+	int ok = 1;
+
+	if (c->purge) {
+		if (rm_rf(c->dir) != 0) {
+			log_warn("%s: purge %s", c->name, c->dir);
+			ok = 0;
+		}
+	} else {
+		removed = removed_path(c->name);
+		if (rename(c->dir, removed) != 0) {
+			log_warn("%s: move %s aside", c->name, c->dir);
+			ok = 0;
+		} else
+			fsync_parent(removed);
+	}
+	if (ok && unlink(c->keypath) != 0 && errno != ENOENT)
+		log_warn("%s: unlink %s", c->name, c->keypath);
+	fsync_parent(c->dir);
+	if (ok)
+		log_info("%s: removed%s%s", c->name, removed ?
+		    ", ledger kept in " : " and purged", removed ? removed : "");
+	while ((req = TAILQ_FIRST(&c->waiters)) != NULL) {
+		TAILQ_REMOVE(&c->waiters, req, qentry);
+		if (ok)
+			rpcreq_result(req, json_pack("{s:s,s:b,s:b}", "name",
+			    c->name, "removed", 1, "purged", c->purge));
+		else
+			rpcreq_error(req, RPC_INTERNAL_ERROR, NULL,
+			    "remove %s failed: see the daemon's log",
+			    c->name);
+	}
+	free(removed);
+	if (ok)
+		contract_free(c);
+	else
+		c->op = OP_NONE;
+	vmsd_update_status();
+}
+
+static void
+answer_waiters(struct contract *c, json_t *result)
+{
+	struct rpcreq *req;
+
+	while ((req = TAILQ_FIRST(&c->waiters)) != NULL) {
+		TAILQ_REMOVE(&c->waiters, req, qentry);
+		rpcreq_result(req, json_deep_copy(result));
+	}
+	json_decref(result);
+}
+
+/* What follows a contract worker's exit. */
+static void
+worker_gone(struct contract *c, struct proc *p)
+{
+	int clean = c->state == C_STOPPING && WIFEXITED(p->status) &&
+	    WEXITSTATUS(p->status) == 0;
+
+	c->worker = NULL;
+	c->state = C_IDLE;
+	fail_list(&c->inflight, &c->ninflight, RPC_UNAVAILABLE,
+	    "worker crashed, call not executed or not acknowledged");
+	if (!clean) {
+		if (WIFSIGNALED(p->status))
+			log_warnx("%s: worker %ld killed by signal %d",
+			    c->name, (long)p->pid, WTERMSIG(p->status));
+		else
+			log_warnx("%s: worker %ld exited with status %d",
+			    c->name, (long)p->pid, WEXITSTATUS(p->status));
+		count_crash(c);
+	} else
+		log_debug("%s: worker %ld stopped", c->name, (long)p->pid);
+
+	switch (c->op) {
+	case OP_REMOVE:
+		finish_remove(c);
+		return;
+	case OP_REPLACE:
+		finish_replace(c);
+		break;
+	case OP_STOP:
+		c->op = OP_NONE;
+		answer_waiters(c, json_pack("{s:s,s:s}", "name", c->name,
+		    "status", "stopped"));
+		break;
+	case OP_NONE:
+		break;
+	}
+	vmsd_update_status();
+	pump(c);
+}
+
+/* What follows a deploy worker's exit. */
+static void
+deployer_gone(struct contract *c, struct proc *p)
+{
+	json_t *res = json_object_get(p->reply, "result");
+	json_t *e = json_object_get(p->reply, "error");
+	struct rpcreq *req = p->req;
+	int ok = json_is_object(res) && WIFEXITED(p->status) &&
+	    WEXITSTATUS(p->status) == 0;
+
+	c->deployer = NULL;
+	if (!ok) {
+		rm_rf(p->tmpdir);
+		unlink(p->tmpkey);
+		if (json_is_object(e))
+			rpcreq_reply_json(req, p->reply);
+		else
+			rpcreq_error(req, RPC_INTERNAL_ERROR, NULL, "deploy "
+			    "worker crashed; nothing was deployed");
+		if (c->hidden)
+			contract_free(c);
+		else
+			pump(c);
+		return;
+	}
+	if (c->hidden) {
+		if (rename(p->tmpdir, c->dir) != 0 ||
+		    rename(p->tmpkey, c->keypath) != 0) {
+			log_warn("%s: install deployed contract", c->name);
+			rm_rf(p->tmpdir);
+			rm_rf(c->dir);
+			unlink(p->tmpkey);
+			rpcreq_error(req, RPC_INTERNAL_ERROR, NULL, "deploy: "
+			    "cannot install the new contract: %s",
+			    strerror(errno));
+			contract_free(c);
+			return;
+		}
+		fsync_parent(c->dir);
+		fsync_parent(c->keypath);
+		c->hidden = 0;
+		set_cache(c, res);
+		log_info("%s: deployed (%s)", c->name, c->vkey ? c->vkey : "");
+		rpcreq_result(req, json_incref(res));
+		vmsd_update_status();
+		pump(c);
+		return;
+	}
+	/* Replace: swap once the old worker is gone. */
+	c->op = OP_REPLACE;
+	c->replace_req = req;
+	c->replace_result = json_incref(res);
+	c->replace_tmpdir = p->tmpdir;
+	c->replace_tmpkey = p->tmpkey;
+	p->tmpdir = p->tmpkey = NULL;
+	if (c->worker)
+		pump(c);	/* stops it once in-flight calls are answered */
+	else {
+		finish_replace(c);
+		pump(c);
+	}
+}
+
+static void
+proc_gone(struct proc *p)
+{
+	struct contract *c = p->c;
+
+	LIST_REMOVE(p, entry);
+	bufferevent_free(p->bev);
+	if (p->deploy)
+		deployer_gone(c, p);
+	else
+		worker_gone(c, p);
+	json_decref(p->reply);
+	free(p->tmpdir);
+	free(p->tmpkey);
+	free(p);
+	check_shutdown_done();
+}
+
+static void
+proc_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct proc *p = arg;
+
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		p->eof = 1;
+		proc_read(bev, p);
+		bufferevent_disable(bev, EV_READ | EV_WRITE);
+		if (p->reaped)
+			proc_gone(p);
+	}
+}
+
+void
+supervisor_sigchld(void)
+{
+	struct proc *p;
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		LIST_FOREACH(p, &procs, entry)
+			if (p->pid == pid)
+				break;
+		if (p == NULL)
+			continue;
+		p->reaped = 1;
+		p->status = status;
+		if (p->eof)
+			proc_gone(p);
+		else {
+			/* Pick up what it wrote before exiting. */
+			proc_read(p->bev, p);
+		}
+	}
+}
+
+/* ---- requests ---- */
+
+/* Ledger-only reads for a contract without a worker (stopped, failed). */
+static void
+offline_read(struct contract *c, struct rpcreq *req)
+{
+	struct ledger *l;
+	char err[VMS_ERRLEN];
+	json_t *r;
+	int code;
+
+	if (ledger_open(c->dir, NULL, &l, NULL, err, sizeof(err)) != 0) {
+		rpcreq_error(req, RPC_INTERNAL_ERROR, NULL, "%s", err);
+		return;
+	}
+	code = ledgerq(l, c->name, req->method, req->params, &r, err,
+	    sizeof(err));
+	ledger_close(l);
+	if (code != 0) {
+		rpcreq_error(req, code, NULL, "%s", err);
+		return;
+	}
+	if (strcmp(req->method, M_INFO) == 0)
+		augment_info(c, r);
+	rpcreq_result(req, r);
+}
+
+void
+supervisor_submit(struct rpcreq *req, const char *name)
+{
+	struct contract *c = contract_find(name);
+
+	if (c == NULL || c->hidden) {
+		rpcreq_error(req, RPC_NO_CONTRACT, NULL, "no such contract: %s",
+		    name);
+		return;
+	}
+	if (c->op == OP_REMOVE) {
+		rpcreq_error(req, RPC_UNAVAILABLE, NULL, "contract %s is being "
+		    "removed", name);
+		return;
+	}
+	if (c->failed || c->admin_stopped) {
+		if (ledgerq_handles(req->method) && c->worker == NULL) {
+			offline_read(c, req);
+			return;
+		}
+		if (c->failed)
+			rpcreq_error(req, RPC_UNAVAILABLE, NULL, "contract %s "
+			    "failed: its worker crashed repeatedly (vmsctl "
+			    "start %s to retry)", name, name);
+		else
+			rpcreq_error(req, RPC_UNAVAILABLE, NULL, "contract %s "
+			    "is stopped (vmsctl start %s)", name, name);
+		return;
+	}
+	if (c->nqueue + c->ninflight >= vmsd_conf->queue_limit) {
+		rpcreq_error(req, RPC_BUSY, NULL, "busy, retry later: queue "
+		    "full (%u requests waiting for %s)",
+		    c->nqueue + c->ninflight, name);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&c->queue, req, qentry);
+	c->nqueue++;
+	pump(c);
+}
+
+void
+supervisor_deploy(struct rpcreq *req, const char *name, const char *code,
+    json_t *limits, int replace)
+{
+	struct contract *c = contract_find(name);
+	struct proc *p;
+	char err[VMS_ERRLEN], *origin, *tmpdir, *tmpkey;
+	int created = 0;
+
+	if (vmsd_shutting_down) {
+		json_decref(limits);
+		rpcreq_error(req, RPC_UNAVAILABLE, NULL,
+		    "vmsd is shutting down");
+		return;
+	}
+	if (c && (c->deployer || c->hidden || c->op != OP_NONE)) {
+		json_decref(limits);
+		rpcreq_error(req, RPC_BUSY, NULL, "busy, retry later: another "
+		    "operation on %s is in progress", name);
+		return;
+	}
+	if (c && !replace) {
+		json_decref(limits);
+		rpcreq_error(req, RPC_EXISTS, NULL, "contract %s exists "
+		    "(deploy with replace to start a new ledger)", name);
+		return;
+	}
+	if (c == NULL) {
+		c = contract_new(name);
+		c->hidden = 1;
+		created = 1;
+	}
+	tmpdir = state_path("contracts/.deploy-", name, "");
+	tmpkey = state_path("keys/.deploy-", name, ".key");
+	rm_rf(tmpdir);
+	unlink(tmpkey);
+	xasprintf(&origin, "%s/%s", vmsd_conf->origin_prefix, name);
+	if ((p = proc_spawn(c, 1, tmpdir, tmpkey, err, sizeof(err))) == NULL) {
+		free(tmpdir);
+		free(tmpkey);
+		free(origin);
+		json_decref(limits);
+		if (created)
+			contract_free(c);
+		rpcreq_error(req, RPC_INTERNAL_ERROR, NULL, "deploy: %s", err);
+		return;
+	}
+	p->req = req;
+	p->tmpdir = tmpdir;
+	p->tmpkey = tmpkey;
+	c->deployer = p;
+	proc_send(p, json_pack("{s:i,s:s,s:{s:s,s:s,s:o,s:s},s:s?,s:s}",
+	    "id", 1, "method", M_DEPLOY, "params", "name", name, "code", code,
+	    "limits", limits, "origin", origin, "caller", req->caller,
+	    "auth", req->auth ? req->auth : "anonymous"));
+	free(origin);
+}
+
+void
+supervisor_list(struct rpcreq *req)
+{
+	struct contract *c;
+	json_t *a = json_array();
+
+	TAILQ_FOREACH(c, &contracts, entry) {
+		if (c->hidden)
+			continue;
+		json_array_append_new(a, json_pack("{s:s,s:s,s:I,s:o}",
+		    "name", c->name, "status", status_of(c), "size",
+		    (json_int_t)c->size, "pid", c->worker &&
+		    !c->worker->deploy ? json_integer(c->worker->pid) :
+		    json_null()));
+	}
+	rpcreq_result(req, json_pack("{s:o}", "contracts", a));
+}
+
+static struct contract *
+admin_target(struct rpcreq *req, const char *name)
+{
+	struct contract *c = contract_find(name);
+
+	if (c == NULL || c->hidden) {
+		rpcreq_error(req, RPC_NO_CONTRACT, NULL, "no such contract: %s",
+		    name);
+		return NULL;
+	}
+	if (c->op != OP_NONE || c->deployer) {
+		rpcreq_error(req, RPC_BUSY, NULL, "busy, retry later: another "
+		    "operation on %s is in progress", name);
+		return NULL;
+	}
+	return c;
+}
+
+static int
+write_status(struct contract *c, const char *status)
+{
+	char *path, err[VMS_ERRLEN];
+	int rc = 0;
+
+	xasprintf(&path, "%s/status", c->dir);
+	if (status == NULL) {
+		if (unlink(path) != 0 && errno != ENOENT) {
+			log_warn("unlink %s", path);
+			rc = -1;
+		}
+	} else if (write_file_atomic(path, status, strlen(status), 0644, err,
+	    sizeof(err)) != 0) {
+		log_warnx("%s", err);
+		rc = -1;
+	}
+	free(path);
+	return rc;
+}
+
+void
+supervisor_stop(struct rpcreq *req, const char *name)
+{
+	struct contract *c;
+	char msg[256];
+
+	if ((c = admin_target(req, name)) == NULL)
+		return;
+	if (write_status(c, "stopped\n") != 0) {
+		rpcreq_error(req, RPC_INTERNAL_ERROR, NULL, "cannot record "
+		    "the stopped state of %s", name);
+		return;
+	}
+	c->admin_stopped = 1;
+	snprintf(msg, sizeof(msg), "contract %s is stopped", name);
+	fail_list(&c->queue, &c->nqueue, RPC_UNAVAILABLE, msg);
+	log_info("%s: stopped by %s", name, rpcreq_peer(req) &&
+	    rpcreq_peer(req)->ident ? rpcreq_peer(req)->ident : "admin");
+	if (c->worker == NULL) {
+		rpcreq_result(req, json_pack("{s:s,s:s}", "name", name,
+		    "status", "stopped"));
+		return;
+	}
+	c->op = OP_STOP;
+	TAILQ_INSERT_TAIL(&c->waiters, req, qentry);
+	pump(c);
+}
+
+void
+supervisor_start(struct rpcreq *req, const char *name)
+{
+	struct contract *c;
+
+	if ((c = admin_target(req, name)) == NULL)
+		return;
+	if (write_status(c, NULL) != 0) {
+		rpcreq_error(req, RPC_INTERNAL_ERROR, NULL, "cannot clear "
+		    "the stopped state of %s", name);
+		return;
+	}
+	c->admin_stopped = 0;
+	c->failed = 0;
+	c->ncrashes = 0;
+	c->not_before = 0;
+	worker_start(c);
+	log_info("%s: started by %s", name, rpcreq_peer(req) &&
+	    rpcreq_peer(req)->ident ? rpcreq_peer(req)->ident : "admin");
+	rpcreq_result(req, json_pack("{s:s,s:s}", "name", name, "status",
+	    status_of(c)));
+}
+
+void
+supervisor_remove(struct rpcreq *req, const char *name, int purge)
+{
+	struct contract *c;
+	char msg[256];
+
+	if ((c = admin_target(req, name)) == NULL)
+		return;
+	log_info("%s: remove%s requested by %s", name, purge ? " --purge" : "",
+	    rpcreq_peer(req) && rpcreq_peer(req)->ident ?
+	    rpcreq_peer(req)->ident : "admin");
+	c->op = OP_REMOVE;
+	c->purge = purge;
+	snprintf(msg, sizeof(msg), "contract %s was removed", name);
+	fail_list(&c->queue, &c->nqueue, RPC_UNAVAILABLE, msg);
+	TAILQ_INSERT_TAIL(&c->waiters, req, qentry);
+	if (c->worker == NULL)
+		finish_remove(c);
+	else
+		pump(c);
+}
+
+/* ---- startup and shutdown ---- */
+
+static void
+scan_one(const char *name)
+{
+	struct contract *c = contract_new(name);
+	struct ledger *l;
+	char err[VMS_ERRLEN], *path;
+	struct ledger_recovery rec;
+	uint8_t *buf;
+	size_t len;
+
+	xasprintf(&path, "%s/status", c->dir);
+	if (read_file(path, 64, &buf, &len, err, sizeof(err)) == 0) {
+		c->admin_stopped = strncmp((char *)buf, "stopped", 7) == 0;
+		free(buf);
+	}
+	free(path);
+	memset(&rec, 0, sizeof(rec));
+	if (ledger_open(c->dir, NULL, &l, &rec, err, sizeof(err)) != 0) {
+		log_warnx("%s: %s", name, err);
+		return;
+	}
+	c->size = ledger_committed_size(l);
+	c->vkey = xstrdup(ledger_vkey(l));
+	c->origin = xstrdup(ledger_origin(l));
+	ledger_close(l);
+	log_debug("%s: %llu entries%s", name, (unsigned long long)c->size,
+	    c->admin_stopped ? " (stopped)" : "");
+}
+
+int
+supervisor_init(char *err, size_t errlen)
+{
+	const char *subs[] = { "contracts", "keys", "removed" };
+	char *path;
+	DIR *d;
+	struct dirent *de;
+	size_t i;
+
+	if (exe_fd < 0 &&
+	    (exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) < 0)
+		log_warn("open /proc/self/exe (workers will exec it by path)");
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		xasprintf(&path, "%s/%s", vmsd_conf->state_dir, subs[i]);
+		if (mkdir_p(path, strcmp(subs[i], "keys") == 0 ? 0700 :
+		    0755) != 0) {
+			seterr(err, errlen, "%s: %s", path, strerror(errno));
+			free(path);
+			return -1;
+		}
+		free(path);
+	}
+	/* Leftovers of deploys interrupted by a crash. */
+	for (i = 0; i < 2; i++) {
+		xasprintf(&path, "%s/%s", vmsd_conf->state_dir, subs[i]);
+		if ((d = opendir(path)) == NULL) {
+			seterr(err, errlen, "%s: %s", path, strerror(errno));
+			free(path);
+			return -1;
+		}
+		while ((de = readdir(d)) != NULL) {
+			char *sub;
+			if (strncmp(de->d_name, ".deploy-", 8) != 0)
+				continue;
+			xasprintf(&sub, "%s/%s", path, de->d_name);
+			log_info("removing the leftover of an interrupted "
+			    "deploy: %s", sub);
+			if (rm_rf(sub) != 0)
+				log_warn("%s", sub);
+			free(sub);
+		}
+		closedir(d);
+		free(path);
+	}
+	xasprintf(&path, "%s/contracts", vmsd_conf->state_dir);
+	if ((d = opendir(path)) == NULL) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (!valid_contract_name(de->d_name)) {
+			log_warnx("%s/%s: not a contract name, ignored", path,
+			    de->d_name);
+			continue;
+		}
+		scan_one(de->d_name);
+	}
+	closedir(d);
+	free(path);
+	log_info("%zu contracts in %s", ncontracts, vmsd_conf->state_dir);
+	return 0;
+}
+
+static void
+check_shutdown_done(void)
+{
+	void (*done)(void) = shutdown_done;
+
+	if (done == NULL || !LIST_EMPTY(&procs))
+		return;
+	shutdown_done = NULL;
+	done();
+}
+
+void
+supervisor_shutdown(void (*done)(void))
+{
+	struct contract *c, *next;
+
+	shutdown_done = done;
+	for (c = TAILQ_FIRST(&contracts); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		evtimer_del(c->timer);
+		pump(c);
+	}
+	check_shutdown_done();
+}
+
+void
+supervisor_free(void)
+{
+	struct contract *c;
+	struct proc *p;
+
+	while ((p = LIST_FIRST(&procs)) != NULL) {
+		LIST_REMOVE(p, entry);
+		kill(p->pid, SIGKILL);
+		waitpid(p->pid, NULL, 0);
+		bufferevent_free(p->bev);
+		if (p->req)
+			rpcreq_error(p->req, RPC_UNAVAILABLE, NULL,
+			    "vmsd is shutting down");
+		if (p->deploy) {
+			rm_rf(p->tmpdir);
+			unlink(p->tmpkey);
+		}
+		if (p->c->worker == p)
+			p->c->worker = NULL;
+		json_decref(p->reply);
+		free(p->tmpdir);
+		free(p->tmpkey);
+		free(p);
+	}
+	if (exe_fd >= 0) {
+		close(exe_fd);
+		exe_fd = -1;
+	}
+	while ((c = TAILQ_FIRST(&contracts)) != NULL) {
+		if (c->replace_req)
+			rpcreq_error(c->replace_req, RPC_UNAVAILABLE, NULL,
+			    "vmsd is shutting down");
+		if (c->replace_tmpdir)
+			rm_rf(c->replace_tmpdir);
+		if (c->replace_tmpkey)
+			unlink(c->replace_tmpkey);
+		contract_free(c);
+	}
+}

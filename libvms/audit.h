@@ -1,0 +1,117 @@
+/*
+ * audit.h — the auditor's core: verify a contract's ledger from bytes alone.
+ * The bytes come from an audit source (the daemon over its socket, or a
+ * ledger directory read directly); nothing the source says is trusted. In
+ * order: (1) the checkpoint's signature under the pinned key, origin and
+ * size; (2) the entries hash to the checkpoint root (RFC 6962, hashed here)
+ * and the tree is consistent with the checkpoint this auditor verified
+ * before; (3) entry 0 is the deploy entry, its code hash matches, limits
+ * are recorded; (4) every entry replays byte for byte in a fresh sandbox;
+ * (5) the host's materialised state equals the replayed state.
+ *
+ * Used by `vmsctl audit` (ctl/cmd-audit.c) and bench/bench-audit.c.
+ */
+#ifndef VMS_AUDIT_H
+#define VMS_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "merkle.h"
+#include "note.h"
+
+#define AUDIT_NO_INDEX	UINT64_MAX
+
+/*
+ * Where the bytes come from. Every callback returns 0 or -1 with err set.
+ * Entry bytes returned by entry() stay valid until the source is freed.
+ */
+struct audit_source {
+	void	*ctx;
+	/* Human description for messages ("dir /x", "/run/vmsd.sock"). */
+	const char *what;
+	/* The latest signed checkpoint note (malloc'd). */
+	int	(*checkpoint)(void *ctx, char **note, char *err, size_t errlen);
+	/* The key the source claims (malloc'd vkey string) or NULL: used
+	 * only for trust on first use and to explain a key change. */
+	char   *(*vkey)(void *ctx);
+	/* Entry i. Returns 1 if the source holds no entry i (ledger ends). */
+	int	(*entry)(void *ctx, uint64_t index, const uint8_t **buf,
+		    size_t *len, char *err, size_t errlen);
+	/* Optional (NULL): a consistency proof old -> size. */
+	int	(*prove)(void *ctx, uint64_t old, uint64_t size,
+		    merkle_hash *proof, size_t *n, char *err, size_t errlen);
+	/* Optional (NULL): the host's materialised state, as
+	 * engine_state_dump() plus "index". */
+	int	(*state)(void *ctx, json_t **dump, char *err, size_t errlen);
+	/* Optional (NULL): a snapshot file of the host's state (dir). */
+	const char *snapshot;
+	/* Optional (NULL): every signed checkpoint in the ledger's history,
+	 * used only to narrow a root mismatch down to an entry. */
+	int	(*history)(void *ctx, char ***notes, size_t *n);
+	void	(*free)(void *ctx);
+};
+
+/* A checkpoint this auditor verified before (trust on first use). */
+struct audit_trusted {
+	char		vkey[1024];
+	uint64_t	size;
+	merkle_hash	root;
+};
+
+struct audit_opts {
+	const char	*name;		/* expected contract name, or NULL */
+	const char	*pinned_vkey;	/* --key, or NULL */
+	const struct audit_trusted *trusted;	/* remembered, or NULL */
+	int		 progress;	/* progress lines on stderr */
+};
+
+struct audit_report {
+	int		ok;
+	char		contract[NOTE_NAME_MAX + 1];
+	char		origin[NOTE_NAME_MAX + 1];
+	char		vkey[1024];	/* the key that verified */
+	uint64_t	size;		/* entries verified (checkpoint size) */
+	merkle_hash	root;
+	uint64_t	fail_index;	/* AUDIT_NO_INDEX if none / unknown */
+	char		fail_what[256];	/* "call RSVP by unix:bob" */
+	int		fail_check;	/* 1..5, 0 if ok */
+	char		reason[2048];
+	double		replay_secs;
+	int		state_checked;	/* check 5 ran */
+	uint64_t	state_index;
+	char		note[256];	/* a remark that is not a failure */
+};
+
+/*
+ * The auditor's live state: a verified prefix of the ledger and the engine
+ * replayed up to it. audit_run() creates it; audit_follow_step() extends
+ * it to a newer checkpoint.
+ */
+struct audit;
+
+/* Returns 0 when the audit passed, 1 when it failed (report says why),
+ * -1 when the source could not be read (err says why). *out (may be NULL)
+ * receives the live state on success for follow-up steps. */
+int	audit_run(struct audit_source *, const struct audit_opts *,
+	    struct audit_report *, struct audit **out, char *err,
+	    size_t errlen);
+/* Verify a newer checkpoint against the last one (consistency proof from
+ * the source AND recomputed), replay the new entries. Same returns; *grew
+ * says whether a new checkpoint was seen. */
+int	audit_follow_step(struct audit *, struct audit_report *, int *grew,
+	    char *err, size_t errlen);
+void	audit_free(struct audit *);
+
+/* Sources over a ledger directory (audit-dir.c). */
+int	audit_dir_source(const char *dir, struct audit_source **out,
+	    char *err, size_t errlen);
+void	audit_source_free(struct audit_source *);
+
+/* One line for humans: "NAME: OK — ..." or "NAME: FAIL at entry ...". */
+char   *audit_report_line(const struct audit_report *);	/* malloc'd */
+json_t *audit_report_json(const struct audit_report *);
+
+#endif

@@ -1,0 +1,294 @@
+/*
+ * client.c — blocking JSON-RPC client over a Unix or TCP stream socket:
+ * connect, send one request line, read reply lines until the one carrying
+ * our id (replies to one connection come back in request order).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "proto.h"
+#include "util.h"
+
+struct vms_client {
+	int		 fd;
+	int		 timeout_ms;
+	json_int_t	 next_id;
+	char		*addr;
+	char		*buf;		/* received, not yet consumed */
+	size_t		 len, cap;
+};
+
+static int
+connect_unix(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		seterr(err, errlen, "%s: socket path too long", path);
+		return -1;
+	}
+	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		seterr(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		seterr(err, errlen, "cannot connect to %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+connect_tcp(const char *hostport, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res, *ai;
+	char *host, *port;
+	int fd = -1, rc, saved = 0;
+
+	host = xstrdup(hostport);
+	if ((port = strrchr(host, ':')) == NULL || port[1] == '\0') {
+		seterr(err, errlen, "bad address \"tcp:%s\": want tcp:HOST:PORT",
+		    hostport);
+		free(host);
+		return -1;
+	}
+	*port++ = '\0';
+	if (host[0] == '[' && port - host > 2 && port[-2] == ']') {
+		port[-2] = '\0';
+		memmove(host, host + 1, strlen(host));
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+		seterr(err, errlen, "tcp:%s: %s", hostport, gai_strerror(rc));
+		free(host);
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd < 0) {
+			saved = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	free(host);
+	if (fd < 0)
+		seterr(err, errlen, "cannot connect to tcp:%s: %s", hostport,
+		    strerror(saved));
+	return fd;
+}
+
+int
+client_connect(const char *addr, int timeout_ms, struct vms_client **out,
+    char *err, size_t errlen)
+{
+	struct vms_client *c;
+	int fd;
+
+	*out = NULL;
+	/* A daemon closing on us must be an error, not a fatal signal. */
+	signal(SIGPIPE, SIG_IGN);
+	if (addr == NULL || *addr == '\0') {
+		seterr(err, errlen, "no socket address given");
+		return -1;
+	}
+	if (strncmp(addr, "tcp:", 4) == 0)
+		fd = connect_tcp(addr + 4, err, errlen);
+	else
+		fd = connect_unix(addr, err, errlen);
+	if (fd < 0)
+		return -1;
+	c = xcalloc(1, sizeof(*c));
+	c->fd = fd;
+	c->timeout_ms = timeout_ms;
+	c->next_id = 1;
+	c->addr = xstrdup(addr);
+	*out = c;
+	return 0;
+}
+
+void
+client_close(struct vms_client *c)
+{
+	if (c == NULL)
+		return;
+	close(c->fd);
+	free(c->addr);
+	free(c->buf);
+	free(c);
+}
+
+void
+client_set_timeout(struct vms_client *c, int timeout_ms)
+{
+	c->timeout_ms = timeout_ms;
+}
+
+/* Read one line (without "\n", NUL-terminated, malloc'd). */
+static int
+read_line(struct vms_client *c, char **line, size_t *linelen, char *err,
+    size_t errlen)
+{
+	struct pollfd pfd;
+	uint64_t deadline = 0, now;
+	char *nl;
+	ssize_t n;
+	int wait;
+
+	if (c->timeout_ms > 0)
+		deadline = mono_usec() + (uint64_t)c->timeout_ms * 1000;
+	for (;;) {
+		if (c->len > 0 && (nl = memchr(c->buf, '\n', c->len)) != NULL) {
+			size_t l = (size_t)(nl - c->buf);
+
+			*line = xstrndup(c->buf, l);
+			*linelen = l;
+			memmove(c->buf, nl + 1, c->len - l - 1);
+			c->len -= l + 1;
+			return 0;
+		}
+		if (c->len >= CLIENT_MAX_REPLY) {
+			seterr(err, errlen, "%s: reply longer than %u bytes",
+			    c->addr, CLIENT_MAX_REPLY);
+			return -1;
+		}
+		wait = -1;
+		if (deadline != 0) {
+			now = mono_usec();
+			if (now >= deadline) {
+				seterr(err, errlen, "%s: no reply within %d ms",
+				    c->addr, c->timeout_ms);
+				return -1;
+			}
+			wait = (int)((deadline - now + 999) / 1000);
+		}
+		pfd.fd = c->fd;
+		pfd.events = POLLIN;
+		n = poll(&pfd, 1, wait);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			seterr(err, errlen, "poll: %s", strerror(errno));
+			return -1;
+		}
+		if (n == 0)
+			continue;	/* deadline check above */
+		if (c->cap - c->len < 65536) {
+			c->cap = c->cap ? c->cap * 2 : 131072;
+			c->buf = xrealloc(c->buf, c->cap);
+		}
+		n = read(c->fd, c->buf + c->len, c->cap - c->len);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			seterr(err, errlen, "%s: read: %s", c->addr,
+			    strerror(errno));
+			return -1;
+		}
+		if (n == 0) {
+			seterr(err, errlen, "%s: connection closed by the "
+			    "daemon", c->addr);
+			return -1;
+		}
+		c->len += (size_t)n;
+	}
+}
+
+enum client_status
+client_call(struct vms_client *c, const char *method, json_t *params,
+    json_t **result, struct client_error *rerr, char *err, size_t errlen)
+{
+	json_int_t id = c->next_id++;
+	json_error_t jerr;
+	json_t *msg, *jid, *e, *r;
+	char *req, *line;
+	size_t len;
+
+	*result = NULL;
+	if (rerr != NULL) {
+		rerr->code = 0;
+		rerr->message[0] = '\0';
+		rerr->data = NULL;
+	}
+	if ((req = proto_request(id, method, params, &len)) == NULL) {
+		seterr(err, errlen, "cannot encode the %s request", method);
+		return CLIENT_FAILED;
+	}
+	if (write_all(c->fd, req, len) != 0) {
+		seterr(err, errlen, "%s: write: %s", c->addr, strerror(errno));
+		free(req);
+		return CLIENT_FAILED;
+	}
+	free(req);
+	for (;;) {
+		if (read_line(c, &line, &len, err, errlen) != 0)
+			return CLIENT_FAILED;
+		msg = json_loadb(line, len, 0, &jerr);
+		free(line);
+		if (msg == NULL || !json_is_object(msg)) {
+			seterr(err, errlen, "%s: malformed reply: %s", c->addr,
+			    msg ? "not an object" : jerr.text);
+			json_decref(msg);
+			return CLIENT_FAILED;
+		}
+		jid = json_object_get(msg, "id");
+		e = json_object_get(msg, "error");
+		/* An error with a null id concerns the connection itself. */
+		if (json_is_integer(jid) && json_integer_value(jid) == id)
+			break;
+		if ((jid == NULL || json_is_null(jid)) && e != NULL)
+			break;
+		json_decref(msg);	/* a stale reply: skip it */
+	}
+	if ((e = json_object_get(msg, "error")) != NULL) {
+		const char *m = json_string_value(json_object_get(e,
+		    "message"));
+		json_t *code = json_object_get(e, "code");
+
+		if (m == NULL)
+			m = "(no message)";
+		seterr(err, errlen, "%s", m);
+		if (rerr != NULL) {
+			rerr->code = json_is_integer(code) ?
+			    (int)json_integer_value(code) : 0;
+			snprintf(rerr->message, sizeof(rerr->message), "%s", m);
+			rerr->data = json_incref(json_object_get(e, "data"));
+		}
+		json_decref(msg);
+		return CLIENT_RPC_ERROR;
+	}
+	if ((r = json_object_get(msg, "result")) == NULL) {
+		seterr(err, errlen, "%s: reply has neither result nor error",
+		    c->addr);
+		json_decref(msg);
+		return CLIENT_FAILED;
+	}
+	*result = json_incref(r);
+	json_decref(msg);
+	return CLIENT_OK;
+}

@@ -1,0 +1,92 @@
+# tests/integration/lib/daemon.sh — shared helpers for the daemon-*.sh tests
+# (POSIX sh, sourced). Each test gets a private temp dir $T with a config
+# $T/vmsd.conf, state $T/state and socket $T/s.sock.
+
+LIB="$TOP/tests/integration/lib"
+RPC="python3 $LIB/rpc.py"
+JGET="python3 $LIB/jget.py"
+VMSD="${VMSD:-$TOP/build/san/vmsd}"
+VPID=
+
+T=$(mktemp -d /tmp/vmsd-test.XXXXXX)
+chmod 755 "$T"
+cleanup() {
+	if [ -n "$VPID" ] && kill -0 "$VPID" 2>/dev/null; then
+		kill -KILL "$VPID" 2>/dev/null
+		wait "$VPID" 2>/dev/null
+	fi
+	# Workers of a killed daemon exit on EOF; give them a moment.
+	sleep 0.2
+	[ -n "$VMS_TEST_KEEP" ] || rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+: >"$T/vmsd.conf"
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; [ -f "$T/log" ] && tail -5 "$T/log" | sed 's/^/     log: /'; }
+skip() { echo "SKIP $1: $2"; }
+check() {	# check NAME WHY CMD...: PASS if CMD succeeds
+	n=$1; why=$2; shift 2
+	if "$@"; then pass "$n"; else fail "$n" "$why"; fi
+}
+
+# start_vmsd [ARGS...]: run vmsd in the background, wait until it answers.
+start_vmsd() {
+	"$VMSD" -f "$T/vmsd.conf" --state-dir "$T/state" --socket "$T/s.sock" \
+	    "$@" >>"$T/log" 2>&1 </dev/null &
+	VPID=$!
+	i=0
+	while [ $i -lt 100 ]; do
+		if $RPC -s "$T/s.sock" call ping >/dev/null 2>&1; then
+			return 0
+		fi
+		kill -0 "$VPID" 2>/dev/null || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# stop_vmsd: SIGTERM and wait; prints nothing, returns vmsd's exit status.
+stop_vmsd() {
+	[ -n "$VPID" ] || return 0
+	kill -TERM "$VPID" 2>/dev/null
+	wait "$VPID"
+	rc=$?
+	VPID=
+	return $rc
+}
+
+rpc() { $RPC -s "$T/s.sock" call "$@"; }
+# field: rpc ... | field result.index
+field() { $JGET "$1"; }
+
+# A small contract used by the daemon tests (no dependency on examples/).
+write_counter() {
+	cat >"$T/counter.lua" <<'LUA'
+local M = {}
+function M.init() System.files.writeFile('/n', '0') end
+function M.inc()
+  local n = tonumber(System.files.readFile('/n')) + 1
+  System.files.writeFile('/n', tostring(n))
+  return n
+end
+function M.get() return tonumber(System.files.readFile('/n')) end
+function M.whoami() return System.caller.id end
+function M.boom() error('boom: on purpose') end
+function M.echo(...) return {...} end
+return M
+LUA
+}
+
+# deploy NAME FILE [EXTRA_JSON_FIELDS]: deploy over the raw protocol.
+deploy() {
+	python3 - "$1" "$2" "${3:-}" <<'PY' >"$T/deploy.json"
+import json, sys
+p = {"name": sys.argv[1], "code": open(sys.argv[2]).read()}
+if sys.argv[3]:
+    p.update(json.loads(sys.argv[3]))
+print(json.dumps(p))
+PY
+	rpc deploy "$(cat "$T/deploy.json")"
+}

@@ -1,0 +1,223 @@
+/*
+ * test-client.c — libvms/client.c against a scripted fake server in a
+ * child process: results, ids, stale replies, error objects, timeouts,
+ * a closed connection, unreachable addresses.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "proto.h"
+#include "test.h"
+#include "util.h"
+
+static char sockpath[108];
+static pid_t server;
+
+static void
+reply(int fd, const char *s)
+{
+	if (write_all(fd, s, strlen(s)) != 0)
+		_exit(1);
+}
+
+/* One connection; behaviour chosen by the request's method. */
+static void
+serve(int lfd)
+{
+	char buf[65536], out[70000];
+	size_t len = 0;
+	ssize_t n;
+	int fd = accept(lfd, NULL, NULL);
+
+	if (fd < 0)
+		_exit(1);
+	for (;;) {
+		char *nl;
+		json_t *req;
+		const char *m;
+		json_int_t id;
+
+		while ((nl = memchr(buf, '\n', len)) == NULL) {
+			n = read(fd, buf + len, sizeof(buf) - len);
+			if (n <= 0)
+				_exit(0);
+			len += (size_t)n;
+		}
+		req = json_loadb(buf, (size_t)(nl - buf), 0, NULL);
+		memmove(buf, nl + 1, len - (size_t)(nl - buf) - 1);
+		len -= (size_t)(nl - buf) + 1;
+		if (req == NULL)
+			_exit(1);
+		m = json_string_value(json_object_get(req, "method"));
+		id = json_integer_value(json_object_get(req, "id"));
+		if (strcmp(m, "echo") == 0) {
+			char *p = json_dumps(json_object_get(req, "params"),
+			    JSON_COMPACT);
+
+			snprintf(out, sizeof(out), "{\"jsonrpc\":\"2.0\",\"id\":%"
+			    JSON_INTEGER_FORMAT ",\"result\":%s}\n", id, p);
+			free(p);
+			reply(fd, out);
+		} else if (strcmp(m, "stale") == 0) {
+			reply(fd, "{\"jsonrpc\":\"2.0\",\"id\":999,\"result\":1}\n");
+			snprintf(out, sizeof(out), "{\"jsonrpc\":\"2.0\",\"id\":%"
+			    JSON_INTEGER_FORMAT ",\"result\":\"fresh\"}\n", id);
+			reply(fd, out);
+		} else if (strcmp(m, "err") == 0) {
+			snprintf(out, sizeof(out), "{\"jsonrpc\":\"2.0\",\"id\":%"
+			    JSON_INTEGER_FORMAT ",\"error\":{\"code\":-32000,"
+			    "\"message\":\"no tickets left\",\"data\":"
+			    "{\"index\":7}}}\n", id);
+			reply(fd, out);
+		} else if (strcmp(m, "split") == 0) {
+			/* A reply in two writes. */
+			snprintf(out, sizeof(out), "{\"jsonrpc\":\"2.0\",\"id\":%"
+			    JSON_INTEGER_FORMAT ",\"result\":[1,2,3]}\n", id);
+			reply(fd, "");
+			if (write_all(fd, out, 10) != 0)
+				_exit(1);
+			usleep(50000);
+			reply(fd, out + 10);
+		} else if (strcmp(m, "junk") == 0) {
+			reply(fd, "this is not json\n");
+		} else if (strcmp(m, "close") == 0) {
+			close(fd);
+			_exit(0);
+		}
+		/* "silent": no answer */
+		json_decref(req);
+	}
+}
+
+static void
+start_server(void)
+{
+	struct sockaddr_un sun;
+	int lfd;
+
+	snprintf(sockpath, sizeof(sockpath), "/tmp/vms-test-client.%d",
+	    (int)getpid());
+	unlink(sockpath);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strncpy(sun.sun_path, sockpath, sizeof(sun.sun_path) - 1);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    listen(lfd, 4) != 0) {
+		perror("fake server");
+		exit(1);
+	}
+	if ((server = fork()) == 0) {
+		serve(lfd);
+		_exit(0);
+	}
+	close(lfd);
+}
+
+static void
+stop_server(void)
+{
+	int st;
+
+	kill(server, SIGTERM);
+	waitpid(server, &st, 0);
+	unlink(sockpath);
+}
+
+TEST(results_and_ids)
+{
+	struct vms_client *c;
+	struct client_error e;
+	char err[VMS_ERRLEN];
+	json_t *res;
+
+	start_server();
+	CHECK(client_connect(sockpath, 2000, &c, err, sizeof(err)) == 0);
+	if (c == NULL)
+		return;
+	CHECK_EQ_INT(client_call(c, "echo", json_pack("{s:i}", "x", 42), &res,
+	    &e, err, sizeof(err)), CLIENT_OK);
+	CHECK_EQ_INT(json_integer_value(json_object_get(res, "x")), 42);
+	json_decref(res);
+
+	CHECK_EQ_INT(client_call(c, "stale", NULL, &res, &e, err,
+	    sizeof(err)), CLIENT_OK);
+	CHECK_EQ_STR(json_string_value(res), "fresh");
+	json_decref(res);
+
+	CHECK_EQ_INT(client_call(c, "split", NULL, &res, &e, err,
+	    sizeof(err)), CLIENT_OK);
+	CHECK_EQ_INT(json_array_size(res), 3);
+	json_decref(res);
+
+	CHECK_EQ_INT(client_call(c, "err", NULL, &res, &e, err, sizeof(err)),
+	    CLIENT_RPC_ERROR);
+	CHECK(res == NULL);
+	CHECK_EQ_INT(e.code, RPC_CONTRACT_ERROR);
+	CHECK_EQ_STR(e.message, "no tickets left");
+	CHECK_EQ_STR(err, "no tickets left");
+	CHECK_EQ_INT(json_integer_value(json_object_get(e.data, "index")), 7);
+	json_decref(e.data);
+
+	/* Timeout: the server never answers. */
+	client_set_timeout(c, 200);
+	CHECK_EQ_INT(client_call(c, "silent", NULL, &res, &e, err,
+	    sizeof(err)), CLIENT_FAILED);
+	CHECK_CONTAINS(err, "no reply within 200 ms");
+	client_close(c);
+	stop_server();
+}
+
+TEST(malformed_and_closed)
+{
+	struct vms_client *c;
+	char err[VMS_ERRLEN];
+	json_t *res;
+
+	start_server();
+	CHECK(client_connect(sockpath, 2000, &c, err, sizeof(err)) == 0);
+	if (c == NULL)
+		return;
+	CHECK_EQ_INT(client_call(c, "junk", NULL, &res, NULL, err,
+	    sizeof(err)), CLIENT_FAILED);
+	CHECK_CONTAINS(err, "malformed reply");
+	CHECK_EQ_INT(client_call(c, "close", NULL, &res, NULL, err,
+	    sizeof(err)), CLIENT_FAILED);
+	CHECK_CONTAINS(err, "connection closed");
+	client_close(c);
+	stop_server();
+}
+
+TEST(unreachable)
+{
+	struct vms_client *c;
+	char err[VMS_ERRLEN];
+
+	CHECK(client_connect("/nonexistent/vmsd.sock", 1000, &c, err,
+	    sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "cannot connect to /nonexistent/vmsd.sock");
+	CHECK(client_connect("tcp:127.0.0.1", 1000, &c, err,
+	    sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "want tcp:HOST:PORT");
+	CHECK(client_connect("tcp:127.0.0.1:1", 1000, &c, err,
+	    sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "cannot connect to tcp:127.0.0.1:1");
+	CHECK(client_connect("", 1000, &c, err, sizeof(err)) == -1);
+}
+
+int
+main(void)
+{
+	RUN(results_and_ids);
+	RUN(malformed_and_closed);
+	RUN(unreachable);
+	return test_summary();
+}
