@@ -320,7 +320,7 @@ cat >"$W/client.py" <<'EOF'
 import json, socket, sys, time, base64, os, threading
 sock, stopfile, out, tfile = sys.argv[1:5]
 lock = threading.Lock()
-acked, sent, errors = [], [], {}
+acked, sent, errors, why = [], [], {}, []
 count = {"calls": 0, "refused": 0, "unanswered": 0}
 deadline = time.time() + 60
 def rpc(method, params, rid=1):
@@ -354,10 +354,10 @@ def caller(t):
                              "args": [name, True, "call %d" % k]}, k)
         except (ConnectionRefusedError, FileNotFoundError):
             bump("refused"); time.sleep(0.05); continue
-        except (OSError, ValueError):
-            bump("unanswered"); continue
+        except (OSError, ValueError) as e:
+            bump("unanswered"); why.append((sent[-1], repr(e))); continue
         if r is None:
-            bump("unanswered")
+            bump("unanswered"); why.append((sent[-1], "closed without a reply"))
         elif "result" in r:
             acked.append((r["result"]["index"], name))
         else:
@@ -382,6 +382,7 @@ during = sum(1 for t in sent if t0 <= t <= t1)
 json.dump({"calls": count["calls"], "during": during, "acked": len(acked),
            "refused": count["refused"], "unanswered": count["unanswered"],
            "errors": errors, "missing": missing,
+           "why": ["%s at restart%+.3f s" % (w, t - t0) for t, w in why[:3]],
            "dups": len(acked) - len(set(i for i, _ in acked))}, open(out, "w"))
 EOF
 rm -f "$W/stop" "$W/client.json" "$W/restart.t"
@@ -403,7 +404,7 @@ r = json.load(open(sys.argv[1]))
 bad = r["refused"] or r["unanswered"] or r["missing"] or r["dups"] or r["acked"] == 0 or r["during"] == 0
 print(("BAD " if bad else "OK ") + "%d calls (%d sent during the restart), %d acknowledged, %d refused, %d unanswered, errors %s, missing from ledger %s" % (
     r["calls"], r["during"], r["acked"], r["refused"], r["unanswered"], r["errors"] or "none",
-    r["missing"][:10] or "none"))' "$W/client.json" 2>&1)
+    r["missing"][:10] or "none") + ("; unanswered: %s" % r["why"] if r["why"] else ""))' "$W/client.json" 2>&1)
 if [ $rrc = 0 ] && [ "$(show ActiveState)" = active ] &&
     [ "$(show MainPID)" != "$pid" ] && [ "${res%% *}" = OK ]; then
 	pass "systemctl restart vmsd under 4 calling clients: ${res#OK }"
