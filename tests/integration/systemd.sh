@@ -314,6 +314,10 @@ fi
 # The clients open a fresh connection for every call, so this also tests that
 # connections made while no vmsd runs are queued on the socket, not refused,
 # and that calls in flight at SIGTERM are finished and acknowledged.
+# Failures: a refused connection, a connection vmsd closes before the
+# request could be sent ("dropped"), a request without a reply, an
+# acknowledged index missing from the ledger. A JSON-RPC error (e.g.
+# "unavailable: shutting down") is an answer: counted and shown, not failed.
 cat >"$W/client.py" <<'EOF'
 # Four concurrent callers, a fresh connection per call, until told to stop;
 # then every acknowledged index is checked against the ledger.
@@ -321,15 +325,20 @@ import json, socket, sys, time, base64, os, threading
 sock, stopfile, out, tfile = sys.argv[1:5]
 lock = threading.Lock()
 acked, sent, errors, why = [], [], {}, []
-count = {"calls": 0, "refused": 0, "unanswered": 0}
+count = {"calls": 0, "refused": 0, "dropped": 0, "unanswered": 0}
 deadline = time.time() + 60
+class Dropped(Exception):
+    pass
 def rpc(method, params, rid=1):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(20)
     try:
         s.connect(sock)
-        s.sendall((json.dumps({"jsonrpc": "2.0", "id": rid, "method": method,
-                               "params": params}) + "\n").encode())
+        try:
+            s.sendall((json.dumps({"jsonrpc": "2.0", "id": rid,
+                "method": method, "params": params}) + "\n").encode())
+        except OSError as e:
+            raise Dropped(repr(e))
         buf = b""
         while not buf.endswith(b"\n"):
             d = s.recv(65536)
@@ -354,6 +363,9 @@ def caller(t):
                              "args": [name, True, "call %d" % k]}, k)
         except (ConnectionRefusedError, FileNotFoundError):
             bump("refused"); time.sleep(0.05); continue
+        except Dropped as e:
+            bump("dropped"); why.append((sent[-1], "connection closed "
+                "by vmsd before the request was sent: %s" % e)); continue
         except (OSError, ValueError) as e:
             bump("unanswered"); why.append((sent[-1], repr(e))); continue
         if r is None:
@@ -381,6 +393,7 @@ t0, t1 = [float(x) for x in open(tfile).read().split()]
 during = sum(1 for t in sent if t0 <= t <= t1)
 json.dump({"calls": count["calls"], "during": during, "acked": len(acked),
            "refused": count["refused"], "unanswered": count["unanswered"],
+           "dropped": count["dropped"],
            "errors": errors, "missing": missing,
            "why": ["%s at restart%+.3f s" % (w, t - t0) for t, w in why[:3]],
            "dups": len(acked) - len(set(i for i, _ in acked))}, open(out, "w"))
@@ -401,10 +414,10 @@ wait $CPID 2>/dev/null
 res=$(python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
-bad = r["refused"] or r["unanswered"] or r["missing"] or r["dups"] or r["acked"] == 0 or r["during"] == 0
-print(("BAD " if bad else "OK ") + "%d calls (%d sent during the restart), %d acknowledged, %d refused, %d unanswered, errors %s, missing from ledger %s" % (
-    r["calls"], r["during"], r["acked"], r["refused"], r["unanswered"], r["errors"] or "none",
-    r["missing"][:10] or "none") + ("; unanswered: %s" % r["why"] if r["why"] else ""))' "$W/client.json" 2>&1)
+bad = r["refused"] or r["dropped"] or r["unanswered"] or r["missing"] or r["dups"] or r["acked"] == 0 or r["during"] == 0
+print(("BAD " if bad else "OK ") + "%d calls (%d sent during the restart), %d acknowledged, %d refused, %d dropped, %d unanswered, errors %s, missing from ledger %s" % (
+    r["calls"], r["during"], r["acked"], r["refused"], r["dropped"], r["unanswered"], r["errors"] or "none",
+    r["missing"][:10] or "none") + ("; why: %s" % r["why"] if r["why"] else ""))' "$W/client.json" 2>&1)
 if [ $rrc = 0 ] && [ "$(show ActiveState)" = active ] &&
     [ "$(show MainPID)" != "$pid" ] && [ "${res%% *}" = OK ]; then
 	pass "systemctl restart vmsd under 4 calling clients: ${res#OK }"
