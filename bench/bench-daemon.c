@@ -16,9 +16,10 @@
  * ends after --calls calls in total or --seconds seconds, whichever first.
  * Output, one line:
  *   LABEL clients=N calls=N errors=N secs=S rate=R p50=.. p90=.. p95=..
- *   p99=.. max=.. (latencies in ms)
+ *   p99=.. max=.. (latencies in ms) cpu=.. (this client's CPU, µs/call)
  * Exit 1 if any call failed.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -154,6 +155,12 @@ pct(const uint32_t *v, uint64_t n, double p)
 	return v[(uint64_t)((double)(n - 1) * p + 0.5)] / 1000.0;
 }
 
+static double
+tv_usec(const struct timeval *tv)
+{
+	return (double)tv->tv_sec * 1e6 + (double)tv->tv_usec;
+}
+
 /* Number of records (uint32 BE length || note) in a checkpoints file. */
 static int
 count_checkpoints(const char *path)
@@ -197,7 +204,8 @@ main(int argc, char **argv)
 	const char *label = "run";
 	uint32_t *all;
 	uint64_t n = 0, k, start, end;
-	double secs, seconds = 20;
+	struct rusage ru0, ru1;
+	double secs, seconds = 20, cpu;
 	char err[512];
 	unsigned i;
 	int a;
@@ -263,6 +271,10 @@ main(int argc, char **argv)
 			return 1;
 		}
 	pthread_mutex_lock(&r.lock);
+	if (getrusage(RUSAGE_SELF, &ru0) != 0) {
+		fprintf(stderr, "bench-daemon: getrusage: %s\n", strerror(errno));
+		return 1;
+	}
 	while (r.ready < r.clients)
 		pthread_cond_wait(&r.cond, &r.lock);
 	start = mono_usec();
@@ -273,6 +285,12 @@ main(int argc, char **argv)
 	for (i = 0; i < r.clients; i++)
 		pthread_join(t[i].tid, NULL);
 	end = mono_usec();
+	if (getrusage(RUSAGE_SELF, &ru1) != 0) {
+		fprintf(stderr, "bench-daemon: getrusage: %s\n", strerror(errno));
+		return 1;
+	}
+	cpu = tv_usec(&ru1.ru_utime) + tv_usec(&ru1.ru_stime) -
+	    tv_usec(&ru0.ru_utime) - tv_usec(&ru0.ru_stime);
 
 	for (i = 0; i < r.clients; i++)
 		n += t[i].n;
@@ -288,11 +306,11 @@ main(int argc, char **argv)
 	secs = (double)(end - start) / 1e6;
 	printf("%s clients=%u calls=%" PRIu64 " errors=%" PRIu64
 	    " secs=%.2f rate=%.0f p50=%.3f p90=%.3f p95=%.3f p99=%.3f"
-	    " max=%.3f\n", label, r.clients, n,
+	    " max=%.3f cpu=%.0f\n", label, r.clients, n,
 	    (uint64_t)atomic_load(&r.errors), secs,
 	    secs > 0 ? (double)n / secs : 0, pct(all, n, 0.50),
 	    pct(all, n, 0.90), pct(all, n, 0.95), pct(all, n, 0.99),
-	    n ? all[n - 1] / 1000.0 : 0);
+	    n ? all[n - 1] / 1000.0 : 0, n ? cpu / (double)n : 0);
 	free(all);
 	if (atomic_load(&r.errors) > 0) {
 		fprintf(stderr, "bench-daemon: %s: %" PRIu64 " calls failed, "

@@ -50,6 +50,9 @@ fail() {
 }
 trap 'stop_vmsd' EXIT
 trap 'exit 1' INT TERM
+# A private trust store for vmsctl audit (each run deploys a new key).
+VMSCTL_KNOWN="$W/known_contracts"
+export VMSCTL_KNOWN
 
 rm -rf "$W" "$RES"
 mkdir -p "$W" || exit 1
@@ -92,22 +95,34 @@ ncp() { "$BD" --checkpoints "$LEDGER/checkpoints" || fail "no checkpoints"; }
 "$BD" --addr "$SOCK" --clients 4 --calls 200 --tag w --label warmup \
     >/dev/null || fail "warm-up failed"
 
+info=$("$VMSCTL" -s "$SOCK" --json info guestlist) || fail "info failed"
+WPID=$(echo "$info" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+[ -n "$WPID" ] || fail "no worker pid in: $info"
+TCK=$(getconf CLK_TCK)
+# CPU time (utime + stime) of a process, in clock ticks.
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
 # run LABEL ADDR CLIENTS CALLS
 run() {
+	d0=$(cpu "$PID"); w0=$(cpu "$WPID")
 	c0=$(ncp)
 	line=$("$BD" --addr "$2" --clients "$3" --calls "$4" --seconds "$SECS" \
 	    --tag "$1" --label "$1") || fail "$1: bench-daemon failed: $line"
 	c1=$(ncp)
+	d1=$(cpu "$PID"); w1=$(cpu "$WPID")
 	calls=$(echo "$line" | sed -n 's/.* calls=\([0-9]*\).*/\1/p')
 	ck=$((c1 - c0))
 	per=$(awk -v a="$calls" -v b="$ck" \
 	    'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
 	echo "$line checkpoints=$ck" >> "$RES"
-	echo "$line" | awk -v ck="$ck" -v per="$per" '{
+	echo "$line" | awk -v ck="$ck" -v per="$per" -v tck="$TCK" \
+	    -v dc=$((d1 - d0)) -v wc=$((w1 - w0)) '{
 		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		printf "  %-9s %7d calls/s  p50 %6.3f  p90 %6.3f  p99 %6.3f  max %7.3f  (%d calls in %s s, %d checkpoints = %s calls/checkpoint)\n",
 		    $1, v["rate"], v["p50"], v["p90"], v["p99"], v["max"],
-		    v["calls"], v["secs"], ck, per }'
+		    v["calls"], v["secs"], ck, per
+		printf "  %-9s CPU per call: vmsd %.0f us, worker %.0f us, client %d us\n",
+		    "", dc * 1e6 / tck / v["calls"], wc * 1e6 / tck / v["calls"], v["cpu"] }'
 }
 run unix-c1 "$SOCK" 1 "$N1"
 run unix-c32 "$SOCK" 32 "$N32"
@@ -116,7 +131,6 @@ run tcp-c32 "tcp:127.0.0.1:$PORT" 32 "$N32"
 
 # Peak RSS of the daemon and of the contract's worker.
 info=$("$VMSCTL" -s "$SOCK" --json info guestlist) || fail "info failed"
-WPID=$(echo "$info" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
 SIZE=$(echo "$info" | sed -n 's/.*"size":\([0-9]*\).*/\1/p')
 hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 RSS_D=$(hwm "$PID")
