@@ -1,11 +1,14 @@
 /*
- * bench-daemon.c — end-to-end load generator for a running vmsd: N client
- * threads, one connection each (libvms/client.h, one call in flight per
- * connection, like redis-benchmark -c N), call the guest list's RSVP with a
- * unique caller id per call (debug_auth = yes), so every call writes a new
- * file and a new ledger entry. Reports calls/s and latency percentiles.
- * Driven by bench/daemon.sh, which starts vmsd, deploys the contract and
- * collects RSS, checkpoints and audit figures around it.
+ * bench-daemon.c — end-to-end load generator for a running vmsd, built like
+ * redis-benchmark so the two compare fairly: one thread, a poll loop over N
+ * connections, one call in flight per connection (closed loop). Each call is
+ * the guest list's RSVP with a unique caller id (needs debug_auth = yes), so
+ * every call writes a new file and a new ledger entry. Requests are framed
+ * with proto_request() (libvms/proto.h); every reply is parsed and checked
+ * (its id, and a "result" rather than an "error"). Reports calls/s, latency
+ * percentiles and the client's own CPU per call. Driven by bench/daemon.sh,
+ * which starts vmsd, deploys the contract and collects RSS, checkpoints and
+ * audit figures around it.
  *
  *   bench-daemon --addr ADDR [--contract NAME] [--clients N] [--calls N]
  *       [--seconds S] [--tag TAG] [--label LABEL]
@@ -20,45 +23,46 @@
  * Exit 1 if any call failed.
  */
 #include <sys/resource.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
-#include "client.h"
+#include "proto.h"
 #include "util.h"
 
-struct run {
-	const char	*addr;
-	const char	*contract;
-	const char	*tag;
-	unsigned	 clients;
-	uint64_t	 calls;		/* total, all threads */
-	uint64_t	 deadline;	/* mono_usec */
-	atomic_uint_fast64_t next;	/* calls handed out */
-	atomic_uint_fast64_t errors;
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;
-	unsigned	 ready;		/* connected threads */
-	int		 go;
-	char		 first_err[512];
+#define BUFCAP	(1u << 20)	/* per connection; replies are ~100 bytes */
+
+struct conn {
+	int		 fd;
+	unsigned	 id;
+	json_int_t	 rid;		/* id of the call in flight, 0: none */
+	uint64_t	 t0;		/* when it was sent, mono_usec */
+	char		*buf;
+	size_t		 len;
 };
 
-struct thr {
-	struct run	*run;
-	unsigned	 id;
-	pthread_t	 tid;
-	struct vms_client *cl;
-	uint32_t	*lat;		/* µs per call */
-	uint64_t	 n, cap;
+struct run {
+	const char	*contract;
+	const char	*tag;
+	uint64_t	 calls, sent, done, errors;
+	uint32_t	*lat;		/* µs per successful call */
+	char		 first_err[512];
 };
 
 static void
@@ -71,72 +75,127 @@ usage(void)
 	exit(2);
 }
 
+static void die(const char *, ...) __attribute__((format(printf, 1, 2),
+    noreturn));
+
+static void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "bench-daemon: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+static int
+dial(const char *addr)
+{
+	struct sockaddr_un sun;
+	struct addrinfo hints, *res, *ai;
+	char *host, *port;
+	int fd = -1, one = 1, rc;
+
+	if (strncmp(addr, "tcp:", 4) != 0) {
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		if (strlen(addr) >= sizeof(sun.sun_path))
+			die("%s: socket path too long", addr);
+		memcpy(sun.sun_path, addr, strlen(addr));
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0)
+			die("cannot connect to %s: %s", addr, strerror(errno));
+		return fd;
+	}
+	host = xstrdup(addr + 4);
+	if ((port = strrchr(host, ':')) == NULL)
+		die("bad address %s: want tcp:HOST:PORT", addr);
+	*port++ = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
+		die("%s: %s", addr, gai_strerror(rc));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		die("cannot connect to %s: %s", addr, strerror(errno));
+	/* Like redis-benchmark: small requests go out at once. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+		die("%s: TCP_NODELAY: %s", addr, strerror(errno));
+	free(host);
+	return fd;
+}
+
 static void
 note_error(struct run *r, const char *msg)
 {
-	atomic_fetch_add(&r->errors, 1);
-	pthread_mutex_lock(&r->lock);
+	r->errors++;
 	if (r->first_err[0] == '\0')
 		snprintf(r->first_err, sizeof(r->first_err), "%s", msg);
-	pthread_mutex_unlock(&r->lock);
 }
 
-static void *
-client_main(void *arg)
+/* Send the next call on c; 0 if there is none left to send. */
+static int
+send_call(struct run *r, struct conn *c)
 {
-	struct thr *t = arg;
-	struct run *r = t->run;
-	struct client_error rerr;
-	json_t *params, *res;
-	char user[128], err[512];
-	uint64_t i, t0, t1;
-	enum client_status st;
+	json_t *params;
+	char user[128], *req;
+	size_t len;
 
-	pthread_mutex_lock(&r->lock);
-	r->ready++;
-	pthread_cond_broadcast(&r->cond);
-	while (!r->go)
-		pthread_cond_wait(&r->cond, &r->lock);
-	pthread_mutex_unlock(&r->lock);
+	if (r->sent >= r->calls)
+		return 0;
+	snprintf(user, sizeof(user), "%s-%u-%" PRIu64, r->tag, c->id,
+	    r->sent);
+	params = json_pack("{s:s, s:s, s:s, s:[s, b, s]}", "contract",
+	    r->contract, "method", "RSVP", "user", user, "args", "bob", 0,
+	    "Sorry, can't make it");
+	if (params == NULL)
+		die("cannot build the request");
+	c->rid = (json_int_t)++r->sent;
+	if ((req = proto_request(c->rid, "call", params, &len)) == NULL)
+		die("cannot encode the request");
+	c->t0 = mono_usec();
+	if (write_all(c->fd, req, len) != 0)
+		die("write: %s", strerror(errno));
+	free(req);
+	return 1;
+}
 
-	for (;;) {
-		i = atomic_fetch_add(&r->next, 1);
-		if (i >= r->calls || mono_usec() >= r->deadline)
-			break;
-		snprintf(user, sizeof(user), "%s-%u-%" PRIu64, r->tag, t->id,
-		    i);
-		params = json_pack("{s:s, s:s, s:s, s:[s, b, s]}",
-		    "contract", r->contract, "method", "RSVP", "user", user,
-		    "args", "bob", 0, "Sorry, can't make it");
-		if (params == NULL) {
-			note_error(r, "cannot build the request");
-			break;
-		}
-		t0 = mono_usec();
-		st = client_call(t->cl, "call", params, &res, &rerr, err,
-		    sizeof(err));
-		t1 = mono_usec();
-		if (st == CLIENT_RPC_ERROR) {
-			json_decref(rerr.data);
-			note_error(r, err);
-			continue;
-		}
-		if (st != CLIENT_OK) {
-			note_error(r, err);
-			break;		/* the connection is gone */
-		}
-		json_decref(res);
-		if (t->n == t->cap) {
-			t->cap = t->cap ? t->cap * 2 : 4096;
-			t->lat = realloc(t->lat, t->cap * sizeof(*t->lat));
-			if (t->lat == NULL) {
-				fprintf(stderr, "bench-daemon: out of memory\n");
-				exit(1);
-			}
-		}
-		t->lat[t->n++] = (uint32_t)(t1 - t0);
-	}
-	return NULL;
+/* One reply line for c: check it, record the latency. */
+static void
+got_reply(struct run *r, struct conn *c, const char *line, size_t len,
+    uint64_t now)
+{
+	json_error_t jerr;
+	json_t *msg, *e;
+	const char *m;
+
+	if ((msg = json_loadb(line, len, 0, &jerr)) == NULL)
+		die("malformed reply: %s", jerr.text);
+	if (json_integer_value(json_object_get(msg, "id")) != c->rid)
+		die("reply with an unexpected id on connection %u", c->id);
+	if ((e = json_object_get(msg, "error")) != NULL) {
+		m = json_string_value(json_object_get(e, "message"));
+		note_error(r, m ? m : "(error without a message)");
+	} else if (json_object_get(msg, "result") == NULL)
+		note_error(r, "reply has neither result nor error");
+	else
+		r->lat[r->done++] = (uint32_t)(now - c->t0);
+	json_decref(msg);
+	c->rid = 0;
 }
 
 static int
@@ -200,20 +259,20 @@ int
 main(int argc, char **argv)
 {
 	struct run r;
-	struct thr *t;
-	const char *label = "run";
-	uint32_t *all;
-	uint64_t n = 0, k, start, end;
+	struct conn *cs;
+	struct pollfd *pfd;
 	struct rusage ru0, ru1;
+	const char *label = "run", *addr = NULL;
+	uint64_t start, end, deadline, hard, now;
 	double secs, seconds = 20, cpu;
-	char err[512];
-	unsigned i;
-	int a;
+	unsigned i, clients = 1, inflight = 0;
+	char *nl;
+	ssize_t n;
+	int a, wait;
 
 	memset(&r, 0, sizeof(r));
 	r.contract = "guestlist";
 	r.tag = "b";
-	r.clients = 1;
 	r.calls = 1000;
 	if (argc == 1) {
 		/* bench/run runs every bench-*; this one needs a daemon. */
@@ -229,11 +288,11 @@ main(int argc, char **argv)
 		if (v == NULL)
 			usage();
 		if (strcmp(o, "--addr") == 0)
-			r.addr = v;
+			addr = v;
 		else if (strcmp(o, "--contract") == 0)
 			r.contract = v;
 		else if (strcmp(o, "--clients") == 0)
-			r.clients = (unsigned)strtoul(v, NULL, 10);
+			clients = (unsigned)strtoul(v, NULL, 10);
 		else if (strcmp(o, "--calls") == 0)
 			r.calls = strtoull(v, NULL, 10);
 		else if (strcmp(o, "--seconds") == 0)
@@ -246,76 +305,95 @@ main(int argc, char **argv)
 			usage();
 		a++;
 	}
-	if (r.addr == NULL || r.clients == 0 || r.clients > 1024 ||
-	    r.calls == 0 || seconds <= 0)
+	if (addr == NULL || clients == 0 || clients > 1024 || r.calls == 0 ||
+	    r.calls > 100000000 || seconds <= 0)
 		usage();
 
-	json_object_seed(0);	/* before threads: jansson's seed is global */
-	pthread_mutex_init(&r.lock, NULL);
-	pthread_cond_init(&r.cond, NULL);
-	t = xcalloc(r.clients, sizeof(*t));
-	for (i = 0; i < r.clients; i++) {
-		t[i].run = &r;
-		t[i].id = i;
-		if (client_connect(r.addr, 30000, &t[i].cl, err,
-		    sizeof(err)) != 0) {
-			fprintf(stderr, "bench-daemon: %s\n", err);
-			return 1;
-		}
+	signal(SIGPIPE, SIG_IGN);
+	r.lat = xcalloc(r.calls, sizeof(*r.lat));
+	cs = xcalloc(clients, sizeof(*cs));
+	pfd = xcalloc(clients, sizeof(*pfd));
+	for (i = 0; i < clients; i++) {
+		cs[i].fd = dial(addr);
+		cs[i].id = i;
+		cs[i].buf = xmalloc(BUFCAP);
+		pfd[i].fd = cs[i].fd;
+		pfd[i].events = POLLIN;
 	}
-	for (i = 0; i < r.clients; i++)
-		if ((errno = pthread_create(&t[i].tid, NULL, client_main,
-		    &t[i])) != 0) {
-			fprintf(stderr, "bench-daemon: pthread_create: %s\n",
-			    strerror(errno));
-			return 1;
-		}
-	pthread_mutex_lock(&r.lock);
-	if (getrusage(RUSAGE_SELF, &ru0) != 0) {
-		fprintf(stderr, "bench-daemon: getrusage: %s\n", strerror(errno));
-		return 1;
-	}
-	while (r.ready < r.clients)
-		pthread_cond_wait(&r.cond, &r.lock);
+	if (getrusage(RUSAGE_SELF, &ru0) != 0)
+		die("getrusage: %s", strerror(errno));
 	start = mono_usec();
-	r.deadline = start + (uint64_t)(seconds * 1e6);
-	r.go = 1;
-	pthread_cond_broadcast(&r.cond);
-	pthread_mutex_unlock(&r.lock);
-	for (i = 0; i < r.clients; i++)
-		pthread_join(t[i].tid, NULL);
-	end = mono_usec();
-	if (getrusage(RUSAGE_SELF, &ru1) != 0) {
-		fprintf(stderr, "bench-daemon: getrusage: %s\n", strerror(errno));
-		return 1;
+	deadline = start + (uint64_t)(seconds * 1e6);
+	hard = deadline + 30000000;	/* for the calls still in flight */
+	for (i = 0; i < clients; i++)
+		inflight += (unsigned)send_call(&r, &cs[i]);
+	while (inflight > 0) {
+		now = mono_usec();
+		if (now >= hard)
+			die("%u calls unanswered 30 s after the time limit",
+			    inflight);
+		wait = (int)((hard - now) / 1000) + 1;
+		if (poll(pfd, clients, wait) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("poll: %s", strerror(errno));
+		}
+		for (i = 0; i < clients; i++) {
+			struct conn *c = &cs[i];
+
+			if (pfd[i].revents == 0)
+				continue;
+			n = recv(c->fd, c->buf + c->len, BUFCAP - c->len,
+			    MSG_DONTWAIT);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (n < 0)
+				die("recv: %s", strerror(errno));
+			if (n == 0)
+				die("connection closed by the daemon");
+			c->len += (size_t)n;
+			now = mono_usec();
+			while ((nl = memchr(c->buf, '\n', c->len)) != NULL) {
+				size_t l = (size_t)(nl - c->buf);
+
+				if (c->rid == 0)
+					die("a reply nobody asked for");
+				got_reply(&r, c, c->buf, l, now);
+				memmove(c->buf, nl + 1, c->len - l - 1);
+				c->len -= l + 1;
+				inflight--;
+				if (now < deadline)
+					inflight += (unsigned)send_call(&r, c);
+			}
+			if (c->len == BUFCAP)
+				die("reply line too long");
+		}
 	}
+	end = mono_usec();
+	if (getrusage(RUSAGE_SELF, &ru1) != 0)
+		die("getrusage: %s", strerror(errno));
 	cpu = tv_usec(&ru1.ru_utime) + tv_usec(&ru1.ru_stime) -
 	    tv_usec(&ru0.ru_utime) - tv_usec(&ru0.ru_stime);
-
-	for (i = 0; i < r.clients; i++)
-		n += t[i].n;
-	all = xcalloc(n ? n : 1, sizeof(*all));
-	for (i = 0, k = 0; i < r.clients; i++) {
-		memcpy(all + k, t[i].lat, t[i].n * sizeof(*all));
-		k += t[i].n;
-		free(t[i].lat);
-		client_close(t[i].cl);
+	for (i = 0; i < clients; i++) {
+		close(cs[i].fd);
+		free(cs[i].buf);
 	}
-	free(t);
-	qsort(all, n, sizeof(*all), cmp_u32);
+	free(cs);
+	free(pfd);
+
+	qsort(r.lat, r.done, sizeof(*r.lat), cmp_u32);
 	secs = (double)(end - start) / 1e6;
 	printf("%s clients=%u calls=%" PRIu64 " errors=%" PRIu64
 	    " secs=%.2f rate=%.0f p50=%.3f p90=%.3f p95=%.3f p99=%.3f"
-	    " max=%.3f cpu=%.0f\n", label, r.clients, n,
-	    (uint64_t)atomic_load(&r.errors), secs,
-	    secs > 0 ? (double)n / secs : 0, pct(all, n, 0.50),
-	    pct(all, n, 0.90), pct(all, n, 0.95), pct(all, n, 0.99),
-	    n ? all[n - 1] / 1000.0 : 0, n ? cpu / (double)n : 0);
-	free(all);
-	if (atomic_load(&r.errors) > 0) {
+	    " max=%.3f cpu=%.0f\n", label, clients, r.done, r.errors, secs,
+	    secs > 0 ? (double)r.done / secs : 0, pct(r.lat, r.done, 0.50),
+	    pct(r.lat, r.done, 0.90), pct(r.lat, r.done, 0.95),
+	    pct(r.lat, r.done, 0.99), r.done ? r.lat[r.done - 1] / 1000.0 : 0,
+	    r.sent ? cpu / (double)r.sent : 0);
+	free(r.lat);
+	if (r.errors > 0) {
 		fprintf(stderr, "bench-daemon: %s: %" PRIu64 " calls failed, "
-		    "first: %s\n", label, (uint64_t)atomic_load(&r.errors),
-		    r.first_err);
+		    "first: %s\n", label, r.errors, r.first_err);
 		return 1;
 	}
 	return 0;

@@ -2,7 +2,9 @@
 # bench/daemon.sh — end-to-end benchmark of a release-build vmsd: start it on
 # a private state dir under $VMS_BENCH_DIR (real disk), deploy
 # examples/guestlist.lua, drive RSVP calls with build/bench/bench-daemon
-# (1 and 32 concurrent clients, over the control socket and over TCP), then
+# (1 and 32 concurrent clients, over the control socket and over TCP; one
+# thread, a poll loop, one call in flight per connection, like
+# redis-benchmark), then
 # report checkpoints signed (group commit), peak RSS of vmsd and of the
 # contract's worker, ledger bytes per call and `vmsctl audit` speed, and stop
 # vmsd. Results also go to $VMS_BENCH_DIR/daemon-results, which
@@ -86,6 +88,7 @@ done
 "$VMSCTL" -s "$SOCK" deploy "$TOP/examples/guestlist.lua" >/dev/null ||
     fail "deploy failed"
 echo "$("$VMSCTL" -s "$SOCK" ping), state $STATE, tcp 127.0.0.1:$PORT"
+echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "guestlist RSVP, a unique caller id per call (every call writes);"
 echo "each client: one connection, one call in flight; latencies in ms"
 
