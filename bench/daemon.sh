@@ -1,14 +1,13 @@
 #!/bin/sh
 # bench/daemon.sh — end-to-end benchmark of a release-build vmsd: start it on
 # a private state dir under $VMS_BENCH_DIR (real disk), deploy
-# examples/guestlist.lua, drive RSVP calls with build/bench/bench-daemon
-# (1 and 32 concurrent clients, over the control socket and over TCP; one
+# examples/guestlist.lua, drive RSVP calls with build/bench/bench-daemon (one
 # thread, a poll loop, one call in flight per connection, like
-# redis-benchmark), then
-# report checkpoints signed (group commit), peak RSS of vmsd and of the
-# contract's worker, ledger bytes per call and `vmsctl audit` speed, and stop
-# vmsd. Results also go to $VMS_BENCH_DIR/daemon-results, which
-# bench/redis.sh (run next by bench/run) reads for the side-by-side summary.
+# redis-benchmark) with 1 and 32 clients, over the control socket and over
+# TCP; then report checkpoints signed (group commit), CPU per call, peak RSS
+# of vmsd and of the contract's worker, ledger bytes per call and `vmsctl
+# audit` speed, and stop vmsd. Results also go to $VMS_BENCH_DIR/daemon-results,
+# which bench/redis.sh (run next by bench/run) reads for the summary table.
 #
 #   make all build/bench/bench-daemon && sh bench/daemon.sh
 #
