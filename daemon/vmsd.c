@@ -109,8 +109,7 @@ on_term(evutil_socket_t sig, short what, void *arg)
 		log_info("signal %d: already shutting down", (int)sig);
 		return;
 	}
-	log_info("signal %d: shutting down, serving connected clients until "
-	    "idle (at most %u s)", (int)sig, conf.shutdown_grace);
+	log_info("signal %d: shutting down; no new connections", (int)sig);
 	stopping = 1;
 	notify_stopping();
 	control_stop_listening();
