@@ -54,7 +54,7 @@ print_report(struct audit_cli *ac, const struct audit_report *r)
 }
 
 static void
-remember(struct audit_cli *ac, const char *identity,
+remember(struct audit_cli *ac, const char *seen,
     const struct audit_report *r)
 {
 	struct audit_trusted t;
@@ -64,33 +64,93 @@ remember(struct audit_cli *ac, const char *identity,
 	snprintf(t.vkey, sizeof(t.vkey), "%s", r->vkey);
 	t.size = r->size;
 	memcpy(t.root, r->root, MERKLE_HASH_LEN);
-	if (trust_store(ac->known, identity, &t, err, sizeof(err)) != 0)
+	if (trust_store(ac->known, r->origin, &t, seen, err, sizeof(err)) != 0)
 		ctl_errx("cannot remember the verified checkpoint: %s", err);
+}
+
+/* The socket as remembered: its real path when it resolves. */
+static void
+socket_id(struct audit_cli *ac, char *buf, size_t len)
+{
+	char real[PATH_MAX];
+
+	if (realpath(ac->c->socket, real) != NULL)
+		snprintf(buf, len, "%s", real);
+	else
+		snprintf(buf, len, "%s", ac->c->socket);
+}
+
+static const char *
+last_component(const char *origin)
+{
+	const char *s = strrchr(origin, '/');
+
+	return s ? s + 1 : origin;
+}
+
+struct lookup_ctx {
+	struct audit_cli	*ac;
+	const char		*name;	/* contract name asked for, or NULL */
+	const char		*seen;	/* socket, or NULL for --dir */
+};
+
+/* audit_opts.lookup: what is remembered for this origin. */
+static int
+lookup(void *arg, const char *origin, struct audit_trusted *t, int *found,
+    char *why, size_t whylen)
+{
+	struct lookup_ctx *l = arg;
+	struct trust_rec *recs;
+	size_t n, i;
+	int rc = 0;
+
+	*found = 0;
+	if (trust_load(l->ac->known, &recs, &n, why, whylen) != 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strcmp(recs[i].origin, origin) == 0) {
+			*t = recs[i].t;
+			*found = 1;
+			break;
+		}
+	/* A daemon that once served NAME under another origin now presents
+	 * a new one: that is a key change in disguise. */
+	for (i = 0; !*found && l->seen != NULL && l->name != NULL &&
+	    l->ac->key == NULL && i < n; i++)
+		if (strcmp(recs[i].seen, l->seen) == 0 &&
+		    strcmp(last_component(recs[i].origin), l->name) == 0) {
+			seterr(why, whylen, "origin changed for %s on %s (was "
+			    "%s, now %s): refusing; use --key to accept a new "
+			    "key explicitly", l->name, l->seen,
+			    recs[i].origin, origin);
+			rc = 1;
+			break;
+		}
+	free(recs);
+	return rc;
 }
 
 /* One audit. Returns EXIT_OK, EXIT_FAILED or EXIT_UNREACHABLE; on success
  * with follow != NULL, *follow is the live audit (caller frees). */
 static int
 audit_one(struct audit_cli *ac, struct audit_source *src, const char *name,
-    const char *identity, int *transport_failed, struct audit **follow)
+    const char *seen, int *transport_failed, struct audit **follow)
 {
-	struct audit_trusted t;
+	struct lookup_ctx l;
 	struct audit_opts o;
 	struct audit_report r;
 	char err[VMS_ERRLEN];
-	int found = 0, rc;
+	int rc;
 
 	memset(&o, 0, sizeof(o));
 	o.name = name;
 	o.pinned_vkey = ac->key;
 	o.progress = ac->progress;
-	if (trust_lookup(ac->known, identity, &t, &found, err,
-	    sizeof(err)) != 0) {
-		ctl_errx("%s", err);
-		return EXIT_FAILED;
-	}
-	if (found)
-		o.trusted = &t;
+	l.ac = ac;
+	l.name = name;
+	l.seen = seen;
+	o.lookup = lookup;
+	o.lookup_arg = &l;
 	rc = audit_run(src, &o, &r, follow, err, sizeof(err));
 	if (rc < 0) {
 		ctl_errx("%s: %s", name ? name : src->what, err);
@@ -107,7 +167,7 @@ audit_one(struct audit_cli *ac, struct audit_source *src, const char *name,
 	print_report(ac, &r);
 	if (rc != 0)
 		return EXIT_FAILED;
-	remember(ac, identity, &r);
+	remember(ac, seen, &r);
 	return EXIT_OK;
 }
 
@@ -115,7 +175,7 @@ static int
 audit_dir(struct audit_cli *ac, const char *dir)
 {
 	struct audit_source *src;
-	char err[VMS_ERRLEN], real[PATH_MAX], *identity;
+	char err[VMS_ERRLEN], real[PATH_MAX];
 	int rc;
 
 	if (realpath(dir, real) == NULL) {
@@ -126,9 +186,7 @@ audit_dir(struct audit_cli *ac, const char *dir)
 		ctl_errx("%s", err);
 		return EXIT_FAILED;
 	}
-	xasprintf(&identity, "dir:%s", real);
-	rc = audit_one(ac, src, NULL, identity, NULL, NULL);
-	free(identity);
+	rc = audit_one(ac, src, NULL, NULL, NULL, NULL);
 	audit_source_free(src);
 	return rc;
 }
@@ -159,15 +217,14 @@ audit_daemon(struct audit_cli *ac, const char *name, struct audit **follow,
     struct audit_source **keep)
 {
 	struct audit_source *src;
-	char *identity;
+	char seen[PATH_MAX];
 	int tf = 0, rc;
 
 	if ((rc = ctl_connect(ac->c)) != EXIT_OK)
 		return rc;
 	src = audit_daemon_source(ac->c->client, name, &tf);
-	xasprintf(&identity, "%s#%s", ac->c->socket, name);
-	rc = audit_one(ac, src, name, identity, &tf, follow);
-	free(identity);
+	socket_id(ac, seen, sizeof(seen));
+	rc = audit_one(ac, src, name, seen, &tf, follow);
 	if (keep != NULL && rc == EXIT_OK)
 		*keep = src;
 	else
@@ -193,13 +250,13 @@ audit_follow(struct audit_cli *ac, const char *name, uint64_t interval_ms,
 	struct audit_source *src = NULL;
 	struct audit *a = NULL;
 	struct audit_report r;
-	char err[VMS_ERRLEN], *identity;
+	char err[VMS_ERRLEN], sock[PATH_MAX];
 	uint64_t seen = 0, start = mono_usec(), last;
 	int rc, grew;
 
 	if ((rc = audit_daemon(ac, name, &a, &src)) != EXIT_OK)
 		return rc;
-	xasprintf(&identity, "%s#%s", ac->c->socket, name);
+	socket_id(ac, sock, sizeof(sock));
 	for (;;) {
 		if (count != 0 && seen >= count)
 			break;
@@ -234,9 +291,8 @@ audit_follow(struct audit_cli *ac, const char *name, uint64_t interval_ms,
 			    r.state_checked ? ", state matches" : "");
 			fflush(stdout);
 		}
-		remember(ac, identity, &r);
+		remember(ac, sock, &r);
 	}
-	free(identity);
 	audit_free(a);
 	audit_source_free(src);
 	return rc;

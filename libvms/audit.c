@@ -408,6 +408,21 @@ verify_note(struct audit *a, const char *note, struct checkpoint *cp,
 	return 0;
 }
 
+/* The origin (first line) of a note, not verified: only to look up what
+ * this auditor remembers for it. */
+static int
+note_origin(const char *note, char *out, size_t outlen)
+{
+	const char *nl = strchr(note, '\n');
+	size_t n;
+
+	if (nl == NULL || nl == note || (n = (size_t)(nl - note)) >= outlen)
+		return -1;
+	memcpy(out, note, n);
+	out[n] = '\0';
+	return 0;
+}
+
 /* For messages only: the contract name from an unverified note. */
 static void
 name_from_note(const char *note, struct audit_report *r)
@@ -607,6 +622,8 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	const uint8_t *e0;
 	size_t e0len;
 	merkle_hash root;
+	const struct audit_trusted *trusted;
+	struct audit_trusted tr;
 	int rc, trusted_ok;
 
 	memset(r, 0, sizeof(*r));
@@ -622,23 +639,53 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	a->bad_index = AUDIT_NO_INDEX;
 	merkle_frontier_init(&a->fr);
 
-	/* Check 1: the key, then the signature. */
-	claimed = src->vkey != NULL ? src->vkey(src->ctx) : NULL;
-	if (o->pinned_vkey != NULL)
-		a->vkey = xstrdup(o->pinned_vkey);
-	else if (o->trusted != NULL) {
-		if (claimed != NULL && strcmp(claimed, o->trusted->vkey) != 0) {
-			fail(r, 1, AUDIT_NO_INDEX, "key changed for %s (was %s, "
-			    "now %s): refusing; use --key to accept a new key "
-			    "explicitly", o->name ? o->name : src->what,
-			    o->trusted->vkey, claimed);
+	/* Check 1: the origin the note names selects what is remembered;
+	 * then the key, then the signature. */
+	if (src->checkpoint(src->ctx, &note, err, errlen) != 0) {
+		rc = -1;
+		goto done;
+	}
+	trusted = o->trusted;
+	if (o->lookup != NULL) {
+		char origin[NOTE_NAME_MAX + 1];
+		int found = 0;
+
+		if (note_origin(note, origin, sizeof(origin)) != 0) {
+			fail(r, 1, AUDIT_NO_INDEX, "bad checkpoint: no origin "
+			    "line");
 			rc = 1;
 			goto done;
 		}
-		a->vkey = xstrdup(o->trusted->vkey);
-	} else if (claimed != NULL)
+		rc = o->lookup(o->lookup_arg, origin, &tr, &found, why,
+		    sizeof(why));
+		if (rc < 0) {
+			seterr(err, errlen, "%s", why);
+			goto done;
+		}
+		if (rc == 1) {
+			name_from_note(note, r);
+			fail(r, 1, AUDIT_NO_INDEX, "%s", why);
+			goto done;
+		}
+		trusted = found ? &tr : NULL;
+	}
+	claimed = src->vkey != NULL ? src->vkey(src->ctx) : NULL;
+	if (o->pinned_vkey != NULL)
+		a->vkey = xstrdup(o->pinned_vkey);
+	else if (trusted != NULL) {
+		if (claimed != NULL && strcmp(claimed, trusted->vkey) != 0) {
+			fail(r, 1, AUDIT_NO_INDEX, "key changed for %s (was %s, "
+			    "now %s): refusing; use --key to accept a new key "
+			    "explicitly", o->name ? o->name : src->what,
+			    trusted->vkey, claimed);
+			rc = 1;
+			goto done;
+		}
+		a->vkey = xstrdup(trusted->vkey);
+	} else if (claimed != NULL) {
 		a->vkey = xstrdup(claimed);	/* trust on first use */
-	else {
+		r->first_use = 1;
+	} else {
 		fail(r, 1, AUDIT_NO_INDEX, "no verifier key: the source "
 		    "offers none and none is pinned (use --key)");
 		rc = 1;
@@ -651,10 +698,6 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		goto done;
 	}
 	snprintf(r->vkey, sizeof(r->vkey), "%s", a->vkey);
-	if (src->checkpoint(src->ctx, &note, err, errlen) != 0) {
-		rc = -1;
-		goto done;
-	}
 	if (verify_note(a, note, &cp, r) != 0) {
 		name_from_note(note, r);
 		rc = 1;
@@ -669,13 +712,12 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		    s ? s + 1 : cp.origin);
 	}
 	/* Only a checkpoint verified under this same key binds us. */
-	trusted_ok = o->trusted != NULL &&
-	    strcmp(o->trusted->vkey, a->vkey) == 0;
-	if (trusted_ok && cp.size < o->trusted->size) {
+	trusted_ok = trusted != NULL && strcmp(trusted->vkey, a->vkey) == 0;
+	if (trusted_ok && cp.size < trusted->size) {
 		fail(r, 2, cp.size, "checkpoint size %" PRIu64 " is smaller "
 		    "than the checkpoint of size %" PRIu64 " verified before: "
 		    "the ledger was truncated or rolled back", cp.size,
-		    o->trusted->size);
+		    trusted->size);
 		rc = 1;
 		goto done;
 	}
@@ -688,7 +730,11 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		fail(r, 3, 0, "entry 0 is missing");
 		goto done;
 	}
-	if (check_deploy(e0, e0len, o->name, why, sizeof(why)) != 0) {
+	/* The deploy entry must name the contract the signed origin names
+	 * (its last path component), whether or not a name was asked for. */
+	if (check_deploy(e0, e0len, o->name ? o->name :
+	    (strrchr(cp.origin, '/') ? strrchr(cp.origin, '/') + 1 :
+	    cp.origin), why, sizeof(why)) != 0) {
 		fail(r, 3, 0, "%s", why);
 		snprintf(r->fail_what, sizeof(r->fail_what), "deploy");
 		rc = 1;
@@ -719,22 +765,22 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	}
 
 	/* Checks 2 and 4: hash and replay every entry. */
-	if (trusted_ok && o->trusted->size > 0) {
+	if (trusted_ok && trusted->size > 0) {
 		/* First hash up to the remembered size: the fork check. */
 		struct checkpoint mid = cp;
 
-		mid.size = o->trusted->size;
-		memcpy(mid.root, o->trusted->root, MERKLE_HASH_LEN);
+		mid.size = trusted->size;
+		memcpy(mid.root, trusted->root, MERKLE_HASH_LEN);
 		rc = extend(a, &mid, r, err, errlen);
 		if (rc == 1 && r->fail_check == 2) {
-			char *old = b64_encode(o->trusted->root,
+			char *old = b64_encode(trusted->root,
 			    MERKLE_HASH_LEN);
 
 			snprintf(why, sizeof(why), "%.900s", r->reason);
 			fail(r, 2, r->fail_index, "fork: the ledger's first %"
 			    PRIu64 " entries are not the history verified "
 			    "before at checkpoint %" PRIu64 " (root %s): %.900s",
-			    o->trusted->size, o->trusted->size, old, why);
+			    trusted->size, trusted->size, old, why);
 			free(old);
 		}
 		if (rc != 0)
@@ -840,8 +886,11 @@ audit_report_line(const struct audit_report *r)
 		if (r->note[0] != '\0')
 			snprintf(extra, sizeof(extra), " (%s)", r->note);
 		xasprintf(&s, "%s: OK — %" PRIu64 " entries, checkpoint %"
-		    PRIu64 " verified, replayed in %.2f s%s", r->contract,
-		    r->size, r->size, r->replay_secs, extra);
+		    PRIu64 " verified, replayed in %.2f s%s%s%s%s", r->contract,
+		    r->size, r->size, r->replay_secs, extra,
+		    r->first_use ? "; first use: key of origin " : "",
+		    r->first_use ? r->origin : "",
+		    r->first_use ? " now trusted" : "");
 		return s;
 	}
 	if (r->fail_index != AUDIT_NO_INDEX)
@@ -861,6 +910,7 @@ audit_report_json(const struct audit_report *r)
 	json_object_set_new(o, "contract", json_string(r->contract));
 	json_object_set_new(o, "ok", json_boolean(r->ok));
 	json_object_set_new(o, "origin", json_string(r->origin));
+	json_object_set_new(o, "first_use", json_boolean(r->first_use));
 	json_object_set_new(o, "vkey", json_string(r->vkey));
 	json_object_set_new(o, "entries", json_integer((json_int_t)r->size));
 	if (r->ok) {

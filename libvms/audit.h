@@ -65,6 +65,16 @@ struct audit_opts {
 	const char	*name;		/* expected contract name, or NULL */
 	const char	*pinned_vkey;	/* --key, or NULL */
 	const struct audit_trusted *trusted;	/* remembered, or NULL */
+	/* Optional (NULL): find the checkpoint remembered for ORIGIN (read
+	 * from the source's checkpoint before anything else; its signature
+	 * is then checked under the key chosen from what this returns).
+	 * Returns 0 with *found set (and *t filled when found), 1 to refuse
+	 * (why says why: a check 1 failure), -1 error (why says why).
+	 * Used instead of `trusted` when set. */
+	int		(*lookup)(void *arg, const char *origin,
+			    struct audit_trusted *t, int *found, char *why,
+			    size_t whylen);
+	void		*lookup_arg;
 	int		 progress;	/* progress lines on stderr */
 };
 
@@ -83,6 +93,8 @@ struct audit_report {
 	int		state_checked;	/* check 5 ran */
 	uint64_t	state_index;
 	char		note[256];	/* a remark that is not a failure */
+	int		first_use;	/* no remembered checkpoint, no --key:
+					   the key was trusted on first use */
 };
 
 /*

@@ -22,7 +22,7 @@ fresh() { rm -rf "$T/c" "$VMSCTL_KNOWN"; cp -r "$T/led" "$T/c"; }
 # expect NAME RC PATTERN: run audit --dir on $T/c
 expect() {
 	name=$1 want=$2 pat=$3
-	out=$("$VMSCTL" audit --dir "$T/c" 2>&1); rc=$?
+	out=$("$VMSCTL" audit --dir "${DIR:-$T/c}" 2>&1); rc=$?
 	if [ "$rc" -ne "$want" ]; then
 		echo "FAIL $name: exit $rc, want $want: $out"
 	elif ! printf '%s\n' "$out" | grep -q -- "$pat"; then
@@ -34,7 +34,7 @@ expect() {
 
 fresh
 expect honest 0 "guestlist: OK — 21 entries, checkpoint 21 verified"
-grep -q "^dir:" "$VMSCTL_KNOWN" && echo "PASS tofu-remembered" ||
+grep -q "^$ORIGIN $ORIGIN+[^ ]* 21 [^ ]* -$" "$VMSCTL_KNOWN" && echo "PASS tofu-remembered" ||
     echo "FAIL tofu-remembered: nothing in $VMSCTL_KNOWN"
 out=$("$VMSCTL" audit --dir "$T/c" --json); rc=$?
 printf '%s' "$out" | grep -q '"ok":true' && [ $rc -eq 0 ] &&
@@ -103,6 +103,28 @@ fresh
 out=$("$VMSCTL" audit --dir "$T/c" --key "$newkey" 2>&1); rc=$?
 [ $rc -eq 1 ] && printf '%s' "$out" | grep -q "does not verify" &&
     echo "PASS pinned-wrong-key" || echo "FAIL pinned-wrong-key: $rc $out"
+
+# Trust is keyed by the checkpoint's origin, not by the directory: a fresh
+# copy somewhere else is no first use (fork, other key, rollback).
+rm -rf "$VMSCTL_KNOWN" "$T/c"; cp -r "$T/led" "$T/c"
+"$VMSCTL" audit --dir "$T/c" >/dev/null 2>&1 || echo "FAIL origin-tofu: first audit failed"
+write_calls "$T/calls5" 20; sed "s/note 5\"/forked\"/" "$T/calls5" >"$T/calls6"; head -9 "$T/calls5" >"$T/calls7"
+"$FORGE" build "$T/o-fork" "$T/key" "$ORIGIN" "$T/guestlist.lua" "$T/calls6" &&
+"$FORGE" build "$T/o-evil" "$T/otherkey" "$ORIGIN" "$T/guestlist.lua" "$T/calls6" &&
+"$FORGE" build "$T/o-rb" "$T/key" "$ORIGIN" "$T/guestlist.lua" "$T/calls7" ||
+    echo "FAIL origin-tofu: cannot build the forks"
+DIR="$T/o-fork" expect fork-new-path 1 "FAIL.*fork: the ledger's first 21 entries are not the history verified before"
+DIR="$T/o-evil" expect other-key-new-path 1 "FAIL: key changed for .* (was $ORIGIN+"
+DIR="$T/o-rb" expect rollback-new-path 1 "FAIL at entry 10: checkpoint size 10 is smaller than the checkpoint of size 21"
+# An older record keyed "dir:PATH" still binds its origin (read by vkey).
+sed -i "s|^$ORIGIN |dir:/some/old/path |; s| -\$||" "$VMSCTL_KNOWN"
+DIR="$T/o-rb" expect old-record-read 1 "checkpoint size 10 is smaller than the checkpoint of size 21"
+"$VMSCTL" audit --dir "$T/c" >/dev/null 2>&1
+grep -q "^$ORIGIN " "$VMSCTL_KNOWN" && ! grep -q "^dir:" "$VMSCTL_KNOWN" &&
+    echo "PASS old-record-migrated" || echo "FAIL old-record-migrated: $(cat "$VMSCTL_KNOWN")"
+# First use names the origin that is now trusted.
+rm -f "$VMSCTL_KNOWN"
+DIR="$T/o-evil" expect first-use-names-origin 0 "guestlist: OK — .*; first use: key of origin $ORIGIN now trusted"
 
 # Usage errors exit 2.
 "$VMSCTL" audit --dir "$T/c" extra >/dev/null 2>&1

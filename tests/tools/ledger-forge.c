@@ -7,16 +7,21 @@
  *   build DIR KEYFILE ORIGIN CODE.lua CALLS.jsonl   (one commit per entry,
  *         then DIR/state.snap; CALLS lines: {"method","args","caller"?})
  *   rewrite SRC DST KEYFILE [--set-result I JSON] [--set-time I MS]
+ *         [--set=FIELD I JSON]   (set any top-level field of entry I)
  *         re-create SRC's entries in DST (re-signed, one commit per entry)
  *   raw DIR (--flip I BIT | --swap I J | --delete I | --truncate N)
  *         edit DIR/entries in place (no re-signing)
  *   badsnap DIR METHOD ARGS-JSON [CALLER]
  *         write DIR/state.snap as if the last entry had been METHOD(ARGS)
  *   resign DIR KEYFILE   re-sign DIR/checkpoint's text with KEYFILE
- *   serve DIR KEYFILE SOCKET [--lie-state] [--bad-proof]
+ *   serve DIR KEYFILE SOCKET [--lie-state] [--bad-proof] [--state-ahead]
+ *         [--list-empty] [--log=1..4]
  *         a minimal stand-in for vmsd serving one contract over the
  *         protocol (ping list methods info checkpoint log prove state
- *         call), optionally lying about its state or its proofs
+ *         call), optionally lying about its state or its proofs, its
+ *         state's index (one ahead), its contract list (empty) or its
+ *         log pages (1 short then overlapping, 2 too many, 3 skipping,
+ *         4 a wrong index)
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -281,6 +286,8 @@ cmd_rewrite(int argc, char **argv)
 			json_object_set_new(e, "result", v);
 		else if (strcmp(argv[k], "--set-time") == 0)
 			json_object_set_new(e, "time", v);
+		else if (strncmp(argv[k], "--set=", 6) == 0)
+			json_object_set_new(e, argv[k] + 6, v);
 		else
 			diex("rewrite: unknown option");
 		enc = json_canonical(e, &len);
@@ -426,7 +433,7 @@ struct srv {
 	struct ledger	*l;
 	struct engine	*e;
 	const char	*name;
-	int		 lie_state, bad_proof;
+	int		 lie_state, bad_proof, state_ahead, list_empty, log_mode;
 };
 
 static json_t *
@@ -443,6 +450,8 @@ srv_handle(struct srv *sv, const char *method, json_t *p, int *code,
 	*code = 0;
 	if (strcmp(method, "ping") == 0)
 		return json_pack("{s:s}", "version", "forge");
+	if (strcmp(method, "list") == 0 && sv->list_empty)
+		return json_pack("{s:[]}", "contracts");
 	if (strcmp(method, "list") == 0)
 		return json_pack("{s:[{s:s,s:s,s:I,s:n}]}", "contracts", "name",
 		    sv->name, "status", "running", "size", (json_int_t)size,
@@ -464,14 +473,25 @@ srv_handle(struct srv *sv, const char *method, json_t *p, int *code,
 	if (strcmp(method, "log") == 0) {
 		param_uint(p, "from", 0, 0, &from, err, sizeof(err));
 		param_uint(p, "count", 0, 100, &count, err, sizeof(err));
+		if (sv->log_mode == 1 && from == 0)	/* short page */
+			count = 5;
+		else if (sv->log_mode == 1)		/* then overlap */
+			from -= 2;
+		if (sv->log_mode == 2)			/* more than asked */
+			count = size;
+		if (sv->log_mode == 3 && from == 0)	/* skip entries */
+			count = 3;
 		a = json_array();
 		for (i = from; i < size && i - from < count; i++) {
 			if (ledger_read(sv->l, i, &buf, &len, err,
 			    sizeof(err)) != 0)
 				die("read");
 			b = b64_encode(buf, len);
+			if (sv->log_mode == 3 && from > 0 && i == from)
+				continue;		/* skip one, indexes honest */
 			json_array_append_new(a, json_pack("{s:I,s:s}", "index",
-			    (json_int_t)i, "leaf", b));
+			    (json_int_t)(sv->log_mode == 4 && i == 5 ? 6 : i),
+			    "leaf", b));
 			free(b);
 			free(buf);
 		}
@@ -508,7 +528,8 @@ srv_handle(struct srv *sv, const char *method, json_t *p, int *code,
 			    "0000000000000000000000000000000000000000000000000000000000000000"));
 		}
 		json_object_set_new(o, "index",
-		    json_integer((json_int_t)engine_next_index(sv->e)));
+		    json_integer((json_int_t)engine_next_index(sv->e) +
+		    sv->state_ahead));
 		return o;
 	}
 	if (strcmp(method, "call") == 0) {
@@ -578,6 +599,12 @@ cmd_serve(int argc, char **argv)
 			sv.lie_state = 1;
 		else if (strcmp(argv[k], "--bad-proof") == 0)
 			sv.bad_proof = 1;
+		else if (strcmp(argv[k], "--state-ahead") == 0)
+			sv.state_ahead = 1;
+		else if (strcmp(argv[k], "--list-empty") == 0)
+			sv.list_empty = 1;
+		else if (strncmp(argv[k], "--log=", 6) == 0)
+			sv.log_mode = atoi(argv[k] + 6);
 	}
 	sv.name = strrchr(origin, '/') ? strrchr(origin, '/') + 1 : origin;
 	if ((s = note_signer_load(argv[1], origin, err, sizeof(err))) == NULL)
