@@ -57,11 +57,11 @@ $V deploy "$T/dice.lua" >/dev/null && $V deploy "$T/initc.lua" >/dev/null ||
 for i in 1 2 3 4 5 6; do $V call dice roll "p$i" >/dev/null; done
 $V call initc add x >/dev/null && $V call initc add y >/dev/null
 check audit-named ok_line dice initc
-printf '%s\n' "$out" | grep -q "^dice: OK — 7 entries, checkpoint 7 verified, replayed in .* s, state matches$" &&
+printf '%s\n' "$out" | grep -q "^dice: OK — 7 entries, checkpoint 7 verified, replayed in .* s, state matches; first use: key of origin [^ ]*/dice now trusted$" &&
     echo "PASS audit-line-format" || echo "FAIL audit-line-format: $out"
 printf '%s\n' "$out" | grep -q "^initc: OK — 3 entries" && echo "PASS init-once" ||
     echo "FAIL init-once: $out"
-grep -q "$SOCK#dice " "$VMSCTL_KNOWN" && echo "PASS tofu-stored" || echo "FAIL tofu-stored"
+grep -q "^[^ ]*/dice [^ ]*/dice+.* 7 .* $(realpath "$SOCK")$" "$VMSCTL_KNOWN" && echo "PASS tofu-stored" || echo "FAIL tofu-stored"
 check audit-all ok_line
 out=$($V audit --json dice); printf '%s' "$out" |
     python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); assert d["ok"] and d["entries"]==7 and d["state_checked"]' &&

@@ -47,6 +47,12 @@ $V call guestlist RSVP zed true >/dev/null
 out=$($V audit guestlist 2>&1) && printf '%s' "$out" | grep -q "14 entries" &&
     echo "PASS audit-grown" || echo "FAIL audit-grown: $out"
 
+# The same socket through another spelling is no first use.
+ln -s "$SOCK" "$T/other.sock"
+out=$($VMSCTL -s "$T/other.sock" audit guestlist 2>&1); rc=$?
+[ $rc -eq 0 ] && ! printf '%s' "$out" | grep -q "first use" &&
+    echo "PASS socket-other-spelling" || echo "FAIL socket-other-spelling: $rc $out"
+
 # --follow: three new checkpoints, each verified and proven consistent.
 ( sleep 0.5; for i in 1 2 3; do $V call guestlist RSVP "f$i" true >/dev/null; sleep 0.4; done ) &
 BG=$!

@@ -53,7 +53,7 @@ printf '{"method":"add","args":["x"]}\n{"method":"add","args":["y"]}\n{"method":
     { echo "FAIL setup: cannot build the ledgers"; exit 1; }
 
 out=$("$VMSCTL" audit --dir "$T/dice" 2>&1) &&
-    printf '%s' "$out" | grep -q "^dice: OK — 31 entries, checkpoint 31 verified, replayed in .* s, state matches$" &&
+    printf '%s' "$out" | grep -q "^dice: OK — 31 entries, checkpoint 31 verified, replayed in .* s, state matches; first use: key of origin test.example/vmsd/dice now trusted$" &&
     echo "PASS time-random-iteration" || echo "FAIL time-random-iteration: $out"
 # replay twice more in fresh processes: the same verdict each time
 for n in 2 3; do
