@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -552,21 +553,50 @@ advance(struct audit *a, struct audit_report *r, char *err, size_t errlen)
 	return extend(a, &cp, r, err, errlen);
 }
 
-/* Check 5 through the source's live state (the daemon). */
+static void
+pause_ms(long ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+/*
+ * Check 5 through the source's live state (the daemon). The state must be
+ * at the newest signed checkpoint: behind it is a failure; ahead of it,
+ * the checkpoint is fetched again (the contract may have moved on, or a
+ * commit may be in flight) a few times; a state still claiming an index
+ * beyond every signed checkpoint is a failure, and so is a state that
+ * could never be compared (the contract kept changing): check 5 is never
+ * skipped silently.
+ */
+#define STATE_TRIES	8
+
 static int
 check_state(struct audit *a, struct audit_report *r, char *err,
     size_t errlen)
 {
-	json_t *dump = NULL, *mine;
+	json_t *dump = NULL, *mine, *jidx;
 	char why[1024];
-	uint64_t idx;
+	uint64_t idx = 0;
 	int tries, rc;
 
-	for (tries = 0; tries < 5; tries++) {
+	for (tries = 0; tries < STATE_TRIES; tries++) {
+		if (tries > 0)
+			pause_ms(tries < 5 ? 10L << tries : 200);
 		if (a->src->state(a->src->ctx, &dump, err, errlen) != 0)
 			return -1;
-		idx = (uint64_t)json_integer_value(json_object_get(dump,
-		    "index"));
+		jidx = json_object_get(dump, "index");
+		if (!json_is_integer(jidx) || json_integer_value(jidx) < 0) {
+			json_decref(dump);
+			fail(r, 5, AUDIT_NO_INDEX, "the host's state has no "
+			    "valid index");
+			return 1;
+		}
+		idx = (uint64_t)json_integer_value(jidx);
 		if (idx == a->size)
 			break;
 		json_decref(dump);
@@ -582,9 +612,15 @@ check_state(struct audit *a, struct audit_report *r, char *err,
 			return rc;
 	}
 	if (dump == NULL) {
-		snprintf(r->note, sizeof(r->note), "state not compared: the "
-		    "contract kept changing");
-		return 0;
+		if (idx > a->size)
+			fail(r, 5, AUDIT_NO_INDEX, "host state claims index %"
+			    PRIu64 " beyond its signed checkpoint %" PRIu64,
+			    idx, a->size);
+		else
+			fail(r, 5, AUDIT_NO_INDEX, "state not compared: the "
+			    "contract kept changing (%d tries); audit again",
+			    STATE_TRIES);
+		return 1;
 	}
 	mine = engine_state_dump(a->eng);
 	rc = compare_dumps(dump, mine, why, sizeof(why));

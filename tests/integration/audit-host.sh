@@ -73,6 +73,16 @@ out=$($V audit guestlist 2>&1); rc=$?
 grep -q " 17 " "$VMSCTL_KNOWN" && echo "PASS failed-audit-not-remembered" ||
     echo "FAIL failed-audit-not-remembered"
 
+# The host claims a state index beyond its newest signed checkpoint:
+# check 5 cannot be skipped that way.
+start_host --state-ahead
+out=$($V audit guestlist 2>&1); rc=$?
+[ $rc -eq 1 ] && printf '%s' "$out" | grep -q "^guestlist: FAIL: host state claims index 18 beyond its signed checkpoint 17" &&
+    echo "PASS state-ahead" || echo "FAIL state-ahead: $rc $out"
+out=$($V audit --follow guestlist --interval 0.1 --count 1 --timeout 5 2>&1); rc=$?
+[ $rc -eq 1 ] && printf '%s' "$out" | grep -q "beyond its signed checkpoint 17" &&
+    echo "PASS state-ahead-follow" || echo "FAIL state-ahead-follow: $rc $out"
+
 # The host sends a consistency proof that does not verify.
 start_host --bad-proof
 $V call guestlist RSVP late true >/dev/null
