@@ -4,7 +4,9 @@
  * bytes) without trusting `index` or `hashes`, skipping commit records
  * (length with the top bit set: a signed checkpoint note); the checkpoint
  * is the newer of the `checkpoint` file (written at sync points) and the
- * last commit record; `checkpoints` and `vkey` are read as they are;
+ * last commit record; `checkpoints` and `vkey` are read as they are; the
+ * history offered is every note in `checkpoints` followed by every commit
+ * record's note (audit.c verifies each one against the entries);
  * `state.snap`, if present, is offered for check 5. Nothing here is
  * verified: audit.c does that.
  */
@@ -34,6 +36,9 @@ struct dir_src {
 	int		 torn;		/* a partial record at the end */
 	size_t		 note_off;	/* last commit record's note, or 0 */
 	uint32_t	 note_len;
+	size_t		*cr_off;	/* every commit record's note */
+	uint32_t	*cr_len;
+	size_t		 ncr;
 };
 
 #define DIR_REC_NOTE	0x80000000u
@@ -129,16 +134,19 @@ dir_history(void *ctx, char ***notes, size_t *n)
 	struct dir_src *d = ctx;
 	char *p = path_in(d, "checkpoints"), err[VMS_ERRLEN];
 	uint8_t *buf;
-	size_t len, off = 0, cap = 0;
+	size_t len, off = 0, cap = 0, k;
 	uint32_t l;
 
 	*notes = NULL;
 	*n = 0;
 	if (read_file(p, DIR_MAX_FILE, &buf, &len, err, sizeof(err)) != 0) {
 		free(p);
-		return -1;
-	}
-	free(p);
+		if (errno != ENOENT)
+			return -1;
+		buf = NULL;
+		len = 0;
+	} else
+		free(p);
 	while (off + 4 <= len) {
 		l = (uint32_t)buf[off] << 24 | (uint32_t)buf[off + 1] << 16 |
 		    (uint32_t)buf[off + 2] << 8 | buf[off + 3];
@@ -153,6 +161,11 @@ dir_history(void *ctx, char ***notes, size_t *n)
 		off += l;
 	}
 	free(buf);
+	/* Then every commit record's note in `entries`. */
+	*notes = xrealloc(*notes, (*n + d->ncr + 1) * sizeof(char *));
+	for (k = 0; k < d->ncr; k++)
+		(*notes)[(*n)++] = xstrndup((const char *)d->entries +
+		    d->cr_off[k], d->cr_len[k]);
 	return 0;
 }
 
@@ -167,6 +180,8 @@ dir_free(void *ctx)
 	free(d->entries);
 	free(d->off);
 	free(d->elen);
+	free(d->cr_off);
+	free(d->cr_len);
 	free(d);
 }
 
@@ -214,6 +229,14 @@ audit_dir_source(const char *dir, struct audit_source **out, char *err,
 				d->note_off = off + 4;
 				d->note_len = l;
 			}
+			if ((d->ncr & (d->ncr - 1)) == 0) {
+				d->cr_off = xrealloc(d->cr_off, (d->ncr ?
+				    2 * d->ncr : 1) * sizeof(size_t));
+				d->cr_len = xrealloc(d->cr_len, (d->ncr ?
+				    2 * d->ncr : 1) * sizeof(uint32_t));
+			}
+			d->cr_off[d->ncr] = off + 4;
+			d->cr_len[d->ncr++] = l;
 			off += 4 + (size_t)l;
 			continue;
 		}

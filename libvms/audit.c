@@ -440,6 +440,102 @@ name_from_note(const char *note, struct audit_report *r)
 	snprintf(r->contract, sizeof(r->contract), "%s", s ? s + 1 : cp.origin);
 }
 
+struct hist_cp {
+	uint64_t	size;
+	merkle_hash	root;
+};
+
+static int
+cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static int
+cmp_hist(const void *x, const void *y)
+{
+	const struct hist_cp *p = x, *q = y;
+
+	return p->size < q->size ? -1 : p->size > q->size;
+}
+
+/*
+ * Check 2 on the source's signed history (all leaves are known): every
+ * note must verify under the key, name the same origin, lie within the
+ * newest checkpoint and sign the root of exactly that many entries.
+ * Returns 0 ok, 1 failure (r filled).
+ */
+static int
+check_history(struct audit *a, struct audit_report *r)
+{
+	struct merkle_frontier fr;
+	struct checkpoint cp;
+	struct hist_cp *h = NULL;
+	char **notes = NULL, err[VMS_ERRLEN];
+	size_t n = 0, k, nh = 0, tl;
+	uint64_t pushed = 0;
+	merkle_hash root;
+	int rc = 0;
+
+	if (a->src->history == NULL)
+		return 0;
+	if (a->src->history(a->src->ctx, &notes, &n) != 0) {
+		fail(r, 2, AUDIT_NO_INDEX, "cannot read the ledger's signed "
+		    "checkpoint history");
+		return 1;
+	}
+	qsort(notes, n, sizeof(char *), cmp_str);
+	h = xcalloc(n + 1, sizeof(*h));
+	for (k = 0; k < n && rc == 0; k++) {
+		if (k > 0 && strcmp(notes[k], notes[k - 1]) == 0)
+			continue;
+		if (note_verify(notes[k], strlen(notes[k]), &a->key, 1, &tl,
+		    NULL, err, sizeof(err)) != 0) {
+			fail(r, 2, AUDIT_NO_INDEX, "a checkpoint in the ledger's "
+			    "history does not verify under %s: %s", a->vkey,
+			    err);
+			rc = 1;
+		} else if (checkpoint_parse(notes[k], tl, &cp, err,
+		    sizeof(err)) != 0 || strcmp(cp.origin, a->origin) != 0) {
+			fail(r, 2, AUDIT_NO_INDEX, "a signed checkpoint in the "
+			    "ledger's history is malformed or names another "
+			    "origin");
+			rc = 1;
+		} else if (cp.size > a->size) {
+			fail(r, 2, AUDIT_NO_INDEX, "the host signed a checkpoint "
+			    "of size %" PRIu64 ", beyond its newest checkpoint "
+			    "%" PRIu64 ": the ledger was truncated or rolled "
+			    "back", cp.size, a->size);
+			rc = 1;
+		} else {
+			h[nh].size = cp.size;
+			memcpy(h[nh++].root, cp.root, MERKLE_HASH_LEN);
+		}
+	}
+	qsort(h, nh, sizeof(*h), cmp_hist);
+	merkle_frontier_init(&fr);
+	for (k = 0; k < nh && rc == 0; k++) {
+		while (pushed < h[k].size)
+			merkle_frontier_push(&fr, a->leaves[pushed++]);
+		if (pushed == 0)
+			merkle_empty_root(root);
+		else
+			merkle_frontier_root(&fr, root);
+		if (memcmp(root, h[k].root, MERKLE_HASH_LEN) != 0) {
+			fail(r, 2, AUDIT_NO_INDEX, "two different trees signed "
+			    "at size %" PRIu64 ": the ledger's history holds a "
+			    "signed checkpoint whose root is not that of its "
+			    "first %" PRIu64 " entries", h[k].size, h[k].size);
+			rc = 1;
+		}
+	}
+	for (k = 0; k < n; k++)
+		free(notes[k]);
+	free(notes);
+	free(h);
+	return rc;
+}
+
 /* Bring the verified state from a->size to the checkpoint cp (already
  * signature-checked). Returns 0 ok, 1 failure (r filled), -1 error. */
 static int
@@ -825,6 +921,8 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	if ((rc = extend(a, &cp, r, err, errlen)) != 0)
 		goto done;
 	merkle_frontier_root(&a->fr, root);
+	if ((rc = check_history(a, r)) != 0)
+		goto done;
 
 	/* Check 5. */
 	if (a->snap != NULL && !a->snap_done) {

@@ -48,8 +48,11 @@ struct audit_source {
 	int	(*state)(void *ctx, json_t **dump, char *err, size_t errlen);
 	/* Optional (NULL): a snapshot file of the host's state (dir). */
 	const char *snapshot;
-	/* Optional (NULL): every signed checkpoint in the ledger's history,
-	 * used only to narrow a root mismatch down to an entry. */
+	/* Optional (NULL): every signed checkpoint in the ledger's history
+	 * (dir: `checkpoints`, then every commit record). Each must verify
+	 * under the key and match the root of that many entries (else the
+	 * host signed two trees); also used to narrow a root mismatch down
+	 * to an entry. */
 	int	(*history)(void *ctx, char ***notes, size_t *n);
 	void	(*free)(void *ctx);
 };

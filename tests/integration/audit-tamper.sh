@@ -126,6 +126,19 @@ grep -q "^$ORIGIN " "$VMSCTL_KNOWN" && ! grep -q "^dir:" "$VMSCTL_KNOWN" &&
 rm -f "$VMSCTL_KNOWN"
 DIR="$T/o-evil" expect first-use-names-origin 0 "guestlist: OK — .*; first use: key of origin $ORIGIN now trusted"
 
+# Signed evidence the host left in the directory: a note in `checkpoints`
+# or a commit record in `entries` signing another tree at a size the
+# entries cover; a note in `checkpoints` with a bad signature.
+# rec FILE HIBYTE: FILE as a length-prefixed record (HIBYTE 0 or 128).
+rec() { l=$(wc -c <"$1"); printf "$(printf '\\%03o\\%03o\\%03o\\%03o' "$2" 0 $((l >> 8 & 255)) $((l & 255)))"; cat "$1"; }
+fresh; cp "$T/o-fork/checkpoints" "$T/c/checkpoints"
+expect equivocation-checkpoints 1 "FAIL: two different trees signed at size "
+fresh; rec "$T/o-fork/checkpoint" 128 >>"$T/c/entries"
+expect equivocation-commit-record 1 "FAIL: two different trees signed at size 21"
+fresh; rm -rf "$T/x"; cp -r "$T/led" "$T/x"; "$FORGE" resign "$T/x" "$T/otherkey"
+rec "$T/x/checkpoint" 0 >>"$T/c/checkpoints"
+expect bad-note-in-history 1 "FAIL: a checkpoint in the ledger's history does not verify under"
+
 # Usage errors exit 2.
 "$VMSCTL" audit --dir "$T/c" extra >/dev/null 2>&1
 [ $? -eq 2 ] && echo "PASS usage" || echo "FAIL usage: want exit 2"
