@@ -212,6 +212,53 @@ contract_names(struct ctl *c, char ***names, size_t *n)
 	return EXIT_OK;
 }
 
+/*
+ * Every origin remembered as seen on this daemon's socket must still be
+ * listed: a host cannot hide a contract by leaving it out of `list`.
+ * Returns EXIT_OK or EXIT_FAILED (one FAIL line per missing contract).
+ */
+static int
+check_missing(struct audit_cli *ac, char **names, size_t n)
+{
+	struct trust_rec *recs;
+	char err[VMS_ERRLEN], seen[PATH_MAX], why[PATH_MAX + 64];
+	size_t nr, i, j;
+	int rc = EXIT_OK;
+
+	if (trust_load(ac->known, &recs, &nr, err, sizeof(err)) != 0) {
+		ctl_errx("%s", err);
+		return EXIT_FAILED;
+	}
+	socket_id(ac, seen, sizeof(seen));
+	for (i = 0; i < nr; i++) {
+		const char *nm = last_component(recs[i].origin);
+
+		if (strcmp(recs[i].seen, seen) != 0)
+			continue;
+		for (j = 0; j < n; j++)
+			if (strcmp(names[j], nm) == 0)
+				break;
+		if (j < n)
+			continue;
+		snprintf(why, sizeof(why), "missing: the daemon no longer "
+		    "lists it (origin %s, last verified at checkpoint %"
+		    PRIu64 ")", recs[i].origin, recs[i].t.size);
+		if (ac->c->json) {
+			json_t *o = json_pack("{s:s,s:b,s:s,s:s}", "contract",
+			    nm, "ok", 0, "origin", recs[i].origin, "error",
+			    why);
+
+			ctl_print_json(o);
+			json_decref(o);
+		} else
+			printf("%s: FAIL: %s\n", nm, why);
+		rc = EXIT_FAILED;
+	}
+	fflush(stdout);
+	free(recs);
+	return rc;
+}
+
 static int
 audit_daemon(struct audit_cli *ac, const char *name, struct audit **follow,
     struct audit_source **keep)
@@ -400,6 +447,7 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 			return rc;
 		if (n == 0 && !c->json)
 			printf("no contracts\n");
+		rc = check_missing(&ac, names, n);
 	} else {
 		for (i = 0; i < (size_t)argc; i++)
 			if (!valid_contract_name(argv[i])) {

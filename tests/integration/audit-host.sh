@@ -101,6 +101,12 @@ wait $BG; BG=
 [ $rc -eq 1 ] && printf '%s' "$out" | grep -q "consistency proof from size 18 to 19 does not verify" &&
     echo "PASS follow-violation" || echo "FAIL follow-violation: rc=$rc $out"
 
+# The host leaves a remembered contract out of `list`: audit of all fails.
+start_host --list-empty
+out=$($V audit 2>&1); rc=$?
+[ $rc -eq 1 ] && printf '%s' "$out" | grep -q "^guestlist: FAIL: missing: the daemon no longer lists it (origin test.example/vmsd/guestlist" &&
+    echo "PASS list-hides-contract" || echo "FAIL list-hides-contract: $rc $out"
+
 # Unknown contract: exit 1; the host gone: exit 3.
 start_host
 out=$($V audit nosuch 2>&1); rc=$?
