@@ -14,6 +14,7 @@
 
 #include "audit.h"
 #include "engine.h"
+#include "ledger.h"
 #include "merkle.h"
 #include "note.h"
 #include "util.h"
@@ -38,6 +39,8 @@ struct audit {
 	uint64_t		 bad_index;
 	char			 bad_reason[1536];
 	int			 bad_check;
+	int			 stop;		/* fetch nothing more */
+	uint64_t		 max_entry;	/* entry_size limit (deploy) */
 };
 
 static void
@@ -101,8 +104,8 @@ entry_source_cb(void *ctx, uint64_t index, uint8_t **buf, size_t *len)
 
 /* Check 3: entry 0 is a well-formed deploy entry. */
 static int
-check_deploy(const uint8_t *buf, size_t len, const char *name, char *why,
-    size_t whylen)
+check_deploy(const uint8_t *buf, size_t len, const char *name,
+    uint64_t *max_entry, char *why, size_t whylen)
 {
 	json_t *e, *v, *lim;
 	const char *code, *sha, *type, *contract;
@@ -152,6 +155,8 @@ check_deploy(const uint8_t *buf, size_t len, const char *name, char *why,
 		seterr(why, whylen, "entry 0: bad limits: %s", err);
 		goto out;
 	}
+	*max_entry = limits.entry_size < LEDGER_MAX_ENTRY ?
+	    limits.entry_size : LEDGER_MAX_ENTRY;
 	contract = json_string_value(json_object_get(e, "contract"));
 	if (contract == NULL || (name != NULL && strcmp(contract, name) != 0)) {
 		seterr(why, whylen, "entry 0 deploys contract \"%s\", not "
@@ -305,6 +310,17 @@ process_entries(struct audit *a, uint64_t upto, uint64_t *got, char *err,
 			return -1;
 		if (rc == 1)
 			break;
+		if (i > 0 && len > a->max_entry) {
+			/* Refuse to hash or replay it, and fetch no more. */
+			a->bad_index = i;
+			a->bad_check = 2;
+			a->stop = 1;
+			snprintf(a->bad_reason, sizeof(a->bad_reason), "entry %"
+			    PRIu64 " is %zu bytes, larger than the entry_size "
+			    "limit %" PRIu64 " the deploy entry records", i,
+			    len, a->max_entry);
+			break;
+		}
 		merkle_leaf_hash(buf, len, h);
 		push_leaf(a, h);
 		if (a->bad_index != AUDIT_NO_INDEX)
@@ -577,6 +593,10 @@ extend(struct audit *a, const struct checkpoint *cp, struct audit_report *r,
 	if (process_entries(a, cp->size, &got, err, errlen) != 0)
 		return -1;
 	r->replay_secs += (double)(mono_usec() - t0) / 1e6;
+	if (a->stop) {
+		fail(r, a->bad_check, a->bad_index, "%s", a->bad_reason);
+		return 1;
+	}
 	merkle_frontier_root(&a->fr, root);
 	if (got < cp->size || memcmp(root, cp->root, MERKLE_HASH_LEN) != 0) {
 		char extra[640] = "";
@@ -769,6 +789,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	a->name = o->name ? xstrdup(o->name) : NULL;
 	a->progress = o->progress;
 	a->bad_index = AUDIT_NO_INDEX;
+	a->max_entry = LEDGER_MAX_ENTRY;
 	merkle_frontier_init(&a->fr);
 
 	/* Check 1: the origin the note names selects what is remembered;
@@ -866,7 +887,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	 * (its last path component), whether or not a name was asked for. */
 	if (check_deploy(e0, e0len, o->name ? o->name :
 	    (strrchr(cp.origin, '/') ? strrchr(cp.origin, '/') + 1 :
-	    cp.origin), why, sizeof(why)) != 0) {
+	    cp.origin), &a->max_entry, why, sizeof(why)) != 0) {
 		fail(r, 3, 0, "%s", why);
 		snprintf(r->fail_what, sizeof(r->fail_what), "deploy");
 		rc = 1;

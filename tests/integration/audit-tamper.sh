@@ -139,6 +139,20 @@ fresh; rm -rf "$T/x"; cp -r "$T/led" "$T/x"; "$FORGE" resign "$T/x" "$T/otherkey
 rec "$T/x/checkpoint" 0 >>"$T/c/checkpoints"
 expect bad-note-in-history 1 "FAIL: a checkpoint in the ledger's history does not verify under"
 
+# Entry 0 must deploy the contract its signed origin names.
+rm -rf "$T/c" "$VMSCTL_KNOWN"
+"$FORGE" rewrite "$T/led" "$T/c" "$T/key" --set=contract 0 '"bank"'
+expect deploy-names-origin 1 "FAIL at entry 0 (deploy): entry 0 deploys contract \"bank\", not \"guestlist\""
+
+# A leaf larger than the entry_size limit of the deploy entry is refused
+# before it is hashed or replayed.
+rm -rf "$T/c" "$VMSCTL_KNOWN"
+big=$(head -c 3000 /dev/zero | tr '\0' x)
+"$FORGE" rewrite "$T/led" "$T/c" "$T/key" --set=limits 0 \
+    '{"args_size":16384,"depth":200,"entry_size":2048,"file_size":32768,"history":1000,"instructions":10000000,"memory":67108864,"result_size":16384,"state_size":268435456}' \
+    --set=args 5 "[\"guest5\",true,\"$big\"]"
+expect oversized-entry 1 "FAIL at entry 5: entry 5 is [0-9]* bytes, larger than the entry_size limit 2048"
+
 # Usage errors exit 2.
 "$VMSCTL" audit --dir "$T/c" extra >/dev/null 2>&1
 [ $? -eq 2 ] && echo "PASS usage" || echo "FAIL usage: want exit 2"
