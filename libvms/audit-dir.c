@@ -10,12 +10,15 @@
  * `state.snap`, if present, is offered for check 5. Nothing here is
  * verified: audit.c does that.
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "ledger.h"
@@ -28,7 +31,7 @@ struct dir_src {
 	char		*dir;
 	char		*what;
 	char		*snap;
-	uint8_t		*entries;	/* the whole `entries` file */
+	uint8_t		*entries;	/* `entries`, mapped read-only */
 	size_t		 len;
 	size_t		*off;		/* record i's bytes start at off[i] */
 	uint32_t	*elen;
@@ -169,6 +172,44 @@ dir_history(void *ctx, char ***notes, size_t *n)
 	return 0;
 }
 
+/*
+ * Map `entries` rather than read it: an absurdly large file costs address
+ * space and page cache, not heap, and only the records the audit reaches
+ * are ever touched.
+ */
+static int
+map_entries(struct dir_src *d, const char *p, char *err, size_t errlen)
+{
+	struct stat st;
+	void *m;
+	int fd;
+
+	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) == -1) {
+		seterr(err, errlen, "%s: %s", p, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size > DIR_MAX_FILE) {
+		seterr(err, errlen, "%s: not a regular file of sane size", p);
+		close(fd);
+		return -1;
+	}
+	d->len = (size_t)st.st_size;
+	if (d->len == 0) {
+		close(fd);
+		return 0;
+	}
+	m = mmap(NULL, d->len, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED) {
+		seterr(err, errlen, "%s: mmap: %s", p, strerror(errno));
+		d->len = 0;
+		return -1;
+	}
+	d->entries = m;
+	return 0;
+}
+
 static void
 dir_free(void *ctx)
 {
@@ -177,7 +218,8 @@ dir_free(void *ctx)
 	free(d->dir);
 	free(d->what);
 	free(d->snap);
-	free(d->entries);
+	if (d->entries != NULL)
+		munmap(d->entries, d->len);
 	free(d->off);
 	free(d->elen);
 	free(d->cr_off);
@@ -209,8 +251,7 @@ audit_dir_source(const char *dir, struct audit_source **out, char *err,
 	d->dir = xstrdup(dir);
 	xasprintf(&d->what, "dir %s", dir);
 	p = path_in(d, "entries");
-	if (read_file(p, DIR_MAX_FILE, &d->entries, &d->len, err,
-	    errlen) != 0) {
+	if (map_entries(d, p, err, errlen) != 0) {
 		free(p);
 		dir_free(d);
 		return -1;
@@ -240,7 +281,7 @@ audit_dir_source(const char *dir, struct audit_source **out, char *err,
 			off += 4 + (size_t)l;
 			continue;
 		}
-		if (l > d->len - off - 4 || l > LEDGER_MAX_ENTRY)
+		if (l == 0 || l > d->len - off - 4 || l > LEDGER_MAX_ENTRY)
 			break;
 		if (d->n == cap) {
 			cap = cap ? cap * 2 : 1024;
