@@ -798,6 +798,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		rc = -1;
 		goto done;
 	}
+	name_from_note(note, r);
 	trusted = o->trusted;
 	if (o->lookup != NULL) {
 		char origin[NOTE_NAME_MAX + 1];
@@ -829,7 +830,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		if (claimed != NULL && strcmp(claimed, trusted->vkey) != 0) {
 			fail(r, 1, AUDIT_NO_INDEX, "key changed for %s (was %s, "
 			    "now %s): refusing; use --key to accept a new key "
-			    "explicitly", o->name ? o->name : src->what,
+			    "explicitly", o->name ? o->name : r->contract,
 			    trusted->vkey, claimed);
 			rc = 1;
 			goto done;
