@@ -107,6 +107,18 @@ out=$($V audit 2>&1); rc=$?
 [ $rc -eq 1 ] && printf '%s' "$out" | grep -q "^guestlist: FAIL: missing: the daemon no longer lists it (origin test.example/vmsd/guestlist" &&
     echo "PASS list-hides-contract" || echo "FAIL list-hides-contract: $rc $out"
 
+# The host now serves guestlist under another origin and key: refused.
+"$FORGE" keygen "$T/evilkey" &&
+"$FORGE" build "$T/evil" "$T/evilkey" evil.example/vmsd/guestlist "$T/guestlist.lua" "$T/calls" ||
+    echo "FAIL origin-changed: cannot build the ledger"
+stop_host
+"$FORGE" serve "$T/evil" "$T/evilkey" "$SOCK" >>"$T/host.log" 2>&1 &
+SPID=$!
+i=0; while [ $i -lt 50 ] && ! $V ping >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done
+out=$($V audit guestlist 2>&1); rc=$?
+[ $rc -eq 1 ] && printf '%s' "$out" | grep -q "^guestlist: FAIL: origin changed for guestlist on .* (was test.example/vmsd/guestlist, now evil.example/vmsd/guestlist): refusing" &&
+    echo "PASS origin-changed" || echo "FAIL origin-changed: $rc $out"
+
 # Unknown contract: exit 1; the host gone: exit 3.
 start_host
 out=$($V audit nosuch 2>&1); rc=$?
