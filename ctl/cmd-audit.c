@@ -1,7 +1,9 @@
 /*
  * cmd-audit.c — vmsctl audit [NAME ...] | --dir PATH | --follow NAME:
- * option handling, trust on first use, one line (or JSON object) per
- * contract, and the follow loop. The checks are libvms/audit.c's.
+ * option handling, trust on first use (looked up by the checkpoint's
+ * origin, remembered with the socket it was seen on), contracts a daemon
+ * stopped listing, one line (or JSON object) per contract, and the follow
+ * loop. The checks are libvms/audit.c's.
  */
 #include <sys/stat.h>
 

@@ -2,10 +2,11 @@
  * audit.h — the auditor's core: verify a contract's ledger from bytes alone.
  * The bytes come from an audit source (the daemon over its socket, or a
  * ledger directory read directly); nothing the source says is trusted. In
- * order: (1) the checkpoint's signature under the pinned key, origin and
- * size; (2) the entries hash to the checkpoint root (RFC 6962, hashed here)
- * and the tree is consistent with the checkpoint this auditor verified
- * before; (3) entry 0 is the deploy entry, its code hash matches, limits
+ * order: (1) the checkpoint's signature under the pinned key (or the one
+ * remembered for its origin), origin and size; (2) the entries hash to the
+ * checkpoint root (RFC 6962, hashed here), the tree is consistent with the
+ * checkpoint this auditor verified before, and every signed note in the
+ * source's history signs the root of that many entries; (3) entry 0 is the deploy entry, its code hash matches, limits
  * are recorded; (4) every entry replays byte for byte in a fresh sandbox;
  * (5) the host's materialised state equals the replayed state.
  *
