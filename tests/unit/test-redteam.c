@@ -861,6 +861,99 @@ TEST(finding9_writes_host_memory)
 	engine_free(e);
 }
 
+
+/* FINDING 11: every coroutine starts with a fresh count-hook counter
+ * (SB_HOOK_EVERY), so up to 999 instructions per coroutine are never
+ * charged: 1200 short coroutines run ~1.1M instructions on a 100000
+ * budget (only their allocations are charged). */
+TEST(finding11_coroutine_uncounted_instructions)
+{
+	ATTACK("local function work() local x = 0\n"
+	    "  for i = 1, 480 do x = x + i end return x end\n"
+	    "local total = 0\n"
+	    "for j = 1, 1200 do\n"
+	    "  local ok, v = coroutine.resume(coroutine.create(work))\n"
+	    "  total = total + v end\n"
+	    "return total", "instructions=100000",
+	    "ERR: limit exceeded: instructions (100000)");
+}
+
+/* FINDING 12: NaN prints with its sign bit ("-nan" for 0/0 on x86-64,
+ * "nan" on arm64), so tostring/concat/format of a NaN differ between an
+ * x86 host and an arm auditor. Secure: one spelling for every NaN. */
+TEST(finding12_nan_spelling)
+{
+	ATTACK("local a, b = 0/0, -(0/0)\n"
+	    "return {tostring(a) == tostring(b), a .. '' == b .. '',\n"
+	    "  string.format('%f', a) == string.format('%f', b)}", NULL,
+	    "[true,true,true]");
+}
+
+/* FINDING 13: rmdir({recursive = true}) is charged after the removal:
+ * a tree built over many calls is removed (and, on the limit error,
+ * rolled back) in one call whatever its size: work per call is bounded
+ * by state_size, not by the instruction budget. Measured as the time of
+ * that call against a call that just spins to the same limit. */
+TEST(finding13_rmdir_charged_after)
+{
+	struct vms_limits lim;
+	struct engine *e;
+	char *code, *r;
+	long long t0, spin, rm;
+	int i;
+
+	rt_limits(&lim, "instructions=1000000");
+	code = rt_code("local a = ... if a == 'spin' then while true do end "
+	    "end\n"
+	    "if a == 'rm' then System.files.rmdir('/t', {recursive = true}) "
+	    "return 'removed' end\n"
+	    "if not System.files.stat('/t') then System.files.mkdir('/t') "
+	    "end\n"
+	    "local d = '/t/' .. a System.files.mkdir(d)\n"
+	    "for i = 1, 1200 do System.files.mkdir(d .. '/' .. i) end");
+	e = sbt_deploy_lim(code, &lim, "unix:root", NULL, NULL);
+	free(code);
+	if (e == NULL) {
+		FAILF("deploy");
+		return;
+	}
+	for (i = 0; i < 40; i++) {
+		char args[32];
+
+		snprintf(args, sizeof(args), "[\"d%d\"]", i);
+		r = sbt_call(e, "go", args);
+		CHECK_EQ_STR(r, "null");
+		free(r);
+	}
+	t0 = rt_now_ms();
+	r = sbt_call(e, "go", "[\"spin\"]");
+	spin = rt_now_ms() - t0;
+	CHECK_EQ_STR(r, "ERR: limit exceeded: instructions (1000000)");
+	free(r);
+	t0 = rt_now_ms();
+	r = sbt_call(e, "go", "[\"rm\"]");
+	rm = rt_now_ms() - t0;
+	CHECK_EQ_STR(r, "ERR: limit exceeded: instructions (1000000)");
+	free(r);
+	printf("     (rmdir %lld ms, spin %lld ms)\n", rm, spin);
+	CHECK_MSG(rm <= 3 * spin + 100, "rmdir call took %lld ms, a call "
+	    "spinning to the same limit %lld ms", rm, spin);
+	CHECK_CALL(e, "ok", "[]", "\"fine\"");
+	engine_free(e);
+}
+
+/* Each call gets a fresh state: nothing the contract changes in Lua
+ * (module table, libraries, System proxies) survives into the next. */
+TEST(no_state_between_calls)
+{
+	ATTACK("M.ok = function() return 'pwned' end\n"
+	    "string.rep = nil table.concat = nil\n"
+	    "rawset(System, 'time', function() return 0 end)\n"
+	    "return System.time()", NULL, "0");
+	ATTACK("for i = 1, 200 do System.files.mkdir('/d' .. i) end",
+	    "state_size=4K", "ERR: limit exceeded: state_size*");
+}
+
 /* ==== 4. determinism ==== */
 
 TEST(determinism_no_addresses)
@@ -928,7 +1021,11 @@ main(int argc, char **argv)
 	RUN(files_paths);
 	RUN(files_limits);
 	RUN(finding9_writes_host_memory);
+	RUN(finding11_coroutine_uncounted_instructions);
+	RUN(finding13_rmdir_charged_after);
+	RUN(no_state_between_calls);
 	RUN(determinism_no_addresses);
+	RUN(finding12_nan_spelling);
 	RUN(determinism_cross_process);
 	RUN(finding7_json_error_order);
 	return test_summary();
