@@ -137,6 +137,10 @@ rt_attack(const char *body, const char *limits, const char *args,
 	free(rt_attack((body), (limits), NULL, (want)));		\
 } while (0)
 
+static const char rt_code_static[] = "local M = {}\n"
+    "function M.ok(...) return 'fine' end\n"
+    "return M\n";
+
 /* ---- child processes ---- */
 
 struct child_case {
@@ -954,6 +958,83 @@ TEST(no_state_between_calls)
 	    "state_size=4K", "ERR: limit exceeded: state_size*");
 }
 
+
+/*
+ * FINDING 14: engine_replay (the auditor) accepts call entries that
+ * engine_call would have refused: an auth outside the schema
+ * (peercred|debug|anonymous) and args larger than the recorded args_size.
+ * A dishonest host can put such entries in its ledger and the audit
+ * passes. Secure: replay applies the same request checks as engine_call.
+ */
+TEST(finding14_replay_accepts_refused_requests)
+{
+	struct engine *e, *r;
+	struct vms_limits *lim;
+	char *ent0 = NULL, *ent1 = NULL, *bad, *p, *out, err[VMS_ERRLEN];
+	size_t len0, len1, blen;
+	char args[20000];
+
+	e = sbt_deploy_lim(rt_code_static, NULL, "unix:root", &ent0, &len0);
+	if (e == NULL) {
+		FAILF("deploy");
+		return;
+	}
+	/* (1) the honest entry, then its auth rewritten */
+	out = sbt_call_as(e, "unix:alice", "ok", "[]", &ent1, &len1);
+	CHECK_EQ_STR(out, "\"fine\"");
+	free(out);
+	p = ent1 ? strstr(ent1, "\"auth\":\"debug\"") : NULL;
+	CHECK(p != NULL);
+	if (p != NULL) {
+		xasprintf(&bad, "%.*s\"auth\":\"wheel\"%s", (int)(p - ent1),
+		    ent1, p + strlen("\"auth\":\"debug\""));
+		blen = strlen(bad);
+		if (engine_open((uint8_t *)ent0, len0, &r, err,
+		    sizeof(err)) == 0) {
+			CHECK(engine_replay(r, (uint8_t *)ent0, len0, err,
+			    sizeof(err)) == 0);
+			CHECK_MSG(engine_replay(r, (uint8_t *)bad, blen, err,
+			    sizeof(err)) == -1, "replay accepted auth "
+			    "\"wheel\"");
+			engine_free(r);
+		}
+		free(bad);
+	}
+	free(ent1);
+	engine_free(e);
+
+	/* (2) args over args_size, made by an engine whose limit was
+	 * raised after deploy (what a dishonest host can do) */
+	free(ent0);
+	ent0 = NULL;
+	e = sbt_deploy_lim(rt_code_static, NULL, "unix:root", &ent0, &len0);
+	if (e == NULL) {
+		FAILF("deploy");
+		free(ent0);
+		return;
+	}
+	lim = (struct vms_limits *)(uintptr_t)engine_limits(e);
+	lim->args_size = 1 << 20;
+	memset(args, 'a', sizeof(args));
+	memcpy(args, "[\"", 2);
+	memcpy(args + sizeof(args) - 3, "\"]", 3);
+	out = sbt_call_as(e, "unix:alice", "ok", args, &ent1, &len1);
+	CHECK_EQ_STR(out, "\"fine\"");
+	free(out);
+	if (ent1 != NULL && engine_open((uint8_t *)ent0, len0, &r, err,
+	    sizeof(err)) == 0) {
+		CHECK(engine_replay(r, (uint8_t *)ent0, len0, err,
+		    sizeof(err)) == 0);
+		CHECK_MSG(engine_replay(r, (uint8_t *)ent1, len1, err,
+		    sizeof(err)) == -1, "replay accepted %zu-byte args over "
+		    "args_size 16384", sizeof(args));
+		engine_free(r);
+	}
+	free(ent0);
+	free(ent1);
+	engine_free(e);
+}
+
 /* ==== 4. determinism ==== */
 
 TEST(determinism_no_addresses)
@@ -1024,6 +1105,7 @@ main(int argc, char **argv)
 	RUN(finding11_coroutine_uncounted_instructions);
 	RUN(finding13_rmdir_charged_after);
 	RUN(no_state_between_calls);
+	RUN(finding14_replay_accepts_refused_requests);
 	RUN(determinism_no_addresses);
 	RUN(finding12_nan_spelling);
 	RUN(determinism_cross_process);
