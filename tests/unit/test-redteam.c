@@ -191,6 +191,33 @@ static const char close_dead_co[] =
     "  coroutine.close(co) end})\n"
     "coroutine.resume(co)";
 
+/* FINDING 15: the border #t of a table with holes depends on when it was
+ * rehashed, which depends on string-key collisions, i.e. on the per-state
+ * string hash seed (luai_makeseed: clock and addresses). */
+static const char border_holes[] =
+    "local out = {}\n"
+    "for trial = 1, 300 do\n"
+    "  local t = {}\n"
+    "  for step = 1, 120 do\n"
+    "    local r = math.random(1, 6)\n"
+    "    if r == 1 then t[math.random(1, 64)] = true\n"
+    "    elseif r == 2 then t[math.random(1, 64)] = nil\n"
+    "    elseif r == 3 then t['s' .. math.random(1, 40)] = true\n"
+    "    elseif r == 4 then t['s' .. math.random(1, 40)] = nil\n"
+    "    elseif r == 5 then t[math.random(1, 64) + 0.5] = true\n"
+    "    else t[#t + 1] = 1 end\n"
+    "  end\n"
+    "  out[#out + 1] = #t\n"
+    "end\n"
+    "return table.concat(out, ',')";
+
+/* FINDING 16: System.json.decode builds the whole jansson tree in host
+ * memory (outside the Lua heap cap) before converting it: a 3 MB string
+ * of empty arrays costs ~100+ MB of host memory under memory=16M. */
+static const char rss_json_decode[] =
+    "local s = '[' .. string.rep('[],', 1000000) .. '[]]'\n"
+    "return #System.json.decode(s)";
+
 /* Regression: everything that must not depend on the process. */
 static const char determ_mix[] =
     "local out = {}\n"
@@ -229,6 +256,8 @@ static const struct child_case child_cases[] = {
 	{ "xpcall_depth_hang", "instructions=1000000", xpcall_depth_hang },
 	{ "close_dead_co", "instructions=100000", close_dead_co },
 	{ "json_err_order", NULL, json_err_order },
+	{ "border_holes", NULL, border_holes },
+	{ "rss_json_decode", "memory=16M", rss_json_decode },
 	{ "json_result_order", NULL, json_result_order },
 	{ "determ_mix", NULL, determ_mix },
 	{ NULL, NULL, NULL }
@@ -253,6 +282,7 @@ child_main(const char *name)
 	struct engine *e;
 	char *code, *out, *ent = NULL;
 	size_t len = 0;
+	long rss;
 
 	for (c = child_cases; c->name != NULL; c++)
 		if (strcmp(c->name, name) == 0)
@@ -264,8 +294,11 @@ child_main(const char *name)
 	free(code);
 	if (e == NULL)
 		return fflush(stdout) == 0 ? 0 : 4;	/* printed why */
+	rss = maxrss_kb();
 	out = sbt_call_as(e, "unix:mallory", "go", "[]", &ent, &len);
 	printf("%s\n", out);
+	if (strncmp(name, "rss_", 4) == 0)
+		printf("RSS+%ld\n", maxrss_kb() - rss);
 	if (ent != NULL)
 		fwrite(ent, 1, len, stdout);
 	free(out);
@@ -738,6 +771,21 @@ TEST(finding8_json_dag_bomb)
 	    "ERR: limit exceeded: *");
 }
 
+TEST(finding16_json_decode_host_memory)
+{
+	char *o, err[VMS_ERRLEN], *p;
+	long kb = -1;
+	int r;
+
+	r = run_child("rss_json_decode", 8000, &o, err, sizeof(err));
+	CHECK_MSG(r == 0, "%s", err);
+	if (r == 0 && (p = strstr(o, "RSS+")) != NULL)
+		kb = strtol(p + 4, NULL, 10);
+	CHECK_MSG(kb >= 0 && kb < 48 * 1024, "host memory grew by %ld KB "
+	    "under memory=16M (outcome %.80s)", kb, o);
+	free(o);
+}
+
 TEST(bound_json)
 {
 	ATTACK("return System.json.decode(string.rep('[', 100000))", NULL,
@@ -1070,6 +1118,11 @@ TEST(finding7_json_error_order)
 	same_in_processes("json_result_order", 3);
 }
 
+TEST(finding15_border_of_holes)
+{
+	same_in_processes("border_holes", 3);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1097,6 +1150,7 @@ main(int argc, char **argv)
 	RUN(finding6_pattern_backtracking_unmetered);
 	RUN(finding6_string_scan_amplification);
 	RUN(finding8_json_dag_bomb);
+	RUN(finding16_json_decode_host_memory);
 	RUN(bound_json);
 	RUN(bound_args);
 	RUN(files_paths);
@@ -1110,5 +1164,6 @@ main(int argc, char **argv)
 	RUN(finding12_nan_spelling);
 	RUN(determinism_cross_process);
 	RUN(finding7_json_error_order);
+	RUN(finding15_border_of_holes);
 	return test_summary();
 }
