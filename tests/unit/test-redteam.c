@@ -212,7 +212,7 @@ static const char border_holes[] =
 
 /* FINDING 16: System.json.decode builds the whole jansson tree in host
  * memory (outside the Lua heap cap) before converting it: a 3 MB string
- * of empty arrays costs ~100+ MB of host memory under memory=16M. */
+ * of empty arrays costs ~250 MB of host memory under memory=16M. */
 static const char rss_json_decode[] =
     "local s = '[' .. string.rep('[],', 1000000) .. '[]]'\n"
     "return #System.json.decode(s)";
@@ -752,22 +752,47 @@ TEST(finding5_load_swallows_memory_error)
  * repeated scans of a large string all run far beyond the budget. */
 TEST(finding6_table_move_unmetered)
 {
-	ATTACK("table.move({}, 1, 3e7, 2) return 'done'",
+	ATTACK("table.move({}, 1, 1e7, 2) return 'done'",
+	    "instructions=1000000",
+	    "ERR: limit exceeded: instructions (1000000)");
+}
+
+/* string.rep('', n) loops n times in C with nothing to allocate:
+ * string.rep('', math.maxinteger) never returns. 5e7 here. */
+TEST(finding6_string_rep_empty_unmetered)
+{
+	ATTACK("return #string.rep('', 2e7)", "instructions=1000000",
+	    "ERR: limit exceeded: instructions (1000000)");
+	ATTACK("return #string.rep('', 2e7, '')", "instructions=1000000",
+	    "ERR: limit exceeded: instructions (1000000)");
+}
+
+/* ~50 keys make #t = 2^k + 1 (keys 2^i and 2^i + 1 in the hash part);
+ * table.insert(t, 1, x) / table.remove(t, 1) then shift 2^k slots in C.
+ * With k = 40 that is ~10^12 iterations. k = 22 here. */
+TEST(finding6_table_shift_unmetered)
+{
+	ATTACK("local t = {} for k = 0, 22 do t[(1 << k) + 1] = true "
+	    "t[1 << k] = true end table.insert(t, 1, 0) return 'done'",
+	    "instructions=1000000",
+	    "ERR: limit exceeded: instructions (1000000)");
+	ATTACK("local t = {} for k = 0, 22 do t[(1 << k) + 1] = true "
+	    "t[1 << k] = true end table.remove(t, 1) return 'done'",
 	    "instructions=1000000",
 	    "ERR: limit exceeded: instructions (1000000)");
 }
 
 TEST(finding6_pattern_backtracking_unmetered)
 {
-	ATTACK("return string.find(string.rep('a', 24), "
+	ATTACK("return string.find(string.rep('a', 22), "
 	    "string.rep('a*', 8) .. 'b')", "instructions=1000000",
 	    "ERR: limit exceeded: instructions (1000000)");
 }
 
 TEST(finding6_string_scan_amplification)
 {
-	ATTACK("local s = string.rep('a', 4 * 1024 * 1024) local n = 0\n"
-	    "for i = 1, 2000 do if s:find('b', 1, true) then n = n + 1 end "
+	ATTACK("local s = string.rep('a', 2 * 1024 * 1024) local n = 0\n"
+	    "for i = 1, 1000 do if s:find('b', 1, true) then n = n + 1 end "
 	    "end return n", "instructions=1000000",
 	    "ERR: limit exceeded: instructions (1000000)");
 }
@@ -894,7 +919,6 @@ TEST(files_limits)
  * memory for the whole call, outside the Lua heap cap, though the entry
  * can never exceed entry_size: repeated overwrites of one 32K file grow
  * the daemon by hundreds of MB per call. Measured in a child's RSS. */
-
 TEST(finding9_writes_host_memory)
 {
 	char *o, err[VMS_ERRLEN], *p;
@@ -969,7 +993,7 @@ TEST(finding13_rmdir_charged_after)
 		FAILF("deploy");
 		return;
 	}
-	for (i = 0; i < 40; i++) {
+	for (i = 0; i < 25; i++) {
 		char args[32];
 
 		snprintf(args, sizeof(args), "[\"d%d\"]", i);
@@ -1147,6 +1171,8 @@ main(int argc, char **argv)
 	RUN(bound_memory);
 	RUN(finding5_load_swallows_memory_error);
 	RUN(finding6_table_move_unmetered);
+	RUN(finding6_string_rep_empty_unmetered);
+	RUN(finding6_table_shift_unmetered);
 	RUN(finding6_pattern_backtracking_unmetered);
 	RUN(finding6_string_scan_amplification);
 	RUN(finding8_json_dag_bomb);
