@@ -509,6 +509,40 @@ TEST(finding3_coroutine_wrap)
 	    "return 2 end) return {f(), f()}", NULL, "[1,2]");
 }
 
+TEST(coroutine_yields)
+{
+	ATTACK("local co = coroutine.create(function() return xpcall("
+	    "function() local a = coroutine.yield(1) return a * 2, 'x' end, "
+	    "function(m) return 'h:' .. m end) end)\n"
+	    "local r1 = {coroutine.resume(co)}\n"
+	    "local r2 = {coroutine.resume(co, 21)} return {r1, r2}", NULL,
+	    "[[true,1],[true,true,42,\"x\"]]");
+	ATTACK("local co = coroutine.wrap(function() for k in pairs("
+	    "setmetatable({}, {__pairs = function(t) coroutine.yield(5) "
+	    "return next, t end})) do end end) return co()", NULL,
+	    "ERR: attempt to yield across a C-call boundary");
+	ATTACK("local co = coroutine.wrap(function() local t = {3, 1, 2} "
+	    "table.sort(t, function(a, b) coroutine.yield() return a < b "
+	    "end) end) return (pcall(co))", NULL, "false");
+	ATTACK("local co co = coroutine.create(function() return "
+	    "coroutine.resume(co) end) return {coroutine.resume(co)}", NULL,
+	    "[true,false,\"cannot resume non-suspended coroutine\"]");
+	ATTACK("local mt = {__index = function(t, k) return "
+	    "coroutine.yield(k) end} local co = coroutine.wrap(function() "
+	    "return setmetatable({}, mt).x end) return {co(), co(9)}", NULL,
+	    "[\"x\",9]");
+	ATTACK("return {pcall(coroutine.yield)}", NULL,
+	    "[false,\"attempt to yield from outside a coroutine\"]");
+	ATTACK("return coroutine.close(coroutine.running())", NULL,
+	    "ERR: test:4: cannot close a running coroutine");
+	ATTACK("local co = coroutine.wrap(function() return select(2, "
+	    "xpcall(function() coroutine.yield(1) error('e') end, "
+	    "function(m) coroutine.yield(7) return m end)) end) "
+	    "return {co(), co(), co()}", NULL, "ERR: limit exceeded: depth*");
+	ATTACK("collectgarbage('stop')", NULL, "ERR: test:4: collectgarbage: "
+	    "option 'stop' is not available in a contract");
+}
+
 TEST(escape_error_objects)
 {
 	ATTACK("error(setmetatable({}, {__tostring = function() "
@@ -1158,6 +1192,7 @@ main(int argc, char **argv)
 	RUN(escape_env_tricks);
 	RUN(finding2_rawset_global);
 	RUN(finding3_coroutine_wrap);
+	RUN(coroutine_yields);
 	RUN(escape_error_objects);
 	RUN(escape_gc_mode_close);
 	RUN(close_refused);
