@@ -116,6 +116,12 @@ co_create(lua_State *L)
 	lua_State *co;
 
 	luaL_checktype(L, 1, LUA_TFUNCTION);
+	/*
+	 * A thread starts with a fresh count-hook counter and its unspent
+	 * remainder (< hookcount instructions) is never reported: charge
+	 * that upper bound up front, so coroutines cannot run uncounted.
+	 */
+	sb_charge(L, sb_getctx(L)->hookcount);
 	co = lua_newthread(L);
 	lua_pushvalue(L, 1);
 	lua_xmove(L, co, 1);
@@ -191,6 +197,54 @@ co_resume(lua_State *L)
 		lua_pop(L, 1);
 	}
 	return lua_gettop(L);
+}
+
+/*
+ * A coroutine killed by a limit (an error raised by the hook) keeps Lua's
+ * hooks disabled; closing it would run its pending __close handlers (e.g.
+ * a generic for's closing value) outside the budget. Once a limit is hit
+ * nothing more runs. upvalue 1: the real coroutine.close.
+ */
+static int
+co_close(lua_State *L)
+{
+	struct sb_ctx *ctx = sb_getctx(L);
+
+	if (ctx->limit_err[0] != '\0')
+		return sb_limit(L, "%s", ctx->limit_err);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	if (lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0) != LUA_OK) {
+		rethrow_limits(L, LUA_ERRRUN);
+		if (lua_type(L, -1) == LUA_TSTRING) {
+			luaL_where(L, 1);	/* where the contract called us */
+			lua_insert(L, -2);
+			lua_concat(L, 2);
+		}
+		return lua_error(L);
+	}
+	return lua_gettop(L);
+}
+
+/* Strict globals also hold for rawset. upvalue 1: the real rawset. */
+static int
+sb_rawset(lua_State *L)
+{
+	lua_pushglobaltable(L);
+	if (lua_rawequal(L, 1, -1))
+		return luaL_error(L, "rawset: cannot create or change globals "
+		    "(contracts keep state in System.files, not in globals)");
+	lua_pop(L, 1);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
+int
+sb_rethrow_limits(lua_State *L, int status)
+{
+	return rethrow_limits(L, status);
 }
 
 static int
@@ -316,7 +370,13 @@ open_env(lua_State *L)
 	lua_setfield(L, -3, "resume");
 	lua_pushcclosure(L, co_wrap, 1);
 	lua_setfield(L, -2, "wrap");
+	lua_getfield(L, -1, "close");
+	lua_pushcclosure(L, co_close, 1);
+	lua_setfield(L, -2, "close");
 	lua_pop(L, 1);
+	lua_getfield(L, 1, "rawset");
+	lua_pushcclosure(L, sb_rawset, 1);
+	lua_setfield(L, 1, "rawset");
 	lua_settop(L, 1);
 	sb_open_determ(L);
 	sb_open_system(L);
@@ -471,11 +531,51 @@ sb_msgh(lua_State *L)
 	return 1;
 }
 
+/* Skip what the Lua lexer skips between two tokens: blanks and comments. */
+static size_t
+skip_blank(const char *s, size_t len, size_t j)
+{
+	size_t lvl, k;
+
+	for (;;) {
+		while (j < len && strchr(" \t\n\r\f\v", s[j]) != NULL &&
+		    s[j] != '\0')
+			j++;
+		if (j + 1 >= len || s[j] != '-' || s[j + 1] != '-')
+			return j;
+		j += 2;
+		/* long comment: --[==[ ... ]==] */
+		if (j < len && s[j] == '[') {
+			for (k = j + 1, lvl = 0; k < len && s[k] == '='; k++)
+				lvl++;
+			if (k < len && s[k] == '[') {
+				for (k++; k < len; k++) {
+					size_t m = k + 1, n = 0;
+
+					if (s[k] != ']')
+						continue;
+					while (m < len && s[m] == '=')
+						m++, n++;
+					if (n == lvl && m < len && s[m] == ']')
+						break;
+				}
+				if (k >= len)
+					return len;
+				j = k + lvl + 2;
+				continue;
+			}
+		}
+		while (j < len && s[j] != '\n' && s[j] != '\r')
+			j++;
+	}
+}
+
 /*
- * Does the source contain a to-be-closed attribute ("<close>", spaces
- * allowed)? Their __close handlers can run while Lua has hooks disabled
- * (closing a dead coroutine), outside the instruction budget, so the
- * attribute is refused wherever it appears (even in strings: harmless).
+ * Does the source contain a to-be-closed attribute ('<' "close" '>' with
+ * anything the lexer skips between the tokens: blanks, \f, \v, comments)?
+ * Their __close handlers can run while Lua has hooks disabled (closing a
+ * dead coroutine), outside the instruction budget, so the attribute is
+ * refused wherever it appears (even in strings: harmless).
  */
 int
 sb_has_close(const char *s, size_t len)
@@ -485,16 +585,10 @@ sb_has_close(const char *s, size_t len)
 	for (i = 0; i < len; i++) {
 		if (s[i] != '<')
 			continue;
-		j = i + 1;
-		while (j < len && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' ||
-		    s[j] == '\r'))
-			j++;
+		j = skip_blank(s, len, i + 1);
 		if (len - j < 5 || memcmp(s + j, "close", 5) != 0)
 			continue;
-		j += 5;
-		while (j < len && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' ||
-		    s[j] == '\r'))
-			j++;
+		j = skip_blank(s, len, j + 5);
 		if (j < len && s[j] == '>')
 			return 1;
 	}

@@ -68,6 +68,7 @@ struct sb_ctx	*sb_getctx(lua_State *);
 void	 sb_charge(lua_State *, uint64_t units);
 int	 sb_limit(lua_State *, const char *fmt, ...);
 void	 sb_check_open(lua_State *, const char *fn);
+int	 sb_rethrow_limits(lua_State *, int status);
 void	 sb_open_determ(lua_State *);
 void	 sb_open_system(lua_State *);
 void	 sb_open_files(lua_State *);	/* pushes System.files */

@@ -507,6 +507,7 @@ sb_load(lua_State *L)
 {
 	size_t len;
 	const char *s, *name, *mode;
+	int r;
 
 	if (lua_type(L, 1) != LUA_TSTRING)
 		return luaL_error(L, "load: only source strings can be loaded");
@@ -525,7 +526,10 @@ sb_load(lua_State *L)
 		    "not allowed");
 		return 2;
 	}
-	if (luaL_loadbufferx(L, s, len, name, "t") != LUA_OK) {
+	if ((r = luaL_loadbufferx(L, s, len, name, "t")) != LUA_OK) {
+		/* the memory limit is not a syntax error to return */
+		if (r == LUA_ERRMEM)
+			sb_rethrow_limits(L, r);
 		luaL_pushfail(L);
 		lua_insert(L, -2);
 		return 2;
