@@ -88,7 +88,8 @@ sb_charge(lua_State *L, uint64_t units)
 {
 	struct sb_ctx *ctx = sb_getctx(L);
 
-	ctx->cost += units;
+	ctx->cost = units > UINT64_MAX - ctx->cost ? UINT64_MAX :
+	    ctx->cost + units;
 	if (ctx->limit_err[0] != '\0' ||
 	    ctx->cost >= ctx->limits->instructions)
 		sb_limit(L, "limit exceeded: instructions (%llu)",
@@ -379,6 +380,7 @@ open_env(lua_State *L)
 	lua_setfield(L, 1, "rawset");
 	lua_settop(L, 1);
 	sb_open_determ(L);
+	sb_open_meter(L);
 	sb_open_system(L);
 	lua_settop(L, 0);
 }

@@ -71,6 +71,7 @@ void	 sb_check_open(lua_State *, const char *fn);
 int	 sb_rethrow_limits(lua_State *, int status);
 void	 sb_open_determ(lua_State *);
 void	 sb_open_system(lua_State *);
+void	 sb_open_meter(lua_State *);
 void	 sb_open_files(lua_State *);	/* pushes System.files */
 void	 sb_readonly(lua_State *);	/* replace top table by a proxy */
 const char *sb_tostring(lua_State *, int idx, size_t *len);
