@@ -210,6 +210,25 @@ static const char border_holes[] =
     "end\n"
     "return table.concat(out, ',')";
 
+/* FINDING 15, consequence: the heap in use after the same operations
+ * differs between processes, so memory-limit (and allocation-charged
+ * instruction-limit) outcomes can differ between execution and replay.
+ * Probed with load(), which returns memory errors (FINDING 5). */
+static const char memory_probe[] =
+    "local keep = {} for i = 1, 20000 do keep[i] = false end\n"
+    "local tabs = {}\n"
+    "for trial = 1, 200 do\n"
+    "  local t = {}\n"
+    "  for step = 1, 200 do\n"
+    "    if math.random(1, 2) == 1 then t['s' .. math.random(1, 60)] = true\n"
+    "    else t['s' .. math.random(1, 60)] = nil end\n"
+    "  end\n"
+    "  tabs[trial] = t\n"
+    "end\n"
+    "for i = 1, 20000 do local f = load('return 1')\n"
+    "  if not f then return i end keep[i] = f end\n"
+    "return -1";
+
 /* FINDING 16: System.json.decode builds the whole jansson tree in host
  * memory (outside the Lua heap cap) before converting it: a 3 MB string
  * of empty arrays costs ~250 MB of host memory under memory=16M. */
@@ -260,6 +279,7 @@ static const struct child_case child_cases[] = {
 	{ "close_dead_co", "instructions=100000", close_dead_co },
 	{ "json_err_order", NULL, json_err_order },
 	{ "border_holes", NULL, border_holes },
+	{ "memory_probe", "memory=2M", memory_probe },
 	{ "rss_json_decode", "memory=16M", rss_json_decode },
 	{ "rss_writes", NULL, writes_bomb },
 	{ "json_result_order", NULL, json_result_order },
@@ -1190,6 +1210,7 @@ TEST(finding7_json_error_order)
 TEST(finding15_border_of_holes)
 {
 	same_in_processes("border_holes", 3);
+	same_in_processes("memory_probe", 4);
 }
 
 int
