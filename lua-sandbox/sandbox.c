@@ -33,7 +33,8 @@ sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		ctx->mem -= old;
 		return NULL;
 	}
-	if (nsize > old && ctx->mem + (nsize - old) > ctx->limits->memory)
+	if (nsize > old && ctx->mem + ctx->host + (nsize - old) >
+	    ctx->limits->memory)
 		return NULL;
 	if ((p = realloc(ptr, nsize)) == NULL)
 		return NULL;
@@ -708,6 +709,7 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	int status;
 
 	ctx->mem = 0;
+	ctx->host = 0;
 	ctx->cost = 0;
 	ctx->closed = 0;
 	ctx->limit_err[0] = '\0';

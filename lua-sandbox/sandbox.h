@@ -21,6 +21,7 @@
 #define SB_HOOK_EVERY	1000	/* instructions between count hooks */
 #define SB_ALLOC_UNIT	16	/* heap bytes charged as one instruction */
 #define SB_LIMITERR	160
+#define SB_JSON_NODE	128	/* host bytes charged per JSON node */
 
 struct sb_ctx {
 	/* inputs, set by the engine */
@@ -41,6 +42,7 @@ struct sb_ctx {
 
 	/* run state */
 	size_t			 mem;
+	size_t			 host;		/* charged non-Lua bytes */
 	uint64_t		 cost;		/* instructions + charges */
 	uint64_t		 hookcount;
 	int			 closed;	/* method returned: no System */
@@ -78,6 +80,7 @@ const char *sb_tostring(lua_State *, int idx, size_t *len);
 int	 sb_push_json(lua_State *, const json_t *, int depth);
 json_t	*sb_to_json(lua_State *, int idx, int depth, char *err,
 	    size_t errlen);
+int	 sb_json_charge(lua_State *, size_t bytes, char *err, size_t errlen);
 void	 sb_rng_seed(struct sb_ctx *);
 uint64_t sb_rng_next(struct sb_ctx *);
 struct sb_box {
