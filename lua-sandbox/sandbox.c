@@ -34,12 +34,18 @@ sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		return NULL;
 	}
 	if (nsize > old && ctx->mem + ctx->host + (nsize - old) >
-	    ctx->limits->memory)
+	    ctx->limits->memory) {
+		ctx->memfail = 1;
 		return NULL;
-	if ((p = realloc(ptr, nsize)) == NULL)
+	}
+	if ((p = realloc(ptr, nsize)) == NULL) {
+		ctx->memfail = 1;
 		return NULL;
-	if (nsize > old)
+	}
+	if (nsize > old) {
 		ctx->cost += (nsize - old) / SB_ALLOC_UNIT;
+		ctx->memfail = 0;
+	}
 	ctx->mem = ctx->mem - old + nsize;
 	return p;
 }
@@ -158,18 +164,20 @@ co_wrap(lua_State *L)
 	return 1;
 }
 
-/* Is the error on top a memory error (raised or carried as a string)? */
+/*
+ * Is the error on top a memory error? Raised (status), or carried as
+ * Lua's message by coroutine.resume. Lua itself turns error("not enough
+ * memory") into LUA_ERRMEM, so either is only believed when the allocator
+ * did refuse and nothing was allocated since: a contract's own error with
+ * that text stays an ordinary error.
+ */
 static int
 is_memerr(lua_State *L, int status)
 {
-	const char *s;
-
-	if (status == LUA_ERRMEM)
-		return 1;
-	if (lua_type(L, -1) != LUA_TSTRING)
+	if (!sb_getctx(L)->memfail)
 		return 0;
-	s = lua_tostring(L, -1);
-	return strstr(s, "not enough memory") != NULL;
+	return status == LUA_ERRMEM || (lua_type(L, -1) == LUA_TSTRING &&
+	    strcmp(lua_tostring(L, -1), "not enough memory") == 0);
 }
 
 static int
@@ -709,6 +717,7 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	int status;
 
 	ctx->mem = 0;
+	ctx->memfail = 0;
 	ctx->host = 0;
 	ctx->cost = 0;
 	ctx->closed = 0;
@@ -731,7 +740,7 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	lua_pushlightuserdata(L, &ra);
 	status = lua_pcall(L, 1, 0, 1);
 	ctx->closed = 1;
-	if (ctx->limit_err[0] == '\0' && status == LUA_ERRMEM)
+	if (ctx->limit_err[0] == '\0' && status == LUA_ERRMEM && ctx->memfail)
 		snprintf(ctx->limit_err, sizeof(ctx->limit_err),
 		    "limit exceeded: memory (%llu)",
 		    (unsigned long long)ctx->limits->memory);

@@ -43,6 +43,7 @@ struct sb_ctx {
 	/* run state */
 	size_t			 mem;
 	size_t			 host;		/* charged non-Lua bytes */
+	int			 memfail;	/* last growth was refused */
 	uint64_t		 cost;		/* instructions + charges */
 	uint64_t		 hookcount;
 	int			 closed;	/* method returned: no System */
