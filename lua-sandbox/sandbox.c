@@ -718,6 +718,7 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 
 	ctx->mem = 0;
 	ctx->memfail = 0;
+	ctx->wbytes = 0;
 	ctx->host = 0;
 	ctx->cost = 0;
 	ctx->closed = 0;

@@ -44,6 +44,7 @@ struct sb_ctx {
 	size_t			 mem;
 	size_t			 host;		/* charged non-Lua bytes */
 	int			 memfail;	/* last growth was refused */
+	uint64_t		 wbytes;	/* entry bytes the ops need */
 	uint64_t		 cost;		/* instructions + charges */
 	uint64_t		 hookcount;
 	int			 closed;	/* method returned: no System */
