@@ -33,17 +33,28 @@ sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		ctx->mem -= old;
 		return NULL;
 	}
-	if (nsize > old && ctx->mem + ctx->host + (nsize - old) >
-	    ctx->limits->memory) {
-		ctx->memfail = 1;
+	/*
+	 * A refusal is final: it records the memory limit, so that the
+	 * emergency collection Lua runs before retrying (at a point that
+	 * depends on the heap, not on the program) never lets the call go
+	 * on with what it collected (e.g. entries of a weak table).
+	 */
+	if (ctx->limit_err[0] != '\0' && nsize > old)
 		return NULL;
-	}
-	if ((p = realloc(ptr, nsize)) == NULL) {
-		ctx->memfail = 1;
+	if ((nsize > old && ctx->mem + ctx->host + (nsize - old) >
+	    ctx->limits->memory) || (p = realloc(ptr, nsize)) == NULL) {
+		if (nsize > old) {
+			ctx->memfail = 1;
+			if (ctx->limit_err[0] == '\0')
+				snprintf(ctx->limit_err, sizeof(ctx->limit_err),
+				    "limit exceeded: memory (%llu)",
+				    (unsigned long long)ctx->limits->memory);
+		}
 		return NULL;
 	}
 	if (nsize > old) {
 		ctx->cost += (nsize - old) / SB_ALLOC_UNIT;
+		ctx->allocd += nsize - old;
 		ctx->memfail = 0;
 	}
 	ctx->mem = ctx->mem - old + nsize;
@@ -66,6 +77,64 @@ sb_limit(lua_State *L, const char *fmt, ...)
 	return lua_error(L);
 }
 
+static const char mts_key = 'm';	/* registry: tables used as metatables */
+
+/* Remember a table (at idx) that was made a metatable. */
+void
+sb_register_mt(lua_State *L, int idx)
+{
+	struct sb_ctx *ctx = sb_getctx(L);
+
+	idx = lua_absindex(L, idx);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &mts_key);
+	lua_pushvalue(L, idx);
+	if (lua_rawget(L, -2) == LUA_TNIL) {
+		lua_pushvalue(L, idx);
+		lua_pushboolean(L, 1);
+		lua_rawset(L, -4);
+		ctx->nmts++;
+	}
+	lua_pop(L, 2);
+}
+
+/*
+ * The garbage collector runs only here, at points fixed by the program
+ * (count hooks and charged library calls), never on its own: the state is
+ * created with the collector stopped. Before each collection every table
+ * ever made a metatable is checked for __mode, which setmetatable cannot
+ * see when it is added afterwards: no weak table is ever collected. A
+ * collection happens once the call allocated as much as the heap held
+ * after the previous one (at least SB_GC_MIN), so its work is bounded by
+ * the allocations already charged; garbage not yet collected counts
+ * against the memory cap.
+ */
+void
+sb_gc_point(lua_State *L)
+{
+	struct sb_ctx *ctx = sb_getctx(L);
+
+	if (ctx->allocd - ctx->gc_mark < ctx->gc_next)
+		return;
+	sb_charge_only(ctx, ctx->nmts);
+	if (!lua_checkstack(L, 4))
+		sb_limit(L, "limit exceeded: memory (%llu)",
+		    (unsigned long long)ctx->limits->memory);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &mts_key);
+	lua_pushnil(L);
+	while (lua_next(L, -2) != 0) {
+		lua_pop(L, 1);
+		lua_pushliteral(L, "__mode");
+		if (lua_rawget(L, -2) != LUA_TNIL)
+			sb_limit(L, "__mode is not allowed (weak tables depend "
+			    "on the garbage collector)");
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	lua_gc(L, LUA_GCCOLLECT);
+	ctx->gc_mark = ctx->allocd;
+	ctx->gc_next = ctx->mem > SB_GC_MIN ? ctx->mem : SB_GC_MIN;
+}
+
 static void
 sb_hook(lua_State *L, lua_Debug *ar)
 {
@@ -83,6 +152,7 @@ sb_hook(lua_State *L, lua_Debug *ar)
 			sb_limit(L, "limit exceeded: instructions (%llu)",
 			    (unsigned long long)ctx->limits->instructions);
 		}
+		sb_gc_point(L);
 	} else if (ar->event == LUA_HOOKCALL) {
 		if (lua_getstack(L, (int)ctx->limits->depth, &tmp))
 			sb_limit(L, "limit exceeded: depth (%llu)",
@@ -91,16 +161,23 @@ sb_hook(lua_State *L, lua_Debug *ar)
 }
 
 void
+sb_charge_only(struct sb_ctx *ctx, uint64_t units)
+{
+	ctx->cost = units > UINT64_MAX - ctx->cost ? UINT64_MAX :
+	    ctx->cost + units;
+}
+
+void
 sb_charge(lua_State *L, uint64_t units)
 {
 	struct sb_ctx *ctx = sb_getctx(L);
 
-	ctx->cost = units > UINT64_MAX - ctx->cost ? UINT64_MAX :
-	    ctx->cost + units;
+	sb_charge_only(ctx, units);
 	if (ctx->limit_err[0] != '\0' ||
 	    ctx->cost >= ctx->limits->instructions)
 		sb_limit(L, "limit exceeded: instructions (%llu)",
 		    (unsigned long long)ctx->limits->instructions);
+	sb_gc_point(L);
 }
 
 void
@@ -359,6 +436,8 @@ open_env(lua_State *L)
 	lua_pushnil(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
 
+	lua_newtable(L);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &mts_key);
 	lua_pushglobaltable(L);
 	for (i = 0; base_drop[i] != NULL; i++)
 		drop(L, 1, base_drop[i]);
@@ -717,6 +796,10 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	int status;
 
 	ctx->mem = 0;
+	ctx->allocd = 0;
+	ctx->gc_mark = 0;
+	ctx->gc_next = SB_GC_MIN;
+	ctx->nmts = 0;
 	ctx->memfail = 0;
 	ctx->wbytes = 0;
 	ctx->host = 0;
@@ -736,6 +819,7 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 		return 0;
 	}
 	*(struct sb_ctx **)lua_getextraspace(L) = ctx;
+	lua_gc(L, LUA_GCSTOP);		/* it runs at sb_gc_point() only */
 	lua_pushcfunction(L, sb_msgh);
 	lua_pushcfunction(L, sb_main);
 	lua_pushlightuserdata(L, &ra);

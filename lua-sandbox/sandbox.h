@@ -22,6 +22,7 @@
 #define SB_ALLOC_UNIT	16	/* heap bytes charged as one instruction */
 #define SB_LIMITERR	160
 #define SB_JSON_NODE	128	/* host bytes charged per JSON node */
+#define SB_GC_MIN	(1 << 20)	/* bytes allocated between GCs, at least */
 
 struct sb_ctx {
 	/* inputs, set by the engine */
@@ -44,6 +45,10 @@ struct sb_ctx {
 	size_t			 mem;
 	size_t			 host;		/* charged non-Lua bytes */
 	int			 memfail;	/* last growth was refused */
+	size_t			 allocd;	/* bytes allocated so far */
+	size_t			 gc_mark;	/* allocd at the last GC */
+	size_t			 gc_next;	/* allocd - gc_mark for the next */
+	uint64_t		 nmts;		/* tables made metatables */
 	uint64_t		 wbytes;	/* entry bytes the ops need */
 	uint64_t		 cost;		/* instructions + charges */
 	uint64_t		 hookcount;
@@ -70,6 +75,9 @@ int	 sb_run(struct sb_ctx *, const char *method, const json_t *args,
 /* Internal to lua-sandbox/. */
 struct sb_ctx	*sb_getctx(lua_State *);
 void	 sb_charge(lua_State *, uint64_t units);
+void	 sb_charge_only(struct sb_ctx *, uint64_t units);
+void	 sb_gc_point(lua_State *);
+void	 sb_register_mt(lua_State *, int idx);
 int	 sb_limit(lua_State *, const char *fmt, ...);
 void	 sb_check_open(lua_State *, const char *fn);
 int	 sb_rethrow_limits(lua_State *, int status);

@@ -453,20 +453,28 @@ sb_randomseed(lua_State *L)
 static int
 sb_setmetatable(lua_State *L)
 {
+	lua_settop(L, 2);
 	if (lua_type(L, 2) == LUA_TTABLE) {
-		if (lua_getfield(L, 2, "__gc") != LUA_TNIL)
+		/* raw, as the collector reads them */
+		lua_pushliteral(L, "__gc");
+		if (lua_rawget(L, 2) != LUA_TNIL)
 			return luaL_error(L, "setmetatable: __gc is not "
 			    "allowed (finalizers run at nondeterministic "
 			    "times)");
-		if (lua_getfield(L, 2, "__mode") != LUA_TNIL)
+		lua_pushliteral(L, "__mode");
+		if (lua_rawget(L, 2) != LUA_TNIL)
 			return luaL_error(L, "setmetatable: __mode is not "
 			    "allowed (weak tables depend on the garbage "
 			    "collector)");
 		lua_pop(L, 2);
 	}
 	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	lua_call(L, lua_gettop(L) - 1, 1);
+	lua_pushvalue(L, 1);
+	lua_pushvalue(L, 2);
+	lua_call(L, 2, 1);
+	/* __mode added later is caught before any collection */
+	if (lua_type(L, 2) == LUA_TTABLE)
+		sb_register_mt(L, 2);
 	return 1;
 }
 
