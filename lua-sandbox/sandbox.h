@@ -87,6 +87,7 @@ void	 sb_open_meter(lua_State *);
 void	 sb_open_files(lua_State *);	/* pushes System.files */
 void	 sb_readonly(lua_State *);	/* replace top table by a proxy */
 const char *sb_tostring(lua_State *, int idx, size_t *len);
+int	 sb_isnan(lua_State *, int idx);
 int	 sb_push_json(lua_State *, const json_t *, int depth);
 json_t	*sb_to_json(lua_State *, int idx, int depth, char *err,
 	    size_t errlen);

@@ -6,6 +6,7 @@
  * hides the string metatable, a harmless collectgarbage, text-only load.
  */
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,6 +208,21 @@ sb_next(lua_State *L)
 
 /* ---- tostring, format ---- */
 
+/*
+ * NaN prints with its sign bit ("-nan" for 0/0 on x86-64, "nan" on
+ * arm64): wherever the sandbox formats a number it spells every NaN "nan".
+ */
+int
+sb_isnan(lua_State *L, int idx)
+{
+	lua_Number n;
+
+	if (lua_type(L, idx) != LUA_TNUMBER || lua_isinteger(L, idx))
+		return 0;
+	n = lua_tonumber(L, idx);
+	return n != n;
+}
+
 const char *
 sb_tostring(lua_State *L, int idx, size_t *len)
 {
@@ -218,6 +234,11 @@ sb_tostring(lua_State *L, int idx, size_t *len)
 	}
 	switch (lua_type(L, idx)) {
 	case LUA_TNUMBER:
+		if (sb_isnan(L, idx)) {
+			lua_pushliteral(L, "nan");
+			return lua_tolstring(L, -1, len);
+		}
+		/* FALLTHROUGH */
 	case LUA_TSTRING:
 		lua_pushvalue(L, idx);
 		return lua_tolstring(L, -1, len);
@@ -274,11 +295,47 @@ sb_format(lua_State *L)
 		    t == LUA_TLIGHTUSERDATA) {
 			sb_tostring(L, a, &len);
 			lua_replace(L, a);
+		} else if (sb_isnan(L, a)) {
+			lua_pushnumber(L, copysign(lua_tonumber(L, a), 1.0));
+			lua_replace(L, a);
 		}
 	}
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_insert(L, 1);
 	lua_call(L, n, 1);
+	return 1;
+}
+
+/* table.concat(t [, sep [, i [, j]]]), with NaN spelled "nan". */
+static int
+sb_tconcat(lua_State *L)
+{
+	luaL_Buffer b;
+	lua_Integer i, last;
+	const char *sep;
+	size_t lsep;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	sep = luaL_optlstring(L, 2, "", &lsep);
+	i = luaL_optinteger(L, 3, 1);
+	last = luaL_opt(L, luaL_checkinteger, 4, luaL_len(L, 1));
+	luaL_buffinit(L, &b);
+	for (; i <= last; i++) {
+		sb_charge(L, 1);
+		lua_geti(L, 1, i);
+		if (!lua_isstring(L, -1))
+			return luaL_error(L, "invalid value (at index %I) in "
+			    "table for 'concat'", (LUAI_UACINT)i);
+		if (sb_isnan(L, -1)) {
+			lua_pop(L, 1);
+			lua_pushliteral(L, "nan");
+		}
+		luaL_addvalue(&b);
+		if (i == last)
+			break;		/* (i + 1 may overflow) */
+		luaL_addlstring(&b, sep, lsep);
+	}
+	luaL_pushresult(&b);
 	return 1;
 }
 
@@ -581,6 +638,8 @@ sb_open_determ(lua_State *L)
 	lua_getfield(L, 1, "table");
 	lua_pushcfunction(L, sb_sort);
 	lua_setfield(L, -2, "sort");
+	lua_pushcfunction(L, sb_tconcat);
+	lua_setfield(L, -2, "concat");
 	lua_pop(L, 1);
 	lua_getfield(L, 1, "math");
 	lua_pushcfunction(L, sb_random);
