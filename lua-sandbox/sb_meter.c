@@ -133,7 +133,7 @@ class_end(const char *p, const char *end)
 		do {	/* the first ']' is literal */
 			if (p >= end)
 				return NULL;
-			if (*p == '%')
+			if (*p == '%' && p + 1 < end)
 				p++;
 			p++;
 		} while (p < end && *p != ']');
@@ -173,6 +173,8 @@ pattern_cost(const char *pat, size_t plen, size_t n)
 		if (*p == '$' && p + 1 == end)
 			break;
 		if (*p == '%' && p + 1 < end && p[1] == 'b') {
+			if (end - p < 4)
+				break;
 			k++;
 			p += 4;
 			continue;
