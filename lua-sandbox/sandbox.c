@@ -29,7 +29,7 @@ sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	void *p;
 
 	if (nsize == 0) {
-		free(ptr);
+		sb_arena_realloc(ctx->arena, ptr, osize, 0);
 		ctx->mem -= old;
 		return NULL;
 	}
@@ -42,7 +42,8 @@ sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	if (ctx->limit_err[0] != '\0' && nsize > old)
 		return NULL;
 	if ((nsize > old && ctx->mem + ctx->host + (nsize - old) >
-	    ctx->limits->memory) || (p = realloc(ptr, nsize)) == NULL) {
+	    ctx->limits->memory) ||
+	    (p = sb_arena_realloc(ctx->arena, ptr, old, nsize)) == NULL) {
 		if (nsize > old) {
 			ctx->memfail = 1;
 			if (ctx->limit_err[0] == '\0')
@@ -814,7 +815,10 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	*ok = 0;
 	*result = NULL;
 	*error = NULL;
+	ctx->arena = sb_arena_get();
 	if ((L = lua_newstate(sb_alloc, ctx)) == NULL) {
+		sb_arena_put(ctx->arena);
+		ctx->arena = NULL;
 		*error = xstrdup("limit exceeded: memory (state creation)");
 		return 0;
 	}
@@ -842,6 +846,8 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	}
 	json_decref(ra.result);
 	lua_close(L);
+	sb_arena_put(ctx->arena);	/* every block was freed */
+	ctx->arena = NULL;
 	(void)err;
 	(void)errlen;
 	return 0;

@@ -24,6 +24,8 @@
 #define SB_JSON_NODE	128	/* host bytes charged per JSON node */
 #define SB_GC_MIN	(1 << 20)	/* bytes allocated between GCs, at least */
 
+struct arena;
+
 struct sb_ctx {
 	/* inputs, set by the engine */
 	const struct vms_limits	*limits;
@@ -42,6 +44,7 @@ struct sb_ctx {
 	size_t			 bclen;
 
 	/* run state */
+	struct arena		*arena;		/* small blocks, or NULL */
 	size_t			 mem;
 	size_t			 host;		/* charged non-Lua bytes */
 	int			 memfail;	/* last growth was refused */
@@ -100,6 +103,9 @@ struct sb_box {
 };
 struct sb_box *sb_box_json(lua_State *);	/* freed with the state */
 int	 sb_valid_utf8(const char *, size_t);
+struct arena *sb_arena_get(void);
+void	 sb_arena_put(struct arena *);
+void	*sb_arena_realloc(struct arena *, void *, size_t osize, size_t nsize);
 int	 sb_has_close(const char *, size_t);
 
 #endif
