@@ -39,13 +39,13 @@ sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	 * depends on the heap, not on the program) never lets the call go
 	 * on with what it collected (e.g. entries of a weak table).
 	 */
-	if (ctx->limit_err[0] != '\0' && nsize > old)
+	if (ctx->memdead && nsize > old)
 		return NULL;
 	if ((nsize > old && ctx->mem + ctx->host + (nsize - old) >
 	    ctx->limits->memory) ||
 	    (p = sb_arena_realloc(ctx->arena, ptr, old, nsize)) == NULL) {
 		if (nsize > old) {
-			ctx->memfail = 1;
+			ctx->memfail = ctx->memdead = 1;
 			if (ctx->limit_err[0] == '\0')
 				snprintf(ctx->limit_err, sizeof(ctx->limit_err),
 				    "limit exceeded: memory (%llu)",
@@ -433,8 +433,14 @@ open_env(lua_State *L)
 	luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
 	luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 1);
 	lua_settop(L, 0);
-	/* package.loaded would hand out the libraries' originals */
-	lua_pushnil(L);
+	/*
+	 * package.loaded would hand out the libraries' originals: it is
+	 * replaced by a private one that only luaL_argerror() reads, to name
+	 * the originals sb_wrap() hides behind metering wrappers.
+	 */
+	lua_createtable(L, 0, 1);
+	lua_createtable(L, 0, 32);
+	lua_setfield(L, -2, LUA_GNAME);
 	lua_setfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
 
 	lua_newtable(L);
@@ -802,6 +808,7 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	ctx->gc_next = SB_GC_MIN;
 	ctx->nmts = 0;
 	ctx->memfail = 0;
+	ctx->memdead = 0;
 	ctx->wbytes = 0;
 	ctx->host = 0;
 	ctx->cost = 0;

@@ -48,6 +48,7 @@ struct sb_ctx {
 	size_t			 mem;
 	size_t			 host;		/* charged non-Lua bytes */
 	int			 memfail;	/* last growth was refused */
+	int			 memdead;	/* a growth was refused: no more */
 	size_t			 allocd;	/* bytes allocated so far */
 	size_t			 gc_mark;	/* allocd at the last GC */
 	size_t			 gc_next;	/* allocd - gc_mark for the next */
@@ -87,6 +88,7 @@ int	 sb_rethrow_limits(lua_State *, int status);
 void	 sb_open_determ(lua_State *);
 void	 sb_open_system(lua_State *);
 void	 sb_open_meter(lua_State *);
+void	 sb_wrap(lua_State *, int tidx, const char *name, lua_CFunction);
 void	 sb_open_files(lua_State *);	/* pushes System.files */
 void	 sb_readonly(lua_State *);	/* replace top table by a proxy */
 const char *sb_tostring(lua_State *, int idx, size_t *len);

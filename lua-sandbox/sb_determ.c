@@ -607,14 +607,6 @@ sb_load(lua_State *L)
 	return 1;
 }
 
-static void
-wrap(lua_State *L, int tidx, const char *name, lua_CFunction f)
-{
-	lua_getfield(L, tidx, name);
-	lua_pushcclosure(L, f, 1);
-	lua_setfield(L, tidx, name);
-}
-
 /* Install into the global table at index 1. */
 void
 sb_open_determ(lua_State *L)
@@ -629,11 +621,11 @@ sb_open_determ(lua_State *L)
 	lua_setfield(L, 1, "collectgarbage");
 	lua_pushcfunction(L, sb_load);
 	lua_setfield(L, 1, "load");
-	wrap(L, 1, "setmetatable", sb_setmetatable);
-	wrap(L, 1, "getmetatable", sb_getmetatable);
+	sb_wrap(L, 1, "setmetatable", sb_setmetatable);
+	sb_wrap(L, 1, "getmetatable", sb_getmetatable);
 
 	lua_getfield(L, 1, "string");
-	wrap(L, lua_gettop(L), "format", sb_format);
+	sb_wrap(L, lua_gettop(L), "format", sb_format);
 	lua_pop(L, 1);
 	lua_getfield(L, 1, "table");
 	lua_pushcfunction(L, sb_sort);

@@ -241,13 +241,34 @@ charge_match(lua_State *L, int plain_arg)
 	sb_charge(L, to_units(cost));
 }
 
+/*
+ * Call the real library function (upvalue 1) with this function's
+ * arguments. Called from C, its own errors would lose the contract's
+ * position: they get it back (callbacks into Lua code, which carry their
+ * own, are only possible for gsub with a function or table replacement,
+ * and gmatch's iterator, which the contract calls directly).
+ */
 static int
-call_real(lua_State *L)
+call_real_at(lua_State *L, int reposition)
 {
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_insert(L, 1);
-	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	if (lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0) != LUA_OK) {
+		sb_rethrow_limits(L, LUA_ERRRUN);
+		if (reposition && lua_type(L, -1) == LUA_TSTRING) {
+			luaL_where(L, 1);
+			lua_insert(L, -2);
+			lua_concat(L, 2);
+		}
+		return lua_error(L);
+	}
 	return lua_gettop(L);
+}
+
+static int
+call_real(lua_State *L)
+{
+	return call_real_at(L, 1);
 }
 
 static int
@@ -264,10 +285,54 @@ sb_match(lua_State *L)
 	return call_real(L);
 }
 
-static void
-wrap(lua_State *L, int tidx, const char *name, lua_CFunction f)
+static int
+sb_gsub(lua_State *L)
 {
+	int t = lua_type(L, 3);
+
+	charge_match(L, 0);
+	return call_real_at(L, t == LUA_TSTRING || t == LUA_TNUMBER);
+}
+
+/*
+ * Functions whose work is linear in their string arguments without
+ * allocating in proportion (utf8.len, tonumber, string.packsize, ...):
+ * one instruction per 16 bytes of them, so repeated scans of a large
+ * string are charged.
+ */
+static int
+sb_scan(lua_State *L)
+{
+	int i, n = lua_gettop(L);
+	uint64_t bytes = 0;
+
+	for (i = 1; i <= n; i++)
+		if (lua_type(L, i) == LUA_TSTRING)
+			bytes += lua_rawlen(L, i);
+	sb_charge(L, bytes / SB_SCAN_UNIT + 1);
+	return call_real(L);
+}
+
+/*
+ * Wrap t[name] (t at tidx) with f, which gets the original as upvalue 1,
+ * and name the original in the private package.loaded["_G"] (see
+ * open_env()) that luaL_argerror() searches, so that its argument errors
+ * still say "bad argument #1 to 'name'".
+ */
+void
+sb_wrap(lua_State *L, int tidx, const char *name, lua_CFunction f)
+{
+	int top;
+
+	tidx = lua_absindex(L, tidx);
 	lua_getfield(L, tidx, name);
+	top = lua_gettop(L);
+	if (lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE) ==
+	    LUA_TTABLE && lua_getfield(L, -1, LUA_GNAME) == LUA_TTABLE) {
+		lua_pushvalue(L, top);
+		lua_setfield(L, -2, name);
+	}
+	lua_settop(L, top);
 	lua_pushcclosure(L, f, 1);
 	lua_setfield(L, tidx, name);
 }
@@ -276,18 +341,31 @@ wrap(lua_State *L, int tidx, const char *name, lua_CFunction f)
 void
 sb_open_meter(lua_State *L)
 {
+	static const char *const str_scan[] = { "byte", "pack", "packsize",
+	    "unpack", NULL };
+	static const char *const utf8_scan[] = { "len", "offset", "codepoint",
+	    NULL };
+	int i;
+
+	sb_wrap(L, 1, "tonumber", sb_scan);
 	lua_getfield(L, 1, "table");
 	lua_pushcfunction(L, sb_tinsert);
 	lua_setfield(L, -2, "insert");
 	lua_pushcfunction(L, sb_tremove);
 	lua_setfield(L, -2, "remove");
-	wrap(L, lua_gettop(L), "move", sb_tmove);
+	sb_wrap(L, lua_gettop(L), "move", sb_tmove);
 	lua_pop(L, 1);
 	lua_getfield(L, 1, "string");
-	wrap(L, lua_gettop(L), "rep", sb_rep);
-	wrap(L, lua_gettop(L), "find", sb_find);
-	wrap(L, lua_gettop(L), "match", sb_match);
-	wrap(L, lua_gettop(L), "gmatch", sb_match);
-	wrap(L, lua_gettop(L), "gsub", sb_match);
+	sb_wrap(L, lua_gettop(L), "rep", sb_rep);
+	sb_wrap(L, lua_gettop(L), "find", sb_find);
+	sb_wrap(L, lua_gettop(L), "match", sb_match);
+	sb_wrap(L, lua_gettop(L), "gmatch", sb_match);
+	sb_wrap(L, lua_gettop(L), "gsub", sb_gsub);
+	for (i = 0; str_scan[i] != NULL; i++)
+		sb_wrap(L, lua_gettop(L), str_scan[i], sb_scan);
+	lua_pop(L, 1);
+	lua_getfield(L, 1, "utf8");
+	for (i = 0; utf8_scan[i] != NULL; i++)
+		sb_wrap(L, lua_gettop(L), utf8_scan[i], sb_scan);
 	lua_pop(L, 1);
 }
