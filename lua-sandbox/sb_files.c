@@ -420,6 +420,8 @@ f_history(lua_State *L)
 			    (unsigned long long)i);
 		box->json = json_loadb((const char *)buf, blen, 0, &jerr);
 		free(buf);
+		/* parsing is linear in the entry, which can be 64 KiB */
+		sb_charge(L, blen / SB_ALLOC_UNIT);
 		if (box->json == NULL)
 			return luaL_error(L, "history: entry %llu is not JSON",
 			    (unsigned long long)i);
