@@ -125,7 +125,8 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
 	install -m 0755 daemon/vmsd $(DESTDIR)$(SBINDIR)/vmsd
 	install -m 0755 ctl/vmsctl $(DESTDIR)$(BINDIR)/vmsctl
-	for p in man/*.[1-8]; do s=$${p##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+	for p in man/*.[1-8]; do [ -f $$p ] || continue; s=$${p##*.}; \
+	  install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	  install -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/; done
 	if [ -d units ] && ls units/*.service >/dev/null 2>&1; then \
 	  install -d $(DESTDIR)$(SYSTEMDUNITDIR); \
@@ -137,13 +138,19 @@ install: all
 	if [ -f etc/vmsd.tmpfiles ]; then install -d $(DESTDIR)$(TMPFILESDIR); \
 	  install -m 0644 etc/vmsd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/vmsd.conf; fi
 	install -d $(DESTDIR)$(SYSCONFDIR)/vmsd
-	[ -f $(DESTDIR)$(SYSCONFDIR)/vmsd/vmsd.conf ] || \
+	[ -f $(DESTDIR)$(SYSCONFDIR)/vmsd/vmsd.conf ] || [ ! -f etc/vmsd.conf ] || \
 	  install -m 0644 etc/vmsd.conf $(DESTDIR)$(SYSCONFDIR)/vmsd/vmsd.conf
+	@# On a live system (no DESTDIR) create the vmsd user and group now, so
+	@# vmsd.socket (SocketGroup=vmsd) can start before the next boot.
+	if [ -z "$(DESTDIR)" ] && [ -f etc/vmsd.sysusers ] && \
+	  command -v systemd-sysusers >/dev/null 2>&1; then \
+	  systemd-sysusers $(SYSUSERSDIR)/vmsd.conf; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vmsd $(DESTDIR)$(BINDIR)/vmsctl
 	for p in man/*.[1-8]; do s=$${p##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$$(basename $$p); done
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/vmsd.service $(DESTDIR)$(SYSTEMDUNITDIR)/vmsd.socket
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/vmsd.conf $(DESTDIR)$(TMPFILESDIR)/vmsd.conf
 
 clean:
 	rm -rf build daemon/vmsd ctl/vmsctl

@@ -40,6 +40,7 @@ config_defaults(struct vmsd_config *c)
 	c->max_message = PROTO_MAX_LINE_DEFAULT;
 	c->queue_limit = 1000;
 	c->idle_timeout = 300;
+	c->shutdown_grace = 5;
 	c->max_restarts = 5;
 	c->restart_window = 60;
 	c->snapshot_interval = 10000;
@@ -187,6 +188,10 @@ config_set(struct vmsd_config *c, const char *key, const char *v,
 		if (parse_uint(v, 0, 86400 * 365, &n) != 0)
 			goto bad_uint;
 		c->idle_timeout = (unsigned)n;
+	} else if (strcmp(key, "shutdown_grace") == 0) {
+		if (parse_uint(v, 0, 3600, &n) != 0)
+			goto bad_uint;
+		c->shutdown_grace = (unsigned)n;
 	} else if (strcmp(key, "max_restarts") == 0) {
 		if (parse_uint(v, 1, 1000, &n) != 0)
 			goto bad_uint;

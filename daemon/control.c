@@ -3,6 +3,8 @@
  * listener: line framing with the max_message cap, pipelined requests
  * whose replies leave in request order, SO_PEERCRED identity, and
  * back-pressure so a slow or hostile client never blocks the others.
+ * On shutdown it drains: no new connections, the connected clients are
+ * served until each has been idle for a moment (or a deadline passes).
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -29,6 +31,10 @@
 
 #define CONN_MAX_PENDING	4096		/* requests awaiting replies */
 #define CONN_MAX_OUTPUT		(16u << 20)	/* unsent reply bytes */
+#define DRAIN_IDLE_MS		250		/* idle time before a client
+						   is closed on shutdown */
+#define DRAIN_FINAL_S		2		/* after the deadline, for busy
+						   clients to get their replies */
 
 struct conn {
 	struct bufferevent	*bev;
@@ -39,6 +45,7 @@ struct conn {
 						   the output drains */
 	int			 paused;
 	int			 linger;	/* drain input before closing */
+	struct event		*idle_ev;	/* shutdown: idle grace */
 	TAILQ_ENTRY(conn)	 entry;
 };
 
@@ -54,6 +61,12 @@ static TAILQ_HEAD(listener_head, listener) listeners =
     TAILQ_HEAD_INITIALIZER(listeners);
 static int nconns;
 static gid_t socket_gid = (gid_t)-1;
+
+/* Shutdown drain (control_drain). */
+static int draining;			/* no accepts, idle clients closed */
+static int refusing;			/* deadline passed: new requests fail */
+static struct event *drain_check_ev, *deadline_ev, *final_ev;
+static void (*drain_done)(void);
 
 static void conn_read(struct bufferevent *, void *);
 static void conn_write(struct bufferevent *, void *);
@@ -86,8 +99,70 @@ conn_free(struct conn *c)
 	TAILQ_REMOVE(&conns, c, entry);
 	nconns--;
 	bufferevent_free(c->bev);
+	event_free(c->idle_ev);
 	free(c->info.ident);
 	free(c);
+	if (draining && drain_check_ev != NULL)
+		event_active(drain_check_ev, EV_TIMEOUT, 0);
+}
+
+/* Nothing partial, pending or unsent, in either direction. */
+static int
+conn_is_idle(struct conn *c)
+{
+	return !c->closing && TAILQ_EMPTY(&c->pending) &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
+}
+
+/* While draining: (re)start the idle grace of an idle client, stop it for
+ * a busy one. Never frees c: the close happens in conn_idle_cb. */
+static void
+conn_check_idle(struct conn *c)
+{
+	struct timeval tv = { 0, DRAIN_IDLE_MS * 1000 };
+
+	if (!draining || c->closing)
+		return;
+	if (!conn_is_idle(c)) {
+		evtimer_del(c->idle_ev);
+		return;
+	}
+	if (refusing)
+		timerclear(&tv);
+	if (refusing || !evtimer_pending(c->idle_ev, NULL))
+		evtimer_add(c->idle_ev, &tv);
+}
+
+/*
+ * A client stayed idle through the grace: close it, without ever dropping
+ * a request. On a unix socket, shutdown(SHUT_RD) first makes the client's
+ * further writes fail (EPIPE) while what it wrote before stays readable: if
+ * anything is there, it is read and served as usual and the connection
+ * closes at the EOF that follows. On TCP, bytes already queued also keep
+ * the connection open.
+ */
+static void
+conn_idle_cb(evutil_socket_t unused, short what, void *arg)
+{
+	struct conn *c = arg;
+	int fd = bufferevent_getfd(c->bev);
+	ssize_t n;
+	char b;
+
+	if (!conn_is_idle(c))
+		return;
+	if (!c->info.tcp && shutdown(fd, SHUT_RD) != 0)
+		log_debug("shutdown(SHUT_RD): %s", strerror(errno));
+	n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n > 0) {
+		log_debug("shutdown: request arrived as the idle client was "
+		    "being closed; serving it");
+		return;
+	}
+	log_debug("shutdown: closing idle client (%s)", c->info.ident ?
+	    c->info.ident : "tcp");
+	conn_free(c);
 }
 
 static void
@@ -255,7 +330,9 @@ conn_flush(struct conn *c)
 		bufferevent_enable(c->bev, EV_READ);
 		/* Lines may already wait in the input buffer. */
 		conn_read(c->bev, c);
+		return;
 	}
+	conn_check_idle(c);
 }
 
 static void
@@ -279,7 +356,7 @@ conn_handle_line(struct conn *c, char *line, size_t len)
 	}
 	if (json_object_get(msg, "id") == NULL)
 		req->notification = 1;
-	if (vmsd_shutting_down)
+	if (vmsd_shutting_down || refusing)
 		rpcreq_error(req, RPC_UNAVAILABLE, NULL,
 		    "vmsd is shutting down");
 	else
@@ -325,6 +402,8 @@ conn_read(struct bufferevent *bev, void *arg)
 		if (eol.pos < 0) {
 			if (evbuffer_get_length(in) > vmsd_conf->max_message)
 				conn_too_large(c);
+			else
+				conn_check_idle(c);
 			return;
 		}
 		len = (size_t)eol.pos;
@@ -375,6 +454,8 @@ conn_write(struct bufferevent *bev, void *arg)
 	}
 	if (c->paused)
 		conn_flush(c);
+	else
+		conn_check_idle(c);
 }
 
 static void
@@ -418,10 +499,6 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct ucred uc;
 	socklen_t ulen = sizeof(uc);
 
-	if (vmsd_shutting_down) {
-		close(fd);
-		return;
-	}
 	c = xcalloc(1, sizeof(*c));
 	TAILQ_INIT(&c->pending);
 	c->info.tcp = l->tcp;
@@ -447,8 +524,11 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		return;
 	}
 	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
-	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0) {
-		log_warnx("bufferevent_enable failed");
+	if ((c->idle_ev = evtimer_new(vmsd_base, conn_idle_cb, c)) == NULL ||
+	    bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0) {
+		log_warnx("cannot set up a client connection");
+		if (c->idle_ev != NULL)
+			event_free(c->idle_ev);
 		bufferevent_free(c->bev);
 		free(c->info.ident);
 		free(c);
@@ -456,6 +536,7 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	}
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	nconns++;
+	conn_check_idle(c);
 	log_debug("client connected (%s, pid %ld)", c->info.ident ?
 	    c->info.ident : "tcp", (long)c->info.pid);
 }
@@ -463,7 +544,7 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 static void
 accept_resume(evutil_socket_t fd, short what, void *arg)
 {
-	if (!vmsd_shutting_down)
+	if (!draining)
 		evconnlistener_enable(arg);
 }
 
@@ -606,8 +687,8 @@ control_socket_gid(void)
 	return socket_gid;
 }
 
-void
-control_stop_listening(void)
+static void
+listeners_free(void)
 {
 	struct listener *l;
 
@@ -623,18 +704,86 @@ control_stop_listening(void)
 	}
 }
 
-/* Shutdown: clients with nothing pending are closed; the others get
- * their replies first. */
+/*
+ * Disabled, not closed: connections made from now on wait in the kernel's
+ * backlog. Under socket activation systemd keeps the socket open and the
+ * next instance accepts them; a socket vmsd bound itself is closed and
+ * unlinked at exit (control_free_all).
+ */
 void
-control_shutdown(void)
+control_stop_listening(void)
 {
-	struct conn *c, *next;
+	struct listener *l;
 
-	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		if (!c->closing)
-			conn_close_after_output(c);
-	}
+	draining = 1;
+	TAILQ_FOREACH(l, &listeners, entry)
+		if (evconnlistener_disable(l->evl) != 0)
+			log_warnx("cannot disable a listener");
+}
+
+static void
+drain_check(evutil_socket_t unused, short what, void *arg)
+{
+	void (*done)(void) = drain_done;
+
+	if (nconns > 0 || done == NULL)
+		return;
+	drain_done = NULL;
+	evtimer_del(deadline_ev);
+	evtimer_del(final_ev);
+	done();
+}
+
+/* The last word: clients still waiting for a reply lose it (their calls
+ * still run and commit), the others are closed. */
+static void
+drain_final(evutil_socket_t unused, short what, void *arg)
+{
+	struct conn *c;
+
+	log_warnx("shutdown: closing %d client(s) still busy %d s after "
+	    "shutdown_grace", nconns, DRAIN_FINAL_S);
+	while ((c = TAILQ_FIRST(&conns)) != NULL)
+		conn_free(c);
+	drain_check(-1, 0, NULL);
+}
+
+static void
+drain_deadline(evutil_socket_t unused, short what, void *arg)
+{
+	struct timeval tv = { DRAIN_FINAL_S, 0 };
+	struct conn *c;
+
+	if (nconns > 0)
+		log_info("shutdown_grace passed: %d client(s) still busy; "
+		    "new requests are refused", nconns);
+	refusing = 1;
+	TAILQ_FOREACH(c, &conns, entry)
+		conn_check_idle(c);
+	if (evtimer_add(final_ev, &tv) != 0)
+		fatalx("cannot arm the shutdown timer");
+}
+
+void
+control_drain(unsigned deadline, void (*done)(void))
+{
+	struct timeval tv = { (time_t)deadline, 0 };
+	struct conn *c;
+
+	draining = 1;
+	drain_done = done;
+	drain_check_ev = evtimer_new(vmsd_base, drain_check, NULL);
+	deadline_ev = evtimer_new(vmsd_base, drain_deadline, NULL);
+	final_ev = evtimer_new(vmsd_base, drain_final, NULL);
+	if (drain_check_ev == NULL || deadline_ev == NULL || final_ev == NULL ||
+	    evtimer_add(deadline_ev, &tv) != 0)
+		fatalx("cannot arm the shutdown timers");
+	if (nconns > 0)
+		log_info("shutdown: serving %d connected client(s) until idle "
+		    "(at most %u s)", nconns, deadline);
+	TAILQ_FOREACH(c, &conns, entry)
+		conn_check_idle(c);
+	event_active(drain_check_ev, EV_TIMEOUT, 0);
 }
 
 int
@@ -648,7 +797,15 @@ control_free_all(void)
 {
 	struct conn *c;
 
+	drain_done = NULL;
 	while ((c = TAILQ_FIRST(&conns)) != NULL)
 		conn_free(c);
-	control_stop_listening();
+	listeners_free();
+	if (drain_check_ev != NULL)
+		event_free(drain_check_ev);
+	if (deadline_ev != NULL)
+		event_free(deadline_ev);
+	if (final_ev != NULL)
+		event_free(final_ev);
+	drain_check_ev = deadline_ev = final_ev = NULL;
 }

@@ -1,7 +1,9 @@
 /*
  * vmsd.c — the daemon's entry point: options, configuration, startup of
  * the listeners and the supervisor, signals (SIGTERM/SIGINT drain and exit,
- * SIGHUP reload, SIGCHLD) and the orderly shutdown. vmsd never daemonizes
+ * SIGHUP reload, SIGCHLD) and the orderly shutdown: stop accepting, serve
+ * the connected clients until they are idle (control_drain), then stop the
+ * workers, which commit and snapshot, and exit 0. vmsd never daemonizes
  * itself: it runs in the foreground, as systemd (Type=notify) expects.
  * `vmsd --worker ...` is the hidden per-contract worker mode (worker.c).
  */
@@ -34,8 +36,8 @@ int			 vmsd_log_syslog;
 
 static struct vmsd_config conf;
 static struct vmsd_flags flags;
-static struct event *ev_term, *ev_int, *ev_hup, *ev_chld, *ev_exit;
-static int exit_timer_armed;
+static struct event *ev_term, *ev_int, *ev_hup, *ev_chld;
+static int stopping;			/* SIGTERM/SIGINT received */
 static int lock_fd = -1;
 
 static void
@@ -74,61 +76,44 @@ vmsd_update_status(void)
 {
 	size_t n = supervisor_count();
 
-	if (!vmsd_shutting_down)
+	if (!stopping)
 		notify_status("serving %zu contract%s", n, n == 1 ? "" : "s");
-}
-
-static void
-exit_now(evutil_socket_t fd, short what, void *arg)
-{
-	if (control_nconns() > 0)
-		log_info("exiting with %d client(s) still connected",
-		    control_nconns());
-	event_base_loopexit(vmsd_base, NULL);
-}
-
-static void
-conns_drained(evutil_socket_t fd, short what, void *arg)
-{
-	struct timeval tv = { 0, 50000 };
-
-	if (control_nconns() == 0) {
-		event_base_loopexit(vmsd_base, NULL);
-		return;
-	}
-	event_base_once(vmsd_base, -1, EV_TIMEOUT, conns_drained, NULL, &tv);
 }
 
 /* Every worker has committed, snapshotted and exited. */
 static void
 workers_done(void)
 {
-	struct timeval tv = { 2, 0 };
-
 	log_info("all workers stopped");
-	control_shutdown();
-	if (!exit_timer_armed) {
-		exit_timer_armed = 1;
-		ev_exit = evtimer_new(vmsd_base, exit_now, NULL);
-		if (ev_exit == NULL || evtimer_add(ev_exit, &tv) != 0)
-			fatalx("cannot arm the exit timer");
-	}
-	conns_drained(-1, 0, NULL);
+	event_base_loopexit(vmsd_base, NULL);
 }
 
+/* No client is left: no request can arrive any more. */
+static void
+clients_done(void)
+{
+	log_info("all clients served; stopping the workers");
+	vmsd_shutting_down = 1;
+	supervisor_shutdown(workers_done);
+}
+
+/*
+ * Stop accepting (a socket-activated listener stays open in systemd, so new
+ * clients wait for the next instance), serve the connected clients until
+ * each is idle or shutdown_grace passes, then stop the workers.
+ */
 static void
 on_term(evutil_socket_t sig, short what, void *arg)
 {
-	if (vmsd_shutting_down) {
+	if (stopping) {
 		log_info("signal %d: already shutting down", (int)sig);
 		return;
 	}
-	log_info("signal %d: shutting down, finishing calls in flight",
-	    (int)sig);
-	vmsd_shutting_down = 1;
+	log_info("signal %d: shutting down; no new connections", (int)sig);
+	stopping = 1;
 	notify_stopping();
 	control_stop_listening();
-	supervisor_shutdown(workers_done);
+	control_drain(conf.shutdown_grace, clients_done);
 }
 
 static int
@@ -144,7 +129,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	char err[VMS_ERRLEN];
 	gid_t old_gid = vmsd_admin_gid;
 
-	if (vmsd_shutting_down)
+	if (stopping)
 		return;
 	notify_reloading();
 	log_info("SIGHUP: reloading %s", flags.config ? flags.config :
@@ -353,8 +338,6 @@ main(int argc, char **argv)
 	event_free(ev_int);
 	event_free(ev_hup);
 	event_free(ev_chld);
-	if (ev_exit)
-		event_free(ev_exit);
 	event_base_free(vmsd_base);
 	libevent_global_shutdown();
 	log_info("stopped");

@@ -32,6 +32,8 @@ struct vmsd_config {
 	size_t		 max_message;
 	unsigned	 queue_limit;
 	unsigned	 idle_timeout;		/* seconds, 0 = never */
+	unsigned	 shutdown_grace;	/* seconds busy clients get on
+						   SIGTERM before refusal */
 	unsigned	 max_restarts;
 	unsigned	 restart_window;	/* seconds */
 	uint64_t	 snapshot_interval;	/* entries */
@@ -110,10 +112,16 @@ const struct conn_info *rpcreq_peer(const struct rpcreq *);
 int	 control_listen_unix(const char *path, mode_t mode, char *err,
 	    size_t errlen);
 int	 control_listen_fd(int fd, int tcp, char *err, size_t errlen);
+/* Stop accepting: listeners are disabled, not closed (a socket passed by
+ * systemd queues new connections for the next instance). */
 void	 control_stop_listening(void);
-void	 control_shutdown(void);	/* close idle clients, flush */
+/* Keep serving the connected clients; close each once it has been idle
+ * (nothing partial, pending or unsent) for a short grace. After
+ * deadline seconds, new requests get the shutting-down error and busy
+ * clients are closed once answered. done() once no client is left. */
+void	 control_drain(unsigned deadline, void (*done)(void));
 int	 control_nconns(void);
-void	 control_free_all(void);
+void	 control_free_all(void);	/* and close the listeners */
 gid_t	 control_socket_gid(void);	/* group of the bound socket file */
 
 /* ---- TCP listener (listen.c) ---- */

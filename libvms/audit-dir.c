@@ -1,9 +1,12 @@
 /*
  * audit-dir.c — an audit source over a ledger directory (vms-ledger(5)),
  * read directly: `entries` is parsed record by record (uint32 BE length ||
- * bytes) without trusting `index` or `hashes`; `checkpoint`, `checkpoints`
- * and `vkey` are read as they are; `state.snap`, if present, is offered for
- * check 5. Nothing here is verified: audit.c does that.
+ * bytes) without trusting `index` or `hashes`, skipping commit records
+ * (length with the top bit set: a signed checkpoint note); the checkpoint
+ * is the newer of the `checkpoint` file (written at sync points) and the
+ * last commit record; `checkpoints` and `vkey` are read as they are;
+ * `state.snap`, if present, is offered for check 5. Nothing here is
+ * verified: audit.c does that.
  */
 #include <sys/stat.h>
 
@@ -29,7 +32,26 @@ struct dir_src {
 	uint32_t	*elen;
 	uint64_t	 n;
 	int		 torn;		/* a partial record at the end */
+	size_t		 note_off;	/* last commit record's note, or 0 */
+	uint32_t	 note_len;
 };
+
+#define DIR_REC_NOTE	0x80000000u
+
+/* The tree size on a checkpoint note's second line, or 0. */
+static uint64_t
+note_size(const char *note, size_t len)
+{
+	const char *p = memchr(note, '\n', len), *end = note + len;
+	uint64_t v = 0;
+
+	if (p == NULL)
+		return 0;
+	for (p++; p < end && *p >= '0' && *p <= '9' &&
+	    v < UINT64_MAX / 10 - 9; p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	return v;
+}
 
 static char *
 path_in(struct dir_src *d, const char *file)
@@ -58,6 +80,13 @@ dir_checkpoint(void *ctx, char **note, char *err, size_t errlen)
 		    d->dir);
 		free(buf);
 		return -1;
+	}
+	/* Committed after the last sync point: the commit record is newer. */
+	if (d->note_len > 0 && note_size((char *)d->entries + d->note_off,
+	    d->note_len) > note_size((char *)buf, len)) {
+		free(buf);
+		*note = xstrndup((char *)d->entries + d->note_off, d->note_len);
+		return 0;
 	}
 	*note = (char *)buf;
 	return 0;
@@ -177,6 +206,17 @@ audit_dir_source(const char *dir, struct audit_source **out, char *err,
 
 		l = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
 		    (uint32_t)b[2] << 8 | b[3];
+		if (l & DIR_REC_NOTE) {
+			l &= ~DIR_REC_NOTE;
+			if (l == 0 || l > d->len - off - 4 || l > NOTE_MAX_LEN)
+				break;
+			if (memchr(b + 4, '\0', l) == NULL) {
+				d->note_off = off + 4;
+				d->note_len = l;
+			}
+			off += 4 + (size_t)l;
+			continue;
+		}
 		if (l > d->len - off - 4 || l > LEDGER_MAX_ENTRY)
 			break;
 		if (d->n == cap) {

@@ -519,14 +519,31 @@ extend(struct audit *a, const struct checkpoint *cp, struct audit_report *r,
 	return 0;
 }
 
+/* Fetch the source's latest checkpoint, verify its signature and bring the
+ * verified state up to it. Returns 0 ok, 1 failure (r filled), -1 error. */
+static int
+advance(struct audit *a, struct audit_report *r, char *err, size_t errlen)
+{
+	struct checkpoint cp;
+	char *note;
+	int rc;
+
+	if (a->src->checkpoint(a->src->ctx, &note, err, errlen) != 0)
+		return -1;
+	rc = verify_note(a, note, &cp, r);
+	free(note);
+	if (rc != 0)
+		return 1;
+	return extend(a, &cp, r, err, errlen);
+}
+
 /* Check 5 through the source's live state (the daemon). */
 static int
 check_state(struct audit *a, struct audit_report *r, char *err,
     size_t errlen)
 {
 	json_t *dump = NULL, *mine;
-	struct checkpoint cp;
-	char why[1024], *note;
+	char why[1024];
 	uint64_t idx;
 	int tries, rc;
 
@@ -546,13 +563,7 @@ check_state(struct audit *a, struct audit_report *r, char *err,
 			return 1;
 		}
 		/* The contract moved on: verify up to its new checkpoint. */
-		if (a->src->checkpoint(a->src->ctx, &note, err, errlen) != 0)
-			return -1;
-		rc = verify_note(a, note, &cp, r);
-		free(note);
-		if (rc != 0)
-			return 1;
-		if ((rc = extend(a, &cp, r, err, errlen)) != 0)
+		if ((rc = advance(a, r, err, errlen)) != 0)
 			return rc;
 	}
 	if (dump == NULL) {
@@ -775,9 +786,7 @@ int
 audit_follow_step(struct audit *a, struct audit_report *r, int *grew,
     char *err, size_t errlen)
 {
-	struct checkpoint cp;
 	uint64_t before = a->size;
-	char *note;
 	int rc;
 
 	*grew = 0;
@@ -785,13 +794,7 @@ audit_follow_step(struct audit *a, struct audit_report *r, int *grew,
 	r->fail_index = AUDIT_NO_INDEX;
 	r->fail_what[0] = '\0';
 	r->replay_secs = 0;
-	if (a->src->checkpoint(a->src->ctx, &note, err, errlen) != 0)
-		return -1;
-	rc = verify_note(a, note, &cp, r);
-	free(note);
-	if (rc != 0)
-		return 1;
-	if ((rc = extend(a, &cp, r, err, errlen)) != 0)
+	if ((rc = advance(a, r, err, errlen)) != 0)
 		return rc;
 	*grew = a->size > before;
 	if (*grew && a->src->state != NULL &&

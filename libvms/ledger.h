@@ -2,27 +2,40 @@
  * ledger.h — one contract's append-only, signed ledger on disk.
  *
  * Directory layout (see man/vms-ledger.5), none of it secret:
- *   entries      records: uint32 BE length || entry bytes (the leaf data)
- *   index        uint64 BE file offset of each record in `entries`
+ *   entries      records: uint32 BE length || bytes. An entry record (the
+ *                leaf data) has the top bit of the length clear; a commit
+ *                record (top bit set) holds the signed checkpoint note of
+ *                every entry record before it
+ *   index        uint64 BE file offset of each entry record in `entries`
  *   hashes       RFC 6962 tree hashes in post-order ("stored hash" layout of
  *                Go's sumdb/tlog): appending a leaf writes it and the parents
  *                it completes; 32 bytes each
- *   checkpoint   the latest C2SP signed checkpoint, replaced atomically
+ *   checkpoint   a signed checkpoint at a sync point, replaced atomically
  *   checkpoints  every signed checkpoint ever: uint32 BE length || note
  *   vkey         the C2SP verifier key of the ledger, one line
  *
- * Appends are buffered in the files (written, not synced) and become durable
- * and signed together on ledger_commit(): one fsync per file per batch, then
- * one checkpoint signed and atomically replaced. ledger_size() counts every
- * appended entry; ledger_committed_size() only those under the checkpoint.
+ * Appends are written to entries/index/hashes (not synced). ledger_commit()
+ * signs the checkpoint of the new size, appends it to `entries` as a commit
+ * record and makes it durable with ONE fdatasync of `entries`: that is the
+ * commit point, and the only sync on the critical path. It then appends the
+ * note to `checkpoints` (not synced). index, hashes and checkpoints are
+ * derivable from `entries`; they are synced, and `checkpoint` replaced, at
+ * a sync point: ledger_sync(), ledger_close(), or automatically every
+ * LEDGER_SYNC_* commits/entries/bytes. ledger_checkpoint() is always the
+ * latest commit's note; the `checkpoint` file may lag behind it.
  *
- * Open never rehashes the ledger: it recomputes the root from the O(log n)
- * stored subtree hashes and compares it with the signed checkpoint, checks
- * that entries/index/hashes agree in length, and verifies the last record.
- * A torn tail (records past the checkpoint, partial or whole) is reported and
- * truncated back to the checkpoint. Every read verifies the entry's leaf
- * hash against the stored hash, so a flipped bit anywhere is refused with
- * the entry's index; ledger_verify_all() rehashes everything.
+ * Open never rehashes the ledger: it checks the `checkpoint` file (the last
+ * sync point) against the O(log n) stored hashes and the last record, then
+ * scans `entries` past it, hashing only that tail: entries up to the last
+ * commit record whose signature, size and root verify are committed (index
+ * and hashes are rebuilt for them, the missing notes re-appended to the
+ * history; a read-only open first tries the last commit record found from
+ * the end of `index`, checked in O(log n)); anything after it was never acknowledged and is reported and
+ * truncated. A valid commit record whose root does not match, or a history
+ * note beyond what `entries` proves, is corruption and refused. Every read
+ * verifies the entry's leaf hash against the stored hash, so a flipped bit
+ * anywhere is refused with the entry's index; ledger_verify_all() rehashes
+ * everything.
  */
 #ifndef VMS_LEDGER_H
 #define VMS_LEDGER_H
@@ -40,6 +53,8 @@ struct ledger;
 struct ledger_recovery {
 	uint64_t	dropped_entries;	/* appended past the checkpoint */
 	uint64_t	dropped_bytes;		/* bytes cut from `entries` */
+	uint64_t	recovered_entries;	/* committed past the sync point:
+						   index/hashes rebuilt */
 };
 
 /*
@@ -67,9 +82,17 @@ const char *ledger_vkey(const struct ledger *);
 
 int	ledger_append(struct ledger *, const void *entry, size_t len,
 	    uint64_t *index, char *err, size_t errlen);
-/* fsync + sign + replace checkpoint + append to history. No-op if nothing
- * new. On failure the uncommitted entries are discarded (truncated). */
+/* Sign + append the commit record + one fdatasync of `entries` + append
+ * to the history (unsynced); a sync point every LEDGER_SYNC_* commits.
+ * No-op if nothing new. On failure the uncommitted entries are discarded
+ * (truncated). */
 int	ledger_commit(struct ledger *, char *err, size_t errlen);
+/* Sync point: fdatasync entries, index, hashes and checkpoints, then
+ * replace the `checkpoint` file atomically with the latest commit's note.
+ * Not needed for durability (a commit is durable when ledger_commit
+ * returns); it bounds the work of the next open and refreshes `checkpoint`
+ * for readers of the directory. ledger_close() does it. */
+int	ledger_sync(struct ledger *, char *err, size_t errlen);
 /* Discard appended, uncommitted entries. */
 int	ledger_rollback(struct ledger *, char *err, size_t errlen);
 

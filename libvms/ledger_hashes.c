@@ -231,6 +231,59 @@ seq_read(struct seqrd *r, void *dst, size_t n)
 }
 
 /*
+ * Commit records from *pos up to `to`: each must be a note by the ledger
+ * key signing exactly the `cnt` entries before it (root from f).
+ */
+static int
+verify_commits(struct ledger *l, struct seqrd *re, uint64_t *pos,
+    uint64_t to, uint64_t cnt, const struct merkle_frontier *f, char *err,
+    size_t errlen)
+{
+	struct checkpoint cp;
+	merkle_hash root;
+	uint8_t hdr[4];
+	char *note, why[VMS_ERRLEN];
+	uint32_t n;
+	size_t tlen;
+	int bad;
+
+	while (*pos < to) {
+		if (*pos + 4 > to || seq_read(re, hdr, 4) != 0 ||
+		    !((n = ledger_get_be32(hdr)) & LEDGER_REC_NOTE) ||
+		    (n &= ~LEDGER_REC_NOTE) == 0 || n > NOTE_MAX_LEN ||
+		    *pos + 4 + n > to) {
+			seterr(err, errlen, "ledger corrupt: bad record at "
+			    "offset %" PRIu64 " of entries (after entry %"
+			    PRIu64 ")", *pos, cnt);
+			return -1;
+		}
+		note = xmalloc((size_t)n + 1);
+		if (seq_read(re, note, n) != 0) {
+			seterr(err, errlen, "%s/entries: %s", l->dir,
+			    strerror(errno));
+			free(note);
+			return -1;
+		}
+		note[n] = '\0';
+		merkle_frontier_root(f, root);
+		bad = strlen(note) != n || note_verify(note, n, &l->ver, 1,
+		    &tlen, NULL, why, sizeof(why)) != 0 ||
+		    checkpoint_parse(note, tlen, &cp, why, sizeof(why)) != 0 ||
+		    cp.size != cnt || memcmp(cp.root, root,
+		    MERKLE_HASH_LEN) != 0;
+		free(note);
+		if (bad) {
+			seterr(err, errlen, "ledger corrupt: the commit record "
+			    "at offset %" PRIu64 " of entries does not sign "
+			    "the %" PRIu64 " entries before it", *pos, cnt);
+			return -1;
+		}
+		*pos += 4 + n;
+	}
+	return 0;
+}
+
+/*
  * Re-derive everything from the entries: each record against the index,
  * each leaf and each parent hash against `hashes` (in the post-order they
  * were written), the root against the checkpoint, then the history.
@@ -259,6 +312,10 @@ ledger_verify_all(struct ledger *l, char *err, size_t errlen)
 			    "entry %" PRIu64, i);
 			goto out;
 		}
+		if (ledger_get_be64(hdr) > pos && ledger_get_be64(hdr) <=
+		    l->ent_end && verify_commits(l, &re, &pos,
+		    ledger_get_be64(hdr), i, &f, err, errlen) != 0)
+			goto out;
 		if (ledger_get_be64(hdr) != pos) {
 			seterr(err, errlen, "ledger corrupt: index of entry %"
 			    PRIu64 " points at %" PRIu64 ", record is at %"
@@ -312,6 +369,9 @@ ledger_verify_all(struct ledger *l, char *err, size_t errlen)
 			}
 		}
 	}
+	if (pos < l->ent_end && verify_commits(l, &re, &pos, l->ent_end,
+	    l->size, &f, err, errlen) != 0)
+		goto out;
 	if (pos != l->ent_end) {
 		seterr(err, errlen, "ledger corrupt: entries end at %" PRIu64
 		    ", expected %" PRIu64, pos, l->ent_end);

@@ -66,8 +66,8 @@ ledger_history_free(struct ledger *l)
 }
 
 int
-ledger_history_append(struct ledger *l, const char *note, char *err,
-    size_t errlen)
+ledger_history_append(struct ledger *l, const char *note, int sync,
+    char *err, size_t errlen)
 {
 	size_t len = strlen(note);
 	uint8_t *rec = xmalloc(4 + len);
@@ -75,8 +75,9 @@ ledger_history_append(struct ledger *l, const char *note, char *err,
 
 	ledger_put_be32(rec, (uint32_t)len);
 	memcpy(rec + 4, note, len);
+	errno = 0;
 	if (pwrite(l->fd_hist, rec, 4 + len, (off_t)l->hist_end) !=
-	    (ssize_t)(4 + len) || fsync(l->fd_hist) != 0) {
+	    (ssize_t)(4 + len) || (sync && fsync(l->fd_hist) != 0)) {
 		seterr(err, errlen, "%s/checkpoints: %s", l->dir,
 		    strerror(errno ? errno : EIO));
 		(void)ftruncate(l->fd_hist, (off_t)l->hist_end);
@@ -152,7 +153,140 @@ ledger_history_check(struct ledger *l, char *err, size_t errlen)
 		return fsync(l->fd_hist) == 0 ? 0 : -1;
 	log_warnx("%s/checkpoints: recording the current checkpoint (size %"
 	    PRIu64 ") missing from the history", l->dir, l->csize);
-	return ledger_history_append(l, l->checkpoint, err, errlen);
+	return ledger_history_append(l, l->checkpoint, 1, err, errlen);
+}
+
+/* The record of note appended to buf at *len. */
+static void
+rec_put(uint8_t *buf, size_t *len, const char *note)
+{
+	size_t n = strlen(note);
+
+	ledger_put_be32(buf + *len, (uint32_t)n);
+	memcpy(buf + *len + 4, note, n);
+	*len += 4 + n;
+}
+
+/*
+ * At open, after the scan of `entries`: the history is durable up to the
+ * anchor's note (synced before `checkpoint` was replaced); after it come
+ * none, some or all of the recovered notes (appended unsynced), maybe a
+ * torn record. Find the anchor's record in the last bytes of the file,
+ * keep the recovered notes found after it, cut the rest and append the
+ * missing ones. A whole, validly signed record after them is one that
+ * `entries` does not prove: corruption (only checked when writable: a
+ * read-only open races with the writer's appends).
+ */
+int
+ledger_history_repair(struct ledger *l, const char *anchor,
+    char *const *notes, size_t nnotes, int *dirty, char *err, size_t errlen)
+{
+	uint8_t *exp, *w = NULL, *q, *found = NULL;
+	size_t elen = 0, total = 4 + strlen(anchor), i, wlen, tlen;
+	uint64_t flen, start, off, eoff;
+	struct stat st;
+	char *tmp, why[VMS_ERRLEN];
+	uint32_t n;
+	int rc = -1;
+
+	*dirty = 0;
+	for (i = 0; i < nnotes; i++)
+		total += 4 + strlen(notes[i]);
+	exp = xmalloc(total);
+	rec_put(exp, &elen, anchor);
+	for (i = 0; i < nnotes; i++)
+		rec_put(exp, &elen, notes[i]);
+	if (fstat(l->fd_hist, &st) != 0) {
+		seterr(err, errlen, "%s/checkpoints: %s", l->dir,
+		    strerror(errno));
+		goto out;
+	}
+	flen = (uint64_t)st.st_size;
+	wlen = (size_t)(flen < total + 4 + NOTE_MAX_LEN ? flen :
+	    total + 4 + NOTE_MAX_LEN);
+	start = flen - wlen;
+	w = xmalloc(wlen + 1);
+	if (pread_full(l->fd_hist, w, wlen, (off_t)start) != 0) {
+		seterr(err, errlen, "%s/checkpoints: %s", l->dir,
+		    strerror(errno));
+		goto out;
+	}
+	if (wlen >= total && memcmp(w + wlen - total, exp, total) == 0) {
+		l->hist_end = flen;	/* the common case: all there */
+		rc = 0;
+		goto out;
+	}
+	tlen = 4 + strlen(anchor);
+	for (q = w; (q = memmem(q, wlen - (size_t)(q - w), exp, tlen)) !=
+	    NULL; q++)
+		found = q;
+	if (found == NULL) {
+		/* An older ledger: the anchor is missing from the history. */
+		tmp = l->checkpoint;
+		l->checkpoint = (char *)(uintptr_t)anchor;
+		rc = ledger_history_check(l, err, errlen);
+		l->checkpoint = tmp;
+		if (rc != 0 || l->signer == NULL)
+			goto out;
+		for (i = 0; i < nnotes; i++)
+			if ((rc = ledger_history_append(l, notes[i], 0, err,
+			    errlen)) != 0)
+				goto out;
+		*dirty = 1;
+		goto out;
+	}
+	off = start + (uint64_t)(found - w) + tlen;
+	eoff = tlen;
+	for (i = 0; i < nnotes; i++) {
+		size_t rl = 4 + strlen(notes[i]);
+
+		if (off + rl > flen || memcmp(w + (off - start), exp + eoff,
+		    rl) != 0)
+			break;
+		off += rl;
+		eoff += rl;
+	}
+	if (l->signer != NULL && flen - off >= 4 && (n = ledger_get_be32(w +
+	    (off - start))) > 0 && n <= NOTE_MAX_LEN && off + 4 + n <= flen) {
+		char *note = xstrndup((char *)w + (off - start) + 4, n);
+		size_t nl;
+
+		if (strlen(note) == n && note_verify(note, n, &l->ver, 1, &nl,
+		    NULL, why, sizeof(why)) == 0) {
+			seterr(err, errlen, "ledger corrupt: %s/checkpoints "
+			    "holds a signed checkpoint past the last one "
+			    "%s/entries proves (size %" PRIu64 ")", l->dir,
+			    l->dir, l->csize);
+			free(note);
+			goto out;
+		}
+		free(note);
+	}
+	l->hist_end = off;
+	rc = 0;
+	if (l->signer == NULL)
+		goto out;
+	if (off != flen) {
+		log_warnx("%s/checkpoints: dropping %" PRIu64 " bytes after "
+		    "the last recorded checkpoint", l->dir, flen - off);
+		if (ftruncate(l->fd_hist, (off_t)off) != 0) {
+			seterr(err, errlen, "%s/checkpoints: truncate: %s",
+			    l->dir, strerror(errno));
+			rc = -1;
+			goto out;
+		}
+		*dirty = 1;
+	}
+	for (; i < nnotes; i++) {
+		if ((rc = ledger_history_append(l, notes[i], 0, err,
+		    errlen)) != 0)
+			goto out;
+		*dirty = 1;
+	}
+out:
+	free(exp);
+	free(w);
+	return rc;
 }
 
 static int

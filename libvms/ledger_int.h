@@ -26,6 +26,15 @@ struct ledger {
 	char			*checkpoint;	/* signed note, verbatim */
 
 	uint64_t		 hist_end;	/* length of `checkpoints` */
+
+	/*
+	 * Sync point: the size of the `checkpoint` file on disk. index,
+	 * hashes and checkpoints are durable up to it; past it only
+	 * `entries` is (commits fdatasync it alone), see ledger_sync().
+	 */
+	uint64_t		 anchor_size;
+	uint64_t		 unsynced_commits;
+	uint64_t		 unsynced_bytes;
 	/* History index, built on first use: sizes and record offsets. */
 	int			 hist_loaded;
 	size_t			 hist_n, hist_cap;
@@ -34,6 +43,15 @@ struct ledger {
 
 /* Test hook: when set, ledger_commit's data fsync fails with EIO. */
 extern int ledger_fault_fsync;
+
+/* A record in `entries` whose length has this bit set is a signed
+ * checkpoint note (the commit record), not an entry. */
+#define LEDGER_REC_NOTE		0x80000000u
+/* ledger_commit runs a sync point after this many commits, entries or
+ * bytes since the last one (bounds the tail an open must rehash). */
+#define LEDGER_SYNC_COMMITS	256
+#define LEDGER_SYNC_ENTRIES	8192
+#define LEDGER_SYNC_BYTES	(8u << 20)
 
 /* Go sumdb/tlog stored-hash layout (post-order). */
 uint64_t ledger_stored_index(int level, uint64_t n);
@@ -59,9 +77,16 @@ char	*ledger_sign_checkpoint(const struct note_signer *, uint64_t size,
 	    const merkle_hash root, char *err, size_t errlen);
 
 /* History (ledger_history.c). */
-int	 ledger_history_append(struct ledger *, const char *note,
+/* Append a note; fsync only if sync is set. */
+int	 ledger_history_append(struct ledger *, const char *note, int sync,
 	    char *err, size_t errlen);
 int	 ledger_history_check(struct ledger *, char *err, size_t errlen);
+/* At open, after the tail scan: make the history end with the anchor note
+ * followed by the notes recovered from `entries` (size order). *dirty is
+ * set when the file was changed (it then needs a sync). */
+int	 ledger_history_repair(struct ledger *, const char *anchor,
+	    char *const *notes, size_t nnotes, int *dirty, char *err,
+	    size_t errlen);
 int	 ledger_history_verify(struct ledger *, char *err, size_t errlen);
 void	 ledger_history_free(struct ledger *);
 

@@ -38,10 +38,15 @@
 
 static char err[VMS_ERRLEN];
 
+/* An entry, and the commit record (vms-ledger(5)) after it, if any. */
 struct rec {
 	uint8_t	*buf;
 	size_t	 len;
+	uint8_t	*note;		/* the whole commit record, or NULL */
+	size_t	 nlen;
 };
+
+#define REC_NOTE	0x80000000u
 
 static void
 die(const char *what)
@@ -73,9 +78,21 @@ load_entries(const char *dir, struct rec **out)
 	while (off + 4 <= len) {
 		l = (uint32_t)b[off] << 24 | (uint32_t)b[off + 1] << 16 |
 		    (uint32_t)b[off + 2] << 8 | b[off + 3];
-		if (l > len - off - 4)
+		if ((l & ~REC_NOTE) > len - off - 4)
 			break;
+		if (l & REC_NOTE) {	/* the commit record of r[n - 1] */
+			l &= ~REC_NOTE;
+			if (n > 0 && r[n - 1].note == NULL) {
+				r[n - 1].note = xmalloc(4 + l);
+				memcpy(r[n - 1].note, b + off, 4 + l);
+				r[n - 1].nlen = 4 + l;
+			}
+			off += 4 + l;
+			continue;
+		}
 		r = xrealloc(r, (n + 1) * sizeof(*r));
+		r[n].note = NULL;
+		r[n].nlen = 0;
 		r[n].buf = xmalloc(l + 1);
 		memcpy(r[n].buf, b + off + 4, l);
 		r[n].buf[l] = '\0';
@@ -103,6 +120,11 @@ save_entries(const char *dir, struct rec *r, size_t n)
 		b[len + 3] = (uint8_t)r[i].len;
 		memcpy(b + len + 4, r[i].buf, r[i].len);
 		len += 4 + r[i].len;
+		if (r[i].note != NULL) {
+			b = xrealloc(b, len + r[i].nlen);
+			memcpy(b + len, r[i].note, r[i].nlen);
+			len += r[i].nlen;
+		}
 	}
 	xasprintf(&p, "%s/entries", dir);
 	if (write_file_atomic(p, b ? b : (uint8_t *)"", len, 0644, err,
@@ -117,8 +139,10 @@ free_entries(struct rec *r, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(r[i].buf);
+		free(r[i].note);
+	}
 	free(r);
 }
 
@@ -289,8 +313,10 @@ cmd_raw(int argc, char **argv)
 		diex("raw: missing arguments");
 	a = strtoul(argv[2], NULL, 10);
 	if (strcmp(argv[1], "--truncate") == 0) {
-		for (i = a; i < n; i++)
+		for (i = a; i < n; i++) {
 			free(r[i].buf);
+			free(r[i].note);
+		}
 		if (a < n)
 			n = a;
 	} else if (a >= n)
@@ -304,11 +330,18 @@ cmd_raw(int argc, char **argv)
 		b = strtoul(argv[3], NULL, 10);
 		if (b >= n)
 			diex("raw: index out of range");
-		t = r[a];
-		r[a] = r[b];
-		r[b] = t;
+		t = r[a];	/* the entries move, commit records stay */
+		r[a].buf = r[b].buf;
+		r[a].len = r[b].len;
+		r[b].buf = t.buf;
+		r[b].len = t.len;
 	} else if (strcmp(argv[1], "--delete") == 0) {
 		free(r[a].buf);
+		if (a > 0 && r[a - 1].note == NULL) {
+			r[a - 1].note = r[a].note;
+			r[a - 1].nlen = r[a].nlen;
+		} else
+			free(r[a].note);
 		memmove(r + a, r + a + 1, (n - a - 1) * sizeof(*r));
 		n--;
 	} else

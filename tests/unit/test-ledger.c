@@ -171,6 +171,23 @@ flip_bit(const char *dir, const char *name, uint64_t off, int bit)
 	free(p);
 }
 
+/* Offset of entry i's record in `entries`, from the index file. */
+static uint64_t
+idx_off(const char *dir, uint64_t i)
+{
+	uint8_t b[8];
+	char *p;
+	int fd;
+
+	xasprintf(&p, "%s/index", dir);
+	if ((fd = open(p, O_RDONLY)) < 0 || pread(fd, b, 8, (off_t)(i * 8))
+	    != 8)
+		fatal("idx_off %s", p);
+	close(fd);
+	free(p);
+	return ledger_get_be64(b);
+}
+
 /* Create a ledger with `n` committed entries in batches of `batch`. */
 static char *
 make_ledger(uint64_t n, uint64_t batch)
@@ -475,22 +492,26 @@ TEST(torn_tail_every_offset)
 }
 
 /*
- * Cutting into committed data can never be "recovered": the checkpoint
- * signs it. Every offset inside the last committed record (with and
- * without an uncommitted record after it) is refused as corrupt.
+ * Cutting into data under the sync point (the `checkpoint` file) can
+ * never be "recovered": it signs it. Every offset inside the last entry
+ * record (with and without an uncommitted record after it) is refused as
+ * corrupt. (Cutting its commit record after it loses nothing: the
+ * checkpoint file holds the same note.)
  */
 TEST(truncated_committed_refused)
 {
 	struct ledger *l;
 	struct snap s;
 	char err[VMS_ERRLEN], *d = make_ledger(5, 5), want[256];
-	uint64_t cend, last, t, iend, hend;
+	uint64_t cend, last, lend, t, iend, hend;
 	int ok = 1, pass;
 
 	cend = fsize(d, "entries");
 	iend = fsize(d, "index");
 	hend = fsize(d, "hashes");
-	last = cend - 4 - (make_entry(4, want, sizeof(want)));
+	last = idx_off(d, 4);
+	lend = last + 4 + make_entry(4, want, sizeof(want));
+	CHECK(lend < cend);	/* then the commit record of the batch */
 	snprintf(want, sizeof(want), "ledger corrupt: %s/entries is truncated "
 	    "inside committed entry 4", d);
 	for (pass = 0; pass < 2; pass++) {
@@ -501,7 +522,7 @@ TEST(truncated_committed_refused)
 			ledger_close(l);
 		}
 		snap_take(d, &s);
-		for (t = last; t < cend; t++) {
+		for (t = last; t < lend; t++) {
 			snap_restore(d, &s);
 			trunc_file(d, "entries", t);
 			if (ledger_open(d, signer, &l, NULL, err, sizeof(err))
@@ -520,7 +541,7 @@ TEST(truncated_committed_refused)
 			}
 		}
 		/* nothing was truncated by the refused opens */
-		CHECK_EQ_INT(fsize(d, "entries"), cend - 1);
+		CHECK_EQ_INT(fsize(d, "entries"), lend - 1);
 		snap_restore(d, &s);
 		snap_free(&s);
 	}
@@ -549,12 +570,11 @@ TEST(bitflips)
 	char err[VMS_ERRLEN], *d = make_ledger(100, 10), e7[256];
 	uint8_t *data;
 	size_t len;
-	uint64_t off = 0, i;
+	uint64_t off;
 
 	snap_take(d, &s);
 	/* a bit in the middle of entry 37: open is fine, reading 37 is not */
-	for (i = 0; i < 37; i++)
-		off += 4 + make_entry(i, e7, sizeof(e7));
+	off = idx_off(d, 37);
 	flip_bit(d, "entries", off + 4 + 3, 2);
 	CHECK(ledger_open(d, NULL, &l, NULL, err, sizeof(err)) == 0);
 	if (l != NULL) {
@@ -581,7 +601,8 @@ TEST(bitflips)
 	}
 	/* the last committed entry is checked at open */
 	snap_restore(d, &s);
-	flip_bit(d, "entries", s.len[0] - 2, 5);
+	flip_bit(d, "entries", idx_off(d, 99) + 4 + make_entry(99, e7,
+	    sizeof(e7)) - 2, 5);
 	CHECK(ledger_open(d, NULL, &l, NULL, err, sizeof(err)) == -1);
 	CHECK_EQ_STR(err, "ledger corrupt: entry 99 does not match its leaf "
 	    "hash");
@@ -634,6 +655,7 @@ TEST(bitflips)
 		struct ledger *w;
 		char *d2 = new_dir();
 		uint8_t ib[8];
+		uint64_t elen2;
 		int fd;
 		char *ip;
 
@@ -645,6 +667,7 @@ TEST(bitflips)
 		CHECK(ledger_append(w, "same", 4, NULL, err, sizeof(err)) == 0);
 		CHECK(ledger_commit(w, err, sizeof(err)) == 0);
 		ledger_close(w);
+		elen2 = fsize(d2, "entries");
 		xasprintf(&ip, "%s/index", d2);
 		memset(ib, 0, 8);	/* entry 2 -> offset 0 (entry 0) */
 		fd = open(ip, O_WRONLY);
@@ -654,7 +677,8 @@ TEST(bitflips)
 		CHECK(ledger_open(d2, signer, &w, NULL, err, sizeof(err)) ==
 		    -1);
 		CHECK_CONTAINS(err, "entries 1 and 2 are not adjacent");
-		CHECK_EQ_INT(fsize(d2, "entries"), 3 * 4 + 13);
+		CHECK_EQ_INT(fsize(d2, "entries"), elen2);
+		CHECK(elen2 > 3 * 4 + 13);
 		free(d2);
 	}
 	/* index entry pointing elsewhere */
@@ -766,6 +790,313 @@ TEST(history_repair)
 	free(d);
 }
 
+/* File `name` in dir holds exactly these bytes. */
+static int
+file_is(const char *dir, const char *name, const uint8_t *data, size_t len)
+{
+	char err[VMS_ERRLEN], *p;
+	uint8_t *buf;
+	size_t n;
+	int eq;
+
+	xasprintf(&p, "%s/%s", dir, name);
+	if (read_file(p, 1 << 26, &buf, &n, err, sizeof(err)) != 0)
+		fatalx("file_is: %s", err);
+	free(p);
+	eq = n == len && memcmp(buf, data, len) == 0;
+	free(buf);
+	return eq;
+}
+
+/*
+ * A "crash" after three commits past a sync point: make_ledger(6, 3)
+ * syncs at close (size 6); then commits of sizes 8, 9 and 12 and a
+ * snapshot taken before ledger_close's sync point. The checkpoint file
+ * still says 6; index, hashes and history are complete (page cache).
+ */
+struct crash {
+	char		*d;
+	struct snap	 s;
+	uint64_t	 iend6, hend6, hist6, cend6;
+	char		*note12;
+};
+
+static void
+crash_make(struct crash *c)
+{
+	struct ledger *l;
+	char err[VMS_ERRLEN];
+
+	c->d = make_ledger(6, 3);
+	c->iend6 = fsize(c->d, "index");
+	c->hend6 = fsize(c->d, "hashes");
+	c->hist6 = fsize(c->d, "checkpoints");
+	c->cend6 = fsize(c->d, "entries");
+	if (ledger_open(c->d, signer, &l, NULL, err, sizeof(err)) != 0 ||
+	    append_n(l, 6, 2) != 0 || ledger_commit(l, err, sizeof(err)) != 0 ||
+	    append_n(l, 8, 1) != 0 || ledger_commit(l, err, sizeof(err)) != 0 ||
+	    append_n(l, 9, 3) != 0 || ledger_commit(l, err, sizeof(err)) != 0)
+		fatalx("crash_make: %s", err);
+	c->note12 = xstrdup(ledger_checkpoint(l));
+	snap_take(c->d, &c->s);
+	ledger_close(l);
+}
+
+static void
+crash_free(struct crash *c)
+{
+	snap_free(&c->s);
+	free(c->note12);
+	free(c->d);
+}
+
+/* The state after a crash that lost the sync point: recovered. */
+TEST(recover_lost_sync_point)
+{
+	struct crash c;
+	struct ledger *l;
+	struct ledger_recovery rec;
+	struct checkpoint cp;
+	char err[VMS_ERRLEN], *n;
+
+	crash_make(&c);
+	/* the commits did not touch `checkpoint`: one fdatasync each */
+	CHECK(checkpoint_of((char *)c.s.data[3], &cp) == 0);
+	CHECK_EQ_INT(cp.size, 6);
+	CHECK(c.s.len[0] > c.cend6);
+	snap_restore(c.d, &c.s);
+	CHECK(ledger_open(c.d, NULL, &l, &rec, err, sizeof(err)) == 0);
+	if (l != NULL) {
+		CHECK_EQ_INT(ledger_size(l), 12);
+		CHECK_EQ_STR(ledger_checkpoint(l), c.note12);
+		CHECK(read_all_ok(l) == 0);
+		ledger_close(l);
+	}
+	CHECK(file_is(c.d, "checkpoint", c.s.data[3], c.s.len[3]));
+	CHECK(ledger_open(c.d, signer, &l, &rec, err, sizeof(err)) == 0);
+	if (l != NULL) {
+		CHECK_EQ_INT(ledger_size(l), 12);
+		CHECK_EQ_INT(ledger_committed_size(l), 12);
+		CHECK_EQ_INT(rec.recovered_entries, 6);
+		CHECK_EQ_INT(rec.dropped_entries, 0);
+		CHECK_EQ_STR(ledger_checkpoint(l), c.note12);
+		CHECK(read_all_ok(l) == 0);
+		CHECK(ledger_verify_all(l, err, sizeof(err)) == 0);
+		CHECK(ledger_checkpoint_at(l, 8, &n, err, sizeof(err)) == 0);
+		free(n);
+		CHECK(ledger_checkpoint_at(l, 9, &n, err, sizeof(err)) == 0);
+		free(n);
+		/* the open ran the sync point: `checkpoint` is the latest */
+		CHECK(file_is(c.d, "checkpoint", (uint8_t *)c.note12,
+		    strlen(c.note12)));
+		CHECK(append_n(l, 12, 1) == 0);
+		CHECK(ledger_commit(l, err, sizeof(err)) == 0);
+		ledger_close(l);
+	}
+	CHECK(ledger_open(c.d, NULL, &l, &rec, err, sizeof(err)) == 0);
+	if (l != NULL) {
+		CHECK_EQ_INT(ledger_size(l), 13);
+		CHECK_EQ_INT(rec.recovered_entries, 0);
+		CHECK(ledger_verify_all(l, err, sizeof(err)) == 0);
+		ledger_close(l);
+	}
+	crash_free(&c);
+}
+
+/* index and hashes cut anywhere past the sync point: rebuilt, same bytes. */
+TEST(recover_index_hashes_behind)
+{
+	struct crash c;
+	struct ledger *l;
+	struct ledger_recovery rec;
+	char err[VMS_ERRLEN];
+	uint64_t t, ro;
+	int ok = 1, which;
+
+	crash_make(&c);
+	for (which = 1; which <= 3; which++) {
+		uint64_t lo = which == 2 ? c.hend6 : c.iend6;
+		uint64_t hi = which == 2 ? c.s.len[2] : c.s.len[1];
+
+		for (t = lo; t <= hi; t++) {
+			snap_restore(c.d, &c.s);
+			if (which != 2)
+				trunc_file(c.d, "index", t);
+			if (which != 1)
+				trunc_file(c.d, "hashes", which == 2 ? t :
+				    c.hend6 + (t - c.iend6) * 3);
+			/*
+			 * read-only: the last commit the index and hashes
+			 * hold (found from the end of the index), else the
+			 * tail only if they are complete, else the sync point
+			 */
+			ro = 6;
+			if (which == 1)
+				ro = t / 8 >= 12 ? 12 : t / 8 >= 9 ? 9 :
+				    t / 8 >= 8 ? 8 : 6;
+			else if (which == 2 && t == hi)
+				ro = 12;
+			err[0] = '\0';
+			if (ledger_open(c.d, NULL, &l, &rec, err,
+			    sizeof(err)) != 0 || ledger_size(l) != ro ||
+			    read_all_ok(l) != 0) {
+				FAILF("read-only, cut %d at %" PRIu64 ": size "
+				    "%" PRIu64 ", want %" PRIu64 " %s", which, t,
+				    l ? ledger_size(l) : 0, ro, err);
+				ok = 0;
+			}
+			ledger_close(l);
+			if (ledger_open(c.d, signer, &l, &rec, err,
+			    sizeof(err)) != 0) {
+				FAILF("cut %d at %" PRIu64 ": %s", which, t,
+				    err);
+				ok = 0;
+				continue;
+			}
+			if (ledger_size(l) != 12 || rec.recovered_entries != 6 ||
+			    read_all_ok(l) != 0 ||
+			    ledger_verify_all(l, err, sizeof(err)) != 0 ||
+			    !file_is(c.d, "index", c.s.data[1], c.s.len[1]) ||
+			    !file_is(c.d, "hashes", c.s.data[2], c.s.len[2])) {
+				FAILF("cut %d at %" PRIu64 ": not rebuilt",
+				    which, t);
+				ok = 0;
+			}
+			ledger_close(l);
+		}
+	}
+	CHECK(ok);
+	crash_free(&c);
+}
+
+/* A torn or missing history tail: completed from `entries`. */
+TEST(recover_torn_history)
+{
+	struct crash c;
+	struct ledger *l;
+	char err[VMS_ERRLEN], *n;
+	uint64_t t;
+	int ok = 1;
+
+	crash_make(&c);
+	for (t = c.hist6 - 40; t <= c.s.len[4]; t++) {
+		snap_restore(c.d, &c.s);
+		trunc_file(c.d, "checkpoints", t);
+		if (ledger_open(c.d, signer, &l, NULL, err, sizeof(err)) != 0) {
+			FAILF("history cut at %" PRIu64 ": %s", t, err);
+			ok = 0;
+			continue;
+		}
+		if (ledger_size(l) != 12 || !file_is(c.d, "checkpoints",
+		    c.s.data[4], c.s.len[4]) || ledger_checkpoint_at(l, 9, &n,
+		    err, sizeof(err)) != 0) {
+			FAILF("history cut at %" PRIu64 ": not repaired", t);
+			ok = 0;
+		} else
+			free(n);
+		ledger_close(l);
+	}
+	CHECK(ok);
+	crash_free(&c);
+}
+
+/*
+ * `entries` cut anywhere past the sync point, the history never written
+ * (it is appended after the commit's fdatasync): the ledger keeps every
+ * batch whose commit record is whole and drops the rest. With the
+ * history still naming a later checkpoint, the cut is corruption.
+ */
+TEST(recover_entries_cut)
+{
+	struct crash c;
+	struct ledger *l;
+	struct ledger_recovery rec;
+	char err[VMS_ERRLEN];
+	uint64_t t, e8, e9, want, wend;
+	int ok = 1;
+
+	crash_make(&c);
+	snap_restore(c.d, &c.s);
+	e8 = idx_off(c.d, 8);	/* end of the commit record of size 8 */
+	e9 = idx_off(c.d, 9);
+	for (t = c.cend6; t <= c.s.len[0]; t++) {
+		want = t == c.s.len[0] ? 12 : t >= e9 ? 9 : t >= e8 ? 8 : 6;
+		wend = want == 12 ? c.s.len[0] : want == 9 ? e9 : want == 8 ?
+		    e8 : c.cend6;
+		snap_restore(c.d, &c.s);
+		trunc_file(c.d, "entries", t);
+		trunc_file(c.d, "checkpoints", c.hist6);
+		if (ledger_open(c.d, NULL, &l, &rec, err, sizeof(err)) != 0 ||
+		    ledger_size(l) != want || rec.dropped_bytes != t - wend) {
+			FAILF("read-only, entries cut at %" PRIu64 ": %s", t,
+			    err);
+			ok = 0;
+		}
+		ledger_close(l);
+		if (ledger_open(c.d, signer, &l, &rec, err, sizeof(err)) != 0) {
+			FAILF("entries cut at %" PRIu64 ": %s", t, err);
+			ok = 0;
+			continue;
+		}
+		if (ledger_size(l) != want || rec.dropped_bytes != t - wend ||
+		    fsize(c.d, "entries") != wend || read_all_ok(l) != 0 ||
+		    ledger_verify_all(l, err, sizeof(err)) != 0 ||
+		    append_n(l, want, 1) != 0 ||
+		    ledger_commit(l, err, sizeof(err)) != 0) {
+			FAILF("entries cut at %" PRIu64 ": wrong recovery", t);
+			ok = 0;
+		}
+		ledger_close(l);
+	}
+	CHECK(ok);
+	/* the history proves size 9 was committed */
+	snap_restore(c.d, &c.s);
+	trunc_file(c.d, "entries", e9 - 1);
+	CHECK(ledger_open(c.d, signer, &l, NULL, err, sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "holds a signed checkpoint past the last one");
+	CHECK_EQ_INT(fsize(c.d, "entries"), e9 - 1);
+	/* a flipped bit in a recovered entry: its commit record disagrees */
+	snap_restore(c.d, &c.s);
+	flip_bit(c.d, "entries", idx_off(c.d, 10) + 6, 1);
+	CHECK(ledger_open(c.d, signer, &l, NULL, err, sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "does not match the 12 entries before it");
+	crash_free(&c);
+}
+
+/* A reader of a ledger open for writing sees the last commit at once. */
+TEST(reader_sees_last_commit)
+{
+	struct ledger *w, *r;
+	struct ledger_recovery rec;
+	char err[VMS_ERRLEN], *d = make_ledger(5, 5), *n;
+	uint64_t i;
+
+	CHECK(ledger_open(d, signer, &w, NULL, err, sizeof(err)) == 0);
+	if (w == NULL)
+		return;
+	for (i = 5; i < 50; i += 5) {
+		CHECK(append_n(w, i, 5) == 0);
+		CHECK(ledger_commit(w, err, sizeof(err)) == 0);
+	}
+	CHECK(append_n(w, 50, 3) == 0);	/* a batch not yet committed */
+	CHECK(ledger_open(d, NULL, &r, &rec, err, sizeof(err)) == 0);
+	if (r != NULL) {
+		CHECK_EQ_INT(ledger_size(r), 50);
+		CHECK_EQ_INT(rec.recovered_entries, 45);
+		CHECK_EQ_INT(rec.dropped_entries, 3);
+		CHECK_EQ_STR(ledger_checkpoint(r), ledger_checkpoint(w));
+		CHECK(read_all_ok(r) == 0);
+		CHECK(ledger_checkpoint_at(r, 25, &n, err, sizeof(err)) == 0);
+		free(n);
+		CHECK(ledger_verify_all(r, err, sizeof(err)) == 0);
+		ledger_close(r);
+	}
+	CHECK_EQ_INT(fsize(d, "index"), 53 * 8);	/* the reader cut nothing */
+	CHECK(ledger_commit(w, err, sizeof(err)) == 0);
+	ledger_close(w);
+	free(d);
+}
+
 TEST(fsync_failure_rolls_back)
 {
 	struct ledger *l;
@@ -858,6 +1189,11 @@ main(void)
 	RUN(bitflips);
 	RUN(wrong_keys);
 	RUN(history_repair);
+	RUN(recover_lost_sync_point);
+	RUN(recover_index_hashes_behind);
+	RUN(recover_torn_history);
+	RUN(recover_entries_cut);
+	RUN(reader_sees_last_commit);
 	RUN(fsync_failure_rolls_back);
 	RUN(unknown_files_ignored);
 	RUN(too_large);

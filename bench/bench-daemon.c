@@ -1,0 +1,444 @@
+/*
+ * bench-daemon.c — end-to-end load generator for a running vmsd, built like
+ * redis-benchmark so the two compare fairly: one thread, a poll loop over N
+ * connections, one call in flight per connection (closed loop). Each call is
+ * the guest list's RSVP with a unique caller id (needs debug_auth = yes), so
+ * every call writes a new file and a new ledger entry. Requests are framed
+ * with proto_request() (libvms/proto.h); every reply is parsed and checked
+ * (its id, and a "result" rather than an "error"). Reports calls/s, latency
+ * percentiles and the client's own CPU per call. Driven by bench/daemon.sh,
+ * which starts vmsd, deploys the contract and collects RSS, checkpoints and
+ * audit figures around it.
+ *
+ *   bench-daemon --addr ADDR [--contract NAME] [--clients N] [--calls N]
+ *       [--seconds S] [--rounds R] [--tag TAG] [--label LABEL]
+ *   bench-daemon --checkpoints FILE     count the signed checkpoints of a
+ *                                       ledger's `checkpoints` file
+ *
+ * ADDR is a Unix socket path or tcp:HOST:PORT (as for vmsctl -s). A round
+ * ends after --calls calls or --seconds seconds, whichever first. With
+ * --rounds R it does R rounds on the same connections and reports the best
+ * one (highest calls/s): on a shared machine, other jobs only ever slow a
+ * round down, so the best round is the closest to what vmsd can do
+ * (bench/redis.sh treats Redis the same way). Output, one line:
+ *   LABEL clients=N calls=N errors=N secs=S rate=R p50=.. p90=.. p95=..
+ *   p99=.. max=.. (latencies in ms) cpu=.. (this client's CPU, µs/call)
+ *   total=N (calls in all rounds) rates=R1,R2,.. (calls/s of each round)
+ * Exit 1 if any call failed.
+ */
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "proto.h"
+#include "util.h"
+
+#define BUFCAP	(1u << 20)	/* per connection; replies are ~100 bytes */
+
+struct conn {
+	int		 fd;
+	unsigned	 id;
+	json_int_t	 rid;		/* id of the call in flight, 0: none */
+	uint64_t	 t0;		/* when it was sent, mono_usec */
+	char		*buf;
+	size_t		 len;
+};
+
+struct run {
+	const char	*contract;
+	const char	*tag;
+	uint64_t	 calls, sent, done, errors;	/* this round */
+	uint64_t	 seq;		/* calls sent in all rounds */
+	uint32_t	*lat;		/* µs per successful call */
+	char		 first_err[512];
+};
+
+struct result {
+	uint64_t	 done;
+	double		 secs, rate, p50, p90, p95, p99, max, cpu;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: bench-daemon --addr ADDR [--contract NAME] "
+	    "[--clients N] [--calls N] [--seconds S] [--rounds R] [--tag TAG] "
+	    "[--label LABEL]\n"
+	    "       bench-daemon --checkpoints FILE\n");
+	exit(2);
+}
+
+static void die(const char *, ...) __attribute__((format(printf, 1, 2),
+    noreturn));
+
+static void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "bench-daemon: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+static int
+dial(const char *addr)
+{
+	struct sockaddr_un sun;
+	struct addrinfo hints, *res, *ai;
+	char *host, *port;
+	int fd = -1, one = 1, rc;
+
+	if (strncmp(addr, "tcp:", 4) != 0) {
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		if (strlen(addr) >= sizeof(sun.sun_path))
+			die("%s: socket path too long", addr);
+		memcpy(sun.sun_path, addr, strlen(addr));
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0)
+			die("cannot connect to %s: %s", addr, strerror(errno));
+		return fd;
+	}
+	host = xstrdup(addr + 4);
+	if ((port = strrchr(host, ':')) == NULL)
+		die("bad address %s: want tcp:HOST:PORT", addr);
+	*port++ = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
+		die("%s: %s", addr, gai_strerror(rc));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		die("cannot connect to %s: %s", addr, strerror(errno));
+	/* Like redis-benchmark: small requests go out at once. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+		die("%s: TCP_NODELAY: %s", addr, strerror(errno));
+	free(host);
+	return fd;
+}
+
+static void
+note_error(struct run *r, const char *msg)
+{
+	r->errors++;
+	if (r->first_err[0] == '\0')
+		snprintf(r->first_err, sizeof(r->first_err), "%s", msg);
+}
+
+/* Send the next call on c; 0 if there is none left to send. */
+static int
+send_call(struct run *r, struct conn *c)
+{
+	json_t *params;
+	char user[128], *req;
+	size_t len;
+
+	if (r->sent >= r->calls)
+		return 0;
+	snprintf(user, sizeof(user), "%s-%u-%" PRIu64, r->tag, c->id,
+	    r->seq);
+	params = json_pack("{s:s, s:s, s:s, s:[s, b, s]}", "contract",
+	    r->contract, "method", "RSVP", "user", user, "args", "bob", 0,
+	    "Sorry, can't make it");
+	if (params == NULL)
+		die("cannot build the request");
+	r->sent++;
+	c->rid = (json_int_t)++r->seq;
+	if ((req = proto_request(c->rid, "call", params, &len)) == NULL)
+		die("cannot encode the request");
+	c->t0 = mono_usec();
+	if (write_all(c->fd, req, len) != 0)
+		die("write: %s", strerror(errno));
+	free(req);
+	return 1;
+}
+
+/* One reply line for c: check it, record the latency. */
+static void
+got_reply(struct run *r, struct conn *c, const char *line, size_t len,
+    uint64_t now)
+{
+	json_error_t jerr;
+	json_t *msg, *e;
+	const char *m;
+
+	if ((msg = json_loadb(line, len, 0, &jerr)) == NULL)
+		die("malformed reply: %s", jerr.text);
+	if (json_integer_value(json_object_get(msg, "id")) != c->rid)
+		die("reply with an unexpected id on connection %u", c->id);
+	if ((e = json_object_get(msg, "error")) != NULL) {
+		m = json_string_value(json_object_get(e, "message"));
+		note_error(r, m ? m : "(error without a message)");
+	} else if (json_object_get(msg, "result") == NULL)
+		note_error(r, "reply has neither result nor error");
+	else
+		r->lat[r->done++] = (uint32_t)(now - c->t0);
+	json_decref(msg);
+	c->rid = 0;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double
+pct(const uint32_t *v, uint64_t n, double p)
+{
+	if (n == 0)
+		return 0;
+	return v[(uint64_t)((double)(n - 1) * p + 0.5)] / 1000.0;
+}
+
+static double
+tv_usec(const struct timeval *tv)
+{
+	return (double)tv->tv_sec * 1e6 + (double)tv->tv_usec;
+}
+
+/* Number of records (uint32 BE length || note) in a checkpoints file. */
+static int
+count_checkpoints(const char *path)
+{
+	unsigned char h[4];
+	uint64_t n = 0;
+	uint32_t len;
+	FILE *f;
+
+	if ((f = fopen(path, "rb")) == NULL) {
+		fprintf(stderr, "bench-daemon: %s: %s\n", path,
+		    strerror(errno));
+		return 1;
+	}
+	while (fread(h, 1, 4, f) == 4) {
+		len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
+		    (uint32_t)h[2] << 8 | h[3];
+		if (fseek(f, (long)len, SEEK_CUR) != 0) {
+			fprintf(stderr, "bench-daemon: %s: truncated record\n",
+			    path);
+			fclose(f);
+			return 1;
+		}
+		n++;
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "bench-daemon: %s: read error\n", path);
+		fclose(f);
+		return 1;
+	}
+	fclose(f);
+	printf("%" PRIu64 "\n", n);
+	return 0;
+}
+
+/* One round: r->calls calls over the open connections. */
+static void
+run_round(struct run *r, struct conn *cs, struct pollfd *pfd,
+    unsigned clients, double seconds, struct result *res)
+{
+	struct rusage ru0, ru1;
+	uint64_t start, end, deadline, hard, now;
+	unsigned i, inflight = 0;
+	char *nl;
+	ssize_t n;
+	int wait;
+
+	r->sent = r->done = 0;
+	if (getrusage(RUSAGE_SELF, &ru0) != 0)
+		die("getrusage: %s", strerror(errno));
+	start = mono_usec();
+	deadline = start + (uint64_t)(seconds * 1e6);
+	hard = deadline + 30000000;	/* for the calls still in flight */
+	for (i = 0; i < clients; i++)
+		inflight += (unsigned)send_call(r, &cs[i]);
+	while (inflight > 0) {
+		now = mono_usec();
+		if (now >= hard)
+			die("%u calls unanswered 30 s after the time limit",
+			    inflight);
+		wait = (int)((hard - now) / 1000) + 1;
+		if (poll(pfd, clients, wait) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("poll: %s", strerror(errno));
+		}
+		for (i = 0; i < clients; i++) {
+			struct conn *c = &cs[i];
+
+			if (pfd[i].revents == 0)
+				continue;
+			n = recv(c->fd, c->buf + c->len, BUFCAP - c->len,
+			    MSG_DONTWAIT);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (n < 0)
+				die("recv: %s", strerror(errno));
+			if (n == 0)
+				die("connection closed by the daemon");
+			c->len += (size_t)n;
+			now = mono_usec();
+			while ((nl = memchr(c->buf, '\n', c->len)) != NULL) {
+				size_t l = (size_t)(nl - c->buf);
+
+				if (c->rid == 0)
+					die("a reply nobody asked for");
+				got_reply(r, c, c->buf, l, now);
+				memmove(c->buf, nl + 1, c->len - l - 1);
+				c->len -= l + 1;
+				inflight--;
+				if (now < deadline)
+					inflight += (unsigned)send_call(r, c);
+			}
+			if (c->len == BUFCAP)
+				die("reply line too long");
+		}
+	}
+	end = mono_usec();
+	if (getrusage(RUSAGE_SELF, &ru1) != 0)
+		die("getrusage: %s", strerror(errno));
+	qsort(r->lat, r->done, sizeof(*r->lat), cmp_u32);
+	res->done = r->done;
+	res->secs = (double)(end - start) / 1e6;
+	res->rate = res->secs > 0 ? (double)r->done / res->secs : 0;
+	res->p50 = pct(r->lat, r->done, 0.50);
+	res->p90 = pct(r->lat, r->done, 0.90);
+	res->p95 = pct(r->lat, r->done, 0.95);
+	res->p99 = pct(r->lat, r->done, 0.99);
+	res->max = r->done ? r->lat[r->done - 1] / 1000.0 : 0;
+	res->cpu = r->sent == 0 ? 0 : (tv_usec(&ru1.ru_utime) +
+	    tv_usec(&ru1.ru_stime) - tv_usec(&ru0.ru_utime) -
+	    tv_usec(&ru0.ru_stime)) / (double)r->sent;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct run r;
+	struct conn *cs;
+	struct pollfd *pfd;
+	struct result res, best;
+	const char *label = "run", *addr = NULL;
+	double seconds = 20;
+	unsigned i, clients = 1, rounds = 1;
+	char rates[512];
+	size_t rl = 0;
+	int a;
+
+	memset(&r, 0, sizeof(r));
+	memset(&best, 0, sizeof(best));
+	r.contract = "guestlist";
+	r.tag = "b";
+	r.calls = 1000;
+	if (argc == 1) {
+		/* bench/run runs every bench-*; this one needs a daemon. */
+		printf("bench-daemon: needs a running vmsd; see bench/daemon.sh "
+		    "below\n");
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "--checkpoints") == 0)
+		return count_checkpoints(argv[2]);
+	for (a = 1; a < argc; a++) {
+		const char *o = argv[a], *v = a + 1 < argc ? argv[a + 1] : NULL;
+
+		if (v == NULL)
+			usage();
+		if (strcmp(o, "--addr") == 0)
+			addr = v;
+		else if (strcmp(o, "--contract") == 0)
+			r.contract = v;
+		else if (strcmp(o, "--clients") == 0)
+			clients = (unsigned)strtoul(v, NULL, 10);
+		else if (strcmp(o, "--calls") == 0)
+			r.calls = strtoull(v, NULL, 10);
+		else if (strcmp(o, "--seconds") == 0)
+			seconds = strtod(v, NULL);
+		else if (strcmp(o, "--rounds") == 0)
+			rounds = (unsigned)strtoul(v, NULL, 10);
+		else if (strcmp(o, "--tag") == 0)
+			r.tag = v;
+		else if (strcmp(o, "--label") == 0)
+			label = v;
+		else
+			usage();
+		a++;
+	}
+	if (addr == NULL || clients == 0 || clients > 1024 || r.calls == 0 ||
+	    r.calls > 100000000 || seconds <= 0 || rounds == 0 || rounds > 20)
+		usage();
+
+	signal(SIGPIPE, SIG_IGN);
+	r.lat = xcalloc(r.calls, sizeof(*r.lat));
+	cs = xcalloc(clients, sizeof(*cs));
+	pfd = xcalloc(clients, sizeof(*pfd));
+	for (i = 0; i < clients; i++) {
+		cs[i].fd = dial(addr);
+		cs[i].id = i;
+		cs[i].buf = xmalloc(BUFCAP);
+		pfd[i].fd = cs[i].fd;
+		pfd[i].events = POLLIN;
+	}
+	rates[0] = '\0';
+	for (i = 0; i < rounds && r.errors == 0; i++) {
+		run_round(&r, cs, pfd, clients, seconds, &res);
+		if (i == 0 || res.rate > best.rate)
+			best = res;
+		rl += (size_t)snprintf(rates + rl, sizeof(rates) - rl, "%s%.0f",
+		    i ? "," : "", res.rate);
+		if (rl >= sizeof(rates))
+			rl = sizeof(rates) - 1;
+	}
+	for (i = 0; i < clients; i++) {
+		close(cs[i].fd);
+		free(cs[i].buf);
+	}
+	free(cs);
+	free(pfd);
+	free(r.lat);
+
+	printf("%s clients=%u calls=%" PRIu64 " errors=%" PRIu64
+	    " secs=%.2f rate=%.0f p50=%.3f p90=%.3f p95=%.3f p99=%.3f"
+	    " max=%.3f cpu=%.0f total=%" PRIu64 " rates=%s\n", label, clients,
+	    best.done, r.errors, best.secs, best.rate, best.p50, best.p90,
+	    best.p95, best.p99, best.max, best.cpu, r.seq, rates);
+	if (r.errors > 0) {
+		fprintf(stderr, "bench-daemon: %s: %" PRIu64 " calls failed, "
+		    "first: %s\n", label, r.errors, r.first_err);
+		return 1;
+	}
+	return 0;
+}

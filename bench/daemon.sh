@@ -1,0 +1,180 @@
+#!/bin/sh
+# bench/daemon.sh — end-to-end benchmark of a release-build vmsd: start it on
+# a private state dir under $VMS_BENCH_DIR (real disk), deploy
+# examples/guestlist.lua, drive RSVP calls with build/bench/bench-daemon (one
+# thread, a poll loop, one call in flight per connection, like
+# redis-benchmark) with 1 and 32 clients, over the control socket and over
+# TCP; then report checkpoints signed (group commit), CPU per call, peak RSS
+# of vmsd and of the contract's worker, ledger bytes per call and `vmsctl
+# audit` speed, and stop vmsd. Results also go to $VMS_BENCH_DIR/daemon-results,
+# which bench/redis.sh (run next by bench/run) reads for the summary table.
+#
+#   make all build/bench/bench-daemon && sh bench/daemon.sh
+#
+# Each figure is the best of VMS_BENCH_ROUNDS rounds (default 3): on a shared
+# machine other jobs only slow a round down (bench/redis.sh does the same).
+# Knobs (environment): VMS_BENCH_ROUNDS, VMS_BENCH_CALLS1 (calls per round
+# with 1 client, default 1000), VMS_BENCH_CALLS32 (with 32 clients, default
+# 7000), VMS_BENCH_SECONDS (upper bound per round, default 5).
+cd "$(dirname "$0")/.." || exit 2
+TOP=$(pwd)
+VMSD="$TOP/daemon/vmsd"
+VMSCTL="$TOP/ctl/vmsctl"
+BD="$TOP/build/bench/bench-daemon"
+BENCH_DIR="${VMS_BENCH_DIR:-$TOP/build/bench-data}"
+ROUNDS="${VMS_BENCH_ROUNDS:-3}"
+N1="${VMS_BENCH_CALLS1:-1000}"
+N32="${VMS_BENCH_CALLS32:-7000}"
+SECS="${VMS_BENCH_SECONDS:-5}"
+W="$BENCH_DIR/daemon"
+RES="$BENCH_DIR/daemon-results"
+STATE="$W/state"
+SOCK="$W/vmsd.sock"
+LEDGER="$STATE/contracts/guestlist"
+PID=
+
+for f in "$VMSD" "$VMSCTL" "$BD"; do
+	if [ ! -x "$f" ]; then
+		echo "daemon.sh: $f missing: run make all build/bench/bench-daemon"
+		exit 1
+	fi
+done
+
+stop_vmsd() {
+	[ -n "$PID" ] || return 0
+	kill -TERM "$PID" 2>/dev/null
+	wait "$PID" 2>/dev/null
+	PID=
+}
+fail() {
+	echo "daemon.sh: $*"
+	[ -f "$W/vmsd.log" ] && tail -n 5 "$W/vmsd.log" | sed 's/^/  vmsd: /'
+	stop_vmsd
+	exit 1
+}
+trap 'stop_vmsd' EXIT
+trap 'exit 1' INT TERM
+# A private trust store for vmsctl audit (each run deploys a new key).
+VMSCTL_KNOWN="$W/known_contracts"
+export VMSCTL_KNOWN
+
+rm -rf "$W" "$RES"
+mkdir -p "$W" || exit 1
+# debug_auth: every call claims a unique caller id, so every RSVP writes a
+# new file (the contract files RSVPs under the caller's id).
+cat > "$W/vmsd.conf" <<EOF
+debug_auth = yes
+idle_timeout = 0
+EOF
+
+# Start vmsd on a free loopback port (retry if the port is taken).
+now() { date +%s.%N; }
+tries=0
+while :; do
+	PORT=$(( 20000 + ($$ + tries * 7919) % 30000 ))
+	"$VMSD" -f "$W/vmsd.conf" --state-dir "$STATE" --socket "$SOCK" \
+	    --listen "127.0.0.1:$PORT" 2>"$W/vmsd.log" &
+	PID=$!
+	i=0
+	while [ $i -lt 100 ] && kill -0 "$PID" 2>/dev/null; do
+		"$VMSCTL" -s "$SOCK" ping >/dev/null 2>&1 && break
+		sleep 0.05
+		i=$((i + 1))
+	done
+	"$VMSCTL" -s "$SOCK" ping >/dev/null 2>&1 && break
+	wait "$PID" 2>/dev/null
+	PID=
+	tries=$((tries + 1))
+	[ $tries -lt 5 ] || fail "vmsd did not start"
+done
+"$VMSCTL" -s "$SOCK" deploy "$TOP/examples/guestlist.lua" >/dev/null ||
+    fail "deploy failed"
+echo "$("$VMSCTL" -s "$SOCK" ping), state $STATE, tcp 127.0.0.1:$PORT"
+echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "guestlist RSVP, a unique caller id per call (every call writes);"
+echo "each client: one connection, one call in flight; best of $ROUNDS rounds; latencies in ms"
+
+ncp() { "$BD" --checkpoints "$LEDGER/checkpoints" || fail "no checkpoints"; }
+
+# Warm-up (starts the contract's worker), not reported.
+"$BD" --addr "$SOCK" --clients 4 --calls 200 --tag w --label warmup \
+    >/dev/null || fail "warm-up failed"
+
+info=$("$VMSCTL" -s "$SOCK" --json info guestlist) || fail "info failed"
+WPID=$(echo "$info" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+[ -n "$WPID" ] || fail "no worker pid in: $info"
+TCK=$(getconf CLK_TCK)
+# CPU time (utime + stime) of a process, in clock ticks.
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# run LABEL ADDR CLIENTS CALLS-PER-ROUND
+run() {
+	d0=$(cpu "$PID"); w0=$(cpu "$WPID")
+	c0=$(ncp)
+	line=$("$BD" --addr "$2" --clients "$3" --calls "$4" --seconds "$SECS" \
+	    --rounds "$ROUNDS" --tag "$1" --label "$1") ||
+	    fail "$1: bench-daemon failed: $line"
+	c1=$(ncp)
+	d1=$(cpu "$PID"); w1=$(cpu "$WPID")
+	ck=$((c1 - c0))
+	echo "$line checkpoints=$ck" >> "$RES"
+	echo "$line" | awk -v ck="$ck" -v tck="$TCK" -v dc=$((d1 - d0)) \
+	    -v wc=$((w1 - w0)) '{
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		t = v["total"]
+		printf "  %-9s %6d calls/s  p50 %6.3f  p90 %6.3f  p99 %6.3f  max %7.3f  (best round: %d calls in %s s)\n",
+		    $1, v["rate"], v["p50"], v["p90"], v["p99"], v["max"],
+		    v["calls"], v["secs"]
+		printf "  %-9s rounds %s calls/s; %d checkpoints for %d calls = %.1f calls/checkpoint\n",
+		    "", v["rates"], ck, t, (ck ? t / ck : 0)
+		printf "  %-9s CPU per call: vmsd %.0f us, worker %.0f us, client %d us\n",
+		    "", dc * 1e6 / tck / t, wc * 1e6 / tck / t, v["cpu"] }'
+}
+run unix-c1 "$SOCK" 1 "$N1"
+run unix-c32 "$SOCK" 32 "$N32"
+run tcp-c1 "tcp:127.0.0.1:$PORT" 1 "$N1"
+run tcp-c32 "tcp:127.0.0.1:$PORT" 32 "$N32"
+
+# Peak RSS of the daemon and of the contract's worker.
+info=$("$VMSCTL" -s "$SOCK" --json info guestlist) || fail "info failed"
+SIZE=$(echo "$info" | sed -n 's/.*"size":\([0-9]*\).*/\1/p')
+hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+RSS_D=$(hwm "$PID")
+RSS_W=$(hwm "${WPID:-0}")
+[ -n "$RSS_D" ] && [ -n "$RSS_W" ] || fail "cannot read VmHWM"
+
+# Audit through the daemon (what a remote auditor does: download + replay).
+t0=$(now)
+"$VMSCTL" -s "$SOCK" audit guestlist > "$W/audit.out" 2>&1 ||
+    fail "audit failed: $(cat "$W/audit.out")"
+t1=$(now)
+stop_vmsd
+# Offline audit of the ledger directory (vmsctl audit --dir).
+t2=$(now)
+"$VMSCTL" audit --dir "$LEDGER" > "$W/audit-dir.out" 2>&1 ||
+    fail "audit --dir failed: $(cat "$W/audit-dir.out")"
+t3=$(now)
+
+LBYTES=0
+for f in entries index hashes checkpoint checkpoints vkey; do
+	LBYTES=$((LBYTES + $(stat -c %s "$LEDGER/$f")))
+done
+EBYTES=$(stat -c %s "$LEDGER/entries")
+SNAP=$(stat -c %s "$LEDGER/state.snap" 2>/dev/null || echo 0)
+awk -v size="$SIZE" -v lb="$LBYTES" -v eb="$EBYTES" -v snap="$SNAP" \
+    -v rd="$RSS_D" -v rw="$RSS_W" -v t0="$t0" -v t1="$t1" -v t2="$t2" \
+    -v t3="$t3" 'BEGIN {
+	a = t1 - t0; b = t3 - t2
+	printf "  peak RSS (VmHWM): vmsd %.1f MiB, guestlist worker %.1f MiB\n",
+	    rd / 1024, rw / 1024
+	printf "  ledger: %d entries, %.0f bytes (%.0f bytes/call; entries file %.0f bytes/call); state.snap %d bytes\n",
+	    size, lb, lb / size, eb / size, snap
+	printf "  vmsctl audit guestlist (via daemon): %.2f s = %.0f entries/s\n",
+	    a, size / a
+	printf "  vmsctl audit --dir (offline):         %.2f s = %.0f entries/s\n",
+	    b, size / b
+	printf "rss_vmsd_kib=%d rss_worker_kib=%d entries=%d ledger_bytes_per_call=%.0f audit_rate=%.0f audit_dir_rate=%.0f\n",
+	    rd, rw, size, lb / size, size / a, size / b > "/dev/stderr"
+}' 2>> "$RES"
+sed 's/^/  /' "$W/audit.out" | head -n 2
+exit 0

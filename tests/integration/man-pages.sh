@@ -1,0 +1,128 @@
+#!/bin/sh
+# man-pages.sh — the manual pages are lint-clean and cannot drift from the
+# code: `mandoc -Tlint -Wwarning` on every man/*.[1-8]; every vmsctl command
+# and option in `vmsctl --help` is in vmsctl.1; every `vmsd --help` option is
+# in vmsd.8; every configuration key daemon/config.c accepts is in
+# vmsd.conf.5 and in etc/vmsd.conf (the installed default config).
+
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+VMSD=${VMSD:-$TOP/build/san/vmsd}
+VMSCTL=${VMSCTL:-$TOP/build/san/vmsctl}
+NAME=man-pages
+FAILED=0
+
+pass() { echo "PASS $NAME: $1"; }
+fail() { echo "FAIL $NAME: $1"; FAILED=1; }
+
+if ! command -v mandoc >/dev/null 2>&1; then
+	echo "SKIP $NAME: mandoc not installed (make deps)"; exit 0
+fi
+D=$(mktemp -d /tmp/vmsd-man.XXXXXX) || exit 1
+trap 'rm -rf "$D"' EXIT INT TERM HUP
+
+# ---- lint ----
+n=0
+for p in "$TOP"/man/*.[1-8]; do
+	[ -f "$p" ] || continue
+	n=$((n + 1))
+	if out=$(mandoc -Tlint -Wwarning "$p" 2>&1) && [ -z "$out" ]; then
+		pass "mandoc -Tlint -Wwarning $(basename "$p")"
+	else
+		fail "mandoc -Tlint -Wwarning $(basename "$p"): $(echo "$out" | head -3 | sed "s|$TOP/||g" | tr '\n' ' ')"
+	fi
+done
+for p in vmsd.8 vmsctl.1 vmsd.conf.5 vmsd-protocol.7 vms-contract.7 vms-ledger.5; do
+	[ -f "$TOP/man/$p" ] || fail "man/$p is missing"
+done
+
+# The rendered text of a page, one line per output line, without
+# overstrike, so it can be searched for words.
+render() {
+	[ -f "$TOP/man/$1" ] || { : >"$D/$1.txt"; return 1; }
+	MANWIDTH=200 mandoc -Tascii -O width=200 "$TOP/man/$1" 2>/dev/null |
+	    col -b >"$D/$1.txt"
+}
+
+# has PAGE WORD: WORD occurs in the page as a whole word (options and
+# commands are bounded by anything but letters, digits, '-' and '_').
+has() {
+	grep -Eq -- "(^|[^A-Za-z0-9_-])$(printf '%s' "$2" |
+	    sed 's/[.[\*^$]/\\&/g')([^A-Za-z0-9_-]|$)" "$D/$1.txt"
+}
+
+# Options in a --help text: every -x and --long-word token.
+options() {
+	grep -Eo -- '(^|[][ ,|(])--?[A-Za-z][A-Za-z0-9-]*' "$1" |
+	    sed 's/^[][ ,|(]*//' | sort -u
+}
+
+check_list() {	# PAGE WHAT LIST...
+	page=$1; what=$2; shift 2
+	label=$page; [ "$page" = etc-vmsd.conf ] && label=etc/vmsd.conf
+	missing=""
+	for w in "$@"; do
+		has "$page" "$w" || missing="$missing $w"
+	done
+	if [ $# -eq 0 ]; then
+		fail "$label: found no $what to check"
+	elif [ -z "$missing" ]; then
+		pass "$label documents all $# $what"
+	else
+		fail "$label lacks $what:$missing"
+	fi
+}
+
+# ---- vmsctl ----
+render vmsctl.1
+if [ -x "$VMSCTL" ] && "$VMSCTL" --help >"$D/vmsctl.help" 2>&1 &&
+    [ -s "$D/vmsctl.help" ]; then
+	# Commands: the first word of each line of the "commands:" block
+	# (or, without one, of every indented line).
+	if grep -q '^commands:' "$D/vmsctl.help"; then
+		cmds=$(awk '/^commands:/ { on = 1; next } on && /^[[:space:]]*$/ { on = 0 }
+		    on && $1 ~ /^[a-z][a-z-]*$/ { print $1 }' "$D/vmsctl.help" | sort -u)
+	else
+		cmds=$(sed -n 's/^[[:space:]]\{1,\}\([a-z][a-z-]*\)\([[:space:]].*\)\{0,1\}$/\1/p' \
+		    "$D/vmsctl.help" | sort -u)
+	fi
+	check_list vmsctl.1 "vmsctl commands" $cmds
+	# Options: the global ones and those of every command's own help.
+	for c in $cmds; do
+		"$VMSCTL" help "$c" >>"$D/vmsctl.cmdhelp" 2>&1
+	done
+	check_list vmsctl.1 "vmsctl --help options" $(options "$D/vmsctl.help")
+	[ -s "$D/vmsctl.cmdhelp" ] &&
+	    check_list vmsctl.1 "options of 'vmsctl help COMMAND'" \
+	    $(options "$D/vmsctl.cmdhelp")
+else
+	fail "vmsctl --help failed or printed nothing: $(head -2 "$D/vmsctl.help" 2>/dev/null | tr '\n' ' ')"
+fi
+
+# ---- vmsd ----
+render vmsd.8
+if [ -x "$VMSD" ] && "$VMSD" --help >"$D/vmsd.help" 2>&1 &&
+    [ -s "$D/vmsd.help" ]; then
+	check_list vmsd.8 "vmsd --help options" $(options "$D/vmsd.help")
+else
+	fail "vmsd --help failed or printed nothing: $(head -2 "$D/vmsd.help" 2>/dev/null | tr '\n' ' ')"
+fi
+
+# ---- configuration keys ----
+# The keys config.c compares against, plus limit.NAME for every field of
+# struct vms_limits (engine.h), which config.c accepts as "limit.*".
+keys=$(grep -Eo 'str(n)?cmp\(key, "[a-z_.]+"' "$TOP/daemon/config.c" 2>/dev/null |
+    sed 's/.*"\(.*\)"/\1/' | grep -v '\.$' | sort -u)
+if grep -q 'strncmp(key, "limit\."' "$TOP/daemon/config.c" 2>/dev/null; then
+	lim=$(sed -n '/^struct vms_limits {/,/^};/s/^[[:space:]]*uint64_t[[:space:]]*\([a-z_]*\);.*/limit.\1/p' \
+	    "$TOP/libvms/engine.h")
+	keys="$keys $lim"
+fi
+render vmsd.conf.5
+check_list vmsd.conf.5 "config keys from daemon/config.c" $keys
+if [ -f "$TOP/etc/vmsd.conf" ]; then
+	cp "$TOP/etc/vmsd.conf" "$D/etc-vmsd.conf.txt"
+	check_list etc-vmsd.conf "config keys from daemon/config.c" $keys
+else
+	fail "etc/vmsd.conf is missing"
+fi
+exit $FAILED
