@@ -1,8 +1,9 @@
 /*
  * sandbox.c — Lua state creation for one call: the capped allocator, the
- * instruction/depth hook, the allow-listed environment with a strict _G,
- * loading our cached bytecode, running the method and turning every
- * outcome into a deterministic result or error message.
+ * instruction/depth hook, the deterministic garbage-collection points,
+ * the allow-listed environment with a strict _G, loading our cached
+ * bytecode, running the method and turning every outcome into a
+ * deterministic result or error message.
  */
 #include <stdarg.h>
 #include <stdio.h>
