@@ -5,6 +5,8 @@
  * bytecode, running the method and turning every outcome into a
  * deterministic result or error message.
  */
+#include <locale.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,38 @@
 
 #include "sandbox.h"
 #include "util.h"
+
+static pthread_once_t	 c_locale_once = PTHREAD_ONCE_INIT;
+static locale_t		 c_locale;
+
+static void
+c_locale_init(void)
+{
+	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+/*
+ * Lua formats and parses numbers (snprintf, strtod) and compares strings
+ * (strcoll) in the thread's locale: compiling and running always happen
+ * in "C", whatever locale the host program chose, so "0.5" never becomes
+ * "0,5" and string order never follows a collation table. Returns the
+ * locale to restore, or 0 if "C" is unavailable (then nothing changes).
+ */
+static locale_t
+enter_c_locale(void)
+{
+	if (pthread_once(&c_locale_once, c_locale_init) != 0 ||
+	    c_locale == (locale_t)0)
+		return (locale_t)0;
+	return uselocale(c_locale);
+}
+
+static void
+leave_locale(locale_t old)
+{
+	if (old != (locale_t)0)
+		uselocale(old);
+}
 
 struct sb_ctx *
 sb_getctx(lua_State *L)
@@ -718,7 +752,9 @@ sb_compile(const char *name, const char *code, size_t len, char **bc,
 {
 	struct dumpbuf d = { NULL, 0, 0 };
 	lua_State *L;
+	locale_t oldloc;
 	char chunkname[80];
+	int r;
 
 	if (len > SB_MAX_CODE) {
 		seterr(err, errlen, "code is %zu bytes, more than %d", len,
@@ -743,7 +779,10 @@ sb_compile(const char *name, const char *code, size_t len, char **bc,
 		return -1;
 	}
 	snprintf(chunkname, sizeof(chunkname), "=%s", name);
-	if (luaL_loadbufferx(L, code, len, chunkname, "t") != LUA_OK) {
+	oldloc = enter_c_locale();
+	r = luaL_loadbufferx(L, code, len, chunkname, "t");
+	leave_locale(oldloc);
+	if (r != LUA_OK) {
 		seterr(err, errlen, "syntax error: %s", lua_tostring(L, -1));
 		lua_close(L);
 		return -1;
@@ -799,6 +838,7 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
     json_t **result, char **error, char *err, size_t errlen)
 {
 	struct run_args ra = { method, args, NULL };
+	locale_t oldloc;
 	lua_State *L;
 	const char *msg;
 	int status;
@@ -835,7 +875,9 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	lua_pushcfunction(L, sb_msgh);
 	lua_pushcfunction(L, sb_main);
 	lua_pushlightuserdata(L, &ra);
+	oldloc = enter_c_locale();
 	status = lua_pcall(L, 1, 0, 1);
+	leave_locale(oldloc);
 	ctx->closed = 1;
 	if (ctx->limit_err[0] == '\0' && status == LUA_ERRMEM && ctx->memfail)
 		snprintf(ctx->limit_err, sizeof(ctx->limit_err),
