@@ -271,6 +271,8 @@ engine_set_log(struct engine *e, engine_log_fn fn, void *arg)
 	e->log_arg = arg;
 }
 
+static int	method_allowed(const struct engine *, const char *);
+
 static int
 caller_check(const struct vms_caller *c, char *err, size_t errlen)
 {
@@ -283,6 +285,49 @@ caller_check(const struct vms_caller *c, char *err, size_t errlen)
 	if (c->auth != NULL && strcmp(c->auth, "peercred") != 0 &&
 	    strcmp(c->auth, "debug") != 0 && strcmp(c->auth, "anonymous") != 0) {
 		seterr(err, errlen, "unknown auth \"%s\"", c->auth);
+		return -1;
+	}
+	/* the shapes set_caller() can record: anonymous <=> no id */
+	if (c->auth != NULL && (strcmp(c->auth, "anonymous") == 0) !=
+	    (c->id == NULL)) {
+		seterr(err, errlen, "auth \"%s\" %s a caller id", c->auth,
+		    c->id == NULL ? "requires" : "cannot have");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The request checks engine_call() applies before executing anything;
+ * engine_replay() applies the same ones to a recorded call, so a host
+ * cannot record a request the engine would have refused. 0 or -1 (err).
+ */
+static int
+request_check(const struct engine *e, const char *method, const json_t *args,
+    const struct vms_caller *c, char *err, size_t errlen)
+{
+	char *s;
+	size_t len;
+
+	if (!method_allowed(e, method)) {
+		seterr(err, errlen, "no such method: %s", method ? method :
+		    "(null)");
+		return -1;
+	}
+	if (!json_is_array(args)) {
+		seterr(err, errlen, "args must be an array");
+		return -1;
+	}
+	if (caller_check(c, err, errlen) == -1)
+		return -1;
+	if ((s = json_canonical(args, &len)) == NULL) {
+		seterr(err, errlen, "args cannot be encoded");
+		return -1;
+	}
+	free(s);
+	if (len > e->limits.args_size) {
+		seterr(err, errlen, "limit exceeded: args_size (%llu)",
+		    (unsigned long long)e->limits.args_size);
 		return -1;
 	}
 	return 0;
@@ -516,7 +561,8 @@ parse_entry(const uint8_t *buf, size_t len, uint64_t index, char *err,
     size_t errlen)
 {
 	json_error_t jerr;
-	json_t *j = json_loadb((const char *)buf, len, 0, &jerr);
+	json_t *j = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES,
+	    &jerr);
 
 	if (j == NULL || !json_is_object(j)) {
 		json_decref(j);
@@ -616,38 +662,15 @@ engine_call(struct engine *e, const char *method, const json_t *args,
     size_t *entrylen, struct engine_result *res, char *err, size_t errlen)
 {
 	json_t *ej, *empty = NULL;
-	char *s;
-	size_t len;
 	int r;
 
 	*entry = NULL;
 	if (res != NULL)
 		memset(res, 0, sizeof(*res));
-	if (!method_allowed(e, method)) {
-		seterr(err, errlen, "no such method: %s", method ? method :
-		    "(null)");
-		return ENGINE_REFUSED;
-	}
 	if (args == NULL)
 		args = empty = json_array();
-	if (!json_is_array(args)) {
-		seterr(err, errlen, "args must be an array");
-		return ENGINE_REFUSED;
-	}
-	if (caller_check(c, err, errlen) == -1) {
+	if (request_check(e, method, args, c, err, errlen) == -1) {
 		json_decref(empty);
-		return ENGINE_REFUSED;
-	}
-	if ((s = json_canonical(args, &len)) == NULL) {
-		json_decref(empty);
-		seterr(err, errlen, "args cannot be encoded");
-		return ENGINE_REFUSED;
-	}
-	free(s);
-	if (len > e->limits.args_size) {
-		json_decref(empty);
-		seterr(err, errlen, "limit exceeded: args_size (%llu)",
-		    (unsigned long long)e->limits.args_size);
 		return ENGINE_REFUSED;
 	}
 	r = execute(e, method, args, c, time_ms, &ej, entry, entrylen, res,
@@ -718,12 +741,92 @@ explain_diff(const json_t *rec, const json_t *rep, char *err, size_t errlen)
 	seterr(err, errlen, "entry is not in canonical form");
 }
 
+/*
+ * The shape of a recorded entry, before anything runs: only the fields
+ * engine_call()/engine_deploy() write, with the types they write, and a
+ * request that request_check() accepts. Fills the caller and, for a call,
+ * the method and args (borrowed from rec).
+ */
+static int
+replay_check(const struct engine *e, json_t *rec, struct vms_caller *c,
+    const char **method, json_t **args, char *err, size_t errlen)
+{
+	static const char *const call_keys[] = { "v", "type", "method", "args",
+	    "caller", "auth", "time", "ok", "result", "error", "writes",
+	    "state", NULL };
+	static const char *const deploy_keys[] = { "v", "type", "contract",
+	    "code", "code_sha256", "limits", "methods", "caller", "auth",
+	    "time", "writes", "state", NULL };
+	const char *const *keys = e->next == 0 ? deploy_keys : call_keys;
+	unsigned long long idx = (unsigned long long)e->next;
+	const char *type, *k;
+	json_t *v, *caller, *t;
+	char why[VMS_ERRLEN];
+	size_t i;
+
+	json_object_foreach(rec, k, v) {
+		for (i = 0; keys[i] != NULL; i++)
+			if (strcmp(keys[i], k) == 0)
+				break;
+		if (keys[i] == NULL) {
+			seterr(err, errlen, "entry %llu: unexpected field "
+			    "\"%s\"", idx, k);
+			return -1;
+		}
+	}
+	v = json_object_get(rec, "v");
+	if (!json_is_integer(v) || json_integer_value(v) != 1) {
+		seterr(err, errlen, "entry %llu: unknown version", idx);
+		return -1;
+	}
+	type = json_string_value(json_object_get(rec, "type"));
+	if (type == NULL || strcmp(type, e->next == 0 ? "deploy" : "call")) {
+		seterr(err, errlen, "entry %llu is not a%s entry", idx,
+		    e->next == 0 ? " deploy" : " call");
+		return -1;
+	}
+	caller = json_object_get(rec, "caller");
+	if (caller == NULL || (!json_is_null(caller) &&
+	    !json_is_string(caller))) {
+		seterr(err, errlen, "entry %llu: caller must be a string or "
+		    "null", idx);
+		return -1;
+	}
+	c->id = json_string_value(caller);
+	c->auth = json_string_value(json_object_get(rec, "auth"));
+	if (c->auth == NULL) {
+		seterr(err, errlen, "entry %llu: auth must be a string", idx);
+		return -1;
+	}
+	t = json_object_get(rec, "time");
+	if (!json_is_integer(t) || json_integer_value(t) < 0) {
+		seterr(err, errlen, "entry %llu: time must be a non-negative "
+		    "integer", idx);
+		return -1;
+	}
+	if (e->next == 0) {
+		if (caller_check(c, why, sizeof(why)) == -1) {
+			seterr(err, errlen, "entry 0: deploy refused: %s", why);
+			return -1;
+		}
+		return 0;
+	}
+	*method = json_string_value(json_object_get(rec, "method"));
+	*args = json_object_get(rec, "args");
+	if (request_check(e, *method, *args, c, why, sizeof(why)) == -1) {
+		seterr(err, errlen, "entry %llu: the engine refuses this "
+		    "request: %s", idx, why);
+		return -1;
+	}
+	return 0;
+}
+
 int
 engine_replay(struct engine *e, const uint8_t *buf, size_t len, char *err,
     size_t errlen)
 {
 	struct vms_caller c;
-	const char *type, *method = NULL;
+	const char *method = NULL;
 	json_t *rec, *rep, *args = NULL, *t;
 	char *bytes;
 	size_t blen;
@@ -731,40 +834,11 @@ engine_replay(struct engine *e, const uint8_t *buf, size_t len, char *err,
 
 	if ((rec = parse_entry(buf, len, e->next, err, errlen)) == NULL)
 		return -1;
-	type = json_string_value(json_object_get(rec, "type"));
-	c.id = json_string_value(json_object_get(rec, "caller"));
-	c.auth = json_string_value(json_object_get(rec, "auth"));
-	t = json_object_get(rec, "time");
-	if (type == NULL || !json_is_integer(t) || c.auth == NULL) {
-		seterr(err, errlen, "entry %llu: missing type, time or auth",
-		    (unsigned long long)e->next);
+	if (replay_check(e, rec, &c, &method, &args, err, errlen) == -1) {
 		json_decref(rec);
 		return -1;
 	}
-	if (e->next == 0) {
-		if (strcmp(type, "deploy") != 0) {
-			seterr(err, errlen, "entry 0 is not a deploy entry");
-			json_decref(rec);
-			return -1;
-		}
-	} else {
-		method = json_string_value(json_object_get(rec, "method"));
-		args = json_object_get(rec, "args");
-		if (strcmp(type, "call") != 0 || method == NULL ||
-		    !json_is_array(args)) {
-			seterr(err, errlen, "entry %llu is not a call entry",
-			    (unsigned long long)e->next);
-			json_decref(rec);
-			return -1;
-		}
-		if (!method_allowed(e, method)) {
-			seterr(err, errlen, "entry %llu: %s is not a public "
-			    "method of the contract",
-			    (unsigned long long)e->next, method);
-			json_decref(rec);
-			return -1;
-		}
-	}
+	t = json_object_get(rec, "time");
 	r = execute(e, method, args, &c, (uint64_t)json_integer_value(t), &rep,
 	    &bytes, &blen, NULL, err, errlen);
 	if (r != 0) {

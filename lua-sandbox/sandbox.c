@@ -1,9 +1,12 @@
 /*
  * sandbox.c — Lua state creation for one call: the capped allocator, the
- * instruction/depth hook, the allow-listed environment with a strict _G,
- * loading our cached bytecode, running the method and turning every
- * outcome into a deterministic result or error message.
+ * instruction/depth hook, the deterministic garbage-collection points,
+ * the allow-listed environment with a strict _G, loading our cached
+ * bytecode, running the method and turning every outcome into a
+ * deterministic result or error message.
  */
+#include <locale.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +17,38 @@
 
 #include "sandbox.h"
 #include "util.h"
+
+static pthread_once_t	 c_locale_once = PTHREAD_ONCE_INIT;
+static locale_t		 c_locale;
+
+static void
+c_locale_init(void)
+{
+	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+/*
+ * Lua formats and parses numbers (snprintf, strtod) and compares strings
+ * (strcoll) in the thread's locale: compiling and running always happen
+ * in "C", whatever locale the host program chose, so "0.5" never becomes
+ * "0,5" and string order never follows a collation table. Returns the
+ * locale to restore, or 0 if "C" is unavailable (then nothing changes).
+ */
+static locale_t
+enter_c_locale(void)
+{
+	if (pthread_once(&c_locale_once, c_locale_init) != 0 ||
+	    c_locale == (locale_t)0)
+		return (locale_t)0;
+	return uselocale(c_locale);
+}
+
+static void
+leave_locale(locale_t old)
+{
+	if (old != (locale_t)0)
+		uselocale(old);
+}
 
 struct sb_ctx *
 sb_getctx(lua_State *L)
@@ -29,16 +64,35 @@ sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	void *p;
 
 	if (nsize == 0) {
-		free(ptr);
+		sb_arena_realloc(ctx->arena, ptr, osize, 0);
 		ctx->mem -= old;
 		return NULL;
 	}
-	if (nsize > old && ctx->mem + (nsize - old) > ctx->limits->memory)
+	/*
+	 * A refusal is final: it records the memory limit, so that the
+	 * emergency collection Lua runs before retrying (at a point that
+	 * depends on the heap, not on the program) never lets the call go
+	 * on with what it collected (e.g. entries of a weak table).
+	 */
+	if (ctx->memdead && nsize > old)
 		return NULL;
-	if ((p = realloc(ptr, nsize)) == NULL)
+	if ((nsize > old && ctx->mem + ctx->host + (nsize - old) >
+	    ctx->limits->memory) ||
+	    (p = sb_arena_realloc(ctx->arena, ptr, old, nsize)) == NULL) {
+		if (nsize > old) {
+			ctx->memfail = ctx->memdead = 1;
+			if (ctx->limit_err[0] == '\0')
+				snprintf(ctx->limit_err, sizeof(ctx->limit_err),
+				    "limit exceeded: memory (%llu)",
+				    (unsigned long long)ctx->limits->memory);
+		}
 		return NULL;
-	if (nsize > old)
+	}
+	if (nsize > old) {
 		ctx->cost += (nsize - old) / SB_ALLOC_UNIT;
+		ctx->allocd += nsize - old;
+		ctx->memfail = 0;
+	}
 	ctx->mem = ctx->mem - old + nsize;
 	return p;
 }
@@ -59,6 +113,64 @@ sb_limit(lua_State *L, const char *fmt, ...)
 	return lua_error(L);
 }
 
+static const char mts_key = 'm';	/* registry: tables used as metatables */
+
+/* Remember a table (at idx) that was made a metatable. */
+void
+sb_register_mt(lua_State *L, int idx)
+{
+	struct sb_ctx *ctx = sb_getctx(L);
+
+	idx = lua_absindex(L, idx);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &mts_key);
+	lua_pushvalue(L, idx);
+	if (lua_rawget(L, -2) == LUA_TNIL) {
+		lua_pushvalue(L, idx);
+		lua_pushboolean(L, 1);
+		lua_rawset(L, -4);
+		ctx->nmts++;
+	}
+	lua_pop(L, 2);
+}
+
+/*
+ * The garbage collector runs only here, at points fixed by the program
+ * (count hooks and charged library calls), never on its own: the state is
+ * created with the collector stopped. Before each collection every table
+ * ever made a metatable is checked for __mode, which setmetatable cannot
+ * see when it is added afterwards: no weak table is ever collected. A
+ * collection happens once the call allocated as much as the heap held
+ * after the previous one (at least SB_GC_MIN), so its work is bounded by
+ * the allocations already charged; garbage not yet collected counts
+ * against the memory cap.
+ */
+void
+sb_gc_point(lua_State *L)
+{
+	struct sb_ctx *ctx = sb_getctx(L);
+
+	if (ctx->allocd - ctx->gc_mark < ctx->gc_next)
+		return;
+	sb_charge_only(ctx, ctx->nmts);
+	if (!lua_checkstack(L, 4))
+		sb_limit(L, "limit exceeded: memory (%llu)",
+		    (unsigned long long)ctx->limits->memory);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &mts_key);
+	lua_pushnil(L);
+	while (lua_next(L, -2) != 0) {
+		lua_pop(L, 1);
+		lua_pushliteral(L, "__mode");
+		if (lua_rawget(L, -2) != LUA_TNIL)
+			sb_limit(L, "__mode is not allowed (weak tables depend "
+			    "on the garbage collector)");
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	lua_gc(L, LUA_GCCOLLECT);
+	ctx->gc_mark = ctx->allocd;
+	ctx->gc_next = ctx->mem > SB_GC_MIN ? ctx->mem : SB_GC_MIN;
+}
+
 static void
 sb_hook(lua_State *L, lua_Debug *ar)
 {
@@ -76,6 +188,7 @@ sb_hook(lua_State *L, lua_Debug *ar)
 			sb_limit(L, "limit exceeded: instructions (%llu)",
 			    (unsigned long long)ctx->limits->instructions);
 		}
+		sb_gc_point(L);
 	} else if (ar->event == LUA_HOOKCALL) {
 		if (lua_getstack(L, (int)ctx->limits->depth, &tmp))
 			sb_limit(L, "limit exceeded: depth (%llu)",
@@ -84,15 +197,23 @@ sb_hook(lua_State *L, lua_Debug *ar)
 }
 
 void
+sb_charge_only(struct sb_ctx *ctx, uint64_t units)
+{
+	ctx->cost = units > UINT64_MAX - ctx->cost ? UINT64_MAX :
+	    ctx->cost + units;
+}
+
+void
 sb_charge(lua_State *L, uint64_t units)
 {
 	struct sb_ctx *ctx = sb_getctx(L);
 
-	ctx->cost += units;
+	sb_charge_only(ctx, units);
 	if (ctx->limit_err[0] != '\0' ||
 	    ctx->cost >= ctx->limits->instructions)
 		sb_limit(L, "limit exceeded: instructions (%llu)",
 		    (unsigned long long)ctx->limits->instructions);
+	sb_gc_point(L);
 }
 
 void
@@ -116,6 +237,12 @@ co_create(lua_State *L)
 	lua_State *co;
 
 	luaL_checktype(L, 1, LUA_TFUNCTION);
+	/*
+	 * A thread starts with a fresh count-hook counter and its unspent
+	 * remainder (< hookcount instructions) is never reported: charge
+	 * that upper bound up front, so coroutines cannot run uncounted.
+	 */
+	sb_charge(L, sb_getctx(L)->hookcount);
 	co = lua_newthread(L);
 	lua_pushvalue(L, 1);
 	lua_xmove(L, co, 1);
@@ -150,18 +277,20 @@ co_wrap(lua_State *L)
 	return 1;
 }
 
-/* Is the error on top a memory error (raised or carried as a string)? */
+/*
+ * Is the error on top a memory error? Raised (status), or carried as
+ * Lua's message by coroutine.resume. Lua itself turns error("not enough
+ * memory") into LUA_ERRMEM, so either is only believed when the allocator
+ * did refuse and nothing was allocated since: a contract's own error with
+ * that text stays an ordinary error.
+ */
 static int
 is_memerr(lua_State *L, int status)
 {
-	const char *s;
-
-	if (status == LUA_ERRMEM)
-		return 1;
-	if (lua_type(L, -1) != LUA_TSTRING)
+	if (!sb_getctx(L)->memfail)
 		return 0;
-	s = lua_tostring(L, -1);
-	return strstr(s, "not enough memory") != NULL;
+	return status == LUA_ERRMEM || (lua_type(L, -1) == LUA_TSTRING &&
+	    strcmp(lua_tostring(L, -1), "not enough memory") == 0);
 }
 
 static int
@@ -191,6 +320,54 @@ co_resume(lua_State *L)
 		lua_pop(L, 1);
 	}
 	return lua_gettop(L);
+}
+
+/*
+ * A coroutine killed by a limit (an error raised by the hook) keeps Lua's
+ * hooks disabled; closing it would run its pending __close handlers (e.g.
+ * a generic for's closing value) outside the budget. Once a limit is hit
+ * nothing more runs. upvalue 1: the real coroutine.close.
+ */
+static int
+co_close(lua_State *L)
+{
+	struct sb_ctx *ctx = sb_getctx(L);
+
+	if (ctx->limit_err[0] != '\0')
+		return sb_limit(L, "%s", ctx->limit_err);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	if (lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0) != LUA_OK) {
+		rethrow_limits(L, LUA_ERRRUN);
+		if (lua_type(L, -1) == LUA_TSTRING) {
+			luaL_where(L, 1);	/* where the contract called us */
+			lua_insert(L, -2);
+			lua_concat(L, 2);
+		}
+		return lua_error(L);
+	}
+	return lua_gettop(L);
+}
+
+/* Strict globals also hold for rawset. upvalue 1: the real rawset. */
+static int
+sb_rawset(lua_State *L)
+{
+	lua_pushglobaltable(L);
+	if (lua_rawequal(L, 1, -1))
+		return luaL_error(L, "rawset: cannot create or change globals "
+		    "(contracts keep state in System.files, not in globals)");
+	lua_pop(L, 1);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
+int
+sb_rethrow_limits(lua_State *L, int status)
+{
+	return rethrow_limits(L, status);
 }
 
 static int
@@ -291,10 +468,18 @@ open_env(lua_State *L)
 	luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
 	luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 1);
 	lua_settop(L, 0);
-	/* package.loaded would hand out the libraries' originals */
-	lua_pushnil(L);
+	/*
+	 * package.loaded would hand out the libraries' originals: it is
+	 * replaced by a private one that only luaL_argerror() reads, to name
+	 * the originals sb_wrap() hides behind metering wrappers.
+	 */
+	lua_createtable(L, 0, 1);
+	lua_createtable(L, 0, 32);
+	lua_setfield(L, -2, LUA_GNAME);
 	lua_setfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
 
+	lua_newtable(L);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &mts_key);
 	lua_pushglobaltable(L);
 	for (i = 0; base_drop[i] != NULL; i++)
 		drop(L, 1, base_drop[i]);
@@ -316,9 +501,16 @@ open_env(lua_State *L)
 	lua_setfield(L, -3, "resume");
 	lua_pushcclosure(L, co_wrap, 1);
 	lua_setfield(L, -2, "wrap");
+	lua_getfield(L, -1, "close");
+	lua_pushcclosure(L, co_close, 1);
+	lua_setfield(L, -2, "close");
 	lua_pop(L, 1);
+	lua_getfield(L, 1, "rawset");
+	lua_pushcclosure(L, sb_rawset, 1);
+	lua_setfield(L, 1, "rawset");
 	lua_settop(L, 1);
 	sb_open_determ(L);
+	sb_open_meter(L);
 	sb_open_system(L);
 	lua_settop(L, 0);
 }
@@ -471,11 +663,51 @@ sb_msgh(lua_State *L)
 	return 1;
 }
 
+/* Skip what the Lua lexer skips between two tokens: blanks and comments. */
+static size_t
+skip_blank(const char *s, size_t len, size_t j)
+{
+	size_t lvl, k;
+
+	for (;;) {
+		while (j < len && strchr(" \t\n\r\f\v", s[j]) != NULL &&
+		    s[j] != '\0')
+			j++;
+		if (j + 1 >= len || s[j] != '-' || s[j + 1] != '-')
+			return j;
+		j += 2;
+		/* long comment: --[==[ ... ]==] */
+		if (j < len && s[j] == '[') {
+			for (k = j + 1, lvl = 0; k < len && s[k] == '='; k++)
+				lvl++;
+			if (k < len && s[k] == '[') {
+				for (k++; k < len; k++) {
+					size_t m = k + 1, n = 0;
+
+					if (s[k] != ']')
+						continue;
+					while (m < len && s[m] == '=')
+						m++, n++;
+					if (n == lvl && m < len && s[m] == ']')
+						break;
+				}
+				if (k >= len)
+					return len;
+				j = k + lvl + 2;
+				continue;
+			}
+		}
+		while (j < len && s[j] != '\n' && s[j] != '\r')
+			j++;
+	}
+}
+
 /*
- * Does the source contain a to-be-closed attribute ("<close>", spaces
- * allowed)? Their __close handlers can run while Lua has hooks disabled
- * (closing a dead coroutine), outside the instruction budget, so the
- * attribute is refused wherever it appears (even in strings: harmless).
+ * Does the source contain a to-be-closed attribute ('<' "close" '>' with
+ * anything the lexer skips between the tokens: blanks, \f, \v, comments)?
+ * Their __close handlers can run while Lua has hooks disabled (closing a
+ * dead coroutine), outside the instruction budget, so the attribute is
+ * refused wherever it appears (even in strings: harmless).
  */
 int
 sb_has_close(const char *s, size_t len)
@@ -485,16 +717,10 @@ sb_has_close(const char *s, size_t len)
 	for (i = 0; i < len; i++) {
 		if (s[i] != '<')
 			continue;
-		j = i + 1;
-		while (j < len && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' ||
-		    s[j] == '\r'))
-			j++;
+		j = skip_blank(s, len, i + 1);
 		if (len - j < 5 || memcmp(s + j, "close", 5) != 0)
 			continue;
-		j += 5;
-		while (j < len && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' ||
-		    s[j] == '\r'))
-			j++;
+		j = skip_blank(s, len, j + 5);
 		if (j < len && s[j] == '>')
 			return 1;
 	}
@@ -526,7 +752,9 @@ sb_compile(const char *name, const char *code, size_t len, char **bc,
 {
 	struct dumpbuf d = { NULL, 0, 0 };
 	lua_State *L;
+	locale_t oldloc;
 	char chunkname[80];
+	int r;
 
 	if (len > SB_MAX_CODE) {
 		seterr(err, errlen, "code is %zu bytes, more than %d", len,
@@ -551,7 +779,10 @@ sb_compile(const char *name, const char *code, size_t len, char **bc,
 		return -1;
 	}
 	snprintf(chunkname, sizeof(chunkname), "=%s", name);
-	if (luaL_loadbufferx(L, code, len, chunkname, "t") != LUA_OK) {
+	oldloc = enter_c_locale();
+	r = luaL_loadbufferx(L, code, len, chunkname, "t");
+	leave_locale(oldloc);
+	if (r != LUA_OK) {
 		seterr(err, errlen, "syntax error: %s", lua_tostring(L, -1));
 		lua_close(L);
 		return -1;
@@ -607,11 +838,20 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
     json_t **result, char **error, char *err, size_t errlen)
 {
 	struct run_args ra = { method, args, NULL };
+	locale_t oldloc;
 	lua_State *L;
 	const char *msg;
 	int status;
 
 	ctx->mem = 0;
+	ctx->allocd = 0;
+	ctx->gc_mark = 0;
+	ctx->gc_next = SB_GC_MIN;
+	ctx->nmts = 0;
+	ctx->memfail = 0;
+	ctx->memdead = 0;
+	ctx->wbytes = 0;
+	ctx->host = 0;
 	ctx->cost = 0;
 	ctx->closed = 0;
 	ctx->limit_err[0] = '\0';
@@ -623,17 +863,23 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	*ok = 0;
 	*result = NULL;
 	*error = NULL;
+	ctx->arena = sb_arena_get();
 	if ((L = lua_newstate(sb_alloc, ctx)) == NULL) {
+		sb_arena_put(ctx->arena);
+		ctx->arena = NULL;
 		*error = xstrdup("limit exceeded: memory (state creation)");
 		return 0;
 	}
 	*(struct sb_ctx **)lua_getextraspace(L) = ctx;
+	lua_gc(L, LUA_GCSTOP);		/* it runs at sb_gc_point() only */
 	lua_pushcfunction(L, sb_msgh);
 	lua_pushcfunction(L, sb_main);
 	lua_pushlightuserdata(L, &ra);
+	oldloc = enter_c_locale();
 	status = lua_pcall(L, 1, 0, 1);
+	leave_locale(oldloc);
 	ctx->closed = 1;
-	if (ctx->limit_err[0] == '\0' && status == LUA_ERRMEM)
+	if (ctx->limit_err[0] == '\0' && status == LUA_ERRMEM && ctx->memfail)
 		snprintf(ctx->limit_err, sizeof(ctx->limit_err),
 		    "limit exceeded: memory (%llu)",
 		    (unsigned long long)ctx->limits->memory);
@@ -650,6 +896,8 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	}
 	json_decref(ra.result);
 	lua_close(L);
+	sb_arena_put(ctx->arena);	/* every block was freed */
+	ctx->arena = NULL;
 	(void)err;
 	(void)errlen;
 	return 0;

@@ -21,6 +21,10 @@
 #define SB_HOOK_EVERY	1000	/* instructions between count hooks */
 #define SB_ALLOC_UNIT	16	/* heap bytes charged as one instruction */
 #define SB_LIMITERR	160
+#define SB_JSON_NODE	128	/* host bytes charged per JSON node */
+#define SB_GC_MIN	(1 << 20)	/* bytes allocated between GCs, at least */
+
+struct arena;
 
 struct sb_ctx {
 	/* inputs, set by the engine */
@@ -40,7 +44,16 @@ struct sb_ctx {
 	size_t			 bclen;
 
 	/* run state */
+	struct arena		*arena;		/* small blocks, or NULL */
 	size_t			 mem;
+	size_t			 host;		/* charged non-Lua bytes */
+	int			 memfail;	/* last growth was refused */
+	int			 memdead;	/* a growth was refused: no more */
+	size_t			 allocd;	/* bytes allocated so far */
+	size_t			 gc_mark;	/* allocd at the last GC */
+	size_t			 gc_next;	/* allocd - gc_mark for the next */
+	uint64_t		 nmts;		/* tables made metatables */
+	uint64_t		 wbytes;	/* entry bytes the ops need */
 	uint64_t		 cost;		/* instructions + charges */
 	uint64_t		 hookcount;
 	int			 closed;	/* method returned: no System */
@@ -66,16 +79,24 @@ int	 sb_run(struct sb_ctx *, const char *method, const json_t *args,
 /* Internal to lua-sandbox/. */
 struct sb_ctx	*sb_getctx(lua_State *);
 void	 sb_charge(lua_State *, uint64_t units);
+void	 sb_charge_only(struct sb_ctx *, uint64_t units);
+void	 sb_gc_point(lua_State *);
+void	 sb_register_mt(lua_State *, int idx);
 int	 sb_limit(lua_State *, const char *fmt, ...);
 void	 sb_check_open(lua_State *, const char *fn);
+int	 sb_rethrow_limits(lua_State *, int status);
 void	 sb_open_determ(lua_State *);
 void	 sb_open_system(lua_State *);
+void	 sb_open_meter(lua_State *);
+void	 sb_wrap(lua_State *, int tidx, const char *name, lua_CFunction);
 void	 sb_open_files(lua_State *);	/* pushes System.files */
 void	 sb_readonly(lua_State *);	/* replace top table by a proxy */
 const char *sb_tostring(lua_State *, int idx, size_t *len);
+int	 sb_isnan(lua_State *, int idx);
 int	 sb_push_json(lua_State *, const json_t *, int depth);
 json_t	*sb_to_json(lua_State *, int idx, int depth, char *err,
 	    size_t errlen);
+int	 sb_json_charge(lua_State *, size_t bytes, char *err, size_t errlen);
 void	 sb_rng_seed(struct sb_ctx *);
 uint64_t sb_rng_next(struct sb_ctx *);
 struct sb_box {
@@ -84,6 +105,9 @@ struct sb_box {
 };
 struct sb_box *sb_box_json(lua_State *);	/* freed with the state */
 int	 sb_valid_utf8(const char *, size_t);
+struct arena *sb_arena_get(void);
+void	 sb_arena_put(struct arena *);
+void	*sb_arena_realloc(struct arena *, void *, size_t osize, size_t nsize);
 int	 sb_has_close(const char *, size_t);
 
 #endif

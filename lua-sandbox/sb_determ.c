@@ -6,6 +6,7 @@
  * hides the string metatable, a harmless collectgarbage, text-only load.
  */
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,6 +208,21 @@ sb_next(lua_State *L)
 
 /* ---- tostring, format ---- */
 
+/*
+ * NaN prints with its sign bit ("-nan" for 0/0 on x86-64, "nan" on
+ * arm64): wherever the sandbox formats a number it spells every NaN "nan".
+ */
+int
+sb_isnan(lua_State *L, int idx)
+{
+	lua_Number n;
+
+	if (lua_type(L, idx) != LUA_TNUMBER || lua_isinteger(L, idx))
+		return 0;
+	n = lua_tonumber(L, idx);
+	return n != n;
+}
+
 const char *
 sb_tostring(lua_State *L, int idx, size_t *len)
 {
@@ -218,6 +234,11 @@ sb_tostring(lua_State *L, int idx, size_t *len)
 	}
 	switch (lua_type(L, idx)) {
 	case LUA_TNUMBER:
+		if (sb_isnan(L, idx)) {
+			lua_pushliteral(L, "nan");
+			return lua_tolstring(L, -1, len);
+		}
+		/* FALLTHROUGH */
 	case LUA_TSTRING:
 		lua_pushvalue(L, idx);
 		return lua_tolstring(L, -1, len);
@@ -274,11 +295,47 @@ sb_format(lua_State *L)
 		    t == LUA_TLIGHTUSERDATA) {
 			sb_tostring(L, a, &len);
 			lua_replace(L, a);
+		} else if (sb_isnan(L, a)) {
+			lua_pushnumber(L, copysign(lua_tonumber(L, a), 1.0));
+			lua_replace(L, a);
 		}
 	}
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_insert(L, 1);
 	lua_call(L, n, 1);
+	return 1;
+}
+
+/* table.concat(t [, sep [, i [, j]]]), with NaN spelled "nan". */
+static int
+sb_tconcat(lua_State *L)
+{
+	luaL_Buffer b;
+	lua_Integer i, last;
+	const char *sep;
+	size_t lsep;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	sep = luaL_optlstring(L, 2, "", &lsep);
+	i = luaL_optinteger(L, 3, 1);
+	last = luaL_opt(L, luaL_checkinteger, 4, luaL_len(L, 1));
+	luaL_buffinit(L, &b);
+	for (; i <= last; i++) {
+		sb_charge(L, 1);
+		lua_geti(L, 1, i);
+		if (!lua_isstring(L, -1))
+			return luaL_error(L, "invalid value (at index %I) in "
+			    "table for 'concat'", (LUAI_UACINT)i);
+		if (sb_isnan(L, -1)) {
+			lua_pop(L, 1);
+			lua_pushliteral(L, "nan");
+		}
+		luaL_addvalue(&b);
+		if (i == last)
+			break;		/* (i + 1 may overflow) */
+		luaL_addlstring(&b, sep, lsep);
+	}
+	luaL_pushresult(&b);
 	return 1;
 }
 
@@ -453,20 +510,28 @@ sb_randomseed(lua_State *L)
 static int
 sb_setmetatable(lua_State *L)
 {
+	lua_settop(L, 2);
 	if (lua_type(L, 2) == LUA_TTABLE) {
-		if (lua_getfield(L, 2, "__gc") != LUA_TNIL)
+		/* raw, as the collector reads them */
+		lua_pushliteral(L, "__gc");
+		if (lua_rawget(L, 2) != LUA_TNIL)
 			return luaL_error(L, "setmetatable: __gc is not "
 			    "allowed (finalizers run at nondeterministic "
 			    "times)");
-		if (lua_getfield(L, 2, "__mode") != LUA_TNIL)
+		lua_pushliteral(L, "__mode");
+		if (lua_rawget(L, 2) != LUA_TNIL)
 			return luaL_error(L, "setmetatable: __mode is not "
 			    "allowed (weak tables depend on the garbage "
 			    "collector)");
 		lua_pop(L, 2);
 	}
 	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	lua_call(L, lua_gettop(L) - 1, 1);
+	lua_pushvalue(L, 1);
+	lua_pushvalue(L, 2);
+	lua_call(L, 2, 1);
+	/* __mode added later is caught before any collection */
+	if (lua_type(L, 2) == LUA_TTABLE)
+		sb_register_mt(L, 2);
 	return 1;
 }
 
@@ -507,6 +572,7 @@ sb_load(lua_State *L)
 {
 	size_t len;
 	const char *s, *name, *mode;
+	int r;
 
 	if (lua_type(L, 1) != LUA_TSTRING)
 		return luaL_error(L, "load: only source strings can be loaded");
@@ -525,7 +591,10 @@ sb_load(lua_State *L)
 		    "not allowed");
 		return 2;
 	}
-	if (luaL_loadbufferx(L, s, len, name, "t") != LUA_OK) {
+	if ((r = luaL_loadbufferx(L, s, len, name, "t")) != LUA_OK) {
+		/* the memory limit is not a syntax error to return */
+		if (r == LUA_ERRMEM)
+			sb_rethrow_limits(L, r);
 		luaL_pushfail(L);
 		lua_insert(L, -2);
 		return 2;
@@ -536,14 +605,6 @@ sb_load(lua_State *L)
 			lua_pop(L, 1);
 	}
 	return 1;
-}
-
-static void
-wrap(lua_State *L, int tidx, const char *name, lua_CFunction f)
-{
-	lua_getfield(L, tidx, name);
-	lua_pushcclosure(L, f, 1);
-	lua_setfield(L, tidx, name);
 }
 
 /* Install into the global table at index 1. */
@@ -560,15 +621,17 @@ sb_open_determ(lua_State *L)
 	lua_setfield(L, 1, "collectgarbage");
 	lua_pushcfunction(L, sb_load);
 	lua_setfield(L, 1, "load");
-	wrap(L, 1, "setmetatable", sb_setmetatable);
-	wrap(L, 1, "getmetatable", sb_getmetatable);
+	sb_wrap(L, 1, "setmetatable", sb_setmetatable);
+	sb_wrap(L, 1, "getmetatable", sb_getmetatable);
 
 	lua_getfield(L, 1, "string");
-	wrap(L, lua_gettop(L), "format", sb_format);
+	sb_wrap(L, lua_gettop(L), "format", sb_format);
 	lua_pop(L, 1);
 	lua_getfield(L, 1, "table");
 	lua_pushcfunction(L, sb_sort);
 	lua_setfield(L, -2, "sort");
+	lua_pushcfunction(L, sb_tconcat);
+	lua_setfield(L, -2, "concat");
 	lua_pop(L, 1);
 	lua_getfield(L, 1, "math");
 	lua_pushcfunction(L, sb_random);

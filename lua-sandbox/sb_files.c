@@ -15,6 +15,7 @@
 #define COST_CHANGE	300	/* hashing + keystream per changed element */
 #define COST_ENTRY	20	/* per readdir entry */
 #define COST_HISTORY	1000	/* per ledger entry scanned */
+#define COST_REMOVE	(COST_CHANGE / 3)	/* per node rmdir removes */
 
 static const char *
 checkpath(lua_State *L, int idx, size_t *len, const char *fn)
@@ -33,6 +34,24 @@ fail(lua_State *L, const char *fn, const char *err)
 	if (strncmp(err, "limit exceeded", 14) == 0)
 		return sb_limit(L, "%s", err);
 	return luaL_error(L, "%s: %s", fn, err);
+}
+
+/*
+ * Every op ends up in this call's entry, which can never exceed
+ * entry_size: charge a lower bound of the op's encoded size before the
+ * change is made (minimal JSON for the op, the path unescaped, base64
+ * data, a comma) and fail at the op that cannot fit, rather than
+ * recording (and undo-logging) unbounded host memory first.
+ */
+static void
+charge_op(lua_State *L, size_t fixed, size_t pathlen, size_t dlen)
+{
+	struct sb_ctx *ctx = sb_getctx(L);
+
+	ctx->wbytes += fixed + 1 + pathlen + (dlen + 2) / 3 * 4;
+	if (ctx->wbytes > ctx->limits->entry_size)
+		sb_limit(L, "limit exceeded: entry_size (%llu)",
+		    (unsigned long long)ctx->limits->entry_size);
 }
 
 static void
@@ -73,6 +92,7 @@ f_mkdir(lua_State *L)
 	sb_check_open(L, "mkdir");
 	p = checkpath(L, 1, &len, "mkdir");
 	sb_charge(L, COST_CHANGE);
+	charge_op(L, sizeof("{\"op\":\"mkdir\",\"path\":\"\"}") - 1, len, 0);
 	if (state_mkdir(ctx->state, p, len, ctx->limits->state_size, err,
 	    sizeof(err)) == -1)
 		return fail(L, "mkdir", err);
@@ -95,6 +115,8 @@ f_writefile(lua_State *L)
 		    "%s)", luaL_typename(L, 2));
 	d = lua_tolstring(L, 2, &dlen);
 	sb_charge(L, COST_CHANGE + dlen / SB_ALLOC_UNIT);
+	charge_op(L, sizeof("{\"data\":\"\",\"op\":\"write\",\"path\":\"\"}") - 1,
+	    len, dlen);
 	if (state_write(ctx->state, p, len, d, dlen, ctx->limits->file_size,
 	    ctx->limits->state_size, err, sizeof(err)) == -1)
 		return fail(L, "writeFile", err);
@@ -237,18 +259,35 @@ f_unlink(lua_State *L)
 	sb_check_open(L, "unlink");
 	p = checkpath(L, 1, &len, "unlink");
 	sb_charge(L, COST_CHANGE);
+	charge_op(L, sizeof("{\"op\":\"unlink\",\"path\":\"\"}") - 1, len, 0);
 	if (state_unlink(ctx->state, p, len, err, sizeof(err)) == -1)
 		return fail(L, "unlink", err);
 	record(ctx, "unlink", p, len, NULL, NULL);
 	return 0;
 }
 
+/* Nodes under dir (not dir itself), counting no further than max. */
+static uint64_t
+count_subtree(const struct vms_node *dir, uint64_t max)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < dir->nkids && n < max; i++) {
+		n++;
+		if (dir->kids[i]->kind == 'd')
+			n += count_subtree(dir->kids[i], max - n);
+	}
+	return n;
+}
+
 static int
 f_rmdir(lua_State *L)
 {
 	struct sb_ctx *ctx = sb_getctx(L);
+	const struct vms_node *n;
 	char err[VMS_ERRLEN];
-	uint64_t before;
+	uint64_t left;
 	size_t len;
 	const char *p;
 	int recursive;
@@ -257,14 +296,22 @@ f_rmdir(lua_State *L)
 	p = checkpath(L, 1, &len, "rmdir");
 	recursive = optbool(L, 2, "recursive");
 	sb_charge(L, COST_CHANGE);
-	before = state_nfiles(ctx->state) + state_ndirs(ctx->state);
+	charge_op(L, sizeof("{\"op\":\"rmdir\",\"path\":\"\",\"recursive\":true}") -
+	    1, len, 0);
+	/*
+	 * Charged before the removal (and its undo log): the subtree is
+	 * counted, and the count stops as soon as it is over the budget.
+	 */
+	if (recursive && (n = state_lookup(ctx->state, p, len)) != NULL &&
+	    n->kind == 'd') {
+		left = ctx->cost < ctx->limits->instructions ?
+		    (ctx->limits->instructions - ctx->cost) / COST_REMOVE + 1 : 1;
+		sb_charge(L, COST_REMOVE * count_subtree(n, left));
+	}
 	if (state_rmdir(ctx->state, p, len, recursive, err,
 	    sizeof(err)) == -1)
 		return fail(L, "rmdir", err);
 	record(ctx, "rmdir", p, len, json_boolean(recursive), "recursive");
-	/* charged after the fact; the removal itself is bounded by state */
-	sb_charge(L, COST_CHANGE / 3 * (before -
-	    state_nfiles(ctx->state) - state_ndirs(ctx->state)));
 	return 0;
 }
 
@@ -373,6 +420,8 @@ f_history(lua_State *L)
 			    (unsigned long long)i);
 		box->json = json_loadb((const char *)buf, blen, 0, &jerr);
 		free(buf);
+		/* parsing is linear in the entry, which can be 64 KiB */
+		sb_charge(L, blen / SB_ALLOC_UNIT);
 		if (box->json == NULL)
 			return luaL_error(L, "history: entry %llu is not JSON",
 			    (unsigned long long)i);

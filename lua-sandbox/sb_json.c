@@ -7,6 +7,7 @@
  * SB_JSON_DEPTH are errors.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,11 +107,59 @@ sb_push_json(lua_State *L, const json_t *v, int depth)
 	return 1;
 }
 
+struct skey {
+	const char	*s;
+	size_t		 len;
+};
+
+static int
+skey_cmp(const void *a, const void *b)
+{
+	const struct skey *x = a, *y = b;
+	int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+
+	if (c != 0)
+		return c;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/*
+ * Charge one JSON node built in host memory (jansson, outside the Lua
+ * heap): SB_JSON_NODE bytes plus its string against the memory cap and an
+ * instruction per node plus the string's scan. A DAG of shared tables is
+ * expanded node by node, so this bounds it. 0, or -1 with the limit
+ * recorded in ctx->limit_err (never raises: callers own jansson trees).
+ */
+int
+sb_json_charge(lua_State *L, size_t bytes, char *err, size_t errlen)
+{
+	struct sb_ctx *ctx = sb_getctx(L);
+
+	ctx->host += SB_JSON_NODE + bytes;
+	ctx->cost += 1 + bytes / SB_ALLOC_UNIT;
+	if (ctx->limit_err[0] == '\0' &&
+	    ctx->mem + ctx->host > ctx->limits->memory)
+		snprintf(ctx->limit_err, sizeof(ctx->limit_err),
+		    "limit exceeded: memory (%llu)",
+		    (unsigned long long)ctx->limits->memory);
+	if (ctx->limit_err[0] == '\0' &&
+	    ctx->cost >= ctx->limits->instructions)
+		snprintf(ctx->limit_err, sizeof(ctx->limit_err),
+		    "limit exceeded: instructions (%llu)",
+		    (unsigned long long)ctx->limits->instructions);
+	if (ctx->limit_err[0] != '\0') {
+		seterr(err, errlen, "%s", ctx->limit_err);
+		return -1;
+	}
+	return 0;
+}
+
 static json_t *
 table_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
 {
 	lua_Integer n = 0, maxi = 0;
 	int nstr = 0, nother = 0;
+	struct skey *keys;
 	json_t *out, *x;
 	lua_Integer i;
 
@@ -147,30 +196,44 @@ table_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
 		    "keys (or a sequence with holes) as JSON");
 		return NULL;
 	}
-	out = json_object();
+	/*
+	 * Keys in canonical (byte) order, not lua_next's hash-seed order, so
+	 * that the first bad value named by an error is the same everywhere.
+	 * The strings stay alive in the table: nothing here runs Lua code.
+	 */
+	keys = xcalloc((size_t)n, sizeof(*keys));
+	i = 0;
 	lua_pushnil(L);
 	while (lua_next(L, idx) != 0) {
-		size_t klen;
-		const char *k = lua_tolstring(L, -2, &klen);
-
-		if (memchr(k, '\0', klen) != NULL ||
-		    !sb_valid_utf8(k, klen)) {
-			lua_pop(L, 2);
-			json_decref(out);
+		lua_pop(L, 1);
+		keys[i].s = lua_tolstring(L, -1, &keys[i].len);
+		i++;
+	}
+	qsort(keys, (size_t)n, sizeof(*keys), skey_cmp);
+	out = json_object();
+	for (i = 0; i < n; i++) {
+		if (memchr(keys[i].s, '\0', keys[i].len) != NULL ||
+		    !sb_valid_utf8(keys[i].s, keys[i].len)) {
 			seterr(err, errlen, "cannot encode a key that is not "
 			    "UTF-8 text as JSON");
-			return NULL;
+			goto fail;
 		}
+		if (sb_json_charge(L, keys[i].len, err, errlen) == -1)
+			goto fail;
+		lua_pushlstring(L, keys[i].s, keys[i].len);
+		lua_rawget(L, idx);
 		x = sb_to_json(L, -1, depth + 1, err, errlen);
 		lua_pop(L, 1);
-		if (x == NULL) {
-			lua_pop(L, 1);
-			json_decref(out);
-			return NULL;
-		}
-		json_object_set_new(out, k, x);
+		if (x == NULL)
+			goto fail;
+		json_object_setn_new_nocheck(out, keys[i].s, keys[i].len, x);
 	}
+	free(keys);
 	return out;
+fail:
+	free(keys);
+	json_decref(out);
+	return NULL;
 }
 
 /* Never raises a Lua error: returns NULL and fills err. */
@@ -191,6 +254,9 @@ sb_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
 		seterr(err, errlen, "out of stack");
 		return NULL;
 	}
+	if (sb_json_charge(L, lua_type(L, idx) == LUA_TSTRING ?
+	    lua_rawlen(L, idx) : 0, err, errlen) == -1)
+		return NULL;
 	switch (lua_type(L, idx)) {
 	case LUA_TNIL:
 		return json_null();

@@ -3,6 +3,7 @@
  * caller, contract, time, random, log (and print), json. Every table the
  * contract sees is a read-only proxy.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,20 +90,46 @@ sys_log(lua_State *L)
 static int
 json_encode(lua_State *L)
 {
+	struct sb_ctx *ctx = sb_getctx(L);
 	char err[VMS_ERRLEN];
 	struct sb_box *box;
-	size_t len;
+	size_t len, host;
 
 	luaL_checkany(L, 1);
 	lua_settop(L, 1);
 	box = sb_box_json(L);
-	if ((box->json = sb_to_json(L, 1, 0, err, sizeof(err))) == NULL)
+	host = ctx->host;
+	if ((box->json = sb_to_json(L, 1, 0, err, sizeof(err))) == NULL) {
+		if (ctx->limit_err[0] != '\0')
+			return sb_limit(L, "%s", ctx->limit_err);
 		return luaL_error(L, "System.json.encode: %s", err);
+	}
 	if ((box->str = json_canonical(box->json, &len)) == NULL)
 		return luaL_error(L, "System.json.encode: cannot encode");
 	sb_charge(L, len / SB_ALLOC_UNIT + 10);
+	json_decref(box->json);
+	box->json = NULL;
 	lua_pushlstring(L, box->str, len);
+	free(box->str);
+	box->str = NULL;
+	ctx->host = host;	/* the tree and its text are freed */
 	return 1;
+}
+
+/*
+ * An upper bound of the JSON values a text can hold (every value but the
+ * first follows a '[', '{', ',' or ':'), so that what jansson would build
+ * in host memory is charged before it is built.
+ */
+static size_t
+json_max_nodes(const char *s, size_t len)
+{
+	size_t i, n = 1;
+
+	for (i = 0; i < len; i++)
+		if (s[i] == '[' || s[i] == '{' || s[i] == ',' || s[i] == ':')
+			n++;
+	return n;
 }
 
 static int
@@ -113,7 +140,16 @@ json_decode(lua_State *L)
 	json_error_t jerr;
 	struct sb_box *box;
 
+	struct sb_ctx *ctx = sb_getctx(L);
+	size_t nodes, est, host = ctx->host;
+	char err[VMS_ERRLEN];
+
 	sb_charge(L, len / SB_ALLOC_UNIT + 10);
+	nodes = json_max_nodes(s, len) - 1;
+	est = nodes > SIZE_MAX / 4 / SB_JSON_NODE ? SIZE_MAX / 4 :
+	    nodes * SB_JSON_NODE;
+	if (sb_json_charge(L, len + est, err, sizeof(err)) == -1)
+		return sb_limit(L, "%s", ctx->limit_err);
 	box = sb_box_json(L);
 	box->json = json_loadb(s, len, JSON_DECODE_ANY |
 	    JSON_REJECT_DUPLICATES, &jerr);
@@ -121,6 +157,9 @@ json_decode(lua_State *L)
 		return luaL_error(L, "System.json.decode: %s at position %d",
 		    jerr.text, jerr.position);
 	sb_push_json(L, box->json, 0);
+	json_decref(box->json);
+	box->json = NULL;
+	ctx->host = host;	/* the tree is freed; its values are Lua's */
 	return 1;
 }
 

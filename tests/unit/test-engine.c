@@ -311,6 +311,66 @@ t_time(json_t *j)
 	json_object_set_new(j, "time", json_integer(1));
 }
 
+static void
+t_auth(json_t *j)
+{
+	json_object_set_new(j, "auth", json_string("wheel"));
+}
+
+static void
+t_anon_id(json_t *j)
+{
+	json_object_set_new(j, "auth", json_string("anonymous"));
+}
+
+static void
+t_caller_num(json_t *j)
+{
+	json_object_set_new(j, "caller", json_integer(7));
+}
+
+static void
+t_extra(json_t *j)
+{
+	json_object_set_new(j, "note", json_string("trust me"));
+}
+
+static void
+t_private(json_t *j)
+{
+	json_object_set_new(j, "method", json_string("_secret"));
+}
+
+static void
+t_init(json_t *j)
+{
+	json_object_set_new(j, "method", json_string("init"));
+}
+
+static void
+t_args_obj(json_t *j)
+{
+	json_object_set_new(j, "args", json_object());
+}
+
+static void
+t_version(json_t *j)
+{
+	json_object_set_new(j, "v", json_real(1.0));
+}
+
+static void
+t_neg_time(json_t *j)
+{
+	json_object_set_new(j, "time", json_integer(-5));
+}
+
+static void
+t_type(json_t *j)
+{
+	json_object_set_new(j, "type", json_string("deploy"));
+}
+
 static struct engine *
 counter_ledger(struct ledger *lg)
 {
@@ -338,6 +398,23 @@ TEST(replay_detects_tampering)
 		    "\"/counter\"}]" },
 		{ t_state, 1, "state differs: recorded \"00\" replayed \"" },
 		{ t_code, 0, "code_sha256 differs: recorded " },
+		/* requests engine_call() refuses are refused at replay */
+		{ t_auth, 1, "entry 1: the engine refuses this request: "
+		    "unknown auth \"wheel\"" },
+		{ t_anon_id, 1, "entry 1: the engine refuses this request: "
+		    "auth \"anonymous\" cannot have a caller id" },
+		{ t_caller_num, 1, "entry 1: caller must be a string or null" },
+		{ t_extra, 1, "entry 1: unexpected field \"note\"" },
+		{ t_private, 1, "entry 1: the engine refuses this request: "
+		    "no such method: _secret" },
+		{ t_init, 1, "entry 1: the engine refuses this request: "
+		    "no such method: init" },
+		{ t_args_obj, 1, "entry 1: the engine refuses this request: "
+		    "args must be an array" },
+		{ t_version, 1, "entry 1: unknown version" },
+		{ t_neg_time, 1, "entry 1: time must be a non-negative integer" },
+		{ t_type, 1, "entry 1 is not a call entry" },
+		{ t_auth, 0, "entry 0: deploy refused: unknown auth \"wheel\"" },
 	};
 	char err[VMS_ERRLEN];
 	size_t i;

@@ -122,6 +122,60 @@ static const struct hostile cases[] = {
 	    "\"3,6,1,299\"" },
 	{ "sort_plain", "local t = {5, 3, 9, 1} table.sort(t) "
 	    "return table.concat(t, ',')", "\"1,3,5,9\"" },
+	/* found by the red team (test-redteam.c), covered here by mechanism */
+	{ "for_closing_value", "local co = coroutine.create(function() "
+	    "for _ in function() while true do end end, nil, nil, "
+	    "setmetatable({}, {__close = function() while true do end end}) "
+	    "do end end) local once = true "
+	    "for _ in function() if once then once = false return 1 end end, "
+	    "nil, nil, setmetatable({}, {__close = coroutine.wrap(function() "
+	    "coroutine.close(co) end)}) do coroutine.resume(co) end "
+	    "return 'survived'", "ERR: limit exceeded: instructions (1000000)" },
+	{ "close_comment_spelling", "local f, e = load('local x <--[==[ ]==]' "
+	    ".. 'close> = nil') return e",
+	    "\"load: to-be-closed variables (<close>) are not allowed\"" },
+	{ "rawset_global", "rawset(_ENV, 'x', 1)", "ERR: @ rawset: cannot "
+	    "create or change globals (contracts keep state in System.files, "
+	    "not in globals)" },
+	{ "rawset_mode_later", "local mt = {} local w = setmetatable({}, mt) "
+	    "rawset(mt, '__mode', 'k') for i = 1, 1000 do w[{}] = i end "
+	    "local junk = {} for i = 1, 60000 do junk[i] = {i} end "
+	    "local n = 0 for _ in next, w do n = n + 1 end return n",
+	    "ERR: __mode is not allowed (weak tables depend on the garbage "
+	    "collector)" },
+	{ "utf8_len_scans", "local s = string.rep('a', 1 << 20) local n = 0 "
+	    "for i = 1, 2000 do n = n + utf8.len(s) end return n",
+	    "ERR: limit exceeded: instructions (1000000)" },
+	{ "tonumber_scans", "local s = string.rep('1', 1 << 20) local n = 0 "
+	    "for i = 1, 2000 do if tonumber(s) then n = n + 1 end end return n",
+	    "ERR: limit exceeded: instructions (1000000)" },
+	{ "gmatch_backtracking", "for x in string.rep('a', 30):gmatch("
+	    "string.rep('a-', 10) .. 'b') do end",
+	    "ERR: limit exceeded: instructions (1000000)" },
+	{ "pattern_error_position", "return ('x'):find('[a')",
+	    "ERR: @ malformed pattern (missing ']')" },
+	{ "pattern_cheap_ok", "return {('  hello  '):match('^%s*(.-)%s*$'), "
+	    "(('a,b,,c'):gsub(',', ';'))}", "[\"hello\",\"a;b;;c\"]" },
+	{ "table_remove_shift", "local t = {} for k = 0, 20 do t[1 << k] = 1 "
+	    "t[(1 << k) + 1] = 1 end table.remove(t, 1)",
+	    "ERR: limit exceeded: instructions (1000000)" },
+	{ "insert_remove_ok", "local t = {1, 2, 3} table.insert(t, 1, 0) "
+	    "table.insert(t, 9) return {table.remove(t, 1), table.remove(t), t}",
+	    "[0,9,[1,2,3]]" },
+	{ "json_dag", "local t = {} for i = 1, 25 do t = {t, t} end "
+	    "return #System.json.encode(t)",
+	    "ERR: limit exceeded: memory (8388608)" },
+	{ "json_decode_bound", "return #System.json.decode('[' .. "
+	    "string.rep('[],', 200000) .. '[]]')",
+	    "ERR: limit exceeded: memory (8388608)" },
+	{ "fake_memory_error", "local ok, e = pcall(error, 'not enough memory') "
+	    "return e", "\"not enough memory\"" },
+	{ "nan_spelling", "local a, b = 0/0, -(0/0) return {tostring(a), "
+	    "tostring(b), string.format('%.1f|%s', a, b), "
+	    "table.concat({a, b}, ',')}",
+	    "[\"nan\",\"nan\",\"nan|nan\",\"nan,nan\"]" },
+	{ "coroutines_charged", "for i = 1, 1000 do coroutine.wrap(function() "
+	    "end)() end", "ERR: limit exceeded: instructions (1000000)" },
 	{ NULL, NULL, NULL }
 };
 
