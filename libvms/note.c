@@ -24,48 +24,6 @@
 static const char emdash[] = "\xe2\x80\x94 ";	/* U+2014 then a space */
 
 /*
- * Length of the UTF-8 sequence at s (at most n bytes), or 0 if invalid:
- * overlong forms, surrogates and code points above U+10FFFF are refused.
- * *cp receives the code point.
- */
-static size_t
-utf8_seq(const uint8_t *s, size_t n, uint32_t *cp)
-{
-	uint32_t c;
-	size_t len, i;
-
-	if (n == 0)
-		return 0;
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		c = s[0] & 0x07;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
-	    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
-/*
  * Valid UTF-8 without control characters (C0, DEL, C1), except '\n' when
  * allow_nl. Returns 0 if valid.
  */

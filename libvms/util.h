@@ -54,6 +54,12 @@ int	 rm_rf(const char *path);
 uint64_t now_ms(void);          /* wall clock, ms since the epoch */
 uint64_t mono_usec(void);       /* CLOCK_MONOTONIC, µs */
 
+/* UTF-8: length of the sequence at s (at most n bytes), or 0 if invalid
+ * (overlong forms, surrogates, > U+10FFFF refused); *cp gets the code
+ * point. utf8_valid: the whole buffer is valid UTF-8 (NUL allowed). */
+size_t	 utf8_seq(const uint8_t *s, size_t n, uint32_t *cp);
+int	 utf8_valid(const void *, size_t);
+
 /* Contract names: [A-Za-z0-9][A-Za-z0-9_.-]{0,63}, no "..". */
 int	 valid_contract_name(const char *);
 

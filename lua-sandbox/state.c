@@ -264,40 +264,6 @@ state_free(struct vms_state *st)
 	free(st);
 }
 
-/* Length of a valid UTF-8 sequence at s (max n bytes), or 0. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len, i;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 int
 state_path_check(const char *path, size_t len, char *err, size_t errlen)
 {
@@ -341,7 +307,9 @@ state_path_check(const char *path, size_t len, char *err, size_t errlen)
 			return -1;
 		}
 		if (p[i] >= 0x80) {
-			k = utf8_seq(p + i, len - i);
+			uint32_t cp;
+
+			k = utf8_seq(p + i, len - i, &cp);
 			if (k == 0) {
 				seterr(err, errlen, "invalid path: not UTF-8");
 				return -1;

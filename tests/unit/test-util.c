@@ -68,6 +68,21 @@ TEST(contract_names)
 	CHECK(!valid_contract_name("a/b"));
 }
 
+TEST(utf8)
+{
+	uint32_t cp;
+
+	CHECK(utf8_valid("plain ascii", 11));
+	CHECK(utf8_valid("\xe2\x80\x94 em dash", 12));
+	CHECK(utf8_seq((const uint8_t *)"\xf0\x9f\x98\x80", 4, &cp) == 4 &&
+	    cp == 0x1f600);
+	CHECK(!utf8_valid("\xc0\xaf", 2));		/* overlong '/' */
+	CHECK(!utf8_valid("\xed\xa0\x80", 3));	/* surrogate */
+	CHECK(!utf8_valid("\xf4\x90\x80\x80", 4));	/* > U+10FFFF */
+	CHECK(!utf8_valid("\xe2\x80", 2));		/* truncated */
+	CHECK(!utf8_valid("\xff", 1));
+}
+
 int
 main(void)
 {
@@ -75,5 +90,6 @@ main(void)
 	RUN(base64_roundtrip);
 	RUN(atomic_write);
 	RUN(contract_names);
+	RUN(utf8);
 	return test_summary();
 }
