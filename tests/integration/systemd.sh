@@ -19,6 +19,14 @@
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 W=$TOP/build/systemd-test
 NAME=systemd
+# Inside the namespace /tmp, /var/tmp and /run get private tmpfs mounts and
+# /var an overlay, which would hide a checkout living there (CI may clone
+# into /tmp): then the namespace sees the checkout bind-mounted on /mnt.
+case "$TOP" in
+/tmp/*|/var/*|/run/*) NSTOP=/mnt ;;
+*) NSTOP=$TOP ;;
+esac
+NSW=$NSTOP/build/systemd-test
 
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP $NAME: not root"; exit 0
@@ -30,6 +38,7 @@ done
 [ -x /lib/systemd/systemd ] ||
     { echo "SKIP $NAME: /lib/systemd/systemd not installed"; exit 0; }
 [ -d /sys/fs/cgroup ] || { echo "SKIP $NAME: no /sys/fs/cgroup"; exit 0; }
+[ -d "$NSTOP" ] || { echo "SKIP $NAME: no $NSTOP to bind the checkout on"; exit 0; }
 
 T0=$(date +%s)
 UPID=""; SDPID=""; CG=""
@@ -125,7 +134,8 @@ apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer man-db.timer logrotate.ti
 # mounts, then becomes systemd. Any failure exits before systemd starts.
 cat >"$W/boot.sh" <<EOF
 set -e
-W='$W'
+[ '$NSTOP' = '$TOP' ] || mount --bind '$TOP' '$NSTOP'
+W='$NSW'
 M=\$W/mnt
 mount -t tmpfs -o mode=0755 vmsdtest \$M
 mkdir -p \$M/etc.u \$M/etc.w \$M/var.u \$M/var.w \$M/dev
@@ -251,7 +261,7 @@ else
 fi
 
 # ---- deploy, call, audit with the installed vmsctl and its default socket ----
-if out=$(ns vmsctl deploy "$TOP/examples/guestlist.lua" 2>&1); then
+if out=$(ns vmsctl deploy "$NSTOP/examples/guestlist.lua" 2>&1); then
 	pass "vmsctl deploy examples/guestlist.lua (default socket)"
 else
 	fail "vmsctl deploy examples/guestlist.lua: $out"
@@ -278,14 +288,14 @@ if ns systemd-sysusers --inline 'u alice - "vmsd test user"' 'u bob - "vmsd test
 	else
 		fail "call as alice: $out"
 	fi
-	if out=$(as alice vmsctl deploy --name g2 "$TOP/examples/guestlist.lua" 2>&1); then
+	if out=$(as alice vmsctl deploy --name g2 "$NSTOP/examples/guestlist.lua" 2>&1); then
 		fail "an ordinary user could deploy: $out"
 	elif echo "$out" | grep -qi 'permission'; then
 		pass "an ordinary user cannot deploy ($out)"
 	else
 		fail "deploy as alice failed, but not with a permission error: $out"
 	fi
-	if out=$(as bob vmsctl deploy --name g2 "$TOP/examples/guestlist.lua" 2>&1); then
+	if out=$(as bob vmsctl deploy --name g2 "$NSTOP/examples/guestlist.lua" 2>&1); then
 		pass "a member of group vmsd can deploy"
 	else
 		fail "deploy as bob (group vmsd): $out"
@@ -399,8 +409,8 @@ json.dump({"calls": count["calls"], "during": during, "acked": len(acked),
            "dups": len(acked) - len(set(i for i, _ in acked))}, open(out, "w"))
 EOF
 rm -f "$W/stop" "$W/client.json" "$W/restart.t"
-ns python3 "$W/client.py" /run/vmsd/vmsd.sock "$W/stop" "$W/client.json" \
-    "$W/restart.t" >"$W/client.log" 2>&1 &
+ns python3 "$NSW/client.py" /run/vmsd/vmsd.sock "$NSW/stop" "$NSW/client.json" \
+    "$NSW/restart.t" >"$W/client.log" 2>&1 &
 CPID=$!
 sleep 1
 pid=$(show MainPID)
@@ -472,7 +482,7 @@ rpc(1, "call", {"contract": "guestlist", "method": "RSVP",
                 "args": ["erin", True, "warm up the worker"]})
 print(rpc(2, "info", {"contract": "guestlist"})["result"]["pid"])
 EOF
-wpid=$(ns python3 "$W/info.py" 2>"$W/info.log")
+wpid=$(ns python3 "$NSW/info.py" 2>"$W/info.log")
 case "$wpid" in
 [1-9]*) ns kill -KILL "$wpid" ;;
 *) fail "could not get the guestlist worker's pid from info: $wpid $(cat "$W/info.log")" ;;
