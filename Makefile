@@ -7,6 +7,11 @@
 #   make install    PREFIX=/usr/local DESTDIR= (binaries, units, config, man pages)
 #   make deps       apt-get the Debian packages the build and tests need
 #
+# Lua 5.4 is built here from Debian's lua5.4 source package (fetched into
+# build/lua-src by scripts/fetch-lua.sh, upstream tarball SHA-256 pinned),
+# configured through lua-sandbox/vms_luauser.h so that string hashing is
+# seeded from the ledger: see that header for why.
+#
 # Sources are picked up by wildcard: libvms/ and lua-sandbox/ form libvms.a,
 # daemon/*.c link into vmsd, ctl/*.c into vmsctl, tests/unit/test-*.c are one
 # unit-test binary each, bench/bench-*.c one benchmark each.
@@ -23,8 +28,8 @@ SYSUSERSDIR ?= $(shell pkg-config --variable=sysusersdir systemd 2>/dev/null || 
 TMPFILESDIR ?= $(shell pkg-config --variable=tmpfilesdir systemd 2>/dev/null || echo /usr/lib/tmpfiles.d)
 
 CC      ?= cc
-PKGS     = lua5.4 libsodium libevent jansson libsystemd
-DEBS     = build-essential pkg-config liblua5.4-dev libsodium-dev libevent-dev \
+PKGS     = libsodium libevent jansson libsystemd
+DEBS     = build-essential dpkg-dev pkg-config libsodium-dev libevent-dev \
            libsystemd-dev libjansson-dev mandoc systemd util-linux iproute2 \
            procps psmisc python3
 
@@ -33,15 +38,33 @@ WARN     = -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes \
 DEFS     = -D_GNU_SOURCE -DVMSD_SOCKET='"$(RUNSTATEDIR)/vmsd/vmsd.sock"' \
            -DVMSD_STATEDIR='"$(LOCALSTATEDIR)/lib/vmsd"' \
            -DVMSD_CONFIG='"$(SYSCONFDIR)/vmsd/vmsd.conf"'
-INCS     = -Ilibvms -Ilua-sandbox
+LUA_DIR  = build/lua-src
+LUA_HDR  = $(LUA_DIR)/src/lua.h
+INCS     = -Ilibvms -Ilua-sandbox -I$(LUA_DIR)/src
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
-OPT_CFLAGS = -std=c11 -O2 -g $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS)
-SAN_CFLAGS = -std=c11 -O1 -g -fno-omit-frame-pointer \
-             -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-             $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS)
+OPT_CFLAGS = -std=c11 -O2 -g -ffp-contract=off $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS)
+SANITIZE   = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SAN_CFLAGS = -std=c11 -O1 -g -fno-omit-frame-pointer -ffp-contract=off \
+             $(SANITIZE) $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS)
 SAN_LDFLAGS = -fsanitize=address,undefined
+
+# Lua's core and the libraries the sandbox opens; io, os, package, debug
+# and linit are not even compiled. Same macros as Debian's build, plus the
+# LUA_USER_H hook. -ffp-contract=off: no fused multiply-add, so floats
+# round the same on every architecture.
+LUA_CORE = lapi lcode lctype ldebug ldo ldump lfunc lgc llex lmem lobject \
+           lopcodes lparser lstate lstring ltable ltm lundump lvm lzio \
+           lauxlib lbaselib lcorolib lmathlib lstrlib ltablib lutf8lib
+LUA_CFLAGS = -std=gnu99 -Wall -Wextra -ffp-contract=off -DLUA_COMPAT_5_3 \
+             -DLUA_USE_LINUX -DLUA_USER_H='"vms_luauser.h"' -Ilua-sandbox
+LUA_OBJ  = $(LUA_CORE:%=build/lua/%.o)
+SLUA_OBJ = $(LUA_CORE:%=build/san/lua/%.o)
+LINK_LIBS  = -Wl,--start-group build/libvms.a build/liblua.a -Wl,--end-group \
+             $(PKG_LIBS)
+SLINK_LIBS = -Wl,--start-group build/san/libvms.a build/san/liblua.a \
+             -Wl,--end-group $(PKG_LIBS)
 
 LIB_SRC    = $(wildcard libvms/*.c) $(wildcard lua-sandbox/*.c)
 DAEMON_SRC = $(wildcard daemon/*.c)
@@ -62,13 +85,27 @@ SCTL_OBJ    = $(CTL_SRC:%.c=$(SOBJ)/%.o)
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=build/san/tests/%)
 BENCH_BIN  = $(BENCH_SRC:bench/%.c=build/bench/%)
 
-.PHONY: all check test run bench install uninstall deps clean lint-man
+.PHONY: all check test run bench install uninstall deps clean distclean lint-man
 all: daemon/vmsd ctl/vmsctl
 
-$(OBJ)/%.o: %.c $(HDRS)
+$(LUA_HDR): scripts/fetch-lua.sh
+	scripts/fetch-lua.sh $(LUA_DIR)
+	@touch $@
+build/lua/%.o: $(LUA_HDR) lua-sandbox/vms_luauser.h
+	@mkdir -p $(dir $@)
+	$(CC) $(LUA_CFLAGS) -O2 -g -fstack-protector-strong $(CFLAGS) -c -o $@ $(LUA_DIR)/src/$*.c
+build/san/lua/%.o: $(LUA_HDR) lua-sandbox/vms_luauser.h
+	@mkdir -p $(dir $@)
+	$(CC) $(LUA_CFLAGS) -O1 -g -fno-omit-frame-pointer $(SANITIZE) $(CFLAGS) -c -o $@ $(LUA_DIR)/src/$*.c
+build/liblua.a: $(LUA_OBJ)
+	rm -f $@ && ar rcs $@ $^
+build/san/liblua.a: $(SLUA_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(OBJ)/%.o: %.c $(HDRS) | $(LUA_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) $(CFLAGS) -c -o $@ $<
-$(SOBJ)/%.o: %.c $(HDRS)
+$(SOBJ)/%.o: %.c $(HDRS) | $(LUA_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -79,24 +116,28 @@ build/san/libvms.a: $(SLIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-daemon/vmsd: $(DAEMON_OBJ) build/libvms.a
-	$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJ) build/libvms.a $(PKG_LIBS)
-ctl/vmsctl: $(CTL_OBJ) build/libvms.a
-	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJ) build/libvms.a $(PKG_LIBS)
-build/san/vmsd: $(SDAEMON_OBJ) build/san/libvms.a
-	$(CC) $(SAN_LDFLAGS) -o $@ $(SDAEMON_OBJ) build/san/libvms.a $(PKG_LIBS)
-build/san/vmsctl: $(SCTL_OBJ) build/san/libvms.a
-	$(CC) $(SAN_LDFLAGS) -o $@ $(SCTL_OBJ) build/san/libvms.a $(PKG_LIBS)
-build/san/tests/%: tests/unit/%.c build/san/libvms.a $(HDRS)
+daemon/vmsd: $(DAEMON_OBJ) build/libvms.a build/liblua.a
+	$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJ) $(LINK_LIBS)
+ctl/vmsctl: $(CTL_OBJ) build/libvms.a build/liblua.a
+	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJ) $(LINK_LIBS)
+build/san/vmsd: $(SDAEMON_OBJ) build/san/libvms.a build/san/liblua.a
+	$(CC) $(SAN_LDFLAGS) -o $@ $(SDAEMON_OBJ) $(SLINK_LIBS)
+build/san/vmsctl: $(SCTL_OBJ) build/san/libvms.a build/san/liblua.a
+	$(CC) $(SAN_LDFLAGS) -o $@ $(SCTL_OBJ) $(SLINK_LIBS)
+build/san/tests/%: tests/unit/%.c build/san/libvms.a build/san/liblua.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $< build/san/libvms.a $(PKG_LIBS) $(SAN_LDFLAGS)
-build/bench/%: bench/%.c build/libvms.a $(HDRS)
+	$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $< $(SLINK_LIBS) $(SAN_LDFLAGS)
+build/san/tests/ledger-forge: tests/tools/ledger-forge.c build/san/libvms.a build/san/liblua.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(OPT_CFLAGS) -o $@ $< build/libvms.a $(PKG_LIBS)
+	$(CC) $(SAN_CFLAGS) -o $@ $< $(SLINK_LIBS) $(SAN_LDFLAGS)
+build/bench/%: bench/%.c build/libvms.a build/liblua.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT_CFLAGS) -o $@ $< $(LINK_LIBS)
 
 # The README's test command. Builds the sanitizer binaries and runs every test.
 check: deps
-	$(MAKE) all build/san/vmsd build/san/vmsctl $(UNIT_BIN)
+	$(MAKE) all build/san/vmsd build/san/vmsctl $(UNIT_BIN) \
+	    build/san/tests/ledger-forge
 	tests/run
 
 test: check
@@ -108,6 +149,7 @@ bench: deps all $(BENCH_BIN)
 	bench/run
 
 deps:
+	@scripts/deb-src.sh
 	@missing=""; for p in $(DEBS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
@@ -152,5 +194,10 @@ uninstall:
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/vmsd.service $(DESTDIR)$(SYSTEMDUNITDIR)/vmsd.socket
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/vmsd.conf $(DESTDIR)$(TMPFILESDIR)/vmsd.conf
 
+# clean keeps the fetched Lua source (build/lua-src); distclean removes it.
 clean:
-	rm -rf build daemon/vmsd ctl/vmsctl
+	if [ -d build ]; then find build -mindepth 1 -maxdepth 1 ! -name lua-src \
+	  -exec rm -rf {} +; fi
+	rm -f daemon/vmsd ctl/vmsctl
+distclean: clean
+	rm -rf build

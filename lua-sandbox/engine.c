@@ -434,6 +434,8 @@ execute(struct engine *e, const char *method, const json_t *args,
 			json_object_set_new(entry, "limits",
 			    limits_to_json(&e->limits));
 			json_object_set(entry, "methods", e->methods);
+			json_object_set_new(entry, "runtime",
+			    json_string(SB_RUNTIME));
 		} else {
 			json_object_set_new(entry, "type", json_string("call"));
 			json_object_set_new(entry, "method",
@@ -585,7 +587,7 @@ engine_open(const uint8_t *entry0, size_t len, struct engine **out,
 {
 	struct vms_limits lim;
 	struct engine *e;
-	const char *contract, *code, *sha;
+	const char *contract, *code, *sha, *rt;
 	char computed[65];
 	json_t *j, *m;
 	size_t i;
@@ -593,6 +595,15 @@ engine_open(const uint8_t *entry0, size_t len, struct engine **out,
 	*out = NULL;
 	if ((j = parse_entry(entry0, len, 0, err, errlen)) == NULL)
 		return -1;
+	rt = json_string_value(json_object_get(j, "runtime"));
+	if (rt == NULL || strcmp(rt, SB_RUNTIME) != 0) {
+		seterr(err, errlen, "entry 0: runtime %s%.64s%s is not this "
+		    "build's \"%s\": it cannot replay the ledger exactly",
+		    rt ? "\"" : "", rt ? rt : "(none recorded)", rt ? "\"" : "",
+		    SB_RUNTIME);
+		json_decref(j);
+		return -1;
+	}
 	contract = json_string_value(json_object_get(j, "contract"));
 	code = json_string_value(json_object_get(j, "code"));
 	sha = json_string_value(json_object_get(j, "code_sha256"));
@@ -709,8 +720,9 @@ static void
 explain_diff(const json_t *rec, const json_t *rep, char *err, size_t errlen)
 {
 	static const char *const order[] = { "v", "type", "contract", "code",
-	    "code_sha256", "limits", "methods", "method", "args", "caller",
-	    "auth", "time", "ok", "error", "result", "writes", "state", NULL };
+	    "code_sha256", "limits", "methods", "runtime", "method", "args",
+	    "caller", "auth", "time", "ok", "error", "result", "writes",
+	    "state", NULL };
 	const char *k;
 	json_t *v;
 	char *a, *b;
@@ -755,8 +767,8 @@ replay_check(const struct engine *e, json_t *rec, struct vms_caller *c,
 	    "caller", "auth", "time", "ok", "result", "error", "writes",
 	    "state", NULL };
 	static const char *const deploy_keys[] = { "v", "type", "contract",
-	    "code", "code_sha256", "limits", "methods", "caller", "auth",
-	    "time", "writes", "state", NULL };
+	    "code", "code_sha256", "limits", "methods", "runtime", "caller",
+	    "auth", "time", "writes", "state", NULL };
 	const char *const *keys = e->next == 0 ? deploy_keys : call_keys;
 	unsigned long long idx = (unsigned long long)e->next;
 	const char *type, *k;

@@ -56,7 +56,7 @@ sb_getctx(lua_State *L)
 	return *(struct sb_ctx **)lua_getextraspace(L);
 }
 
-static void *
+void *
 sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
 	struct sb_ctx *ctx = ud;

@@ -16,6 +16,15 @@
 #include "engine.h"
 #include "state.h"
 
+/*
+ * What executes a contract, recorded in its deploy entry: the Lua release
+ * (built from Debian's lua5.4 source with vms_luauser.h) and the version
+ * of the sandbox's semantics (environment, metering costs, determinism
+ * rules). A replay refuses a ledger recorded under another runtime. Bump
+ * the sandbox version whenever a change could alter any entry.
+ */
+#define SB_RUNTIME	LUA_RELEASE " vms-sandbox/1"
+
 #define SB_MAX_CODE	60000	/* bytes of contract source */
 #define SB_JSON_DEPTH	64	/* nesting of JSON <-> Lua values */
 #define SB_HOOK_EVERY	1000	/* instructions between count hooks */
@@ -59,6 +68,7 @@ struct sb_ctx {
 	int			 closed;	/* method returned: no System */
 	char			 limit_err[SB_LIMITERR];
 	uint64_t		 rng[4];
+	unsigned int		 strseed;	/* Lua's string-hash seed */
 	json_t			*writes;	/* recorded ops */
 	json_t			*methods;	/* deploy: discovered methods */
 };
@@ -97,7 +107,8 @@ int	 sb_push_json(lua_State *, const json_t *, int depth);
 json_t	*sb_to_json(lua_State *, int idx, int depth, char *err,
 	    size_t errlen);
 int	 sb_json_charge(lua_State *, size_t bytes, char *err, size_t errlen);
-void	 sb_rng_seed(struct sb_ctx *);
+void	 sb_rng_seed(struct sb_ctx *);	/* rng and strseed from seed */
+void	*sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 uint64_t sb_rng_next(struct sb_ctx *);
 struct sb_box {
 	json_t	*json;
