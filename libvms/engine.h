@@ -29,8 +29,10 @@
  * The random seed of entry i is SHA-256("vms/seed/v1" || leaf_hash(i-1) ||
  * uint64be(i)), so it is derived, never stored, and replay reproduces it.
  * Lua's string-hash seed for the entry is the first 4 bytes (big-endian)
- * of SHA-256("vms/lua-strseed/v1" || that seed). "runtime" names the Lua
- * release and sandbox version; replay refuses any other.
+ * of SHA-256("vms/lua-strseed/v1" || that seed || R), where R is
+ * SHA-256(method || NUL || canonical args) for a call and SHA-256(code)
+ * for the deploy. "runtime" names the Lua release and sandbox version;
+ * replay refuses any other.
  *
  * A failed init refuses the deploy (no ledger is created). An unknown,
  * private (leading "_") or "init" method, or args that are not an array, is

@@ -227,6 +227,38 @@ entry_seed(const struct engine *e, uint8_t out[32])
 	crypto_hash_sha256_final(&h, out);
 }
 
+/*
+ * What the call asked for, as part of Lua's string-hash seed (see
+ * sb_rng_seed): SHA-256(method || NUL || canonical args), or of the code
+ * for the deploy entry. A caller who can predict the ledger seed still
+ * cannot choose arguments that collide under a seed they determine.
+ */
+static int
+request_digest(const struct engine *e, const char *method,
+    const json_t *args, uint8_t out[32], char *err, size_t errlen)
+{
+	crypto_hash_sha256_state h;
+	char *s;
+	size_t len;
+
+	crypto_hash_sha256_init(&h);
+	if (method == NULL) {
+		crypto_hash_sha256_update(&h, (const uint8_t *)e->code,
+		    e->codelen);
+	} else {
+		if ((s = json_canonical(args, &len)) == NULL) {
+			seterr(err, errlen, "cannot encode the arguments");
+			return -1;
+		}
+		crypto_hash_sha256_update(&h, (const uint8_t *)method,
+		    strlen(method) + 1);
+		crypto_hash_sha256_update(&h, (const uint8_t *)s, len);
+		free(s);
+	}
+	crypto_hash_sha256_final(&h, out);
+	return 0;
+}
+
 static struct engine *
 engine_new(const char *contract, const char *code, size_t codelen,
     const struct vms_limits *lim)
@@ -363,6 +395,7 @@ execute(struct engine *e, const char *method, const json_t *args,
 	int ok;
 
 	memset(&ctx, 0, sizeof(ctx));
+	ctx.writes = json_array();
 	ctx.limits = &e->limits;
 	ctx.state = e->state;
 	ctx.contract = e->contract;
@@ -372,13 +405,16 @@ execute(struct engine *e, const char *method, const json_t *args,
 	ctx.time_ms = time_ms;
 	ctx.index = e->next;
 	entry_seed(e, ctx.seed);
+	if (request_digest(e, method, args, ctx.reqhash, err, errlen) == -1) {
+		json_decref(ctx.writes);
+		return -1;
+	}
 	ctx.entry_fn = e->entry_fn;
 	ctx.entry_arg = e->entry_arg;
 	ctx.log_fn = e->log_fn;
 	ctx.log_arg = e->log_arg;
 	ctx.bc = e->bc;
 	ctx.bclen = e->bclen;
-	ctx.writes = json_array();
 
 	state_begin(e->state);
 	if (sb_run(&ctx, method, args, &ok, &result, &error, err,

@@ -45,6 +45,7 @@ struct sb_ctx {
 	uint64_t		 time_ms;
 	uint64_t		 index;		/* this entry's index */
 	uint8_t			 seed[32];
+	uint8_t			 reqhash[32];	/* engine.c request_digest */
 	engine_entry_fn		 entry_fn;
 	void			*entry_arg;
 	engine_log_fn		 log_fn;

@@ -442,11 +442,13 @@ sb_rng_seed(struct sb_ctx *ctx)
 	if ((ctx->rng[0] | ctx->rng[1] | ctx->rng[2] | ctx->rng[3]) == 0)
 		ctx->rng[0] = 1;
 	/* Lua's string-hash seed (vms_luauser.h): its own domain, so it
-	 * says nothing about the generator's state */
+	 * says nothing about the generator's state; bound to the request,
+	 * so no caller can pick arguments that collide under it */
 	crypto_hash_sha256_init(&h);
 	crypto_hash_sha256_update(&h, (const uint8_t *)"vms/lua-strseed/v1",
 	    18);
 	crypto_hash_sha256_update(&h, ctx->seed, sizeof(ctx->seed));
+	crypto_hash_sha256_update(&h, ctx->reqhash, sizeof(ctx->reqhash));
 	crypto_hash_sha256_final(&h, d);
 	ctx->strseed = (unsigned int)d[0] << 24 | (unsigned int)d[1] << 16 |
 	    (unsigned int)d[2] << 8 | (unsigned int)d[3];

@@ -10,9 +10,9 @@
  *    a table with holes, rehash points and heap use) differs between the
  *    host and an auditor. Here every state asks vms_lua_makeseed() (in
  *    lua-sandbox/sb_luaconf.c), which returns the seed the sandbox derived
- *    from the ledger for this call: the same on replay, different on every
- *    call, and unknown when the contract was written (no precomputed
- *    hash-flooding keys).
+ *    from the ledger and the request for this call: the same on replay,
+ *    different on every call, and unknown to whoever wrote the contract
+ *    or the arguments (no precomputed hash-flooding keys).
  * 2. lua_number2str: the VM's own float-to-string (x .. '', coercions in
  *    the string library) printed a NaN's sign bit ("-nan" for 0/0 on
  *    x86-64, "nan" on arm64). Every NaN is spelled "nan" here, as the

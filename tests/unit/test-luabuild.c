@@ -47,6 +47,13 @@ TEST(seed_from_ledger)
 	b.seed[31] ^= 1;
 	sb_rng_seed(&b);
 	CHECK_MSG(a.strseed != b.strseed, "one seed bit changed nothing");
+	b.seed[31] ^= 1;
+	b.reqhash[0] ^= 0x80;
+	sb_rng_seed(&b);
+	CHECK_MSG(a.strseed != b.strseed, "the request changed nothing");
+	b.reqhash[0] ^= 0x80;
+	sb_rng_seed(&b);
+	CHECK(a.strseed == b.strseed);
 	/* states made outside sb_run (compilation only) get a fixed seed */
 	CHECK(vms_lua_makeseed(other_alloc, &a) == 0);
 	CHECK(vms_lua_makeseed(sb_alloc, NULL) == 0);
