@@ -876,7 +876,9 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	lua_pushcfunction(L, sb_main);
 	lua_pushlightuserdata(L, &ra);
 	oldloc = enter_c_locale();
+	sb_set_running(ctx);
 	status = lua_pcall(L, 1, 0, 1);
+	sb_set_running(NULL);
 	leave_locale(oldloc);
 	ctx->closed = 1;
 	if (ctx->limit_err[0] == '\0' && status == LUA_ERRMEM && ctx->memfail)

@@ -29,6 +29,8 @@
 #define SB_JSON_DEPTH	64	/* nesting of JSON <-> Lua values */
 #define SB_HOOK_EVERY	1000	/* instructions between count hooks */
 #define SB_ALLOC_UNIT	16	/* heap bytes charged as one instruction */
+#define SB_CMP_UNIT	64	/* string bytes compared per instruction */
+#define SB_SHORTSTR	40	/* LUAI_MAXSHORTLEN of Lua 5.4 */
 #define SB_LIMITERR	160
 #define SB_JSON_NODE	128	/* host bytes charged per JSON node */
 #define SB_GC_MIN	(1 << 20)	/* bytes allocated between GCs, at least */
@@ -110,6 +112,7 @@ json_t	*sb_to_json(lua_State *, int idx, int depth, char *err,
 int	 sb_json_charge(lua_State *, size_t bytes, char *err, size_t errlen);
 void	 sb_rng_seed(struct sb_ctx *);	/* rng and strseed from seed */
 void	*sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+void	 sb_set_running(struct sb_ctx *);	/* for sb_luaconf.c */
 uint64_t sb_rng_next(struct sb_ctx *);
 struct sb_box {
 	json_t	*json;

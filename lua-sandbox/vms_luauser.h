@@ -1,5 +1,5 @@
 /*
- * vms_luauser.h — vmsd's two changes to Lua 5.4, made through the
+ * vms_luauser.h — vmsd's three changes to Lua 5.4, made through the
  * LUA_USER_H hook that lua.h provides for exactly this: the Makefile
  * compiles Debian's lua5.4 source package (scripts/fetch-lua.sh) with
  * -DLUA_USER_H='"vms_luauser.h"'. No Lua source file is edited, and
@@ -13,7 +13,14 @@
  *    from the ledger and the request for this call: the same on replay,
  *    different on every call, and unknown to whoever wrote the contract
  *    or the arguments (no precomputed hash-flooding keys).
- * 2. lua_number2str: the VM's own float-to-string (x .. '', coercions in
+ * 2. String comparison: the VM compares two strings (<, <=: strcoll in
+ *    lvm.c; == of long strings: memcmp in lstring.c) as one instruction
+ *    whatever their length, so a loop comparing two 16 MB strings did
+ *    16 MB of work per instruction. Those calls go to vms_lua_strcoll()
+ *    and vms_lua_memcmp(), which charge the bytes compared to the call's
+ *    instruction budget (1 per SB_CMP_UNIT bytes). Only lvm.c and
+ *    lstring.c are affected (they define lvm_c / lstring_c).
+ * 3. lua_number2str: the VM's own float-to-string (x .. '', coercions in
  *    the string library) printed a NaN's sign bit ("-nan" for 0/0 on
  *    x86-64, "nan" on arm64). Every NaN is spelled "nan" here, as the
  *    sandbox's tostring and string.format already do.
@@ -22,10 +29,19 @@
 #define VMS_LUAUSER_H
 
 unsigned int	vms_lua_makeseed(lua_Alloc, void *ud);
+int		vms_lua_strcoll(const char *, const char *);
+int		vms_lua_memcmp(const void *, const void *, size_t);
 int		vms_lua_number2str(char *, size_t, double);
 
 /* expanded inside lua_newstate(), where G(L)->frealloc and ->ud are set */
 #define luai_makeseed(L)	vms_lua_makeseed(G(L)->frealloc, G(L)->ud)
+
+#if defined(lvm_c)
+#define strcoll(a, b)	vms_lua_strcoll((a), (b))
+#endif
+#if defined(lstring_c)
+#define memcmp(a, b, n)	vms_lua_memcmp((a), (b), (n))
+#endif
 
 #undef lua_number2str
 #define lua_number2str(s, sz, n)	vms_lua_number2str((s), (sz), (double)(n))

@@ -1047,6 +1047,45 @@ TEST(finding12_nan_concat)
 	    NULL, "[true,\"nan\",3,\"nan1\"]");
 }
 
+/*
+ * FINDING 18: comparing two strings (<, <=, == of long strings) was one VM
+ * instruction whatever their length: 2,000 comparisons of two distinct
+ * 1 MB strings (2 GB of memcmp) fitted in a 1,000,000-instruction budget.
+ * Fixed in the Lua build (vms_luauser.h): the bytes compared are charged,
+ * 1 instruction per 64.
+ */
+#define BIG_STRINGS "local a = string.rep('x', 1000000)\n" \
+    "local b = string.rep('x', 999999) .. 'x'\n" \
+    "local c = string.rep('x', 999999) .. 'y'\n"
+TEST(finding18_long_string_compare)
+{
+	ATTACK(BIG_STRINGS "local n = 0 for i = 1, 2000 do if a == b then "
+	    "n = n + 1 end end return n", "instructions=1000000",
+	    "ERR: limit exceeded: instructions (1000000)");
+	ATTACK(BIG_STRINGS "local n = 0 for i = 1, 2000 do if a < c then "
+	    "n = n + 1 end end return n", "instructions=1000000",
+	    "ERR: limit exceeded: instructions (1000000)");
+	ATTACK(BIG_STRINGS "local n = 0 for i = 1, 2000 do if a <= b then "
+	    "n = n + 1 end end return n", "instructions=1000000",
+	    "ERR: limit exceeded: instructions (1000000)");
+	/* within budget the answers are right */
+	ATTACK(BIG_STRINGS "local n = 0 for i = 1, 4 do if a == b and a < c "
+	    "and not (c < a) and a <= b and not (a == c) then n = n + 1 end "
+	    "end return n", "instructions=1000000", "4");
+	/* a pcall cannot swallow the limit, nor can returning first */
+	ATTACK(BIG_STRINGS "pcall(function() for i = 1, 2000 do local _ = "
+	    "a == b end end) return 'escaped'", "instructions=1000000",
+	    "ERR: limit exceeded: instructions (1000000)");
+	ATTACK(BIG_STRINGS "for i = 1, 60 do local _ = a == b end return "
+	    "'escaped'", "instructions=1000000",
+	    "ERR: limit exceeded: instructions (1000000)");
+	/* byte order, embedded NULs and short strings are unchanged */
+	ATTACK("return {'a\\0b' < 'a\\0c', 'a\\0' < 'a', 'a' < 'a\\0', "
+	    "'ab' < 'b', 'Z' < 'a', '\\xff' > 'a', 'abc' == 'ab' .. 'c', "
+	    "'a\\0b' == 'a\\0b', 'a\\0b' <= 'a\\0b'}", NULL,
+	    "[true,false,true,true,true,true,true,true,true]");
+}
+
 /* FINDING 13: rmdir({recursive = true}) is charged after the removal:
  * a tree built over many calls is removed (and, on the limit error,
  * rolled back) in one call whatever its size: work per call is bounded
@@ -1280,6 +1319,7 @@ main(int argc, char **argv)
 	RUN(no_state_between_calls);
 	RUN(finding14_replay_accepts_refused_requests);
 	RUN(determinism_no_addresses);
+	RUN(finding18_long_string_compare);
 	RUN(finding12_nan_spelling);
 	RUN(finding12_nan_concat);
 	RUN(determinism_cross_process);
