@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <locale.h>
 
 #include <jansson.h>
 #include <lua.h>
@@ -113,6 +114,10 @@ int	 sb_json_charge(lua_State *, size_t bytes, char *err, size_t errlen);
 void	 sb_rng_seed(struct sb_ctx *);	/* rng and strseed from seed */
 void	*sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 void	 sb_set_running(struct sb_ctx *);	/* for sb_luaconf.c */
+void	 sb_sethook(lua_State *, struct sb_ctx *);
+void	 sb_open_protect(lua_State *);	/* pcall, xpcall, coroutine.* */
+locale_t sb_enter_c_locale(void);	/* returns what to restore, or 0 */
+void	 sb_leave_locale(locale_t);
 uint64_t sb_rng_next(struct sb_ctx *);
 struct sb_box {
 	json_t	*json;
