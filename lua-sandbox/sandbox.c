@@ -30,11 +30,11 @@ c_locale_init(void)
 }
 
 /*
- * Lua formats and parses numbers (snprintf, strtod) and compares strings
- * (strcoll) in the thread's locale: compiling and running always happen
+ * Lua formats and parses numbers (snprintf, strtod, the decimal point of
+ * localeconv) in the thread's locale: compiling and running always happen
  * in "C", whatever locale the host program chose, so "0.5" never becomes
- * "0,5" and string order never follows a collation table. Returns the
- * locale to restore, or 0 if "C" is unavailable (then nothing changes).
+ * "0,5". (String order is bytewise whatever the locale: vms_lua_strcoll.)
+ * Returns the locale to restore, or 0 if "C" is unavailable.
  */
 locale_t
 sb_enter_c_locale(void)
