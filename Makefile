@@ -31,7 +31,7 @@ CC      ?= cc
 PKGS     = libsodium libevent jansson libsystemd
 DEBS     = build-essential dpkg-dev pkg-config libsodium-dev libevent-dev \
            libsystemd-dev libjansson-dev mandoc systemd util-linux iproute2 \
-           procps psmisc python3
+           procps psmisc python3 valgrind
 
 WARN     = -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes \
            -Wstrict-prototypes -Wno-unused-parameter -Werror
