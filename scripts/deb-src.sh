@@ -6,6 +6,10 @@
 # refreshes the package lists. Does nothing when the source is reachable.
 set -eu
 
+# not needed when the source is already here or given
+if [ -f build/lua-src/src/lua.h ] || [ -n "${LUA_SRC_DIR:-}" ]; then
+	exit 0
+fi
 if apt-cache showsrc lua5.4 >/dev/null 2>&1; then
 	exit 0
 fi
