@@ -7,10 +7,12 @@
 #   make install    PREFIX=/usr/local DESTDIR= (binaries, units, config, man pages)
 #   make deps       apt-get the Debian packages the build and tests need
 #
-# Lua 5.4 is built here from Debian's lua5.4 source package (fetched into
-# build/lua-src by scripts/fetch-lua.sh, upstream tarball SHA-256 pinned),
-# configured through lua-sandbox/vms_luauser.h so that string hashing is
-# seeded from the ledger: see that header for why.
+# The contract runtime is built here from Debian source packages, fetched
+# by scripts/fetch-debsrc.sh (upstream tarball SHA-256 pinned): Lua 5.4.4
+# (lua5.4, into build/lua-src), configured through lua-sandbox/vms_luauser.h
+# (string hashing seeded from the ledger, metered string comparison, one NaN
+# spelling), and musl 1.2.3's libm functions (musl, into build/musl-src), so
+# that math gives the same bits on every machine (lua-sandbox/vms_libm.h).
 #
 # Sources are picked up by wildcard: libvms/ and lua-sandbox/ form libvms.a,
 # daemon/*.c link into vmsd, ctl/*.c into vmsctl, tests/unit/test-*.c are one
@@ -40,6 +42,10 @@ DEFS     = -D_GNU_SOURCE -DVMSD_SOCKET='"$(RUNSTATEDIR)/vmsd/vmsd.sock"' \
            -DVMSD_CONFIG='"$(SYSCONFDIR)/vmsd/vmsd.conf"'
 LUA_DIR  = build/lua-src
 LUA_HDR  = $(LUA_DIR)/src/lua.h
+LUA_PIN  = 5.4.4 164c7849653b80ae67bec4b7473b884bf5cc8d2dca05653475ec2ed27b9ebf61
+MUSL_DIR = build/musl-src
+MUSL_HDR = $(MUSL_DIR)/src/internal/libm.h
+MUSL_PIN = 1.2.3 7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4
 INCS     = -Ilibvms -Ilua-sandbox -I$(LUA_DIR)/src
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
@@ -61,6 +67,23 @@ LUA_CFLAGS = -std=gnu99 -Wall -Wextra -ffp-contract=off -DLUA_COMPAT_5_3 \
              -DLUA_USE_LINUX -DLUA_USER_H='"vms_luauser.h"' -Ilua-sandbox
 LUA_OBJ  = $(LUA_CORE:%=build/lua/%.o)
 SLUA_OBJ = $(LUA_CORE:%=build/san/lua/%.o)
+
+# musl's double-precision functions behind Lua's math library and ^, and
+# what they call. Never sanitized or optimised differently: the same
+# objects go into both builds' liblua.a.
+LIBM_SRC = sin cos tan __sin __cos __tan __rem_pio2 __rem_pio2_large asin \
+           acos atan atan2 exp exp_data log log_data log2 log2_data log10 \
+           pow pow_data sinh cosh tanh __expo2 expm1 log1p __math_oflow \
+           __math_uflow __math_xflow __math_invalid __math_divzero
+LIBM_CFLAGS = -std=c99 -O2 -g -ffp-contract=off -U__FP_FAST_FMA -fno-builtin \
+              -Wall -Wno-unused-but-set-variable -Wno-parentheses \
+              -Wno-maybe-uninitialized -Werror=implicit-function-declaration \
+              -DVMS_LIBM_BUILD \
+              -include lua-sandbox/vms_libm.h \
+              -D'hidden=__attribute__((__visibility__("hidden")))' \
+              -I$(MUSL_DIR)/src/internal -I$(MUSL_DIR)/arch/generic \
+              -I$(MUSL_DIR)/src/math
+LIBM_OBJ = $(LIBM_SRC:%=build/libm/%.o)
 LINK_LIBS  = -Wl,--start-group build/libvms.a build/liblua.a -Wl,--end-group \
              $(PKG_LIBS)
 SLINK_LIBS = -Wl,--start-group build/san/libvms.a build/san/liblua.a \
@@ -88,24 +111,30 @@ BENCH_BIN  = $(BENCH_SRC:bench/%.c=build/bench/%)
 .PHONY: all check test run bench install uninstall deps clean distclean lint-man
 all: daemon/vmsd ctl/vmsctl
 
-$(LUA_HDR): scripts/fetch-lua.sh
-	scripts/fetch-lua.sh $(LUA_DIR)
+$(LUA_HDR): scripts/fetch-debsrc.sh
+	SRC_DIR=$(LUA_SRC_DIR) scripts/fetch-debsrc.sh lua5.4 $(LUA_PIN) src/lua.h $(LUA_DIR)
 	@touch $@
-build/lua/%.o: $(LUA_HDR) lua-sandbox/vms_luauser.h
+$(MUSL_HDR): scripts/fetch-debsrc.sh
+	SRC_DIR=$(MUSL_SRC_DIR) scripts/fetch-debsrc.sh musl $(MUSL_PIN) src/internal/libm.h $(MUSL_DIR)
+	@touch $@
+build/lua/%.o: $(LUA_HDR) lua-sandbox/vms_luauser.h lua-sandbox/vms_libm.h
 	@mkdir -p $(dir $@)
 	$(CC) $(LUA_CFLAGS) -O2 -g -fstack-protector-strong $(CFLAGS) -c -o $@ $(LUA_DIR)/src/$*.c
-build/san/lua/%.o: $(LUA_HDR) lua-sandbox/vms_luauser.h
+build/san/lua/%.o: $(LUA_HDR) lua-sandbox/vms_luauser.h lua-sandbox/vms_libm.h
 	@mkdir -p $(dir $@)
 	$(CC) $(LUA_CFLAGS) -O1 -g -fno-omit-frame-pointer $(SANITIZE) $(CFLAGS) -c -o $@ $(LUA_DIR)/src/$*.c
-build/liblua.a: $(LUA_OBJ)
+build/libm/%.o: $(MUSL_HDR) lua-sandbox/vms_libm.h
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBM_CFLAGS) -c -o $@ $(MUSL_DIR)/src/math/$*.c
+build/liblua.a: $(LUA_OBJ) $(LIBM_OBJ)
 	rm -f $@ && ar rcs $@ $^
-build/san/liblua.a: $(SLUA_OBJ)
+build/san/liblua.a: $(SLUA_OBJ) $(LIBM_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(OBJ)/%.o: %.c $(HDRS) | $(LUA_HDR)
+$(OBJ)/%.o: %.c $(HDRS) | $(LUA_HDR) $(MUSL_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) $(CFLAGS) -c -o $@ $<
-$(SOBJ)/%.o: %.c $(HDRS) | $(LUA_HDR)
+$(SOBJ)/%.o: %.c $(HDRS) | $(LUA_HDR) $(MUSL_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -194,9 +223,9 @@ uninstall:
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/vmsd.service $(DESTDIR)$(SYSTEMDUNITDIR)/vmsd.socket
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/vmsd.conf $(DESTDIR)$(TMPFILESDIR)/vmsd.conf
 
-# clean keeps the fetched Lua source (build/lua-src); distclean removes it.
+# clean keeps the fetched sources (build/*-src); distclean removes them.
 clean:
-	if [ -d build ]; then find build -mindepth 1 -maxdepth 1 ! -name lua-src \
+	if [ -d build ]; then find build -mindepth 1 -maxdepth 1 ! -name '*-src' \
 	  -exec rm -rf {} +; fi
 	rm -f daemon/vmsd ctl/vmsctl
 distclean: clean

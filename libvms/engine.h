@@ -13,7 +13,8 @@
  * Entry 0, the deploy entry:
  *   {"v":1, "type":"deploy", "contract":NAME, "code":LUA_SOURCE,
  *    "code_sha256":HEX, "limits":{LIMIT:INT,...}, "methods":[NAME,...],
- *    "runtime":"Lua 5.4.4 vms-sandbox/1", "caller":ID|null, "auth":AUTH, "time":MS,
+ *    "runtime":"Lua 5.4.4 musl-libm/1.2.3 vms-sandbox/1",
+ *    "caller":ID|null, "auth":AUTH, "time":MS,
  *    "writes":[OP,...], "state":HEX}          (init's writes and state)
  * Entry i > 0, a call:
  *   {"v":1, "type":"call", "method":NAME, "args":[JSON,...],

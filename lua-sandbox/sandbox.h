@@ -19,12 +19,13 @@
 
 /*
  * What executes a contract, recorded in its deploy entry: the Lua release
- * (built from Debian's lua5.4 source with vms_luauser.h) and the version
+ * (built from Debian's lua5.4 source with vms_luauser.h), the libm behind
+ * its math (musl's, vms_libm.h) and the version
  * of the sandbox's semantics (environment, metering costs, determinism
  * rules). A replay refuses a ledger recorded under another runtime. Bump
  * the sandbox version whenever a change could alter any entry.
  */
-#define SB_RUNTIME	LUA_RELEASE " vms-sandbox/1"
+#define SB_RUNTIME	LUA_RELEASE " musl-libm/1.2.3 vms-sandbox/1"
 
 #define SB_MAX_CODE	60000	/* bytes of contract source */
 #define SB_JSON_DEPTH	64	/* nesting of JSON <-> Lua values */

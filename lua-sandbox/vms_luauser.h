@@ -1,5 +1,5 @@
 /*
- * vms_luauser.h — vmsd's three changes to Lua 5.4, made through the
+ * vms_luauser.h — vmsd's four changes to Lua 5.4, made through the
  * LUA_USER_H hook that lua.h provides for exactly this: the Makefile
  * compiles Debian's lua5.4 source package (scripts/fetch-lua.sh) with
  * -DLUA_USER_H='"vms_luauser.h"'. No Lua source file is edited, and
@@ -20,7 +20,12 @@
  *    and vms_lua_memcmp(), which charge the bytes compared to the call's
  *    instruction budget (1 per SB_CMP_UNIT bytes). Only lvm.c and
  *    lstring.c are affected (they define lvm_c / lstring_c).
- * 3. lua_number2str: the VM's own float-to-string (x .. '', coercions in
+ * 3. Math: math.sin, cos, tan, asin, acos, atan, exp, log, sinh, cosh,
+ *    tanh, pow and the ^ operator (luai_numpow, also used when the parser
+ *    folds constants) call the runtime's own libm (vms_libm.h: musl's,
+ *    built without fused multiply-add) instead of the C library's, whose
+ *    results differ in the last bit between machines.
+ * 4. lua_number2str: the VM's own float-to-string (x .. '', coercions in
  *    the string library) printed a NaN's sign bit ("-nan" for 0/0 on
  *    x86-64, "nan" on arm64). Every NaN is spelled "nan" here, as the
  *    sandbox's tostring and string.format already do.
@@ -41,6 +46,26 @@ int		vms_lua_number2str(char *, size_t, double);
 #endif
 #if defined(lstring_c)
 #define memcmp(a, b, n)	vms_lua_memcmp((a), (b), (n))
+#endif
+
+#include "vms_libm.h"
+#define luai_numpow(L, a, b) \
+	((void)L, (b == 2) ? (a) * (a) : vms_m_pow((a), (b)))
+#if defined(lmathlib_c)
+#define sin(x)		vms_m_sin(x)
+#define cos(x)		vms_m_cos(x)
+#define tan(x)		vms_m_tan(x)
+#define asin(x)		vms_m_asin(x)
+#define acos(x)		vms_m_acos(x)
+#define atan2(y, x)	vms_m_atan2((y), (x))
+#define exp(x)		vms_m_exp(x)
+#define log(x)		vms_m_log(x)
+#define log2(x)		vms_m_log2(x)
+#define log10(x)	vms_m_log10(x)
+#define pow(x, y)	vms_m_pow((x), (y))
+#define sinh(x)		vms_m_sinh(x)
+#define cosh(x)		vms_m_cosh(x)
+#define tanh(x)		vms_m_tanh(x)
 #endif
 
 #undef lua_number2str

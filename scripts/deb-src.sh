@@ -1,13 +1,14 @@
 #!/bin/sh
 # scripts/deb-src.sh — make Debian's source packages reachable to apt, so
-# scripts/fetch-lua.sh can `apt-get source lua5.4`. Run by `make deps` (as
+# scripts/fetch-debsrc.sh can `apt-get source lua5.4 musl`. Run by `make deps` (as
 # root, or through sudo). Adds /etc/apt/sources.list.d/vmsd-deb-src.sources
 # mirroring the machine's own Debian "deb" entries as "deb-src", then
 # refreshes the package lists. Does nothing when the source is reachable.
 set -eu
 
 # not needed when the source is already here or given
-if [ -f build/lua-src/src/lua.h ] || [ -n "${LUA_SRC_DIR:-}" ]; then
+if { [ -f build/lua-src/src/lua.h ] || [ -n "${LUA_SRC_DIR:-}" ]; } &&
+    { [ -f build/musl-src/src/internal/libm.h ] || [ -n "${MUSL_SRC_DIR:-}" ]; }; then
 	exit 0
 fi
 if apt-cache showsrc lua5.4 >/dev/null 2>&1; then
