@@ -41,6 +41,10 @@ struct audit {
 	int			 bad_check;
 	int			 stop;		/* fetch nothing more */
 	uint64_t		 max_entry;	/* entry_size limit (deploy) */
+	char			 missing[VMS_ERRLEN];	/* why the source
+					   ended early (its words), or "" */
+	uint8_t			*ebuf;		/* the entry being replayed */
+	size_t			 ebufcap;
 };
 
 static void
@@ -305,11 +309,25 @@ process_entries(struct audit *a, uint64_t upto, uint64_t *got, char *err,
 	int rc, tty = a->progress;
 
 	for (i = a->nleaves; i < upto; i++) {
-		rc = a->src->entry(a->src->ctx, i, &buf, &len, err, errlen);
-		if (rc < 0)
+		a->missing[0] = '\0';
+		rc = a->src->entry(a->src->ctx, i, &buf, &len, a->missing,
+		    sizeof(a->missing));
+		if (rc < 0) {
+			seterr(err, errlen, "%s", a->missing);
+			a->missing[0] = '\0';
 			return -1;
+		}
 		if (rc == 1)
 			break;
+		a->missing[0] = '\0';
+		/* The replay may read earlier entries from the source, which
+		 * reuses its buffer: work on a copy. */
+		if (a->ebufcap < len + 1) {
+			a->ebufcap = len + 1;
+			a->ebuf = xrealloc(a->ebuf, a->ebufcap);
+		}
+		memcpy(a->ebuf, buf, len);
+		buf = a->ebuf;
 		if (i > 0 && len > a->max_entry) {
 			/* Refuse to hash or replay it, and fetch no more. */
 			a->bad_index = i;
@@ -620,8 +638,8 @@ extend(struct audit *a, const struct checkpoint *cp, struct audit_report *r,
 			    "signed checkpoint root%s; replay %s", extra,
 			    a->bad_reason);
 		} else if (got < cp->size) {
-			fail(r, 2, got, "entry %" PRIu64 " is missing%s", got,
-			    extra);
+			fail(r, 2, got, "entry %" PRIu64 " is missing%s%s%s",
+			    got, extra, a->missing[0] ? ": " : "", a->missing);
 		} else {
 			fail(r, 2, AUDIT_NO_INDEX, "entries do not hash to the "
 			    "signed checkpoint root");
@@ -877,11 +895,15 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	}
 
 	/* Check 3: the deploy entry, then open the engine on it. */
-	rc = src->entry(src->ctx, 0, &e0, &e0len, err, errlen);
-	if (rc < 0)
+	why[0] = '\0';
+	rc = src->entry(src->ctx, 0, &e0, &e0len, why, sizeof(why));
+	if (rc < 0) {
+		seterr(err, errlen, "%s", why);
 		goto done;
+	}
 	if (rc == 1) {
-		fail(r, 3, 0, "entry 0 is missing");
+		fail(r, 3, 0, "entry 0 is missing%s%s", why[0] ? ": " : "",
+		    why);
 		goto done;
 	}
 	/* The deploy entry must name the contract the signed origin names
@@ -910,12 +932,10 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 			goto done;
 		}
 		a->snap_index = engine_next_index(a->snap);
-		if (a->snap_index > cp.size) {
-			snprintf(r->note, sizeof(r->note), "state.snap not "
-			    "compared: it is at index %" PRIu64 ", past the "
-			    "checkpoint", a->snap_index);
+		/* Past the signed checkpoint: nothing signed to compare it
+		 * with. Failed below, once the entries are verified. */
+		if (a->snap_index > cp.size)
 			a->snap_done = 1;
-		}
 	}
 
 	/* Checks 2 and 4: hash and replay every entry. */
@@ -946,7 +966,17 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	if ((rc = check_history(a, r)) != 0)
 		goto done;
 
-	/* Check 5. */
+	/* Check 5. The host's state may not be ahead of what it signed:
+	 * as through the daemon, such a state is a failure, never a note. */
+	if (a->snap != NULL && a->snap_index > a->size) {
+		fail(r, 5, AUDIT_NO_INDEX, "state.snap claims index %" PRIu64
+		    " beyond the signed checkpoint %" PRIu64 ": the host's "
+		    "state holds entries its ledger does not sign (ledger "
+		    "truncated or rolled back, or the directory changed while "
+		    "it was read)", a->snap_index, a->size);
+		rc = 1;
+		goto done;
+	}
 	if (a->snap != NULL && !a->snap_done) {
 		fail(r, 5, AUDIT_NO_INDEX, "state.snap at index %" PRIu64
 		    " was never compared", a->snap_index);
@@ -954,8 +984,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		goto done;
 	}
 	if (a->snap != NULL) {
-		r->state_checked = a->snap_index <= a->size &&
-		    r->note[0] == '\0';
+		r->state_checked = 1;
 		r->state_index = a->snap_index;
 	}
 	if (src->state != NULL &&
@@ -1016,6 +1045,7 @@ audit_free(struct audit *a)
 	if (a->snap != NULL)
 		engine_free(a->snap);
 	free(a->leaves);
+	free(a->ebuf);
 	free(a->vkey);
 	free(a->name);
 	free(a);
