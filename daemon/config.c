@@ -40,6 +40,7 @@ config_defaults(struct vmsd_config *c)
 	c->max_message = PROTO_MAX_LINE_DEFAULT;
 	c->queue_limit = 1000;
 	c->idle_timeout = 300;
+	c->call_timeout = 10;
 	c->shutdown_grace = 5;
 	c->max_restarts = 5;
 	c->restart_window = 60;
@@ -188,6 +189,10 @@ config_set(struct vmsd_config *c, const char *key, const char *v,
 		if (parse_uint(v, 0, 86400 * 365, &n) != 0)
 			goto bad_uint;
 		c->idle_timeout = (unsigned)n;
+	} else if (strcmp(key, "call_timeout") == 0) {
+		if (parse_uint(v, 0, 86400, &n) != 0)
+			goto bad_uint;
+		c->call_timeout = (unsigned)n;
 	} else if (strcmp(key, "shutdown_grace") == 0) {
 		if (parse_uint(v, 0, 3600, &n) != 0)
 			goto bad_uint;

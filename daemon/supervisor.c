@@ -9,7 +9,11 @@
  * restarted with exponential backoff; the requests it had been sent are
  * answered RPC_UNAVAILABLE (never a false success), the queued ones are
  * retried. After max_restarts crashes within restart_window the contract
- * is "failed" until an admin starts it. Deploys run in a one-shot worker
+ * is "failed" until an admin starts it. A worker that answers nothing for
+ * call_timeout seconds while calls are in flight (stopped, stuck) is
+ * killed: its in-flight calls are answered RPC_UNAVAILABLE saying so (and
+ * that they may or may not have been committed), and it is restarted like
+ * a crashed one. Deploys run in a one-shot worker
  * that builds the contract in a temporary directory, renamed into place
  * only on success, so a failed deploy leaves nothing behind.
  */
@@ -79,6 +83,8 @@ struct contract {
 	unsigned		 ncrashes;
 	uint64_t		 not_before;	/* backoff, mono ms */
 	struct event		*timer;
+	struct event		*ctimer;	/* call_timeout watchdog */
+	int			 timed_out;	/* worker killed by it */
 	enum cop		 op;		/* admin op waiting for exit */
 	int			 purge;
 	struct rpcreq_list	 waiters;	/* answered when op is done */
@@ -100,6 +106,7 @@ static void pump(struct contract *);
 static void proc_read(struct bufferevent *, void *);
 static void proc_event(struct bufferevent *, short, void *);
 static void timer_cb(evutil_socket_t, short, void *);
+static void ctimer_cb(evutil_socket_t, short, void *);
 static void check_shutdown_done(void);
 
 static uint64_t
@@ -143,7 +150,8 @@ contract_new(const char *name)
 	TAILQ_INIT(&c->inflight);
 	TAILQ_INIT(&c->waiters);
 	c->timer = evtimer_new(vmsd_base, timer_cb, c);
-	if (c->timer == NULL)
+	c->ctimer = evtimer_new(vmsd_base, ctimer_cb, c);
+	if (c->timer == NULL || c->ctimer == NULL)
 		fatalx("evtimer_new");
 	/* Keep the registry sorted by name for list. */
 	TAILQ_FOREACH(at, &contracts, entry)
@@ -182,6 +190,7 @@ contract_free(struct contract *c)
 	TAILQ_REMOVE(&contracts, c, entry);
 	ncontracts--;
 	event_free(c->timer);
+	event_free(c->ctimer);
 	json_decref(c->replace_result);
 	free(c->replace_tmpdir);
 	free(c->replace_tmpkey);
@@ -369,6 +378,42 @@ arm_timer(struct contract *c, uint64_t ms)
 		log_warnx("%s: evtimer_add failed", c->name);
 }
 
+/*
+ * The call watchdog: while calls are in flight, the worker must answer one
+ * within call_timeout seconds of the first being sent or of its previous
+ * answer. (Re)armed on each answer and when the first call is sent.
+ */
+static void
+arm_call_timer(struct contract *c)
+{
+	struct timeval tv;
+
+	if (c->ninflight == 0 || vmsd_conf->call_timeout == 0) {
+		evtimer_del(c->ctimer);
+		return;
+	}
+	tv.tv_sec = (time_t)vmsd_conf->call_timeout;
+	tv.tv_usec = 0;
+	if (evtimer_add(c->ctimer, &tv) != 0)
+		log_warnx("%s: evtimer_add failed", c->name);
+}
+
+static void
+ctimer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct contract *c = arg;
+
+	if (c->worker == NULL || c->ninflight == 0 || c->worker->reaped ||
+	    c->timed_out)
+		return;
+	log_warnx("%s: worker %ld answered nothing for %us with %u calls in "
+	    "flight (stopped or stuck): killing it", c->name,
+	    (long)c->worker->pid, vmsd_conf->call_timeout, c->ninflight);
+	c->timed_out = 1;
+	if (kill(c->worker->pid, SIGKILL) != 0 && errno != ESRCH)
+		log_warn("%s: kill worker %ld", c->name, (long)c->worker->pid);
+}
+
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -422,7 +467,8 @@ pump(struct contract *c)
 		req->wid = ++c->next_wid;
 		proc_send(c->worker, request_msg(req, req->wid));
 		TAILQ_INSERT_TAIL(&c->inflight, req, qentry);
-		c->ninflight++;
+		if (c->ninflight++ == 0)
+			arm_call_timer(c);
 	}
 	if ((c->op != OP_NONE && c->ninflight == 0) ||
 	    (vmsd_shutting_down && c->nqueue == 0 && c->ninflight == 0)) {
@@ -490,6 +536,7 @@ worker_line(struct proc *p, json_t *msg)
 	}
 	TAILQ_REMOVE(&c->inflight, req, qentry);
 	c->ninflight--;
+	arm_call_timer(c);
 	set_cache(c, msg);
 	if (strcmp(req->method, M_INFO) == 0)
 		augment_info(c, json_object_get(msg, "result"));
@@ -687,6 +734,29 @@ answer_waiters(struct contract *c, json_t *result)
 	json_decref(result);
 }
 
+/*
+ * The calls in flight when the watchdog killed the worker: like a crash,
+ * each may or may not have been executed and committed; only the reason
+ * differs.
+ */
+static void
+fail_timed_out(struct contract *c)
+{
+	struct rpcreq *req;
+
+	while ((req = TAILQ_FIRST(&c->inflight)) != NULL) {
+		TAILQ_REMOVE(&c->inflight, req, qentry);
+		c->ninflight--;
+		rpcreq_error(req, RPC_UNAVAILABLE, json_pack("{s:s,s:I}",
+		    "reason", "call_timeout", "call_timeout",
+		    (json_int_t)vmsd_conf->call_timeout), "call timed out: "
+		    "the worker of %s answered nothing for %us and was "
+		    "killed; call not executed or not acknowledged (it may "
+		    "have been committed: check the ledger before retrying)",
+		    c->name, vmsd_conf->call_timeout);
+	}
+}
+
 /* What follows a contract worker's exit. */
 static void
 worker_gone(struct contract *c, struct proc *p)
@@ -696,6 +766,10 @@ worker_gone(struct contract *c, struct proc *p)
 
 	c->worker = NULL;
 	c->state = C_IDLE;
+	evtimer_del(c->ctimer);
+	if (c->timed_out)
+		fail_timed_out(c);
+	c->timed_out = 0;
 	fail_list(&c->inflight, &c->ninflight, RPC_UNAVAILABLE,
 	    "worker crashed, call not executed or not acknowledged");
 	if (!clean) {

@@ -32,6 +32,9 @@ struct vmsd_config {
 	size_t		 max_message;
 	unsigned	 queue_limit;
 	unsigned	 idle_timeout;		/* seconds, 0 = never */
+	unsigned	 call_timeout;		/* seconds a worker may go without
+						   answering a call sent to it
+						   before it is killed; 0 = never */
 	unsigned	 shutdown_grace;	/* seconds busy clients get on
 						   SIGTERM before refusal */
 	unsigned	 max_restarts;
