@@ -449,8 +449,9 @@ pump(struct contract *c)
 		}
 		now = mono_ms();
 		if (now < c->not_before) {
-			if (!evtimer_pending(c->timer, NULL))
-				arm_timer(c, c->not_before - now);
+			/* Re-armed even if pending: it may be the idle timer
+			 * of the worker that just died, due much later. */
+			arm_timer(c, c->not_before - now);
 			return;
 		}
 		worker_start(c);

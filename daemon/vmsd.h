@@ -43,7 +43,7 @@ struct vmsd_config {
 	unsigned	 batch_max;
 	int		 debug_auth;
 	char		*origin_prefix;
-	int		 log_verbose;		/* log_level: 1 = debug */
+	int		 log_level;		/* LOG_ERR .. LOG_DEBUG */
 	struct vms_limits limits;		/* defaults for deploys */
 };
 
