@@ -16,6 +16,20 @@
 #include "vms_luauser.h"
 
 /*
+ * The runtime is defined for 64-bit little-endian LP64 machines (x86-64,
+ * arm64, riscv64, ppc64le): string.pack's native sizes ('l', 'L', 'T',
+ * 'j'), native byte order ('=') and alignment ('!') and lua_Integer all
+ * follow the machine, so a replay elsewhere could differ. Refuse to build
+ * where they would.
+ */
+_Static_assert(sizeof(long) == 8 && sizeof(size_t) == 8 &&
+    sizeof(void *) == 8 && sizeof(lua_Integer) == 8 &&
+    sizeof(lua_Number) == 8 && sizeof(int) == 4 && sizeof(short) == 2,
+    "the contract runtime needs an LP64 machine");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+    "the contract runtime needs a little-endian machine");
+
+/*
  * Every lua_State of vmsd is made by sb_run() (allocator sb_alloc, ud its
  * sb_ctx, whose strseed sb_seed_ctx() derived from the ledger) or by
  * sb_compile() (luaL_newstate: only compiles, seed 0).
