@@ -64,7 +64,8 @@ LUA_CORE = lapi lcode lctype ldebug ldo ldump lfunc lgc llex lmem lobject \
            lopcodes lparser lstate lstring ltable ltm lundump lvm lzio \
            lauxlib lbaselib lcorolib lmathlib lstrlib ltablib lutf8lib
 LUA_CFLAGS = -std=gnu99 -Wall -Wextra -ffp-contract=off -DLUA_COMPAT_5_3 \
-             -DLUA_USE_LINUX -DLUA_USER_H='"vms_luauser.h"' -Ilua-sandbox
+             -DLUA_USE_LINUX -DLUA_USER_H='"vms_luauser.h"' -Ilua-sandbox \
+             -I$(LUA_DIR)/src
 LUA_OBJ  = $(LUA_CORE:%=build/lua/%.o)
 SLUA_OBJ = $(LUA_CORE:%=build/san/lua/%.o)
 

@@ -508,7 +508,14 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	*ok = 0;
 	*result = NULL;
 	*error = NULL;
-	ctx->arena = sb_arena_get();
+	/* the arena is what makes object addresses (hence table layouts)
+	 * the same in every process: no call runs without it */
+	if ((ctx->arena = sb_arena_get(ctx->limits->memory)) == NULL) {
+		seterr(err, errlen, "cannot reserve %llu bytes of address space "
+		    "for the call's arena",
+		    (unsigned long long)ctx->limits->memory * 2);
+		return -1;
+	}
 	if ((L = lua_newstate(sb_alloc, ctx)) == NULL) {
 		sb_arena_put(ctx->arena);
 		ctx->arena = NULL;
@@ -545,7 +552,5 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	lua_close(L);
 	sb_arena_put(ctx->arena);	/* every block was freed */
 	ctx->arena = NULL;
-	(void)err;
-	(void)errlen;
 	return 0;
 }

@@ -126,7 +126,8 @@ struct sb_box {
 };
 struct sb_box *sb_box_json(lua_State *);	/* freed with the state */
 int	 sb_valid_utf8(const char *, size_t);
-struct arena *sb_arena_get(void);
+struct arena *sb_arena_get(uint64_t memory_limit);
+int	 sb_arena_offset(const struct arena *, size_t p, size_t *off);
 void	 sb_arena_put(struct arena *);
 void	*sb_arena_realloc(struct arena *, void *, size_t osize, size_t nsize);
 int	 sb_has_close(const char *, size_t);

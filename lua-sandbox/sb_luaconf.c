@@ -123,6 +123,25 @@ vms_lua_memcmp(const void *a, const void *b, size_t n)
 	return memcmp(a, b, n);
 }
 
+/*
+ * ltable.c's hash of a table, closure, coroutine, userdata, C function or
+ * light userdata used as a key. Stock Lua uses the address: ASLR and
+ * malloc decide where the key lands, hence when the table rehashes, its
+ * border #t and the heap in use. Here an object of the running call hashes
+ * by its offset in the call's arena (the same in every process, see
+ * sb_arena.c); anything else (C functions, statics: a fixed, small set)
+ * hashes to 0, the same everywhere.
+ */
+unsigned int
+vms_lua_point2uint(size_t p)
+{
+	size_t off;
+
+	if (running != NULL && sb_arena_offset(running->arena, p, &off) == 0)
+		return (unsigned int)(off >> 4);
+	return 0;
+}
+
 int
 vms_lua_number2str(char *s, size_t sz, double n)
 {

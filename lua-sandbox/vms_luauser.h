@@ -1,5 +1,5 @@
 /*
- * vms_luauser.h — vmsd's four changes to Lua 5.4, made through the
+ * vms_luauser.h — vmsd's five changes to Lua 5.4, made through the
  * LUA_USER_H hook that lua.h provides for exactly this: the Makefile
  * compiles Debian's lua5.4 source package (scripts/fetch-lua.sh) with
  * -DLUA_USER_H='"vms_luauser.h"'. No Lua source file is edited, and
@@ -25,7 +25,13 @@
  *    folds constants) call the runtime's own libm (vms_libm.h: musl's,
  *    built without fused multiply-add) instead of the C library's, whose
  *    results differ in the last bit between machines.
- * 4. lua_number2str: the VM's own float-to-string (x .. '', coercions in
+ * 4. Keys hashed by address: ltable.c hashes tables, closures, coroutines
+ *    and C functions used as keys by address (point2uint), which makes the
+ *    same table layout, border and heap differ between processes. In
+ *    ltable.c point2uint is vms_lua_point2uint(): an object's offset in
+ *    the call's arena (sb_arena.c), the same everywhere. (llimits.h is
+ *    read here first, so its own definition can be replaced.)
+ * 5. lua_number2str: the VM's own float-to-string (x .. '', coercions in
  *    the string library) printed a NaN's sign bit ("-nan" for 0/0 on
  *    x86-64, "nan" on arm64). Every NaN is spelled "nan" here, as the
  *    sandbox's tostring and string.format already do.
@@ -37,6 +43,7 @@ unsigned int	vms_lua_makeseed(lua_Alloc, void *ud);
 int		vms_lua_strcoll(const char *, const char *);
 int		vms_lua_memcmp(const void *, const void *, size_t);
 int		vms_lua_number2str(char *, size_t, double);
+unsigned int	vms_lua_point2uint(size_t);
 
 /* expanded inside lua_newstate(), where G(L)->frealloc and ->ud are set */
 #define luai_makeseed(L)	vms_lua_makeseed(G(L)->frealloc, G(L)->ud)
@@ -66,6 +73,12 @@ int		vms_lua_number2str(char *, size_t, double);
 #define sinh(x)		vms_m_sinh(x)
 #define cosh(x)		vms_m_cosh(x)
 #define tanh(x)		vms_m_tanh(x)
+#endif
+
+#if defined(ltable_c)
+#include "llimits.h"
+#undef point2uint
+#define point2uint(p)	vms_lua_point2uint((size_t)(p))
 #endif
 
 #undef lua_number2str
