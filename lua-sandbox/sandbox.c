@@ -205,6 +205,24 @@ sb_charge_only(struct sb_ctx *ctx, uint64_t units)
 	    ctx->cost + units;
 }
 
+/*
+ * An upper bound of sorting n keys of key_bytes bytes in all (merge sort:
+ * each key takes part in at most ceil(log2 n) comparisons per level, each
+ * reading at most its own bytes), at SB_CMP_UNIT bytes per instruction,
+ * plus a few instructions per key. The same whatever qsort does.
+ */
+uint64_t
+sb_sort_cost(uint64_t n, uint64_t key_bytes)
+{
+	uint64_t lg = 0, m;
+
+	for (m = 1; m < n; m <<= 1)
+		lg++;
+	if (key_bytes != 0 && lg > UINT64_MAX / key_bytes)
+		return UINT64_MAX;
+	return n * 4 + key_bytes * lg / SB_CMP_UNIT;
+}
+
 void
 sb_charge(lua_State *L, uint64_t units)
 {
@@ -496,6 +514,7 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	ctx->memfail = 0;
 	ctx->memdead = 0;
 	ctx->wbytes = 0;
+	ctx->logbytes = 0;
 	ctx->host = 0;
 	ctx->cost = 0;
 	ctx->closed = 0;
@@ -516,7 +535,9 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 		    (unsigned long long)ctx->limits->memory * 2);
 		return -1;
 	}
+	sb_set_running(ctx);	/* until lua_close: see sb_luaconf.c */
 	if ((L = lua_newstate(sb_alloc, ctx)) == NULL) {
+		sb_set_running(NULL);
 		sb_arena_put(ctx->arena);
 		ctx->arena = NULL;
 		*error = xstrdup("limit exceeded: memory (state creation)");
@@ -528,9 +549,7 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	lua_pushcfunction(L, sb_main);
 	lua_pushlightuserdata(L, &ra);
 	oldloc = sb_enter_c_locale();
-	sb_set_running(ctx);
 	status = lua_pcall(L, 1, 0, 1);
-	sb_set_running(NULL);
 	sb_leave_locale(oldloc);
 	ctx->closed = 1;
 	if (ctx->limit_err[0] == '\0' && status == LUA_ERRMEM && ctx->memfail)
@@ -550,6 +569,7 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	}
 	json_decref(ra.result);
 	lua_close(L);
+	sb_set_running(NULL);
 	sb_arena_put(ctx->arena);	/* every block was freed */
 	ctx->arena = NULL;
 	return 0;

@@ -74,6 +74,8 @@ struct sb_ctx {
 	char			 limit_err[SB_LIMITERR];
 	uint64_t		 rng[4];
 	unsigned int		 strseed;	/* Lua's string-hash seed */
+	uint64_t		 numseed;	/* ... and number-key seed */
+	size_t			 logbytes;	/* System.log this call */
 	json_t			*writes;	/* recorded ops */
 	json_t			*methods;	/* deploy: discovered methods */
 };
@@ -95,6 +97,7 @@ int	 sb_run(struct sb_ctx *, const char *method, const json_t *args,
 struct sb_ctx	*sb_getctx(lua_State *);
 void	 sb_charge(lua_State *, uint64_t units);
 void	 sb_charge_only(struct sb_ctx *, uint64_t units);
+uint64_t sb_sort_cost(uint64_t n, uint64_t key_bytes);
 void	 sb_gc_point(lua_State *);
 void	 sb_register_mt(lua_State *, int idx);
 int	 sb_limit(lua_State *, const char *fmt, ...);

@@ -55,6 +55,7 @@ sorted_keys(lua_State *L, int idx)
 {
 	struct key *keys;
 	lua_Integer n = 0, i;
+	uint64_t kbytes;
 	int raw, sorted;
 
 	idx = lua_absindex(L, idx);
@@ -75,7 +76,6 @@ sorted_keys(lua_State *L, int idx)
 		lua_pushvalue(L, -1);
 		lua_rawseti(L, raw, ++n);
 	}
-	sb_charge(L, (uint64_t)n * 4);
 	keys = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof(*keys), 0);
 	for (i = 1; i <= n; i++) {
 		struct key *k = &keys[i - 1];
@@ -100,6 +100,9 @@ sorted_keys(lua_State *L, int idx)
 		}
 		lua_pop(L, 1);
 	}
+	for (i = 0, kbytes = 0; i < n; i++)
+		kbytes += keys[i].len;
+	sb_charge(L, sb_sort_cost((uint64_t)n, kbytes));
 	qsort(keys, (size_t)n, sizeof(*keys), key_cmp);
 	lua_createtable(L, (int)n, 0);
 	sorted = lua_gettop(L);
@@ -452,6 +455,9 @@ sb_rng_seed(struct sb_ctx *ctx)
 	crypto_hash_sha256_final(&h, d);
 	ctx->strseed = (unsigned int)d[0] << 24 | (unsigned int)d[1] << 16 |
 	    (unsigned int)d[2] << 8 | (unsigned int)d[3];
+	ctx->numseed = 0;
+	for (i = 4; i < 12; i++)
+		ctx->numseed = ctx->numseed << 8 | d[i];
 }
 
 /* xoshiro256** */
@@ -598,7 +604,18 @@ sb_load(lua_State *L)
 		lua_pushliteral(L, "load: only text chunks are allowed");
 		return 2;
 	}
-	sb_charge(L, len / SB_ALLOC_UNIT);
+	/*
+	 * Lua's code generator is quadratic on some sources (long chains of
+	 * "a or a or ...": luaK_concat walks the jump list): chunks are
+	 * capped like a contract's code, and charged a quadratic bound.
+	 */
+	if (len > SB_MAX_CODE) {
+		luaL_pushfail(L);
+		lua_pushfstring(L, "load: chunk is %I bytes, more than %d",
+		    (lua_Integer)len, SB_MAX_CODE);
+		return 2;
+	}
+	sb_charge(L, len / SB_ALLOC_UNIT + (uint64_t)len * len / 65536);
 	if (sb_has_close(s, len)) {
 		luaL_pushfail(L);
 		lua_pushliteral(L, "load: to-be-closed variables (<close>) are "

@@ -122,11 +122,13 @@ sb_json_charge(lua_State *L, size_t bytes, char *err, size_t errlen)
 static json_t *
 table_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
 {
+	struct sb_ctx *ctx = sb_getctx(L);
 	lua_Integer n = 0, maxi = 0;
 	int nstr = 0, nother = 0;
 	struct skey *keys;
-	json_t *out, *x;
+	json_t *out = NULL, *x;
 	lua_Integer i;
+	uint64_t kbytes;
 
 	lua_pushnil(L);
 	while (lua_next(L, idx) != 0) {
@@ -174,6 +176,11 @@ table_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
 		keys[i].s = lua_tolstring(L, -1, &keys[i].len);
 		i++;
 	}
+	for (i = 0, kbytes = 0; i < n; i++)
+		kbytes += keys[i].len;
+	ctx->cost += sb_sort_cost((uint64_t)n, kbytes);	/* sorting */
+	if (sb_json_charge(L, 0, err, errlen) == -1)
+		goto fail;
 	qsort(keys, (size_t)n, sizeof(*keys), skey_cmp);
 	out = json_object();
 	for (i = 0; i < n; i++) {
@@ -242,6 +249,13 @@ sb_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
 		if (!sb_valid_utf8(s, len)) {
 			seterr(err, errlen, "cannot encode a string that is "
 			    "not valid UTF-8 as JSON");
+			return NULL;
+		}
+		/* every JSON reader of the ledger (and json.decode) refuses
+		 * \u0000, as jansson does by default: never write one */
+		if (memchr(s, '\0', len) != NULL) {
+			seterr(err, errlen, "cannot encode a string with a NUL "
+			    "byte as JSON (encode binary data, e.g. as hex)");
 			return NULL;
 		}
 		return json_stringn(s, len);

@@ -79,7 +79,7 @@ charge_cmp(size_t n)
 /*
  * l_strcmp's strcoll: byte order (the sandbox runs in the "C" locale, where
  * strcoll is strcmp), read in chunks so the bytes examined are exactly
- * those charged. After the budget is gone it answers "greater": l_strcmp
+ * those charged, plus one instruction per call. After the budget is gone it answers "greater": l_strcmp
  * then returns at once (answering "equal" would make it step both strings
  * by the first one's length).
  */
@@ -105,7 +105,9 @@ vms_lua_strcoll(const char *a, const char *b)
 		}
 		off += CHUNK;
 	}
-	if (charge_cmp(off))
+	/* l_strcmp calls this once per NUL-separated segment (and strlen
+	 * after it): every call costs at least one instruction */
+	if (charge_cmp(off + SB_CMP_UNIT))
 		return 1;
 	return r;
 }
@@ -140,6 +142,75 @@ vms_lua_point2uint(size_t p)
 	if (running != NULL && sb_arena_offset(running->arena, p, &off) == 0)
 		return (unsigned int)(off >> 4);
 	return 0;
+}
+
+/*
+ * Number keys (vms_luauser.h, change 6): a 64-bit mix (multiply by an odd
+ * constant, fold) of the key and the call's seed, so no contract can pick
+ * keys that collide. Outside a call (compiling), the key itself.
+ */
+static uint64_t
+mix64(uint64_t x)
+{
+	x ^= running->numseed;
+	x *= 0x9e3779b97f4a7c15ULL;
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 32;
+	return x;
+}
+
+unsigned long long
+vms_lua_hashint(unsigned long long u)
+{
+	return running != NULL ? mix64(u) : u;
+}
+
+int
+vms_lua_hashfloat(double n)
+{
+	uint64_t u;
+
+	memcpy(&u, &n, sizeof(u));	/* keys are never NaN or +-0 */
+	if (running != NULL)
+		u = mix64(u);
+	else
+		u ^= u >> 32;
+	return (int)(u & INT_MAX);
+}
+
+/*
+ * A metamethod lookup in the VM (vms_luauser.h, change 5): one
+ * instruction, charged without raising (luaT_gettm has no lua_State: the
+ * hook raises the recorded limit within SB_HOOK_EVERY instructions, and a
+ * chain is at most 2000 steps long).
+ */
+void
+vms_lua_metastep(void)
+{
+	(void)charge_cmp(SB_CMP_UNIT);
+}
+
+/*
+ * A metamethod lookup with the state at hand; for __call, also the frame
+ * luaD_tryfuncTM is about to shift by one slot (a cycle of callable tables
+ * grows it every step). Raises the limit error at once.
+ */
+void
+vms_lua_metacall(lua_State *L, int is_call)
+{
+	struct sb_ctx *ctx = running;
+	uint64_t units = 1;
+
+	if (ctx == NULL)
+		return;
+	if (is_call)
+		units += (uint64_t)lua_gettop(L) / 16;
+	sb_charge_only(ctx, units);
+	if (ctx->limit_err[0] != '\0' ||
+	    ctx->cost >= ctx->limits->instructions)
+		sb_limit(L, "limit exceeded: instructions (%llu)",
+		    (unsigned long long)ctx->limits->instructions);
 }
 
 int

@@ -4,7 +4,8 @@
  * allocator): table.insert/remove (own metered versions of the shifts),
  * table.move and string.rep (charged up front from their arguments) and
  * the pattern functions string.find/match/gmatch/gsub (charged up front an
- * upper bound of the matcher's work, see pattern_cost()). Every charge is
+ * upper bound of the matcher's work, see pattern_cost() and match_cost(),
+ * and of gsub's walks over its replacement). Every charge is
  * a pure function of the arguments, so execution and replay agree.
  */
 #include <stdint.h>
@@ -222,23 +223,31 @@ has_specials(const char *p, size_t len)
 
 /*
  * Charge a pattern function: a linear scan of the subject, plus the
- * backtracking bound unless find's plain flag (or a pattern without
- * specials) makes it a plain search.
+ * matcher's bound. A plain search (find's plain flag, or a pattern without
+ * specials: lmemfind) and the matcher on a literal still compare the
+ * pattern at every start: (n + 1) starts of up to plen bytes each.
  */
-static void
-charge_match(lua_State *L, int plain_arg)
+static double
+match_cost(lua_State *L, int plain_arg)
 {
 	size_t n, plen;
+	const char *pat;
 	double cost;
 
 	luaL_checklstring(L, 1, &n);
-	luaL_checklstring(L, 2, &plen);
+	pat = luaL_checklstring(L, 2, &plen);
 	cost = (double)(n + plen) / SB_SCAN_UNIT + 1;
-	if (!(plain_arg && lua_toboolean(L, 4)) &&
-	    has_specials(lua_tostring(L, 2), plen))
-		cost += pattern_cost(lua_tostring(L, 2), plen, n) /
-		    SB_SCAN_UNIT;
-	sb_charge(L, to_units(cost));
+	if ((plain_arg && lua_toboolean(L, 4)) || !has_specials(pat, plen))
+		cost += ((double)n + 1) * ((double)plen + 1) / SB_SCAN_UNIT;
+	else
+		cost += pattern_cost(pat, plen, n) / SB_SCAN_UNIT;
+	return cost;
+}
+
+static void
+charge_match(lua_State *L, int plain_arg)
+{
+	sb_charge(L, to_units(match_cost(L, plain_arg)));
 }
 
 /*
@@ -285,12 +294,29 @@ sb_match(lua_State *L)
 	return call_real(L);
 }
 
+/*
+ * gsub with a string replacement walks the replacement at every match:
+ * at most n + 1 matches (or max_n) of lrepl bytes each, charged up front
+ * like the matcher.
+ */
 static int
 sb_gsub(lua_State *L)
 {
 	int t = lua_type(L, 3);
+	double cost = match_cost(L, 0), matches;
+	size_t n, lrepl;
 
-	charge_match(L, 0);
+	if (t == LUA_TSTRING || t == LUA_TNUMBER) {
+		luaL_checklstring(L, 1, &n);
+		luaL_checklstring(L, 3, &lrepl);
+		matches = (double)n + 1;
+		if (lua_type(L, 4) == LUA_TNUMBER && lua_isinteger(L, 4) &&
+		    lua_tointeger(L, 4) >= 0 &&
+		    (double)lua_tointeger(L, 4) < matches)
+			matches = (double)lua_tointeger(L, 4);
+		cost += matches * (double)lrepl / 64;
+	}
+	sb_charge(L, to_units(cost));
 	return call_real_at(L, t == LUA_TSTRING || t == LUA_TNUMBER);
 }
 

@@ -14,7 +14,9 @@
 #include "sandbox.h"
 #include "util.h"
 
-#define SB_LOG_MAX	4096
+#define SB_LOG_MAX	4096	/* bytes per line */
+#define SB_LOG_CALL	65536	/* bytes per call */
+#define SB_LOG_CALL_STR	"65536"
 
 static int
 ro_newindex(lua_State *L)
@@ -75,6 +77,16 @@ sys_log(lua_State *L)
 	if (len > SB_LOG_MAX)
 		len = SB_LOG_MAX;
 	sb_charge(L, len / SB_ALLOC_UNIT + 10);
+	/* the host's log is not the contract's: a bounded share per call */
+	if (ctx->logbytes >= SB_LOG_CALL) {
+		return 0;
+	} else if (ctx->logbytes + len > SB_LOG_CALL) {
+		ctx->logbytes = SB_LOG_CALL;
+		s = "(log limit reached: " SB_LOG_CALL_STR " bytes per call; "
+		    "further lines of this call are dropped)";
+		len = strlen(s);
+	} else
+		ctx->logbytes += len;
 	{
 		char *msg = xstrndup(s, len);
 

@@ -1,5 +1,5 @@
 /*
- * vms_luauser.h — vmsd's five changes to Lua 5.4, made through the
+ * vms_luauser.h — vmsd's seven changes to Lua 5.4, made through the
  * LUA_USER_H hook that lua.h provides for exactly this: the Makefile
  * compiles Debian's lua5.4 source package (scripts/fetch-lua.sh) with
  * -DLUA_USER_H='"vms_luauser.h"'. No Lua source file is edited, and
@@ -31,7 +31,24 @@
  *    ltable.c point2uint is vms_lua_point2uint(): an object's offset in
  *    the call's arena (sb_arena.c), the same everywhere. (llimits.h is
  *    read here first, so its own definition can be replaced.)
- * 5. lua_number2str: the VM's own float-to-string (x .. '', coercions in
+ * 5. Metamethod lookups: an __index or __newindex chain of tables is
+ *    followed up to 2000 steps inside one VM instruction (lvm.c), and a
+ *    __call that is not a function is followed again and again, each step
+ *    shifting the whole call frame (ldo.c): quadratic work inside one
+ *    instruction. In lvm.c and ldo.c every metamethod lookup goes through
+ *    vms_gettm()/vms_gettmbyobj() below, which charge it to the budget
+ *    (a __call step also charges the frame it shifts) through
+ *    vms_lua_metastep()/vms_lua_metacall() in sb_luaconf.c. (ltm.h is
+ *    read here first, so its functions can be wrapped.)
+ * 6. Number keys: ltable.c hashes an integer key as itself modulo the
+ *    node count minus one, and a float by its frexp parts: no seed, so a
+ *    contract can choose keys (multiples of 2^k - 1) that all land in one
+ *    chain, and every insert and lookup walks it. In ltable.c both go
+ *    through vms_lua_hashint()/vms_lua_hashfloat(), which mix in a 64-bit
+ *    seed derived with the string seed (same on replay). hashint's
+ *    l_castS2U(i) is told apart from ltable.c's other l_castS2U uses by
+ *    its argument's name: a Lua release that renames it fails to build.
+ * 7. lua_number2str: the VM's own float-to-string (x .. '', coercions in
  *    the string library) printed a NaN's sign bit ("-nan" for 0/0 on
  *    x86-64, "nan" on arm64). Every NaN is spelled "nan" here, as the
  *    sandbox's tostring and string.format already do.
@@ -44,6 +61,10 @@ int		vms_lua_strcoll(const char *, const char *);
 int		vms_lua_memcmp(const void *, const void *, size_t);
 int		vms_lua_number2str(char *, size_t, double);
 unsigned int	vms_lua_point2uint(size_t);
+unsigned long long vms_lua_hashint(unsigned long long);
+int		vms_lua_hashfloat(double);
+void		vms_lua_metastep(void);
+void		vms_lua_metacall(lua_State *, int is_call);
 
 /* expanded inside lua_newstate(), where G(L)->frealloc and ->ud are set */
 #define luai_makeseed(L)	vms_lua_makeseed(G(L)->frealloc, G(L)->ud)
@@ -79,6 +100,33 @@ unsigned int	vms_lua_point2uint(size_t);
 #include "llimits.h"
 #undef point2uint
 #define point2uint(p)	vms_lua_point2uint((size_t)(p))
+#define l_hashfloat(n)	vms_lua_hashfloat(n)
+/* ltable.c's l_castS2U uses, by argument: only hashint's (i) is mixed */
+#undef l_castS2U
+#define l_castS2U(x)	vms_castS2U_##x
+#define vms_castS2U_i	((lua_Unsigned)vms_lua_hashint((lua_Unsigned)(i)))
+#define vms_castS2U_k	((lua_Unsigned)(k))
+#define vms_castS2U_key	((lua_Unsigned)(key))
+#define vms_castS2U_LUA_MAXINTEGER	((lua_Unsigned)(LUA_MAXINTEGER))
+#endif
+
+#if defined(lvm_c) || defined(ldo_c)
+struct CallInfo;	/* lua.h declares it below this point, ltm.h uses it */
+#include "ltm.h"
+static inline const TValue *
+vms_gettm(Table *events, TMS event, TString *ename)
+{
+	vms_lua_metastep();
+	return luaT_gettm(events, event, ename);
+}
+static inline const TValue *
+vms_gettmbyobj(lua_State *L, const TValue *o, TMS event)
+{
+	vms_lua_metacall(L, event == TM_CALL);
+	return luaT_gettmbyobj(L, o, event);
+}
+#define luaT_gettm(et, e, n)		vms_gettm((et), (e), (n))
+#define luaT_gettmbyobj(L, o, e)	vms_gettmbyobj((L), (o), (e))
 #endif
 
 #undef lua_number2str
