@@ -531,6 +531,69 @@ TEST(r6_nul_in_result)
 	    "return System.files.readFile('/bin')", NULL, NULL);
 }
 
+/*
+ * FINDING R2-7: an __index (or __newindex) chain of tables is walked by
+ * luaV_finishget/finishset (lvm.c) up to MAXTAGLOOP = 2000 levels inside
+ * ONE VM instruction, with no charge: t.x on a chain of 1990 tables is
+ * 1990 table lookups for ~1 instruction. Measured: a default-budget call
+ * (10M instructions) reading t.x in a loop ran 101 s (ASan) against
+ * 0.1 s for a plain loop, ~1000x. Each level is charged below.
+ */
+#define CHAIN(mm) "local t = {} for i = 1, 1990 do t = setmetatable({}, " \
+    "{" mm " = t}) end\n"
+TEST(r7_metatable_chain_unmetered)
+{
+	ATTACK(CHAIN("__index") "local n = 0 for i = 1, 2000 do "
+	    "n = n + (t.x or 1) end return n", "instructions=100000",
+	    LIM_I(100000));
+	ATTACK(CHAIN("__newindex") "for i = 1, 2000 do t.x = nil end "
+	    "return 'done'", "instructions=100000", LIM_I(100000));
+}
+
+/*
+ * FINDING R2-8: string.gsub with a string replacement walks the whole
+ * replacement (add_s in lstrlib.c) for every match, and a '%0' (or '%1')
+ * whose match is empty adds nothing, so nothing is allocated or charged:
+ * s:gsub('', ('%0'):rep(1000)) on 10 KB is 10^7 steps for the linear
+ * charge of the subject (~600 instructions). With a 1 MB subject and a
+ * 60 KB replacement one call is 3 * 10^10 steps. sb_meter.c charges the
+ * pattern, never the replacement.
+ */
+TEST(r8_gsub_replacement_unmetered)
+{
+	ATTACK("local s = ('x'):rep(10000) local r = ('%0'):rep(1000)\n"
+	    "local n = 0 for i = 1, 2 do n = n + #s:gsub('', r) end return n",
+	    "instructions=100000", LIM_I(100000));
+	ATTACK("local s = ('x'):rep(10000) local r = ('%1'):rep(1000)\n"
+	    "local n = 0 for i = 1, 2 do n = n + #s:gsub('(x-)', r) end "
+	    "return n", "instructions=100000", LIM_I(100000));
+}
+
+/*
+ * FINDING R2-9: calling a table whose __call is the table itself (or any
+ * cycle of __call tables) loops in luaD_precall/luaD_tryfuncTM (ldo.c):
+ * each step shifts the whole argument list one slot up and grows the
+ * stack by one, with no VM instruction (no count hook) and no call hook,
+ * until the stack or the memory cap gives out: quadratic work in one
+ * instruction. Measured (ASan): 1.6 s under memory=1M, 6.9 s under
+ * memory=2M; under the default 64M it runs to LUAI_MAXSTACK (1M slots,
+ * ~5 * 10^11 slot moves): minutes for one call. Shown here cheaply: with
+ * 400 KB left, today the call ends on the memory limit without a single
+ * charge; charged per step, the 5000-instruction budget ends it first
+ * (if the fix caps the chain instead, any non-memory error is fine).
+ */
+TEST(r9_call_metamethod_cycle)
+{
+	char *o;
+
+	o = rt_attack("local pad = ('x'):rep(600000) local t = {}\n"
+	    "setmetatable(t, {__call = t}) return t()",
+	    "instructions=5000,memory=1M", NULL, "ERR: *");
+	CHECK_MSG(o != NULL && strstr(o, "memory") == NULL, "outcome %s: "
+	    "the __call loop ran until the heap was full", o ? o : "(null)");
+	free(o);
+}
+
 /* ==== what held ==== */
 
 /*
@@ -850,6 +913,12 @@ main(int argc, char **argv)
 	    "compares long keys uncharged");
 	RUN_XFAIL(r6_nul_in_result, "FINDING R2-6 a result string with a "
 	    "NUL byte makes an entry no ledger reader can parse");
+	RUN_XFAIL(r7_metatable_chain_unmetered, "FINDING R2-7 __index/"
+	    "__newindex chains: 2000 lookups in one uncharged instruction");
+	RUN_XFAIL(r8_gsub_replacement_unmetered, "FINDING R2-8 gsub walks "
+	    "the replacement per match, uncharged");
+	RUN_XFAIL(r9_call_metamethod_cycle, "FINDING R2-9 a __call cycle "
+	    "loops quadratically inside one instruction");
 	RUN(held_fake_answers_fail_the_call);
 	RUN(held_cmp_metered);
 	RUN(held_bounds);
