@@ -243,12 +243,14 @@ static const char determ_mix2[] =
     "add(utf8.char(72, 0x10FFFF, 228)) add(utf8.len('\\xF4\\x90\\x80\\x80'))\n"
     "for p, c in utf8.codes('h\\u{E4}\\u{10FFFF}') do add(p) add(c) end\n"
     "add(#string.pack('<i4 >j d n s1', 1, 2, 0.5, 1/3, 'x'))\n"
-    "add(string.unpack('<i4', '\\1\\0\\0\\0')) add(string.packsize('<!8 b d'))\n"
+    "add(string.unpack('<i4', '\\1\\0\\0\\0'))\n"
+    "add(string.packsize('<!8 b d'))\n"
     "local long = {} for i = 1, 40 do long[('L'):rep(50) .. i] = i end\n"
     "for k, v in pairs(long) do add(v) end\n"
     "local big = {} for i = 1, 3000 do big['k' .. i] = i end\n"
     "for i = 1, 3000, 2 do big['k' .. i] = nil end\n"
-    "local h = {} for i = 1, 200 do h[i] = i end for i = 1, 200, 7 do h[i] = nil end\n"
+    "local h = {} for i = 1, 200 do h[i] = i end\n"
+    "for i = 1, 200, 7 do h[i] = nil end\n"
     "add(#h) add(select('#', table.unpack(h, 1, 300)))\n"
     "add(select(2, pcall(string.rep)))\n"
     "add(select(2, pcall(function() return ('x'):bad() end)))\n"
@@ -598,14 +600,15 @@ TEST(r9_call_metamethod_cycle)
  * FINDING R2-10: integer and float keys hash by value with no seed
  * (ltable.c hashint: i % (2^k - 1); l_hashfloat likewise), so a contract
  * (or a caller, through keys in the arguments) picks keys that all land
- * in one chain: multiples of 16383 in a table of 16384 nodes. Every
- * insertion and every lookup then walks the chain inside one instruction:
+ * in one chain: multiples of 16383 in a table of 16384 nodes (12000
+ * keys here). Every insertion and every lookup then walks the chain
+ * inside one instruction:
  * building 40000 such keys took 2.7 s (ASan) against 4 ms for 1..40000,
  * and each later lookup of a colliding key is 40000 steps. The string
  * seed (finding 15) does not cover numbers. Asserted: the colliding run
  * is either stopped by the budget or costs at most 5x the plain one.
  */
-#define FLOOD(mul) "local t = {} for j = 1, 16000 do t[j * " mul "] = true " \
+#define FLOOD(mul) "local t = {} for j = 1, 12000 do t[j * " mul "] = true " \
     "end\nlocal n, k = 0, " mul " * 99999\n" \
     "for i = 1, 2000 do if t[k] then n = n + 1 end end return n"
 TEST(r10_number_key_flooding)
@@ -622,16 +625,37 @@ TEST(r10_number_key_flooding)
 	    flood <= 5 * plain + 20), "colliding keys: %s in %lld ms, "
 	    "plain keys %lld ms", o ? o : "(null)", flood, plain);
 	free(o);
-	o = rt_attack("local t = {} for j = 1, 16000 do t[j * 16383 + 0.5] = "
+	o = rt_attack("local t = {} for j = 1, 12000 do t[j * 16383 + 0.5] = "
 	    "true end return 'built'", "instructions=1000000", NULL, NULL);
 	flood = rt_last_ms;
 	free(o);
-	o = rt_attack("local t = {} for j = 1, 16000 do t[j * 3 + 0.5] = "
+	o = rt_attack("local t = {} for j = 1, 12000 do t[j * 3 + 0.5] = "
 	    "true end return 'built'", "instructions=1000000", NULL, NULL);
 	plain = rt_last_ms;
 	free(o);
 	CHECK_MSG(flood <= 5 * plain + 20, "colliding float keys: %lld ms, "
 	    "plain %lld ms", flood, plain);
+}
+
+/*
+ * FINDING R2-11: load() is charged len/16 plus its allocations, but Lua's
+ * code generator is quadratic on chains of 'or'/'and' (luaK_concat walks
+ * the whole pending jump list for every operand): 'a or a or ... a'
+ * (40000 operands, 200 KB) parses in 2.8 s (ASan) for ~12,500 charged
+ * instructions; a 2 MB source (well under the 64 MB heap cap) is ~100x
+ * that in one call. (Deploys are capped at SB_MAX_CODE, 60 KB; load() is
+ * not.) Here 12000 operands parse within a 40,000-instruction budget.
+ */
+TEST(r11_load_quadratic_parse)
+{
+	char *o;
+
+	o = rt_attack("local src = 'local a return ' .. ('a or '):rep(12000) "
+	    ".. 'a'\nlocal f, err = load(src) return err or #src",
+	    "instructions=40000", NULL, NULL);
+	CHECK_MSG(o != NULL && strcmp(o, "60016") != 0, "a quadratic parse of "
+	    "60 KB fitted in 40000 instructions (%lld ms)", rt_last_ms);
+	free(o);
 }
 
 /* ==== what held ==== */
@@ -781,12 +805,16 @@ TEST(held_bounds)
 	    "ERR: invalid conversion specification: '%100d'");
 	ATTACK("local s = string.rep('x', 1000000) local n = 0\n"
 	    "for i = 1, 1e6 do n = n + select('#', s:byte(1, -1)) end "
-	    "return n", NULL, "ERR: *");
+	    "return n", NULL, "ERR: test:5: stack overflow (string slice too "
+	    "long)");
+	ATTACK("local s = string.rep('x', 100000) local n = 0\n"
+	    "for i = 1, 1e6 do n = n + select('#', s:byte(1, -1)) end "
+	    "return n", NULL, LIM_I(10000000));
 	ATTACK("local f, e = load(string.rep('(', 300) .. '1' .. "
 	    "string.rep(')', 300)) return e", NULL, "\"C stack overflow\"");
 	ATTACK("local f f = function(n) return coroutine.wrap(function() "
 	    "return n > 0 and f(n - 1)() or 0 end) end return f(1000)()",
-	    NULL, "ERR: *");
+	    NULL, "ERR: C stack overflow");
 	ATTACK("local e = {} for i = 1, 1e5 do e[i] = i end error(e)", NULL,
 	    "ERR: (error object is a table value)");
 }
@@ -961,6 +989,8 @@ main(int argc, char **argv)
 	    "loops quadratically inside one instruction");
 	RUN_XFAIL(r10_number_key_flooding, "FINDING R2-10 integer/float "
 	    "keys chosen to collide: O(n) per table access");
+	RUN_XFAIL(r11_load_quadratic_parse, "FINDING R2-11 load() of an "
+	    "'or' chain parses in quadratic time, charged linearly");
 	RUN(held_fake_answers_fail_the_call);
 	RUN(held_cmp_metered);
 	RUN(held_bounds);
