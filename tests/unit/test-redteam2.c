@@ -4,12 +4,10 @@
  * metered string comparison, "nan"). Hostile contracts run only through
  * the public API (engine_deploy, engine_call, engine_replay, snapshots).
  *
- * Cases named rN_... attack a hole that is open when written ("FINDING
- * R2-n"): they assert the SECURE behaviour and run through RUN_XFAIL,
- * which prints "XFAIL name: FINDING R2-n ..." while they fail (keeping the
- * suite green) and "FAIL name: XPASS ..." once they pass, so the lead
- * turns them into hard tests (RUN) when fixing. Other cases guard what
- * held. Helpers are copied (small) from test-redteam.c.
+ * Cases named rN_... attacked a hole that was open when written ("FINDING
+ * R2-n") and assert the secure behaviour; all eleven are fixed and run as
+ * hard tests (each was seen failing before its fix). Other cases guard
+ * what held. Helpers are copied (small) from test-redteam.c.
  */
 #include <errno.h>
 #include <poll.h>
@@ -23,39 +21,6 @@
 #include "sbtest.h"
 
 extern char **environ;
-
-/* ---- expected failures ---- */
-
-static int rt_xfail_mode;	/* FAILF output is an expected failure */
-
-#undef FAILF
-#define FAILF(...) do {							\
-	if (!test_case_failed && !rt_xfail_mode)			\
-		printf("FAIL %s: ", test_case_name);			\
-	else								\
-		printf("     %s: ", test_case_name);			\
-	printf(__VA_ARGS__);						\
-	printf(" (%s:%d)\n", __FILE__, __LINE__);			\
-	test_case_failed = 1;						\
-} while (0)
-
-/* Run a FINDING case: failing is expected (XFAIL), passing is news. */
-#define RUN_XFAIL(name, finding) do {					\
-	test_case_name = #name;						\
-	test_case_failed = 0;						\
-	rt_xfail_mode = 1;						\
-	test_##name();							\
-	rt_xfail_mode = 0;						\
-	if (test_case_failed) {						\
-		test_passed_cases++;					\
-		printf("XFAIL %s: %s\n", #name, finding);		\
-	} else {							\
-		test_failed_cases++;					\
-		printf("FAIL %s: XPASS (%s is fixed: make it a hard "	\
-		    "test)\n", #name, finding);				\
-	}								\
-	fflush(stdout);							\
-} while (0)
 
 /* ---- in-process helpers (from test-redteam.c) ---- */
 
@@ -485,15 +450,16 @@ TEST(r3_address_hashed_keys)
  */
 TEST(r4_pack_native_byte_order)
 {
-	char *o;
-
-	o = rt_attack("return string.pack('=i4', 1)", NULL, NULL, "ERR: *");
-	CHECK_CONTAINS(o, "native");
-	free(o);
-	o = rt_attack("return string.unpack('=i4', 'abcd')", NULL, NULL,
-	    "ERR: *");
-	CHECK_CONTAINS(o, "native");
-	free(o);
+	/* decision: the runtime is defined for little-endian LP64 machines
+	 * (a build-time assertion in lua-sandbox/sb_luaconf.c), so native
+	 * is little-endian wherever vmsd builds: check the bytes */
+	ATTACK("return {string.pack('=i4', 1):byte(1, -1)}", NULL,
+	    "[1,0,0,0]");
+	ATTACK("return {string.pack('i4', 1):byte(1, -1)}", NULL,
+	    "[1,0,0,0]");
+	ATTACK("return string.unpack('=i4', 'abcd')", NULL, "1684234849");
+	ATTACK("return {string.packsize('l'), string.packsize('T'), "
+	    "string.packsize('!8 i1 i8')}", NULL, "[8,8,16]");
 }
 
 /*
@@ -586,14 +552,15 @@ TEST(r8_gsub_replacement_unmetered)
  */
 TEST(r9_call_metamethod_cycle)
 {
-	char *o;
-
-	o = rt_attack("local pad = ('x'):rep(600000) local t = {}\n"
-	    "setmetatable(t, {__call = t}) return t()",
-	    "instructions=5000,memory=1M", NULL, "ERR: *");
-	CHECK_MSG(o != NULL && strstr(o, "memory") == NULL, "outcome %s: "
-	    "the __call loop ran until the heap was full", o ? o : "(null)");
-	free(o);
+	/* every __call step is charged, with the frame it shifts */
+	ATTACK("local t = {} setmetatable(t, {__call = t}) return t()",
+	    "instructions=5000,memory=1M", LIM_I(5000));
+	ATTACK("local t, u = {}, {} setmetatable(t, {__call = u})\n"
+	    "setmetatable(u, {__call = t}) return t(1, 2, 3)",
+	    "instructions=5000,memory=1M", LIM_I(5000));
+	/* a callable table still works */
+	ATTACK("local t = setmetatable({}, {__call = function(self, x) "
+	    "return x + 1 end}) return t(41)", NULL, "42");
 }
 
 /*
@@ -969,28 +936,17 @@ main(int argc, char **argv)
 		return probe_main(argv[2], argv[3]);
 	if (argc == 3 && strcmp(argv[1], "--child") == 0)
 		return child_main(argv[2]);
-	RUN_XFAIL(r1_cmp_nul_segments, "FINDING R2-1 string comparison "
-	    "of NUL-separated segments is not charged");
-	RUN_XFAIL(r2_literal_pattern_quadratic, "FINDING R2-2 literal "
-	    "patterns and plain find are O(n*m), charged linearly");
-	RUN_XFAIL(r3_address_hashed_keys, "FINDING R2-3 table/function keys "
-	    "hash by address: #t and heap differ between processes");
-	RUN_XFAIL(r4_pack_native_byte_order, "FINDING R2-4 string.pack "
-	    "native byte order differs between architectures");
-	RUN_XFAIL(r5_key_sort_uncharged, "FINDING R2-5 pairs/JSON key sort "
-	    "compares long keys uncharged");
-	RUN_XFAIL(r6_nul_in_result, "FINDING R2-6 a result string with a "
-	    "NUL byte makes an entry no ledger reader can parse");
-	RUN_XFAIL(r7_metatable_chain_unmetered, "FINDING R2-7 __index/"
-	    "__newindex chains: 2000 lookups in one uncharged instruction");
-	RUN_XFAIL(r8_gsub_replacement_unmetered, "FINDING R2-8 gsub walks "
-	    "the replacement per match, uncharged");
-	RUN_XFAIL(r9_call_metamethod_cycle, "FINDING R2-9 a __call cycle "
-	    "loops quadratically inside one instruction");
-	RUN_XFAIL(r10_number_key_flooding, "FINDING R2-10 integer/float "
-	    "keys chosen to collide: O(n) per table access");
-	RUN_XFAIL(r11_load_quadratic_parse, "FINDING R2-11 load() of an "
-	    "'or' chain parses in quadratic time, charged linearly");
+	RUN(r1_cmp_nul_segments);
+	RUN(r2_literal_pattern_quadratic);
+	RUN(r3_address_hashed_keys);
+	RUN(r4_pack_native_byte_order);
+	RUN(r5_key_sort_uncharged);
+	RUN(r6_nul_in_result);
+	RUN(r7_metatable_chain_unmetered);
+	RUN(r8_gsub_replacement_unmetered);
+	RUN(r9_call_metamethod_cycle);
+	RUN(r10_number_key_flooding);
+	RUN(r11_load_quadratic_parse);
 	RUN(held_fake_answers_fail_the_call);
 	RUN(held_cmp_metered);
 	RUN(held_bounds);
