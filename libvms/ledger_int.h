@@ -53,6 +53,12 @@ extern int ledger_fault_fsync;
 #define LEDGER_SYNC_ENTRIES	8192
 #define LEDGER_SYNC_BYTES	(8u << 20)
 
+/* "dir/name", malloc'd (ledger.c). */
+char	*ledger_path(const struct ledger *, const char *name);
+/* Cut entries, index and hashes back to the committed size
+ * (ledger_commit.c). */
+int	 ledger_truncate_committed(struct ledger *);
+
 /* Go sumdb/tlog stored-hash layout (post-order). */
 uint64_t ledger_stored_index(int level, uint64_t n);
 uint64_t ledger_stored_count(uint64_t n);

@@ -1,0 +1,229 @@
+/*
+ * ledger_commit.c — the write side of an open ledger: append entries,
+ * commit them (sign a checkpoint, append the commit record, one fdatasync
+ * of `entries`), sync points and rollback. See ledger.h.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "ledger_int.h"
+#include "log.h"
+#include "util.h"
+
+int ledger_fault_fsync;
+
+static int
+data_fdatasync(int fd)
+{
+	if (ledger_fault_fsync) {
+		errno = EIO;
+		return -1;
+	}
+	return fdatasync(fd);
+}
+
+int
+ledger_truncate_committed(struct ledger *l)
+{
+	if (ftruncate(l->fd_ent, (off_t)l->cent_end) != 0 ||
+	    ftruncate(l->fd_idx, (off_t)(l->csize * 8)) != 0 ||
+	    ftruncate(l->fd_hash, (off_t)(ledger_stored_count(l->csize) *
+	    MERKLE_HASH_LEN)) != 0)
+		return -1;
+	return 0;
+}
+
+int
+ledger_rollback(struct ledger *l, char *err, size_t errlen)
+{
+	if (l->size == l->csize)
+		return 0;
+	l->size = l->csize;
+	l->ent_end = l->cent_end;
+	l->front = l->cfront;
+	if (ledger_truncate_committed(l) != 0) {
+		seterr(err, errlen, "%s: rollback: %s", l->dir,
+		    strerror(errno));
+		l->broken = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+ledger_append(struct ledger *l, const void *entry, size_t len,
+    uint64_t *index, char *err, size_t errlen)
+{
+	merkle_hash hashes[65];
+	uint8_t hdr[4], ib[8];
+	struct iovec iov[2];
+	uint64_t s, at;
+	size_t nh = 1;
+	int k;
+	char why[VMS_ERRLEN];
+
+	if (l->signer == NULL || l->broken) {
+		seterr(err, errlen, "%s: %s", l->dir, l->broken ?
+		    "ledger unusable after a failed commit; reopen it" :
+		    "ledger is open read-only");
+		return -1;
+	}
+	if (len > LEDGER_MAX_ENTRY) {
+		seterr(err, errlen, "entry too large (%zu bytes, max %u)", len,
+		    LEDGER_MAX_ENTRY);
+		return -1;
+	}
+	/* The leaf and every parent it completes, in stored order. */
+	merkle_leaf_hash(entry, len, hashes[0]);
+	for (s = l->size, k = l->front.npeaks - 1; s & 1; s >>= 1, k--, nh++)
+		merkle_node_hash(l->front.peaks[k], hashes[nh - 1],
+		    hashes[nh]);
+	ledger_put_be32(hdr, (uint32_t)len);
+	ledger_put_be64(ib, l->ent_end);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = 4;
+	iov[1].iov_base = (void *)(uintptr_t)entry;
+	iov[1].iov_len = len;
+	at = ledger_stored_count(l->size) * MERKLE_HASH_LEN;
+	errno = 0;
+	if (pwritev(l->fd_ent, iov, 2, (off_t)l->ent_end) != (ssize_t)(4 + len)
+	    || pwrite(l->fd_idx, ib, 8, (off_t)(l->size * 8)) != 8 ||
+	    pwrite(l->fd_hash, hashes, nh * MERKLE_HASH_LEN, (off_t)at) !=
+	    (ssize_t)(nh * MERKLE_HASH_LEN)) {
+		snprintf(why, sizeof(why), "%s", strerror(errno ? errno : EIO));
+		/* undo this one append, keep earlier uncommitted ones */
+		if (ftruncate(l->fd_ent, (off_t)l->ent_end) != 0 ||
+		    ftruncate(l->fd_idx, (off_t)(l->size * 8)) != 0 ||
+		    ftruncate(l->fd_hash, (off_t)at) != 0)
+			l->broken = 1;
+		seterr(err, errlen, "%s: append: %s", l->dir, why);
+		return -1;
+	}
+	merkle_frontier_push(&l->front, hashes[0]);
+	l->ent_end += 4 + len;
+	if (index != NULL)
+		*index = l->size;
+	l->size++;
+	return 0;
+}
+
+int
+ledger_sync(struct ledger *l, char *err, size_t errlen)
+{
+	char *p, why[VMS_ERRLEN];
+	int rc;
+
+	if (l->signer == NULL || l->broken) {
+		seterr(err, errlen, "%s: %s", l->dir, l->broken ?
+		    "ledger unusable after a failed commit; reopen it" :
+		    "ledger is open read-only");
+		return -1;
+	}
+	if (l->unsynced_commits == 0 && l->anchor_size == l->csize)
+		return 0;
+	/*
+	 * Everything the new `checkpoint` covers must be durable first.
+	 * `entries` normally is (each commit synced it) but not after a
+	 * recovery from a process crash during a commit's fdatasync.
+	 */
+	if (fdatasync(l->fd_ent) != 0 || fdatasync(l->fd_idx) != 0 ||
+	    fdatasync(l->fd_hash) != 0 || fdatasync(l->fd_hist) != 0) {
+		seterr(err, errlen, "%s: sync point: fdatasync: %s", l->dir,
+		    strerror(errno));
+		return -1;
+	}
+	p = ledger_path(l, "checkpoint");
+	rc = write_file_atomic(p, l->checkpoint, strlen(l->checkpoint), 0644,
+	    why, sizeof(why));
+	free(p);
+	if (rc != 0) {
+		seterr(err, errlen, "%s: sync point: %s", l->dir, why);
+		return -1;
+	}
+	l->anchor_size = l->csize;
+	l->unsynced_commits = l->unsynced_bytes = 0;
+	return 0;
+}
+
+/*
+ * The commit point is the fdatasync of `entries` holding the batch and its
+ * commit record; the history append and the sync point come after it and
+ * are recoverable from `entries`.
+ */
+int
+ledger_commit(struct ledger *l, char *err, size_t errlen)
+{
+	merkle_hash root;
+	char *note, why[VMS_ERRLEN];
+	uint8_t *rec;
+	size_t nlen;
+	uint64_t before = l->cent_end;
+
+	if (l->signer == NULL || l->broken) {
+		seterr(err, errlen, "%s: %s", l->dir, l->broken ?
+		    "ledger unusable after a failed commit; reopen it" :
+		    "ledger is open read-only");
+		return -1;
+	}
+	if (l->size == l->csize)
+		return 0;
+	merkle_frontier_root(&l->front, root);
+	if ((note = ledger_sign_checkpoint(l->signer, l->size, root, why,
+	    sizeof(why))) == NULL) {
+		seterr(err, errlen, "%s: signing the checkpoint: %s", l->dir,
+		    why);
+		(void)ledger_rollback(l, why, sizeof(why));
+		return -1;
+	}
+	nlen = strlen(note);
+	rec = xmalloc(4 + nlen);
+	ledger_put_be32(rec, LEDGER_REC_NOTE | (uint32_t)nlen);
+	memcpy(rec + 4, note, nlen);
+	errno = 0;
+	if (pwrite(l->fd_ent, rec, 4 + nlen, (off_t)l->ent_end) !=
+	    (ssize_t)(4 + nlen) || data_fdatasync(l->fd_ent) != 0) {
+		/*
+		 * Never acknowledged: cut the batch and its commit record.
+		 * Should the record survive on disk anyway, it signs exactly
+		 * the entries before it, which a later open then keeps.
+		 */
+		seterr(err, errlen, "%s: fsync: %s; %" PRIu64 " uncommitted "
+		    "entries discarded", l->dir, strerror(errno ? errno : EIO),
+		    l->size - l->csize);
+		(void)ledger_rollback(l, why, sizeof(why));
+		free(rec);
+		free(note);
+		return -1;
+	}
+	free(rec);
+	l->ent_end += 4 + nlen;
+	free(l->checkpoint);
+	l->checkpoint = note;
+	l->csize = l->size;
+	l->cent_end = l->ent_end;
+	l->cfront = l->front;
+	memcpy(l->croot, root, MERKLE_HASH_LEN);
+	l->unsynced_commits++;
+	l->unsynced_bytes += l->cent_end - before;
+	if (ledger_history_append(l, note, 0, why, sizeof(why)) != 0)
+		log_warnx("%s: checkpoint of size %" PRIu64 " is committed but "
+		    "not yet recorded in the history: %s", l->dir, l->csize,
+		    why);
+	if ((l->unsynced_commits >= LEDGER_SYNC_COMMITS ||
+	    l->csize - l->anchor_size >= LEDGER_SYNC_ENTRIES ||
+	    l->unsynced_bytes >= LEDGER_SYNC_BYTES) &&
+	    ledger_sync(l, why, sizeof(why)) != 0)
+		log_warnx("%s: %s (the commit is durable)", l->dir, why);
+	return 0;
+}
