@@ -54,6 +54,7 @@ ledger_close(struct ledger *l)
 	if (l->fd_hist >= 0)
 		close(l->fd_hist);
 	ledger_history_free(l);
+	free(l->p_note);
 	free(l->checkpoint);
 	free(l->vkey);
 	free(l->dir);

@@ -47,6 +47,11 @@ ledger_truncate_committed(struct ledger *l)
 int
 ledger_rollback(struct ledger *l, char *err, size_t errlen)
 {
+	if (l->pending) {
+		seterr(err, errlen, "%s: rollback: a commit is in flight",
+		    l->dir);
+		return -1;
+	}
 	if (l->size == l->csize)
 		return 0;
 	l->size = l->csize;
@@ -156,28 +161,42 @@ ledger_sync(struct ledger *l, char *err, size_t errlen)
 	return 0;
 }
 
-/*
- * The commit point is the fdatasync of `entries` holding the batch and its
- * commit record; the history append and the sync point come after it and
- * are recoverable from `entries`.
- */
-int
-ledger_commit(struct ledger *l, char *err, size_t errlen)
+static int
+writable(struct ledger *l, char *err, size_t errlen)
 {
-	merkle_hash root;
-	char *note, why[VMS_ERRLEN];
-	uint8_t *rec;
-	size_t nlen;
-	uint64_t before = l->cent_end;
-
 	if (l->signer == NULL || l->broken) {
 		seterr(err, errlen, "%s: %s", l->dir, l->broken ?
 		    "ledger unusable after a failed commit; reopen it" :
 		    "ledger is open read-only");
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Phase 1 (owner's thread): sign the checkpoint of everything appended and
+ * append the commit record to `entries`, unsynced. Appends may go on after
+ * it; they land past the commit record.
+ */
+int
+ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
+    size_t errlen)
+{
+	merkle_hash root;
+	char *note, why[VMS_ERRLEN];
+	uint8_t *rec;
+	size_t nlen;
+
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
+	if (writable(l, err, errlen) != 0)
+		return -1;
+	if (l->pending) {
+		seterr(err, errlen, "%s: a commit is already in flight", l->dir);
+		return -1;
+	}
 	if (l->size == l->csize)
-		return 0;
+		return 1;
 	merkle_frontier_root(&l->front, root);
 	if ((note = ledger_sign_checkpoint(l->signer, l->size, root, why,
 	    sizeof(why))) == NULL) {
@@ -192,15 +211,10 @@ ledger_commit(struct ledger *l, char *err, size_t errlen)
 	memcpy(rec + 4, note, nlen);
 	errno = 0;
 	if (pwrite(l->fd_ent, rec, 4 + nlen, (off_t)l->ent_end) !=
-	    (ssize_t)(4 + nlen) || data_fdatasync(l->fd_ent) != 0) {
-		/*
-		 * Never acknowledged: cut the batch and its commit record.
-		 * Should the record survive on disk anyway, it signs exactly
-		 * the entries before it, which a later open then keeps.
-		 */
-		seterr(err, errlen, "%s: fsync: %s; %" PRIu64 " uncommitted "
-		    "entries discarded", l->dir, strerror(errno ? errno : EIO),
-		    l->size - l->csize);
+	    (ssize_t)(4 + nlen)) {
+		seterr(err, errlen, "%s: writing the commit record: %s; %"
+		    PRIu64 " uncommitted entries discarded", l->dir,
+		    strerror(errno ? errno : EIO), l->size - l->csize);
 		(void)ledger_rollback(l, why, sizeof(why));
 		free(rec);
 		free(note);
@@ -208,15 +222,68 @@ ledger_commit(struct ledger *l, char *err, size_t errlen)
 	}
 	free(rec);
 	l->ent_end += 4 + nlen;
+	l->pending = 1;
+	l->p_size = l->size;
+	l->p_ent_end = l->ent_end;
+	l->p_front = l->front;
+	memcpy(l->p_root, root, MERKLE_HASH_LEN);
+	l->p_note = note;
+	t->fd = l->fd_ent;
+	t->size = l->size;
+	return 0;
+}
+
+/* Phase 2 (any thread): the commit point. Touches only the ticket. */
+int
+ledger_commit_fsync(const struct ledger_ticket *t)
+{
+	return data_fdatasync(t->fd) == 0 ? 0 : errno ? errno : EIO;
+}
+
+/*
+ * Phase 3 (owner's thread): after the fdatasync, the prepared checkpoint
+ * becomes the committed one; the history append and the sync point come
+ * after it and are recoverable from `entries`. If the fdatasync failed,
+ * the batch and everything appended after it are discarded.
+ */
+int
+ledger_commit_finish(struct ledger *l, const struct ledger_ticket *t,
+    int sync_errno, char *err, size_t errlen)
+{
+	char why[VMS_ERRLEN];
+	uint64_t before = l->cent_end;
+
+	if (!l->pending || t->size != l->p_size || t->fd != l->fd_ent) {
+		seterr(err, errlen, "%s: no commit of size %" PRIu64 " is in "
+		    "flight", l->dir, t->size);
+		return -1;
+	}
+	l->pending = 0;
+	if (sync_errno != 0) {
+		/*
+		 * Never acknowledged: cut the batch and its commit record.
+		 * Should the record survive on disk anyway, it signs exactly
+		 * the entries before it, which a later open then keeps.
+		 */
+		seterr(err, errlen, "%s: fsync: %s; %" PRIu64 " uncommitted "
+		    "entries discarded", l->dir, strerror(sync_errno),
+		    l->size - l->csize);
+		free(l->p_note);
+		l->p_note = NULL;
+		(void)ledger_rollback(l, why, sizeof(why));
+		return -1;
+	}
 	free(l->checkpoint);
-	l->checkpoint = note;
-	l->csize = l->size;
-	l->cent_end = l->ent_end;
-	l->cfront = l->front;
-	memcpy(l->croot, root, MERKLE_HASH_LEN);
+	l->checkpoint = l->p_note;
+	l->p_note = NULL;
+	l->csize = l->p_size;
+	l->cent_end = l->p_ent_end;
+	l->cfront = l->p_front;
+	memcpy(l->croot, l->p_root, MERKLE_HASH_LEN);
 	l->unsynced_commits++;
 	l->unsynced_bytes += l->cent_end - before;
-	if (ledger_history_append(l, note, 0, why, sizeof(why)) != 0)
+	if (ledger_history_append(l, l->checkpoint, 0, why,
+	    sizeof(why)) != 0)
 		log_warnx("%s: checkpoint of size %" PRIu64 " is committed but "
 		    "not yet recorded in the history: %s", l->dir, l->csize,
 		    why);
@@ -226,4 +293,17 @@ ledger_commit(struct ledger *l, char *err, size_t errlen)
 	    ledger_sync(l, why, sizeof(why)) != 0)
 		log_warnx("%s: %s (the commit is durable)", l->dir, why);
 	return 0;
+}
+
+/* The three phases in one call. */
+int
+ledger_commit(struct ledger *l, char *err, size_t errlen)
+{
+	struct ledger_ticket t;
+	int r;
+
+	if ((r = ledger_commit_prepare(l, &t, err, errlen)) != 0)
+		return r > 0 ? 0 : -1;
+	return ledger_commit_finish(l, &t, ledger_commit_fsync(&t), err,
+	    errlen);
 }

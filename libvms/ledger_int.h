@@ -35,6 +35,13 @@ struct ledger {
 	uint64_t		 anchor_size;
 	uint64_t		 unsynced_commits;
 	uint64_t		 unsynced_bytes;
+	/* A prepared commit (ledger_commit_prepare), not yet finished:
+	 * its commit record ends at p_ent_end. */
+	int			 pending;
+	uint64_t		 p_size, p_ent_end;
+	struct merkle_frontier	 p_front;
+	merkle_hash		 p_root;
+	char			*p_note;
 	/* History index, built on first use: sizes and record offsets. */
 	int			 hist_loaded;
 	size_t			 hist_n, hist_cap;
