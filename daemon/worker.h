@@ -84,9 +84,8 @@ int	 worker_deploy(struct worker *);
 void	 worker_save_snapshot(struct worker *);
 
 /* worker_commit.c: one thread running ledger_commit_fsync() of the
- * ticket it is given; its fd becomes readable when that is done. */
+ * ticket it is given. */
 struct committer *committer_start(char *err, size_t errlen);
-int	 committer_fd(const struct committer *);
 void	 committer_submit(struct committer *, const struct ledger_ticket *);
 /* Wait for the submitted fsync (blocks); returns its errno, 0 if done. */
 int	 committer_result(struct committer *);

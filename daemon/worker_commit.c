@@ -6,8 +6,6 @@
  * an eventfd. The main thread collects the result and finishes the commit.
  * One ticket at a time; the ledger itself is never touched here.
  */
-#include <sys/eventfd.h>
-
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -22,14 +20,16 @@
 struct committer {
 	pthread_t		 thread;
 	pthread_mutex_t		 mtx;
-	pthread_cond_t		 cv;
-	int			 efd;		/* readable: a result is ready */
+	pthread_cond_t		 cv;		/* to the thread: job or stop */
+	pthread_cond_t		 done_cv;	/* from it: result posted */
 	/* under mtx */
 	int			 job;		/* ticket submitted, not taken */
-	int			 busy;		/* submitted, result not collected */
+	int			 done;		/* result posted, not collected */
 	int			 stop;
 	struct ledger_ticket	 ticket;
 	int			 result;
+	/* main thread only */
+	int			 busy;		/* submitted, result not collected */
 };
 
 static void *
@@ -37,7 +37,6 @@ committer_run(void *arg)
 {
 	struct committer *c = arg;
 	struct ledger_ticket t;
-	uint64_t one = 1;
 	int r;
 
 	for (;;) {
@@ -59,10 +58,10 @@ committer_run(void *arg)
 		if (pthread_mutex_lock(&c->mtx) != 0)
 			fatalx("committer: mutex");
 		c->result = r;
+		c->done = 1;
+		if (pthread_cond_signal(&c->done_cv) != 0)
+			fatalx("committer: cond_signal");
 		(void)pthread_mutex_unlock(&c->mtx);
-		while (write(c->efd, &one, sizeof(one)) != sizeof(one))
-			if (errno != EINTR)
-				fatal("committer: eventfd write");
 	}
 }
 
@@ -72,26 +71,15 @@ committer_start(char *err, size_t errlen)
 	struct committer *c = xcalloc(1, sizeof(*c));
 	int e;
 
-	if ((c->efd = eventfd(0, EFD_CLOEXEC)) < 0) {
-		seterr(err, errlen, "eventfd: %s", strerror(errno));
-		free(c);
-		return NULL;
-	}
 	if ((e = pthread_mutex_init(&c->mtx, NULL)) != 0 ||
 	    (e = pthread_cond_init(&c->cv, NULL)) != 0 ||
+	    (e = pthread_cond_init(&c->done_cv, NULL)) != 0 ||
 	    (e = pthread_create(&c->thread, NULL, committer_run, c)) != 0) {
 		seterr(err, errlen, "commit thread: %s", strerror(e));
-		close(c->efd);
 		free(c);
 		return NULL;
 	}
 	return c;
-}
-
-int
-committer_fd(const struct committer *c)
-{
-	return c->efd;
 }
 
 void
@@ -111,18 +99,17 @@ committer_submit(struct committer *c, const struct ledger_ticket *t)
 int
 committer_result(struct committer *c)
 {
-	uint64_t n;
 	int r;
 
 	if (!c->busy)
 		fatalx("committer: no commit in flight");
-	/* Blocking eventfd: returns once the thread has posted. */
-	while (read(c->efd, &n, sizeof(n)) != sizeof(n))
-		if (errno != EINTR)
-			fatal("committer: eventfd read");
 	if (pthread_mutex_lock(&c->mtx) != 0)
 		fatalx("committer: mutex");
+	while (!c->done)
+		if (pthread_cond_wait(&c->done_cv, &c->mtx) != 0)
+			fatalx("committer: cond_wait");
 	r = c->result;
+	c->done = 0;
 	c->busy = 0;
 	(void)pthread_mutex_unlock(&c->mtx);
 	return r;
@@ -143,7 +130,7 @@ committer_stop(struct committer *c)
 	if (pthread_join(c->thread, NULL) != 0)
 		log_warnx("committer: pthread_join failed");
 	(void)pthread_cond_destroy(&c->cv);
+	(void)pthread_cond_destroy(&c->done_cv);
 	(void)pthread_mutex_destroy(&c->mtx);
-	close(c->efd);
 	free(c);
 }

@@ -41,6 +41,10 @@ ledger_close(struct ledger *l)
 
 	if (l == NULL)
 		return;
+	/* Uncommitted appends go to the files, as if never buffered. */
+	if (l->signer != NULL && !l->broken && l->fd_ent >= 0 &&
+	    ledger_flush(l, why, sizeof(why)) != 0)
+		log_warnx("%s", why);
 	if (l->signer != NULL && !l->broken && l->fd_ent >= 0 &&
 	    l->unsynced_commits > 0 && ledger_sync(l, why, sizeof(why)) != 0)
 		log_warnx("%s: sync at close: %s (the next open recovers "
@@ -55,6 +59,9 @@ ledger_close(struct ledger *l)
 		close(l->fd_hist);
 	ledger_history_free(l);
 	free(l->p_note);
+	free(l->wb_ent.buf);
+	free(l->wb_idx.buf);
+	free(l->wb_hash.buf);
 	free(l->checkpoint);
 	free(l->vkey);
 	free(l->dir);
@@ -107,6 +114,9 @@ ledger_read(struct ledger *l, uint64_t index, uint8_t **buf, size_t *len,
 		    "size %" PRIu64 ")", index, l->size);
 		return -1;
 	}
+	if (l->wb_ent.len > 0 && index + 1 >= l->w_size &&
+	    ledger_flush(l, err, errlen) != 0)
+		return -1;
 	if (pread_full(l->fd_idx, ib, index + 1 < l->size ? 16 : 8,
 	    (off_t)(index * 8)) != 0) {
 		seterr(err, errlen, "%s/index: %s", l->dir, strerror(errno));

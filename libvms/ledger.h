@@ -14,7 +14,8 @@
  *   checkpoints  every signed checkpoint ever: uint32 BE length || note
  *   vkey         the C2SP verifier key of the ledger, one line
  *
- * Appends are written to entries/index/hashes (not synced). ledger_commit()
+ * Appends are written to entries/index/hashes (not synced; buffered until
+ * the commit, see ledger_append). ledger_commit()
  * signs the checkpoint of the new size, appends it to `entries` as a commit
  * record and makes it durable with ONE fdatasync of `entries`: that is the
  * commit point, and the only sync on the critical path. It then appends the
@@ -80,8 +81,13 @@ uint64_t ledger_committed_size(const struct ledger *);
 const char *ledger_origin(const struct ledger *);
 const char *ledger_vkey(const struct ledger *);
 
+/* Appends are buffered in memory and written to the files (one pwrite per
+ * file) by the next commit, read, flush or close; they are never durable
+ * before their commit anyway. */
 int	ledger_append(struct ledger *, const void *entry, size_t len,
 	    uint64_t *index, char *err, size_t errlen);
+/* Write the buffered appends now (not synced, not committed). */
+int	ledger_flush(struct ledger *, char *err, size_t errlen);
 /* Sign + append the commit record + one fdatasync of `entries` + append
  * to the history (unsynced); a sync point every LEDGER_SYNC_* commits.
  * No-op if nothing new. On failure the uncommitted entries are discarded

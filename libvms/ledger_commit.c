@@ -44,6 +44,69 @@ ledger_truncate_committed(struct ledger *l)
 	return 0;
 }
 
+static void
+wb_add(struct ledger_wbuf *b, const void *p, size_t len)
+{
+	if (b->len + len > b->cap) {
+		b->cap = (b->len + len) * 2 > 4096 ? (b->len + len) * 2 : 4096;
+		b->buf = xrealloc(b->buf, b->cap);
+	}
+	memcpy(b->buf + b->len, p, len);
+	b->len += len;
+}
+
+/* Start buffering at the current end, if not already. */
+static void
+wb_begin(struct ledger *l)
+{
+	if (l->wb_ent.len == 0 && l->wb_idx.len == 0 && l->wb_hash.len == 0) {
+		l->w_size = l->size;
+		l->w_ent = l->ent_end;
+	}
+}
+
+/*
+ * Index and hashes first, then the records: a reader walking the index
+ * back from its end (ro_last_commit) tolerates entries not yet written,
+ * and the commit record comes last.
+ */
+int
+ledger_wflush(struct ledger *l)
+{
+	uint64_t at = ledger_stored_count(l->w_size) * MERKLE_HASH_LEN;
+
+	errno = 0;
+	if ((l->wb_idx.len > 0 && pwrite(l->fd_idx, l->wb_idx.buf,
+	    l->wb_idx.len, (off_t)(l->w_size * 8)) != (ssize_t)l->wb_idx.len) ||
+	    (l->wb_hash.len > 0 && pwrite(l->fd_hash, l->wb_hash.buf,
+	    l->wb_hash.len, (off_t)at) != (ssize_t)l->wb_hash.len) ||
+	    (l->wb_ent.len > 0 && pwrite(l->fd_ent, l->wb_ent.buf,
+	    l->wb_ent.len, (off_t)l->w_ent) != (ssize_t)l->wb_ent.len)) {
+		if (errno == 0)
+			errno = EIO;
+		return -1;
+	}
+	ledger_wdiscard(l);
+	return 0;
+}
+
+int
+ledger_flush(struct ledger *l, char *err, size_t errlen)
+{
+	if (ledger_wflush(l) != 0) {
+		seterr(err, errlen, "%s: writing appended entries: %s", l->dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void
+ledger_wdiscard(struct ledger *l)
+{
+	l->wb_ent.len = l->wb_idx.len = l->wb_hash.len = 0;
+}
+
 int
 ledger_rollback(struct ledger *l, char *err, size_t errlen)
 {
@@ -52,6 +115,7 @@ ledger_rollback(struct ledger *l, char *err, size_t errlen)
 		    l->dir);
 		return -1;
 	}
+	ledger_wdiscard(l);
 	if (l->size == l->csize)
 		return 0;
 	l->size = l->csize;
@@ -72,11 +136,9 @@ ledger_append(struct ledger *l, const void *entry, size_t len,
 {
 	merkle_hash hashes[65];
 	uint8_t hdr[4], ib[8];
-	struct iovec iov[2];
-	uint64_t s, at;
+	uint64_t s;
 	size_t nh = 1;
 	int k;
-	char why[VMS_ERRLEN];
 
 	if (l->signer == NULL || l->broken) {
 		seterr(err, errlen, "%s: %s", l->dir, l->broken ?
@@ -96,30 +158,21 @@ ledger_append(struct ledger *l, const void *entry, size_t len,
 		    hashes[nh]);
 	ledger_put_be32(hdr, (uint32_t)len);
 	ledger_put_be64(ib, l->ent_end);
-	iov[0].iov_base = hdr;
-	iov[0].iov_len = 4;
-	iov[1].iov_base = (void *)(uintptr_t)entry;
-	iov[1].iov_len = len;
-	at = ledger_stored_count(l->size) * MERKLE_HASH_LEN;
-	errno = 0;
-	if (pwritev(l->fd_ent, iov, 2, (off_t)l->ent_end) != (ssize_t)(4 + len)
-	    || pwrite(l->fd_idx, ib, 8, (off_t)(l->size * 8)) != 8 ||
-	    pwrite(l->fd_hash, hashes, nh * MERKLE_HASH_LEN, (off_t)at) !=
-	    (ssize_t)(nh * MERKLE_HASH_LEN)) {
-		snprintf(why, sizeof(why), "%s", strerror(errno ? errno : EIO));
-		/* undo this one append, keep earlier uncommitted ones */
-		if (ftruncate(l->fd_ent, (off_t)l->ent_end) != 0 ||
-		    ftruncate(l->fd_idx, (off_t)(l->size * 8)) != 0 ||
-		    ftruncate(l->fd_hash, (off_t)at) != 0)
-			l->broken = 1;
-		seterr(err, errlen, "%s: append: %s", l->dir, why);
-		return -1;
-	}
+	wb_begin(l);
+	wb_add(&l->wb_ent, hdr, 4);
+	wb_add(&l->wb_ent, entry, len);
+	wb_add(&l->wb_idx, ib, 8);
+	wb_add(&l->wb_hash, hashes, nh * MERKLE_HASH_LEN);
 	merkle_frontier_push(&l->front, hashes[0]);
 	l->ent_end += 4 + len;
 	if (index != NULL)
 		*index = l->size;
 	l->size++;
+	if (l->wb_ent.len >= LEDGER_WBUF_MAX && ledger_wflush(l) != 0) {
+		seterr(err, errlen, "%s: append: %s", l->dir, strerror(errno));
+		l->broken = 1;
+		return -1;
+	}
 	return 0;
 }
 
@@ -184,7 +237,7 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 {
 	merkle_hash root;
 	char *note, why[VMS_ERRLEN];
-	uint8_t *rec;
+	uint8_t hdr[4];
 	size_t nlen;
 
 	memset(t, 0, sizeof(*t));
@@ -206,21 +259,18 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 		return -1;
 	}
 	nlen = strlen(note);
-	rec = xmalloc(4 + nlen);
-	ledger_put_be32(rec, LEDGER_REC_NOTE | (uint32_t)nlen);
-	memcpy(rec + 4, note, nlen);
-	errno = 0;
-	if (pwrite(l->fd_ent, rec, 4 + nlen, (off_t)l->ent_end) !=
-	    (ssize_t)(4 + nlen)) {
-		seterr(err, errlen, "%s: writing the commit record: %s; %"
-		    PRIu64 " uncommitted entries discarded", l->dir,
-		    strerror(errno ? errno : EIO), l->size - l->csize);
+	ledger_put_be32(hdr, LEDGER_REC_NOTE | (uint32_t)nlen);
+	wb_begin(l);
+	wb_add(&l->wb_ent, hdr, 4);
+	wb_add(&l->wb_ent, note, nlen);
+	if (ledger_wflush(l) != 0) {
+		seterr(err, errlen, "%s: writing the batch: %s; %" PRIu64
+		    " uncommitted entries discarded", l->dir, strerror(errno),
+		    l->size - l->csize);
 		(void)ledger_rollback(l, why, sizeof(why));
-		free(rec);
 		free(note);
 		return -1;
 	}
-	free(rec);
 	l->ent_end += 4 + nlen;
 	l->pending = 1;
 	l->p_size = l->size;

@@ -1078,7 +1078,8 @@ TEST(reader_sees_last_commit)
 		CHECK(append_n(w, i, 5) == 0);
 		CHECK(ledger_commit(w, err, sizeof(err)) == 0);
 	}
-	CHECK(append_n(w, 50, 3) == 0);	/* a batch not yet committed */
+	CHECK(append_n(w, 50, 3) == 0);	/* a batch not yet committed, */
+	CHECK(ledger_flush(w, err, sizeof(err)) == 0);	/* but written */
 	CHECK(ledger_open(d, NULL, &r, &rec, err, sizeof(err)) == 0);
 	if (r != NULL) {
 		CHECK_EQ_INT(ledger_size(r), 50);
