@@ -63,6 +63,7 @@ commit_done(struct worker *w, int e)
 	    sizeof(err)) != 0)
 		fatalx("commit failed, batch not acknowledged: %s", err);
 	w->flying = 0;
+	w->ncommits++;
 	send_replies(w, &w->fly);
 }
 
@@ -101,6 +102,7 @@ commit_start(struct worker *w)
 	}
 	committer_submit(w->com, &w->ticket);
 	w->flying = 1;
+	w->noverlap++;
 }
 
 /* Wait for the commit in flight. */
@@ -301,8 +303,11 @@ worker_main(int argc, char **argv)
 		worker_drain(&w);
 		worker_save_snapshot(&w);
 		committer_stop(w.com);
-		log_debug("stopped at %llu entries",
-		    (unsigned long long)ledger_committed_size(w.ledger));
+		log_info("stopped at %llu entries; %llu batches committed, "
+		    "%llu of them while the next one executed",
+		    (unsigned long long)ledger_committed_size(w.ledger),
+		    (unsigned long long)w.ncommits,
+		    (unsigned long long)w.noverlap);
 	}
 	if (w.engine)
 		engine_free(w.engine);

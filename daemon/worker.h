@@ -60,6 +60,8 @@ struct worker {
 	int		 flying;	/* a commit is in flight */
 	struct ledger_ticket ticket;
 	struct committer *com;
+	uint64_t	 ncommits;	/* batches committed */
+	uint64_t	 noverlap;	/* of which fdatasynced by the thread */
 	int		 must_exit;	/* restart after this batch */
 };
 
