@@ -67,9 +67,13 @@ commit_done(struct worker *w, int e)
 	send_replies(w, &w->fly);
 }
 
-/* Prepare the open batch's commit; its fdatasync goes to the thread. */
+/*
+ * Prepare the open batch's commit. Its fdatasync goes to the commit thread
+ * if `overlap` is set and requests are waiting to execute meanwhile (that
+ * reads input: never with lines being run), else it is done here.
+ */
 static void
-commit_start(struct worker *w)
+commit_start(struct worker *w, int overlap)
 {
 	struct replies t;
 	char err[VMS_ERRLEN];
@@ -94,9 +98,10 @@ commit_start(struct worker *w)
 	 * Nothing waiting to execute meanwhile: fdatasync here and save
 	 * the two thread switches (the latency of a lone client).
 	 */
-	while (!w->eof && worker_read_more(w, 0))
-		;
-	if (!worker_has_line(w)) {
+	if (overlap)
+		while (!w->eof && worker_read_more(w, 0))
+			;
+	if (!overlap || !worker_has_line(w) || getenv("VMSD_NOPIPE")) {
 		commit_done(w, ledger_commit_fsync(&w->ticket));
 		return;
 	}
@@ -117,11 +122,8 @@ worker_drain(struct worker *w)
 {
 	if (w->flying)
 		commit_end(w);
-	if (w->dirty) {
-		commit_start(w);
-		if (w->flying)
-			commit_end(w);
-	}
+	if (w->dirty)
+		commit_start(w, 0);
 	worker_send_out(w);
 }
 
@@ -184,6 +186,9 @@ run_lines(struct worker *w)
 		w->nopen++;
 		left -= (size_t)(nl - p) + 1;
 		p = nl + 1;
+		/* Acknowledge the batch in flight as soon as it is durable. */
+		if (w->flying && committer_done(w->com))
+			commit_end(w);
 	}
 	if (left > 0 && p != w->in)
 		memmove(w->in, p, left);
@@ -207,7 +212,7 @@ serve(struct worker *w)
 		if (w->flying)
 			commit_end(w);
 		if (w->dirty)
-			commit_start(w);
+			commit_start(w, 1);
 		else
 			worker_send_out(w);
 		maybe_snapshot(w);

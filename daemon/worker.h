@@ -89,6 +89,7 @@ void	 worker_save_snapshot(struct worker *);
  * ticket it is given. */
 struct committer *committer_start(char *err, size_t errlen);
 void	 committer_submit(struct committer *, const struct ledger_ticket *);
+int	 committer_done(struct committer *);
 /* Wait for the submitted fsync (blocks); returns its errno, 0 if done. */
 int	 committer_result(struct committer *);
 void	 committer_stop(struct committer *);

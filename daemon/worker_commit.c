@@ -96,6 +96,21 @@ committer_submit(struct committer *c, const struct ledger_ticket *t)
 	(void)pthread_mutex_unlock(&c->mtx);
 }
 
+/* Has the submitted fsync returned? Does not block. */
+int
+committer_done(struct committer *c)
+{
+	int d;
+
+	if (!c->busy)
+		return 0;
+	if (pthread_mutex_lock(&c->mtx) != 0)
+		fatalx("committer: mutex");
+	d = c->done;
+	(void)pthread_mutex_unlock(&c->mtx);
+	return d;
+}
+
 int
 committer_result(struct committer *c)
 {
