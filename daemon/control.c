@@ -251,6 +251,37 @@ rpcreq_error(struct rpcreq *req, int code, json_t *data, const char *fmt,
 }
 
 void
+rpcreq_result_text(struct rpcreq *req, const char *result, size_t len)
+{
+	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+	static const char mid[] = ",\"result\":";
+	char idbuf[32], *id = NULL, *line, *p;
+	const char *ids = idbuf;
+	size_t idlen, n;
+
+	if (req->id != NULL && json_is_integer(req->id))
+		snprintf(idbuf, sizeof(idbuf), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(req->id));
+	else if (req->id == NULL || (ids = id = json_dumps(req->id,
+	    JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		ids = "null";
+	idlen = strlen(ids);
+	n = sizeof(head) - 1 + idlen + sizeof(mid) - 1 + len + 2;
+	p = line = xmalloc(n + 1);
+	memcpy(p, head, sizeof(head) - 1);
+	p += sizeof(head) - 1;
+	memcpy(p, ids, idlen);
+	p += idlen;
+	memcpy(p, mid, sizeof(mid) - 1);
+	p += sizeof(mid) - 1;
+	memcpy(p, result, len);
+	p += len;
+	memcpy(p, "}\n", 3);
+	free(id);
+	rpcreq_complete(req, line, n);
+}
+
+void
 rpcreq_reply_json(struct rpcreq *req, json_t *reply)
 {
 	json_t *err = json_object_get(reply, "error");

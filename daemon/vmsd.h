@@ -107,6 +107,9 @@ void	 rpcreq_error(struct rpcreq *, int code, json_t *data,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Answer with a ready-made JSON-RPC reply object from a worker. */
 void	 rpcreq_reply_json(struct rpcreq *, json_t *reply);
+/* Answer with a result given as JSON text, copied verbatim: only for text
+ * jansson encoded (a worker's reply). */
+void	 rpcreq_result_text(struct rpcreq *, const char *result, size_t len);
 const struct conn_info *rpcreq_peer(const struct rpcreq *);
 
 int	 control_listen_unix(const char *path, mode_t mode, char *err,
