@@ -339,7 +339,7 @@ conn_flush(struct conn *c)
 	while ((req = TAILQ_FIRST(&c->pending)) != NULL && req->done) {
 		TAILQ_REMOVE(&c->pending, req, centry);
 		c->npending--;
-		if (!req->notification && evbuffer_add(out, req->reply,
+		if (!req->notification && bev_write(c->bev, req->reply,
 		    req->replylen) != 0)
 			close_now = 1;
 		if (req->close_after)

@@ -150,6 +150,11 @@ void	 supervisor_remove(struct rpcreq *, const char *name, int purge);
 void	 supervisor_shutdown(void (*done)(void));
 void	 supervisor_sigchld(void);
 
+/* ---- sockwrite.c ----
+ * Write to the bufferevent's socket now if nothing is queued before it;
+ * queue the rest. 0, or -1 if it could not be queued. */
+int	 bev_write(struct bufferevent *, const void *data, size_t len);
+
 /* ---- worker process (worker.c) ----
  * Wire (socketpair, JSON lines). Supervisor -> worker:
  *   {"id":N,"method":M,"params":{...},"caller":S|null,"auth":S}
