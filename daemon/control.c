@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -529,6 +532,7 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct conn *c;
 	struct ucred uc;
 	socklen_t ulen = sizeof(uc);
+	int one = 1;
 
 	c = xcalloc(1, sizeof(*c));
 	TAILQ_INIT(&c->pending);
@@ -545,7 +549,9 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		c->info.gid = uc.gid;
 		c->info.pid = uc.pid;
 		c->info.ident = peer_ident(uc.uid);
-	}
+	} else if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one)) != 0)
+		log_warn("TCP_NODELAY");	/* replies are whole lines */
 	c->bev = bufferevent_socket_new(vmsd_base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		log_warnx("bufferevent_socket_new failed");
