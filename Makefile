@@ -7,6 +7,13 @@
 #   make install    PREFIX=/usr/local DESTDIR= (binaries, units, config, man pages)
 #   make deps       apt-get the Debian packages the build and tests need
 #
+# The contract runtime is built here from Debian source packages, fetched
+# by scripts/fetch-debsrc.sh (upstream tarball SHA-256 pinned): Lua 5.4.4
+# (lua5.4, into build/lua-src), configured through lua-sandbox/vms_luauser.h
+# (string hashing seeded from the ledger, metered string comparison, one NaN
+# spelling), and musl 1.2.3's libm functions (musl, into build/musl-src), so
+# that math gives the same bits on every machine (lua-sandbox/vms_libm.h).
+#
 # Sources are picked up by wildcard: libvms/ and lua-sandbox/ form libvms.a,
 # daemon/*.c link into vmsd, ctl/*.c into vmsctl, tests/unit/test-*.c are one
 # unit-test binary each, bench/bench-*.c one benchmark each.
@@ -23,25 +30,65 @@ SYSUSERSDIR ?= $(shell pkg-config --variable=sysusersdir systemd 2>/dev/null || 
 TMPFILESDIR ?= $(shell pkg-config --variable=tmpfilesdir systemd 2>/dev/null || echo /usr/lib/tmpfiles.d)
 
 CC      ?= cc
-PKGS     = lua5.4 libsodium libevent jansson libsystemd
-DEBS     = build-essential pkg-config liblua5.4-dev libsodium-dev libevent-dev \
+PKGS     = libsodium libevent jansson libsystemd
+DEBS     = build-essential dpkg-dev pkg-config libsodium-dev libevent-dev \
            libsystemd-dev libjansson-dev mandoc systemd util-linux iproute2 \
-           procps psmisc python3
+           procps psmisc python3 valgrind
 
 WARN     = -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes \
            -Wstrict-prototypes -Wno-unused-parameter -Werror
 DEFS     = -D_GNU_SOURCE -DVMSD_SOCKET='"$(RUNSTATEDIR)/vmsd/vmsd.sock"' \
            -DVMSD_STATEDIR='"$(LOCALSTATEDIR)/lib/vmsd"' \
            -DVMSD_CONFIG='"$(SYSCONFDIR)/vmsd/vmsd.conf"'
-INCS     = -Ilibvms -Ilua-sandbox
+LUA_DIR  = build/lua-src
+LUA_HDR  = $(LUA_DIR)/src/lua.h
+LUA_PIN  = 5.4.4 164c7849653b80ae67bec4b7473b884bf5cc8d2dca05653475ec2ed27b9ebf61
+MUSL_DIR = build/musl-src
+MUSL_HDR = $(MUSL_DIR)/src/internal/libm.h
+MUSL_PIN = 1.2.3 7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4
+INCS     = -Ilibvms -Ilua-sandbox -I$(LUA_DIR)/src
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
-OPT_CFLAGS = -std=c11 -O2 -g $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS)
-SAN_CFLAGS = -std=c11 -O1 -g -fno-omit-frame-pointer \
-             -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-             $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS)
+OPT_CFLAGS = -std=c11 -O2 -g -ffp-contract=off $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS)
+SANITIZE   = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SAN_CFLAGS = -std=c11 -O1 -g -fno-omit-frame-pointer -ffp-contract=off \
+             $(SANITIZE) $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS)
 SAN_LDFLAGS = -fsanitize=address,undefined
+
+# Lua's core and the libraries the sandbox opens; io, os, package, debug
+# and linit are not even compiled. Same macros as Debian's build, plus the
+# LUA_USER_H hook. -ffp-contract=off: no fused multiply-add, so floats
+# round the same on every architecture.
+LUA_CORE = lapi lcode lctype ldebug ldo ldump lfunc lgc llex lmem lobject \
+           lopcodes lparser lstate lstring ltable ltm lundump lvm lzio \
+           lauxlib lbaselib lcorolib lmathlib lstrlib ltablib lutf8lib
+LUA_CFLAGS = -std=gnu99 -Wall -Wextra -ffp-contract=off -DLUA_COMPAT_5_3 \
+             -DLUA_USE_LINUX -DLUA_USER_H='"vms_luauser.h"' -Ilua-sandbox \
+             -I$(LUA_DIR)/src
+LUA_OBJ  = $(LUA_CORE:%=build/lua/%.o)
+SLUA_OBJ = $(LUA_CORE:%=build/san/lua/%.o)
+
+# musl's double-precision functions behind Lua's math library and ^, and
+# what they call. Never sanitized or optimised differently: the same
+# objects go into both builds' liblua.a.
+LIBM_SRC = sin cos tan __sin __cos __tan __rem_pio2 __rem_pio2_large asin \
+           acos atan atan2 exp exp_data log log_data log2 log2_data log10 \
+           pow pow_data sinh cosh tanh __expo2 expm1 log1p __math_oflow \
+           __math_uflow __math_xflow __math_invalid __math_divzero
+LIBM_CFLAGS = -std=c99 -O2 -g -ffp-contract=off -U__FP_FAST_FMA -fno-builtin \
+              -Wall -Wno-unused-but-set-variable -Wno-parentheses \
+              -Wno-maybe-uninitialized -Werror=implicit-function-declaration \
+              -DVMS_LIBM_BUILD \
+              -include lua-sandbox/vms_libm.h \
+              -D'hidden=__attribute__((__visibility__("hidden")))' \
+              -I$(MUSL_DIR)/src/internal -I$(MUSL_DIR)/arch/generic \
+              -I$(MUSL_DIR)/src/math
+LIBM_OBJ = $(LIBM_SRC:%=build/libm/%.o)
+LINK_LIBS  = -Wl,--start-group build/libvms.a build/liblua.a -Wl,--end-group \
+             $(PKG_LIBS)
+SLINK_LIBS = -Wl,--start-group build/san/libvms.a build/san/liblua.a \
+             -Wl,--end-group $(PKG_LIBS)
 
 LIB_SRC    = $(wildcard libvms/*.c) $(wildcard lua-sandbox/*.c)
 DAEMON_SRC = $(wildcard daemon/*.c)
@@ -62,13 +109,33 @@ SCTL_OBJ    = $(CTL_SRC:%.c=$(SOBJ)/%.o)
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=build/san/tests/%)
 BENCH_BIN  = $(BENCH_SRC:bench/%.c=build/bench/%)
 
-.PHONY: all check test run bench install uninstall deps clean lint-man
+.PHONY: all check test run bench install uninstall deps clean distclean lint-man
 all: daemon/vmsd ctl/vmsctl
 
-$(OBJ)/%.o: %.c $(HDRS)
+$(LUA_HDR): scripts/fetch-debsrc.sh
+	SRC_DIR=$(LUA_SRC_DIR) scripts/fetch-debsrc.sh lua5.4 $(LUA_PIN) src/lua.h $(LUA_DIR)
+	@touch $@
+$(MUSL_HDR): scripts/fetch-debsrc.sh
+	SRC_DIR=$(MUSL_SRC_DIR) scripts/fetch-debsrc.sh musl $(MUSL_PIN) src/internal/libm.h $(MUSL_DIR)
+	@touch $@
+build/lua/%.o: $(LUA_HDR) lua-sandbox/vms_luauser.h lua-sandbox/vms_libm.h
+	@mkdir -p $(dir $@)
+	$(CC) $(LUA_CFLAGS) -O2 -g -fstack-protector-strong $(CFLAGS) -c -o $@ $(LUA_DIR)/src/$*.c
+build/san/lua/%.o: $(LUA_HDR) lua-sandbox/vms_luauser.h lua-sandbox/vms_libm.h
+	@mkdir -p $(dir $@)
+	$(CC) $(LUA_CFLAGS) -O1 -g -fno-omit-frame-pointer $(SANITIZE) $(CFLAGS) -c -o $@ $(LUA_DIR)/src/$*.c
+build/libm/%.o: $(MUSL_HDR) lua-sandbox/vms_libm.h
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBM_CFLAGS) -c -o $@ $(MUSL_DIR)/src/math/$*.c
+build/liblua.a: $(LUA_OBJ) $(LIBM_OBJ)
+	rm -f $@ && ar rcs $@ $^
+build/san/liblua.a: $(SLUA_OBJ) $(LIBM_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(OBJ)/%.o: %.c $(HDRS) | $(LUA_HDR) $(MUSL_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_CFLAGS) $(CFLAGS) -c -o $@ $<
-$(SOBJ)/%.o: %.c $(HDRS)
+$(SOBJ)/%.o: %.c $(HDRS) | $(LUA_HDR) $(MUSL_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -79,24 +146,28 @@ build/san/libvms.a: $(SLIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-daemon/vmsd: $(DAEMON_OBJ) build/libvms.a
-	$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJ) build/libvms.a $(PKG_LIBS)
-ctl/vmsctl: $(CTL_OBJ) build/libvms.a
-	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJ) build/libvms.a $(PKG_LIBS)
-build/san/vmsd: $(SDAEMON_OBJ) build/san/libvms.a
-	$(CC) $(SAN_LDFLAGS) -o $@ $(SDAEMON_OBJ) build/san/libvms.a $(PKG_LIBS)
-build/san/vmsctl: $(SCTL_OBJ) build/san/libvms.a
-	$(CC) $(SAN_LDFLAGS) -o $@ $(SCTL_OBJ) build/san/libvms.a $(PKG_LIBS)
-build/san/tests/%: tests/unit/%.c build/san/libvms.a $(HDRS)
+daemon/vmsd: $(DAEMON_OBJ) build/libvms.a build/liblua.a
+	$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJ) $(LINK_LIBS)
+ctl/vmsctl: $(CTL_OBJ) build/libvms.a build/liblua.a
+	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJ) $(LINK_LIBS)
+build/san/vmsd: $(SDAEMON_OBJ) build/san/libvms.a build/san/liblua.a
+	$(CC) $(SAN_LDFLAGS) -o $@ $(SDAEMON_OBJ) $(SLINK_LIBS)
+build/san/vmsctl: $(SCTL_OBJ) build/san/libvms.a build/san/liblua.a
+	$(CC) $(SAN_LDFLAGS) -o $@ $(SCTL_OBJ) $(SLINK_LIBS)
+build/san/tests/%: tests/unit/%.c build/san/libvms.a build/san/liblua.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $< build/san/libvms.a $(PKG_LIBS) $(SAN_LDFLAGS)
-build/bench/%: bench/%.c build/libvms.a $(HDRS)
+	$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $< $(SLINK_LIBS) $(SAN_LDFLAGS)
+build/san/tests/ledger-forge: tests/tools/ledger-forge.c build/san/libvms.a build/san/liblua.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(OPT_CFLAGS) -o $@ $< build/libvms.a $(PKG_LIBS)
+	$(CC) $(SAN_CFLAGS) -o $@ $< $(SLINK_LIBS) $(SAN_LDFLAGS)
+build/bench/%: bench/%.c build/libvms.a build/liblua.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT_CFLAGS) -o $@ $< $(LINK_LIBS)
 
 # The README's test command. Builds the sanitizer binaries and runs every test.
 check: deps
-	$(MAKE) all build/san/vmsd build/san/vmsctl $(UNIT_BIN)
+	$(MAKE) all build/san/vmsd build/san/vmsctl $(UNIT_BIN) \
+	    build/san/tests/ledger-forge
 	tests/run
 
 test: check
@@ -108,6 +179,7 @@ bench: deps all $(BENCH_BIN)
 	bench/run
 
 deps:
+	@scripts/deb-src.sh
 	@missing=""; for p in $(DEBS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
@@ -152,5 +224,10 @@ uninstall:
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/vmsd.service $(DESTDIR)$(SYSTEMDUNITDIR)/vmsd.socket
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/vmsd.conf $(DESTDIR)$(TMPFILESDIR)/vmsd.conf
 
+# clean keeps the fetched sources (build/*-src); distclean removes them.
 clean:
-	rm -rf build daemon/vmsd ctl/vmsctl
+	if [ -d build ]; then find build -mindepth 1 -maxdepth 1 ! -name '*-src' \
+	  -exec rm -rf {} +; fi
+	rm -f daemon/vmsd ctl/vmsctl
+distclean: clean
+	rm -rf build

@@ -84,7 +84,7 @@ cmd_log(struct ctl *c, int argc, char **argv)
 	uint64_t from = 0, count = UINT64_MAX, done = 0, page, size;
 	json_t *res, *params, *entries, *e;
 	int ch, raw = 0, rc;
-	size_t i;
+	size_t i, n;
 
 	while ((ch = getopt_long(argc, argv, "f:n:", opts, NULL)) != -1) {
 		switch (ch) {
@@ -130,8 +130,9 @@ cmd_log(struct ctl *c, int argc, char **argv)
 			}
 			done++;
 		}
+		n = json_array_size(entries);	/* res owns entries */
 		json_decref(res);
-		if (json_array_size(entries) == 0 || from + done >= size)
+		if (n == 0 || from + done >= size)
 			break;
 	}
 	return EXIT_OK;

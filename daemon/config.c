@@ -40,6 +40,7 @@ config_defaults(struct vmsd_config *c)
 	c->max_message = PROTO_MAX_LINE_DEFAULT;
 	c->queue_limit = 1000;
 	c->idle_timeout = 300;
+	c->call_timeout = 10;
 	c->shutdown_grace = 5;
 	c->max_restarts = 5;
 	c->restart_window = 60;
@@ -47,7 +48,7 @@ config_defaults(struct vmsd_config *c)
 	c->batch_max = 256;
 	c->debug_auth = 0;
 	c->origin_prefix = default_origin_prefix();
-	c->log_verbose = 0;
+	c->log_level = LOG_INFO;
 	limits_default(&c->limits);
 }
 
@@ -188,6 +189,10 @@ config_set(struct vmsd_config *c, const char *key, const char *v,
 		if (parse_uint(v, 0, 86400 * 365, &n) != 0)
 			goto bad_uint;
 		c->idle_timeout = (unsigned)n;
+	} else if (strcmp(key, "call_timeout") == 0) {
+		if (parse_uint(v, 0, 86400, &n) != 0)
+			goto bad_uint;
+		c->call_timeout = (unsigned)n;
 	} else if (strcmp(key, "shutdown_grace") == 0) {
 		if (parse_uint(v, 0, 3600, &n) != 0)
 			goto bad_uint;
@@ -226,13 +231,9 @@ config_set(struct vmsd_config *c, const char *key, const char *v,
 		} else
 			set_str(&c->origin_prefix, v);
 	} else if (strcmp(key, "log_level") == 0) {
-		if (strcmp(v, "debug") == 0)
-			c->log_verbose = 1;
-		else if (strcmp(v, "info") == 0)
-			c->log_verbose = 0;
-		else {
+		if (log_level_parse(v, &c->log_level) != 0) {
 			seterr(err, errlen, "bad value '%s' for log_level "
-			    "(info or debug)", v);
+			    "(err, warning, notice, info or debug)", v);
 			return -1;
 		}
 	} else if (strncmp(key, "limit.", 6) == 0) {
@@ -361,6 +362,6 @@ config_load(struct vmsd_config *c, const struct vmsd_flags *fl, char *err,
 		}
 	}
 	if (fl->verbose)
-		c->log_verbose = 1;
+		c->log_level = LOG_DEBUG;
 	return 0;
 }

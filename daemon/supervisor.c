@@ -1,5 +1,6 @@
 /*
- * supervisor.c — the contract registry and its worker processes.
+ * supervisor.c — the contract registry, its worker processes and the flow
+ * of requests to them (deploy, stop, start and remove are admin.c's).
  *
  * Each contract has at most one worker (vmsd --worker, forked and exec'd),
  * started lazily by the first request and stopped after idle_timeout. Its
@@ -9,9 +10,12 @@
  * restarted with exponential backoff; the requests it had been sent are
  * answered RPC_UNAVAILABLE (never a false success), the queued ones are
  * retried. After max_restarts crashes within restart_window the contract
- * is "failed" until an admin starts it. Deploys run in a one-shot worker
- * that builds the contract in a temporary directory, renamed into place
- * only on success, so a failed deploy leaves nothing behind.
+ * is "failed" until an admin starts it. A worker that answers nothing for
+ * call_timeout seconds while calls are in flight (stopped, stuck) is
+ * killed: its in-flight calls are answered RPC_UNAVAILABLE saying so (and
+ * that they may or may not have been committed), and it is restarted like
+ * a crashed one. Contracts without a worker (stopped, failed) still answer
+ * ledger-only reads. Startup scans the state directory; shutdown drains.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -36,57 +40,10 @@
 #include "proto.h"
 #include "util.h"
 #include "vmsd.h"
+#include "supervisor.h"
 
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	30000
-#define MAX_CRASH_LOG	64
-
-enum cstate { C_IDLE, C_STARTING, C_RUNNING, C_STOPPING };
-enum cop { OP_NONE, OP_STOP, OP_REMOVE, OP_REPLACE };
-
-struct proc {
-	pid_t			 pid;
-	struct bufferevent	*bev;
-	int			 eof, reaped, status;
-	int			 deploy;
-	struct contract		*c;
-	/* deploy worker */
-	struct rpcreq		*req;
-	json_t			*reply;
-	char			*tmpdir, *tmpkey;
-	LIST_ENTRY(proc)	 entry;
-};
-
-struct contract {
-	char			*name;
-	char			*dir;
-	char			*keypath;
-	int			 hidden;	/* first deploy in progress */
-	int			 admin_stopped;
-	int			 failed;
-	enum cstate		 state;
-	struct proc		*worker;
-	struct proc		*deployer;
-	struct rpcreq_list	 queue;		/* waiting, not sent */
-	struct rpcreq_list	 inflight;	/* sent to the worker */
-	unsigned		 nqueue, ninflight;
-	uint64_t		 next_wid;
-	uint64_t		 size;
-	char			*vkey;
-	char			*origin;
-	unsigned		 restarts;
-	uint64_t		 crashes[MAX_CRASH_LOG];	/* mono ms */
-	unsigned		 ncrashes;
-	uint64_t		 not_before;	/* backoff, mono ms */
-	struct event		*timer;
-	enum cop		 op;		/* admin op waiting for exit */
-	int			 purge;
-	struct rpcreq_list	 waiters;	/* answered when op is done */
-	struct rpcreq		*replace_req;
-	json_t			*replace_result;
-	char			*replace_tmpdir, *replace_tmpkey;
-	TAILQ_ENTRY(contract)	 entry;
-};
 
 extern char **environ;
 static int exe_fd = -1;	/* /proc/self/exe, for exec'ing workers */
@@ -96,20 +53,20 @@ static LIST_HEAD(, proc) procs = LIST_HEAD_INITIALIZER(procs);
 static size_t ncontracts;
 static void (*shutdown_done)(void);
 
-static void pump(struct contract *);
 static void proc_read(struct bufferevent *, void *);
 static void proc_event(struct bufferevent *, short, void *);
 static void timer_cb(evutil_socket_t, short, void *);
+static void ctimer_cb(evutil_socket_t, short, void *);
 static void check_shutdown_done(void);
 
-static uint64_t
+uint64_t
 mono_ms(void)
 {
 	return mono_usec() / 1000;
 }
 
 /* <state>/<pre><name><suf> */
-static char *
+char *
 state_path(const char *pre, const char *name, const char *suf)
 {
 	char *p;
@@ -118,7 +75,7 @@ state_path(const char *pre, const char *name, const char *suf)
 	return p;
 }
 
-static struct contract *
+struct contract *
 contract_find(const char *name)
 {
 	struct contract *c;
@@ -131,7 +88,7 @@ contract_find(const char *name)
 	return NULL;
 }
 
-static struct contract *
+struct contract *
 contract_new(const char *name)
 {
 	struct contract *c = xcalloc(1, sizeof(*c)), *at;
@@ -143,7 +100,8 @@ contract_new(const char *name)
 	TAILQ_INIT(&c->inflight);
 	TAILQ_INIT(&c->waiters);
 	c->timer = evtimer_new(vmsd_base, timer_cb, c);
-	if (c->timer == NULL)
+	c->ctimer = evtimer_new(vmsd_base, ctimer_cb, c);
+	if (c->timer == NULL || c->ctimer == NULL)
 		fatalx("evtimer_new");
 	/* Keep the registry sorted by name for list. */
 	TAILQ_FOREACH(at, &contracts, entry)
@@ -157,7 +115,7 @@ contract_new(const char *name)
 	return c;
 }
 
-static void
+void
 fail_list(struct rpcreq_list *l, unsigned *n, int code, const char *msg)
 {
 	struct rpcreq *req;
@@ -170,7 +128,7 @@ fail_list(struct rpcreq_list *l, unsigned *n, int code, const char *msg)
 	}
 }
 
-static void
+void
 contract_free(struct contract *c)
 {
 	char msg[256];
@@ -182,6 +140,7 @@ contract_free(struct contract *c)
 	TAILQ_REMOVE(&contracts, c, entry);
 	ncontracts--;
 	event_free(c->timer);
+	event_free(c->ctimer);
 	json_decref(c->replace_result);
 	free(c->replace_tmpdir);
 	free(c->replace_tmpkey);
@@ -193,7 +152,7 @@ contract_free(struct contract *c)
 	free(c);
 }
 
-static const char *
+const char *
 status_of(const struct contract *c)
 {
 	if (c->failed)
@@ -219,7 +178,7 @@ supervisor_count(void)
 
 /* ---- worker processes ---- */
 
-static struct proc *
+struct proc *
 proc_spawn(struct contract *c, int deploy, const char *dir, const char *key,
     char *err, size_t errlen)
 {
@@ -305,7 +264,7 @@ proc_spawn(struct contract *c, int deploy, const char *dir, const char *key,
 	return p;
 }
 
-static void
+void
 proc_send(struct proc *p, json_t *msg)
 {
 	char *s = json_dumps(msg, JSON_COMPACT | JSON_REAL_PRECISION(17));
@@ -328,7 +287,7 @@ request_msg(struct rpcreq *req, uint64_t wid)
 	    req->caller, "auth", req->auth ? req->auth : "anonymous");
 }
 
-static void
+void
 worker_start(struct contract *c)
 {
 	char err[VMS_ERRLEN];
@@ -369,6 +328,42 @@ arm_timer(struct contract *c, uint64_t ms)
 		log_warnx("%s: evtimer_add failed", c->name);
 }
 
+/*
+ * The call watchdog: while calls are in flight, the worker must answer one
+ * within call_timeout seconds of the first being sent or of its previous
+ * answer. (Re)armed on each answer and when the first call is sent.
+ */
+static void
+arm_call_timer(struct contract *c)
+{
+	struct timeval tv;
+
+	if (c->ninflight == 0 || vmsd_conf->call_timeout == 0) {
+		evtimer_del(c->ctimer);
+		return;
+	}
+	tv.tv_sec = (time_t)vmsd_conf->call_timeout;
+	tv.tv_usec = 0;
+	if (evtimer_add(c->ctimer, &tv) != 0)
+		log_warnx("%s: evtimer_add failed", c->name);
+}
+
+static void
+ctimer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct contract *c = arg;
+
+	if (c->worker == NULL || c->ninflight == 0 || c->worker->reaped ||
+	    c->timed_out)
+		return;
+	log_warnx("%s: worker %ld answered nothing for %us with %u calls in "
+	    "flight (stopped or stuck): killing it", c->name,
+	    (long)c->worker->pid, vmsd_conf->call_timeout, c->ninflight);
+	c->timed_out = 1;
+	if (kill(c->worker->pid, SIGKILL) != 0 && errno != ESRCH)
+		log_warn("%s: kill worker %ld", c->name, (long)c->worker->pid);
+}
+
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -385,7 +380,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Move requests along; start or stop the worker as the state asks. */
-static void
+void
 pump(struct contract *c)
 {
 	struct rpcreq *req;
@@ -404,8 +399,9 @@ pump(struct contract *c)
 		}
 		now = mono_ms();
 		if (now < c->not_before) {
-			if (!evtimer_pending(c->timer, NULL))
-				arm_timer(c, c->not_before - now);
+			/* Re-armed even if pending: it may be the idle timer
+			 * of the worker that just died, due much later. */
+			arm_timer(c, c->not_before - now);
 			return;
 		}
 		worker_start(c);
@@ -422,7 +418,8 @@ pump(struct contract *c)
 		req->wid = ++c->next_wid;
 		proc_send(c->worker, request_msg(req, req->wid));
 		TAILQ_INSERT_TAIL(&c->inflight, req, qentry);
-		c->ninflight++;
+		if (c->ninflight++ == 0)
+			arm_call_timer(c);
 	}
 	if ((c->op != OP_NONE && c->ninflight == 0) ||
 	    (vmsd_shutting_down && c->nqueue == 0 && c->ninflight == 0)) {
@@ -435,7 +432,7 @@ pump(struct contract *c)
 		evtimer_del(c->timer);
 }
 
-static void
+void
 set_cache(struct contract *c, const json_t *m)
 {
 	const char *s;
@@ -490,6 +487,7 @@ worker_line(struct proc *p, json_t *msg)
 	}
 	TAILQ_REMOVE(&c->inflight, req, qentry);
 	c->ninflight--;
+	arm_call_timer(c);
 	set_cache(c, msg);
 	if (strcmp(req->method, M_INFO) == 0)
 		augment_info(c, json_object_get(msg, "result"));
@@ -623,125 +621,27 @@ count_crash(struct contract *c)
 	    (unsigned long long)delay);
 }
 
-/* <state>/removed/<name>.<unix-time>[.N], not yet existing. */
-static char *
-removed_path(const char *name)
-{
-	char *p;
-	long long t = (long long)time(NULL);
-	int i;
-
-	xasprintf(&p, "%s/removed/%s.%lld", vmsd_conf->state_dir, name, t);
-	for (i = 1; access(p, F_OK) == 0; i++) {
-		free(p);
-		xasprintf(&p, "%s/removed/%s.%lld.%d", vmsd_conf->state_dir,
-		    name, t, i);
-	}
-	return p;
-}
-
-/* Replace: the new ledger is ready and the old worker has exited. */
+/*
+ * The calls in flight when the watchdog killed the worker: like a crash,
+ * each may or may not have been executed and committed; only the reason
+ * differs.
+ */
 static void
-finish_replace(struct contract *c)
-{
-	char err[VMS_ERRLEN], *removed;
-	struct rpcreq *req = c->replace_req;
-	int ok = 1;
-
-	removed = removed_path(c->name);
-	if (rename(c->dir, removed) != 0) {
-		seterr(err, sizeof(err), "move old ledger aside: %s",
-		    strerror(errno));
-		ok = 0;
-	} else if (rename(c->replace_tmpdir, c->dir) != 0 ||
-	    rename(c->replace_tmpkey, c->keypath) != 0) {
-		seterr(err, sizeof(err), "install new ledger: %s",
-		    strerror(errno));
-		ok = 0;
-	}
-	if (ok) {
-		log_info("%s: replaced; old ledger kept in %s", c->name,
-		    removed);
-		fsync_parent(c->dir);
-		fsync_parent(removed);
-		fsync_parent(c->keypath);
-		set_cache(c, c->replace_result);
-		c->failed = 0;
-		c->admin_stopped = 0;
-		c->ncrashes = 0;
-		c->not_before = 0;
-		rpcreq_result(req, json_incref(c->replace_result));
-	} else {
-		log_warnx("%s: replace failed: %s", c->name, err);
-		rm_rf(c->replace_tmpdir);
-		unlink(c->replace_tmpkey);
-		rpcreq_error(req, RPC_INTERNAL_ERROR, NULL, "replace failed: %s",
-		    err);
-	}
-	free(removed);
-	json_decref(c->replace_result);
-	c->replace_result = NULL;
-	c->replace_req = NULL;
-	free(c->replace_tmpdir);
-	free(c->replace_tmpkey);
-	c->replace_tmpdir = c->replace_tmpkey = NULL;
-	c->op = OP_NONE;
-}
-
-static void
-finish_remove(struct contract *c)
-{
-	char *removed = NULL;
-	struct rpcreq *req;
-	int ok = 1;
-
-	if (c->purge) {
-		if (rm_rf(c->dir) != 0) {
-			log_warn("%s: purge %s", c->name, c->dir);
-			ok = 0;
-		}
-	} else {
-		removed = removed_path(c->name);
-		if (rename(c->dir, removed) != 0) {
-			log_warn("%s: move %s aside", c->name, c->dir);
-			ok = 0;
-		} else
-			fsync_parent(removed);
-	}
-	if (ok && unlink(c->keypath) != 0 && errno != ENOENT)
-		log_warn("%s: unlink %s", c->name, c->keypath);
-	fsync_parent(c->dir);
-	if (ok)
-		log_info("%s: removed%s%s", c->name, removed ?
-		    ", ledger kept in " : " and purged", removed ? removed : "");
-	while ((req = TAILQ_FIRST(&c->waiters)) != NULL) {
-		TAILQ_REMOVE(&c->waiters, req, qentry);
-		if (ok)
-			rpcreq_result(req, json_pack("{s:s,s:b,s:b}", "name",
-			    c->name, "removed", 1, "purged", c->purge));
-		else
-			rpcreq_error(req, RPC_INTERNAL_ERROR, NULL,
-			    "remove %s failed: see the daemon's log",
-			    c->name);
-	}
-	free(removed);
-	if (ok)
-		contract_free(c);
-	else
-		c->op = OP_NONE;
-	vmsd_update_status();
-}
-
-static void
-answer_waiters(struct contract *c, json_t *result)
+fail_timed_out(struct contract *c)
 {
 	struct rpcreq *req;
 
-	while ((req = TAILQ_FIRST(&c->waiters)) != NULL) {
-		TAILQ_REMOVE(&c->waiters, req, qentry);
-		rpcreq_result(req, json_deep_copy(result));
+	while ((req = TAILQ_FIRST(&c->inflight)) != NULL) {
+		TAILQ_REMOVE(&c->inflight, req, qentry);
+		c->ninflight--;
+		rpcreq_error(req, RPC_UNAVAILABLE, json_pack("{s:s,s:I}",
+		    "reason", "call_timeout", "call_timeout",
+		    (json_int_t)vmsd_conf->call_timeout), "call timed out: "
+		    "the worker of %s answered nothing for %us and was "
+		    "killed; call not executed or not acknowledged (it may "
+		    "have been committed: check the ledger before retrying)",
+		    c->name, vmsd_conf->call_timeout);
 	}
-	json_decref(result);
 }
 
 /* What follows a contract worker's exit. */
@@ -753,6 +653,10 @@ worker_gone(struct contract *c, struct proc *p)
 
 	c->worker = NULL;
 	c->state = C_IDLE;
+	evtimer_del(c->ctimer);
+	if (c->timed_out)
+		fail_timed_out(c);
+	c->timed_out = 0;
 	fail_list(&c->inflight, &c->ninflight, RPC_UNAVAILABLE,
 	    "worker crashed, call not executed or not acknowledged");
 	if (!clean) {
@@ -783,69 +687,6 @@ worker_gone(struct contract *c, struct proc *p)
 	}
 	vmsd_update_status();
 	pump(c);
-}
-
-/* What follows a deploy worker's exit. */
-static void
-deployer_gone(struct contract *c, struct proc *p)
-{
-	json_t *res = json_object_get(p->reply, "result");
-	json_t *e = json_object_get(p->reply, "error");
-	struct rpcreq *req = p->req;
-	int ok = json_is_object(res) && WIFEXITED(p->status) &&
-	    WEXITSTATUS(p->status) == 0;
-
-	c->deployer = NULL;
-	if (!ok) {
-		rm_rf(p->tmpdir);
-		unlink(p->tmpkey);
-		if (json_is_object(e))
-			rpcreq_reply_json(req, p->reply);
-		else
-			rpcreq_error(req, RPC_INTERNAL_ERROR, NULL, "deploy "
-			    "worker crashed; nothing was deployed");
-		if (c->hidden)
-			contract_free(c);
-		else
-			pump(c);
-		return;
-	}
-	if (c->hidden) {
-		if (rename(p->tmpdir, c->dir) != 0 ||
-		    rename(p->tmpkey, c->keypath) != 0) {
-			log_warn("%s: install deployed contract", c->name);
-			rm_rf(p->tmpdir);
-			rm_rf(c->dir);
-			unlink(p->tmpkey);
-			rpcreq_error(req, RPC_INTERNAL_ERROR, NULL, "deploy: "
-			    "cannot install the new contract: %s",
-			    strerror(errno));
-			contract_free(c);
-			return;
-		}
-		fsync_parent(c->dir);
-		fsync_parent(c->keypath);
-		c->hidden = 0;
-		set_cache(c, res);
-		log_info("%s: deployed (%s)", c->name, c->vkey ? c->vkey : "");
-		rpcreq_result(req, json_incref(res));
-		vmsd_update_status();
-		pump(c);
-		return;
-	}
-	/* Replace: swap once the old worker is gone. */
-	c->op = OP_REPLACE;
-	c->replace_req = req;
-	c->replace_result = json_incref(res);
-	c->replace_tmpdir = p->tmpdir;
-	c->replace_tmpkey = p->tmpkey;
-	p->tmpdir = p->tmpkey = NULL;
-	if (c->worker)
-		pump(c);	/* stops it once in-flight calls are answered */
-	else {
-		finish_replace(c);
-		pump(c);
-	}
 }
 
 static void
@@ -972,64 +813,6 @@ supervisor_submit(struct rpcreq *req, const char *name)
 }
 
 void
-supervisor_deploy(struct rpcreq *req, const char *name, const char *code,
-    json_t *limits, int replace)
-{
-	struct contract *c = contract_find(name);
-	struct proc *p;
-	char err[VMS_ERRLEN], *origin, *tmpdir, *tmpkey;
-	int created = 0;
-
-	if (vmsd_shutting_down) {
-		json_decref(limits);
-		rpcreq_error(req, RPC_UNAVAILABLE, NULL,
-		    "vmsd is shutting down");
-		return;
-	}
-	if (c && (c->deployer || c->hidden || c->op != OP_NONE)) {
-		json_decref(limits);
-		rpcreq_error(req, RPC_BUSY, NULL, "busy, retry later: another "
-		    "operation on %s is in progress", name);
-		return;
-	}
-	if (c && !replace) {
-		json_decref(limits);
-		rpcreq_error(req, RPC_EXISTS, NULL, "contract %s exists "
-		    "(deploy with replace to start a new ledger)", name);
-		return;
-	}
-	if (c == NULL) {
-		c = contract_new(name);
-		c->hidden = 1;
-		created = 1;
-	}
-	tmpdir = state_path("contracts/.deploy-", name, "");
-	tmpkey = state_path("keys/.deploy-", name, ".key");
-	rm_rf(tmpdir);
-	unlink(tmpkey);
-	xasprintf(&origin, "%s/%s", vmsd_conf->origin_prefix, name);
-	if ((p = proc_spawn(c, 1, tmpdir, tmpkey, err, sizeof(err))) == NULL) {
-		free(tmpdir);
-		free(tmpkey);
-		free(origin);
-		json_decref(limits);
-		if (created)
-			contract_free(c);
-		rpcreq_error(req, RPC_INTERNAL_ERROR, NULL, "deploy: %s", err);
-		return;
-	}
-	p->req = req;
-	p->tmpdir = tmpdir;
-	p->tmpkey = tmpkey;
-	c->deployer = p;
-	proc_send(p, json_pack("{s:i,s:s,s:{s:s,s:s,s:o,s:s},s:s?,s:s}",
-	    "id", 1, "method", M_DEPLOY, "params", "name", name, "code", code,
-	    "limits", limits, "origin", origin, "caller", req->caller,
-	    "auth", req->auth ? req->auth : "anonymous"));
-	free(origin);
-}
-
-void
 supervisor_list(struct rpcreq *req)
 {
 	struct contract *c;
@@ -1045,118 +828,6 @@ supervisor_list(struct rpcreq *req)
 		    json_null()));
 	}
 	rpcreq_result(req, json_pack("{s:o}", "contracts", a));
-}
-
-static struct contract *
-admin_target(struct rpcreq *req, const char *name)
-{
-	struct contract *c = contract_find(name);
-
-	if (c == NULL || c->hidden) {
-		rpcreq_error(req, RPC_NO_CONTRACT, NULL, "no such contract: %s",
-		    name);
-		return NULL;
-	}
-	if (c->op != OP_NONE || c->deployer) {
-		rpcreq_error(req, RPC_BUSY, NULL, "busy, retry later: another "
-		    "operation on %s is in progress", name);
-		return NULL;
-	}
-	return c;
-}
-
-static int
-write_status(struct contract *c, const char *status)
-{
-	char *path, err[VMS_ERRLEN];
-	int rc = 0;
-
-	xasprintf(&path, "%s/status", c->dir);
-	if (status == NULL) {
-		if (unlink(path) != 0 && errno != ENOENT) {
-			log_warn("unlink %s", path);
-			rc = -1;
-		}
-	} else if (write_file_atomic(path, status, strlen(status), 0644, err,
-	    sizeof(err)) != 0) {
-		log_warnx("%s", err);
-		rc = -1;
-	}
-	free(path);
-	return rc;
-}
-
-void
-supervisor_stop(struct rpcreq *req, const char *name)
-{
-	struct contract *c;
-	char msg[256];
-
-	if ((c = admin_target(req, name)) == NULL)
-		return;
-	if (write_status(c, "stopped\n") != 0) {
-		rpcreq_error(req, RPC_INTERNAL_ERROR, NULL, "cannot record "
-		    "the stopped state of %s", name);
-		return;
-	}
-	c->admin_stopped = 1;
-	snprintf(msg, sizeof(msg), "contract %s is stopped", name);
-	fail_list(&c->queue, &c->nqueue, RPC_UNAVAILABLE, msg);
-	log_info("%s: stopped by %s", name, rpcreq_peer(req) &&
-	    rpcreq_peer(req)->ident ? rpcreq_peer(req)->ident : "admin");
-	if (c->worker == NULL) {
-		rpcreq_result(req, json_pack("{s:s,s:s}", "name", name,
-		    "status", "stopped"));
-		return;
-	}
-	c->op = OP_STOP;
-	TAILQ_INSERT_TAIL(&c->waiters, req, qentry);
-	pump(c);
-}
-
-void
-supervisor_start(struct rpcreq *req, const char *name)
-{
-	struct contract *c;
-
-	if ((c = admin_target(req, name)) == NULL)
-		return;
-	if (write_status(c, NULL) != 0) {
-		rpcreq_error(req, RPC_INTERNAL_ERROR, NULL, "cannot clear "
-		    "the stopped state of %s", name);
-		return;
-	}
-	c->admin_stopped = 0;
-	c->failed = 0;
-	c->ncrashes = 0;
-	c->not_before = 0;
-	worker_start(c);
-	log_info("%s: started by %s", name, rpcreq_peer(req) &&
-	    rpcreq_peer(req)->ident ? rpcreq_peer(req)->ident : "admin");
-	rpcreq_result(req, json_pack("{s:s,s:s}", "name", name, "status",
-	    status_of(c)));
-}
-
-void
-supervisor_remove(struct rpcreq *req, const char *name, int purge)
-{
-	struct contract *c;
-	char msg[256];
-
-	if ((c = admin_target(req, name)) == NULL)
-		return;
-	log_info("%s: remove%s requested by %s", name, purge ? " --purge" : "",
-	    rpcreq_peer(req) && rpcreq_peer(req)->ident ?
-	    rpcreq_peer(req)->ident : "admin");
-	c->op = OP_REMOVE;
-	c->purge = purge;
-	snprintf(msg, sizeof(msg), "contract %s was removed", name);
-	fail_list(&c->queue, &c->nqueue, RPC_UNAVAILABLE, msg);
-	TAILQ_INSERT_TAIL(&c->waiters, req, qentry);
-	if (c->worker == NULL)
-		finish_remove(c);
-	else
-		pump(c);
 }
 
 /* ---- startup and shutdown ---- */

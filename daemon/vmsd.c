@@ -122,6 +122,16 @@ same(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/* The configured level, here and (through the environment) in every
+ * worker started from now on. */
+static void
+apply_log_level(void)
+{
+	log_setlevel(conf.log_level);
+	if (setenv(LOG_LEVEL_ENV, log_level_name(conf.log_level), 1) != 0)
+		log_warn("setenv %s", LOG_LEVEL_ENV);
+}
+
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
@@ -165,7 +175,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	}
 	config_free(&conf);
 	conf = nc;
-	log_setverbose(conf.log_verbose);
+	apply_log_level();
 	log_info("configuration reloaded (new snapshot_interval and "
 	    "batch_max apply to workers started from now on)");
 	notify_ready();
@@ -300,7 +310,7 @@ main(int argc, char **argv)
 	if (config_load(&conf, &flags, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	vmsd_conf = &conf;
-	log_setverbose(conf.log_verbose);
+	apply_log_level();
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;

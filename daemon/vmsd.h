@@ -32,6 +32,9 @@ struct vmsd_config {
 	size_t		 max_message;
 	unsigned	 queue_limit;
 	unsigned	 idle_timeout;		/* seconds, 0 = never */
+	unsigned	 call_timeout;		/* seconds a worker may go without
+						   answering a call sent to it
+						   before it is killed; 0 = never */
 	unsigned	 shutdown_grace;	/* seconds busy clients get on
 						   SIGTERM before refusal */
 	unsigned	 max_restarts;
@@ -40,7 +43,7 @@ struct vmsd_config {
 	unsigned	 batch_max;
 	int		 debug_auth;
 	char		*origin_prefix;
-	int		 log_verbose;		/* log_level: 1 = debug */
+	int		 log_level;		/* LOG_ERR .. LOG_DEBUG */
 	struct vms_limits limits;		/* defaults for deploys */
 };
 

@@ -9,12 +9,21 @@
  * record's note (audit.c verifies each one against the entries);
  * `state.snap`, if present, is offered for check 5. Nothing here is
  * verified: audit.c does that.
+ *
+ * `entries` is read with pread(2), never mapped: the file may be truncated
+ * or rewritten while it is audited (the daemon recovering, an operator, an
+ * attacker), and a mapping would then kill the auditor with SIGBUS. The
+ * scan keeps only offsets and lengths (and the small commit notes); each
+ * entry is read again when asked for, into one buffer, and a short read or
+ * a record header that changed since the scan is an error naming the file
+ * and the offset. Where the readable records end, and why, is kept to
+ * explain an entry the checkpoint covers but the file does not hold.
  */
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,26 +34,35 @@
 #include "note.h"
 #include "util.h"
 
-#define DIR_MAX_FILE	((size_t)1 << 40)
+#define DIR_MAX_FILE	((uint64_t)1 << 40)
+#define DIR_WINDOW	((size_t)1 << 20)	/* scan read-ahead */
+#define DIR_REC_NOTE	0x80000000u
 
 struct dir_src {
 	char		*dir;
 	char		*what;
 	char		*snap;
-	uint8_t		*entries;	/* `entries`, mapped read-only */
-	size_t		 len;
-	size_t		*off;		/* record i's bytes start at off[i] */
+	char		*epath;		/* DIR/entries */
+	int		 fd;		/* `entries`, read with pread */
+	uint64_t	 len;		/* its size when scanned */
+	uint64_t	*off;		/* record i's bytes start at off[i] */
 	uint32_t	*elen;
 	uint64_t	 n;
-	int		 torn;		/* a partial record at the end */
-	size_t		 note_off;	/* last commit record's note, or 0 */
-	uint32_t	 note_len;
-	size_t		*cr_off;	/* every commit record's note */
-	uint32_t	*cr_len;
+	char		 end[256];	/* where and why the records end */
+	uint8_t		*buf;		/* the last entry read */
+	size_t		 bufcap;
+	char		*note;		/* last commit record's note, or NULL */
+	char	       **cr;		/* every commit record's note */
 	size_t		 ncr;
 };
 
-#define DIR_REC_NOTE	0x80000000u
+/* Read-ahead window over `entries` for the scan. */
+struct win {
+	int		 fd;
+	uint8_t		*buf;
+	uint64_t	 base;
+	size_t		 have;
+};
 
 /* The tree size on a checkpoint note's second line, or 0. */
 static uint64_t
@@ -70,6 +88,47 @@ path_in(struct dir_src *d, const char *file)
 	return p;
 }
 
+/* Read up to len bytes at off; returns the count read, or -1. */
+static ssize_t
+pread_upto(int fd, uint8_t *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < len) {
+		r = pread(fd, buf + got, len - got, (off_t)(off + got));
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/*
+ * Point *p at len bytes of the file at off, through the window. Returns
+ * the number of bytes available (< len at the end of the file), or -1.
+ */
+static ssize_t
+win_get(struct win *w, uint64_t off, size_t len, const uint8_t **p)
+{
+	ssize_t r;
+
+	if (off < w->base || off + len > w->base + w->have) {
+		if ((r = pread_upto(w->fd, w->buf, DIR_WINDOW, off)) < 0)
+			return -1;
+		w->base = off;
+		w->have = (size_t)r;
+	}
+	*p = w->buf + (off - w->base);
+	return (ssize_t)(off + len <= w->base + w->have ? len :
+	    w->base + w->have - off);
+}
+
 static int
 dir_checkpoint(void *ctx, char **note, char *err, size_t errlen)
 {
@@ -90,10 +149,10 @@ dir_checkpoint(void *ctx, char **note, char *err, size_t errlen)
 		return -1;
 	}
 	/* Committed after the last sync point: the commit record is newer. */
-	if (d->note_len > 0 && note_size((char *)d->entries + d->note_off,
-	    d->note_len) > note_size((char *)buf, len)) {
+	if (d->note != NULL && note_size(d->note, strlen(d->note)) >
+	    note_size((char *)buf, len)) {
 		free(buf);
-		*note = xstrndup((char *)d->entries + d->note_off, d->note_len);
+		*note = xstrdup(d->note);
 		return 0;
 	}
 	*note = (char *)buf;
@@ -118,15 +177,57 @@ dir_vkey(void *ctx)
 	return (char *)buf;
 }
 
+/*
+ * Entry i, read again from the file: its length prefix must still be the
+ * one the scan saw, and all its bytes must still be there.
+ */
 static int
 dir_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
     char *err, size_t errlen)
 {
 	struct dir_src *d = ctx;
+	struct stat st;
+	size_t need;
+	ssize_t r;
+	uint32_t l;
 
-	if (index >= d->n)
+	if (index >= d->n) {
+		seterr(err, errlen, "%s holds %" PRIu64 " entries: %s",
+		    d->epath, d->n, d->end);
 		return 1;
-	*buf = d->entries + d->off[index];
+	}
+	need = 4 + (size_t)d->elen[index];
+	if (d->bufcap < need) {
+		d->buf = xrealloc(d->buf, need);
+		d->bufcap = need;
+	}
+	if ((r = pread_upto(d->fd, d->buf, need, d->off[index] - 4)) < 0) {
+		seterr(err, errlen, "%s: entry %" PRIu64 " at offset %" PRIu64
+		    ": %s", d->epath, index, d->off[index] - 4,
+		    strerror(errno));
+		return -1;
+	}
+	if ((size_t)r < need) {
+		seterr(err, errlen, "%s: entry %" PRIu64 " at offset %" PRIu64
+		    " (%zu bytes with its length) is cut short: the file now "
+		    "ends at offset %" PRIu64 ", it was %" PRIu64 " bytes when "
+		    "the audit began (truncated during the audit)", d->epath,
+		    index, d->off[index] - 4, need, fstat(d->fd, &st) == 0 ?
+		    (uint64_t)st.st_size : d->off[index] - 4 + (uint64_t)r,
+		    d->len);
+		return -1;
+	}
+	l = (uint32_t)d->buf[0] << 24 | (uint32_t)d->buf[1] << 16 |
+	    (uint32_t)d->buf[2] << 8 | d->buf[3];
+	if (l != d->elen[index]) {
+		seterr(err, errlen, "%s: entry %" PRIu64 " at offset %" PRIu64
+		    ": its length prefix is now %" PRIu32 ", it was %" PRIu32
+		    " when the audit began (the file changed during the "
+		    "audit)", d->epath, index, d->off[index] - 4, l,
+		    d->elen[index]);
+		return -1;
+	}
+	*buf = d->buf + 4;
 	*len = d->elen[index];
 	return 0;
 }
@@ -167,46 +268,7 @@ dir_history(void *ctx, char ***notes, size_t *n)
 	/* Then every commit record's note in `entries`. */
 	*notes = xrealloc(*notes, (*n + d->ncr + 1) * sizeof(char *));
 	for (k = 0; k < d->ncr; k++)
-		(*notes)[(*n)++] = xstrndup((const char *)d->entries +
-		    d->cr_off[k], d->cr_len[k]);
-	return 0;
-}
-
-/*
- * Map `entries` rather than read it: an absurdly large file costs address
- * space and page cache, not heap, and only the records the audit reaches
- * are ever touched.
- */
-static int
-map_entries(struct dir_src *d, const char *p, char *err, size_t errlen)
-{
-	struct stat st;
-	void *m;
-	int fd;
-
-	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) == -1) {
-		seterr(err, errlen, "%s: %s", p, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size > DIR_MAX_FILE) {
-		seterr(err, errlen, "%s: not a regular file of sane size", p);
-		close(fd);
-		return -1;
-	}
-	d->len = (size_t)st.st_size;
-	if (d->len == 0) {
-		close(fd);
-		return 0;
-	}
-	m = mmap(NULL, d->len, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (m == MAP_FAILED) {
-		seterr(err, errlen, "%s: mmap: %s", p, strerror(errno));
-		d->len = 0;
-		return -1;
-	}
-	d->entries = m;
+		(*notes)[(*n)++] = xstrdup(d->cr[k]);
 	return 0;
 }
 
@@ -214,17 +276,129 @@ static void
 dir_free(void *ctx)
 {
 	struct dir_src *d = ctx;
+	size_t k;
 
 	free(d->dir);
 	free(d->what);
 	free(d->snap);
-	if (d->entries != NULL)
-		munmap(d->entries, d->len);
+	free(d->epath);
+	if (d->fd != -1)
+		close(d->fd);
 	free(d->off);
 	free(d->elen);
-	free(d->cr_off);
-	free(d->cr_len);
+	free(d->buf);
+	free(d->note);
+	for (k = 0; k < d->ncr; k++)
+		free(d->cr[k]);
+	free(d->cr);
 	free(d);
+}
+
+static void
+add_commit(struct dir_src *d, const uint8_t *b, uint32_t l)
+{
+	char *s = xstrndup((const char *)b, l);
+
+	if (memchr(b, '\0', l) == NULL) {
+		free(d->note);
+		d->note = xstrdup(s);
+	}
+	if ((d->ncr & (d->ncr - 1)) == 0)
+		d->cr = xrealloc(d->cr, (d->ncr ? 2 * d->ncr : 1) *
+		    sizeof(char *));
+	d->cr[d->ncr++] = s;
+}
+
+/*
+ * Walk `entries` once: offsets and lengths of the entry records, the
+ * commit records' notes, and in d->end where and why the records end.
+ */
+static int
+scan_entries(struct dir_src *d, char *err, size_t errlen)
+{
+	struct win w;
+	const uint8_t *b;
+	uint64_t off = 0, cap = 0;
+	uint32_t l;
+	ssize_t r;
+	int rc = -1;
+
+	w.fd = d->fd;
+	w.buf = xmalloc(DIR_WINDOW);
+	w.base = 0;
+	w.have = 0;
+	for (;;) {
+		if ((r = win_get(&w, off, 4, &b)) < 0)
+			goto readerr;
+		if (r == 0) {
+			snprintf(d->end, sizeof(d->end), "the file ends at "
+			    "offset %" PRIu64 ", after a complete record",
+			    off);
+			break;
+		}
+		if (r < 4) {
+			snprintf(d->end, sizeof(d->end), "a record header at "
+			    "offset %" PRIu64 " is cut short (%zd of 4 bytes; "
+			    "the file ends at offset %" PRIu64 ")", off, r,
+			    d->len);
+			break;
+		}
+		l = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+		    (uint32_t)b[2] << 8 | b[3];
+		if (l & DIR_REC_NOTE) {
+			l &= ~DIR_REC_NOTE;
+			if (l == 0 || l > NOTE_MAX_LEN) {
+				snprintf(d->end, sizeof(d->end), "the commit "
+				    "record at offset %" PRIu64 " claims %"
+				    PRIu32 " bytes, not 1..%d", off, l,
+				    NOTE_MAX_LEN);
+				break;
+			}
+			if ((r = win_get(&w, off + 4, l, &b)) < 0)
+				goto readerr;
+			if ((size_t)r < l) {
+				snprintf(d->end, sizeof(d->end), "the commit "
+				    "record at offset %" PRIu64 " claims %"
+				    PRIu32 " bytes, the file ends at offset %"
+				    PRIu64 " (truncated mid-record)", off, l,
+				    off + 4 + (uint64_t)r);
+				break;
+			}
+			add_commit(d, b, l);
+			off += 4 + (uint64_t)l;
+			continue;
+		}
+		if (l == 0 || l > LEDGER_MAX_ENTRY) {
+			snprintf(d->end, sizeof(d->end), "the record at offset "
+			    "%" PRIu64 " claims %" PRIu32 " bytes, not 1..%u",
+			    off, l, LEDGER_MAX_ENTRY);
+			break;
+		}
+		if (off + 4 + l > d->len) {
+			snprintf(d->end, sizeof(d->end), "the record at offset "
+			    "%" PRIu64 " claims %" PRIu32 " bytes, the file "
+			    "ends at offset %" PRIu64 " (truncated mid-record)",
+			    off, l, d->len);
+			break;
+		}
+		if (d->n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			d->off = xrealloc(d->off, cap * sizeof(uint64_t));
+			d->elen = xrealloc(d->elen, cap * sizeof(uint32_t));
+		}
+		d->off[d->n] = off + 4;
+		d->elen[d->n] = l;
+		d->n++;
+		off += 4 + (uint64_t)l;
+	}
+	rc = 0;
+	goto out;
+ readerr:
+	seterr(err, errlen, "%s: read at offset %" PRIu64 ": %s", d->epath,
+	    off, strerror(errno));
+ out:
+	free(w.buf);
+	return rc;
 }
 
 int
@@ -235,8 +409,6 @@ audit_dir_source(const char *dir, struct audit_source **out, char *err,
 	struct dir_src *d;
 	struct stat st;
 	char *p;
-	size_t off = 0, cap = 0;
-	uint32_t l;
 
 	*out = NULL;
 	if (stat(dir, &st) != 0) {
@@ -250,50 +422,24 @@ audit_dir_source(const char *dir, struct audit_source **out, char *err,
 	d = xcalloc(1, sizeof(*d));
 	d->dir = xstrdup(dir);
 	xasprintf(&d->what, "dir %s", dir);
-	p = path_in(d, "entries");
-	if (map_entries(d, p, err, errlen) != 0) {
-		free(p);
+	d->epath = path_in(d, "entries");
+	if ((d->fd = open(d->epath, O_RDONLY | O_CLOEXEC)) == -1) {
+		seterr(err, errlen, "%s: %s", d->epath, strerror(errno));
 		dir_free(d);
 		return -1;
 	}
-	free(p);
-	while (off + 4 <= d->len) {
-		const uint8_t *b = d->entries + off;
-
-		l = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-		    (uint32_t)b[2] << 8 | b[3];
-		if (l & DIR_REC_NOTE) {
-			l &= ~DIR_REC_NOTE;
-			if (l == 0 || l > d->len - off - 4 || l > NOTE_MAX_LEN)
-				break;
-			if (memchr(b + 4, '\0', l) == NULL) {
-				d->note_off = off + 4;
-				d->note_len = l;
-			}
-			if ((d->ncr & (d->ncr - 1)) == 0) {
-				d->cr_off = xrealloc(d->cr_off, (d->ncr ?
-				    2 * d->ncr : 1) * sizeof(size_t));
-				d->cr_len = xrealloc(d->cr_len, (d->ncr ?
-				    2 * d->ncr : 1) * sizeof(uint32_t));
-			}
-			d->cr_off[d->ncr] = off + 4;
-			d->cr_len[d->ncr++] = l;
-			off += 4 + (size_t)l;
-			continue;
-		}
-		if (l == 0 || l > d->len - off - 4 || l > LEDGER_MAX_ENTRY)
-			break;
-		if (d->n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			d->off = xrealloc(d->off, cap * sizeof(size_t));
-			d->elen = xrealloc(d->elen, cap * sizeof(uint32_t));
-		}
-		d->off[d->n] = off + 4;
-		d->elen[d->n] = l;
-		d->n++;
-		off += 4 + (size_t)l;
+	if (fstat(d->fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size > DIR_MAX_FILE) {
+		seterr(err, errlen, "%s: not a regular file of sane size",
+		    d->epath);
+		dir_free(d);
+		return -1;
 	}
-	d->torn = off != d->len;
+	d->len = (uint64_t)st.st_size;
+	if (scan_entries(d, err, errlen) != 0) {
+		dir_free(d);
+		return -1;
+	}
 	p = path_in(d, "state.snap");
 	if (stat(p, &st) == 0)
 		d->snap = p;

@@ -1,9 +1,12 @@
 /*
- * audit.c — the auditor's checks (see audit.h): signature, tree hash and
- * consistency, deploy entry, replay, state. Trusts nothing from the source:
- * every hash is recomputed here and every entry re-executed.
+ * audit.c — the auditor's checks in order (see audit.h): signature, tree
+ * hash and consistency, deploy entry, replay, state; following a growing
+ * ledger; the report. Trusts nothing from the source: every hash is
+ * recomputed here and every entry re-executed. The cross-checks against
+ * the signed checkpoint history are audit-history.c's.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,42 +16,16 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "audit_int.h"
 #include "engine.h"
 #include "ledger.h"
 #include "merkle.h"
 #include "note.h"
 #include "util.h"
 
-struct audit {
-	struct audit_source	*src;
-	char			*name;
-	int			 progress;
-	struct note_verifier	 key;
-	char			*vkey;
-	struct engine		*eng;
-	struct merkle_frontier	 fr;
-	merkle_hash		*leaves;	/* every leaf hash so far */
-	uint64_t		 nleaves, capleaves;
-	uint64_t		 size;		/* verified checkpoint size */
-	merkle_hash		 root;
-	char			 origin[NOTE_NAME_MAX + 1];
-	struct engine		*snap;		/* the host's snapshot (dir) */
-	uint64_t		 snap_index;
-	int			 snap_done;
-	/* first failure seen while processing entries */
-	uint64_t		 bad_index;
-	char			 bad_reason[1536];
-	int			 bad_check;
-	int			 stop;		/* fetch nothing more */
-	uint64_t		 max_entry;	/* entry_size limit (deploy) */
-};
-
-static void
-fail(struct audit_report *r, int check, uint64_t index, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-fail(struct audit_report *r, int check, uint64_t index, const char *fmt, ...)
+void
+audit_fail(struct audit_report *r, int check, uint64_t index,
+    const char *fmt, ...)
 {
 	va_list ap;
 
@@ -305,11 +282,25 @@ process_entries(struct audit *a, uint64_t upto, uint64_t *got, char *err,
 	int rc, tty = a->progress;
 
 	for (i = a->nleaves; i < upto; i++) {
-		rc = a->src->entry(a->src->ctx, i, &buf, &len, err, errlen);
-		if (rc < 0)
+		a->missing[0] = '\0';
+		rc = a->src->entry(a->src->ctx, i, &buf, &len, a->missing,
+		    sizeof(a->missing));
+		if (rc < 0) {
+			seterr(err, errlen, "%s", a->missing);
+			a->missing[0] = '\0';
 			return -1;
+		}
 		if (rc == 1)
 			break;
+		a->missing[0] = '\0';
+		/* The replay may read earlier entries from the source, which
+		 * reuses its buffer: work on a copy. */
+		if (a->ebufcap < len + 1) {
+			a->ebufcap = len + 1;
+			a->ebuf = xrealloc(a->ebuf, a->ebufcap);
+		}
+		memcpy(a->ebuf, buf, len);
+		buf = a->ebuf;
 		if (i > 0 && len > a->max_entry) {
 			/* Refuse to hash or replay it, and fetch no more. */
 			a->bad_index = i;
@@ -345,45 +336,6 @@ process_entries(struct audit *a, uint64_t upto, uint64_t *got, char *err,
 	return 0;
 }
 
-/* Narrow a root mismatch down using the signed checkpoint history. */
-static uint64_t
-localise(struct audit *a, uint64_t *hi)
-{
-	struct merkle_frontier fr;
-	struct checkpoint cp;
-	char **notes = NULL, err[VMS_ERRLEN];
-	size_t n = 0, k, tl;
-	uint64_t best = AUDIT_NO_INDEX, prev = 0, pushed = 0;
-	merkle_hash root;
-
-	*hi = AUDIT_NO_INDEX;
-	if (a->src->history == NULL ||
-	    a->src->history(a->src->ctx, &notes, &n) != 0)
-		return AUDIT_NO_INDEX;
-	merkle_frontier_init(&fr);
-	/* The history is in signing order, i.e. increasing size. */
-	for (k = 0; k < n; k++) {
-		if (note_verify(notes[k], strlen(notes[k]), &a->key, 1, &tl,
-		    NULL, err, sizeof(err)) != 0 ||
-		    checkpoint_parse(notes[k], tl, &cp, err, sizeof(err)) != 0 ||
-		    cp.size < prev || cp.size > a->nleaves || cp.size == 0)
-			continue;
-		while (pushed < cp.size)
-			merkle_frontier_push(&fr, a->leaves[pushed++]);
-		merkle_frontier_root(&fr, root);
-		if (memcmp(root, cp.root, MERKLE_HASH_LEN) != 0) {
-			best = prev;
-			*hi = cp.size - 1;
-			break;
-		}
-		prev = cp.size;
-	}
-	for (k = 0; k < n; k++)
-		free(notes[k]);
-	free(notes);
-	return best;
-}
-
 static int
 verify_note(struct audit *a, const char *note, struct checkpoint *cp,
     struct audit_report *r)
@@ -393,17 +345,17 @@ verify_note(struct audit *a, const char *note, struct checkpoint *cp,
 
 	if (note_verify(note, strlen(note), &a->key, 1, &tl, NULL, err,
 	    sizeof(err)) != 0) {
-		fail(r, 1, AUDIT_NO_INDEX, "checkpoint signature does not "
+		audit_fail(r, 1, AUDIT_NO_INDEX, "checkpoint signature does not "
 		    "verify under %s: %s (forged or signed by another key)",
 		    a->vkey, err);
 		return -1;
 	}
 	if (checkpoint_parse(note, tl, cp, err, sizeof(err)) != 0) {
-		fail(r, 1, AUDIT_NO_INDEX, "bad checkpoint: %s", err);
+		audit_fail(r, 1, AUDIT_NO_INDEX, "bad checkpoint: %s", err);
 		return -1;
 	}
 	if (strcmp(cp->origin, a->key.name) != 0) {
-		fail(r, 1, AUDIT_NO_INDEX, "checkpoint origin \"%s\" is not "
+		audit_fail(r, 1, AUDIT_NO_INDEX, "checkpoint origin \"%s\" is not "
 		    "the key's name \"%s\"", cp->origin, a->key.name);
 		return -1;
 	}
@@ -412,14 +364,14 @@ verify_note(struct audit *a, const char *note, struct checkpoint *cp,
 
 		if (on < nn + 1 || strcmp(cp->origin + on - nn, a->name) != 0 ||
 		    cp->origin[on - nn - 1] != '/') {
-			fail(r, 1, AUDIT_NO_INDEX, "checkpoint origin \"%s\" "
+			audit_fail(r, 1, AUDIT_NO_INDEX, "checkpoint origin \"%s\" "
 			    "does not name contract \"%s\"", cp->origin,
 			    a->name);
 			return -1;
 		}
 	}
 	if (cp->size == 0) {
-		fail(r, 1, AUDIT_NO_INDEX, "checkpoint size 0: no deploy entry");
+		audit_fail(r, 1, AUDIT_NO_INDEX, "checkpoint size 0: no deploy entry");
 		return -1;
 	}
 	return 0;
@@ -456,102 +408,6 @@ name_from_note(const char *note, struct audit_report *r)
 	snprintf(r->contract, sizeof(r->contract), "%s", s ? s + 1 : cp.origin);
 }
 
-struct hist_cp {
-	uint64_t	size;
-	merkle_hash	root;
-};
-
-static int
-cmp_str(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-static int
-cmp_hist(const void *x, const void *y)
-{
-	const struct hist_cp *p = x, *q = y;
-
-	return p->size < q->size ? -1 : p->size > q->size;
-}
-
-/*
- * Check 2 on the source's signed history (all leaves are known): every
- * note must verify under the key, name the same origin, lie within the
- * newest checkpoint and sign the root of exactly that many entries.
- * Returns 0 ok, 1 failure (r filled).
- */
-static int
-check_history(struct audit *a, struct audit_report *r)
-{
-	struct merkle_frontier fr;
-	struct checkpoint cp;
-	struct hist_cp *h = NULL;
-	char **notes = NULL, err[VMS_ERRLEN];
-	size_t n = 0, k, nh = 0, tl;
-	uint64_t pushed = 0;
-	merkle_hash root;
-	int rc = 0;
-
-	if (a->src->history == NULL)
-		return 0;
-	if (a->src->history(a->src->ctx, &notes, &n) != 0) {
-		fail(r, 2, AUDIT_NO_INDEX, "cannot read the ledger's signed "
-		    "checkpoint history");
-		return 1;
-	}
-	qsort(notes, n, sizeof(char *), cmp_str);
-	h = xcalloc(n + 1, sizeof(*h));
-	for (k = 0; k < n && rc == 0; k++) {
-		if (k > 0 && strcmp(notes[k], notes[k - 1]) == 0)
-			continue;
-		if (note_verify(notes[k], strlen(notes[k]), &a->key, 1, &tl,
-		    NULL, err, sizeof(err)) != 0) {
-			fail(r, 2, AUDIT_NO_INDEX, "a checkpoint in the ledger's "
-			    "history does not verify under %s: %s", a->vkey,
-			    err);
-			rc = 1;
-		} else if (checkpoint_parse(notes[k], tl, &cp, err,
-		    sizeof(err)) != 0 || strcmp(cp.origin, a->origin) != 0) {
-			fail(r, 2, AUDIT_NO_INDEX, "a signed checkpoint in the "
-			    "ledger's history is malformed or names another "
-			    "origin");
-			rc = 1;
-		} else if (cp.size > a->size) {
-			fail(r, 2, AUDIT_NO_INDEX, "the host signed a checkpoint "
-			    "of size %" PRIu64 ", beyond its newest checkpoint "
-			    "%" PRIu64 ": the ledger was truncated or rolled "
-			    "back", cp.size, a->size);
-			rc = 1;
-		} else {
-			h[nh].size = cp.size;
-			memcpy(h[nh++].root, cp.root, MERKLE_HASH_LEN);
-		}
-	}
-	qsort(h, nh, sizeof(*h), cmp_hist);
-	merkle_frontier_init(&fr);
-	for (k = 0; k < nh && rc == 0; k++) {
-		while (pushed < h[k].size)
-			merkle_frontier_push(&fr, a->leaves[pushed++]);
-		if (pushed == 0)
-			merkle_empty_root(root);
-		else
-			merkle_frontier_root(&fr, root);
-		if (memcmp(root, h[k].root, MERKLE_HASH_LEN) != 0) {
-			fail(r, 2, AUDIT_NO_INDEX, "two different trees signed "
-			    "at size %" PRIu64 ": the ledger's history holds a "
-			    "signed checkpoint whose root is not that of its "
-			    "first %" PRIu64 " entries", h[k].size, h[k].size);
-			rc = 1;
-		}
-	}
-	for (k = 0; k < n; k++)
-		free(notes[k]);
-	free(notes);
-	free(h);
-	return rc;
-}
-
 /* Bring the verified state from a->size to the checkpoint cp (already
  * signature-checked). Returns 0 ok, 1 failure (r filled), -1 error. */
 static int
@@ -563,7 +419,7 @@ extend(struct audit *a, const struct checkpoint *cp, struct audit_report *r,
 	size_t plen;
 
 	if (cp->size < a->size) {
-		fail(r, 2, cp->size, "checkpoint size %" PRIu64 " is smaller "
+		audit_fail(r, 2, cp->size, "checkpoint size %" PRIu64 " is smaller "
 		    "than the checkpoint of size %" PRIu64 " verified before: "
 		    "the ledger was truncated or rolled back", cp->size,
 		    a->size);
@@ -571,7 +427,7 @@ extend(struct audit *a, const struct checkpoint *cp, struct audit_report *r,
 	}
 	if (cp->size == a->size) {
 		if (memcmp(cp->root, a->root, MERKLE_HASH_LEN) != 0) {
-			fail(r, 2, AUDIT_NO_INDEX, "fork: a different tree was "
+			audit_fail(r, 2, AUDIT_NO_INDEX, "fork: a different tree was "
 			    "signed at size %" PRIu64, cp->size);
 			return 1;
 		}
@@ -583,7 +439,7 @@ extend(struct audit *a, const struct checkpoint *cp, struct audit_report *r,
 			return -1;
 		if (merkle_verify_consistency(a->size, cp->size, a->root,
 		    cp->root, proof, plen) != 0) {
-			fail(r, 2, AUDIT_NO_INDEX, "consistency proof from size "
+			audit_fail(r, 2, AUDIT_NO_INDEX, "consistency proof from size "
 			    "%" PRIu64 " to %" PRIu64 " does not verify: the "
 			    "host rewrote history", a->size, cp->size);
 			return 1;
@@ -594,20 +450,20 @@ extend(struct audit *a, const struct checkpoint *cp, struct audit_report *r,
 		return -1;
 	r->replay_secs += (double)(mono_usec() - t0) / 1e6;
 	if (a->stop) {
-		fail(r, a->bad_check, a->bad_index, "%s", a->bad_reason);
+		audit_fail(r, a->bad_check, a->bad_index, "%s", a->bad_reason);
 		return 1;
 	}
 	merkle_frontier_root(&a->fr, root);
 	if (got < cp->size || memcmp(root, cp->root, MERKLE_HASH_LEN) != 0) {
 		char extra[640] = "";
 
-		lo = localise(a, &hi);
+		lo = audit_localise(a, &hi);
 		if (got < cp->size)
 			snprintf(extra, sizeof(extra), " (the ledger holds %"
 			    PRIu64 " entries, the checkpoint covers %" PRIu64
 			    ")", got, cp->size);
 		if (lo != AUDIT_NO_INDEX) {
-			fail(r, 2, lo, "entries do not hash to the signed "
+			audit_fail(r, 2, lo, "entries do not hash to the signed "
 			    "checkpoint root%s; the signed history first "
 			    "diverges in entries %" PRIu64 "..%" PRIu64 "%s%s",
 			    extra, lo, hi, a->bad_index != AUDIT_NO_INDEX ?
@@ -616,20 +472,20 @@ extend(struct audit *a, const struct checkpoint *cp, struct audit_report *r,
 			if (hi == lo)
 				r->fail_index = lo;
 		} else if (a->bad_index != AUDIT_NO_INDEX) {
-			fail(r, 2, a->bad_index, "entries do not hash to the "
+			audit_fail(r, 2, a->bad_index, "entries do not hash to the "
 			    "signed checkpoint root%s; replay %s", extra,
 			    a->bad_reason);
 		} else if (got < cp->size) {
-			fail(r, 2, got, "entry %" PRIu64 " is missing%s", got,
-			    extra);
+			audit_fail(r, 2, got, "entry %" PRIu64 " is missing%s%s%s",
+			    got, extra, a->missing[0] ? ": " : "", a->missing);
 		} else {
-			fail(r, 2, AUDIT_NO_INDEX, "entries do not hash to the "
+			audit_fail(r, 2, AUDIT_NO_INDEX, "entries do not hash to the "
 			    "signed checkpoint root");
 		}
 		return 1;
 	}
 	if (a->bad_index != AUDIT_NO_INDEX) {
-		fail(r, a->bad_check, a->bad_index, "%s", a->bad_reason);
+		audit_fail(r, a->bad_check, a->bad_index, "%s", a->bad_reason);
 		if (a->bad_check == 4)
 			snprintf(r->reason, sizeof(r->reason), "%s",
 			    strstr(a->bad_reason, "): ") ?
@@ -708,7 +564,7 @@ check_state(struct audit *a, struct audit_report *r, char *err,
 		jidx = json_object_get(dump, "index");
 		if (!json_is_integer(jidx) || json_integer_value(jidx) < 0) {
 			json_decref(dump);
-			fail(r, 5, AUDIT_NO_INDEX, "the host's state has no "
+			audit_fail(r, 5, AUDIT_NO_INDEX, "the host's state has no "
 			    "valid index");
 			return 1;
 		}
@@ -718,7 +574,7 @@ check_state(struct audit *a, struct audit_report *r, char *err,
 		json_decref(dump);
 		dump = NULL;
 		if (idx < a->size) {
-			fail(r, 5, idx, "the host's state is at index %" PRIu64
+			audit_fail(r, 5, idx, "the host's state is at index %" PRIu64
 			    ", behind its own checkpoint %" PRIu64, idx,
 			    a->size);
 			return 1;
@@ -729,11 +585,11 @@ check_state(struct audit *a, struct audit_report *r, char *err,
 	}
 	if (dump == NULL) {
 		if (idx > a->size)
-			fail(r, 5, AUDIT_NO_INDEX, "host state claims index %"
+			audit_fail(r, 5, AUDIT_NO_INDEX, "host state claims index %"
 			    PRIu64 " beyond its signed checkpoint %" PRIu64,
 			    idx, a->size);
 		else
-			fail(r, 5, AUDIT_NO_INDEX, "state not compared: the "
+			audit_fail(r, 5, AUDIT_NO_INDEX, "state not compared: the "
 			    "contract kept changing (%d tries); audit again",
 			    STATE_TRIES);
 		return 1;
@@ -743,7 +599,7 @@ check_state(struct audit *a, struct audit_report *r, char *err,
 	json_decref(mine);
 	json_decref(dump);
 	if (rc != 0) {
-		fail(r, 5, a->size - 1, "host state after entry %" PRIu64
+		audit_fail(r, 5, a->size - 1, "host state after entry %" PRIu64
 		    " does not match the replay: %s", a->size - 1, why);
 		return 1;
 	}
@@ -805,7 +661,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		int found = 0;
 
 		if (note_origin(note, origin, sizeof(origin)) != 0) {
-			fail(r, 1, AUDIT_NO_INDEX, "bad checkpoint: no origin "
+			audit_fail(r, 1, AUDIT_NO_INDEX, "bad checkpoint: no origin "
 			    "line");
 			rc = 1;
 			goto done;
@@ -818,7 +674,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		}
 		if (rc == 1) {
 			name_from_note(note, r);
-			fail(r, 1, AUDIT_NO_INDEX, "%s", why);
+			audit_fail(r, 1, AUDIT_NO_INDEX, "%s", why);
 			goto done;
 		}
 		trusted = found ? &tr : NULL;
@@ -828,7 +684,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		a->vkey = xstrdup(o->pinned_vkey);
 	else if (trusted != NULL) {
 		if (claimed != NULL && strcmp(claimed, trusted->vkey) != 0) {
-			fail(r, 1, AUDIT_NO_INDEX, "key changed for %s (was %s, "
+			audit_fail(r, 1, AUDIT_NO_INDEX, "key changed for %s (was %s, "
 			    "now %s): refusing; use --key to accept a new key "
 			    "explicitly", o->name ? o->name : r->contract,
 			    trusted->vkey, claimed);
@@ -840,13 +696,13 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		a->vkey = xstrdup(claimed);	/* trust on first use */
 		r->first_use = 1;
 	} else {
-		fail(r, 1, AUDIT_NO_INDEX, "no verifier key: the source "
+		audit_fail(r, 1, AUDIT_NO_INDEX, "no verifier key: the source "
 		    "offers none and none is pinned (use --key)");
 		rc = 1;
 		goto done;
 	}
 	if (note_vkey_parse(a->vkey, &a->key, why, sizeof(why)) != 0) {
-		fail(r, 1, AUDIT_NO_INDEX, "bad verifier key %s: %s", a->vkey,
+		audit_fail(r, 1, AUDIT_NO_INDEX, "bad verifier key %s: %s", a->vkey,
 		    why);
 		rc = 1;
 		goto done;
@@ -868,7 +724,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	/* Only a checkpoint verified under this same key binds us. */
 	trusted_ok = trusted != NULL && strcmp(trusted->vkey, a->vkey) == 0;
 	if (trusted_ok && cp.size < trusted->size) {
-		fail(r, 2, cp.size, "checkpoint size %" PRIu64 " is smaller "
+		audit_fail(r, 2, cp.size, "checkpoint size %" PRIu64 " is smaller "
 		    "than the checkpoint of size %" PRIu64 " verified before: "
 		    "the ledger was truncated or rolled back", cp.size,
 		    trusted->size);
@@ -877,11 +733,15 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	}
 
 	/* Check 3: the deploy entry, then open the engine on it. */
-	rc = src->entry(src->ctx, 0, &e0, &e0len, err, errlen);
-	if (rc < 0)
+	why[0] = '\0';
+	rc = src->entry(src->ctx, 0, &e0, &e0len, why, sizeof(why));
+	if (rc < 0) {
+		seterr(err, errlen, "%s", why);
 		goto done;
+	}
 	if (rc == 1) {
-		fail(r, 3, 0, "entry 0 is missing");
+		audit_fail(r, 3, 0, "entry 0 is missing%s%s", why[0] ? ": " : "",
+		    why);
 		goto done;
 	}
 	/* The deploy entry must name the contract the signed origin names
@@ -889,13 +749,13 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	if (check_deploy(e0, e0len, o->name ? o->name :
 	    (strrchr(cp.origin, '/') ? strrchr(cp.origin, '/') + 1 :
 	    cp.origin), &a->max_entry, why, sizeof(why)) != 0) {
-		fail(r, 3, 0, "%s", why);
+		audit_fail(r, 3, 0, "%s", why);
 		snprintf(r->fail_what, sizeof(r->fail_what), "deploy");
 		rc = 1;
 		goto done;
 	}
 	if (engine_open(e0, e0len, &a->eng, why, sizeof(why)) != 0) {
-		fail(r, 3, 0, "cannot load the deploy entry: %s", why);
+		audit_fail(r, 3, 0, "cannot load the deploy entry: %s", why);
 		snprintf(r->fail_what, sizeof(r->fail_what), "deploy");
 		rc = 1;
 		goto done;
@@ -905,17 +765,15 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		if (engine_open(e0, e0len, &a->snap, why, sizeof(why)) != 0 ||
 		    engine_snapshot_load(a->snap, src->snapshot, why,
 		    sizeof(why)) != 0) {
-			fail(r, 5, AUDIT_NO_INDEX, "%s: %s", src->snapshot, why);
+			audit_fail(r, 5, AUDIT_NO_INDEX, "%s: %s", src->snapshot, why);
 			rc = 1;
 			goto done;
 		}
 		a->snap_index = engine_next_index(a->snap);
-		if (a->snap_index > cp.size) {
-			snprintf(r->note, sizeof(r->note), "state.snap not "
-			    "compared: it is at index %" PRIu64 ", past the "
-			    "checkpoint", a->snap_index);
+		/* Past the signed checkpoint: nothing signed to compare it
+		 * with. Failed below, once the entries are verified. */
+		if (a->snap_index > cp.size)
 			a->snap_done = 1;
-		}
 	}
 
 	/* Checks 2 and 4: hash and replay every entry. */
@@ -931,7 +789,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 			    MERKLE_HASH_LEN);
 
 			snprintf(why, sizeof(why), "%.900s", r->reason);
-			fail(r, 2, r->fail_index, "fork: the ledger's first %"
+			audit_fail(r, 2, r->fail_index, "fork: the ledger's first %"
 			    PRIu64 " entries are not the history verified "
 			    "before at checkpoint %" PRIu64 " (root %s): %.900s",
 			    trusted->size, trusted->size, old, why);
@@ -943,19 +801,28 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	if ((rc = extend(a, &cp, r, err, errlen)) != 0)
 		goto done;
 	merkle_frontier_root(&a->fr, root);
-	if ((rc = check_history(a, r)) != 0)
+	if ((rc = audit_check_history(a, r)) != 0)
 		goto done;
 
-	/* Check 5. */
+	/* Check 5. The host's state may not be ahead of what it signed:
+	 * as through the daemon, such a state is a failure, never a note. */
+	if (a->snap != NULL && a->snap_index > a->size) {
+		audit_fail(r, 5, AUDIT_NO_INDEX, "state.snap claims index %" PRIu64
+		    " beyond the signed checkpoint %" PRIu64 ": the host's "
+		    "state holds entries its ledger does not sign (ledger "
+		    "truncated or rolled back, or the directory changed while "
+		    "it was read)", a->snap_index, a->size);
+		rc = 1;
+		goto done;
+	}
 	if (a->snap != NULL && !a->snap_done) {
-		fail(r, 5, AUDIT_NO_INDEX, "state.snap at index %" PRIu64
+		audit_fail(r, 5, AUDIT_NO_INDEX, "state.snap at index %" PRIu64
 		    " was never compared", a->snap_index);
 		rc = 1;
 		goto done;
 	}
 	if (a->snap != NULL) {
-		r->state_checked = a->snap_index <= a->size &&
-		    r->note[0] == '\0';
+		r->state_checked = 1;
 		r->state_index = a->snap_index;
 	}
 	if (src->state != NULL &&
@@ -1016,6 +883,7 @@ audit_free(struct audit *a)
 	if (a->snap != NULL)
 		engine_free(a->snap);
 	free(a->leaves);
+	free(a->ebuf);
 	free(a->vkey);
 	free(a->name);
 	free(a);

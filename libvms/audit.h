@@ -27,7 +27,8 @@
 
 /*
  * Where the bytes come from. Every callback returns 0 or -1 with err set.
- * Entry bytes returned by entry() stay valid until the source is freed.
+ * Entry bytes returned by entry() stay valid until the next entry() call
+ * on the source (or until it is freed): copy them to keep them longer.
  */
 struct audit_source {
 	void	*ctx;
@@ -38,7 +39,8 @@ struct audit_source {
 	/* The key the source claims (malloc'd vkey string) or NULL: used
 	 * only for trust on first use and to explain a key change. */
 	char   *(*vkey)(void *ctx);
-	/* Entry i. Returns 1 if the source holds no entry i (ledger ends). */
+	/* Entry i. Returns 1 if the source holds no entry i (ledger ends),
+	 * and may then say in err where and why its entries end. */
 	int	(*entry)(void *ctx, uint64_t index, const uint8_t **buf,
 		    size_t *len, char *err, size_t errlen);
 	/* Optional (NULL): a consistency proof old -> size. */

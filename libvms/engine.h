@@ -13,6 +13,7 @@
  * Entry 0, the deploy entry:
  *   {"v":1, "type":"deploy", "contract":NAME, "code":LUA_SOURCE,
  *    "code_sha256":HEX, "limits":{LIMIT:INT,...}, "methods":[NAME,...],
+ *    "runtime":"Lua 5.4.4 musl-libm/1.2.3 vms-sandbox/1",
  *    "caller":ID|null, "auth":AUTH, "time":MS,
  *    "writes":[OP,...], "state":HEX}          (init's writes and state)
  * Entry i > 0, a call:
@@ -28,6 +29,11 @@
  * the host's clock in ms at execution, which is all System.time() returns.
  * The random seed of entry i is SHA-256("vms/seed/v1" || leaf_hash(i-1) ||
  * uint64be(i)), so it is derived, never stored, and replay reproduces it.
+ * Lua's string-hash seed for the entry is the first 4 bytes (big-endian)
+ * of SHA-256("vms/lua-strseed/v1" || that seed || R), where R is
+ * SHA-256(method || NUL || canonical args) for a call and SHA-256(code)
+ * for the deploy. "runtime" names the Lua release and sandbox version;
+ * replay refuses any other.
  *
  * A failed init refuses the deploy (no ledger is created). An unknown,
  * private (leading "_") or "init" method, or args that are not an array, is

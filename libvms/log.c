@@ -1,5 +1,6 @@
 /*
- * log.c — stderr logging with optional syslog priority prefixes (journald).
+ * log.c — stderr logging with optional syslog priority prefixes (journald),
+ * filtered by a syslog-like level (err, warning, notice, info, debug).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,27 +12,85 @@
 
 static const char *log_progname = "vms";
 static enum log_mode log_mode = LOG_MODE_PLAIN;
-static int log_verbose;
+static int log_level = LOG_INFO;
 static char log_prefix[128];
+
+static const struct {
+	const char	*name;
+	int		 pri;
+} log_levels[] = {
+	{ "err", LOG_ERR },
+	{ "warning", LOG_WARNING },
+	{ "notice", LOG_NOTICE },
+	{ "info", LOG_INFO },
+	{ "debug", LOG_DEBUG },
+};
+
+int
+log_level_parse(const char *name, int *pri)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++)
+		if (name != NULL && strcmp(name, log_levels[i].name) == 0) {
+			*pri = log_levels[i].pri;
+			return 0;
+		}
+	return -1;
+}
+
+const char *
+log_level_name(int pri)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++)
+		if (log_levels[i].pri == pri)
+			return log_levels[i].name;
+	return pri < LOG_ERR ? "err" : "debug";
+}
 
 void
 log_init(const char *progname, enum log_mode mode, int verbose)
 {
+	int pri;
+
 	log_progname = progname;
 	log_mode = mode;
-	log_verbose = verbose;
+	if (verbose)
+		log_level = LOG_DEBUG;
+	else if (log_level_parse(getenv(LOG_LEVEL_ENV), &pri) == 0)
+		log_level = pri;
+	else
+		log_level = LOG_INFO;
 }
 
 void
 log_setverbose(int verbose)
 {
-	log_verbose = verbose;
+	log_level = verbose ? LOG_DEBUG : LOG_INFO;
 }
 
 int
 log_getverbose(void)
 {
-	return log_verbose;
+	return log_level >= LOG_DEBUG;
+}
+
+void
+log_setlevel(int pri)
+{
+	if (pri < LOG_ERR)
+		pri = LOG_ERR;
+	if (pri > LOG_DEBUG)
+		pri = LOG_DEBUG;
+	log_level = pri;
+}
+
+int
+log_getlevel(void)
+{
+	return log_level;
 }
 
 void
@@ -59,7 +118,7 @@ vlog(int pri, const char *fmt, va_list ap)
 {
 	char msg[2048];
 
-	if (pri == LOG_DEBUG && !log_verbose)
+	if (pri > log_level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	log_emit(pri, msg);
@@ -70,6 +129,8 @@ vlog_errno(int pri, int saved, const char *fmt, va_list ap)
 {
 	char buf[1536], full[2048];
 
+	if (pri > log_level)
+		return;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	snprintf(full, sizeof(full), "%s: %s", buf, strerror(saved));
 	log_emit(pri, full);

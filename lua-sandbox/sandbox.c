@@ -3,7 +3,9 @@
  * instruction/depth hook, the deterministic garbage-collection points,
  * the allow-listed environment with a strict _G, loading our cached
  * bytecode, running the method and turning every outcome into a
- * deterministic result or error message.
+ * deterministic result or error message. Compilation is in sb_compile.c,
+ * pcall/xpcall/coroutines in sb_protect.c, the Lua build's hooks in
+ * sb_luaconf.c.
  */
 #include <locale.h>
 #include <pthread.h>
@@ -28,14 +30,14 @@ c_locale_init(void)
 }
 
 /*
- * Lua formats and parses numbers (snprintf, strtod) and compares strings
- * (strcoll) in the thread's locale: compiling and running always happen
+ * Lua formats and parses numbers (snprintf, strtod, the decimal point of
+ * localeconv) in the thread's locale: compiling and running always happen
  * in "C", whatever locale the host program chose, so "0.5" never becomes
- * "0,5" and string order never follows a collation table. Returns the
- * locale to restore, or 0 if "C" is unavailable (then nothing changes).
+ * "0,5". (String order is bytewise whatever the locale: vms_lua_strcoll.)
+ * Returns the locale to restore, or 0 if "C" is unavailable.
  */
-static locale_t
-enter_c_locale(void)
+locale_t
+sb_enter_c_locale(void)
 {
 	if (pthread_once(&c_locale_once, c_locale_init) != 0 ||
 	    c_locale == (locale_t)0)
@@ -43,8 +45,8 @@ enter_c_locale(void)
 	return uselocale(c_locale);
 }
 
-static void
-leave_locale(locale_t old)
+void
+sb_leave_locale(locale_t old)
 {
 	if (old != (locale_t)0)
 		uselocale(old);
@@ -56,7 +58,7 @@ sb_getctx(lua_State *L)
 	return *(struct sb_ctx **)lua_getextraspace(L);
 }
 
-static void *
+void *
 sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
 	struct sb_ctx *ctx = ud;
@@ -224,211 +226,11 @@ sb_check_open(lua_State *L, const char *fn)
 }
 
 /* Sets the hook on a thread (the main one and every coroutine). */
-static void
+void
 sb_sethook(lua_State *L, struct sb_ctx *ctx)
 {
 	lua_sethook(L, sb_hook, LUA_MASKCOUNT | LUA_MASKCALL,
 	    ctx->limit_err[0] ? 1 : (int)ctx->hookcount);
-}
-
-static int
-co_create(lua_State *L)
-{
-	lua_State *co;
-
-	luaL_checktype(L, 1, LUA_TFUNCTION);
-	/*
-	 * A thread starts with a fresh count-hook counter and its unspent
-	 * remainder (< hookcount instructions) is never reported: charge
-	 * that upper bound up front, so coroutines cannot run uncounted.
-	 */
-	sb_charge(L, sb_getctx(L)->hookcount);
-	co = lua_newthread(L);
-	lua_pushvalue(L, 1);
-	lua_xmove(L, co, 1);
-	sb_sethook(co, sb_getctx(L));
-	return 1;
-}
-
-/* upvalues: 1 the coroutine, 2 our coroutine.resume */
-static int
-co_wrap_call(lua_State *L)
-{
-	int n = lua_gettop(L);
-
-	lua_pushvalue(L, lua_upvalueindex(2));
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_rotate(L, 1, 2);
-	lua_call(L, n + 1, LUA_MULTRET);
-	if (!lua_toboolean(L, 1)) {
-		lua_settop(L, 2);
-		return lua_error(L);
-	}
-	return lua_gettop(L) - 1;
-}
-
-/* upvalue 1: our coroutine.resume */
-static int
-co_wrap(lua_State *L)
-{
-	co_create(L);
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_pushcclosure(L, co_wrap_call, 2);
-	return 1;
-}
-
-/*
- * Is the error on top a memory error? Raised (status), or carried as
- * Lua's message by coroutine.resume. Lua itself turns error("not enough
- * memory") into LUA_ERRMEM, so either is only believed when the allocator
- * did refuse and nothing was allocated since: a contract's own error with
- * that text stays an ordinary error.
- */
-static int
-is_memerr(lua_State *L, int status)
-{
-	if (!sb_getctx(L)->memfail)
-		return 0;
-	return status == LUA_ERRMEM || (lua_type(L, -1) == LUA_TSTRING &&
-	    strcmp(lua_tostring(L, -1), "not enough memory") == 0);
-}
-
-static int
-rethrow_limits(lua_State *L, int status)
-{
-	struct sb_ctx *ctx = sb_getctx(L);
-
-	if (ctx->limit_err[0] == '\0' && is_memerr(L, status))
-		return sb_limit(L, "limit exceeded: memory (%llu)",
-		    (unsigned long long)ctx->limits->memory);
-	if (ctx->limit_err[0] != '\0')
-		return sb_limit(L, "%s", ctx->limit_err);
-	return 0;
-}
-
-static int
-co_resume(lua_State *L)
-{
-	int n = lua_gettop(L);
-
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	lua_call(L, n, LUA_MULTRET);
-	if (lua_toboolean(L, 1) == 0 && lua_gettop(L) >= 2) {
-		lua_pushvalue(L, 2);
-		rethrow_limits(L, LUA_ERRRUN);
-		lua_pop(L, 1);
-	}
-	return lua_gettop(L);
-}
-
-/*
- * A coroutine killed by a limit (an error raised by the hook) keeps Lua's
- * hooks disabled; closing it would run its pending __close handlers (e.g.
- * a generic for's closing value) outside the budget. Once a limit is hit
- * nothing more runs. upvalue 1: the real coroutine.close.
- */
-static int
-co_close(lua_State *L)
-{
-	struct sb_ctx *ctx = sb_getctx(L);
-
-	if (ctx->limit_err[0] != '\0')
-		return sb_limit(L, "%s", ctx->limit_err);
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	if (lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0) != LUA_OK) {
-		rethrow_limits(L, LUA_ERRRUN);
-		if (lua_type(L, -1) == LUA_TSTRING) {
-			luaL_where(L, 1);	/* where the contract called us */
-			lua_insert(L, -2);
-			lua_concat(L, 2);
-		}
-		return lua_error(L);
-	}
-	return lua_gettop(L);
-}
-
-/* Strict globals also hold for rawset. upvalue 1: the real rawset. */
-static int
-sb_rawset(lua_State *L)
-{
-	lua_pushglobaltable(L);
-	if (lua_rawequal(L, 1, -1))
-		return luaL_error(L, "rawset: cannot create or change globals "
-		    "(contracts keep state in System.files, not in globals)");
-	lua_pop(L, 1);
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	lua_call(L, lua_gettop(L) - 1, 1);
-	return 1;
-}
-
-int
-sb_rethrow_limits(lua_State *L, int status)
-{
-	return rethrow_limits(L, status);
-}
-
-static int
-finish_pcall(lua_State *L, int status, lua_KContext extra)
-{
-	if (status != LUA_OK && status != LUA_YIELD) {
-		rethrow_limits(L, status);
-		lua_pushboolean(L, 0);
-		lua_pushvalue(L, -2);
-		return 2;
-	}
-	return lua_gettop(L) - (int)extra;
-}
-
-static int
-sb_pcall(lua_State *L)
-{
-	int status;
-
-	luaL_checkany(L, 1);
-	lua_pushboolean(L, 1);
-	lua_insert(L, 1);
-	status = lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 0, 0,
-	    finish_pcall);
-	return finish_pcall(L, status, 0);
-}
-
-/*
- * xpcall's message handler, wrapped: an error raised by the hook leaves
- * hooks disabled while the handler runs, so the contract's handler must
- * never run once a limit was hit (it could loop forever unmetered).
- */
-static int
-xpcall_handler(lua_State *L)
-{
-	struct sb_ctx *ctx = sb_getctx(L);
-
-	if (ctx->limit_err[0] != '\0') {
-		lua_pushstring(L, ctx->limit_err);
-		return 1;
-	}
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	lua_call(L, lua_gettop(L) - 1, 1);
-	return 1;
-}
-
-static int
-sb_xpcall(lua_State *L)
-{
-	int status, n = lua_gettop(L);
-
-	luaL_checktype(L, 2, LUA_TFUNCTION);
-	lua_pushvalue(L, 2);
-	lua_pushcclosure(L, xpcall_handler, 1);
-	lua_replace(L, 2);
-	lua_pushboolean(L, 1);
-	lua_pushvalue(L, 1);
-	lua_rotate(L, 3, 2);
-	status = lua_pcallk(L, n - 2, LUA_MULTRET, 2, 2, finish_pcall);
-	return finish_pcall(L, status, 2);
 }
 
 static int
@@ -483,31 +285,10 @@ open_env(lua_State *L)
 	lua_pushglobaltable(L);
 	for (i = 0; base_drop[i] != NULL; i++)
 		drop(L, 1, base_drop[i]);
-	lua_pushcfunction(L, sb_pcall);
-	lua_setfield(L, 1, "pcall");
-	lua_pushcfunction(L, sb_xpcall);
-	lua_setfield(L, 1, "xpcall");
 	lua_getglobal(L, "string");
 	drop(L, 2, "dump");
 	lua_pop(L, 1);
-	lua_getglobal(L, "coroutine");
-	lua_pushcfunction(L, co_create);
-	lua_setfield(L, -2, "create");
-	lua_pop(L, 1);
-	lua_getglobal(L, "coroutine");
-	lua_getfield(L, -1, "resume");
-	lua_pushcclosure(L, co_resume, 1);
-	lua_pushvalue(L, -1);
-	lua_setfield(L, -3, "resume");
-	lua_pushcclosure(L, co_wrap, 1);
-	lua_setfield(L, -2, "wrap");
-	lua_getfield(L, -1, "close");
-	lua_pushcclosure(L, co_close, 1);
-	lua_setfield(L, -2, "close");
-	lua_pop(L, 1);
-	lua_getfield(L, 1, "rawset");
-	lua_pushcclosure(L, sb_rawset, 1);
-	lua_setfield(L, 1, "rawset");
+	sb_open_protect(L);
 	lua_settop(L, 1);
 	sb_open_determ(L);
 	sb_open_meter(L);
@@ -663,142 +444,6 @@ sb_msgh(lua_State *L)
 	return 1;
 }
 
-/* Skip what the Lua lexer skips between two tokens: blanks and comments. */
-static size_t
-skip_blank(const char *s, size_t len, size_t j)
-{
-	size_t lvl, k;
-
-	for (;;) {
-		while (j < len && strchr(" \t\n\r\f\v", s[j]) != NULL &&
-		    s[j] != '\0')
-			j++;
-		if (j + 1 >= len || s[j] != '-' || s[j + 1] != '-')
-			return j;
-		j += 2;
-		/* long comment: --[==[ ... ]==] */
-		if (j < len && s[j] == '[') {
-			for (k = j + 1, lvl = 0; k < len && s[k] == '='; k++)
-				lvl++;
-			if (k < len && s[k] == '[') {
-				for (k++; k < len; k++) {
-					size_t m = k + 1, n = 0;
-
-					if (s[k] != ']')
-						continue;
-					while (m < len && s[m] == '=')
-						m++, n++;
-					if (n == lvl && m < len && s[m] == ']')
-						break;
-				}
-				if (k >= len)
-					return len;
-				j = k + lvl + 2;
-				continue;
-			}
-		}
-		while (j < len && s[j] != '\n' && s[j] != '\r')
-			j++;
-	}
-}
-
-/*
- * Does the source contain a to-be-closed attribute ('<' "close" '>' with
- * anything the lexer skips between the tokens: blanks, \f, \v, comments)?
- * Their __close handlers can run while Lua has hooks disabled (closing a
- * dead coroutine), outside the instruction budget, so the attribute is
- * refused wherever it appears (even in strings: harmless).
- */
-int
-sb_has_close(const char *s, size_t len)
-{
-	size_t i, j;
-
-	for (i = 0; i < len; i++) {
-		if (s[i] != '<')
-			continue;
-		j = skip_blank(s, len, i + 1);
-		if (len - j < 5 || memcmp(s + j, "close", 5) != 0)
-			continue;
-		j = skip_blank(s, len, j + 5);
-		if (j < len && s[j] == '>')
-			return 1;
-	}
-	return 0;
-}
-
-struct dumpbuf {
-	char	*buf;
-	size_t	 len, cap;
-};
-
-static int
-dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
-{
-	struct dumpbuf *d = ud;
-
-	if (d->len + sz > d->cap) {
-		d->cap = (d->len + sz) * 2 + 256;
-		d->buf = xrealloc(d->buf, d->cap);
-	}
-	memcpy(d->buf + d->len, p, sz);
-	d->len += sz;
-	return 0;
-}
-
-int
-sb_compile(const char *name, const char *code, size_t len, char **bc,
-    size_t *bclen, char *err, size_t errlen)
-{
-	struct dumpbuf d = { NULL, 0, 0 };
-	lua_State *L;
-	locale_t oldloc;
-	char chunkname[80];
-	int r;
-
-	if (len > SB_MAX_CODE) {
-		seterr(err, errlen, "code is %zu bytes, more than %d", len,
-		    SB_MAX_CODE);
-		return -1;
-	}
-	if (len > 0 && code[0] == '\033') {
-		seterr(err, errlen, "binary chunks are not allowed");
-		return -1;
-	}
-	if (memchr(code, '\0', len) != NULL || !sb_valid_utf8(code, len)) {
-		seterr(err, errlen, "code is not UTF-8 text");
-		return -1;
-	}
-	if (sb_has_close(code, len)) {
-		seterr(err, errlen, "to-be-closed variables (<close>) are not "
-		    "allowed");
-		return -1;
-	}
-	if ((L = luaL_newstate()) == NULL) {
-		seterr(err, errlen, "out of memory");
-		return -1;
-	}
-	snprintf(chunkname, sizeof(chunkname), "=%s", name);
-	oldloc = enter_c_locale();
-	r = luaL_loadbufferx(L, code, len, chunkname, "t");
-	leave_locale(oldloc);
-	if (r != LUA_OK) {
-		seterr(err, errlen, "syntax error: %s", lua_tostring(L, -1));
-		lua_close(L);
-		return -1;
-	}
-	if (lua_dump(L, dump_writer, &d, 0) != 0 || d.len == 0) {
-		free(d.buf);
-		lua_close(L);
-		seterr(err, errlen, "cannot dump the compiled chunk");
-		return -1;
-	}
-	lua_close(L);
-	*bc = d.buf;
-	*bclen = d.len;
-	return 0;
-}
-
 /* Error messages go into the ledger: valid UTF-8, bounded. */
 static char *
 sanitize(const char *msg)
@@ -863,7 +508,14 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	*ok = 0;
 	*result = NULL;
 	*error = NULL;
-	ctx->arena = sb_arena_get();
+	/* the arena is what makes object addresses (hence table layouts)
+	 * the same in every process: no call runs without it */
+	if ((ctx->arena = sb_arena_get(ctx->limits->memory)) == NULL) {
+		seterr(err, errlen, "cannot reserve %llu bytes of address space "
+		    "for the call's arena",
+		    (unsigned long long)ctx->limits->memory * 2);
+		return -1;
+	}
 	if ((L = lua_newstate(sb_alloc, ctx)) == NULL) {
 		sb_arena_put(ctx->arena);
 		ctx->arena = NULL;
@@ -875,9 +527,11 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	lua_pushcfunction(L, sb_msgh);
 	lua_pushcfunction(L, sb_main);
 	lua_pushlightuserdata(L, &ra);
-	oldloc = enter_c_locale();
+	oldloc = sb_enter_c_locale();
+	sb_set_running(ctx);
 	status = lua_pcall(L, 1, 0, 1);
-	leave_locale(oldloc);
+	sb_set_running(NULL);
+	sb_leave_locale(oldloc);
 	ctx->closed = 1;
 	if (ctx->limit_err[0] == '\0' && status == LUA_ERRMEM && ctx->memfail)
 		snprintf(ctx->limit_err, sizeof(ctx->limit_err),
@@ -898,7 +552,5 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	lua_close(L);
 	sb_arena_put(ctx->arena);	/* every block was freed */
 	ctx->arena = NULL;
-	(void)err;
-	(void)errlen;
 	return 0;
 }

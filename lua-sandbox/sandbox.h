@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <locale.h>
 
 #include <jansson.h>
 #include <lua.h>
@@ -16,10 +17,22 @@
 #include "engine.h"
 #include "state.h"
 
+/*
+ * What executes a contract, recorded in its deploy entry: the Lua release
+ * (built from Debian's lua5.4 source with vms_luauser.h), the libm behind
+ * its math (musl's, vms_libm.h) and the version
+ * of the sandbox's semantics (environment, metering costs, determinism
+ * rules). A replay refuses a ledger recorded under another runtime. Bump
+ * the sandbox version whenever a change could alter any entry.
+ */
+#define SB_RUNTIME	LUA_RELEASE " musl-libm/1.2.3 vms-sandbox/1"
+
 #define SB_MAX_CODE	60000	/* bytes of contract source */
 #define SB_JSON_DEPTH	64	/* nesting of JSON <-> Lua values */
 #define SB_HOOK_EVERY	1000	/* instructions between count hooks */
 #define SB_ALLOC_UNIT	16	/* heap bytes charged as one instruction */
+#define SB_CMP_UNIT	64	/* string bytes compared per instruction */
+#define SB_SHORTSTR	40	/* LUAI_MAXSHORTLEN of Lua 5.4 */
 #define SB_LIMITERR	160
 #define SB_JSON_NODE	128	/* host bytes charged per JSON node */
 #define SB_GC_MIN	(1 << 20)	/* bytes allocated between GCs, at least */
@@ -36,6 +49,7 @@ struct sb_ctx {
 	uint64_t		 time_ms;
 	uint64_t		 index;		/* this entry's index */
 	uint8_t			 seed[32];
+	uint8_t			 reqhash[32];	/* engine.c request_digest */
 	engine_entry_fn		 entry_fn;
 	void			*entry_arg;
 	engine_log_fn		 log_fn;
@@ -59,6 +73,7 @@ struct sb_ctx {
 	int			 closed;	/* method returned: no System */
 	char			 limit_err[SB_LIMITERR];
 	uint64_t		 rng[4];
+	unsigned int		 strseed;	/* Lua's string-hash seed */
 	json_t			*writes;	/* recorded ops */
 	json_t			*methods;	/* deploy: discovered methods */
 };
@@ -97,7 +112,13 @@ int	 sb_push_json(lua_State *, const json_t *, int depth);
 json_t	*sb_to_json(lua_State *, int idx, int depth, char *err,
 	    size_t errlen);
 int	 sb_json_charge(lua_State *, size_t bytes, char *err, size_t errlen);
-void	 sb_rng_seed(struct sb_ctx *);
+void	 sb_rng_seed(struct sb_ctx *);	/* rng and strseed from seed */
+void	*sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+void	 sb_set_running(struct sb_ctx *);	/* for sb_luaconf.c */
+void	 sb_sethook(lua_State *, struct sb_ctx *);
+void	 sb_open_protect(lua_State *);	/* pcall, xpcall, coroutine.* */
+locale_t sb_enter_c_locale(void);	/* returns what to restore, or 0 */
+void	 sb_leave_locale(locale_t);
 uint64_t sb_rng_next(struct sb_ctx *);
 struct sb_box {
 	json_t	*json;
@@ -105,7 +126,8 @@ struct sb_box {
 };
 struct sb_box *sb_box_json(lua_State *);	/* freed with the state */
 int	 sb_valid_utf8(const char *, size_t);
-struct arena *sb_arena_get(void);
+struct arena *sb_arena_get(uint64_t memory_limit);
+int	 sb_arena_offset(const struct arena *, size_t p, size_t *off);
 void	 sb_arena_put(struct arena *);
 void	*sb_arena_realloc(struct arena *, void *, size_t osize, size_t nsize);
 int	 sb_has_close(const char *, size_t);

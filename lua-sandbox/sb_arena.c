@@ -6,8 +6,18 @@
  * pointer into 16-byte size classes with free lists, and reset in one
  * step when the state is closed. Only sb_run() uses it, one state at a
  * time per thread; the accounting of the memory limit stays in sb_alloc()
- * (requested sizes), so nothing here changes what a contract observes.
- * Under AddressSanitizer free and unused bytes are poisoned.
+ * (requested sizes).
+ *
+ * It also makes object addresses deterministic: every call starts from an
+ * empty arena and takes blocks in an order fixed by the execution, so a
+ * block's offset from the arena's base is the same in every process that
+ * runs the same entry. Lua hashes tables, closures and coroutines used as
+ * table keys by address; sb_arena_offset() gives vms_lua_point2uint() that
+ * offset instead (see vms_luauser.h). Every Lua object that can be a key
+ * (ARENA_MAXOBJ covers the largest closure) is placed here, and the range
+ * is reserved at twice the call's memory limit, so it cannot run out
+ * before the memory limit does.
+ * Under AddressSanitizer free and not yet used bytes are poisoned.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -26,16 +36,17 @@
 #define UNPOISON(p, n)	((void)(p), (void)(n))
 #endif
 
-#define ARENA_SIZE	(16UL << 20)	/* reserved per thread */
 #define ARENA_KEEP	(1UL << 20)	/* kept resident between calls */
-#define ARENA_MAXOBJ	512		/* larger blocks go to malloc */
+#define ARENA_MAXOBJ	4096		/* larger blocks go to malloc */
 #define ARENA_CLASSES	(ARENA_MAXOBJ / 16)
+#define ARENA_CHUNK	(1UL << 20)	/* poisoned ahead of the bump */
 
 struct arena {
 	char	*base, *bump, *end, *high;
+	char	*poisoned;	/* [bump, poisoned) is poisoned */
+	size_t	 size;
 	void	*free[ARENA_CLASSES];
 	int	 busy;
-	int	 broken;	/* mmap failed: malloc only */
 };
 
 static _Thread_local struct arena arena;
@@ -46,28 +57,52 @@ class_of(size_t n)
 	return (n + 15) / 16 - 1;
 }
 
-/* Take the thread's arena for one state; NULL if in use or unavailable. */
+/*
+ * Take the thread's arena for one state whose memory limit is limit bytes,
+ * reserving (or growing) its address range to twice that. NULL if it is in
+ * use or cannot be mapped.
+ */
 struct arena *
-sb_arena_get(void)
+sb_arena_get(uint64_t limit)
 {
 	struct arena *a = &arena;
+	size_t want;
 	void *p;
 
-	if (a->busy || a->broken)
+	if (a->busy)
 		return NULL;
-	if (a->base == NULL) {
-		p = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (p == MAP_FAILED) {
-			a->broken = 1;
+	if (limit > (SIZE_MAX - ARENA_CHUNK) / 2)
+		return NULL;
+	want = (2 * (size_t)limit + ARENA_CHUNK - 1) & ~(ARENA_CHUNK - 1);
+	if (want < ARENA_CHUNK)
+		want = ARENA_CHUNK;
+	if (a->base != NULL && a->size < want) {
+		UNPOISON(a->base, a->size);
+		if (munmap(a->base, a->size) != 0)
 			return NULL;
-		}
-		a->base = a->bump = a->high = p;
-		a->end = a->base + ARENA_SIZE;
-		POISON(a->base, ARENA_SIZE);
+		a->base = NULL;
+	}
+	if (a->base == NULL) {
+		p = mmap(NULL, want, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		a->base = a->bump = a->high = a->poisoned = p;
+		a->size = want;
+		a->end = a->base + want;
 	}
 	a->busy = 1;
 	return a;
+}
+
+/* Where p lies in the arena a (deterministic across processes), or -1. */
+int
+sb_arena_offset(const struct arena *a, size_t p, size_t *off)
+{
+	if (a == NULL || p < (size_t)a->base || p >= (size_t)a->bump)
+		return -1;
+	*off = p - (size_t)a->base;
+	return 0;
 }
 
 /* After lua_close(): every block is free again; forget them at once. */
@@ -79,6 +114,7 @@ sb_arena_put(struct arena *a)
 	if (a->bump > a->high)
 		a->high = a->bump;
 	POISON(a->base, (size_t)(a->bump - a->base));
+	a->poisoned = a->poisoned > a->bump ? a->poisoned : a->bump;
 	if ((size_t)(a->high - a->base) > ARENA_KEEP) {
 		/* give back what a large call touched (contents are dead) */
 		if (madvise(a->base + ARENA_KEEP, (size_t)(a->high - a->base) -
@@ -108,6 +144,13 @@ take(struct arena *a, size_t n)
 	} else if ((size_t)(a->end - a->bump) >= (c + 1) * 16) {
 		p = a->bump;
 		a->bump += (c + 1) * 16;
+		while (a->poisoned < a->bump) {	/* poison fresh space ahead */
+			size_t left = (size_t)(a->end - a->poisoned);
+
+			left = left < ARENA_CHUNK ? left : ARENA_CHUNK;
+			POISON(a->poisoned, left);
+			a->poisoned += left;
+		}
 	} else
 		return malloc(n);
 	UNPOISON(p, n);

@@ -1,26 +1,15 @@
 # tests/tools/forge.sh — sourced by the audit tests: builds the test-only
-# ledger-forge tool (tests/tools/ledger-forge.c) against the sanitizer
-# libvms.a with the Makefile's sanitizer flags, once, and defines FORGE.
+# ledger-forge tool (tests/tools/ledger-forge.c; the Makefile's
+# build/san/tests/ledger-forge target) and defines FORGE.
 # Also provides the guest-list contract the tests share.
 
 forge_build() {
 	FORGE="$TOP/build/san/tests/ledger-forge"
-	src="$TOP/tests/tools/ledger-forge.c"
-	lib="$TOP/build/san/libvms.a"
-	[ -f "$lib" ] || { echo "SKIP forge: $lib not built"; return 1; }
-	if [ ! -x "$FORGE" ] || [ "$src" -nt "$FORGE" ] || [ "$lib" -nt "$FORGE" ]; then
-		mkdir -p "$(dirname "$FORGE")"
-		pk="lua5.4 libsodium libevent jansson libsystemd"
-		# shellcheck disable=SC2046
-		${CC:-cc} -std=c11 -O1 -g -fno-omit-frame-pointer \
-		    -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-		    -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE \
-		    -I"$TOP/libvms" -I"$TOP/lua-sandbox" $(pkg-config --cflags $pk) \
-		    -o "$FORGE.tmp.$$" "$src" "$lib" $(pkg-config --libs $pk) -lm \
-		    >"$TOP/build/san/tests/ledger-forge.log" 2>&1 ||
-		    { echo "FAIL forge: cannot build ledger-forge (see build/san/tests/ledger-forge.log)"; return 1; }
-		mv "$FORGE.tmp.$$" "$FORGE"
-	fi
+	mkdir -p "$TOP/build/san/tests"
+	# built by `make check`; rebuilt here only when a source is newer
+	make -s -C "$TOP" build/san/tests/ledger-forge \
+	    >"$TOP/build/san/tests/ledger-forge.log" 2>&1 ||
+	    { echo "FAIL forge: cannot build ledger-forge (see build/san/tests/ledger-forge.log)"; return 1; }
 	export FORGE
 	return 0
 }

@@ -1,0 +1,59 @@
+/*
+ * audit_int.h — private to the auditor (audit.c: the checks in order;
+ * audit-history.c: cross-checks against the ledger's signed checkpoint
+ * history): the live audit state and what the two files share.
+ */
+#ifndef VMS_AUDIT_INT_H
+#define VMS_AUDIT_INT_H
+
+#include <stdint.h>
+
+#include "audit.h"
+#include "engine.h"
+#include "merkle.h"
+#include "note.h"
+#include "util.h"
+
+struct audit {
+	struct audit_source	*src;
+	char			*name;
+	int			 progress;
+	struct note_verifier	 key;
+	char			*vkey;
+	struct engine		*eng;
+	struct merkle_frontier	 fr;
+	merkle_hash		*leaves;	/* every leaf hash so far */
+	uint64_t		 nleaves, capleaves;
+	uint64_t		 size;		/* verified checkpoint size */
+	merkle_hash		 root;
+	char			 origin[NOTE_NAME_MAX + 1];
+	struct engine		*snap;		/* the host's snapshot (dir) */
+	uint64_t		 snap_index;
+	int			 snap_done;
+	/* first failure seen while processing entries */
+	uint64_t		 bad_index;
+	char			 bad_reason[1536];
+	int			 bad_check;
+	int			 stop;		/* fetch nothing more */
+	uint64_t		 max_entry;	/* entry_size limit (deploy) */
+	char			 missing[VMS_ERRLEN];	/* why the source
+					   ended early (its words), or "" */
+	uint8_t			*ebuf;		/* the entry being replayed */
+	size_t			 ebufcap;
+};
+
+/* Record the audit's failure: check 1..5, the entry (or AUDIT_NO_INDEX). */
+void	 audit_fail(struct audit_report *, int check, uint64_t index,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* audit-history.c */
+/* Check 2 on the source's signed history, once every leaf is known: each
+ * note verifies under the key, names the origin, lies within the newest
+ * checkpoint and signs the root of exactly that many entries. 0 ok, 1
+ * failure (r filled). */
+int	 audit_check_history(struct audit *, struct audit_report *);
+/* After a root mismatch: the first signed size whose root differs from
+ * the entries' (lo, returned; *hi its last entry), or AUDIT_NO_INDEX. */
+uint64_t audit_localise(struct audit *, uint64_t *hi);
+
+#endif

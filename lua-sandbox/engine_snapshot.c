@@ -1,0 +1,152 @@
+/*
+ * engine_snapshot.c — engine_snapshot_save/load: the contract's state
+ * tree and position in the ledger in one file, so a restart need not
+ * replay the whole ledger.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "engine.h"
+#include "engine_int.h"
+#include "proto.h"
+#include "util.h"
+
+/* ---- snapshots ---- */
+
+#define SNAP_MAGIC "VMSSNAP1"
+
+static void
+put_be(uint8_t **p, uint64_t v, int n)
+{
+	int i;
+
+	for (i = n - 1; i >= 0; i--)
+		*(*p)++ = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t
+get_be(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+int
+engine_snapshot_save(struct engine *e, const char *path, char *err,
+    size_t errlen)
+{
+	const struct vms_node **v;
+	size_t n, i, total;
+	uint8_t *buf, *p, root[32];
+	int r;
+
+	v = state_all_sorted(e->state, &n);
+	total = 8 + 8 + 32 + 32 + 8 + 32;
+	for (i = 0; i < n; i++)
+		total += 1 + 4 + v[i]->pathlen + 4 + v[i]->len;
+	p = buf = xmalloc(total);
+	memcpy(p, SNAP_MAGIC, 8);
+	p += 8;
+	put_be(&p, e->next, 8);
+	memcpy(p, e->prev_leaf, 32);
+	p += 32;
+	state_root(e->state, root);
+	memcpy(p, root, 32);
+	p += 32;
+	put_be(&p, n, 8);
+	for (i = 0; i < n; i++) {
+		*p++ = (uint8_t)v[i]->kind;
+		put_be(&p, v[i]->pathlen, 4);
+		memcpy(p, v[i]->path, v[i]->pathlen);
+		p += v[i]->pathlen;
+		put_be(&p, v[i]->len, 4);
+		if (v[i]->len)
+			memcpy(p, v[i]->data, v[i]->len);
+		p += v[i]->len;
+	}
+	crypto_hash_sha256(p, buf, (size_t)(p - buf));
+	free(v);
+	r = write_file_atomic(path, buf, total, 0600, err, errlen);
+	free(buf);
+	return r;
+}
+
+int
+engine_snapshot_load(struct engine *e, const char *path, char *err,
+    size_t errlen)
+{
+	struct vms_state *st;
+	uint8_t *buf, h[32], root[32];
+	const uint8_t *p, *end;
+	size_t len;
+	uint64_t n, i, pl, dl;
+	char e2[VMS_ERRLEN];
+
+	if (read_file(path, (size_t)(e->limits.state_size * 2 + (1 << 20)),
+	    &buf, &len, err, errlen) == -1)
+		return -1;
+	if (len < 120 || memcmp(buf, SNAP_MAGIC, 8) != 0) {
+		free(buf);
+		seterr(err, errlen, "%s: not a vmsd snapshot", path);
+		return -1;
+	}
+	crypto_hash_sha256(h, buf, len - 32);
+	if (memcmp(h, buf + len - 32, 32) != 0) {
+		free(buf);
+		seterr(err, errlen, "%s: snapshot checksum mismatch", path);
+		return -1;
+	}
+	end = buf + len - 32;
+	p = buf + 8 + 8 + 32 + 32;
+	n = get_be(p, 8);
+	p += 8;
+	st = state_new();
+	for (i = 0; i < n; i++) {
+		int kind, r;
+
+		if (end - p < 9)
+			goto corrupt;
+		kind = *p++;
+		pl = get_be(p, 4);
+		p += 4;
+		if ((uint64_t)(end - p) < pl + 4)
+			goto corrupt;
+		dl = get_be(p + pl, 4);
+		if ((uint64_t)(end - p) < pl + 4 + dl)
+			goto corrupt;
+		if (kind == 'd')
+			r = state_mkdir(st, (const char *)p, pl, 0, e2,
+			    sizeof(e2));
+		else if (kind == 'f')
+			r = state_write(st, (const char *)p, pl, p + pl + 4,
+			    dl, 0, 0, e2, sizeof(e2));
+		else
+			goto corrupt;
+		if (r == -1)
+			goto corrupt;
+		p += pl + 4 + dl;
+	}
+	if (p != end)
+		goto corrupt;
+	state_root(st, root);
+	if (memcmp(root, buf + 48, 32) != 0)
+		goto corrupt;
+	state_free(e->state);
+	e->state = st;
+	e->next = get_be(buf + 8, 8);
+	memcpy(e->prev_leaf, buf + 16, 32);
+	free(buf);
+	return 0;
+corrupt:
+	state_free(st);
+	free(buf);
+	seterr(err, errlen, "%s: snapshot is corrupt", path);
+	return -1;
+}

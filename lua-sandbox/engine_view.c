@@ -1,0 +1,109 @@
+/*
+ * engine_view.c — read-only views of a contract's state for the
+ * daemon's read methods and the auditor: engine_read, engine_ls,
+ * engine_state_dump.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "engine_int.h"
+#include "proto.h"
+#include "util.h"
+
+int
+engine_read(const struct engine *e, const char *path, uint8_t **data,
+    size_t *len, char *err, size_t errlen)
+{
+	const struct vms_node *n;
+
+	if (state_path_check(path, strlen(path), err, errlen) == -1)
+		return -1;
+	if ((n = state_lookup(e->state, path, strlen(path))) == NULL) {
+		seterr(err, errlen, "no such file: %s", path);
+		return -1;
+	}
+	if (n->kind != 'f') {
+		seterr(err, errlen, "is a directory: %s", path);
+		return -1;
+	}
+	*data = xmalloc(n->len ? n->len : 1);
+	if (n->len)
+		memcpy(*data, n->data, n->len);
+	*len = n->len;
+	return 0;
+}
+
+static void
+ls_dir(json_t *out, const struct vms_node *dir, size_t skip, int recursive)
+{
+	const struct vms_node **kids = state_sorted_kids(dir);
+	size_t i;
+
+	for (i = 0; i < dir->nkids; i++) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "name",
+		    json_string(kids[i]->path + skip));
+		json_object_set_new(o, "type", json_string(
+		    kids[i]->kind == 'd' ? "dir" : "file"));
+		json_object_set_new(o, "size",
+		    json_integer((json_int_t)kids[i]->len));
+		json_array_append_new(out, o);
+		if (recursive && kids[i]->kind == 'd')
+			ls_dir(out, kids[i], skip, 1);
+	}
+	free(kids);
+}
+
+json_t *
+engine_ls(const struct engine *e, const char *path, int recursive,
+    char *err, size_t errlen)
+{
+	const struct vms_node *n;
+	size_t len = strlen(path);
+	json_t *out;
+
+	if (state_path_check(path, len, err, errlen) == -1)
+		return NULL;
+	if ((n = state_lookup(e->state, path, len)) == NULL) {
+		seterr(err, errlen, "no such directory: %s", path);
+		return NULL;
+	}
+	if (n->kind != 'd') {
+		seterr(err, errlen, "not a directory: %s", path);
+		return NULL;
+	}
+	out = json_array();
+	ls_dir(out, n, len == 1 ? 1 : len + 1, recursive);
+	return out;
+}
+
+json_t *
+engine_state_dump(const struct engine *e)
+{
+	const struct vms_node **v;
+	json_t *o = json_object(), *files = json_array();
+	char hex[65];
+	size_t n, i;
+
+	eng_root_hex(e, hex);
+	json_object_set_new(o, "root", json_string(hex));
+	v = state_all_sorted(e->state, &n);
+	for (i = 0; i < n; i++) {
+		json_t *f = json_object();
+
+		json_object_set_new(f, "path", json_string(v[i]->path));
+		json_object_set_new(f, "type", json_string(v[i]->kind == 'd' ?
+		    "dir" : "file"));
+		json_object_set_new(f, "size",
+		    json_integer((json_int_t)v[i]->len));
+		hex_encode(v[i]->sha, 32, hex);
+		json_object_set_new(f, "sha256", json_string(hex));
+		json_array_append_new(files, f);
+	}
+	free(v);
+	json_object_set_new(o, "files", files);
+	return o;
+}

@@ -1,0 +1,151 @@
+/*
+ * sb_luaconf.c — the functions Lua itself calls through vms_luauser.h:
+ * the string-hash seed of a new lua_State, metered string comparison and
+ * the VM's float-to-string. They run inside Lua's own code (lua_newstate,
+ * l_strcmp, luaS_eqlngstr, luaO_tostring), where no lua_State is at hand,
+ * so they must not raise Lua errors or allocate.
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <lua.h>
+
+#include "sandbox.h"
+#include "vms_luauser.h"
+
+/*
+ * The runtime is defined for 64-bit little-endian LP64 machines (x86-64,
+ * arm64, riscv64, ppc64le): string.pack's native sizes ('l', 'L', 'T',
+ * 'j'), native byte order ('=') and alignment ('!') and lua_Integer all
+ * follow the machine, so a replay elsewhere could differ. Refuse to build
+ * where they would.
+ */
+_Static_assert(sizeof(long) == 8 && sizeof(size_t) == 8 &&
+    sizeof(void *) == 8 && sizeof(lua_Integer) == 8 &&
+    sizeof(lua_Number) == 8 && sizeof(int) == 4 && sizeof(short) == 2,
+    "the contract runtime needs an LP64 machine");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+    "the contract runtime needs a little-endian machine");
+
+/*
+ * Every lua_State of vmsd is made by sb_run() (allocator sb_alloc, ud its
+ * sb_ctx, whose strseed sb_seed_ctx() derived from the ledger) or by
+ * sb_compile() (luaL_newstate: only compiles, seed 0).
+ */
+unsigned int
+vms_lua_makeseed(lua_Alloc f, void *ud)
+{
+	if (f == sb_alloc && ud != NULL)
+		return ((const struct sb_ctx *)ud)->strseed;
+	return 0;
+}
+
+/* the call sb_run() is executing on this thread, or NULL */
+static _Thread_local struct sb_ctx *running;
+
+void
+sb_set_running(struct sb_ctx *ctx)
+{
+	running = ctx;
+}
+
+/*
+ * Charge a comparison of n bytes. When it exhausts the budget, the limit
+ * error is recorded at once: the hook raises it within SB_HOOK_EVERY
+ * instructions, pcall cannot swallow it and sb_run() reports it even if
+ * the method returns first. Until then comparisons are answered without
+ * looking at the bytes (the call's outcome is already decided), so the
+ * overshoot costs nothing. Returns 1 in that state.
+ */
+static int
+charge_cmp(size_t n)
+{
+	struct sb_ctx *ctx = running;
+
+	if (ctx == NULL)
+		return 0;
+	if (ctx->limit_err[0] != '\0')
+		return 1;
+	sb_charge_only(ctx, n / SB_CMP_UNIT);
+	if (ctx->cost >= ctx->limits->instructions)
+		snprintf(ctx->limit_err, sizeof(ctx->limit_err),
+		    "limit exceeded: instructions (%llu)",
+		    (unsigned long long)ctx->limits->instructions);
+	return 0;
+}
+
+/*
+ * l_strcmp's strcoll: byte order (the sandbox runs in the "C" locale, where
+ * strcoll is strcmp), read in chunks so the bytes examined are exactly
+ * those charged. After the budget is gone it answers "greater": l_strcmp
+ * then returns at once (answering "equal" would make it step both strings
+ * by the first one's length).
+ */
+int
+vms_lua_strcoll(const char *a, const char *b)
+{
+	enum { CHUNK = 256 };
+	size_t off = 0, la, lb, n;
+	int r;
+
+	if (running != NULL && running->limit_err[0] != '\0')
+		return 1;
+	for (;;) {
+		la = strnlen(a + off, CHUNK);
+		lb = strnlen(b + off, CHUNK);
+		n = la < lb ? la : lb;
+		if ((r = memcmp(a + off, b + off, n)) != 0 || n < CHUNK) {
+			if (r == 0)	/* one ended: compare its NUL */
+				r = (int)(unsigned char)a[off + n] -
+				    (int)(unsigned char)b[off + n];
+			off += n;
+			break;
+		}
+		off += CHUNK;
+	}
+	if (charge_cmp(off))
+		return 1;
+	return r;
+}
+
+/*
+ * lstring.c's memcmp: equality of two long strings, and of a short string
+ * with an interned one (at most LUAI_MAXSHORTLEN bytes: not charged, and
+ * always really compared, since interning must stay exact).
+ */
+int
+vms_lua_memcmp(const void *a, const void *b, size_t n)
+{
+	if (n > SB_SHORTSTR && charge_cmp(n))
+		return 1;		/* "differ": always safe for long strings */
+	return memcmp(a, b, n);
+}
+
+/*
+ * ltable.c's hash of a table, closure, coroutine, userdata, C function or
+ * light userdata used as a key. Stock Lua uses the address: ASLR and
+ * malloc decide where the key lands, hence when the table rehashes, its
+ * border #t and the heap in use. Here an object of the running call hashes
+ * by its offset in the call's arena (the same in every process, see
+ * sb_arena.c); anything else (C functions, statics: a fixed, small set)
+ * hashes to 0, the same everywhere.
+ */
+unsigned int
+vms_lua_point2uint(size_t p)
+{
+	size_t off;
+
+	if (running != NULL && sb_arena_offset(running->arena, p, &off) == 0)
+		return (unsigned int)(off >> 4);
+	return 0;
+}
+
+int
+vms_lua_number2str(char *s, size_t sz, double n)
+{
+	if (isnan(n))
+		return snprintf(s, sz, "nan");
+	return snprintf(s, sz, LUA_NUMBER_FMT, n);
+}

@@ -1,0 +1,216 @@
+/*
+ * test-config.c — vmsd.conf parsing (daemon/config.c, compiled in here:
+ * it is daemon code, not part of libvms.a) for log_level and call_timeout,
+ * and the level filter of libvms/log.c, checked on what it writes to
+ * stderr.
+ */
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "../../daemon/config.c"
+
+#include "test.h"
+
+static char dir[64], path[128];
+
+/* Load "KEY = VALUE" (one line) over the defaults. */
+static int
+load_line(struct vmsd_config *c, const char *line, char *err, size_t errlen)
+{
+	struct vmsd_flags fl;
+	FILE *f;
+
+	if ((f = fopen(path, "w")) == NULL || fprintf(f, "%s\n", line) < 0 ||
+	    fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+	memset(&fl, 0, sizeof(fl));
+	fl.config = path;
+	fl.config_explicit = 1;
+	return config_load(c, &fl, err, errlen);
+}
+
+TEST(log_level_names)
+{
+	static const struct { const char *v; int pri; } ok[] = {
+		{ "err", LOG_ERR }, { "warning", LOG_WARNING },
+		{ "notice", LOG_NOTICE }, { "info", LOG_INFO },
+		{ "debug", LOG_DEBUG },
+	};
+	struct vmsd_config c;
+	char err[VMS_ERRLEN], line[64];
+	size_t i;
+
+	config_defaults(&c);
+	CHECK_EQ_INT(c.log_level, LOG_INFO);
+	config_free(&c);
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(line, sizeof(line), "log_level = %s", ok[i].v);
+		if (load_line(&c, line, err, sizeof(err)) != 0) {
+			FAILF("%s: %s", line, err);
+			continue;
+		}
+		CHECK_EQ_INT(c.log_level, ok[i].pri);
+		CHECK_EQ_STR(log_level_name(c.log_level), ok[i].v);
+		config_free(&c);
+	}
+}
+
+TEST(log_level_bad)
+{
+	const char *bad[] = { "warn", "error", "INFO", "", "7", "crit" };
+	struct vmsd_config c;
+	char err[VMS_ERRLEN], line[64], want[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "log_level = %s", bad[i]);
+		CHECK_EQ_INT(load_line(&c, line, err, sizeof(err)), -1);
+		snprintf(want, sizeof(want), "%s:1: bad value '%s' for log_level "
+		    "(err, warning, notice, info or debug)", path, bad[i]);
+		CHECK_EQ_STR(err, want);
+	}
+}
+
+TEST(verbose_flag_wins)
+{
+	struct vmsd_config c;
+	struct vmsd_flags fl;
+	char err[VMS_ERRLEN];
+
+	CHECK_EQ_INT(load_line(&c, "log_level = err", err, sizeof(err)), 0);
+	config_free(&c);
+	memset(&fl, 0, sizeof(fl));
+	fl.config = path;
+	fl.verbose = 1;
+	CHECK_EQ_INT(config_load(&c, &fl, err, sizeof(err)), 0);
+	CHECK_EQ_INT(c.log_level, LOG_DEBUG);
+	config_free(&c);
+}
+
+TEST(call_timeout)
+{
+	struct vmsd_config c;
+	char err[VMS_ERRLEN], want[256];
+
+	config_defaults(&c);
+	CHECK_EQ_INT(c.call_timeout, 10);
+	config_free(&c);
+	CHECK_EQ_INT(load_line(&c, "call_timeout = 0", err, sizeof(err)), 0);
+	CHECK_EQ_INT(c.call_timeout, 0);
+	config_free(&c);
+	CHECK_EQ_INT(load_line(&c, "call_timeout = 86400", err, sizeof(err)),
+	    0);
+	CHECK_EQ_INT(c.call_timeout, 86400);
+	config_free(&c);
+	CHECK_EQ_INT(load_line(&c, "call_timeout = 86401", err, sizeof(err)),
+	    -1);
+	snprintf(want, sizeof(want), "%s:1: bad value '86401' for "
+	    "call_timeout (a whole number in range)", path);
+	CHECK_EQ_STR(err, want);
+	CHECK_EQ_INT(load_line(&c, "call_timeout = -1", err, sizeof(err)), -1);
+	CHECK_EQ_INT(load_line(&c, "call_timeout = 5s", err, sizeof(err)), -1);
+}
+
+/* Log one message at each level with the filter at LEVEL; return what
+ * reached stderr (malloc'd). */
+static char *
+log_all(int level)
+{
+	char out[160];
+	uint8_t *buf;
+	size_t len;
+	int fd, saved;
+
+	snprintf(out, sizeof(out), "%s/stderr", dir);
+	fflush(stderr);
+	if ((saved = dup(STDERR_FILENO)) == -1 ||
+	    (fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
+	    dup2(fd, STDERR_FILENO) == -1) {
+		perror("redirect stderr");
+		exit(1);
+	}
+	close(fd);
+	log_setlevel(level);
+	log_warnx("m-warning");
+	errno = ENOENT;
+	log_warn("m-warn");
+	log_notice("m-notice");
+	log_info("m-info");
+	log_debug("m-debug");
+	fflush(stderr);
+	if (dup2(saved, STDERR_FILENO) == -1) {
+		perror("restore stderr");
+		exit(1);
+	}
+	close(saved);
+	if (read_file(out, 1 << 20, &buf, &len, NULL, 0) != 0) {
+		perror(out);
+		exit(1);
+	}
+	unlink(out);
+	return (char *)buf;
+}
+
+TEST(log_filter)
+{
+	char *s;
+
+	log_init("test", LOG_MODE_PLAIN, 0);
+	s = log_all(LOG_ERR);
+	CHECK_EQ_STR(s, "");
+	free(s);
+	s = log_all(LOG_WARNING);
+	CHECK_EQ_STR(s, "test: m-warning\ntest: m-warn: No such file or "
+	    "directory\n");
+	free(s);
+	s = log_all(LOG_NOTICE);
+	CHECK(strstr(s, "m-notice") != NULL && strstr(s, "m-info") == NULL);
+	free(s);
+	s = log_all(LOG_INFO);
+	CHECK(strstr(s, "m-info") != NULL && strstr(s, "m-debug") == NULL);
+	CHECK_EQ_INT(log_getverbose(), 0);
+	free(s);
+	s = log_all(LOG_DEBUG);
+	CHECK_CONTAINS(s, "test: m-warning\n");
+	CHECK_CONTAINS(s, "test: m-debug\n");
+	CHECK_EQ_INT(log_getverbose(), 1);
+	free(s);
+	log_setverbose(0);
+	CHECK_EQ_INT(log_getlevel(), LOG_INFO);
+}
+
+TEST(log_level_from_environment)
+{
+	CHECK(setenv(LOG_LEVEL_ENV, "warning", 1) == 0);
+	log_init("test", LOG_MODE_PLAIN, 0);
+	CHECK_EQ_INT(log_getlevel(), LOG_WARNING);
+	log_init("test", LOG_MODE_PLAIN, 1);	/* -v wins */
+	CHECK_EQ_INT(log_getlevel(), LOG_DEBUG);
+	CHECK(setenv(LOG_LEVEL_ENV, "bogus", 1) == 0);
+	log_init("test", LOG_MODE_PLAIN, 0);
+	CHECK_EQ_INT(log_getlevel(), LOG_INFO);
+	CHECK(unsetenv(LOG_LEVEL_ENV) == 0);
+	log_setlevel(LOG_INFO);
+}
+
+int
+main(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/vms-test-config.XXXXXX");
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/vmsd.conf", dir);
+	RUN(log_level_names);
+	RUN(log_level_bad);
+	RUN(verbose_flag_wins);
+	RUN(call_timeout);
+	RUN(log_filter);
+	RUN(log_level_from_environment);
+	unlink(path);
+	rmdir(dir);
+	return test_summary();
+}
