@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -251,6 +254,37 @@ rpcreq_error(struct rpcreq *req, int code, json_t *data, const char *fmt,
 }
 
 void
+rpcreq_result_text(struct rpcreq *req, const char *result, size_t len)
+{
+	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+	static const char mid[] = ",\"result\":";
+	char idbuf[32], *id = NULL, *line, *p;
+	const char *ids = idbuf;
+	size_t idlen, n;
+
+	if (req->id != NULL && json_is_integer(req->id))
+		snprintf(idbuf, sizeof(idbuf), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(req->id));
+	else if (req->id == NULL || (ids = id = json_dumps(req->id,
+	    JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		ids = "null";
+	idlen = strlen(ids);
+	n = sizeof(head) - 1 + idlen + sizeof(mid) - 1 + len + 2;
+	p = line = xmalloc(n + 1);
+	memcpy(p, head, sizeof(head) - 1);
+	p += sizeof(head) - 1;
+	memcpy(p, ids, idlen);
+	p += idlen;
+	memcpy(p, mid, sizeof(mid) - 1);
+	p += sizeof(mid) - 1;
+	memcpy(p, result, len);
+	p += len;
+	memcpy(p, "}\n", 3);
+	free(id);
+	rpcreq_complete(req, line, n);
+}
+
+void
 rpcreq_reply_json(struct rpcreq *req, json_t *reply)
 {
 	json_t *err = json_object_get(reply, "error");
@@ -308,7 +342,7 @@ conn_flush(struct conn *c)
 	while ((req = TAILQ_FIRST(&c->pending)) != NULL && req->done) {
 		TAILQ_REMOVE(&c->pending, req, centry);
 		c->npending--;
-		if (!req->notification && evbuffer_add(out, req->reply,
+		if (!req->notification && bev_write(c->bev, req->reply,
 		    req->replylen) != 0)
 			close_now = 1;
 		if (req->close_after)
@@ -498,6 +532,7 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct conn *c;
 	struct ucred uc;
 	socklen_t ulen = sizeof(uc);
+	int one = 1;
 
 	c = xcalloc(1, sizeof(*c));
 	TAILQ_INIT(&c->pending);
@@ -514,7 +549,9 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		c->info.gid = uc.gid;
 		c->info.pid = uc.pid;
 		c->info.ident = peer_ident(uc.uid);
-	}
+	} else if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one)) != 0)
+		log_warn("TCP_NODELAY");	/* replies are whole lines */
 	c->bev = bufferevent_socket_new(vmsd_base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		log_warnx("bufferevent_socket_new failed");

@@ -110,6 +110,9 @@ void	 rpcreq_error(struct rpcreq *, int code, json_t *data,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Answer with a ready-made JSON-RPC reply object from a worker. */
 void	 rpcreq_reply_json(struct rpcreq *, json_t *reply);
+/* Answer with a result given as JSON text, copied verbatim: only for text
+ * jansson encoded (a worker's reply). */
+void	 rpcreq_result_text(struct rpcreq *, const char *result, size_t len);
 const struct conn_info *rpcreq_peer(const struct rpcreq *);
 
 int	 control_listen_unix(const char *path, mode_t mode, char *err,
@@ -149,6 +152,11 @@ void	 supervisor_remove(struct rpcreq *, const char *name, int purge);
 /* Stop workers once their queues drain; done() when all have exited. */
 void	 supervisor_shutdown(void (*done)(void));
 void	 supervisor_sigchld(void);
+
+/* ---- sockwrite.c ----
+ * Write to the bufferevent's socket now if nothing is queued before it;
+ * queue the rest. 0, or -1 if it could not be queued. */
+int	 bev_write(struct bufferevent *, const void *data, size_t len);
 
 /* ---- worker process (worker.c) ----
  * Wire (socketpair, JSON lines). Supervisor -> worker:

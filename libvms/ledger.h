@@ -14,7 +14,8 @@
  *   checkpoints  every signed checkpoint ever: uint32 BE length || note
  *   vkey         the C2SP verifier key of the ledger, one line
  *
- * Appends are written to entries/index/hashes (not synced). ledger_commit()
+ * Appends are written to entries/index/hashes (not synced; buffered until
+ * the commit, see ledger_append). ledger_commit()
  * signs the checkpoint of the new size, appends it to `entries` as a commit
  * record and makes it durable with ONE fdatasync of `entries`: that is the
  * commit point, and the only sync on the critical path. It then appends the
@@ -80,13 +81,43 @@ uint64_t ledger_committed_size(const struct ledger *);
 const char *ledger_origin(const struct ledger *);
 const char *ledger_vkey(const struct ledger *);
 
+/* Appends are buffered in memory and written to the files (one pwrite per
+ * file) by the next commit, read, flush or close; they are never durable
+ * before their commit anyway. */
 int	ledger_append(struct ledger *, const void *entry, size_t len,
 	    uint64_t *index, char *err, size_t errlen);
+/* Write the buffered appends now (not synced, not committed). */
+int	ledger_flush(struct ledger *, char *err, size_t errlen);
 /* Sign + append the commit record + one fdatasync of `entries` + append
  * to the history (unsynced); a sync point every LEDGER_SYNC_* commits.
  * No-op if nothing new. On failure the uncommitted entries are discarded
  * (truncated). */
 int	ledger_commit(struct ledger *, char *err, size_t errlen);
+/*
+ * The same commit in three phases, so that the fdatasync (phase 2) can run
+ * in another thread while the owner appends the next batch:
+ *   ledger_commit_prepare  (owner) sign the checkpoint of every appended
+ *                          entry, append the commit record (unsynced);
+ *                          1 if there is nothing to commit, 0 with a ticket
+ *   ledger_commit_fsync    (any thread) fdatasync `entries`: the commit
+ *                          point; touches only the ticket; 0 or an errno
+ *   ledger_commit_finish   (owner) with the errno of phase 2: the
+ *                          checkpoint becomes the committed one (history,
+ *                          sync point). If the fsync failed, the batch and
+ *                          everything appended after it are discarded.
+ * One commit may be in flight at a time; entries appended meanwhile go
+ * into the next one. Rollback is refused while one is in flight; finish it
+ * before ledger_close().
+ */
+struct ledger_ticket {
+	int		 fd;	/* `entries` */
+	uint64_t	 size;	/* the size its checkpoint signs */
+};
+int	ledger_commit_prepare(struct ledger *, struct ledger_ticket *,
+	    char *err, size_t errlen);
+int	ledger_commit_fsync(const struct ledger_ticket *);
+int	ledger_commit_finish(struct ledger *, const struct ledger_ticket *,
+	    int sync_errno, char *err, size_t errlen);
 /* Sync point: fdatasync entries, index, hashes and checkpoints, then
  * replace the `checkpoint` file atomically with the latest commit's note.
  * Not needed for durability (a commit is durable when ledger_commit

@@ -73,6 +73,9 @@ ledger_read_hash(struct ledger *l, int level, uint64_t n, merkle_hash out)
 {
 	uint64_t i = ledger_stored_index(level, n);
 
+	if (l->wb_hash.len > 0 && i >= ledger_stored_count(l->w_size) &&
+	    ledger_wflush(l) != 0)
+		return -1;
 	return pread_full(l->fd_hash, out, MERKLE_HASH_LEN,
 	    (off_t)(i * MERKLE_HASH_LEN));
 }
@@ -302,6 +305,8 @@ ledger_verify_all(struct ledger *l, char *err, size_t errlen)
 	uint32_t len;
 	int k, rc = -1;
 
+	if (ledger_flush(l, err, errlen) != 0)
+		return -1;
 	re.buf = xmalloc(1 << 20);
 	ri.buf = xmalloc(1 << 20);
 	rh.buf = xmalloc(1 << 20);

@@ -9,6 +9,12 @@
 
 #include "ledger.h"
 
+/* A growing byte buffer (appends not yet written). */
+struct ledger_wbuf {
+	uint8_t			*buf;
+	size_t			 len, cap;
+};
+
 struct ledger {
 	char			*dir;
 	char			*vkey;		/* one line, no '\n' */
@@ -35,6 +41,21 @@ struct ledger {
 	uint64_t		 anchor_size;
 	uint64_t		 unsynced_commits;
 	uint64_t		 unsynced_bytes;
+	/*
+	 * Appends are buffered here and written with one pwrite per file
+	 * when the batch is committed (or read, or the buffer is large):
+	 * records for `entries` from offset w_ent, index and hashes from
+	 * entry w_size on. Empty buffers: everything is in the files.
+	 */
+	struct ledger_wbuf	 wb_ent, wb_idx, wb_hash;
+	uint64_t		 w_size, w_ent;
+	/* A prepared commit (ledger_commit_prepare), not yet finished:
+	 * its commit record ends at p_ent_end. */
+	int			 pending;
+	uint64_t		 p_size, p_ent_end;
+	struct merkle_frontier	 p_front;
+	merkle_hash		 p_root;
+	char			*p_note;
 	/* History index, built on first use: sizes and record offsets. */
 	int			 hist_loaded;
 	size_t			 hist_n, hist_cap;
@@ -52,6 +73,18 @@ extern int ledger_fault_fsync;
 #define LEDGER_SYNC_COMMITS	256
 #define LEDGER_SYNC_ENTRIES	8192
 #define LEDGER_SYNC_BYTES	(8u << 20)
+
+/* "dir/name", malloc'd (ledger.c). */
+char	*ledger_path(const struct ledger *, const char *name);
+/* Cut entries, index and hashes back to the committed size
+ * (ledger_commit.c). */
+int	 ledger_truncate_committed(struct ledger *);
+
+/* Write the buffered appends (ledger_commit.c); -1 with errno. */
+int	 ledger_wflush(struct ledger *);
+/* Drop them (rollback). */
+void	 ledger_wdiscard(struct ledger *);
+#define LEDGER_WBUF_MAX		(1u << 20)	/* write through above this */
 
 /* Go sumdb/tlog stored-hash layout (post-order). */
 uint64_t ledger_stored_index(int level, uint64_t n);

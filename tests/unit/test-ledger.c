@@ -5,6 +5,7 @@
  */
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -1078,7 +1079,8 @@ TEST(reader_sees_last_commit)
 		CHECK(append_n(w, i, 5) == 0);
 		CHECK(ledger_commit(w, err, sizeof(err)) == 0);
 	}
-	CHECK(append_n(w, 50, 3) == 0);	/* a batch not yet committed */
+	CHECK(append_n(w, 50, 3) == 0);	/* a batch not yet committed, */
+	CHECK(ledger_flush(w, err, sizeof(err)) == 0);	/* but written */
 	CHECK(ledger_open(d, NULL, &r, &rec, err, sizeof(err)) == 0);
 	if (r != NULL) {
 		CHECK_EQ_INT(ledger_size(r), 50);
@@ -1133,6 +1135,131 @@ TEST(fsync_failure_rolls_back)
 	free(d);
 }
 
+
+/*
+ * The three-phase commit the worker pipelines: appends made while a commit
+ * is in flight go into the next one; they are not committed by it.
+ */
+TEST(commit_in_phases)
+{
+	struct ledger *l;
+	struct ledger_recovery rec;
+	struct ledger_ticket t, t2;
+	struct checkpoint cp;
+	char err[VMS_ERRLEN], *d = make_ledger(4, 4), *note;
+
+	CHECK(ledger_open(d, signer, &l, NULL, err, sizeof(err)) == 0);
+	if (l == NULL)
+		return;
+	/* nothing appended: nothing to prepare */
+	CHECK(ledger_commit_prepare(l, &t, err, sizeof(err)) == 1);
+	CHECK(append_n(l, 4, 3) == 0);
+	CHECK(ledger_commit_prepare(l, &t, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(t.size, 7);
+	CHECK_EQ_INT(ledger_committed_size(l), 4);	/* not yet durable */
+	/* one in flight at a time; no rollback under it */
+	CHECK(ledger_commit_prepare(l, &t2, err, sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "already in flight");
+	CHECK(ledger_commit(l, err, sizeof(err)) == -1);
+	CHECK(ledger_rollback(l, err, sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "in flight");
+	/* the next batch executes meanwhile, and is readable */
+	CHECK(append_n(l, 7, 2) == 0);
+	CHECK(read_all_ok(l) == 0);
+	CHECK_EQ_INT(ledger_commit_fsync(&t), 0);
+	CHECK(ledger_commit_finish(l, &t, 0, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(ledger_committed_size(l), 7);
+	CHECK_EQ_INT(ledger_size(l), 9);
+	CHECK(checkpoint_of(ledger_checkpoint(l), &cp) == 0);
+	CHECK_EQ_INT(cp.size, 7);
+	/* a ticket is finished once */
+	CHECK(ledger_commit_finish(l, &t, 0, err, sizeof(err)) == -1);
+	ledger_close(l);		/* "crash" before the second commit */
+	CHECK(ledger_open(d, signer, &l, &rec, err, sizeof(err)) == 0);
+	if (l == NULL)
+		return;
+	CHECK_EQ_INT(ledger_committed_size(l), 7);
+	CHECK_EQ_INT(rec.dropped_entries, 2);
+	CHECK(ledger_checkpoint_at(l, 7, &note, err, sizeof(err)) == 0);
+	free(note);
+	CHECK(append_n(l, 7, 2) == 0);
+	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
+	CHECK(read_all_ok(l) == 0);
+	CHECK(ledger_verify_all(l, err, sizeof(err)) == 0);
+	ledger_close(l);
+	free(d);
+}
+
+/* A failed fsync discards its batch and what was appended after it. */
+TEST(commit_in_phases_fsync_failure)
+{
+	struct ledger *l;
+	struct ledger_ticket t;
+	char err[VMS_ERRLEN], *d = make_ledger(4, 4), *before;
+	uint64_t eend = fsize(d, "entries");
+
+	CHECK(ledger_open(d, signer, &l, NULL, err, sizeof(err)) == 0);
+	if (l == NULL)
+		return;
+	before = xstrdup(ledger_checkpoint(l));
+	CHECK(append_n(l, 4, 3) == 0);
+	CHECK(ledger_commit_prepare(l, &t, err, sizeof(err)) == 0);
+	CHECK(append_n(l, 7, 2) == 0);
+	ledger_fault_fsync = 1;
+	CHECK_EQ_INT(ledger_commit_fsync(&t), EIO);
+	ledger_fault_fsync = 0;
+	CHECK(ledger_commit_finish(l, &t, EIO, err, sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "fsync: Input/output error; 5 uncommitted "
+	    "entries discarded");
+	CHECK_EQ_INT(ledger_size(l), 4);
+	CHECK_EQ_INT(ledger_committed_size(l), 4);
+	CHECK_EQ_STR(ledger_checkpoint(l), before);
+	CHECK_EQ_INT(fsize(d, "entries"), eend);
+	CHECK_EQ_INT(fsize(d, "index"), 32);
+	CHECK(append_n(l, 4, 1) == 0);
+	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
+	CHECK(read_all_ok(l) == 0);
+	ledger_close(l);
+	CHECK(ledger_open(d, NULL, &l, NULL, err, sizeof(err)) == 0);
+	if (l != NULL) {
+		CHECK_EQ_INT(ledger_size(l), 5);
+		CHECK(ledger_verify_all(l, err, sizeof(err)) == 0);
+		ledger_close(l);
+	}
+	free(before);
+	free(d);
+}
+
+/* Appends are buffered: written by the commit (or a read, or a flush). */
+TEST(appends_buffered)
+{
+	struct ledger *l;
+	char err[VMS_ERRLEN], *d = make_ledger(4, 4);
+	uint64_t eend = fsize(d, "entries"), iend = fsize(d, "index");
+	uint8_t *data;
+	size_t len;
+
+	CHECK(ledger_open(d, signer, &l, NULL, err, sizeof(err)) == 0);
+	if (l == NULL)
+		return;
+	CHECK(append_n(l, 4, 3) == 0);
+	CHECK_EQ_INT(fsize(d, "entries"), eend);
+	CHECK_EQ_INT(fsize(d, "index"), iend);
+	CHECK(ledger_read(l, 5, &data, &len, err, sizeof(err)) == 0);
+	free(data);
+	CHECK_EQ_INT(fsize(d, "index"), iend + 3 * 8);	/* the read wrote */
+	CHECK(append_n(l, 7, 2) == 0);
+	CHECK(ledger_flush(l, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(fsize(d, "index"), iend + 5 * 8);
+	CHECK(ledger_rollback(l, err, sizeof(err)) == 0);
+	CHECK(append_n(l, 4, 40) == 0);
+	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(fsize(d, "index"), 44 * 8);
+	CHECK(read_all_ok(l) == 0);
+	CHECK(ledger_verify_all(l, err, sizeof(err)) == 0);
+	ledger_close(l);
+	free(d);
+}
 TEST(unknown_files_ignored)
 {
 	struct ledger *l;
@@ -1195,6 +1322,9 @@ main(void)
 	RUN(recover_entries_cut);
 	RUN(reader_sees_last_commit);
 	RUN(fsync_failure_rolls_back);
+	RUN(commit_in_phases);
+	RUN(commit_in_phases_fsync_failure);
+	RUN(appends_buffered);
 	RUN(unknown_files_ignored);
 	RUN(too_large);
 	note_signer_free(signer);

@@ -1,0 +1,97 @@
+/*
+ * worker.h — private to the worker process (worker*.c): its state and what
+ * its files share. Not an interface; the supervisor sees only worker_main().
+ *
+ *   worker.c         the loop: read requests, group commit, pipeline
+ *   worker_call.c    one request: execute a call, answer a read, replies
+ *   worker_open.c    open a contract (lock, key, ledger, state) or deploy one
+ *   worker_commit.c  the commit thread: fdatasync of a prepared commit
+ */
+#ifndef VMSD_WORKER_H
+#define VMSD_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "engine.h"
+#include "ledger.h"
+#include "note.h"
+
+struct committer;
+
+/* A growing buffer of reply lines. */
+struct replies {
+	char		*buf;
+	size_t		 len, cap;
+};
+
+struct worker {
+	const char	*name;
+	const char	*dir;
+	const char	*keypath;
+	char		*snap_path;
+	int		 fd;
+	int		 lock_fd;	/* flock on the key file */
+	uint64_t	 snapshot_interval;
+	unsigned	 batch_max;
+
+	struct note_signer *signer;
+	struct ledger	*ledger;
+	struct engine	*engine;
+	uint64_t	 snap_index;	/* engine_next_index at last snapshot */
+
+	char		*in;		/* unparsed input */
+	size_t		 inlen, incap;
+	int		 eof;
+
+	/*
+	 * Group commit, pipelined: the open batch (calls executed and
+	 * appended since the last prepare, their replies in `out`) grows
+	 * while the commit in flight (its replies in `fly`) is fdatasynced
+	 * by the committer thread. Replies are sent only once their batch is
+	 * durable, and always in request order: `fly` before `out`.
+	 */
+	struct replies	 out;
+	struct replies	 fly;
+	int		 dirty;		/* open batch has entries */
+	unsigned	 nopen;		/* requests in the open batch */
+	int		 flying;	/* a commit is in flight */
+	struct ledger_ticket ticket;
+	struct committer *com;
+	uint64_t	 ncommits;	/* batches committed */
+	uint64_t	 noverlap;	/* of which fdatasynced by the thread */
+	int		 must_exit;	/* restart after this batch */
+};
+
+/* worker.c */
+void	 worker_send_out(struct worker *);
+/* Commit everything executed and send every reply (reads see only
+ * committed state; also before a snapshot and at exit). */
+void	 worker_drain(struct worker *);
+int	 worker_read_more(struct worker *, int block);
+int	 worker_has_line(const struct worker *);
+
+/* worker_call.c */
+void	 worker_handle(struct worker *, const char *line, size_t len);
+void	 worker_out_json(struct worker *, json_t *msg);
+void	 worker_reply_result(struct worker *, json_t *id, json_t *result);
+void	 worker_reply_error(struct worker *, json_t *id, int code,
+	    json_t *data, const char *msg);
+
+/* worker_open.c */
+void	 worker_open(struct worker *);
+int	 worker_deploy(struct worker *);
+void	 worker_save_snapshot(struct worker *);
+
+/* worker_commit.c: one thread running ledger_commit_fsync() of the
+ * ticket it is given. */
+struct committer *committer_start(char *err, size_t errlen);
+void	 committer_submit(struct committer *, const struct ledger_ticket *);
+int	 committer_done(struct committer *);
+/* Wait for the submitted fsync (blocks); returns its errno, 0 if done. */
+int	 committer_result(struct committer *);
+void	 committer_stop(struct committer *);
+
+#endif

@@ -1,0 +1,239 @@
+/*
+ * worker_call.c — one request from vmsd, in the worker: execute a contract
+ * call (append its entry to the open batch; the reply waits for the batch's
+ * commit), or answer a read (ledger queries, files, state) from committed
+ * state only. Replies are JSON lines queued in request order.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "ledger.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+#include "vmsd.h"
+#include "worker.h"
+
+static void
+out_add(struct worker *w, const char *s, size_t len)
+{
+	struct replies *r = &w->out;
+
+	if (r->len + len > r->cap) {
+		r->cap = (r->len + len) * 2;
+		r->buf = xrealloc(r->buf, r->cap);
+	}
+	memcpy(r->buf + r->len, s, len);
+	r->len += len;
+}
+
+void
+worker_out_json(struct worker *w, json_t *msg)
+{
+	char *s = json_dumps(msg, JSON_COMPACT | JSON_REAL_PRECISION(17));
+
+	json_decref(msg);
+	if (s == NULL)
+		fatalx("cannot encode a reply");
+	out_add(w, s, strlen(s));
+	out_add(w, "\n", 1);
+	free(s);
+}
+
+void
+worker_reply_result(struct worker *w, json_t *id, json_t *result)
+{
+	/* The size the client will see once this batch is committed. */
+	worker_out_json(w, json_pack("{s:O,s:I,s:o}", "id", id, "size",
+	    (json_int_t)(w->ledger ? ledger_size(w->ledger) : 0), "result",
+	    result ? result : json_null()));
+}
+
+void
+worker_reply_error(struct worker *w, json_t *id, int code, json_t *data,
+    const char *msg)
+{
+	json_t *e = json_pack("{s:i,s:s?}", "code", code, "message", msg);
+
+	if (json_object_get(e, "message") == NULL)
+		json_object_set_new(e, "message",
+		    json_string("(error message is not valid UTF-8)"));
+	if (data)
+		json_object_set_new(e, "data", data);
+	worker_out_json(w, json_pack("{s:O,s:I,s:o}", "id", id, "size",
+	    (json_int_t)(w->ledger ? ledger_size(w->ledger) : 0), "error", e));
+}
+
+static void
+do_call(struct worker *w, json_t *id, json_t *params,
+    const struct vms_caller *caller)
+{
+	const char *method = json_string_value(json_object_get(params,
+	    "method"));
+	json_t *args = json_object_get(params, "args");
+	struct engine_result res;
+	enum engine_status st;
+	char err[VMS_ERRLEN], *entry = NULL;
+	size_t len = 0;
+	uint64_t index;
+
+	if (method == NULL || !json_is_array(args)) {
+		worker_reply_error(w, id, RPC_INVALID_PARAMS, NULL,
+		    "parameters \"method\" (string) and \"args\" (array) "
+		    "are required");
+		return;
+	}
+	memset(&res, 0, sizeof(res));
+	st = engine_call(w->engine, method, args, caller, now_ms(), &entry,
+	    &len, &res, err, sizeof(err));
+	if (st == ENGINE_REFUSED) {
+		worker_reply_error(w, id, RPC_NO_CONTRACT_METHOD, NULL, err);
+		engine_result_clear(&res);
+		return;
+	}
+	if (st != ENGINE_OK) {
+		log_warnx("call %s failed inside the engine: %s", method, err);
+		worker_reply_error(w, id, RPC_INTERNAL_ERROR, NULL, err);
+		engine_result_clear(&res);
+		free(entry);
+		w->must_exit = 1;
+		return;
+	}
+	if (ledger_append(w->ledger, entry, len, &index, err,
+	    sizeof(err)) != 0)
+		fatalx("append failed, batch not acknowledged: %s", err);
+	free(entry);
+	w->dirty = 1;
+	if (res.ok) {
+		worker_reply_result(w, id, json_pack("{s:O,s:I}", "value",
+		    res.value ? res.value : json_null(), "index",
+		    (json_int_t)index));
+	} else {
+		worker_reply_error(w, id, RPC_CONTRACT_ERROR, json_pack("{s:I}",
+		    "index", (json_int_t)index), res.error ? res.error :
+		    "error");
+	}
+	engine_result_clear(&res);
+}
+
+/* ls entries name files relative to the directory; add the full path. */
+static void
+add_paths(json_t *entries, const char *dir)
+{
+	size_t i, dl = strlen(dir);
+	const char *name;
+	json_t *e;
+	char *full;
+
+	while (dl > 1 && dir[dl - 1] == '/')
+		dl--;
+	json_array_foreach(entries, i, e) {
+		name = json_string_value(json_object_get(e, "name"));
+		if (name == NULL || json_object_get(e, "path") != NULL)
+			continue;
+		xasprintf(&full, "%.*s/%s", dl == 1 ? 0 : (int)dl, dir, name);
+		json_object_set_new(e, "path", json_string(full));
+		free(full);
+	}
+}
+
+static void
+do_files(struct worker *w, const char *method, json_t *id, json_t *params)
+{
+	const char *path;
+	char err[VMS_ERRLEN], *b;
+	uint8_t *data;
+	size_t len;
+	json_t *r;
+	int rec = 0;
+
+	if (strcmp(method, M_READ) == 0) {
+		path = json_string_value(json_object_get(params, "path"));
+		if (path == NULL) {
+			worker_reply_error(w, id, RPC_INVALID_PARAMS, NULL,
+			    "missing parameter \"path\"");
+			return;
+		}
+		if (engine_read(w->engine, path, &data, &len, err,
+		    sizeof(err)) != 0) {
+			worker_reply_error(w, id, RPC_NOT_FOUND, NULL, err);
+			return;
+		}
+		b = b64_encode(data, len);
+		worker_reply_result(w, id, json_pack("{s:s,s:s,s:I}", "path", path,
+		    "data", b, "size", (json_int_t)len));
+		free(b);
+		free(data);
+	} else if (strcmp(method, M_LS) == 0) {
+		path = json_string_value(json_object_get(params, "path"));
+		rec = json_is_true(json_object_get(params, "recursive"));
+		r = engine_ls(w->engine, path ? path : "/", rec, err,
+		    sizeof(err));
+		if (r == NULL) {
+			worker_reply_error(w, id, RPC_NOT_FOUND, NULL, err);
+			return;
+		}
+		if (json_is_array(r))
+			add_paths(r, path ? path : "/");
+		if (!json_is_object(r))
+			r = json_pack("{s:o}", "entries", r);
+		worker_reply_result(w, id, r);
+	} else {
+		r = engine_state_dump(w->engine);
+		if (r == NULL) {
+			worker_reply_error(w, id, RPC_INTERNAL_ERROR, NULL,
+			    "cannot dump the state");
+			return;
+		}
+		json_object_set_new(r, "index",
+		    json_integer((json_int_t)engine_next_index(w->engine)));
+		worker_reply_result(w, id, r);
+	}
+}
+
+void
+worker_handle(struct worker *w, const char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *msg, *id, *params, *r;
+	const char *method;
+	struct vms_caller caller;
+	char err[VMS_ERRLEN];
+	int code;
+
+	if ((msg = json_loadb(line, len, 0, &jerr)) == NULL)
+		fatalx("bad message from vmsd: %s", jerr.text);
+	id = json_object_get(msg, "id");
+	method = json_string_value(json_object_get(msg, "method"));
+	params = json_object_get(msg, "params");
+	if (id == NULL || method == NULL || !json_is_object(params))
+		fatalx("bad message from vmsd: no id, method or params");
+	caller.id = json_string_value(json_object_get(msg, "caller"));
+	caller.auth = json_string_value(json_object_get(msg, "auth"));
+	if (caller.auth == NULL)
+		caller.auth = caller.id ? "peercred" : "anonymous";
+
+	if (strcmp(method, M_CALL) == 0) {
+		do_call(w, id, params, &caller);
+		json_decref(msg);
+		return;
+	}
+	/* Reads see only what is committed: finish the batch first. */
+	worker_drain(w);
+	if (ledgerq_handles(method)) {
+		code = ledgerq(w->ledger, w->name, method, params, &r, err,
+		    sizeof(err));
+		if (code != 0)
+			worker_reply_error(w, id, code, NULL, err);
+		else
+			worker_reply_result(w, id, r);
+	} else if (strcmp(method, M_READ) == 0 || strcmp(method, M_LS) == 0 ||
+	    strcmp(method, M_STATE) == 0)
+		do_files(w, method, id, params);
+	else
+		worker_reply_error(w, id, RPC_METHOD_NOT_FOUND, NULL,
+		    "method not found");
+	json_decref(msg);
+}

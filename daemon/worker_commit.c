@@ -1,0 +1,151 @@
+/*
+ * worker_commit.c — the worker's commit thread. The main thread prepares a
+ * commit (signs it, appends the commit record) and hands its ticket over;
+ * this thread runs the fdatasync (ledger_commit_fsync, which touches only
+ * the ticket) while the main thread executes the next batch, then signals
+ * an eventfd. The main thread collects the result and finishes the commit.
+ * One ticket at a time; the ledger itself is never touched here.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+#include "worker.h"
+
+struct committer {
+	pthread_t		 thread;
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cv;		/* to the thread: job or stop */
+	pthread_cond_t		 done_cv;	/* from it: result posted */
+	/* under mtx */
+	int			 job;		/* ticket submitted, not taken */
+	int			 done;		/* result posted, not collected */
+	int			 stop;
+	struct ledger_ticket	 ticket;
+	int			 result;
+	/* main thread only */
+	int			 busy;		/* submitted, result not collected */
+};
+
+static void *
+committer_run(void *arg)
+{
+	struct committer *c = arg;
+	struct ledger_ticket t;
+	int r;
+
+	for (;;) {
+		if (pthread_mutex_lock(&c->mtx) != 0)
+			fatalx("committer: mutex");
+		while (!c->job && !c->stop)
+			if (pthread_cond_wait(&c->cv, &c->mtx) != 0)
+				fatalx("committer: cond_wait");
+		if (!c->job) {
+			(void)pthread_mutex_unlock(&c->mtx);
+			return NULL;
+		}
+		t = c->ticket;
+		c->job = 0;
+		(void)pthread_mutex_unlock(&c->mtx);
+
+		r = ledger_commit_fsync(&t);
+
+		if (pthread_mutex_lock(&c->mtx) != 0)
+			fatalx("committer: mutex");
+		c->result = r;
+		c->done = 1;
+		if (pthread_cond_signal(&c->done_cv) != 0)
+			fatalx("committer: cond_signal");
+		(void)pthread_mutex_unlock(&c->mtx);
+	}
+}
+
+struct committer *
+committer_start(char *err, size_t errlen)
+{
+	struct committer *c = xcalloc(1, sizeof(*c));
+	int e;
+
+	if ((e = pthread_mutex_init(&c->mtx, NULL)) != 0 ||
+	    (e = pthread_cond_init(&c->cv, NULL)) != 0 ||
+	    (e = pthread_cond_init(&c->done_cv, NULL)) != 0 ||
+	    (e = pthread_create(&c->thread, NULL, committer_run, c)) != 0) {
+		seterr(err, errlen, "commit thread: %s", strerror(e));
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+committer_submit(struct committer *c, const struct ledger_ticket *t)
+{
+	if (pthread_mutex_lock(&c->mtx) != 0)
+		fatalx("committer: mutex");
+	if (c->busy)
+		fatalx("committer: a commit is already in flight");
+	c->ticket = *t;
+	c->job = c->busy = 1;
+	if (pthread_cond_signal(&c->cv) != 0)
+		fatalx("committer: cond_signal");
+	(void)pthread_mutex_unlock(&c->mtx);
+}
+
+/* Has the submitted fsync returned? Does not block. */
+int
+committer_done(struct committer *c)
+{
+	int d;
+
+	if (!c->busy)
+		return 0;
+	if (pthread_mutex_lock(&c->mtx) != 0)
+		fatalx("committer: mutex");
+	d = c->done;
+	(void)pthread_mutex_unlock(&c->mtx);
+	return d;
+}
+
+int
+committer_result(struct committer *c)
+{
+	int r;
+
+	if (!c->busy)
+		fatalx("committer: no commit in flight");
+	if (pthread_mutex_lock(&c->mtx) != 0)
+		fatalx("committer: mutex");
+	while (!c->done)
+		if (pthread_cond_wait(&c->done_cv, &c->mtx) != 0)
+			fatalx("committer: cond_wait");
+	r = c->result;
+	c->done = 0;
+	c->busy = 0;
+	(void)pthread_mutex_unlock(&c->mtx);
+	return r;
+}
+
+void
+committer_stop(struct committer *c)
+{
+	if (c == NULL)
+		return;
+	if (c->busy)
+		(void)committer_result(c);
+	if (pthread_mutex_lock(&c->mtx) != 0)
+		fatalx("committer: mutex");
+	c->stop = 1;
+	(void)pthread_cond_signal(&c->cv);
+	(void)pthread_mutex_unlock(&c->mtx);
+	if (pthread_join(c->thread, NULL) != 0)
+		log_warnx("committer: pthread_join failed");
+	(void)pthread_cond_destroy(&c->cv);
+	(void)pthread_cond_destroy(&c->done_cv);
+	(void)pthread_mutex_destroy(&c->mtx);
+	free(c);
+}

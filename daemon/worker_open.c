@@ -1,0 +1,343 @@
+/*
+ * worker_open.c — bring a worker's contract up: lock the contract (one
+ * writer per ledger), load and check the signing key, open the ledger
+ * (recovering a torn tail), load the snapshot checked against the ledger or
+ * rebuild the state from entry 0, and say ready; snapshots. With --deploy,
+ * create a new contract instead (key, ledger, entry 0, snapshot).
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "ledger.h"
+#include "log.h"
+#include "note.h"
+#include "proto.h"
+#include "util.h"
+#include "vmsd.h"
+#include "worker.h"
+
+void
+worker_save_snapshot(struct worker *w)
+{
+	char err[VMS_ERRLEN];
+
+	if (w->engine == NULL ||
+	    engine_next_index(w->engine) == w->snap_index)
+		return;
+	if (engine_snapshot_save(w->engine, w->snap_path, err,
+	    sizeof(err)) != 0) {
+		log_warnx("snapshot not saved: %s", err);
+		return;
+	}
+	w->snap_index = engine_next_index(w->engine);
+	log_debug("snapshot saved at entry %llu",
+	    (unsigned long long)w->snap_index);
+}
+
+static int
+entry_source(void *ctx, uint64_t index, uint8_t **buf, size_t *len)
+{
+	struct worker *w = ctx;
+	char err[VMS_ERRLEN];
+
+	if (ledger_read(w->ledger, index, buf, len, err, sizeof(err)) != 0) {
+		log_warnx("history: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+contract_log(void *ctx, const char *msg)
+{
+	log_info("System.log: %s", msg);
+}
+
+static int
+entry_state(struct worker *w, uint64_t index, merkle_hash root, char *err,
+    size_t errlen)
+{
+	json_error_t jerr;
+	json_t *e;
+	uint8_t *buf;
+	size_t len;
+	const char *hex;
+	int rc = -1;
+
+	if (ledger_read(w->ledger, index, &buf, &len, err, errlen) != 0)
+		return -1;
+	if ((e = json_loadb((const char *)buf, len, 0, &jerr)) == NULL) {
+		seterr(err, errlen, "entry %llu: %s", (unsigned long long)index,
+		    jerr.text);
+		free(buf);
+		return -1;
+	}
+	hex = json_string_value(json_object_get(e, "state"));
+	if (hex == NULL || hex_decode(hex, root, MERKLE_HASH_LEN) != 0)
+		seterr(err, errlen, "entry %llu has no state root",
+		    (unsigned long long)index);
+	else
+		rc = 0;
+	json_decref(e);
+	free(buf);
+	return rc;
+}
+
+/* Entry 0 only: a fresh engine, nothing applied. */
+static void
+engine_fresh(struct worker *w)
+{
+	char err[VMS_ERRLEN];
+	uint8_t *buf;
+	size_t len;
+
+	if (w->engine)
+		engine_free(w->engine);
+	w->engine = NULL;
+	if (ledger_read(w->ledger, 0, &buf, &len, err, sizeof(err)) != 0)
+		fatalx("cannot read the deploy entry: %s", err);
+	if (engine_open(buf, len, &w->engine, err, sizeof(err)) != 0)
+		fatalx("cannot load the contract: %s", err);
+	free(buf);
+	engine_set_entry_source(w->engine, entry_source, w);
+	engine_set_log(w->engine, contract_log, w);
+}
+
+/* Snapshot, checked against the ledger, else rebuild from entry 0. */
+static void
+load_state(struct worker *w)
+{
+	char err[VMS_ERRLEN];
+	merkle_hash want, have;
+	uint64_t size = ledger_committed_size(w->ledger), i, next, start;
+	uint8_t *buf;
+	size_t len;
+	struct stat st;
+
+	engine_fresh(w);
+	if (stat(w->snap_path, &st) == 0) {
+		if (engine_snapshot_load(w->engine, w->snap_path, err,
+		    sizeof(err)) != 0)
+			log_warnx("snapshot unusable, rebuilding from the "
+			    "ledger: %s", err);
+		else if ((next = engine_next_index(w->engine)) == 0 ||
+		    next > size)
+			log_warnx("snapshot is at entry %llu but the ledger "
+			    "has %llu: rebuilding from the ledger",
+			    (unsigned long long)next,
+			    (unsigned long long)size);
+		else if (entry_state(w, next - 1, want, err,
+		    sizeof(err)) != 0)
+			log_warnx("snapshot not checked (%s): rebuilding",
+			    err);
+		else {
+			engine_state_root(w->engine, have);
+			if (memcmp(want, have, MERKLE_HASH_LEN) == 0) {
+				w->snap_index = next;
+				goto roll;
+			}
+			log_warnx("snapshot state root differs from ledger "
+			    "entry %llu: rebuilding from the ledger",
+			    (unsigned long long)(next - 1));
+		}
+		engine_fresh(w);
+	} else if (errno != ENOENT)
+		log_warn("%s", w->snap_path);
+	else if (size > 1)
+		log_info("no snapshot: rebuilding from the ledger");
+roll:
+	start = engine_next_index(w->engine);
+	for (i = start; i < size; i++) {
+		if (ledger_read(w->ledger, i, &buf, &len, err,
+		    sizeof(err)) != 0)
+			fatalx("roll forward: %s", err);
+		if (engine_apply(w->engine, buf, len, err, sizeof(err)) != 0)
+			fatalx("roll forward at entry %llu: %s",
+			    (unsigned long long)i, err);
+		free(buf);
+	}
+	if (size > start) {
+		log_info("state rolled forward over entries %llu..%llu",
+		    (unsigned long long)start, (unsigned long long)size - 1);
+		worker_save_snapshot(w);
+	}
+}
+
+/* Load the key named by the ledger's vkey, and check it is that key. */
+static void
+load_signer(struct worker *w)
+{
+	char err[VMS_ERRLEN], *path, *line;
+	uint8_t *buf;
+	size_t len;
+	struct note_verifier v;
+
+	xasprintf(&path, "%s/vkey", w->dir);
+	if (read_file(path, 4096, &buf, &len, err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	free(path);
+	line = (char *)buf;
+	line[strcspn(line, "\r\n")] = '\0';
+	if (note_vkey_parse(line, &v, err, sizeof(err)) != 0)
+		fatalx("vkey: %s", err);
+	free(buf);
+	if ((w->signer = note_signer_load(w->keypath, v.name, err,
+	    sizeof(err))) == NULL)
+		fatalx("signing key: %s", err);
+	if (memcmp(w->signer->pk, v.pk, sizeof(v.pk)) != 0 ||
+	    memcmp(w->signer->keyid, v.keyid, sizeof(v.keyid)) != 0)
+		fatalx("signing key %s does not match the ledger's vkey",
+		    w->keypath);
+}
+
+/*
+ * One writer per ledger: hold an exclusive lock on the contract's key file
+ * for the worker's lifetime. A worker left over from a daemon that was
+ * killed finishes its batch and exits on EOF; its successor waits for it.
+ */
+static void
+lock_contract(struct worker *w)
+{
+	int fd;
+
+	if ((fd = open(w->keypath, O_RDONLY | O_CLOEXEC)) < 0)
+		fatal("%s", w->keypath);
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK)
+			fatal("lock %s", w->keypath);
+		log_warnx("another worker still holds %s: waiting",
+		    w->keypath);
+		while (flock(fd, LOCK_EX) != 0)
+			if (errno != EINTR)
+				fatal("lock %s", w->keypath);
+	}
+	w->lock_fd = fd;
+}
+
+void
+worker_open(struct worker *w)
+{
+	struct ledger_recovery rec;
+	char err[VMS_ERRLEN];
+	json_t *m;
+
+	lock_contract(w);
+	load_signer(w);
+	memset(&rec, 0, sizeof(rec));
+	if (ledger_open(w->dir, w->signer, &w->ledger, &rec, err,
+	    sizeof(err)) != 0)
+		fatalx("ledger: %s", err);
+	if (rec.dropped_entries || rec.dropped_bytes)
+		log_warnx("ledger had a torn tail: dropped %llu uncommitted "
+		    "entries (%llu bytes) past the checkpoint",
+		    (unsigned long long)rec.dropped_entries,
+		    (unsigned long long)rec.dropped_bytes);
+	if (ledger_committed_size(w->ledger) == 0)
+		fatalx("ledger is empty: no deploy entry");
+	load_state(w);
+	m = engine_methods(w->engine);
+	worker_out_json(w, json_pack("{s:b,s:I,s:s,s:s,s:o}", "ready", 1, "size",
+	    (json_int_t)ledger_committed_size(w->ledger), "vkey", ledger_vkey(w->ledger),
+	    "origin", ledger_origin(w->ledger), "methods",
+	    m ? m : json_array()));
+	worker_send_out(w);
+	log_info("ready: %llu entries", (unsigned long long)ledger_committed_size(w->ledger));
+}
+
+/* Deploy mode: build the contract in w->dir, answer, exit. */
+int
+worker_deploy(struct worker *w)
+{
+	json_error_t jerr;
+	json_t *msg, *id, *params, *methods;
+	const char *name, *code, *origin;
+	struct vms_caller caller;
+	struct vms_limits lim;
+	enum engine_status st;
+	char err[VMS_ERRLEN], *entry = NULL;
+	size_t elen = 0;
+	uint64_t index;
+	int code_rpc = RPC_INTERNAL_ERROR;
+
+	while (!worker_has_line(w) && !w->eof)
+		worker_read_more(w, 1);
+	if (!worker_has_line(w))
+		fatalx("deploy: no request");
+	if ((msg = json_loadb(w->in, (size_t)((char *)memchr(w->in, '\n',
+	    w->inlen) - w->in), 0, &jerr)) == NULL)
+		fatalx("deploy: bad request: %s", jerr.text);
+	id = json_object_get(msg, "id");
+	params = json_object_get(msg, "params");
+	name = json_string_value(json_object_get(params, "name"));
+	code = json_string_value(json_object_get(params, "code"));
+	origin = json_string_value(json_object_get(params, "origin"));
+	caller.id = json_string_value(json_object_get(msg, "caller"));
+	caller.auth = json_string_value(json_object_get(msg, "auth"));
+	if (caller.auth == NULL)
+		caller.auth = "anonymous";
+	if (id == NULL || name == NULL || code == NULL || origin == NULL)
+		fatalx("deploy: incomplete request");
+
+	limits_default(&lim);
+	if (limits_from_json(&lim, json_object_get(params, "limits"), err,
+	    sizeof(err)) != 0) {
+		code_rpc = RPC_INVALID_PARAMS;
+		goto fail;
+	}
+	if (note_keyfile_create(w->keypath, err, sizeof(err)) != 0)
+		goto fail;
+	if ((w->signer = note_signer_load(w->keypath, origin, err,
+	    sizeof(err))) == NULL)
+		goto fail;
+	st = engine_deploy(name, code, strlen(code), &lim, &caller, now_ms(),
+	    &w->engine, &entry, &elen, err, sizeof(err));
+	if (st == ENGINE_REFUSED) {
+		code_rpc = RPC_CONTRACT_ERROR;
+		goto fail;
+	}
+	if (st != ENGINE_OK)
+		goto fail;
+	if (ledger_create(w->dir, origin, w->signer, &w->ledger, err,
+	    sizeof(err)) != 0)
+		goto fail;
+	if (ledger_append(w->ledger, entry, elen, &index, err,
+	    sizeof(err)) != 0 || ledger_commit(w->ledger, err,
+	    sizeof(err)) != 0)
+		goto fail;
+	free(entry);
+	entry = NULL;
+	worker_save_snapshot(w);
+	methods = engine_methods(w->engine);
+	worker_reply_result(w, id, json_pack("{s:s,s:s,s:s,s:I,s:o}", "name", name,
+	    "vkey", ledger_vkey(w->ledger), "origin", origin, "size",
+	    (json_int_t)ledger_committed_size(w->ledger), "methods",
+	    methods ? methods : json_array()));
+	worker_send_out(w);
+	json_decref(msg);
+	log_info("deployed: %s", ledger_vkey(w->ledger));
+	return 0;
+
+fail:
+	free(entry);
+	if (w->ledger) {
+		ledger_close(w->ledger);
+		w->ledger = NULL;
+	}
+	if (rm_rf(w->dir) != 0)
+		log_warn("cleanup %s", w->dir);
+	if (unlink(w->keypath) != 0 && errno != ENOENT)
+		log_warn("cleanup %s", w->keypath);
+	log_info("deploy refused: %s", err);
+	worker_reply_error(w, id, code_rpc, NULL, err);
+	worker_send_out(w);
+	json_decref(msg);
+	return 0;
+}

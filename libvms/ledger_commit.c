@@ -1,0 +1,359 @@
+/*
+ * ledger_commit.c — the write side of an open ledger: append entries,
+ * commit them (sign a checkpoint, append the commit record, one fdatasync
+ * of `entries`), sync points and rollback. See ledger.h.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "ledger_int.h"
+#include "log.h"
+#include "util.h"
+
+int ledger_fault_fsync;
+
+static int
+data_fdatasync(int fd)
+{
+	if (ledger_fault_fsync) {
+		errno = EIO;
+		return -1;
+	}
+	return fdatasync(fd);
+}
+
+int
+ledger_truncate_committed(struct ledger *l)
+{
+	if (ftruncate(l->fd_ent, (off_t)l->cent_end) != 0 ||
+	    ftruncate(l->fd_idx, (off_t)(l->csize * 8)) != 0 ||
+	    ftruncate(l->fd_hash, (off_t)(ledger_stored_count(l->csize) *
+	    MERKLE_HASH_LEN)) != 0)
+		return -1;
+	return 0;
+}
+
+static void
+wb_add(struct ledger_wbuf *b, const void *p, size_t len)
+{
+	if (b->len + len > b->cap) {
+		b->cap = (b->len + len) * 2 > 4096 ? (b->len + len) * 2 : 4096;
+		b->buf = xrealloc(b->buf, b->cap);
+	}
+	memcpy(b->buf + b->len, p, len);
+	b->len += len;
+}
+
+/* Start buffering at the current end, if not already. */
+static void
+wb_begin(struct ledger *l)
+{
+	if (l->wb_ent.len == 0 && l->wb_idx.len == 0 && l->wb_hash.len == 0) {
+		l->w_size = l->size;
+		l->w_ent = l->ent_end;
+	}
+}
+
+/*
+ * Index and hashes first, then the records: a reader walking the index
+ * back from its end (ro_last_commit) tolerates entries not yet written,
+ * and the commit record comes last.
+ */
+int
+ledger_wflush(struct ledger *l)
+{
+	uint64_t at = ledger_stored_count(l->w_size) * MERKLE_HASH_LEN;
+
+	errno = 0;
+	if ((l->wb_idx.len > 0 && pwrite(l->fd_idx, l->wb_idx.buf,
+	    l->wb_idx.len, (off_t)(l->w_size * 8)) != (ssize_t)l->wb_idx.len) ||
+	    (l->wb_hash.len > 0 && pwrite(l->fd_hash, l->wb_hash.buf,
+	    l->wb_hash.len, (off_t)at) != (ssize_t)l->wb_hash.len) ||
+	    (l->wb_ent.len > 0 && pwrite(l->fd_ent, l->wb_ent.buf,
+	    l->wb_ent.len, (off_t)l->w_ent) != (ssize_t)l->wb_ent.len)) {
+		if (errno == 0)
+			errno = EIO;
+		return -1;
+	}
+	ledger_wdiscard(l);
+	return 0;
+}
+
+int
+ledger_flush(struct ledger *l, char *err, size_t errlen)
+{
+	if (ledger_wflush(l) != 0) {
+		seterr(err, errlen, "%s: writing appended entries: %s", l->dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void
+ledger_wdiscard(struct ledger *l)
+{
+	l->wb_ent.len = l->wb_idx.len = l->wb_hash.len = 0;
+}
+
+int
+ledger_rollback(struct ledger *l, char *err, size_t errlen)
+{
+	if (l->pending) {
+		seterr(err, errlen, "%s: rollback: a commit is in flight",
+		    l->dir);
+		return -1;
+	}
+	ledger_wdiscard(l);
+	if (l->size == l->csize)
+		return 0;
+	l->size = l->csize;
+	l->ent_end = l->cent_end;
+	l->front = l->cfront;
+	if (ledger_truncate_committed(l) != 0) {
+		seterr(err, errlen, "%s: rollback: %s", l->dir,
+		    strerror(errno));
+		l->broken = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+ledger_append(struct ledger *l, const void *entry, size_t len,
+    uint64_t *index, char *err, size_t errlen)
+{
+	merkle_hash hashes[65];
+	uint8_t hdr[4], ib[8];
+	uint64_t s;
+	size_t nh = 1;
+	int k;
+
+	if (l->signer == NULL || l->broken) {
+		seterr(err, errlen, "%s: %s", l->dir, l->broken ?
+		    "ledger unusable after a failed commit; reopen it" :
+		    "ledger is open read-only");
+		return -1;
+	}
+	if (len > LEDGER_MAX_ENTRY) {
+		seterr(err, errlen, "entry too large (%zu bytes, max %u)", len,
+		    LEDGER_MAX_ENTRY);
+		return -1;
+	}
+	/* The leaf and every parent it completes, in stored order. */
+	merkle_leaf_hash(entry, len, hashes[0]);
+	for (s = l->size, k = l->front.npeaks - 1; s & 1; s >>= 1, k--, nh++)
+		merkle_node_hash(l->front.peaks[k], hashes[nh - 1],
+		    hashes[nh]);
+	ledger_put_be32(hdr, (uint32_t)len);
+	ledger_put_be64(ib, l->ent_end);
+	wb_begin(l);
+	wb_add(&l->wb_ent, hdr, 4);
+	wb_add(&l->wb_ent, entry, len);
+	wb_add(&l->wb_idx, ib, 8);
+	wb_add(&l->wb_hash, hashes, nh * MERKLE_HASH_LEN);
+	merkle_frontier_push(&l->front, hashes[0]);
+	l->ent_end += 4 + len;
+	if (index != NULL)
+		*index = l->size;
+	l->size++;
+	if (l->wb_ent.len >= LEDGER_WBUF_MAX && ledger_wflush(l) != 0) {
+		seterr(err, errlen, "%s: append: %s", l->dir, strerror(errno));
+		l->broken = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+ledger_sync(struct ledger *l, char *err, size_t errlen)
+{
+	char *p, why[VMS_ERRLEN];
+	int rc;
+
+	if (l->signer == NULL || l->broken) {
+		seterr(err, errlen, "%s: %s", l->dir, l->broken ?
+		    "ledger unusable after a failed commit; reopen it" :
+		    "ledger is open read-only");
+		return -1;
+	}
+	if (l->unsynced_commits == 0 && l->anchor_size == l->csize)
+		return 0;
+	/*
+	 * Everything the new `checkpoint` covers must be durable first.
+	 * `entries` normally is (each commit synced it) but not after a
+	 * recovery from a process crash during a commit's fdatasync.
+	 */
+	if (fdatasync(l->fd_ent) != 0 || fdatasync(l->fd_idx) != 0 ||
+	    fdatasync(l->fd_hash) != 0 || fdatasync(l->fd_hist) != 0) {
+		seterr(err, errlen, "%s: sync point: fdatasync: %s", l->dir,
+		    strerror(errno));
+		return -1;
+	}
+	p = ledger_path(l, "checkpoint");
+	rc = write_file_atomic(p, l->checkpoint, strlen(l->checkpoint), 0644,
+	    why, sizeof(why));
+	free(p);
+	if (rc != 0) {
+		seterr(err, errlen, "%s: sync point: %s", l->dir, why);
+		return -1;
+	}
+	l->anchor_size = l->csize;
+	l->unsynced_commits = l->unsynced_bytes = 0;
+	return 0;
+}
+
+static int
+writable(struct ledger *l, char *err, size_t errlen)
+{
+	if (l->signer == NULL || l->broken) {
+		seterr(err, errlen, "%s: %s", l->dir, l->broken ?
+		    "ledger unusable after a failed commit; reopen it" :
+		    "ledger is open read-only");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Phase 1 (owner's thread): sign the checkpoint of everything appended and
+ * append the commit record to `entries`, unsynced. Appends may go on after
+ * it; they land past the commit record.
+ */
+int
+ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
+    size_t errlen)
+{
+	merkle_hash root;
+	char *note, why[VMS_ERRLEN];
+	uint8_t hdr[4];
+	size_t nlen;
+
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
+	if (writable(l, err, errlen) != 0)
+		return -1;
+	if (l->pending) {
+		seterr(err, errlen, "%s: a commit is already in flight", l->dir);
+		return -1;
+	}
+	if (l->size == l->csize)
+		return 1;
+	merkle_frontier_root(&l->front, root);
+	if ((note = ledger_sign_checkpoint(l->signer, l->size, root, why,
+	    sizeof(why))) == NULL) {
+		seterr(err, errlen, "%s: signing the checkpoint: %s", l->dir,
+		    why);
+		(void)ledger_rollback(l, why, sizeof(why));
+		return -1;
+	}
+	nlen = strlen(note);
+	ledger_put_be32(hdr, LEDGER_REC_NOTE | (uint32_t)nlen);
+	wb_begin(l);
+	wb_add(&l->wb_ent, hdr, 4);
+	wb_add(&l->wb_ent, note, nlen);
+	if (ledger_wflush(l) != 0) {
+		seterr(err, errlen, "%s: writing the batch: %s; %" PRIu64
+		    " uncommitted entries discarded", l->dir, strerror(errno),
+		    l->size - l->csize);
+		(void)ledger_rollback(l, why, sizeof(why));
+		free(note);
+		return -1;
+	}
+	l->ent_end += 4 + nlen;
+	l->pending = 1;
+	l->p_size = l->size;
+	l->p_ent_end = l->ent_end;
+	l->p_front = l->front;
+	memcpy(l->p_root, root, MERKLE_HASH_LEN);
+	l->p_note = note;
+	t->fd = l->fd_ent;
+	t->size = l->size;
+	return 0;
+}
+
+/* Phase 2 (any thread): the commit point. Touches only the ticket. */
+int
+ledger_commit_fsync(const struct ledger_ticket *t)
+{
+	return data_fdatasync(t->fd) == 0 ? 0 : errno ? errno : EIO;
+}
+
+/*
+ * Phase 3 (owner's thread): after the fdatasync, the prepared checkpoint
+ * becomes the committed one; the history append and the sync point come
+ * after it and are recoverable from `entries`. If the fdatasync failed,
+ * the batch and everything appended after it are discarded.
+ */
+int
+ledger_commit_finish(struct ledger *l, const struct ledger_ticket *t,
+    int sync_errno, char *err, size_t errlen)
+{
+	char why[VMS_ERRLEN];
+	uint64_t before = l->cent_end;
+
+	if (!l->pending || t->size != l->p_size || t->fd != l->fd_ent) {
+		seterr(err, errlen, "%s: no commit of size %" PRIu64 " is in "
+		    "flight", l->dir, t->size);
+		return -1;
+	}
+	l->pending = 0;
+	if (sync_errno != 0) {
+		/*
+		 * Never acknowledged: cut the batch and its commit record.
+		 * Should the record survive on disk anyway, it signs exactly
+		 * the entries before it, which a later open then keeps.
+		 */
+		seterr(err, errlen, "%s: fsync: %s; %" PRIu64 " uncommitted "
+		    "entries discarded", l->dir, strerror(sync_errno),
+		    l->size - l->csize);
+		free(l->p_note);
+		l->p_note = NULL;
+		(void)ledger_rollback(l, why, sizeof(why));
+		return -1;
+	}
+	free(l->checkpoint);
+	l->checkpoint = l->p_note;
+	l->p_note = NULL;
+	l->csize = l->p_size;
+	l->cent_end = l->p_ent_end;
+	l->cfront = l->p_front;
+	memcpy(l->croot, l->p_root, MERKLE_HASH_LEN);
+	l->unsynced_commits++;
+	l->unsynced_bytes += l->cent_end - before;
+	if (ledger_history_append(l, l->checkpoint, 0, why,
+	    sizeof(why)) != 0)
+		log_warnx("%s: checkpoint of size %" PRIu64 " is committed but "
+		    "not yet recorded in the history: %s", l->dir, l->csize,
+		    why);
+	if ((l->unsynced_commits >= LEDGER_SYNC_COMMITS ||
+	    l->csize - l->anchor_size >= LEDGER_SYNC_ENTRIES ||
+	    l->unsynced_bytes >= LEDGER_SYNC_BYTES) &&
+	    ledger_sync(l, why, sizeof(why)) != 0)
+		log_warnx("%s: %s (the commit is durable)", l->dir, why);
+	return 0;
+}
+
+/* The three phases in one call. */
+int
+ledger_commit(struct ledger *l, char *err, size_t errlen)
+{
+	struct ledger_ticket t;
+	int r;
+
+	if ((r = ledger_commit_prepare(l, &t, err, errlen)) != 0)
+		return r > 0 ? 0 : -1;
+	return ledger_commit_finish(l, &t, ledger_commit_fsync(&t), err,
+	    errlen);
+}
