@@ -32,7 +32,8 @@
  * Lua's string-hash seed for the entry is the first 4 bytes (big-endian)
  * of SHA-256("vms/lua-strseed/v1" || that seed || R), where R is
  * SHA-256(method || NUL || canonical args) for a call and SHA-256(code)
- * for the deploy. "runtime" names the Lua release and sandbox version;
+ * for the deploy; bytes 4..11 seed the hashes of number keys. "runtime"
+ * names the Lua release, its libm and the sandbox version;
  * replay refuses any other.
  *
  * A failed init refuses the deploy (no ledger is created). An unknown,
