@@ -1,9 +1,12 @@
 /*
  * sb_luaconf.c — the functions Lua itself calls through vms_luauser.h:
- * the string-hash seed of a new lua_State, metered string comparison and
- * the VM's float-to-string. They run inside Lua's own code (lua_newstate,
- * l_strcmp, luaS_eqlngstr, luaO_tostring), where no lua_State is at hand,
- * so they must not raise Lua errors or allocate.
+ * the string-hash seed of a new lua_State, metered string comparison,
+ * deterministic hashes of object and number keys, metered metamethod
+ * lookups and the VM's float-to-string. They run inside Lua's own code
+ * (lua_newstate, l_strcmp, luaS_eqlngstr, ltable.c, luaV_finishget,
+ * luaD_tryfuncTM, luaO_tostring). None allocates; only vms_lua_metacall(),
+ * which is given the lua_State, raises a Lua error; the others record a
+ * limit for the hook to raise.
  */
 #include <limits.h>
 #include <math.h>
@@ -31,7 +34,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 
 /*
  * Every lua_State of vmsd is made by sb_run() (allocator sb_alloc, ud its
- * sb_ctx, whose strseed sb_seed_ctx() derived from the ledger) or by
+ * sb_ctx, whose strseed sb_rng_seed() derived from the ledger) or by
  * sb_compile() (luaL_newstate: only compiles, seed 0).
  */
 unsigned int
