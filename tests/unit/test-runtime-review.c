@@ -17,7 +17,9 @@
  * 16-byte size class, dropped before the next. Free lists never serve
  * another class, so the arena's bump passes twice the memory limit while
  * the heap stays under it; later blocks go to malloc and hash as 0. Then
- * report the order pairs() walks 64 tables used as keys.
+ * build tables mixing object keys, integer keys and deletions, and report
+ * their borders #t: where object keys land decides which deleted nodes
+ * are reused, hence rehash points, array sizes and the border.
  */
 static const char frag_code[] =
     "local M = {}\n"
@@ -31,14 +33,14 @@ static const char frag_code[] =
     "    keep = nil\n"
     "  end\n"
     "  local out = {}\n"
-    "  for s = 1, 24 do\n"
+    "  for s = 1, 200 do\n"
     "    local t, objs = {}, {}\n"
-    "    for i = 1, 60 do\n"
-    "      local o = {}\n"
-    "      t[o] = true; objs[i] = o\n"
-    "      if i % 2 == 0 then t[objs[i // 2]] = nil end\n"
-    "      if i % (s % 5 + 2) ~= 0 then t[i] = true end\n"
-    "      if i % 7 == 0 then t[i - 3] = nil end\n"
+    "    for i = 1, 80 do\n"
+    "      local r = math.random(6)\n"
+    "      if r <= 2 then local o = {}; objs[#objs + 1] = o; t[o] = true\n"
+    "      elseif r == 3 and #objs > 0 then t[objs[math.random(#objs)]] = nil\n"
+    "      elseif r == 4 then t[math.random(40)] = nil\n"
+    "      else t[math.random(40)] = true end\n"
     "    end\n"
     "    out[s] = #t\n"
     "  end\n"
