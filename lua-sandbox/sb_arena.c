@@ -14,9 +14,11 @@
  * runs the same entry. Lua hashes tables, closures and coroutines used as
  * table keys by address; sb_arena_offset() gives vms_lua_point2uint() that
  * offset instead (see vms_luauser.h). Every Lua object that can be a key
- * (ARENA_MAXOBJ covers the largest closure) is placed here, and the range
- * is reserved at twice the call's memory limit, so it cannot run out
- * before the memory limit does.
+ * (ARENA_MAXOBJ covers the largest closure) is placed here, never in
+ * malloc: the range is ARENA_FACTOR times the call's memory limit (address
+ * space only, MAP_NORESERVE), the same whatever ran on the thread before,
+ * and if size-class fragmentation still exhausts it the allocation fails
+ * as the memory limit does, deterministically.
  * Under AddressSanitizer free and not yet used bytes are poisoned.
  */
 #include <stddef.h>
@@ -40,6 +42,7 @@
 #define ARENA_MAXOBJ	4096		/* larger blocks go to malloc */
 #define ARENA_CLASSES	(ARENA_MAXOBJ / 16)
 #define ARENA_CHUNK	(1UL << 20)	/* poisoned ahead of the bump */
+#define ARENA_FACTOR	8		/* range per byte of memory limit */
 
 struct arena {
 	char	*base, *bump, *end, *high;
@@ -58,9 +61,10 @@ class_of(size_t n)
 }
 
 /*
- * Take the thread's arena for one state whose memory limit is limit bytes,
- * reserving (or growing) its address range to twice that. NULL if it is in
- * use or cannot be mapped.
+ * Take the thread's arena for one state whose memory limit is limit bytes:
+ * a range of exactly ARENA_FACTOR * limit (rounded up to ARENA_CHUNK),
+ * mapped larger only if an earlier call needed more. NULL if it is in use
+ * or cannot be mapped.
  */
 struct arena *
 sb_arena_get(uint64_t limit)
@@ -71,9 +75,10 @@ sb_arena_get(uint64_t limit)
 
 	if (a->busy)
 		return NULL;
-	if (limit > (SIZE_MAX - ARENA_CHUNK) / 2)
+	if (limit > (SIZE_MAX - ARENA_CHUNK) / ARENA_FACTOR)
 		return NULL;
-	want = (2 * (size_t)limit + ARENA_CHUNK - 1) & ~(ARENA_CHUNK - 1);
+	want = (ARENA_FACTOR * (size_t)limit + ARENA_CHUNK - 1) &
+	    ~(ARENA_CHUNK - 1);
 	if (want < ARENA_CHUNK)
 		want = ARENA_CHUNK;
 	if (a->base != NULL && a->size < want) {
@@ -89,8 +94,11 @@ sb_arena_get(uint64_t limit)
 			return NULL;
 		a->base = a->bump = a->high = a->poisoned = p;
 		a->size = want;
-		a->end = a->base + want;
 	}
+	/* this call's extent, whatever an earlier call mapped */
+	a->end = a->base + want;
+	if (a->poisoned > a->end)
+		a->poisoned = a->end;
 	a->busy = 1;
 	return a;
 }
@@ -152,7 +160,7 @@ take(struct arena *a, size_t n)
 			a->poisoned += left;
 		}
 	} else
-		return malloc(n);
+		return NULL;	/* exhausted: fails as the memory limit */
 	UNPOISON(p, n);
 	return p;
 }

@@ -1,7 +1,9 @@
 /*
  * test-runtime-review.c — review of the contract runtime's Lua hooks
  * (vms_luauser.h, sb_luaconf.c, sb_arena.c). Each case asserts the
- * behaviour the runtime promises; a FAIL is a finding of the review.
+ * behaviour the runtime promises; each failed before its fix (the arena's
+ * extent followed the thread's history; exhausting it fell back to malloc,
+ * where object keys all hash alike).
  *
  * Fresh threads stand for fresh processes: the arena is per thread.
  */
@@ -15,8 +17,8 @@
 /*
  * Fragment the arena: four phases of strings, each phase in its own
  * 16-byte size class, dropped before the next. Free lists never serve
- * another class, so the arena's bump passes twice the memory limit while
- * the heap stays under it; later blocks go to malloc and hash as 0. Then
+ * another class, so the arena's bump runs far ahead of the heap in use
+ * (before the fix, past its end into malloc, where keys hash as 0). Then
  * build tables mixing object keys, integer keys and deletions, and report
  * their borders #t: where object keys land decides which deleted nodes
  * are reused, hence rehash points, array sizes and the border.
