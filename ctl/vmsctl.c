@@ -11,12 +11,9 @@
 
 #include "log.h"
 #include "vmsctl.h"
+#include "vmsd_paths.h"
 
 #define VMSCTL_VERSION	"0.1.0"
-
-#ifndef VMSD_SOCKET
-#define VMSD_SOCKET	"/run/vmsd/vmsd.sock"
-#endif
 
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_deploy_entry,

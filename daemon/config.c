@@ -13,6 +13,7 @@
 #include "log.h"
 #include "proto.h"
 #include "util.h"
+#include "vmsd_paths.h"
 #include "vmsd.h"
 
 static char *

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "util.h"
 #include "vmsd.h"
+#include "vmsd_paths.h"
 
 struct event_base	*vmsd_base;
 struct vmsd_config	*vmsd_conf;

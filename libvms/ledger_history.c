@@ -78,9 +78,17 @@ ledger_history_append(struct ledger *l, const char *note, int sync,
 	errno = 0;
 	if (pwrite(l->fd_hist, rec, 4 + len, (off_t)l->hist_end) !=
 	    (ssize_t)(4 + len) || (sync && fsync(l->fd_hist) != 0)) {
-		seterr(err, errlen, "%s/checkpoints: %s", l->dir,
-		    strerror(errno ? errno : EIO));
-		(void)ftruncate(l->fd_hist, (off_t)l->hist_end);
+		int e = errno ? errno : EIO;
+
+		/* cut the partial record; if that fails too, the next
+		 * append overwrites it and open's repair cuts any tail */
+		if (ftruncate(l->fd_hist, (off_t)l->hist_end) != 0)
+			seterr(err, errlen, "%s/checkpoints: %s (and cutting "
+			    "the partial record: %s)", l->dir, strerror(e),
+			    strerror(errno));
+		else
+			seterr(err, errlen, "%s/checkpoints: %s", l->dir,
+			    strerror(e));
 		free(rec);
 		return -1;
 	}
