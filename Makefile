@@ -14,9 +14,19 @@
 # spelling), and musl 1.2.3's libm functions (musl, into build/musl-src), so
 # that math gives the same bits on every machine (lua-sandbox/vms_libm.h).
 #
-# Sources are picked up by wildcard: libvms/ and lua-sandbox/ form libvms.a,
-# daemon/*.c link into vmsd, ctl/*.c into vmsctl, tests/unit/test-*.c are one
-# unit-test binary each, bench/bench-*.c one benchmark each.
+# Folders are layers, and calls only go down (ARCHITECTURE.md):
+#   libvms/       build/libvms.a     util, log, merkle, note, ledger, canonical
+#                                    JSON, protocol, client; no Lua
+#   lua-sandbox/  build/libsandbox.a the sandbox and the engine (+ liblua.a,
+#                                    the runtime built from Debian's sources)
+#   audit/        build/libaudit.a   the audit core and its sources
+#   daemon/       vmsd               (all but vmsd.c also in build/libdaemon.a,
+#   ctl/          vmsctl              for unit tests)
+# Each object is compiled with the include paths of its own layer and those
+# below, so an upward #include does not compile; tests/integration/layers.sh
+# checks the symbols (nm) too. Sources are picked up by wildcard;
+# tests/unit/test-*.c are one unit-test binary each, bench/bench-*.c one
+# benchmark each.
 
 PREFIX      ?= /usr/local
 BINDIR      ?= $(PREFIX)/bin
@@ -45,7 +55,10 @@ MUSL_DIR = build/musl-src
 MUSL_HDR = $(MUSL_DIR)/src/internal/libm.h
 MUSL_PIN = 1.2.3 7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4
 GEN      = build/gen
-INCS     = -Ilibvms -Ilua-sandbox -I$(GEN) -I$(LUA_DIR)/src
+INC_LIBVMS  = -Ilibvms -I$(GEN)
+INC_SANDBOX = $(INC_LIBVMS) -Ilua-sandbox -I$(LUA_DIR)/src
+INC_AUDIT   = $(INC_SANDBOX) -Iaudit
+INCS        = $(INC_AUDIT)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
@@ -98,12 +111,18 @@ LIBM_CFLAGS = -std=c99 -O2 -g -ffp-contract=off -U__FP_FAST_FMA -fno-builtin \
               -I$(MUSL_DIR)/src/internal -I$(MUSL_DIR)/arch/generic \
               -I$(MUSL_DIR)/src/math
 LIBM_OBJ = $(LIBM_SRC:%=build/libm/%.o)
-LINK_LIBS  = -Wl,--start-group build/libvms.a build/liblua.a -Wl,--end-group \
-             $(PKG_LIBS)
-SLINK_LIBS = -Wl,--start-group build/san/libvms.a build/san/liblua.a \
-             -Wl,--end-group $(PKG_LIBS)
+# Archives, highest layer first. The one link group is where Lua and the
+# sandbox meet: Lua calls the sandbox's LUA_USER_H hooks (sb_luaconf.c).
+LIBS_A     = build/libaudit.a build/libsandbox.a build/liblua.a build/libvms.a
+SLIBS_A    = $(LIBS_A:build/%=build/san/%)
+LINK_LIBS  = build/libaudit.a -Wl,--start-group build/libsandbox.a \
+             build/liblua.a -Wl,--end-group build/libvms.a $(PKG_LIBS)
+SLINK_LIBS = build/san/libaudit.a -Wl,--start-group build/san/libsandbox.a \
+             build/san/liblua.a -Wl,--end-group build/san/libvms.a $(PKG_LIBS)
 
-LIB_SRC    = $(wildcard libvms/*.c) $(wildcard lua-sandbox/*.c)
+LIBVMS_SRC  = $(wildcard libvms/*.c)
+SANDBOX_SRC = $(wildcard lua-sandbox/*.c)
+AUDIT_SRC   = $(wildcard audit/*.c)
 DAEMON_SRC = $(wildcard daemon/*.c)
 CTL_SRC    = $(wildcard ctl/*.c)
 UNIT_SRC   = $(wildcard tests/unit/test-*.c)
@@ -112,10 +131,8 @@ BENCH_SRC  = $(wildcard bench/bench-*.c)
 OBJ     = build/obj
 SOBJ    = build/san/obj
 
-LIB_OBJ    = $(LIB_SRC:%.c=$(OBJ)/%.o)
 DAEMON_OBJ = $(DAEMON_SRC:%.c=$(OBJ)/%.o)
 CTL_OBJ    = $(CTL_SRC:%.c=$(OBJ)/%.o)
-SLIB_OBJ    = $(LIB_SRC:%.c=$(SOBJ)/%.o)
 SDAEMON_OBJ = $(DAEMON_SRC:%.c=$(SOBJ)/%.o)
 SCTL_OBJ    = $(CTL_SRC:%.c=$(SOBJ)/%.o)
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=build/san/tests/%)
@@ -172,6 +189,9 @@ build/san/liblua.a: $(SLUA_OBJ) $(LIBM_OBJ)
 # Every object of ours may include Lua's, musl's or a generated header: the
 # order-only prerequisites make them exist before the first compile, and
 # the .d files (-MMD) name what each object really includes after that.
+$(OBJ)/libvms/%.o $(SOBJ)/libvms/%.o: INCS = $(INC_LIBVMS)
+$(OBJ)/lua-sandbox/%.o $(SOBJ)/lua-sandbox/%.o: INCS = $(INC_SANDBOX)
+$(OBJ)/audit/%.o $(SOBJ)/audit/%.o: INCS = $(INC_AUDIT)
 $(OBJ)/%.o: %.c | $(LUA_HDR) $(MUSL_HDR) $(GEN_HDRS)
 	@mkdir -p $(dir $@)
 	$(REL_CC) $(DEPFLAGS) -c -o $@ $<
@@ -179,31 +199,40 @@ $(SOBJ)/%.o: %.c | $(LUA_HDR) $(MUSL_HDR) $(GEN_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-build/libvms.a: $(LIB_OBJ)
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
-build/san/libvms.a: $(SLIB_OBJ)
+build/libvms.a: $(LIBVMS_SRC:%.c=$(OBJ)/%.o)
+build/libsandbox.a: $(SANDBOX_SRC:%.c=$(OBJ)/%.o)
+build/libaudit.a: $(AUDIT_SRC:%.c=$(OBJ)/%.o)
+build/san/libvms.a: $(LIBVMS_SRC:%.c=$(SOBJ)/%.o)
+build/san/libsandbox.a: $(SANDBOX_SRC:%.c=$(SOBJ)/%.o)
+build/san/libaudit.a: $(AUDIT_SRC:%.c=$(SOBJ)/%.o)
+build/libvms.a build/libsandbox.a build/libaudit.a \
+build/san/libvms.a build/san/libsandbox.a build/san/libaudit.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-daemon/vmsd: $(DAEMON_OBJ) build/libvms.a build/liblua.a
+daemon/vmsd: $(DAEMON_OBJ) $(LIBS_A)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(DAEMON_OBJ) $(LINK_LIBS)
-ctl/vmsctl: $(CTL_OBJ) build/libvms.a build/liblua.a
+ctl/vmsctl: $(CTL_OBJ) $(LIBS_A)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CTL_OBJ) $(LINK_LIBS)
-build/san/vmsd: $(SDAEMON_OBJ) build/san/libvms.a build/san/liblua.a
+build/san/vmsd: $(SDAEMON_OBJ) $(SLIBS_A)
 	$(CC) $(SAN_LDFLAGS) -o $@ $(SDAEMON_OBJ) $(SLINK_LIBS)
-build/san/vmsctl: $(SCTL_OBJ) build/san/libvms.a build/san/liblua.a
+build/san/vmsctl: $(SCTL_OBJ) $(SLIBS_A)
 	$(CC) $(SAN_LDFLAGS) -o $@ $(SCTL_OBJ) $(SLINK_LIBS)
-build/san/tests/%: tests/unit/%.c build/san/libvms.a build/san/liblua.a | $(GEN_HDRS)
+build/san/tests/%: tests/unit/%.c $(SLIBS_A) | $(GEN_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) $(DEPFLAGS) -Itests/unit -o $@ $< $(SLINK_LIBS) $(SAN_LDFLAGS)
-build/san/tests/ledger-forge: tests/tools/ledger-forge.c build/san/libvms.a build/san/liblua.a | $(GEN_HDRS)
+build/san/tests/ledger-forge: tests/tools/ledger-forge.c $(SLIBS_A) | $(GEN_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) $(DEPFLAGS) -o $@ $< $(SLINK_LIBS) $(SAN_LDFLAGS)
-build/bench/%: bench/%.c build/libvms.a build/liblua.a | $(GEN_HDRS)
+build/bench/%: bench/%.c $(LIBS_A) | $(GEN_HDRS)
 	@mkdir -p $(dir $@)
 	$(REL_CC) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(LINK_LIBS)
 
+# Dependency files are only ever written by the compiler: no rule remakes
+# them (and no built-in rule tries to link one from a .o).
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
+%.d: ;
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 # The README's test command. Builds the sanitizer binaries and runs every test.

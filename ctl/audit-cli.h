@@ -1,7 +1,6 @@
 /*
- * audit-cli.h — the CLI side of `vmsctl audit`: the daemon-backed audit
- * source and the trust-on-first-use store. The checks themselves live in
- * libvms/audit.c.
+ * audit-cli.h — the CLI side of `vmsctl audit`: the trust-on-first-use
+ * store. The checks and the sources live in audit/.
  */
 #ifndef VMSCTL_AUDIT_H
 #define VMSCTL_AUDIT_H
@@ -10,11 +9,6 @@
 
 #include "audit.h"
 #include "client.h"
-
-/* audit-daemon.c: bytes from vmsd over its socket. *transport_failed is
- * set when a failure was the connection's (exit 3), not the daemon's. */
-struct audit_source *audit_daemon_source(struct vms_client *,
-	    const char *name, int *transport_failed);
 
 /* audit-trust.c: $VMSCTL_KNOWN, else $XDG_STATE_HOME/vmsctl/known_contracts,
  * else ~/.local/state/vmsctl/known_contracts. Records are keyed by the

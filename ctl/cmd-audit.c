@@ -3,7 +3,7 @@
  * option handling, trust on first use (looked up by the checkpoint's
  * origin, remembered with the socket it was seen on), contracts a daemon
  * stopped listing, one line (or JSON object) per contract, and the follow
- * loop. The checks are libvms/audit.c's.
+ * loop. The checks are audit/audit.c's.
  */
 #include <sys/stat.h>
 
@@ -271,7 +271,7 @@ audit_daemon(struct audit_cli *ac, const char *name, struct audit **follow,
 
 	if ((rc = ctl_connect(ac->c)) != EXIT_OK)
 		return rc;
-	src = audit_daemon_source(ac->c->client, name, &tf);
+	src = audit_rpc_source(ac->c->client, name, &tf);
 	socket_id(ac, seen, sizeof(seen));
 	rc = audit_one(ac, src, name, seen, &tf, follow);
 	if (keep != NULL && rc == EXIT_OK)

@@ -4,29 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "canon.h"
 #include "proto.h"
 #include "util.h"
-
-#define JSON_FLAGS_CANON \
-	(JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17))
-
-char *
-json_canonical(const json_t *v, size_t *len)
-{
-	char *s = json_dumps(v, JSON_FLAGS_CANON | JSON_ENCODE_ANY);
-
-	if (s == NULL)
-		return NULL;
-	if (len)
-		*len = strlen(s);
-	return s;
-}
 
 static char *
 line_of(json_t *msg, size_t *len)
 {
-	char *s = json_dumps(msg, JSON_COMPACT | JSON_SORT_KEYS |
-	    JSON_REAL_PRECISION(17));
+	char *s = json_dumps(msg, JSON_FLAGS_CANON);
 	size_t n;
 	char *out;
 

@@ -66,9 +66,6 @@ int	 proto_parse_request(const char *line, size_t len, json_t **req,
 	    const char **method, json_t **params, json_t **id,
 	    char *err, size_t errlen);
 
-/* Canonical encoding used for ledger entries and anything hashed. */
-char	*json_canonical(const json_t *, size_t *len);
-
 /* Parameter helpers: return -1 and fill err when missing or mistyped. */
 int	 param_string(const json_t *params, const char *key, int required,
 	    const char **out, char *err, size_t errlen);

@@ -1,5 +1,5 @@
 /*
- * engine.c — implements libvms/engine.h: deploy, call, opening a recorded
+ * engine.c — implements engine.h: deploy, call, opening a recorded
  * ledger, and the engine's accessors. Entries are built here (schema in
  * engine.h) and the sandbox (sandbox.c) runs Lua. Limits, replay and
  * apply, snapshots and the state views live in engine_*.c.
@@ -12,7 +12,7 @@
 
 #include "engine.h"
 #include "engine_int.h"
-#include "proto.h"
+#include "canon.h"
 #include "sandbox.h"
 #include "state.h"
 #include "util.h"

@@ -10,7 +10,6 @@
 
 #include "engine.h"
 #include "engine_int.h"
-#include "proto.h"
 #include "util.h"
 
 /* ---- limits ---- */

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "canon.h"
 #include "engine.h"
 #include "engine_int.h"
-#include "proto.h"
 #include "util.h"
 
 /* ---- replay ---- */
@@ -21,9 +21,7 @@ short_json(const json_t *v)
 
 	if (v == NULL)
 		return xstrdup("(absent)");
-	s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
-	    JSON_REAL_PRECISION(17));
-	if (s == NULL)
+	if ((s = json_canonical(v, NULL)) == NULL)
 		return xstrdup("?");
 	if (strlen(s) > 120) {
 		s[117] = '.';

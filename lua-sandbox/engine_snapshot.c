@@ -11,7 +11,6 @@
 
 #include "engine.h"
 #include "engine_int.h"
-#include "proto.h"
 #include "util.h"
 
 /* ---- snapshots ---- */

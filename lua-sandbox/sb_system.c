@@ -10,7 +10,7 @@
 #include <lauxlib.h>
 
 #include "log.h"
-#include "proto.h"
+#include "canon.h"
 #include "sandbox.h"
 #include "util.h"
 

@@ -114,7 +114,7 @@ keys=$(grep -Eo 'str(n)?cmp\(key, "[a-z_.]+"' "$TOP/daemon/config.c" 2>/dev/null
     sed 's/.*"\(.*\)"/\1/' | grep -v '\.$' | sort -u)
 if grep -q 'strncmp(key, "limit\."' "$TOP/daemon/config.c" 2>/dev/null; then
 	lim=$(sed -n '/^struct vms_limits {/,/^};/s/^[[:space:]]*uint64_t[[:space:]]*\([a-z_]*\);.*/limit.\1/p' \
-	    "$TOP/libvms/engine.h")
+	    "$TOP/lua-sandbox/engine.h")
 	keys="$keys $lim"
 fi
 render vmsd.conf.5

@@ -38,6 +38,7 @@
 #include "engine.h"
 #include "ledger.h"
 #include "note.h"
+#include "canon.h"
 #include "proto.h"
 #include "util.h"
 

@@ -1,5 +1,5 @@
 /*
- * test-auditdir.c — the ledger-directory audit source (libvms/audit-dir.c)
+ * test-auditdir.c — the ledger-directory audit source (audit/audit-dir.c)
  * on an `entries` file truncated or rewritten while it is being audited:
  * the source reads with pread, so each case is a clear error naming the
  * file and the offset, never SIGBUS (the mapped reader it replaced died

@@ -7,6 +7,7 @@
 
 #include "test.h"
 #include "sbtest.h"
+#include "canon.h"
 #include "proto.h"
 
 struct ledger {

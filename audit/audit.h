@@ -123,9 +123,15 @@ int	audit_follow_step(struct audit *, struct audit_report *, int *grew,
 	    char *err, size_t errlen);
 void	audit_free(struct audit *);
 
-/* Sources over a ledger directory (audit-dir.c). */
+/* A source over a ledger directory (audit-dir.c). */
 int	audit_dir_source(const char *dir, struct audit_source **out,
 	    char *err, size_t errlen);
+/* A source over vmsd's JSON-RPC methods log, checkpoint, prove and state
+ * (audit-rpc.c), through a connected client (borrowed). *transport_failed
+ * is set when a failure was the connection's, not the daemon's. */
+struct vms_client;
+struct audit_source *audit_rpc_source(struct vms_client *,
+	    const char *name, int *transport_failed);
 void	audit_source_free(struct audit_source *);
 
 /* One line for humans: "NAME: OK — ..." or "NAME: FAIL at entry ...". */

@@ -1,7 +1,7 @@
 /*
- * audit-daemon.c — an audit source that fetches bytes from vmsd: the
+ * audit-rpc.c — an audit source that fetches bytes from vmsd: the
  * checkpoint, entries in pages (`log`), consistency proofs (`prove`) and
- * the host's state (`state`). It only moves bytes; libvms/audit.c checks
+ * the host's state (`state`). It only moves bytes; audit.c checks
  * every one of them.
  */
 #include <inttypes.h>
@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit-cli.h"
+#include "audit.h"
+#include "client.h"
 #include "util.h"
 
 #define AUDIT_PAGE	1000
@@ -211,7 +212,7 @@ d_free(void *ctx)
 }
 
 struct audit_source *
-audit_daemon_source(struct vms_client *c, const char *name,
+audit_rpc_source(struct vms_client *c, const char *name,
     int *transport_failed)
 {
 	struct audit_source *s = xcalloc(1, sizeof(*s));
