@@ -158,7 +158,7 @@ deployer_gone(struct contract *c, struct proc *p)
 		rm_rf(p->tmpdir);
 		unlink(p->tmpkey);
 		if (json_is_object(e))
-			rpcreq_reply_json(req, p->reply);
+			rpcreq_error_obj(req, e);
 		else
 			rpcreq_error(req, RPC_INTERNAL_ERROR, NULL, "deploy "
 			    "worker crashed; nothing was deployed");
@@ -318,9 +318,8 @@ supervisor_stop(struct rpcreq *req, const char *name)
 	}
 	c->admin_stopped = 1;
 	snprintf(msg, sizeof(msg), "contract %s is stopped", name);
-	fail_list(&c->queue, &c->nqueue, RPC_UNAVAILABLE, msg);
-	log_info("%s: stopped by %s", name, rpcreq_peer(req) &&
-	    rpcreq_peer(req)->ident ? rpcreq_peer(req)->ident : "admin");
+	rpcreq_fail_list(&c->queue, &c->nqueue, RPC_UNAVAILABLE, msg);
+	log_info("%s: stopped by %s", name, rpcreq_who(req));
 	if (c->worker == NULL) {
 		rpcreq_result(req, json_pack("{s:s,s:s}", "name", name,
 		    "status", "stopped"));
@@ -348,8 +347,7 @@ supervisor_start(struct rpcreq *req, const char *name)
 	c->ncrashes = 0;
 	c->not_before = 0;
 	worker_start(c);
-	log_info("%s: started by %s", name, rpcreq_peer(req) &&
-	    rpcreq_peer(req)->ident ? rpcreq_peer(req)->ident : "admin");
+	log_info("%s: started by %s", name, rpcreq_who(req));
 	rpcreq_result(req, json_pack("{s:s,s:s}", "name", name, "status",
 	    status_of(c)));
 }
@@ -363,12 +361,12 @@ supervisor_remove(struct rpcreq *req, const char *name, int purge)
 	if ((c = admin_target(req, name)) == NULL)
 		return;
 	log_info("%s: remove%s requested by %s", name, purge ? " --purge" : "",
-	    rpcreq_peer(req) && rpcreq_peer(req)->ident ?
-	    rpcreq_peer(req)->ident : "admin");
+	    req->peer && req->peer->ident ?
+	    req->peer->ident : "admin");
 	c->op = OP_REMOVE;
 	c->purge = purge;
 	snprintf(msg, sizeof(msg), "contract %s was removed", name);
-	fail_list(&c->queue, &c->nqueue, RPC_UNAVAILABLE, msg);
+	rpcreq_fail_list(&c->queue, &c->nqueue, RPC_UNAVAILABLE, msg);
 	TAILQ_INSERT_TAIL(&c->waiters, req, qentry);
 	if (c->worker == NULL)
 		finish_remove(c);

@@ -77,27 +77,13 @@ static void conn_event(struct bufferevent *, short, void *);
 static void conn_flush(struct conn *);
 
 static void
-rpcreq_free(struct rpcreq *req)
-{
-	json_decref(req->id);
-	json_decref(req->params);
-	free(req->reply);
-	free(req->method);
-	free(req->caller);
-	free(req);
-}
-
-static void
 conn_free(struct conn *c)
 {
 	struct rpcreq *req;
 
 	while ((req = TAILQ_FIRST(&c->pending)) != NULL) {
 		TAILQ_REMOVE(&c->pending, req, centry);
-		if (req->done)
-			rpcreq_free(req);
-		else
-			req->conn = NULL;	/* freed when answered */
+		rpcreq_orphan(req);	/* freed when answered */
 	}
 	TAILQ_REMOVE(&conns, c, entry);
 	nconns--;
@@ -207,115 +193,18 @@ conn_finish(struct conn *c)
 	bufferevent_enable(c->bev, EV_READ);
 }
 
+/* A request's reply is ready: send what is ready, in request order. */
 static void
-rpcreq_complete(struct rpcreq *req, char *line, size_t len)
+conn_req_done(struct rpcreq *req, void *owner)
 {
-	if (line == NULL) {
-		/* Only if jansson could not encode: never leave a hole. */
-		line = proto_error(req->id, RPC_INTERNAL_ERROR,
-		    "internal error: cannot encode reply", NULL, &len);
-		if (line == NULL)
-			fatalx("cannot encode an error reply");
-	}
-	if (req->conn == NULL) {
-		free(line);
-		rpcreq_free(req);
-		return;
-	}
-	req->reply = line;
-	req->replylen = len;
-	req->done = 1;
-	conn_flush(req->conn);
-}
-
-void
-rpcreq_result(struct rpcreq *req, json_t *result)
-{
-	size_t len = 0;
-	char *line = proto_result(req->id, result, &len);
-
-	rpcreq_complete(req, line, len);
-}
-
-void
-rpcreq_error(struct rpcreq *req, int code, json_t *data, const char *fmt,
-    ...)
-{
-	char msg[VMS_ERRLEN * 2];
-	va_list ap;
-	size_t len = 0;
-	char *line;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	line = proto_error(req->id, code, msg, data, &len);
-	rpcreq_complete(req, line, len);
-}
-
-void
-rpcreq_result_text(struct rpcreq *req, const char *result, size_t len)
-{
-	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
-	static const char mid[] = ",\"result\":";
-	char idbuf[32], *id = NULL, *line, *p;
-	const char *ids = idbuf;
-	size_t idlen, n;
-
-	if (req->id != NULL && json_is_integer(req->id))
-		snprintf(idbuf, sizeof(idbuf), "%" JSON_INTEGER_FORMAT,
-		    json_integer_value(req->id));
-	else if (req->id == NULL || (ids = id = json_dumps(req->id,
-	    JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
-		ids = "null";
-	idlen = strlen(ids);
-	n = sizeof(head) - 1 + idlen + sizeof(mid) - 1 + len + 2;
-	p = line = xmalloc(n + 1);
-	memcpy(p, head, sizeof(head) - 1);
-	p += sizeof(head) - 1;
-	memcpy(p, ids, idlen);
-	p += idlen;
-	memcpy(p, mid, sizeof(mid) - 1);
-	p += sizeof(mid) - 1;
-	memcpy(p, result, len);
-	p += len;
-	memcpy(p, "}\n", 3);
-	free(id);
-	rpcreq_complete(req, line, n);
-}
-
-void
-rpcreq_reply_json(struct rpcreq *req, json_t *reply)
-{
-	json_t *err = json_object_get(reply, "error");
-	json_t *res = json_object_get(reply, "result");
-	json_t *code, *msg, *data;
-
-	if (json_is_object(err)) {
-		code = json_object_get(err, "code");
-		msg = json_object_get(err, "message");
-		data = json_object_get(err, "data");
-		rpcreq_error(req, json_is_integer(code) ?
-		    (int)json_integer_value(code) : RPC_INTERNAL_ERROR,
-		    data ? json_incref(data) : NULL, "%s",
-		    json_is_string(msg) ? json_string_value(msg) :
-		    "internal error");
-	} else
-		rpcreq_result(req, res ? json_incref(res) : json_null());
-}
-
-const struct conn_info *
-rpcreq_peer(const struct rpcreq *req)
-{
-	return req->conn ? &req->conn->info : NULL;
+	conn_flush(owner);
 }
 
 static struct rpcreq *
-rpcreq_new(struct conn *c)
+conn_req_new(struct conn *c)
 {
-	struct rpcreq *req = xcalloc(1, sizeof(*req));
+	struct rpcreq *req = rpcreq_new(c, &c->info, conn_req_done);
 
-	req->conn = c;
 	TAILQ_INSERT_TAIL(&c->pending, req, centry);
 	c->npending++;
 	return req;
@@ -378,7 +267,7 @@ conn_handle_line(struct conn *c, char *line, size_t len)
 	char err[VMS_ERRLEN];
 	int code;
 
-	req = rpcreq_new(c);
+	req = conn_req_new(c);
 	code = proto_parse_request(line, len, &msg, &method, &params, &id,
 	    err, sizeof(err));
 	if (id != NULL)
@@ -401,7 +290,7 @@ conn_handle_line(struct conn *c, char *line, size_t len)
 static void
 conn_too_large(struct conn *c)
 {
-	struct rpcreq *req = rpcreq_new(c);
+	struct rpcreq *req = conn_req_new(c);
 
 	req->close_after = 1;
 	c->linger = 1;
@@ -459,7 +348,7 @@ conn_read(struct bufferevent *bev, void *arg)
 			 * close_after, which sets closing first; c stays
 			 * valid while pending replies exist.
 			 */
-			struct rpcreq *guard = rpcreq_new(c);
+			struct rpcreq *guard = conn_req_new(c);
 			conn_handle_line(c, line, len);
 			/* Release the guard: it keeps c alive meanwhile. */
 			TAILQ_REMOVE(&c->pending, guard, centry);

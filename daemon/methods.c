@@ -153,7 +153,7 @@ deploy_limits(const json_t *given, char *err, size_t errlen)
 static void
 m_deploy(struct rpcreq *req, json_t *params, const char *mname)
 {
-	const struct conn_info *peer = rpcreq_peer(req);
+	const struct conn_info *peer = req->peer;
 	const char *name, *code;
 	json_t *limits;
 	int replace;
@@ -201,7 +201,7 @@ submit(struct rpcreq *req, json_t *params, const char *method)
 static void
 m_call(struct rpcreq *req, json_t *params, const char *mname)
 {
-	const struct conn_info *peer = rpcreq_peer(req);
+	const struct conn_info *peer = req->peer;
 	const char *m, *user;
 	json_t *args;
 	char err[VMS_ERRLEN];
@@ -356,7 +356,7 @@ m_remove(struct rpcreq *req, json_t *params, const char *mname)
 void
 methods_dispatch(struct rpcreq *req, const char *name, json_t *params)
 {
-	const struct conn_info *peer = rpcreq_peer(req);
+	const struct conn_info *peer = req->peer;
 	const struct method *m = NULL;
 	const char *contract;
 	char err[VMS_ERRLEN], why[VMS_ERRLEN];

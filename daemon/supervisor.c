@@ -116,27 +116,14 @@ contract_new(const char *name)
 }
 
 void
-fail_list(struct rpcreq_list *l, unsigned *n, int code, const char *msg)
-{
-	struct rpcreq *req;
-
-	while ((req = TAILQ_FIRST(l)) != NULL) {
-		TAILQ_REMOVE(l, req, qentry);
-		if (n)
-			(*n)--;
-		rpcreq_error(req, code, NULL, "%s", msg);
-	}
-}
-
-void
 contract_free(struct contract *c)
 {
 	char msg[256];
 
 	snprintf(msg, sizeof(msg), "no such contract: %s", c->name);
-	fail_list(&c->queue, &c->nqueue, RPC_NO_CONTRACT, msg);
-	fail_list(&c->inflight, &c->ninflight, RPC_UNAVAILABLE, msg);
-	fail_list(&c->waiters, NULL, RPC_NO_CONTRACT, msg);
+	rpcreq_fail_list(&c->queue, &c->nqueue, RPC_NO_CONTRACT, msg);
+	rpcreq_fail_list(&c->inflight, &c->ninflight, RPC_UNAVAILABLE, msg);
+	rpcreq_fail_list(&c->waiters, NULL, RPC_NO_CONTRACT, msg);
 	TAILQ_REMOVE(&contracts, c, entry);
 	ncontracts--;
 	event_free(c->timer);
@@ -393,7 +380,7 @@ pump(struct contract *c)
 		if (c->nqueue == 0 || c->op != OP_NONE)
 			return;
 		if (vmsd_shutting_down) {
-			fail_list(&c->queue, &c->nqueue, RPC_UNAVAILABLE,
+			rpcreq_fail_list(&c->queue, &c->nqueue, RPC_UNAVAILABLE,
 			    "vmsd is shutting down");
 			return;
 		}
@@ -491,7 +478,10 @@ worker_line(struct proc *p, json_t *msg)
 	set_cache(c, msg);
 	if (strcmp(req->method, M_INFO) == 0)
 		augment_info(c, json_object_get(msg, "result"));
-	rpcreq_reply_json(req, msg);
+	if (json_is_object(json_object_get(msg, "error")))
+		rpcreq_error_obj(req, json_object_get(msg, "error"));
+	else
+		rpcreq_result(req, json_incref(json_object_get(msg, "result")));
 }
 
 static int
@@ -609,7 +599,7 @@ count_crash(struct contract *c)
 		snprintf(msg, sizeof(msg), "contract %s failed: its worker "
 		    "crashed %u times within %us", c->name, recent,
 		    vmsd_conf->restart_window);
-		fail_list(&c->queue, &c->nqueue, RPC_UNAVAILABLE, msg);
+		rpcreq_fail_list(&c->queue, &c->nqueue, RPC_UNAVAILABLE, msg);
 		return;
 	}
 	shift = recent > 0 ? recent - 1 : 0;
@@ -657,7 +647,7 @@ worker_gone(struct contract *c, struct proc *p)
 	if (c->timed_out)
 		fail_timed_out(c);
 	c->timed_out = 0;
-	fail_list(&c->inflight, &c->ninflight, RPC_UNAVAILABLE,
+	rpcreq_fail_list(&c->inflight, &c->ninflight, RPC_UNAVAILABLE,
 	    "worker crashed, call not executed or not acknowledged");
 	if (!clean) {
 		if (WIFSIGNALED(p->status))

@@ -76,9 +76,6 @@ char		*state_path(const char *pre, const char *name, const char *suf);
 struct contract	*contract_find(const char *name);
 struct contract	*contract_new(const char *name);
 void		 contract_free(struct contract *);
-/* Answer every request of a list with an error; *n counts them down. */
-void		 fail_list(struct rpcreq_list *, unsigned *n, int code,
-		    const char *msg);
 const char	*status_of(const struct contract *);
 struct proc	*proc_spawn(struct contract *, int deploy, const char *dir,
 		    const char *key, char *err, size_t errlen);

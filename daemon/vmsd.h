@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "engine.h"
+#include "rpcreq.h"
 
 #define VMSD_VERSION	"0.1.0"
 
@@ -72,49 +73,7 @@ extern gid_t			 vmsd_admin_gid;
 extern int			 vmsd_log_syslog;
 void	 vmsd_update_status(void);	/* sd_notify STATUS= */
 
-/* ---- client requests (control.c) ---- */
-struct conn;
-
-struct rpcreq {
-	struct conn	*conn;		/* NULL once the client is gone */
-	json_t		*id;		/* the request's id (owned), or NULL */
-	int		 notification;	/* no "id": no reply */
-	int		 done;
-	int		 close_after;
-	char		*reply;		/* the encoded reply line */
-	size_t		 replylen;
-
-	/* Set by methods.c for the supervisor. */
-	char		*method;	/* protocol method */
-	json_t		*params;	/* owned */
-	char		*caller;	/* "unix:alice", debug name, NULL */
-	const char	*auth;		/* "peercred", "debug", "anonymous" */
-	uint64_t	 wid;		/* id on the worker wire */
-
-	TAILQ_ENTRY(rpcreq) centry;	/* connection's reply order */
-	TAILQ_ENTRY(rpcreq) qentry;	/* contract queue / in flight */
-};
-TAILQ_HEAD(rpcreq_list, rpcreq);
-
-struct conn_info {
-	int		 tcp;		/* remote TCP client */
-	uid_t		 uid;
-	gid_t		 gid;
-	pid_t		 pid;
-	char		*ident;		/* "unix:alice", NULL on TCP */
-};
-
-/* Answer a request (steals result/data). Frees req if the client left. */
-void	 rpcreq_result(struct rpcreq *, json_t *result);
-void	 rpcreq_error(struct rpcreq *, int code, json_t *data,
-	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* Answer with a ready-made JSON-RPC reply object from a worker. */
-void	 rpcreq_reply_json(struct rpcreq *, json_t *reply);
-/* Answer with a result given as JSON text, copied verbatim: only for text
- * jansson encoded (a worker's reply). */
-void	 rpcreq_result_text(struct rpcreq *, const char *result, size_t len);
-const struct conn_info *rpcreq_peer(const struct rpcreq *);
-
+/* ---- client connections (control.c) ---- */
 int	 control_listen_unix(const char *path, mode_t mode, char *err,
 	    size_t errlen);
 int	 control_listen_fd(int fd, int tcp, char *err, size_t errlen);

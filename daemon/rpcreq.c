@@ -1,0 +1,158 @@
+/*
+ * rpcreq.c — the life of one client request (rpcreq.h): creation by a
+ * front end, the encoded reply, completion through the front end's
+ * callback, and freeing.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "proto.h"
+#include "rpcreq.h"
+#include "util.h"
+
+struct rpcreq *
+rpcreq_new(void *owner, const struct conn_info *peer, rpcreq_done_fn fn)
+{
+	struct rpcreq *req = xcalloc(1, sizeof(*req));
+
+	req->owner = owner;
+	req->peer = peer;
+	req->done_fn = fn;
+	return req;
+}
+
+void
+rpcreq_free(struct rpcreq *req)
+{
+	json_decref(req->id);
+	json_decref(req->params);
+	free(req->reply);
+	free(req->method);
+	free(req->caller);
+	free(req);
+}
+
+void
+rpcreq_orphan(struct rpcreq *req)
+{
+	if (req->done) {
+		rpcreq_free(req);
+		return;
+	}
+	req->owner = NULL;
+	req->peer = NULL;
+}
+
+const char *
+rpcreq_who(const struct rpcreq *req)
+{
+	return req->peer != NULL && req->peer->ident != NULL ?
+	    req->peer->ident : "admin";
+}
+
+static void
+rpcreq_complete(struct rpcreq *req, char *line, size_t len)
+{
+	if (line == NULL) {
+		/* Only if jansson could not encode: never leave a hole. */
+		line = proto_error(req->id, RPC_INTERNAL_ERROR,
+		    "internal error: cannot encode reply", NULL, &len);
+		if (line == NULL)
+			fatalx("cannot encode an error reply");
+	}
+	if (req->owner == NULL) {
+		free(line);
+		rpcreq_free(req);
+		return;
+	}
+	req->reply = line;
+	req->replylen = len;
+	req->done = 1;
+	req->done_fn(req, req->owner);
+}
+
+void
+rpcreq_result(struct rpcreq *req, json_t *result)
+{
+	size_t len = 0;
+	char *line = proto_result(req->id, result, &len);
+
+	rpcreq_complete(req, line, len);
+}
+
+void
+rpcreq_error(struct rpcreq *req, int code, json_t *data, const char *fmt,
+    ...)
+{
+	char msg[VMS_ERRLEN * 2];
+	va_list ap;
+	size_t len = 0;
+	char *line;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	line = proto_error(req->id, code, msg, data, &len);
+	rpcreq_complete(req, line, len);
+}
+
+void
+rpcreq_error_obj(struct rpcreq *req, const json_t *e)
+{
+	json_t *code = json_object_get(e, "code");
+	json_t *msg = json_object_get(e, "message");
+	json_t *data = json_object_get(e, "data");
+
+	rpcreq_error(req, json_is_integer(code) ?
+	    (int)json_integer_value(code) : RPC_INTERNAL_ERROR,
+	    data ? json_incref(data) : NULL, "%s", json_is_string(msg) ?
+	    json_string_value(msg) : "internal error");
+}
+
+void
+rpcreq_result_text(struct rpcreq *req, const char *result, size_t len)
+{
+	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+	static const char mid[] = ",\"result\":";
+	char idbuf[32], *id = NULL, *line, *p;
+	const char *ids = idbuf;
+	size_t idlen, n;
+
+	if (req->id != NULL && json_is_integer(req->id))
+		snprintf(idbuf, sizeof(idbuf), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(req->id));
+	else if (req->id == NULL || (ids = id = json_dumps(req->id,
+	    JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		ids = "null";
+	idlen = strlen(ids);
+	n = sizeof(head) - 1 + idlen + sizeof(mid) - 1 + len + 2;
+	p = line = xmalloc(n + 1);
+	memcpy(p, head, sizeof(head) - 1);
+	p += sizeof(head) - 1;
+	memcpy(p, ids, idlen);
+	p += idlen;
+	memcpy(p, mid, sizeof(mid) - 1);
+	p += sizeof(mid) - 1;
+	memcpy(p, result, len);
+	p += len;
+	memcpy(p, "}\n", 3);
+	free(id);
+	rpcreq_complete(req, line, n);
+}
+
+void
+rpcreq_fail_list(struct rpcreq_list *l, unsigned *n, int code,
+    const char *msg)
+{
+	struct rpcreq *req;
+
+	while ((req = TAILQ_FIRST(l)) != NULL) {
+		TAILQ_REMOVE(l, req, qentry);
+		if (n)
+			(*n)--;
+		rpcreq_error(req, code, NULL, "%s", msg);
+	}
+}

@@ -1,0 +1,81 @@
+/*
+ * rpcreq.h — one client request, from the moment a front end (control.c
+ * for the Unix socket and TCP lines) has decoded it until its reply is
+ * encoded: its id, its caller, what the methods decided about it, and the
+ * reply. The request knows nothing of connections: the front end gives it
+ * a completion callback and is told when the reply is ready. If the client
+ * leaves first, the front end orphans the request, which is freed once
+ * answered (a call already sent to a worker still runs and commits).
+ */
+#ifndef VMSD_RPCREQ_H
+#define VMSD_RPCREQ_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* Who sent a request: what the front end knows of its client. */
+struct conn_info {
+	int		 tcp;		/* remote client */
+	uid_t		 uid;
+	gid_t		 gid;
+	pid_t		 pid;
+	char		*ident;		/* "unix:alice", NULL when remote */
+};
+
+struct rpcreq;
+/* The reply is ready (req->reply): the front end sends it, in order. */
+typedef void	(*rpcreq_done_fn)(struct rpcreq *, void *owner);
+
+struct rpcreq {
+	void		*owner;		/* the front end's; NULL = orphaned */
+	rpcreq_done_fn	 done_fn;
+	const struct conn_info *peer;	/* NULL once orphaned */
+	json_t		*id;		/* the request's id (owned), or NULL */
+	int		 notification;	/* no "id": no reply is sent */
+	int		 done;
+	int		 close_after;	/* the front end closes after it */
+	char		*reply;		/* the encoded reply line */
+	size_t		 replylen;
+
+	/* Set by methods.c for the supervisor. */
+	char		*method;	/* protocol method */
+	json_t		*params;	/* owned */
+	char		*caller;	/* "unix:alice", debug name, NULL */
+	const char	*auth;		/* "peercred", "debug", "anonymous" */
+	uint64_t	 wid;		/* id on the worker wire */
+
+	TAILQ_ENTRY(rpcreq) centry;	/* the front end's (reply order) */
+	TAILQ_ENTRY(rpcreq) qentry;	/* contract queue / in flight */
+};
+TAILQ_HEAD(rpcreq_list, rpcreq);
+
+struct rpcreq	*rpcreq_new(void *owner, const struct conn_info *,
+		    rpcreq_done_fn);
+void		 rpcreq_free(struct rpcreq *);
+/* The client is gone: free now if answered, else when answered. */
+void		 rpcreq_orphan(struct rpcreq *);
+/* Who asked, for logs: the peer's identity, else "admin". */
+const char	*rpcreq_who(const struct rpcreq *);
+
+/* Answer a request (steals result/data). Frees req if orphaned. */
+void		 rpcreq_result(struct rpcreq *, json_t *result);
+void		 rpcreq_error(struct rpcreq *, int code, json_t *data,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Answer with an error object {"code":C,"message":M,"data":D?} (a
+ * worker's, already checked by the wire decoder). */
+void		 rpcreq_error_obj(struct rpcreq *, const json_t *error);
+/* Answer with a result given as JSON text, copied verbatim: only for
+ * text jansson encoded (a worker's reply). */
+void		 rpcreq_result_text(struct rpcreq *, const char *result,
+		    size_t len);
+/* Answer every request of a list with an error; *n (if not NULL) counts
+ * them down. */
+void		 rpcreq_fail_list(struct rpcreq_list *, unsigned *n, int code,
+		    const char *msg);
+
+#endif
