@@ -123,7 +123,7 @@ SLINK_LIBS = build/san/libaudit.a -Wl,--start-group build/san/libsandbox.a \
 LIBVMS_SRC  = $(wildcard libvms/*.c)
 SANDBOX_SRC = $(wildcard lua-sandbox/*.c)
 AUDIT_SRC   = $(wildcard audit/*.c)
-DAEMON_SRC = $(wildcard daemon/*.c)
+DLIB_SRC    = $(filter-out daemon/vmsd.c,$(wildcard daemon/*.c))
 CTL_SRC    = $(wildcard ctl/*.c)
 UNIT_SRC   = $(wildcard tests/unit/test-*.c)
 BENCH_SRC  = $(wildcard bench/bench-*.c)
@@ -131,9 +131,7 @@ BENCH_SRC  = $(wildcard bench/bench-*.c)
 OBJ     = build/obj
 SOBJ    = build/san/obj
 
-DAEMON_OBJ = $(DAEMON_SRC:%.c=$(OBJ)/%.o)
 CTL_OBJ    = $(CTL_SRC:%.c=$(OBJ)/%.o)
-SDAEMON_OBJ = $(DAEMON_SRC:%.c=$(SOBJ)/%.o)
 SCTL_OBJ    = $(CTL_SRC:%.c=$(SOBJ)/%.o)
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=build/san/tests/%)
 BENCH_BIN  = $(BENCH_SRC:bench/%.c=build/bench/%)
@@ -205,22 +203,27 @@ build/libaudit.a: $(AUDIT_SRC:%.c=$(OBJ)/%.o)
 build/san/libvms.a: $(LIBVMS_SRC:%.c=$(SOBJ)/%.o)
 build/san/libsandbox.a: $(SANDBOX_SRC:%.c=$(SOBJ)/%.o)
 build/san/libaudit.a: $(AUDIT_SRC:%.c=$(SOBJ)/%.o)
-build/libvms.a build/libsandbox.a build/libaudit.a \
-build/san/libvms.a build/san/libsandbox.a build/san/libaudit.a:
+build/libdaemon.a: $(DLIB_SRC:%.c=$(OBJ)/%.o)
+build/san/libdaemon.a: $(DLIB_SRC:%.c=$(SOBJ)/%.o)
+build/libvms.a build/libsandbox.a build/libaudit.a build/libdaemon.a \
+build/san/libvms.a build/san/libsandbox.a build/san/libaudit.a \
+build/san/libdaemon.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-daemon/vmsd: $(DAEMON_OBJ) $(LIBS_A)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(DAEMON_OBJ) $(LINK_LIBS)
+daemon/vmsd: $(OBJ)/daemon/vmsd.o build/libdaemon.a $(LIBS_A)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ)/daemon/vmsd.o build/libdaemon.a $(LINK_LIBS)
 ctl/vmsctl: $(CTL_OBJ) $(LIBS_A)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CTL_OBJ) $(LINK_LIBS)
-build/san/vmsd: $(SDAEMON_OBJ) $(SLIBS_A)
-	$(CC) $(SAN_LDFLAGS) -o $@ $(SDAEMON_OBJ) $(SLINK_LIBS)
+build/san/vmsd: $(SOBJ)/daemon/vmsd.o build/san/libdaemon.a $(SLIBS_A)
+	$(CC) $(SAN_LDFLAGS) -o $@ $(SOBJ)/daemon/vmsd.o build/san/libdaemon.a $(SLINK_LIBS)
 build/san/vmsctl: $(SCTL_OBJ) $(SLIBS_A)
 	$(CC) $(SAN_LDFLAGS) -o $@ $(SCTL_OBJ) $(SLINK_LIBS)
-build/san/tests/%: tests/unit/%.c $(SLIBS_A) | $(GEN_HDRS)
+# Unit tests link every daemon object but main() (build/libdaemon.a).
+build/san/tests/%: tests/unit/%.c build/san/libdaemon.a $(SLIBS_A) | $(GEN_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) $(DEPFLAGS) -Itests/unit -o $@ $< $(SLINK_LIBS) $(SAN_LDFLAGS)
+	$(CC) $(SAN_CFLAGS) $(DEPFLAGS) -Itests/unit -Idaemon -o $@ $< \
+	    build/san/libdaemon.a $(SLINK_LIBS) $(SAN_LDFLAGS)
 build/san/tests/ledger-forge: tests/tools/ledger-forge.c $(SLIBS_A) | $(GEN_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) $(DEPFLAGS) -o $@ $< $(SLINK_LIBS) $(SAN_LDFLAGS)

@@ -68,15 +68,9 @@ struct win {
 static uint64_t
 note_size(const char *note, size_t len)
 {
-	const char *p = memchr(note, '\n', len), *end = note + len;
-	uint64_t v = 0;
+	uint64_t v;
 
-	if (p == NULL)
-		return 0;
-	for (p++; p < end && *p >= '0' && *p <= '9' &&
-	    v < UINT64_MAX / 10 - 9; p++)
-		v = v * 10 + (uint64_t)(*p - '0');
-	return v;
+	return checkpoint_note_size(note, len, &v) == 0 ? v : 0;
 }
 
 static char *
@@ -181,7 +175,7 @@ dir_vkey(void *ctx)
  * Entry i, read again from the file: its length prefix must still be the
  * one the scan saw, and all its bytes must still be there.
  */
-static int
+static enum audit_fetch
 dir_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
     char *err, size_t errlen)
 {
@@ -194,7 +188,7 @@ dir_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
 	if (index >= d->n) {
 		seterr(err, errlen, "%s holds %" PRIu64 " entries: %s",
 		    d->epath, d->n, d->end);
-		return 1;
+		return FETCH_END;
 	}
 	need = 4 + (size_t)d->elen[index];
 	if (d->bufcap < need) {
@@ -205,7 +199,7 @@ dir_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
 		seterr(err, errlen, "%s: entry %" PRIu64 " at offset %" PRIu64
 		    ": %s", d->epath, index, d->off[index] - 4,
 		    strerror(errno));
-		return -1;
+		return FETCH_ERROR;
 	}
 	if ((size_t)r < need) {
 		seterr(err, errlen, "%s: entry %" PRIu64 " at offset %" PRIu64
@@ -215,7 +209,7 @@ dir_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
 		    index, d->off[index] - 4, need, fstat(d->fd, &st) == 0 ?
 		    (uint64_t)st.st_size : d->off[index] - 4 + (uint64_t)r,
 		    d->len);
-		return -1;
+		return FETCH_ERROR;
 	}
 	l = (uint32_t)d->buf[0] << 24 | (uint32_t)d->buf[1] << 16 |
 	    (uint32_t)d->buf[2] << 8 | d->buf[3];
@@ -225,11 +219,11 @@ dir_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
 		    " when the audit began (the file changed during the "
 		    "audit)", d->epath, index, d->off[index] - 4, l,
 		    d->elen[index]);
-		return -1;
+		return FETCH_ERROR;
 	}
 	*buf = d->buf + 4;
 	*len = d->elen[index];
-	return 0;
+	return FETCH_OK;
 }
 
 static int

@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "client.h"
+#include "proto.h"
 #include "util.h"
 
 #define AUDIT_PAGE	1000
@@ -27,9 +28,10 @@ struct daemon_src {
 };
 
 static int
-rpc(struct daemon_src *d, const char *method, json_t *params, json_t **res,
-    char *err, size_t errlen)
+rpc(struct daemon_src *d, enum proto_method_id id, json_t *params,
+    json_t **res, char *err, size_t errlen)
 {
+	const char *method = proto_method_name(id);
 	char e[VMS_ERRLEN];
 	enum client_status st;
 
@@ -49,7 +51,7 @@ d_checkpoint(void *ctx, char **note, char *err, size_t errlen)
 	json_t *res;
 	const char *s;
 
-	if (rpc(d, "checkpoint", json_pack("{s:s}", "contract", d->name),
+	if (rpc(d, PM_CHECKPOINT, json_pack("{s:s}", "contract", d->name),
 	    &res, err, errlen) != 0)
 		return -1;
 	if ((s = json_string_value(json_object_get(res, "note"))) == NULL) {
@@ -70,7 +72,7 @@ d_vkey(void *ctx)
 	json_t *res;
 	const char *s;
 
-	if (rpc(d, "methods", json_pack("{s:s}", "contract", d->name), &res,
+	if (rpc(d, PM_METHODS, json_pack("{s:s}", "contract", d->name), &res,
 	    err, sizeof(err)) != 0)
 		return NULL;
 	if ((s = json_string_value(json_object_get(res, "vkey"))) != NULL)
@@ -86,7 +88,7 @@ fetch_page(struct daemon_src *d, char *err, size_t errlen)
 	const char *b64;
 	size_t i;
 
-	if (rpc(d, "log", json_pack("{s:s,s:I,s:I}", "contract", d->name,
+	if (rpc(d, PM_LOG, json_pack("{s:s,s:I,s:I}", "contract", d->name,
 	    "from", (json_int_t)d->n, "count", (json_int_t)AUDIT_PAGE), &res,
 	    err, errlen) != 0)
 		return -1;
@@ -127,7 +129,7 @@ fetch_page(struct daemon_src *d, char *err, size_t errlen)
 	return 0;
 }
 
-static int
+static enum audit_fetch
 d_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
     char *err, size_t errlen)
 {
@@ -137,13 +139,13 @@ d_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
 	while (index >= d->n) {
 		before = d->n;
 		if (fetch_page(d, err, errlen) != 0)
-			return -1;
+			return FETCH_ERROR;
 		if (d->n == before)
-			return 1;
+			return FETCH_END;
 	}
 	*buf = d->bufs[index];
 	*len = d->lens[index];
-	return 0;
+	return FETCH_OK;
 }
 
 static int
@@ -155,7 +157,7 @@ d_prove(void *ctx, uint64_t old, uint64_t size, merkle_hash *proof,
 	const char *s;
 	size_t i;
 
-	if (rpc(d, "prove", json_pack("{s:s,s:I,s:I}", "contract", d->name,
+	if (rpc(d, PM_PROVE, json_pack("{s:s,s:I,s:I}", "contract", d->name,
 	    "old", (json_int_t)old, "size", (json_int_t)size), &res, err,
 	    errlen) != 0)
 		return -1;
@@ -184,7 +186,7 @@ d_state(void *ctx, json_t **dump, char *err, size_t errlen)
 {
 	struct daemon_src *d = ctx;
 
-	if (rpc(d, "state", json_pack("{s:s}", "contract", d->name), dump,
+	if (rpc(d, PM_STATE, json_pack("{s:s}", "contract", d->name), dump,
 	    err, errlen) != 0)
 		return -1;
 	if (!json_is_integer(json_object_get(*dump, "index"))) {

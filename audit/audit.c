@@ -285,12 +285,12 @@ process_entries(struct audit *a, uint64_t upto, uint64_t *got, char *err,
 		a->missing[0] = '\0';
 		rc = a->src->entry(a->src->ctx, i, &buf, &len, a->missing,
 		    sizeof(a->missing));
-		if (rc < 0) {
+		if (rc == FETCH_ERROR) {
 			seterr(err, errlen, "%s", a->missing);
 			a->missing[0] = '\0';
 			return -1;
 		}
-		if (rc == 1)
+		if (rc == FETCH_END)
 			break;
 		a->missing[0] = '\0';
 		/* The replay may read earlier entries from the source, which
@@ -620,7 +620,7 @@ report_success(struct audit *a, struct audit_report *r)
 	snprintf(r->origin, sizeof(r->origin), "%s", a->origin);
 }
 
-int
+enum audit_verdict
 audit_run(struct audit_source *src, const struct audit_opts *o,
     struct audit_report *r, struct audit **out, char *err, size_t errlen)
 {
@@ -668,11 +668,11 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		}
 		rc = o->lookup(o->lookup_arg, origin, &tr, &found, why,
 		    sizeof(why));
-		if (rc < 0) {
+		if (rc == AUDIT_ERROR) {
 			seterr(err, errlen, "%s", why);
 			goto done;
 		}
-		if (rc == 1) {
+		if (rc == AUDIT_FAIL) {
 			name_from_note(note, r);
 			audit_fail(r, 1, AUDIT_NO_INDEX, "%s", why);
 			goto done;
@@ -735,11 +735,11 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	/* Check 3: the deploy entry, then open the engine on it. */
 	why[0] = '\0';
 	rc = src->entry(src->ctx, 0, &e0, &e0len, why, sizeof(why));
-	if (rc < 0) {
+	if (rc == FETCH_ERROR) {
 		seterr(err, errlen, "%s", why);
 		goto done;
 	}
-	if (rc == 1) {
+	if (rc == FETCH_END) {
 		audit_fail(r, 3, 0, "entry 0 is missing%s%s", why[0] ? ": " : "",
 		    why);
 		goto done;
@@ -851,7 +851,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	return rc;
 }
 
-int
+enum audit_verdict
 audit_follow_step(struct audit *a, struct audit_report *r, int *grew,
     char *err, size_t errlen)
 {

@@ -25,6 +25,21 @@
 
 #define AUDIT_NO_INDEX	UINT64_MAX
 
+/* What an audit, or one of its checks, comes to. */
+enum audit_verdict {
+	AUDIT_ERROR = -1,	/* the source could not be read: err says why */
+	AUDIT_PASS = 0,
+	AUDIT_FAIL = 1		/* a check failed: the report says which, why */
+};
+
+/* What a source answers when asked for an entry. */
+enum audit_fetch {
+	FETCH_ERROR = -1,	/* err says why */
+	FETCH_OK = 0,
+	FETCH_END = 1		/* the source holds no such entry; err may say
+				   where and why its entries end */
+};
+
 /*
  * Where the bytes come from. Every callback returns 0 or -1 with err set.
  * Entry bytes returned by entry() stay valid until the next entry() call
@@ -39,10 +54,10 @@ struct audit_source {
 	/* The key the source claims (malloc'd vkey string) or NULL: used
 	 * only for trust on first use and to explain a key change. */
 	char   *(*vkey)(void *ctx);
-	/* Entry i. Returns 1 if the source holds no entry i (ledger ends),
-	 * and may then say in err where and why its entries end. */
-	int	(*entry)(void *ctx, uint64_t index, const uint8_t **buf,
-		    size_t *len, char *err, size_t errlen);
+	/* Entry i. */
+	enum audit_fetch (*entry)(void *ctx, uint64_t index,
+		    const uint8_t **buf, size_t *len, char *err,
+		    size_t errlen);
 	/* Optional (NULL): a consistency proof old -> size. */
 	int	(*prove)(void *ctx, uint64_t old, uint64_t size,
 		    merkle_hash *proof, size_t *n, char *err, size_t errlen);
@@ -74,10 +89,10 @@ struct audit_opts {
 	/* Optional (NULL): find the checkpoint remembered for ORIGIN (read
 	 * from the source's checkpoint before anything else; its signature
 	 * is then checked under the key chosen from what this returns).
-	 * Returns 0 with *found set (and *t filled when found), 1 to refuse
-	 * (why says why: a check 1 failure), -1 error (why says why).
-	 * Used instead of `trusted` when set. */
-	int		(*lookup)(void *arg, const char *origin,
+	 * AUDIT_PASS with *found set (and *t filled when found),
+	 * AUDIT_FAIL to refuse (why says why: a check 1 failure),
+	 * AUDIT_ERROR (why says why). Used instead of `trusted` when set. */
+	enum audit_verdict (*lookup)(void *arg, const char *origin,
 			    struct audit_trusted *t, int *found, char *why,
 			    size_t whylen);
 	void		*lookup_arg;
@@ -110,16 +125,15 @@ struct audit_report {
  */
 struct audit;
 
-/* Returns 0 when the audit passed, 1 when it failed (report says why),
- * -1 when the source could not be read (err says why). *out (may be NULL)
- * receives the live state on success for follow-up steps. */
-int	audit_run(struct audit_source *, const struct audit_opts *,
+/* *out (may be NULL) receives the live state on success for follow-up
+ * steps. */
+enum audit_verdict audit_run(struct audit_source *, const struct audit_opts *,
 	    struct audit_report *, struct audit **out, char *err,
 	    size_t errlen);
 /* Verify a newer checkpoint against the last one (consistency proof from
  * the source AND recomputed), replay the new entries. Same returns; *grew
  * says whether a new checkpoint was seen. */
-int	audit_follow_step(struct audit *, struct audit_report *, int *grew,
+enum audit_verdict audit_follow_step(struct audit *, struct audit_report *, int *grew,
 	    char *err, size_t errlen);
 void	audit_free(struct audit *);
 

@@ -97,18 +97,18 @@ struct lookup_ctx {
 };
 
 /* audit_opts.lookup: what is remembered for this origin. */
-static int
+static enum audit_verdict
 lookup(void *arg, const char *origin, struct audit_trusted *t, int *found,
     char *why, size_t whylen)
 {
 	struct lookup_ctx *l = arg;
 	struct trust_rec *recs;
 	size_t n, i;
-	int rc = 0;
+	enum audit_verdict rc = AUDIT_PASS;
 
 	*found = 0;
 	if (trust_load(l->ac->known, &recs, &n, why, whylen) != 0)
-		return -1;
+		return AUDIT_ERROR;
 	for (i = 0; i < n; i++)
 		if (strcmp(recs[i].origin, origin) == 0) {
 			*t = recs[i].t;
@@ -125,7 +125,7 @@ lookup(void *arg, const char *origin, struct audit_trusted *t, int *found,
 			    "%s, now %s): refusing; use --key to accept a new "
 			    "key explicitly", l->name, l->seen,
 			    recs[i].origin, origin);
-			rc = 1;
+			rc = AUDIT_FAIL;
 			break;
 		}
 	free(recs);
@@ -154,7 +154,7 @@ audit_one(struct audit_cli *ac, struct audit_source *src, const char *name,
 	o.lookup = lookup;
 	o.lookup_arg = &l;
 	rc = audit_run(src, &o, &r, follow, err, sizeof(err));
-	if (rc < 0) {
+	if (rc == AUDIT_ERROR) {
 		ctl_errx("%s: %s", name ? name : src->what, err);
 		if (ac->c->json) {
 			json_t *j = json_pack("{s:s,s:b,s:s}", "contract",
@@ -202,7 +202,7 @@ contract_names(struct ctl *c, char ***names, size_t *n)
 
 	*names = NULL;
 	*n = 0;
-	if ((rc = ctl_rpc(c, "list", json_object(), &res, NULL)) != EXIT_OK)
+	if ((rc = ctl_rpc(c, PM_LIST, json_object(), &res, NULL)) != EXIT_OK)
 		return rc;
 	*names = xcalloc(json_array_size(json_object_get(res, "contracts")) +
 	    1, sizeof(char *));
@@ -317,12 +317,12 @@ audit_follow(struct audit_cli *ac, const char *name, uint64_t interval_ms,
 		memset(&r, 0, sizeof(r));
 		snprintf(r.contract, sizeof(r.contract), "%s", name);
 		rc = audit_follow_step(a, &r, &grew, err, sizeof(err));
-		if (rc < 0) {
+		if (rc == AUDIT_ERROR) {
 			ctl_errx("%s: %s", name, err);
 			rc = EXIT_UNREACHABLE;
 			break;
 		}
-		if (rc != 0) {
+		if (rc == AUDIT_FAIL) {
 			print_report(ac, &r);
 			rc = EXIT_FAILED;
 			break;

@@ -40,7 +40,7 @@ cmd_call(struct ctl *c, int argc, char **argv)
 	    argv[2], "args", args);
 	if (c->user != NULL)
 		json_object_set_new(params, "user", json_string(c->user));
-	if ((rc = ctl_rpc(c, "call", params, &res, NULL)) != EXIT_OK)
+	if ((rc = ctl_rpc(c, PM_CALL, params, &res, NULL)) != EXIT_OK)
 		return rc;
 	if (c->json)
 		ctl_print_json(res);

@@ -23,7 +23,7 @@ cmd_checkpoint(struct ctl *c, int argc, char **argv)
 
 	if (argc != 2)
 		return ctl_usage(&cmd_checkpoint_entry);
-	if ((rc = ctl_rpc(c, "checkpoint", ctl_contract_params(argv[1]), &res,
+	if ((rc = ctl_rpc(c, PM_CHECKPOINT, ctl_contract_params(argv[1]), &res,
 	    NULL)) != EXIT_OK)
 		return rc;
 	note = json_string_value(json_object_get(res, "note"));

@@ -132,7 +132,7 @@ cmd_deploy(struct ctl *c, int argc, char **argv)
 		free(defname);
 		return EXIT_FAILED;
 	}
-	rc = ctl_rpc(c, "deploy", params, &res, NULL);
+	rc = ctl_rpc(c, PM_DEPLOY, params, &res, NULL);
 	free(defname);
 	if (rc != EXIT_OK)
 		return rc;

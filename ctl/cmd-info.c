@@ -35,7 +35,7 @@ cmd_info(struct ctl *c, int argc, char **argv)
 
 	if (argc != 2)
 		return ctl_usage(&cmd_info_entry);
-	if ((rc = ctl_rpc(c, "info", ctl_contract_params(argv[1]), &res,
+	if ((rc = ctl_rpc(c, PM_INFO, ctl_contract_params(argv[1]), &res,
 	    NULL)) != EXIT_OK)
 		return rc;
 	if (c->json) {

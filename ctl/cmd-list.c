@@ -22,7 +22,7 @@ cmd_list(struct ctl *c, int argc, char **argv)
 
 	if (argc != 1)
 		return ctl_usage(&cmd_list_entry);
-	if ((rc = ctl_rpc(c, "list", json_object(), &res, NULL)) != EXIT_OK)
+	if ((rc = ctl_rpc(c, PM_LIST, json_object(), &res, NULL)) != EXIT_OK)
 		return rc;
 	if (c->json) {
 		ctl_print_json(res);

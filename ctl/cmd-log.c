@@ -114,7 +114,7 @@ cmd_log(struct ctl *c, int argc, char **argv)
 		params = json_pack("{s:s,s:I,s:I}", "contract", argv[optind],
 		    "from", (json_int_t)(from + done), "count",
 		    (json_int_t)page);
-		if ((rc = ctl_rpc(c, "log", params, &res, NULL)) != EXIT_OK)
+		if ((rc = ctl_rpc(c, PM_LOG, params, &res, NULL)) != EXIT_OK)
 			return rc;
 		entries = json_object_get(res, "entries");
 		size = (uint64_t)ctl_int(res, "size");

@@ -38,7 +38,7 @@ cmd_ls(struct ctl *c, int argc, char **argv)
 		return ctl_usage(&cmd_ls_entry);
 	params = json_pack("{s:s,s:s,s:b}", "contract", argv[optind], "path",
 	    argc - optind == 2 ? argv[optind + 1] : "/", "recursive", rec);
-	if ((rc = ctl_rpc(c, "ls", params, &res, NULL)) != EXIT_OK)
+	if ((rc = ctl_rpc(c, PM_LS, params, &res, NULL)) != EXIT_OK)
 		return rc;
 	if (c->json)
 		ctl_print_json(res);

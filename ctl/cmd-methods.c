@@ -22,7 +22,7 @@ cmd_methods(struct ctl *c, int argc, char **argv)
 
 	if (argc != 2)
 		return ctl_usage(&cmd_methods_entry);
-	if ((rc = ctl_rpc(c, "methods", ctl_contract_params(argv[1]), &res,
+	if ((rc = ctl_rpc(c, PM_METHODS, ctl_contract_params(argv[1]), &res,
 	    NULL)) != EXIT_OK)
 		return rc;
 	if (c->json)

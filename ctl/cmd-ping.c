@@ -15,5 +15,5 @@ cmd_ping(struct ctl *c, int argc, char **argv)
 {
 	if (argc != 1)
 		return ctl_usage(&cmd_ping_entry);
-	return ctl_simple(c, "ping", json_object());
+	return ctl_simple(c, PM_PING, json_object());
 }

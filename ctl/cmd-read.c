@@ -27,7 +27,7 @@ cmd_read(struct ctl *c, int argc, char **argv)
 
 	if (argc != 3)
 		return ctl_usage(&cmd_read_entry);
-	if ((rc = ctl_rpc(c, "read", json_pack("{s:s,s:s}", "contract",
+	if ((rc = ctl_rpc(c, PM_READ, json_pack("{s:s,s:s}", "contract",
 	    argv[1], "path", argv[2]), &res, NULL)) != EXIT_OK)
 		return rc;
 	if (c->json) {

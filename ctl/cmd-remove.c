@@ -29,6 +29,6 @@ cmd_remove(struct ctl *c, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return ctl_usage(&cmd_remove_entry);
-	return ctl_simple(c, "remove", json_pack("{s:s,s:b}", "contract",
+	return ctl_simple(c, PM_REMOVE, json_pack("{s:s,s:b}", "contract",
 	    argv[optind], "purge", purge));
 }

@@ -14,5 +14,5 @@ cmd_start(struct ctl *c, int argc, char **argv)
 {
 	if (argc != 2)
 		return ctl_usage(&cmd_start_entry);
-	return ctl_simple(c, "start", ctl_contract_params(argv[1]));
+	return ctl_simple(c, PM_START, ctl_contract_params(argv[1]));
 }

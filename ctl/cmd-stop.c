@@ -15,5 +15,5 @@ cmd_stop(struct ctl *c, int argc, char **argv)
 {
 	if (argc != 2)
 		return ctl_usage(&cmd_stop_entry);
-	return ctl_simple(c, "stop", ctl_contract_params(argv[1]));
+	return ctl_simple(c, PM_STOP, ctl_contract_params(argv[1]));
 }

@@ -43,9 +43,10 @@ ctl_connect(struct ctl *c)
 }
 
 int
-ctl_rpc(struct ctl *c, const char *method, json_t *params, json_t **result,
-    struct client_error *rerr)
+ctl_rpc(struct ctl *c, enum proto_method_id id, json_t *params,
+    json_t **result, struct client_error *rerr)
 {
+	const char *method = proto_method_name(id);
 	struct client_error e;
 	char err[VMS_ERRLEN];
 	enum client_status st;
@@ -137,7 +138,7 @@ ctl_int(const json_t *o, const char *key)
 
 /* Admin commands: print "NAME: status" (or the JSON result). */
 int
-ctl_simple(struct ctl *c, const char *method, json_t *params)
+ctl_simple(struct ctl *c, enum proto_method_id method, json_t *params)
 {
 	json_t *res;
 	int rc;

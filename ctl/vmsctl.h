@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "client.h"
+#include "proto.h"
 
 #define EXIT_OK			0
 #define EXIT_FAILED		1	/* the operation failed or was refused */
@@ -49,14 +50,14 @@ int	 ctl_connect(struct ctl *);
  * printed on stderr, and as {"error":...} on stdout under --json).
  * Steals params. rerr (may be NULL) receives the error for callers that
  * want the code or data. */
-int	 ctl_rpc(struct ctl *, const char *method, json_t *params,
+int	 ctl_rpc(struct ctl *, enum proto_method_id, json_t *params,
 	    json_t **result, struct client_error *rerr);
 void	 ctl_print_json(const json_t *);	/* compact, sorted keys, one line */
 /* Parse an unsigned decimal option value; -1 on junk. */
 int	 ctl_parse_u64(const char *, uint64_t *);
 json_t	*ctl_contract_params(const char *name);	/* {"contract":name} */
 /* stop/start/remove/ping: one RPC, one line of output. */
-int	 ctl_simple(struct ctl *, const char *method, json_t *params);
+int	 ctl_simple(struct ctl *, enum proto_method_id, json_t *params);
 const char *ctl_str(const json_t *, const char *key);	/* "-" if absent */
 json_int_t ctl_int(const json_t *, const char *key);
 

@@ -1,14 +1,17 @@
 /*
- * admin.c — the supervisor's administrative operations: deploy (a one-shot
- * worker builds the contract in a temporary directory, renamed into place
- * only on success; a replace swaps ledgers once the old worker has
- * answered its in-flight calls and exited), stop and start (recorded in
- * the contract's `status` file), and remove (the ledger moved to removed/
- * or purged). The registry and the workers are supervisor.c's.
+ * admin.c — the administrative operations (admin.h). Deploy: a one-shot
+ * deploy worker (proc.c) builds the contract in a temporary directory,
+ * renamed into place only on success; a replace swaps ledgers once the old
+ * worker has answered its in-flight calls and exited. Stop and start are
+ * recorded in the contract's `status` file. Remove moves the ledger to
+ * removed/ (or purges it). An operation in progress is the contract's
+ * `admin`; one that waits for the worker to exit sets its exit hook, which
+ * the supervisor runs once it has.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +19,57 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
+#include "contract.h"
 #include "log.h"
+#include "proc.h"
 #include "proto.h"
+#include "supervisor.h"
 #include "util.h"
 #include "vmsd.h"
-#include "supervisor.h"
+#include "wire.h"
+
+struct admin_op {
+	struct contract		*c;
+	struct rpcreq		*req;		/* deploy: its request */
+	struct proc		*deployer;
+	json_t			*result;	/* the deploy worker's reply */
+	json_t			*error;
+	char			*tmpdir, *tmpkey;
+	int			 purge;
+	LIST_ENTRY(admin_op)	 entry;
+};
+
+static LIST_HEAD(, admin_op) ops = LIST_HEAD_INITIALIZER(ops);
+
+static void deploy_msg(struct proc *, struct wire_reply *, void *);
+static void deploy_gone(struct proc *, int, void *);
+
+static const struct proc_ops deploy_ops = { deploy_msg, deploy_gone };
+
+static struct admin_op *
+op_new(struct contract *c)
+{
+	struct admin_op *op = xcalloc(1, sizeof(*op));
+
+	op->c = c;
+	c->admin = op;
+	LIST_INSERT_HEAD(&ops, op, entry);
+	return op;
+}
+
+static void
+op_free(struct admin_op *op)
+{
+	if (op->c != NULL && op->c->admin == op)
+		op->c->admin = NULL;
+	LIST_REMOVE(op, entry);
+	json_decref(op->result);
+	json_decref(op->error);
+	free(op->tmpdir);
+	free(op->tmpkey);
+	free(op);
+}
 
 /* <state>/removed/<name>.<unix-time>[.N], not yet existing. */
 static char *
@@ -39,12 +88,23 @@ removed_path(const char *name)
 	return p;
 }
 
-/* Replace: the new ledger is ready and the old worker has exited. */
-void
-finish_replace(struct contract *c)
+static void
+info_from(struct contract *c, const json_t *res)
 {
+	json_t *v = json_object_get(res, "size");
+
+	contract_set_info(c, json_is_integer(v) ?
+	    (uint64_t)json_integer_value(v) : c->size,
+	    json_string_value(json_object_get(res, "vkey")),
+	    json_string_value(json_object_get(res, "origin")));
+}
+
+/* Replace: the new ledger is ready and the old worker has exited. */
+static enum contract_fate
+replace_done(struct contract *c)
+{
+	struct admin_op *op = c->admin;
 	char err[VMS_ERRLEN], *removed;
-	struct rpcreq *req = c->replace_req;
 	int ok = 1;
 
 	removed = removed_path(c->name);
@@ -52,8 +112,8 @@ finish_replace(struct contract *c)
 		seterr(err, sizeof(err), "move old ledger aside: %s",
 		    strerror(errno));
 		ok = 0;
-	} else if (rename(c->replace_tmpdir, c->dir) != 0 ||
-	    rename(c->replace_tmpkey, c->keypath) != 0) {
+	} else if (rename(op->tmpdir, c->dir) != 0 ||
+	    rename(op->tmpkey, c->keypath) != 0) {
 		seterr(err, sizeof(err), "install new ledger: %s",
 		    strerror(errno));
 		ok = 0;
@@ -64,155 +124,123 @@ finish_replace(struct contract *c)
 		fsync_parent(c->dir);
 		fsync_parent(removed);
 		fsync_parent(c->keypath);
-		set_cache(c, c->replace_result);
+		info_from(c, op->result);
 		c->failed = 0;
 		c->admin_stopped = 0;
-		c->ncrashes = 0;
+		restart_forget(&c->restart);
 		c->not_before = 0;
-		rpcreq_result(req, json_incref(c->replace_result));
+		rpcreq_result(op->req, json_incref(op->result));
 	} else {
 		log_warnx("%s: replace failed: %s", c->name, err);
-		rm_rf(c->replace_tmpdir);
-		unlink(c->replace_tmpkey);
-		rpcreq_error(req, RPC_INTERNAL_ERROR, NULL, "replace failed: %s",
-		    err);
+		rm_rf(op->tmpdir);
+		unlink(op->tmpkey);
+		rpcreq_error(op->req, RPC_INTERNAL_ERROR, NULL, "replace "
+		    "failed: %s", err);
 	}
 	free(removed);
-	json_decref(c->replace_result);
-	c->replace_result = NULL;
-	c->replace_req = NULL;
-	free(c->replace_tmpdir);
-	free(c->replace_tmpkey);
-	c->replace_tmpdir = c->replace_tmpkey = NULL;
-	c->op = OP_NONE;
+	op_free(op);
+	return CONTRACT_KEPT;
 }
 
-void
-finish_remove(struct contract *c)
+static void
+deploy_msg(struct proc *p, struct wire_reply *r, void *arg)
 {
-	char *removed = NULL;
-	struct rpcreq *req;
-	int ok = 1;
+	struct admin_op *op = arg;
+	json_error_t jerr;
 
-	if (c->purge) {
-		if (rm_rf(c->dir) != 0) {
-			log_warn("%s: purge %s", c->name, c->dir);
-			ok = 0;
-		}
-	} else {
-		removed = removed_path(c->name);
-		if (rename(c->dir, removed) != 0) {
-			log_warn("%s: move %s aside", c->name, c->dir);
-			ok = 0;
-		} else
-			fsync_parent(removed);
+	switch (r->kind) {
+	case WIRE_RESULT:
+		json_decref(op->result);
+		if ((op->result = json_loadb(r->result, r->resultlen,
+		    JSON_DECODE_ANY, &jerr)) == NULL)
+			log_warnx("%s: deploy worker's reply does not parse: "
+			    "%s", op->c->name, jerr.text);
+		break;
+	case WIRE_ERROR:
+		json_decref(op->error);
+		op->error = r->msg;
+		r->msg = NULL;
+		break;
+	case WIRE_READY:
+		log_warnx("%s: deploy worker said ready: killing it",
+		    op->c->name);
+		proc_kill(p);
+		break;
 	}
-	if (ok && unlink(c->keypath) != 0 && errno != ENOENT)
-		log_warn("%s: unlink %s", c->name, c->keypath);
-	fsync_parent(c->dir);
-	if (ok)
-		log_info("%s: removed%s%s", c->name, removed ?
-		    ", ledger kept in " : " and purged", removed ? removed : "");
-	while ((req = TAILQ_FIRST(&c->waiters)) != NULL) {
-		TAILQ_REMOVE(&c->waiters, req, qentry);
-		if (ok)
-			rpcreq_result(req, json_pack("{s:s,s:b,s:b}", "name",
-			    c->name, "removed", 1, "purged", c->purge));
-		else
-			rpcreq_error(req, RPC_INTERNAL_ERROR, NULL,
-			    "remove %s failed: see the daemon's log",
-			    c->name);
-	}
-	free(removed);
-	if (ok)
-		contract_free(c);
-	else
-		c->op = OP_NONE;
-	vmsd_update_status();
-}
-
-void
-answer_waiters(struct contract *c, json_t *result)
-{
-	struct rpcreq *req;
-
-	while ((req = TAILQ_FIRST(&c->waiters)) != NULL) {
-		TAILQ_REMOVE(&c->waiters, req, qentry);
-		rpcreq_result(req, json_deep_copy(result));
-	}
-	json_decref(result);
 }
 
 /* What follows a deploy worker's exit. */
-void
-deployer_gone(struct contract *c, struct proc *p)
+static void
+deploy_gone(struct proc *p, int status, void *arg)
 {
-	json_t *res = json_object_get(p->reply, "result");
-	json_t *e = json_object_get(p->reply, "error");
-	struct rpcreq *req = p->req;
-	int ok = json_is_object(res) && WIFEXITED(p->status) &&
-	    WEXITSTATUS(p->status) == 0;
+	struct admin_op *op = arg;
+	struct contract *c = op->c;
+	int ok = json_is_object(op->result) && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0;
 
-	c->deployer = NULL;
+	op->deployer = NULL;
 	if (!ok) {
-		rm_rf(p->tmpdir);
-		unlink(p->tmpkey);
-		if (json_is_object(e))
-			rpcreq_error_obj(req, e);
+		rm_rf(op->tmpdir);
+		unlink(op->tmpkey);
+		if (op->error != NULL)
+			rpcreq_error_obj(op->req, op->error);
 		else
-			rpcreq_error(req, RPC_INTERNAL_ERROR, NULL, "deploy "
+			rpcreq_error(op->req, RPC_INTERNAL_ERROR, NULL, "deploy "
 			    "worker crashed; nothing was deployed");
+		op_free(op);
 		if (c->hidden)
 			contract_free(c);
 		else
-			pump(c);
+			supervisor_pump(c);
 		return;
 	}
 	if (c->hidden) {
-		if (rename(p->tmpdir, c->dir) != 0 ||
-		    rename(p->tmpkey, c->keypath) != 0) {
+		if (rename(op->tmpdir, c->dir) != 0 ||
+		    rename(op->tmpkey, c->keypath) != 0) {
+			int e = errno;
+
 			log_warn("%s: install deployed contract", c->name);
-			rm_rf(p->tmpdir);
+			rm_rf(op->tmpdir);
 			rm_rf(c->dir);
-			unlink(p->tmpkey);
-			rpcreq_error(req, RPC_INTERNAL_ERROR, NULL, "deploy: "
+			unlink(op->tmpkey);
+			rpcreq_error(op->req, RPC_INTERNAL_ERROR, NULL, "deploy: "
 			    "cannot install the new contract: %s",
-			    strerror(errno));
+			    strerror(e));
+			op_free(op);
 			contract_free(c);
 			return;
 		}
 		fsync_parent(c->dir);
 		fsync_parent(c->keypath);
 		c->hidden = 0;
-		set_cache(c, res);
+		info_from(c, op->result);
 		log_info("%s: deployed (%s)", c->name, c->vkey ? c->vkey : "");
-		rpcreq_result(req, json_incref(res));
-		vmsd_update_status();
-		pump(c);
+		rpcreq_result(op->req, json_incref(op->result));
+		op_free(op);
+		contracts_changed();
+		supervisor_pump(c);
 		return;
 	}
 	/* Replace: swap once the old worker is gone. */
-	c->op = OP_REPLACE;
-	c->replace_req = req;
-	c->replace_result = json_incref(res);
-	c->replace_tmpdir = p->tmpdir;
-	c->replace_tmpkey = p->tmpkey;
-	p->tmpdir = p->tmpkey = NULL;
-	if (c->worker)
-		pump(c);	/* stops it once in-flight calls are answered */
-	else {
-		finish_replace(c);
-		pump(c);
+	if (c->worker != NULL) {
+		c->exit_hook = replace_done;
+		supervisor_pump(c);	/* stops it once in-flight calls are
+					   answered */
+	} else {
+		replace_done(c);
+		supervisor_pump(c);
 	}
 }
 
 void
-supervisor_deploy(struct rpcreq *req, const char *name, const char *code,
+admin_deploy(struct rpcreq *req, const char *name, const char *code,
     json_t *limits, int replace)
 {
 	struct contract *c = contract_find(name);
-	struct proc *p;
-	char err[VMS_ERRLEN], *origin, *tmpdir, *tmpkey;
+	struct proc_spec spec;
+	struct admin_op *op;
+	char err[VMS_ERRLEN], *origin;
+	json_t *params;
 	int created = 0;
 
 	if (vmsd_shutting_down) {
@@ -221,7 +249,7 @@ supervisor_deploy(struct rpcreq *req, const char *name, const char *code,
 		    "vmsd is shutting down");
 		return;
 	}
-	if (c && (c->deployer || c->hidden || c->op != OP_NONE)) {
+	if (c && (c->admin != NULL || c->hidden)) {
 		json_decref(limits);
 		rpcreq_error(req, RPC_BUSY, NULL, "busy, retry later: another "
 		    "operation on %s is in progress", name);
@@ -238,30 +266,39 @@ supervisor_deploy(struct rpcreq *req, const char *name, const char *code,
 		c->hidden = 1;
 		created = 1;
 	}
-	tmpdir = state_path("contracts/.deploy-", name, "");
-	tmpkey = state_path("keys/.deploy-", name, ".key");
-	rm_rf(tmpdir);
-	unlink(tmpkey);
-	xasprintf(&origin, "%s/%s", vmsd_conf->origin_prefix, name);
-	if ((p = proc_spawn(c, 1, tmpdir, tmpkey, err, sizeof(err))) == NULL) {
-		free(tmpdir);
-		free(tmpkey);
-		free(origin);
+	op = op_new(c);
+	op->req = req;
+	op->tmpdir = contract_path("contracts/.deploy-", name, "");
+	op->tmpkey = contract_path("keys/.deploy-", name, ".key");
+	rm_rf(op->tmpdir);
+	unlink(op->tmpkey);
+	spec.name = name;
+	spec.dir = op->tmpdir;
+	spec.key = op->tmpkey;
+	spec.deploy = 1;
+	if ((op->deployer = proc_spawn(&spec, &deploy_ops, op, err,
+	    sizeof(err))) == NULL) {
 		json_decref(limits);
+		op_free(op);
 		if (created)
 			contract_free(c);
 		rpcreq_error(req, RPC_INTERNAL_ERROR, NULL, "deploy: %s", err);
 		return;
 	}
-	p->req = req;
-	p->tmpdir = tmpdir;
-	p->tmpkey = tmpkey;
-	c->deployer = p;
-	proc_send(p, json_pack("{s:i,s:s,s:{s:s,s:s,s:o,s:s},s:s?,s:s}",
-	    "id", 1, "method", M_DEPLOY, "params", "name", name, "code", code,
-	    "limits", limits, "origin", origin, "caller", req->caller,
-	    "auth", req->auth ? req->auth : "anonymous"));
+	log_debug("%s: deploy worker started, pid %ld", name,
+	    (long)proc_pid(op->deployer));
+	xasprintf(&origin, "%s/%s", vmsd_conf->origin_prefix, name);
+	params = json_pack("{s:s,s:s,s:o,s:s}", "name", name, "code", code,
+	    "limits", limits, "origin", origin);
 	free(origin);
+	if (params == NULL || proc_request(op->deployer, 1, proto_method_name(PM_DEPLOY),
+	    req->caller, req->auth, params, err, sizeof(err)) != 0) {
+		/* the deploy worker sees EOF and exits: deploy_gone answers */
+		log_warnx("%s: deploy request: %s", name, params ? err :
+		    "cannot encode");
+		proc_stop(op->deployer);
+	}
+	json_decref(params);
 }
 
 static struct contract *
@@ -274,7 +311,7 @@ admin_target(struct rpcreq *req, const char *name)
 		    name);
 		return NULL;
 	}
-	if (c->op != OP_NONE || c->deployer) {
+	if (c->admin != NULL) {
 		rpcreq_error(req, RPC_BUSY, NULL, "busy, retry later: another "
 		    "operation on %s is in progress", name);
 		return NULL;
@@ -303,8 +340,22 @@ write_status(struct contract *c, const char *status)
 	return rc;
 }
 
+static enum contract_fate
+stop_done(struct contract *c)
+{
+	struct rpcreq *req;
+
+	while ((req = TAILQ_FIRST(&c->waiters)) != NULL) {
+		TAILQ_REMOVE(&c->waiters, req, qentry);
+		rpcreq_result(req, json_pack("{s:s,s:s}", "name", c->name,
+		    "status", "stopped"));
+	}
+	op_free(c->admin);
+	return CONTRACT_KEPT;
+}
+
 void
-supervisor_stop(struct rpcreq *req, const char *name)
+admin_stop(struct rpcreq *req, const char *name)
 {
 	struct contract *c;
 	char msg[256];
@@ -325,13 +376,14 @@ supervisor_stop(struct rpcreq *req, const char *name)
 		    "status", "stopped"));
 		return;
 	}
-	c->op = OP_STOP;
+	op_new(c);
+	c->exit_hook = stop_done;
 	TAILQ_INSERT_TAIL(&c->waiters, req, qentry);
-	pump(c);
+	supervisor_pump(c);
 }
 
 void
-supervisor_start(struct rpcreq *req, const char *name)
+admin_start(struct rpcreq *req, const char *name)
 {
 	struct contract *c;
 
@@ -344,32 +396,133 @@ supervisor_start(struct rpcreq *req, const char *name)
 	}
 	c->admin_stopped = 0;
 	c->failed = 0;
-	c->ncrashes = 0;
+	restart_forget(&c->restart);
 	c->not_before = 0;
-	worker_start(c);
+	supervisor_start_worker(c);
 	log_info("%s: started by %s", name, rpcreq_who(req));
 	rpcreq_result(req, json_pack("{s:s,s:s}", "name", name, "status",
-	    status_of(c)));
+	    contract_status(c)));
+}
+
+static enum contract_fate
+remove_done(struct contract *c)
+{
+	struct admin_op *op = c->admin;
+	char *removed = NULL;
+	struct rpcreq *req;
+	int ok = 1, purge = op->purge;
+
+	if (purge) {
+		if (rm_rf(c->dir) != 0) {
+			log_warn("%s: purge %s", c->name, c->dir);
+			ok = 0;
+		}
+	} else {
+		removed = removed_path(c->name);
+		if (rename(c->dir, removed) != 0) {
+			log_warn("%s: move %s aside", c->name, c->dir);
+			ok = 0;
+		} else
+			fsync_parent(removed);
+	}
+	if (ok && unlink(c->keypath) != 0 && errno != ENOENT)
+		log_warn("%s: unlink %s", c->name, c->keypath);
+	fsync_parent(c->dir);
+	if (ok)
+		log_info("%s: removed%s%s", c->name, removed ?
+		    ", ledger kept in " : " and purged", removed ? removed : "");
+	while ((req = TAILQ_FIRST(&c->waiters)) != NULL) {
+		TAILQ_REMOVE(&c->waiters, req, qentry);
+		if (ok)
+			rpcreq_result(req, json_pack("{s:s,s:b,s:b}", "name",
+			    c->name, "removed", 1, "purged", purge));
+		else
+			rpcreq_error(req, RPC_INTERNAL_ERROR, NULL,
+			    "remove %s failed: see the daemon's log",
+			    c->name);
+	}
+	free(removed);
+	op_free(op);
+	if (ok) {
+		contract_free(c);
+		contracts_changed();
+		return CONTRACT_FREED;
+	}
+	c->removing = 0;
+	contracts_changed();
+	return CONTRACT_KEPT;
 }
 
 void
-supervisor_remove(struct rpcreq *req, const char *name, int purge)
+admin_remove(struct rpcreq *req, const char *name, int purge)
 {
 	struct contract *c;
+	struct admin_op *op;
 	char msg[256];
 
 	if ((c = admin_target(req, name)) == NULL)
 		return;
 	log_info("%s: remove%s requested by %s", name, purge ? " --purge" : "",
-	    req->peer && req->peer->ident ?
-	    req->peer->ident : "admin");
-	c->op = OP_REMOVE;
-	c->purge = purge;
+	    rpcreq_who(req));
+	op = op_new(c);
+	op->purge = purge;
+	c->removing = 1;
 	snprintf(msg, sizeof(msg), "contract %s was removed", name);
 	rpcreq_fail_list(&c->queue, &c->nqueue, RPC_UNAVAILABLE, msg);
 	TAILQ_INSERT_TAIL(&c->waiters, req, qentry);
 	if (c->worker == NULL)
-		finish_remove(c);
-	else
-		pump(c);
+		remove_done(c);
+	else {
+		c->exit_hook = remove_done;
+		supervisor_pump(c);
+	}
+}
+
+int
+admin_recover(char *err, size_t errlen)
+{
+	const char *subs[] = { "contracts", "keys" };
+	struct dirent *de;
+	char *path, *sub;
+	size_t i;
+	DIR *d;
+
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		xasprintf(&path, "%s/%s", vmsd_conf->state_dir, subs[i]);
+		if ((d = opendir(path)) == NULL) {
+			seterr(err, errlen, "%s: %s", path, strerror(errno));
+			free(path);
+			return -1;
+		}
+		while ((de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, ".deploy-", 8) != 0)
+				continue;
+			xasprintf(&sub, "%s/%s", path, de->d_name);
+			log_info("removing the leftover of an interrupted "
+			    "deploy: %s", sub);
+			if (rm_rf(sub) != 0)
+				log_warn("%s", sub);
+			free(sub);
+		}
+		closedir(d);
+		free(path);
+	}
+	return 0;
+}
+
+void
+admin_free_all(void)
+{
+	struct admin_op *op;
+
+	while ((op = LIST_FIRST(&ops)) != NULL) {
+		if (op->req != NULL)
+			rpcreq_error(op->req, RPC_UNAVAILABLE, NULL,
+			    "vmsd is shutting down");
+		if (op->tmpdir != NULL)
+			rm_rf(op->tmpdir);
+		if (op->tmpkey != NULL)
+			unlink(op->tmpkey);
+		op_free(op);
+	}
 }

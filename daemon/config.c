@@ -9,12 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "engine.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
 #include "vmsd_paths.h"
-#include "vmsd.h"
 
 static char *
 default_origin_prefix(void)

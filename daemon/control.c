@@ -27,8 +27,12 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "control.h"
 #include "log.h"
+#include "methods.h"
 #include "proto.h"
+#include "rpcreq.h"
+#include "sockwrite.h"
 #include "util.h"
 #include "vmsd.h"
 

@@ -9,17 +9,9 @@
 #include <string.h>
 
 #include "ledger.h"
+#include "ledgerq.h"
 #include "proto.h"
 #include "util.h"
-#include "vmsd.h"
-
-int
-ledgerq_handles(const char *m)
-{
-	return strcmp(m, M_LOG) == 0 || strcmp(m, M_CHECKPOINT) == 0 ||
-	    strcmp(m, M_PROVE) == 0 || strcmp(m, M_METHODS) == 0 ||
-	    strcmp(m, M_INFO) == 0;
-}
 
 static json_t *
 proof_json(const merkle_hash *proof, size_t n)
@@ -190,20 +182,24 @@ q_methods(struct ledger *l, const char *name, int info, json_t **out,
 }
 
 int
-ledgerq(struct ledger *l, const char *name, const char *method,
+ledgerq(struct ledger *l, const char *name, enum proto_method_id id,
     const json_t *params, json_t **result, char *err, size_t errlen)
 {
 	*result = NULL;
-	if (strcmp(method, M_LOG) == 0)
+	switch (id) {
+	case PM_LOG:
 		return q_log(l, params, result, err, errlen);
-	if (strcmp(method, M_CHECKPOINT) == 0)
+	case PM_CHECKPOINT:
 		return q_checkpoint(l, params, result, err, errlen);
-	if (strcmp(method, M_PROVE) == 0)
+	case PM_PROVE:
 		return q_prove(l, params, result, err, errlen);
-	if (strcmp(method, M_METHODS) == 0)
+	case PM_METHODS:
 		return q_methods(l, name, 0, result, err, errlen);
-	if (strcmp(method, M_INFO) == 0)
+	case PM_INFO:
 		return q_methods(l, name, 1, result, err, errlen);
-	seterr(err, errlen, "method not found: %s", method);
-	return RPC_METHOD_NOT_FOUND;
+	default:
+		seterr(err, errlen, "method not found: %s",
+		    proto_method_name(id));
+		return RPC_METHOD_NOT_FOUND;
+	}
 }

@@ -13,9 +13,9 @@
 #include <unistd.h>
 #include <errno.h>
 
+#include "control.h"
 #include "log.h"
 #include "util.h"
-#include "vmsd.h"
 
 int
 listen_tcp(const char *addrport, char *err, size_t errlen)

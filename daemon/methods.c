@@ -11,52 +11,49 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "engine.h"
 #include "log.h"
+#include "methods.h"
 #include "proto.h"
+#include "rpcreq.h"
+#include "supervisor.h"
 #include "util.h"
 #include "vmsd.h"
 
-#define M_ADMIN		0x01	/* root, the daemon's user or admin group */
-#define M_TCP		0x02	/* allowed over TCP */
-#define M_CONTRACT	0x04	/* needs "contract" and goes to the worker */
-
 #define LOG_MAX_COUNT	10000
 
-static void m_ping(struct rpcreq *, json_t *, const char *);
-static void m_deploy(struct rpcreq *, json_t *, const char *);
-static void m_call(struct rpcreq *, json_t *, const char *);
-static void m_list(struct rpcreq *, json_t *, const char *);
-static void m_log(struct rpcreq *, json_t *, const char *);
-static void m_checkpoint(struct rpcreq *, json_t *, const char *);
-static void m_prove(struct rpcreq *, json_t *, const char *);
-static void m_read(struct rpcreq *, json_t *, const char *);
-static void m_ls(struct rpcreq *, json_t *, const char *);
-static void m_plain(struct rpcreq *, json_t *, const char *);
-static void m_stop(struct rpcreq *, json_t *, const char *);
-static void m_start(struct rpcreq *, json_t *, const char *);
-static void m_remove(struct rpcreq *, json_t *, const char *);
+typedef void	(*handler)(struct rpcreq *, json_t *);
 
-static const struct method {
-	const char	*name;
-	int		 flags;
-	void		(*fn)(struct rpcreq *, json_t *, const char *);
-} methods[] = {
-	{ M_PING,	M_TCP,			m_ping },
-	{ M_DEPLOY,	M_ADMIN,		m_deploy },
-	{ M_CALL,	M_TCP | M_CONTRACT,	m_call },
-	{ M_LIST,	M_TCP,			m_list },
-	{ M_INFO,	M_TCP | M_CONTRACT,	m_plain },
-	{ M_METHODS,	M_TCP | M_CONTRACT,	m_plain },
-	{ M_LOG,	M_TCP | M_CONTRACT,	m_log },
-	{ M_CHECKPOINT,	M_TCP | M_CONTRACT,	m_checkpoint },
-	{ M_PROVE,	M_TCP | M_CONTRACT,	m_prove },
-	{ M_READ,	M_TCP | M_CONTRACT,	m_read },
-	{ M_LS,		M_TCP | M_CONTRACT,	m_ls },
-	{ M_STATE,	M_TCP | M_CONTRACT,	m_plain },
-	{ M_STOP,	M_ADMIN | M_CONTRACT,	m_stop },
-	{ M_START,	M_ADMIN | M_CONTRACT,	m_start },
-	{ M_REMOVE,	M_ADMIN | M_CONTRACT,	m_remove },
+static void m_ping(struct rpcreq *, json_t *);
+static void m_deploy(struct rpcreq *, json_t *);
+static void m_call(struct rpcreq *, json_t *);
+static void m_list(struct rpcreq *, json_t *);
+static void m_log(struct rpcreq *, json_t *);
+static void m_prove(struct rpcreq *, json_t *);
+static void m_submit(struct rpcreq *, json_t *);
+static void m_stop(struct rpcreq *, json_t *);
+static void m_start(struct rpcreq *, json_t *);
+static void m_remove(struct rpcreq *, json_t *);
+
+/* The handler of each method of the table (libvms/proto.c), which has
+ * already checked the parameters' presence and types. */
+static const handler handlers[PM_COUNT] = {
+	[PM_PING] = m_ping,
+	[PM_DEPLOY] = m_deploy,
+	[PM_CALL] = m_call,
+	[PM_LIST] = m_list,
+	[PM_INFO] = m_submit,
+	[PM_METHODS] = m_submit,
+	[PM_LOG] = m_log,
+	[PM_CHECKPOINT] = m_submit,
+	[PM_PROVE] = m_prove,
+	[PM_READ] = m_submit,
+	[PM_LS] = m_submit,
+	[PM_STATE] = m_submit,
+	[PM_STOP] = m_stop,
+	[PM_START] = m_start,
+	[PM_REMOVE] = m_remove,
 };
 
 static int
@@ -101,13 +98,13 @@ is_admin(const struct conn_info *p, char *why, size_t whylen)
 }
 
 static void
-m_ping(struct rpcreq *req, json_t *params, const char *mname)
+m_ping(struct rpcreq *req, json_t *params)
 {
 	rpcreq_result(req, json_pack("{s:s}", "version", VMSD_VERSION));
 }
 
 static void
-m_list(struct rpcreq *req, json_t *params, const char *mname)
+m_list(struct rpcreq *req, json_t *params)
 {
 	supervisor_list(req);
 }
@@ -151,7 +148,7 @@ deploy_limits(const json_t *given, char *err, size_t errlen)
 }
 
 static void
-m_deploy(struct rpcreq *req, json_t *params, const char *mname)
+m_deploy(struct rpcreq *req, json_t *params)
 {
 	const struct conn_info *peer = req->peer;
 	const char *name, *code;
@@ -159,10 +156,9 @@ m_deploy(struct rpcreq *req, json_t *params, const char *mname)
 	int replace;
 	char err[VMS_ERRLEN];
 
-	if (param_string(params, "name", 1, &name, err, sizeof(err)) != 0 ||
-	    param_string(params, "code", 1, &code, err, sizeof(err)) != 0 ||
-	    param_bool(params, "replace", 0, &replace, err, sizeof(err)) != 0)
-		goto bad;
+	name = json_string_value(json_object_get(params, "name"));
+	code = json_string_value(json_object_get(params, "code"));
+	replace = json_is_true(json_object_get(params, "replace"));
 	if (!valid_contract_name(name)) {
 		snprintf(err, sizeof(err), "parameter \"name\": invalid "
 		    "contract name '%s' (letters, digits, '_', '-', '.'; "
@@ -180,7 +176,7 @@ m_deploy(struct rpcreq *req, json_t *params, const char *mname)
 		req->auth = "anonymous";
 	log_info("deploy of %s%s requested by %s", name,
 	    replace ? " (replace)" : "", req->caller ? req->caller : "?");
-	supervisor_deploy(req, name, code, limits, replace);
+	admin_deploy(req, name, code, limits, replace);
 	return;
 bad:
 	rpcreq_error(req, RPC_INVALID_PARAMS, NULL, "%s", err);
@@ -188,35 +184,25 @@ bad:
 
 /* Everything a worker needs: method, params, identity. */
 static void
-submit(struct rpcreq *req, json_t *params, const char *method)
+m_submit(struct rpcreq *req, json_t *params)
 {
 	const char *contract = json_string_value(json_object_get(params,
 	    "contract"));
 
-	req->method = xstrdup(method);
 	req->params = json_incref(params);
 	supervisor_submit(req, contract);
 }
 
 static void
-m_call(struct rpcreq *req, json_t *params, const char *mname)
+m_call(struct rpcreq *req, json_t *params)
 {
 	const struct conn_info *peer = req->peer;
-	const char *m, *user;
-	json_t *args;
+	const char *user = json_string_value(json_object_get(params, "user"));
+	json_t *args = json_object_get(params, "args");
 	char err[VMS_ERRLEN];
 
-	if (param_string(params, "method", 1, &m, err, sizeof(err)) != 0 ||
-	    param_string(params, "user", 0, &user, err, sizeof(err)) != 0)
-		goto bad;
-	args = json_object_get(params, "args");
 	if (args == NULL || json_is_null(args))
 		json_object_set_new(params, "args", json_array());
-	else if (!json_is_array(args)) {
-		snprintf(err, sizeof(err), "parameter \"args\" must be an "
-		    "array");
-		goto bad;
-	}
 	if (user != NULL) {
 		if (!vmsd_conf->debug_auth) {
 			snprintf(err, sizeof(err), "parameter \"user\" needs "
@@ -230,168 +216,98 @@ m_call(struct rpcreq *req, json_t *params, const char *mname)
 		req->auth = "peercred";
 	} else
 		req->auth = "anonymous";
-	submit(req, params, M_CALL);
+	m_submit(req, params);
 	return;
 bad:
 	rpcreq_error(req, RPC_INVALID_PARAMS, NULL, "%s", err);
 }
 
 static void
-m_plain(struct rpcreq *req, json_t *params, const char *mname)
+m_log(struct rpcreq *req, json_t *params)
 {
-	submit(req, params, mname);
-}
+	json_t *count = json_object_get(params, "count");
 
-static void
-m_log(struct rpcreq *req, json_t *params, const char *mname)
-{
-	uint64_t from, count;
-	char err[VMS_ERRLEN];
-
-	if (param_uint(params, "from", 0, 0, &from, err, sizeof(err)) != 0 ||
-	    param_uint(params, "count", 0, 100, &count, err,
-	    sizeof(err)) != 0) {
-		rpcreq_error(req, RPC_INVALID_PARAMS, NULL, "%s", err);
-		return;
-	}
-	if (count > LOG_MAX_COUNT) {
+	if (json_is_integer(count) &&
+	    json_integer_value(count) > LOG_MAX_COUNT) {
 		rpcreq_error(req, RPC_INVALID_PARAMS, NULL, "parameter "
 		    "\"count\" must be at most %d", LOG_MAX_COUNT);
 		return;
 	}
-	submit(req, params, M_LOG);
+	m_submit(req, params);
 }
 
 static void
-m_checkpoint(struct rpcreq *req, json_t *params, const char *mname)
+m_prove(struct rpcreq *req, json_t *params)
 {
-	uint64_t size;
-	char err[VMS_ERRLEN];
-
-	if (param_uint(params, "size", 0, 0, &size, err, sizeof(err)) != 0) {
-		rpcreq_error(req, RPC_INVALID_PARAMS, NULL, "%s", err);
-		return;
-	}
-	submit(req, params, M_CHECKPOINT);
-}
-
-static void
-m_prove(struct rpcreq *req, json_t *params, const char *mname)
-{
-	uint64_t n;
-	char err[VMS_ERRLEN];
 	int has_index = json_object_get(params, "index") != NULL;
 	int has_old = json_object_get(params, "old") != NULL;
 
-	if (param_uint(params, "size", 1, 0, &n, err, sizeof(err)) != 0 ||
-	    param_uint(params, "index", 0, 0, &n, err, sizeof(err)) != 0 ||
-	    param_uint(params, "old", 0, 0, &n, err, sizeof(err)) != 0) {
-		rpcreq_error(req, RPC_INVALID_PARAMS, NULL, "%s", err);
-		return;
-	}
 	if (has_index == has_old) {
 		rpcreq_error(req, RPC_INVALID_PARAMS, NULL, "prove needs "
 		    "exactly one of parameters \"index\" and \"old\"");
 		return;
 	}
-	submit(req, params, M_PROVE);
+	m_submit(req, params);
 }
 
 static void
-m_read(struct rpcreq *req, json_t *params, const char *mname)
+m_stop(struct rpcreq *req, json_t *params)
 {
-	const char *path;
-	char err[VMS_ERRLEN];
-
-	if (param_string(params, "path", 1, &path, err, sizeof(err)) != 0) {
-		rpcreq_error(req, RPC_INVALID_PARAMS, NULL, "%s", err);
-		return;
-	}
-	submit(req, params, M_READ);
-}
-
-static void
-m_ls(struct rpcreq *req, json_t *params, const char *mname)
-{
-	const char *path;
-	int rec;
-	char err[VMS_ERRLEN];
-
-	if (param_string(params, "path", 0, &path, err, sizeof(err)) != 0 ||
-	    param_bool(params, "recursive", 0, &rec, err, sizeof(err)) != 0) {
-		rpcreq_error(req, RPC_INVALID_PARAMS, NULL, "%s", err);
-		return;
-	}
-	submit(req, params, M_LS);
-}
-
-static void
-m_stop(struct rpcreq *req, json_t *params, const char *mname)
-{
-	supervisor_stop(req, json_string_value(json_object_get(params,
+	admin_stop(req, json_string_value(json_object_get(params,
 	    "contract")));
 }
 
 static void
-m_start(struct rpcreq *req, json_t *params, const char *mname)
+m_start(struct rpcreq *req, json_t *params)
 {
-	supervisor_start(req, json_string_value(json_object_get(params,
+	admin_start(req, json_string_value(json_object_get(params,
 	    "contract")));
 }
 
 static void
-m_remove(struct rpcreq *req, json_t *params, const char *mname)
+m_remove(struct rpcreq *req, json_t *params)
 {
-	int purge;
-	char err[VMS_ERRLEN];
-
-	if (param_bool(params, "purge", 0, &purge, err, sizeof(err)) != 0) {
-		rpcreq_error(req, RPC_INVALID_PARAMS, NULL, "%s", err);
-		return;
-	}
-	supervisor_remove(req, json_string_value(json_object_get(params,
-	    "contract")), purge);
+	admin_remove(req, json_string_value(json_object_get(params,
+	    "contract")), json_is_true(json_object_get(params, "purge")));
 }
 
 void
 methods_dispatch(struct rpcreq *req, const char *name, json_t *params)
 {
 	const struct conn_info *peer = req->peer;
-	const struct method *m = NULL;
+	const struct proto_method *m = proto_method_find(name);
 	const char *contract;
 	char err[VMS_ERRLEN], why[VMS_ERRLEN];
-	size_t i;
 
-	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (strcmp(methods[i].name, name) == 0)
-			m = &methods[i];
 	if (m == NULL) {
 		rpcreq_error(req, RPC_METHOD_NOT_FOUND, NULL,
 		    "method not found: %s", name);
 		return;
 	}
-	if (peer != NULL && peer->tcp && !(m->flags & M_TCP)) {
+	if (peer != NULL && peer->tcp && !(m->flags & PM_REMOTE)) {
 		rpcreq_error(req, RPC_PERMISSION, NULL, "permission denied: "
 		    "%s is not allowed over TCP", name);
 		return;
 	}
-	if ((m->flags & M_ADMIN) && (peer == NULL ||
+	if ((m->flags & PM_ADMIN) && (peer == NULL ||
 	    !is_admin(peer, why, sizeof(why)))) {
 		rpcreq_error(req, RPC_PERMISSION, NULL, "permission denied: "
 		    "%s %s", name, peer ? why : "");
 		return;
 	}
-	if (m->flags & M_CONTRACT) {
-		if (param_string(params, "contract", 1, &contract, err,
-		    sizeof(err)) != 0) {
-			rpcreq_error(req, RPC_INVALID_PARAMS, NULL, "%s", err);
-			return;
-		}
+	if (proto_check_params(m, params, err, sizeof(err)) != 0) {
+		rpcreq_error(req, RPC_INVALID_PARAMS, NULL, "%s", err);
+		return;
+	}
+	if (m->flags & PM_CONTRACT) {
+		contract = json_string_value(json_object_get(params,
+		    "contract"));
 		if (!valid_contract_name(contract)) {
 			rpcreq_error(req, RPC_NO_CONTRACT, NULL,
 			    "no such contract: %s", contract);
 			return;
 		}
 	}
-	m->fn(req, params, m->name);
+	req->pm = m;
+	handlers[m->id](req, params);
 }

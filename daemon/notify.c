@@ -14,6 +14,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "log.h"
+#include "notify.h"
 #include "util.h"
 #include "vmsd.h"
 
@@ -82,12 +83,11 @@ notify_status(const char *fmt, ...)
 }
 
 void
-notify_ready(void)
+notify_ready(const char *status)
 {
 	char msg[600];
 
-	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving %zu contract%s",
-	    supervisor_count(), supervisor_count() == 1 ? "" : "s");
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s", status);
 	notify(msg);
 }
 

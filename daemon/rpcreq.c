@@ -30,7 +30,6 @@ rpcreq_free(struct rpcreq *req)
 	json_decref(req->id);
 	json_decref(req->params);
 	free(req->reply);
-	free(req->method);
 	free(req->caller);
 	free(req);
 }

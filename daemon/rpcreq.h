@@ -27,6 +27,7 @@ struct conn_info {
 	char		*ident;		/* "unix:alice", NULL when remote */
 };
 
+struct proto_method;
 struct rpcreq;
 /* The reply is ready (req->reply): the front end sends it, in order. */
 typedef void	(*rpcreq_done_fn)(struct rpcreq *, void *owner);
@@ -43,7 +44,7 @@ struct rpcreq {
 	size_t		 replylen;
 
 	/* Set by methods.c for the supervisor. */
-	char		*method;	/* protocol method */
+	const struct proto_method *pm;	/* the method, from the table */
 	json_t		*params;	/* owned */
 	char		*caller;	/* "unix:alice", debug name, NULL */
 	const char	*auth;		/* "peercred", "debug", "anonymous" */

@@ -12,7 +12,8 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
-#include "vmsd.h"
+#include "sockwrite.h"
+
 
 int
 bev_write(struct bufferevent *bev, const void *data, size_t len)

@@ -1,45 +1,22 @@
 /*
- * vmsd.c — the daemon's entry point: options, configuration, startup of
- * the listeners and the supervisor, signals (SIGTERM/SIGINT drain and exit,
- * SIGHUP reload, SIGCHLD) and the orderly shutdown: stop accepting, serve
- * the connected clients until they are idle (control_drain), then stop the
- * workers, which commit and snapshot, and exit 0. vmsd never daemonizes
- * itself: it runs in the foreground, as systemd (Type=notify) expects.
+ * vmsd.c — the daemon's entry point: options, then server_run() (server.c).
  * `vmsd --worker ...` is the hidden per-contract worker mode (worker.c).
+ * Everything else of the daemon is in build/libdaemon.a, so unit tests
+ * link it without this main().
  */
-#include <sys/file.h>
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
-#include <libgen.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/event.h>
 #include <sodium.h>
 
 #include "log.h"
-#include "util.h"
+#include "server.h"
 #include "vmsd.h"
 #include "vmsd_paths.h"
-
-struct event_base	*vmsd_base;
-struct vmsd_config	*vmsd_conf;
-int			 vmsd_shutting_down;
-gid_t			 vmsd_admin_gid = (gid_t)-1;
-int			 vmsd_log_syslog;
-
-static struct vmsd_config conf;
-static struct vmsd_flags flags;
-static struct event *ev_term, *ev_int, *ev_hup, *ev_chld;
-static int stopping;			/* SIGTERM/SIGINT received */
-static int lock_fd = -1;
+#include "worker.h"
 
 static void
 usage(FILE *f)
@@ -50,198 +27,6 @@ usage(FILE *f)
 	    "[-V|--version]\n"
 	    "vmsd runs in the foreground (it never daemonizes itself; use "
 	    "systemd or a\nsupervisor). Default config: %s\n", VMSD_CONFIG);
-}
-
-static int
-resolve_admin_gid(const struct vmsd_config *c, char *err, size_t errlen)
-{
-	struct group *gr;
-
-	if (c->admin_group[0] != '\0') {
-		errno = 0;
-		if ((gr = getgrnam(c->admin_group)) == NULL) {
-			seterr(err, errlen, "admin_group '%s': no such group",
-			    c->admin_group);
-			return -1;
-		}
-		vmsd_admin_gid = gr->gr_gid;
-	} else if (control_socket_gid() != (gid_t)-1)
-		vmsd_admin_gid = control_socket_gid();
-	else
-		vmsd_admin_gid = getegid();
-	return 0;
-}
-
-void
-vmsd_update_status(void)
-{
-	size_t n = supervisor_count();
-
-	if (!stopping)
-		notify_status("serving %zu contract%s", n, n == 1 ? "" : "s");
-}
-
-/* Every worker has committed, snapshotted and exited. */
-static void
-workers_done(void)
-{
-	log_info("all workers stopped");
-	event_base_loopexit(vmsd_base, NULL);
-}
-
-/* No client is left: no request can arrive any more. */
-static void
-clients_done(void)
-{
-	log_info("all clients served; stopping the workers");
-	vmsd_shutting_down = 1;
-	supervisor_shutdown(workers_done);
-}
-
-/*
- * Stop accepting (a socket-activated listener stays open in systemd, so new
- * clients wait for the next instance), serve the connected clients until
- * each is idle or shutdown_grace passes, then stop the workers.
- */
-static void
-on_term(evutil_socket_t sig, short what, void *arg)
-{
-	if (stopping) {
-		log_info("signal %d: already shutting down", (int)sig);
-		return;
-	}
-	log_info("signal %d: shutting down; no new connections", (int)sig);
-	stopping = 1;
-	notify_stopping();
-	control_stop_listening();
-	control_drain(conf.shutdown_grace, clients_done);
-}
-
-static int
-same(const char *a, const char *b)
-{
-	return strcmp(a, b) == 0;
-}
-
-/* The configured level, here and (through the environment) in every
- * worker started from now on. */
-static void
-apply_log_level(void)
-{
-	log_setlevel(conf.log_level);
-	if (setenv(LOG_LEVEL_ENV, log_level_name(conf.log_level), 1) != 0)
-		log_warn("setenv %s", LOG_LEVEL_ENV);
-}
-
-static void
-on_hup(evutil_socket_t sig, short what, void *arg)
-{
-	struct vmsd_config nc;
-	char err[VMS_ERRLEN];
-	gid_t old_gid = vmsd_admin_gid;
-
-	if (stopping)
-		return;
-	notify_reloading();
-	log_info("SIGHUP: reloading %s", flags.config ? flags.config :
-	    "(no config file)");
-	if (config_load(&nc, &flags, err, sizeof(err)) != 0) {
-		log_warnx("reload failed, keeping the current configuration: "
-		    "%s", err);
-		notify_ready();
-		return;
-	}
-	/* What a running daemon cannot change. */
-	if (!same(nc.state_dir, conf.state_dir))
-		log_warnx("state_dir changed: takes effect after a restart");
-	if (!same(nc.socket, conf.socket) || nc.socket_mode != conf.socket_mode)
-		log_warnx("socket or socket_mode changed: takes effect after "
-		    "a restart");
-	if (!same(nc.listen, conf.listen))
-		log_warnx("listen changed: takes effect after a restart");
-	free(nc.state_dir);
-	nc.state_dir = xstrdup(conf.state_dir);
-	free(nc.socket);
-	nc.socket = xstrdup(conf.socket);
-	nc.socket_mode = conf.socket_mode;
-	free(nc.listen);
-	nc.listen = xstrdup(conf.listen);
-	if (resolve_admin_gid(&nc, err, sizeof(err)) != 0) {
-		log_warnx("reload failed, keeping the current configuration: "
-		    "%s", err);
-		vmsd_admin_gid = old_gid;
-		config_free(&nc);
-		notify_ready();
-		return;
-	}
-	config_free(&conf);
-	conf = nc;
-	apply_log_level();
-	log_info("configuration reloaded (new snapshot_interval and "
-	    "batch_max apply to workers started from now on)");
-	notify_ready();
-}
-
-static void
-on_chld(evutil_socket_t sig, short what, void *arg)
-{
-	supervisor_sigchld();
-}
-
-static struct event *
-add_signal(int sig, event_callback_fn fn)
-{
-	struct event *ev = evsignal_new(vmsd_base, sig, fn, NULL);
-
-	if (ev == NULL || event_add(ev, NULL) != 0)
-		fatalx("cannot watch signal %d", sig);
-	return ev;
-}
-
-/* One daemon per state directory: two would run two writers per ledger. */
-static void
-lock_state_dir(void)
-{
-	char *path;
-
-	xasprintf(&path, "%s/vmsd.lock", conf.state_dir);
-	if ((lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
-		fatal("%s", path);
-	if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-		if (errno == EWOULDBLOCK)
-			fatalx("state directory %s is in use by another vmsd",
-			    conf.state_dir);
-		fatal("lock %s", path);
-	}
-	free(path);
-}
-
-static void
-setup_listeners(void)
-{
-	char err[VMS_ERRLEN], *dir;
-	int cfd, tfd;
-
-	notify_listen_fds(&cfd, &tfd);
-	if (cfd >= 0) {
-		if (control_listen_fd(cfd, 0, err, sizeof(err)) != 0)
-			fatalx("%s", err);
-	} else {
-		dir = xstrdup(conf.socket);
-		if (mkdir_p(dirname(dir), 0755) != 0)
-			fatal("mkdir %s", dir);
-		free(dir);
-		if (control_listen_unix(conf.socket, conf.socket_mode, err,
-		    sizeof(err)) != 0)
-			fatalx("%s", err);
-		log_info("listening on %s", conf.socket);
-	}
-	if (tfd >= 0) {
-		if (control_listen_fd(tfd, 1, err, sizeof(err)) != 0)
-			fatalx("%s", err);
-	} else if (conf.listen[0] != '\0' &&
-	    listen_tcp(conf.listen, err, sizeof(err)) != 0)
-		fatalx("%s", err);
 }
 
 int
@@ -256,9 +41,8 @@ main(int argc, char **argv)
 		{ "listen",	required_argument,	NULL, 3 },
 		{ NULL,		0,			NULL, 0 }
 	};
-	char err[VMS_ERRLEN];
+	struct vmsd_flags flags;
 	int ch, journal;
-	struct sigaction sa;
 
 	if (argc > 1 && strcmp(argv[1], "--worker") == 0)
 		return worker_main(argc, argv);
@@ -270,6 +54,7 @@ main(int argc, char **argv)
 	if (vmsd_log_syslog && !journal)
 		log_setprefix("vmsd");
 
+	memset(&flags, 0, sizeof(flags));
 	flags.config = VMSD_CONFIG;
 	while ((ch = getopt_long(argc, argv, "f:FhvV", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -308,51 +93,5 @@ main(int argc, char **argv)
 	}
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot initialise");
-	if (config_load(&conf, &flags, err, sizeof(err)) != 0)
-		fatalx("%s", err);
-	vmsd_conf = &conf;
-	apply_log_level();
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL) != 0)
-		fatal("sigaction");
-	if (mkdir_p(conf.state_dir, 0755) != 0)
-		fatal("state directory %s", conf.state_dir);
-	lock_state_dir();
-
-	if ((vmsd_base = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
-	ev_term = add_signal(SIGTERM, on_term);
-	ev_int = add_signal(SIGINT, on_term);
-	ev_hup = add_signal(SIGHUP, on_hup);
-	ev_chld = add_signal(SIGCHLD, on_chld);
-
-	setup_listeners();
-	if (resolve_admin_gid(&conf, err, sizeof(err)) != 0)
-		fatalx("%s", err);
-	if (supervisor_init(err, sizeof(err)) != 0)
-		fatalx("%s", err);
-	notify_init();
-	log_info("vmsd %s ready: state %s, %zu contract%s", VMSD_VERSION,
-	    conf.state_dir, supervisor_count(),
-	    supervisor_count() == 1 ? "" : "s");
-	notify_ready();
-
-	if (event_base_dispatch(vmsd_base) < 0)
-		fatalx("event loop failed");
-
-	supervisor_free();
-	control_free_all();
-	notify_free();
-	event_free(ev_term);
-	event_free(ev_int);
-	event_free(ev_hup);
-	event_free(ev_chld);
-	event_base_free(vmsd_base);
-	libevent_global_shutdown();
-	log_info("stopped");
-	close(lock_fd);
-	config_free(&conf);
-	return 0;
+	return server_run(&flags);
 }

@@ -33,11 +33,10 @@
 #include "note.h"
 #include "proto.h"
 #include "util.h"
-#include "vmsd.h"
 #include "worker.h"
 
 static void
-send_replies(struct worker *w, struct replies *r)
+send_replies(struct worker *w, struct wire_buf *r)
 {
 	if (r->len == 0)
 		return;
@@ -75,14 +74,14 @@ commit_done(struct worker *w, int e)
 static void
 commit_start(struct worker *w, int overlap)
 {
-	struct replies t;
+	struct wire_buf t;
 	char err[VMS_ERRLEN];
-	int r;
+	enum commit_prepared r;
 
 	if (w->flying)
 		fatalx("commit_start: a commit is in flight");
 	r = ledger_commit_prepare(w->ledger, &w->ticket, err, sizeof(err));
-	if (r < 0)
+	if (r == COMMIT_FAILED)
 		fatalx("commit failed, batch not acknowledged: %s", err);
 	/* The open batch's replies travel with its commit. */
 	t = w->fly;
@@ -90,7 +89,7 @@ commit_start(struct worker *w, int overlap)
 	w->out = t;
 	w->dirty = 0;
 	w->nopen = 0;
-	if (r > 0) {
+	if (r == COMMIT_NOTHING) {
 		send_replies(w, &w->fly);
 		return;
 	}
@@ -231,7 +230,7 @@ serve(struct worker *w)
 static void
 worker_usage(void)
 {
-	fatalx("usage: vmsd --worker NAME --fd N --dir DIR --key FILE "
+	fatalx("usage: vmsd --worker NAME --wire V --fd N --dir DIR --key FILE "
 	    "[--deploy] [--snapshot-interval N] [--batch-max N] [--syslog] "
 	    "[-v] (internal: started by vmsd)");
 }
@@ -242,6 +241,7 @@ worker_main(int argc, char **argv)
 	struct worker w;
 	char prefix[128], err[VMS_ERRLEN];
 	int i, deploy_mode = 0, syslog_mode = 0, verbose = 0;
+	const char *wire = NULL;
 	struct sigaction sa;
 
 	memset(&w, 0, sizeof(w));
@@ -261,6 +261,8 @@ worker_main(int argc, char **argv)
 			worker_usage();
 		else if (strcmp(a, "--worker") == 0)
 			w.name = v, i++;
+		else if (strcmp(a, "--wire") == 0)
+			wire = v, i++;
 		else if (strcmp(a, "--fd") == 0)
 			w.fd = atoi(v), i++;
 		else if (strcmp(a, "--dir") == 0)
@@ -274,8 +276,13 @@ worker_main(int argc, char **argv)
 		else
 			worker_usage();
 	}
-	if (w.name == NULL || w.fd < 0 || w.dir == NULL || w.keypath == NULL)
+	if (w.name == NULL || w.fd < 0 || w.dir == NULL || w.keypath == NULL ||
+	    wire == NULL)
 		worker_usage();
+	/* Started by another vmsd binary than this one (replaced on disk)? */
+	if (strtoul(wire, NULL, 10) != WIRE_VERSION)
+		fatalx("worker %s: vmsd speaks wire version %s, this worker %d",
+		    w.name, wire, WIRE_VERSION);
 	if (w.snapshot_interval == 0)
 		w.snapshot_interval = 1;
 	if (w.batch_max == 0)
@@ -322,8 +329,8 @@ worker_main(int argc, char **argv)
 		note_signer_free(w.signer);
 	free(w.snap_path);
 	free(w.in);
-	free(w.out.buf);
-	free(w.fly.buf);
+	wire_buf_free(&w.out);
+	wire_buf_free(&w.fly);
 	close(w.fd);
 	if (w.lock_fd >= 0)
 		close(w.lock_fd);

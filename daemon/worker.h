@@ -18,14 +18,9 @@
 #include "engine.h"
 #include "ledger.h"
 #include "note.h"
+#include "wire.h"
 
 struct committer;
-
-/* A growing buffer of reply lines. */
-struct replies {
-	char		*buf;
-	size_t		 len, cap;
-};
 
 struct worker {
 	const char	*name;
@@ -53,8 +48,8 @@ struct worker {
 	 * by the committer thread. Replies are sent only once their batch is
 	 * durable, and always in request order: `fly` before `out`.
 	 */
-	struct replies	 out;
-	struct replies	 fly;
+	struct wire_buf	 out;
+	struct wire_buf	 fly;
 	int		 dirty;		/* open batch has entries */
 	unsigned	 nopen;		/* requests in the open batch */
 	int		 flying;	/* a commit is in flight */
@@ -66,6 +61,8 @@ struct worker {
 };
 
 /* worker.c */
+/* vmsd --worker ...: the process's main(). */
+int	 worker_main(int argc, char **argv);
 void	 worker_send_out(struct worker *);
 /* Commit everything executed and send every reply (reads see only
  * committed state; also before a snapshot and at exit). */
@@ -75,9 +72,9 @@ int	 worker_has_line(const struct worker *);
 
 /* worker_call.c */
 void	 worker_handle(struct worker *, const char *line, size_t len);
-void	 worker_out_json(struct worker *, json_t *msg);
-void	 worker_reply_result(struct worker *, json_t *id, json_t *result);
-void	 worker_reply_error(struct worker *, json_t *id, int code,
+/* Queue a reply (steals result/data; borrows msg). */
+void	 worker_reply_result(struct worker *, uint64_t id, json_t *result);
+void	 worker_reply_error(struct worker *, uint64_t id, int code,
 	    json_t *data, const char *msg);
 
 /* worker_open.c */

@@ -10,64 +10,41 @@
 
 #include "engine.h"
 #include "ledger.h"
+#include "ledgerq.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
-#include "vmsd.h"
 #include "worker.h"
 
-static void
-out_add(struct worker *w, const char *s, size_t len)
+/* The ledger size the client will see once this batch is committed. */
+static uint64_t
+reply_size(const struct worker *w)
 {
-	struct replies *r = &w->out;
-
-	if (r->len + len > r->cap) {
-		r->cap = (r->len + len) * 2;
-		r->buf = xrealloc(r->buf, r->cap);
-	}
-	memcpy(r->buf + r->len, s, len);
-	r->len += len;
+	return w->ledger ? ledger_size(w->ledger) : 0;
 }
 
 void
-worker_out_json(struct worker *w, json_t *msg)
+worker_reply_result(struct worker *w, uint64_t id, json_t *result)
 {
-	char *s = json_dumps(msg, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	char err[VMS_ERRLEN];
 
-	json_decref(msg);
-	if (s == NULL)
-		fatalx("cannot encode a reply");
-	out_add(w, s, strlen(s));
-	out_add(w, "\n", 1);
-	free(s);
+	if (wire_put_result(&w->out, id, reply_size(w), result, err,
+	    sizeof(err)) != 0)
+		wire_put_error(&w->out, id, reply_size(w), RPC_INTERNAL_ERROR,
+		    err, NULL);
+	json_decref(result);
 }
 
 void
-worker_reply_result(struct worker *w, json_t *id, json_t *result)
-{
-	/* The size the client will see once this batch is committed. */
-	worker_out_json(w, json_pack("{s:O,s:I,s:o}", "id", id, "size",
-	    (json_int_t)(w->ledger ? ledger_size(w->ledger) : 0), "result",
-	    result ? result : json_null()));
-}
-
-void
-worker_reply_error(struct worker *w, json_t *id, int code, json_t *data,
+worker_reply_error(struct worker *w, uint64_t id, int code, json_t *data,
     const char *msg)
 {
-	json_t *e = json_pack("{s:i,s:s?}", "code", code, "message", msg);
-
-	if (json_object_get(e, "message") == NULL)
-		json_object_set_new(e, "message",
-		    json_string("(error message is not valid UTF-8)"));
-	if (data)
-		json_object_set_new(e, "data", data);
-	worker_out_json(w, json_pack("{s:O,s:I,s:o}", "id", id, "size",
-	    (json_int_t)(w->ledger ? ledger_size(w->ledger) : 0), "error", e));
+	wire_put_error(&w->out, id, reply_size(w), code, msg, data);
+	json_decref(data);
 }
 
 static void
-do_call(struct worker *w, json_t *id, json_t *params,
+do_call(struct worker *w, uint64_t id, json_t *params,
     const struct vms_caller *caller)
 {
 	const char *method = json_string_value(json_object_get(params,
@@ -140,7 +117,8 @@ add_paths(json_t *entries, const char *dir)
 }
 
 static void
-do_files(struct worker *w, const char *method, json_t *id, json_t *params)
+do_files(struct worker *w, enum proto_method_id method, uint64_t id,
+    json_t *params)
 {
 	const char *path;
 	char err[VMS_ERRLEN], *b;
@@ -149,7 +127,7 @@ do_files(struct worker *w, const char *method, json_t *id, json_t *params)
 	json_t *r;
 	int rec = 0;
 
-	if (strcmp(method, M_READ) == 0) {
+	if (method == PM_READ) {
 		path = json_string_value(json_object_get(params, "path"));
 		if (path == NULL) {
 			worker_reply_error(w, id, RPC_INVALID_PARAMS, NULL,
@@ -166,7 +144,7 @@ do_files(struct worker *w, const char *method, json_t *id, json_t *params)
 		    "data", b, "size", (json_int_t)len));
 		free(b);
 		free(data);
-	} else if (strcmp(method, M_LS) == 0) {
+	} else if (method == PM_LS) {
 		path = json_string_value(json_object_get(params, "path"));
 		rec = json_is_true(json_object_get(params, "recursive"));
 		r = engine_ls(w->engine, path ? path : "/", rec, err,
@@ -196,44 +174,39 @@ do_files(struct worker *w, const char *method, json_t *id, json_t *params)
 void
 worker_handle(struct worker *w, const char *line, size_t len)
 {
-	json_error_t jerr;
-	json_t *msg, *id, *params, *r;
-	const char *method;
+	const struct proto_method *m;
+	struct wire_request rq;
 	struct vms_caller caller;
+	json_t *r;
 	char err[VMS_ERRLEN];
 	int code;
 
-	if ((msg = json_loadb(line, len, 0, &jerr)) == NULL)
-		fatalx("bad message from vmsd: %s", jerr.text);
-	id = json_object_get(msg, "id");
-	method = json_string_value(json_object_get(msg, "method"));
-	params = json_object_get(msg, "params");
-	if (id == NULL || method == NULL || !json_is_object(params))
-		fatalx("bad message from vmsd: no id, method or params");
-	caller.id = json_string_value(json_object_get(msg, "caller"));
-	caller.auth = json_string_value(json_object_get(msg, "auth"));
-	if (caller.auth == NULL)
-		caller.auth = caller.id ? "peercred" : "anonymous";
-
-	if (strcmp(method, M_CALL) == 0) {
-		do_call(w, id, params, &caller);
-		json_decref(msg);
+	if (wire_decode_request(line, len, &rq, err, sizeof(err)) != 0)
+		fatalx("bad message from vmsd: %s", err);
+	caller.id = rq.caller;
+	caller.auth = rq.auth;
+	if ((m = proto_method_find(rq.method)) == NULL ||
+	    !(m->flags & PM_CONTRACT)) {
+		worker_reply_error(w, rq.id, RPC_METHOD_NOT_FOUND, NULL,
+		    "method not found");
+		wire_request_clear(&rq);
+		return;
+	}
+	if (m->id == PM_CALL) {
+		do_call(w, rq.id, rq.params, &caller);
+		wire_request_clear(&rq);
 		return;
 	}
 	/* Reads see only what is committed: finish the batch first. */
 	worker_drain(w);
-	if (ledgerq_handles(method)) {
-		code = ledgerq(w->ledger, w->name, method, params, &r, err,
+	if (m->flags & PM_LEDGER) {
+		code = ledgerq(w->ledger, w->name, m->id, rq.params, &r, err,
 		    sizeof(err));
 		if (code != 0)
-			worker_reply_error(w, id, code, NULL, err);
+			worker_reply_error(w, rq.id, code, NULL, err);
 		else
-			worker_reply_result(w, id, r);
-	} else if (strcmp(method, M_READ) == 0 || strcmp(method, M_LS) == 0 ||
-	    strcmp(method, M_STATE) == 0)
-		do_files(w, method, id, params);
-	else
-		worker_reply_error(w, id, RPC_METHOD_NOT_FOUND, NULL,
-		    "method not found");
-	json_decref(msg);
+			worker_reply_result(w, rq.id, r);
+	} else
+		do_files(w, m->id, rq.id, rq.params);
+	wire_request_clear(&rq);
 }

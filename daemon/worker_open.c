@@ -21,7 +21,6 @@
 #include "note.h"
 #include "proto.h"
 #include "util.h"
-#include "vmsd.h"
 #include "worker.h"
 
 void
@@ -222,11 +221,18 @@ lock_contract(struct worker *w)
 	w->lock_fd = fd;
 }
 
+/* Trouble the ledger reports that is not an error of the call at hand. */
+static void
+ledger_warning(void *arg, const char *msg)
+{
+	log_warnx("ledger: %s", msg);
+}
+
 void
 worker_open(struct worker *w)
 {
 	struct ledger_recovery rec;
-	char err[VMS_ERRLEN];
+	char err[VMS_ERRLEN], what[VMS_ERRLEN];
 	json_t *m;
 
 	lock_contract(w);
@@ -235,19 +241,21 @@ worker_open(struct worker *w)
 	if (ledger_open(w->dir, w->signer, &w->ledger, &rec, err,
 	    sizeof(err)) != 0)
 		fatalx("ledger: %s", err);
-	if (rec.dropped_entries || rec.dropped_bytes)
-		log_warnx("ledger had a torn tail: dropped %llu uncommitted "
-		    "entries (%llu bytes) past the checkpoint",
-		    (unsigned long long)rec.dropped_entries,
-		    (unsigned long long)rec.dropped_bytes);
+	ledger_on_warning(w->ledger, ledger_warning, w);
+	ledger_recovery_text(&rec, what, sizeof(what));
+	if (what[0] != '\0')
+		log_warnx("ledger repaired at open: %s", what);
 	if (ledger_committed_size(w->ledger) == 0)
 		fatalx("ledger is empty: no deploy entry");
 	load_state(w);
 	m = engine_methods(w->engine);
-	worker_out_json(w, json_pack("{s:b,s:I,s:s,s:s,s:o}", "ready", 1, "size",
-	    (json_int_t)ledger_committed_size(w->ledger), "vkey", ledger_vkey(w->ledger),
-	    "origin", ledger_origin(w->ledger), "methods",
-	    m ? m : json_array()));
+	if (m == NULL)
+		m = json_array();
+	if (wire_put_ready(&w->out, ledger_committed_size(w->ledger),
+	    ledger_vkey(w->ledger), ledger_origin(w->ledger), m, err,
+	    sizeof(err)) != 0)
+		fatalx("ready: %s", err);
+	json_decref(m);
 	worker_send_out(w);
 	log_info("ready: %llu entries", (unsigned long long)ledger_committed_size(w->ledger));
 }
@@ -256,8 +264,8 @@ worker_open(struct worker *w)
 int
 worker_deploy(struct worker *w)
 {
-	json_error_t jerr;
-	json_t *msg, *id, *params, *methods;
+	struct wire_request rq;
+	json_t *params, *methods;
 	const char *name, *code, *origin;
 	struct vms_caller caller;
 	struct vms_limits lim;
@@ -271,19 +279,17 @@ worker_deploy(struct worker *w)
 		worker_read_more(w, 1);
 	if (!worker_has_line(w))
 		fatalx("deploy: no request");
-	if ((msg = json_loadb(w->in, (size_t)((char *)memchr(w->in, '\n',
-	    w->inlen) - w->in), 0, &jerr)) == NULL)
-		fatalx("deploy: bad request: %s", jerr.text);
-	id = json_object_get(msg, "id");
-	params = json_object_get(msg, "params");
+	if (wire_decode_request(w->in, (size_t)((char *)memchr(w->in, '\n',
+	    w->inlen) - w->in), &rq, err, sizeof(err)) != 0)
+		fatalx("deploy: bad request: %s", err);
+	params = rq.params;
 	name = json_string_value(json_object_get(params, "name"));
 	code = json_string_value(json_object_get(params, "code"));
 	origin = json_string_value(json_object_get(params, "origin"));
-	caller.id = json_string_value(json_object_get(msg, "caller"));
-	caller.auth = json_string_value(json_object_get(msg, "auth"));
-	if (caller.auth == NULL)
-		caller.auth = "anonymous";
-	if (id == NULL || name == NULL || code == NULL || origin == NULL)
+	caller.id = rq.caller;
+	caller.auth = rq.auth;
+	if (strcmp(rq.method, proto_method_name(PM_DEPLOY)) != 0 || name == NULL || code == NULL ||
+	    origin == NULL)
 		fatalx("deploy: incomplete request");
 
 	limits_default(&lim);
@@ -316,12 +322,12 @@ worker_deploy(struct worker *w)
 	entry = NULL;
 	worker_save_snapshot(w);
 	methods = engine_methods(w->engine);
-	worker_reply_result(w, id, json_pack("{s:s,s:s,s:s,s:I,s:o}", "name", name,
+	worker_reply_result(w, rq.id, json_pack("{s:s,s:s,s:s,s:I,s:o}", "name", name,
 	    "vkey", ledger_vkey(w->ledger), "origin", origin, "size",
 	    (json_int_t)ledger_committed_size(w->ledger), "methods",
 	    methods ? methods : json_array()));
 	worker_send_out(w);
-	json_decref(msg);
+	wire_request_clear(&rq);
 	log_info("deployed: %s", ledger_vkey(w->ledger));
 	return 0;
 
@@ -336,8 +342,8 @@ fail:
 	if (unlink(w->keypath) != 0 && errno != ENOENT)
 		log_warn("cleanup %s", w->keypath);
 	log_info("deploy refused: %s", err);
-	worker_reply_error(w, id, code_rpc, NULL, err);
+	worker_reply_error(w, rq.id, code_rpc, NULL, err);
 	worker_send_out(w);
-	json_decref(msg);
+	wire_request_clear(&rq);
 	return 0;
 }

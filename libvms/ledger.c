@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,6 @@
 #include <sodium.h>
 
 #include "ledger_int.h"
-#include "log.h"
 #include "util.h"
 
 char *
@@ -29,6 +29,75 @@ ledger_path(const struct ledger *l, const char *name)
 
 	xasprintf(&p, "%s/%s", l->dir, name);
 	return p;
+}
+
+void
+ledger_on_warning(struct ledger *l, void (*fn)(void *, const char *),
+    void *arg)
+{
+	l->warn_fn = fn;
+	l->warn_arg = arg;
+}
+
+void
+ledger_warn(struct ledger *l, const char *fmt, ...)
+{
+	char msg[VMS_ERRLEN * 2];
+	va_list ap;
+
+	if (l->warn_fn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	l->warn_fn(l->warn_arg, msg);
+}
+
+/* appends "s" with "; " between sentences */
+static void
+add(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+add(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (n > 0 && n + 2 < len) {
+		memcpy(buf + n, "; ", 3);
+		n += 2;
+	}
+	if (n >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
+void
+ledger_recovery_text(const struct ledger_recovery *r, char *buf, size_t len)
+{
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	if (r->dropped_entries || r->dropped_bytes)
+		add(buf, len, "torn tail: dropped %" PRIu64 " uncommitted "
+		    "entries (%" PRIu64 " bytes) past the last commit",
+		    r->dropped_entries, r->dropped_bytes);
+	if (r->recovered_entries)
+		add(buf, len, "%" PRIu64 " committed entries past the sync "
+		    "point: index and hashes rebuilt", r->recovered_entries);
+	if (r->ignored_entries)
+		add(buf, len, "%" PRIu64 " committed entries past the sync "
+		    "point lack index/hashes; a read-only open ignores them",
+		    r->ignored_entries);
+	if (r->history_dropped)
+		add(buf, len, "checkpoints: dropped %" PRIu64 " bytes of a "
+		    "torn record", r->history_dropped);
+	if (r->history_appended)
+		add(buf, len, "checkpoints: recorded the current checkpoint, "
+		    "which was missing");
 }
 
 /* A sync point if anything was committed since the last one. Uncommitted
@@ -44,10 +113,10 @@ ledger_close(struct ledger *l)
 	/* Uncommitted appends go to the files, as if never buffered. */
 	if (l->signer != NULL && !l->broken && l->fd_ent >= 0 &&
 	    ledger_flush(l, why, sizeof(why)) != 0)
-		log_warnx("%s", why);
+		ledger_warn(l, "%s", why);
 	if (l->signer != NULL && !l->broken && l->fd_ent >= 0 &&
 	    l->unsynced_commits > 0 && ledger_sync(l, why, sizeof(why)) != 0)
-		log_warnx("%s: sync at close: %s (the next open recovers "
+		ledger_warn(l, "%s: sync at close: %s (the next open recovers "
 		    "from entries)", l->dir, why);
 	if (l->fd_ent >= 0)
 		close(l->fd_ent);

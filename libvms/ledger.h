@@ -51,12 +51,31 @@
 
 struct ledger;
 
+/* What an open found and repaired. The library does not log: the caller
+ * reports it (ledger_recovery_text), once. */
 struct ledger_recovery {
 	uint64_t	dropped_entries;	/* appended past the checkpoint */
 	uint64_t	dropped_bytes;		/* bytes cut from `entries` */
 	uint64_t	recovered_entries;	/* committed past the sync point:
 						   index/hashes rebuilt */
+	uint64_t	ignored_entries;	/* read-only open: committed past
+						   the sync point, not indexed:
+						   not visible */
+	uint64_t	history_dropped;	/* bytes cut from `checkpoints`
+						   (torn or past the last record) */
+	int		history_appended;	/* the current checkpoint was
+						   missing from `checkpoints` */
 };
+
+/* The recovery as one line of sentences, "" if nothing happened. */
+void	ledger_recovery_text(const struct ledger_recovery *, char *buf,
+	    size_t len);
+/* Where an open ledger reports trouble that is not an error of the call
+ * at hand (a commit is durable but its history record or sync point
+ * failed; a sync at close failed). Without it, such trouble is only
+ * visible to the next open, which repairs it. */
+void	ledger_on_warning(struct ledger *, void (*fn)(void *arg,
+	    const char *msg), void *arg);
 
 /*
  * Create a new ledger in dir (created 0755 if missing; must not already hold
@@ -97,8 +116,9 @@ int	ledger_commit(struct ledger *, char *err, size_t errlen);
  * The same commit in three phases, so that the fdatasync (phase 2) can run
  * in another thread while the owner appends the next batch:
  *   ledger_commit_prepare  (owner) sign the checkpoint of every appended
- *                          entry, append the commit record (unsynced);
- *                          1 if there is nothing to commit, 0 with a ticket
+ *                          entry, append the commit record (unsynced):
+ *                          COMMIT_TICKET with a ticket, COMMIT_NOTHING if
+ *                          nothing was appended, COMMIT_FAILED (err)
  *   ledger_commit_fsync    (any thread) fdatasync `entries`: the commit
  *                          point; touches only the ticket; 0 or an errno
  *   ledger_commit_finish   (owner) with the errno of phase 2: the
@@ -113,8 +133,13 @@ struct ledger_ticket {
 	int		 fd;	/* `entries` */
 	uint64_t	 size;	/* the size its checkpoint signs */
 };
-int	ledger_commit_prepare(struct ledger *, struct ledger_ticket *,
-	    char *err, size_t errlen);
+enum commit_prepared {
+	COMMIT_FAILED = -1,
+	COMMIT_TICKET = 0,
+	COMMIT_NOTHING = 1
+};
+enum commit_prepared ledger_commit_prepare(struct ledger *,
+	    struct ledger_ticket *, char *err, size_t errlen);
 int	ledger_commit_fsync(const struct ledger_ticket *);
 int	ledger_commit_finish(struct ledger *, const struct ledger_ticket *,
 	    int sync_errno, char *err, size_t errlen);

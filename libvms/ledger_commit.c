@@ -18,7 +18,6 @@
 #include <sodium.h>
 
 #include "ledger_int.h"
-#include "log.h"
 #include "util.h"
 
 int ledger_fault_fsync;
@@ -231,7 +230,7 @@ writable(struct ledger *l, char *err, size_t errlen)
  * append the commit record to `entries`, unsynced. Appends may go on after
  * it; they land past the commit record.
  */
-int
+enum commit_prepared
 ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
     size_t errlen)
 {
@@ -243,20 +242,20 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
 	if (writable(l, err, errlen) != 0)
-		return -1;
+		return COMMIT_FAILED;
 	if (l->pending) {
 		seterr(err, errlen, "%s: a commit is already in flight", l->dir);
-		return -1;
+		return COMMIT_FAILED;
 	}
 	if (l->size == l->csize)
-		return 1;
+		return COMMIT_NOTHING;
 	merkle_frontier_root(&l->front, root);
 	if ((note = ledger_sign_checkpoint(l->signer, l->size, root, why,
 	    sizeof(why))) == NULL) {
 		seterr(err, errlen, "%s: signing the checkpoint: %s", l->dir,
 		    why);
 		(void)ledger_rollback(l, why, sizeof(why));
-		return -1;
+		return COMMIT_FAILED;
 	}
 	nlen = strlen(note);
 	ledger_put_be32(hdr, LEDGER_REC_NOTE | (uint32_t)nlen);
@@ -269,7 +268,7 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 		    l->size - l->csize);
 		(void)ledger_rollback(l, why, sizeof(why));
 		free(note);
-		return -1;
+		return COMMIT_FAILED;
 	}
 	l->ent_end += 4 + nlen;
 	l->pending = 1;
@@ -280,7 +279,7 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 	l->p_note = note;
 	t->fd = l->fd_ent;
 	t->size = l->size;
-	return 0;
+	return COMMIT_TICKET;
 }
 
 /* Phase 2 (any thread): the commit point. Touches only the ticket. */
@@ -334,14 +333,14 @@ ledger_commit_finish(struct ledger *l, const struct ledger_ticket *t,
 	l->unsynced_bytes += l->cent_end - before;
 	if (ledger_history_append(l, l->checkpoint, 0, why,
 	    sizeof(why)) != 0)
-		log_warnx("%s: checkpoint of size %" PRIu64 " is committed but "
+		ledger_warn(l, "%s: checkpoint of size %" PRIu64 " is committed but "
 		    "not yet recorded in the history: %s", l->dir, l->csize,
 		    why);
 	if ((l->unsynced_commits >= LEDGER_SYNC_COMMITS ||
 	    l->csize - l->anchor_size >= LEDGER_SYNC_ENTRIES ||
 	    l->unsynced_bytes >= LEDGER_SYNC_BYTES) &&
 	    ledger_sync(l, why, sizeof(why)) != 0)
-		log_warnx("%s: %s (the commit is durable)", l->dir, why);
+		ledger_warn(l, "%s: %s (the commit is durable)", l->dir, why);
 	return 0;
 }
 
@@ -350,10 +349,15 @@ int
 ledger_commit(struct ledger *l, char *err, size_t errlen)
 {
 	struct ledger_ticket t;
-	int r;
 
-	if ((r = ledger_commit_prepare(l, &t, err, errlen)) != 0)
-		return r > 0 ? 0 : -1;
+	switch (ledger_commit_prepare(l, &t, err, errlen)) {
+	case COMMIT_NOTHING:
+		return 0;
+	case COMMIT_FAILED:
+		return -1;
+	case COMMIT_TICKET:
+		break;
+	}
 	return ledger_commit_finish(l, &t, ledger_commit_fsync(&t), err,
 	    errlen);
 }

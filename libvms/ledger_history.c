@@ -15,30 +15,7 @@
 #include <unistd.h>
 
 #include "ledger_int.h"
-#include "log.h"
 #include "util.h"
-
-/* The tree size on the second line of a checkpoint note, or -1. */
-static int
-note_tree_size(const char *note, size_t len, uint64_t *size)
-{
-	const char *p = memchr(note, '\n', len), *end = note + len;
-	uint64_t v = 0;
-
-	if (p == NULL || ++p >= end || *p == '\n')
-		return -1;
-	if (*p == '0' && p + 1 < end && p[1] != '\n')
-		return -1;
-	for (; p < end && *p != '\n'; p++) {
-		if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	if (p == end)
-		return -1;
-	*size = v;
-	return 0;
-}
 
 static void
 index_push(struct ledger *l, uint64_t size, uint64_t off)
@@ -93,7 +70,7 @@ ledger_history_append(struct ledger *l, const char *note, int sync,
 		return -1;
 	}
 	free(rec);
-	if (l->hist_loaded && note_tree_size(note, len, &size) == 0)
+	if (l->hist_loaded && checkpoint_note_size(note, len, &size) == 0)
 		index_push(l, size, l->hist_end);
 	l->hist_end += 4 + len;
 	return 0;
@@ -149,8 +126,7 @@ ledger_history_check(struct ledger *l, char *err, size_t errlen)
 	if (l->signer == NULL)
 		return 0;
 	if (off != flen) {
-		log_warnx("%s/checkpoints: dropping a torn record (%" PRIu64
-		    " bytes)", l->dir, flen - off);
+		l->rec.history_dropped += flen - off;
 		if (ftruncate(l->fd_hist, (off_t)off) != 0) {
 			seterr(err, errlen, "%s/checkpoints: truncate: %s",
 			    l->dir, strerror(errno));
@@ -159,8 +135,7 @@ ledger_history_check(struct ledger *l, char *err, size_t errlen)
 	}
 	if (match)
 		return fsync(l->fd_hist) == 0 ? 0 : -1;
-	log_warnx("%s/checkpoints: recording the current checkpoint (size %"
-	    PRIu64 ") missing from the history", l->dir, l->csize);
+	l->rec.history_appended = 1;
 	return ledger_history_append(l, l->checkpoint, 1, err, errlen);
 }
 
@@ -275,8 +250,7 @@ ledger_history_repair(struct ledger *l, const char *anchor,
 	if (l->signer == NULL)
 		goto out;
 	if (off != flen) {
-		log_warnx("%s/checkpoints: dropping %" PRIu64 " bytes after "
-		    "the last recorded checkpoint", l->dir, flen - off);
+		l->rec.history_dropped += flen - off;
 		if (ftruncate(l->fd_hist, (off_t)off) != 0) {
 			seterr(err, errlen, "%s/checkpoints: truncate: %s",
 			    l->dir, strerror(errno));
@@ -312,7 +286,7 @@ history_load(struct ledger *l, char *err, size_t errlen)
 		    (n = ledger_get_be32(buf)) == 0 || n > NOTE_MAX_LEN ||
 		    off + 4 + n > l->hist_end ||
 		    pread_full(l->fd_hist, buf + 4, n, (off_t)off + 4) != 0 ||
-		    note_tree_size((char *)buf + 4, n, &size) != 0) {
+		    checkpoint_note_size((char *)buf + 4, n, &size) != 0) {
 			seterr(err, errlen, "%s/checkpoints: bad record at "
 			    "offset %" PRIu64, l->dir, off);
 			free(buf);

@@ -22,6 +22,9 @@ struct ledger {
 	const struct note_signer *signer;	/* NULL: read-only */
 	int			 fd_ent, fd_idx, fd_hash, fd_hist;
 	int			 broken;	/* a commit half-failed */
+	struct ledger_recovery	 rec;		/* what the open repaired */
+	void			(*warn_fn)(void *, const char *);
+	void			*warn_arg;
 
 	uint64_t		 size;		/* appended entries */
 	uint64_t		 csize;		/* under the checkpoint */
@@ -122,5 +125,10 @@ int	 ledger_history_repair(struct ledger *, const char *anchor,
 	    size_t errlen);
 int	 ledger_history_verify(struct ledger *, char *err, size_t errlen);
 void	 ledger_history_free(struct ledger *);
+
+/* ledger.c: report trouble that is not the call's error (see
+ * ledger_on_warning). */
+void	ledger_warn(struct ledger *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -20,7 +20,6 @@
 #include <sodium.h>
 
 #include "ledger_int.h"
-#include "log.h"
 #include "util.h"
 
 static int
@@ -518,8 +517,7 @@ out:
  * only in `entries`) and drop what was never committed.
  */
 static int
-check_files(struct ledger *l, struct ledger_recovery *rec, char *err,
-    size_t errlen)
+check_files(struct ledger *l, char *err, size_t errlen)
 {
 	struct tail t;
 	uint64_t elen, ilen, hlen, k, extra_idx, dropped, anchor_size;
@@ -540,8 +538,7 @@ check_files(struct ledger *l, struct ledger_recovery *rec, char *err,
 		t.gpos = l->cent_end;
 		t.gcnt = l->csize;
 		t.gfront = l->cfront;
-		if (rec != NULL)
-			rec->recovered_entries = l->csize - anchor_size;
+		l->rec.recovered_entries = l->csize - anchor_size;
 		anchor = xstrdup(l->checkpoint);
 		k = 0;
 		goto history;
@@ -552,9 +549,7 @@ check_files(struct ledger *l, struct ledger_recovery *rec, char *err,
 	if (k > 0 && (r = rebuild_tail(l, &t, k, err, errlen)) != 0) {
 		if (r < 0)
 			goto out;
-		log_warnx("%s: %" PRIu64 " committed entries past the sync "
-		    "point lack index/hashes; read-only open ignores them",
-		    l->dir, k);
+		l->rec.ignored_entries = k;
 		t.gcnt = l->csize;
 		t.gpos = l->cent_end;
 		t.gfront = l->cfront;
@@ -571,12 +566,7 @@ check_files(struct ledger *l, struct ledger_recovery *rec, char *err,
 	l->cent_end = l->ent_end = t.gpos;
 	l->cfront = l->front = t.gfront;
 	merkle_frontier_root(&l->front, l->croot);
-	if (rec != NULL)
-		rec->recovered_entries = k;
-	if (k > 0)
-		log_warnx("%s: %" PRIu64 " committed entries past the sync "
-		    "point (size %" PRIu64 "): index and hashes rebuilt",
-		    l->dir, k, l->anchor_size);
+	l->rec.recovered_entries = k;
 history:
 	if (ledger_history_repair(l, anchor, t.notes, t.nnotes, &dirty, err,
 	    errlen) != 0)
@@ -586,17 +576,12 @@ history:
 	extra_idx = ilen > l->csize * 8 ? (ilen - l->csize * 8 + 7) / 8 : 0;
 	if (dropped > 0 || extra_idx > 0 || hlen > ledger_stored_count(
 	    l->csize) * MERKLE_HASH_LEN) {
-		if (rec != NULL) {
-			rec->dropped_bytes = dropped;
-			rec->dropped_entries = count_tail_records(l->fd_ent,
-			    l->cent_end, elen);
-			if (extra_idx > rec->dropped_entries)
-				rec->dropped_entries = extra_idx;
-		}
+		l->rec.dropped_bytes = dropped;
+		l->rec.dropped_entries = count_tail_records(l->fd_ent,
+		    l->cent_end, elen);
+		if (extra_idx > l->rec.dropped_entries)
+			l->rec.dropped_entries = extra_idx;
 		if (l->signer != NULL) {
-			log_warnx("%s: dropping %" PRIu64 " uncommitted bytes "
-			    "of entries past the last commit (size %" PRIu64
-			    ")", l->dir, dropped, l->csize);
 			if (ledger_truncate_committed(l) != 0 ||
 			    fdatasync(l->fd_ent) != 0) {
 				seterr(err, errlen, "%s: truncating the "
@@ -649,8 +634,10 @@ ledger_open(const char *dir, const struct note_signer *signer,
 		    strerror(errno));
 		goto fail;
 	}
-	if (check_files(l, rec, err, errlen) != 0)
+	if (check_files(l, err, errlen) != 0)
 		goto fail;
+	if (rec != NULL)
+		*rec = l->rec;
 	*out = l;
 	return 0;
 fail:

@@ -492,13 +492,47 @@ checkpoint_format(const struct checkpoint *c)
 	return out;
 }
 
+/* A checkpoint's size line: decimal, no sign, no leading zeros, no
+ * overflow. */
+static int
+parse_tree_size(const char *p, size_t n, uint64_t *size)
+{
+	uint64_t v = 0;
+	unsigned d;
+	size_t i;
+
+	if (n == 0 || n > 20 || (n > 1 && p[0] == '0'))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		d = (unsigned)(p[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*size = v;
+	return 0;
+}
+
+int
+checkpoint_note_size(const char *note, size_t len, uint64_t *size)
+{
+	const char *p = memchr(note, '\n', len), *end = note + len, *nl;
+
+	if (p == NULL || ++p >= end ||
+	    (nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+		return -1;
+	return parse_tree_size(p, (size_t)(nl - p), size);
+}
+
 int
 checkpoint_parse(const char *text, size_t len, struct checkpoint *c,
     char *err, size_t errlen)
 {
 	const char *p = text, *end = text + len, *nl;
 	uint64_t size = 0;
-	size_t n, i;
+	size_t n;
 
 	memset(c, 0, sizeof(*c));
 	if (len == 0 || text[len - 1] != '\n' ||
@@ -522,26 +556,9 @@ checkpoint_parse(const char *text, size_t len, struct checkpoint *c,
 		seterr(err, errlen, "malformed checkpoint: missing size line");
 		return -1;
 	}
-	n = (size_t)(nl - p);
-	if (n == 0 || n > 20 || (n > 1 && p[0] == '0')) {
+	if (parse_tree_size(p, (size_t)(nl - p), &size) != 0) {
 		seterr(err, errlen, "malformed checkpoint: bad tree size");
 		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		unsigned d;
-
-		if (p[i] < '0' || p[i] > '9') {
-			seterr(err, errlen, "malformed checkpoint: bad tree "
-			    "size");
-			return -1;
-		}
-		d = (unsigned)(p[i] - '0');
-		if (size > (UINT64_MAX - d) / 10) {
-			seterr(err, errlen, "malformed checkpoint: tree size "
-			    "overflows");
-			return -1;
-		}
-		size = size * 10 + d;
 	}
 	c->size = size;
 	p = nl + 1;

@@ -77,6 +77,10 @@ struct checkpoint {
 };
 
 char   *checkpoint_format(const struct checkpoint *);	/* text, malloc'd */
+/* The tree size of a checkpoint or of a signed checkpoint note (its
+ * second line), without parsing or verifying the rest: 0, or -1 if that
+ * line is not a valid size. The same rules as checkpoint_parse. */
+int	checkpoint_note_size(const char *note, size_t len, uint64_t *size);
 int	checkpoint_parse(const char *text, size_t len, struct checkpoint *,
 	    char *err, size_t errlen);
 

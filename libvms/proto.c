@@ -8,6 +8,125 @@
 #include "proto.h"
 #include "util.h"
 
+#define S	PT_STRING
+#define N	PT_UINT
+#define B	PT_BOOL
+#define REQ	1
+#define OPT	0
+#define CONTRACT	{ "contract", S, REQ }
+
+const struct proto_method proto_methods[PM_COUNT] = {
+	[PM_PING] = { PM_PING, "ping", PM_REMOTE, { { NULL, 0, 0 } } },
+	[PM_DEPLOY] = { PM_DEPLOY, "deploy", PM_ADMIN, { { "name", S, REQ },
+	    { "code", S, REQ }, { "limits", PT_OBJECT, OPT },
+	    { "replace", B, OPT }, { NULL, 0, 0 } } },
+	[PM_CALL] = { PM_CALL, "call", PM_REMOTE | PM_CONTRACT, { CONTRACT,
+	    { "method", S, REQ }, { "args", PT_ARRAY, OPT },
+	    { "user", S, OPT }, { NULL, 0, 0 } } },
+	[PM_LIST] = { PM_LIST, "list", PM_REMOTE, { { NULL, 0, 0 } } },
+	[PM_INFO] = { PM_INFO, "info", PM_REMOTE | PM_CONTRACT | PM_LEDGER, { CONTRACT,
+	    { NULL, 0, 0 } } },
+	[PM_METHODS] = { PM_METHODS, "methods", PM_REMOTE | PM_CONTRACT | PM_LEDGER,
+	    { CONTRACT, { NULL, 0, 0 } } },
+	[PM_LOG] = { PM_LOG, "log", PM_REMOTE | PM_CONTRACT | PM_LEDGER, { CONTRACT,
+	    { "from", N, OPT }, { "count", N, OPT }, { NULL, 0, 0 } } },
+	[PM_CHECKPOINT] = { PM_CHECKPOINT, "checkpoint", PM_REMOTE | PM_CONTRACT | PM_LEDGER,
+	    { CONTRACT, { "size", N, OPT }, { NULL, 0, 0 } } },
+	[PM_PROVE] = { PM_PROVE, "prove", PM_REMOTE | PM_CONTRACT | PM_LEDGER, { CONTRACT,
+	    { "size", N, REQ }, { "index", N, OPT }, { "old", N, OPT },
+	    { NULL, 0, 0 } } },
+	[PM_READ] = { PM_READ, "read", PM_REMOTE | PM_CONTRACT, { CONTRACT,
+	    { "path", S, REQ }, { NULL, 0, 0 } } },
+	[PM_LS] = { PM_LS, "ls", PM_REMOTE | PM_CONTRACT, { CONTRACT,
+	    { "path", S, OPT }, { "recursive", B, OPT }, { NULL, 0, 0 } } },
+	[PM_STATE] = { PM_STATE, "state", PM_REMOTE | PM_CONTRACT, { CONTRACT,
+	    { NULL, 0, 0 } } },
+	[PM_STOP] = { PM_STOP, "stop", PM_ADMIN | PM_CONTRACT, { CONTRACT,
+	    { NULL, 0, 0 } } },
+	[PM_START] = { PM_START, "start", PM_ADMIN | PM_CONTRACT, { CONTRACT,
+	    { NULL, 0, 0 } } },
+	[PM_REMOVE] = { PM_REMOVE, "remove", PM_ADMIN | PM_CONTRACT, { CONTRACT,
+	    { "purge", B, OPT }, { NULL, 0, 0 } } },
+};
+
+#undef S
+#undef N
+#undef B
+#undef REQ
+#undef OPT
+#undef CONTRACT
+
+const struct proto_method *
+proto_method_find(const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return NULL;
+	for (i = 0; i < PM_COUNT; i++)
+		if (strcmp(proto_methods[i].name, name) == 0)
+			return &proto_methods[i];
+	return NULL;
+}
+
+const char *
+proto_method_name(enum proto_method_id id)
+{
+	return (unsigned)id < PM_COUNT ? proto_methods[id].name : "?";
+}
+
+int
+proto_check_params(const struct proto_method *m, const json_t *params,
+    char *err, size_t errlen)
+{
+	const struct proto_param *p;
+	json_t *v;
+
+	for (p = m->params; p->name != NULL; p++) {
+		v = json_object_get(params, p->name);
+		if (v == NULL || json_is_null(v)) {
+			if (!p->required)
+				continue;
+			seterr(err, errlen, "missing parameter \"%s\"",
+			    p->name);
+			return -1;
+		}
+		switch (p->type) {
+		case PT_STRING:
+			if (json_is_string(v))
+				continue;
+			seterr(err, errlen, "parameter \"%s\" must be a "
+			    "string", p->name);
+			return -1;
+		case PT_UINT:
+			if (json_is_integer(v) && json_integer_value(v) >= 0)
+				continue;
+			seterr(err, errlen, "parameter \"%s\" must be a "
+			    "non-negative integer", p->name);
+			return -1;
+		case PT_BOOL:
+			if (json_is_boolean(v))
+				continue;
+			seterr(err, errlen, "parameter \"%s\" must be true or "
+			    "false", p->name);
+			return -1;
+		case PT_OBJECT:
+			if (json_is_object(v))
+				continue;
+			seterr(err, errlen, "parameter \"%s\" must be an "
+			    "object", p->name);
+			return -1;
+		case PT_ARRAY:
+			if (json_is_array(v))
+				continue;
+			seterr(err, errlen, "parameter \"%s\" must be an "
+			    "array", p->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static char *
 line_of(json_t *msg, size_t *len)
 {

@@ -31,22 +31,56 @@
 #define RPC_NOT_FOUND		-32007	/* path, entry or checkpoint */
 #define RPC_TOO_LARGE		-32008	/* message over the size cap */
 
-/* Methods (params in the comment; see vmsd-protocol(7)). */
-#define M_DEPLOY	"deploy"	/* name, code, limits{}, replace */
-#define M_CALL		"call"		/* contract, method, args[], user? */
-#define M_LIST		"list"		/* - */
-#define M_INFO		"info"		/* contract */
-#define M_METHODS	"methods"	/* contract */
-#define M_LOG		"log"		/* contract, from, count, raw? */
-#define M_CHECKPOINT	"checkpoint"	/* contract, size? */
-#define M_PROVE		"prove"		/* contract, index|old, size */
-#define M_READ		"read"		/* contract, path */
-#define M_LS		"ls"		/* contract, path, recursive? */
-#define M_STATE		"state"		/* contract: full dump for audit */
-#define M_STOP		"stop"		/* contract */
-#define M_START		"start"		/* contract */
-#define M_REMOVE	"remove"	/* contract, purge? */
-#define M_PING		"ping"		/* - */
+/*
+ * The method table: every method of the protocol, once, with its
+ * permissions and parameter specs (vmsd-protocol(7) documents each row;
+ * tests/unit/test-methods.c checks the page against this table). The
+ * daemon's dispatcher validates params from it, the worker routes by it,
+ * and vmsctl names methods through it: nobody spells a method name.
+ */
+enum proto_method_id {
+	PM_PING, PM_DEPLOY, PM_CALL, PM_LIST, PM_INFO, PM_METHODS, PM_LOG,
+	PM_CHECKPOINT, PM_PROVE, PM_READ, PM_LS, PM_STATE, PM_STOP, PM_START,
+	PM_REMOVE,
+	PM_COUNT
+};
+
+/* Method flags */
+#define PM_ADMIN	0x01	/* root, the daemon's user or the admin group,
+				   on the control socket only */
+#define PM_REMOTE	0x02	/* allowed to remote (TCP) clients */
+#define PM_CONTRACT	0x04	/* names a contract ("contract"): goes to
+				   its worker */
+#define PM_LEDGER	0x08	/* answered from the ledger alone, also for a
+				   contract without a worker */
+
+enum proto_ptype { PT_STRING, PT_UINT, PT_BOOL, PT_OBJECT, PT_ARRAY };
+
+struct proto_param {
+	const char	*name;		/* NULL ends the list */
+	enum proto_ptype type;
+	int		 required;	/* absent or null is an error */
+};
+
+#define PROTO_MAX_PARAMS	6
+
+struct proto_method {
+	enum proto_method_id id;
+	const char	*name;
+	int		 flags;
+	struct proto_param params[PROTO_MAX_PARAMS + 1];
+};
+
+extern const struct proto_method proto_methods[PM_COUNT];
+
+/* The method called name, or NULL. */
+const struct proto_method *proto_method_find(const char *name);
+const char *proto_method_name(enum proto_method_id);
+/* Every parameter the method knows that is present (and not null) has
+ * its type, and every required one is present. Unknown parameters are
+ * ignored. 0, or -1 with err ("missing parameter \"x\"", ...). */
+int	 proto_check_params(const struct proto_method *, const json_t *params,
+	    char *err, size_t errlen);
 
 /* Encode a message as one line with the trailing "\n" (malloc'd). Steals
  * the references to params/result/data. id may be NULL for a null id. */

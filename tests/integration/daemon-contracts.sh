@@ -160,7 +160,8 @@ printf '\000\000\001\000{"torn":' >>"$T/state/contracts/counter/entries"
 start_vmsd
 out=$(rpc call '{"contract":"counter","method":"get","args":[]}')
 v=$(verify_ledger counter)
-if [ "$(printf '%s\n' "$out" | field result.value)" = 3 ] && grep -q 'torn tail' "$T/log" && [ "${v%% *}" = ok ]; then
+if [ "$(printf '%s\n' "$out" | field result.value)" = 3 ] && grep -q 'torn tail' "$T/log" && [ "${v%% *}" = ok ] &&
+    [ "$(grep -c uncommitted "$T/log")" = 1 ]; then
 	pass torn_tail_cut
 else
 	fail torn_tail_cut "got $out, verify $v"

@@ -6,7 +6,10 @@ them; that gives the "calls" graph between source files. Two rules
 (ARCHITECTURE.md):
   1. calls only go down the layers: libvms < lua-sandbox (with Lua itself)
      < audit < daemon, ctl; daemon and ctl never call each other;
-  2. no dependency cycle among daemon files is larger than MAX_CYCLE files.
+  2. no dependency cycle among daemon files is larger than MAX_CYCLE files;
+  3. library code does not log: no object of libvms/, lua-sandbox/ or
+     audit/ but libvms/log calls log_warn, log_warnx, log_info or log_debug
+     (it returns errors with their message; the caller logs once).
 Prints one line per violation and "layers: ok ..." when there is none;
 exits 1 on a violation, 2 when it cannot run.
 Options: --max-cycle N (default 3), --dot (print the daemon graph).
@@ -136,6 +139,14 @@ def main():
                 print("layers: %s (%s) calls %s in %s (%s): upward" %
                       (name[o], lo, s, name[t], lt))
                 bad += 1
+    logging = {"log_warn", "log_warnx", "log_info", "log_debug"}
+    for o in objs:
+        if layer_of(o, objdir) in ("libvms", "lua-sandbox", "audit") and \
+                name[o] != "libvms/log":
+            for sym in sorted(und[o] & logging):
+                print("layers: %s logs (%s): library code reports errors "
+                      "to its caller instead" % (name[o], sym))
+                bad += 1
     dnodes = {name[o] for o in objs if layer_of(o, objdir) == "daemon"}
     dedges = {v: {w for w in edges.get(v, ()) if w in dnodes} for v in dnodes}
     worst = 0
@@ -151,8 +162,8 @@ def main():
                 print("  %s -> %s" % (v, w))
     if bad:
         return 1
-    print("layers: ok: %d objects, no upward call, largest daemon cycle %d "
-          "file(s)" % (len(objs), worst))
+    print("layers: ok: %d objects, no upward call, no library logging, "
+          "largest daemon cycle %d file(s)" % (len(objs), worst))
     return 0
 
 

@@ -1,5 +1,5 @@
 /*
- * rtest.h — what the red-team unit tests (test-redteam.c, test-redteam2.c,
+ * rtest.h — what the red-team unit tests (test-sandbox-escapes.c, test-runtime-metering.c,
  * ...) share: deploy a hostile M.go and check its outcome, that the
  * contract still answers and that the entries replay (rt_attack, ATTACK),
  * and run one case in separate processes ("--child NAME", re-executing

@@ -1,13 +1,20 @@
 /*
- * test-config.c — vmsd.conf parsing (daemon/config.c, compiled in here:
- * it is daemon code, not part of libvms.a) for log_level and call_timeout,
+ * test-config.c — vmsd.conf parsing (daemon/config.c, from
+ * build/libdaemon.a) for log_level and call_timeout,
  * and the level filter of libvms/log.c, checked on what it writes to
  * stderr.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
-#include "../../daemon/config.c"
+#include "config.h"
+#include "log.h"
+#include "util.h"
 
 #include "test.h"
 

@@ -1152,13 +1152,13 @@ TEST(commit_in_phases)
 	if (l == NULL)
 		return;
 	/* nothing appended: nothing to prepare */
-	CHECK(ledger_commit_prepare(l, &t, err, sizeof(err)) == 1);
+	CHECK(ledger_commit_prepare(l, &t, err, sizeof(err)) == COMMIT_NOTHING);
 	CHECK(append_n(l, 4, 3) == 0);
-	CHECK(ledger_commit_prepare(l, &t, err, sizeof(err)) == 0);
+	CHECK(ledger_commit_prepare(l, &t, err, sizeof(err)) == COMMIT_TICKET);
 	CHECK_EQ_INT(t.size, 7);
 	CHECK_EQ_INT(ledger_committed_size(l), 4);	/* not yet durable */
 	/* one in flight at a time; no rollback under it */
-	CHECK(ledger_commit_prepare(l, &t2, err, sizeof(err)) == -1);
+	CHECK(ledger_commit_prepare(l, &t2, err, sizeof(err)) == COMMIT_FAILED);
 	CHECK_CONTAINS(err, "already in flight");
 	CHECK(ledger_commit(l, err, sizeof(err)) == -1);
 	CHECK(ledger_rollback(l, err, sizeof(err)) == -1);
@@ -1203,7 +1203,7 @@ TEST(commit_in_phases_fsync_failure)
 		return;
 	before = xstrdup(ledger_checkpoint(l));
 	CHECK(append_n(l, 4, 3) == 0);
-	CHECK(ledger_commit_prepare(l, &t, err, sizeof(err)) == 0);
+	CHECK(ledger_commit_prepare(l, &t, err, sizeof(err)) == COMMIT_TICKET);
 	CHECK(append_n(l, 7, 2) == 0);
 	ledger_fault_fsync = 1;
 	CHECK_EQ_INT(ledger_commit_fsync(&t), EIO);

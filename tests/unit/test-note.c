@@ -437,6 +437,34 @@ TEST(checkpoints)
 			FAILF("accepted bad checkpoint %zu", i);
 }
 
+/* One parser for a checkpoint's size line, used by the ledger's history
+ * and the directory audit source alike (it was two, one lenient). */
+TEST(checkpoint_note_size)
+{
+	static const struct { const char *note; int ok; uint64_t size; } c[] = {
+		{ "o\n123\nROOT\n\n\u2014 sig\n", 1, 123 },
+		{ "o\n0\nROOT\n", 1, 0 },
+		{ "o\n18446744073709551615\nR\n", 1, UINT64_MAX },
+		{ "o\n18446744073709551616\nR\n", 0, 0 },	/* overflow */
+		{ "o\n0123\nR\n", 0, 0 },			/* leading zero */
+		{ "o\n+1\nR\n", 0, 0 },
+		{ "o\n12a\nR\n", 0, 0 },
+		{ "o\n\nR\n", 0, 0 },
+		{ "o\n12", 0, 0 },				/* no newline */
+		{ "o", 0, 0 },
+	};
+	size_t i;
+	uint64_t v;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		v = 7;
+		CHECK_MSG((checkpoint_note_size(c[i].note, strlen(c[i].note),
+		    &v) == 0) == c[i].ok, "case %zu", i);
+		if (c[i].ok)
+			CHECK_MSG(v == c[i].size, "case %zu: %" PRIu64, i, v);
+	}
+}
+
 int
 main(void)
 {
@@ -452,6 +480,7 @@ main(void)
 	RUN(malformed);
 	RUN(keyfiles);
 	RUN(checkpoints);
+	RUN(checkpoint_note_size);
 	rm_rf(tmpdir);
 	return test_summary();
 }

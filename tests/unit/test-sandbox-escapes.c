@@ -1,10 +1,11 @@
 /*
- * test-redteam.c — hostile contracts written by an untrusted author, run
- * only through the public API (engine_deploy, engine_call, engine_open,
- * engine_replay). Every case asserts the SECURE outcome: the exact error,
- * that the next normal call still works and that the entries replay in a
- * fresh engine. Cases marked "FINDING n" attack a hole that was open when
- * they were written: they fail until lua-sandbox/ is fixed.
+ * test-sandbox-escapes.c — the first red-team round: hostile contracts
+ * written by an untrusted author, run only through the public API
+ * (engine_deploy, engine_call, engine_open, engine_replay). Every case
+ * asserts the SECURE outcome: the exact error, that the next normal call
+ * still works and that the entries replay in a fresh engine. Cases marked
+ * "FINDING n" attack a hole that was open when they were written: they fail
+ * until lua-sandbox/ is fixed.
  *
  * Cross-process cases re-execute this binary (/proc/self/exe --child NAME)
  * so that each run has its own ASLR layout and Lua string-hash seed, and

@@ -1,9 +1,9 @@
 /*
- * test-runtime-review.c — review of the contract runtime's Lua hooks
- * (vms_luauser.h, sb_luaconf.c, sb_arena.c). Each case asserts the
- * behaviour the runtime promises; each failed before its fix (the arena's
- * extent followed the thread's history; exhausting it fell back to malloc,
- * where object keys all hash alike).
+ * test-runtime-arena.c — the per-call arena; a review of the contract
+ * runtime's Lua hooks (vms_luauser.h, sb_luaconf.c, sb_arena.c). Each case
+ * asserts the behaviour the runtime promises; each failed before its fix
+ * (the arena's extent followed the thread's history; exhausting it fell
+ * back to malloc, where object keys all hash alike).
  *
  * Fresh threads stand for fresh processes: the arena is per thread.
  */

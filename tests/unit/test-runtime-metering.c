@@ -1,13 +1,14 @@
 /*
- * test-redteam2.c — second red-team round against the Lua sandbox, after
- * Lua became a source build with vms_luauser.h (ledger string-hash seed,
- * metered string comparison, "nan"). Hostile contracts run only through
- * the public API (engine_deploy, engine_call, engine_replay, snapshots).
+ * test-runtime-metering.c — the charges and hashing of the source-built
+ * runtime: the second red-team round against the Lua sandbox, after Lua
+ * became a source build with vms_luauser.h (ledger string-hash seed,
+ * metered string comparison, "nan"). Hostile contracts run only through the
+ * public API (engine_deploy, engine_call, engine_replay, snapshots).
  *
  * Cases named rN_... attacked a hole that was open when written ("FINDING
  * R2-n") and assert the secure behaviour; all eleven are fixed and run as
- * hard tests (each was seen failing before its fix). Other cases guard
- * what held. The helpers are tests/unit/rtest.h's.
+ * hard tests (each was seen failing before its fix). Other cases guard what
+ * held. The helpers are tests/unit/rtest.h's.
  */
 #include "rtest.h"
 
@@ -17,7 +18,7 @@
  * FINDING R2-3: tables, functions and coroutines used as table keys are
  * hashed by their address (ltable.c hashpointer), so where they land,
  * when the table rehashes, the border #t and the heap in use all follow
- * ASLR and malloc. Same shape as test-redteam.c's border_holes, with
+ * ASLR and malloc. Same shape as test-sandbox-escapes.c's border_holes, with
  * table keys instead of string keys.
  */
 static const char border_tkeys[] =
@@ -648,7 +649,7 @@ TEST(held_snapshot_restart)
 	engine_free(c);
 }
 
-/* ---- probe mode: ./test-redteam2 --probe LIMITS BODY ---- */
+/* ---- probe mode: ./test-runtime-metering --probe LIMITS BODY ---- */
 
 static int
 probe_main(const char *limits, const char *body)

@@ -1,0 +1,57 @@
+/*
+ * config.h — vmsd.conf (config.c): "key = value" lines, "#" comments,
+ * defaults, and the command-line flags that win over the file (also on
+ * reload). Every key is documented in vmsd.conf(5).
+ */
+#ifndef VMSD_CONFIG_H
+#define VMSD_CONFIG_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+struct vmsd_config {
+	char		*state_dir;
+	char		*socket;
+	mode_t		 socket_mode;
+	char		*admin_group;		/* "" = the socket's group */
+	char		*listen;		/* "" = no TCP listener */
+	size_t		 max_message;
+	unsigned	 queue_limit;
+	unsigned	 idle_timeout;		/* seconds, 0 = never */
+	unsigned	 call_timeout;		/* seconds a worker may go without
+						   answering a call sent to it
+						   before it is killed; 0 = never */
+	unsigned	 shutdown_grace;	/* seconds busy clients get on
+						   SIGTERM before refusal */
+	unsigned	 max_restarts;
+	unsigned	 restart_window;	/* seconds */
+	uint64_t	 snapshot_interval;	/* entries */
+	unsigned	 batch_max;
+	int		 debug_auth;
+	char		*origin_prefix;
+	int		 log_level;		/* LOG_ERR .. LOG_DEBUG */
+	struct vms_limits limits;		/* defaults for deploys */
+};
+
+/* Command-line settings that win over the file, also on reload. */
+struct vmsd_flags {
+	const char	*config;		/* -f */
+	int		 config_explicit;
+	const char	*state_dir;
+	const char	*socket;
+	const char	*listen;
+	int		 verbose;
+};
+
+void	 config_defaults(struct vmsd_config *);
+void	 config_free(struct vmsd_config *);
+/* Load file (missing is fine unless must_exist) over the defaults, then
+ * apply the flags. -1 with "FILE:LINE: reason" in err. */
+int	 config_load(struct vmsd_config *, const struct vmsd_flags *,
+	    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,315 @@
+/*
+ * proc.c — worker processes (proc.h): fork and exec, the socketpair and
+ * its bufferevent, line framing and wire decoding of what a worker writes,
+ * stopping, killing and reaping. A process is gone (its owner's gone()
+ * callback) once both its socket reached EOF and waitpid() reaped it, so
+ * everything it wrote before exiting is delivered first.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "proc.h"
+#include "util.h"
+#include "vmsd.h"
+#include "wire.h"
+
+struct proc {
+	pid_t			 pid;
+	char			*name;		/* for messages */
+	struct bufferevent	*bev;
+	int			 eof, reaped, status;
+	const struct proc_ops	*ops;
+	void			*arg;
+	LIST_ENTRY(proc)	 entry;
+};
+
+extern char **environ;
+static int exe_fd = -1;		/* /proc/self/exe, for exec'ing workers */
+static LIST_HEAD(, proc) procs = LIST_HEAD_INITIALIZER(procs);
+static size_t nprocs;
+static void (*when_none)(void);
+
+static void proc_read(struct bufferevent *, void *);
+static void proc_event(struct bufferevent *, short, void *);
+
+void
+proc_init(void)
+{
+	if (exe_fd < 0 &&
+	    (exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) < 0)
+		log_warn("open /proc/self/exe (workers will exec it by path)");
+}
+
+/* In the child: fd 3 is the socketpair's end, then exec. Never returns. */
+static void
+exec_worker(int fd, const char *const *argv)
+{
+	int fl;
+
+	/* Terminal signals (Ctrl-C) go to vmsd, which drains us. */
+	setpgid(0, 0);
+	if (fd == 3) {
+		if ((fl = fcntl(3, F_GETFD)) < 0 ||
+		    fcntl(3, F_SETFD, fl & ~FD_CLOEXEC) < 0)
+			_exit(126);
+	} else if (dup2(fd, 3) < 0)
+		_exit(126);
+	/*
+	 * Our own executable, opened at startup: a clean address space, the
+	 * same binary even if the file was replaced, and the real program
+	 * under valgrind (which redirects opens of /proc/self/exe to the
+	 * client).
+	 */
+	if (exe_fd >= 0)
+		fexecve(exe_fd, (char *const *)argv, environ);
+	execv("/proc/self/exe", (char *const *)argv);
+	_exit(127);
+}
+
+struct proc *
+proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
+    void *arg, char *err, size_t errlen)
+{
+	struct proc *p;
+	char snap[32], batch[32], wire[16];
+	const char *argv[24];
+	int sv[2], n = 0;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		seterr(err, errlen, "socketpair: %s", strerror(errno));
+		return NULL;
+	}
+	snprintf(snap, sizeof(snap), "%llu",
+	    (unsigned long long)vmsd_conf->snapshot_interval);
+	snprintf(batch, sizeof(batch), "%u", vmsd_conf->batch_max);
+	snprintf(wire, sizeof(wire), "%d", WIRE_VERSION);
+	argv[n++] = "vmsd";
+	argv[n++] = "--worker";
+	argv[n++] = spec->name;
+	argv[n++] = "--fd";
+	argv[n++] = "3";
+	argv[n++] = "--dir";
+	argv[n++] = spec->dir;
+	argv[n++] = "--key";
+	argv[n++] = spec->key;
+	argv[n++] = "--snapshot-interval";
+	argv[n++] = snap;
+	argv[n++] = "--batch-max";
+	argv[n++] = batch;
+	argv[n++] = "--wire";
+	argv[n++] = wire;
+	if (spec->deploy)
+		argv[n++] = "--deploy";
+	if (vmsd_log_syslog)
+		argv[n++] = "--syslog";
+	if (log_getverbose())
+		argv[n++] = "-v";
+	argv[n] = NULL;
+
+	if ((pid = fork()) < 0) {
+		seterr(err, errlen, "fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return NULL;
+	}
+	if (pid == 0)
+		exec_worker(sv[1], argv);
+	close(sv[1]);
+	p = xcalloc(1, sizeof(*p));
+	p->pid = pid;
+	p->name = xstrdup(spec->name);
+	p->ops = ops;
+	p->arg = arg;
+	if (evutil_make_socket_nonblocking(sv[0]) != 0 ||
+	    (p->bev = bufferevent_socket_new(vmsd_base, sv[0],
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		fatalx("cannot watch worker %ld", (long)pid);
+	bufferevent_setcb(p->bev, proc_read, NULL, proc_event, p);
+	if (bufferevent_enable(p->bev, EV_READ | EV_WRITE) != 0)
+		fatalx("bufferevent_enable");
+	LIST_INSERT_HEAD(&procs, p, entry);
+	nprocs++;
+	return p;
+}
+
+pid_t
+proc_pid(const struct proc *p)
+{
+	return p->pid;
+}
+
+int
+proc_request(struct proc *p, uint64_t id, const char *method,
+    const char *caller, const char *auth, const json_t *params, char *err,
+    size_t errlen)
+{
+	struct wire_buf b;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	if (wire_put_request(&b, id, method, caller, auth, params, err,
+	    errlen) != 0) {
+		wire_buf_free(&b);
+		return -1;
+	}
+	rc = evbuffer_add(bufferevent_get_output(p->bev), b.buf, b.len);
+	wire_buf_free(&b);
+	if (rc != 0)
+		fatalx("evbuffer_add");
+	return 0;
+}
+
+int
+proc_finished(const struct proc *p)
+{
+	return p->eof || p->reaped;
+}
+
+void
+proc_stop(struct proc *p)
+{
+	if (bufferevent_flush(p->bev, EV_WRITE, BEV_FLUSH) < 0 ||
+	    shutdown(bufferevent_getfd(p->bev), SHUT_WR) != 0)
+		log_warn("%s: stopping worker %ld", p->name, (long)p->pid);
+}
+
+void
+proc_kill(struct proc *p)
+{
+	if (!p->reaped && kill(p->pid, SIGKILL) != 0 && errno != ESRCH)
+		log_warn("%s: kill worker %ld", p->name, (long)p->pid);
+}
+
+/* Every complete line, decoded in place (no copy), to the owner. */
+static void
+proc_read(struct bufferevent *bev, void *arg)
+{
+	struct proc *p = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_ptr eol;
+	struct wire_reply r;
+	char err[VMS_ERRLEN];
+	const char *line;
+	size_t eol_len;
+
+	for (;;) {
+		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+		if (eol.pos < 0)
+			return;
+		line = (const char *)evbuffer_pullup(in, eol.pos + 1);
+		if (line == NULL)
+			fatalx("evbuffer_pullup");
+		if (wire_decode_reply(line, (size_t)eol.pos, &r, err,
+		    sizeof(err)) != 0) {
+			log_warnx("%s: bad message from worker %ld: %s: "
+			    "killing it", p->name, (long)p->pid, err);
+			proc_kill(p);
+		} else {
+			p->ops->msg(p, &r, p->arg);
+			wire_reply_clear(&r);
+		}
+		evbuffer_drain(in, (size_t)eol.pos + eol_len);
+	}
+}
+
+static void
+proc_gone(struct proc *p)
+{
+	LIST_REMOVE(p, entry);
+	nprocs--;
+	bufferevent_free(p->bev);
+	p->bev = NULL;
+	p->ops->gone(p, p->status, p->arg);
+	free(p->name);
+	free(p);
+	proc_when_none(when_none);
+}
+
+static void
+proc_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct proc *p = arg;
+
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		p->eof = 1;
+		proc_read(bev, p);
+		bufferevent_disable(bev, EV_READ | EV_WRITE);
+		if (p->reaped)
+			proc_gone(p);
+	}
+}
+
+void
+proc_sigchld(void)
+{
+	struct proc *p;
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		LIST_FOREACH(p, &procs, entry)
+			if (p->pid == pid)
+				break;
+		if (p == NULL)
+			continue;
+		p->reaped = 1;
+		p->status = status;
+		if (p->eof)
+			proc_gone(p);
+		else
+			proc_read(p->bev, p);	/* what it wrote last */
+	}
+}
+
+size_t
+proc_count(void)
+{
+	return nprocs;
+}
+
+void
+proc_when_none(void (*done)(void))
+{
+	when_none = done;
+	if (nprocs == 0 && done != NULL) {
+		when_none = NULL;
+		done();
+	}
+}
+
+void
+proc_free_all(void)
+{
+	struct proc *p;
+
+	while ((p = LIST_FIRST(&procs)) != NULL) {
+		LIST_REMOVE(p, entry);
+		nprocs--;
+		if (!p->reaped) {
+			kill(p->pid, SIGKILL);
+			waitpid(p->pid, NULL, 0);
+		}
+		bufferevent_free(p->bev);
+		free(p->name);
+		free(p);
+	}
+	if (exe_fd >= 0) {
+		close(exe_fd);
+		exe_fd = -1;
+	}
+}

@@ -1,0 +1,459 @@
+/*
+ * wire.c — the worker wire's encoders and decoders (see wire.h for the
+ * messages). Encoders write every key in its fixed place; decoders check
+ * the same places, so the two cannot drift apart unnoticed
+ * (tests/unit/test-wire.c round-trips every message).
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "wire.h"
+
+#define WIRE_JSON	(JSON_COMPACT | JSON_REAL_PRECISION(17) | \
+			 JSON_ENCODE_ANY)
+
+void
+wire_buf_add(struct wire_buf *b, const void *p, size_t n)
+{
+	if (b->cap - b->len < n) {
+		size_t cap = b->cap ? b->cap : 4096;
+
+		while (cap - b->len < n)
+			cap *= 2;
+		b->buf = xrealloc(b->buf, cap);
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->len, p, n);
+	b->len += n;
+}
+
+void
+wire_buf_free(struct wire_buf *b)
+{
+	free(b->buf);
+	memset(b, 0, sizeof(*b));
+}
+
+static void
+add_str(struct wire_buf *b, const char *s)
+{
+	wire_buf_add(b, s, strlen(s));
+}
+
+static void
+add_uint(struct wire_buf *b, uint64_t v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%" PRIu64, v);
+	add_str(b, num);
+}
+
+static int
+dump_cb(const char *p, size_t n, void *arg)
+{
+	wire_buf_add(arg, p, n);
+	return 0;
+}
+
+/* Append v's JSON text; on failure roll back to mark and return -1. */
+static int
+add_json(struct wire_buf *b, const json_t *v, size_t mark, const char *what,
+    char *err, size_t errlen)
+{
+	if (v != NULL && json_dump_callback(v, dump_cb, b, WIRE_JSON) == 0)
+		return 0;
+	b->len = mark;
+	seterr(err, errlen, "cannot encode the %s (not valid UTF-8?)", what);
+	return -1;
+}
+
+/* A JSON string, or null for NULL. */
+static int
+add_jstr(struct wire_buf *b, const char *s, size_t mark, const char *what,
+    char *err, size_t errlen)
+{
+	json_t *j;
+	int rc;
+
+	if (s == NULL) {
+		add_str(b, "null");
+		return 0;
+	}
+	j = json_string(s);
+	rc = add_json(b, j, mark, what, err, errlen);
+	json_decref(j);
+	return rc;
+}
+
+int
+wire_put_request(struct wire_buf *b, uint64_t id, const char *method,
+    const char *caller, const char *auth, const json_t *params, char *err,
+    size_t errlen)
+{
+	size_t mark = b->len;
+
+	add_str(b, "{\"id\":");
+	add_uint(b, id);
+	add_str(b, ",\"method\":");
+	if (add_jstr(b, method, mark, "method", err, errlen) != 0)
+		return -1;
+	add_str(b, ",\"caller\":");
+	if (add_jstr(b, caller, mark, "caller", err, errlen) != 0)
+		return -1;
+	add_str(b, ",\"auth\":");
+	if (add_jstr(b, auth ? auth : "anonymous", mark, "auth", err,
+	    errlen) != 0)
+		return -1;
+	add_str(b, ",\"params\":");
+	if (!json_is_object(params)) {
+		b->len = mark;
+		seterr(err, errlen, "request params must be an object");
+		return -1;
+	}
+	if (add_json(b, params, mark, "params", err, errlen) != 0)
+		return -1;
+	add_str(b, "}\n");
+	return 0;
+}
+
+int
+wire_put_ready(struct wire_buf *b, uint64_t size, const char *vkey,
+    const char *origin, const json_t *methods, char *err, size_t errlen)
+{
+	size_t mark = b->len;
+
+	add_str(b, "{\"ready\":");
+	add_uint(b, WIRE_VERSION);
+	add_str(b, ",\"size\":");
+	add_uint(b, size);
+	add_str(b, ",\"vkey\":");
+	if (add_jstr(b, vkey ? vkey : "", mark, "vkey", err, errlen) != 0)
+		return -1;
+	add_str(b, ",\"origin\":");
+	if (add_jstr(b, origin ? origin : "", mark, "origin", err,
+	    errlen) != 0)
+		return -1;
+	add_str(b, ",\"methods\":");
+	if (!json_is_array(methods)) {
+		b->len = mark;
+		seterr(err, errlen, "ready: methods must be an array");
+		return -1;
+	}
+	if (add_json(b, methods, mark, "methods", err, errlen) != 0)
+		return -1;
+	add_str(b, "}\n");
+	return 0;
+}
+
+static void
+reply_head(struct wire_buf *b, uint64_t id, uint64_t size, const char *key)
+{
+	add_str(b, "{\"id\":");
+	add_uint(b, id);
+	add_str(b, ",\"size\":");
+	add_uint(b, size);
+	add_str(b, key);
+}
+
+int
+wire_put_result(struct wire_buf *b, uint64_t id, uint64_t size,
+    const json_t *result, char *err, size_t errlen)
+{
+	size_t mark = b->len;
+
+	reply_head(b, id, size, ",\"result\":");
+	if (add_json(b, result ? result : json_null(), mark, "result", err,
+	    errlen) != 0)
+		return -1;
+	add_str(b, "}\n");
+	return 0;
+}
+
+void
+wire_put_error(struct wire_buf *b, uint64_t id, uint64_t size, int code,
+    const char *message, const json_t *data)
+{
+	char num[16], e[64];
+
+	reply_head(b, id, size, ",\"error\":{\"code\":");
+	snprintf(num, sizeof(num), "%d", code);
+	add_str(b, num);
+	add_str(b, ",\"message\":");
+	if (add_jstr(b, message ? message : "error", b->len, "message", e,
+	    sizeof(e)) != 0)
+		add_str(b, "\"(error message is not valid UTF-8)\"");
+	if (data != NULL) {
+		size_t dmark = b->len;
+
+		add_str(b, ",\"data\":");
+		if (add_json(b, data, dmark, "data", e, sizeof(e)) != 0)
+			b->len = dmark;		/* data is optional */
+	}
+	add_str(b, "}}\n");
+}
+
+/* ---- decoding ---- */
+
+static int
+bad(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+bad(char *err, size_t errlen, const char *fmt, ...)
+{
+	char msg[VMS_ERRLEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	seterr(err, errlen, "wire: %s", msg);
+	return -1;
+}
+
+/* The object's keys are exactly keys[0..n) in that order (optional ones,
+ * flagged by a leading '?', may be absent). */
+static int
+keys_are(const json_t *o, const char *const *keys, size_t n, const char *what,
+    char *err, size_t errlen)
+{
+	void *it = json_object_iter((json_t *)o);
+	size_t i = 0;
+	const char *k, *want;
+
+	for (; it != NULL; it = json_object_iter_next((json_t *)o, it)) {
+		k = json_object_iter_key(it);
+		for (;;) {
+			if (i == n)
+				return bad(err, errlen, "%s: unexpected key "
+				    "\"%s\"", what, k);
+			want = keys[i++];
+			if (want[0] != '?')
+				break;
+			if (strcmp(want + 1, k) == 0)
+				goto next;
+		}
+		if (strcmp(want, k) != 0)
+			return bad(err, errlen, "%s: key \"%s\" where \"%s\" "
+			    "belongs", what, k, want);
+next:		;
+	}
+	for (; i < n; i++)
+		if (keys[i][0] != '?')
+			return bad(err, errlen, "%s: key \"%s\" missing",
+			    what, keys[i]);
+	return 0;
+}
+
+static int
+get_uint(const json_t *o, const char *key, uint64_t *v)
+{
+	json_t *j = json_object_get(o, key);
+
+	if (!json_is_integer(j) || json_integer_value(j) < 0)
+		return -1;
+	*v = (uint64_t)json_integer_value(j);
+	return 0;
+}
+
+static json_t *
+load(const char *p, size_t n, const char *what, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *v = json_loadb(p, n, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (v == NULL)
+		bad(err, errlen, "%s: %s", what, jerr.text);
+	else if (!json_is_object(v)) {
+		json_decref(v);
+		v = NULL;
+		bad(err, errlen, "%s: not a JSON object", what);
+	}
+	return v;
+}
+
+int
+wire_decode_request(const char *line, size_t len, struct wire_request *r,
+    char *err, size_t errlen)
+{
+	static const char *const keys[] = { "id", "method", "caller",
+	    "auth", "params" };
+	json_t *m, *caller;
+
+	memset(r, 0, sizeof(*r));
+	if ((m = load(line, len, "request", err, errlen)) == NULL)
+		return -1;
+	if (keys_are(m, keys, 5, "request", err, errlen) != 0)
+		goto fail;
+	caller = json_object_get(m, "caller");
+	r->method = json_string_value(json_object_get(m, "method"));
+	r->auth = json_string_value(json_object_get(m, "auth"));
+	r->caller = json_string_value(caller);
+	r->params = json_object_get(m, "params");
+	if (get_uint(m, "id", &r->id) != 0 || r->method == NULL ||
+	    r->auth == NULL || (r->caller == NULL && !json_is_null(caller)) ||
+	    !json_is_object(r->params)) {
+		bad(err, errlen, "request: a key has the wrong type");
+		goto fail;
+	}
+	r->msg = m;
+	return 0;
+fail:
+	json_decref(m);
+	memset(r, 0, sizeof(*r));
+	return -1;
+}
+
+/* A decimal uint64 at *s: no sign, no leading zero, at most 19 digits. */
+static int
+scan_uint(const char **s, const char *end, uint64_t *v)
+{
+	const char *p = *s;
+
+	*v = 0;
+	if (p < end && *p == '0') {
+		p++;
+	} else {
+		while (p < end && *p >= '0' && *p <= '9' && p - *s < 19)
+			*v = *v * 10 + (uint64_t)(*p++ - '0');
+	}
+	if (p == *s || (p < end && *p >= '0' && *p <= '9'))
+		return -1;
+	*s = p;
+	return 0;
+}
+
+static int
+scan_lit(const char **s, const char *end, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(end - *s) < n || memcmp(*s, lit, n) != 0)
+		return -1;
+	*s += n;
+	return 0;
+}
+
+static int
+decode_ready(const char *line, size_t len, struct wire_reply *r, char *err,
+    size_t errlen)
+{
+	static const char *const keys[] = { "ready", "size", "vkey", "origin",
+	    "methods" };
+	json_t *m;
+	uint64_t v;
+	size_t i;
+	json_t *x;
+
+	if ((m = load(line, len, "ready", err, errlen)) == NULL)
+		return -1;
+	if (keys_are(m, keys, 5, "ready", err, errlen) != 0)
+		goto fail;
+	r->vkey = json_string_value(json_object_get(m, "vkey"));
+	r->origin = json_string_value(json_object_get(m, "origin"));
+	r->methods = json_object_get(m, "methods");
+	if (get_uint(m, "ready", &v) != 0 || get_uint(m, "size",
+	    &r->size) != 0 || r->vkey == NULL || r->origin == NULL ||
+	    !json_is_array(r->methods)) {
+		bad(err, errlen, "ready: a key has the wrong type");
+		goto fail;
+	}
+	json_array_foreach(r->methods, i, x)
+		if (!json_is_string(x)) {
+			bad(err, errlen, "ready: a method name is not a "
+			    "string");
+			goto fail;
+		}
+	if (v != WIRE_VERSION) {
+		bad(err, errlen, "the worker speaks wire version %" PRIu64
+		    ", vmsd %d", v, WIRE_VERSION);
+		goto fail;
+	}
+	r->kind = WIRE_READY;
+	r->msg = m;
+	return 0;
+fail:
+	json_decref(m);
+	return -1;
+}
+
+static int
+decode_error(const char *s, const char *end, struct wire_reply *r, char *err,
+    size_t errlen)
+{
+	static const char *const keys[] = { "code", "message", "?data" };
+	json_t *e, *code;
+
+	if ((e = load(s, (size_t)(end - s), "error", err, errlen)) == NULL)
+		return -1;
+	code = json_object_get(e, "code");
+	if (keys_are(e, keys, 3, "error", err, errlen) != 0) {
+		json_decref(e);
+		return -1;
+	}
+	if (!json_is_integer(code) || json_integer_value(code) < INT32_MIN ||
+	    json_integer_value(code) > INT32_MAX ||
+	    !json_is_string(json_object_get(e, "message"))) {
+		json_decref(e);
+		return bad(err, errlen, "error: code must be an integer and "
+		    "message a string");
+	}
+	r->kind = WIRE_ERROR;
+	r->msg = e;
+	return 0;
+}
+
+int
+wire_decode_reply(const char *line, size_t len, struct wire_reply *r,
+    char *err, size_t errlen)
+{
+	const char *s = line, *end = line + len;
+
+	memset(r, 0, sizeof(*r));
+	if (errlen > 0)
+		err[0] = '\0';
+	while (end > s && (end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	if (scan_lit(&s, end, "{\"ready\":") == 0)
+		return decode_ready(line, (size_t)(end - line), r, err, errlen);
+	if (scan_lit(&s, end, "{\"id\":") != 0 ||
+	    scan_uint(&s, end, &r->id) != 0 ||
+	    scan_lit(&s, end, ",\"size\":") != 0 ||
+	    scan_uint(&s, end, &r->size) != 0)
+		return bad(err, errlen, "not a ready, result or error "
+		    "message: %.60s", line);
+	if (end - s < 2 || end[-1] != '}')
+		return bad(err, errlen, "reply %" PRIu64 " is truncated", r->id);
+	if (scan_lit(&s, end, ",\"result\":") == 0) {
+		if (end - 1 == s)
+			return bad(err, errlen, "reply %" PRIu64 ": empty "
+			    "result", r->id);
+		r->kind = WIRE_RESULT;
+		r->result = s;
+		r->resultlen = (size_t)(end - 1 - s);
+		return 0;
+	}
+	if (scan_lit(&s, end, ",\"error\":") == 0)
+		return decode_error(s, end - 1, r, err, errlen);
+	return bad(err, errlen, "reply %" PRIu64 ": neither result nor error "
+	    "after id and size", r->id);
+}
+
+void
+wire_request_clear(struct wire_request *r)
+{
+	json_decref(r->msg);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+wire_reply_clear(struct wire_reply *r)
+{
+	json_decref(r->msg);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,107 @@
+/*
+ * wire.h — the worker wire: every message between the supervisor (vmsd)
+ * and a contract's worker process, over their socketpair. Encoded and
+ * decoded here and nowhere else.
+ *
+ * Version WIRE_VERSION. The supervisor starts a worker with --wire N and a
+ * worker that speaks another version refuses to start; the worker's first
+ * message (ready) carries its version again and the supervisor checks it.
+ *
+ * Each message is one line of JSON whose keys come in exactly this order
+ * (the decoders refuse anything else: a reordered, unknown, mistyped or
+ * truncated message is an error, never a silently slower path):
+ *
+ * supervisor -> worker
+ *   request  {"id":N,"method":M,"caller":S|null,"auth":A,"params":{...}}
+ * worker -> supervisor
+ *   ready    {"ready":V,"size":N,"vkey":S,"origin":S,"methods":[S,...]}
+ *   result   {"id":N,"size":N,"result":R}
+ *   error    {"id":N,"size":N,"error":{"code":C,"message":S[,"data":D]}}
+ *
+ * N, V are unsigned decimal integers (no sign, no leading zero, at most
+ * 19 digits); C is an integer. "size" in a reply is the ledger size that
+ * the reply's batch commits. R is any JSON value, written by jansson in
+ * the worker and handed to the client verbatim: a result is decoded
+ * without parsing R. A deploy worker (vmsd --worker --deploy) reads one
+ * request (id 1, method "deploy") and writes its one reply; a contract
+ * worker writes ready, then one reply per request, in request order.
+ */
+#ifndef VMSD_WIRE_H
+#define VMSD_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define WIRE_VERSION	1
+
+/* A growing buffer of encoded lines. */
+struct wire_buf {
+	char		*buf;
+	size_t		 len, cap;
+};
+
+void	 wire_buf_add(struct wire_buf *, const void *, size_t);
+void	 wire_buf_free(struct wire_buf *);
+
+/*
+ * Encoders: append one line (with its "\n") to the buffer. They borrow
+ * their arguments. -1 (nothing appended, err set) only when jansson cannot
+ * encode a value (e.g. a string that is not UTF-8 in params or result);
+ * an error never fails: a message that is not UTF-8 is replaced, data that
+ * cannot be encoded is left out.
+ */
+int	 wire_put_request(struct wire_buf *, uint64_t id, const char *method,
+	    const char *caller, const char *auth, const json_t *params,
+	    char *err, size_t errlen);
+int	 wire_put_ready(struct wire_buf *, uint64_t size, const char *vkey,
+	    const char *origin, const json_t *methods, char *err,
+	    size_t errlen);
+int	 wire_put_result(struct wire_buf *, uint64_t id, uint64_t size,
+	    const json_t *result, char *err, size_t errlen);
+void	 wire_put_error(struct wire_buf *, uint64_t id, uint64_t size,
+	    int code, const char *message, const json_t *data);
+
+/* A request, decoded by the worker. msg owns everything the pointers
+ * point into. */
+struct wire_request {
+	uint64_t	 id;
+	const char	*method;
+	const char	*caller;	/* NULL: anonymous */
+	const char	*auth;
+	json_t		*params;	/* an object, borrowed from msg */
+	json_t		*msg;
+};
+
+enum wire_kind {
+	WIRE_READY = 1,
+	WIRE_RESULT,
+	WIRE_ERROR
+};
+
+/* A worker's message, decoded by the supervisor. */
+struct wire_reply {
+	enum wire_kind	 kind;
+	uint64_t	 id;		/* RESULT, ERROR */
+	uint64_t	 size;
+	/* RESULT: the JSON text of R, pointing into the decoded line */
+	const char	*result;
+	size_t		 resultlen;
+	/* READY: the message; ERROR: the error object {"code",...}. Owned. */
+	json_t		*msg;
+	/* READY: borrowed from msg */
+	const char	*vkey;
+	const char	*origin;
+	json_t		*methods;
+};
+
+/* 0, or -1 with err saying what is wrong with the line. */
+int	 wire_decode_request(const char *line, size_t len,
+	    struct wire_request *, char *err, size_t errlen);
+int	 wire_decode_reply(const char *line, size_t len, struct wire_reply *,
+	    char *err, size_t errlen);
+void	 wire_request_clear(struct wire_request *);
+void	 wire_reply_clear(struct wire_reply *);
+
+#endif

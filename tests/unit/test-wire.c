@@ -1,0 +1,300 @@
+/*
+ * test-wire.c — the worker wire (daemon/wire.c): every message the
+ * encoders write decodes back to what was encoded, and a message that is
+ * reordered, unknown, mistyped or truncated is an error (never a silent
+ * slow path). Linked against build/libdaemon.a.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "wire.h"
+
+#include "test.h"
+
+/* The one line in b (without its "\n"), NUL-terminated in a copy. */
+static char *
+line_of(const struct wire_buf *b)
+{
+	char *s;
+
+	if (b->len == 0 || b->buf[b->len - 1] != '\n' ||
+	    memchr(b->buf, '\n', b->len - 1) != NULL)
+		return NULL;
+	s = xmalloc(b->len);
+	memcpy(s, b->buf, b->len - 1);
+	s[b->len - 1] = '\0';
+	return s;
+}
+
+TEST(request_round_trip)
+{
+	struct wire_buf b = { 0 };
+	struct wire_request r;
+	json_t *params = json_pack("{s:s,s:[i,s,b],s:f}", "method", "RSVP",
+	    "args", 1, "b\xc3\xa9", 1, "x", 0.1);
+	char err[256], *line;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		const char *caller = i ? "unix:alice" : NULL;
+
+		b.len = 0;
+		CHECK_EQ_INT(wire_put_request(&b, 42 + i, "call", caller,
+		    "peercred", params, err, sizeof(err)), 0);
+		CHECK((line = line_of(&b)) != NULL);
+		if (line == NULL)
+			continue;
+		CHECK_EQ_INT(wire_decode_request(line, strlen(line), &r, err,
+		    sizeof(err)), 0);
+		CHECK_EQ_INT(r.id, 42 + i);
+		CHECK_EQ_STR(r.method, "call");
+		CHECK_EQ_STR(r.auth, "peercred");
+		CHECK(i ? r.caller != NULL && strcmp(r.caller, caller) == 0 :
+		    r.caller == NULL);
+		CHECK(json_equal(r.params, params));
+		wire_request_clear(&r);
+		free(line);
+	}
+	json_decref(params);
+	wire_buf_free(&b);
+}
+
+TEST(ready_round_trip)
+{
+	struct wire_buf b = { 0 };
+	struct wire_reply r;
+	json_t *m = json_pack("[s,s]", "RSVP", "listRSVPs");
+	char err[256], *line;
+
+	CHECK_EQ_INT(wire_put_ready(&b, 1234, "o+1+AAA", "host/vmsd/g", m, err,
+	    sizeof(err)), 0);
+	CHECK((line = line_of(&b)) != NULL);
+	if (line != NULL) {
+		CHECK_EQ_INT(wire_decode_reply(line, strlen(line), &r, err,
+		    sizeof(err)), 0);
+		CHECK_EQ_INT(r.kind, WIRE_READY);
+		CHECK_EQ_INT(r.size, 1234);
+		CHECK_EQ_STR(r.vkey, "o+1+AAA");
+		CHECK_EQ_STR(r.origin, "host/vmsd/g");
+		CHECK(json_equal(r.methods, m));
+		wire_reply_clear(&r);
+		free(line);
+	}
+	json_decref(m);
+	wire_buf_free(&b);
+}
+
+TEST(result_round_trip)
+{
+	static const char *const values[] = {
+		"null", "0", "-7", "1.5", "\"x\\ny\"", "\"\xe2\x82\xac\"",
+		"[]", "{}", "{\"value\":[1,{\"a\":null}],\"index\":3}",
+		"\"}\"", "\"{\\\"id\\\":1,\\\"size\\\":2,\\\"error\\\":3}\"",
+	};
+	struct wire_buf b = { 0 };
+	struct wire_reply r;
+	json_error_t jerr;
+	json_t *v, *back;
+	char err[256], *line;
+	size_t i;
+
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		v = json_loads(values[i], JSON_DECODE_ANY, &jerr);
+		CHECK_MSG(v != NULL, "value %zu: %s", i, jerr.text);
+		if (v == NULL)
+			continue;
+		b.len = 0;
+		CHECK_EQ_INT(wire_put_result(&b, i + 1, 99, v, err,
+		    sizeof(err)), 0);
+		line = line_of(&b);
+		CHECK(line != NULL);
+		if (line != NULL && wire_decode_reply(line, strlen(line), &r,
+		    err, sizeof(err)) == 0) {
+			CHECK_EQ_INT(r.kind, WIRE_RESULT);
+			CHECK_EQ_INT(r.id, i + 1);
+			CHECK_EQ_INT(r.size, 99);
+			back = json_loadb(r.result, r.resultlen,
+			    JSON_DECODE_ANY, &jerr);
+			CHECK_MSG(back != NULL && json_equal(back, v),
+			    "value %zu came back as %.*s", i,
+			    (int)r.resultlen, r.result);
+			json_decref(back);
+			wire_reply_clear(&r);
+		} else
+			FAILF("value %zu: %s", i, err);
+		free(line);
+		json_decref(v);
+	}
+	wire_buf_free(&b);
+}
+
+TEST(error_round_trip)
+{
+	struct wire_buf b = { 0 };
+	struct wire_reply r;
+	json_t *data = json_pack("{s:i}", "index", 7);
+	char err[256], *line;
+
+	wire_put_error(&b, 5, 8, -32000, "guestlist:11: bad name", data);
+	line = line_of(&b);
+	CHECK(line != NULL);
+	if (line != NULL) {
+		CHECK_EQ_INT(wire_decode_reply(line, strlen(line), &r, err,
+		    sizeof(err)), 0);
+		CHECK_EQ_INT(r.kind, WIRE_ERROR);
+		CHECK_EQ_INT(r.id, 5);
+		CHECK_EQ_INT(r.size, 8);
+		CHECK_EQ_INT(json_integer_value(json_object_get(r.msg,
+		    "code")), -32000);
+		CHECK_EQ_STR(json_string_value(json_object_get(r.msg,
+		    "message")), "guestlist:11: bad name");
+		CHECK(json_equal(json_object_get(r.msg, "data"), data));
+		wire_reply_clear(&r);
+		free(line);
+	}
+	/* no data; a message that is not UTF-8 is replaced, not refused */
+	b.len = 0;
+	wire_put_error(&b, 6, 8, -32603, "bad \xff byte", NULL);
+	line = line_of(&b);
+	CHECK(line != NULL);
+	if (line != NULL) {
+		CHECK_EQ_INT(wire_decode_reply(line, strlen(line), &r, err,
+		    sizeof(err)), 0);
+		CHECK(json_object_get(r.msg, "data") == NULL);
+		CHECK_CONTAINS(json_string_value(json_object_get(r.msg,
+		    "message")), "not valid UTF-8");
+		wire_reply_clear(&r);
+		free(line);
+	}
+	json_decref(data);
+	wire_buf_free(&b);
+}
+
+/* What cannot be encoded is refused, and the buffer is left as it was. */
+TEST(encoder_refuses_bad_utf8)
+{
+	struct wire_buf b = { 0 };
+	json_t *params = json_object(), *arr = json_array(), *bad;
+	char err[256];
+
+	/* jansson cannot hold a non-UTF-8 string: build it by length */
+	bad = json_stringn_nocheck("a\xff", 2);
+	json_object_set_new(params, "args", bad);
+	wire_buf_add(&b, "x", 1);
+	CHECK_EQ_INT(wire_put_request(&b, 1, "call", NULL, "anonymous",
+	    params, err, sizeof(err)), -1);
+	CHECK_EQ_INT(b.len, 1);
+	CHECK_EQ_INT(wire_put_result(&b, 1, 1, bad, err, sizeof(err)), -1);
+	CHECK_EQ_INT(b.len, 1);
+	CHECK_EQ_INT(wire_put_request(&b, 1, "call", NULL, "anonymous",
+	    arr, err, sizeof(err)), -1);	/* params not an object */
+	CHECK_EQ_INT(b.len, 1);
+	json_decref(arr);
+	json_decref(params);
+	wire_buf_free(&b);
+}
+
+static int
+reply_fails(const char *line)
+{
+	struct wire_reply r;
+	char err[256];
+
+	if (wire_decode_reply(line, strlen(line), &r, err, sizeof(err)) == 0) {
+		wire_reply_clear(&r);
+		return 0;
+	}
+	return strncmp(err, "wire:", 5) == 0;	/* says why */
+}
+
+static int
+request_fails(const char *line)
+{
+	struct wire_request r;
+	char err[256];
+
+	if (wire_decode_request(line, strlen(line), &r, err,
+	    sizeof(err)) == 0) {
+		wire_request_clear(&r);
+		return 0;
+	}
+	return strncmp(err, "wire:", 5) == 0;
+}
+
+TEST(reordered_or_unknown_replies_fail)
+{
+	static const char *const bad[] = {
+		"{\"size\":1,\"id\":2,\"result\":3}",	/* reordered */
+		"{\"id\":2,\"result\":3,\"size\":1}",
+		"{\"id\":2,\"size\":1,\"value\":3}",	/* unknown key */
+		"{\"id\":2,\"size\":1}",		/* neither */
+		"{\"id\":2,\"size\":1,\"result\":3",	/* truncated */
+		"{\"id\":2,\"size\":1,\"result\":}",	/* empty result */
+		"{\"id\":02,\"size\":1,\"result\":3}",	/* leading zero */
+		"{\"id\":-2,\"size\":1,\"result\":3}",	/* sign */
+		"{\"id\":12345678901234567890,\"size\":1,\"result\":3}",
+		"{\"id\": 2,\"size\":1,\"result\":3}",	/* not as written */
+		"{\"id\":2,\"size\":1,\"result\":3}x",	/* trailing bytes */
+		"{\"id\":2,\"size\":1,\"error\":{\"message\":\"m\","
+		    "\"code\":1}}",			/* error reordered */
+		"{\"id\":2,\"size\":1,\"error\":{\"code\":\"1\","
+		    "\"message\":\"m\"}}",		/* code not integer */
+		"{\"id\":2,\"size\":1,\"error\":{\"code\":1}}",
+		"{\"id\":2,\"size\":1,\"error\":{\"code\":1,\"message\":"
+		    "\"m\",\"extra\":1}}",
+		"{\"id\":2,\"size\":1,\"error\":[1]}",
+		"{\"ready\":1,\"size\":1,\"origin\":\"o\",\"vkey\":\"k\","
+		    "\"methods\":[]}",			/* ready reordered */
+		"{\"ready\":2,\"size\":1,\"vkey\":\"k\",\"origin\":\"o\","
+		    "\"methods\":[]}",			/* other version */
+		"{\"ready\":1,\"size\":1,\"vkey\":\"k\",\"origin\":\"o\","
+		    "\"methods\":[1]}",
+		"{\"ready\":1,\"size\":1,\"vkey\":\"k\",\"origin\":\"o\"}",
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":1}",
+		"", "{", "null", "[]",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_MSG(reply_fails(bad[i]), "accepted: %s", bad[i]);
+}
+
+TEST(reordered_or_unknown_requests_fail)
+{
+	static const char *const bad[] = {
+		"{\"method\":\"call\",\"id\":1,\"caller\":null,"
+		    "\"auth\":\"a\",\"params\":{}}",	/* reordered */
+		"{\"id\":1,\"method\":\"call\",\"caller\":null,"
+		    "\"auth\":\"a\"}",			/* missing */
+		"{\"id\":1,\"method\":\"call\",\"caller\":null,"
+		    "\"auth\":\"a\",\"params\":{},\"x\":1}",	/* unknown */
+		"{\"id\":1,\"method\":\"call\",\"caller\":null,"
+		    "\"auth\":\"a\",\"params\":[]}",	/* params not object */
+		"{\"id\":-1,\"method\":\"call\",\"caller\":null,"
+		    "\"auth\":\"a\",\"params\":{}}",
+		"{\"id\":1,\"method\":\"call\",\"caller\":7,"
+		    "\"auth\":\"a\",\"params\":{}}",
+		"{\"id\":1,\"id\":2,\"method\":\"call\",\"caller\":null,"
+		    "\"auth\":\"a\",\"params\":{}}",	/* duplicate key */
+		"", "[]", "{\"id\":1",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_MSG(request_fails(bad[i]), "accepted: %s", bad[i]);
+}
+
+int
+main(void)
+{
+	RUN(request_round_trip);
+	RUN(ready_round_trip);
+	RUN(result_round_trip);
+	RUN(error_round_trip);
+	RUN(encoder_refuses_bad_utf8);
+	RUN(reordered_or_unknown_replies_fail);
+	RUN(reordered_or_unknown_requests_fail);
+	return test_summary();
+}
