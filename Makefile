@@ -40,10 +40,10 @@ SYSUSERSDIR ?= $(shell pkg-config --variable=sysusersdir systemd 2>/dev/null || 
 TMPFILESDIR ?= $(shell pkg-config --variable=tmpfilesdir systemd 2>/dev/null || echo /usr/lib/tmpfiles.d)
 
 CC      ?= cc
-PKGS     = libsodium libevent jansson libsystemd
-DEBS     = build-essential dpkg-dev pkg-config libsodium-dev libevent-dev \
+PKGS     = libsodium libevent libevent_openssl openssl jansson libsystemd
+DEBS     = build-essential dpkg-dev pkg-config libsodium-dev libevent-dev libssl-dev \
            libsystemd-dev libjansson-dev mandoc systemd util-linux iproute2 \
-           procps psmisc python3 valgrind
+           procps psmisc python3 valgrind curl
 
 WARN     = -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes \
            -Wstrict-prototypes -Wno-unused-parameter -Werror

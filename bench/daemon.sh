@@ -132,8 +132,9 @@ run() {
 }
 run unix-c1 "$SOCK" 1 "$N1"
 run unix-c32 "$SOCK" 32 "$N32"
-run tcp-c1 "tcp:127.0.0.1:$PORT" 1 "$N1"
-run tcp-c32 "tcp:127.0.0.1:$PORT" 32 "$N32"
+# The remote port speaks HTTP now (POST /rpc); bench-daemon speaks JSON
+# lines: the HTTP rows come with the HTTP client load (issue #13).
+echo "  tcp-c1, tcp-c32: skipped (the remote port is HTTP; HTTP rows: issue #13)"
 
 # Peak RSS of the daemon and of the contract's worker.
 info=$("$VMSCTL" -s "$SOCK" --json info guestlist) || fail "info failed"

@@ -38,13 +38,13 @@ main_usage(FILE *f)
 {
 	const struct cmd_entry *const *e;
 
-	fprintf(f, "usage: vmsctl [-s SOCKET] [--json] [--user NAME] "
+	fprintf(f, "usage: vmsctl [-s SOCKET|--remote URL] [--json] [--user NAME] "
 	    "[-h|--help] [-V] COMMAND [ARG ...]\n\ncommands:\n");
 	for (e = cmd_table; *e != NULL; e++)
 		fprintf(f, "  %-11s %s\n", (*e)->name, (*e)->help);
 	fprintf(f, "  %-11s %s\n", "help", "help [COMMAND]: show help");
 	fprintf(f, "\nsocket: -s, else $VMSD_SOCKET, else %s; "
-	    "\"tcp:HOST:PORT\" for the remote port.\n"
+	    "an http:// or https:// URL (-s or --remote) for the HTTP port.\n"
 	    "exit: 0 ok, 1 failed, 2 usage, 3 cannot reach the daemon.\n",
 	    VMSD_SOCKET);
 }
@@ -94,6 +94,7 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "socket",	required_argument,	NULL, 's' },
+		{ "remote",	required_argument,	NULL, 's' },
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "user",	required_argument,	NULL, 'u' },
 		{ "timeout",	required_argument,	NULL, 't' },

@@ -1,6 +1,6 @@
 /*
- * control.c — client connections on the control socket and the TCP
- * listener: line framing with the max_message cap, pipelined requests
+ * control.c — client connections on the control socket: line framing
+ * with the max_message cap, pipelined requests
  * whose replies leave in request order, SO_PEERCRED identity, and
  * back-pressure so a slow or hostile client never blocks the others.
  * On shutdown it drains: no new connections, the connected clients are
@@ -9,9 +9,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,7 +55,6 @@ struct conn {
 
 struct listener {
 	struct evconnlistener	*evl;
-	int			 tcp;
 	char			*path;		/* unix socket we bound */
 	TAILQ_ENTRY(listener)	 entry;
 };
@@ -129,11 +125,10 @@ conn_check_idle(struct conn *c)
 
 /*
  * A client stayed idle through the grace: close it, without ever dropping
- * a request. On a unix socket, shutdown(SHUT_RD) first makes the client's
- * further writes fail (EPIPE) while what it wrote before stays readable: if
- * anything is there, it is read and served as usual and the connection
- * closes at the EOF that follows. On TCP, bytes already queued also keep
- * the connection open.
+ * a request. shutdown(SHUT_RD) first makes the client's further writes
+ * fail (EPIPE) while what it wrote before stays readable: if anything is
+ * there, it is read and served as usual and the connection closes at the
+ * EOF that follows.
  */
 static void
 conn_idle_cb(evutil_socket_t unused, short what, void *arg)
@@ -145,7 +140,7 @@ conn_idle_cb(evutil_socket_t unused, short what, void *arg)
 
 	if (!conn_is_idle(c))
 		return;
-	if (!c->info.tcp && shutdown(fd, SHUT_RD) != 0)
+	if (shutdown(fd, SHUT_RD) != 0)
 		log_debug("shutdown(SHUT_RD): %s", strerror(errno));
 	n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 	if (n > 0) {
@@ -153,8 +148,7 @@ conn_idle_cb(evutil_socket_t unused, short what, void *arg)
 		    "being closed; serving it");
 		return;
 	}
-	log_debug("shutdown: closing idle client (%s)", c->info.ident ?
-	    c->info.ident : "tcp");
+	log_debug("shutdown: closing idle client (%s)", c->info.ident);
 	conn_free(c);
 }
 
@@ -421,30 +415,22 @@ static void
 accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	struct listener *l = arg;
 	struct conn *c;
 	struct ucred uc;
 	socklen_t ulen = sizeof(uc);
-	int one = 1;
 
 	c = xcalloc(1, sizeof(*c));
 	TAILQ_INIT(&c->pending);
-	c->info.tcp = l->tcp;
-	if (!l->tcp) {
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc,
-		    &ulen) != 0) {
-			log_warn("SO_PEERCRED");
-			close(fd);
-			free(c);
-			return;
-		}
-		c->info.uid = uc.uid;
-		c->info.gid = uc.gid;
-		c->info.pid = uc.pid;
-		c->info.ident = peer_ident(uc.uid);
-	} else if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-	    sizeof(one)) != 0)
-		log_warn("TCP_NODELAY");	/* replies are whole lines */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ulen) != 0) {
+		log_warn("SO_PEERCRED");
+		close(fd);
+		free(c);
+		return;
+	}
+	c->info.uid = uc.uid;
+	c->info.gid = uc.gid;
+	c->info.pid = uc.pid;
+	c->info.ident = peer_ident(uc.uid);
 	c->bev = bufferevent_socket_new(vmsd_base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		log_warnx("bufferevent_socket_new failed");
@@ -467,8 +453,8 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	nconns++;
 	conn_check_idle(c);
-	log_debug("client connected (%s, pid %ld)", c->info.ident ?
-	    c->info.ident : "tcp", (long)c->info.pid);
+	log_debug("client connected (%s, pid %ld)", c->info.ident,
+	    (long)c->info.pid);
 }
 
 static void
@@ -494,7 +480,7 @@ accept_error_cb(struct evconnlistener *evl, void *arg)
 }
 
 int
-control_listen_fd(int fd, int tcp, char *err, size_t errlen)
+control_listen_fd(int fd, char *err, size_t errlen)
 {
 	struct listener *l = xcalloc(1, sizeof(*l));
 	int fl;
@@ -506,7 +492,6 @@ control_listen_fd(int fd, int tcp, char *err, size_t errlen)
 		free(l);
 		return -1;
 	}
-	l->tcp = tcp;
 	l->evl = evconnlistener_new(vmsd_base, accept_cb, l,
 	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (l->evl == NULL) {
@@ -516,7 +501,7 @@ control_listen_fd(int fd, int tcp, char *err, size_t errlen)
 	}
 	evconnlistener_set_error_cb(l->evl, accept_error_cb);
 	TAILQ_INSERT_TAIL(&listeners, l, entry);
-	if (!tcp && socket_gid == (gid_t)-1) {
+	if (socket_gid == (gid_t)-1) {
 		struct sockaddr_un sun;
 		socklen_t slen = sizeof(sun);
 		struct stat st;
@@ -601,7 +586,7 @@ control_listen_unix(const char *path, mode_t mode, char *err, size_t errlen)
 		unlink(path);
 		return -1;
 	}
-	if (control_listen_fd(fd, 0, err, errlen) != 0) {
+	if (control_listen_fd(fd, err, errlen) != 0) {
 		close(fd);
 		unlink(path);
 		return -1;

@@ -1,8 +1,8 @@
 /*
- * control.h — the front end for JSON-RPC lines (control.c): the control
- * socket and the TCP listener (listen.c), connections, framing, pipelined
- * replies in request order, SO_PEERCRED identity, back-pressure, and the
- * drain at shutdown. Requests go to methods.c as struct rpcreq.
+ * control.h — the front end for JSON-RPC lines on the control socket
+ * (control.c): connections, framing, pipelined replies in request order,
+ * SO_PEERCRED identity, back-pressure, and the drain at shutdown. Requests
+ * go to methods.c as struct rpcreq. Remote clients use HTTP (http.h).
  */
 #ifndef VMSD_CONTROL_H
 #define VMSD_CONTROL_H
@@ -13,7 +13,7 @@
 
 int	 control_listen_unix(const char *path, mode_t mode, char *err,
 	    size_t errlen);
-int	 control_listen_fd(int fd, int tcp, char *err, size_t errlen);
+int	 control_listen_fd(int fd, char *err, size_t errlen);
 /* Stop accepting: listeners are disabled, not closed (a socket passed by
  * systemd queues new connections for the next instance). */
 void	 control_stop_listening(void);
@@ -25,8 +25,5 @@ void	 control_drain(unsigned deadline, void (*done)(void));
 int	 control_nconns(void);
 void	 control_free_all(void);	/* and close the listeners */
 gid_t	 control_socket_gid(void);	/* group of the bound socket file */
-
-/* listen.c: bind ADDR:PORT (or [ADDR6]:PORT) and serve it as TCP. */
-int	 listen_tcp(const char *addrport, char *err, size_t errlen);
 
 #endif

@@ -1,8 +1,6 @@
 /*
- * listen.c — the TCP listener for remote JSON-RPC clients (config `listen`,
- * ADDR:PORT or [ADDR6]:PORT). Same framing and protocol as the control
- * socket; callers are anonymous and only call and read methods are allowed
- * (methods.c enforces that). Connections are served by control.c.
+ * listen.c — bind the TCP listening socket of vmsd's HTTP port (config
+ * `listen`, ADDR:PORT or [ADDR6]:PORT); http.c serves it.
  */
 #include <sys/socket.h>
 
@@ -13,7 +11,7 @@
 #include <unistd.h>
 #include <errno.h>
 
-#include "control.h"
+#include "listen.h"
 #include "log.h"
 #include "util.h"
 
@@ -74,10 +72,5 @@ listen_tcp(const char *addrport, char *err, size_t errlen)
 			    addrport);
 		return -1;
 	}
-	if (control_listen_fd(fd, 1, err, errlen) != 0) {
-		close(fd);
-		return -1;
-	}
-	log_info("listening on tcp %s", addrport);
-	return 0;
+	return fd;
 }

@@ -94,6 +94,7 @@ rpcreq_error(struct rpcreq *req, int code, json_t *data, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	req->code = code;
 	line = proto_error(req->id, code, msg, data, &len);
 	rpcreq_complete(req, line, len);
 }

@@ -42,6 +42,7 @@ struct rpcreq {
 	int		 close_after;	/* the front end closes after it */
 	char		*reply;		/* the encoded reply line */
 	size_t		 replylen;
+	int		 code;		/* its error code, 0 for a result */
 
 	/* Set by methods.c for the supervisor. */
 	const struct proto_method *pm;	/* the method, from the table */

@@ -25,6 +25,7 @@
 #include "admin.h"
 #include "contract.h"
 #include "control.h"
+#include "http.h"
 #include "log.h"
 #include "notify.h"
 #include "proc.h"
@@ -92,9 +93,14 @@ workers_done(void)
 }
 
 /* No client is left: no request can arrive any more. */
+static int fronts_busy;		/* front ends still draining */
+
+/* Every front end is drained: no request can arrive any more. */
 static void
 clients_done(void)
 {
+	if (--fronts_busy > 0)
+		return;
 	log_info("all clients served; stopping the workers");
 	vmsd_shutting_down = 1;
 	supervisor_shutdown(workers_done);
@@ -116,6 +122,8 @@ on_term(evutil_socket_t sig, short what, void *arg)
 	stopping = 1;
 	notify_stopping();
 	control_stop_listening();
+	fronts_busy = 2;
+	http_drain(clients_done);
 	control_drain(conf.shutdown_grace, clients_done);
 }
 
@@ -226,7 +234,7 @@ setup_listeners(void)
 
 	notify_listen_fds(&cfd, &tfd);
 	if (cfd >= 0) {
-		if (control_listen_fd(cfd, 0, err, sizeof(err)) != 0)
+		if (control_listen_fd(cfd, err, sizeof(err)) != 0)
 			fatalx("%s", err);
 	} else {
 		dir = xstrdup(conf.socket);
@@ -239,10 +247,10 @@ setup_listeners(void)
 		log_info("listening on %s", conf.socket);
 	}
 	if (tfd >= 0) {
-		if (control_listen_fd(tfd, 1, err, sizeof(err)) != 0)
+		if (http_listen_fd(tfd, err, sizeof(err)) != 0)
 			fatalx("%s", err);
 	} else if (conf.listen[0] != '\0' &&
-	    listen_tcp(conf.listen, err, sizeof(err)) != 0)
+	    http_listen(conf.listen, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 }
 
@@ -293,6 +301,7 @@ server_run(const struct vmsd_flags *f)
 	proc_free_all();
 	admin_free_all();
 	contracts_free_all();
+	http_free();
 	control_free_all();
 	notify_free();
 	event_free(ev_term);

@@ -1,7 +1,8 @@
 /*
- * client.c — blocking JSON-RPC client over a Unix or TCP stream socket:
- * connect, send one request line, read reply lines until the one carrying
- * our id (replies to one connection come back in request order).
+ * client.c — blocking JSON-RPC client. Over a Unix socket: connect, send
+ * one request line, read reply lines until the one carrying our id
+ * (replies to one connection come back in request order). Over HTTP(S):
+ * POST the request to URL/rpc on a kept-alive connection (httpc.c).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -17,10 +18,12 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "httpc.h"
 #include "proto.h"
 #include "util.h"
 
 struct vms_client {
+	struct httpc	*http;		/* HTTP(S) URL; else fd */
 	int		 fd;
 	int		 timeout_ms;
 	json_int_t	 next_id;
@@ -55,54 +58,6 @@ connect_unix(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-static int
-connect_tcp(const char *hostport, char *err, size_t errlen)
-{
-	struct addrinfo hints, *res, *ai;
-	char *host, *port;
-	int fd = -1, rc, saved = 0;
-
-	host = xstrdup(hostport);
-	if ((port = strrchr(host, ':')) == NULL || port[1] == '\0') {
-		seterr(err, errlen, "bad address \"tcp:%s\": want tcp:HOST:PORT",
-		    hostport);
-		free(host);
-		return -1;
-	}
-	*port++ = '\0';
-	if (host[0] == '[' && port - host > 2 && port[-2] == ']') {
-		port[-2] = '\0';
-		memmove(host, host + 1, strlen(host));
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
-		seterr(err, errlen, "tcp:%s: %s", hostport, gai_strerror(rc));
-		free(host);
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-		    ai->ai_protocol);
-		if (fd < 0) {
-			saved = errno;
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		saved = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	free(host);
-	if (fd < 0)
-		seterr(err, errlen, "cannot connect to tcp:%s: %s", hostport,
-		    strerror(saved));
-	return fd;
-}
-
 int
 client_connect(const char *addr, int timeout_ms, struct vms_client **out,
     char *err, size_t errlen)
@@ -117,14 +72,26 @@ client_connect(const char *addr, int timeout_ms, struct vms_client **out,
 		seterr(err, errlen, "no socket address given");
 		return -1;
 	}
-	if (strncmp(addr, "tcp:", 4) == 0)
-		fd = connect_tcp(addr + 4, err, errlen);
-	else
-		fd = connect_unix(addr, err, errlen);
-	if (fd < 0)
-		return -1;
-	c = xcalloc(1, sizeof(*c));
-	c->fd = fd;
+	if (httpc_is_url(addr)) {
+		struct httpc_opts o = { timeout_ms, getenv("VMS_CAFILE") };
+
+		c = xcalloc(1, sizeof(*c));
+		c->fd = -1;
+		if (httpc_open(addr, &o, &c->http, err, errlen) != 0) {
+			free(c);
+			return -1;
+		}
+	} else {
+		if (strncmp(addr, "tcp:", 4) == 0) {
+			seterr(err, errlen, "%s: the remote port speaks HTTP: "
+			    "use http://%s", addr, addr + 4);
+			return -1;
+		}
+		if ((fd = connect_unix(addr, err, errlen)) < 0)
+			return -1;
+		c = xcalloc(1, sizeof(*c));
+		c->fd = fd;
+	}
 	c->timeout_ms = timeout_ms;
 	c->next_id = 1;
 	c->addr = xstrdup(addr);
@@ -137,7 +104,9 @@ client_close(struct vms_client *c)
 {
 	if (c == NULL)
 		return;
-	close(c->fd);
+	httpc_close(c->http);
+	if (c->fd >= 0)
+		close(c->fd);
 	free(c->addr);
 	free(c->buf);
 	free(c);
@@ -147,6 +116,31 @@ void
 client_set_timeout(struct vms_client *c, int timeout_ms)
 {
 	c->timeout_ms = timeout_ms;
+}
+
+/* One request over HTTP: the reply is the response's body, whatever its
+ * status (429, 413, ... carry a JSON-RPC error too). */
+static int
+http_exchange(struct vms_client *c, const char *req, size_t len,
+    json_t **msg, char *err, size_t errlen)
+{
+	struct httpc_resp resp;
+	json_error_t jerr;
+
+	if (httpc_request(c->http, "POST", "/rpc", "application/json", req,
+	    len, &resp, err, errlen) != 0)
+		return -1;
+	*msg = json_loadb(resp.body, resp.len, 0, &jerr);
+	if (*msg == NULL || !json_is_object(*msg)) {
+		seterr(err, errlen, "%s: HTTP %d: %.200s", c->addr, resp.status,
+		    resp.len ? resp.body : "(empty body)");
+		json_decref(*msg);
+		*msg = NULL;
+		httpc_resp_free(&resp);
+		return -1;
+	}
+	httpc_resp_free(&resp);
+	return 0;
 }
 
 /* Read one line (without "\n", NUL-terminated, malloc'd). */
@@ -239,6 +233,14 @@ client_call(struct vms_client *c, const char *method, json_t *params,
 		seterr(err, errlen, "cannot encode the %s request", method);
 		return CLIENT_FAILED;
 	}
+	if (c->http != NULL) {
+		int rc = http_exchange(c, req, len, &msg, err, errlen);
+
+		free(req);
+		if (rc != 0)
+			return CLIENT_FAILED;
+		goto reply;
+	}
 	if (write_all(c->fd, req, len) != 0) {
 		seterr(err, errlen, "%s: write: %s", c->addr, strerror(errno));
 		free(req);
@@ -265,6 +267,7 @@ client_call(struct vms_client *c, const char *method, json_t *params,
 			break;
 		json_decref(msg);	/* a stale reply: skip it */
 	}
+reply:
 	if ((e = json_object_get(msg, "error")) != NULL) {
 		const char *m = json_string_value(json_object_get(e,
 		    "message"));

@@ -4,7 +4,10 @@
  * ids, replies matched in order, a timeout per reply, clear errors. Used by
  * vmsctl, the integration tests and the benchmarks.
  *
- * Address: a Unix socket path, or "tcp:HOST:PORT".
+ * Address: a Unix socket path (JSON lines), or an http:// or https://
+ * URL of vmsd's HTTP port (POST URL/rpc). For https, the CA file
+ * $VMS_CAFILE (else the system's store, or $SSL_CERT_FILE) verifies the
+ * server's certificate.
  */
 #ifndef VMS_CLIENT_H
 #define VMS_CLIENT_H

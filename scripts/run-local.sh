@@ -1,6 +1,6 @@
 #!/bin/sh
 # run-local.sh — `make run`: run the freshly built vmsd in the foreground
-# with its state, keys and control socket under ./var, and a TCP listener on
+# with its state, keys and control socket under ./var, and an HTTP port on
 # 127.0.0.1:5555. Ctrl-C stops it cleanly (the shell execs the daemon, so
 # the signal reaches vmsd itself). Override with VMSD_LISTEN=addr:port.
 
@@ -16,7 +16,7 @@ mkdir -p var || exit 1
 chmod 0700 var
 
 cat <<MSG
-vmsd: state in ./var, control socket ./var/vmsd.sock, TCP $LISTEN
+vmsd: state in ./var, control socket ./var/vmsd.sock, HTTP $LISTEN
 In another terminal, try:
 
   ctl/vmsctl -s ./var/vmsd.sock deploy examples/guestlist.lua

@@ -1,7 +1,8 @@
 #!/bin/sh
 # daemon-protocol.sh — the control socket's robustness: malformed JSON,
 # oversize lines, unknown methods, wrong parameter types, pipelining with
-# replies in request order, TCP restrictions; the daemon keeps serving.
+# replies in request order, the HTTP port's restrictions; the daemon keeps
+# serving.
 . "$TOP/tests/integration/lib/daemon.sh"
 
 printf 'max_message = 64K\n' >"$T/vmsd.conf"
@@ -100,7 +101,7 @@ sleep 0.3
 if rpc ping >/dev/null; then pass slow_client_does_not_block; else fail slow_client_does_not_block "no answer"; fi
 kill $SLOW 2>/dev/null; wait $SLOW 2>/dev/null
 
-# TCP: anonymous, no admin methods, reads allowed.
+# The HTTP port: anonymous, no admin methods, reads allowed.
 out=$($RPC -t 127.0.0.1:$PORT call deploy '{"name":"x","code":"return {}"}')
 check tcp_no_admin "got $out" [ "$(echo "$out" | field error.code)" = -32003 ]
 out=$($RPC -t 127.0.0.1:$PORT call list)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "httpc.h"
 #include "proto.h"
 #include "test.h"
 #include "util.h"
@@ -204,13 +205,60 @@ TEST(unreachable)
 	CHECK(client_connect("/nonexistent/vmsd.sock", 1000, &c, err,
 	    sizeof(err)) == -1);
 	CHECK_CONTAINS(err, "cannot connect to /nonexistent/vmsd.sock");
-	CHECK(client_connect("tcp:127.0.0.1", 1000, &c, err,
-	    sizeof(err)) == -1);
-	CHECK_CONTAINS(err, "want tcp:HOST:PORT");
+	/* the remote port speaks HTTP now: the old form says so */
 	CHECK(client_connect("tcp:127.0.0.1:1", 1000, &c, err,
 	    sizeof(err)) == -1);
-	CHECK_CONTAINS(err, "cannot connect to tcp:127.0.0.1:1");
+	CHECK_CONTAINS(err, "use http://127.0.0.1:1");
 	CHECK(client_connect("", 1000, &c, err, sizeof(err)) == -1);
+	/* an HTTP URL connects lazily: the call fails, as transport */
+	CHECK(client_connect("http://127.0.0.1:1", 1000, &c, err,
+	    sizeof(err)) == 0);
+	if (c != NULL) {
+		json_t *res;
+
+		CHECK(client_call(c, "ping", NULL, &res, NULL, err,
+		    sizeof(err)) == CLIENT_FAILED);
+		CHECK_CONTAINS(err, "http://127.0.0.1:1/rpc");
+		client_close(c);
+	}
+	CHECK(client_connect("http://[::1", 1000, &c, err, sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "unclosed [");
+}
+
+TEST(urls)
+{
+	static const struct {
+		const char *url;
+		int ok, tls, port;
+		const char *host, *path;
+	} u[] = {
+		{ "http://h", 1, 0, 80, "h", "" },
+		{ "https://h.example", 1, 1, 443, "h.example", "" },
+		{ "http://127.0.0.1:5555/", 1, 0, 5555, "127.0.0.1", "" },
+		{ "https://[::1]:8443/vmsd//", 1, 1, 8443, "::1", "/vmsd" },
+		{ "http://h:0", 0, 0, 0, NULL, NULL },
+		{ "http://h:65536", 0, 0, 0, NULL, NULL },
+		{ "http://h:12x", 0, 0, 0, NULL, NULL },
+		{ "http://:80", 0, 0, 0, NULL, NULL },
+		{ "http://h:", 0, 0, 0, NULL, NULL },
+		{ "ftp://h", 0, 0, 0, NULL, NULL },
+		{ "h:80", 0, 0, 0, NULL, NULL },
+	};
+	struct httpc_url p;
+	char err[VMS_ERRLEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
+		int rc = httpc_parse_url(u[i].url, &p, err, sizeof(err));
+
+		CHECK_MSG((rc == 0) == u[i].ok, "%s: %s", u[i].url, err);
+		if (rc != 0 || !u[i].ok)
+			continue;
+		CHECK_EQ_INT(p.tls, u[i].tls);
+		CHECK_EQ_INT(p.port, u[i].port);
+		CHECK_EQ_STR(p.host, u[i].host);
+		CHECK_EQ_STR(p.path, u[i].path);
+	}
 }
 
 int
@@ -219,5 +267,6 @@ main(void)
 	RUN(results_and_ids);
 	RUN(malformed_and_closed);
 	RUN(unreachable);
+	RUN(urls);
 	return test_summary();
 }

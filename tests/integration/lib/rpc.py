@@ -3,7 +3,8 @@
 
   rpc.py -s SOCK call METHOD [PARAMS_JSON]   one request; prints the reply
                                              line; exit 0 result, 1 error
-  rpc.py -t HOST:PORT call ...               same over TCP
+  rpc.py -t HOST:PORT call ...               same over vmsd's HTTP port
+                                             (POST http://HOST:PORT/rpc)
   rpc.py -s SOCK raw [--wait SECONDS]        send stdin verbatim, print every
                                              reply line until EOF or quiet
   rpc.py -s SOCK load --clients N --calls M --contract C --method M
@@ -55,9 +56,30 @@ class Lines:
         return line
 
 
+def http_call(hostport, req):
+    import urllib.error
+    import urllib.request
+    r = urllib.request.Request("http://%s/rpc" % hostport,
+                               data=json.dumps(req).encode(),
+                               headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(r, timeout=60) as resp:
+            return resp.read()
+    except urllib.error.HTTPError as e:
+        return e.read()
+    except OSError as e:
+        print("rpc.py: cannot connect: %s" % e, file=sys.stderr)
+        sys.exit(3)
+
+
 def cmd_call(args, rest):
     method = rest[0]
     params = json.loads(rest[1]) if len(rest) > 1 else {}
+    if args.get("tcp"):
+        req = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+        line = http_call(args["tcp"], req).strip()
+        print(line.decode())
+        return 1 if "error" in json.loads(line) else 0
     s = connect(args)
     req = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
     s.sendall(json.dumps(req).encode() + b"\n")

@@ -1,0 +1,13 @@
+/*
+ * listen.h — a TCP listening socket for ADDR:PORT or [ADDR6]:PORT
+ * (listen.c): SO_REUSEADDR, non-blocking, close-on-exec.
+ */
+#ifndef VMSD_LISTEN_H
+#define VMSD_LISTEN_H
+
+#include <stddef.h>
+
+/* The listening socket, or -1 with err. */
+int	 listen_tcp(const char *addrport, char *err, size_t errlen);
+
+#endif
