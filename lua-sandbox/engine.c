@@ -8,12 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "engine.h"
 #include "engine_int.h"
 #include "canon.h"
 #include "sandbox.h"
+#include "sha256.h"
 #include "state.h"
 #include "util.h"
 
@@ -36,7 +35,7 @@ sha256_hex(const void *p, size_t len, char out[65])
 {
 	uint8_t h[32];
 
-	crypto_hash_sha256(h, p, len);
+	vms_sha256(p, len, h);
 	hex_encode(h, 32, out);
 }
 
@@ -52,17 +51,17 @@ eng_root_hex(const struct engine *e, char out[65])
 static void
 entry_seed(const struct engine *e, uint8_t out[32])
 {
-	crypto_hash_sha256_state h;
+	struct vms_sha256 h;
 	uint8_t be[8];
 	int i;
 
 	for (i = 0; i < 8; i++)
 		be[i] = (uint8_t)(e->next >> (56 - 8 * i));
-	crypto_hash_sha256_init(&h);
-	crypto_hash_sha256_update(&h, (const uint8_t *)"vms/seed/v1", 11);
-	crypto_hash_sha256_update(&h, e->prev_leaf, 32);
-	crypto_hash_sha256_update(&h, be, 8);
-	crypto_hash_sha256_final(&h, out);
+	vms_sha256_init(&h);
+	vms_sha256_update(&h, "vms/seed/v1", 11);
+	vms_sha256_update(&h, e->prev_leaf, 32);
+	vms_sha256_update(&h, be, 8);
+	vms_sha256_final(&h, out);
 }
 
 /*
@@ -75,25 +74,23 @@ static int
 request_digest(const struct engine *e, const char *method,
     const json_t *args, uint8_t out[32], char *err, size_t errlen)
 {
-	crypto_hash_sha256_state h;
+	struct vms_sha256 h;
 	char *s;
 	size_t len;
 
-	crypto_hash_sha256_init(&h);
+	vms_sha256_init(&h);
 	if (method == NULL) {
-		crypto_hash_sha256_update(&h, (const uint8_t *)e->code,
-		    e->codelen);
+		vms_sha256_update(&h, e->code, e->codelen);
 	} else {
 		if ((s = json_canonical(args, &len)) == NULL) {
 			seterr(err, errlen, "cannot encode the arguments");
 			return -1;
 		}
-		crypto_hash_sha256_update(&h, (const uint8_t *)method,
-		    strlen(method) + 1);
-		crypto_hash_sha256_update(&h, (const uint8_t *)s, len);
+		vms_sha256_update(&h, method, strlen(method) + 1);
+		vms_sha256_update(&h, s, len);
 		free(s);
 	}
-	crypto_hash_sha256_final(&h, out);
+	vms_sha256_final(&h, out);
 	return 0;
 }
 
