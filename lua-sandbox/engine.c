@@ -108,6 +108,7 @@ engine_new(const char *contract, const char *code, size_t codelen,
 	sha256_hex(code, codelen, e->code_sha);
 	e->limits = *lim;
 	e->state = state_new();
+	e->warm = sb_warm_new();
 	return e;
 }
 
@@ -121,6 +122,7 @@ engine_free(struct engine *e)
 	free(e->bc);
 	json_decref(e->methods);
 	state_free(e->state);
+	sb_warm_free(e->warm);
 	free(e);
 }
 
@@ -136,6 +138,18 @@ engine_set_log(struct engine *e, engine_log_fn fn, void *arg)
 {
 	e->log_fn = fn;
 	e->log_arg = arg;
+}
+
+void
+engine_set_warm(struct engine *e, int on)
+{
+	sb_warm_enable(e->warm, on);
+}
+
+void
+engine_warm_stats(const struct engine *e, struct engine_warm *s)
+{
+	sb_warm_stats(e->warm, s);
 }
 
 static int	method_allowed(const struct engine *, const char *);
@@ -250,6 +264,7 @@ eng_execute(struct engine *e, const char *method, const json_t *args,
 	ctx.log_arg = e->log_arg;
 	ctx.bc = e->bc;
 	ctx.bclen = e->bclen;
+	ctx.warm = e->warm;
 
 	state_begin(e->state);
 	if (sb_run(&ctx, method, args, &ok, &result, &error, err,

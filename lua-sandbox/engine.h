@@ -155,6 +155,25 @@ int	 engine_snapshot_load(struct engine *, const char *path,
 uint64_t engine_next_index(const struct engine *);
 void	 engine_state_root(const struct engine *, merkle_hash out);
 const char *engine_contract(const struct engine *);
+
+/*
+ * Warm calls (on by default): each call's state is restored from an image
+ * of the contract's built environment instead of being built again, with
+ * the same outcome to the byte (see vms-contract(7), "Warm calls"). Off,
+ * every call builds a fresh state (A/B benchmarks and tests).
+ */
+struct engine_warm {
+	uint64_t	warm;		/* calls restored from a template */
+	uint64_t	cold;		/* calls built fresh (no template fits) */
+	uint64_t	builds;		/* templates made (one per caller shape) */
+	uint64_t	failed;		/* shapes that cannot be warm */
+	size_t		templates;	/* kept now */
+	size_t		bytes;		/* their memory */
+	int		off;
+	char		why[160];	/* why a self-check turned them off */
+};
+void	 engine_set_warm(struct engine *, int on);
+void	 engine_warm_stats(const struct engine *, struct engine_warm *);
 const struct vms_limits *engine_limits(const struct engine *);
 json_t	*engine_methods(const struct engine *);		/* ["RSVP", ...] */
 /* (engine_methods, engine_ls and engine_state_dump return new references:

@@ -28,6 +28,7 @@ struct engine {
 	void			*entry_arg;
 	engine_log_fn		 log_fn;
 	void			*log_arg;
+	struct sb_warm		*warm;		/* templates (sb_warm.c) */
 };
 
 /* Hex of the current state root. */
