@@ -77,7 +77,8 @@ explain_diff(const json_t *rec, const json_t *rep, char *err, size_t errlen)
  */
 static int
 replay_check(const struct engine *e, json_t *rec, struct vms_caller *c,
-    const char **method, json_t **args, char *err, size_t errlen)
+    const char **method, json_t **args, char **argtext, size_t *arglen,
+    char *err, size_t errlen)
 {
 	static const char *const call_keys[] = { "v", "type", "method", "args",
 	    "caller", "auth", "time", "ok", "result", "error", "writes",
@@ -141,7 +142,8 @@ replay_check(const struct engine *e, json_t *rec, struct vms_caller *c,
 	}
 	*method = json_string_value(json_object_get(rec, "method"));
 	*args = json_object_get(rec, "args");
-	if (eng_request_check(e, *method, *args, c, why, sizeof(why)) == -1) {
+	if (eng_request_check(e, *method, *args, c, argtext, arglen, why,
+	    sizeof(why)) == -1) {
 		seterr(err, errlen, "entry %llu: the engine refuses this "
 		    "request: %s", idx, why);
 		return -1;
@@ -156,19 +158,21 @@ engine_replay(struct engine *e, const uint8_t *buf, size_t len, char *err,
 	struct vms_caller c;
 	const char *method = NULL;
 	json_t *rec, *rep, *args = NULL, *t;
-	char *bytes;
-	size_t blen;
+	char *bytes, *argtext = NULL;
+	size_t blen, arglen = 0;
 	int r;
 
 	if ((rec = eng_parse_entry(buf, len, e->next, err, errlen)) == NULL)
 		return -1;
-	if (replay_check(e, rec, &c, &method, &args, err, errlen) == -1) {
+	if (replay_check(e, rec, &c, &method, &args, &argtext, &arglen, err,
+	    errlen) == -1) {
 		json_decref(rec);
 		return -1;
 	}
 	t = json_object_get(rec, "time");
-	r = eng_execute(e, method, args, &c, (uint64_t)json_integer_value(t), &rep,
-	    &bytes, &blen, NULL, err, errlen);
+	r = eng_execute(e, method, args, argtext, arglen, &c,
+	    (uint64_t)json_integer_value(t), &bytes, &blen, NULL, err, errlen);
+	free(argtext);
 	if (r != 0) {
 		json_decref(rec);
 		return -1;
@@ -176,11 +180,11 @@ engine_replay(struct engine *e, const uint8_t *buf, size_t len, char *err,
 	if (blen == len && memcmp(bytes, buf, len) == 0) {
 		eng_advance(e, buf, len);
 		free(bytes);
-		json_decref(rep);
 		json_decref(rec);
 		return 0;
 	}
 	state_rollback(e->state);
+	rep = json_loadb(bytes, blen, 0, NULL);
 	explain_diff(rec, rep, err, errlen);
 	free(bytes);
 	json_decref(rep);

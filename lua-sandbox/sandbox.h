@@ -51,6 +51,7 @@
 #define SB_GC_MIN	(1 << 20)	/* bytes allocated between GCs, at least */
 
 struct arena;
+struct jbuf;
 struct sb_warm;
 struct sb_template;
 
@@ -93,7 +94,7 @@ struct sb_ctx {
 	unsigned int		 strseed;	/* Lua's string-hash seed */
 	uint64_t		 numseed;	/* ... and number-key seed */
 	size_t			 logbytes;	/* System.log this call */
-	json_t			*writes;	/* recorded ops */
+	struct jbuf		*writes;	/* recorded ops (text) */
 	json_t			*methods;	/* deploy: discovered methods */
 	int			 warmed;	/* restored by sb_warm_load */
 	const struct sb_template *warm_tpl;

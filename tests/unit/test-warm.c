@@ -2,7 +2,8 @@
  * test-warm.c — warm calls (lua-sandbox/sb_warm.c) against cold ones: the
  * same deploy in two engines, one with warm calls off, makes the same
  * calls; every entry must be the same to the byte, and the ledgers must
- * replay in either kind of engine. Hostile contracts try to carry state
+ * replay in either kind of engine (and be json_canonical's text, as
+ * entries were before they were written piece by piece). Hostile contracts try to carry state
  * from one call to the next through every channel the restored state
  * could leave open; probes whose results follow the library tables'
  * layout, the heap in use and the instruction count catch a restore that
@@ -12,8 +13,26 @@
 
 #include "test.h"
 #include "sbtest.h"
+#include "canon.h"
 
 #define MAXENT	4096
+
+/*
+ * The engine writes entries piece by piece (canon.h, struct jbuf): they
+ * must be exactly what json_canonical() makes of the same object, as
+ * before (ledgers written then must replay now).
+ */
+static int
+canonical(const char *e, size_t len)
+{
+	json_t *j = json_loadb(e, len, 0, NULL);
+	char *c = j ? json_canonical(j, NULL) : NULL;
+	int ok = c != NULL && strlen(c) == len && memcmp(c, e, len) == 0;
+
+	free(c);
+	json_decref(j);
+	return ok;
+}
 
 /* The same contract deployed twice: cold (warm calls off) and warm. */
 struct twin {
@@ -57,6 +76,7 @@ twin_deploy(struct twin *tw, const char *code, const char *limits)
 		return s1 == ENGINE_REFUSED && s2 == ENGINE_REFUSED ? 1 : -1;
 	}
 	CHECK(l2 == tw->len[0] && memcmp(e2, tw->ent[0], l2) == 0);
+	CHECK(canonical(e2, l2));
 	free(e2);
 	engine_set_warm(tw->cold, 0);
 	tw->n = 1;
@@ -90,6 +110,9 @@ twin_call(struct twin *tw, const char *id, const char *auth,
 			    "\n       warm %.400s", tw->n, method, id ? id :
 			    "(anonymous)", e1 ? e1 : "-", e2 ? e2 : "-");
 	}
+	if (e2 != NULL && !canonical(e2, l2) && tw->diffs++ < 3)
+		FAILF("call %zu: the entry is not json_canonical's text: %.300s",
+		    tw->n, e2);
 	if (s2 != ENGINE_OK)
 		out = xstrdup(s2 == ENGINE_REFUSED ? "REFUSED" : "INTERNAL");
 	else if (r2.ok)
