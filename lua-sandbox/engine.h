@@ -144,6 +144,20 @@ int	 engine_replay(struct engine *, const uint8_t *entry, size_t len,
 int	 engine_apply(struct engine *, const uint8_t *entry, size_t len,
 	    char *err, size_t errlen);
 
+/*
+ * Auditor, parallel replay: move the engine past an entry by its recorded
+ * writes alone, without running Lua and, unless check_root, without the
+ * state root (an audit worker that replays from entry k skips 0..k-1,
+ * checking the root after the last; another worker replays them). Trusts
+ * the entry: the state it leads to must be compared with a replayed one
+ * (engine_state_digest) before anything relies on it.
+ */
+int	 engine_skip(struct engine *, const uint8_t *entry, size_t len,
+	    int check_root, char *err, size_t errlen);
+/* SHA-256 over every file and directory in path order (kind, path, the
+ * content's SHA-256): equal digests, equal states. */
+void	 engine_state_digest(const struct engine *, merkle_hash out);
+
 /* Durable materialised state: the file tree, next index and previous leaf
  * hash, written atomically. load checks the file's own integrity; the
  * caller checks engine_state_root() against the ledger entry it names. */

@@ -451,6 +451,66 @@ apply_op(struct engine *e, const json_t *op, char *err, size_t errlen)
 	return -1;
 }
 
+/* The span of a top-level value of an entry, found without parsing it. */
+static int
+find_value(const char *p, size_t len, const char *key, const char **v,
+    size_t *vlen)
+{
+	const char *end = p + len, *k, *ve;
+	size_t kl = strlen(key);
+
+	if (len < 2 || *p != '{' || end[-1] != '}')
+		return -1;
+	for (p++, end--; p < end; ) {
+		if (*p != '"')
+			return -1;
+		k = ++p;
+		while (p < end && *p != '"' && *p != '\\')
+			p++;
+		if (p >= end || *p != '"' || p + 1 >= end || p[1] != ':')
+			return -1;
+		if ((ve = skip_value(p + 2, end)) == NULL)
+			return -1;
+		if ((size_t)(p - k) == kl && memcmp(k, key, kl) == 0) {
+			*v = p + 2;
+			*vlen = (size_t)(ve - *v);
+			return 0;
+		}
+		p = ve;
+		if (p < end && *p++ != ',')
+			return -1;
+	}
+	return -1;
+}
+
+int
+engine_skip(struct engine *e, const uint8_t *buf, size_t len,
+    int check_root, char *err, size_t errlen)
+{
+	char e2[VMS_ERRLEN];
+	const char *v;
+	size_t vlen, i;
+	json_t *w;
+
+	if (check_root || find_value((const char *)buf, len, "writes", &v,
+	    &vlen) == -1)
+		return engine_apply(e, buf, len, err, errlen);
+	if ((w = json_loadb(v, vlen, 0, NULL)) == NULL || !json_is_array(w)) {
+		json_decref(w);
+		return engine_apply(e, buf, len, err, errlen);
+	}
+	for (i = 0; i < json_array_size(w); i++)
+		if (apply_op(e, json_array_get(w, i), e2, sizeof(e2)) == -1) {
+			seterr(err, errlen, "entry %llu: write %zu: %s",
+			    (unsigned long long)e->next, i, e2);
+			json_decref(w);
+			return -1;
+		}
+	json_decref(w);
+	eng_advance(e, buf, len);
+	return 0;
+}
+
 int
 engine_apply(struct engine *e, const uint8_t *buf, size_t len, char *err,
     size_t errlen)
