@@ -62,8 +62,10 @@ enum { ID_NIL, ID_SHORT, ID_LONG };
 struct wtable {
 	Table		*t;
 	int		 exact;		/* insertion order (else node order) */
+	int		 strkeys;	/* every key a short string */
 	size_t		 n;
 	TValue		*keys, *vals;
+	size_t		*later;		/* refill_plain's scratch */
 };
 
 struct sb_template {
@@ -147,6 +149,7 @@ template_reset(struct sb_template *t)
 	for (i = 0; i < t->ntabs; i++) {
 		free(t->tabs[i].keys);
 		free(t->tabs[i].vals);
+		free(t->tabs[i].later);
 	}
 	free(t->tabs);
 	free(t->strs);
@@ -357,6 +360,11 @@ entries_by_node(struct wtable *w)
 			removed++;
 		w->n++;
 	}
+	w->strkeys = 1;
+	for (i = 0; i < w->n; i++)
+		if (rawtt(&w->keys[i]) != ctb(LUA_VSHRSTR))
+			w->strkeys = 0;
+	w->later = xcalloc(w->n + 1, sizeof(*w->later));
 	return removed;
 }
 
@@ -629,6 +637,49 @@ build(struct sb_ctx *b, struct sb_template *t, const char *canary,
 }
 
 /*
+ * Refill a table that can never get a new key (not a library table) whose
+ * keys are all short strings, in any valid layout: first every key whose
+ * main position is free, then the others in free nodes taken from the top
+ * down (as getfreepos takes them), each chained after its main position,
+ * which holds a key of its own (so nothing has to move). Every node above
+ * lastfree is taken, as in any table Lua built by insertions only.
+ */
+static void
+refill_plain(struct wtable *w)
+{
+	Table *h = w->t;
+	Node *node = h->node, *lf, *mp, *f;
+	size_t size = (size_t)sizenode(h), j, nlater = 0;
+
+	for (j = 0; j < w->n; j++) {
+		mp = node + lmod(tsvalue(&w->keys[j])->hash, size);
+		if (!keyisnil(mp)) {
+			w->later[nlater++] = j;
+			continue;
+		}
+		mp->u.key_val = w->keys[j].value_;
+		mp->u.key_tt = w->keys[j].tt_;
+		gval(mp)->value_ = w->vals[j].value_;
+		settt_(gval(mp), rawtt(&w->vals[j]));
+	}
+	lf = node + size;
+	while (nlater-- > 0) {
+		j = w->later[nlater];
+		mp = node + lmod(tsvalue(&w->keys[j])->hash, size);
+		do
+			f = --lf;
+		while (!keyisnil(f));
+		f->u.key_val = w->keys[j].value_;
+		f->u.key_tt = w->keys[j].tt_;
+		gval(f)->value_ = w->vals[j].value_;
+		settt_(gval(f), rawtt(&w->vals[j]));
+		gnext(f) = gnext(mp) != 0 ? (int)((mp + gnext(mp)) - f) : 0;
+		gnext(mp) = (int)(f - mp);
+	}
+	h->lastfree = lf;
+}
+
+/*
  * Bring the image of t, just loaded into the arena, to what a fresh build
  * makes for ctx: caller, seeds, counters; then rewind the thread to
  * before its first call. Returns the state.
@@ -698,6 +749,10 @@ reseed(struct sb_template *t, struct sb_ctx *ctx)
 			setempty(gval(n));
 		}
 		h->lastfree = gnode(h, sizenode(h));
+		if (!w->exact && w->strkeys) {
+			refill_plain(w);
+			continue;
+		}
 		setbtvalue(&tmp);
 		for (j = 0; j < w->n; j++)
 			luaH_newkey(L, h, &w->keys[j], isempty(&w->vals[j]) ?
