@@ -173,8 +173,11 @@ const char *engine_contract(const struct engine *);
 /*
  * Warm calls (on by default): each call's state is restored from an image
  * of the contract's built environment instead of being built again, with
- * the same outcome to the byte (see vms-contract(7), "Warm calls"). Off,
- * every call builds a fresh state (A/B benchmarks and tests).
+ * the same outcome to the byte (see vms-contract(7), "Warm calls"). An
+ * image (a template, about 40 KiB for the guest list) is kept per caller
+ * shape, at most 8 per engine. Off, every call builds a fresh state (A/B
+ * benchmarks and tests) and the templates are freed: off then on again
+ * trims an idle engine.
  */
 struct engine_warm {
 	uint64_t	warm;		/* calls restored from a template */

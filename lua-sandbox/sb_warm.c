@@ -186,10 +186,18 @@ sb_warm_free(struct sb_warm *w)
 	free(w);
 }
 
+/* Off also frees the templates (their memory is what idle costs). */
 void
 sb_warm_enable(struct sb_warm *w, int on)
 {
+	size_t i;
+
 	w->off = !on;
+	if (on)
+		return;
+	for (i = 0; i < w->ntpl; i++)
+		template_free(w->tpl[i]);
+	w->ntpl = 0;
 }
 
 void
