@@ -495,6 +495,7 @@ engine_skip(struct engine *e, const uint8_t *buf, size_t len,
 	if (check_root || find_value((const char *)buf, len, "writes", &v,
 	    &vlen) == -1)
 		return engine_apply(e, buf, len, err, errlen);
+	state_defer_root(e->state);	/* until the root is next needed */
 	if ((w = json_loadb(v, vlen, 0, NULL)) == NULL || !json_is_array(w)) {
 		json_decref(w);
 		return engine_apply(e, buf, len, err, errlen);

@@ -39,6 +39,7 @@ struct vms_state {
 	struct rootcache *rc;		/* the root of generation rc->gen */
 	uint64_t	 nfiles, ndirs, bytes, usage;
 	int		 intxn;
+	int		 stale;		/* lanes not kept: state_root rebuilds */
 	struct undo	*undo;
 	size_t		 nundo, undocap;
 };
@@ -103,7 +104,10 @@ account(struct vms_state *st, const struct vms_node *n, int add)
 		st->bytes -= n->len;
 		st->usage -= node_usage(n);
 	}
-	lt_apply(st, n, add);
+	if (st->stale)
+		st->gen++;
+	else
+		lt_apply(st, n, add);
 }
 
 static void
@@ -582,12 +586,41 @@ state_rollback(struct vms_state *st)
 	st->intxn = 0;
 }
 
+/*
+ * From now until the next state_root(), changes do not update the lanes:
+ * the root is then computed from every element at once (one keystream per
+ * file instead of one per change, for bringing a state forward through
+ * many entries, engine_skip).
+ */
+void
+state_defer_root(struct vms_state *st)
+{
+	st->stale = 1;
+}
+
+static void
+rebuild_lanes(struct vms_state *st)
+{
+	struct vms_node *n;
+	size_t i;
+
+	memset(st->lanes, 0, sizeof(st->lanes));
+	st->stale = 0;
+	for (i = 0; i < st->nbuckets; i++)
+		for (n = st->buckets[i]; n != NULL; n = n->hnext)
+			if (n != st->root)
+				lt_apply(st, n, 1);
+}
+
 void
 state_root(const struct vms_state *st, uint8_t out[32])
 {
 	struct vms_sha256 h;
 	uint8_t buf[2 * STATE_LANES];
 	size_t i;
+
+	if (st->stale)	/* the lanes are a cache of the elements */
+		rebuild_lanes((struct vms_state *)st);
 
 	/* an entry that changed nothing (a read, a failed call) reuses it */
 	if (st->rc->valid && st->rc->gen == st->gen) {
