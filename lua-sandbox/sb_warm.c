@@ -65,6 +65,7 @@ struct wtable {
 	int		 strkeys;	/* every key a short string */
 	size_t		 n;
 	TValue		*keys, *vals;
+	size_t		*kidx;		/* strkeys: each key's index in strs */
 	size_t		*later;		/* refill_plain's scratch */
 };
 
@@ -86,6 +87,7 @@ struct sb_template {
 	uint64_t	 cost;
 
 	TString		**strs;		/* strings whose hash is seeded */
+	unsigned int	*hashes;	/* ... their hashes, this call's */
 	size_t		 nstrs;
 	struct wtable	*tabs;
 	size_t		 ntabs;
@@ -150,13 +152,16 @@ template_reset(struct sb_template *t)
 		free(t->tabs[i].keys);
 		free(t->tabs[i].vals);
 		free(t->tabs[i].later);
+		free(t->tabs[i].kidx);
 	}
 	free(t->tabs);
 	free(t->strs);
+	free(t->hashes);
 	free(t->set);
 	sb_arena_image_free(t->img);
 	t->tabs = NULL;
 	t->strs = NULL;
+	t->hashes = NULL;
 	t->set = NULL;
 	t->img = NULL;
 	t->ntabs = t->nstrs = t->setcap = 0;
@@ -419,6 +424,53 @@ entries_by_setfuncs(struct wtable *w, const struct recorder *rec)
 	return w->n == nkeys ? 0 : -1;
 }
 
+/*
+ * For the tables refill_plain() fills: where each key is in t->strs, so
+ * that the refill reads this call's hashes from one array (t->hashes).
+ */
+static int
+key_indices(struct sb_template *t)
+{
+	size_t cap = 16, i, j, k, *slot;
+	TString **key;
+
+	while (cap < 2 * t->nstrs + 2)
+		cap *= 2;
+	key = xcalloc(cap, sizeof(*key));
+	slot = xcalloc(cap, sizeof(*slot));
+	for (i = 0; i < t->nstrs; i++) {
+		k = ((size_t)t->strs[i] >> 4) & (cap - 1);
+		while (key[k] != NULL)
+			k = (k + 1) & (cap - 1);
+		key[k] = t->strs[i];
+		slot[k] = i;
+	}
+	t->hashes = xcalloc(t->nstrs + 1, sizeof(*t->hashes));
+	for (i = 0; i < t->ntabs; i++) {
+		struct wtable *w = &t->tabs[i];
+
+		if (w->exact || !w->strkeys)
+			continue;
+		w->kidx = xcalloc(w->n + 1, sizeof(*w->kidx));
+		for (j = 0; j < w->n; j++) {
+			TString *ts = tsvalue(&w->keys[j]);
+
+			k = ((size_t)ts >> 4) & (cap - 1);
+			while (key[k] != NULL && key[k] != ts)
+				k = (k + 1) & (cap - 1);
+			if (key[k] == NULL) {
+				free(key);
+				free(slot);
+				return -1;
+			}
+			w->kidx[j] = slot[k];
+		}
+	}
+	free(key);
+	free(slot);
+	return 0;
+}
+
 /* Is the canary one of the strings the chunk itself made (a constant)? */
 static int
 proto_uses(const Proto *p, const TString *s)
@@ -549,6 +601,9 @@ capture_at(lua_State *L, void *arg)
 	while (t->setcap < 2 * nshort + 2)
 		t->setcap *= 2;
 	t->set = xcalloc(t->setcap, sizeof(*t->set));
+	if (key_indices(t) == -1)
+		return capture_fail(c, "a table key is not a string of the "
+		    "state");
 	for (i = 0; i < t->nstrs; i++)
 		if (t->strs[i]->tt == LUA_VSHRSTR && t->strs[i] != t->idstr)
 			set_add(t, t->strs[i]);
@@ -653,14 +708,14 @@ build(struct sb_ctx *b, struct sb_template *t, const char *canary,
  * lastfree is taken, as in any table Lua built by insertions only.
  */
 static void
-refill_plain(struct wtable *w)
+refill_plain(struct wtable *w, const unsigned int *hashes)
 {
 	Table *h = w->t;
 	Node *node = h->node, *lf, *mp, *f;
 	size_t size = (size_t)sizenode(h), j, nlater = 0;
 
 	for (j = 0; j < w->n; j++) {
-		mp = node + lmod(tsvalue(&w->keys[j])->hash, size);
+		mp = node + lmod(hashes[w->kidx[j]], size);
 		if (!keyisnil(mp)) {
 			w->later[nlater++] = j;
 			continue;
@@ -673,7 +728,7 @@ refill_plain(struct wtable *w)
 	lf = node + size;
 	while (nlater-- > 0) {
 		j = w->later[nlater];
-		mp = node + lmod(tsvalue(&w->keys[j])->hash, size);
+		mp = node + lmod(hashes[w->kidx[j]], size);
 		do
 			f = --lf;
 		while (!keyisnil(f));
@@ -731,7 +786,8 @@ reseed(struct sb_template *t, struct sb_ctx *ctx)
 	for (i = 0; i < t->nstrs; i++) {
 		TString *ts = t->strs[i];
 
-		ts->hash = luaS_hash(getstr(ts), tsslen(ts), seed);
+		t->hashes[i] = ts->hash = luaS_hash(getstr(ts), tsslen(ts),
+		    seed);
 	}
 	memset(g->strt.hash, 0, (size_t)g->strt.size * sizeof(TString *));
 	for (i = 0; i < t->nstrs; i++) {
@@ -758,7 +814,7 @@ reseed(struct sb_template *t, struct sb_ctx *ctx)
 		}
 		h->lastfree = gnode(h, sizenode(h));
 		if (!w->exact && w->strkeys) {
-			refill_plain(w);
+			refill_plain(w, t->hashes);
 			continue;
 		}
 		setbtvalue(&tmp);
