@@ -636,8 +636,14 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 		    (unsigned long long)ctx->limits->memory * 2);
 		return -1;
 	}
-	if (method != NULL && ctx->warm != NULL)
+	if (method != NULL && ctx->warm != NULL) {
 		L = sb_warm_load(ctx->warm, ctx);
+		if (ctx->arena == NULL) {	/* lost while making a template */
+			sb_set_running(NULL);
+			seterr(err, errlen, "cannot take the call's arena again");
+			return -1;
+		}
+	}
 	sb_set_running(ctx);	/* until the state is dropped */
 	if (L == NULL && (L = sb_newstate(ctx)) == NULL) {
 		sb_set_running(NULL);
