@@ -761,6 +761,8 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		goto done;
 	}
 	engine_set_entry_source(a->eng, entry_source_cb, a);
+	/* Signed calls must name this verified origin (check 4). */
+	engine_set_origin(a->eng, cp.origin);
 	if (src->snapshot != NULL) {
 		if (engine_open(e0, e0len, &a->snap, why, sizeof(why)) != 0 ||
 		    engine_snapshot_load(a->snap, src->snapshot, why,

@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "callsig.h"
 #include "engine.h"
 #include "engine_int.h"
 #include "canon.h"
@@ -111,6 +112,7 @@ engine_new(const char *contract, const char *code, size_t codelen,
 	sha256_hex(code, codelen, e->code_sha);
 	e->limits = *lim;
 	e->state = state_new();
+	e->nonces = eng_nonces_new();
 	return e;
 }
 
@@ -124,6 +126,8 @@ engine_free(struct engine *e)
 	free(e->bc);
 	json_decref(e->methods);
 	state_free(e->state);
+	free(e->origin);
+	eng_nonces_free(e->nonces);
 	free(e);
 }
 
@@ -141,21 +145,59 @@ engine_set_log(struct engine *e, engine_log_fn fn, void *arg)
 	e->log_arg = arg;
 }
 
+void
+engine_set_origin(struct engine *e, const char *origin)
+{
+	free(e->origin);
+	e->origin = origin ? xstrdup(origin) : NULL;
+}
+
+uint64_t
+engine_last_nonce(const struct engine *e, const uint8_t key[32])
+{
+	return eng_nonce_get(e->nonces, key);
+}
+
 static int	method_allowed(const struct engine *, const char *);
 
 int
-eng_caller_check(const struct vms_caller *c, char *err, size_t errlen)
+eng_caller_check(const struct vms_caller *c, const struct callsig *sig,
+    char *err, size_t errlen)
 {
-	if (c == NULL)
+	if (c == NULL) {
+		if (sig != NULL) {
+			seterr(err, errlen, "a signed request needs its caller");
+			return -1;
+		}
 		return 0;
+	}
 	if (c->id != NULL && !sb_valid_utf8(c->id, strlen(c->id))) {
 		seterr(err, errlen, "caller id is not UTF-8");
 		return -1;
 	}
 	if (c->auth != NULL && strcmp(c->auth, "peercred") != 0 &&
-	    strcmp(c->auth, "debug") != 0 && strcmp(c->auth, "anonymous") != 0) {
+	    strcmp(c->auth, "debug") != 0 && strcmp(c->auth, "anonymous") != 0 &&
+	    strcmp(c->auth, CALLSIG_AUTH) != 0) {
 		seterr(err, errlen, "unknown auth \"%s\"", c->auth);
 		return -1;
+	}
+	/* a signed request <=> auth "ed25519", and the id is its key's */
+	if ((sig != NULL) != (c->auth != NULL &&
+	    strcmp(c->auth, CALLSIG_AUTH) == 0)) {
+		seterr(err, errlen, "%s", sig ? "a signed request needs "
+		    "auth \"ed25519\"" : "auth \"ed25519\" needs a signed "
+		    "request");
+		return -1;
+	}
+	if (sig != NULL) {
+		char id[CALLSIG_ID_LEN + 1];
+
+		callsig_caller_id(sig->key, id);
+		if (c->id == NULL || strcmp(c->id, id) != 0) {
+			seterr(err, errlen, "caller %s is not the signing "
+			    "key's id %s", c->id ? c->id : "null", id);
+			return -1;
+		}
 	}
 	/* the shapes set_caller() can record: anonymous <=> no id */
 	if (c->auth != NULL && (strcmp(c->auth, "anonymous") == 0) !=
@@ -170,41 +212,71 @@ eng_caller_check(const struct vms_caller *c, char *err, size_t errlen)
 /*
  * The request checks engine_call() applies before executing anything;
  * engine_replay() applies the same ones to a recorded call, so a host
- * cannot record a request the engine would have refused. 0 or -1 (err).
+ * cannot record a request the engine would have refused. 0, or the
+ * engine_status of the refusal (err).
  */
 int
 eng_request_check(const struct engine *e, const char *method,
-    const json_t *args, const struct vms_caller *c, char *err, size_t errlen)
+    const json_t *args, const struct vms_caller *c, const struct callsig *sig,
+    char *err, size_t errlen)
 {
-	char *s;
+	char *s, why[VMS_ERRLEN];
+	uint64_t last;
 	size_t len;
 
 	if (!method_allowed(e, method)) {
 		seterr(err, errlen, "no such method: %s", method ? method :
 		    "(null)");
-		return -1;
+		return ENGINE_REFUSED;
 	}
 	if (!json_is_array(args)) {
 		seterr(err, errlen, "args must be an array");
-		return -1;
+		return ENGINE_REFUSED;
 	}
-	if (eng_caller_check(c, err, errlen) == -1)
-		return -1;
+	if (eng_caller_check(c, sig, err, errlen) == -1)
+		return ENGINE_REFUSED;
 	if ((s = json_canonical(args, &len)) == NULL) {
 		seterr(err, errlen, "args cannot be encoded");
-		return -1;
+		return ENGINE_REFUSED;
 	}
-	free(s);
 	if (len > e->limits.args_size) {
+		free(s);
 		seterr(err, errlen, "limit exceeded: args_size (%llu)",
 		    (unsigned long long)e->limits.args_size);
-		return -1;
+		return ENGINE_REFUSED;
 	}
+	if (sig == NULL) {
+		free(s);
+		return 0;
+	}
+	/* A signed call: for this contract, fresh, then authentic. */
+	if (e->origin == NULL || strcmp(sig->origin, e->origin) != 0) {
+		free(s);
+		seterr(err, errlen, "signed for origin \"%s\", not this "
+		    "contract's \"%s\"", sig->origin, e->origin ? e->origin :
+		    "(unknown)");
+		return ENGINE_WRONG_ORIGIN;
+	}
+	if (sig->nonce <= (last = eng_nonce_get(e->nonces, sig->key))) {
+		free(s);
+		seterr(err, errlen, "nonce %llu is not greater than %llu, the "
+		    "last this contract accepted from %s",
+		    (unsigned long long)sig->nonce, (unsigned long long)last,
+		    c ? c->id : "?");
+		return ENGINE_STALE_NONCE;
+	}
+	if (callsig_verify(sig, method, s, len, why, sizeof(why)) != 0) {
+		free(s);
+		seterr(err, errlen, "bad signature from %s: %s", c ? c->id :
+		    "?", why);
+		return ENGINE_BAD_SIGNATURE;
+	}
+	free(s);
 	return 0;
 }
 
 static void
-set_caller(json_t *o, const struct vms_caller *c)
+set_caller(json_t *o, const struct vms_caller *c, const struct callsig *sig)
 {
 	const char *id = c ? c->id : NULL;
 	const char *auth = c && c->auth ? c->auth : NULL;
@@ -213,6 +285,8 @@ set_caller(json_t *o, const struct vms_caller *c)
 		auth = id ? "debug" : "anonymous";
 	json_object_set_new(o, "caller", id ? json_string(id) : json_null());
 	json_object_set_new(o, "auth", json_string(auth));
+	if (sig != NULL)
+		json_object_set_new(o, "signed", callsig_to_json(sig));
 }
 
 /*
@@ -222,7 +296,8 @@ set_caller(json_t *o, const struct vms_caller *c)
  */
 int
 eng_execute(struct engine *e, const char *method, const json_t *args,
-    const struct vms_caller *c, uint64_t time_ms, json_t **entryp,
+    const struct vms_caller *c, const struct callsig *sig, uint64_t time_ms,
+    json_t **entryp,
     char **bytes, size_t *blen, struct engine_result *res, char *err,
     size_t errlen)
 {
@@ -322,7 +397,7 @@ eng_execute(struct engine *e, const char *method, const json_t *args,
 				json_object_set_new(entry, "error",
 				    json_string(error));
 		}
-		set_caller(entry, c);
+		set_caller(entry, c, sig);
 		json_object_set_new(entry, "time",
 		    json_integer((json_int_t)time_ms));
 		json_object_set(entry, "writes", ctx.writes);
@@ -389,6 +464,13 @@ eng_advance(struct engine *e, const void *bytes, size_t len)
 	e->next++;
 }
 
+void
+eng_accept_signed(struct engine *e, const struct callsig *sig)
+{
+	if (sig != NULL)
+		eng_nonce_set(e->nonces, sig->key, sig->nonce);
+}
+
 /* ---- deploy, open ---- */
 
 enum engine_status
@@ -412,7 +494,7 @@ engine_deploy(const char *contract, const char *code, size_t codelen,
 		seterr(err, errlen, "invalid contract name");
 		return ENGINE_REFUSED;
 	}
-	if (eng_caller_check(c, err, errlen) == -1)
+	if (eng_caller_check(c, NULL, err, errlen) == -1)
 		return ENGINE_REFUSED;
 	e = engine_new(contract, code, codelen, lim);
 	if (sb_compile(contract, code, codelen, &e->bc, &e->bclen, err,
@@ -420,7 +502,7 @@ engine_deploy(const char *contract, const char *code, size_t codelen,
 		engine_free(e);
 		return ENGINE_REFUSED;
 	}
-	r = eng_execute(e, NULL, NULL, c, time_ms, &ej, entry, entrylen, NULL,
+	r = eng_execute(e, NULL, NULL, c, NULL, time_ms, &ej, entry, entrylen, NULL,
 	    err, errlen);
 	if (r != 0) {
 		engine_free(e);
@@ -541,10 +623,11 @@ method_allowed(const struct engine *e, const char *method)
 	return 0;
 }
 
-enum engine_status
-engine_call(struct engine *e, const char *method, const json_t *args,
-    const struct vms_caller *c, uint64_t time_ms, char **entry,
-    size_t *entrylen, struct engine_result *res, char *err, size_t errlen)
+static enum engine_status
+call(struct engine *e, const char *method, const json_t *args,
+    const struct vms_caller *c, const struct callsig *sig, uint64_t time_ms,
+    char **entry, size_t *entrylen, struct engine_result *res, char *err,
+    size_t errlen)
 {
 	json_t *ej, *empty = NULL;
 	int r;
@@ -554,18 +637,44 @@ engine_call(struct engine *e, const char *method, const json_t *args,
 		memset(res, 0, sizeof(*res));
 	if (args == NULL)
 		args = empty = json_array();
-	if (eng_request_check(e, method, args, c, err, errlen) == -1) {
+	if ((r = eng_request_check(e, method, args, c, sig, err,
+	    errlen)) != 0) {
 		json_decref(empty);
-		return ENGINE_REFUSED;
+		return (enum engine_status)r;
 	}
-	r = eng_execute(e, method, args, c, time_ms, &ej, entry, entrylen, res,
-	    err, errlen);
+	r = eng_execute(e, method, args, c, sig, time_ms, &ej, entry,
+	    entrylen, res, err, errlen);
 	json_decref(empty);
 	if (r != 0)
 		return r == 1 ? ENGINE_REFUSED : ENGINE_ERROR;
 	json_decref(ej);
 	eng_advance(e, *entry, *entrylen);
+	eng_accept_signed(e, sig);
 	return ENGINE_OK;
+}
+
+enum engine_status
+engine_call(struct engine *e, const char *method, const json_t *args,
+    const struct vms_caller *c, uint64_t time_ms, char **entry,
+    size_t *entrylen, struct engine_result *res, char *err, size_t errlen)
+{
+	return call(e, method, args, c, NULL, time_ms, entry, entrylen, res,
+	    err, errlen);
+}
+
+enum engine_status
+engine_call_signed(struct engine *e, const char *method, const json_t *args,
+    const struct callsig *sig, uint64_t time_ms, char **entry,
+    size_t *entrylen, struct engine_result *res, char *err, size_t errlen)
+{
+	char id[CALLSIG_ID_LEN + 1];
+	struct vms_caller c;
+
+	callsig_caller_id(sig->key, id);
+	c.id = id;
+	c.auth = CALLSIG_AUTH;
+	return call(e, method, args, &c, sig, time_ms, entry, entrylen, res,
+	    err, errlen);
 }
 
 /* ---- views ---- */
