@@ -18,6 +18,7 @@
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_deploy_entry,
 	&cmd_call_entry,
+	&cmd_repl_entry,
 	&cmd_list_entry,
 	&cmd_info_entry,
 	&cmd_methods_entry,
@@ -195,6 +196,7 @@ main(int argc, char **argv)
 	optind = 0;	/* glibc: reinitialise getopt for the command */
 	rc = e->exec(&c, argc, argv);
 	client_close(c.client);
+	free(c.origin_of);
 	fflush(stdout);
 	if (ferror(stdout)) {
 		ctl_errx("error writing to standard output");

@@ -22,6 +22,11 @@ struct ctl {
 	const char		*user;		/* --user (debug_auth) */
 	const char		*identity;	/* --identity FILE, or NULL */
 	int			 sign;		/* --sign 1, --no-sign -1, 0 */
+	/* call.c: the origin signed calls name, for contract origin_of
+	 * (asked once), and the last nonce this run signed */
+	char			*origin_of;
+	char			 origin[256];
+	uint64_t		 last_nonce;
 	int			 json;		/* --json */
 	int			 timeout_ms;
 	struct vms_client	*client;	/* connected lazily */
@@ -38,12 +43,22 @@ extern const struct cmd_entry cmd_deploy_entry, cmd_call_entry,
     cmd_list_entry, cmd_info_entry, cmd_methods_entry, cmd_log_entry,
     cmd_checkpoint_entry, cmd_read_entry, cmd_ls_entry, cmd_stop_entry,
     cmd_start_entry, cmd_remove_entry, cmd_audit_entry, cmd_ping_entry,
-    cmd_keygen_entry, cmd_whoami_entry;
+    cmd_repl_entry, cmd_keygen_entry, cmd_whoami_entry;
 
 /* vmsctl.c */
 int	 ctl_usage(const struct cmd_entry *);	/* prints usage, EXIT_USAGE */
 int	 ctl_wants_help(int argc, char **argv);
 void	 ctl_help(const struct cmd_entry *);	/* full help on stdout */
+
+/* call.c */
+/* A command-line word as a JSON argument: JSON if it parses, else a
+ * string; NULL if it is not UTF-8. */
+json_t	*ctl_arg(const char *word);
+/* Call a contract's method (steals args) as ctl_rpc does; the identity
+ * comes from the options: --user, or signed (--sign, or a URL and an
+ * identity; never with --no-sign). */
+int	 ctl_call(struct ctl *, const char *contract, const char *method,
+	    json_t *args, json_t **result, struct client_error *rerr);
 
 /* output.c */
 void	 ctl_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
