@@ -167,6 +167,13 @@ check replay_refused_after_rebuild "$out" sh -c "echo '$out' | grep -q '\"code\"
 out=$(XDG_CONFIG_HOME="$T/id3" "$VMSCTL" --remote "$URL" call guestlist RSVP again true 2>&1)
 check signed_after_restart "$out" [ "$out" = null ]
 
+# the REPL signs as call does (one origin lookup, increasing nonces)
+out=$(printf 'RSVP("r1", true)\nRSVP("r2", false)\n' |
+    XDG_CONFIG_HOME="$T/id4" "$VMSCTL" --remote "$URL" repl guestlist 2>&1)
+id4=$(XDG_CONFIG_HOME="$T/id4" "$VMSCTL" whoami)
+got=$(V read guestlist "/rsvps/$id4.json" 2>&1)
+check repl_signed "$out / $got" sh -c "echo '$got' | grep -q '\"name\":\"r2\"'"
+
 # ---- the audit ----
 out=$(V audit guestlist 2>&1)
 check audit_signed "$out" sh -c "echo '$out' | grep -q 'guestlist: OK'"
