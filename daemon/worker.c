@@ -117,6 +117,13 @@ commit_end(struct worker *w)
 }
 
 void
+worker_settle(struct worker *w)
+{
+	if (w->flying)
+		commit_end(w);
+}
+
+void
 worker_drain(struct worker *w)
 {
 	if (w->flying)
@@ -181,10 +188,16 @@ run_lines(struct worker *w)
 
 	while (w->nopen < w->batch_max && left > 0 &&
 	    (nl = memchr(p, '\n', left)) != NULL) {
+		w->oracle_ran = 0;
 		worker_handle(w, p, (size_t)(nl - p));
 		w->nopen++;
 		left -= (size_t)(nl - p) + 1;
 		p = nl + 1;
+		/* A call that waited for an oracle: commit and answer now
+		 * rather than make the calls after it wait for theirs too
+		 * (and vmsd's call_timeout run out). */
+		if (w->oracle_ran)
+			break;
 		/* Acknowledge the batch in flight as soon as it is durable. */
 		if (w->flying && committer_done(w->com))
 			commit_end(w);
@@ -231,8 +244,10 @@ static void
 worker_usage(void)
 {
 	fatalx("usage: vmsd --worker NAME --wire V --fd N --dir DIR --key FILE "
-	    "[--deploy] [--snapshot-interval N] [--batch-max N] [--syslog] "
-	    "[-v] (internal: started by vmsd)");
+	    "[--deploy] [--snapshot-interval N] [--batch-max N] "
+	    "[--oracle NAME=PATH] [--oracle-key NAME=KEY] [--oracle-timeout MS] "
+	    "[--oracle-max-output N] [--syslog] [-v] (internal: started by "
+	    "vmsd)");
 }
 
 int
@@ -249,6 +264,8 @@ worker_main(int argc, char **argv)
 	w.lock_fd = -1;
 	w.snapshot_interval = 10000;
 	w.batch_max = 256;
+	w.oracle_timeout = 5000;
+	w.oracle_max_output = 64 << 10;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--deploy") == 0)
@@ -273,6 +290,15 @@ worker_main(int argc, char **argv)
 			w.snapshot_interval = strtoull(v, NULL, 10), i++;
 		else if (strcmp(a, "--batch-max") == 0)
 			w.batch_max = (unsigned)atoi(v), i++;
+		else if (strcmp(a, "--oracle") == 0 ||
+		    strcmp(a, "--oracle-key") == 0) {
+			if (worker_oracle_option(&w, a, v) != 0)
+				worker_usage();
+			i++;
+		} else if (strcmp(a, "--oracle-timeout") == 0)
+			w.oracle_timeout = (unsigned)atoi(v), i++;
+		else if (strcmp(a, "--oracle-max-output") == 0)
+			w.oracle_max_output = strtoull(v, NULL, 10), i++;
 		else
 			worker_usage();
 	}
@@ -331,6 +357,7 @@ worker_main(int argc, char **argv)
 	free(w.in);
 	wire_buf_free(&w.out);
 	wire_buf_free(&w.fly);
+	worker_oracles_free(&w);
 	close(w.fd);
 	if (w.lock_fd >= 0)
 		close(w.lock_fd);

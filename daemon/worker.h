@@ -6,6 +6,7 @@
  *   worker_call.c    one request: execute a call, answer a read, replies
  *   worker_open.c    open a contract (lock, key, ledger, state) or deploy one
  *   worker_commit.c  the commit thread: fdatasync of a prepared commit
+ *   worker_oracle.c  running oracles for the engine (System.oracle)
  */
 #ifndef VMSD_WORKER_H
 #define VMSD_WORKER_H
@@ -21,6 +22,14 @@
 #include "wire.h"
 
 struct committer;
+
+/* An oracle this worker may run (--oracle NAME=PATH, --oracle-key). */
+struct worker_oracle {
+	char		*name;
+	char		*path;
+	int		 keyed;
+	uint8_t		 key[32];
+};
 
 struct worker {
 	const char	*name;
@@ -58,6 +67,12 @@ struct worker {
 	uint64_t	 ncommits;	/* batches committed */
 	uint64_t	 noverlap;	/* of which fdatasynced by the thread */
 	int		 must_exit;	/* restart after this batch */
+
+	struct worker_oracle *oracles;
+	size_t		 noracles;
+	unsigned	 oracle_timeout;	/* ms */
+	size_t		 oracle_max_output;	/* bytes */
+	int		 oracle_ran;	/* this request ran one: commit now */
 };
 
 /* worker.c */
@@ -67,6 +82,9 @@ void	 worker_send_out(struct worker *);
 /* Commit everything executed and send every reply (reads see only
  * committed state; also before a snapshot and at exit). */
 void	 worker_drain(struct worker *);
+/* Wait for the commit in flight, if any, and send its replies (before
+ * waiting for something slow). */
+void	 worker_settle(struct worker *);
 int	 worker_read_more(struct worker *, int block);
 int	 worker_has_line(const struct worker *);
 
@@ -81,6 +99,16 @@ void	 worker_reply_error(struct worker *, uint64_t id, int code,
 void	 worker_open(struct worker *);
 int	 worker_deploy(struct worker *);
 void	 worker_save_snapshot(struct worker *);
+
+/* worker_oracle.c */
+/* --oracle NAME=PATH / --oracle-key NAME=KEY; -1 if malformed. */
+int	 worker_oracle_option(struct worker *, const char *opt,
+	    const char *val);
+/* The engine's oracle callback (engine_set_oracle), arg the worker. */
+int	 worker_oracle_run(void *w, const char *name, const char *req,
+	    size_t reqlen, uint8_t **out, size_t *outlen, uint8_t key[32],
+	    int *keyed, char *err, size_t errlen);
+void	 worker_oracles_free(struct worker *);
 
 /* worker_commit.c: one thread running ledger_commit_fsync() of the
  * ticket it is given. */
