@@ -17,6 +17,14 @@
  *   ready    {"ready":V,"size":N,"vkey":S,"origin":S,"methods":[S,...]}
  *   result   {"id":N,"size":N,"result":R}
  *   error    {"id":N,"size":N,"error":{"code":C,"message":S[,"data":D]}}
+ *   child    {"child":OP,"name":S,"size":N,"vkey":S,"origin":S}
+ *
+ * A child message says that a committed entry of this contract made a
+ * child contract (OP "deploy": it now exists, with that ledger size, key
+ * and origin) or stopped one (OP "stop": its status file says so; size 0,
+ * vkey and origin empty). It comes before the replies of the batch whose
+ * entry asked for it, and again for children created by a restarted
+ * worker; the supervisor takes it as it comes, whatever else is pending.
  *
  * N, V are unsigned decimal integers (no sign, no leading zero, at most
  * 19 digits); C is an integer. "size" in a reply is the ledger size that
@@ -34,7 +42,7 @@
 
 #include <jansson.h>
 
-#define WIRE_VERSION	1
+#define WIRE_VERSION	2
 
 /* A growing buffer of encoded lines. */
 struct wire_buf {
@@ -62,6 +70,9 @@ int	 wire_put_result(struct wire_buf *, uint64_t id, uint64_t size,
 	    const json_t *result, char *err, size_t errlen);
 void	 wire_put_error(struct wire_buf *, uint64_t id, uint64_t size,
 	    int code, const char *message, const json_t *data);
+int	 wire_put_child(struct wire_buf *, const char *op, const char *name,
+	    uint64_t size, const char *vkey, const char *origin, char *err,
+	    size_t errlen);
 
 /* A request, decoded by the worker. msg owns everything the pointers
  * point into. */
@@ -77,7 +88,8 @@ struct wire_request {
 enum wire_kind {
 	WIRE_READY = 1,
 	WIRE_RESULT,
-	WIRE_ERROR
+	WIRE_ERROR,
+	WIRE_CHILD
 };
 
 /* A worker's message, decoded by the supervisor. */
@@ -90,10 +102,13 @@ struct wire_reply {
 	size_t		 resultlen;
 	/* READY: the message; ERROR: the error object {"code",...}. Owned. */
 	json_t		*msg;
-	/* READY: borrowed from msg */
+	/* READY, CHILD: borrowed from msg */
 	const char	*vkey;
 	const char	*origin;
 	json_t		*methods;
+	/* CHILD: borrowed from msg */
+	const char	*child;		/* "deploy" or "stop" */
+	const char	*name;
 };
 
 /* 0, or -1 with err saying what is wrong with the line. */

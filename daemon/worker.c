@@ -63,6 +63,9 @@ commit_done(struct worker *w, int e)
 		fatalx("commit failed, batch not acknowledged: %s", err);
 	w->flying = 0;
 	w->ncommits++;
+	/* durable: the children its entries ask for, then the replies */
+	if (w->nfx > 0)
+		worker_children_run(w);
 	send_replies(w, &w->fly);
 }
 
@@ -358,6 +361,7 @@ worker_main(int argc, char **argv)
 	wire_buf_free(&w.out);
 	wire_buf_free(&w.fly);
 	worker_oracles_free(&w);
+	free(w.fx);
 	close(w.fd);
 	if (w.lock_fd >= 0)
 		close(w.lock_fd);

@@ -7,6 +7,8 @@
  *   worker_open.c    open a contract (lock, key, ledger, state) or deploy one
  *   worker_commit.c  the commit thread: fdatasync of a prepared commit
  *   worker_oracle.c  running oracles for the engine (System.oracle)
+ *   worker_children.c  making the child contracts committed entries ask
+ *                    for (System.contracts), and after a crash
  */
 #ifndef VMSD_WORKER_H
 #define VMSD_WORKER_H
@@ -73,6 +75,10 @@ struct worker {
 	unsigned	 oracle_timeout;	/* ms */
 	size_t		 oracle_max_output;	/* bytes */
 	int		 oracle_ran;	/* this request ran one: commit now */
+
+	uint64_t	*fx;		/* entries whose children are to make */
+	size_t		 nfx, capfx;
+	int		 intent;	/* CONTRACT_CHILDREN_PENDING exists */
 };
 
 /* worker.c */
@@ -109,6 +115,16 @@ int	 worker_oracle_run(void *w, const char *name, const char *req,
 	    size_t reqlen, uint8_t **out, size_t *outlen, uint8_t key[32],
 	    int *keyed, char *err, size_t errlen);
 void	 worker_oracles_free(struct worker *);
+
+/* worker_children.c */
+/* Entry index (appended) makes or stops children: the intent is written
+ * and synced now, before its batch can commit (fatal if it cannot be). */
+void	 worker_children_intent(struct worker *, uint64_t index);
+/* A batch is durable: make the children its entries ask for (tell vmsd);
+ * on failure the worker exits after this batch, to retry at open. */
+void	 worker_children_run(struct worker *);
+/* At open: what a worker that died left to make. */
+void	 worker_children_recover(struct worker *);
 
 /* worker_commit.c: one thread running ledger_commit_fsync() of the
  * ticket it is given. */

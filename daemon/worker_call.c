@@ -122,6 +122,8 @@ do_call(struct worker *w, uint64_t id, json_t *params,
 		fatalx("append failed, batch not acknowledged: %s", err);
 	free(entry);
 	w->dirty = 1;
+	if (res.contracts > 0)
+		worker_children_intent(w, index);
 	if (res.ok) {
 		worker_reply_result(w, id, json_pack("{s:O,s:I}", "value",
 		    res.value ? res.value : json_null(), "index",

@@ -250,6 +250,7 @@ worker_open(struct worker *w)
 	if (ledger_committed_size(w->ledger) == 0)
 		fatalx("ledger is empty: no deploy entry");
 	load_state(w);
+	worker_children_recover(w);
 	m = engine_methods(w->engine);
 	if (m == NULL)
 		m = json_array();
