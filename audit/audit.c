@@ -936,6 +936,9 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	    (rc = check_state(a, r, err, errlen)) != 0)
 		goto done;
 	report_success(a, r);
+	if (!r->state_checked && o->parent != NULL && o->parent->stopped)
+		snprintf(r->note, sizeof(r->note), "stopped by %s: no live "
+		    "state to compare", o->parent->contract);
 	rc = 0;
  done:
 	if (r->contract[0] == '\0')

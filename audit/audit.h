@@ -102,6 +102,7 @@ struct audit_parent {
 	const char	*origin;	/* its verified checkpoint origin */
 	uint64_t	 index;		/* the entry that made the child */
 	merkle_hash	 entry;		/* leaf hash of the child's entry 0 */
+	int		 stopped;	/* the parent stopped it */
 };
 
 struct audit_opts {

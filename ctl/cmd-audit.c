@@ -220,6 +220,7 @@ audit_children_of(struct audit_cli *ac, struct audit *parent,
 		p.origin = audit_origin(parent);
 		p.index = (uint64_t)json_integer_value(json_object_get(k,
 		    "index"));
+		p.stopped = json_is_true(json_object_get(k, "stopped"));
 		if (name == NULL || hex == NULL ||
 		    hex_decode(hex, p.entry, MERKLE_HASH_LEN) != 0) {
 			child_missing(ac, name ? name : "?", "bad record in "
@@ -374,6 +375,9 @@ audit_daemon_as(struct audit_cli *ac, const char *name,
 	if ((rc = ctl_connect(ac->c)) != EXIT_OK)
 		return rc;
 	src = audit_rpc_source(ac->c->client, name, &tf);
+	/* a stopped child has no worker to report its live state */
+	if (parent != NULL && parent->stopped)
+		src->state = NULL;
 	socket_id(ac, seen, sizeof(seen));
 	rc = audit_one(ac, src, name, seen, &tf, follow, parent);
 	if (keep != NULL && rc == EXIT_OK)

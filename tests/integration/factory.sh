@@ -134,7 +134,7 @@ is remade-serves '"unix:dave"' $V call $F.dave owner
     echo "PASS exactly-once" || echo "FAIL exactly-once: alice was made again"
 rm -f "$VMSCTL_KNOWN"	# (this dave has a new key: the old one was deleted)
 out=$($V audit $F --children 2>&1); rc=$?
-[ $rc -eq 0 ] && echo "PASS audit-after-restart" || echo "FAIL audit-after-restart: $out"
+[ $rc -eq 0 ] && echo "PASS audit-after-restart" || echo "FAIL audit-after-restart: exit $rc: $(echo $out)"
 
 # tampering, on a copy: the host re-signs its ledgers
 daemon_stop
