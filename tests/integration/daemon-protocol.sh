@@ -25,7 +25,7 @@ else
 fi
 
 # Not an object / no jsonrpc / params not an object.
-out=$(printf '[1,2]\n{"id":1,"method":"ping"}\n{"jsonrpc":"2.0","id":2,"method":"list","params":[1]}\n' | raw 1)
+out=$(printf '1\n{"id":1,"method":"ping"}\n{"jsonrpc":"2.0","id":2,"method":"list","params":[1]}\n' | raw 1)
 c1=$(echo "$out" | sed -n 1p | field error.code); c2=$(echo "$out" | sed -n 2p | field error.code)
 c3=$(echo "$out" | sed -n 3p | field error.code)
 check invalid_requests "codes $c1 $c2 $c3" [ "$c1" = -32600 -a "$c2" = -32600 -a "$c3" = -32602 ]
