@@ -41,25 +41,53 @@ static const struct cmd_entry *const cmd_table[] = {
 	NULL
 };
 
-/* The commands that parse options of their own (getopt_long, which stops
- * at "--"); the others get none: vmsctl refuses any left for them. */
-static const struct cmd_entry *const getopt_cmds[] = {
-	&cmd_deploy_entry,
-	&cmd_log_entry,
-	&cmd_ls_entry,
-	&cmd_remove_entry,
-	&cmd_audit_entry,
-	NULL
+/*
+ * The commands that parse options of their own (getopt_long, which stops
+ * at "--"), with the long options they have of the same name as a global
+ * one: after the command's name those are the command's. The other
+ * commands get no options: vmsctl refuses any left for them.
+ */
+static const struct {
+	const struct cmd_entry	*e;
+	const char		*own;	/* " name name " */
+} getopt_cmds[] = {
+	{ &cmd_deploy_entry,	"" },
+	{ &cmd_log_entry,	"" },
+	{ &cmd_ls_entry,	"" },
+	{ &cmd_remove_entry,	"" },
+	{ &cmd_audit_entry,	" timeout json " },
 };
 
 static int
 has_options(const struct cmd_entry *e)
 {
-	const struct cmd_entry *const *g;
+	size_t i;
 
-	for (g = getopt_cmds; *g != NULL; g++)
-		if (*g == e)
+	for (i = 0; i < sizeof(getopt_cmds) / sizeof(getopt_cmds[0]); i++)
+		if (getopt_cmds[i].e == e)
 			return 1;
+	return 0;
+}
+
+/* Is arg (--name or --name=value) an option of the command e's own? */
+static int
+own_option(const struct cmd_entry *e, const char *arg)
+{
+	char name[64];
+	size_t i, n;
+
+	if (e == NULL || arg[0] != '-' || arg[1] != '-')
+		return 0;
+	n = strcspn(arg + 2, "=");
+	if (n == 0 || n + 3 > sizeof(name))
+		return 0;
+	name[0] = ' ';
+	memcpy(name + 1, arg + 2, n);
+	name[n + 1] = ' ';
+	name[n + 2] = '\0';
+	for (i = 0; i < sizeof(getopt_cmds) / sizeof(getopt_cmds[0]); i++)
+		if (getopt_cmds[i].e == e)
+			return strstr(getopt_cmds[i].own, name) != NULL;
 	return 0;
 }
 
@@ -289,6 +317,7 @@ global_option(struct ctl *c, int argc, char **argv, int *i, int *help,
 int
 main(int argc, char **argv)
 {
+	const struct cmd_entry *cur = NULL;
 	struct ctl c;
 	char **av;
 	int ac = 0, i, r, rc, dashdash = 0, help = 0, version = 0;
@@ -313,10 +342,14 @@ main(int argc, char **argv)
 		if (dashdash || !is_option(argv[i])) {
 			if (strcmp(argv[i], "--") == 0)
 				dashdash = 1;
+			else if (ac == 1)
+				cur = find_cmd(argv[i]);
 			av[ac++] = argv[i++];
 			continue;
 		}
-		if ((r = global_option(&c, argc, argv, &i, &help,
+		if (own_option(cur, argv[i]))
+			r = 0;
+		else if ((r = global_option(&c, argc, argv, &i, &help,
 		    &version)) < 0) {
 			free(av);
 			return EXIT_USAGE;

@@ -36,6 +36,7 @@
 #include "admit.h"
 #include "budget.h"
 #include "control.h"
+#include "listen.h"
 #include "log.h"
 #include "proto.h"
 #include "rpcmsg.h"
@@ -708,7 +709,7 @@ control_listen_fd(int fd, char *err, size_t errlen)
 		return -1;
 	}
 	l->evl = evconnlistener_new(vmsd_base, accept_cb, l,
-	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (l->evl == NULL) {
 		seterr(err, errlen, "cannot listen on fd %d", fd);
 		free(l);
@@ -795,7 +796,7 @@ control_listen_unix(const char *path, mode_t mode, char *err, size_t errlen)
 		unlink(path);
 		return -1;
 	}
-	if (listen(fd, 128) != 0) {
+	if (listen(fd, LISTEN_BACKLOG) != 0) {
 		seterr(err, errlen, "listen %s: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
