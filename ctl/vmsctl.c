@@ -147,7 +147,6 @@ ctl_wants_help(int argc, char **argv)
 	return 0;
 }
 
-/* Does arg look like an option? "-" alone and negative numbers do not. */
 static int is_option(const char *);
 
 /*
@@ -211,13 +210,14 @@ run(struct ctl *c, int argc, char **argv, int help)
 	return e->exec(c, argc, argv);
 }
 
-/* Does arg look like an option? "-" alone and negative numbers do not. */
+/* Does arg look like an option? "-" alone, "--" (the end of options) and
+ * negative numbers do not. */
 static int
 is_option(const char *arg)
 {
 	char *end;
 
-	if (arg[0] != '-' || arg[1] == '\0')
+	if (arg[0] != '-' || arg[1] == '\0' || strcmp(arg, "--") == 0)
 		return 0;
 	if (arg[1] == '-')
 		return 1;

@@ -87,6 +87,34 @@ print(",".join(json.loads(l)["id"] for l in sys.stdin if l.strip()))')
 want=$(python3 -c 'print(",".join("r%d" % i for i in range(200)))')
 check pipelined_replies_in_order "ids: $(echo "$ids" | cut -c1-80)..." [ "$ids" = "$want" ]
 
+# Batches (JSON-RPC 2.0): one line, the array of the replies to the
+# requests that are not notifications, in order; pipelined with single
+# requests, every reply still leaves in request order.
+out=$(printf '%s\n' \
+    '{"jsonrpc":"2.0","id":"a","method":"ping"}' \
+    '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"ping"},1,{"jsonrpc":"2.0","id":"x","method":"nope"},{"jsonrpc":"2.0","id":3,"method":"list"}]' \
+    '[{"jsonrpc":"2.0","method":"ping"},{"jsonrpc":"2.0","method":"list"}]' \
+    '[]' \
+    '[1,2]' \
+    '{"jsonrpc":"2.0","id":"z","method":"ping"}' | raw 2)
+if echo "$out" | python3 -c '
+import json, sys
+lines = [json.loads(l) for l in sys.stdin if l.strip() and l.strip() != "EOF"]
+assert len(lines) == 5, lines
+assert lines[0]["id"] == "a"
+b = lines[1]
+assert [x["id"] for x in b] == [1, None, "x", 3], b
+assert "result" in b[0] and b[1]["error"]["code"] == -32600
+assert b[2]["error"]["code"] == -32601 and "contracts" in b[3]["result"]
+assert lines[2]["error"]["code"] == -32600 and lines[2]["id"] is None
+assert [x["error"]["code"] for x in lines[3]] == [-32600, -32600]
+assert lines[4]["id"] == "z"
+'; then
+	pass batches_on_the_socket
+else
+	fail batches_on_the_socket "got: $(echo "$out" | head -c 600)"
+fi
+
 # Notifications (no id) get no reply; the next request does.
 out=$(printf '{"jsonrpc":"2.0","method":"ping"}\n{"jsonrpc":"2.0","id":9,"method":"ping"}\n' | raw 1)
 check notification_no_reply "got $out" [ "$(echo "$out" | grep -c jsonrpc)" = 1 -a "$(echo "$out" | sed -n 1p | field id)" = 9 ]

@@ -104,7 +104,8 @@ check clean_exit "rc=$rc" [ $rc -eq 0 ]
 if grep -q 'Sanitizer\|runtime error' "$T/log"; then fail no_sanitizer_reports "see log"; else pass no_sanitizer_reports; fi
 
 # ---- memory bombs, RSS sampled (the release build: no sanitizer heap) ----
-if [ -x "$TOP/daemon/vmsd" ]; then
+VMSD_RELEASE="${VMSD_RELEASE:-$TOP/daemon/vmsd}"
+if [ -x "$VMSD_RELEASE" ]; then
 	cat >"$T/vmsd.conf" <<EOF
 socket_mode = 0666
 memory_budget = 32M
@@ -113,7 +114,7 @@ max_connections_per_address = 1000
 client_request_timeout = 30
 EOF
 	mv "$T/log" "$T/log.san"
-	VMSD=$TOP/daemon/vmsd start_vmsd --listen 127.0.0.1:$PORT || fail start_release "vmsd did not start"
+	VMSD=$VMSD_RELEASE start_vmsd --listen 127.0.0.1:$PORT || fail start_release "vmsd did not start"
 	# 100 connections x 4 MB lines without their newline: 400 MB offered.
 	out=$($ABUSE membomb "unix:$T/s.sock" --conns 100 --size 4000000 --seconds 4 --pid "$VPID" $PROBE_UID)
 	checkpy control_membomb_rss_bounded "$out" \
