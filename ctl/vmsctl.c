@@ -26,6 +26,7 @@
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_deploy_entry,
 	&cmd_call_entry,
+	&cmd_repl_entry,
 	&cmd_list_entry,
 	&cmd_info_entry,
 	&cmd_methods_entry,
@@ -52,6 +53,7 @@ static const struct {
 	const char		*own;	/* " name name " */
 } getopt_cmds[] = {
 	{ &cmd_deploy_entry,	"" },
+	{ &cmd_repl_entry,	"" },
 	{ &cmd_log_entry,	"" },
 	{ &cmd_ls_entry,	"" },
 	{ &cmd_remove_entry,	"" },
