@@ -364,6 +364,7 @@ conn_req_new(struct conn *c)
 {
 	struct rpcreq *req = rpcreq_new(c, &c->info, conn_req_done);
 
+	req->acct = &c->acct;
 	TAILQ_INSERT_TAIL(&c->pending, req, centry);
 	c->npending++;
 	return req;
@@ -630,7 +631,6 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	c->info.gid = uc.gid;
 	c->info.pid = uc.pid;
 	c->info.ident = peer_ident(uc.uid);
-	c->info.acct = &c->acct;
 	snprintf(c->who, sizeof(c->who), "%s (pid %ld)", c->info.ident,
 	    (long)uc.pid);
 	c->bev = bufferevent_socket_new(vmsd_base, fd, BEV_OPT_CLOSE_ON_FREE);

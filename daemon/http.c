@@ -27,12 +27,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 
 #include "http.h"
 #include "httpconn.h"
@@ -282,6 +284,8 @@ do_rpc(struct evhttp_request *req, struct hconn *hc)
 	h->req = req;
 	h->hc = hc;
 	h->rpc = rpcreq_new(h, &hc->info, rpc_done);
+	h->rpc->acct = &hc->acct;
+	h->rpc->addr = hc->addr;
 	TAILQ_INSERT_TAIL(&hc->reqs, h, entry);
 	npending++;
 	/* may complete at once (rpc_done) */
@@ -372,6 +376,41 @@ http_init(char *err, size_t errlen)
 	return 0;
 }
 
+static void
+accept_resume(evutil_socket_t unused, short what, void *arg)
+{
+	struct evhttp_bound_socket *sock = arg;
+	struct bound *b;
+
+	if (draining)
+		return;
+	SLIST_FOREACH(b, &bounds, entry)	/* still ours? */
+		if (b->sock == sock)
+			evconnlistener_enable(
+			    evhttp_bound_socket_get_listener(sock));
+}
+
+/* accept() failed: out of descriptors or memory, back off a little
+ * rather than spin (admit.c keeps connections below the fd limit; this is
+ * for what else may use descriptors). */
+static void
+accept_error(struct evconnlistener *evl, void *arg)
+{
+	static time_t last;
+	struct timeval tv = { 0, 100000 };
+	int e = EVUTIL_SOCKET_ERROR();
+
+	if (time(NULL) != last) {
+		log_warnx("HTTP accept: %s", evutil_socket_error_to_string(e));
+		last = time(NULL);
+	}
+	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+		evconnlistener_disable(evl);
+		event_base_once(vmsd_base, -1, EV_TIMEOUT, accept_resume, arg,
+		    &tv);
+	}
+}
+
 int
 http_listen_fd(int fd, char *err, size_t errlen)
 {
@@ -390,6 +429,8 @@ http_listen_fd(int fd, char *err, size_t errlen)
 		free(b);
 		return -1;
 	}
+	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(b->sock),
+	    accept_error);
 	SLIST_INSERT_HEAD(&bounds, b, entry);
 	return 0;
 }

@@ -211,8 +211,7 @@ admit_one(struct evhttp_connection *evcon, struct bufferevent *bev, int fd)
 	hc->bev = bev;
 	hc->fd = fd;
 	hc->info.tcp = 1;
-	hc->info.addr = hc->peerkey;
-	hc->info.acct = &hc->acct;
+	hc->addr = hc->peerkey;
 	TAILQ_INIT(&hc->reqs);
 	snprintf(hc->who, sizeof(hc->who), "%s", hc->peer);
 	if ((hc->timer = evtimer_new(vmsd_base, timer_cb, hc)) == NULL) {
@@ -364,10 +363,10 @@ hconn_request(struct hconn *hc, struct evhttp_request *req)
 	evtimer_del(hc->timer);
 	hc->nreq++;
 	evhttp_request_set_on_complete_cb(req, replied, hc);
-	hc->info.addr = hc->peerkey;
+	hc->addr = hc->peerkey;
 	if (hc->trusted && proxied_client(req, hc->client,
 	    sizeof(hc->client)) == 0)
-		hc->info.addr = hc->client;
+		hc->addr = hc->client;
 	return max > 0 && hc->nreq >= max;
 }
 

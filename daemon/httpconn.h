@@ -27,8 +27,9 @@ struct hconn {
 	struct evhttp_connection *evcon;
 	struct bufferevent	*bev;
 	int			 fd;
-	struct conn_info	 info;		/* info.addr: this request's
-						   client */
+	struct conn_info	 info;
+	const char		*addr;		/* the key of this request's
+						   client, for limits */
 	char			 peer[64];	/* the TCP peer's address */
 	char			 peerkey[64];	/* ... for limits (v6: /64) */
 	char			 client[64];	/* the key of the client a
@@ -52,7 +53,7 @@ struct hconn {
 void	 hconn_setup(struct evhttp *, void (*closed)(struct hconn *));
 /* The connection of a request evhttp has read whole. */
 struct hconn *hconn_of(struct evhttp_request *);
-/* A request was read: its deadline is met; hc->info.addr is its client
+/* A request was read: its deadline is met; hc->addr is its client
  * (the X-Real-IP a trusted proxy gives, else the peer). Once its reply
  * is written, whoever sends it, what it held is released and the next
  * request's deadline starts. Returns 1 when it must be the last on this

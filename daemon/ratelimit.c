@@ -96,7 +96,7 @@ int
 ratelimit_call(struct rpcreq *req)
 {
 	const struct vmsd_config *c = vmsd_conf;
-	const char *addr = req->peer != NULL ? req->peer->addr : NULL;
+	const char *addr = req->addr;
 	struct bucket *ba = NULL, *bi = NULL;
 	uint64_t now = mono_ms();
 	unsigned wa = 0, wi = 0;

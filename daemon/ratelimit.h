@@ -10,7 +10,7 @@
 
 struct rpcreq;
 
-/* A remote call from req->peer->addr by req->caller (NULL: anonymous):
+/* A remote call from req->addr by req->caller (NULL: anonymous):
  * 0 to go on (a token taken from each bucket), or -1 having answered req
  * RPC_RATE_LIMITED with the seconds to wait (req->retry_after). */
 int	 ratelimit_call(struct rpcreq *);

@@ -117,8 +117,10 @@ dispatch_batch(struct rpcreq *b, json_t *arr, int refuse)
 	b->kids = xcalloc(n, sizeof(*b->kids));
 	b->nkids = n;
 	b->kids_left = n;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		b->kids[i] = rpcreq_new(b, b->peer, kid_done);
+		b->kids[i]->addr = b->addr;
+	}
 	/*
 	 * Elements may complete at once (errors, ping) or later; the batch
 	 * cannot complete before the last is dispatched, since each holds

@@ -28,17 +28,17 @@ rpcreq_new(void *owner, const struct conn_info *peer, rpcreq_done_fn fn)
 void
 rpcreq_charge(struct rpcreq *req, size_t n)
 {
-	if (req->peer == NULL || req->peer->acct == NULL)
+	if (req->acct == NULL)
 		return;
-	budget_add(req->peer->acct, n);
+	budget_add(req->acct, n);
 	req->charge += n;
 }
 
 void
 rpcreq_uncharge(struct rpcreq *req)
 {
-	if (req->charge > 0 && req->peer != NULL && req->peer->acct != NULL)
-		budget_sub(req->peer->acct, req->charge);
+	if (req->charge > 0 && req->acct != NULL)
+		budget_sub(req->acct, req->charge);
 	req->charge = 0;
 }
 
@@ -70,11 +70,16 @@ rpcreq_orphan(struct rpcreq *req)
 	rpcreq_uncharge(req);	/* the connection's account is closing */
 	req->owner = NULL;
 	req->peer = NULL;
+	req->acct = NULL;
+	req->addr = NULL;
 	/* The elements of a batch keep completing to it, but their peer
 	 * (the front end's connection) is gone too. */
 	for (i = 0; i < req->nkids; i++)
-		if (req->kids[i] != NULL)
+		if (req->kids[i] != NULL) {
 			req->kids[i]->peer = NULL;
+			req->kids[i]->acct = NULL;
+			req->kids[i]->addr = NULL;
+		}
 }
 
 const char *

@@ -21,14 +21,10 @@
 /* Who sent a request: what the front end knows of its client. */
 struct conn_info {
 	int		 tcp;		/* remote client */
-	char		*addr;		/* remote: the client's address (for
-					   limits), else NULL */
 	uid_t		 uid;
 	gid_t		 gid;
 	pid_t		 pid;
 	char		*ident;		/* "unix:alice", NULL when remote */
-	struct budget_acct *acct;	/* the connection's, for what its
-					   requests hold */
 };
 
 struct budget_acct;
@@ -48,8 +44,12 @@ struct rpcreq {
 	char		*reply;		/* the encoded reply line */
 	size_t		 replylen;
 	int		 code;		/* its error code, 0 for a result */
-	size_t		 charge;	/* bytes held in the memory budget
-					   for it (peer->acct) */
+	/* Set by the front end: its connection's memory budget account,
+	 * and for a remote client its address (the key of limits; valid
+	 * while the request is dispatched). NULL once orphaned. */
+	struct budget_acct *acct;
+	const char	*addr;
+	size_t		 charge;	/* bytes held in acct for it */
 	unsigned	 retry_after;	/* refused by a rate limit: seconds */
 
 	/* A batch: its elements, and how many have yet to complete. An
@@ -76,7 +76,7 @@ void		 rpcreq_free(struct rpcreq *);
 /* The client is gone: free now if answered, else when answered (a
  * batch: once its last element is). */
 void		 rpcreq_orphan(struct rpcreq *);
-/* Charge n bytes to the connection's budget account (peer->acct) for as
+/* Charge n bytes to the connection's budget account (req->acct) for as
  * long as the request waits for its reply; released when it completes. */
 void		 rpcreq_charge(struct rpcreq *, size_t n);
 void		 rpcreq_uncharge(struct rpcreq *);

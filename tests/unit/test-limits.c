@@ -199,10 +199,11 @@ done(struct rpcreq *req, void *owner)
 }
 
 static struct rpcreq *
-call_from(struct conn_info *ci, const char *caller)
+call_from(struct conn_info *ci, const char *addr, const char *caller)
 {
 	struct rpcreq *r = rpcreq_new(ci, ci, done);
 
+	r->addr = addr;
 	if (caller != NULL)
 		r->caller = strdup(caller);
 	return r;
@@ -210,7 +211,8 @@ call_from(struct conn_info *ci, const char *caller)
 
 TEST(rate_limits)
 {
-	struct conn_info ci = { 1, "198.51.100.1", 0, 0, 0, NULL, NULL };
+	struct conn_info ci = { 1, 0, 0, 0, NULL };
+	const char *addr1 = "198.51.100.1";
 	struct rpcreq *r;
 	int i, ok = 0;
 
@@ -221,7 +223,7 @@ TEST(rate_limits)
 	answered = 0;
 	/* an address: the burst passes, then refused */
 	for (i = 0; i < 5; i++) {
-		r = call_from(&ci, NULL);
+		r = call_from(&ci, addr1, NULL);
 		if (ratelimit_call(r) == 0)
 			ok++;
 		else
@@ -238,8 +240,7 @@ TEST(rate_limits)
 		char addr[32];
 
 		snprintf(addr, sizeof(addr), "203.0.113.%d", i);
-		ci.addr = addr;
-		r = call_from(&ci, "ed25519:someone");
+		r = call_from(&ci, addr, "ed25519:someone");
 		if (ratelimit_call(r) == 0)
 			ok++;
 		rpcreq_free(r);
@@ -248,12 +249,11 @@ TEST(rate_limits)
 	CHECK_CONTAINS(last, "identity");
 	/* a refused call took no token from its address: 203.0.113.9
 	 * refused by the identity still has its burst of 3 */
-	ci.addr = "203.0.113.9";
-	r = call_from(&ci, "ed25519:someone");
+	r = call_from(&ci, "203.0.113.9", "ed25519:someone");
 	CHECK(ratelimit_call(r) != 0);
 	rpcreq_free(r);
 	for (ok = 0, i = 0; i < 3; i++) {
-		r = call_from(&ci, NULL);
+		r = call_from(&ci, "203.0.113.9", NULL);
 		ok += ratelimit_call(r) == 0;
 		rpcreq_free(r);
 	}
@@ -262,7 +262,7 @@ TEST(rate_limits)
 	conf.call_rate_per_address = 0;
 	conf.call_rate_per_identity = 0;
 	for (ok = 0, i = 0; i < 100; i++) {
-		r = call_from(&ci, "ed25519:someone");
+		r = call_from(&ci, "203.0.113.9", "ed25519:someone");
 		ok += ratelimit_call(r) == 0;
 		rpcreq_free(r);
 	}
@@ -274,7 +274,7 @@ TEST(rate_limits)
 static void
 message(const char *text)
 {
-	struct conn_info ci = { 0, NULL, 0, 0, 0, NULL, NULL };
+	struct conn_info ci = { 0, 0, 0, 0, NULL };
 	struct rpcreq *r = rpcreq_new(&ci, &ci, done);
 
 	answered = 0;
