@@ -7,7 +7,9 @@
  * checkpoint root (RFC 6962, hashed here), the tree is consistent with the
  * checkpoint this auditor verified before, and every signed note in the
  * source's history signs the root of that many entries; (3) entry 0 is the deploy entry, its code hash matches, limits
- * are recorded; (4) every entry replays byte for byte in a fresh sandbox;
+ * are recorded; (4) every entry replays byte for byte in a fresh sandbox
+ * (a signed call only if it names the checkpoint's origin, its nonce is
+ * above its key's previous one and its signature verifies);
  * (5) the host's materialised state equals the replayed state.
  *
  * Used by `vmsctl audit` (ctl/cmd-audit.c) and bench/bench-audit.c.
@@ -58,6 +60,14 @@ struct audit_source {
 	enum audit_fetch (*entry)(void *ctx, uint64_t index,
 		    const uint8_t **buf, size_t *len, char *err,
 		    size_t errlen);
+	/* Optional (NULL: entries are replayed on one thread): entry i
+	 * read into *buf (grown as needed, capacity *cap), its bytes at
+	 * *buf + *off. Safe to call from several threads at once, each with
+	 * its own buffer. Same returns as entry(). */
+	enum audit_fetch (*entry_copy)(void *ctx, uint64_t index,
+		    uint8_t **buf, size_t *cap, size_t *off, size_t *len,
+		    char *err,
+		    size_t errlen);
 	/* Optional (NULL): a consistency proof old -> size. */
 	int	(*prove)(void *ctx, uint64_t old, uint64_t size,
 		    merkle_hash *proof, size_t *n, char *err, size_t errlen);
@@ -97,6 +107,11 @@ struct audit_opts {
 			    size_t whylen);
 	void		*lookup_arg;
 	int		 progress;	/* progress lines on stderr */
+	/* Threads replaying entries (0 or 1: the calling thread only).
+	 * More need the source's entry_copy; each thread replays a
+	 * segment of the ledger from the state the entries before it
+	 * record, and the states where segments meet are compared. */
+	int		 threads;
 };
 
 struct audit_report {

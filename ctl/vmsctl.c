@@ -39,6 +39,8 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_remove_entry,
 	&cmd_audit_entry,
 	&cmd_ping_entry,
+	&cmd_keygen_entry,
+	&cmd_whoami_entry,
 	NULL
 };
 
@@ -54,6 +56,7 @@ static const struct {
 } getopt_cmds[] = {
 	{ &cmd_deploy_entry,	"" },
 	{ &cmd_repl_entry,	"" },
+	{ &cmd_keygen_entry,	"" },
 	{ &cmd_log_entry,	"" },
 	{ &cmd_ls_entry,	"" },
 	{ &cmd_remove_entry,	"" },
@@ -99,12 +102,17 @@ main_usage(FILE *f)
 	const struct cmd_entry *const *e;
 
 	fprintf(f, "usage: vmsctl [-s SOCKET|--remote URL] [--json] [--user NAME] "
-	    "[-h|--help] [-V] COMMAND [ARG ...]\n\ncommands:\n");
+	    "[--sign|--no-sign] [--identity FILE]\n"
+	    "              [-h|--help] [-V] COMMAND [ARG ...]\n\ncommands:\n");
 	for (e = cmd_table; *e != NULL; e++)
 		fprintf(f, "  %-11s %s\n", (*e)->name, (*e)->help);
 	fprintf(f, "  %-11s %s\n", "help", "help [COMMAND]: show help");
 	fprintf(f, "\nsocket: -s, else $VMSD_SOCKET, else %s; "
 	    "an http:// or https:// URL (-s or --remote) for the HTTP port.\n"
+	    "calls to a URL are signed with the identity (vmsctl keygen) if "
+	    "there is one.\n"
+	    "options may come anywhere on the line; after \"--\" every "
+	    "argument is an operand.\n"
 	    "exit: 0 ok, 1 failed, 2 usage, 3 cannot reach the daemon.\n",
 	    VMSD_SOCKET);
 }
@@ -227,7 +235,8 @@ is_option(const char *arg)
 	return *end != '\0';
 }
 
-enum { G_SOCKET, G_JSON, G_USER, G_TIMEOUT, G_HELP, G_VERSION };
+enum { G_SOCKET, G_JSON, G_USER, G_TIMEOUT, G_SIGN, G_NOSIGN, G_IDENTITY,
+    G_HELP, G_VERSION };
 
 static const struct gopt {
 	const char	*lng;		/* --long */
@@ -240,6 +249,9 @@ static const struct gopt {
 	{ "json",	0,   0, G_JSON },
 	{ "user",	0,   1, G_USER },
 	{ "timeout",	0,   1, G_TIMEOUT },
+	{ "sign",	0,   0, G_SIGN },
+	{ "no-sign",	0,   0, G_NOSIGN },
+	{ "identity",	0,   1, G_IDENTITY },
 	{ "help",	'h', 0, G_HELP },
 	{ "version",	'V', 0, G_VERSION },
 };
@@ -298,6 +310,15 @@ global_option(struct ctl *c, int argc, char **argv, int *i, int *help,
 		break;
 	case G_USER:
 		c->user = val;
+		break;
+	case G_SIGN:
+		c->sign = 1;
+		break;
+	case G_NOSIGN:
+		c->sign = -1;
+		break;
+	case G_IDENTITY:
+		c->identity = val;
 		break;
 	case G_TIMEOUT:
 		if (ctl_parse_u64(val, &t) != 0 || t > 86400) {
@@ -375,6 +396,7 @@ main(int argc, char **argv)
 	rc = run(&c, ac - 1, av + 1, help);
 	free(av);
 	client_close(c.client);
+	free(c.origin_of);
 	fflush(stdout);
 	if (ferror(stdout)) {
 		ctl_errx("error writing to standard output");

@@ -32,6 +32,10 @@
 #define RPC_TOO_LARGE		-32008	/* message over the size cap */
 #define RPC_RATE_LIMITED	-32009	/* too many calls: retry after
 					   data.retry_after seconds */
+/* signed calls (refused before anything runs; nothing is recorded) */
+#define RPC_BAD_SIGNATURE	-32010	/* malformed, or does not verify */
+#define RPC_WRONG_ORIGIN	-32011	/* signed for another contract */
+#define RPC_STALE_NONCE		-32012	/* nonce not above the caller's last */
 
 /*
  * The method table: every method of the protocol, once, with its
