@@ -4,9 +4,10 @@
 # (204), malformed JSON, an oversize body (413), a wrong content type (415),
 # other methods (405) and paths (404), GET /health; CORS preflights and
 # headers; anonymous calls refused by default; rate limits per address and
-# per identity (429, Retry-After, nothing in the ledger); requests per
-# connection; header size; connections per address; slow-loris; vmsctl -s
-# http://... calling and reading; admin methods refused.
+# per identity, signed callers' too (429, Retry-After, nothing in the
+# ledger); requests per connection; header size; connections per address;
+# slow-loris; vmsctl -s http://... calling and reading; admin methods
+# refused.
 . "$TOP/tests/integration/lib/daemon.sh"
 
 cat >"$T/vmsd.conf" <<'EOF'
@@ -128,8 +129,18 @@ for a in 127.0.0.3 127.0.0.4 127.0.0.5; do
 done
 body=$(cat "$T/body")
 check rate_limit_per_identity "codes$codes; $body" sh -c "[ '$codes' = ' 200 200 429' ] && echo '$body' | grep -q identity"
+# signed calls (vmsctl keygen): the identity's bucket is its caller id
+export XDG_CONFIG_HOME="$T/xdg" VMSCTL_KNOWN="$T/known"
+"$VMSCTL" keygen >/dev/null
+rcs=""
+for i in 1 2 3; do
+	out=$("$VMSCTL" --remote "$URL" call guestlist RSVP "signed$i" true 2>&1)
+	rcs="$rcs $?"
+done
+check rate_limit_signed_identity "rcs$rcs; $out" sh -c \
+    "[ '$rcs' = ' 0 0 1' ] && echo '$out' | grep -q 'too many calls from this identity'"
 after=$(size)
-check refused_calls_not_in_ledger "size $before -> $after" [ "$after" = $((before + 5)) ]
+check refused_calls_not_in_ledger "size $before -> $after" [ "$after" = $((before + 7)) ]
 
 # ---- connections ----
 # max_requests_per_connection = 3: the third reply closes the connection.
@@ -181,7 +192,7 @@ checkpy slowloris_dropped "x $(python3 "$LIB/abuse.py" slowloris "$URL" --conns 
 # ---- vmsctl over HTTP ----
 out=$("$VMSCTL" -s "$URL" ping 2>&1)
 check vmsctl_http_ping "got $out" sh -c "echo '$out' | grep -q 0.1.0"
-out=$("$VMSCTL" --remote "$URL" call guestlist listRSVPs 2>&1); rc=$?
+out=$("$VMSCTL" --remote "$URL" --no-sign call guestlist listRSVPs 2>&1); rc=$?
 check vmsctl_http_call_anonymous_refused "rc=$rc got $out" sh -c "[ $rc = 1 ] && echo '$out' | grep -q anonymous_calls"
 out=$("$VMSCTL" -s "$URL" info guestlist 2>&1)
 check vmsctl_http_info "got $out" sh -c "echo '$out' | grep -q 'status: *running'"
