@@ -13,11 +13,13 @@
  * Two parts vary independently: the transport (struct transport: JSON
  * lines on the control socket, or HTTP/1.1 POST /rpc on kept-alive
  * connections) and the kind of call (struct callkind: what a call's
- * params are; "rsvp" claims a debug caller id). A signed-call variant is
- * a callkind of its own whose params carry the signature.
+ * params are): "rsvp" claims a debug caller id; "rsvp-signed" signs each
+ * call with a key of its own (libvms/callsig.c, nonce 1: a new identity,
+ * so a new file, per call) for the contract's --origin.
  *
- *   bench-daemon --addr ADDR [--call KIND] [--contract NAME] [--clients N]
- *       [--calls N] [--seconds S] [--rounds R] [--tag TAG] [--label LABEL]
+ *   bench-daemon --addr ADDR [--call rsvp|rsvp-signed] [--origin ORIGIN]
+ *       [--contract NAME] [--clients N] [--calls N] [--seconds S]
+ *       [--rounds R] [--tag TAG] [--label LABEL]
  *   bench-daemon --checkpoints FILE     count the signed checkpoints of a
  *                                       ledger's `checkpoints` file
  *
@@ -55,7 +57,9 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
+#include "callsig.h"
 #include "proto.h"
 #include "util.h"
 
@@ -95,6 +99,7 @@ struct callkind {
 struct run {
 	const struct transport *tr;
 	const struct callkind *kind;
+	const char	*origin;	/* rsvp-signed: the contract's */
 	const char	*addr;
 	char		 host[256];	/* HTTP: the Host header */
 	uint64_t	 reconnects;
@@ -114,8 +119,8 @@ struct result {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench-daemon --addr ADDR [--call rsvp] "
-	    "[--contract NAME] "
+	fprintf(stderr, "usage: bench-daemon --addr ADDR [--call rsvp|"
+	    "rsvp-signed] [--origin ORIGIN] [--contract NAME] "
 	    "[--clients N] [--calls N] [--seconds S] [--rounds R] [--tag TAG] "
 	    "[--label LABEL]\n"
 	    "       bench-daemon --checkpoints FILE\n");
@@ -306,8 +311,30 @@ rsvp_params(struct run *r, struct conn *c)
 	    "Sorry, can't make it");
 }
 
+/* RSVP signed by a fresh Ed25519 key (nonce 1): a new caller, so a new
+ * file, per call, as with "rsvp"; the client's CPU includes signing. */
+static json_t *
+rsvp_signed_params(struct run *r, struct conn *c)
+{
+	struct callsig cs;
+	uint8_t pk[32], sk[64];
+	char err[VMS_ERRLEN];
+	json_t *args;
+
+	if (r->origin == NULL)
+		die("--call rsvp-signed needs --origin");
+	crypto_sign_keypair(pk, sk);
+	args = json_pack("[s, b, s]", "bob", 0, "Sorry, can't make it");
+	if (args == NULL || callsig_sign(&cs, sk, 1, r->origin, "RSVP", args,
+	    err, sizeof(err)) != 0)
+		die("cannot sign: %s", args ? err : "out of memory");
+	return json_pack("{s:s, s:s, s:o, s:o}", "contract", r->contract,
+	    "method", "RSVP", "args", args, "signed", callsig_to_json(&cs));
+}
+
 static const struct callkind kinds[] = {
 	{ "rsvp", rsvp_params },
+	{ "rsvp-signed", rsvp_signed_params },
 };
 
 /* Send the next call on c; 0 if there is none left to send. */
@@ -548,6 +575,8 @@ main(int argc, char **argv)
 			r.contract = v;
 		else if (strcmp(o, "--call") == 0)
 			kind = v;
+		else if (strcmp(o, "--origin") == 0)
+			r.origin = v;
 		else if (strcmp(o, "--clients") == 0)
 			clients = (unsigned)strtoul(v, NULL, 10);
 		else if (strcmp(o, "--calls") == 0)
@@ -579,6 +608,8 @@ main(int argc, char **argv)
 		snprintf(r.host, sizeof(r.host), "%s", addr + 7);
 		r.host[strcspn(r.host, "/")] = '\0';
 	}
+	if (sodium_init() < 0)
+		die("cannot initialise libsodium");
 	signal(SIGPIPE, SIG_IGN);
 	r.lat = xcalloc(r.calls, sizeof(*r.lat));
 	cs = xcalloc(clients, sizeof(*cs));

@@ -4,7 +4,8 @@
 # examples/guestlist.lua, drive RSVP calls with build/bench/bench-daemon (one
 # thread, a poll loop, one call in flight per connection, like
 # redis-benchmark) with 1 and 32 clients, over the control socket and over
-# the HTTP port (POST /rpc, kept-alive connections), with the ratios HTTP /
+# the HTTP port (POST /rpc, kept-alive connections), unsigned (debug caller
+# ids) and signed (a fresh Ed25519 key per call), with the ratios to the
 # control socket; then report checkpoints signed (group commit), CPU per call, peak RSS
 # of vmsd and of the contract's worker, ledger bytes per call and `vmsctl
 # audit` speed, and stop vmsd. Results also go to $VMS_BENCH_DIR/daemon-results,
@@ -111,13 +112,16 @@ TCK=$(getconf CLK_TCK)
 # CPU time (utime + stime) of a process, in clock ticks.
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
-# run LABEL ADDR CLIENTS CALLS-PER-ROUND
+# run LABEL ADDR CLIENTS CALLS-PER-ROUND [BENCH-DAEMON OPTIONS]
 run() {
+	label=$1 addr=$2 clients=$3 calls=$4
+	shift 4
 	d0=$(cpu "$PID"); w0=$(cpu "$WPID")
 	c0=$(ncp)
-	line=$("$BD" --addr "$2" --clients "$3" --calls "$4" --seconds "$SECS" \
-	    --rounds "$ROUNDS" --tag "$1" --label "$1") ||
-	    fail "$1: bench-daemon failed: $line"
+	line=$("$BD" --addr "$addr" --clients "$clients" --calls "$calls" \
+	    --seconds "$SECS" --rounds "$ROUNDS" --tag "$label" --label "$label" \
+	    "$@") ||
+	    fail "$label: bench-daemon failed: $line"
 	c1=$(ncp)
 	d1=$(cpu "$PID"); w1=$(cpu "$WPID")
 	ck=$((c1 - c0))
@@ -139,13 +143,22 @@ run unix-c1 "$SOCK" 1 "$N1"
 run unix-c32 "$SOCK" 32 "$N32"
 run http-c1 "http://127.0.0.1:$PORT" 1 "$N1"
 run http-c32 "http://127.0.0.1:$PORT" 32 "$N32"
+# Signed calls over HTTP: each call signed by a key of its own (a new
+# caller, so a new file, per call, as above); the worker verifies.
+ORIGIN=$("$VMSCTL" -s "$SOCK" info guestlist | sed -n 's/^vkey: *\([^+]*\)+.*/\1/p')
+[ -n "$ORIGIN" ] || fail "no origin in vmsctl info"
+run signed-c1 "http://127.0.0.1:$PORT" 1 "$N1" --call rsvp-signed --origin "$ORIGIN"
+run signed-c32 "http://127.0.0.1:$PORT" 32 "$N32" --call rsvp-signed --origin "$ORIGIN"
 # HTTP against the control socket, same run.
 awk '/clients=/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 	r[$1] = v["rate"]; p[$1] = v["p50"] }
-    END { if (r["unix-c1"] && r["unix-c32"])
+    END { if (r["unix-c1"] && r["unix-c32"]) {
 	printf "  HTTP / control socket: c=1 %.2fx calls/s (p50 %.3f vs %.3f ms), c=32 %.2fx calls/s (p50 %.3f vs %.3f ms)\n",
 	    r["http-c1"] / r["unix-c1"], p["http-c1"], p["unix-c1"],
-	    r["http-c32"] / r["unix-c32"], p["http-c32"], p["unix-c32"] }' "$RES"
+	    r["http-c32"] / r["unix-c32"], p["http-c32"], p["unix-c32"]
+	printf "  signed HTTP / control socket: c=1 %.2fx calls/s (p50 %.3f ms), c=32 %.2fx calls/s (p50 %.3f ms)\n",
+	    r["signed-c1"] / r["unix-c1"], p["signed-c1"],
+	    r["signed-c32"] / r["unix-c32"], p["signed-c32"] } }' "$RES"
 
 # Peak RSS of the daemon and of the contract's worker.
 info=$("$VMSCTL" -s "$SOCK" --json info guestlist) || fail "info failed"

@@ -60,8 +60,8 @@ summary() {
 	{ for (i = 1; i <= NF; i++) { split($i, kv, "="); x[kv[1]] = kv[2] } }
 	END {
 		printf "  %-22s %-30s %-30s\n", "", "1 client", "32 clients"
-		n = split("unix http redis-always redis-everysec", ks, " ")
-		split("vmsd, control socket|vmsd, HTTP|Redis, fsync always|Redis, fsync everysec", names, "|")
+		n = split("unix http signed redis-always redis-everysec", ks, " ")
+		split("vmsd, control socket|vmsd, HTTP|vmsd, HTTP, signed|Redis, fsync always|Redis, fsync everysec", names, "|")
 		for (i = 1; i <= n; i++)
 			printf "  %-22s %s %s\n", names[i], cell(ks[i], 1), cell(ks[i], 32)
 		printf "  %-22s c=1: %s           c=32: %s\n",
