@@ -268,6 +268,7 @@ worker_main(int argc, char **argv)
 	w.snapshot_interval = 10000;
 	w.batch_max = 256;
 	w.oracle_timeout = 5000;
+	w.settle = worker_settle;
 	w.oracle_max_output = 64 << 10;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;

@@ -75,6 +75,9 @@ struct worker {
 	unsigned	 oracle_timeout;	/* ms */
 	size_t		 oracle_max_output;	/* bytes */
 	int		 oracle_ran;	/* this request ran one: commit now */
+	/* before waiting for something slow (an oracle): worker_settle,
+	 * set by the loop (worker.c) */
+	void		(*settle)(struct worker *);
 
 	uint64_t	*fx;		/* entries whose children are to make */
 	size_t		 nfx, capfx;

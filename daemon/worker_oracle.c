@@ -181,7 +181,8 @@ worker_oracle_run(void *arg, const char *name, const char *req,
 	memcpy(key, o->key, 32);
 	w->oracle_ran = 1;
 	/* acknowledge what is durable before waiting for an oracle */
-	worker_settle(w);
+	if (w->settle != NULL)
+		w->settle(w);
 
 	if (pipe2(inp, O_CLOEXEC) != 0) {
 		seterr(err, errlen, "cannot run: pipe: %s", strerror(errno));
