@@ -378,6 +378,37 @@ TEST(warm_and_cold_alike)
 	engine_free(b);
 }
 
+/* Answers are charged, alike when executed and when replayed. */
+TEST(answers_are_charged)
+{
+	struct vms_limits lim;
+	struct engine *e;
+	char *e0, *ents[4] = { 0 }, err[VMS_ERRLEN], *r;
+	size_t e0len, lens[4], n = 0, i;
+
+	limits_default(&lim);
+	lim.instructions = 8000;
+	e = sbt_deploy_lim(code, &lim, "unix:root", &e0, &e0len);
+	if (e == NULL) { CHECK(0); return; }
+	engine_set_origin(e, ORIGIN);
+	engine_set_oracle(e, fake_oracle, NULL);
+	mode = "ok";
+	/* one request fits; 16 of them (1000 instructions each, plus their
+	 * records) do not */
+	CALL(e, "price", "[\"BTC\"]", ents, lens, n, NULL);
+	r = sbt_call_as(e, "unix:alice", "many", "[]", &ents[n], &lens[n]);
+	n++;
+	CHECK_EQ_STR(r, "ERR: limit exceeded: instructions (8000)");
+	free(r);
+	CHECK_CONTAINS(ents[1], "\"oracles\":[");
+	CHECK_MSG(replay(e0, e0len, ents, lens, n, NULL, err,
+	    sizeof(err)) == 0, "replay: %s", err);
+	for (i = 0; i < n; i++)
+		free(ents[i]);
+	free(e0);
+	engine_free(e);
+}
+
 TEST(not_in_init)
 {
 	struct vms_caller c = { "unix:root", "debug" };
@@ -444,6 +475,7 @@ main(void)
 	RUN(signed_answers);
 	RUN(requests_must_match);
 	RUN(warm_and_cold_alike);
+	RUN(answers_are_charged);
 	RUN(not_in_init);
 	RUN(output_parser);
 	return test_summary();
