@@ -502,6 +502,61 @@ TEST(not_in_init_and_warm_equals_cold)
 	lg_free(&lb);
 }
 
+/* What a hostile contract might try with System.contracts. */
+TEST(hostile_requests)
+{
+	static const char *const bad[][2] = {
+		{ "System.contracts.deploy = nil", "System is read-only" },
+		{ "System.contracts.deploy(42)", "table expected" },
+		{ "System.contracts.deploy{name='../x', code='return {}'}",
+		    "name must be a contract name without dots" },
+		{ "System.contracts.deploy{name='a/b', code='return {}'}",
+		    "name must be a contract name without dots" },
+		{ "System.contracts.deploy{name=string.rep('a', 60), "
+		    "code='return {}'}", "name must be a contract name" },
+		{ "System.contracts.deploy{name='x', code=print}",
+		    "cannot encode a function as JSON" },
+		{ "System.contracts.deploy{name='x', code=string.rep(' ', "
+		    "60001)}", "code must be a string of at most 60000 bytes" },
+		{ "System.contracts.deploy{name='x', code='return {}', "
+		    "args='no'}", "args must be a list" },
+		{ "System.contracts.deploy{name='x', code='return {}', "
+		    "limits={memory=-1}}", "limit memory must be a non-negative "
+		    "integer" },
+		{ "System.contracts.deploy{name='x', code='return {}', "
+		    "limits={depth=1}}", "limit depth must be between" },
+		{ "System.contracts.stop(nil)", "string expected" },
+		{ "System.contracts.deploy{name='x', code='\\27Lua'}",
+		    "binary chunks are not allowed" },
+	};
+	struct lg l = { .n = 0 };
+	struct vms_limits lim;
+	char code[512], *r;
+	struct engine *e;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(code, sizeof(code), "return { f = function() %s end }",
+		    bad[i][0]);
+		limits_default(&lim);
+		lim.children = 2;
+		e = sbt_deploy_lim(code, &lim, "unix:root", &l.e[0], &l.len[0]);
+		if (e == NULL) {
+			FAILF("deploy %s", bad[i][0]);
+			continue;
+		}
+		l.n = 1;
+		engine_set_origin(e, ORIGIN);
+		r = call(e, &l, "f", "[]");
+		CHECK_MSG(strncmp(r, "ERR", 3) == 0 && strstr(r, bad[i][1]),
+		    "%s: %s", bad[i][0], r);
+		CHECK(strstr(l.e[l.n - 1], "\"contracts\"") == NULL);
+		free(r);
+		engine_free(e);
+		lg_free(&l);
+	}
+}
+
 int
 main(void)
 {
@@ -511,5 +566,6 @@ main(void)
 	RUN(tampered_requests_fail_replay);
 	RUN(child_entry_replay_checks_its_link);
 	RUN(not_in_init_and_warm_equals_cold);
+	RUN(hostile_requests);
 	return test_summary();
 }
