@@ -31,6 +31,7 @@
 #include "proc.h"
 #include "server.h"
 #include "supervisor.h"
+#include "tiles.h"
 #include "util.h"
 #include "vmsd.h"
 
@@ -282,6 +283,7 @@ server_run(const struct vmsd_flags *f)
 	ev_chld = add_signal(SIGCHLD, on_chld);
 
 	setup_listeners();
+	tiles_init();
 	if (resolve_admin_gid(&conf, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (supervisor_init(err, sizeof(err)) != 0 ||
@@ -300,6 +302,7 @@ server_run(const struct vmsd_flags *f)
 
 	proc_free_all();
 	admin_free_all();
+	tiles_free();
 	contracts_free_all();
 	http_free();
 	control_free_all();
