@@ -40,11 +40,26 @@ struct audit {
 					   ended early (its words), or "" */
 	uint8_t			*ebuf;		/* the entry being replayed */
 	size_t			 ebufcap;
+	/* audit-tilecheck.c: the tree's hashes at levels 8, 16, ... (the
+	 * level-L tile hashes for L >= 1; level 0 is `leaves`), and the
+	 * size up to which the source's tiles were compared */
+	merkle_hash		*lvl[8];
+	uint64_t		 nlvl[8], caplvl[8];
+	uint64_t		 tiles_size;
 };
 
 /* Record the audit's failure: check 1..5, the entry (or AUDIT_NO_INDEX). */
 void	 audit_fail(struct audit_report *, int check, uint64_t index,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* audit-tilecheck.c */
+/* Check 2 on a tlog-tiles source's hash tiles: every tile the tree of
+ * a->size entries has and the tree of a->tiles_size did not (or had
+ * narrower) equals the one recomputed from the entries. 0 ok, 1 failure
+ * (r filled), -1 error (err). */
+int	 audit_check_tiles(struct audit *, struct audit_report *, char *err,
+	    size_t errlen);
+void	 audit_tiles_free(struct audit *);
 
 /* audit-history.c */
 /* Check 2 on the source's signed history, once every leaf is known: each

@@ -29,6 +29,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_start_entry,
 	&cmd_remove_entry,
 	&cmd_audit_entry,
+	&cmd_export_entry,
 	&cmd_ping_entry,
 	NULL
 };
