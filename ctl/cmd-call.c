@@ -1,27 +1,78 @@
 /*
- * cmd-call.c — vmsctl call NAME METHOD [ARG ...]: each ARG is JSON if it
- * parses as JSON, else a string; prints the method's result as JSON.
+ * cmd-call.c — vmsctl call [--receipt FILE] NAME METHOD [ARG ...]: each ARG
+ * is JSON if it parses as JSON, else a string; prints the method's result
+ * as JSON. With --receipt, the call's receipt (its entry, the checkpoint
+ * that covers it and the inclusion proof) is checked and saved to FILE as
+ * a C2SP tlog-proof, also when the contract raised an error (the call is
+ * recorded all the same).
  */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto.h"
+#include "receipt.h"
+#include "util.h"
 #include "vmsctl.h"
 
 static int cmd_call(struct ctl *, int, char **);
 
 const struct cmd_entry cmd_call_entry = {
-	"call", "NAME METHOD [ARG ...]",
-	"call a contract method; ARGs are JSON if valid JSON, else strings",
+	"call", "[--receipt FILE] NAME METHOD [ARG ...]",
+	"call a contract method; ARGs are JSON if valid JSON, else strings; "
+	"--receipt saves the call's receipt (tlog-proof)",
 	cmd_call
 };
+
+/* Check the receipt's math and write it; EXIT_OK or EXIT_FAILED. */
+static int
+save_receipt(const json_t *rc, const char *path)
+{
+	struct tlog_proof p;
+	char err[VMS_ERRLEN] = "";
+
+	if (rc == NULL) {
+		ctl_errx("the reply carries no receipt (an older vmsd?)");
+		return EXIT_FAILED;
+	}
+	if (receipt_from_json(rc, &p, err, sizeof(err)) != 0 ||
+	    !p.has_extra || receipt_check_math(&p, p.extra, p.extralen, err,
+	    sizeof(err)) != 0 || receipt_save(path, &p, err,
+	    sizeof(err)) != 0) {
+		ctl_errx("receipt: %s", err[0] ? err :
+		    "the reply's receipt holds no entry");
+		tlog_proof_free(&p);
+		return EXIT_FAILED;
+	}
+	tlog_proof_free(&p);
+	return EXIT_OK;
+}
 
 static int
 cmd_call(struct ctl *c, int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "receipt",	required_argument,	NULL, 'r' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	struct client_error e;
+	const char *receipt = NULL;
 	json_t *args, *params, *res, *v;
-	int i, rc;
+	int i, rc, ch;
 
+	/* options only before NAME: an ARG may look like one ("-1") */
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			receipt = optarg;
+			break;
+		default:
+			return ctl_usage(&cmd_call_entry);
+		}
+	}
+	argc -= optind - 1;
+	argv += optind - 1;
 	if (argc < 3)
 		return ctl_usage(&cmd_call_entry);
 	args = json_array();
@@ -40,8 +91,24 @@ cmd_call(struct ctl *c, int argc, char **argv)
 	    argv[2], "args", args);
 	if (c->user != NULL)
 		json_object_set_new(params, "user", json_string(c->user));
-	if ((rc = ctl_rpc(c, PM_CALL, params, &res, NULL)) != EXIT_OK)
+	if (receipt != NULL)
+		json_object_set_new(params, "entry", json_true());
+	memset(&e, 0, sizeof(e));
+	if ((rc = ctl_rpc(c, PM_CALL, params, &res, &e)) != EXIT_OK) {
+		/* a contract error is recorded: it has a receipt too */
+		if (receipt != NULL && e.data != NULL &&
+		    json_object_get(e.data, "receipt") != NULL &&
+		    save_receipt(json_object_get(e.data, "receipt"),
+		    receipt) != EXIT_OK)
+			rc = EXIT_FAILED;
+		json_decref(e.data);
 		return rc;
+	}
+	if (receipt != NULL && save_receipt(json_object_get(res, "receipt"),
+	    receipt) != EXIT_OK) {
+		json_decref(res);
+		return EXIT_FAILED;
+	}
 	if (c->json)
 		ctl_print_json(res);
 	else {

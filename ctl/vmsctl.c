@@ -23,6 +23,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_methods_entry,
 	&cmd_log_entry,
 	&cmd_checkpoint_entry,
+	&cmd_prove_entry,
 	&cmd_read_entry,
 	&cmd_ls_entry,
 	&cmd_stop_entry,
@@ -30,6 +31,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_remove_entry,
 	&cmd_audit_entry,
 	&cmd_export_entry,
+	&cmd_verify_receipt_entry,
 	&cmd_ping_entry,
 	NULL
 };
@@ -42,8 +44,8 @@ main_usage(FILE *f)
 	fprintf(f, "usage: vmsctl [-s SOCKET|--remote URL] [--json] [--user NAME] "
 	    "[-h|--help] [-V] COMMAND [ARG ...]\n\ncommands:\n");
 	for (e = cmd_table; *e != NULL; e++)
-		fprintf(f, "  %-11s %s\n", (*e)->name, (*e)->help);
-	fprintf(f, "  %-11s %s\n", "help", "help [COMMAND]: show help");
+		fprintf(f, "  %-14s %s\n", (*e)->name, (*e)->help);
+	fprintf(f, "  %-14s %s\n", "help", "help [COMMAND]: show help");
 	fprintf(f, "\nsocket: -s, else $VMSD_SOCKET, else %s; "
 	    "an http:// or https:// URL (-s or --remote) for the HTTP port.\n"
 	    "exit: 0 ok, 1 failed, 2 usage, 3 cannot reach the daemon.\n",

@@ -36,7 +36,7 @@ extern const struct cmd_entry cmd_deploy_entry, cmd_call_entry,
     cmd_list_entry, cmd_info_entry, cmd_methods_entry, cmd_log_entry,
     cmd_checkpoint_entry, cmd_read_entry, cmd_ls_entry, cmd_stop_entry,
     cmd_start_entry, cmd_remove_entry, cmd_audit_entry, cmd_ping_entry,
-    cmd_export_entry;
+    cmd_export_entry, cmd_prove_entry, cmd_verify_receipt_entry;
 
 /* vmsctl.c */
 int	 ctl_usage(const struct cmd_entry *);	/* prints usage, EXIT_USAGE */

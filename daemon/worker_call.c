@@ -51,6 +51,7 @@ do_call(struct worker *w, uint64_t id, json_t *params,
 	    "method"));
 	json_t *args = json_object_get(params, "args");
 	struct engine_result res;
+	struct receipt_hole *h;
 	enum engine_status st;
 	char err[VMS_ERRLEN], *entry = NULL;
 	size_t len = 0;
@@ -81,18 +82,151 @@ do_call(struct worker *w, uint64_t id, json_t *params,
 	if (ledger_append(w->ledger, entry, len, &index, err,
 	    sizeof(err)) != 0)
 		fatalx("append failed, batch not acknowledged: %s", err);
-	free(entry);
 	w->dirty = 1;
-	if (res.ok) {
-		worker_reply_result(w, id, json_pack("{s:O,s:I}", "value",
-		    res.value ? res.value : json_null(), "index",
-		    (json_int_t)index));
-	} else {
-		worker_reply_error(w, id, RPC_CONTRACT_ERROR, json_pack("{s:I}",
-		    "index", (json_int_t)index), res.error ? res.error :
-		    "error");
+	/* The reply waits for the batch's checkpoint: its receipt. */
+	if (w->nholes == w->capholes) {
+		w->capholes = w->capholes ? w->capholes * 2 : 64;
+		w->holes = xrealloc(w->holes, w->capholes * sizeof(*w->holes));
 	}
+	h = &w->holes[w->nholes++];
+	memset(h, 0, sizeof(*h));
+	h->at = w->out.len;
+	h->id = id;
+	h->size = reply_size(w);
+	h->index = index;
+	if (res.ok)
+		h->value = json_incref(res.value ? res.value : json_null());
+	else {
+		h->code = RPC_CONTRACT_ERROR;
+		h->message = xstrdup(res.error ? res.error : "error");
+	}
+	if (json_is_true(json_object_get(params, "entry"))) {
+		h->entry = (uint8_t *)entry;
+		h->entrylen = len;
+		entry = NULL;
+	}
+	free(entry);
 	engine_result_clear(&res);
+}
+
+static json_t *
+b64_json(const uint8_t *p, size_t n)
+{
+	char *b = b64_encode(p, n);
+	json_t *j = json_string(b);
+
+	free(b);
+	return j;
+}
+
+/* One reply with its receipt, appended to b. */
+static void
+put_receipt(struct worker *w, struct wire_buf *b, struct receipt_hole *h,
+    const char *note, uint64_t size, const merkle_hash *proof, size_t n)
+{
+	json_t *rc, *pr, *r;
+	merkle_hash leaf;
+	char err[VMS_ERRLEN];
+	size_t i;
+
+	pr = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(pr, b64_json(proof[i], MERKLE_HASH_LEN));
+	if (ledger_leaf_hash(w->ledger, h->index, leaf) != 0)
+		fatal("receipt: leaf hash of entry %llu",
+		    (unsigned long long)h->index);
+	rc = json_pack("{s:I,s:o,s:I,s:s,s:o}", "index", (json_int_t)h->index,
+	    "leaf_hash", b64_json(leaf, MERKLE_HASH_LEN), "size",
+	    (json_int_t)size, "checkpoint", note, "proof", pr);
+	if (h->entry != NULL)
+		json_object_set_new(rc, "entry", b64_json(h->entry,
+		    h->entrylen));
+	if (h->code == 0) {
+		r = json_pack("{s:O,s:I,s:o}", "value", h->value, "index",
+		    (json_int_t)h->index, "receipt", rc);
+		if (wire_put_result(b, h->id, h->size, r, err,
+		    sizeof(err)) != 0)
+			wire_put_error(b, h->id, h->size, RPC_INTERNAL_ERROR,
+			    err, NULL);
+		json_decref(r);
+	} else {
+		r = json_pack("{s:I,s:o}", "index", (json_int_t)h->index,
+		    "receipt", rc);
+		wire_put_error(b, h->id, h->size, h->code, h->message, r);
+		json_decref(r);
+	}
+}
+
+static void
+hole_clear(struct receipt_hole *h)
+{
+	json_decref(h->value);
+	free(h->message);
+	free(h->entry);
+}
+
+void
+worker_fill_receipts(struct worker *w, const char *note, uint64_t size)
+{
+	struct wire_buf b;
+	char err[VMS_ERRLEN];
+	size_t i, at = 0, n;
+	int consecutive = 1;
+
+	if (w->nholes == 0)
+		return;
+	if (w->capproofs < w->nholes) {
+		w->capproofs = w->nholes;
+		w->proofs = xrealloc(w->proofs, w->capproofs *
+		    sizeof(*w->proofs));
+		w->prooflens = xrealloc(w->prooflens, w->capproofs *
+		    sizeof(*w->prooflens));
+	}
+	for (i = 1; i < w->nholes; i++)
+		if (w->holes[i].index != w->holes[i - 1].index + 1)
+			consecutive = 0;
+	if (consecutive) {
+		if (ledger_inclusion_proofs(w->ledger, w->holes[0].index,
+		    w->nholes, size, w->proofs, w->prooflens, err,
+		    sizeof(err)) != 0)
+			fatalx("receipts: %s", err);
+	} else
+		for (i = 0; i < w->nholes; i++)
+			if (ledger_inclusion_proof(w->ledger, w->holes[i].index,
+			    size, w->proofs[i], &w->prooflens[i], err,
+			    sizeof(err)) != 0)
+				fatalx("receipts: %s", err);
+	memset(&b, 0, sizeof(b));
+	for (i = 0; i < w->nholes; i++) {
+		n = w->holes[i].at - at;
+		if (n > 0)
+			wire_buf_add(&b, w->out.buf + at, n);
+		at = w->holes[i].at;
+		put_receipt(w, &b, &w->holes[i], note, size, w->proofs[i],
+		    w->prooflens[i]);
+		hole_clear(&w->holes[i]);
+	}
+	if (w->out.len > at)
+		wire_buf_add(&b, w->out.buf + at, w->out.len - at);
+	w->nholes = 0;
+	wire_buf_free(&w->out);
+	w->out = b;
+}
+
+void
+worker_free_receipts(struct worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nholes; i++)
+		hole_clear(&w->holes[i]);
+	free(w->holes);
+	free(w->proofs);
+	free(w->prooflens);
+	w->holes = NULL;
+	w->proofs = NULL;
+	w->prooflens = NULL;
+	w->nholes = w->capholes = w->capproofs = 0;
 }
 
 /* ls entries name files relative to the directory; add the full path. */
