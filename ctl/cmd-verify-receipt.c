@@ -34,7 +34,9 @@
 
 #include "audit-cli.h"
 #include "merkle.h"
+#include "httpc.h"
 #include "receipt.h"
+#include "tlogc.h"
 #include "util.h"
 #include "vmsctl.h"
 
@@ -154,7 +156,7 @@ against(struct verdict *v, const char *url, const struct note_verifier *key,
     uint64_t i, const merkle_hash leaf, const struct checkpoint *rcp,
     const struct tlog_proof *p)
 {
-	struct tlog_remote rem;
+	struct tlogc rem;
 	struct tile_reader tr;
 	struct checkpoint scp;
 	merkle_hash proof[MERKLE_MAX_PROOF], other, prefix;
@@ -165,24 +167,25 @@ against(struct verdict *v, const char *url, const struct note_verifier *key,
 	const char *verdict, *why;
 	char msg[2048];
 
-	if (remote_open(&rem, url, v->c->timeout_ms, err, sizeof(err)) != 0) {
+	if (tlogc_open(&rem, url, v->c->timeout_ms, err, sizeof(err)) != 0) {
 		ctl_errx("%s", err);
 		return EXIT_USAGE;
 	}
-	if (remote_checkpoint(&rem, &v->served_note, err, sizeof(err)) != 0) {
+	if (tlogc_checkpoint(&rem, &v->served_note, err, sizeof(err)) !=
+	    TLOGC_OK) {
 		ctl_errx("%s", err);
-		remote_close(&rem);
+		tlogc_close(&rem);
 		return rem.transport_failed ? EXIT_UNREACHABLE : EXIT_FAILED;
 	}
 	if (verify_note(v->served_note, key, &scp, err, sizeof(err)) != 0) {
 		ctl_errx("%s/checkpoint: %s: not the receipt's log, or a "
 		    "forged checkpoint", url, err);
-		remote_close(&rem);
+		tlogc_close(&rem);
 		return EXIT_FAILED;
 	}
 	json_object_set_new(v->j, "served_checkpoint",
 	    json_string(v->served_note));
-	tile_reader_init(&tr, scp.size, remote_fetch_tile, &rem);
+	tile_reader_init(&tr, scp.size, tlogc_fetch_tile, &rem);
 	if (scp.size <= i) {
 		/* The served tree ends before the entry. If its size is one
 		 * the receipt's proof gives a root for (the left siblings
@@ -274,15 +277,26 @@ against(struct verdict *v, const char *url, const struct note_verifier *key,
 	free(b1);
 	free(b2);
 	json_object_set_new(v->j, "served_proof", json_null());
-	if (remote_entry(&rem, scp.size, i, &ebuf, &elen, err,
-	    sizeof(err)) == 0) {
+	/* what the log holds at that index now, if its bundle matches */
+	{
+		struct tile_entry *e = xcalloc(TILE_WIDTH, sizeof(*e));
+		struct tile_id id = { TILE_ENTRIES, i / TILE_WIDTH,
+		    tile_width(scp.size, 0, i / TILE_WIDTH) };
+		uint8_t *body;
 		merkle_hash h;
 
-		merkle_leaf_hash(ebuf, elen, h);
-		if (memcmp(h, other, MERKLE_HASH_LEN) != 0) {
-			free(ebuf);
-			ebuf = NULL;
+		if (tlogc_bundle(&rem, &id, &body, e, err, sizeof(err)) ==
+		    TLOGC_OK) {
+			merkle_leaf_hash(e[i % TILE_WIDTH].data,
+			    e[i % TILE_WIDTH].len, h);
+			if (memcmp(h, other, MERKLE_HASH_LEN) == 0) {
+				elen = e[i % TILE_WIDTH].len;
+				ebuf = xmalloc(elen + 1);
+				memcpy(ebuf, e[i % TILE_WIDTH].data, elen);
+			}
+			free(body);
 		}
+		free(e);
 	}
 report:
 	why = msg;
@@ -302,7 +316,7 @@ report:
 out:
 	free(ebuf);
 	tile_reader_free(&tr);
-	remote_close(&rem);
+	tlogc_close(&rem);
 	return rc;
 }
 

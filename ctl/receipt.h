@@ -13,7 +13,6 @@
 
 #include <jansson.h>
 
-#include "httpc.h"
 #include "note.h"
 #include "tile.h"
 #include "tlogproof.h"
@@ -36,26 +35,5 @@ int	 receipt_save(const char *path, const struct tlog_proof *p, char *err,
 void	 receipt_describe(FILE *, const char *indent, const uint8_t *entry,
 	    size_t len);
 json_t	*receipt_entry_json(const uint8_t *entry, size_t len);
-
-/* A tlog-tiles log at a URL prefix: its checkpoint, hash tiles (for a
- * tile_reader) and entry bundles. A partial tile that is gone is read
- * from the full one. */
-struct tlog_remote {
-	struct httpc	*h;
-	char		*url;
-	int		 transport_failed;
-};
-int	 remote_open(struct tlog_remote *, const char *url, int timeout_ms,
-	    char *err, size_t errlen);
-void	 remote_close(struct tlog_remote *);
-/* The checkpoint note (malloc'd). */
-int	 remote_checkpoint(struct tlog_remote *, char **note, char *err,
-	    size_t errlen);
-/* tile_fetch_fn (ctx: the remote). */
-int	 remote_fetch_tile(void *ctx, const struct tile_id *, uint8_t *out,
-	    char *err, size_t errlen);
-/* Entry `index` of a tree of `size` from its bundle (malloc'd). */
-int	 remote_entry(struct tlog_remote *, uint64_t size, uint64_t index,
-	    uint8_t **buf, size_t *len, char *err, size_t errlen);
 
 #endif
