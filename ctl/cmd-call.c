@@ -58,7 +58,7 @@ cmd_call(struct ctl *c, int argc, char **argv)
 	};
 	struct client_error e;
 	const char *receipt = NULL;
-	json_t *args, *params, *res, *v;
+	json_t *args, *res, *v;
 	int i, rc, ch;
 
 	/* options only before NAME: an ARG may look like one ("-1") */
@@ -77,24 +77,16 @@ cmd_call(struct ctl *c, int argc, char **argv)
 		return ctl_usage(&cmd_call_entry);
 	args = json_array();
 	for (i = 3; i < argc; i++) {
-		v = json_loads(argv[i], JSON_DECODE_ANY, NULL);
-		if (v == NULL)
-			v = json_string(argv[i]);
-		if (v == NULL) {
+		if ((v = ctl_arg(argv[i])) == NULL) {
 			ctl_errx("argument %d is not valid UTF-8", i - 2);
 			json_decref(args);
 			return EXIT_USAGE;
 		}
 		json_array_append_new(args, v);
 	}
-	params = json_pack("{s:s,s:s,s:o}", "contract", argv[1], "method",
-	    argv[2], "args", args);
-	if (c->user != NULL)
-		json_object_set_new(params, "user", json_string(c->user));
-	if (receipt != NULL)
-		json_object_set_new(params, "entry", json_true());
 	memset(&e, 0, sizeof(e));
-	if ((rc = ctl_rpc(c, PM_CALL, params, &res, &e)) != EXIT_OK) {
+	if ((rc = ctl_call(c, argv[1], argv[2], args, receipt != NULL ?
+	    CTL_CALL_ENTRY : 0, &res, &e)) != EXIT_OK) {
 		/* a contract error is recorded: it has a receipt too */
 		if (receipt != NULL && e.data != NULL &&
 		    json_object_get(e.data, "receipt") != NULL &&
