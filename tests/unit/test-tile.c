@@ -373,6 +373,44 @@ TEST(ledger_tiles_refresh)
 	free(d);
 }
 
+/* A commit record being written (torn) after the newest entries: the
+ * reader passes over it to the last whole commit instead of staying
+ * where it was. */
+TEST(refresh_passes_torn_commit)
+{
+	struct ledger *w, *r;
+	char *d, *p, err[VMS_ERRLEN], buf[64];
+	/* a whole-looking commit record whose note is not (yet) valid */
+	uint8_t torn[4 + 10] = { 0x80, 0, 0, 10, 'g', 'a', 'r', 'b', 'a',
+	    'g', 'e', 0, 0, 0 };
+	uint64_t i, idx;
+	FILE *f;
+
+	xasprintf(&d, "%s/torn", tmpdir);
+	CHECK(ledger_create(d, ORIGIN, signer, &w, err, sizeof(err)) == 0);
+	CHECK(append_commit(w, 0, 5) == 0);
+	CHECK(ledger_open(d, NULL, &r, NULL, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(ledger_committed_size(r), 5);
+	CHECK(append_commit(w, 5, 10) == 0);
+	for (i = 10; i < 13; i++)
+		CHECK(ledger_append(w, buf, make_entry(i, buf, sizeof(buf)),
+		    &idx, err, sizeof(err)) == 0);
+	CHECK(ledger_flush(w, err, sizeof(err)) == 0);
+	/* what a writer leaves for an instant while it appends the commit
+	 * record of entries 10..12 */
+	xasprintf(&p, "%s/entries", d);
+	CHECK((f = fopen(p, "ab")) != NULL);
+	CHECK(fwrite(torn, 1, sizeof(torn), f) == sizeof(torn));
+	CHECK(fclose(f) == 0);
+	CHECK(ledger_refresh(r, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(ledger_committed_size(r), 10);
+	CHECK(strcmp(ledger_checkpoint(r), ledger_checkpoint(w)) == 0);
+	free(p);
+	ledger_close(r);
+	ledger_close(w);
+	free(d);
+}
+
 TEST(batch_proofs)
 {
 	static merkle_hash proofs[300][MERKLE_MAX_PROOF];
@@ -495,6 +533,7 @@ main(void)
 	RUN(bundles);
 	RUN(reader);
 	RUN(ledger_tiles_refresh);
+	RUN(refresh_passes_torn_commit);
 	RUN(batch_proofs);
 	RUN(tlog_proof_text);
 	note_signer_free(signer);
