@@ -117,6 +117,64 @@ audit_check_tiles(struct audit *a, struct audit_report *r, char *err,
 	return rc;
 }
 
+int
+audit_tiles_localise(struct audit *a, const struct checkpoint *cp,
+    uint64_t *index, char *why, size_t whylen, char *err, size_t errlen)
+{
+	struct merkle_frontier fr;
+	merkle_hash *tl, root;
+	struct tile_id id;
+	char path[TILE_PATH_MAX], ep[TILE_PATH_MAX];
+	uint64_t i, k, n = cp->size;
+	enum audit_fetch f;
+	char msg[VMS_ERRLEN];
+	int rc = 0;
+
+	if (n > a->nleaves)
+		return 0;
+	tl = xmalloc((size_t)(n + 1) * sizeof(merkle_hash));
+	merkle_frontier_init(&fr);
+	for (i = 0; i < tile_count(n, 0); i++) {
+		id.level = 0;
+		id.index = i;
+		id.width = tile_width(n, 0, i);
+		f = a->src->tile(a->src->ctx, &id, tl + i * TILE_WIDTH, msg,
+		    sizeof(msg));
+		if (f == FETCH_ERROR) {
+			seterr(err, errlen, "%s", msg);
+			rc = -1;
+			goto out;
+		}
+		if (f != FETCH_OK)
+			goto out;
+		for (k = 0; k < id.width; k++)
+			merkle_frontier_push(&fr, tl[i * TILE_WIDTH + k]);
+	}
+	merkle_frontier_root(&fr, root);
+	if (memcmp(root, cp->root, MERKLE_HASH_LEN) != 0)
+		goto out;	/* the tiles are not the signed tree either */
+	for (i = 0; i < n; i++)
+		if (memcmp(tl[i], a->leaves[i], MERKLE_HASH_LEN) != 0)
+			break;
+	if (i == n)
+		goto out;
+	id.level = 0;
+	id.index = i / TILE_WIDTH;
+	id.width = tile_width(n, 0, id.index);
+	tile_path(&id, path, sizeof(path));
+	id.level = TILE_ENTRIES;
+	tile_path(&id, ep, sizeof(ep));
+	*index = i;
+	seterr(why, whylen, "entry %" PRIu64 " as the log serves it (%s) is not "
+	    "the signed entry: its leaf hash differs from hash %" PRIu64 " of "
+	    "%s, and the level-0 tiles hash to the signed root: a corrupted "
+	    "copy of the entry, not a fork", i, ep, i % TILE_WIDTH, path);
+	rc = 1;
+out:
+	free(tl);
+	return rc;
+}
+
 void
 audit_tiles_free(struct audit *a)
 {

@@ -461,6 +461,21 @@ extend(struct audit *a, const struct checkpoint *cp, struct audit_report *r,
 		return 1;
 	}
 	merkle_frontier_root(&a->fr, root);
+	if (got == cp->size && memcmp(root, cp->root, MERKLE_HASH_LEN) != 0 &&
+	    a->src->tile != NULL) {
+		char why[1024];
+		int t;
+
+		/* A tiles source: its level-0 tiles may prove which served
+		 * entry is not the signed one. */
+		if ((t = audit_tiles_localise(a, cp, &lo, why, sizeof(why),
+		    err, errlen)) < 0)
+			return -1;
+		if (t == 1) {
+			audit_fail(r, 2, lo, "%s", why);
+			return 1;
+		}
+	}
 	if (got < cp->size || memcmp(root, cp->root, MERKLE_HASH_LEN) != 0) {
 		char extra[640] = "";
 

@@ -60,6 +60,13 @@ void	 audit_fail(struct audit_report *, int check, uint64_t index,
 int	 audit_check_tiles(struct audit *, struct audit_report *, char *err,
 	    size_t errlen);
 void	 audit_tiles_free(struct audit *);
+/* The entries of a tiles source do not hash to the signed root cp: if the
+ * source's level-0 tiles do, they prove which served entry is not the
+ * signed one: 1 with *index and why, 0 if they do not (no conclusion), -1
+ * error (err). */
+int	 audit_tiles_localise(struct audit *, const struct checkpoint *cp,
+	    uint64_t *index, char *why, size_t whylen, char *err,
+	    size_t errlen);
 
 /* audit-history.c */
 /* Check 2 on the source's signed history, once every leaf is known: each

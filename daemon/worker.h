@@ -4,6 +4,7 @@
  *
  *   worker.c         the loop: read requests, group commit, pipeline
  *   worker_call.c    one request: execute a call, answer a read, replies
+ *   worker_receipt.c the receipts of a batch's calls, once it is signed
  *   worker_open.c    open a contract (lock, key, ledger, state) or deploy one
  *   worker_commit.c  the commit thread: fdatasync of a prepared commit
  */
@@ -97,6 +98,7 @@ void	 worker_handle(struct worker *, const char *line, size_t len);
 void	 worker_reply_result(struct worker *, uint64_t id, json_t *result);
 void	 worker_reply_error(struct worker *, uint64_t id, int code,
 	    json_t *data, const char *msg);
+/* worker_receipt.c */
 /* The open batch's checkpoint (note, signing `size` entries) is signed:
  * encode each call's reply with its receipt into `out`, in place. */
 void	 worker_fill_receipts(struct worker *, const char *note,

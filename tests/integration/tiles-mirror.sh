@@ -165,7 +165,7 @@ cp "$f" "$T/saved"
 flip "$f" 3000
 "$VMSCTL" audit --remote "$MURL" --key "$VK" >"$T/out" 2>&1; rc=$?
 check audit_flip_bundle "rc=$rc got $(cat "$T/out")" \
-    sh -c "[ $rc = 1 ] && grep -q 'FAIL at entry 263' '$T/out'"
+    sh -c "[ $rc = 1 ] && grep -q 'FAIL at entry 263' '$T/out' && grep -q 'tile/entries/001) is not the signed entry' '$T/out' && grep -q 'not a fork' '$T/out'"
 cp "$T/saved" "$f"
 out=$("$VMSCTL" audit --remote "$MURL" --key "$VK" 2>&1)
 check audit_restored "got $out" sh -c "echo '$out' | grep -q 'OK — 601 entries'"
