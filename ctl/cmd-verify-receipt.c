@@ -276,7 +276,6 @@ against(struct verdict *v, const char *url, const struct note_verifier *key,
 	    "host signed both", scp.size, i, b2, b1);
 	free(b1);
 	free(b2);
-	json_object_set_new(v->j, "served_proof", json_null());
 	/* what the log holds at that index now, if its bundle matches */
 	{
 		struct tile_entry *e = xcalloc(TILE_WIDTH, sizeof(*e));

@@ -114,6 +114,18 @@ server_error(struct evhttp_request *req, const char *name, const char *why)
 	    (size_t)n : sizeof(msg) - 1);
 }
 
+static void
+drop(const char *name)
+{
+	struct handle *h;
+
+	LIST_FOREACH(h, &handles, entry)
+		if (strcmp(h->name, name) == 0) {
+			handle_free(h);
+			return;
+		}
+}
+
 /* The contract's read-only ledger, opened or brought up to the size its
  * worker last reported. NULL with err. */
 static struct ledger *
@@ -208,6 +220,7 @@ serve(struct evhttp_request *req, const char *rest, void *arg)
 	what = slash + 1;
 	if (!valid_contract_name(name) || (c = contract_find(name)) == NULL ||
 	    c->hidden) {
+		drop(name);	/* removed: let its files go */
 		not_found(req, "no such contract");
 		return;
 	}
