@@ -1,10 +1,10 @@
 /*
  * cmd-call.c — vmsctl call [--receipt FILE] NAME METHOD [ARG ...]: each ARG
  * is JSON if it parses as JSON, else a string; prints the method's result
- * as JSON. With --receipt, the call's receipt (its entry, the checkpoint
- * that covers it and the inclusion proof) is checked and saved to FILE as
- * a C2SP tlog-proof, also when the contract raised an error (the call is
- * recorded all the same).
+ * as JSON. The call (signed or not) is call.c's. With --receipt, the
+ * call's receipt (its entry, the checkpoint that covers it and the
+ * inclusion proof) is checked and saved to FILE as a C2SP tlog-proof, also
+ * when the contract raised an error (the call is recorded all the same).
  */
 #include <getopt.h>
 #include <stdio.h>

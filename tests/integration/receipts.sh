@@ -51,6 +51,14 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["ok"] and r["index"] == 7 and r["entry"]["method"] == "RSVP" and r["entry"]["args"] == ["bob", False, "Sorry"]
 PY
+# a signed call over HTTP (an identity of its own) has one too, naming
+# the key as the caller
+XDG_CONFIG_HOME="$T/id" "$VMSCTL" keygen >/dev/null 2>&1
+XDG_CONFIG_HOME="$T/id" "$VMSCTL" --remote "http://127.0.0.1:$PORT" call \
+    --receipt "$T/signed.tlog-proof" guestlist RSVP dan true x >"$T/out" 2>&1; rc=$?
+V verify-receipt "$T/signed.tlog-proof" --key "$VK" >>"$T/out" 2>&1; rc2=$?
+check receipt_of_signed_call "rc=$rc/$rc2 $(cat "$T/out")" sh -c "[ $rc = 0 ] && [ $rc2 = 0 ] &&
+    grep -q 'VALID — entry 8 of' '$T/out' && grep -q 'by:     ed25519:' '$T/out'"
 # a failed call is recorded: it has a receipt too
 out=$(V call --receipt "$T/err.tlog-proof" guestlist RSVP "" true 2>&1); rc=$?
 V verify-receipt "$T/err.tlog-proof" --key "$VK" >"$T/out" 2>&1; rc2=$?
@@ -115,7 +123,8 @@ check prove_beyond "rc=$rc $(cat "$T/out")" [ $rc = 1 ]
 V verify-receipt "$T/r.tlog-proof" --key "$VK" --against "$URL" >"$T/out" 2>&1; rc=$?
 check against_held "rc=$rc $(cat "$T/out")" sh -c "[ $rc = 0 ] && grep -q 'HELD' '$T/out'"
 
-# The host drops the receipted entry 7 (entries 8.. move down), re-signs
+# The host drops the receipted entry 7 (entries 8.. move down: the signed
+# call is at 7 now), re-signs
 # with its own key and serves that: a fork, proven from its tiles.
 for i in 1 2 3; do V call guestlist RSVP "late$i" true x >/dev/null; done
 stop_vmsd
@@ -136,9 +145,9 @@ unhost() {
 host --drop 7 && {
 	V verify-receipt "$T/r.tlog-proof" --key "$VK" --against "$URL" >"$T/out" 2>&1; rc=$?
 	check against_dropped_fork "rc=$rc $(cat "$T/out")" sh -c "[ $rc = 1 ] &&
-	    grep -q 'FORK — the log.s checkpoint of size 11 holds another entry at index 7' '$T/out' &&
+	    grep -q 'FORK — the log.s checkpoint of size 12 holds another entry at index 7' '$T/out' &&
 	    grep -q 'receipt.s checkpoint (signed):' '$T/out' && grep -q 'served checkpoint (signed):' '$T/out' &&
-	    [ \$(grep -c '^— ' '$T/out') = 2 ] && grep -q 'RSVP \[\"\",true\]' '$T/out'"
+	    [ \$(grep -c '^— ' '$T/out') = 2 ] && grep -q 'RSVP \[\"dan\",true' '$T/out'"
 	# the audit through the tiles sees it too
 	"$VMSCTL" audit --remote "$URL" >"$T/out" 2>&1; rc=$?
 	check audit_remote_fork "rc=$rc $(cat "$T/out")" sh -c "[ $rc = 1 ] && grep -q 'FAIL' '$T/out'"
@@ -159,7 +168,7 @@ host --set-result 2 '"rewritten"' && {
 }
 # The host rolls back to before the entry: missing (an older copy looks
 # the same), both checkpoints printed.
-host --drop 11 --drop 10 --drop 9 --drop 8 --drop 7 && {
+host --drop 12 --drop 11 --drop 10 --drop 9 --drop 8 --drop 7 && {
 	V verify-receipt "$T/r.tlog-proof" --key "$VK" --against "$URL" >"$T/out" 2>&1; rc=$?
 	check against_rolled_back "rc=$rc $(cat "$T/out")" sh -c "[ $rc = 1 ] && grep -q 'MISSING' '$T/out' && grep -q 'agrees' '$T/out' && [ \$(grep -c '^— ' '$T/out') = 2 ]"
 	unhost
