@@ -49,30 +49,53 @@ save_receipt(const json_t *rc, const char *path)
 	return EXIT_OK;
 }
 
+/* An argument that is an option: not "-", "--", nor a number. */
+static int
+is_option(const char *arg)
+{
+	char *end;
+
+	if (arg[0] != '-' || arg[1] == '\0' || strcmp(arg, "--") == 0)
+		return 0;
+	if (arg[1] == '-')
+		return 1;
+	(void)strtod(arg, &end);
+	return *end != '\0';
+}
+
 static int
 cmd_call(struct ctl *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "receipt",	required_argument,	NULL, 'r' },
-		{ NULL,		0,			NULL, 0 }
-	};
 	struct client_error e;
 	const char *receipt = NULL;
 	json_t *args, *res, *v;
-	int i, rc, ch;
+	int i, j, rc, dashdash = 0;
 
-	/* options only before NAME: an ARG may look like one ("-1") */
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'r':
-			receipt = optarg;
-			break;
-		default:
+	/* Options anywhere up to "--" (removed); negative numbers and "-"
+	 * are arguments; an unknown option is refused before any call. */
+	for (i = j = 1; i < argc; i++) {
+		if (!dashdash && strcmp(argv[i], "--") == 0) {
+			dashdash = 1;
+			continue;
+		}
+		if (!dashdash && strncmp(argv[i], "--receipt=", 10) == 0) {
+			receipt = argv[i] + 10;
+			continue;
+		}
+		if (!dashdash && strcmp(argv[i], "--receipt") == 0) {
+			if (i + 1 >= argc)
+				return ctl_usage(&cmd_call_entry);
+			receipt = argv[++i];
+			continue;
+		}
+		if (!dashdash && is_option(argv[i])) {
+			ctl_errx("call: unknown option \"%s\" (an argument that "
+			    "starts with '-' goes after \"--\")", argv[i]);
 			return ctl_usage(&cmd_call_entry);
 		}
+		argv[j++] = argv[i];
 	}
-	argc -= optind - 1;
-	argv += optind - 1;
+	argc = j;
 	if (argc < 3)
 		return ctl_usage(&cmd_call_entry);
 	args = json_array();
