@@ -403,10 +403,17 @@ process_entries(struct audit *a, uint64_t upto, uint64_t *got, int replay,
 			continue;
 		}
 		check_snapshot(a);
-		if (tty && (i & 8191) == 0 && mono_usec() - t0 > 500000)
+		if (tty && (i & 8191) == 0 && mono_usec() - t0 > 500000) {
+			const struct audit_fetch_stats *fs = a->src->stats ?
+			    a->src->stats(a->src->ctx) : NULL;
+
 			fprintf(stderr, "\r%s: verifying entry %" PRIu64
 			    " of %" PRIu64 "…", a->name ? a->name : "",
 			    i, upto);
+			if (fs != NULL)
+				fprintf(stderr, " (%" PRIu64 " MB in %" PRIu64
+				    " requests)", fs->bytes >> 20, fs->requests);
+		}
 	}
 	if (tty && mono_usec() - t0 > 500000)
 		fprintf(stderr, "\r\033[K");
@@ -553,6 +560,21 @@ extend(struct audit *a, const struct checkpoint *cp, struct audit_report *r,
 		return 1;
 	}
 	merkle_frontier_root(&a->fr, root);
+	if (got == cp->size && memcmp(root, cp->root, MERKLE_HASH_LEN) != 0 &&
+	    a->src->tile != NULL) {
+		char why[1024];
+		int t;
+
+		/* A tiles source: its level-0 tiles may prove which served
+		 * entry is not the signed one. */
+		if ((t = audit_tiles_localise(a, cp, &lo, why, sizeof(why),
+		    err, errlen)) < 0)
+			return -1;
+		if (t == 1) {
+			audit_fail(r, 2, lo, "%s", why);
+			return 1;
+		}
+	}
 	if (got < cp->size || memcmp(root, cp->root, MERKLE_HASH_LEN) != 0) {
 		char extra[640] = "";
 
@@ -910,6 +932,8 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	merkle_frontier_root(&a->fr, root);
 	if ((rc = audit_check_history(a, r)) != 0)
 		goto done;
+	if ((rc = audit_check_tiles(a, r, err, errlen)) != 0)
+		goto done;
 
 	/* Check 5. The host's state may not be ahead of what it signed:
 	 * as through the daemon, such a state is a failure, never a note. */
@@ -975,6 +999,8 @@ audit_follow_step(struct audit *a, struct audit_report *r, int *grew,
 	r->replay_secs = 0;
 	if ((rc = advance(a, r, err, errlen)) != 0)
 		return rc;
+	if ((rc = audit_check_tiles(a, r, err, errlen)) != 0)
+		return rc;
 	*grew = a->size > before;
 	if (*grew && a->src->state != NULL &&
 	    (rc = check_state(a, r, err, errlen)) != 0)
@@ -992,6 +1018,7 @@ audit_free(struct audit *a)
 		engine_free(a->eng);
 	if (a->snap != NULL)
 		engine_free(a->snap);
+	audit_tiles_free(a);
 	free(a->leaves);
 	free(a->ebuf);
 	free(a->vkey);

@@ -6,7 +6,9 @@
  * remembered for its origin), origin and size; (2) the entries hash to the
  * checkpoint root (RFC 6962, hashed here), the tree is consistent with the
  * checkpoint this auditor verified before, and every signed note in the
- * source's history signs the root of that many entries; (3) entry 0 is the deploy entry, its code hash matches, limits
+ * source's history signs the root of that many entries, and every hash
+ * tile a tlog-tiles source serves is the tree of the entries; (3) entry 0
+ * is the deploy entry, its code hash matches, limits
  * are recorded; (4) every entry replays byte for byte in a fresh sandbox
  * (a signed call only if it names the checkpoint's origin, its nonce is
  * above its key's previous one and its signature verifies);
@@ -26,6 +28,7 @@
 
 #include "merkle.h"
 #include "note.h"
+#include "tile.h"
 
 #define AUDIT_NO_INDEX	UINT64_MAX
 
@@ -42,6 +45,11 @@ enum audit_fetch {
 	FETCH_OK = 0,
 	FETCH_END = 1		/* the source holds no such entry; err may say
 				   where and why its entries end */
+};
+
+/* What a source over HTTP fetched (for progress and reports). */
+struct audit_fetch_stats {
+	uint64_t	requests, bytes, bundles, tiles;
 };
 
 /*
@@ -84,6 +92,15 @@ struct audit_source {
 	 * host signed two trees); also used to narrow a root mismatch down
 	 * to an entry. */
 	int	(*history)(void *ctx, char ***notes, size_t *n);
+	/* Optional (NULL): a tlog-tiles hash tile of the latest checkpoint's
+	 * tree (id->width hashes into out). Check 2 then compares every
+	 * tile of the tree with the one recomputed from the entries
+	 * (audit-tilecheck.c): a log whose tiles do not match its entries
+	 * misleads every client that proves inclusion from them. */
+	enum audit_fetch (*tile)(void *ctx, const struct tile_id *id,
+		    merkle_hash *out, char *err, size_t errlen);
+	/* Optional (NULL): what was fetched so far. */
+	const struct audit_fetch_stats *(*stats)(void *ctx);
 	void	(*free)(void *ctx);
 };
 
@@ -181,6 +198,12 @@ int	audit_dir_source(const char *dir, struct audit_source **out,
 struct vms_client;
 struct audit_source *audit_rpc_source(struct vms_client *,
 	    const char *name, int *transport_failed);
+/* A source over a C2SP tlog-tiles log at a URL prefix (audit-tiles.c):
+ * vmsd's http://HOST:PORT/c/NAME or a static mirror. *transport_failed is
+ * set when a failure was the connection's. */
+int	audit_tiles_source(const char *url, int timeout_ms,
+	    struct audit_source **out, int *transport_failed, char *err,
+	    size_t errlen);
 void	audit_source_free(struct audit_source *);
 
 /* One line for humans: "NAME: OK — ..." or "NAME: FAIL at entry ...". */

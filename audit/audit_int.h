@@ -1,7 +1,8 @@
 /*
  * audit_int.h — private to the auditor (audit.c: the checks in order;
  * audit-history.c: cross-checks against the ledger's signed checkpoint
- * history; audit-parallel.c: check 4 on several threads): the live audit
+ * history; audit-parallel.c: check 4 on several threads; audit-tilecheck.c:
+ * a tlog-tiles source's hash tiles against the entries): the live audit
  * state and what the files share.
  */
 #ifndef VMS_AUDIT_INT_H
@@ -42,6 +43,12 @@ struct audit {
 					   ended early (its words), or "" */
 	uint8_t			*ebuf;		/* the entry being replayed */
 	size_t			 ebufcap;
+	/* audit-tilecheck.c: the tree's hashes at levels 8, 16, ... (the
+	 * level-L tile hashes for L >= 1; level 0 is `leaves`), and the
+	 * size up to which the source's tiles were compared */
+	merkle_hash		*lvl[8];
+	uint64_t		 nlvl[8], caplvl[8];
+	uint64_t		 tiles_size;
 };
 
 /* Record the audit's failure: check 1..5, the entry (or AUDIT_NO_INDEX). */
@@ -62,6 +69,22 @@ void	 audit_engine_attach(struct audit *);
  * records them). 0, or -1 when the source failed (err). */
 int	 audit_replay_parallel(struct audit *, uint64_t upto, int threads,
 	    char *err, size_t errlen);
+
+/* audit-tilecheck.c */
+/* Check 2 on a tlog-tiles source's hash tiles: every tile the tree of
+ * a->size entries has and the tree of a->tiles_size did not (or had
+ * narrower) equals the one recomputed from the entries. 0 ok, 1 failure
+ * (r filled), -1 error (err). */
+int	 audit_check_tiles(struct audit *, struct audit_report *, char *err,
+	    size_t errlen);
+void	 audit_tiles_free(struct audit *);
+/* The entries of a tiles source do not hash to the signed root cp: if the
+ * source's level-0 tiles do, they prove which served entry is not the
+ * signed one: 1 with *index and why, 0 if they do not (no conclusion), -1
+ * error (err). */
+int	 audit_tiles_localise(struct audit *, const struct checkpoint *cp,
+	    uint64_t *index, char *why, size_t whylen, char *err,
+	    size_t errlen);
 
 /* audit-history.c */
 /* Check 2 on the source's signed history, once every leaf is known: each

@@ -93,7 +93,7 @@ contract_origin(struct ctl *c, const char *name, char *out, size_t len)
  */
 static int
 call_signed(struct ctl *c, const uint8_t sk[64], const char *name,
-    const char *method, json_t *args, json_t **res,
+    const char *method, json_t *args, int flags, json_t **res,
     struct client_error *rerr)
 {
 	char origin[CALLSIG_ORIGIN_MAX + 1], err[VMS_ERRLEN];
@@ -122,6 +122,8 @@ call_signed(struct ctl *c, const uint8_t sk[64], const char *name,
 			ctl_errx("cannot encode the call (not valid UTF-8?)");
 			return EXIT_USAGE;
 		}
+		if (flags & CTL_CALL_ENTRY)
+			json_object_set_new(params, "entry", json_true());
 		st = ctl_rpc_try(c, PM_CALL, params, res, &e, err,
 		    sizeof(err));
 		if (st == CLIENT_OK) {
@@ -146,7 +148,7 @@ call_signed(struct ctl *c, const uint8_t sk[64], const char *name,
 
 int
 ctl_call(struct ctl *c, const char *contract, const char *method,
-    json_t *args, json_t **result, struct client_error *rerr)
+    json_t *args, int flags, json_t **result, struct client_error *rerr)
 {
 	json_t *params;
 	uint8_t sk[64];
@@ -154,7 +156,8 @@ ctl_call(struct ctl *c, const char *contract, const char *method,
 
 	*result = NULL;
 	if (signing_key(c, sk, &rc)) {
-		rc = call_signed(c, sk, contract, method, args, result, rerr);
+		rc = call_signed(c, sk, contract, method, args, flags, result,
+		    rerr);
 		sodium_memzero(sk, sizeof(sk));
 		json_decref(args);
 		return rc;
@@ -171,5 +174,7 @@ ctl_call(struct ctl *c, const char *contract, const char *method,
 	}
 	if (c->user != NULL)
 		json_object_set_new(params, "user", json_string(c->user));
+	if (flags & CTL_CALL_ENTRY)
+		json_object_set_new(params, "entry", json_true());
 	return ctl_rpc(c, PM_CALL, params, result, rerr);
 }

@@ -1,11 +1,11 @@
 /*
- * cmd-audit.c — vmsctl audit [NAME ...] | --dir PATH | --follow NAME
- * [--children]: option handling, trust on first use (looked up by the
- * checkpoint's origin, remembered with the socket it was seen on),
- * contracts a daemon stopped listing, one line (or JSON object) per
- * contract, the children a verified parent made (each audited against
- * what the parent recorded), and the follow loop. The checks are
- * audit/audit.c's.
+ * cmd-audit.c — vmsctl audit [NAME ...] | --dir PATH | --remote URL |
+ * --follow NAME|--remote URL, [--children]:
+ * option handling, trust on first use (looked up by the checkpoint's
+ * origin, remembered with the socket it was seen on), contracts a daemon
+ * stopped listing, one line (or JSON object) per contract, the children
+ * a verified parent made (each audited against what the parent recorded),
+ * and the follow loop. The checks are audit/audit.c's.
  */
 #include <sys/stat.h>
 
@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "audit-cli.h"
+#include "httpc.h"
 #include "util.h"
 #include "vmsctl.h"
 
@@ -26,8 +27,9 @@ static int cmd_audit(struct ctl *, int, char **);
 
 const struct cmd_entry cmd_audit_entry = {
 	"audit",
-	"[NAME ...] | --dir PATH | --follow NAME [--interval S] [--count N] "
-	"[--timeout S] [--key VKEY] [--children] [--json]",
+	"[NAME ...] | --dir PATH | --remote URL | --follow NAME|--remote URL "
+	"[--interval S] [--count N] [--timeout S] [--key VKEY] [--children] "
+	"[--json]",
 	"verify ledgers: signature, tree, deploy entry, replay, state",
 	cmd_audit
 };
@@ -413,6 +415,28 @@ audit_daemon(struct audit_cli *ac, const char *name, struct audit **follow,
 	return rc;
 }
 
+/* From a tlog-tiles log at a URL prefix (vmsd's /c/NAME or a mirror). */
+static int
+audit_remote(struct audit_cli *ac, const char *url, struct audit **follow,
+    struct audit_source **keep)
+{
+	struct audit_source *src;
+	char err[VMS_ERRLEN];
+	int tf = 0, rc;
+
+	if (audit_tiles_source(url, ac->c->timeout_ms, &src, &tf, err,
+	    sizeof(err)) != 0) {
+		ctl_errx("%s", err);
+		return EXIT_USAGE;
+	}
+	rc = audit_one(ac, src, NULL, src->what, &tf, follow, NULL);
+	if (keep != NULL && rc == EXIT_OK)
+		*keep = src;
+	else
+		audit_source_free(src);
+	return rc;
+}
+
 static void
 sleep_ms(uint64_t ms)
 {
@@ -425,8 +449,8 @@ sleep_ms(uint64_t ms)
 }
 
 static int
-audit_follow(struct audit_cli *ac, const char *name, uint64_t interval_ms,
-    uint64_t count, uint64_t timeout_ms)
+audit_follow(struct audit_cli *ac, const char *name, const char *url,
+    uint64_t interval_ms, uint64_t count, uint64_t timeout_ms)
 {
 	struct audit_source *src = NULL;
 	struct audit *a = NULL;
@@ -435,9 +459,16 @@ audit_follow(struct audit_cli *ac, const char *name, uint64_t interval_ms,
 	uint64_t seen = 0, start = mono_usec(), last;
 	int rc, grew;
 
-	if ((rc = audit_daemon(ac, name, &a, &src)) != EXIT_OK)
-		return rc;
-	socket_id(ac, sock, sizeof(sock));
+	if (url != NULL) {
+		if ((rc = audit_remote(ac, url, &a, &src)) != EXIT_OK)
+			return rc;
+		snprintf(sock, sizeof(sock), "%s", src->what);
+		name = NULL;
+	} else {
+		if ((rc = audit_daemon(ac, name, &a, &src)) != EXIT_OK)
+			return rc;
+		socket_id(ac, sock, sizeof(sock));
+	}
 	for (;;) {
 		if (count != 0 && seen >= count)
 			break;
@@ -447,10 +478,11 @@ audit_follow(struct audit_cli *ac, const char *name, uint64_t interval_ms,
 		sleep_ms(interval_ms);
 		last = 0;
 		memset(&r, 0, sizeof(r));
-		snprintf(r.contract, sizeof(r.contract), "%s", name);
+		snprintf(r.contract, sizeof(r.contract), "%.*s",
+		    (int)sizeof(r.contract) - 1, name ? name : sock);
 		rc = audit_follow_step(a, &r, &grew, err, sizeof(err));
 		if (rc == AUDIT_ERROR) {
-			ctl_errx("%s: %s", name, err);
+			ctl_errx("%s: %s", r.contract, err);
 			rc = EXIT_UNREACHABLE;
 			break;
 		}
@@ -468,7 +500,7 @@ audit_follow(struct audit_cli *ac, const char *name, uint64_t interval_ms,
 		else {
 			printf("%s: checkpoint %" PRIu64 " verified, "
 			    "consistent with the last, new entries replayed in "
-			    "%.2f s%s\n", name, r.size, r.replay_secs,
+			    "%.2f s%s\n", r.contract, r.size, r.replay_secs,
 			    r.state_checked ? ", state matches" : "");
 			fflush(stdout);
 		}
@@ -496,6 +528,7 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dir",	required_argument,	NULL, 'd' },
+		{ "remote",	required_argument,	NULL, 'r' },
 		{ "follow",	no_argument,		NULL, 'f' },
 		{ "key",	required_argument,	NULL, 'k' },
 		{ "interval",	required_argument,	NULL, 'i' },
@@ -506,7 +539,7 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct audit_cli ac;
-	const char *dir = NULL;
+	const char *dir = NULL, *url = NULL;
 	uint64_t interval = 1000, count = 0, timeout = 0;
 	char err[VMS_ERRLEN], **names = NULL;
 	size_t n = 0, i;
@@ -518,6 +551,9 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 		switch (ch) {
 		case 'd':
 			dir = optarg;
+			break;
+		case 'r':
+			url = optarg;
 			break;
 		case 'f':
 			follow = 1;
@@ -555,9 +591,16 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if ((dir != NULL && (argc != 0 || follow)) ||
-	    (follow && (argc != 1 || ac.children)))
+	if ((dir != NULL && (argc != 0 || follow || url != NULL)) ||
+	    (url != NULL && argc != 0) ||
+	    (follow && url == NULL && argc != 1) ||
+	    (ac.children && (follow || url != NULL)))
 		return ctl_usage(&cmd_audit_entry);
+	if (url != NULL && !httpc_is_url(url)) {
+		ctl_errx("--remote wants an http:// or https:// URL, the log's "
+		    "prefix (http://HOST:PORT/c/NAME, or a mirror's)");
+		return EXIT_USAGE;
+	}
 	if (ac.key != NULL) {
 		struct note_verifier v;
 
@@ -565,7 +608,7 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 			ctl_errx("bad --key: %s", err);
 			return EXIT_USAGE;
 		}
-		if (dir == NULL && argc != 1) {
+		if (dir == NULL && url == NULL && argc != 1) {
 			ctl_errx("--key pins one contract's key: name one "
 			    "contract");
 			return EXIT_USAGE;
@@ -579,7 +622,10 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 	if (dir != NULL)
 		return audit_dir(&ac, dir);
 	if (follow)
-		return audit_follow(&ac, argv[0], interval, count, timeout);
+		return audit_follow(&ac, url ? NULL : argv[0], url, interval,
+		    count, timeout);
+	if (url != NULL)
+		return audit_remote(&ac, url, NULL, NULL);
 	if (argc == 0) {
 		if ((rc = contract_names(c, &names, &n)) != EXIT_OK)
 			return rc;

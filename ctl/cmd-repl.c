@@ -109,7 +109,7 @@ run_line(struct repl *r, const char *line)
 		break;
 	}
 	memset(&e, 0, sizeof(e));
-	rc = ctl_call(r->c, r->name, l.method, l.args, &res, &e);
+	rc = ctl_call(r->c, r->name, l.method, l.args, 0, &res, &e);
 	l.args = NULL;
 	json_decref(e.data);
 	repl_line_clear(&l);

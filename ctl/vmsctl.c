@@ -32,12 +32,15 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_methods_entry,
 	&cmd_log_entry,
 	&cmd_checkpoint_entry,
+	&cmd_prove_entry,
 	&cmd_read_entry,
 	&cmd_ls_entry,
 	&cmd_stop_entry,
 	&cmd_start_entry,
 	&cmd_remove_entry,
 	&cmd_audit_entry,
+	&cmd_export_entry,
+	&cmd_verify_receipt_entry,
 	&cmd_ping_entry,
 	&cmd_keygen_entry,
 	&cmd_whoami_entry,
@@ -60,7 +63,12 @@ static const struct {
 	{ &cmd_log_entry,	"" },
 	{ &cmd_ls_entry,	"" },
 	{ &cmd_remove_entry,	"" },
-	{ &cmd_audit_entry,	" timeout json " },
+	{ &cmd_audit_entry,	" timeout json remote " },
+	{ &cmd_call_entry,	"" },
+	{ &cmd_checkpoint_entry, "" },
+	{ &cmd_prove_entry,	"" },
+	{ &cmd_verify_receipt_entry, "" },
+	{ &cmd_export_entry,	"" },
 };
 
 static int
@@ -105,8 +113,8 @@ main_usage(FILE *f)
 	    "[--sign|--no-sign] [--identity FILE]\n"
 	    "              [-h|--help] [-V] COMMAND [ARG ...]\n\ncommands:\n");
 	for (e = cmd_table; *e != NULL; e++)
-		fprintf(f, "  %-11s %s\n", (*e)->name, (*e)->help);
-	fprintf(f, "  %-11s %s\n", "help", "help [COMMAND]: show help");
+		fprintf(f, "  %-14s %s\n", (*e)->name, (*e)->help);
+	fprintf(f, "  %-14s %s\n", "help", "help [COMMAND]: show help");
 	fprintf(f, "\nsocket: -s, else $VMSD_SOCKET, else %s; "
 	    "an http:// or https:// URL (-s or --remote) for the HTTP port.\n"
 	    "calls to a URL are signed with the identity (vmsctl keygen) if "

@@ -43,6 +43,7 @@ extern const struct cmd_entry cmd_deploy_entry, cmd_call_entry,
     cmd_list_entry, cmd_info_entry, cmd_methods_entry, cmd_log_entry,
     cmd_checkpoint_entry, cmd_read_entry, cmd_ls_entry, cmd_stop_entry,
     cmd_start_entry, cmd_remove_entry, cmd_audit_entry, cmd_ping_entry,
+    cmd_export_entry, cmd_prove_entry, cmd_verify_receipt_entry,
     cmd_repl_entry, cmd_keygen_entry, cmd_whoami_entry;
 
 /* vmsctl.c */
@@ -56,9 +57,12 @@ void	 ctl_help(const struct cmd_entry *);	/* full help on stdout */
 json_t	*ctl_arg(const char *word);
 /* Call a contract's method (steals args) as ctl_rpc does; the identity
  * comes from the options: --user, or signed (--sign, or a URL and an
- * identity; never with --no-sign). */
+ * identity; never with --no-sign). CTL_CALL_ENTRY: the reply's receipt
+ * also carries the entry's bytes. */
+#define CTL_CALL_ENTRY	0x01
 int	 ctl_call(struct ctl *, const char *contract, const char *method,
-	    json_t *args, json_t **result, struct client_error *rerr);
+	    json_t *args, int flags, json_t **result,
+	    struct client_error *rerr);
 
 /* output.c */
 void	 ctl_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

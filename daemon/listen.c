@@ -4,6 +4,9 @@
  */
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +56,12 @@ listen_tcp(const char *addrport, char *err, size_t errlen)
 		    SOCK_NONBLOCK, ai->ai_protocol);
 		if (fd < 0)
 			continue;
+		/* TCP_NODELAY is inherited by accepted sockets: a response
+		 * larger than one segment (a tile bundle) ends without
+		 * waiting for the client's delayed ACK (Nagle). */
 		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+		    sizeof(on)) != 0 ||
+		    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
 		    sizeof(on)) != 0 ||
 		    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
 		    listen(fd, LISTEN_BACKLOG) != 0) {

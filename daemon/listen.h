@@ -1,6 +1,7 @@
 /*
  * listen.h — a TCP listening socket for ADDR:PORT or [ADDR6]:PORT
- * (listen.c): SO_REUSEADDR, non-blocking, close-on-exec.
+ * (listen.c): SO_REUSEADDR, TCP_NODELAY (inherited by the accepted
+ * sockets), non-blocking, close-on-exec.
  */
 #ifndef VMSD_LISTEN_H
 #define VMSD_LISTEN_H

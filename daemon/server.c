@@ -34,6 +34,7 @@
 #include "ratelimit.h"
 #include "server.h"
 #include "supervisor.h"
+#include "tiles.h"
 #include "util.h"
 #include "vmsd.h"
 
@@ -312,6 +313,7 @@ server_run(const struct vmsd_flags *f)
 	budget_init();
 
 	setup_listeners();
+	tiles_init();
 	if (resolve_admin_gid(&conf, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (supervisor_init(err, sizeof(err)) != 0 ||
@@ -333,6 +335,7 @@ server_run(const struct vmsd_flags *f)
 
 	proc_free_all();
 	admin_free_all();
+	tiles_free();
 	contracts_free_all();
 	http_free();
 	control_free_all();

@@ -223,6 +223,33 @@ wire_put_error(struct wire_buf *b, uint64_t id, uint64_t size, int code,
 	add_str(b, "}}\n");
 }
 
+void
+wire_put_result_text(struct wire_buf *b, uint64_t id, uint64_t size,
+    const char *json, size_t len)
+{
+	reply_head(b, id, size, ",\"result\":");
+	wire_buf_add(b, json, len);
+	add_str(b, "}\n");
+}
+
+void
+wire_put_error_text(struct wire_buf *b, uint64_t id, uint64_t size, int code,
+    const char *message, const char *data, size_t len)
+{
+	char num[16], e[64];
+
+	reply_head(b, id, size, ",\"error\":{\"code\":");
+	snprintf(num, sizeof(num), "%d", code);
+	add_str(b, num);
+	add_str(b, ",\"message\":");
+	if (add_jstr(b, message ? message : "error", b->len, "message", e,
+	    sizeof(e)) != 0)
+		add_str(b, "\"(error message is not valid UTF-8)\"");
+	add_str(b, ",\"data\":");
+	wire_buf_add(b, data, len);
+	add_str(b, "}}\n");
+}
+
 /* ---- decoding ---- */
 
 static int

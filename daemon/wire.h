@@ -70,6 +70,13 @@ int	 wire_put_result(struct wire_buf *, uint64_t id, uint64_t size,
 	    const json_t *result, char *err, size_t errlen);
 void	 wire_put_error(struct wire_buf *, uint64_t id, uint64_t size,
 	    int code, const char *message, const json_t *data);
+/* The same with R (or the error's data) as JSON text the caller wrote:
+ * one compact JSON value without a newline (the worker's receipts, built
+ * without a jansson object per reply). */
+void	 wire_put_result_text(struct wire_buf *, uint64_t id, uint64_t size,
+	    const char *json, size_t len);
+void	 wire_put_error_text(struct wire_buf *, uint64_t id, uint64_t size,
+	    int code, const char *message, const char *data, size_t len);
 int	 wire_put_child(struct wire_buf *, const char *op, const char *name,
 	    uint64_t size, const char *vkey, const char *origin, char *err,
 	    size_t errlen);

@@ -86,6 +86,11 @@ commit_start(struct worker *w, int overlap)
 	r = ledger_commit_prepare(w->ledger, &w->ticket, err, sizeof(err));
 	if (r == COMMIT_FAILED)
 		fatalx("commit failed, batch not acknowledged: %s", err);
+	/* Each call's reply carries its receipt: the checkpoint just
+	 * signed and the entry's inclusion proof in it. */
+	if (r == COMMIT_TICKET)
+		worker_fill_receipts(w, ledger_prepared_checkpoint(w->ledger),
+		    w->ticket.size);
 	/* The open batch's replies travel with its commit. */
 	t = w->fly;
 	w->fly = w->out;
@@ -359,6 +364,7 @@ worker_main(int argc, char **argv)
 		note_signer_free(w.signer);
 	free(w.snap_path);
 	free(w.in);
+	worker_free_receipts(&w);
 	wire_buf_free(&w.out);
 	wire_buf_free(&w.fly);
 	worker_oracles_free(&w);

@@ -4,6 +4,7 @@
  *
  *   worker.c         the loop: read requests, group commit, pipeline
  *   worker_call.c    one request: execute a call, answer a read, replies
+ *   worker_receipt.c the receipts of a batch's calls, once it is signed
  *   worker_open.c    open a contract (lock, key, ledger, state) or deploy one
  *   worker_commit.c  the commit thread: fdatasync of a prepared commit
  *   worker_oracle.c  running oracles for the engine (System.oracle)
@@ -24,6 +25,22 @@
 #include "wire.h"
 
 struct committer;
+
+/*
+ * A call's reply waiting for its receipt: it is encoded at `at` in the
+ * open batch's `out` once the batch's checkpoint is signed
+ * (worker_fill_receipts).
+ */
+struct receipt_hole {
+	size_t		 at;		/* offset in out */
+	uint64_t	 id, size;	/* request id, reply size */
+	uint64_t	 index;		/* the entry */
+	int		 code;		/* 0: result {value}; else the error */
+	json_t		*value;		/* result value (owned) */
+	char		*message;	/* error message (owned) */
+	uint8_t		*entry;		/* the leaf bytes if asked (owned) */
+	size_t		 entrylen;
+};
 
 /* An oracle this worker may run (--oracle NAME=PATH, --oracle-key). */
 struct worker_oracle {
@@ -69,6 +86,11 @@ struct worker {
 	uint64_t	 ncommits;	/* batches committed */
 	uint64_t	 noverlap;	/* of which fdatasynced by the thread */
 	int		 must_exit;	/* restart after this batch */
+	/* the open batch's call replies, in request order */
+	struct receipt_hole *holes;
+	size_t		 nholes, capholes;
+	merkle_hash	(*proofs)[MERKLE_MAX_PROOF];
+	size_t		*prooflens, capproofs;
 
 	struct worker_oracle *oracles;
 	size_t		 noracles;
@@ -103,6 +125,12 @@ void	 worker_handle(struct worker *, const char *line, size_t len);
 void	 worker_reply_result(struct worker *, uint64_t id, json_t *result);
 void	 worker_reply_error(struct worker *, uint64_t id, int code,
 	    json_t *data, const char *msg);
+/* worker_receipt.c */
+/* The open batch's checkpoint (note, signing `size` entries) is signed:
+ * encode each call's reply with its receipt into `out`, in place. */
+void	 worker_fill_receipts(struct worker *, const char *note,
+	    uint64_t size);
+void	 worker_free_receipts(struct worker *);
 
 /* worker_open.c */
 void	 worker_open(struct worker *);

@@ -74,6 +74,7 @@ do_call(struct worker *w, uint64_t id, json_t *params,
 	json_t *args = json_object_get(params, "args");
 	json_t *sig = json_object_get(params, "signed");
 	struct engine_result res;
+	struct receipt_hole *h;
 	struct callsig cs;
 	enum engine_status st;
 	char err[VMS_ERRLEN], *entry = NULL;
@@ -120,19 +121,32 @@ do_call(struct worker *w, uint64_t id, json_t *params,
 	if (ledger_append(w->ledger, entry, len, &index, err,
 	    sizeof(err)) != 0)
 		fatalx("append failed, batch not acknowledged: %s", err);
-	free(entry);
 	w->dirty = 1;
 	if (res.contracts > 0)
 		worker_children_intent(w, index);
-	if (res.ok) {
-		worker_reply_result(w, id, json_pack("{s:O,s:I}", "value",
-		    res.value ? res.value : json_null(), "index",
-		    (json_int_t)index));
-	} else {
-		worker_reply_error(w, id, RPC_CONTRACT_ERROR, json_pack("{s:I}",
-		    "index", (json_int_t)index), res.error ? res.error :
-		    "error");
+	/* The reply waits for the batch's checkpoint: its receipt. */
+	if (w->nholes == w->capholes) {
+		w->capholes = w->capholes ? w->capholes * 2 : 64;
+		w->holes = xrealloc(w->holes, w->capholes * sizeof(*w->holes));
 	}
+	h = &w->holes[w->nholes++];
+	memset(h, 0, sizeof(*h));
+	h->at = w->out.len;
+	h->id = id;
+	h->size = reply_size(w);
+	h->index = index;
+	if (res.ok)
+		h->value = json_incref(res.value ? res.value : json_null());
+	else {
+		h->code = RPC_CONTRACT_ERROR;
+		h->message = xstrdup(res.error ? res.error : "error");
+	}
+	if (json_is_true(json_object_get(params, "entry"))) {
+		h->entry = (uint8_t *)entry;
+		h->entrylen = len;
+		entry = NULL;
+	}
+	free(entry);
 	engine_result_clear(&res);
 }
 

@@ -46,6 +46,7 @@
 
 #include "merkle.h"
 #include "note.h"
+#include "tile.h"
 
 #define LEDGER_MAX_ENTRY	(16u << 20)	/* hard cap of the format */
 
@@ -141,6 +142,10 @@ enum commit_prepared {
 enum commit_prepared ledger_commit_prepare(struct ledger *,
 	    struct ledger_ticket *, char *err, size_t errlen);
 int	ledger_commit_fsync(const struct ledger_ticket *);
+/* The signed checkpoint note of the prepared commit (covering
+ * ticket.size entries, owned by the ledger), or NULL if none is in
+ * flight: receipts for the batch can be built while its fdatasync runs. */
+const char *ledger_prepared_checkpoint(const struct ledger *);
 int	ledger_commit_finish(struct ledger *, const struct ledger_ticket *,
 	    int sync_errno, char *err, size_t errlen);
 /* Sync point: fdatasync entries, index, hashes and checkpoints, then
@@ -169,6 +174,31 @@ int	ledger_inclusion_proof(struct ledger *, uint64_t index, uint64_t size,
 	    merkle_hash *proof, size_t *n, char *err, size_t errlen);
 int	ledger_consistency_proof(struct ledger *, uint64_t m, uint64_t n,
 	    merkle_hash *proof, size_t *plen, char *err, size_t errlen);
+/* Inclusion proofs of entries [first, first + count) in the tree of
+ * `size` entries (a batch's receipts): each shared sibling read once. */
+int	ledger_inclusion_proofs(struct ledger *, uint64_t first, uint64_t count,
+	    uint64_t size, merkle_hash (*proofs)[MERKLE_MAX_PROOF],
+	    size_t *lens, char *err, size_t errlen);
+
+/*
+ * A tlog-tiles tile of the committed tree (tile.h; ledger_tiles.c), in
+ * O(tile): a hash tile's width * 32 bytes, or an entry bundle (each entry
+ * checked against its stored leaf hash; an entry over 65,535 bytes cannot
+ * be bundled and is an error). A partial tile of any width that the
+ * committed tree completes is served, also once its full tile exists.
+ * 0 with *buf (malloc'd), 1 if the committed tree holds no such tile, -1
+ * with err.
+ */
+int	ledger_tile(struct ledger *, const struct tile_id *, uint8_t **buf,
+	    size_t *len, char *err, size_t errlen);
+/*
+ * A read-only ledger (signer NULL) sees the commits made since it was
+ * opened: it moves to the newest commit record it can verify, in O(log n)
+ * like a read-only open (a commit being written is passed over). The
+ * history (ledger_checkpoint_at) stays as it was at open. 0 (also when
+ * nothing changed), -1 with err.
+ */
+int	ledger_refresh(struct ledger *, char *err, size_t errlen);
 
 /* Rehash every entry and every stored hash; names the first bad entry. */
 int	ledger_verify_all(struct ledger *, char *err, size_t errlen);

@@ -283,6 +283,12 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 }
 
 /* Phase 2 (any thread): the commit point. Touches only the ticket. */
+const char *
+ledger_prepared_checkpoint(const struct ledger *l)
+{
+	return l->pending ? l->p_note : NULL;
+}
+
 int
 ledger_commit_fsync(const struct ledger_ticket *t)
 {

@@ -194,6 +194,77 @@ ledger_consistency_proof(struct ledger *l, uint64_t m, uint64_t n,
 	return 0;
 }
 
+/*
+ * Proofs for a run of consecutive entries (a committed batch) share most
+ * of their siblings: each subtree hash is read once, through a small
+ * open-addressing table keyed by the range.
+ */
+struct memo_slot {
+	uint64_t	start, end;	/* end 0: empty */
+	merkle_hash	h;
+};
+struct memo {
+	struct ledger	 *l;
+	struct memo_slot *t;
+	size_t		  cap, n;	/* cap: a power of two */
+};
+
+static int
+memo_range(void *ctx, uint64_t start, uint64_t end, merkle_hash out)
+{
+	struct memo *m = ctx;
+	size_t i = (size_t)((start * 0x9E3779B97F4A7C15ULL) ^
+	    (end * 0xC2B2AE3D27D4EB4FULL)) & (m->cap - 1);
+
+	for (; m->t[i].end != 0; i = (i + 1) & (m->cap - 1))
+		if (m->t[i].start == start && m->t[i].end == end) {
+			memcpy(out, m->t[i].h, MERKLE_HASH_LEN);
+			return 0;
+		}
+	if (ledger_range_hash(m->l, start, end, out) != 0)
+		return -1;
+	if (m->n < m->cap / 2) {
+		m->t[i].start = start;
+		m->t[i].end = end;
+		memcpy(m->t[i].h, out, MERKLE_HASH_LEN);
+		m->n++;
+	}
+	return 0;
+}
+
+int
+ledger_inclusion_proofs(struct ledger *l, uint64_t first, uint64_t count,
+    uint64_t size, merkle_hash (*proofs)[MERKLE_MAX_PROOF], size_t *lens,
+    char *err, size_t errlen)
+{
+	struct memo m;
+	uint64_t i;
+	int rc = 0;
+
+	if (count == 0)
+		return 0;
+	if (first + count > size || first + count < first || size > l->size) {
+		seterr(err, errlen, "no inclusion proofs for entries %" PRIu64
+		    "..%" PRIu64 " in a tree of %" PRIu64 " (ledger size %"
+		    PRIu64 ")", first, first + count - 1, size, l->size);
+		return -1;
+	}
+	m.l = l;
+	m.n = 0;
+	for (m.cap = 64; m.cap < 8 * (count + 16); m.cap *= 2)
+		;
+	m.t = xcalloc(m.cap, sizeof(*m.t));
+	for (i = 0; i < count && rc == 0; i++)
+		if (merkle_inclusion_proof(memo_range, &m, first + i, size,
+		    proofs[i], &lens[i]) != 0) {
+			seterr(err, errlen, "%s/hashes: read failed: %s",
+			    l->dir, strerror(errno));
+			rc = -1;
+		}
+	free(m.t);
+	return rc;
+}
+
 /* A sequential buffered reader over one file, for the full rehash. */
 struct seqrd {
 	int		 fd;

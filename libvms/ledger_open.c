@@ -237,49 +237,23 @@ check_anchor(struct ledger *l, uint64_t elen, uint64_t ilen, uint64_t hlen,
 }
 
 /*
- * Read-only fast path: the writer writes index and hashes before the
- * commit record, so a reader can find the last commit record by walking
- * the index back from its end (over at most the uncommitted batch) and
- * check it like the sync point, in O(log n): its signature, size, the
- * root from the stored peaks, the last entry's leaf hash. 1 if that does
- * not work out (then the tail is scanned).
+ * Is there a valid commit record right after entry j (at off, len bytes of
+ * data, the record ending at end) signing the first j+1 entries? If so,
+ * adopt it as the ledger's committed state: 0. Else 1.
  */
 static int
-ro_last_commit(struct ledger *l, uint64_t elen, uint64_t ilen, uint64_t hlen)
+ro_try_commit(struct ledger *l, uint64_t j, uint64_t off, uint32_t len,
+    uint64_t end, uint32_t nl, uint64_t hlen)
 {
 	struct merkle_frontier f;
 	struct checkpoint cp;
 	merkle_hash root, leaf, stored;
-	uint64_t j, off, end, size, steps = 0;
+	uint64_t size = j + 1, saved = l->size;
 	uint8_t buf[8], *data = NULL;
-	uint32_t len, nl = 0;
 	char *note = NULL, why[VMS_ERRLEN];
 	size_t tlen;
 	int rc = 1;
 
-	for (j = ilen / 8; j > l->csize && steps < 65536; steps++) {
-		j--;
-		if (pread_full(l->fd_idx, buf, 8, (off_t)(j * 8)) != 0)
-			return 1;
-		off = ledger_get_be64(buf);
-		if (off + 4 > elen || pread_full(l->fd_ent, buf, 4,
-		    (off_t)off) != 0 || (len = ledger_get_be32(buf)) >
-		    LEDGER_MAX_ENTRY || off + 4 + len + 4 > elen)
-			continue;
-		end = off + 4 + len;
-		if (pread_full(l->fd_ent, buf, 4, (off_t)end) != 0)
-			return 1;
-		nl = ledger_get_be32(buf);
-		if (!(nl & LEDGER_REC_NOTE))
-			continue;
-		nl &= ~LEDGER_REC_NOTE;
-		if (nl == 0 || nl > NOTE_MAX_LEN || end + 4 + nl > elen)
-			continue;
-		goto found;
-	}
-	return 1;
-found:
-	size = j + 1;
 	if (hlen < ledger_stored_count(size) * MERKLE_HASH_LEN)
 		return 1;
 	note = xmalloc((size_t)nl + 1);
@@ -315,10 +289,54 @@ found:
 	rc = 0;
 out:
 	if (rc != 0)
-		l->size = l->csize;
+		l->size = saved;
 	free(note);
 	free(data);
 	return rc;
+}
+
+/*
+ * Read-only fast path: the writer writes index and hashes before the
+ * commit record, so a reader can find the last commit record by walking
+ * the index back from its end (over at most the uncommitted batch) and
+ * check it like the sync point, in O(log n): its signature, size, the
+ * root from the stored peaks, the last entry's leaf hash. 1 if that does
+ * not work out (then the tail is scanned). With persist, a candidate that
+ * does not verify (a commit record being written right now) is passed
+ * over for the one before it.
+ */
+static int
+ro_last_commit(struct ledger *l, uint64_t elen, uint64_t ilen, uint64_t hlen,
+    int persist)
+{
+	uint64_t j, off, end, steps = 0;
+	uint8_t buf[8];
+	uint32_t len, nl = 0;
+
+	for (j = ilen / 8; j > l->csize && steps < 65536; steps++) {
+		j--;
+		if (pread_full(l->fd_idx, buf, 8, (off_t)(j * 8)) != 0)
+			return 1;
+		off = ledger_get_be64(buf);
+		if (off + 4 > elen || pread_full(l->fd_ent, buf, 4,
+		    (off_t)off) != 0 || (len = ledger_get_be32(buf)) >
+		    LEDGER_MAX_ENTRY || off + 4 + len + 4 > elen)
+			continue;
+		end = off + 4 + len;
+		if (pread_full(l->fd_ent, buf, 4, (off_t)end) != 0)
+			return 1;
+		nl = ledger_get_be32(buf);
+		if (!(nl & LEDGER_REC_NOTE))
+			continue;
+		nl &= ~LEDGER_REC_NOTE;
+		if (nl == 0 || nl > NOTE_MAX_LEN || end + 4 + nl > elen)
+			continue;
+		if (ro_try_commit(l, j, off, len, end, nl, hlen) == 0)
+			return 0;
+		if (!persist)
+			return 1;
+	}
+	return 1;
 }
 
 /* What the scan of `entries` past the sync point found. */
@@ -533,7 +551,7 @@ check_files(struct ledger *l, char *err, size_t errlen)
 	if (check_anchor(l, elen, ilen, hlen, err, errlen) != 0)
 		goto out;
 	if (l->signer == NULL && (anchor_size = l->csize, ro_last_commit(l,
-	    elen, ilen, hlen)) == 0) {
+	    elen, ilen, hlen, 0)) == 0) {
 		/* as if scanned: the last commit, nothing to rebuild */
 		t.gpos = l->cent_end;
 		t.gcnt = l->csize;
@@ -643,4 +661,24 @@ ledger_open(const char *dir, const struct note_signer *signer,
 fail:
 	ledger_close(l);
 	return -1;
+}
+
+int
+ledger_refresh(struct ledger *l, char *err, size_t errlen)
+{
+	uint64_t elen, ilen, hlen;
+
+	if (l->signer != NULL) {
+		seterr(err, errlen, "%s: only a read-only ledger is refreshed",
+		    l->dir);
+		return -1;
+	}
+	if (file_len(l->fd_ent, &elen) != 0 || file_len(l->fd_idx, &ilen) != 0 ||
+	    file_len(l->fd_hash, &hlen) != 0) {
+		seterr(err, errlen, "%s: fstat: %s", l->dir, strerror(errno));
+		return -1;
+	}
+	if (ilen / 8 > l->csize)
+		(void)ro_last_commit(l, elen, ilen, hlen, 1);
+	return 0;
 }

@@ -23,7 +23,7 @@ const struct proto_method proto_methods[PM_COUNT] = {
 	[PM_CALL] = { PM_CALL, "call", PM_REMOTE | PM_CONTRACT, { CONTRACT,
 	    { "method", S, REQ }, { "args", PT_ARRAY, OPT },
 	    { "user", S, OPT }, { "signed", PT_OBJECT, OPT },
-	    { NULL, 0, 0 } } },
+	    { "entry", B, OPT }, { NULL, 0, 0 } } },
 	[PM_LIST] = { PM_LIST, "list", PM_REMOTE, { { NULL, 0, 0 } } },
 	[PM_INFO] = { PM_INFO, "info", PM_REMOTE | PM_CONTRACT | PM_LEDGER, { CONTRACT,
 	    { NULL, 0, 0 } } },

@@ -27,11 +27,18 @@ for c in json.load(sys.stdin)["result"]["contracts"]:
 }
 
 rpc call '{"contract":"a","method":"inc","args":[]}' >/dev/null
-pa=$(pid_of a)
 $RPC -s "$T/s.sock" load --clients 4 --calls 150 --contract a --method inc >"$T/load.json" 2>"$T/load.err" &
 LOAD=$!
-sleep 0.5
-kill -KILL "$pa"
+sleep 0.3
+# The worker's pid, read and killed at once (on a loaded machine a pid
+# read earlier may belong to a worker that idle_timeout has stopped).
+pa=; i=0
+while [ $i -lt 50 ]; do
+	pa=$(pid_of a)
+	[ -n "$pa" ] && kill -KILL "$pa" 2>/dev/null && break
+	pa=; sleep 0.1; i=$((i + 1))
+done
+[ -n "$pa" ] || fail kill_worker "no worker of a to kill"
 # b keeps answering while a is killed and restarted.
 bok=0
 for i in 1 2 3 4 5 6 7 8 9 10; do

@@ -4,10 +4,14 @@
  * (tests/tools/forge.sh) against build/san/libvms.a; never installed.
  *
  *   keygen KEYFILE
- *   build DIR KEYFILE ORIGIN CODE.lua CALLS.jsonl   (one commit per entry,
- *         then DIR/state.snap; CALLS lines: {"method","args","caller"?})
+ *   build DIR KEYFILE ORIGIN CODE.lua CALLS.jsonl [--commit-every N]
+ *         [--commit-at S,S,...]   (one commit per entry, or every N
+ *         entries and at each size S and at the end; then DIR/state.snap;
+ *         CALLS lines: {"method","args","caller"?}; a line {"repeat":N,
+ *         ...} stands for N such calls)
  *   rewrite SRC DST KEYFILE [--set-result I JSON] [--set-time I MS]
  *         [--set=FIELD I JSON]   (set any top-level field of entry I)
+ *         [--drop I]   (leave entry I out; the later ones move down)
  *         re-create SRC's entries in DST (re-signed, one commit per entry)
  *   raw DIR (--flip I BIT | --swap I J | --delete I | --truncate N)
  *         edit DIR/entries in place (no re-signing)
@@ -176,8 +180,40 @@ append_commit(struct ledger *l, const void *buf, size_t len)
 		die("commit");
 }
 
+/* Commit after entry count `n` (1-based) under the build's policy. */
 static int
-cmd_build(char **argv)
+commit_due(uint64_t n, uint64_t every, const char *at)
+{
+	const char *p = at;
+	char *end;
+
+	if (every != 0 && n % every == 0)
+		return 1;
+	if (every == 0 && at == NULL)
+		return 1;
+	while (p != NULL && *p != '\0') {
+		if (strtoull(p, &end, 10) == n)
+			return 1;
+		p = *end == ',' ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+static void
+append_maybe_commit(struct ledger *l, const void *buf, size_t len,
+    uint64_t every, const char *at)
+{
+	uint64_t idx;
+
+	if (ledger_append(l, buf, len, &idx, err, sizeof(err)) != 0)
+		die("append");
+	if (commit_due(idx + 1, every, at) &&
+	    ledger_commit(l, err, sizeof(err)) != 0)
+		die("commit");
+}
+
+static int
+cmd_build(int argc, char **argv)
 {
 	const char *dir = argv[0], *keyfile = argv[1], *origin = argv[2];
 	struct note_signer *s;
@@ -192,8 +228,20 @@ cmd_build(char **argv)
 	uint8_t *code;
 	size_t codelen, i, elen;
 	char *entry, *snap;
-	uint64_t t = 1700000000000ULL;
+	uint64_t t = 1700000000000ULL, every = 0, rep;
+	const char *at = NULL;
+	int k;
 
+	for (k = 5; k + 1 < argc; k += 2) {
+		if (strcmp(argv[k], "--commit-every") == 0)
+			every = strtoull(argv[k + 1], NULL, 10);
+		else if (strcmp(argv[k], "--commit-at") == 0)
+			at = argv[k + 1];
+		else
+			diex("build: unknown option");
+	}
+	if (k != argc)
+		diex("build: an option needs a value");
 	name = name ? name + 1 : origin;
 	if ((s = note_signer_load(keyfile, origin, err, sizeof(err))) == NULL)
 		die(keyfile);
@@ -205,7 +253,7 @@ cmd_build(char **argv)
 		die("deploy");
 	if (ledger_create(dir, origin, s, &l, err, sizeof(err)) != 0)
 		die(dir);
-	append_commit(l, entry, elen);
+	append_maybe_commit(l, entry, elen, every, at);
 	free(entry);
 	free(code);
 	{
@@ -232,21 +280,29 @@ cmd_build(char **argv)
 			    "caller"));
 			who.id = caller ? caller : "unix:alice";
 			who.auth = "peercred";
-			t += 1000;
-			memset(&res, 0, sizeof(res));
-			if (engine_call(e, json_string_value(json_object_get(c,
-			    "method")), json_object_get(c, "args"), &who, t,
-			    &entry, &elen, &res, err, sizeof(err)) != ENGINE_OK)
-				die("call");
-			append_commit(l, entry, elen);
-			free(entry);
-			engine_result_clear(&res);
+			rep = json_is_integer(json_object_get(c, "repeat")) ?
+			    (uint64_t)json_integer_value(json_object_get(c,
+			    "repeat")) : 1;
+			for (; rep > 0; rep--) {
+				t += 1000;
+				memset(&res, 0, sizeof(res));
+				if (engine_call(e, json_string_value(
+				    json_object_get(c, "method")),
+				    json_object_get(c, "args"), &who, t, &entry,
+				    &elen, &res, err, sizeof(err)) != ENGINE_OK)
+					die("call");
+				append_maybe_commit(l, entry, elen, every, at);
+				free(entry);
+				engine_result_clear(&res);
+			}
 			json_decref(c);
 			i++;
 		}
 		free(line);
 		fclose(f);
 	}
+	if (ledger_commit(l, err, sizeof(err)) != 0)
+		die("commit");
 	xasprintf(&snap, "%s/state.snap", dir);
 	if (engine_snapshot_save(e, snap, err, sizeof(err)) != 0)
 		die(snap);
@@ -273,6 +329,18 @@ cmd_rewrite(int argc, char **argv)
 		unsigned long idx;
 		json_t *e, *v;
 
+		if (strcmp(argv[k], "--drop") == 0 && k + 1 < argc) {
+			idx = strtoul(argv[k + 1], NULL, 10);
+			if (idx >= n)
+				diex("rewrite: index out of range");
+			free(r[idx].buf);
+			free(r[idx].note);
+			memmove(&r[idx], &r[idx + 1], (n - idx - 1) *
+			    sizeof(*r));
+			n--;
+			k--;	/* one value, not two */
+			continue;
+		}
 		if (k + 2 >= argc)
 			diex("rewrite: option needs two values");
 		idx = strtoul(argv[k + 1], NULL, 10);
@@ -715,8 +783,8 @@ main(int argc, char **argv)
 			die(argv[2]);
 		return 0;
 	}
-	if (argc == 7 && strcmp(argv[1], "build") == 0)
-		return cmd_build(argv + 2);
+	if (argc >= 7 && strcmp(argv[1], "build") == 0)
+		return cmd_build(argc - 2, argv + 2);
 	if (argc >= 5 && strcmp(argv[1], "rewrite") == 0)
 		return cmd_rewrite(argc - 2, argv + 2);
 	if (argc >= 4 && strcmp(argv[1], "raw") == 0)

@@ -174,6 +174,46 @@ TEST(result_round_trip)
 	wire_buf_free(&b);
 }
 
+/* The receipts' encoders: text the worker wrote goes through verbatim. */
+TEST(text_round_trip)
+{
+	static const char res[] = "{\"value\":[1,\"}\"],\"index\":3,"
+	    "\"receipt\":{\"checkpoint\":\"o\\n3\\n\"}}";
+	static const char data[] = "{\"index\":4,\"receipt\":{}}";
+	struct wire_buf b = { 0 };
+	struct wire_reply r;
+	char err[256], *line;
+	json_t *d;
+
+	wire_put_result_text(&b, 9, 10, res, strlen(res));
+	CHECK((line = line_of(&b)) != NULL);
+	if (line != NULL && wire_decode_reply(line, strlen(line), &r, err,
+	    sizeof(err)) == 0) {
+		CHECK(r.kind == WIRE_RESULT && r.id == 9 && r.size == 10 &&
+		    r.resultlen == strlen(res) &&
+		    memcmp(r.result, res, r.resultlen) == 0);
+		wire_reply_clear(&r);
+	} else
+		FAILF("result: %s", err);
+	free(line);
+	b.len = 0;
+	wire_put_error_text(&b, 11, 12, -32000, "bad \"name\"", data,
+	    strlen(data));
+	CHECK((line = line_of(&b)) != NULL);
+	if (line != NULL && wire_decode_reply(line, strlen(line), &r, err,
+	    sizeof(err)) == 0) {
+		d = json_object_get(r.msg, "data");
+		CHECK(r.kind == WIRE_ERROR && r.id == 11 && r.size == 12 &&
+		    json_integer_value(json_object_get(d, "index")) == 4 &&
+		    strcmp(json_string_value(json_object_get(r.msg,
+		    "message")), "bad \"name\"") == 0);
+		wire_reply_clear(&r);
+	} else
+		FAILF("error: %s", err);
+	free(line);
+	wire_buf_free(&b);
+}
+
 TEST(error_round_trip)
 {
 	struct wire_buf b = { 0 };
@@ -347,6 +387,7 @@ main(void)
 	RUN(child_round_trip);
 	RUN(result_round_trip);
 	RUN(error_round_trip);
+	RUN(text_round_trip);
 	RUN(encoder_refuses_bad_utf8);
 	RUN(reordered_or_unknown_replies_fail);
 	RUN(reordered_or_unknown_requests_fail);
