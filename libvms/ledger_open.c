@@ -426,6 +426,12 @@ scan_tail(struct ledger *l, uint64_t elen, struct tail *t, char *err,
 			goto ioerr;
 		buf[len] = '\0';
 		if (ledger_get_be32(hdr) & LEDGER_REC_NOTE) {
+			/* One commit record per batch: a second one in a row
+			 * (a duplicate) ends what was committed, like any
+			 * invalid record; reads and the next open accept no
+			 * more than one between two entries. */
+			if (t->pos == t->gpos && t->pos > l->cent_end)
+				break;
 			if ((r = tail_note(l, t, (char *)buf, len, &f, cnt,
 			    err, errlen)) < 0)
 				goto out;

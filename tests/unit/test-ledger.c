@@ -1293,6 +1293,53 @@ TEST(too_large)
 	free(d);
 }
 
+/*
+ * A commit record repeated right after itself (found by fuzz-ledger): the
+ * open took both as committed, the next append went after the copy, and
+ * then the ledger no longer opened ("entries 3 and 4 are not adjacent").
+ * The copy commits nothing: it is dropped as an uncommitted tail.
+ */
+TEST(duplicate_commit_record)
+{
+	struct ledger_recovery rec;
+	struct ledger *l;
+	char err[VMS_ERRLEN], *d = make_ledger(4, 2), *p;
+	uint8_t *ent, hdr[4];
+	size_t elen;
+	uint64_t off, dup;
+	int fd;
+
+	/* the last commit record follows entry 3's record */
+	xasprintf(&p, "%s/entries", d);
+	CHECK(read_file(p, 1 << 20, &ent, &elen, err, sizeof(err)) == 0);
+	off = idx_off(d, 3);
+	off += 4 + ledger_get_be32(ent + off);
+	dup = elen - off;
+	memcpy(hdr, ent + off, 4);
+	CHECK(ledger_get_be32(hdr) & LEDGER_REC_NOTE);
+	fd = open(p, O_WRONLY | O_APPEND);
+	CHECK(fd >= 0 && write_all(fd, ent + off, dup) == 0);
+	close(fd);
+	free(ent);
+	free(p);
+
+	CHECK(ledger_open(d, signer, &l, &rec, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(rec.dropped_bytes, dup);
+	CHECK_EQ_INT(ledger_committed_size(l), 4);
+	CHECK(append_n(l, 4, 1) == 0);
+	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
+	ledger_close(l);
+	if (ledger_open(d, NULL, &l, NULL, err, sizeof(err)) != 0) {
+		FAILF("reopen after the commit: %s", err);
+	} else {
+		CHECK_EQ_INT(ledger_committed_size(l), 5);
+		CHECK(read_all_ok(l) == 0);
+		CHECK(ledger_verify_all(l, err, sizeof(err)) == 0);
+		ledger_close(l);
+	}
+	free(d);
+}
+
 int
 main(void)
 {
@@ -1327,6 +1374,7 @@ main(void)
 	RUN(appends_buffered);
 	RUN(unknown_files_ignored);
 	RUN(too_large);
+	RUN(duplicate_commit_record);
 	note_signer_free(signer);
 	note_signer_free(other);
 	if (getenv("VMS_TEST_KEEP") == NULL)
