@@ -252,6 +252,10 @@ exercise(struct ledger *l)
 	    ledger_origin(l) == NULL)
 		fuzz_fail("open ledger without checkpoint or key");
 	verified = ledger_verify_all(l, err, sizeof(err)) == 0;
+	if (getenv("FUZZ_VERBOSE") != NULL)
+		fprintf(stderr, "exercise: size %llu committed %llu: %s\n",
+		    (unsigned long long)size, (unsigned long long)csize,
+		    verified ? "verified" : err);
 	for (i = 0; i < size && i < 64; i++) {
 		if (ledger_read(l, i, &buf, &len, err, sizeof(err)) != 0) {
 			if (verified)
@@ -335,10 +339,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ledger_open(dir, NULL, &l, &rec, err, sizeof(err)) == 0) {
 		exercise(l);
 		ledger_close(l);
-	}
+	} else if (getenv("FUZZ_VERBOSE") != NULL)
+		fprintf(stderr, "read-only open: %s\n", err);
 	audit_dir(dir);
-	if (ledger_open(dir, fuzz_signer(), &l, &rec, err, sizeof(err)) != 0)
+	if (ledger_open(dir, fuzz_signer(), &l, &rec, err, sizeof(err)) != 0) {
+		if (getenv("FUZZ_VERBOSE") != NULL)
+			fprintf(stderr, "writable open: %s\n", err);
 		return 0;
+	}
 	exercise(l);
 	if (ledger_append(l, "{}", 2, &idx, err, sizeof(err)) != 0 ||
 	    ledger_commit(l, err, sizeof(err)) != 0) {

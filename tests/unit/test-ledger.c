@@ -1340,6 +1340,55 @@ TEST(duplicate_commit_record)
 	free(d);
 }
 
+/*
+ * The same under the checkpoint (found by fuzz-ledger): e0 e1 C2 C2 e2 e3
+ * C4 with the index moved along. The open checks only the last entries,
+ * and ledger_read refuses entry 1 (its record and one commit record must
+ * fill the index gap); the full rehash must refuse it too, not pass it.
+ */
+TEST(duplicate_commit_record_inside)
+{
+	struct ledger *l;
+	char err[VMS_ERRLEN], *d = make_ledger(4, 2), *p;
+	uint8_t *ent, *out, b[8];
+	size_t elen;
+	uint64_t off, end, dup, i;
+	int fd;
+
+	xasprintf(&p, "%s/entries", d);
+	CHECK(read_file(p, 1 << 20, &ent, &elen, err, sizeof(err)) == 0);
+	off = idx_off(d, 1);
+	off += 4 + ledger_get_be32(ent + off);	/* C2 */
+	end = idx_off(d, 2);
+	dup = end - off;
+	out = xmalloc(elen + dup);
+	memcpy(out, ent, end);
+	memcpy(out + end, ent + off, dup);
+	memcpy(out + end + dup, ent + end, elen - end);
+	CHECK(write_file_atomic(p, out, elen + dup, 0644, err,
+	    sizeof(err)) == 0);
+	free(out);
+	free(ent);
+	free(p);
+	xasprintf(&p, "%s/index", d);
+	fd = open(p, O_RDWR);
+	for (i = 2; i < 4; i++) {
+		ledger_put_be64(b, idx_off(d, i) + dup);
+		CHECK(pwrite(fd, b, 8, (off_t)(i * 8)) == 8);
+	}
+	close(fd);
+	free(p);
+
+	if (ledger_open(d, NULL, &l, NULL, err, sizeof(err)) != 0) {
+		FAILF("open: %s", err);
+	} else {
+		CHECK(ledger_verify_all(l, err, sizeof(err)) == -1);
+		CHECK_CONTAINS(err, "second commit record in a row");
+		ledger_close(l);
+	}
+	free(d);
+}
+
 int
 main(void)
 {
@@ -1375,6 +1424,7 @@ main(void)
 	RUN(unknown_files_ignored);
 	RUN(too_large);
 	RUN(duplicate_commit_record);
+	RUN(duplicate_commit_record_inside);
 	note_signer_free(signer);
 	note_signer_free(other);
 	if (getenv("VMS_TEST_KEEP") == NULL)
