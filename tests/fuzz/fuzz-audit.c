@@ -294,6 +294,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	rc = audit_run(&as, &o, &r, &a, err, sizeof(err));
+	if (getenv("FUZZ_VERBOSE") != NULL) {
+		char *line = audit_report_line(&r);
+
+		fprintf(stderr, "audit: %d: %s%s%s\n", rc, line,
+		    rc < 0 ? ": " : "", rc < 0 ? err : "");
+		free(line);
+	}
 	if (rc == 1 && (r.ok || r.fail_check < 1 || r.fail_check > 5))
 		fuzz_fail("failed audit with ok %d, check %d", r.ok,
 		    r.fail_check);

@@ -117,6 +117,17 @@ static size_t entrylens[NCALLS + 1];
 static size_t nentries;
 static json_t *state_dump;
 
+/* The ledger so far, for System.files.history, as the daemon has it. */
+static int
+entry_fn(void *ctx, uint64_t index, uint8_t **buf, size_t *len)
+{
+	if (index >= nentries)
+		return -1;
+	*buf = (uint8_t *)xstrndup(entries[index], entrylens[index]);
+	*len = entrylens[index];
+	return 0;
+}
+
 static void
 make_entries(void)
 {
@@ -142,6 +153,7 @@ make_entries(void)
 	entries[0] = xstrndup((const char *)e0, entrylens[0]);
 	nentries = 1;
 	e = fuzz_engine();
+	engine_set_entry_source(e, entry_fn, NULL);
 	for (i = 0; i < NCALLS; i++) {
 		args = json_loads(calls[i][1], 0, NULL);
 		if (engine_call(e, calls[i][0], args, &c, FUZZ_TIME + i + 1,
