@@ -54,7 +54,7 @@ run_file(const char *path)
 	ms = (mono_usec() - t0) / 1000;
 	free(buf);
 	ninputs++;
-	if (ms > worst_ms) {
+	if (ms >= worst_ms) {
 		worst_ms = ms;
 		snprintf(worst, sizeof(worst), "%s", path);
 	}
