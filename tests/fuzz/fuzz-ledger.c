@@ -19,8 +19,10 @@
  *   @@checkpoint-sign   `checkpoint`: the body signed as note text
  *   @@checkpoint-at     `checkpoint`: the checkpoint of the first N (the
  *                decimal body) @@e records
- *   @@cut-FILE N        truncate FILE to N bytes after building
- *   @@flip-FILE N       flip bit N of FILE
+ *   @@cut-FILE N        truncate FILE to N bytes after building (N mod
+ *                       1 MiB: extending with zeros is the damage, and
+ *                       beyond that a larger file only costs time)
+ *   @@flip-FILE N       flip bit N of FILE (byte N/8 mod 1 MiB)
  *   @@rm-FILE           remove FILE
  * Derived: index = offsets of the @@e records; hashes = their stored
  * hashes (post-order); checkpoints = the size-0 checkpoint then every
@@ -214,7 +216,7 @@ build(const uint8_t *data, size_t size)
 		snprintf(name, sizeof(name), "%s", files[k]);
 		xasprintf(&path, "%s/%s", dir, name);
 		if (strncmp(s[i].name, "cut-", 4) == 0)
-			(void)truncate(path, (off_t)(v & 0xffffff));
+			(void)truncate(path, (off_t)(v & 0xfffff));
 		else if (strncmp(s[i].name, "rm-", 3) == 0)
 			(void)unlink(path);
 		else if (strncmp(s[i].name, "flip-", 5) == 0) {
@@ -222,7 +224,7 @@ build(const uint8_t *data, size_t size)
 			int c;
 
 			if (fp != NULL && fseek(fp, (long)((v >> 3) &
-			    0xffffff), SEEK_SET) == 0 && (c = fgetc(fp)) !=
+			    0xfffff), SEEK_SET) == 0 && (c = fgetc(fp)) !=
 			    EOF && fseek(fp, -1, SEEK_CUR) == 0)
 				fputc(c ^ (1 << (v & 7)), fp);
 			if (fp != NULL)
