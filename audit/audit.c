@@ -278,7 +278,7 @@ process_entries(struct audit *a, uint64_t upto, uint64_t *got, char *err,
 	size_t len;
 	merkle_hash h;
 	char why[1024], what[256];
-	uint64_t i, t0 = mono_usec();
+	uint64_t i, t0 = mono_usec(), now = now_ms();
 	int rc, tty = a->progress;
 
 	for (i = a->nleaves; i < upto; i++) {
@@ -322,6 +322,23 @@ process_entries(struct audit *a, uint64_t upto, uint64_t *got, char *err,
 			a->bad_check = 4;
 			snprintf(a->bad_reason, sizeof(a->bad_reason),
 			    "(%s): %s", what, why);
+			continue;
+		}
+		/* Times never decrease (the replay checks it), and none is
+		 * far ahead of this auditor's clock. */
+		if (engine_last_time(a->eng) > now + AUDIT_CLOCK_SLACK_MS) {
+			char t[32], n[32];
+
+			utc_ms(engine_last_time(a->eng), t, sizeof(t));
+			utc_ms(now, n, sizeof(n));
+			describe_entry(buf, len, what, sizeof(what));
+			a->bad_index = i;
+			a->bad_check = 4;
+			snprintf(a->bad_reason, sizeof(a->bad_reason),
+			    "(%s): entry %" PRIu64 ": time %" PRIu64 " (%s) is "
+			    "later than this auditor's clock (%s) by more "
+			    "than a day", what, i, engine_last_time(a->eng),
+			    t, n);
 			continue;
 		}
 		check_snapshot(a);

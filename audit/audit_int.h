@@ -42,6 +42,9 @@ struct audit {
 	size_t			 ebufcap;
 };
 
+/* An entry's time may be this far ahead of the auditor's clock. */
+#define AUDIT_CLOCK_SLACK_MS	(24ULL * 3600 * 1000)
+
 /* Record the audit's failure: check 1..5, the entry (or AUDIT_NO_INDEX). */
 void	 audit_fail(struct audit_report *, int check, uint64_t index,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -60,12 +60,13 @@ contract_log(void *ctx, const char *msg)
 	log_info("System.log: %s", msg);
 }
 
+/* The state root and time recorded in an entry. */
 static int
-entry_state(struct worker *w, uint64_t index, merkle_hash root, char *err,
-    size_t errlen)
+entry_state(struct worker *w, uint64_t index, merkle_hash root,
+    uint64_t *time_ms, char *err, size_t errlen)
 {
 	json_error_t jerr;
-	json_t *e;
+	json_t *e, *t;
 	uint8_t *buf;
 	size_t len;
 	const char *hex;
@@ -80,11 +81,17 @@ entry_state(struct worker *w, uint64_t index, merkle_hash root, char *err,
 		return -1;
 	}
 	hex = json_string_value(json_object_get(e, "state"));
+	t = json_object_get(e, "time");
 	if (hex == NULL || hex_decode(hex, root, MERKLE_HASH_LEN) != 0)
 		seterr(err, errlen, "entry %llu has no state root",
 		    (unsigned long long)index);
-	else
+	else if (!json_is_integer(t) || json_integer_value(t) < 0)
+		seterr(err, errlen, "entry %llu has no time",
+		    (unsigned long long)index);
+	else {
+		*time_ms = (uint64_t)json_integer_value(t);
 		rc = 0;
+	}
 	json_decref(e);
 	free(buf);
 	return rc;
@@ -116,7 +123,7 @@ load_state(struct worker *w)
 {
 	char err[VMS_ERRLEN];
 	merkle_hash want, have;
-	uint64_t size = ledger_committed_size(w->ledger), i, next, start;
+	uint64_t size = ledger_committed_size(w->ledger), i, next, start, tm;
 	uint8_t *buf;
 	size_t len;
 	struct stat st;
@@ -133,7 +140,7 @@ load_state(struct worker *w)
 			    "has %llu: rebuilding from the ledger",
 			    (unsigned long long)next,
 			    (unsigned long long)size);
-		else if (entry_state(w, next - 1, want, err,
+		else if (entry_state(w, next - 1, want, &tm, err,
 		    sizeof(err)) != 0)
 			log_warnx("snapshot not checked (%s): rebuilding",
 			    err);
@@ -141,6 +148,7 @@ load_state(struct worker *w)
 			engine_state_root(w->engine, have);
 			if (memcmp(want, have, MERKLE_HASH_LEN) == 0) {
 				w->snap_index = next;
+				engine_set_last_time(w->engine, tm);
 				goto roll;
 			}
 			log_warnx("snapshot state root differs from ledger "

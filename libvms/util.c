@@ -407,6 +407,23 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+void
+utc_ms(uint64_t ms, char *buf, size_t len)
+{
+	time_t t;
+	struct tm tm;
+
+	/* up to 9999-12-31T23:59:59.999Z */
+	if (ms / 1000 > 253402300799ULL ||
+	    (t = (time_t)(ms / 1000), gmtime_r(&t, &tm) == NULL)) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
+}
+
 uint64_t
 mono_usec(void)
 {

@@ -52,6 +52,8 @@ int	 mkdir_p(const char *path, mode_t mode);
 int	 rm_rf(const char *path);
 
 uint64_t now_ms(void);          /* wall clock, ms since the epoch */
+/* ms since the epoch as "2025-01-31T12:00:00.000Z" ("?" if out of range) */
+void	 utc_ms(uint64_t ms, char *buf, size_t len);
 uint64_t mono_usec(void);       /* CLOCK_MONOTONIC, µs */
 
 /* UTF-8: length of the sequence at s (at most n bytes), or 0 if invalid

@@ -153,6 +153,12 @@ int	 engine_snapshot_load(struct engine *, const char *path,
 	    char *err, size_t errlen);
 
 uint64_t engine_next_index(const struct engine *);
+/* The "time" of entry engine_next_index() - 1. Entry times never
+ * decrease: engine_call records at least this time whatever the clock
+ * says, and engine_replay refuses an entry earlier than it. A snapshot
+ * does not hold it: after engine_snapshot_load, set it from that entry. */
+uint64_t engine_last_time(const struct engine *);
+void	 engine_set_last_time(struct engine *, uint64_t time_ms);
 void	 engine_state_root(const struct engine *, merkle_hash out);
 const char *engine_contract(const struct engine *);
 const struct vms_limits *engine_limits(const struct engine *);

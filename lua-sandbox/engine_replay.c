@@ -132,6 +132,17 @@ replay_check(const struct engine *e, json_t *rec, struct vms_caller *c,
 		    "integer", idx);
 		return -1;
 	}
+	if (e->next > 0 && (uint64_t)json_integer_value(t) < e->last_time) {
+		char was[32], now[32];
+
+		utc_ms(e->last_time, was, sizeof(was));
+		utc_ms((uint64_t)json_integer_value(t), now, sizeof(now));
+		seterr(err, errlen, "entry %llu: time %lld (%s) is earlier than "
+		    "entry %llu's %llu (%s): entry times never decrease", idx,
+		    (long long)json_integer_value(t), now, idx - 1,
+		    (unsigned long long)e->last_time, was);
+		return -1;
+	}
 	if (e->next == 0) {
 		if (eng_caller_check(c, why, sizeof(why)) == -1) {
 			seterr(err, errlen, "entry 0: deploy refused: %s", why);
@@ -175,6 +186,7 @@ engine_replay(struct engine *e, const uint8_t *buf, size_t len, char *err,
 	}
 	if (blen == len && memcmp(bytes, buf, len) == 0) {
 		eng_advance(e, buf, len);
+		e->last_time = (uint64_t)json_integer_value(t);
 		free(bytes);
 		json_decref(rep);
 		json_decref(rec);
@@ -234,7 +246,7 @@ engine_apply(struct engine *e, const uint8_t *buf, size_t len, char *err,
 {
 	char e2[VMS_ERRLEN], root[65];
 	const char *type, *want;
-	json_t *j, *w;
+	json_t *j, *w, *t;
 	size_t i;
 
 	if ((j = eng_parse_entry(buf, len, e->next, err, errlen)) == NULL)
@@ -267,6 +279,9 @@ engine_apply(struct engine *e, const uint8_t *buf, size_t len, char *err,
 		json_decref(j);
 		return -1;
 	}
+	t = json_object_get(j, "time");
+	if (json_is_integer(t) && json_integer_value(t) >= 0)
+		e->last_time = (uint64_t)json_integer_value(t);
 	json_decref(j);
 	eng_advance(e, buf, len);
 	return 0;
