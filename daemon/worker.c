@@ -231,7 +231,7 @@ static void
 worker_usage(void)
 {
 	fatalx("usage: vmsd --worker NAME --wire V --fd N --dir DIR --key FILE "
-	    "[--deploy] [--snapshot-interval N] [--batch-max N] [--syslog] "
+	    "[--head FILE] [--deploy] [--snapshot-interval N] [--batch-max N] [--syslog] "
 	    "[-v] (internal: started by vmsd)");
 }
 
@@ -269,6 +269,8 @@ worker_main(int argc, char **argv)
 			w.dir = v, i++;
 		else if (strcmp(a, "--key") == 0)
 			w.keypath = v, i++;
+		else if (strcmp(a, "--head") == 0)
+			w.headpath = v, i++;
 		else if (strcmp(a, "--snapshot-interval") == 0)
 			w.snapshot_interval = strtoull(v, NULL, 10), i++;
 		else if (strcmp(a, "--batch-max") == 0)

@@ -26,6 +26,7 @@ struct worker {
 	const char	*name;
 	const char	*dir;
 	const char	*keypath;
+	const char	*headpath;	/* the signed head, beside the key */
 	char		*snap_path;
 	int		 fd;
 	int		 lock_fd;	/* flock on the key file */
@@ -79,6 +80,10 @@ void	 worker_reply_error(struct worker *, uint64_t id, int code,
 
 /* worker_open.c */
 void	 worker_open(struct worker *);
+/* The contract cannot be run as it is (storage lost synced data, ...):
+ * say so to vmsd and the log, with how to recover, and exit. */
+void	 worker_refuse(struct worker *, const char *what)
+	    __attribute__((noreturn));
 int	 worker_deploy(struct worker *);
 void	 worker_save_snapshot(struct worker *);
 

@@ -134,12 +134,18 @@ load_state(struct worker *w)
 		    sizeof(err)) != 0)
 			log_warnx("snapshot unusable, rebuilding from the "
 			    "ledger: %s", err);
-		else if ((next = engine_next_index(w->engine)) == 0 ||
-		    next > size)
-			log_warnx("snapshot is at entry %llu but the ledger "
-			    "has %llu: rebuilding from the ledger",
-			    (unsigned long long)next,
+		else if ((next = engine_next_index(w->engine)) > size) {
+			/* The snapshot is only ever of durable entries. */
+			snprintf(err, sizeof(err), "%s is at entry %llu but the "
+			    "ledger holds only %llu committed entries: the "
+			    "storage lost entries it had synced, or the ledger "
+			    "was restored from an older copy", w->snap_path,
+			    (unsigned long long)next - 1,
 			    (unsigned long long)size);
+			worker_refuse(w, err);
+		} else if (next == 0)
+			log_warnx("snapshot is at no entry: rebuilding from "
+			    "the ledger");
 		else if (entry_state(w, next - 1, want, &tm, err,
 		    sizeof(err)) != 0)
 			log_warnx("snapshot not checked (%s): rebuilding",
@@ -237,6 +243,42 @@ ledger_warning(void *arg, const char *msg)
 }
 
 void
+worker_refuse(struct worker *w, const char *what)
+{
+	char *msg;
+
+	xasprintf(&msg, "%s. Refusing to run or sign anything (a log must "
+	    "never sign two different trees of one size); nothing was "
+	    "changed. Put back the ledger's lost entries (restore its files "
+	    "from a copy that holds every signed entry), then vmsctl start "
+	    "%s; see vmsd(8), RECOVERY", what, w->name);
+	log_warnx("%s", msg);
+	wire_put_refused(&w->out, msg);
+	free(msg);
+	worker_send_out(w);
+	exit(4);
+}
+
+/* The signed head, beside the key: the ledger must hold what it signs. */
+static void
+attach_head(struct worker *w)
+{
+	char err[VMS_ERRLEN];
+	int r, created;
+
+	if (w->headpath == NULL)
+		return;
+	r = ledger_head_attach(w->ledger, w->headpath, &created, err,
+	    sizeof(err));
+	if (r > 0)
+		worker_refuse(w, err);
+	if (r < 0)
+		fatalx("signed head: %s", err);
+	if (created)
+		log_info("signed head started in %s", w->headpath);
+}
+
+void
 worker_open(struct worker *w)
 {
 	struct ledger_recovery rec;
@@ -255,6 +297,7 @@ worker_open(struct worker *w)
 		log_warnx("ledger repaired at open: %s", what);
 	if (ledger_committed_size(w->ledger) == 0)
 		fatalx("ledger is empty: no deploy entry");
+	attach_head(w);
 	load_state(w);
 	m = engine_methods(w->engine);
 	if (m == NULL)
@@ -281,7 +324,7 @@ worker_deploy(struct worker *w)
 	char err[VMS_ERRLEN], *entry = NULL;
 	size_t elen = 0;
 	uint64_t index;
-	int code_rpc = RPC_INTERNAL_ERROR;
+	int code_rpc = RPC_INTERNAL_ERROR, created;
 
 	while (!worker_has_line(w) && !w->eof)
 		worker_read_more(w, 1);
@@ -322,6 +365,15 @@ worker_deploy(struct worker *w)
 	if (ledger_create(w->dir, origin, w->signer, &w->ledger, err,
 	    sizeof(err)) != 0)
 		goto fail;
+	if (w->headpath != NULL && unlink(w->headpath) != 0 &&
+	    errno != ENOENT) {
+		seterr(err, sizeof(err), "%s: %s", w->headpath,
+		    strerror(errno));
+		goto fail;
+	}
+	if (w->headpath != NULL && ledger_head_attach(w->ledger, w->headpath,
+	    &created, err, sizeof(err)) != 0)
+		goto fail;
 	if (ledger_append(w->ledger, entry, elen, &index, err,
 	    sizeof(err)) != 0 || ledger_commit(w->ledger, err,
 	    sizeof(err)) != 0)
@@ -349,6 +401,9 @@ fail:
 		log_warn("cleanup %s", w->dir);
 	if (unlink(w->keypath) != 0 && errno != ENOENT)
 		log_warn("cleanup %s", w->keypath);
+	if (w->headpath != NULL && unlink(w->headpath) != 0 &&
+	    errno != ENOENT)
+		log_warn("cleanup %s", w->headpath);
 	log_info("deploy refused: %s", err);
 	worker_reply_error(w, rq.id, code_rpc, NULL, err);
 	worker_send_out(w);

@@ -240,7 +240,7 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 	size_t nlen;
 
 	memset(t, 0, sizeof(*t));
-	t->fd = -1;
+	t->fd = t->head_fd = -1;
 	if (writable(l, err, errlen) != 0)
 		return COMMIT_FAILED;
 	if (l->pending) {
@@ -250,6 +250,18 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 	if (l->size == l->csize)
 		return COMMIT_NOTHING;
 	merkle_frontier_root(&l->front, root);
+	/* Never sign a tree inconsistent with the signed head: it was
+	 * checked against the ledger when attached, and every commit since
+	 * extends it; this catches anything that would not. */
+	if (l->head_fd >= 0 && (l->size < l->head_size || l->csize <
+	    l->head_size || (l->csize == l->head_size &&
+	    sodium_memcmp(l->croot, l->head_root, MERKLE_HASH_LEN) != 0))) {
+		seterr(err, errlen, "%s: refusing to sign size %" PRIu64 ": a "
+		    "checkpoint of size %" PRIu64 " was signed that this tree "
+		    "does not extend", l->dir, l->size, l->head_size);
+		(void)ledger_rollback(l, why, sizeof(why));
+		return COMMIT_FAILED;
+	}
 	if ((note = ledger_sign_checkpoint(l->signer, l->size, root, why,
 	    sizeof(why))) == NULL) {
 		seterr(err, errlen, "%s: signing the checkpoint: %s", l->dir,
@@ -270,6 +282,23 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 		free(note);
 		return COMMIT_FAILED;
 	}
+	if (l->head_fd >= 0) {
+		if (l->p_head == NULL)
+			l->p_head = xmalloc(LEDGER_HEAD_SLOT);
+		if (ledger_head_encode(l->p_head, l->head_seq + 1, note) != 0) {
+			seterr(err, errlen, "%s: the checkpoint does not fit the "
+			    "signed head", l->dir);
+			(void)ledger_rollback(l, why, sizeof(why));
+			free(note);
+			return COMMIT_FAILED;
+		}
+		l->p_head_errno = 0;
+		t->head_fd = l->head_fd;
+		t->head_off = (long long)((l->head_seq + 1) % 2) *
+		    LEDGER_HEAD_SLOT;
+		t->head_slot = l->p_head;
+		t->head_errno = &l->p_head_errno;
+	}
 	l->ent_end += 4 + nlen;
 	l->pending = 1;
 	l->p_size = l->size;
@@ -282,11 +311,24 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 	return COMMIT_TICKET;
 }
 
-/* Phase 2 (any thread): the commit point. Touches only the ticket. */
+/*
+ * Phase 2 (any thread): the commit point, then the signed head (only once
+ * the entries it signs are durable: a head is never ahead of its ledger
+ * but when storage loses synced data). Touches only the ticket and what
+ * it points to.
+ */
 int
 ledger_commit_fsync(const struct ledger_ticket *t)
 {
-	return data_fdatasync(t->fd) == 0 ? 0 : errno ? errno : EIO;
+	int e;
+
+	if (data_fdatasync(t->fd) != 0)
+		return errno ? errno : EIO;
+	if (t->head_fd >= 0 && (e = ledger_head_write(t)) != 0) {
+		*t->head_errno = e;
+		return e;
+	}
+	return 0;
 }
 
 /*
@@ -308,6 +350,21 @@ ledger_commit_finish(struct ledger *l, const struct ledger_ticket *t,
 		return -1;
 	}
 	l->pending = 0;
+	if (sync_errno != 0 && l->p_head_errno != 0) {
+		/*
+		 * The batch is durable in `entries` but its signed head may
+		 * or may not be: keep both (the head is then at most the
+		 * ledger's size) and acknowledge nothing; a reopen goes on.
+		 */
+		seterr(err, errlen, "%s: writing the signed head: %s; the batch "
+		    "of %" PRIu64 " entries is durable but not acknowledged: "
+		    "reopen the ledger", l->dir, strerror(l->p_head_errno),
+		    l->p_size - l->csize);
+		free(l->p_note);
+		l->p_note = NULL;
+		l->broken = 1;
+		return -1;
+	}
 	if (sync_errno != 0) {
 		/*
 		 * Never acknowledged: cut the batch and its commit record.
@@ -329,6 +386,11 @@ ledger_commit_finish(struct ledger *l, const struct ledger_ticket *t,
 	l->cent_end = l->p_ent_end;
 	l->cfront = l->p_front;
 	memcpy(l->croot, l->p_root, MERKLE_HASH_LEN);
+	if (l->head_fd >= 0) {
+		l->head_seq++;
+		l->head_size = l->p_size;
+		memcpy(l->head_root, l->p_root, MERKLE_HASH_LEN);
+	}
 	l->unsynced_commits++;
 	l->unsynced_bytes += l->cent_end - before;
 	if (ledger_history_append(l, l->checkpoint, 0, why,

@@ -618,7 +618,7 @@ ledger_open(const char *dir, const struct note_signer *signer,
 	l = xcalloc(1, sizeof(*l));
 	l->dir = xstrdup(dir);
 	l->signer = signer;
-	l->fd_ent = l->fd_idx = l->fd_hash = l->fd_hist = -1;
+	l->fd_ent = l->fd_idx = l->fd_hash = l->fd_hist = l->head_fd = -1;
 	if (load_checkpoint(l, &cp, err, errlen) != 0)
 		goto fail;
 	l->csize = cp.size;

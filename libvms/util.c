@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -406,6 +407,17 @@ now_ms(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
+
+#ifdef VMS_FAULTS
+void
+fault_point(const char *name)
+{
+	const char *want = getenv("VMSD_FAULT");
+
+	if (want != NULL && strcmp(want, name) == 0)
+		kill(getpid(), SIGKILL);
+}
+#endif
 
 void
 utc_ms(uint64_t ms, char *buf, size_t len)

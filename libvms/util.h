@@ -52,6 +52,16 @@ int	 mkdir_p(const char *path, mode_t mode);
 int	 rm_rf(const char *path);
 
 uint64_t now_ms(void);          /* wall clock, ms since the epoch */
+/*
+ * Fault injection for the crash tests, compiled only into the sanitizer
+ * build (-DVMS_FAULTS): when the environment's VMSD_FAULT names this
+ * point, the process kills itself with SIGKILL there. A no-op otherwise.
+ */
+#ifdef VMS_FAULTS
+void	 fault_point(const char *name);
+#else
+#define fault_point(name)	((void)0)
+#endif
 /* ms since the epoch as "2025-01-31T12:00:00.000Z" ("?" if out of range) */
 void	 utc_ms(uint64_t ms, char *buf, size_t len);
 uint64_t mono_usec(void);       /* CLOCK_MONOTONIC, µs */
