@@ -335,6 +335,7 @@ intent_remove(const char *name, const char *vkey, int purge,
 	paths_init(&p, name);
 	if (!purge)
 		rel = removed_rel(name);
+	fault_point("remove:before-intent");
 	in = json_pack("{s:s,s:s,s:s?,s:s?}", "op", "remove", "name", name,
 	    "vkey", vkey, "removed", rel);
 	rc = intent_write(&p, in, err, errlen);
