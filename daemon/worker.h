@@ -22,6 +22,18 @@
 
 struct committer;
 
+/* Where the reply of a call with an entry is in a reply buffer: if the
+ * storage fills before its batch is durable, it is rewritten as an
+ * error (worker_storage_full). */
+struct reply_span {
+	uint64_t	 id;
+	size_t		 off, end;
+};
+struct reply_spans {
+	struct reply_span *v;
+	size_t		 n, cap;
+};
+
 struct worker {
 	const char	*name;
 	const char	*dir;
@@ -51,6 +63,9 @@ struct worker {
 	 */
 	struct wire_buf	 out;
 	struct wire_buf	 fly;
+	struct reply_spans out_calls, fly_calls;
+	int		 full;		/* storage full: calls refused */
+	uint64_t	 nrefused;	/* calls refused since */
 	int		 dirty;		/* open batch has entries */
 	unsigned	 nopen;		/* requests in the open batch */
 	int		 flying;	/* a commit is in flight */
@@ -70,6 +85,18 @@ void	 worker_send_out(struct worker *);
 void	 worker_drain(struct worker *);
 int	 worker_read_more(struct worker *, int block);
 int	 worker_has_line(const struct worker *);
+/* The reply just queued in `out` from offset off is a call's with an
+ * entry in the open batch. */
+void	 worker_note_call(struct worker *, uint64_t id, size_t off);
+/* The error a call whose entry could not be written gets. */
+extern const char worker_no_space[];
+/* Is this errno the storage being full (ENOSPC, EDQUOT)? */
+int	 worker_storage_errno(int);
+/* The storage is full: the open batch's entries were not written (the
+ * ledger is rolled back here; a commit in flight is finished first):
+ * their calls are answered with an error saying so, the engine goes back
+ * to the committed state, and the worker goes on. */
+void	 worker_storage_full(struct worker *, const char *why);
 
 /* worker_call.c */
 void	 worker_handle(struct worker *, const char *line, size_t len);
@@ -86,6 +113,9 @@ void	 worker_refuse(struct worker *, const char *what)
 	    __attribute__((noreturn));
 int	 worker_deploy(struct worker *);
 void	 worker_save_snapshot(struct worker *);
+/* The engine back at the ledger's committed state (snapshot, then the
+ * entries after it); quiet: the roll forward is logged at debug level. */
+void	 worker_load_state(struct worker *, int quiet);
 
 /* worker_commit.c: one thread running ledger_commit_fsync() of the
  * ticket it is given. */

@@ -53,7 +53,7 @@ do_call(struct worker *w, uint64_t id, json_t *params,
 	struct engine_result res;
 	enum engine_status st;
 	char err[VMS_ERRLEN], *entry = NULL;
-	size_t len = 0;
+	size_t len = 0, off;
 	uint64_t index;
 
 	if (method == NULL || !json_is_array(args)) {
@@ -79,10 +79,20 @@ do_call(struct worker *w, uint64_t id, json_t *params,
 		return;
 	}
 	if (ledger_append(w->ledger, entry, len, &index, err,
-	    sizeof(err)) != 0)
-		fatalx("append failed, batch not acknowledged: %s", err);
+	    sizeof(err)) != 0) {
+		if (!worker_storage_errno(ledger_errno(w->ledger)))
+			fatalx("append failed, batch not acknowledged: %s",
+			    err);
+		free(entry);
+		engine_result_clear(&res);
+		worker_storage_full(w, err);
+		worker_reply_error(w, id, RPC_UNAVAILABLE, json_pack("{s:s}",
+		    "reason", "no_space"), worker_no_space);
+		return;
+	}
 	free(entry);
 	w->dirty = 1;
+	off = w->out.len;
 	if (res.ok) {
 		worker_reply_result(w, id, json_pack("{s:O,s:I}", "value",
 		    res.value ? res.value : json_null(), "index",
@@ -92,6 +102,7 @@ do_call(struct worker *w, uint64_t id, json_t *params,
 		    "index", (json_int_t)index), res.error ? res.error :
 		    "error");
 	}
+	worker_note_call(w, id, off);
 	engine_result_clear(&res);
 }
 

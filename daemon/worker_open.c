@@ -118,8 +118,8 @@ engine_fresh(struct worker *w)
 }
 
 /* Snapshot, checked against the ledger, else rebuild from entry 0. */
-static void
-load_state(struct worker *w)
+void
+worker_load_state(struct worker *w, int quiet)
 {
 	char err[VMS_ERRLEN];
 	merkle_hash want, have;
@@ -178,8 +178,9 @@ roll:
 		free(buf);
 	}
 	if (size > start) {
-		log_info("state rolled forward over entries %llu..%llu",
-		    (unsigned long long)start, (unsigned long long)size - 1);
+		(quiet ? log_debug : log_info)("state rolled forward over "
+		    "entries %llu..%llu", (unsigned long long)start,
+		    (unsigned long long)size - 1);
 		worker_save_snapshot(w);
 	}
 }
@@ -298,7 +299,7 @@ worker_open(struct worker *w)
 	if (ledger_committed_size(w->ledger) == 0)
 		fatalx("ledger is empty: no deploy entry");
 	attach_head(w);
-	load_state(w);
+	worker_load_state(w, 0);
 	m = engine_methods(w->engine);
 	if (m == NULL)
 		m = json_array();

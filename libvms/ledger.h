@@ -161,6 +161,16 @@ int	ledger_commit_finish(struct ledger *, const struct ledger_ticket *,
 int	ledger_sync(struct ledger *, char *err, size_t errlen);
 /* Discard appended, uncommitted entries. */
 int	ledger_rollback(struct ledger *, char *err, size_t errlen);
+/*
+ * The errno of the last write, sync or commit of this ledger that failed
+ * (ENOSPC, EDQUOT: the storage is full), 0 if none. Such a failure loses
+ * nothing committed: a failed commit has discarded its batch (see
+ * ledger_commit_finish); an append whose write failed (its batch was over
+ * LEDGER_WBUF_MAX) refuses further appends and commits until
+ * ledger_rollback(), once any commit in flight is finished. The ledger
+ * is then usable again, e.g. once space is freed.
+ */
+int	ledger_errno(const struct ledger *);
 
 /*
  * The signed head: the latest checkpoint the ledger's key has signed for a

@@ -74,17 +74,13 @@ ledger_wflush(struct ledger *l)
 {
 	uint64_t at = ledger_stored_count(l->w_size) * MERKLE_HASH_LEN;
 
-	errno = 0;
-	if ((l->wb_idx.len > 0 && pwrite(l->fd_idx, l->wb_idx.buf,
-	    l->wb_idx.len, (off_t)(l->w_size * 8)) != (ssize_t)l->wb_idx.len) ||
-	    (l->wb_hash.len > 0 && pwrite(l->fd_hash, l->wb_hash.buf,
-	    l->wb_hash.len, (off_t)at) != (ssize_t)l->wb_hash.len) ||
-	    (l->wb_ent.len > 0 && pwrite(l->fd_ent, l->wb_ent.buf,
-	    l->wb_ent.len, (off_t)l->w_ent) != (ssize_t)l->wb_ent.len)) {
-		if (errno == 0)
-			errno = EIO;
+	if ((l->wb_idx.len > 0 && pwrite_full(l->fd_idx, l->wb_idx.buf,
+	    l->wb_idx.len, (off_t)(l->w_size * 8)) != 0) ||
+	    (l->wb_hash.len > 0 && pwrite_full(l->fd_hash, l->wb_hash.buf,
+	    l->wb_hash.len, (off_t)at) != 0) ||
+	    (l->wb_ent.len > 0 && pwrite_full(l->fd_ent, l->wb_ent.buf,
+	    l->wb_ent.len, (off_t)l->w_ent) != 0))
 		return -1;
-	}
 	ledger_wdiscard(l);
 	return 0;
 }
@@ -107,6 +103,12 @@ ledger_wdiscard(struct ledger *l)
 }
 
 int
+ledger_errno(const struct ledger *l)
+{
+	return l->err_no;
+}
+
+int
 ledger_rollback(struct ledger *l, char *err, size_t errlen)
 {
 	if (l->pending) {
@@ -115,8 +117,9 @@ ledger_rollback(struct ledger *l, char *err, size_t errlen)
 		return -1;
 	}
 	ledger_wdiscard(l);
-	if (l->size == l->csize)
+	if (l->size == l->csize && !l->need_rollback)
 		return 0;
+	l->need_rollback = 0;
 	l->size = l->csize;
 	l->ent_end = l->cent_end;
 	l->front = l->cfront;
@@ -139,9 +142,10 @@ ledger_append(struct ledger *l, const void *entry, size_t len,
 	size_t nh = 1;
 	int k;
 
-	if (l->signer == NULL || l->broken) {
+	if (l->signer == NULL || l->broken || l->need_rollback) {
 		seterr(err, errlen, "%s: %s", l->dir, l->broken ?
 		    "ledger unusable after a failed commit; reopen it" :
+		    l->need_rollback ? "a write failed: roll back first" :
 		    "ledger is open read-only");
 		return -1;
 	}
@@ -168,8 +172,12 @@ ledger_append(struct ledger *l, const void *entry, size_t len,
 		*index = l->size;
 	l->size++;
 	if (l->wb_ent.len >= LEDGER_WBUF_MAX && ledger_wflush(l) != 0) {
-		seterr(err, errlen, "%s: append: %s", l->dir, strerror(errno));
-		l->broken = 1;
+		/* Nothing committed is touched: the uncommitted entries are
+		 * discarded by the rollback the caller must do. */
+		l->err_no = errno;
+		l->need_rollback = 1;
+		seterr(err, errlen, "%s: append: %s", l->dir,
+		    strerror(l->err_no));
 		return -1;
 	}
 	return 0;
@@ -216,9 +224,10 @@ ledger_sync(struct ledger *l, char *err, size_t errlen)
 static int
 writable(struct ledger *l, char *err, size_t errlen)
 {
-	if (l->signer == NULL || l->broken) {
+	if (l->signer == NULL || l->broken || l->need_rollback) {
 		seterr(err, errlen, "%s: %s", l->dir, l->broken ?
 		    "ledger unusable after a failed commit; reopen it" :
+		    l->need_rollback ? "a write failed: roll back first" :
 		    "ledger is open read-only");
 		return -1;
 	}
@@ -275,9 +284,10 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 	wb_add(&l->wb_ent, hdr, 4);
 	wb_add(&l->wb_ent, note, nlen);
 	if (ledger_wflush(l) != 0) {
+		l->err_no = errno;
 		seterr(err, errlen, "%s: writing the batch: %s; %" PRIu64
-		    " uncommitted entries discarded", l->dir, strerror(errno),
-		    l->size - l->csize);
+		    " uncommitted entries discarded", l->dir,
+		    strerror(l->err_no), l->size - l->csize);
 		(void)ledger_rollback(l, why, sizeof(why));
 		free(note);
 		return COMMIT_FAILED;
@@ -351,6 +361,7 @@ ledger_commit_finish(struct ledger *l, const struct ledger_ticket *t,
 	}
 	l->pending = 0;
 	if (sync_errno != 0 && l->p_head_errno != 0) {
+		l->err_no = l->p_head_errno;
 		/*
 		 * The batch is durable in `entries` but its signed head may
 		 * or may not be: keep both (the head is then at most the
@@ -371,6 +382,7 @@ ledger_commit_finish(struct ledger *l, const struct ledger_ticket *t,
 		 * Should the record survive on disk anyway, it signs exactly
 		 * the entries before it, which a later open then keeps.
 		 */
+		l->err_no = sync_errno;
 		seterr(err, errlen, "%s: fsync: %s; %" PRIu64 " uncommitted "
 		    "entries discarded", l->dir, strerror(sync_errno),
 		    l->size - l->csize);

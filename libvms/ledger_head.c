@@ -173,8 +173,8 @@ int
 ledger_head_write(const struct ledger_ticket *t)
 {
 	errno = 0;
-	if (pwrite(t->head_fd, t->head_slot, LEDGER_HEAD_SLOT,
-	    t->head_off) != LEDGER_HEAD_SLOT || fdatasync(t->head_fd) != 0)
+	if (pwrite_full(t->head_fd, t->head_slot, LEDGER_HEAD_SLOT,
+	    (off_t)t->head_off) != 0 || fdatasync(t->head_fd) != 0)
 		return errno ? errno : EIO;
 	return 0;
 }

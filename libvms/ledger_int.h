@@ -22,6 +22,8 @@ struct ledger {
 	const struct note_signer *signer;	/* NULL: read-only */
 	int			 fd_ent, fd_idx, fd_hash, fd_hist;
 	int			 broken;	/* a commit half-failed */
+	int			 err_no;	/* of the last failed write */
+	int			 need_rollback;	/* an append's write failed */
 	struct ledger_recovery	 rec;		/* what the open repaired */
 	void			(*warn_fn)(void *, const char *);
 	void			*warn_arg;

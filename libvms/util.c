@@ -245,6 +245,28 @@ pread_full(int fd, void *buf, size_t len, off_t off)
 }
 
 int
+pwrite_full(int fd, const void *buf, size_t len, off_t off)
+{
+	const uint8_t *p = buf;
+	size_t put = 0;
+
+	while (put < len) {
+		ssize_t n = pwrite(fd, p + put, len - put, off + (off_t)put);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		put += (size_t)n;
+	}
+	return 0;
+}
+
+int
 read_file(const char *path, size_t max, uint8_t **buf, size_t *len,
     char *err, size_t errlen)
 {

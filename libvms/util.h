@@ -41,6 +41,9 @@ int	 b64_decode_fixed(const char *in, size_t inlen, uint8_t *out,
 int	 write_all(int fd, const void *buf, size_t len);
 ssize_t	 read_full(int fd, void *buf, size_t len);   /* short only at EOF */
 int	 pread_full(int fd, void *buf, size_t len, off_t off); /* -1 if short */
+/* All of it, or -1 with the errno that stopped it (a full disk: ENOSPC,
+ * where one pwrite would only have come back short). */
+int	 pwrite_full(int fd, const void *buf, size_t len, off_t off);
 int	 read_file(const char *path, size_t max, uint8_t **buf, size_t *len,
 	    char *err, size_t errlen);
 /* Atomically replace path with data: temp file, fsync, rename, fsync dir. */
