@@ -20,8 +20,8 @@
 #   lua-sandbox/  build/libsandbox.a the sandbox and the engine (+ liblua.a,
 #                                    the runtime built from Debian's sources)
 #   audit/        build/libaudit.a   the audit core and its sources
-#   daemon/       vmsd               (all but vmsd.c also in build/libdaemon.a,
-#   ctl/          vmsctl              for unit tests)
+#   daemon/       vmsd               all but main() also in build/libdaemon.a
+#   ctl/          vmsctl             and build/libctl.a, for the unit tests
 # Each object is compiled with the include paths of its own layer and those
 # below, so an upward #include does not compile; tests/integration/layers.sh
 # checks the symbols (nm) too. Sources are picked up by wildcard;
@@ -43,7 +43,7 @@ CC      ?= cc
 PKGS     = libsodium libevent libevent_openssl openssl jansson libsystemd
 DEBS     = build-essential dpkg-dev pkg-config libsodium-dev libevent-dev libssl-dev \
            libsystemd-dev libjansson-dev mandoc systemd util-linux iproute2 \
-           procps psmisc python3 valgrind curl
+           procps psmisc python3 valgrind curl libedit-dev tmux
 
 WARN     = -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes \
            -Wstrict-prototypes -Wno-unused-parameter -Werror
@@ -126,15 +126,14 @@ LIBVMS_SRC  = $(wildcard libvms/*.c)
 SANDBOX_SRC = $(wildcard lua-sandbox/*.c)
 AUDIT_SRC   = $(wildcard audit/*.c)
 DLIB_SRC    = $(filter-out daemon/vmsd.c,$(wildcard daemon/*.c))
-CTL_SRC    = $(wildcard ctl/*.c)
+CLIB_SRC    = $(filter-out ctl/vmsctl.c,$(wildcard ctl/*.c))
+CTL_LIBS   := $(shell pkg-config --libs libedit 2>/dev/null || echo -ledit)
 UNIT_SRC   = $(wildcard tests/unit/test-*.c)
 BENCH_SRC  = $(wildcard bench/bench-*.c)
 
 OBJ     = build/obj
 SOBJ    = build/san/obj
 
-CTL_OBJ    = $(CTL_SRC:%.c=$(OBJ)/%.o)
-SCTL_OBJ    = $(CTL_SRC:%.c=$(SOBJ)/%.o)
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=build/san/tests/%)
 BENCH_BIN  = $(BENCH_SRC:bench/%.c=build/bench/%)
 
@@ -207,25 +206,29 @@ build/san/libsandbox.a: $(SANDBOX_SRC:%.c=$(SOBJ)/%.o)
 build/san/libaudit.a: $(AUDIT_SRC:%.c=$(SOBJ)/%.o)
 build/libdaemon.a: $(DLIB_SRC:%.c=$(OBJ)/%.o)
 build/san/libdaemon.a: $(DLIB_SRC:%.c=$(SOBJ)/%.o)
+build/libctl.a: $(CLIB_SRC:%.c=$(OBJ)/%.o)
+build/san/libctl.a: $(CLIB_SRC:%.c=$(SOBJ)/%.o)
 build/libvms.a build/libsandbox.a build/libaudit.a build/libdaemon.a \
-build/san/libvms.a build/san/libsandbox.a build/san/libaudit.a \
-build/san/libdaemon.a:
+build/libctl.a build/san/libvms.a build/san/libsandbox.a \
+build/san/libaudit.a build/san/libdaemon.a build/san/libctl.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
 daemon/vmsd: $(OBJ)/daemon/vmsd.o build/libdaemon.a $(LIBS_A)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ)/daemon/vmsd.o build/libdaemon.a $(LINK_LIBS)
-ctl/vmsctl: $(CTL_OBJ) $(LIBS_A)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CTL_OBJ) $(LINK_LIBS)
+ctl/vmsctl: $(OBJ)/ctl/vmsctl.o build/libctl.a $(LIBS_A)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ)/ctl/vmsctl.o build/libctl.a $(LINK_LIBS) $(CTL_LIBS)
 build/san/vmsd: $(SOBJ)/daemon/vmsd.o build/san/libdaemon.a $(SLIBS_A)
 	$(CC) $(SAN_LDFLAGS) -o $@ $(SOBJ)/daemon/vmsd.o build/san/libdaemon.a $(SLINK_LIBS)
-build/san/vmsctl: $(SCTL_OBJ) $(SLIBS_A)
-	$(CC) $(SAN_LDFLAGS) -o $@ $(SCTL_OBJ) $(SLINK_LIBS)
-# Unit tests link every daemon object but main() (build/libdaemon.a).
-build/san/tests/%: tests/unit/%.c build/san/libdaemon.a $(SLIBS_A) | $(GEN_HDRS)
+build/san/vmsctl: $(SOBJ)/ctl/vmsctl.o build/san/libctl.a $(SLIBS_A)
+	$(CC) $(SAN_LDFLAGS) -o $@ $(SOBJ)/ctl/vmsctl.o build/san/libctl.a $(SLINK_LIBS) $(CTL_LIBS)
+# Unit tests link every daemon and vmsctl object but the main()s
+# (build/libdaemon.a, build/libctl.a).
+build/san/tests/%: tests/unit/%.c build/san/libdaemon.a build/san/libctl.a $(SLIBS_A) | $(GEN_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) $(DEPFLAGS) -Itests/unit -Idaemon -o $@ $< \
-	    build/san/libdaemon.a $(SLINK_LIBS) $(SAN_LDFLAGS)
+	$(CC) $(SAN_CFLAGS) $(DEPFLAGS) -Itests/unit -Idaemon -Ictl -o $@ $< \
+	    build/san/libdaemon.a build/san/libctl.a $(SLINK_LIBS) \
+	    $(CTL_LIBS) $(SAN_LDFLAGS)
 build/san/tests/ledger-forge: tests/tools/ledger-forge.c $(SLIBS_A) | $(GEN_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) $(DEPFLAGS) -o $@ $< $(SLINK_LIBS) $(SAN_LDFLAGS)

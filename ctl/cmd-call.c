@@ -19,28 +19,21 @@ const struct cmd_entry cmd_call_entry = {
 static int
 cmd_call(struct ctl *c, int argc, char **argv)
 {
-	json_t *args, *params, *res, *v;
+	json_t *args, *res, *v;
 	int i, rc;
 
 	if (argc < 3)
 		return ctl_usage(&cmd_call_entry);
 	args = json_array();
 	for (i = 3; i < argc; i++) {
-		v = json_loads(argv[i], JSON_DECODE_ANY, NULL);
-		if (v == NULL)
-			v = json_string(argv[i]);
-		if (v == NULL) {
+		if ((v = ctl_arg(argv[i])) == NULL) {
 			ctl_errx("argument %d is not valid UTF-8", i - 2);
 			json_decref(args);
 			return EXIT_USAGE;
 		}
 		json_array_append_new(args, v);
 	}
-	params = json_pack("{s:s,s:s,s:o}", "contract", argv[1], "method",
-	    argv[2], "args", args);
-	if (c->user != NULL)
-		json_object_set_new(params, "user", json_string(c->user));
-	if ((rc = ctl_rpc(c, PM_CALL, params, &res, NULL)) != EXIT_OK)
+	if ((rc = ctl_call(c, argv[1], argv[2], args, &res, NULL)) != EXIT_OK)
 		return rc;
 	if (c->json)
 		ctl_print_json(res);

@@ -18,6 +18,7 @@
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_deploy_entry,
 	&cmd_call_entry,
+	&cmd_repl_entry,
 	&cmd_list_entry,
 	&cmd_info_entry,
 	&cmd_methods_entry,

@@ -35,12 +35,22 @@ struct cmd_entry {
 extern const struct cmd_entry cmd_deploy_entry, cmd_call_entry,
     cmd_list_entry, cmd_info_entry, cmd_methods_entry, cmd_log_entry,
     cmd_checkpoint_entry, cmd_read_entry, cmd_ls_entry, cmd_stop_entry,
-    cmd_start_entry, cmd_remove_entry, cmd_audit_entry, cmd_ping_entry;
+    cmd_start_entry, cmd_remove_entry, cmd_audit_entry, cmd_ping_entry,
+    cmd_repl_entry;
 
 /* vmsctl.c */
 int	 ctl_usage(const struct cmd_entry *);	/* prints usage, EXIT_USAGE */
 int	 ctl_wants_help(int argc, char **argv);
 void	 ctl_help(const struct cmd_entry *);	/* full help on stdout */
+
+/* call.c */
+/* A command-line word as a JSON argument: JSON if it parses, else a
+ * string; NULL if it is not UTF-8. */
+json_t	*ctl_arg(const char *word);
+/* Call a contract's method (steals args) as ctl_rpc does; the identity
+ * comes from the options (--user). */
+int	 ctl_call(struct ctl *, const char *contract, const char *method,
+	    json_t *args, json_t **result, struct client_error *rerr);
 
 /* output.c */
 void	 ctl_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
