@@ -152,6 +152,8 @@ fi
 kill -STOP "$pid0"
 out=$(rpc call '{"contract":"c","method":"get","args":[]}')
 check stopped_worker_still_caught "got $out" [ "$(printf '%s\n' "$out" | field error.code)" = -32005 ]
+# (never leave a stopped worker behind: vmsd's shutdown waits for it)
+kill -KILL "$pid0" 2>/dev/null
 grep -q "answered nothing for 1s" "$T/log" && n=$(grep -c "answered nothing" "$T/log") || n=0
 check killed_once_only "the watchdog fired $n times (once expected: the SIGSTOPped worker)" [ "$n" = 1 ]
 
