@@ -172,14 +172,15 @@ dir_vkey(void *ctx)
 }
 
 /*
- * Entry i, read again from the file: its length prefix must still be the
- * one the scan saw, and all its bytes must still be there.
+ * Entry i, read again from the file into *buf (grown as needed, *cap): its
+ * length prefix must still be the one the scan saw, and all its bytes
+ * must still be there. Reads only what the scan left, so several threads
+ * may call it at once, each with its own buffer.
  */
 static enum audit_fetch
-dir_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
+read_entry(struct dir_src *d, uint64_t index, uint8_t **buf, size_t *cap,
     char *err, size_t errlen)
 {
-	struct dir_src *d = ctx;
 	struct stat st;
 	size_t need;
 	ssize_t r;
@@ -191,11 +192,11 @@ dir_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
 		return FETCH_END;
 	}
 	need = 4 + (size_t)d->elen[index];
-	if (d->bufcap < need) {
-		d->buf = xrealloc(d->buf, need);
-		d->bufcap = need;
+	if (*cap < need) {
+		*buf = xrealloc(*buf, need);
+		*cap = need;
 	}
-	if ((r = pread_upto(d->fd, d->buf, need, d->off[index] - 4)) < 0) {
+	if ((r = pread_upto(d->fd, *buf, need, d->off[index] - 4)) < 0) {
 		seterr(err, errlen, "%s: entry %" PRIu64 " at offset %" PRIu64
 		    ": %s", d->epath, index, d->off[index] - 4,
 		    strerror(errno));
@@ -211,8 +212,8 @@ dir_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
 		    d->len);
 		return FETCH_ERROR;
 	}
-	l = (uint32_t)d->buf[0] << 24 | (uint32_t)d->buf[1] << 16 |
-	    (uint32_t)d->buf[2] << 8 | d->buf[3];
+	l = (uint32_t)(*buf)[0] << 24 | (uint32_t)(*buf)[1] << 16 |
+	    (uint32_t)(*buf)[2] << 8 | (*buf)[3];
 	if (l != d->elen[index]) {
 		seterr(err, errlen, "%s: entry %" PRIu64 " at offset %" PRIu64
 		    ": its length prefix is now %" PRIu32 ", it was %" PRIu32
@@ -221,7 +222,34 @@ dir_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
 		    d->elen[index]);
 		return FETCH_ERROR;
 	}
+	return FETCH_OK;
+}
+
+static enum audit_fetch
+dir_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
+    char *err, size_t errlen)
+{
+	struct dir_src *d = ctx;
+	enum audit_fetch r;
+
+	if ((r = read_entry(d, index, &d->buf, &d->bufcap, err,
+	    errlen)) != FETCH_OK)
+		return r;
 	*buf = d->buf + 4;
+	*len = d->elen[index];
+	return FETCH_OK;
+}
+
+static enum audit_fetch
+dir_entry_copy(void *ctx, uint64_t index, uint8_t **buf, size_t *cap,
+    size_t *off, size_t *len, char *err, size_t errlen)
+{
+	struct dir_src *d = ctx;
+	enum audit_fetch r;
+
+	if ((r = read_entry(d, index, buf, cap, err, errlen)) != FETCH_OK)
+		return r;
+	*off = 4;
 	*len = d->elen[index];
 	return FETCH_OK;
 }
@@ -446,6 +474,7 @@ audit_dir_source(const char *dir, struct audit_source **out, char *err,
 	s->checkpoint = dir_checkpoint;
 	s->vkey = dir_vkey;
 	s->entry = dir_entry;
+	s->entry_copy = dir_entry_copy;
 	s->history = dir_history;
 	s->snapshot = d->snap;
 	s->free = dir_free;

@@ -38,8 +38,8 @@ audit_fail(struct audit_report *r, int check, uint64_t index,
 }
 
 /* "deploy", "call RSVP by unix:bob" — for naming a failing entry. */
-static void
-describe_entry(const uint8_t *buf, size_t len, char *out, size_t outlen)
+void
+audit_describe_entry(const uint8_t *buf, size_t len, char *out, size_t outlen)
 {
 	json_t *e, *caller;
 	const char *type, *method;
@@ -60,17 +60,25 @@ describe_entry(const uint8_t *buf, size_t len, char *out, size_t outlen)
 	json_decref(e);
 }
 
+/*
+ * System.files.history during a replay: an earlier entry, read again from
+ * the source, which must still be the entry the verified tree holds.
+ */
 static int
 entry_source_cb(void *ctx, uint64_t index, uint8_t **buf, size_t *len)
 {
 	struct audit *a = ctx;
 	const uint8_t *p;
+	merkle_hash h;
 	size_t l;
 	char err[VMS_ERRLEN];
 
 	if (index >= a->nleaves)
 		return -1;
-	if (a->src->entry(a->src->ctx, index, &p, &l, err, sizeof(err)) != 0)
+	if (a->src->entry(a->src->ctx, index, &p, &l, err, sizeof(err)) != FETCH_OK)
+		return -1;
+	merkle_leaf_hash(p, l, h);
+	if (memcmp(h, a->leaves[index], MERKLE_HASH_LEN) != 0)
 		return -1;
 	*buf = xmalloc(l + 1);
 	memcpy(*buf, p, l);
@@ -222,34 +230,72 @@ compare_dumps(const json_t *host, const json_t *mine, char *why, size_t whylen)
 	return 0;
 }
 
+/* The replayed state of eng against the host's snapshot: 0 if they are
+ * the same, else -1 (why says where they differ). */
+int
+audit_compare_snapshot(const struct audit *a, const struct engine *eng,
+    char *why, size_t whylen)
+{
+	json_t *h = engine_state_dump(a->snap), *m = engine_state_dump(eng);
+	int rc = 0;
+
+	if (h == NULL || m == NULL) {
+		seterr(why, whylen, "cannot dump the state");
+		rc = -1;
+	} else if (compare_dumps(h, m, why, whylen) != 0)
+		rc = -1;
+	json_decref(h);
+	json_decref(m);
+	return rc;
+}
+
 /* Check 5 against a snapshot engine loaded from the source's state.snap. */
 static void
 check_snapshot(struct audit *a)
 {
-	json_t *h, *m;
 	char why[1024];
 
 	if (a->snap == NULL || a->snap_done || a->bad_index != AUDIT_NO_INDEX)
 		return;
 	if (engine_next_index(a->eng) != a->snap_index)
 		return;
-	h = engine_state_dump(a->snap);
-	m = engine_state_dump(a->eng);
-	if (h == NULL || m == NULL) {
+	if (audit_compare_snapshot(a, a->eng, why, sizeof(why)) != 0) {
 		a->bad_index = a->snap_index ? a->snap_index - 1 : 0;
 		a->bad_check = 5;
-		snprintf(a->bad_reason, sizeof(a->bad_reason),
-		    "cannot dump the state");
-	} else if (compare_dumps(h, m, why, sizeof(why)) != 0) {
-		a->bad_index = a->snap_index ? a->snap_index - 1 : 0;
-		a->bad_check = 5;
-		snprintf(a->bad_reason, sizeof(a->bad_reason),
-		    "state.snap (host state after entry %" PRIu64 ") does not "
-		    "match the replay: %s", a->bad_index, why);
+		if (strcmp(why, "cannot dump the state") == 0)
+			snprintf(a->bad_reason, sizeof(a->bad_reason), "%s",
+			    why);
+		else
+			snprintf(a->bad_reason, sizeof(a->bad_reason),
+			    "state.snap (host state after entry %" PRIu64 ") "
+			    "does not match the replay: %s", a->bad_index, why);
 	}
-	json_decref(h);
-	json_decref(m);
 	a->snap_done = 1;
+}
+
+/* The audit's engine reads earlier entries through entry_source_cb. */
+void
+audit_engine_attach(struct audit *a)
+{
+	engine_set_entry_source(a->eng, entry_source_cb, a);
+}
+
+int
+audit_check_time(const struct engine *e, uint64_t i, const uint8_t *buf,
+    size_t len, char *reason, size_t rlen)
+{
+	uint64_t now = now_ms(), t = engine_last_time(e);
+	char ts[32], ns[32], what[256];
+
+	if (t <= now + AUDIT_CLOCK_SLACK_MS)
+		return 0;
+	utc_ms(t, ts, sizeof(ts));
+	utc_ms(now, ns, sizeof(ns));
+	audit_describe_entry(buf, len, what, sizeof(what));
+	snprintf(reason, rlen, "(%s): entry %" PRIu64 ": time %" PRIu64 " (%s) "
+	    "is later than this auditor's clock (%s) by more than a day",
+	    what, i, t, ts, ns);
+	return -1;
 }
 
 static void
@@ -265,20 +311,21 @@ push_leaf(struct audit *a, const merkle_hash h)
 }
 
 /*
- * Hash and replay entries [a->nleaves, upto). Records the first replay or
- * missing-entry failure in a->bad_*, keeps hashing after a replay failure
- * so the root can still be compared. Returns -1 on a source error, else
- * the number of entries the source actually held (== upto when complete).
+ * Hash and (if replay) replay entries [a->nleaves, upto). Records the
+ * first replay or missing-entry failure in a->bad_*, keeps hashing after a
+ * replay failure so the root can still be compared. Returns -1 on a
+ * source error, else 0 with *got the number of entries the source
+ * actually held (== upto when complete).
  */
 static int
-process_entries(struct audit *a, uint64_t upto, uint64_t *got, char *err,
-    size_t errlen)
+process_entries(struct audit *a, uint64_t upto, uint64_t *got, int replay,
+    char *err, size_t errlen)
 {
 	const uint8_t *buf;
 	size_t len;
 	merkle_hash h;
 	char why[1024], what[256];
-	uint64_t i, t0 = mono_usec(), now = now_ms();
+	uint64_t i, t0 = mono_usec();
 	int rc, tty = a->progress;
 
 	for (i = a->nleaves; i < upto; i++) {
@@ -314,31 +361,20 @@ process_entries(struct audit *a, uint64_t upto, uint64_t *got, char *err,
 		}
 		merkle_leaf_hash(buf, len, h);
 		push_leaf(a, h);
-		if (a->bad_index != AUDIT_NO_INDEX)
+		if (!replay || a->bad_index != AUDIT_NO_INDEX)
 			continue;
 		if (engine_replay(a->eng, buf, len, why, sizeof(why)) != 0) {
-			describe_entry(buf, len, what, sizeof(what));
+			audit_describe_entry(buf, len, what, sizeof(what));
 			a->bad_index = i;
 			a->bad_check = 4;
 			snprintf(a->bad_reason, sizeof(a->bad_reason),
 			    "(%s): %s", what, why);
 			continue;
 		}
-		/* Times never decrease (the replay checks it), and none is
-		 * far ahead of this auditor's clock. */
-		if (engine_last_time(a->eng) > now + AUDIT_CLOCK_SLACK_MS) {
-			char t[32], n[32];
-
-			utc_ms(engine_last_time(a->eng), t, sizeof(t));
-			utc_ms(now, n, sizeof(n));
-			describe_entry(buf, len, what, sizeof(what));
+		if (audit_check_time(a->eng, i, buf, len, a->bad_reason,
+		    sizeof(a->bad_reason)) != 0) {
 			a->bad_index = i;
 			a->bad_check = 4;
-			snprintf(a->bad_reason, sizeof(a->bad_reason),
-			    "(%s): entry %" PRIu64 ": time %" PRIu64 " (%s) is "
-			    "later than this auditor's clock (%s) by more "
-			    "than a day", what, i, engine_last_time(a->eng),
-			    t, n);
 			continue;
 		}
 		check_snapshot(a);
@@ -425,6 +461,19 @@ name_from_note(const char *note, struct audit_report *r)
 	snprintf(r->contract, sizeof(r->contract), "%s", s ? s + 1 : cp.origin);
 }
 
+/* Replay on several threads? Only worth it for many entries. */
+#define PARALLEL_MIN	2048	/* entries per thread */
+
+static int
+parallel(const struct audit *a, uint64_t upto)
+{
+	return a->threads > 1 && a->src->entry_copy != NULL &&
+	    a->bad_index == AUDIT_NO_INDEX && a->eng != NULL &&
+	    engine_next_index(a->eng) == a->nleaves &&
+	    upto > a->nleaves && upto - a->nleaves >= PARALLEL_MIN *
+	    (uint64_t)a->threads;
+}
+
 /* Bring the verified state from a->size to the checkpoint cp (already
  * signature-checked). Returns 0 ok, 1 failure (r filled), -1 error. */
 static int
@@ -463,7 +512,15 @@ extend(struct audit *a, const struct checkpoint *cp, struct audit_report *r,
 		}
 	}
 	t0 = mono_usec();
-	if (process_entries(a, cp->size, &got, err, errlen) != 0)
+	if (parallel(a, cp->size)) {
+		/* hash everything, then replay the entries the source held on
+		 * several threads (audit-parallel.c) */
+		if (process_entries(a, cp->size, &got, 0, err, errlen) != 0 ||
+		    (!a->stop && a->bad_index == AUDIT_NO_INDEX &&
+		    audit_replay_parallel(a, got, a->threads, err,
+		    errlen) != 0))
+			return -1;
+	} else if (process_entries(a, cp->size, &got, 1, err, errlen) != 0)
 		return -1;
 	r->replay_secs += (double)(mono_usec() - t0) / 1e6;
 	if (a->stop) {
@@ -661,6 +718,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	a->src = src;
 	a->name = o->name ? xstrdup(o->name) : NULL;
 	a->progress = o->progress;
+	a->threads = o->threads;
 	a->bad_index = AUDIT_NO_INDEX;
 	a->max_entry = LEDGER_MAX_ENTRY;
 	merkle_frontier_init(&a->fr);
@@ -777,7 +835,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		rc = 1;
 		goto done;
 	}
-	engine_set_entry_source(a->eng, entry_source_cb, a);
+	audit_engine_attach(a);
 	if (src->snapshot != NULL) {
 		if (engine_open(e0, e0len, &a->snap, why, sizeof(why)) != 0 ||
 		    engine_snapshot_load(a->snap, src->snapshot, why,
@@ -801,7 +859,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		mid.size = trusted->size;
 		memcpy(mid.root, trusted->root, MERKLE_HASH_LEN);
 		rc = extend(a, &mid, r, err, errlen);
-		if (rc == 1 && r->fail_check == 2) {
+		if (rc == AUDIT_FAIL && r->fail_check == 2) {
 			char *old = b64_encode(trusted->root,
 			    MERKLE_HASH_LEN);
 
@@ -850,14 +908,14 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
  done:
 	if (r->contract[0] == '\0')
 		snprintf(r->contract, sizeof(r->contract), "%s", src->what);
-	if (rc == 1 && r->fail_index != AUDIT_NO_INDEX &&
+	if (rc == AUDIT_FAIL && r->fail_index != AUDIT_NO_INDEX &&
 	    r->fail_what[0] == '\0' && r->fail_index < a->nleaves &&
 	    src->entry(src->ctx, r->fail_index, &e0, &e0len, why,
-	    sizeof(why)) == 0) {
-		describe_entry(e0, e0len, what, sizeof(what));
+	    sizeof(why)) == FETCH_OK) {
+		audit_describe_entry(e0, e0len, what, sizeof(what));
 		snprintf(r->fail_what, sizeof(r->fail_what), "%s", what);
 	}
-	if (rc == 1)
+	if (rc == AUDIT_FAIL)
 		r->size = a->size;
 	free(note);
 	free(claimed);

@@ -58,6 +58,14 @@ struct audit_source {
 	enum audit_fetch (*entry)(void *ctx, uint64_t index,
 		    const uint8_t **buf, size_t *len, char *err,
 		    size_t errlen);
+	/* Optional (NULL: entries are replayed on one thread): entry i
+	 * read into *buf (grown as needed, capacity *cap), its bytes at
+	 * *buf + *off. Safe to call from several threads at once, each with
+	 * its own buffer. Same returns as entry(). */
+	enum audit_fetch (*entry_copy)(void *ctx, uint64_t index,
+		    uint8_t **buf, size_t *cap, size_t *off, size_t *len,
+		    char *err,
+		    size_t errlen);
 	/* Optional (NULL): a consistency proof old -> size. */
 	int	(*prove)(void *ctx, uint64_t old, uint64_t size,
 		    merkle_hash *proof, size_t *n, char *err, size_t errlen);
@@ -97,6 +105,11 @@ struct audit_opts {
 			    size_t whylen);
 	void		*lookup_arg;
 	int		 progress;	/* progress lines on stderr */
+	/* Threads replaying entries (0 or 1: the calling thread only).
+	 * More need the source's entry_copy; each thread replays a
+	 * segment of the ledger from the state the entries before it
+	 * record, and the states where segments meet are compared. */
+	int		 threads;
 };
 
 struct audit_report {

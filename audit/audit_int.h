@@ -1,7 +1,8 @@
 /*
  * audit_int.h — private to the auditor (audit.c: the checks in order;
  * audit-history.c: cross-checks against the ledger's signed checkpoint
- * history): the live audit state and what the two files share.
+ * history; audit-parallel.c: check 4 on several threads): the live audit
+ * state and what the files share.
  */
 #ifndef VMS_AUDIT_INT_H
 #define VMS_AUDIT_INT_H
@@ -18,6 +19,7 @@ struct audit {
 	struct audit_source	*src;
 	char			*name;
 	int			 progress;
+	int			 threads;	/* replaying (audit_opts) */
 	struct note_verifier	 key;
 	char			*vkey;
 	struct engine		*eng;
@@ -44,10 +46,30 @@ struct audit {
 
 /* An entry's time may be this far ahead of the auditor's clock. */
 #define AUDIT_CLOCK_SLACK_MS	(24ULL * 3600 * 1000)
+/* After entry i (buf) replayed on e: its time (the replay checked that it
+ * does not decrease) is not far ahead of this auditor's clock. 0, or -1
+ * with the failure's reason. */
+int	 audit_check_time(const struct engine *e, uint64_t i,
+	    const uint8_t *buf, size_t len, char *reason, size_t rlen);
 
 /* Record the audit's failure: check 1..5, the entry (or AUDIT_NO_INDEX). */
 void	 audit_fail(struct audit_report *, int check, uint64_t index,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* audit.c: naming an entry, check 5 against state.snap, the engine's
+ * entry source (System.files.history reads verified entries only). */
+void	 audit_describe_entry(const uint8_t *buf, size_t len, char *out,
+	    size_t outlen);
+int	 audit_compare_snapshot(const struct audit *, const struct engine *,
+	    char *why, size_t whylen);
+void	 audit_engine_attach(struct audit *);
+
+/* audit-parallel.c */
+/* Replay entries [engine position, upto), already hashed into a->leaves,
+ * on threads threads; failures in a->bad_* (as the sequential replay
+ * records them). 0, or -1 when the source failed (err). */
+int	 audit_replay_parallel(struct audit *, uint64_t upto, int threads,
+	    char *err, size_t errlen);
 
 /* audit-history.c */
 /* Check 2 on the source's signed history, once every leaf is known: each

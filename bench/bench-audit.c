@@ -1,14 +1,16 @@
 /*
- * bench-audit.c — the offline audit's speed: build a 100k-entry guest-list
- * ledger with the engine and ledger libraries (in $VMS_BENCH_DIR, a real
- * disk), then audit it with exactly the code path of `vmsctl audit --dir`
- * (audit_dir_source + audit_run): signature, hashing every entry, deploy
- * check, replay of every entry, state.snap comparison. Reports entries/s
- * and the peak RSS. Goal: 250,000 entries/s per core.
+ * bench-audit.c — the offline audit's speed: build guest-list ledgers of
+ * 10k and 100k entries with the engine and ledger libraries (in
+ * $VMS_BENCH_DIR, a real disk), then audit each with exactly the code path
+ * of `vmsctl audit --dir` (audit_dir_source + audit_run): signature,
+ * hashing every entry, deploy check, replay of every entry, state.snap
+ * comparison; on one thread, and on every core (audit_opts.threads).
+ * Reports entries/s and the peak RSS. Goal: 100,000 entries/s on one core.
  *
- *   build/bench/bench-audit [ENTRIES]     (default 100000)
+ *   build/bench/bench-audit [ENTRIES...]    (default 10000 100000)
  */
 #include <sys/resource.h>
+#include <sys/time.h>
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@
 #include "engine.h"
 #include "ledger.h"
 #include "note.h"
+#include "sha256.h"
 #include "util.h"
 
 static const char guestlist[] =
@@ -51,8 +54,20 @@ peak_rss_mib(void)
 	return (double)ru.ru_maxrss / 1024.0;
 }
 
-int
-main(int argc, char **argv)
+static double
+cpu_secs(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Build a guest-list ledger of n entries in base/guestlist; its dir. */
+static char *
+build_ledger(const char *base, uint64_t n, double *secs)
 {
 	struct vms_caller deployer = { "unix:root", "peercred" };
 	struct vms_caller guest = { NULL, "peercred" };
@@ -61,26 +76,11 @@ main(int argc, char **argv)
 	struct note_signer *s;
 	struct ledger *l;
 	struct engine *e;
-	struct audit_source *src;
-	struct audit_opts o;
-	struct audit_report r;
-	char err[VMS_ERRLEN], *base, *dir, *key, *snap, *entry, name[32];
-	char caller[32], *line;
-	const char *bd = getenv("VMS_BENCH_DIR");
-	uint64_t n = 100000, i, idx, t = 1700000000000ULL, t0, t1;
+	char err[VMS_ERRLEN], *dir, *key, *snap, *entry, name[32], caller[32];
+	uint64_t i, idx, t = 1700000000000ULL, t0 = mono_usec();
 	size_t elen;
 	json_t *args;
-	double build_s, audit_s, hash_s;
-	int rc;
 
-	if (argc > 1)
-		n = strtoull(argv[1], NULL, 10);
-	if (sodium_init() < 0)
-		die("sodium_init", "failed");
-	xasprintf(&base, "%s/bench-audit.XXXXXX", bd ? bd : "build/bench-data");
-	if (mkdir_p(bd ? bd : "build/bench-data", 0755) != 0 ||
-	    mkdtemp(base) == NULL)
-		die(base, "cannot create the benchmark directory");
 	xasprintf(&dir, "%s/guestlist", base);
 	xasprintf(&key, "%s/key", base);
 	xasprintf(&snap, "%s/state.snap", dir);
@@ -89,9 +89,6 @@ main(int argc, char **argv)
 	if ((s = note_signer_load(key, "bench.example/vmsd/guestlist", err,
 	    sizeof(err))) == NULL)
 		die("signer", err);
-
-	/* Build: deploy + n-1 RSVPs, committed in batches of 1000. */
-	t0 = mono_usec();
 	limits_default(&lim);
 	if (engine_deploy("guestlist", guestlist, strlen(guestlist), &lim,
 	    &deployer, t, &e, &entry, &elen, err, sizeof(err)) != ENGINE_OK)
@@ -127,60 +124,114 @@ main(int argc, char **argv)
 	engine_free(e);
 	ledger_close(l);
 	note_signer_free(s);
-	build_s = (double)(mono_usec() - t0) / 1e6;
+	free(key);
+	free(snap);
+	*secs = (double)(mono_usec() - t0) / 1e6;
+	return dir;
+}
 
-	/* Checks 1-2 alone (read, hash, root), to separate them from replay. */
-	{
-		struct merkle_frontier fr;
-		const uint8_t *b;
-		size_t bl;
-		merkle_hash h;
+/* Checks 1-2 alone (read, hash, root), to separate them from replay. */
+static double
+hash_only(const char *dir)
+{
+	struct audit_source *src;
+	struct merkle_frontier fr;
+	char err[VMS_ERRLEN];
+	const uint8_t *b;
+	size_t bl;
+	merkle_hash h;
+	uint64_t i, t0 = mono_usec();
 
-		t1 = mono_usec();
-		if (audit_dir_source(dir, &src, err, sizeof(err)) != 0)
-			die("audit source", err);
-		merkle_frontier_init(&fr);
-		for (i = 0; src->entry(src->ctx, i, &b, &bl, err,
-		    sizeof(err)) == 0; i++) {
-			merkle_leaf_hash(b, bl, h);
-			merkle_frontier_push(&fr, h);
-		}
-		merkle_frontier_root(&fr, h);
-		audit_source_free(src);
-		hash_s = (double)(mono_usec() - t1) / 1e6;
+	if (audit_dir_source(dir, &src, err, sizeof(err)) != 0)
+		die("audit source", err);
+	merkle_frontier_init(&fr);
+	for (i = 0; src->entry(src->ctx, i, &b, &bl, err,
+	    sizeof(err)) == 0; i++) {
+		merkle_leaf_hash(b, bl, h);
+		merkle_frontier_push(&fr, h);
 	}
+	merkle_frontier_root(&fr, h);
+	audit_source_free(src);
+	return (double)(mono_usec() - t0) / 1e6;
+}
 
-	/* Audit, exactly as `vmsctl audit --dir` does (no trust store). */
-	t1 = mono_usec();
+/* Audit, exactly as `vmsctl audit --dir` does (no trust store). */
+static double
+audit_once(const char *dir, int threads, double *cpu)
+{
+	struct audit_source *src;
+	struct audit_opts o;
+	struct audit_report r;
+	char err[VMS_ERRLEN], *line;
+	uint64_t t0 = mono_usec();
+	double c0 = cpu_secs(), secs;
+	int rc;
+
 	if (audit_dir_source(dir, &src, err, sizeof(err)) != 0)
 		die("audit source", err);
 	memset(&o, 0, sizeof(o));
+	o.threads = threads;
 	rc = audit_run(src, &o, &r, NULL, err, sizeof(err));
 	audit_source_free(src);
-	audit_s = (double)(mono_usec() - t1) / 1e6;
-	line = audit_report_line(&r);
-	printf("%s\n", line);
-	free(line);
+	secs = (double)(mono_usec() - t0) / 1e6;
+	*cpu = cpu_secs() - c0;
 	if (rc != 0) {
-		fprintf(stderr, "bench-audit: the audit failed (%s)\n",
-		    rc < 0 ? err : "verification");
-		rm_rf(base);
-		return 1;
+		line = audit_report_line(&r);
+		fprintf(stderr, "bench-audit: the audit failed: %s\n",
+		    rc < 0 ? err : line);
+		free(line);
+		exit(1);
 	}
-	printf("ledger: %" PRIu64 " guest-list entries built in %.2f s "
-	    "(%.0f entries/s, engine + ledger, commits of 1000)\n", n,
-	    build_s, (double)n / build_s);
-	printf("audit --dir: %" PRIu64 " entries in %.2f s = %.0f entries/s "
-	    "(one core; replay %.2f s; goal 250000)\n", n, audit_s,
-	    (double)n / audit_s, r.replay_secs);
-	printf("of which reading + hashing the entries: %.3f s = %.0f "
-	    "entries/s; the rest is engine_replay\n", hash_s,
+	return secs;
+}
+
+static void
+bench(const char *bd, uint64_t n, int cores)
+{
+	char *base, *dir;
+	double build_s, hash_s, one, all, cpu1, cpun;
+
+	xasprintf(&base, "%s/bench-audit.XXXXXX", bd);
+	if (mkdtemp(base) == NULL)
+		die(base, "cannot create the benchmark directory");
+	dir = build_ledger(base, n, &build_s);
+	hash_s = hash_only(dir);
+	one = audit_once(dir, 1, &cpu1);
+	all = audit_once(dir, cores, &cpun);
+	printf("%" PRIu64 " entries: built in %.2f s (%.0f entries/s, engine + "
+	    "ledger, commits of 1000)\n", n, build_s, (double)n / build_s);
+	printf("  audit --dir, one core:   %.2f s = %7.0f entries/s (CPU %.2f s; "
+	    "goal 100000)\n", one, (double)n / one, cpu1);
+	printf("  audit --dir, %d threads:  %.2f s = %7.0f entries/s (CPU %.2f s, "
+	    "%.2fx one core)\n", cores, all, (double)n / all, cpun, one / all);
+	printf("  reading + hashing alone: %.3f s = %.0f entries/s\n", hash_s,
 	    (double)n / hash_s);
-	printf("peak RSS: %.1f MiB\n", peak_rss_mib());
 	rm_rf(base);
-	free(base);
 	free(dir);
-	free(key);
-	free(snap);
+	free(base);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *bd = getenv("VMS_BENCH_DIR");
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t sizes[8] = { 10000, 100000 };
+	int nsizes = 2, i;
+
+	if (argc > 1)
+		for (nsizes = 0; nsizes < argc - 1 && nsizes < 8; nsizes++)
+			sizes[nsizes] = strtoull(argv[nsizes + 1], NULL, 10);
+	if (sodium_init() < 0)
+		die("sodium_init", "failed");
+	if (mkdir_p(bd ? bd : "build/bench-data", 0755) != 0)
+		die(bd ? bd : "build/bench-data", "cannot create it");
+	printf("reproduce: make build/bench/bench-audit && build/bench/bench-audit"
+	    " [ENTRIES...]  (SHA extensions %s, %ld cores)\n",
+	    vms_sha256_accelerated() ? "in use" : "not available", cores);
+	for (i = 0; i < nsizes; i++)
+		bench(bd ? bd : "build/bench-data", sizes[i],
+		    cores > 1 ? (int)cores : 2);
+	printf("peak RSS: %.1f MiB\n", peak_rss_mib());
 	return 0;
 }

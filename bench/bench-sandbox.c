@@ -1,12 +1,17 @@
 /*
  * bench-sandbox.c — the contract engine without daemon or ledger: calls/s
- * of a trivial method (a fresh Lua state per call) and of the guest-list
- * RSVP through engine_call, replay entries/s of a 100k-entry guest-list
- * ledger held in memory (engine_replay), and heap per idle contract.
+ * and CPU per call of a trivial method and of the guest-list RSVP through
+ * engine_call, replay entries/s of a 100k-entry guest-list ledger held in
+ * memory (engine_replay), each with warm calls (the default) and cold
+ * (engine_set_warm(e, 0): a state built per call) in the same run, and
+ * heap per idle contract.
  *
  *   make build/bench/bench-sandbox && build/bench/bench-sandbox
+ *   build/bench/bench-sandbox --profile N   N RSVPs, nothing printed
+ *                                           (bench/profile.sh)
  */
 #include <malloc.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,44 +84,119 @@ call(struct engine *e, const char *method, json_t *args, const char *who,
 	return 0;
 }
 
-int
-main(void)
+static double
+cpu_now(void)
 {
-	char *guest = load("guestlist.lua"), who[32], err[VMS_ERRLEN];
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Calls of one method for about a second; prints calls/s and CPU/call. */
+static void
+calls(const char *what, const char *code, const char *method, json_t *args,
+    int warm, int ncallers)
+{
+	struct engine *e = deploy(code, NULL, NULL);
+	char who[32];
+	uint64_t t0, t;
+	double c0, c;
+	size_t n;
+
+	engine_set_warm(e, warm);
+	t0 = mono_usec();
+	c0 = cpu_now();
+	for (n = 0; mono_usec() - t0 < 1000000; n++) {
+		snprintf(who, sizeof(who), "unix:u%zu", n % (size_t)ncallers);
+		call(e, method, args, who, NULL, NULL);
+	}
+	t = mono_usec() - t0;
+	c = cpu_now() - c0;
+	printf("%-15s %s: %7.0f calls/s  (%5.1f us/call, CPU %5.1f us/call)\n",
+	    what, warm ? "warm" : "cold", n * 1e6 / t, (double)t / n,
+	    c * 1e6 / n);
+	engine_free(e);
+}
+
+static void
+replay(char **ents, size_t *lens, int warm, const char *what)
+{
+	char err[VMS_ERRLEN];
+	struct engine *r;
+	uint64_t t0, t;
+	double c0, c;
+	size_t i;
+
+	if (engine_open((uint8_t *)ents[0], lens[0], &r, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "bench-sandbox: open: %s\n", err);
+		exit(1);
+	}
+	engine_set_warm(r, warm);
+	t0 = mono_usec();
+	c0 = cpu_now();
+	for (i = 0; i <= REPLAY_N; i++)
+		if (engine_replay(r, (uint8_t *)ents[i], lens[i], err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "bench-sandbox: replay %zu: %s\n", i,
+			    err);
+			exit(1);
+		}
+	t = mono_usec() - t0;
+	c = cpu_now() - c0;
+	printf("%-15s %s: %7.0f entries/s over %d entries (%.1f s; CPU %.1f "
+	    "us/entry)\n", what, warm ? "warm" : "cold",
+	    (REPLAY_N + 1) * 1e6 / t, REPLAY_N + 1, t / 1e6,
+	    c * 1e6 / (REPLAY_N + 1));
+	engine_free(r);
+}
+
+/* bench/profile.sh: n RSVPs of 5000 callers (callgrind counts them). */
+static int
+profile(int n)
+{
+	char *guest = load("guestlist.lua"), who[32];
+	struct engine *e = deploy(guest, NULL, NULL);
+	json_t *args = json_pack("[s, b, s]", "Guest Name", 1, "see you there");
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(who, sizeof(who), "unix:u%d", i % 5000);
+		call(e, "RSVP", args, who, NULL, NULL);
+	}
+	json_decref(args);
+	engine_free(e);
+	free(guest);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const char trivial[] =
+	    "return { noop = function() return 1 end }";
+	char *guest, who[32], err[VMS_ERRLEN];
 	struct engine *e, *r, *idle[100];
-	json_t *args;
+	struct engine_warm st;
+	json_t *args, *none;
 	uint64_t t0, t;
 	char **ents;
-	size_t *lens, i, n;
+	size_t *lens, i;
 	struct mallinfo2 m0, m1;
 
+	if (argc == 3 && strcmp(argv[1], "--profile") == 0)
+		return profile(atoi(argv[2]));
+	guest = load("guestlist.lua");
 	printf("reproduce: make build/bench/bench-sandbox && "
 	    "build/bench/bench-sandbox\n");
 
-	/* trivial method */
-	e = deploy("return { noop = function() return 1 end }", NULL, NULL);
-	args = json_array();
-	t0 = mono_usec();
-	for (n = 0; mono_usec() - t0 < 1000000; n++)
-		call(e, "noop", args, "unix:a", NULL, NULL);
-	t = mono_usec() - t0;
-	printf("trivial method:        %8.0f calls/s  (%.1f us/call, fresh "
-	    "Lua state each)\n", n * 1e6 / t, (double)t / n);
-	json_decref(args);
-	engine_free(e);
-
-	/* guestlist RSVP */
-	e = deploy(guest, NULL, NULL);
+	none = json_array();
 	args = json_pack("[s, b, s]", "Guest Name", 1, "see you there");
-	t0 = mono_usec();
-	for (n = 0; mono_usec() - t0 < 1000000; n++) {
-		snprintf(who, sizeof(who), "unix:u%zu", n % 5000);
-		call(e, "RSVP", args, who, NULL, NULL);
-	}
-	t = mono_usec() - t0;
-	printf("guestlist RSVP:        %8.0f calls/s  (%.1f us/call)\n",
-	    n * 1e6 / t, (double)t / n);
-	engine_free(e);
+	calls("trivial method", trivial, "noop", none, 1, 100);
+	calls("trivial method", trivial, "noop", none, 0, 100);
+	calls("guestlist RSVP", guest, "RSVP", args, 1, 5000);
+	calls("guestlist RSVP", guest, "RSVP", args, 0, 5000);
 
 	/* replay of a 100k-entry ledger */
 	ents = xcalloc(REPLAY_N + 1, sizeof(*ents));
@@ -126,24 +206,10 @@ main(void)
 		snprintf(who, sizeof(who), "unix:u%zu", i % 20000);
 		call(e, "RSVP", args, who, &ents[i], &lens[i]);
 	}
-	if (engine_open((uint8_t *)ents[0], lens[0], &r, err,
-	    sizeof(err)) == -1) {
-		fprintf(stderr, "bench-sandbox: open: %s\n", err);
-		return 1;
-	}
+	replay(ents, lens, 1, "replay");
+	replay(ents, lens, 0, "replay");
 	t0 = mono_usec();
-	for (i = 0; i <= REPLAY_N; i++)
-		if (engine_replay(r, (uint8_t *)ents[i], lens[i], err,
-		    sizeof(err)) == -1) {
-			fprintf(stderr, "bench-sandbox: replay %zu: %s\n", i,
-			    err);
-			return 1;
-		}
-	t = mono_usec() - t0;
-	printf("replay (engine_replay): %7.0f entries/s over %d entries "
-	    "(%.1f s)\n", (REPLAY_N + 1) * 1e6 / t, REPLAY_N + 1, t / 1e6);
-	t0 = mono_usec();
-	engine_free(r);
+	engine_free(e);
 	if (engine_open((uint8_t *)ents[0], lens[0], &r, err,
 	    sizeof(err)) == -1)
 		return 1;
@@ -158,12 +224,10 @@ main(void)
 	printf("apply (engine_apply):  %8.0f entries/s (restart without Lua)\n",
 	    (REPLAY_N + 1) * 1e6 / t);
 	engine_free(r);
-	engine_free(e);
 	for (i = 0; i <= REPLAY_N; i++)
 		free(ents[i]);
 	free(ents);
 	free(lens);
-	json_decref(args);
 
 	/* idle contracts: engines with no call running */
 	m0 = mallinfo2();
@@ -171,10 +235,20 @@ main(void)
 		idle[i] = deploy(guest, NULL, NULL);
 	m1 = mallinfo2();
 	printf("idle guestlist contract: %6.1f KiB heap each (engine, "
-	    "bytecode, state; no Lua state is kept between calls)\n",
+	    "bytecode, state; deployed, no call yet)\n",
 	    (double)(m1.uordblks - m0.uordblks) / 100 / 1024);
+	m0 = mallinfo2();
+	for (i = 0; i < 100; i++)
+		call(idle[i], "RSVP", args, "unix:someone", NULL, NULL);
+	m1 = mallinfo2();
+	engine_warm_stats(idle[0], &st);
+	printf("  after one call:        +%5.1f KiB each (the warm template of "
+	    "the caller's shape: %zu bytes)\n",
+	    (double)(m1.uordblks - m0.uordblks) / 100 / 1024, st.bytes);
 	for (i = 0; i < 100; i++)
 		engine_free(idle[i]);
+	json_decref(args);
+	json_decref(none);
 	free(guest);
 	return 0;
 }

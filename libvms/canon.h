@@ -20,4 +20,26 @@
  * NULL, its length), or NULL when jansson cannot encode it. */
 char	*json_canonical(const json_t *, size_t *len);
 
+/*
+ * Canonical text written piece by piece, for the engine's entries: the
+ * caller writes an object's keys in sorted order itself; strings are
+ * escaped exactly as jansson escapes them (", \, \b \f \n \r \t, other
+ * control characters as \u00XX, everything else as it is), so the text is
+ * the one json_canonical() makes of the same value (tests/unit/test-canon.c).
+ * Every function returns 0, or -1 when jansson could not have encoded it
+ * (a string that is not UTF-8); the text is then unusable.
+ */
+struct jbuf {
+	char	*s;		/* NUL-terminated */
+	size_t	 len, cap;
+};
+void	 jbuf_init(struct jbuf *);
+void	 jbuf_free(struct jbuf *);
+void	 jbuf_reset(struct jbuf *);
+void	 jbuf_raw(struct jbuf *, const void *, size_t);
+#define	 jbuf_lit(b, lit)	jbuf_raw((b), (lit), sizeof(lit) - 1)
+int	 jbuf_str(struct jbuf *, const char *, size_t);
+void	 jbuf_int(struct jbuf *, long long);
+int	 jbuf_value(struct jbuf *, const json_t *);
+
 #endif

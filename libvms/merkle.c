@@ -6,17 +6,18 @@
 #include <sodium.h>
 
 #include "merkle.h"
+#include "sha256.h"
 
 void
 merkle_leaf_hash(const void *data, size_t len, merkle_hash out)
 {
-	crypto_hash_sha256_state st;
+	struct vms_sha256 st;
 	static const uint8_t prefix = 0x00;
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &prefix, 1);
-	crypto_hash_sha256_update(&st, data, len);
-	crypto_hash_sha256_final(&st, out);
+	vms_sha256_init(&st);
+	vms_sha256_update(&st, &prefix, 1);
+	vms_sha256_update(&st, data, len);
+	vms_sha256_final(&st, out);
 }
 
 void
@@ -27,13 +28,13 @@ merkle_node_hash(const merkle_hash l, const merkle_hash r, merkle_hash out)
 	buf[0] = 0x01;
 	memcpy(buf + 1, l, MERKLE_HASH_LEN);
 	memcpy(buf + 1 + MERKLE_HASH_LEN, r, MERKLE_HASH_LEN);
-	crypto_hash_sha256(out, buf, sizeof(buf));
+	vms_sha256(buf, sizeof(buf), out);
 }
 
 void
 merkle_empty_root(merkle_hash out)
 {
-	crypto_hash_sha256(out, (const uint8_t *)"", 0);
+	vms_sha256("", 0, out);
 }
 
 /* Largest power of two strictly below n (n >= 2). */

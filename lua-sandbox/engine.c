@@ -8,12 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "engine.h"
 #include "engine_int.h"
 #include "canon.h"
 #include "sandbox.h"
+#include "sha256.h"
 #include "state.h"
 #include "util.h"
 
@@ -36,7 +35,7 @@ sha256_hex(const void *p, size_t len, char out[65])
 {
 	uint8_t h[32];
 
-	crypto_hash_sha256(h, p, len);
+	vms_sha256(p, len, h);
 	hex_encode(h, 32, out);
 }
 
@@ -52,17 +51,17 @@ eng_root_hex(const struct engine *e, char out[65])
 static void
 entry_seed(const struct engine *e, uint8_t out[32])
 {
-	crypto_hash_sha256_state h;
+	struct vms_sha256 h;
 	uint8_t be[8];
 	int i;
 
 	for (i = 0; i < 8; i++)
 		be[i] = (uint8_t)(e->next >> (56 - 8 * i));
-	crypto_hash_sha256_init(&h);
-	crypto_hash_sha256_update(&h, (const uint8_t *)"vms/seed/v1", 11);
-	crypto_hash_sha256_update(&h, e->prev_leaf, 32);
-	crypto_hash_sha256_update(&h, be, 8);
-	crypto_hash_sha256_final(&h, out);
+	vms_sha256_init(&h);
+	vms_sha256_update(&h, "vms/seed/v1", 11);
+	vms_sha256_update(&h, e->prev_leaf, 32);
+	vms_sha256_update(&h, be, 8);
+	vms_sha256_final(&h, out);
 }
 
 /*
@@ -71,30 +70,20 @@ entry_seed(const struct engine *e, uint8_t out[32])
  * for the deploy entry. A caller who can predict the ledger seed still
  * cannot choose arguments that collide under a seed they determine.
  */
-static int
+static void
 request_digest(const struct engine *e, const char *method,
-    const json_t *args, uint8_t out[32], char *err, size_t errlen)
+    const char *argtext, size_t arglen, uint8_t out[32])
 {
-	crypto_hash_sha256_state h;
-	char *s;
-	size_t len;
+	struct vms_sha256 h;
 
-	crypto_hash_sha256_init(&h);
+	vms_sha256_init(&h);
 	if (method == NULL) {
-		crypto_hash_sha256_update(&h, (const uint8_t *)e->code,
-		    e->codelen);
+		vms_sha256_update(&h, e->code, e->codelen);
 	} else {
-		if ((s = json_canonical(args, &len)) == NULL) {
-			seterr(err, errlen, "cannot encode the arguments");
-			return -1;
-		}
-		crypto_hash_sha256_update(&h, (const uint8_t *)method,
-		    strlen(method) + 1);
-		crypto_hash_sha256_update(&h, (const uint8_t *)s, len);
-		free(s);
+		vms_sha256_update(&h, method, strlen(method) + 1);
+		vms_sha256_update(&h, argtext, arglen);
 	}
-	crypto_hash_sha256_final(&h, out);
-	return 0;
+	vms_sha256_final(&h, out);
 }
 
 static struct engine *
@@ -111,6 +100,7 @@ engine_new(const char *contract, const char *code, size_t codelen,
 	sha256_hex(code, codelen, e->code_sha);
 	e->limits = *lim;
 	e->state = state_new();
+	e->warm = sb_warm_new();
 	return e;
 }
 
@@ -124,6 +114,7 @@ engine_free(struct engine *e)
 	free(e->bc);
 	json_decref(e->methods);
 	state_free(e->state);
+	sb_warm_free(e->warm);
 	free(e);
 }
 
@@ -139,6 +130,18 @@ engine_set_log(struct engine *e, engine_log_fn fn, void *arg)
 {
 	e->log_fn = fn;
 	e->log_arg = arg;
+}
+
+void
+engine_set_warm(struct engine *e, int on)
+{
+	sb_warm_enable(e->warm, on);
+}
+
+void
+engine_warm_stats(const struct engine *e, struct engine_warm *s)
+{
+	sb_warm_stats(e->warm, s);
 }
 
 static int	method_allowed(const struct engine *, const char *);
@@ -174,11 +177,13 @@ eng_caller_check(const struct vms_caller *c, char *err, size_t errlen)
  */
 int
 eng_request_check(const struct engine *e, const char *method,
-    const json_t *args, const struct vms_caller *c, char *err, size_t errlen)
+    const json_t *args, const struct vms_caller *c, char **argtext,
+    size_t *arglen, char *err, size_t errlen)
 {
 	char *s;
 	size_t len;
 
+	*argtext = NULL;
 	if (!method_allowed(e, method)) {
 		seterr(err, errlen, "no such method: %s", method ? method :
 		    "(null)");
@@ -194,46 +199,115 @@ eng_request_check(const struct engine *e, const char *method,
 		seterr(err, errlen, "args cannot be encoded");
 		return -1;
 	}
-	free(s);
 	if (len > e->limits.args_size) {
+		free(s);
 		seterr(err, errlen, "limit exceeded: args_size (%llu)",
 		    (unsigned long long)e->limits.args_size);
 		return -1;
 	}
+	*argtext = s;
+	*arglen = len;
 	return 0;
 }
 
-static void
-set_caller(json_t *o, const struct vms_caller *c)
+/*
+ * The entry's canonical text (schema in engine.h), its keys in sorted
+ * order: args, auth, caller, code, code_sha256, contract, error, limits,
+ * method, methods, ok, result, runtime, state, time, type, v, writes.
+ * restext is the result's canonical text (ok calls), writes the ops'
+ * (sb_files.c). 0, or -1 when a string is not UTF-8.
+ */
+static int
+write_entry(struct jbuf *b, const struct engine *e, const char *method,
+    const char *argtext, size_t arglen, const struct vms_caller *c,
+    uint64_t time_ms, int ok, const char *restext, size_t reslen,
+    const char *error, const struct jbuf *writes)
 {
 	const char *id = c ? c->id : NULL;
 	const char *auth = c && c->auth ? c->auth : NULL;
+	char root[65];
+	int r = 0;
 
 	if (auth == NULL)
 		auth = id ? "debug" : "anonymous";
-	json_object_set_new(o, "caller", id ? json_string(id) : json_null());
-	json_object_set_new(o, "auth", json_string(auth));
+	eng_root_hex(e, root);
+	jbuf_reset(b);
+	if (method != NULL) {
+		jbuf_lit(b, "{\"args\":");
+		jbuf_raw(b, argtext, arglen);
+		jbuf_lit(b, ",\"auth\":");
+	} else
+		jbuf_lit(b, "{\"auth\":");
+	r |= jbuf_str(b, auth, strlen(auth));
+	jbuf_lit(b, ",\"caller\":");
+	if (id != NULL)
+		r |= jbuf_str(b, id, strlen(id));
+	else
+		jbuf_lit(b, "null");
+	if (method == NULL) {
+		json_t *lim = limits_to_json(&e->limits);
+
+		jbuf_lit(b, ",\"code\":");
+		r |= jbuf_str(b, e->code, e->codelen);
+		jbuf_lit(b, ",\"code_sha256\":");
+		r |= jbuf_str(b, e->code_sha, strlen(e->code_sha));
+		jbuf_lit(b, ",\"contract\":");
+		r |= jbuf_str(b, e->contract, strlen(e->contract));
+		jbuf_lit(b, ",\"limits\":");
+		r |= jbuf_value(b, lim);
+		json_decref(lim);
+		jbuf_lit(b, ",\"methods\":");
+		r |= jbuf_value(b, e->methods);
+		jbuf_lit(b, ",\"runtime\":");
+		r |= jbuf_str(b, SB_RUNTIME, strlen(SB_RUNTIME));
+	} else {
+		if (!ok) {
+			jbuf_lit(b, ",\"error\":");
+			r |= jbuf_str(b, error, strlen(error));
+		}
+		jbuf_lit(b, ",\"method\":");
+		r |= jbuf_str(b, method, strlen(method));
+		if (ok) {
+			jbuf_lit(b, ",\"ok\":true,\"result\":");
+			jbuf_raw(b, restext, reslen);
+		} else
+			jbuf_lit(b, ",\"ok\":false");
+	}
+	jbuf_lit(b, ",\"state\":\"");
+	jbuf_raw(b, root, 64);
+	jbuf_lit(b, "\",\"time\":");
+	jbuf_int(b, (long long)time_ms);
+	if (method != NULL)
+		jbuf_lit(b, ",\"type\":\"call\",\"v\":1,\"writes\":[");
+	else
+		jbuf_lit(b, ",\"type\":\"deploy\",\"v\":1,\"writes\":[");
+	jbuf_raw(b, writes->s ? writes->s : "", writes->len);
+	jbuf_lit(b, "]}");
+	return r == 0 ? 0 : -1;
 }
 
 /*
- * Run one entry (method NULL: deploy) and build it. The state is left in
+ * Run one entry (method NULL: deploy) and write it. The state is left in
  * the call's open transaction: the caller commits or rolls back.
- * Returns 0 with *entry (json) and *bytes; 1 refused (err); -1 error.
+ * Returns 0 with *bytes (the entry, malloc'd); 1 refused (err); -1 error.
  */
 int
 eng_execute(struct engine *e, const char *method, const json_t *args,
-    const struct vms_caller *c, uint64_t time_ms, json_t **entryp,
-    char **bytes, size_t *blen, struct engine_result *res, char *err,
-    size_t errlen)
+    const char *argtext, size_t arglen, const struct vms_caller *c,
+    uint64_t time_ms, char **bytes, size_t *blen, struct engine_result *res,
+    char *err, size_t errlen)
 {
 	struct sb_ctx ctx;
-	json_t *entry, *result = NULL;
-	char *error = NULL, root[65], *s;
-	size_t len;
-	int ok;
+	struct jbuf writes, out;
+	json_t *result = NULL;
+	char *error = NULL, *restext = NULL;
+	size_t reslen = 0;
+	int ok, rc = -1;
 
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.writes = json_array();
+	jbuf_init(&writes);
+	jbuf_init(&out);
+	ctx.writes = &writes;
 	ctx.limits = &e->limits;
 	ctx.state = e->state;
 	ctx.contract = e->contract;
@@ -243,44 +317,39 @@ eng_execute(struct engine *e, const char *method, const json_t *args,
 	ctx.time_ms = time_ms;
 	ctx.index = e->next;
 	entry_seed(e, ctx.seed);
-	if (request_digest(e, method, args, ctx.reqhash, err, errlen) == -1) {
-		json_decref(ctx.writes);
-		return -1;
-	}
+	request_digest(e, method, argtext, arglen, ctx.reqhash);
 	ctx.entry_fn = e->entry_fn;
 	ctx.entry_arg = e->entry_arg;
 	ctx.log_fn = e->log_fn;
 	ctx.log_arg = e->log_arg;
 	ctx.bc = e->bc;
 	ctx.bclen = e->bclen;
+	ctx.warm = e->warm;
 
 	state_begin(e->state);
 	if (sb_run(&ctx, method, args, &ok, &result, &error, err,
 	    errlen) == -1) {
 		state_rollback(e->state);
-		json_decref(ctx.writes);
 		json_decref(ctx.methods);
-		return -1;
+		goto done;
 	}
 	if (ok && method != NULL) {
-		s = json_canonical(result, &len);
-		if (s == NULL || len > e->limits.result_size) {
+		restext = json_canonical(result, &reslen);
+		if (restext == NULL || reslen > e->limits.result_size) {
 			ok = 0;
 			json_decref(result);
 			result = NULL;
 			xasprintf(&error, "limit exceeded: result_size (%llu)",
 			    (unsigned long long)e->limits.result_size);
 		}
-		free(s);
 	}
 	if (method == NULL) {
 		if (!ok) {
 			state_rollback(e->state);
 			seterr(err, errlen, "init failed: %s", error);
-			free(error);
-			json_decref(ctx.writes);
 			json_decref(ctx.methods);
-			return 1;
+			rc = 1;
+			goto done;
 		}
 		json_decref(result);
 		result = NULL;
@@ -291,58 +360,25 @@ eng_execute(struct engine *e, const char *method, const json_t *args,
 	if (!ok) {
 		state_rollback(e->state);
 		state_begin(e->state);
-		json_array_clear(ctx.writes);
+		jbuf_reset(&writes);
 	}
 
 	for (;;) {
-		entry = json_object();
-		json_object_set_new(entry, "v", json_integer(1));
-		if (method == NULL) {
-			json_object_set_new(entry, "type", json_string("deploy"));
-			json_object_set_new(entry, "contract",
-			    json_string(e->contract));
-			json_object_set_new(entry, "code",
-			    json_stringn(e->code, e->codelen));
-			json_object_set_new(entry, "code_sha256",
-			    json_string(e->code_sha));
-			json_object_set_new(entry, "limits",
-			    limits_to_json(&e->limits));
-			json_object_set(entry, "methods", e->methods);
-			json_object_set_new(entry, "runtime",
-			    json_string(SB_RUNTIME));
-		} else {
-			json_object_set_new(entry, "type", json_string("call"));
-			json_object_set_new(entry, "method",
-			    json_string(method));
-			json_object_set(entry, "args", (json_t *)args);
-			json_object_set_new(entry, "ok", json_boolean(ok));
-			if (ok)
-				json_object_set(entry, "result", result);
-			else
-				json_object_set_new(entry, "error",
-				    json_string(error));
-		}
-		set_caller(entry, c);
-		json_object_set_new(entry, "time",
-		    json_integer((json_int_t)time_ms));
-		json_object_set(entry, "writes", ctx.writes);
-		eng_root_hex(e, root);
-		json_object_set_new(entry, "state", json_string(root));
-		s = json_canonical(entry, &len);
-		if (s == NULL) {
-			json_decref(entry);
+		if (write_entry(&out, e, method, argtext, arglen, c, time_ms,
+		    ok, restext, reslen, error, &writes) == -1) {
+			state_rollback(e->state);
 			seterr(err, errlen, "cannot encode the entry");
-			goto fail;
+			goto done;
 		}
-		if (len <= e->limits.entry_size)
+		if (out.len <= e->limits.entry_size)
 			break;
-		free(s);
-		json_decref(entry);
 		if (method == NULL || !ok) {
+			state_rollback(e->state);
 			seterr(err, errlen, "limit exceeded: entry_size (%llu): "
 			    "the entry would be %zu bytes",
-			    (unsigned long long)e->limits.entry_size, len);
-			goto refused;
+			    (unsigned long long)e->limits.entry_size, out.len);
+			rc = 1;
+			goto done;
 		}
 		/* turn it into a failed call entry without writes */
 		ok = 0;
@@ -353,32 +389,24 @@ eng_execute(struct engine *e, const char *method, const json_t *args,
 		    (unsigned long long)e->limits.entry_size);
 		state_rollback(e->state);
 		state_begin(e->state);
-		json_array_clear(ctx.writes);
+		jbuf_reset(&writes);
 	}
 	if (res != NULL) {
 		res->ok = ok;
 		res->value = ok ? json_incref(result) : NULL;
 		res->error = ok ? NULL : xstrdup(error);
 	}
+	*bytes = out.s;
+	*blen = out.len;
+	jbuf_init(&out);
+	rc = 0;
+done:
 	json_decref(result);
 	free(error);
-	json_decref(ctx.writes);
-	*entryp = entry;
-	*bytes = s;
-	*blen = len;
-	return 0;
-refused:
-	state_rollback(e->state);
-	json_decref(result);
-	free(error);
-	json_decref(ctx.writes);
-	return 1;
-fail:
-	state_rollback(e->state);
-	json_decref(result);
-	free(error);
-	json_decref(ctx.writes);
-	return -1;
+	free(restext);
+	jbuf_free(&writes);
+	jbuf_free(&out);
+	return rc;
 }
 
 void
@@ -399,7 +427,6 @@ engine_deploy(const char *contract, const char *code, size_t codelen,
 {
 	struct vms_limits dl;
 	struct engine *e;
-	json_t *ej;
 	int r;
 
 	*out = NULL;
@@ -420,13 +447,12 @@ engine_deploy(const char *contract, const char *code, size_t codelen,
 		engine_free(e);
 		return ENGINE_REFUSED;
 	}
-	r = eng_execute(e, NULL, NULL, c, time_ms, &ej, entry, entrylen, NULL,
-	    err, errlen);
+	r = eng_execute(e, NULL, NULL, NULL, 0, c, time_ms, entry, entrylen,
+	    NULL, err, errlen);
 	if (r != 0) {
 		engine_free(e);
 		return r == 1 ? ENGINE_REFUSED : ENGINE_ERROR;
 	}
-	json_decref(ej);
 	eng_advance(e, *entry, *entrylen);
 	e->last_time = time_ms;
 	*out = e;
@@ -547,7 +573,9 @@ engine_call(struct engine *e, const char *method, const json_t *args,
     const struct vms_caller *c, uint64_t time_ms, char **entry,
     size_t *entrylen, struct engine_result *res, char *err, size_t errlen)
 {
-	json_t *ej, *empty = NULL;
+	json_t *empty = NULL;
+	char *argtext;
+	size_t arglen;
 	int r;
 
 	*entry = NULL;
@@ -555,7 +583,8 @@ engine_call(struct engine *e, const char *method, const json_t *args,
 		memset(res, 0, sizeof(*res));
 	if (args == NULL)
 		args = empty = json_array();
-	if (eng_request_check(e, method, args, c, err, errlen) == -1) {
+	if (eng_request_check(e, method, args, c, &argtext, &arglen, err,
+	    errlen) == -1) {
 		json_decref(empty);
 		return ENGINE_REFUSED;
 	}
@@ -563,12 +592,12 @@ engine_call(struct engine *e, const char *method, const json_t *args,
 	 * entry times never decrease (the audit checks it). */
 	if (time_ms < e->last_time)
 		time_ms = e->last_time;
-	r = eng_execute(e, method, args, c, time_ms, &ej, entry, entrylen, res,
-	    err, errlen);
+	r = eng_execute(e, method, args, argtext, arglen, c, time_ms, entry,
+	    entrylen, res, err, errlen);
 	json_decref(empty);
+	free(argtext);
 	if (r != 0)
 		return r == 1 ? ENGINE_REFUSED : ENGINE_ERROR;
-	json_decref(ej);
 	eng_advance(e, *entry, *entrylen);
 	e->last_time = time_ms;
 	return ENGINE_OK;

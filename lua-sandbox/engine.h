@@ -144,6 +144,22 @@ int	 engine_replay(struct engine *, const uint8_t *entry, size_t len,
 int	 engine_apply(struct engine *, const uint8_t *entry, size_t len,
 	    char *err, size_t errlen);
 
+/*
+ * Auditor, parallel replay: move the engine past an entry by its recorded
+ * writes alone, without running Lua and, unless check_root, without the
+ * state root (an audit worker that replays from entry k skips 0..k-1,
+ * checking the root after the last; another worker replays them). Trusts
+ * the entry: the state it leads to must be compared with a replayed one
+ * (engine_state_digest) before anything relies on it. Only with
+ * check_root does it take the entry's time (engine_last_time), so skip
+ * the last entry before a replay with check_root.
+ */
+int	 engine_skip(struct engine *, const uint8_t *entry, size_t len,
+	    int check_root, char *err, size_t errlen);
+/* SHA-256 over every file and directory in path order (kind, path, the
+ * content's SHA-256): equal digests, equal states. */
+void	 engine_state_digest(const struct engine *, merkle_hash out);
+
 /* Durable materialised state: the file tree, next index and previous leaf
  * hash, written atomically. load checks the file's own integrity; the
  * caller checks engine_state_root() against the ledger entry it names. */
@@ -161,6 +177,28 @@ uint64_t engine_last_time(const struct engine *);
 void	 engine_set_last_time(struct engine *, uint64_t time_ms);
 void	 engine_state_root(const struct engine *, merkle_hash out);
 const char *engine_contract(const struct engine *);
+
+/*
+ * Warm calls (on by default): each call's state is restored from an image
+ * of the contract's built environment instead of being built again, with
+ * the same outcome to the byte (see vms-contract(7), "Warm calls"). An
+ * image (a template, about 40 KiB for the guest list) is kept per caller
+ * shape, at most 8 per engine. Off, every call builds a fresh state (A/B
+ * benchmarks and tests) and the templates are freed: off then on again
+ * trims an idle engine.
+ */
+struct engine_warm {
+	uint64_t	warm;		/* calls restored from a template */
+	uint64_t	cold;		/* calls built fresh (no template fits) */
+	uint64_t	builds;		/* templates made (one per caller shape) */
+	uint64_t	failed;		/* shapes that cannot be warm */
+	size_t		templates;	/* kept now */
+	size_t		bytes;		/* their memory */
+	int		off;
+	char		why[160];	/* why a self-check turned them off */
+};
+void	 engine_set_warm(struct engine *, int on);
+void	 engine_warm_stats(const struct engine *, struct engine_warm *);
 const struct vms_limits *engine_limits(const struct engine *);
 json_t	*engine_methods(const struct engine *);		/* ["RSVP", ...] */
 /* (engine_methods, engine_ls and engine_state_dump return new references:

@@ -30,21 +30,24 @@ struct engine {
 	void			*entry_arg;
 	engine_log_fn		 log_fn;
 	void			*log_arg;
+	struct sb_warm		*warm;		/* templates (sb_warm.c) */
 };
 
 /* Hex of the current state root. */
 void	 eng_root_hex(const struct engine *, char out[65]);
 /* The caller's id and auth are well-formed (refusal: err). */
 int	 eng_caller_check(const struct vms_caller *, char *err, size_t errlen);
-/* method/args/caller acceptable for execution; 0, or -1 refused (err). */
+/* method/args/caller acceptable for execution: 0 with the canonical text
+ * of args in *argtext (malloc'd), or -1 refused (err). */
 int	 eng_request_check(const struct engine *, const char *method,
-	    const json_t *args, const struct vms_caller *, char *err,
-	    size_t errlen);
-/* Run one entry (method NULL: deploy) and build it; see engine.c. */
+	    const json_t *args, const struct vms_caller *, char **argtext,
+	    size_t *arglen, char *err, size_t errlen);
+/* Run one entry (method NULL: deploy; argtext is args' canonical text)
+ * and write it; see engine.c. */
 int	 eng_execute(struct engine *, const char *method, const json_t *args,
-	    const struct vms_caller *, uint64_t time_ms, json_t **entryp,
-	    char **bytes, size_t *blen, struct engine_result *, char *err,
-	    size_t errlen);
+	    const char *argtext, size_t arglen, const struct vms_caller *,
+	    uint64_t time_ms, char **bytes, size_t *blen,
+	    struct engine_result *, char *err, size_t errlen);
 /* The entry at the engine's index was accepted: move past it. */
 void	 eng_advance(struct engine *, const void *bytes, size_t len);
 /* Parse a recorded entry (object, "v":1); NULL with err. */

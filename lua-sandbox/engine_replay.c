@@ -1,8 +1,10 @@
 /*
  * engine_replay.c — the auditor's side of the engine: engine_replay
- * re-executes a recorded entry and names the first field that differs;
- * engine_apply applies recorded writes without running Lua (restart).
+ * re-executes a recorded entry (reading only its request when it can) and
+ * names the first field that differs; engine_apply applies recorded
+ * writes without running Lua (restart).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +79,8 @@ explain_diff(const json_t *rec, const json_t *rep, char *err, size_t errlen)
  */
 static int
 replay_check(const struct engine *e, json_t *rec, struct vms_caller *c,
-    const char **method, json_t **args, char *err, size_t errlen)
+    const char **method, json_t **args, char **argtext, size_t *arglen,
+    char *err, size_t errlen)
 {
 	static const char *const call_keys[] = { "v", "type", "method", "args",
 	    "caller", "auth", "time", "ok", "result", "error", "writes",
@@ -152,7 +155,8 @@ replay_check(const struct engine *e, json_t *rec, struct vms_caller *c,
 	}
 	*method = json_string_value(json_object_get(rec, "method"));
 	*args = json_object_get(rec, "args");
-	if (eng_request_check(e, *method, *args, c, why, sizeof(why)) == -1) {
+	if (eng_request_check(e, *method, *args, c, argtext, arglen, why,
+	    sizeof(why)) == -1) {
 		seterr(err, errlen, "entry %llu: the engine refuses this "
 		    "request: %s", idx, why);
 		return -1;
@@ -160,26 +164,29 @@ replay_check(const struct engine *e, json_t *rec, struct vms_caller *c,
 	return 0;
 }
 
-int
-engine_replay(struct engine *e, const uint8_t *buf, size_t len, char *err,
+/* The old way: parse everything, check, execute, explain a difference. */
+static int
+replay_full(struct engine *e, const uint8_t *buf, size_t len, char *err,
     size_t errlen)
 {
 	struct vms_caller c;
 	const char *method = NULL;
 	json_t *rec, *rep, *args = NULL, *t;
-	char *bytes;
-	size_t blen;
+	char *bytes, *argtext = NULL;
+	size_t blen, arglen = 0;
 	int r;
 
 	if ((rec = eng_parse_entry(buf, len, e->next, err, errlen)) == NULL)
 		return -1;
-	if (replay_check(e, rec, &c, &method, &args, err, errlen) == -1) {
+	if (replay_check(e, rec, &c, &method, &args, &argtext, &arglen, err,
+	    errlen) == -1) {
 		json_decref(rec);
 		return -1;
 	}
 	t = json_object_get(rec, "time");
-	r = eng_execute(e, method, args, &c, (uint64_t)json_integer_value(t), &rep,
-	    &bytes, &blen, NULL, err, errlen);
+	r = eng_execute(e, method, args, argtext, arglen, &c,
+	    (uint64_t)json_integer_value(t), &bytes, &blen, NULL, err, errlen);
+	free(argtext);
 	if (r != 0) {
 		json_decref(rec);
 		return -1;
@@ -188,16 +195,234 @@ engine_replay(struct engine *e, const uint8_t *buf, size_t len, char *err,
 		eng_advance(e, buf, len);
 		e->last_time = (uint64_t)json_integer_value(t);
 		free(bytes);
-		json_decref(rep);
 		json_decref(rec);
 		return 0;
 	}
 	state_rollback(e->state);
+	rep = json_loadb(bytes, blen, 0, NULL);
 	explain_diff(rec, rep, err, errlen);
 	free(bytes);
 	json_decref(rep);
 	json_decref(rec);
 	return -1;
+}
+
+/* ---- the fast way for call entries ---- */
+
+/*
+ * A recorded call entry must come out of the engine byte for byte, so
+ * only the request in it needs reading: the skim below finds the
+ * top-level values of a canonical entry (no spaces, plain keys, each
+ * once, only call_keys) without parsing the result or the writes, and
+ * gives up (returns -1) on anything else. What it reads is checked as
+ * replay_check() checks it; whatever it got wrong would make the entry
+ * the engine writes differ from the recorded one. On any failure the
+ * full parse runs instead, so errors are worded as before.
+ */
+struct skim {
+	const char	*args, *auth, *caller, *method, *time;
+	size_t		 argslen, authlen, callerlen, methodlen, timelen;
+};
+
+/* End of the JSON value at p (not past end), or NULL. */
+static const char *
+skip_value(const char *p, const char *end)
+{
+	int depth = 0, instr = 0;
+
+	for (; p < end; p++) {
+		if (instr) {
+			if (*p == '\\')
+				p++;
+			else if (*p == '"') {
+				instr = 0;
+				if (depth == 0)
+					return p + 1;
+			}
+			continue;
+		}
+		switch (*p) {
+		case '"':
+			instr = 1;
+			break;
+		case '[':
+		case '{':
+			depth++;
+			break;
+		case ']':
+		case '}':
+			if (depth == 0)
+				return p;
+			if (--depth == 0)
+				return p + 1;
+			break;
+		case ',':
+			if (depth == 0)
+				return p;
+			break;
+		case ' ': case '\t': case '\n': case '\r':
+			return NULL;	/* canonical entries have none */
+		}
+	}
+	return depth == 0 && !instr ? p : NULL;
+}
+
+static int
+skim_entry(const char *p, size_t len, struct skim *k)
+{
+	static const char *const keys[] = { "args", "auth", "caller",
+	    "error", "method", "ok", "result", "state", "time", "type", "v",
+	    "writes", NULL };
+	const char *end = p + len, *key, *v, *ve;
+	int seen = 0, i, typeok = 0, vok = 0;
+	size_t kl;
+
+	memset(k, 0, sizeof(*k));
+	if (len < 2 || *p != '{' || end[-1] != '}')
+		return -1;
+	p++;
+	end--;
+	while (p < end) {
+		if (*p != '"')
+			return -1;
+		key = ++p;
+		while (p < end && *p != '"' && *p != '\\')
+			p++;
+		if (p >= end || *p != '"' || p + 1 >= end || p[1] != ':')
+			return -1;
+		kl = (size_t)(p - key);
+		v = p + 2;
+		if ((ve = skip_value(v, end)) == NULL || ve == v)
+			return -1;
+		for (i = 0; keys[i] != NULL; i++)
+			if (strlen(keys[i]) == kl &&
+			    memcmp(keys[i], key, kl) == 0)
+				break;
+		if (keys[i] == NULL || (seen & (1 << i)))
+			return -1;
+		seen |= 1 << i;
+#define TAKE(f) do { k->f = v; k->f##len = (size_t)(ve - v); } while (0)
+		if (i == 0)
+			TAKE(args);
+		else if (i == 1)
+			TAKE(auth);
+		else if (i == 2)
+			TAKE(caller);
+		else if (i == 4)
+			TAKE(method);
+		else if (i == 8)
+			TAKE(time);
+		else if (i == 9)
+			typeok = ve - v == 6 && memcmp(v, "\"call\"", 6) == 0;
+		else if (i == 10)
+			vok = ve - v == 1 && *v == '1';
+#undef TAKE
+		p = ve;
+		if (p < end && *p++ != ',')
+			return -1;
+	}
+	return typeok && vok && k->args && k->auth && k->caller &&
+	    k->method && k->time ? 0 : -1;
+}
+
+/* A JSON string span as a C string (malloc'd), or NULL. */
+static char *
+skim_string(const char *v, size_t n)
+{
+	json_t *j;
+	char *s;
+
+	if (n < 2 || v[0] != '"' || v[n - 1] != '"')
+		return NULL;
+	if (memchr(v, '\\', n) == NULL && utf8_valid(v + 1, n - 2) &&
+	    memchr(v + 1, '\0', n - 2) == NULL)
+		return xstrndup(v + 1, n - 2);
+	if ((j = json_loadb(v, n, JSON_DECODE_ANY, NULL)) == NULL ||
+	    !json_is_string(j) || strlen(json_string_value(j)) !=
+	    json_string_length(j)) {
+		json_decref(j);
+		return NULL;
+	}
+	s = xstrdup(json_string_value(j));
+	json_decref(j);
+	return s;
+}
+
+/* A non-negative integer as canonical JSON spells it, or -1. */
+static int
+skim_uint(const char *v, size_t n, uint64_t *out)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	if (n == 0 || n > 19 || (n > 1 && v[0] == '0'))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		x = x * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (x > (uint64_t)INT64_MAX)
+		return -1;
+	*out = x;
+	return 0;
+}
+
+static int
+replay_fast(struct engine *e, const uint8_t *buf, size_t len)
+{
+	struct vms_caller c = { NULL, NULL };
+	struct skim k;
+	char *method = NULL, *id = NULL, *auth = NULL, *argtext = NULL;
+	char *bytes = NULL, why[VMS_ERRLEN];
+	size_t arglen, blen;
+	uint64_t t;
+	json_t *args = NULL;
+	int rc = -1;
+
+	/* (a time earlier than the previous entry's: the full way says so) */
+	if (e->next == 0 || skim_entry((const char *)buf, len, &k) == -1 ||
+	    skim_uint(k.time, k.timelen, &t) == -1 || t < e->last_time ||
+	    (method = skim_string(k.method, k.methodlen)) == NULL ||
+	    (auth = skim_string(k.auth, k.authlen)) == NULL)
+		goto done;
+	if (!(k.callerlen == 4 && memcmp(k.caller, "null", 4) == 0) &&
+	    (id = skim_string(k.caller, k.callerlen)) == NULL)
+		goto done;
+	if ((args = json_loadb(k.args, k.argslen, JSON_REJECT_DUPLICATES,
+	    NULL)) == NULL)
+		goto done;
+	c.id = id;
+	c.auth = auth;
+	if (eng_request_check(e, method, args, &c, &argtext, &arglen, why,
+	    sizeof(why)) == -1)
+		goto done;
+	if (eng_execute(e, method, args, argtext, arglen, &c, t, &bytes,
+	    &blen, NULL, why, sizeof(why)) != 0)
+		goto done;
+	if (blen == len && memcmp(bytes, buf, len) == 0) {
+		eng_advance(e, buf, len);
+		e->last_time = t;
+		rc = 0;
+	} else
+		state_rollback(e->state);
+done:
+	free(bytes);
+	free(argtext);
+	json_decref(args);
+	free(method);
+	free(id);
+	free(auth);
+	return rc;
+}
+
+int
+engine_replay(struct engine *e, const uint8_t *buf, size_t len, char *err,
+    size_t errlen)
+{
+	if (replay_fast(e, buf, len) == 0)
+		return 0;
+	return replay_full(e, buf, len, err, errlen);
 }
 
 /* ---- apply ---- */
@@ -238,6 +463,67 @@ apply_op(struct engine *e, const json_t *op, char *err, size_t errlen)
 	}
 	seterr(err, errlen, "unknown op \"%s\"", name);
 	return -1;
+}
+
+/* The span of a top-level value of an entry, found without parsing it. */
+static int
+find_value(const char *p, size_t len, const char *key, const char **v,
+    size_t *vlen)
+{
+	const char *end = p + len, *k, *ve;
+	size_t kl = strlen(key);
+
+	if (len < 2 || *p != '{' || end[-1] != '}')
+		return -1;
+	for (p++, end--; p < end; ) {
+		if (*p != '"')
+			return -1;
+		k = ++p;
+		while (p < end && *p != '"' && *p != '\\')
+			p++;
+		if (p >= end || *p != '"' || p + 1 >= end || p[1] != ':')
+			return -1;
+		if ((ve = skip_value(p + 2, end)) == NULL)
+			return -1;
+		if ((size_t)(p - k) == kl && memcmp(k, key, kl) == 0) {
+			*v = p + 2;
+			*vlen = (size_t)(ve - *v);
+			return 0;
+		}
+		p = ve;
+		if (p < end && *p++ != ',')
+			return -1;
+	}
+	return -1;
+}
+
+int
+engine_skip(struct engine *e, const uint8_t *buf, size_t len,
+    int check_root, char *err, size_t errlen)
+{
+	char e2[VMS_ERRLEN];
+	const char *v;
+	size_t vlen, i;
+	json_t *w;
+
+	if (check_root || find_value((const char *)buf, len, "writes", &v,
+	    &vlen) == -1)
+		return engine_apply(e, buf, len, err, errlen);
+	state_defer_root(e->state);	/* until the root is next needed */
+	if ((w = json_loadb(v, vlen, 0, NULL)) == NULL || !json_is_array(w)) {
+		json_decref(w);
+		return engine_apply(e, buf, len, err, errlen);
+	}
+	for (i = 0; i < json_array_size(w); i++)
+		if (apply_op(e, json_array_get(w, i), e2, sizeof(e2)) == -1) {
+			seterr(err, errlen, "entry %llu: write %zu: %s",
+			    (unsigned long long)e->next, i, e2);
+			json_decref(w);
+			return -1;
+		}
+	json_decref(w);
+	eng_advance(e, buf, len);
+	return 0;
 }
 
 int

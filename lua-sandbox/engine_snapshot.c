@@ -7,10 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "engine.h"
 #include "engine_int.h"
+#include "sha256.h"
 #include "util.h"
 
 /* ---- snapshots ---- */
@@ -70,7 +69,7 @@ engine_snapshot_save(struct engine *e, const char *path, char *err,
 			memcpy(p, v[i]->data, v[i]->len);
 		p += v[i]->len;
 	}
-	crypto_hash_sha256(p, buf, (size_t)(p - buf));
+	vms_sha256(buf, (size_t)(p - buf), p);
 	free(v);
 	r = write_file_atomic(path, buf, total, 0600, err, errlen);
 	free(buf);
@@ -96,7 +95,7 @@ engine_snapshot_load(struct engine *e, const char *path, char *err,
 		seterr(err, errlen, "%s: not a vmsd snapshot", path);
 		return -1;
 	}
-	crypto_hash_sha256(h, buf, len - 32);
+	vms_sha256(buf, len - 32, h);
 	if (memcmp(h, buf + len - 32, 32) != 0) {
 		free(buf);
 		seterr(err, errlen, "%s: snapshot checksum mismatch", path);

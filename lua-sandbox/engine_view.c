@@ -1,7 +1,7 @@
 /*
  * engine_view.c — read-only views of a contract's state for the
  * daemon's read methods and the auditor: engine_read, engine_ls,
- * engine_state_dump.
+ * engine_state_dump, engine_state_digest.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 
 #include "engine.h"
 #include "engine_int.h"
+#include "sha256.h"
 #include "util.h"
 
 int
@@ -105,4 +106,29 @@ engine_state_dump(const struct engine *e)
 	free(v);
 	json_object_set_new(o, "files", files);
 	return o;
+}
+
+void
+engine_state_digest(const struct engine *e, merkle_hash out)
+{
+	const struct vms_node **v;
+	struct vms_sha256 h;
+	uint8_t len[8], kind;
+	size_t n, i;
+	int k;
+
+	v = state_all_sorted(e->state, &n);
+	vms_sha256_init(&h);
+	vms_sha256_update(&h, "vms/state-digest/v1", 19);
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < 8; k++)
+			len[k] = (uint8_t)(v[i]->pathlen >> (56 - 8 * k));
+		kind = (uint8_t)v[i]->kind;
+		vms_sha256_update(&h, &kind, 1);
+		vms_sha256_update(&h, len, 8);
+		vms_sha256_update(&h, v[i]->path, v[i]->pathlen);
+		vms_sha256_update(&h, v[i]->sha, 32);
+	}
+	vms_sha256_final(&h, out);
+	free(v);
 }

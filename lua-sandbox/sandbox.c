@@ -96,6 +96,8 @@ sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		ctx->memfail = 0;
 	}
 	ctx->mem = ctx->mem - old + nsize;
+	if (ctx->mem > ctx->peak)
+		ctx->peak = ctx->mem;
 	return p;
 }
 
@@ -387,16 +389,21 @@ struct run_args {
 	const char	*method;
 	const json_t	*args;
 	json_t		*result;
+	/* building a warm template: stop at the pristine point */
+	int		(*capture)(lua_State *, void *);
+	void		*capture_arg;
 };
 
-static int
-sb_main(lua_State *L)
+/*
+ * The pristine point: the environment is built and the contract's chunk
+ * loaded (on the stack at 1), nothing of the contract ran. Everything
+ * before it is the same for every call of a contract but for the caller
+ * and the seeds (see sb_warm.c).
+ */
+static void
+construct(lua_State *L, struct sb_ctx *ctx)
 {
-	struct run_args *ra = lua_touserdata(L, 1);
-	struct sb_ctx *ctx = sb_getctx(L);
-	char err[VMS_ERRLEN];
-	size_t i, nargs;
-	int top, r;
+	int r;
 
 	lua_settop(L, 0);
 	open_env(L);
@@ -404,7 +411,17 @@ sb_main(lua_State *L)
 	sb_sethook(L, ctx);
 	r = luaL_loadbufferx(L, ctx->bc, ctx->bclen, ctx->contract, "b");
 	if (r != LUA_OK)
-		return lua_error(L);
+		lua_error(L);
+}
+
+/* From the pristine point: run the chunk, then init or the method. */
+static int
+run_module(lua_State *L, struct run_args *ra, struct sb_ctx *ctx)
+{
+	char err[VMS_ERRLEN];
+	size_t i, nargs;
+	int top;
+
 	lua_call(L, 0, 1);
 	if (!lua_istable(L, 1))
 		return luaL_error(L, "the contract's chunk must return a "
@@ -441,6 +458,36 @@ sb_main(lua_State *L)
 	if (ra->result == NULL)
 		return luaL_error(L, "result: %s", err);
 	return 0;
+}
+
+/* A fresh state: build the environment, then run (or capture). */
+static int
+sb_main(lua_State *L)
+{
+	struct run_args *ra = lua_touserdata(L, 1);
+	struct sb_ctx *ctx = sb_getctx(L);
+
+	construct(L, ctx);
+	/* big blocks made from here on are the call's own */
+	if (sb_arena_pin(ctx->arena, 0) == -1 && ra->capture != NULL)
+		return luaL_error(L, "the built state does not fit the "
+		    "pinned range");
+	if (ra->capture != NULL)
+		return ra->capture(L, ra->capture_arg);
+	return run_module(L, ra, ctx);
+}
+
+/* A state restored at the pristine point (sb_warm_load): run. */
+static int
+sb_main_warm(lua_State *L)
+{
+	struct run_args *ra = lua_touserdata(L, 1);
+	struct sb_ctx *ctx = sb_getctx(L);
+
+	lua_settop(L, 0);
+	sb_sethook(L, ctx);
+	sb_warm_push_chunk(L);
+	return run_module(L, ra, ctx);
 }
 
 /* Message handler: any error value becomes a deterministic string. */
@@ -496,16 +543,10 @@ sanitize(const char *msg)
 	return out;
 }
 
-int
-sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
-    json_t **result, char **error, char *err, size_t errlen)
+/* Counters and seeds of a call that starts now. */
+void
+sb_ctx_start(struct sb_ctx *ctx)
 {
-	struct run_args ra = { method, args, NULL };
-	locale_t oldloc;
-	lua_State *L;
-	const char *msg;
-	int status;
-
 	ctx->mem = 0;
 	ctx->allocd = 0;
 	ctx->gc_mark = 0;
@@ -517,13 +558,73 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 	ctx->logbytes = 0;
 	ctx->host = 0;
 	ctx->cost = 0;
+	ctx->peak = 0;
 	ctx->closed = 0;
+	ctx->warmed = 0;
+	ctx->warm_tpl = NULL;
 	ctx->limit_err[0] = '\0';
 	ctx->hookcount = ctx->limits->instructions < SB_HOOK_EVERY ?
 	    ctx->limits->instructions : SB_HOOK_EVERY;
 	if (ctx->hookcount == 0)
 		ctx->hookcount = 1;
 	sb_rng_seed(ctx);
+}
+
+/*
+ * A new state in ctx->arena (taken, empty), the message handler and the
+ * function to call pushed: lua_newstate with the collector stopped. NULL
+ * when even the state does not fit the memory limit. Big blocks are
+ * pinned until the pristine point.
+ */
+lua_State *
+sb_newstate(struct sb_ctx *ctx)
+{
+	lua_State *L;
+
+	sb_arena_pin(ctx->arena, 1);
+	if ((L = lua_newstate(sb_alloc, ctx)) == NULL)
+		return NULL;
+	*(struct sb_ctx **)lua_getextraspace(L) = ctx;
+	lua_gc(L, LUA_GCSTOP);		/* it runs at sb_gc_point() only */
+	return L;
+}
+
+/* Build a state up to the pristine point and call capture there. */
+int
+sb_construct(lua_State *L, int (*capture)(lua_State *, void *), void *arg)
+{
+	struct run_args ra = { NULL, NULL, NULL, capture, arg };
+	locale_t oldloc;
+	int status;
+
+	lua_pushcfunction(L, sb_msgh);
+	lua_pushcfunction(L, sb_main);
+	lua_pushlightuserdata(L, &ra);
+	oldloc = sb_enter_c_locale();
+	status = lua_pcall(L, 1, 0, 1);
+	sb_leave_locale(oldloc);
+	return status == LUA_OK ? 0 : -1;
+}
+
+/* Done with a state: it goes with the arena, minus what boxes own. */
+void
+sb_dropstate(lua_State *L)
+{
+	if (L != NULL)
+		sb_box_drop_all(L);
+}
+
+int
+sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
+    json_t **result, char **error, char *err, size_t errlen)
+{
+	struct run_args ra = { method, args, NULL, NULL, NULL };
+	locale_t oldloc;
+	lua_State *L = NULL;
+	const char *msg;
+	int status;
+
+	sb_ctx_start(ctx);
 	*ok = 0;
 	*result = NULL;
 	*error = NULL;
@@ -535,18 +636,24 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 		    (unsigned long long)ctx->limits->memory * 2);
 		return -1;
 	}
-	sb_set_running(ctx);	/* until lua_close: see sb_luaconf.c */
-	if ((L = lua_newstate(sb_alloc, ctx)) == NULL) {
+	if (method != NULL && ctx->warm != NULL) {
+		L = sb_warm_load(ctx->warm, ctx);
+		if (ctx->arena == NULL) {	/* lost while making a template */
+			sb_set_running(NULL);
+			seterr(err, errlen, "cannot take the call's arena again");
+			return -1;
+		}
+	}
+	sb_set_running(ctx);	/* until the state is dropped */
+	if (L == NULL && (L = sb_newstate(ctx)) == NULL) {
 		sb_set_running(NULL);
 		sb_arena_put(ctx->arena);
 		ctx->arena = NULL;
 		*error = xstrdup("limit exceeded: memory (state creation)");
 		return 0;
 	}
-	*(struct sb_ctx **)lua_getextraspace(L) = ctx;
-	lua_gc(L, LUA_GCSTOP);		/* it runs at sb_gc_point() only */
 	lua_pushcfunction(L, sb_msgh);
-	lua_pushcfunction(L, sb_main);
+	lua_pushcfunction(L, ctx->warmed ? sb_main_warm : sb_main);
 	lua_pushlightuserdata(L, &ra);
 	oldloc = sb_enter_c_locale();
 	status = lua_pcall(L, 1, 0, 1);
@@ -568,9 +675,9 @@ sb_run(struct sb_ctx *ctx, const char *method, const json_t *args, int *ok,
 		ra.result = NULL;
 	}
 	json_decref(ra.result);
-	lua_close(L);
+	sb_dropstate(L);
 	sb_set_running(NULL);
-	sb_arena_put(ctx->arena);	/* every block was freed */
+	sb_arena_put(ctx->arena);	/* frees every block */
 	ctx->arena = NULL;
 	return 0;
 }

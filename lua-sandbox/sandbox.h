@@ -3,6 +3,19 @@
  * lua_State per call with an allow-listed environment, the System API,
  * an instruction budget, a heap cap and a call-depth cap. The engine
  * (engine.c) owns everything around it: entries, replay, the ledger view.
+ *
+ * Files (all private to lua-sandbox/ but sb_compile and sb_run):
+ *   sandbox.c     the state of a call: allocator, hook, GC points, the
+ *                 environment, running the method, outcomes
+ *   sb_warm.c     warm calls: the built state kept as an image, restored
+ *   sb_arena.c    the arena all Lua blocks live in, and its images
+ *   sb_luaconf.c  the functions Lua calls through vms_luauser.h
+ *   sb_compile.c  source to bytecode
+ *   sb_determ.c   deterministic pairs/next/tostring/format/sort/random
+ *   sb_meter.c    instruction charges of library functions
+ *   sb_protect.c  pcall, xpcall, coroutines that cannot swallow limits
+ *   sb_system.c   the System table; sb_files.c System.files
+ *   sb_json.c     JSON <-> Lua values, the boxes that own jansson values
  */
 #ifndef VMS_SANDBOX_H
 #define VMS_SANDBOX_H
@@ -38,6 +51,9 @@
 #define SB_GC_MIN	(1 << 20)	/* bytes allocated between GCs, at least */
 
 struct arena;
+struct jbuf;
+struct sb_warm;
+struct sb_template;
 
 struct sb_ctx {
 	/* inputs, set by the engine */
@@ -56,10 +72,12 @@ struct sb_ctx {
 	void			*log_arg;
 	const char		*bc;		/* our own compiled chunk */
 	size_t			 bclen;
+	struct sb_warm		*warm;		/* templates, or NULL (cold) */
 
 	/* run state */
 	struct arena		*arena;		/* small blocks, or NULL */
 	size_t			 mem;
+	size_t			 peak;		/* highest mem so far */
 	size_t			 host;		/* charged non-Lua bytes */
 	int			 memfail;	/* last growth was refused */
 	int			 memdead;	/* a growth was refused: no more */
@@ -76,9 +94,12 @@ struct sb_ctx {
 	unsigned int		 strseed;	/* Lua's string-hash seed */
 	uint64_t		 numseed;	/* ... and number-key seed */
 	size_t			 logbytes;	/* System.log this call */
-	json_t			*writes;	/* recorded ops */
+	struct jbuf		*writes;	/* recorded ops (text) */
 	json_t			*methods;	/* deploy: discovered methods */
+	int			 warmed;	/* restored by sb_warm_load */
+	const struct sb_template *warm_tpl;
 };
+
 
 /* Compile text source into our own bytecode (malloc'd). */
 int	 sb_compile(const char *name, const char *code, size_t len,
@@ -93,7 +114,21 @@ int	 sb_compile(const char *name, const char *code, size_t len,
 int	 sb_run(struct sb_ctx *, const char *method, const json_t *args,
 	    int *ok, json_t **result, char **error, char *err, size_t errlen);
 
+/* Warm calls (sb_warm.c): one per engine. */
+struct sb_warm *sb_warm_new(void);
+void	 sb_warm_free(struct sb_warm *);
+void	 sb_warm_enable(struct sb_warm *, int on);
+void	 sb_warm_stats(const struct sb_warm *, struct engine_warm *);
+
 /* Internal to lua-sandbox/. */
+void	 sb_ctx_start(struct sb_ctx *);
+lua_State *sb_newstate(struct sb_ctx *);
+int	 sb_construct(lua_State *, int (*capture)(lua_State *, void *),
+	    void *arg);
+void	 sb_dropstate(lua_State *);
+lua_State *sb_warm_load(struct sb_warm *, struct sb_ctx *);
+void	 sb_warm_push_chunk(lua_State *);
+void	 sb_warm_note_setfuncs(lua_State *, const void *reg, int nup);
 struct sb_ctx	*sb_getctx(lua_State *);
 void	 sb_charge(lua_State *, uint64_t units);
 void	 sb_charge_only(struct sb_ctx *, uint64_t units);
@@ -128,11 +163,21 @@ struct sb_box {
 	char	*str;
 };
 struct sb_box *sb_box_json(lua_State *);	/* freed with the state */
+void	 sb_box_drop_all(lua_State *);	/* before dropping the state */
 int	 sb_valid_utf8(const char *, size_t);
 struct arena *sb_arena_get(uint64_t memory_limit);
 int	 sb_arena_offset(const struct arena *, size_t p, size_t *off);
 void	 sb_arena_put(struct arena *);
 void	*sb_arena_realloc(struct arena *, void *, size_t osize, size_t nsize);
+int	 sb_arena_pin(struct arena *, int on);
+struct arena_image;
+struct arena_image *sb_arena_save(struct arena *);
+int	 sb_arena_fits(const struct arena *, const struct arena_image *);
+int	 sb_arena_load(struct arena *, const struct arena_image *);
+int	 sb_arena_same(const struct arena *, const struct arena_image *);
+const void *sb_arena_image_at(const struct arena_image *, const void *);
+size_t	 sb_arena_image_size(const struct arena_image *);
+void	 sb_arena_image_free(struct arena_image *);
 int	 sb_has_close(const char *, size_t);
 
 #endif

@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include <lauxlib.h>
-#include <sodium.h>
 
 #include "sandbox.h"
+#include "sha256.h"
 
 /* ---- canonical key order ---- */
 
@@ -433,8 +433,8 @@ rotl(uint64_t x, int k)
 void
 sb_rng_seed(struct sb_ctx *ctx)
 {
-	crypto_hash_sha256_state h;
-	uint8_t d[crypto_hash_sha256_BYTES];
+	struct vms_sha256 h;
+	uint8_t d[VMS_SHA256_LEN];
 	int i, j;
 
 	for (i = 0; i < 4; i++) {
@@ -447,12 +447,11 @@ sb_rng_seed(struct sb_ctx *ctx)
 	/* Lua's string-hash seed (vms_luauser.h): its own domain, so it
 	 * says nothing about the generator's state; bound to the request,
 	 * so no caller can pick arguments that collide under it */
-	crypto_hash_sha256_init(&h);
-	crypto_hash_sha256_update(&h, (const uint8_t *)"vms/lua-strseed/v1",
-	    18);
-	crypto_hash_sha256_update(&h, ctx->seed, sizeof(ctx->seed));
-	crypto_hash_sha256_update(&h, ctx->reqhash, sizeof(ctx->reqhash));
-	crypto_hash_sha256_final(&h, d);
+	vms_sha256_init(&h);
+	vms_sha256_update(&h, "vms/lua-strseed/v1", 18);
+	vms_sha256_update(&h, ctx->seed, sizeof(ctx->seed));
+	vms_sha256_update(&h, ctx->reqhash, sizeof(ctx->reqhash));
+	vms_sha256_final(&h, d);
 	ctx->strseed = (unsigned int)d[0] << 24 | (unsigned int)d[1] << 16 |
 	    (unsigned int)d[2] << 8 | (unsigned int)d[3];
 	ctx->numseed = 0;

@@ -9,6 +9,7 @@
 
 #include <lauxlib.h>
 
+#include "canon.h"
 #include "sandbox.h"
 #include "util.h"
 
@@ -54,17 +55,45 @@ charge_op(lua_State *L, size_t fixed, size_t pathlen, size_t dlen)
 		    (unsigned long long)ctx->limits->entry_size);
 }
 
-static void
-record(struct sb_ctx *ctx, const char *op, const char *path, size_t len,
-    json_t *extra_key_val, const char *extra_key)
+/*
+ * Append the op to the entry's writes, as the canonical text of
+ * {"data":B64?,"op":OP,"path":P,"recursive":BOOL?} (sorted keys). The
+ * path was checked (UTF-8, no control characters): it always encodes,
+ * else -1.
+ */
+static int
+record(lua_State *L, const char *op, const char *path, size_t len,
+    const char *b64, int recursive)
 {
-	json_t *o = json_object();
+	struct jbuf *w = sb_getctx(L)->writes;
 
-	json_object_set_new(o, "op", json_string(op));
-	json_object_set_new(o, "path", json_stringn(path, len));
-	if (extra_key != NULL)
-		json_object_set_new(o, extra_key, extra_key_val);
-	json_array_append_new(ctx->writes, o);
+	if (w->len > 0)
+		jbuf_lit(w, ",");
+	jbuf_lit(w, "{");
+	if (b64 != NULL) {
+		jbuf_lit(w, "\"data\":\"");
+		jbuf_raw(w, b64, strlen(b64));
+		jbuf_lit(w, "\",");
+	}
+	jbuf_lit(w, "\"op\":");
+	jbuf_str(w, op, strlen(op));
+	jbuf_lit(w, ",\"path\":");
+	if (jbuf_str(w, path, len) == -1)
+		return -1;
+	if (recursive >= 0) {
+		if (recursive)
+			jbuf_lit(w, ",\"recursive\":true");
+		else
+			jbuf_lit(w, ",\"recursive\":false");
+	}
+	jbuf_lit(w, "}");
+	return 0;
+}
+
+static int
+unrecorded(lua_State *L, const char *fn)
+{
+	return luaL_error(L, "%s: the change cannot be recorded", fn);
 }
 
 static int
@@ -96,7 +125,8 @@ f_mkdir(lua_State *L)
 	if (state_mkdir(ctx->state, p, len, ctx->limits->state_size, err,
 	    sizeof(err)) == -1)
 		return fail(L, "mkdir", err);
-	record(ctx, "mkdir", p, len, NULL, NULL);
+	if (record(L, "mkdir", p, len, NULL, -1) == -1)
+		return unrecorded(L, "mkdir");
 	return 0;
 }
 
@@ -107,6 +137,7 @@ f_writefile(lua_State *L)
 	char err[VMS_ERRLEN], *b64;
 	size_t len, dlen;
 	const char *p, *d;
+	int r;
 
 	sb_check_open(L, "writeFile");
 	p = checkpath(L, 1, &len, "writeFile");
@@ -121,8 +152,10 @@ f_writefile(lua_State *L)
 	    ctx->limits->state_size, err, sizeof(err)) == -1)
 		return fail(L, "writeFile", err);
 	b64 = b64_encode((const uint8_t *)d, dlen);
-	record(ctx, "write", p, len, json_string(b64), "data");
+	r = record(L, "write", p, len, b64, -1);
 	free(b64);
+	if (r == -1)
+		return unrecorded(L, "writeFile");
 	return 0;
 }
 
@@ -262,7 +295,8 @@ f_unlink(lua_State *L)
 	charge_op(L, sizeof("{\"op\":\"unlink\",\"path\":\"\"}") - 1, len, 0);
 	if (state_unlink(ctx->state, p, len, err, sizeof(err)) == -1)
 		return fail(L, "unlink", err);
-	record(ctx, "unlink", p, len, NULL, NULL);
+	if (record(L, "unlink", p, len, NULL, -1) == -1)
+		return unrecorded(L, "unlink");
 	return 0;
 }
 
@@ -311,7 +345,8 @@ f_rmdir(lua_State *L)
 	if (state_rmdir(ctx->state, p, len, recursive, err,
 	    sizeof(err)) == -1)
 		return fail(L, "rmdir", err);
-	record(ctx, "rmdir", p, len, json_boolean(recursive), "recursive");
+	if (record(L, "rmdir", p, len, NULL, recursive) == -1)
+		return unrecorded(L, "rmdir");
 	return 0;
 }
 

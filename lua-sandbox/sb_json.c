@@ -13,6 +13,11 @@
 
 #include <lauxlib.h>
 
+#include "lstate.h"	/* Lua's internals: sb_box_drop_all() */
+#include "lgc.h"
+#include "ltable.h"
+#include "ltm.h"
+
 #include "sandbox.h"
 #include "util.h"
 
@@ -297,4 +302,45 @@ sb_box_json(lua_State *L)
 	}
 	lua_setmetatable(L, -2);
 	return p;
+}
+
+/* Free what the boxes on one of Lua's finalizer lists still own. */
+static void
+drop_list(global_State *g, GCObject *o)
+{
+	const TValue *gc;
+	Udata *u;
+
+	for (; o != NULL; o = o->next) {
+		if (o->tt != LUA_VUSERDATA)
+			continue;
+		u = gco2u(o);
+		if (u->metatable == NULL || u->len != sizeof(struct sb_box))
+			continue;
+		gc = luaH_getshortstr(u->metatable, g->tmname[TM_GC]);
+		if (ttislcf(gc) && fvalue(gc) == box_gc) {
+			struct sb_box *p = (struct sb_box *)(void *)getudatamem(u);
+
+			json_decref(p->json);
+			free(p->str);
+			p->json = NULL;
+			p->str = NULL;
+		}
+	}
+}
+
+/*
+ * The state is about to be dropped without lua_close() (its memory goes
+ * with the arena): release what its boxes own. Only boxes have __gc (a
+ * contract's setmetatable refuses it), and objects with a __gc wait on
+ * Lua's 'finobj' list (or 'tobefnz', between a collection and the call
+ * of their finalizer).
+ */
+void
+sb_box_drop_all(lua_State *L)
+{
+	global_State *g = G(L);
+
+	drop_list(g, g->finobj);
+	drop_list(g, g->tobefnz);
 }

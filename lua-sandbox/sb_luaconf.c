@@ -4,9 +4,10 @@
  * deterministic hashes of object and number keys, metered metamethod
  * lookups and the VM's float-to-string. They run inside Lua's own code
  * (lua_newstate, l_strcmp, luaS_eqlngstr, ltable.c, luaV_finishget,
- * luaD_tryfuncTM, luaO_tostring). None allocates; only vms_lua_metacall(),
- * which is given the lua_State, raises a Lua error; the others record a
- * limit for the hook to raise.
+ * luaD_tryfuncTM, luaO_tostring), and the libraries' luaL_setfuncs. None
+ * allocates but the real luaL_setfuncs; only vms_lua_metacall(), which is
+ * given the lua_State, raises a Lua error; the others record a limit for
+ * the hook to raise.
  */
 #include <limits.h>
 #include <math.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include <lua.h>
+#include <lauxlib.h>
 
 #include "sandbox.h"
 #include "vms_luauser.h"
@@ -222,4 +224,16 @@ vms_lua_number2str(char *s, size_t sz, double n)
 	if (isnan(n))
 		return snprintf(s, sz, "nan");
 	return snprintf(s, sz, LUA_NUMBER_FMT, n);
+}
+
+/*
+ * A library's luaL_setfuncs (vms_luauser.h, change 8): sb_warm.c notes
+ * which table gets which luaL_Reg array, in order, while it builds a
+ * template; then the real one.
+ */
+void
+vms_lua_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
+{
+	sb_warm_note_setfuncs(L, l, nup);
+	luaL_setfuncs(L, l, nup);
 }

@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "sha256.h"
 #include "state.h"
 #include "util.h"
 
@@ -38,6 +39,7 @@ struct vms_state {
 	struct rootcache *rc;		/* the root of generation rc->gen */
 	uint64_t	 nfiles, ndirs, bytes, usage;
 	int		 intxn;
+	int		 stale;		/* lanes not kept: state_root rebuilds */
 	struct undo	*undo;
 	size_t		 nundo, undocap;
 };
@@ -56,19 +58,19 @@ path_hash(const struct vms_state *st, const char *p, size_t len)
 static void
 lt_apply(struct vms_state *st, const struct vms_node *n, int add)
 {
-	crypto_hash_sha256_state h;
+	struct vms_sha256 h;
 	static const uint8_t zero[8];
 	uint8_t e[32], ks[2 * STATE_LANES], z = 0, kind = (uint8_t)n->kind;
 	size_t i;
 
-	crypto_hash_sha256_init(&h);
-	crypto_hash_sha256_update(&h, (const uint8_t *)"vms/state/v1", 12);
-	crypto_hash_sha256_update(&h, &z, 1);
-	crypto_hash_sha256_update(&h, &kind, 1);
-	crypto_hash_sha256_update(&h, (const uint8_t *)n->path, n->pathlen);
-	crypto_hash_sha256_update(&h, &z, 1);
-	crypto_hash_sha256_update(&h, n->sha, 32);
-	crypto_hash_sha256_final(&h, e);
+	vms_sha256_init(&h);
+	vms_sha256_update(&h, "vms/state/v1", 12);
+	vms_sha256_update(&h, &z, 1);
+	vms_sha256_update(&h, &kind, 1);
+	vms_sha256_update(&h, n->path, n->pathlen);
+	vms_sha256_update(&h, &z, 1);
+	vms_sha256_update(&h, n->sha, 32);
+	vms_sha256_final(&h, e);
 	crypto_stream_chacha20(ks, sizeof(ks), zero, e);
 	for (i = 0; i < STATE_LANES; i++) {
 		uint16_t v = (uint16_t)(ks[2 * i] | (ks[2 * i + 1] << 8));
@@ -102,7 +104,10 @@ account(struct vms_state *st, const struct vms_node *n, int add)
 		st->bytes -= n->len;
 		st->usage -= node_usage(n);
 	}
-	lt_apply(st, n, add);
+	if (st->stale)
+		st->gen++;
+	else
+		lt_apply(st, n, add);
 }
 
 static void
@@ -233,7 +238,7 @@ state_new(void)
 	r->pathlen = 1;
 	r->name = r->path;
 	r->kind = 'd';
-	crypto_hash_sha256(r->sha, (const uint8_t *)"", 0);
+	vms_sha256("", 0, r->sha);
 	r->hash = path_hash(st, "/", 1);
 	hash_insert(st, r);
 	st->root = r;
@@ -388,7 +393,7 @@ node_new(struct vms_state *st, struct vms_node *parent, const char *path,
 	n->kind = kind;
 	n->parent = parent;
 	n->hash = path_hash(st, path, len);
-	crypto_hash_sha256(n->sha, (const uint8_t *)"", 0);
+	vms_sha256("", 0, n->sha);
 	return n;
 }
 
@@ -450,7 +455,7 @@ state_write(struct vms_state *st, const char *path, size_t len,
 		n = node_new(st, p, path, len, 'f');
 		n->data = copy;
 		n->len = dlen;
-		crypto_hash_sha256(n->sha, copy, dlen);
+		vms_sha256(copy, dlen, n->sha);
 		attach(st, n);
 		log_undo(st, U_CREATED, n, NULL, 0, NULL);
 		return 0;
@@ -460,7 +465,7 @@ state_write(struct vms_state *st, const char *path, size_t len,
 	log_undo(st, U_REPLACED, n, n->data, n->len, oldsha);
 	n->data = copy;
 	n->len = dlen;
-	crypto_hash_sha256(n->sha, copy, dlen);
+	vms_sha256(copy, dlen, n->sha);
 	account(st, n, 1);
 	return 0;
 }
@@ -581,12 +586,41 @@ state_rollback(struct vms_state *st)
 	st->intxn = 0;
 }
 
+/*
+ * From now until the next state_root(), changes do not update the lanes:
+ * the root is then computed from every element at once (one keystream per
+ * file instead of one per change, for bringing a state forward through
+ * many entries, engine_skip).
+ */
+void
+state_defer_root(struct vms_state *st)
+{
+	st->stale = 1;
+}
+
+static void
+rebuild_lanes(struct vms_state *st)
+{
+	struct vms_node *n;
+	size_t i;
+
+	memset(st->lanes, 0, sizeof(st->lanes));
+	st->stale = 0;
+	for (i = 0; i < st->nbuckets; i++)
+		for (n = st->buckets[i]; n != NULL; n = n->hnext)
+			if (n != st->root)
+				lt_apply(st, n, 1);
+}
+
 void
 state_root(const struct vms_state *st, uint8_t out[32])
 {
-	crypto_hash_sha256_state h;
+	struct vms_sha256 h;
 	uint8_t buf[2 * STATE_LANES];
 	size_t i;
+
+	if (st->stale)	/* the lanes are a cache of the elements */
+		rebuild_lanes((struct vms_state *)st);
 
 	/* an entry that changed nothing (a read, a failed call) reuses it */
 	if (st->rc->valid && st->rc->gen == st->gen) {
@@ -597,10 +631,10 @@ state_root(const struct vms_state *st, uint8_t out[32])
 		buf[2 * i] = (uint8_t)(st->lanes[i] & 0xff);
 		buf[2 * i + 1] = (uint8_t)(st->lanes[i] >> 8);
 	}
-	crypto_hash_sha256_init(&h);
-	crypto_hash_sha256_update(&h, (const uint8_t *)"vms/state-root/v1", 17);
-	crypto_hash_sha256_update(&h, buf, sizeof(buf));
-	crypto_hash_sha256_final(&h, out);
+	vms_sha256_init(&h);
+	vms_sha256_update(&h, "vms/state-root/v1", 17);
+	vms_sha256_update(&h, buf, sizeof(buf));
+	vms_sha256_final(&h, out);
 	memcpy(st->rc->root, out, 32);
 	st->rc->gen = st->gen;
 	st->rc->valid = 1;

@@ -82,6 +82,7 @@ void	 state_commit(struct vms_state *);
 void	 state_rollback(struct vms_state *);
 
 void	 state_root(const struct vms_state *, uint8_t out[32]);
+void	 state_defer_root(struct vms_state *);	/* see state.c */
 uint64_t state_nfiles(const struct vms_state *);
 uint64_t state_ndirs(const struct vms_state *);
 uint64_t state_bytes(const struct vms_state *);	/* file contents */

@@ -1,5 +1,5 @@
 /*
- * vms_luauser.h — vmsd's seven changes to Lua 5.4, made through the
+ * vms_luauser.h — vmsd's eight changes to Lua 5.4, made through the
  * LUA_USER_H hook that lua.h provides for exactly this: the Makefile
  * compiles Debian's lua5.4 source package (scripts/fetch-lua.sh) with
  * -DLUA_USER_H='"vms_luauser.h"'. No Lua source file is edited, and
@@ -52,6 +52,14 @@
  *    the string library) printed a NaN's sign bit ("-nan" for 0/0 on
  *    x86-64, "nan" on arm64). Every NaN is spelled "nan" here, as the
  *    sandbox's tostring and string.format already do.
+ * 8. luaL_setfuncs in the libraries the sandbox opens (base, string,
+ *    table, math, utf8, coroutine) goes through vms_lua_setfuncs(), which
+ *    tells sb_warm.c the order in which each library table got its keys
+ *    (the order of the library's luaL_Reg array) before calling the real
+ *    luaL_setfuncs: a warm call rebuilds those tables for its string-hash
+ *    seed exactly as a fresh state would have built them. Nothing else
+ *    changes (lauxlib.h declares (luaL_setfuncs) in parentheses, so the
+ *    declaration is not renamed; luaL_newlib expands to the macro).
  */
 #ifndef VMS_LUAUSER_H
 #define VMS_LUAUSER_H
@@ -65,6 +73,8 @@ unsigned long long vms_lua_hashint(unsigned long long);
 int		vms_lua_hashfloat(double);
 void		vms_lua_metastep(void);
 void		vms_lua_metacall(lua_State *, int is_call);
+struct luaL_Reg;
+void		vms_lua_setfuncs(lua_State *, const struct luaL_Reg *, int nup);
 
 /* expanded inside lua_newstate(), where G(L)->frealloc and ->ud are set */
 #define luai_makeseed(L)	vms_lua_makeseed(G(L)->frealloc, G(L)->ud)
@@ -127,6 +137,11 @@ vms_gettmbyobj(lua_State *L, const TValue *o, TMS event)
 }
 #define luaT_gettm(et, e, n)		vms_gettm((et), (e), (n))
 #define luaT_gettmbyobj(L, o, e)	vms_gettmbyobj((L), (o), (e))
+#endif
+
+#if defined(lbaselib_c) || defined(lstrlib_c) || defined(ltablib_c) || \
+    defined(lmathlib_c) || defined(lutf8lib_c) || defined(lcorolib_c)
+#define luaL_setfuncs(L, l, nup)	vms_lua_setfuncs((L), (l), (nup))
 #endif
 
 #undef lua_number2str

@@ -435,6 +435,70 @@ TEST(replay_detects_tampering)
 	}
 }
 
+/*
+ * engine_replay reads only the request of a call entry when the entry is
+ * spelled canonically; every other spelling (spaces, escapes, duplicate
+ * keys, numbers or strings jansson reads differently or refuses) must
+ * fail with the message a full parse gives.
+ */
+static char *
+text_edit(const char *s, const char *from, const char *to)
+{
+	const char *p = strstr(s, from);
+	char *out;
+
+	if (p == NULL)
+		return NULL;
+	xasprintf(&out, "%.*s%s%s", (int)(p - s), s, to, p + strlen(from));
+	return out;
+}
+
+TEST(replay_reads_only_the_request)
+{
+	static const struct { const char *from, *to, *want; } cases[] = {
+		{ "{\"args\"", "{ \"args\"", "entry is not in canonical form" },
+		{ "\"method\":\"increment\"", "\"method\":\"\\u0069ncrement\"",
+		    "entry is not in canonical form" },
+		{ "\"v\":1", "\"v\":1,\"v\":1", "entry 1 is not a JSON object" },
+		{ "\"time\":", "\"time\":0", "entry 1 is not a JSON object" },
+		{ "\"caller\":\"u\"", "\"caller\":\"\tu\"",
+		    "entry 1 is not a JSON object" },
+		{ "\"op\":\"write\"", "\"op\":\"write", "entry 1 is not a "
+		    "JSON object" },
+		{ "\"v\":1", "\"v\":1.0", "entry 1: unknown version" },
+		{ "\"ok\":true", "\"ok\":true,\"ok\":true",
+		    "entry 1 is not a JSON object" },
+		{ "\"result\":1", "\"result\":2",
+		    "result differs: recorded 2 replayed 1" },
+		{ "\"data\":\"MQ==\"", "\"data\":\"Mg==\"", "writes differ" },
+		{ "\"type\":\"call\"", "\"type\":\"cal\\u006c\"",
+		    "entry is not in canonical form" },
+	};
+	char err[VMS_ERRLEN], *t;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ledger lg = { .n = 0 };
+		struct engine *e = counter_ledger(&lg);
+
+		if (e == NULL) { CHECK(0); return; }
+		engine_free(e);
+		t = text_edit(lg.e[1], cases[i].from, cases[i].to);
+		CHECK_MSG(t != NULL, "case %zu: no \"%s\" in %s", i,
+		    cases[i].from, lg.e[1]);
+		if (t != NULL) {
+			free(lg.e[1]);
+			lg.e[1] = t;
+			lg.len[1] = strlen(t);
+			CHECK(replay_all(&lg, NULL, err, sizeof(err)) == -1);
+			CHECK_MSG(strncmp(err, cases[i].want,
+			    strlen(cases[i].want)) == 0, "case %zu: got \"%s\" "
+			    "want \"%s...\"", i, err, cases[i].want);
+		}
+		lg_free(&lg);
+	}
+}
+
 TEST(replay_time_changes_seeded_random)
 {
 	struct ledger lg = { .n = 0 };
@@ -662,6 +726,7 @@ main(void)
 	RUN(example_package_manager);
 	RUN(example_secure_counter);
 	RUN(replay_detects_tampering);
+	RUN(replay_reads_only_the_request);
 	RUN(replay_time_changes_seeded_random);
 	RUN(apply_and_snapshot);
 	RUN(failed_call_is_entry);
