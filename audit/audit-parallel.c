@@ -137,6 +137,7 @@ run_segment(void *arg)
 		engine_state_digest(s->eng, s->first);
 	}
 	engine_set_entry_source(s->eng, history_cb, s);
+	engine_set_origin(s->eng, a->origin);	/* signed calls: check 4 */
 	for (i = s->start; i < s->end; i++) {
 		if (read_verified(s, i, &p, &len) == -1)
 			return NULL;

@@ -278,6 +278,8 @@ void
 audit_engine_attach(struct audit *a)
 {
 	engine_set_entry_source(a->eng, entry_source_cb, a);
+	/* Signed calls must name this verified origin (check 4). */
+	engine_set_origin(a->eng, a->origin);
 }
 
 int

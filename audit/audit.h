@@ -7,7 +7,9 @@
  * checkpoint root (RFC 6962, hashed here), the tree is consistent with the
  * checkpoint this auditor verified before, and every signed note in the
  * source's history signs the root of that many entries; (3) entry 0 is the deploy entry, its code hash matches, limits
- * are recorded; (4) every entry replays byte for byte in a fresh sandbox;
+ * are recorded; (4) every entry replays byte for byte in a fresh sandbox
+ * (a signed call only if it names the checkpoint's origin, its nonce is
+ * above its key's previous one and its signature verifies);
  * (5) the host's materialised state equals the replayed state.
  *
  * Used by `vmsctl audit` (ctl/cmd-audit.c) and bench/bench-audit.c.

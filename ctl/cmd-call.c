@@ -1,6 +1,7 @@
 /*
  * cmd-call.c — vmsctl call NAME METHOD [ARG ...]: each ARG is JSON if it
- * parses as JSON, else a string; prints the method's result as JSON.
+ * parses as JSON, else a string; prints the method's result as JSON. The
+ * call (signed or not) is call.c's.
  */
 #include <stdio.h>
 #include <string.h>

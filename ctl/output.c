@@ -43,10 +43,31 @@ ctl_connect(struct ctl *c)
 }
 
 int
+ctl_is_remote(const struct ctl *c)
+{
+	return strncmp(c->socket, "http://", 7) == 0 ||
+	    strncmp(c->socket, "https://", 8) == 0;
+}
+
+enum client_status
+ctl_rpc_try(struct ctl *c, enum proto_method_id id, json_t *params,
+    json_t **result, struct client_error *e, char *err, size_t errlen)
+{
+	*result = NULL;
+	memset(e, 0, sizeof(*e));
+	if (c->client == NULL && client_connect(c->socket, c->timeout_ms,
+	    &c->client, err, errlen) != 0) {
+		json_decref(params);
+		return CLIENT_FAILED;
+	}
+	return client_call(c->client, proto_method_name(id), params, result,
+	    e, err, errlen);
+}
+
+int
 ctl_rpc(struct ctl *c, enum proto_method_id id, json_t *params,
     json_t **result, struct client_error *rerr)
 {
-	const char *method = proto_method_name(id);
 	struct client_error e;
 	char err[VMS_ERRLEN];
 	enum client_status st;
@@ -57,12 +78,25 @@ ctl_rpc(struct ctl *c, enum proto_method_id id, json_t *params,
 		json_decref(params);
 		return rc;
 	}
-	st = client_call(c->client, method, params, result, &e, err,
-	    sizeof(err));
+	st = ctl_rpc_try(c, id, params, result, &e, err, sizeof(err));
 	if (st == CLIENT_OK) {
 		if (rerr != NULL)
 			memset(rerr, 0, sizeof(*rerr));
 		return EXIT_OK;
+	}
+	return ctl_rpc_fail(c, st, &e, err, rerr);
+}
+
+int
+ctl_rpc_fail(struct ctl *c, enum client_status st, struct client_error *e0,
+    const char *err, struct client_error *rerr)
+{
+	struct client_error e = *e0;
+
+	if (st == CLIENT_FAILED && c->client == NULL) {
+		ctl_errx("%s (is vmsd running? use -s SOCKET or $VMSD_SOCKET)",
+		    err);
+		return EXIT_UNREACHABLE;
 	}
 	if (st == CLIENT_FAILED) {
 		ctl_errx("%s", err);

@@ -31,6 +31,8 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_remove_entry,
 	&cmd_audit_entry,
 	&cmd_ping_entry,
+	&cmd_keygen_entry,
+	&cmd_whoami_entry,
 	NULL
 };
 
@@ -40,12 +42,15 @@ main_usage(FILE *f)
 	const struct cmd_entry *const *e;
 
 	fprintf(f, "usage: vmsctl [-s SOCKET|--remote URL] [--json] [--user NAME] "
-	    "[-h|--help] [-V] COMMAND [ARG ...]\n\ncommands:\n");
+	    "[--sign|--no-sign] [--identity FILE]\n"
+	    "              [-h|--help] [-V] COMMAND [ARG ...]\n\ncommands:\n");
 	for (e = cmd_table; *e != NULL; e++)
 		fprintf(f, "  %-11s %s\n", (*e)->name, (*e)->help);
 	fprintf(f, "  %-11s %s\n", "help", "help [COMMAND]: show help");
 	fprintf(f, "\nsocket: -s, else $VMSD_SOCKET, else %s; "
 	    "an http:// or https:// URL (-s or --remote) for the HTTP port.\n"
+	    "calls to a URL are signed with the identity (vmsctl keygen) if "
+	    "there is one.\n"
 	    "exit: 0 ok, 1 failed, 2 usage, 3 cannot reach the daemon.\n",
 	    VMSD_SOCKET);
 }
@@ -99,6 +104,9 @@ main(int argc, char **argv)
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "user",	required_argument,	NULL, 'u' },
 		{ "timeout",	required_argument,	NULL, 't' },
+		{ "sign",	no_argument,		NULL, 'S' },
+		{ "no-sign",	no_argument,		NULL, 'N' },
+		{ "identity",	required_argument,	NULL, 'i' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
@@ -128,6 +136,15 @@ main(int argc, char **argv)
 			break;
 		case 'u':
 			c.user = optarg;
+			break;
+		case 'S':
+			c.sign = 1;
+			break;
+		case 'N':
+			c.sign = -1;
+			break;
+		case 'i':
+			c.identity = optarg;
 			break;
 		case 't':
 			if (ctl_parse_u64(optarg, &t) != 0 || t > 86400) {
@@ -179,6 +196,7 @@ main(int argc, char **argv)
 	optind = 0;	/* glibc: reinitialise getopt for the command */
 	rc = e->exec(&c, argc, argv);
 	client_close(c.client);
+	free(c.origin_of);
 	fflush(stdout);
 	if (ferror(stdout)) {
 		ctl_errx("error writing to standard output");

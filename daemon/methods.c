@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "callsig.h"
+#include "contract.h"
 #include "engine.h"
 #include "log.h"
 #include "methods.h"
@@ -193,17 +195,63 @@ m_submit(struct rpcreq *req, json_t *params)
 	supervisor_submit(req, contract);
 }
 
+/*
+ * A signed call: its shape, and the origin when this contract's is known,
+ * are checked here, before it is queued; the nonce order (which depends on
+ * the ledger) and the signature are checked by the worker's engine, the
+ * one place that decides what is recorded, exactly as the audit's replay
+ * does. The caller is the signing key's id. 0, or -1 (answered).
+ */
+static int
+signed_caller(struct rpcreq *req, json_t *params, const json_t *obj)
+{
+	const char *name = json_string_value(json_object_get(params,
+	    "contract"));
+	const struct contract *c = contract_find(name);
+	struct callsig cs;
+	char err[VMS_ERRLEN], id[CALLSIG_ID_LEN + 1];
+
+	if (json_object_get(params, "user") != NULL &&
+	    !json_is_null(json_object_get(params, "user"))) {
+		rpcreq_error(req, RPC_INVALID_PARAMS, NULL, "parameters "
+		    "\"user\" and \"signed\" exclude each other");
+		return -1;
+	}
+	if (callsig_parse(obj, &cs, err, sizeof(err)) != 0) {
+		rpcreq_error(req, RPC_BAD_SIGNATURE, NULL, "bad signed call: "
+		    "%s", err);
+		return -1;
+	}
+	if (c != NULL && c->origin != NULL && strcmp(c->origin,
+	    cs.origin) != 0) {
+		rpcreq_error(req, RPC_WRONG_ORIGIN, json_pack("{s:s}",
+		    "origin", c->origin), "signed for origin \"%s\", not "
+		    "this contract's \"%s\"", cs.origin, c->origin);
+		return -1;
+	}
+	callsig_caller_id(cs.key, id);
+	req->caller = xstrdup(id);
+	req->auth = CALLSIG_AUTH;
+	return 0;
+}
+
 static void
 m_call(struct rpcreq *req, json_t *params)
 {
 	const struct conn_info *peer = req->peer;
 	const char *user = json_string_value(json_object_get(params, "user"));
 	json_t *args = json_object_get(params, "args");
+	json_t *sig = json_object_get(params, "signed");
 	char err[VMS_ERRLEN];
 
 	if (args == NULL || json_is_null(args))
 		json_object_set_new(params, "args", json_array());
-	if (user != NULL) {
+	if (sig != NULL && json_is_null(sig))
+		json_object_del(params, "signed");
+	else if (sig != NULL) {
+		if (signed_caller(req, params, sig) != 0)
+			return;
+	} else if (user != NULL) {
 		if (!vmsd_conf->debug_auth) {
 			snprintf(err, sizeof(err), "parameter \"user\" needs "
 			    "debug_auth = yes in vmsd.conf");

@@ -48,7 +48,8 @@ struct rpcreq {
 	const struct proto_method *pm;	/* the method, from the table */
 	json_t		*params;	/* owned */
 	char		*caller;	/* "unix:alice", debug name, NULL */
-	const char	*auth;		/* "peercred", "debug", "anonymous" */
+	const char	*auth;		/* "peercred", "debug", "anonymous",
+					   "ed25519" (a signed call) */
 	uint64_t	 wid;		/* id on the worker wire */
 
 	TAILQ_ENTRY(rpcreq) centry;	/* the front end's (reply order) */

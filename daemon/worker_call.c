@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callsig.h"
 #include "engine.h"
 #include "ledger.h"
 #include "ledgerq.h"
@@ -43,6 +44,27 @@ worker_reply_error(struct worker *w, uint64_t id, int code, json_t *data,
 	json_decref(data);
 }
 
+/* A signed call the engine refused: the error code and its data. */
+static void
+refuse_signed(struct worker *w, uint64_t id, enum engine_status st,
+    const struct callsig *cs, const char *err)
+{
+	switch (st) {
+	case ENGINE_WRONG_ORIGIN:
+		worker_reply_error(w, id, RPC_WRONG_ORIGIN, json_pack("{s:s}",
+		    "origin", ledger_origin(w->ledger)), err);
+		break;
+	case ENGINE_STALE_NONCE:
+		worker_reply_error(w, id, RPC_STALE_NONCE, json_pack("{s:I}",
+		    "last_nonce", (json_int_t)engine_last_nonce(w->engine,
+		    cs->key)), err);
+		break;
+	default:
+		worker_reply_error(w, id, RPC_BAD_SIGNATURE, NULL, err);
+		break;
+	}
+}
+
 static void
 do_call(struct worker *w, uint64_t id, json_t *params,
     const struct vms_caller *caller)
@@ -50,7 +72,9 @@ do_call(struct worker *w, uint64_t id, json_t *params,
 	const char *method = json_string_value(json_object_get(params,
 	    "method"));
 	json_t *args = json_object_get(params, "args");
+	json_t *sig = json_object_get(params, "signed");
 	struct engine_result res;
+	struct callsig cs;
 	enum engine_status st;
 	char err[VMS_ERRLEN], *entry = NULL;
 	size_t len = 0, off;
@@ -63,10 +87,25 @@ do_call(struct worker *w, uint64_t id, json_t *params,
 		return;
 	}
 	memset(&res, 0, sizeof(res));
-	st = engine_call(w->engine, method, args, caller, now_ms(), &entry,
-	    &len, &res, err, sizeof(err));
+	if (sig != NULL) {
+		/* vmsd checked its shape and took the caller from its key */
+		if (callsig_parse(sig, &cs, err, sizeof(err)) != 0) {
+			worker_reply_error(w, id, RPC_BAD_SIGNATURE, NULL, err);
+			return;
+		}
+		st = engine_call_signed(w->engine, method, args, &cs,
+		    now_ms(), &entry, &len, &res, err, sizeof(err));
+	} else
+		st = engine_call(w->engine, method, args, caller, now_ms(),
+		    &entry, &len, &res, err, sizeof(err));
 	if (st == ENGINE_REFUSED) {
 		worker_reply_error(w, id, RPC_NO_CONTRACT_METHOD, NULL, err);
+		engine_result_clear(&res);
+		return;
+	}
+	if (st == ENGINE_BAD_SIGNATURE || st == ENGINE_WRONG_ORIGIN ||
+	    st == ENGINE_STALE_NONCE) {
+		refuse_signed(w, id, st, &cs, err);
 		engine_result_clear(&res);
 		return;
 	}

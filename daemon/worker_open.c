@@ -115,6 +115,7 @@ engine_fresh(struct worker *w)
 	free(buf);
 	engine_set_entry_source(w->engine, entry_source, w);
 	engine_set_log(w->engine, contract_log, w);
+	engine_set_origin(w->engine, ledger_origin(w->ledger));
 }
 
 /* Snapshot, checked against the ledger, else rebuild from entry 0. */

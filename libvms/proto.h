@@ -30,6 +30,10 @@
 #define RPC_NO_CONTRACT_METHOD	-32006	/* unknown/private contract method */
 #define RPC_NOT_FOUND		-32007	/* path, entry or checkpoint */
 #define RPC_TOO_LARGE		-32008	/* message over the size cap */
+/* signed calls (refused before anything runs; nothing is recorded) */
+#define RPC_BAD_SIGNATURE	-32010	/* malformed, or does not verify */
+#define RPC_WRONG_ORIGIN	-32011	/* signed for another contract */
+#define RPC_STALE_NONCE		-32012	/* nonce not above the caller's last */
 
 /*
  * The method table: every method of the protocol, once, with its

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "callsig.h"
 #include "engine.h"
 #include "engine_int.h"
 #include "canon.h"
@@ -101,6 +104,7 @@ engine_new(const char *contract, const char *code, size_t codelen,
 	e->limits = *lim;
 	e->state = state_new();
 	e->warm = sb_warm_new();
+	e->nonces = eng_nonces_new();
 	return e;
 }
 
@@ -115,6 +119,8 @@ engine_free(struct engine *e)
 	json_decref(e->methods);
 	state_free(e->state);
 	sb_warm_free(e->warm);
+	free(e->origin);
+	eng_nonces_free(e->nonces);
 	free(e);
 }
 
@@ -144,21 +150,59 @@ engine_warm_stats(const struct engine *e, struct engine_warm *s)
 	sb_warm_stats(e->warm, s);
 }
 
+void
+engine_set_origin(struct engine *e, const char *origin)
+{
+	free(e->origin);
+	e->origin = origin ? xstrdup(origin) : NULL;
+}
+
+uint64_t
+engine_last_nonce(const struct engine *e, const uint8_t key[32])
+{
+	return eng_nonce_get(e->nonces, key);
+}
+
 static int	method_allowed(const struct engine *, const char *);
 
 int
-eng_caller_check(const struct vms_caller *c, char *err, size_t errlen)
+eng_caller_check(const struct vms_caller *c, const struct callsig *sig,
+    char *err, size_t errlen)
 {
-	if (c == NULL)
+	if (c == NULL) {
+		if (sig != NULL) {
+			seterr(err, errlen, "a signed request needs its caller");
+			return -1;
+		}
 		return 0;
+	}
 	if (c->id != NULL && !sb_valid_utf8(c->id, strlen(c->id))) {
 		seterr(err, errlen, "caller id is not UTF-8");
 		return -1;
 	}
 	if (c->auth != NULL && strcmp(c->auth, "peercred") != 0 &&
-	    strcmp(c->auth, "debug") != 0 && strcmp(c->auth, "anonymous") != 0) {
+	    strcmp(c->auth, "debug") != 0 && strcmp(c->auth, "anonymous") != 0 &&
+	    strcmp(c->auth, CALLSIG_AUTH) != 0) {
 		seterr(err, errlen, "unknown auth \"%s\"", c->auth);
 		return -1;
+	}
+	/* a signed request <=> auth "ed25519", and the id is its key's */
+	if ((sig != NULL) != (c->auth != NULL &&
+	    strcmp(c->auth, CALLSIG_AUTH) == 0)) {
+		seterr(err, errlen, "%s", sig ? "a signed request needs "
+		    "auth \"ed25519\"" : "auth \"ed25519\" needs a signed "
+		    "request");
+		return -1;
+	}
+	if (sig != NULL) {
+		char id[CALLSIG_ID_LEN + 1];
+
+		callsig_caller_id(sig->key, id);
+		if (c->id == NULL || strcmp(c->id, id) != 0) {
+			seterr(err, errlen, "caller %s is not the signing "
+			    "key's id %s", c->id ? c->id : "null", id);
+			return -1;
+		}
 	}
 	/* the shapes set_caller() can record: anonymous <=> no id */
 	if (c->auth != NULL && (strcmp(c->auth, "anonymous") == 0) !=
@@ -173,37 +217,66 @@ eng_caller_check(const struct vms_caller *c, char *err, size_t errlen)
 /*
  * The request checks engine_call() applies before executing anything;
  * engine_replay() applies the same ones to a recorded call, so a host
- * cannot record a request the engine would have refused. 0 or -1 (err).
+ * cannot record a request the engine would have refused. 0, or the
+ * engine_status of the refusal (err).
  */
 int
 eng_request_check(const struct engine *e, const char *method,
-    const json_t *args, const struct vms_caller *c, char **argtext,
-    size_t *arglen, char *err, size_t errlen)
+    const json_t *args, const struct vms_caller *c, const struct callsig *sig,
+    char **argtext, size_t *arglen, char *err, size_t errlen)
 {
-	char *s;
+	char *s, why[VMS_ERRLEN];
+	uint64_t last;
 	size_t len;
 
 	*argtext = NULL;
 	if (!method_allowed(e, method)) {
 		seterr(err, errlen, "no such method: %s", method ? method :
 		    "(null)");
-		return -1;
+		return ENGINE_REFUSED;
 	}
 	if (!json_is_array(args)) {
 		seterr(err, errlen, "args must be an array");
-		return -1;
+		return ENGINE_REFUSED;
 	}
-	if (eng_caller_check(c, err, errlen) == -1)
-		return -1;
+	if (eng_caller_check(c, sig, err, errlen) == -1)
+		return ENGINE_REFUSED;
 	if ((s = json_canonical(args, &len)) == NULL) {
 		seterr(err, errlen, "args cannot be encoded");
-		return -1;
+		return ENGINE_REFUSED;
 	}
 	if (len > e->limits.args_size) {
 		free(s);
 		seterr(err, errlen, "limit exceeded: args_size (%llu)",
 		    (unsigned long long)e->limits.args_size);
-		return -1;
+		return ENGINE_REFUSED;
+	}
+	if (sig == NULL) {
+		*argtext = s;
+		*arglen = len;
+		return 0;
+	}
+	/* A signed call: for this contract, fresh, then authentic. */
+	if (e->origin == NULL || strcmp(sig->origin, e->origin) != 0) {
+		free(s);
+		seterr(err, errlen, "signed for origin \"%s\", not this "
+		    "contract's \"%s\"", sig->origin, e->origin ? e->origin :
+		    "(unknown)");
+		return ENGINE_WRONG_ORIGIN;
+	}
+	if (sig->nonce <= (last = eng_nonce_get(e->nonces, sig->key))) {
+		free(s);
+		seterr(err, errlen, "nonce %llu is not greater than %llu, the "
+		    "last this contract accepted from %s",
+		    (unsigned long long)sig->nonce, (unsigned long long)last,
+		    c ? c->id : "?");
+		return ENGINE_STALE_NONCE;
+	}
+	if (callsig_verify(sig, method, s, len, why, sizeof(why)) != 0) {
+		free(s);
+		seterr(err, errlen, "bad signature from %s: %s", c ? c->id :
+		    "?", why);
+		return ENGINE_BAD_SIGNATURE;
 	}
 	*argtext = s;
 	*arglen = len;
@@ -213,15 +286,16 @@ eng_request_check(const struct engine *e, const char *method,
 /*
  * The entry's canonical text (schema in engine.h), its keys in sorted
  * order: args, auth, caller, code, code_sha256, contract, error, limits,
- * method, methods, ok, result, runtime, state, time, type, v, writes.
- * restext is the result's canonical text (ok calls), writes the ops'
- * (sb_files.c). 0, or -1 when a string is not UTF-8.
+ * method, methods, ok, result, runtime, signed, state, time, type, v,
+ * writes. restext is the result's canonical text (ok calls), writes the
+ * ops' (sb_files.c), sig the signed request (or NULL). 0, or -1 when a
+ * string is not UTF-8.
  */
 static int
 write_entry(struct jbuf *b, const struct engine *e, const char *method,
     const char *argtext, size_t arglen, const struct vms_caller *c,
-    uint64_t time_ms, int ok, const char *restext, size_t reslen,
-    const char *error, const struct jbuf *writes)
+    const struct callsig *sig, uint64_t time_ms, int ok, const char *restext,
+    size_t reslen, const char *error, const struct jbuf *writes)
 {
 	const char *id = c ? c->id : NULL;
 	const char *auth = c && c->auth ? c->auth : NULL;
@@ -273,6 +347,13 @@ write_entry(struct jbuf *b, const struct engine *e, const char *method,
 		} else
 			jbuf_lit(b, ",\"ok\":false");
 	}
+	if (sig != NULL) {
+		json_t *sj = callsig_to_json(sig);
+
+		jbuf_lit(b, ",\"signed\":");
+		r |= sj != NULL ? jbuf_value(b, sj) : -1;
+		json_decref(sj);
+	}
 	jbuf_lit(b, ",\"state\":\"");
 	jbuf_raw(b, root, 64);
 	jbuf_lit(b, "\",\"time\":");
@@ -294,8 +375,8 @@ write_entry(struct jbuf *b, const struct engine *e, const char *method,
 int
 eng_execute(struct engine *e, const char *method, const json_t *args,
     const char *argtext, size_t arglen, const struct vms_caller *c,
-    uint64_t time_ms, char **bytes, size_t *blen, struct engine_result *res,
-    char *err, size_t errlen)
+    const struct callsig *sig, uint64_t time_ms, char **bytes, size_t *blen,
+    struct engine_result *res, char *err, size_t errlen)
 {
 	struct sb_ctx ctx;
 	struct jbuf writes, out;
@@ -364,8 +445,8 @@ eng_execute(struct engine *e, const char *method, const json_t *args,
 	}
 
 	for (;;) {
-		if (write_entry(&out, e, method, argtext, arglen, c, time_ms,
-		    ok, restext, reslen, error, &writes) == -1) {
+		if (write_entry(&out, e, method, argtext, arglen, c, sig,
+		    time_ms, ok, restext, reslen, error, &writes) == -1) {
 			state_rollback(e->state);
 			seterr(err, errlen, "cannot encode the entry");
 			goto done;
@@ -417,6 +498,13 @@ eng_advance(struct engine *e, const void *bytes, size_t len)
 	e->next++;
 }
 
+void
+eng_accept_signed(struct engine *e, const struct callsig *sig)
+{
+	if (sig != NULL)
+		eng_nonce_set(e->nonces, sig->key, sig->nonce);
+}
+
 /* ---- deploy, open ---- */
 
 enum engine_status
@@ -439,7 +527,7 @@ engine_deploy(const char *contract, const char *code, size_t codelen,
 		seterr(err, errlen, "invalid contract name");
 		return ENGINE_REFUSED;
 	}
-	if (eng_caller_check(c, err, errlen) == -1)
+	if (eng_caller_check(c, NULL, err, errlen) == -1)
 		return ENGINE_REFUSED;
 	e = engine_new(contract, code, codelen, lim);
 	if (sb_compile(contract, code, codelen, &e->bc, &e->bclen, err,
@@ -447,8 +535,8 @@ engine_deploy(const char *contract, const char *code, size_t codelen,
 		engine_free(e);
 		return ENGINE_REFUSED;
 	}
-	r = eng_execute(e, NULL, NULL, NULL, 0, c, time_ms, entry, entrylen,
-	    NULL, err, errlen);
+	r = eng_execute(e, NULL, NULL, NULL, 0, c, NULL, time_ms, entry,
+	    entrylen, NULL, err, errlen);
 	if (r != 0) {
 		engine_free(e);
 		return r == 1 ? ENGINE_REFUSED : ENGINE_ERROR;
@@ -568,10 +656,11 @@ method_allowed(const struct engine *e, const char *method)
 	return 0;
 }
 
-enum engine_status
-engine_call(struct engine *e, const char *method, const json_t *args,
-    const struct vms_caller *c, uint64_t time_ms, char **entry,
-    size_t *entrylen, struct engine_result *res, char *err, size_t errlen)
+static enum engine_status
+call(struct engine *e, const char *method, const json_t *args,
+    const struct vms_caller *c, const struct callsig *sig, uint64_t time_ms,
+    char **entry, size_t *entrylen, struct engine_result *res, char *err,
+    size_t errlen)
 {
 	json_t *empty = NULL;
 	char *argtext;
@@ -583,16 +672,16 @@ engine_call(struct engine *e, const char *method, const json_t *args,
 		memset(res, 0, sizeof(*res));
 	if (args == NULL)
 		args = empty = json_array();
-	if (eng_request_check(e, method, args, c, &argtext, &arglen, err,
-	    errlen) == -1) {
+	if ((r = eng_request_check(e, method, args, c, sig, &argtext,
+	    &arglen, err, errlen)) != 0) {
 		json_decref(empty);
-		return ENGINE_REFUSED;
+		return (enum engine_status)r;
 	}
 	/* A clock stepped back records the previous entry's time again:
 	 * entry times never decrease (the audit checks it). */
 	if (time_ms < e->last_time)
 		time_ms = e->last_time;
-	r = eng_execute(e, method, args, argtext, arglen, c, time_ms, entry,
+	r = eng_execute(e, method, args, argtext, arglen, c, sig, time_ms, entry,
 	    entrylen, res, err, errlen);
 	json_decref(empty);
 	free(argtext);
@@ -600,7 +689,32 @@ engine_call(struct engine *e, const char *method, const json_t *args,
 		return r == 1 ? ENGINE_REFUSED : ENGINE_ERROR;
 	eng_advance(e, *entry, *entrylen);
 	e->last_time = time_ms;
+	eng_accept_signed(e, sig);
 	return ENGINE_OK;
+}
+
+enum engine_status
+engine_call(struct engine *e, const char *method, const json_t *args,
+    const struct vms_caller *c, uint64_t time_ms, char **entry,
+    size_t *entrylen, struct engine_result *res, char *err, size_t errlen)
+{
+	return call(e, method, args, c, NULL, time_ms, entry, entrylen, res,
+	    err, errlen);
+}
+
+enum engine_status
+engine_call_signed(struct engine *e, const char *method, const json_t *args,
+    const struct callsig *sig, uint64_t time_ms, char **entry,
+    size_t *entrylen, struct engine_result *res, char *err, size_t errlen)
+{
+	char id[CALLSIG_ID_LEN + 1];
+	struct vms_caller c;
+
+	callsig_caller_id(sig->key, id);
+	c.id = id;
+	c.auth = CALLSIG_AUTH;
+	return call(e, method, args, &c, sig, time_ms, entry, entrylen, res,
+	    err, errlen);
 }
 
 /* ---- views ---- */

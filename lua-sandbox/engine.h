@@ -18,13 +18,19 @@
  *    "writes":[OP,...], "state":HEX}          (init's writes and state)
  * Entry i > 0, a call:
  *   {"v":1, "type":"call", "method":NAME, "args":[JSON,...],
- *    "caller":ID|null, "auth":AUTH, "time":MS,
+ *    "caller":ID|null, "auth":AUTH, ["signed":SIGNED,] "time":MS,
  *    "ok":true,  "result":JSON, "writes":[OP,...], "state":HEX}   or
  *    "ok":false, "error":MESSAGE, "writes":[],     "state":HEX}
  * OP is {"op":"mkdir","path":P} | {"op":"write","path":P,"data":BASE64} |
  *       {"op":"unlink","path":P} | {"op":"rmdir","path":P,"recursive":BOOL}
  * AUTH is "peercred" (unix socket peer credentials), "debug" (a name claimed
- * under debug_auth, unauthenticated) or "anonymous" (caller null).
+ * under debug_auth, unauthenticated), "anonymous" (caller null) or
+ * "ed25519" (a signed call: ID is "ed25519:" + the key in base64url, and
+ * SIGNED, present exactly then, is the request's
+ * {"key":K,"nonce":N,"origin":O,"sig":S}; see callsig.h). A signed call is
+ * executed, and replayed, only if O is the engine's origin
+ * (engine_set_origin), N is greater than the last nonce of an entry
+ * signed by K, and S verifies; else it is refused and not recorded.
  * "state" is the hex state root after the entry (see state.h); "time" is
  * the host's clock in ms at execution, which is all System.time() returns.
  * The random seed of entry i is SHA-256("vms/seed/v1" || leaf_hash(i-1) ||
@@ -74,12 +80,17 @@ int	 limits_from_json(struct vms_limits *, const json_t *,
 
 struct vms_caller {
 	const char	*id;	/* "unix:alice", a debug name, or NULL */
-	const char	*auth;	/* "peercred", "debug", "anonymous" */
+	const char	*auth;	/* "peercred", "debug", "anonymous" (and
+				   "ed25519", only from engine_call_signed) */
 };
 
 enum engine_status {
 	ENGINE_OK = 0,		/* an entry was produced (call ok or failed) */
 	ENGINE_REFUSED = 1,	/* bad request: nothing executed or recorded */
+	/* signed calls, refused likewise: */
+	ENGINE_BAD_SIGNATURE = 2,	/* the signature does not verify */
+	ENGINE_WRONG_ORIGIN = 3,	/* signed for another origin */
+	ENGINE_STALE_NONCE = 4,		/* nonce not above the key's last */
 	ENGINE_ERROR = -1	/* internal failure: err says why */
 };
 
@@ -120,14 +131,33 @@ void	 engine_free(struct engine *);
 
 void	 engine_set_entry_source(struct engine *, engine_entry_fn, void *);
 void	 engine_set_log(struct engine *, engine_log_fn, void *);
+/* The contract's checkpoint origin, which signed calls must name (the
+ * worker: its ledger's; the auditor: the verified checkpoint's). Without
+ * one, every signed call is refused (ENGINE_WRONG_ORIGIN). */
+void	 engine_set_origin(struct engine *, const char *origin);
+/* The last nonce accepted from a signing key (0: none yet). */
+uint64_t engine_last_nonce(const struct engine *, const uint8_t key[32]);
 
 /*
  * Execute a call as entry number engine_next_index(). On ENGINE_OK the
  * entry (malloc'd) must be appended to the ledger at that index; the engine
- * has already advanced past it. res tells the caller what to answer.
+ * has already advanced past it. res tells the caller what to answer. Any
+ * other status but ENGINE_ERROR is a refusal: nothing ran, nothing changed.
  */
 enum engine_status engine_call(struct engine *, const char *method,
 	    const json_t *args, const struct vms_caller *, uint64_t time_ms,
+	    char **entry, size_t *entrylen, struct engine_result *res,
+	    char *err, size_t errlen);
+
+/*
+ * The same for a signed call (callsig.h): the caller is the signing key's
+ * id with auth "ed25519", and the entry keeps the signed request. Refused
+ * with ENGINE_WRONG_ORIGIN, ENGINE_STALE_NONCE or ENGINE_BAD_SIGNATURE
+ * (checked in that order) before anything runs.
+ */
+struct callsig;
+enum engine_status engine_call_signed(struct engine *, const char *method,
+	    const json_t *args, const struct callsig *, uint64_t time_ms,
 	    char **entry, size_t *entrylen, struct engine_result *res,
 	    char *err, size_t errlen);
 
@@ -140,7 +170,8 @@ int	 engine_replay(struct engine *, const uint8_t *entry, size_t len,
 	    char *err, size_t errlen);
 
 /* Daemon restart: apply an entry's recorded writes without running Lua and
- * check the resulting state root against the entry's. */
+ * check the resulting state root against the entry's; a signed entry's
+ * nonce becomes its key's last. */
 int	 engine_apply(struct engine *, const uint8_t *entry, size_t len,
 	    char *err, size_t errlen);
 
@@ -160,9 +191,10 @@ int	 engine_skip(struct engine *, const uint8_t *entry, size_t len,
  * content's SHA-256): equal digests, equal states. */
 void	 engine_state_digest(const struct engine *, merkle_hash out);
 
-/* Durable materialised state: the file tree, next index and previous leaf
- * hash, written atomically. load checks the file's own integrity; the
- * caller checks engine_state_root() against the ledger entry it names. */
+/* Durable materialised state: the file tree, next index, previous leaf
+ * hash and the last nonce per signing key, written atomically. load checks
+ * the file's own integrity; the caller checks engine_state_root() against
+ * the ledger entry it names. */
 int	 engine_snapshot_save(struct engine *, const char *path,
 	    char *err, size_t errlen);
 int	 engine_snapshot_load(struct engine *, const char *path,

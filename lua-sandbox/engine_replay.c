@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callsig.h"
 #include "canon.h"
 #include "engine.h"
 #include "engine_int.h"
@@ -39,8 +40,8 @@ explain_diff(const json_t *rec, const json_t *rep, char *err, size_t errlen)
 {
 	static const char *const order[] = { "v", "type", "contract", "code",
 	    "code_sha256", "limits", "methods", "runtime", "method", "args",
-	    "caller", "auth", "time", "ok", "error", "result", "writes",
-	    "state", NULL };
+	    "caller", "auth", "signed", "time", "ok", "error", "result",
+	    "writes", "state", NULL };
 	const char *k;
 	json_t *v;
 	char *a, *b;
@@ -74,17 +75,19 @@ explain_diff(const json_t *rec, const json_t *rep, char *err, size_t errlen)
 /*
  * The shape of a recorded entry, before anything runs: only the fields
  * engine_call()/engine_deploy() write, with the types they write, and a
- * request that eng_request_check() accepts. Fills the caller and, for a call,
- * the method and args (borrowed from rec).
+ * request that eng_request_check() accepts (for a signed call: its origin,
+ * nonce order and signature). Fills the caller, its signed request (*sigp:
+ * sig, or NULL when the entry has none) and, for a call, the method and
+ * args (borrowed from rec).
  */
 static int
 replay_check(const struct engine *e, json_t *rec, struct vms_caller *c,
-    const char **method, json_t **args, char **argtext, size_t *arglen,
-    char *err, size_t errlen)
+    struct callsig *sig, const struct callsig **sigp, const char **method,
+    json_t **args, char **argtext, size_t *arglen, char *err, size_t errlen)
 {
 	static const char *const call_keys[] = { "v", "type", "method", "args",
-	    "caller", "auth", "time", "ok", "result", "error", "writes",
-	    "state", NULL };
+	    "caller", "auth", "signed", "time", "ok", "result", "error",
+	    "writes", "state", NULL };
 	static const char *const deploy_keys[] = { "v", "type", "contract",
 	    "code", "code_sha256", "limits", "methods", "runtime", "caller",
 	    "auth", "time", "writes", "state", NULL };
@@ -125,9 +128,17 @@ replay_check(const struct engine *e, json_t *rec, struct vms_caller *c,
 	}
 	c->id = json_string_value(caller);
 	c->auth = json_string_value(json_object_get(rec, "auth"));
+	*sigp = NULL;
 	if (c->auth == NULL) {
 		seterr(err, errlen, "entry %llu: auth must be a string", idx);
 		return -1;
+	}
+	if ((v = json_object_get(rec, "signed")) != NULL) {
+		if (callsig_parse(v, sig, why, sizeof(why)) != 0) {
+			seterr(err, errlen, "entry %llu: %s", idx, why);
+			return -1;
+		}
+		*sigp = sig;
 	}
 	t = json_object_get(rec, "time");
 	if (!json_is_integer(t) || json_integer_value(t) < 0) {
@@ -147,7 +158,7 @@ replay_check(const struct engine *e, json_t *rec, struct vms_caller *c,
 		return -1;
 	}
 	if (e->next == 0) {
-		if (eng_caller_check(c, why, sizeof(why)) == -1) {
+		if (eng_caller_check(c, *sigp, why, sizeof(why)) == -1) {
 			seterr(err, errlen, "entry 0: deploy refused: %s", why);
 			return -1;
 		}
@@ -155,8 +166,8 @@ replay_check(const struct engine *e, json_t *rec, struct vms_caller *c,
 	}
 	*method = json_string_value(json_object_get(rec, "method"));
 	*args = json_object_get(rec, "args");
-	if (eng_request_check(e, *method, *args, c, argtext, arglen, why,
-	    sizeof(why)) == -1) {
+	if (eng_request_check(e, *method, *args, c, *sigp, argtext, arglen,
+	    why, sizeof(why)) != 0) {
 		seterr(err, errlen, "entry %llu: the engine refuses this "
 		    "request: %s", idx, why);
 		return -1;
@@ -170,6 +181,8 @@ replay_full(struct engine *e, const uint8_t *buf, size_t len, char *err,
     size_t errlen)
 {
 	struct vms_caller c;
+	struct callsig sig;
+	const struct callsig *sp = NULL;
 	const char *method = NULL;
 	json_t *rec, *rep, *args = NULL, *t;
 	char *bytes, *argtext = NULL;
@@ -178,13 +191,14 @@ replay_full(struct engine *e, const uint8_t *buf, size_t len, char *err,
 
 	if ((rec = eng_parse_entry(buf, len, e->next, err, errlen)) == NULL)
 		return -1;
-	if (replay_check(e, rec, &c, &method, &args, &argtext, &arglen, err,
+	if (replay_check(e, rec, &c, &sig, &sp, &method, &args, &argtext,
+	    &arglen, err,
 	    errlen) == -1) {
 		json_decref(rec);
 		return -1;
 	}
 	t = json_object_get(rec, "time");
-	r = eng_execute(e, method, args, argtext, arglen, &c,
+	r = eng_execute(e, method, args, argtext, arglen, &c, sp,
 	    (uint64_t)json_integer_value(t), &bytes, &blen, NULL, err, errlen);
 	free(argtext);
 	if (r != 0) {
@@ -194,6 +208,7 @@ replay_full(struct engine *e, const uint8_t *buf, size_t len, char *err,
 	if (blen == len && memcmp(bytes, buf, len) == 0) {
 		eng_advance(e, buf, len);
 		e->last_time = (uint64_t)json_integer_value(t);
+		eng_accept_signed(e, sp);
 		free(bytes);
 		json_decref(rec);
 		return 0;
@@ -394,10 +409,11 @@ replay_fast(struct engine *e, const uint8_t *buf, size_t len)
 		goto done;
 	c.id = id;
 	c.auth = auth;
-	if (eng_request_check(e, method, args, &c, &argtext, &arglen, why,
-	    sizeof(why)) == -1)
+	/* no "signed" in the skim's keys: signed calls take the full way */
+	if (eng_request_check(e, method, args, &c, NULL, &argtext, &arglen,
+	    why, sizeof(why)) != 0)
 		goto done;
-	if (eng_execute(e, method, args, argtext, arglen, &c, t, &bytes,
+	if (eng_execute(e, method, args, argtext, arglen, &c, NULL, t, &bytes,
 	    &blen, NULL, why, sizeof(why)) != 0)
 		goto done;
 	if (blen == len && memcmp(bytes, buf, len) == 0) {
@@ -522,6 +538,21 @@ engine_skip(struct engine *e, const uint8_t *buf, size_t len,
 			return -1;
 		}
 	json_decref(w);
+	/* a signed call raises its key's nonce, as engine_apply does */
+	if (find_value((const char *)buf, len, "signed", &v, &vlen) == 0) {
+		struct callsig sig;
+		json_t *sj = json_loadb(v, vlen, 0, NULL);
+
+		if (sj == NULL || callsig_parse(sj, &sig, e2,
+		    sizeof(e2)) != 0) {
+			json_decref(sj);
+			return engine_apply(e, buf, len, err, errlen);
+		}
+		json_decref(sj);
+		eng_advance(e, buf, len);
+		eng_accept_signed(e, &sig);
+		return 0;
+	}
 	eng_advance(e, buf, len);
 	return 0;
 }
@@ -532,7 +563,9 @@ engine_apply(struct engine *e, const uint8_t *buf, size_t len, char *err,
 {
 	char e2[VMS_ERRLEN], root[65];
 	const char *type, *want;
-	json_t *j, *w, *t;
+	struct callsig sig;
+	const struct callsig *sp = NULL;
+	json_t *j, *w, *sj, *t;
 	size_t i;
 
 	if ((j = eng_parse_entry(buf, len, e->next, err, errlen)) == NULL)
@@ -547,6 +580,17 @@ engine_apply(struct engine *e, const uint8_t *buf, size_t len, char *err,
 		    "call");
 		json_decref(j);
 		return -1;
+	}
+	/* A signed entry raises its key's nonce (the ledger is the host's
+	 * own: verified when it was executed, and by every audit). */
+	if ((sj = json_object_get(j, "signed")) != NULL) {
+		if (callsig_parse(sj, &sig, e2, sizeof(e2)) != 0) {
+			seterr(err, errlen, "entry %llu: %s",
+			    (unsigned long long)e->next, e2);
+			json_decref(j);
+			return -1;
+		}
+		sp = &sig;
 	}
 	state_begin(e->state);
 	for (i = 0; i < json_array_size(w); i++)
@@ -570,5 +614,6 @@ engine_apply(struct engine *e, const uint8_t *buf, size_t len, char *err,
 		e->last_time = (uint64_t)json_integer_value(t);
 	json_decref(j);
 	eng_advance(e, buf, len);
+	eng_accept_signed(e, sp);
 	return 0;
 }

@@ -1,7 +1,14 @@
 /*
  * engine_snapshot.c — engine_snapshot_save/load: the contract's state
- * tree and position in the ledger in one file, so a restart need not
- * replay the whole ledger.
+ * tree, position in the ledger and last nonce per signing key in one
+ * file, so a restart need not replay the whole ledger.
+ *
+ *   "VMSSNAP2" next:8 prev_leaf:32 root:32 nfiles:8
+ *   nfiles x (kind:1 pathlen:4 path datalen:4 data)
+ *   nkeys:8 nkeys x (key:32 nonce:8)      (in key order)
+ *   sha256 of everything before:32
+ * (integers big-endian). "VMSSNAP1" files, written before signed calls
+ * existed, have no key section and load with no nonces.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +21,8 @@
 
 /* ---- snapshots ---- */
 
-#define SNAP_MAGIC "VMSSNAP1"
+#define SNAP_MAGIC "VMSSNAP2"
+#define SNAP_MAGIC_V1 "VMSSNAP1"
 
 static void
 put_be(uint8_t **p, uint64_t v, int n)
@@ -41,12 +49,12 @@ engine_snapshot_save(struct engine *e, const char *path, char *err,
     size_t errlen)
 {
 	const struct vms_node **v;
-	size_t n, i, total;
+	size_t n, i, total, nk = eng_nonce_count(e->nonces);
 	uint8_t *buf, *p, root[32];
 	int r;
 
 	v = state_all_sorted(e->state, &n);
-	total = 8 + 8 + 32 + 32 + 8 + 32;
+	total = 8 + 8 + 32 + 32 + 8 + 8 + nk * 40 + 32;
 	for (i = 0; i < n; i++)
 		total += 1 + 4 + v[i]->pathlen + 4 + v[i]->len;
 	p = buf = xmalloc(total);
@@ -69,6 +77,9 @@ engine_snapshot_save(struct engine *e, const char *path, char *err,
 			memcpy(p, v[i]->data, v[i]->len);
 		p += v[i]->len;
 	}
+	put_be(&p, nk, 8);
+	eng_nonce_dump(e->nonces, p);
+	p += nk * 40;
 	vms_sha256(buf, (size_t)(p - buf), p);
 	free(v);
 	r = write_file_atomic(path, buf, total, 0600, err, errlen);
@@ -81,16 +92,20 @@ engine_snapshot_load(struct engine *e, const char *path, char *err,
     size_t errlen)
 {
 	struct vms_state *st;
+	struct eng_nonces *nonces = NULL;
 	uint8_t *buf, h[32], root[32];
 	const uint8_t *p, *end;
 	size_t len;
-	uint64_t n, i, pl, dl;
+	uint64_t n, i, pl, dl, nk, prev;
 	char e2[VMS_ERRLEN];
+	int v1;
 
 	if (read_file(path, (size_t)(e->limits.state_size * 2 + (1 << 20)),
 	    &buf, &len, err, errlen) == -1)
 		return -1;
-	if (len < 120 || memcmp(buf, SNAP_MAGIC, 8) != 0) {
+	v1 = len >= 8 && memcmp(buf, SNAP_MAGIC_V1, 8) == 0;
+	if (len < (size_t)(v1 ? 120 : 128) || (!v1 &&
+	    memcmp(buf, SNAP_MAGIC, 8) != 0)) {
 		free(buf);
 		seterr(err, errlen, "%s: not a vmsd snapshot", path);
 		return -1;
@@ -131,6 +146,22 @@ engine_snapshot_load(struct engine *e, const char *path, char *err,
 			goto corrupt;
 		p += pl + 4 + dl;
 	}
+	nonces = eng_nonces_new();
+	if (!v1) {
+		if (end - p < 8)
+			goto corrupt;
+		nk = get_be(p, 8);
+		p += 8;
+		if ((uint64_t)(end - p) / 40 < nk)
+			goto corrupt;
+		for (i = 0; i < nk; i++, p += 40) {
+			/* strictly in key order, every nonce >= 1 */
+			if ((i > 0 && memcmp(p - 40, p, 32) >= 0) ||
+			    (prev = get_be(p + 32, 8)) == 0)
+				goto corrupt;
+			eng_nonce_set(nonces, p, prev);
+		}
+	}
 	if (p != end)
 		goto corrupt;
 	state_root(st, root);
@@ -138,11 +169,14 @@ engine_snapshot_load(struct engine *e, const char *path, char *err,
 		goto corrupt;
 	state_free(e->state);
 	e->state = st;
+	eng_nonces_free(e->nonces);
+	e->nonces = nonces;
 	e->next = get_be(buf + 8, 8);
 	memcpy(e->prev_leaf, buf + 16, 32);
 	free(buf);
 	return 0;
 corrupt:
+	eng_nonces_free(nonces);
 	state_free(st);
 	free(buf);
 	seterr(err, errlen, "%s: snapshot is corrupt", path);
