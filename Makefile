@@ -43,7 +43,8 @@ CC      ?= cc
 PKGS     = libsodium libevent libevent_openssl openssl jansson libsystemd
 DEBS     = build-essential dpkg-dev pkg-config libsodium-dev libevent-dev libssl-dev \
            libsystemd-dev libjansson-dev mandoc systemd util-linux iproute2 \
-           procps psmisc python3 valgrind curl libedit-dev tmux nodejs
+           procps psmisc python3 valgrind curl libedit-dev tmux nodejs nginx \
+           openssl
 
 WARN     = -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes \
            -Wstrict-prototypes -Wno-unused-parameter -Werror
@@ -291,6 +292,10 @@ install: all
 	install -d $(DESTDIR)$(SYSCONFDIR)/vmsd
 	[ -f $(DESTDIR)$(SYSCONFDIR)/vmsd/vmsd.conf ] || [ ! -f etc/vmsd.conf ] || \
 	  install -m 0644 etc/vmsd.conf $(DESTDIR)$(SYSCONFDIR)/vmsd/vmsd.conf
+	@# The nginx site for TLS (vmsd(8), REMOTE CLIENTS): an example to copy,
+	@# never installed into nginx's own configuration.
+	install -d $(DESTDIR)$(PREFIX)/share/vmsd
+	install -m 0644 etc/nginx-vmsd.conf $(DESTDIR)$(PREFIX)/share/vmsd/nginx-vmsd.conf
 	@# On a live system (no DESTDIR) create the vmsd user and group now, so
 	@# vmsd.socket (SocketGroup=vmsd) can start before the next boot.
 	if [ -z "$(DESTDIR)" ] && [ -f etc/vmsd.sysusers ] && \
@@ -302,6 +307,7 @@ uninstall:
 	for p in man/*.[1-8]; do s=$${p##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$$(basename $$p); done
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/vmsd.service $(DESTDIR)$(SYSTEMDUNITDIR)/vmsd.socket
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/vmsd.conf $(DESTDIR)$(TMPFILESDIR)/vmsd.conf
+	rm -f $(DESTDIR)$(PREFIX)/share/vmsd/nginx-vmsd.conf
 
 # clean keeps the fetched sources (build/*-src); distclean removes them.
 clean:

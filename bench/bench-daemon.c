@@ -3,19 +3,29 @@
  * redis-benchmark so the two compare fairly: one thread, a poll loop over N
  * connections, one call in flight per connection (closed loop). Each call is
  * the guest list's RSVP with a unique caller id (needs debug_auth = yes), so
- * every call writes a new file and a new ledger entry. Requests are framed
+ * every call writes a new file and a new ledger entry. Requests are encoded
  * with proto_request() (libvms/proto.h); every reply is parsed and checked
  * (its id, and a "result" rather than an "error"). Reports calls/s, latency
  * percentiles and the client's own CPU per call. Driven by bench/daemon.sh,
  * which starts vmsd, deploys the contract and collects RSS, checkpoints and
  * audit figures around it.
  *
- *   bench-daemon --addr ADDR [--contract NAME] [--clients N] [--calls N]
- *       [--seconds S] [--rounds R] [--tag TAG] [--label LABEL]
+ * Two parts vary independently: the transport (struct transport: JSON
+ * lines on the control socket, or HTTP/1.1 POST /rpc on kept-alive
+ * connections) and the kind of call (struct callkind: what a call's
+ * params are): "rsvp" claims a debug caller id; "rsvp-signed" signs each
+ * call with a key of its own (libvms/callsig.c, nonce 1: a new identity,
+ * so a new file, per call) for the contract's --origin.
+ *
+ *   bench-daemon --addr ADDR [--call rsvp|rsvp-signed] [--origin ORIGIN]
+ *       [--contract NAME] [--clients N] [--calls N] [--seconds S]
+ *       [--rounds R] [--tag TAG] [--label LABEL]
  *   bench-daemon --checkpoints FILE     count the signed checkpoints of a
  *                                       ledger's `checkpoints` file
  *
- * ADDR is a Unix socket path or tcp:HOST:PORT (as for vmsctl -s). A round
+ * ADDR is a Unix socket path, tcp:HOST:PORT (JSON lines over TCP) or
+ * http://HOST:PORT (vmsd's HTTP port; a connection the daemon closes after
+ * max_requests_per_connection is opened again, which is counted). A round
  * ends after --calls calls or --seconds seconds, whichever first. With
  * --rounds R it does R rounds on the same connections and reports the best
  * one (highest calls/s): on a shared machine, other jobs only ever slow a
@@ -43,10 +53,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
+#include "callsig.h"
 #include "proto.h"
 #include "util.h"
 
@@ -59,9 +72,37 @@ struct conn {
 	uint64_t	 t0;		/* when it was sent, mono_usec */
 	char		*buf;
 	size_t		 len;
+	int		 closing;	/* the daemon closes after this reply */
+};
+
+struct run;
+
+/* How a request travels, and how its reply is found in what arrives. */
+struct transport {
+	const char	*name;
+	/* The bytes to send for a JSON-RPC request line (malloc'd). */
+	char		*(*frame)(const char *host, char *req, size_t len,
+			    size_t *out);
+	/* A whole reply at the start of buf[0..len): its JSON at *body,
+	 * *blen, and the bytes it takes; 0 if incomplete. *closing: the
+	 * daemon closes the connection after it. */
+	size_t		 (*parse)(const char *buf, size_t len,
+			    const char **body, size_t *blen, int *closing);
+};
+
+/* What a call is: its params (the method is always "call"). */
+struct callkind {
+	const char	*name;
+	json_t		*(*params)(struct run *, struct conn *);
 };
 
 struct run {
+	const struct transport *tr;
+	const struct callkind *kind;
+	const char	*origin;	/* rsvp-signed: the contract's */
+	const char	*addr;
+	char		 host[256];	/* HTTP: the Host header */
+	uint64_t	 reconnects;
 	const char	*contract;
 	const char	*tag;
 	uint64_t	 calls, sent, done, errors;	/* this round */
@@ -78,7 +119,8 @@ struct result {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench-daemon --addr ADDR [--contract NAME] "
+	fprintf(stderr, "usage: bench-daemon --addr ADDR [--call rsvp|"
+	    "rsvp-signed] [--origin ORIGIN] [--contract NAME] "
 	    "[--clients N] [--calls N] [--seconds S] [--rounds R] [--tag TAG] "
 	    "[--label LABEL]\n"
 	    "       bench-daemon --checkpoints FILE\n");
@@ -109,6 +151,15 @@ dial(const char *addr)
 	char *host, *port;
 	int fd = -1, one = 1, rc;
 
+	if (strncmp(addr, "http://", 7) == 0) {
+		host = xstrdup(addr + 7);
+		host[strcspn(host, "/")] = '\0';
+		xasprintf(&port, "tcp:%s", host);
+		free(host);
+		fd = dial(port);
+		free(port);
+		return fd;
+	}
 	if (strncmp(addr, "tcp:", 4) != 0) {
 		memset(&sun, 0, sizeof(sun));
 		sun.sun_family = AF_UNIX;
@@ -157,27 +208,160 @@ note_error(struct run *r, const char *msg)
 		snprintf(r->first_err, sizeof(r->first_err), "%s", msg);
 }
 
+/* ---- transports ---- */
+
+static char *
+lines_frame(const char *host, char *req, size_t len, size_t *out)
+{
+	*out = len;
+	return req;
+}
+
+static size_t
+lines_parse(const char *buf, size_t len, const char **body, size_t *blen,
+    int *closing)
+{
+	const char *nl = memchr(buf, '\n', len);
+
+	if (nl == NULL)
+		return 0;
+	*body = buf;
+	*blen = (size_t)(nl - buf);
+	*closing = 0;
+	return *blen + 1;
+}
+
+static char *
+http_frame(const char *host, char *req, size_t len, size_t *out)
+{
+	char *msg;
+	int n;
+
+	n = asprintf(&msg, "POST /rpc HTTP/1.1\r\nHost: %s\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n"
+	    "%.*s", host, len, (int)len, req);
+	if (n < 0)
+		die("out of memory");
+	free(req);
+	*out = (size_t)n;
+	return msg;
+}
+
+/* A header's value in head[0..hlen), case-insensitive name, or NULL. */
+static const char *
+http_header(const char *head, size_t hlen, const char *name, size_t *vlen)
+{
+	const char *p = head, *end = head + hlen, *eol, *v;
+	size_t n = strlen(name);
+
+	while (p < end && (eol = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if ((size_t)(eol - p) > n && strncasecmp(p, name, n) == 0 &&
+		    p[n] == ':') {
+			for (v = p + n + 1; v < eol && *v == ' '; v++)
+				;
+			*vlen = (size_t)(eol - v);
+			if (*vlen > 0 && v[*vlen - 1] == '\r')
+				(*vlen)--;
+			return v;
+		}
+		p = eol + 1;
+	}
+	return NULL;
+}
+
+static size_t
+http_parse(const char *buf, size_t len, const char **body, size_t *blen,
+    int *closing)
+{
+	const char *end = memmem(buf, len, "\r\n\r\n", 4), *v;
+	size_t hlen, vlen, cl;
+
+	if (end == NULL)
+		return 0;
+	hlen = (size_t)(end - buf) + 4;
+	if (len < 12 || strncmp(buf, "HTTP/1.1 ", 9) != 0)
+		die("not an HTTP/1.1 response: %.40s", buf);
+	if ((v = http_header(buf, hlen, "Content-Length", &vlen)) == NULL)
+		die("HTTP response without Content-Length");
+	cl = (size_t)strtoull(v, NULL, 10);
+	if (len < hlen + cl)
+		return 0;
+	v = http_header(buf, hlen, "Connection", &vlen);
+	*closing = v != NULL && vlen == 5 && strncasecmp(v, "close", 5) == 0;
+	*body = buf + hlen;
+	*blen = cl;
+	return hlen + cl;
+}
+
+static const struct transport tr_lines = { "lines", lines_frame, lines_parse };
+static const struct transport tr_http = { "http", http_frame, http_parse };
+
+/* ---- kinds of call ---- */
+
+/* RSVP under a unique debug caller id: every call writes a new file. */
+static json_t *
+rsvp_params(struct run *r, struct conn *c)
+{
+	char user[128];
+
+	snprintf(user, sizeof(user), "%s-%u-%" PRIu64, r->tag, c->id,
+	    r->seq);
+	return json_pack("{s:s, s:s, s:s, s:[s, b, s]}", "contract",
+	    r->contract, "method", "RSVP", "user", user, "args", "bob", 0,
+	    "Sorry, can't make it");
+}
+
+/* RSVP signed by a fresh Ed25519 key (nonce 1): a new caller, so a new
+ * file, per call, as with "rsvp"; the client's CPU includes signing. */
+static json_t *
+rsvp_signed_params(struct run *r, struct conn *c)
+{
+	struct callsig cs;
+	uint8_t pk[32], sk[64];
+	char err[VMS_ERRLEN];
+	json_t *args;
+
+	if (r->origin == NULL)
+		die("--call rsvp-signed needs --origin");
+	crypto_sign_keypair(pk, sk);
+	args = json_pack("[s, b, s]", "bob", 0, "Sorry, can't make it");
+	if (args == NULL || callsig_sign(&cs, sk, 1, r->origin, "RSVP", args,
+	    err, sizeof(err)) != 0)
+		die("cannot sign: %s", args ? err : "out of memory");
+	return json_pack("{s:s, s:s, s:o, s:o}", "contract", r->contract,
+	    "method", "RSVP", "args", args, "signed", callsig_to_json(&cs));
+}
+
+static const struct callkind kinds[] = {
+	{ "rsvp", rsvp_params },
+	{ "rsvp-signed", rsvp_signed_params },
+};
+
 /* Send the next call on c; 0 if there is none left to send. */
 static int
 send_call(struct run *r, struct conn *c)
 {
 	json_t *params;
-	char user[128], *req;
+	char *req;
 	size_t len;
 
 	if (r->sent >= r->calls)
 		return 0;
-	snprintf(user, sizeof(user), "%s-%u-%" PRIu64, r->tag, c->id,
-	    r->seq);
-	params = json_pack("{s:s, s:s, s:s, s:[s, b, s]}", "contract",
-	    r->contract, "method", "RSVP", "user", user, "args", "bob", 0,
-	    "Sorry, can't make it");
-	if (params == NULL)
+	if (c->closing) {
+		/* the daemon closed it after its last reply */
+		close(c->fd);
+		c->fd = dial(r->addr);
+		c->closing = 0;
+		c->len = 0;
+		r->reconnects++;
+	}
+	if ((params = r->kind->params(r, c)) == NULL)
 		die("cannot build the request");
 	r->sent++;
 	c->rid = (json_int_t)++r->seq;
 	if ((req = proto_request(c->rid, "call", params, &len)) == NULL)
 		die("cannot encode the request");
+	req = r->tr->frame(r->host, req, len, &len);
 	c->t0 = mono_usec();
 	if (write_all(c->fd, req, len) != 0)
 		die("write: %s", strerror(errno));
@@ -274,9 +458,10 @@ run_round(struct run *r, struct conn *cs, struct pollfd *pfd,
 	struct rusage ru0, ru1;
 	uint64_t start, end, deadline, hard, now;
 	unsigned i, inflight = 0;
-	char *nl;
+	const char *body;
+	size_t blen, used;
 	ssize_t n;
-	int wait;
+	int wait, closing;
 
 	r->sent = r->done = 0;
 	if (getrusage(RUSAGE_SELF, &ru0) != 0)
@@ -284,8 +469,10 @@ run_round(struct run *r, struct conn *cs, struct pollfd *pfd,
 	start = mono_usec();
 	deadline = start + (uint64_t)(seconds * 1e6);
 	hard = deadline + 30000000;	/* for the calls still in flight */
-	for (i = 0; i < clients; i++)
+	for (i = 0; i < clients; i++) {
 		inflight += (unsigned)send_call(r, &cs[i]);
+		pfd[i].fd = cs[i].fd;
+	}
 	while (inflight > 0) {
 		now = mono_usec();
 		if (now >= hard)
@@ -308,21 +495,26 @@ run_round(struct run *r, struct conn *cs, struct pollfd *pfd,
 				continue;
 			if (n < 0)
 				die("recv: %s", strerror(errno));
-			if (n == 0)
+			if (n == 0 && !c->closing)
 				die("connection closed by the daemon");
+			if (n == 0) {
+				pfd[i].fd = -1;	/* until the next call */
+				continue;
+			}
 			c->len += (size_t)n;
 			now = mono_usec();
-			while ((nl = memchr(c->buf, '\n', c->len)) != NULL) {
-				size_t l = (size_t)(nl - c->buf);
-
+			while ((used = r->tr->parse(c->buf, c->len, &body,
+			    &blen, &closing)) > 0) {
 				if (c->rid == 0)
 					die("a reply nobody asked for");
-				got_reply(r, c, c->buf, l, now);
-				memmove(c->buf, nl + 1, c->len - l - 1);
-				c->len -= l + 1;
+				got_reply(r, c, body, blen, now);
+				memmove(c->buf, c->buf + used, c->len - used);
+				c->len -= used;
+				c->closing = closing;
 				inflight--;
 				if (now < deadline)
 					inflight += (unsigned)send_call(r, c);
+				pfd[i].fd = c->fd;
 			}
 			if (c->len == BUFCAP)
 				die("reply line too long");
@@ -352,7 +544,7 @@ main(int argc, char **argv)
 	struct conn *cs;
 	struct pollfd *pfd;
 	struct result res, best;
-	const char *label = "run", *addr = NULL;
+	const char *label = "run", *addr = NULL, *kind = "rsvp";
 	double seconds = 20;
 	unsigned i, clients = 1, rounds = 1;
 	char rates[512];
@@ -381,6 +573,10 @@ main(int argc, char **argv)
 			addr = v;
 		else if (strcmp(o, "--contract") == 0)
 			r.contract = v;
+		else if (strcmp(o, "--call") == 0)
+			kind = v;
+		else if (strcmp(o, "--origin") == 0)
+			r.origin = v;
 		else if (strcmp(o, "--clients") == 0)
 			clients = (unsigned)strtoul(v, NULL, 10);
 		else if (strcmp(o, "--calls") == 0)
@@ -401,6 +597,19 @@ main(int argc, char **argv)
 	    r.calls > 100000000 || seconds <= 0 || rounds == 0 || rounds > 20)
 		usage();
 
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(kinds[i].name, kind) == 0)
+			r.kind = &kinds[i];
+	if (r.kind == NULL)
+		die("unknown kind of call %s", kind);
+	r.addr = addr;
+	r.tr = strncmp(addr, "http://", 7) == 0 ? &tr_http : &tr_lines;
+	if (r.tr == &tr_http) {
+		snprintf(r.host, sizeof(r.host), "%s", addr + 7);
+		r.host[strcspn(r.host, "/")] = '\0';
+	}
+	if (sodium_init() < 0)
+		die("cannot initialise libsodium");
 	signal(SIGPIPE, SIG_IGN);
 	r.lat = xcalloc(r.calls, sizeof(*r.lat));
 	cs = xcalloc(clients, sizeof(*cs));
@@ -432,9 +641,10 @@ main(int argc, char **argv)
 
 	printf("%s clients=%u calls=%" PRIu64 " errors=%" PRIu64
 	    " secs=%.2f rate=%.0f p50=%.3f p90=%.3f p95=%.3f p99=%.3f"
-	    " max=%.3f cpu=%.0f total=%" PRIu64 " rates=%s\n", label, clients,
-	    best.done, r.errors, best.secs, best.rate, best.p50, best.p90,
-	    best.p95, best.p99, best.max, best.cpu, r.seq, rates);
+	    " max=%.3f cpu=%.0f total=%" PRIu64 " rates=%s reconnects=%"
+	    PRIu64 "\n", label, clients, best.done, r.errors, best.secs,
+	    best.rate, best.p50, best.p90, best.p95, best.p99, best.max,
+	    best.cpu, r.seq, rates, r.reconnects);
 	if (r.errors > 0) {
 		fprintf(stderr, "bench-daemon: %s: %" PRIu64 " calls failed, "
 		    "first: %s\n", label, r.errors, r.first_err);

@@ -4,7 +4,9 @@
 # examples/guestlist.lua, drive RSVP calls with build/bench/bench-daemon (one
 # thread, a poll loop, one call in flight per connection, like
 # redis-benchmark) with 1 and 32 clients, over the control socket and over
-# TCP; then report checkpoints signed (group commit), CPU per call, peak RSS
+# the HTTP port (POST /rpc, kept-alive connections), unsigned (debug caller
+# ids) and signed (a fresh Ed25519 key per call), with the ratios to the
+# control socket; then report checkpoints signed (group commit), CPU per call, peak RSS
 # of vmsd and of the contract's worker, ledger bytes per call and `vmsctl
 # audit` speed, and stop vmsd. Results also go to $VMS_BENCH_DIR/daemon-results,
 # which bench/redis.sh (run next by bench/run) reads for the summary table.
@@ -61,10 +63,13 @@ export VMSCTL_KNOWN
 rm -rf "$W" "$RES"
 mkdir -p "$W" || exit 1
 # debug_auth: every call claims a unique caller id, so every RSVP writes a
-# new file (the contract files RSVPs under the caller's id).
+# new file (the contract files RSVPs under the caller's id). The rate limit
+# per address is off: it would refuse the benchmark's calls over HTTP (all
+# from 127.0.0.1); it costs one lookup per call either way.
 cat > "$W/vmsd.conf" <<EOF
 debug_auth = yes
 idle_timeout = 0
+call_rate_per_address = 0
 EOF
 
 # Start vmsd on a free loopback port (retry if the port is taken).
@@ -89,7 +94,7 @@ while :; do
 done
 "$VMSCTL" -s "$SOCK" deploy "$TOP/examples/guestlist.lua" >/dev/null ||
     fail "deploy failed"
-echo "$("$VMSCTL" -s "$SOCK" ping), state $STATE, tcp 127.0.0.1:$PORT"
+echo "$("$VMSCTL" -s "$SOCK" ping), state $STATE, http://127.0.0.1:$PORT"
 echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "guestlist RSVP, a unique caller id per call (every call writes);"
 echo "each client: one connection, one call in flight; best of $ROUNDS rounds; latencies in ms"
@@ -107,13 +112,16 @@ TCK=$(getconf CLK_TCK)
 # CPU time (utime + stime) of a process, in clock ticks.
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
-# run LABEL ADDR CLIENTS CALLS-PER-ROUND
+# run LABEL ADDR CLIENTS CALLS-PER-ROUND [BENCH-DAEMON OPTIONS]
 run() {
+	label=$1 addr=$2 clients=$3 calls=$4
+	shift 4
 	d0=$(cpu "$PID"); w0=$(cpu "$WPID")
 	c0=$(ncp)
-	line=$("$BD" --addr "$2" --clients "$3" --calls "$4" --seconds "$SECS" \
-	    --rounds "$ROUNDS" --tag "$1" --label "$1") ||
-	    fail "$1: bench-daemon failed: $line"
+	line=$("$BD" --addr "$addr" --clients "$clients" --calls "$calls" \
+	    --seconds "$SECS" --rounds "$ROUNDS" --tag "$label" --label "$label" \
+	    "$@") ||
+	    fail "$label: bench-daemon failed: $line"
 	c1=$(ncp)
 	d1=$(cpu "$PID"); w1=$(cpu "$WPID")
 	ck=$((c1 - c0))
@@ -127,14 +135,30 @@ run() {
 		    v["calls"], v["secs"]
 		printf "  %-9s rounds %s calls/s; %d checkpoints for %d calls = %.1f calls/checkpoint\n",
 		    "", v["rates"], ck, t, (ck ? t / ck : 0)
-		printf "  %-9s CPU per call: vmsd %.0f us, worker %.0f us, client %d us\n",
-		    "", dc * 1e6 / tck / t, wc * 1e6 / tck / t, v["cpu"] }'
+		printf "  %-9s CPU per call: vmsd %.0f us, worker %.0f us, client %d us%s\n",
+		    "", dc * 1e6 / tck / t, wc * 1e6 / tck / t, v["cpu"],
+		    (v["reconnects"] > 0 ? sprintf(" (%d reconnects: max_requests_per_connection)", v["reconnects"]) : "") }'
 }
 run unix-c1 "$SOCK" 1 "$N1"
 run unix-c32 "$SOCK" 32 "$N32"
-# The remote port speaks HTTP now (POST /rpc); bench-daemon speaks JSON
-# lines: the HTTP rows come with the HTTP client load (issue #13).
-echo "  tcp-c1, tcp-c32: skipped (the remote port is HTTP; HTTP rows: issue #13)"
+run http-c1 "http://127.0.0.1:$PORT" 1 "$N1"
+run http-c32 "http://127.0.0.1:$PORT" 32 "$N32"
+# Signed calls over HTTP: each call signed by a key of its own (a new
+# caller, so a new file, per call, as above); the worker verifies.
+ORIGIN=$("$VMSCTL" -s "$SOCK" info guestlist | sed -n 's/^vkey: *\([^+]*\)+.*/\1/p')
+[ -n "$ORIGIN" ] || fail "no origin in vmsctl info"
+run signed-c1 "http://127.0.0.1:$PORT" 1 "$N1" --call rsvp-signed --origin "$ORIGIN"
+run signed-c32 "http://127.0.0.1:$PORT" 32 "$N32" --call rsvp-signed --origin "$ORIGIN"
+# HTTP against the control socket, same run.
+awk '/clients=/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+	r[$1] = v["rate"]; p[$1] = v["p50"] }
+    END { if (r["unix-c1"] && r["unix-c32"]) {
+	printf "  HTTP / control socket: c=1 %.2fx calls/s (p50 %.3f vs %.3f ms), c=32 %.2fx calls/s (p50 %.3f vs %.3f ms)\n",
+	    r["http-c1"] / r["unix-c1"], p["http-c1"], p["unix-c1"],
+	    r["http-c32"] / r["unix-c32"], p["http-c32"], p["unix-c32"]
+	printf "  signed HTTP / control socket: c=1 %.2fx calls/s (p50 %.3f ms), c=32 %.2fx calls/s (p50 %.3f ms)\n",
+	    r["signed-c1"] / r["unix-c1"], p["signed-c1"],
+	    r["signed-c32"] / r["unix-c32"], p["signed-c32"] } }' "$RES"
 
 # Peak RSS of the daemon and of the contract's worker.
 info=$("$VMSCTL" -s "$SOCK" --json info guestlist) || fail "info failed"

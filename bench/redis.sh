@@ -60,18 +60,20 @@ summary() {
 	{ for (i = 1; i <= NF; i++) { split($i, kv, "="); x[kv[1]] = kv[2] } }
 	END {
 		printf "  %-22s %-30s %-30s\n", "", "1 client", "32 clients"
-		n = split("unix tcp redis-always redis-everysec", ks, " ")
-		split("vmsd, control socket|vmsd, TCP|Redis, fsync always|Redis, fsync everysec", names, "|")
+		n = split("unix http signed redis-always redis-everysec", ks, " ")
+		split("vmsd, control socket|vmsd, HTTP|vmsd, HTTP, signed|Redis, fsync always|Redis, fsync everysec", names, "|")
 		for (i = 1; i <= n; i++)
 			printf "  %-22s %s %s\n", names[i], cell(ks[i], 1), cell(ks[i], 32)
-		printf "  %-22s c=1: %s (unix) %s (tcp)   c=32: %s (unix) %s (tcp)\n",
+		printf "  %-22s c=1: %s           c=32: %s\n",
+		    "vmsd HTTP / socket", ratio("http", "unix", 1), ratio("http", "unix", 32)
+		printf "  %-22s c=1: %s (unix) %s (http)  c=32: %s (unix) %s (http)\n",
 		    "vmsd / Redis always", ratio("unix", "redis-always", 1),
-		    ratio("tcp", "redis-always", 1), ratio("unix", "redis-always", 32),
-		    ratio("tcp", "redis-always", 32)
-		printf "  %-22s c=1: %s (unix) %s (tcp)   c=32: %s (unix) %s (tcp)\n",
+		    ratio("http", "redis-always", 1), ratio("unix", "redis-always", 32),
+		    ratio("http", "redis-always", 32)
+		printf "  %-22s c=1: %s (unix) %s (http)  c=32: %s (unix) %s (http)\n",
 		    "vmsd / Redis everysec", ratio("unix", "redis-everysec", 1),
-		    ratio("tcp", "redis-everysec", 1), ratio("unix", "redis-everysec", 32),
-		    ratio("tcp", "redis-everysec", 32)
+		    ratio("http", "redis-everysec", 1), ratio("unix", "redis-everysec", 32),
+		    ratio("http", "redis-everysec", 32)
 		if ("entries" in x) {
 			printf "  vmsd group commit: %.1f calls per signed checkpoint at 32 clients (1.0 at 1 client)\n", cpc
 			printf "  peak RSS: vmsd %.1f MiB, guestlist worker %.1f MiB", x["rss_vmsd_kib"] / 1024, x["rss_worker_kib"] / 1024

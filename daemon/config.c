@@ -2,8 +2,12 @@
  * config.c — vmsd.conf: "key = value" lines, "#" comments, defaults, and
  * command-line flags that win over the file (see vmsd.conf(5)).
  */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,14 +20,36 @@
 #include "util.h"
 #include "vmsd_paths.h"
 
+/*
+ * HOST/vmsd, HOST the fully qualified host name: the host name if it has
+ * a dot, else the canonical name the resolver gives for it (as hostname
+ * -f does). *unqualified is set when neither has a dot: the origin is
+ * then unlikely to be unique and vmsd says so at start (server.c).
+ */
 static char *
-default_origin_prefix(void)
+default_origin_prefix(int *unqualified)
 {
+	struct addrinfo hints, *res = NULL;
 	char host[256], *p;
 
 	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
+	if (strchr(host, '.') == NULL) {
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_flags = AI_CANONNAME;
+		if (getaddrinfo(host, NULL, &hints, &res) == 0 &&
+		    res != NULL && res->ai_canonname != NULL &&
+		    strchr(res->ai_canonname, '.') != NULL &&
+		    strlen(res->ai_canonname) < sizeof(host) &&
+		    strcspn(res->ai_canonname, " \t+/") ==
+		    strlen(res->ai_canonname))
+			snprintf(host, sizeof(host), "%s", res->ai_canonname);
+		if (res != NULL)
+			freeaddrinfo(res);
+	}
+	*unqualified = strchr(host, '.') == NULL;
 	xasprintf(&p, "%s/vmsd", host);
 	return p;
 }
@@ -48,8 +74,25 @@ config_defaults(struct vmsd_config *c)
 	c->snapshot_interval = 10000;
 	c->batch_max = 256;
 	c->debug_auth = 0;
-	c->origin_prefix = default_origin_prefix();
+	c->origin_prefix = default_origin_prefix(&c->origin_unqualified);
 	c->log_level = LOG_INFO;
+	c->max_batch = 100;
+	c->cors_origins = xstrdup("");
+	c->trusted_proxies = xstrdup("");
+	c->anonymous_calls = 0;
+	c->max_connections = 1024;
+	c->max_connections_per_address = 64;
+	c->max_connections_per_uid = 128;
+	c->max_header_size = 16 << 10;
+	c->max_requests_per_connection = 1000;
+	c->client_idle_timeout = 60;
+	c->client_request_timeout = 10;
+	c->max_output = 16 << 20;
+	c->memory_budget = 64 << 20;
+	c->call_rate_per_address = 20;
+	c->call_burst_per_address = 40;
+	c->call_rate_per_identity = 10;
+	c->call_burst_per_identity = 20;
 	limits_default(&c->limits);
 }
 
@@ -61,6 +104,8 @@ config_free(struct vmsd_config *c)
 	free(c->admin_group);
 	free(c->listen);
 	free(c->origin_prefix);
+	free(c->cors_origins);
+	free(c->trusted_proxies);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -141,6 +186,141 @@ valid_listen(const char *v)
 	return parse_uint(colon + 1, 1, 65535, &port) == 0;
 }
 
+/* A list of origins for cors_origins: "*", or http(s)://host[:port]
+ * separated by spaces or commas. */
+static int
+valid_origins(const char *v)
+{
+	char *copy = xstrdup(v), *tok, *save = NULL;
+	int ok = 1, n = 0;
+
+	for (tok = strtok_r(copy, " ,\t", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ,\t", &save), n++) {
+		if (strcmp(tok, "*") == 0)
+			continue;
+		if ((strncmp(tok, "http://", 7) != 0 &&
+		    strncmp(tok, "https://", 8) != 0) ||
+		    tok[strlen(tok) - 1] == '/' ||
+		    strchr(tok + 8, '/') != NULL)
+			ok = 0;
+	}
+	free(copy);
+	return ok;
+}
+
+/* A list of IP addresses for trusted_proxies. */
+static int
+valid_addresses(const char *v)
+{
+	struct addrinfo hints, *res;
+	char *copy = xstrdup(v), *tok, *save = NULL;
+	int ok = 1;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_NUMERICHOST;
+	for (tok = strtok_r(copy, " ,\t", &save); tok != NULL && ok;
+	    tok = strtok_r(NULL, " ,\t", &save)) {
+		if (getaddrinfo(tok, NULL, &hints, &res) != 0)
+			ok = 0;
+		else
+			freeaddrinfo(res);
+	}
+	free(copy);
+	return ok;
+}
+
+/*
+ * The settings of clients and their limits (vmsd.conf(5), "Clients and
+ * limits"): 0 set, -1 bad value (err), 1 not one of them.
+ */
+static int
+set_client_key(struct vmsd_config *c, const char *key, const char *v,
+    char *err, size_t errlen)
+{
+	static const struct {
+		const char	*key;
+		size_t		 off;
+		uint64_t	 min, max;
+		int		 size;		/* a size with K/M/G */
+	} nums[] = {
+#define U(k, lo, hi)	{ #k, offsetof(struct vmsd_config, k), lo, hi, 0 }
+#define Z(k, lo, hi)	{ #k, offsetof(struct vmsd_config, k), lo, hi, 1 }
+		U(max_batch, 1, 100000),
+		U(max_connections, 1, 1000000),
+		U(max_connections_per_address, 1, 1000000),
+		U(max_connections_per_uid, 1, 1000000),
+		Z(max_header_size, 1024, 1 << 20),
+		U(max_requests_per_connection, 0, 1u << 31),
+		U(client_idle_timeout, 0, 86400),
+		U(client_request_timeout, 0, 3600),
+		Z(max_output, 64 << 10, 1ULL << 32),
+		Z(memory_budget, 1 << 20, 1ULL << 40),
+		U(call_rate_per_address, 0, 1000000),
+		U(call_burst_per_address, 1, 1000000),
+		U(call_rate_per_identity, 0, 1000000),
+		U(call_burst_per_identity, 1, 1000000),
+#undef U
+#undef Z
+	};
+	size_t i;
+	uint64_t n;
+	char *p = (char *)c;
+
+	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		if (strcmp(key, nums[i].key) != 0)
+			continue;
+		if ((nums[i].size ? parse_size(v, nums[i].max, &n) :
+		    parse_uint(v, nums[i].min, nums[i].max, &n)) != 0 ||
+		    n < nums[i].min || n > nums[i].max) {
+			if (nums[i].size)
+				seterr(err, errlen, "bad value '%s' for %s "
+				    "(a size from %llu to %llu bytes, K/M/G "
+				    "suffixes)", v, key,
+				    (unsigned long long)nums[i].min,
+				    (unsigned long long)nums[i].max);
+			else
+				seterr(err, errlen, "bad value '%s' for %s "
+				    "(a whole number from %llu to %llu)", v,
+				    key, (unsigned long long)nums[i].min,
+				    (unsigned long long)nums[i].max);
+			return -1;
+		} else if (nums[i].size)
+			*(size_t *)(p + nums[i].off) = (size_t)n;
+		else
+			*(unsigned *)(p + nums[i].off) = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(key, "anonymous_calls") == 0) {
+		if (parse_bool(v, &c->anonymous_calls) != 0) {
+			seterr(err, errlen, "bad value '%s' for "
+			    "anonymous_calls (yes or no)", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "cors_origins") == 0) {
+		if (!valid_origins(v)) {
+			seterr(err, errlen, "bad value '%s' for cors_origins "
+			    "(*, or origins such as https://example.org "
+			    "separated by spaces)", v);
+			return -1;
+		}
+		set_str(&c->cors_origins, v);
+		return 0;
+	}
+	if (strcmp(key, "trusted_proxies") == 0) {
+		if (!valid_addresses(v)) {
+			seterr(err, errlen, "bad value '%s' for "
+			    "trusted_proxies (IP addresses separated by "
+			    "spaces)", v);
+			return -1;
+		}
+		set_str(&c->trusted_proxies, v);
+		return 0;
+	}
+	return 1;
+}
+
 /* Apply one setting. Returns 0, or -1 with the reason in err. */
 static int
 config_set(struct vmsd_config *c, const char *key, const char *v,
@@ -149,6 +329,7 @@ config_set(struct vmsd_config *c, const char *key, const char *v,
 	uint64_t n;
 	char *end, lerr[VMS_ERRLEN], *kv;
 	unsigned long mode;
+	int rc;
 
 	if (strcmp(key, "state_dir") == 0 || strcmp(key, "socket") == 0) {
 		if (*v == '\0') {
@@ -228,15 +409,20 @@ config_set(struct vmsd_config *c, const char *key, const char *v,
 		}
 		if (*v == '\0') {
 			free(c->origin_prefix);
-			c->origin_prefix = default_origin_prefix();
-		} else
+			c->origin_prefix = default_origin_prefix(
+			    &c->origin_unqualified);
+		} else {
 			set_str(&c->origin_prefix, v);
+			c->origin_unqualified = 0;
+		}
 	} else if (strcmp(key, "log_level") == 0) {
 		if (log_level_parse(v, &c->log_level) != 0) {
 			seterr(err, errlen, "bad value '%s' for log_level "
 			    "(err, warning, notice, info or debug)", v);
 			return -1;
 		}
+	} else if ((rc = set_client_key(c, key, v, err, errlen)) != 1) {
+		return rc;
 	} else if (strncmp(key, "limit.", 6) == 0) {
 		xasprintf(&kv, "%s=%s", key + 6, v);
 		if (limits_set(&c->limits, kv, lerr, sizeof(lerr)) != 0) {

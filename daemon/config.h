@@ -33,7 +33,32 @@ struct vmsd_config {
 	unsigned	 batch_max;
 	int		 debug_auth;
 	char		*origin_prefix;
+	int		 origin_unqualified;	/* the default prefix, from a host
+						   name without a dot */
 	int		 log_level;		/* LOG_ERR .. LOG_DEBUG */
+
+	/* Clients and their limits (control.c, http.c, admit.c, budget.c,
+	 * ratelimit.c, rpcmsg.c) */
+	unsigned	 max_batch;		/* requests in one batch */
+	char		*cors_origins;		/* "", "*" or origins */
+	char		*trusted_proxies;	/* addresses whose X-Real-IP is
+						   the client's */
+	int		 anonymous_calls;	/* remote anonymous calls */
+	unsigned	 max_connections;	/* both front ends */
+	unsigned	 max_connections_per_address;	/* HTTP */
+	unsigned	 max_connections_per_uid;	/* control socket */
+	size_t		 max_header_size;	/* HTTP request line + headers */
+	unsigned	 max_requests_per_connection;	/* HTTP, 0 = no limit */
+	unsigned	 client_idle_timeout;	/* seconds, 0 = never */
+	unsigned	 client_request_timeout; /* seconds to send one whole
+						   request, 0 = never */
+	size_t		 max_output;		/* unsent reply bytes, per
+						   connection */
+	size_t		 memory_budget;		/* buffered bytes, all clients */
+	unsigned	 call_rate_per_address;	/* calls/s, 0 = no limit */
+	unsigned	 call_burst_per_address;
+	unsigned	 call_rate_per_identity;
+	unsigned	 call_burst_per_identity;
 	struct vms_limits limits;		/* defaults for deploys */
 };
 

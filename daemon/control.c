@@ -1,8 +1,14 @@
 /*
- * control.c — client connections on the control socket: line framing
- * with the max_message cap, pipelined requests
- * whose replies leave in request order, SO_PEERCRED identity, and
- * back-pressure so a slow or hostile client never blocks the others.
+ * control.c — client connections on the control socket: admission (per
+ * uid, in all, the descriptor reserve: admit.c), line framing with the
+ * max_message cap that scans each byte once, pipelined messages (requests
+ * and batches, rpcmsg.c) whose replies leave in request order, SO_PEERCRED
+ * identity, back-pressure so a slow or hostile client never blocks the
+ * others, the memory budget (budget.c: input, requests waiting, replies
+ * not yet sent), and timeouts: a client that takes more than
+ * client_request_timeout to send one whole line (slow-loris), stays idle
+ * for client_idle_timeout, or does not read its replies (max_output, or no
+ * progress for client_idle_timeout) is disconnected.
  * On shutdown it drains: no new connections, the connected clients are
  * served until each has been idle for a moment (or a deadline passes).
  */
@@ -14,9 +20,12 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -24,17 +33,19 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "admit.h"
+#include "budget.h"
 #include "control.h"
+#include "listen.h"
 #include "log.h"
-#include "methods.h"
 #include "proto.h"
+#include "rpcmsg.h"
 #include "rpcreq.h"
 #include "sockwrite.h"
 #include "util.h"
 #include "vmsd.h"
 
 #define CONN_MAX_PENDING	4096		/* requests awaiting replies */
-#define CONN_MAX_OUTPUT		(16u << 20)	/* unsent reply bytes */
 #define DRAIN_IDLE_MS		250		/* idle time before a client
 						   is closed on shutdown */
 #define DRAIN_FINAL_S		2		/* after the deadline, for busy
@@ -49,9 +60,22 @@ struct conn {
 						   the output drains */
 	int			 paused;
 	int			 linger;	/* drain input before closing */
+	int			 aborted;	/* closed at once: freed by
+						   timer_ev */
 	struct event		*idle_ev;	/* shutdown: idle grace */
+	struct event		*timer_ev;	/* request deadline, idle */
+	int			 timer_kind;	/* TIMER_* armed */
+	uint64_t		 req_start;	/* ms: first byte of the line
+						   being received, or 0 */
+	size_t			 scanned;	/* input bytes known to hold
+						   no newline */
+	struct budget_acct	 acct;
+	struct evbuffer_cb_entry *watch_in, *watch_out;
+	char			 who[48];	/* "unix:alice (pid 42)" */
 	TAILQ_ENTRY(conn)	 entry;
 };
+
+enum { TIMER_NONE, TIMER_REQUEST, TIMER_IDLE };
 
 struct listener {
 	struct evconnlistener	*evl;
@@ -76,6 +100,25 @@ static void conn_write(struct bufferevent *, void *);
 static void conn_event(struct bufferevent *, short, void *);
 static void conn_flush(struct conn *);
 
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Stop charging the connection's buffers and release what it holds. */
+static void
+conn_unbudget(struct conn *c)
+{
+	budget_unwatch(bufferevent_get_input(c->bev), c->watch_in);
+	budget_unwatch(bufferevent_get_output(c->bev), c->watch_out);
+	c->watch_in = c->watch_out = NULL;
+	budget_close(&c->acct);
+}
+
 static void
 conn_free(struct conn *c)
 {
@@ -85,10 +128,13 @@ conn_free(struct conn *c)
 		TAILQ_REMOVE(&c->pending, req, centry);
 		rpcreq_orphan(req);	/* freed when answered */
 	}
+	conn_unbudget(c);
+	admit_control_release(c->info.uid);
 	TAILQ_REMOVE(&conns, c, entry);
 	nconns--;
 	bufferevent_free(c->bev);
 	event_free(c->idle_ev);
+	event_free(c->timer_ev);
 	free(c->info.ident);
 	free(c);
 	if (draining && drain_check_ev != NULL)
@@ -152,6 +198,119 @@ conn_idle_cb(evutil_socket_t unused, short what, void *arg)
 	conn_free(c);
 }
 
+/*
+ * Close the connection now, whatever it has pending or unsent (a client
+ * over a limit): its buffers are released at once and the connection is
+ * freed from its timer, outside whatever callback decided it.
+ */
+static void
+conn_abort(struct conn *c, const char *fmt, ...)
+{
+	char why[VMS_ERRLEN];
+	va_list ap;
+
+	if (c->aborted)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_info("closing the connection of %s: %s", c->who, why);
+	c->aborted = 1;
+	c->closing = 1;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	conn_unbudget(c);
+	evbuffer_drain(bufferevent_get_input(c->bev),
+	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	evbuffer_drain(bufferevent_get_output(c->bev),
+	    evbuffer_get_length(bufferevent_get_output(c->bev)));
+	evtimer_del(c->timer_ev);
+	event_active(c->timer_ev, EV_TIMEOUT, 0);
+}
+
+static void
+conn_evict(struct budget_acct *a)
+{
+	struct conn *c = (struct conn *)((char *)a -
+	    offsetof(struct conn, acct));
+
+	conn_abort(c, "memory_budget exhausted and it holds the most "
+	    "(%zu bytes)", a->held);
+}
+
+/*
+ * Arm the connection's timer for its state: a line partly received must
+ * be complete within client_request_timeout of its first byte; a
+ * connection with nothing partial, pending or unsent is closed after
+ * client_idle_timeout. Busy or paused connections have neither.
+ */
+static void
+conn_arm(struct conn *c)
+{
+	const struct vmsd_config *cf = vmsd_conf;
+	size_t inlen = evbuffer_get_length(bufferevent_get_input(c->bev));
+	struct timeval tv;
+	uint64_t now, ms;
+	int kind = TIMER_NONE;
+
+	if (c->aborted || c->closing)
+		return;
+	if (inlen == 0)
+		c->req_start = 0;
+	if (inlen > 0 && !c->paused && cf->client_request_timeout > 0)
+		kind = TIMER_REQUEST;
+	else if (inlen == 0 && TAILQ_EMPTY(&c->pending) &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+	    cf->client_idle_timeout > 0 && !draining)
+		kind = TIMER_IDLE;
+	if (kind == c->timer_kind)
+		return;		/* armed already, same deadline */
+	c->timer_kind = kind;
+	if (kind == TIMER_NONE) {
+		evtimer_del(c->timer_ev);
+		return;
+	}
+	now = mono_ms();
+	if (kind == TIMER_REQUEST) {
+		if (c->req_start == 0)
+			c->req_start = now;
+		ms = c->req_start + (uint64_t)cf->client_request_timeout *
+		    1000;
+		ms = ms > now ? ms - now : 0;
+	} else
+		ms = (uint64_t)cf->client_idle_timeout * 1000;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(c->timer_ev, &tv);
+}
+
+static void
+conn_timer_cb(evutil_socket_t unused, short what, void *arg)
+{
+	struct conn *c = arg;
+	int kind = c->timer_kind;
+
+	c->timer_kind = TIMER_NONE;
+	if (c->aborted) {
+		conn_free(c);
+		return;
+	}
+	if (kind == TIMER_REQUEST &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 &&
+	    !c->paused && !c->closing) {
+		conn_abort(c, "no complete request within %u s "
+		    "(client_request_timeout)",
+		    vmsd_conf->client_request_timeout);
+		return;
+	}
+	if (kind == TIMER_IDLE && conn_is_idle(c) && !draining) {
+		log_debug("closing the idle connection of %s "
+		    "(client_idle_timeout)", c->who);
+		conn_free(c);
+		return;
+	}
+	conn_arm(c);
+}
+
 static void
 conn_discard(struct bufferevent *bev, void *arg)
 {
@@ -195,6 +354,8 @@ conn_finish(struct conn *c)
 static void
 conn_req_done(struct rpcreq *req, void *owner)
 {
+	/* the reply's bytes, until written */
+	rpcreq_charge(req, req->replylen);
 	conn_flush(owner);
 }
 
@@ -203,6 +364,7 @@ conn_req_new(struct conn *c)
 {
 	struct rpcreq *req = rpcreq_new(c, &c->info, conn_req_done);
 
+	req->acct = &c->acct;
 	TAILQ_INSERT_TAIL(&c->pending, req, centry);
 	c->npending++;
 	return req;
@@ -226,14 +388,24 @@ conn_flush(struct conn *c)
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	int close_now = 0;
 
+	if (c->aborted)
+		return;
 	while ((req = TAILQ_FIRST(&c->pending)) != NULL && req->done) {
+		if (!req->notification && req->reply != NULL &&
+		    evbuffer_get_length(out) >= vmsd_conf->max_output) {
+			conn_abort(c, "it does not read its replies (%zu "
+			    "bytes unsent, max_output)",
+			    evbuffer_get_length(out));
+			return;
+		}
 		TAILQ_REMOVE(&c->pending, req, centry);
 		c->npending--;
-		if (!req->notification && bev_write(c->bev, req->reply,
-		    req->replylen) != 0)
+		if (!req->notification && req->reply != NULL &&
+		    bev_write(c->bev, req->reply, req->replylen) != 0)
 			close_now = 1;
 		if (req->close_after)
 			close_now = 1;
+		rpcreq_uncharge(req);
 		rpcreq_free(req);
 	}
 	if (close_now && !c->closing) {
@@ -246,7 +418,7 @@ conn_flush(struct conn *c)
 		return;
 	}
 	if (c->paused && c->npending < CONN_MAX_PENDING / 2 &&
-	    evbuffer_get_length(out) < CONN_MAX_OUTPUT / 2) {
+	    evbuffer_get_length(out) < vmsd_conf->max_output / 2) {
 		c->paused = 0;
 		bufferevent_enable(c->bev, EV_READ);
 		/* Lines may already wait in the input buffer. */
@@ -254,35 +426,13 @@ conn_flush(struct conn *c)
 		return;
 	}
 	conn_check_idle(c);
+	conn_arm(c);
 }
 
 static void
 conn_handle_line(struct conn *c, char *line, size_t len)
 {
-	struct rpcreq *req;
-	json_t *msg = NULL, *params = NULL, *id = NULL;
-	const char *method = NULL;
-	char err[VMS_ERRLEN];
-	int code;
-
-	req = conn_req_new(c);
-	code = proto_parse_request(line, len, &msg, &method, &params, &id,
-	    err, sizeof(err));
-	if (id != NULL)
-		req->id = json_incref(id);
-	if (code != 0) {
-		json_decref(msg);
-		rpcreq_error(req, code, NULL, "%s", err);
-		return;
-	}
-	if (json_object_get(msg, "id") == NULL)
-		req->notification = 1;
-	if (vmsd_shutting_down || refusing)
-		rpcreq_error(req, RPC_UNAVAILABLE, NULL,
-		    "vmsd is shutting down");
-	else
-		methods_dispatch(req, method, params);
-	json_decref(msg);
+	rpcmsg_handle(conn_req_new(c), line, len, refusing);
 }
 
 static void
@@ -301,32 +451,52 @@ conn_too_large(struct conn *c)
 	    "bytes)", vmsd_conf->max_message);
 }
 
+/*
+ * Frame lines. Only bytes not scanned before are searched for the newline
+ * (c->scanned), so a line arriving in many pieces costs its length once,
+ * not once per piece.
+ */
 static void
 conn_read(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	struct evbuffer_ptr eol;
-	size_t eol_len, len;
+	struct evbuffer_ptr eol, from;
+	size_t eol_len, len, inlen;
 	char *line;
 
 	while (!c->closing) {
 		if (c->npending >= CONN_MAX_PENDING ||
 		    evbuffer_get_length(bufferevent_get_output(bev)) >=
-		    CONN_MAX_OUTPUT) {
+		    vmsd_conf->max_output) {
 			c->paused = 1;
 			bufferevent_disable(bev, EV_READ);
+			conn_arm(c);
 			return;
 		}
-		eol = evbuffer_search_eol(in, NULL, &eol_len,
-		    EVBUFFER_EOL_LF);
+		inlen = evbuffer_get_length(in);
+		if (c->scanned >= inlen)
+			eol.pos = -1;
+		else if (c->scanned == 0)
+			eol = evbuffer_search_eol(in, NULL, &eol_len,
+			    EVBUFFER_EOL_LF);
+		else if (evbuffer_ptr_set(in, &from, c->scanned,
+		    EVBUFFER_PTR_SET) != 0)
+			eol.pos = -1;
+		else
+			eol = evbuffer_search_eol(in, &from, &eol_len,
+			    EVBUFFER_EOL_LF);
 		if (eol.pos < 0) {
-			if (evbuffer_get_length(in) > vmsd_conf->max_message)
+			c->scanned = inlen;
+			if (inlen > vmsd_conf->max_message)
 				conn_too_large(c);
-			else
+			else {
 				conn_check_idle(c);
+				conn_arm(c);
+			}
 			return;
 		}
+		c->scanned = 0;
 		len = (size_t)eol.pos;
 		if (len > vmsd_conf->max_message) {
 			conn_too_large(c);
@@ -336,6 +506,10 @@ conn_read(struct bufferevent *bev, void *arg)
 		if (evbuffer_remove(in, line, len) != (int)len)
 			fatalx("evbuffer_remove short");
 		evbuffer_drain(in, eol_len);
+		/* a new line starts: its own deadline */
+		c->req_start = 0;
+		c->timer_kind = TIMER_NONE;
+		evtimer_del(c->timer_ev);
 		line[len] = '\0';
 		while (len > 0 && (line[len - 1] == '\r' ||
 		    line[len - 1] == ' ' || line[len - 1] == '\t'))
@@ -375,8 +549,10 @@ conn_write(struct bufferevent *bev, void *arg)
 	}
 	if (c->paused)
 		conn_flush(c);
-	else
+	else {
 		conn_check_idle(c);
+		conn_arm(c);
+	}
 }
 
 static void
@@ -384,6 +560,11 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
 
+	if (what & BEV_EVENT_TIMEOUT) {
+		conn_abort(c, "it has not read its replies for %u s "
+		    "(client_idle_timeout)", vmsd_conf->client_idle_timeout);
+		return;
+	}
 	if (what & BEV_EVENT_ERROR)
 		log_debug("client connection: %s", strerror(errno));
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
@@ -411,6 +592,20 @@ peer_ident(uid_t uid)
 	return s;
 }
 
+/* Refused: say why in one error line, then close. */
+static void
+refuse(int fd, const char *why)
+{
+	size_t len = 0;
+	char *line = proto_error(NULL, RPC_BUSY, why, NULL, &len);
+
+	if (line != NULL &&
+	    send(fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("refusing a client: %s", strerror(errno));
+	free(line);
+	close(fd);
+}
+
 static void
 accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -418,41 +613,62 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct conn *c;
 	struct ucred uc;
 	socklen_t ulen = sizeof(uc);
+	struct timeval wtv;
+	char why[VMS_ERRLEN];
 
-	c = xcalloc(1, sizeof(*c));
-	TAILQ_INIT(&c->pending);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ulen) != 0) {
 		log_warn("SO_PEERCRED");
 		close(fd);
-		free(c);
 		return;
 	}
+	if (admit_control(uc.uid, why, sizeof(why)) != 0) {
+		refuse(fd, why);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	TAILQ_INIT(&c->pending);
 	c->info.uid = uc.uid;
 	c->info.gid = uc.gid;
 	c->info.pid = uc.pid;
 	c->info.ident = peer_ident(uc.uid);
+	snprintf(c->who, sizeof(c->who), "%s (pid %ld)", c->info.ident,
+	    (long)uc.pid);
 	c->bev = bufferevent_socket_new(vmsd_base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		log_warnx("bufferevent_socket_new failed");
 		close(fd);
+		admit_control_release(uc.uid);
 		free(c->info.ident);
 		free(c);
 		return;
 	}
 	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
+	/* A client that reads nothing of its replies for this long goes. */
+	wtv.tv_sec = vmsd_conf->client_idle_timeout > 0 ?
+	    (time_t)vmsd_conf->client_idle_timeout : 86400 * 365;
+	wtv.tv_usec = 0;
+	bufferevent_set_timeouts(c->bev, NULL, &wtv);
 	if ((c->idle_ev = evtimer_new(vmsd_base, conn_idle_cb, c)) == NULL ||
+	    (c->timer_ev = evtimer_new(vmsd_base, conn_timer_cb, c)) == NULL ||
 	    bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0) {
 		log_warnx("cannot set up a client connection");
 		if (c->idle_ev != NULL)
 			event_free(c->idle_ev);
+		if (c->timer_ev != NULL)
+			event_free(c->timer_ev);
 		bufferevent_free(c->bev);
+		admit_control_release(uc.uid);
 		free(c->info.ident);
 		free(c);
 		return;
 	}
+	budget_open(&c->acct, conn_evict, c->who);
+	c->watch_in = budget_watch(&c->acct, bufferevent_get_input(c->bev));
+	c->watch_out = budget_watch(&c->acct, bufferevent_get_output(c->bev));
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	nconns++;
 	conn_check_idle(c);
+	conn_arm(c);
 	log_debug("client connected (%s, pid %ld)", c->info.ident,
 	    (long)c->info.pid);
 }
@@ -493,7 +709,7 @@ control_listen_fd(int fd, char *err, size_t errlen)
 		return -1;
 	}
 	l->evl = evconnlistener_new(vmsd_base, accept_cb, l,
-	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (l->evl == NULL) {
 		seterr(err, errlen, "cannot listen on fd %d", fd);
 		free(l);
@@ -580,7 +796,7 @@ control_listen_unix(const char *path, mode_t mode, char *err, size_t errlen)
 		unlink(path);
 		return -1;
 	}
-	if (listen(fd, 128) != 0) {
+	if (listen(fd, LISTEN_BACKLOG) != 0) {
 		seterr(err, errlen, "listen %s: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);

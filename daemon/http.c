@@ -1,19 +1,23 @@
 /*
  * http.c — vmsd's HTTP/1.1 port (http.h), on libevent's evhttp.
  *
- * POST /rpc with Content-Type application/json: one JSON-RPC 2.0 request
- * in the body, decoded by proto_parse_request like a control-socket line,
- * dispatched by methods.c as a remote (anonymous) request; the reply is
- * the response's body. A notification (no "id") is executed and answered
- * 204 with no body. GET /health answers 200 while serving, 503 once
- * shutting down. GET under a registered prefix goes to its module.
- * Anything else: 404, 405 (wrong method) or 415 (wrong content type), each
- * with a JSON-RPC error body so that every client can read why.
+ * POST /rpc with Content-Type application/json: one JSON-RPC 2.0 message
+ * in the body, a request or a batch (rpcmsg.c, as on the control socket),
+ * dispatched by methods.c as a remote request; the reply is the
+ * response's body. A notification, or a batch of them only, is executed
+ * and answered 204 with no body. A request refused by the rate limit is
+ * answered 429 with Retry-After, one over max_message 413. GET /health
+ * answers 200 while serving, 503 once shutting down. GET under a
+ * registered prefix goes to its module. OPTIONS answers CORS preflights
+ * (cors_origins), and every response to an allowed origin carries
+ * Access-Control-Allow-Origin. Anything else: 404, 405 (wrong method) or
+ * 415 (wrong content type), each with a JSON-RPC error body so that every
+ * client can read why.
  *
- * Each evhttp connection has a record (struct hconn) holding the requests
- * waiting for a reply: if the client goes away first, they are orphaned
- * (a call already sent to a worker still runs and commits) before evhttp
- * frees its requests.
+ * Connections (admission, deadlines, memory) are httpconn.c's. Each
+ * holds the requests waiting for a reply: if the client goes away first,
+ * they are orphaned (a call already sent to a worker still runs and
+ * commits) before evhttp frees its requests.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -23,23 +27,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 
 #include "http.h"
+#include "httpconn.h"
 #include "listen.h"
 #include "log.h"
-#include "methods.h"
 #include "proto.h"
+#include "rpcmsg.h"
 #include "rpcreq.h"
 #include "util.h"
 #include "vmsd.h"
 
-struct hconn;
+#define CORS_METHODS	"POST, GET, HEAD, OPTIONS"
+#define CORS_MAX_AGE	"600"
 
 /* One POST /rpc waiting for its reply. */
 struct hreq {
@@ -47,13 +55,6 @@ struct hreq {
 	struct rpcreq		*rpc;
 	struct hconn		*hc;
 	TAILQ_ENTRY(hreq)	 entry;
-};
-
-struct hconn {
-	struct evhttp_connection *evcon;
-	struct conn_info	 info;
-	TAILQ_HEAD(, hreq)	 reqs;
-	LIST_ENTRY(hconn)	 entry;
 };
 
 struct route {
@@ -69,7 +70,6 @@ struct bound {
 };
 
 static struct evhttp *http;
-static LIST_HEAD(, hconn) hconns = LIST_HEAD_INITIALIZER(hconns);
 static SLIST_HEAD(, route) routes = SLIST_HEAD_INITIALIZER(routes);
 static SLIST_HEAD(, bound) bounds = SLIST_HEAD_INITIALIZER(bounds);
 static size_t npending;
@@ -120,10 +120,84 @@ reply_error(struct evhttp_request *req, int status, const char *reason,
 	free(body);
 }
 
-static void
-hconn_closed(struct evhttp_connection *evcon, void *arg)
+/*
+ * CORS: what Access-Control-Allow-Origin says to this Origin: "*" when
+ * cors_origins has it, the origin itself when listed, else NULL (no CORS
+ * header, and browsers keep the response from the page).
+ */
+static const char *
+cors_allowed(const char *origin)
 {
-	struct hconn *hc = arg;
+	const char *p = vmsd_conf->cors_origins;
+	size_t n, m;
+
+	if (origin == NULL || *p == '\0')
+		return NULL;
+	n = strlen(origin);
+	for (; *p != '\0'; p += m) {
+		p += strspn(p, " ,\t");
+		m = strcspn(p, " ,\t");
+		if (m == 1 && *p == '*')
+			return "*";
+		if (m == n && m > 0 && strncasecmp(p, origin, n) == 0)
+			return origin;
+	}
+	return NULL;
+}
+
+static const char *
+origin_of(struct evhttp_request *req)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Origin");
+}
+
+static void
+add_cors(struct evhttp_request *req)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	const char *allow = cors_allowed(origin_of(req));
+
+	if (*vmsd_conf->cors_origins != '\0' &&
+	    strcmp(vmsd_conf->cors_origins, "*") != 0)
+		evhttp_add_header(out, "Vary", "Origin");
+	if (allow == NULL)
+		return;
+	evhttp_add_header(out, "Access-Control-Allow-Origin", allow);
+	evhttp_add_header(out, "Access-Control-Expose-Headers",
+	    "Retry-After");
+}
+
+/* OPTIONS: a CORS preflight, or a plain question about methods. */
+static void
+do_options(struct evhttp_request *req)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	const char *origin = origin_of(req);
+
+	evhttp_add_header(out, "Allow", CORS_METHODS);
+	if (origin == NULL || evhttp_find_header(in,
+	    "Access-Control-Request-Method") == NULL) {
+		reply(req, 204, "No Content", NULL, NULL, 0);
+		return;
+	}
+	if (cors_allowed(origin) == NULL) {
+		reply_error(req, 403, "Forbidden", RPC_PERMISSION,
+		    "this origin may not call (cors_origins)");
+		return;
+	}
+	add_cors(req);
+	evhttp_add_header(out, "Access-Control-Allow-Methods", CORS_METHODS);
+	evhttp_add_header(out, "Access-Control-Allow-Headers", "Content-Type");
+	evhttp_add_header(out, "Access-Control-Max-Age", CORS_MAX_AGE);
+	reply(req, 204, "No Content", NULL, NULL, 0);
+}
+
+/* The connection goes (httpconn.c): its requests are orphaned. */
+static void
+hconn_gone(struct hconn *hc)
+{
 	struct hreq *h;
 
 	while ((h = TAILQ_FIRST(&hc->reqs)) != NULL) {
@@ -132,27 +206,7 @@ hconn_closed(struct evhttp_connection *evcon, void *arg)
 		free(h);
 		npending--;
 	}
-	LIST_REMOVE(hc, entry);
-	free(hc);
 	check_drained();
-}
-
-static struct hconn *
-hconn_of(struct evhttp_request *req)
-{
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct hconn *hc;
-
-	LIST_FOREACH(hc, &hconns, entry)
-		if (hc->evcon == evcon)
-			return hc;
-	hc = xcalloc(1, sizeof(*hc));
-	hc->evcon = evcon;
-	hc->info.tcp = 1;
-	TAILQ_INIT(&hc->reqs);
-	LIST_INSERT_HEAD(&hconns, hc, entry);
-	evhttp_connection_set_closecb(evcon, hconn_closed, hc);
-	return hc;
 }
 
 /* The JSON-RPC reply is ready: it becomes the HTTP response. */
@@ -160,12 +214,14 @@ static void
 rpc_done(struct rpcreq *rpc, void *owner)
 {
 	struct hreq *h = owner;
+	struct evkeyvalq *out = evhttp_request_get_output_headers(h->req);
 	int status = 200;
 	const char *reason = "OK";
+	char secs[16];
 
 	TAILQ_REMOVE(&h->hc->reqs, h, entry);
 	npending--;
-	if (rpc->notification)
+	if (rpc->notification || rpc->reply == NULL)
 		reply(h->req, 204, "No Content", NULL, NULL, 0);
 	else {
 		/* JSON-RPC errors are 200 like results, but for what HTTP
@@ -173,6 +229,11 @@ rpc_done(struct rpcreq *rpc, void *owner)
 		if (rpc->code == RPC_TOO_LARGE) {
 			status = 413;
 			reason = "Payload Too Large";
+		} else if (rpc->code == RPC_RATE_LIMITED) {
+			status = 429;
+			reason = "Too Many Requests";
+			snprintf(secs, sizeof(secs), "%u", rpc->retry_after);
+			evhttp_add_header(out, "Retry-After", secs);
 		}
 		reply(h->req, status, reason, "application/json", rpc->reply,
 		    rpc->replylen);
@@ -194,20 +255,16 @@ is_json(struct evhttp_request *req)
 }
 
 static void
-do_rpc(struct evhttp_request *req)
+do_rpc(struct evhttp_request *req, struct hconn *hc)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	struct hconn *hc;
 	struct hreq *h;
-	json_t *msg = NULL, *params = NULL, *id = NULL;
-	const char *method = NULL;
-	char err[VMS_ERRLEN], *body;
+	char *body;
 	size_t len = evbuffer_get_length(in);
-	int code;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", "POST");
+		    "Allow", "POST, OPTIONS");
 		reply_error(req, 405, "Method Not Allowed", RPC_INVALID_REQUEST,
 		    "use POST for JSON-RPC requests");
 		return;
@@ -223,30 +280,16 @@ do_rpc(struct evhttp_request *req)
 		    RPC_INTERNAL_ERROR, "cannot read the request body");
 		return;
 	}
-	hc = hconn_of(req);
 	h = xcalloc(1, sizeof(*h));
 	h->req = req;
 	h->hc = hc;
 	h->rpc = rpcreq_new(h, &hc->info, rpc_done);
+	h->rpc->acct = &hc->acct;
+	h->rpc->addr = hc->addr;
 	TAILQ_INSERT_TAIL(&hc->reqs, h, entry);
 	npending++;
-	code = proto_parse_request(body ? body : "", len, &msg, &method,
-	    &params, &id, err, sizeof(err));
-	if (id != NULL)
-		h->rpc->id = json_incref(id);
-	if (code != 0) {
-		json_decref(msg);
-		rpcreq_error(h->rpc, code, NULL, "%s", err);
-		return;
-	}
-	if (json_object_get(msg, "id") == NULL)
-		h->rpc->notification = 1;
-	if (vmsd_shutting_down)
-		rpcreq_error(h->rpc, RPC_UNAVAILABLE, NULL,
-		    "vmsd is shutting down");
-	else
-		methods_dispatch(h->rpc, method, params);
-	json_decref(msg);
+	/* may complete at once (rpc_done) */
+	rpcmsg_handle(h->rpc, body ? body : "", len, 0);
 }
 
 static void
@@ -267,19 +310,34 @@ dispatch(struct evhttp_request *req, void *arg)
 {
 	const char *uri = evhttp_request_get_uri(req);
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	struct hconn *hc = hconn_of(req);
 	struct route *r;
 	char *path;
 	size_t n;
 
+	if (hc == NULL) {
+		/* never admitted (httpconn.c could not set it up) */
+		evhttp_add_header(out, "Connection", "close");
+		reply_error(req, 503, "Service Unavailable", RPC_BUSY,
+		    "cannot serve this connection now");
+		return;
+	}
+	if (hconn_request(hc, req))
+		evhttp_add_header(out, "Connection", "close");
+	if (cmd == EVHTTP_REQ_OPTIONS) {
+		do_options(req);
+		return;
+	}
+	add_cors(req);
 	path = xstrdup(uri);
 	path[strcspn(path, "?#")] = '\0';
 	if (strcmp(path, "/rpc") == 0) {
-		do_rpc(req);
+		do_rpc(req, hc);
 		goto out;
 	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", "GET, HEAD");
+		evhttp_add_header(out, "Allow", "GET, HEAD, OPTIONS");
 		reply_error(req, 405, "Method Not Allowed", RPC_INVALID_REQUEST,
 		    "only GET and HEAD here; JSON-RPC is POST /rpc");
 		goto out;
@@ -313,9 +371,44 @@ http_init(char *err, size_t errlen)
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PUT |
 	    EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH);
-	evhttp_set_max_body_size(http, (ev_ssize_t)vmsd_conf->max_message);
 	evhttp_set_gencb(http, dispatch, NULL);
+	hconn_setup(http, hconn_gone);
 	return 0;
+}
+
+static void
+accept_resume(evutil_socket_t unused, short what, void *arg)
+{
+	struct evhttp_bound_socket *sock = arg;
+	struct bound *b;
+
+	if (draining)
+		return;
+	SLIST_FOREACH(b, &bounds, entry)	/* still ours? */
+		if (b->sock == sock)
+			evconnlistener_enable(
+			    evhttp_bound_socket_get_listener(sock));
+}
+
+/* accept() failed: out of descriptors or memory, back off a little
+ * rather than spin (admit.c keeps connections below the fd limit; this is
+ * for what else may use descriptors). */
+static void
+accept_error(struct evconnlistener *evl, void *arg)
+{
+	static time_t last;
+	struct timeval tv = { 0, 100000 };
+	int e = EVUTIL_SOCKET_ERROR();
+
+	if (time(NULL) != last) {
+		log_warnx("HTTP accept: %s", evutil_socket_error_to_string(e));
+		last = time(NULL);
+	}
+	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+		evconnlistener_disable(evl);
+		event_base_once(vmsd_base, -1, EV_TIMEOUT, accept_resume, arg,
+		    &tv);
+	}
 }
 
 int
@@ -336,6 +429,8 @@ http_listen_fd(int fd, char *err, size_t errlen)
 		free(b);
 		return -1;
 	}
+	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(b->sock),
+	    accept_error);
 	SLIST_INSERT_HEAD(&bounds, b, entry);
 	return 0;
 }
@@ -389,6 +484,13 @@ http_pending(void)
 }
 
 void
+http_configure(void)
+{
+	if (http != NULL)
+		hconn_configure(http);
+}
+
+void
 http_free(void)
 {
 	struct route *r;
@@ -396,8 +498,9 @@ http_free(void)
 
 	drain_done = NULL;
 	if (http != NULL)
-		evhttp_free(http);	/* closes connections: hconn_closed */
+		evhttp_free(http);	/* closes connections: hconn_gone */
 	http = NULL;
+	hconn_free_all();
 	while ((b = SLIST_FIRST(&bounds)) != NULL) {
 		SLIST_REMOVE_HEAD(&bounds, entry);
 		free(b);

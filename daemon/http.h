@@ -1,9 +1,11 @@
 /*
  * http.h — vmsd's HTTP/1.1 port (http.c, libevent's evhttp): the front end
  * for remote clients. POST /rpc carries JSON-RPC 2.0 (the methods the
- * table marks PM_REMOTE); GET /health answers load balancers; other
- * modules serve read-only resources under a GET prefix they register
- * (http_route), such as a contract's ledger under /c/NAME/.
+ * table marks PM_REMOTE), a request or a batch; GET /health answers load
+ * balancers; other modules serve read-only resources under a GET prefix
+ * they register (http_route), such as a contract's ledger under /c/NAME/;
+ * OPTIONS answers CORS preflights (cors_origins). Connections, their
+ * admission, deadlines and memory are httpconn.h's.
  */
 #ifndef VMSD_HTTP_H
 #define VMSD_HTTP_H
@@ -28,6 +30,8 @@ void	 http_route(const char *prefix, http_get_fn, void *arg);
  * connections are served until the workers stop. */
 void	 http_drain(void (*done)(void));
 size_t	 http_pending(void);
+/* The configuration was reloaded: timeouts and sizes follow. */
+void	 http_configure(void);
 void	 http_free(void);
 
 #endif

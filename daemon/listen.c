@@ -56,7 +56,7 @@ listen_tcp(const char *addrport, char *err, size_t errlen)
 		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
 		    sizeof(on)) != 0 ||
 		    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-		    listen(fd, 128) != 0) {
+		    listen(fd, LISTEN_BACKLOG) != 0) {
 			seterr(err, errlen, "listen %s: %s", addrport,
 			    strerror(errno));
 			close(fd);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "methods.h"
 #include "proto.h"
+#include "ratelimit.h"
 #include "rpcreq.h"
 #include "supervisor.h"
 #include "util.h"
@@ -264,6 +265,19 @@ m_call(struct rpcreq *req, json_t *params)
 		req->auth = "peercred";
 	} else
 		req->auth = "anonymous";
+	/* Remote calls: refused here, before any contract runs, so that a
+	 * refused call never reaches a ledger. */
+	if (peer != NULL && peer->tcp) {
+		if (strcmp(req->auth, "anonymous") == 0 &&
+		    !vmsd_conf->anonymous_calls) {
+			rpcreq_error(req, RPC_PERMISSION, NULL, "permission "
+			    "denied: anonymous remote calls are off on this "
+			    "host (anonymous_calls = no); sign the call");
+			return;
+		}
+		if (ratelimit_call(req) != 0)
+			return;
+	}
 	m_submit(req, params);
 	return;
 bad:

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "log.h"
 #include "proto.h"
 #include "rpcreq.h"
@@ -25,8 +26,31 @@ rpcreq_new(void *owner, const struct conn_info *peer, rpcreq_done_fn fn)
 }
 
 void
+rpcreq_charge(struct rpcreq *req, size_t n)
+{
+	if (req->acct == NULL)
+		return;
+	budget_add(req->acct, n);
+	req->charge += n;
+}
+
+void
+rpcreq_uncharge(struct rpcreq *req)
+{
+	if (req->charge > 0 && req->acct != NULL)
+		budget_sub(req->acct, req->charge);
+	req->charge = 0;
+}
+
+void
 rpcreq_free(struct rpcreq *req)
 {
+	size_t i;
+
+	for (i = 0; i < req->nkids; i++)
+		if (req->kids[i] != NULL)
+			rpcreq_free(req->kids[i]);
+	free(req->kids);
 	json_decref(req->id);
 	json_decref(req->params);
 	free(req->reply);
@@ -37,12 +61,25 @@ rpcreq_free(struct rpcreq *req)
 void
 rpcreq_orphan(struct rpcreq *req)
 {
+	size_t i;
+
 	if (req->done) {
 		rpcreq_free(req);
 		return;
 	}
+	rpcreq_uncharge(req);	/* the connection's account is closing */
 	req->owner = NULL;
 	req->peer = NULL;
+	req->acct = NULL;
+	req->addr = NULL;
+	/* The elements of a batch keep completing to it, but their peer
+	 * (the front end's connection) is gone too. */
+	for (i = 0; i < req->nkids; i++)
+		if (req->kids[i] != NULL) {
+			req->kids[i]->peer = NULL;
+			req->kids[i]->acct = NULL;
+			req->kids[i]->addr = NULL;
+		}
 }
 
 const char *
@@ -55,13 +92,14 @@ rpcreq_who(const struct rpcreq *req)
 static void
 rpcreq_complete(struct rpcreq *req, char *line, size_t len)
 {
-	if (line == NULL) {
+	if (line == NULL && !req->notification) {
 		/* Only if jansson could not encode: never leave a hole. */
 		line = proto_error(req->id, RPC_INTERNAL_ERROR,
 		    "internal error: cannot encode reply", NULL, &len);
 		if (line == NULL)
 			fatalx("cannot encode an error reply");
 	}
+	rpcreq_uncharge(req);
 	if (req->owner == NULL) {
 		free(line);
 		rpcreq_free(req);
@@ -71,6 +109,14 @@ rpcreq_complete(struct rpcreq *req, char *line, size_t len)
 	req->replylen = len;
 	req->done = 1;
 	req->done_fn(req, req->owner);
+}
+
+void
+rpcreq_reply_raw(struct rpcreq *req, char *reply, size_t len)
+{
+	if (reply == NULL)
+		req->notification = 1;
+	rpcreq_complete(req, reply, len);
 }
 
 void

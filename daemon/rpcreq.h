@@ -1,6 +1,6 @@
 /*
  * rpcreq.h — one client request, from the moment a front end (control.c
- * for the Unix socket and TCP lines) has decoded it until its reply is
+ * for the Unix socket, http.c for POST /rpc) has read it until its reply is
  * encoded: its id, its caller, what the methods decided about it, and the
  * reply. The request knows nothing of connections: the front end gives it
  * a completion callback and is told when the reply is ready. If the client
@@ -27,6 +27,7 @@ struct conn_info {
 	char		*ident;		/* "unix:alice", NULL when remote */
 };
 
+struct budget_acct;
 struct proto_method;
 struct rpcreq;
 /* The reply is ready (req->reply): the front end sends it, in order. */
@@ -43,6 +44,19 @@ struct rpcreq {
 	char		*reply;		/* the encoded reply line */
 	size_t		 replylen;
 	int		 code;		/* its error code, 0 for a result */
+	/* Set by the front end: its connection's memory budget account,
+	 * and for a remote client its address (the key of limits; valid
+	 * while the request is dispatched). NULL once orphaned. */
+	struct budget_acct *acct;
+	const char	*addr;
+	size_t		 charge;	/* bytes held in acct for it */
+	unsigned	 retry_after;	/* refused by a rate limit: seconds */
+
+	/* A batch: its elements, and how many have yet to complete. An
+	 * element's owner is its batch (parent). */
+	struct rpcreq	*parent;
+	struct rpcreq	**kids;
+	size_t		 nkids, kids_left;
 
 	/* Set by methods.c for the supervisor. */
 	const struct proto_method *pm;	/* the method, from the table */
@@ -60,8 +74,13 @@ TAILQ_HEAD(rpcreq_list, rpcreq);
 struct rpcreq	*rpcreq_new(void *owner, const struct conn_info *,
 		    rpcreq_done_fn);
 void		 rpcreq_free(struct rpcreq *);
-/* The client is gone: free now if answered, else when answered. */
+/* The client is gone: free now if answered, else when answered (a
+ * batch: once its last element is). */
 void		 rpcreq_orphan(struct rpcreq *);
+/* Charge n bytes to the connection's budget account (req->acct) for as
+ * long as the request waits for its reply; released when it completes. */
+void		 rpcreq_charge(struct rpcreq *, size_t n);
+void		 rpcreq_uncharge(struct rpcreq *);
 /* Who asked, for logs: the peer's identity, else "admin". */
 const char	*rpcreq_who(const struct rpcreq *);
 
@@ -76,6 +95,9 @@ void		 rpcreq_error_obj(struct rpcreq *, const json_t *error);
  * text jansson encoded (a worker's reply). */
 void		 rpcreq_result_text(struct rpcreq *, const char *result,
 		    size_t len);
+/* Complete with a reply already encoded (malloc'd, stolen; NULL with
+ * len 0 for none: a notification or an all-notification batch). */
+void		 rpcreq_reply_raw(struct rpcreq *, char *reply, size_t len);
 /* Answer every request of a list with an error; *n (if not NULL) counts
  * them down. */
 void		 rpcreq_fail_list(struct rpcreq_list *, unsigned *n, int code,

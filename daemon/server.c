@@ -23,12 +23,15 @@
 #include <event2/event.h>
 
 #include "admin.h"
+#include "admit.h"
+#include "budget.h"
 #include "contract.h"
 #include "control.h"
 #include "http.h"
 #include "log.h"
 #include "notify.h"
 #include "proc.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "supervisor.h"
 #include "util.h"
@@ -187,6 +190,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	config_free(&conf);
 	conf = nc;
 	apply_log_level();
+	http_configure();
 	log_info("configuration reloaded (new snapshot_interval and "
 	    "batch_max apply to workers started from now on)");
 	ready();
@@ -266,6 +270,15 @@ server_run(const struct vmsd_flags *f)
 	vmsd_conf = &conf;
 	apply_log_level();
 
+	if (conf.origin_unqualified)
+		log_warnx("origin_prefix is \"%s\", made of a host name that "
+		    "is not fully qualified: another host of that name would "
+		    "sign the same origins, and auditors could not tell the "
+		    "two apart; set origin_prefix to a name only this host "
+		    "has (e.g. origin_prefix = vms.example.org) in %s",
+		    conf.origin_prefix, flags.config ? flags.config :
+		    "vmsd.conf");
+
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) != 0)
@@ -280,6 +293,7 @@ server_run(const struct vmsd_flags *f)
 	ev_int = add_signal(SIGINT, on_term);
 	ev_hup = add_signal(SIGHUP, on_hup);
 	ev_chld = add_signal(SIGCHLD, on_chld);
+	budget_init();
 
 	setup_listeners();
 	if (resolve_admin_gid(&conf, err, sizeof(err)) != 0)
@@ -290,6 +304,7 @@ server_run(const struct vmsd_flags *f)
 		fatalx("%s", err);
 	contracts_on_change(update_status);
 	notify_init();
+	admit_init();
 	log_info("vmsd %s ready: state %s, %zu contract%s", VMSD_VERSION,
 	    conf.state_dir, contract_count(),
 	    contract_count() == 1 ? "" : "s");
@@ -303,6 +318,9 @@ server_run(const struct vmsd_flags *f)
 	contracts_free_all();
 	http_free();
 	control_free_all();
+	ratelimit_free();
+	admit_free();
+	budget_free();
 	notify_free();
 	event_free(ev_term);
 	event_free(ev_int);

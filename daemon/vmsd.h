@@ -5,8 +5,14 @@
  *
  *   server.h      startup, signals, reload, shutdown (server.c; main() is vmsd.c)
  *   config.h      vmsd.conf and command-line flags
- *   control.h     JSON-RPC lines on the control socket and TCP (control.c, listen.c)
+ *   control.h     JSON-RPC lines on the control socket (control.c)
+ *   http.h        the HTTP port (http.c, listen.c); httpconn.h its connections
+ *   rpcmsg.h      one message from a front end: a request or a batch
  *   rpcreq.h      one client request and its reply
+ *   admit.h       which client connections are let in; the fd reserve
+ *   budget.h      the memory budget of the front ends
+ *   ratelimit.h   the rate of remote calls
+ *   keytab.h      string-keyed records
  *   methods.h     the protocol's methods: checks, identity, hand-off
  *   supervisor.h  requests to contract workers; their life
  *   admin.h       deploy, stop, start, remove

@@ -213,6 +213,19 @@ read_line(struct vms_client *c, char **line, size_t *linelen, char *err,
 	}
 }
 
+/* Has the other end closed fd (EOF waiting, nothing else to read)? */
+static int
+peer_closed(int fd)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	char b;
+
+	if (poll(&pfd, 1, 0) != 1)
+		return 0;
+	return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ||
+	    (pfd.revents & (POLLHUP | POLLERR)) != 0;
+}
+
 enum client_status
 client_call(struct vms_client *c, const char *method, json_t *params,
     json_t **result, struct client_error *rerr, char *err, size_t errlen)
@@ -240,6 +253,18 @@ client_call(struct vms_client *c, const char *method, json_t *params,
 		if (rc != 0)
 			return CLIENT_FAILED;
 		goto reply;
+	}
+	if (c->len == 0 && peer_closed(c->fd)) {
+		/* The daemon closed the idle connection (its
+		 * client_idle_timeout): nothing was sent, connect again. */
+		int fd = connect_unix(c->addr, err, errlen);
+
+		if (fd < 0) {
+			free(req);
+			return CLIENT_FAILED;
+		}
+		close(c->fd);
+		c->fd = fd;
 	}
 	if (write_all(c->fd, req, len) != 0) {
 		seterr(err, errlen, "%s: write: %s", c->addr, strerror(errno));

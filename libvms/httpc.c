@@ -7,7 +7,10 @@
  */
 #include <sys/types.h>
 
+#include <sys/socket.h>
+
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,13 +207,31 @@ conn_closed(struct evhttp_connection *conn, void *arg)
 	h->closed = 1;
 }
 
+/* Did the server close the kept-alive connection while it was idle (its
+ * idle timeout)? Then nothing was sent on it: connect again. A server
+ * sends nothing unasked on an idle HTTP/1.1 connection but its close
+ * (EOF, or TLS's close_notify): anything to read means closed. */
+static int
+idle_closed(struct httpc *h)
+{
+	struct pollfd pfd;
+
+	if (h->bev == NULL && h->conn != NULL)
+		h->bev = evhttp_connection_get_bufferevent(h->conn);
+	if (h->bev == NULL || (pfd.fd = bufferevent_getfd(h->bev)) < 0)
+		return 0;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 1;
+}
+
 static int
 connect_conn(struct httpc *h, char *err, size_t errlen)
 {
 	struct timeval tv;
 	SSL *ssl;
 
-	if (h->conn != NULL && !h->closed)
+	if (h->conn != NULL && !h->closed && !idle_closed(h))
 		return 0;
 	drop_conn(h);
 	if (h->url.tls) {

@@ -193,22 +193,30 @@ proto_error(const json_t *id, int code, const char *message, json_t *data,
 }
 
 int
-proto_parse_request(const char *line, size_t len, json_t **req,
-    const char **method, json_t **params, json_t **id, char *err,
+proto_parse_message(const char *text, size_t len, json_t **msg, char *err,
     size_t errlen)
 {
 	json_error_t jerr;
-	json_t *m, *v;
 
-	*req = NULL;
-	*id = NULL;
-	m = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (m == NULL) {
+	/* Any JSON value is a message: a bare 1 is an invalid request
+	 * (-32600), not a parse error. */
+	*msg = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+	    &jerr);
+	if (*msg == NULL) {
 		seterr(err, errlen, "parse error: %s at column %d", jerr.text,
 		    jerr.column);
 		return RPC_PARSE_ERROR;
 	}
-	*req = m;
+	return 0;
+}
+
+int
+proto_check_request(json_t *m, const char **method, json_t **params,
+    json_t **id, char *err, size_t errlen)
+{
+	json_t *v;
+
+	*id = NULL;
 	if (!json_is_object(m)) {
 		seterr(err, errlen, "invalid request: not a JSON object");
 		return RPC_INVALID_REQUEST;
@@ -244,6 +252,19 @@ proto_parse_request(const char *line, size_t len, json_t **req,
 	}
 	*params = v;
 	return 0;
+}
+
+int
+proto_parse_request(const char *line, size_t len, json_t **req,
+    const char **method, json_t **params, json_t **id, char *err,
+    size_t errlen)
+{
+	int code;
+
+	*id = NULL;
+	if ((code = proto_parse_message(line, len, req, err, errlen)) != 0)
+		return code;
+	return proto_check_request(*req, method, params, id, err, errlen);
 }
 
 int

@@ -30,6 +30,8 @@
 #define RPC_NO_CONTRACT_METHOD	-32006	/* unknown/private contract method */
 #define RPC_NOT_FOUND		-32007	/* path, entry or checkpoint */
 #define RPC_TOO_LARGE		-32008	/* message over the size cap */
+#define RPC_RATE_LIMITED	-32009	/* too many calls: retry after
+					   data.retry_after seconds */
 /* signed calls (refused before anything runs; nothing is recorded) */
 #define RPC_BAD_SIGNATURE	-32010	/* malformed, or does not verify */
 #define RPC_WRONG_ORIGIN	-32011	/* signed for another contract */
@@ -95,11 +97,22 @@ char	*proto_error(const json_t *id, int code, const char *message,
 	    json_t *data, size_t *len);
 
 /*
- * Parse and validate one request line. On success *req is the decoded
- * object (caller decrefs) and *method, *params (object, may be empty), *id
- * (borrowed, may be NULL for notifications) point into it. On failure
- * returns the JSON-RPC error code to answer and fills err.
+ * A message is one request (an object) or a batch (an array of requests),
+ * as JSON-RPC 2.0 defines them. proto_parse_message decodes the text of
+ * one message (any JSON value: a bare 1 is an invalid request, not a parse
+ * error): 0 with *msg (caller decrefs), or RPC_PARSE_ERROR with err.
+ * proto_check_request validates one request, the message itself or an
+ * element of a batch: 0 with *method, *params (an object, added empty if
+ * absent) and *id (NULL when absent: a notification) pointing into m, or
+ * the JSON-RPC error code to answer with err (*id is set as soon as it is
+ * known valid, so the error can carry it).
  */
+int	 proto_parse_message(const char *text, size_t len, json_t **msg,
+	    char *err, size_t errlen);
+int	 proto_check_request(json_t *m, const char **method, json_t **params,
+	    json_t **id, char *err, size_t errlen);
+/* Both for one request (a batch is an invalid request here): *req is the
+ * decoded message (caller decrefs, also on error when not NULL). */
 int	 proto_parse_request(const char *line, size_t len, json_t **req,
 	    const char **method, json_t **params, json_t **id,
 	    char *err, size_t errlen);

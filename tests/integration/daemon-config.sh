@@ -138,6 +138,40 @@ sed 's/^#\([a-z]\)/\1/' "$TOP/etc/vmsd.conf" | grep -v '^socket\|^state_dir' >"$
 if start_vmsd; then pass default_config_all_settings_valid; else fail default_config_all_settings_valid "vmsd refused etc/vmsd.conf uncommented"; fi
 stop_vmsd
 
+# The default origin prefix is the fully qualified host name; without a
+# dot, a warning at start says how to set origin_prefix; with one set,
+# no warning.
+VMSCTL="${VMSCTL:-$TOP/build/san/vmsctl}"
+fqdn=$(python3 -c '
+import socket
+h = socket.gethostname()
+if "." not in h:
+    try:
+        c = socket.getaddrinfo(h, None, flags=socket.AI_CANONNAME)[0][3]
+        if "." in c:
+            h = c
+    except OSError:
+        pass
+print(h)')
+: >"$T/vmsd.conf"
+: >"$T/log"
+start_vmsd
+write_counter
+deploy o1 "$T/counter.lua" >"$T/out"
+origin=$("$VMSCTL" -s "$T/s.sock" info o1 2>/dev/null | sed -n 's/^vkey: *\([^+]*\)+.*/\1/p')
+stop_vmsd
+case $fqdn in
+*.*)	check origin_default_fqdn "origin $origin, fqdn $fqdn" \
+	    sh -c "[ '$origin' = '$fqdn/vmsd/o1' ] && ! grep -q 'not fully qualified' '$T/log'" ;;
+*)	check origin_default_unqualified_warns "origin $origin, host $fqdn" \
+	    sh -c "[ '$origin' = '$fqdn/vmsd/o1' ] && grep -q 'origin_prefix is \"$fqdn/vmsd\", made of a host name that is not fully qualified.*set origin_prefix' '$T/log'" ;;
+esac
+printf 'origin_prefix = vms.example.org\n' >"$T/vmsd.conf"
+: >"$T/log"
+start_vmsd
+check origin_prefix_set_no_warning "log: $(grep -i qualified "$T/log")" sh -c "! grep -q 'not fully qualified' '$T/log'"
+stop_vmsd
+
 # socket_mode is applied to the socket file.
 printf 'socket_mode = 0600\n' >"$T/vmsd.conf"
 start_vmsd

@@ -25,7 +25,7 @@ else
 fi
 
 # Not an object / no jsonrpc / params not an object.
-out=$(printf '[1,2]\n{"id":1,"method":"ping"}\n{"jsonrpc":"2.0","id":2,"method":"list","params":[1]}\n' | raw 1)
+out=$(printf '1\n{"id":1,"method":"ping"}\n{"jsonrpc":"2.0","id":2,"method":"list","params":[1]}\n' | raw 1)
 c1=$(echo "$out" | sed -n 1p | field error.code); c2=$(echo "$out" | sed -n 2p | field error.code)
 c3=$(echo "$out" | sed -n 3p | field error.code)
 check invalid_requests "codes $c1 $c2 $c3" [ "$c1" = -32600 -a "$c2" = -32600 -a "$c3" = -32602 ]
@@ -86,6 +86,34 @@ import json, sys
 print(",".join(json.loads(l)["id"] for l in sys.stdin if l.strip()))')
 want=$(python3 -c 'print(",".join("r%d" % i for i in range(200)))')
 check pipelined_replies_in_order "ids: $(echo "$ids" | cut -c1-80)..." [ "$ids" = "$want" ]
+
+# Batches (JSON-RPC 2.0): one line, the array of the replies to the
+# requests that are not notifications, in order; pipelined with single
+# requests, every reply still leaves in request order.
+out=$(printf '%s\n' \
+    '{"jsonrpc":"2.0","id":"a","method":"ping"}' \
+    '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"ping"},1,{"jsonrpc":"2.0","id":"x","method":"nope"},{"jsonrpc":"2.0","id":3,"method":"list"}]' \
+    '[{"jsonrpc":"2.0","method":"ping"},{"jsonrpc":"2.0","method":"list"}]' \
+    '[]' \
+    '[1,2]' \
+    '{"jsonrpc":"2.0","id":"z","method":"ping"}' | raw 2)
+if echo "$out" | python3 -c '
+import json, sys
+lines = [json.loads(l) for l in sys.stdin if l.strip() and l.strip() != "EOF"]
+assert len(lines) == 5, lines
+assert lines[0]["id"] == "a"
+b = lines[1]
+assert [x["id"] for x in b] == [1, None, "x", 3], b
+assert "result" in b[0] and b[1]["error"]["code"] == -32600
+assert b[2]["error"]["code"] == -32601 and "contracts" in b[3]["result"]
+assert lines[2]["error"]["code"] == -32600 and lines[2]["id"] is None
+assert [x["error"]["code"] for x in lines[3]] == [-32600, -32600]
+assert lines[4]["id"] == "z"
+'; then
+	pass batches_on_the_socket
+else
+	fail batches_on_the_socket "got: $(echo "$out" | head -c 600)"
+fi
 
 # Notifications (no id) get no reply; the next request does.
 out=$(printf '{"jsonrpc":"2.0","method":"ping"}\n{"jsonrpc":"2.0","id":9,"method":"ping"}\n' | raw 1)

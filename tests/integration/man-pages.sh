@@ -108,10 +108,13 @@ else
 fi
 
 # ---- configuration keys ----
-# The keys config.c compares against, plus limit.NAME for every field of
+# The keys config.c compares against or lists in its table, plus limit.NAME for every field of
 # struct vms_limits (engine.h), which config.c accepts as "limit.*".
-keys=$(grep -Eo 'str(n)?cmp\(key, "[a-z_.]+"' "$TOP/daemon/config.c" 2>/dev/null |
-    sed 's/.*"\(.*\)"/\1/' | grep -v '\.$' | sort -u)
+keys=$( { grep -Eo 'str(n)?cmp\(key, "[a-z_.]+"' "$TOP/daemon/config.c" 2>/dev/null |
+    sed 's/.*"\(.*\)"/\1/' | grep -v '\.$'
+    # and the numeric keys of its table (U(key, min, max) and Z(...))
+    sed -n 's/^[[:space:]]*[UZ](\([a-z_]*\),.*/\1/p' "$TOP/daemon/config.c"
+    } | sort -u)
 if grep -q 'strncmp(key, "limit\."' "$TOP/daemon/config.c" 2>/dev/null; then
 	lim=$(sed -n '/^struct vms_limits {/,/^};/s/^[[:space:]]*uint64_t[[:space:]]*\([a-z_]*\);.*/limit.\1/p' \
 	    "$TOP/lua-sandbox/engine.h")

@@ -1,6 +1,7 @@
 /*
  * test-config.c — vmsd.conf parsing (daemon/config.c, from
- * build/libdaemon.a) for log_level and call_timeout,
+ * build/libdaemon.a) for log_level, call_timeout, the clients' limits and
+ * the default origin prefix,
  * and the level filter of libvms/log.c, checked on what it writes to
  * stderr.
  */
@@ -120,6 +121,80 @@ TEST(call_timeout)
 	CHECK_EQ_INT(load_line(&c, "call_timeout = 5s", err, sizeof(err)), -1);
 }
 
+/* The keys of clients and their limits: defaults, ranges, sizes. */
+TEST(client_limits)
+{
+	struct vmsd_config c;
+	char err[VMS_ERRLEN];
+
+	config_defaults(&c);
+	CHECK_EQ_INT(c.anonymous_calls, 0);
+	CHECK_EQ_INT(c.max_batch, 100);
+	CHECK_EQ_INT(c.max_connections, 1024);
+	CHECK(c.memory_budget == 64u << 20);
+	CHECK(c.memory_budget < 256u << 20);
+	CHECK(c.max_header_size == 16u << 10);
+	CHECK_EQ_INT(c.client_request_timeout, 10);
+	CHECK_EQ_STR(c.cors_origins, "");
+	config_free(&c);
+	CHECK_EQ_INT(load_line(&c, "memory_budget = 32M", err, sizeof(err)),
+	    0);
+	CHECK(c.memory_budget == 32u << 20);
+	config_free(&c);
+	CHECK_EQ_INT(load_line(&c, "memory_budget = 100", err, sizeof(err)),
+	    -1);
+	CHECK_CONTAINS(err, "bad value '100' for memory_budget (a size from");
+	CHECK_EQ_INT(load_line(&c, "max_batch = 0", err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "max_batch (a whole number from 1 to");
+	CHECK_EQ_INT(load_line(&c, "call_rate_per_address = 0", err,
+	    sizeof(err)), 0);
+	CHECK_EQ_INT(c.call_rate_per_address, 0);
+	config_free(&c);
+	CHECK_EQ_INT(load_line(&c, "anonymous_calls = yes", err, sizeof(err)),
+	    0);
+	CHECK_EQ_INT(c.anonymous_calls, 1);
+	config_free(&c);
+	CHECK_EQ_INT(load_line(&c, "anonymous_calls = maybe", err,
+	    sizeof(err)), -1);
+	CHECK_EQ_INT(load_line(&c, "cors_origins = https://a.example "
+	    "http://b.example:8080", err, sizeof(err)), 0);
+	CHECK_EQ_STR(c.cors_origins, "https://a.example http://b.example:8080");
+	config_free(&c);
+	CHECK_EQ_INT(load_line(&c, "cors_origins = *", err, sizeof(err)), 0);
+	config_free(&c);
+	CHECK_EQ_INT(load_line(&c, "cors_origins = https://a.example/page",
+	    err, sizeof(err)), -1);
+	CHECK_EQ_INT(load_line(&c, "cors_origins = a.example", err,
+	    sizeof(err)), -1);
+	CHECK_EQ_INT(load_line(&c, "trusted_proxies = 127.0.0.1 ::1", err,
+	    sizeof(err)), 0);
+	config_free(&c);
+	CHECK_EQ_INT(load_line(&c, "trusted_proxies = proxy.example", err,
+	    sizeof(err)), -1);
+	CHECK_CONTAINS(err, "trusted_proxies (IP addresses");
+}
+
+/* The default origin prefix is the fully qualified host name, flagged
+ * when it has no dot; an explicit one is never flagged. */
+TEST(origin_prefix_default)
+{
+	struct vmsd_config c;
+	char err[VMS_ERRLEN];
+	const char *p;
+
+	config_defaults(&c);
+	p = c.origin_prefix;
+	CHECK(strlen(p) > 5 && strcmp(p + strlen(p) - 5, "/vmsd") == 0);
+	CHECK_EQ_INT(c.origin_unqualified, memchr(p, '.', strlen(p) - 5) ==
+	    NULL);
+	config_free(&c);
+	CHECK_EQ_INT(load_line(&c, "origin_prefix = vms.example.org", err,
+	    sizeof(err)), 0);
+	CHECK_EQ_STR(c.origin_prefix, "vms.example.org");
+	CHECK_EQ_INT(c.origin_unqualified, 0);
+	config_free(&c);
+}
+
 /* Log one message at each level with the filter at LEVEL; return what
  * reached stderr (malloc'd). */
 static char *
@@ -215,6 +290,8 @@ main(void)
 	RUN(log_level_bad);
 	RUN(verbose_flag_wins);
 	RUN(call_timeout);
+	RUN(client_limits);
+	RUN(origin_prefix_default);
 	RUN(log_filter);
 	RUN(log_level_from_environment);
 	unlink(path);

@@ -179,8 +179,8 @@ await test('stale_nonce_resigned_once', async () => {
 
 await test('anonymous_without_identity', async () => {
   const anon = new Client(URL, { crypto });
-  const e = await refused(anon.call('guestlist', 'RSVP', ['x', true]), -32000);
-  if (!/anonymous callers cannot RSVP/.test(e.message)) throw new Error(e.message);
+  const e = await refused(anon.call('guestlist', 'RSVP', ['x', true]), -32003);
+  if (!/anonymous remote calls are off/.test(e.message)) throw new Error(e.message);
 });
 
 await test('vmsctl_identity_file', async () => {
