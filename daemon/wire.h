@@ -17,6 +17,9 @@
  *   ready    {"ready":V,"size":N,"vkey":S,"origin":S,"methods":[S,...]}
  *   result   {"id":N,"size":N,"result":R}
  *   error    {"id":N,"size":N,"error":{"code":C,"message":S[,"data":D]}}
+ *   refused  {"refused":S}   instead of ready: the worker will not run the
+ *            contract, and trying again as it is would not help (S says
+ *            what happened and how to recover); it exits next
  *
  * N, V are unsigned decimal integers (no sign, no leading zero, at most
  * 19 digits); C is an integer. "size" in a reply is the ledger size that
@@ -34,7 +37,7 @@
 
 #include <jansson.h>
 
-#define WIRE_VERSION	1
+#define WIRE_VERSION	2
 
 /* A growing buffer of encoded lines. */
 struct wire_buf {
@@ -69,6 +72,8 @@ void	 wire_put_result_text(struct wire_buf *, uint64_t id, uint64_t size,
 	    const char *json, size_t len);
 void	 wire_put_error_text(struct wire_buf *, uint64_t id, uint64_t size,
 	    int code, const char *message, const char *data, size_t len);
+/* Never fails: a reason that is not UTF-8 is replaced. */
+void	 wire_put_refused(struct wire_buf *, const char *reason);
 
 /* A request, decoded by the worker. msg owns everything the pointers
  * point into. */
@@ -84,7 +89,8 @@ struct wire_request {
 enum wire_kind {
 	WIRE_READY = 1,
 	WIRE_RESULT,
-	WIRE_ERROR
+	WIRE_ERROR,
+	WIRE_REFUSED
 };
 
 /* A worker's message, decoded by the supervisor. */
@@ -95,8 +101,11 @@ struct wire_reply {
 	/* RESULT: the JSON text of R, pointing into the decoded line */
 	const char	*result;
 	size_t		 resultlen;
-	/* READY: the message; ERROR: the error object {"code",...}. Owned. */
+	/* READY, REFUSED: the message; ERROR: the error object
+	 * {"code",...}. Owned. */
 	json_t		*msg;
+	/* REFUSED: borrowed from msg */
+	const char	*reason;
 	/* READY: borrowed from msg */
 	const char	*vkey;
 	const char	*origin;

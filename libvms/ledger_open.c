@@ -527,10 +527,9 @@ rebuild_tail(struct ledger *l, const struct tail *t, uint64_t k, char *err,
 		goto changed;
 	if (l->signer != NULL) {
 		errno = 0;
-		if (pwrite(l->fd_idx, ib, k * 8, (off_t)(from * 8)) !=
-		    (ssize_t)(k * 8) || pwrite(l->fd_hash, hb, nh *
-		    MERKLE_HASH_LEN, (off_t)(h0 * MERKLE_HASH_LEN)) !=
-		    (ssize_t)(nh * MERKLE_HASH_LEN)) {
+		if (pwrite_full(l->fd_idx, ib, k * 8, (off_t)(from * 8)) != 0 ||
+		    pwrite_full(l->fd_hash, hb, nh * MERKLE_HASH_LEN,
+		    (off_t)(h0 * MERKLE_HASH_LEN)) != 0) {
 			seterr(err, errlen, "%s: rebuilding index and hashes: "
 			    "%s", l->dir, strerror(errno ? errno : EIO));
 			goto out;
@@ -662,7 +661,7 @@ ledger_open(const char *dir, const struct note_signer *signer,
 	l = xcalloc(1, sizeof(*l));
 	l->dir = xstrdup(dir);
 	l->signer = signer;
-	l->fd_ent = l->fd_idx = l->fd_hash = l->fd_hist = -1;
+	l->fd_ent = l->fd_idx = l->fd_hash = l->fd_hist = l->head_fd = -1;
 	if (load_checkpoint(l, &cp, err, errlen) != 0)
 		goto fail;
 	l->csize = cp.size;

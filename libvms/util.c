@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,6 +255,28 @@ pread_full(int fd, void *buf, size_t len, off_t off)
 }
 
 int
+pwrite_full(int fd, const void *buf, size_t len, off_t off)
+{
+	const uint8_t *p = buf;
+	size_t put = 0;
+
+	while (put < len) {
+		ssize_t n = pwrite(fd, p + put, len - put, off + (off_t)put);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		put += (size_t)n;
+	}
+	return 0;
+}
+
+int
 read_file(const char *path, size_t max, uint8_t **buf, size_t *len,
     char *err, size_t errlen)
 {
@@ -415,6 +438,34 @@ now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+#ifdef VMS_FAULTS
+void
+fault_point(const char *name)
+{
+	const char *want = getenv("VMSD_FAULT");
+
+	if (want != NULL && strcmp(want, name) == 0)
+		kill(getpid(), SIGKILL);
+}
+#endif
+
+void
+utc_ms(uint64_t ms, char *buf, size_t len)
+{
+	time_t t;
+	struct tm tm;
+
+	/* up to 9999-12-31T23:59:59.999Z */
+	if (ms / 1000 > 253402300799ULL ||
+	    (t = (time_t)(ms / 1000), gmtime_r(&t, &tm) == NULL)) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
 }
 
 uint64_t

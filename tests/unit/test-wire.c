@@ -86,6 +86,33 @@ TEST(ready_round_trip)
 	wire_buf_free(&b);
 }
 
+static void
+refused_case(const char *reason, const char *want)
+{
+	struct wire_buf b = { 0 };
+	struct wire_reply r;
+	char err[256], *line;
+
+	wire_put_refused(&b, reason);
+	CHECK((line = line_of(&b)) != NULL);
+	if (line != NULL) {
+		CHECK_EQ_INT(wire_decode_reply(line, strlen(line), &r, err,
+		    sizeof(err)), 0);
+		CHECK_EQ_INT(r.kind, WIRE_REFUSED);
+		CHECK_EQ_STR(r.reason, want);
+		wire_reply_clear(&r);
+		free(line);
+	}
+	wire_buf_free(&b);
+}
+
+TEST(refused_round_trip)
+{
+	refused_case("the ledger lost entries: \"quoted\"\nline",
+	    "the ledger lost entries: \"quoted\"\nline");
+	refused_case("\xff not UTF-8", "(the reason is not valid UTF-8)");
+}
+
 TEST(result_round_trip)
 {
 	static const char *const values[] = {
@@ -287,8 +314,11 @@ TEST(reordered_or_unknown_replies_fail)
 		"{\"id\":2,\"size\":1,\"error\":[1]}",
 		"{\"ready\":1,\"size\":1,\"origin\":\"o\",\"vkey\":\"k\","
 		    "\"methods\":[]}",			/* ready reordered */
-		"{\"ready\":2,\"size\":1,\"vkey\":\"k\",\"origin\":\"o\","
+		"{\"ready\":0,\"size\":1,\"vkey\":\"k\",\"origin\":\"o\","
 		    "\"methods\":[]}",			/* other version */
+		"{\"refused\":1}",			/* not a string */
+		"{\"refused\":\"r\",\"size\":1}",	/* unknown key */
+		"{\"refused\":\"r\"",			/* truncated */
 		"{\"ready\":1,\"size\":1,\"vkey\":\"k\",\"origin\":\"o\","
 		    "\"methods\":[1]}",
 		"{\"ready\":1,\"size\":1,\"vkey\":\"k\",\"origin\":\"o\"}",
@@ -331,6 +361,7 @@ main(void)
 {
 	RUN(request_round_trip);
 	RUN(ready_round_trip);
+	RUN(refused_round_trip);
 	RUN(result_round_trip);
 	RUN(error_round_trip);
 	RUN(text_round_trip);
