@@ -2,6 +2,8 @@
 #
 #   make            build daemon/vmsd and ctl/vmsctl (optimised)
 #   make check      install deps if missing, build with ASan+UBSan, run every test
+#   make fuzz       build the libFuzzer targets (clang) and run each for
+#                   FUZZ_SECONDS (tests/fuzz/README.md)
 #   make run        build and run vmsd in the foreground under ./var/
 #   make bench      benchmarks (release build)
 #   make install    PREFIX=/usr/local DESTDIR= (binaries, units, config, man pages)
@@ -75,8 +77,10 @@ FP_FLAGS   = -ffp-contract=off -fno-fast-math
 DEPFLAGS   = -MMD -MP
 OPT_CFLAGS = -std=c11 -O2 -g $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS)
 SANITIZE   = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# VMS_FAULTS: the crash tests' fault points (libvms/util.h), never in a
+# release build.
 SAN_CFLAGS = -std=c11 -O1 -g -fno-omit-frame-pointer $(FP_FLAGS) \
-             $(SANITIZE) $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS)
+             $(SANITIZE) $(WARN) $(DEFS) -DVMS_FAULTS $(INCS) $(PKG_CFLAGS)
 SAN_LDFLAGS = -fsanitize=address,undefined
 REL_CC     = $(CC) $(CPPFLAGS) $(OPT_CFLAGS) $(CFLAGS) $(FP_FLAGS)
 
@@ -136,7 +140,7 @@ SOBJ    = build/san/obj
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=build/san/tests/%)
 BENCH_BIN  = $(BENCH_SRC:bench/%.c=build/bench/%)
 
-.PHONY: FORCE all check test run bench install uninstall deps clean distclean lint-man
+.PHONY: FORCE all check test run bench fuzz install uninstall deps clean distclean lint-man
 all: daemon/vmsd ctl/vmsctl
 
 $(LUA_HDR): scripts/fetch-debsrc.sh
@@ -240,6 +244,62 @@ build/bench/%: bench/%.c $(LIBS_A) | $(GEN_HDRS)
 	@mkdir -p $(dir $@)
 	$(REL_CC) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(LINK_LIBS)
 
+# Fuzzing (tests/fuzz/README.md). Each tests/fuzz/fuzz-NAME.c is a target
+# (LLVMFuzzerTestOneInput, helpers in fuzzlib.c) seeded from
+# tests/fuzz/corpus/NAME/. `make fuzz` builds them with clang and libFuzzer
+# in an object tree of their own (build/fuzz/: our code and Lua, with
+# ASan+UBSan and coverage; musl's libm objects are shared) and runs each
+# for FUZZ_SECONDS under nice, one at a time (FUZZ_TARGETS picks some).
+# `make check` replays every corpus file through every target built with
+# gcc's sanitizers and a plain main() (replay.c): build/san/fuzz/.
+FUZZ_SRC     = $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_NAMES   = $(FUZZ_SRC:tests/fuzz/fuzz-%.c=%)
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_SECONDS ?= 60
+FUZZ_CC     ?= clang
+FUZZ_SAN    = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = -std=c11 -O1 -g -fno-omit-frame-pointer $(FP_FLAGS) \
+              -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(WARN) -Wno-error $(DEFS) $(INCS) \
+              $(PKG_CFLAGS)
+INC_FUZZ    = $(INC_AUDIT) -Idaemon -Itests/fuzz
+FOBJ        = build/fuzz/obj
+FUZZ_LIB_OBJ = $(LIBVMS_SRC:%.c=$(FOBJ)/%.o) $(SANDBOX_SRC:%.c=$(FOBJ)/%.o) \
+              $(AUDIT_SRC:%.c=$(FOBJ)/%.o) $(FOBJ)/daemon/config.o \
+              $(FOBJ)/tests/fuzz/fuzzlib.o $(LUA_CORE:%=build/fuzz/lua/%.o) \
+              $(LIBM_OBJ)
+RPL_OBJ     = build/san/fuzz/obj
+REPLAY_OBJ  = $(RPL_OBJ)/fuzzlib.o $(RPL_OBJ)/replay.o $(SOBJ)/daemon/config.o
+REPLAY_BIN  = $(FUZZ_NAMES:%=build/san/fuzz/fuzz-%)
+
+$(FOBJ)/libvms/%.o: INCS = $(INC_LIBVMS)
+$(FOBJ)/lua-sandbox/%.o: INCS = $(INC_SANDBOX)
+$(FOBJ)/tests/fuzz/%.o: INCS = $(INC_FUZZ)
+$(FOBJ)/%.o: %.c | $(LUA_HDR) $(MUSL_HDR) $(GEN_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+build/fuzz/lua/%.o: $(LUA_HDR) $(GEN)/lua5.4-deb-multiarch.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(LUA_CFLAGS) -O1 -g -fno-omit-frame-pointer \
+	    -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(FP_FLAGS) $(DEPFLAGS) \
+	    -c -o $@ $(LUA_DIR)/src/$*.c
+build/fuzz/fuzz-%: $(FOBJ)/tests/fuzz/fuzz-%.o $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(PKG_LIBS)
+$(RPL_OBJ)/%.o: tests/fuzz/%.c | $(LUA_HDR) $(MUSL_HDR) $(GEN_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -Idaemon -Itests/fuzz $(DEPFLAGS) -c -o $@ $<
+build/san/fuzz/fuzz-%: $(RPL_OBJ)/fuzz-%.o $(REPLAY_OBJ) $(SLIBS_A)
+	$(CC) $(SAN_LDFLAGS) -o $@ $< $(REPLAY_OBJ) $(SLINK_LIBS)
+build/san/fuzz/mkseeds: $(RPL_OBJ)/mkseeds.o $(RPL_OBJ)/fuzzlib.o $(SLIBS_A)
+	$(CC) $(SAN_LDFLAGS) -o $@ $< $(RPL_OBJ)/fuzzlib.o $(SLINK_LIBS)
+
+fuzz: deps
+	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz needs clang" \
+	  "and libFuzzer (Debian: apt-get install clang libclang-rt-14-dev)"; \
+	  exit 1; }
+	$(MAKE) $(FUZZ_TARGETS:%=build/fuzz/fuzz-%)
+	@for t in $(FUZZ_TARGETS); do \
+	  tests/fuzz/run.sh $$t $(FUZZ_SECONDS) || exit 1; done
+
 # Dependency files are only ever written by the compiler: no rule remakes
 # them (and no built-in rule tries to link one from a .o).
 MAKEFLAGS += --no-builtin-rules
@@ -250,7 +310,7 @@ MAKEFLAGS += --no-builtin-rules
 # The README's test command. Builds the sanitizer binaries and runs every test.
 check: deps
 	$(MAKE) all build/san/vmsd build/san/vmsctl $(UNIT_BIN) \
-	    build/san/tests/ledger-forge build/tests/oracle-sign
+	    build/san/tests/ledger-forge build/tests/oracle-sign $(REPLAY_BIN)
 	tests/run
 
 test: check

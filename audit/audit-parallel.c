@@ -151,6 +151,12 @@ run_segment(void *arg)
 			    what, why);
 			return NULL;
 		}
+		if (audit_check_time(s->eng, i, p, len, s->bad_reason,
+		    sizeof(s->bad_reason)) != 0) {
+			s->bad_index = i;
+			s->bad_check = 4;
+			return NULL;
+		}
 		if (a->snap != NULL && !a->snap_done &&
 		    engine_next_index(s->eng) == a->snap_index) {
 			if (audit_compare_snapshot(a, s->eng, s->bad_reason,

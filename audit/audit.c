@@ -329,6 +329,24 @@ audit_engine_attach(struct audit *a)
 	engine_set_origin(a->eng, a->origin);
 }
 
+int
+audit_check_time(const struct engine *e, uint64_t i, const uint8_t *buf,
+    size_t len, char *reason, size_t rlen)
+{
+	uint64_t now = now_ms(), t = engine_last_time(e);
+	char ts[32], ns[32], what[256];
+
+	if (t <= now + AUDIT_CLOCK_SLACK_MS)
+		return 0;
+	utc_ms(t, ts, sizeof(ts));
+	utc_ms(now, ns, sizeof(ns));
+	audit_describe_entry(buf, len, what, sizeof(what));
+	snprintf(reason, rlen, "(%s): entry %" PRIu64 ": time %" PRIu64 " (%s) "
+	    "is later than this auditor's clock (%s) by more than a day",
+	    what, i, t, ts, ns);
+	return -1;
+}
+
 static void
 push_leaf(struct audit *a, const merkle_hash h)
 {
@@ -400,6 +418,12 @@ process_entries(struct audit *a, uint64_t upto, uint64_t *got, int replay,
 			a->bad_check = 4;
 			snprintf(a->bad_reason, sizeof(a->bad_reason),
 			    "(%s): %s", what, why);
+			continue;
+		}
+		if (audit_check_time(a->eng, i, buf, len, a->bad_reason,
+		    sizeof(a->bad_reason)) != 0) {
+			a->bad_index = i;
+			a->bad_check = 4;
 			continue;
 		}
 		check_snapshot(a);

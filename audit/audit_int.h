@@ -51,6 +51,14 @@ struct audit {
 	uint64_t		 tiles_size;
 };
 
+/* An entry's time may be this far ahead of the auditor's clock. */
+#define AUDIT_CLOCK_SLACK_MS	(24ULL * 3600 * 1000)
+/* After entry i (buf) replayed on e: its time (the replay checked that it
+ * does not decrease) is not far ahead of this auditor's clock. 0, or -1
+ * with the failure's reason. */
+int	 audit_check_time(const struct engine *e, uint64_t i,
+	    const uint8_t *buf, size_t len, char *reason, size_t rlen);
+
 /* Record the audit's failure: check 1..5, the entry (or AUDIT_NO_INDEX). */
 void	 audit_fail(struct audit_report *, int check, uint64_t index,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -45,6 +45,8 @@ cmd_info(struct ctl *c, int argc, char **argv)
 	}
 	printf("name:     %s\n", ctl_str(res, "name"));
 	printf("status:   %s\n", ctl_str(res, "status"));
+	if (json_is_string(json_object_get(res, "reason")))
+		printf("reason:   %s\n", ctl_str(res, "reason"));
 	printf("size:     %" JSON_INTEGER_FORMAT "\n", ctl_int(res, "size"));
 	printf("origin:   %s\n", ctl_str(res, "origin"));
 	printf("vkey:     %s\n", ctl_str(res, "vkey"));

@@ -1,12 +1,13 @@
 /*
  * admin.c — the administrative operations (admin.h). Deploy: a one-shot
- * deploy worker (proc.c) builds the contract in a temporary directory,
- * renamed into place only on success; a replace swaps ledgers once the old
- * worker has answered its in-flight calls and exited. Stop and start are
- * recorded in the contract's `status` file. Remove moves the ledger to
- * removed/ (or purges it). An operation in progress is the contract's
- * `admin`; one that waits for the worker to exit sets its exit hook, which
- * the supervisor runs once it has.
+ * deploy worker (proc.c) builds the contract (ledger, key, signed head)
+ * under temporary names, installed only on success; a replace swaps
+ * ledgers once the old worker has answered its in-flight calls and
+ * exited. Installs and removes are crash-atomic (intent.c). Stop and
+ * start are recorded in the contract's `status` file. Remove moves the
+ * ledger to removed/ (or purges it). An operation in progress is the
+ * contract's `admin`; one that waits for the worker to exit sets its exit
+ * hook, which the supervisor runs once it has.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -21,6 +22,7 @@
 
 #include "admin.h"
 #include "contract.h"
+#include "intent.h"
 #include "log.h"
 #include "proc.h"
 #include "proto.h"
@@ -35,7 +37,7 @@ struct admin_op {
 	struct proc		*deployer;
 	json_t			*result;	/* the deploy worker's reply */
 	json_t			*error;
-	char			*tmpdir, *tmpkey;
+	char			*tmpdir, *tmpkey, *tmphead;
 	int			 purge;
 	LIST_ENTRY(admin_op)	 entry;
 };
@@ -68,24 +70,18 @@ op_free(struct admin_op *op)
 	json_decref(op->error);
 	free(op->tmpdir);
 	free(op->tmpkey);
+	free(op->tmphead);
 	free(op);
 }
 
-/* <state>/removed/<name>.<unix-time>[.N], not yet existing. */
-static char *
-removed_path(const char *name)
+/* The deploy worker's files, before they are installed (or after a
+ * failure). */
+static void
+discard_new(struct admin_op *op)
 {
-	char *p;
-	long long t = (long long)time(NULL);
-	int i;
-
-	xasprintf(&p, "%s/removed/%s.%lld", vmsd_conf->state_dir, name, t);
-	for (i = 1; access(p, F_OK) == 0; i++) {
-		free(p);
-		xasprintf(&p, "%s/removed/%s.%lld.%d", vmsd_conf->state_dir,
-		    name, t, i);
-	}
-	return p;
+	rm_rf(op->tmpdir);
+	unlink(op->tmpkey);
+	unlink(op->tmphead);
 }
 
 static void
@@ -99,46 +95,65 @@ info_from(struct contract *c, const json_t *res)
 	    json_string_value(json_object_get(res, "origin")));
 }
 
+/*
+ * Install the deploy worker's ledger (intent.c). On failure before the
+ * intent, nothing changed and the new files are discarded; after it, the
+ * contract is unavailable until the next start completes the install.
+ */
+static int
+install(struct admin_op *op, char **removed, char *err, size_t errlen)
+{
+	struct contract *c = op->c;
+	const char *vkey = json_string_value(json_object_get(op->result,
+	    "vkey"));
+	char *why;
+
+	if (vkey == NULL) {
+		seterr(err, errlen, "the deploy worker named no vkey");
+		discard_new(op);
+		return -1;
+	}
+	switch (intent_install(c->name, vkey, removed, err, errlen)) {
+	case 0:
+		return 0;
+	case -1:
+		/* nothing changed: the old contract, if any, stays */
+		discard_new(op);
+		return -1;
+	}
+	xasprintf(&why, "the install of its new ledger was interrupted (%s); "
+	    "vmsd completes it at its next start", err);
+	free(c->refused);
+	c->refused = why;
+	return -1;
+}
+
 /* Replace: the new ledger is ready and the old worker has exited. */
 static enum contract_fate
 replace_done(struct contract *c)
 {
 	struct admin_op *op = c->admin;
-	char err[VMS_ERRLEN], *removed;
-	int ok = 1;
+	char err[VMS_ERRLEN], *removed = NULL;
 
-	removed = removed_path(c->name);
-	if (rename(c->dir, removed) != 0) {
-		seterr(err, sizeof(err), "move old ledger aside: %s",
-		    strerror(errno));
-		ok = 0;
-	} else if (rename(op->tmpdir, c->dir) != 0 ||
-	    rename(op->tmpkey, c->keypath) != 0) {
-		seterr(err, sizeof(err), "install new ledger: %s",
-		    strerror(errno));
-		ok = 0;
-	}
-	if (ok) {
-		log_info("%s: replaced; old ledger kept in %s", c->name,
-		    removed);
-		fsync_parent(c->dir);
-		fsync_parent(removed);
-		fsync_parent(c->keypath);
+	if (install(op, &removed, err, sizeof(err)) == 0) {
+		log_info("%s: replaced%s%s", c->name, removed ?
+		    "; old ledger kept in " : "", removed ? removed : "");
 		info_from(c, op->result);
 		c->failed = 0;
 		c->admin_stopped = 0;
+		free(c->refused);
+		c->refused = NULL;
 		restart_forget(&c->restart);
 		c->not_before = 0;
 		rpcreq_result(op->req, json_incref(op->result));
 	} else {
 		log_warnx("%s: replace failed: %s", c->name, err);
-		rm_rf(op->tmpdir);
-		unlink(op->tmpkey);
 		rpcreq_error(op->req, RPC_INTERNAL_ERROR, NULL, "replace "
 		    "failed: %s", err);
 	}
 	free(removed);
 	op_free(op);
+	contracts_changed();
 	return CONTRACT_KEPT;
 }
 
@@ -163,8 +178,10 @@ deploy_msg(struct proc *p, struct wire_reply *r, void *arg)
 		break;
 	case WIRE_READY:
 	case WIRE_CHILD:
+	case WIRE_REFUSED:
 		log_warnx("%s: deploy worker said %s: killing it",
-		    op->c->name, r->kind == WIRE_READY ? "ready" : "child");
+		    op->c->name, r->kind == WIRE_READY ? "ready" :
+		    r->kind == WIRE_CHILD ? "child" : "refused");
 		proc_kill(p);
 		break;
 	}
@@ -181,8 +198,7 @@ deploy_gone(struct proc *p, int status, void *arg)
 
 	op->deployer = NULL;
 	if (!ok) {
-		rm_rf(op->tmpdir);
-		unlink(op->tmpkey);
+		discard_new(op);
 		if (op->error != NULL)
 			rpcreq_error_obj(op->req, op->error);
 		else
@@ -196,23 +212,24 @@ deploy_gone(struct proc *p, int status, void *arg)
 		return;
 	}
 	if (c->hidden) {
-		if (rename(op->tmpdir, c->dir) != 0 ||
-		    rename(op->tmpkey, c->keypath) != 0) {
-			int e = errno;
+		char err[VMS_ERRLEN], *removed = NULL;
 
-			log_warn("%s: install deployed contract", c->name);
-			rm_rf(op->tmpdir);
-			rm_rf(c->dir);
-			unlink(op->tmpkey);
+		if (install(op, &removed, err, sizeof(err)) != 0) {
+			log_warnx("%s: cannot install the deployed contract: %s",
+			    c->name, err);
 			rpcreq_error(op->req, RPC_INTERNAL_ERROR, NULL, "deploy: "
-			    "cannot install the new contract: %s",
-			    strerror(e));
+			    "cannot install the new contract: %s", err);
 			op_free(op);
-			contract_free(c);
+			if (c->refused == NULL) {
+				contract_free(c);
+				return;
+			}
+			/* half installed: listed, unavailable */
+			c->hidden = 0;
+			contracts_changed();
 			return;
 		}
-		fsync_parent(c->dir);
-		fsync_parent(c->keypath);
+		free(removed);
 		c->hidden = 0;
 		info_from(c, op->result);
 		log_info("%s: deployed (%s)", c->name, c->vkey ? c->vkey : "");
@@ -271,11 +288,12 @@ admin_deploy(struct rpcreq *req, const char *name, const char *code,
 	op->req = req;
 	op->tmpdir = contract_path("contracts/.deploy-", name, "");
 	op->tmpkey = contract_path("keys/.deploy-", name, ".key");
-	rm_rf(op->tmpdir);
-	unlink(op->tmpkey);
+	op->tmphead = contract_path("keys/.deploy-", name, ".head");
+	discard_new(op);
 	spec.name = name;
 	spec.dir = op->tmpdir;
 	spec.key = op->tmpkey;
+	spec.head = op->tmphead;
 	spec.deploy = 1;
 	if ((op->deployer = proc_spawn(&spec, &deploy_ops, op, err,
 	    sizeof(err))) == NULL) {
@@ -397,6 +415,8 @@ admin_start(struct rpcreq *req, const char *name)
 	}
 	c->admin_stopped = 0;
 	c->failed = 0;
+	free(c->refused);
+	c->refused = NULL;
 	restart_forget(&c->restart);
 	c->not_before = 0;
 	supervisor_start_worker(c);
@@ -409,29 +429,18 @@ static enum contract_fate
 remove_done(struct contract *c)
 {
 	struct admin_op *op = c->admin;
-	char *removed = NULL;
+	char err[VMS_ERRLEN], *removed = NULL;
 	struct rpcreq *req;
-	int ok = 1, purge = op->purge;
+	int ok, r, purge = op->purge;
 
-	if (purge) {
-		if (rm_rf(c->dir) != 0) {
-			log_warn("%s: purge %s", c->name, c->dir);
-			ok = 0;
-		}
-	} else {
-		removed = removed_path(c->name);
-		if (rename(c->dir, removed) != 0) {
-			log_warn("%s: move %s aside", c->name, c->dir);
-			ok = 0;
-		} else
-			fsync_parent(removed);
-	}
-	if (ok && unlink(c->keypath) != 0 && errno != ENOENT)
-		log_warn("%s: unlink %s", c->name, c->keypath);
-	fsync_parent(c->dir);
+	r = intent_remove(c->name, c->vkey, purge, &removed, err,
+	    sizeof(err));
+	ok = r == 0;
 	if (ok)
 		log_info("%s: removed%s%s", c->name, removed ?
 		    ", ledger kept in " : " and purged", removed ? removed : "");
+	else
+		log_warnx("%s: remove failed: %s", c->name, err);
 	while ((req = TAILQ_FIRST(&c->waiters)) != NULL) {
 		TAILQ_REMOVE(&c->waiters, req, qentry);
 		if (ok)
@@ -439,12 +448,12 @@ remove_done(struct contract *c)
 			    c->name, "removed", 1, "purged", purge));
 		else
 			rpcreq_error(req, RPC_INTERNAL_ERROR, NULL,
-			    "remove %s failed: see the daemon's log",
-			    c->name);
+			    "remove %s failed: %s", c->name, err);
 	}
 	free(removed);
 	op_free(op);
-	if (ok) {
+	if (ok || r > 0) {
+		/* gone, or going: the next start completes it */
 		contract_free(c);
 		contracts_changed();
 		return CONTRACT_FREED;
@@ -525,33 +534,7 @@ admin_child(struct contract *parent, const char *op, const char *name,
 int
 admin_recover(char *err, size_t errlen)
 {
-	const char *subs[] = { "contracts", "keys" };
-	struct dirent *de;
-	char *path, *sub;
-	size_t i;
-	DIR *d;
-
-	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		xasprintf(&path, "%s/%s", vmsd_conf->state_dir, subs[i]);
-		if ((d = opendir(path)) == NULL) {
-			seterr(err, errlen, "%s: %s", path, strerror(errno));
-			free(path);
-			return -1;
-		}
-		while ((de = readdir(d)) != NULL) {
-			if (strncmp(de->d_name, ".deploy-", 8) != 0)
-				continue;
-			xasprintf(&sub, "%s/%s", path, de->d_name);
-			log_info("removing the leftover of an interrupted "
-			    "deploy: %s", sub);
-			if (rm_rf(sub) != 0)
-				log_warn("%s", sub);
-			free(sub);
-		}
-		closedir(d);
-		free(path);
-	}
-	return 0;
+	return intent_recover(err, errlen);
 }
 
 void
@@ -564,9 +547,7 @@ admin_free_all(void)
 			rpcreq_error(op->req, RPC_UNAVAILABLE, NULL,
 			    "vmsd is shutting down");
 		if (op->tmpdir != NULL)
-			rm_rf(op->tmpdir);
-		if (op->tmpkey != NULL)
-			unlink(op->tmpkey);
+			discard_new(op);
 		op_free(op);
 	}
 }

@@ -543,11 +543,11 @@ trim(char *s)
 	return s;
 }
 
+/* The settings in f over c; path names it in messages. */
 static int
-config_parse_file(struct vmsd_config *c, const char *path, int must_exist,
+config_parse_stream(struct vmsd_config *c, FILE *f, const char *path,
     char *err, size_t errlen)
 {
-	FILE *f;
 	char *line = NULL, *p, *eq, *key, *val, *hash;
 	size_t cap = 0, vlen;
 	ssize_t n;
@@ -555,12 +555,6 @@ config_parse_file(struct vmsd_config *c, const char *path, int must_exist,
 	char why[VMS_ERRLEN];
 	int rc = 0;
 
-	if ((f = fopen(path, "re")) == NULL) {
-		if (errno == ENOENT && !must_exist)
-			return 0;
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
 	while ((n = getline(&line, &cap, f)) != -1) {
 		lineno++;
 		p = trim(line);
@@ -617,6 +611,41 @@ config_parse_file(struct vmsd_config *c, const char *path, int must_exist,
 			    c->oracles[i].name, c->oracles[i].path,
 			    strerror(errno));
 	free(line);
+	return rc;
+}
+
+static int
+config_parse_file(struct vmsd_config *c, const char *path, int must_exist,
+    char *err, size_t errlen)
+{
+	FILE *f;
+	int rc;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = config_parse_stream(c, f, path, err, errlen);
+	fclose(f);
+	return rc;
+}
+
+int
+config_parse_text(struct vmsd_config *c, const char *name, const char *text,
+    size_t len, char *err, size_t errlen)
+{
+	FILE *f;
+	int rc;
+
+	if (len == 0)
+		return 0;
+	if ((f = fmemopen((void *)(uintptr_t)text, len, "r")) == NULL) {
+		seterr(err, errlen, "%s: %s", name, strerror(errno));
+		return -1;
+	}
+	rc = config_parse_stream(c, f, name, err, errlen);
 	fclose(f);
 	return rc;
 }

@@ -90,5 +90,9 @@ void	 config_free(struct vmsd_config *);
  * apply the flags. -1 with "FILE:LINE: reason" in err. */
 int	 config_load(struct vmsd_config *, const struct vmsd_flags *,
 	    char *err, size_t errlen);
+/* The settings in text (a vmsd.conf's bytes; name for messages) over
+ * c, which holds defaults or earlier settings. -1 as config_load. */
+int	 config_parse_text(struct vmsd_config *c, const char *name,
+	    const char *text, size_t len, char *err, size_t errlen);
 
 #endif

@@ -51,6 +51,7 @@ contract_new(const char *name)
 	c->name = xstrdup(name);
 	c->dir = contract_path("contracts/", name, "");
 	c->keypath = contract_path("keys/", name, ".key");
+	c->headpath = contract_path("keys/", name, ".head");
 	TAILQ_INIT(&c->queue);
 	TAILQ_INIT(&c->inflight);
 	TAILQ_INIT(&c->waiters);
@@ -84,6 +85,8 @@ contract_free(struct contract *c)
 	free(c->name);
 	free(c->dir);
 	free(c->keypath);
+	free(c->headpath);
+	free(c->refused);
 	free(c->vkey);
 	free(c->origin);
 	free(c);
@@ -116,6 +119,8 @@ contract_count(void)
 const char *
 contract_status(const struct contract *c)
 {
+	if (c->refused)
+		return "unavailable";
 	if (c->failed)
 		return "failed";
 	if (c->admin_stopped)

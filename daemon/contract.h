@@ -42,11 +42,14 @@ struct contract {
 	char			*name;
 	char			*dir;		/* <state>/contracts/NAME */
 	char			*keypath;	/* <state>/keys/NAME.key */
+	char			*headpath;	/* <state>/keys/NAME.head */
 	int			 hidden;	/* first deploy in progress */
 	int			 admin_stopped;
 	int			 failed;
 	int			 removing;
 	int			 children_pending;	/* see above (load) */
+	char			*refused;	/* why its worker refused to
+						   run it (unavailable) */
 
 	/* supervisor.c */
 	enum cstate		 state;

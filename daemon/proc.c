@@ -112,6 +112,8 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
 	argv[n++] = spec->dir;
 	argv[n++] = "--key";
 	argv[n++] = spec->key;
+	argv[n++] = "--head";
+	argv[n++] = spec->head;
 	argv[n++] = "--snapshot-interval";
 	argv[n++] = snap;
 	argv[n++] = "--batch-max";

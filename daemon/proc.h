@@ -25,6 +25,7 @@ struct proc_spec {
 	const char	*name;		/* contract */
 	const char	*dir;		/* ledger directory */
 	const char	*key;		/* signing key file */
+	const char	*head;		/* its signed head, beside it */
 	int		 deploy;	/* one deploy request, then exit */
 };
 

@@ -53,6 +53,7 @@ supervisor_on_child(void (*fn)(struct contract *, const char *,
 
 static void worker_msg(struct proc *, struct wire_reply *, void *);
 static void worker_gone(struct proc *, int, void *);
+static void answer_unavailable(struct contract *);
 
 static const struct proc_ops worker_ops = { worker_msg, worker_gone };
 
@@ -139,10 +140,11 @@ arm_call_timer(struct contract *c)
 void
 supervisor_start_worker(struct contract *c)
 {
-	struct proc_spec spec = { c->name, c->dir, c->keypath, 0 };
+	struct proc_spec spec = { c->name, c->dir, c->keypath, c->headpath,
+	    0 };
 	char err[VMS_ERRLEN];
 
-	if (c->worker || c->failed || c->admin_stopped)
+	if (c->worker || c->failed || c->admin_stopped || c->refused)
 		return;
 	ensure_timers(c);
 	if ((c->worker = proc_spawn(&spec, &worker_ops, c, err,
@@ -242,6 +244,9 @@ augment_info(struct contract *c, json_t *result)
 	json_object_set_new(result, "queue",
 	    json_integer(c->nqueue + c->ninflight));
 	json_object_set_new(result, "dir", json_string(c->dir));
+	if (c->refused)
+		json_object_set_new(result, "reason",
+		    json_string(c->refused));
 	return result;
 }
 
@@ -257,6 +262,13 @@ worker_msg(struct proc *p, struct wire_reply *r, void *arg)
 		if (on_child != NULL)
 			on_child(c, r->child, r->name, r->size, r->vkey,
 			    r->origin);
+		return;
+	}
+	if (r->kind == WIRE_REFUSED) {
+		/* It exits next: worker_gone answers what waits. */
+		free(c->refused);
+		c->refused = xstrdup(r->reason);
+		log_warnx("%s: contract unavailable: %s", c->name, r->reason);
 		return;
 	}
 	if (r->kind == WIRE_READY) {
@@ -353,7 +365,12 @@ worker_gone(struct proc *p, int status, void *arg)
 	c->timed_out = 0;
 	rpcreq_fail_list(&c->inflight, &c->ninflight, RPC_UNAVAILABLE,
 	    "worker crashed, call not executed or not acknowledged");
-	if (!clean) {
+	if (c->refused) {
+		/* Not a crash: no restart until an admin starts it. */
+		log_debug("%s: worker %ld exited after refusing", c->name,
+		    (long)proc_pid(p));
+		answer_unavailable(c);
+	} else if (!clean) {
 		if (WIFSIGNALED(status))
 			log_warnx("%s: worker %ld killed by signal %d",
 			    c->name, (long)proc_pid(p), WTERMSIG(status));
@@ -371,6 +388,33 @@ worker_gone(struct proc *p, int status, void *arg)
 	}
 	contracts_changed();
 	supervisor_pump(c);
+}
+
+static void offline_read(struct contract *, struct rpcreq *);
+
+static void
+unavailable(struct contract *c, struct rpcreq *req)
+{
+	rpcreq_error(req, RPC_UNAVAILABLE, json_pack("{s:s,s:s}", "reason",
+	    "refused", "detail", c->refused), "contract %s is unavailable: %s",
+	    c->name, c->refused);
+}
+
+/* The worker refused the contract: what waited for it is answered now,
+ * ledger-only reads from the ledger. */
+static void
+answer_unavailable(struct contract *c)
+{
+	struct rpcreq *req;
+
+	while ((req = TAILQ_FIRST(&c->queue)) != NULL) {
+		TAILQ_REMOVE(&c->queue, req, qentry);
+		c->nqueue--;
+		if (req->pm->flags & PM_LEDGER)
+			offline_read(c, req);
+		else
+			unavailable(c, req);
+	}
 }
 
 /* Ledger-only reads for a contract without a worker (stopped, failed). */
@@ -413,12 +457,14 @@ supervisor_submit(struct rpcreq *req, const char *name)
 		    "removed", name);
 		return;
 	}
-	if (c->failed || c->admin_stopped) {
+	if (c->failed || c->admin_stopped || c->refused) {
 		if ((req->pm->flags & PM_LEDGER) && c->worker == NULL) {
 			offline_read(c, req);
 			return;
 		}
-		if (c->failed)
+		if (c->refused)
+			unavailable(c, req);
+		else if (c->failed)
 			rpcreq_error(req, RPC_UNAVAILABLE, NULL, "contract %s "
 			    "failed: its worker crashed repeatedly (vmsctl "
 			    "start %s to retry)", name, name);
@@ -458,7 +504,7 @@ supervisor_list(struct rpcreq *req)
 int
 supervisor_init(char *err, size_t errlen)
 {
-	const char *subs[] = { "contracts", "keys", "removed" };
+	const char *subs[] = { "contracts", "keys", "removed", "intents" };
 	char *path;
 	size_t i;
 

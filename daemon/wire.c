@@ -250,6 +250,18 @@ wire_put_error_text(struct wire_buf *b, uint64_t id, uint64_t size, int code,
 	add_str(b, "}}\n");
 }
 
+void
+wire_put_refused(struct wire_buf *b, const char *reason)
+{
+	char e[64];
+
+	add_str(b, "{\"refused\":");
+	if (add_jstr(b, reason ? reason : "refused", b->len, "refused", e,
+	    sizeof(e)) != 0)
+		add_str(b, "\"(the reason is not valid UTF-8)\"");
+	add_str(b, "}\n");
+}
+
 /* ---- decoding ---- */
 
 static int
@@ -470,6 +482,29 @@ fail:
 }
 
 static int
+decode_refused(const char *line, size_t len, struct wire_reply *r,
+    char *err, size_t errlen)
+{
+	static const char *const keys[] = { "refused" };
+	json_t *m;
+
+	if ((m = load(line, len, "refused", err, errlen)) == NULL)
+		return -1;
+	if (keys_are(m, keys, 1, "refused", err, errlen) != 0) {
+		json_decref(m);
+		return -1;
+	}
+	if ((r->reason = json_string_value(json_object_get(m,
+	    "refused"))) == NULL) {
+		json_decref(m);
+		return bad(err, errlen, "refused: the reason must be a string");
+	}
+	r->kind = WIRE_REFUSED;
+	r->msg = m;
+	return 0;
+}
+
+static int
 decode_error(const char *s, const char *end, struct wire_reply *r, char *err,
     size_t errlen)
 {
@@ -510,12 +545,15 @@ wire_decode_reply(const char *line, size_t len, struct wire_reply *r,
 		return decode_ready(line, (size_t)(end - line), r, err, errlen);
 	if (scan_lit(&s, end, "{\"child\":") == 0)
 		return decode_child(line, (size_t)(end - line), r, err, errlen);
+	if (scan_lit(&s, end, "{\"refused\":") == 0)
+		return decode_refused(line, (size_t)(end - line), r, err,
+		    errlen);
 	if (scan_lit(&s, end, "{\"id\":") != 0 ||
 	    scan_uint(&s, end, &r->id) != 0 ||
 	    scan_lit(&s, end, ",\"size\":") != 0 ||
 	    scan_uint(&s, end, &r->size) != 0)
-		return bad(err, errlen, "not a ready, child, result or error "
-		    "message: %.60s", line);
+		return bad(err, errlen, "not a ready, refused, child, result "
+		    "or error message: %.60s", line);
 	if (end - s < 2 || end[-1] != '}')
 		return bad(err, errlen, "reply %" PRIu64 " is truncated", r->id);
 	if (scan_lit(&s, end, ",\"result\":") == 0) {

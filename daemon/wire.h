@@ -17,6 +17,9 @@
  *   ready    {"ready":V,"size":N,"vkey":S,"origin":S,"methods":[S,...]}
  *   result   {"id":N,"size":N,"result":R}
  *   error    {"id":N,"size":N,"error":{"code":C,"message":S[,"data":D]}}
+ *   refused  {"refused":S}   instead of ready: the worker will not run the
+ *            contract, and trying again as it is would not help (S says
+ *            what happened and how to recover); it exits next
  *   child    {"child":OP,"name":S,"size":N,"vkey":S,"origin":S}
  *
  * A child message says that a committed entry of this contract made a
@@ -80,6 +83,8 @@ void	 wire_put_error_text(struct wire_buf *, uint64_t id, uint64_t size,
 int	 wire_put_child(struct wire_buf *, const char *op, const char *name,
 	    uint64_t size, const char *vkey, const char *origin, char *err,
 	    size_t errlen);
+/* Never fails: a reason that is not UTF-8 is replaced. */
+void	 wire_put_refused(struct wire_buf *, const char *reason);
 
 /* A request, decoded by the worker. msg owns everything the pointers
  * point into. */
@@ -96,7 +101,8 @@ enum wire_kind {
 	WIRE_READY = 1,
 	WIRE_RESULT,
 	WIRE_ERROR,
-	WIRE_CHILD
+	WIRE_CHILD,
+	WIRE_REFUSED
 };
 
 /* A worker's message, decoded by the supervisor. */
@@ -107,8 +113,11 @@ struct wire_reply {
 	/* RESULT: the JSON text of R, pointing into the decoded line */
 	const char	*result;
 	size_t		 resultlen;
-	/* READY: the message; ERROR: the error object {"code",...}. Owned. */
+	/* READY, REFUSED: the message; ERROR: the error object
+	 * {"code",...}. Owned. */
 	json_t		*msg;
+	/* REFUSED: borrowed from msg */
+	const char	*reason;
 	/* READY, CHILD: borrowed from msg */
 	const char	*vkey;
 	const char	*origin;

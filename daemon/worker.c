@@ -13,8 +13,12 @@
  * next batch. Replies of a batch are written only once its fdatasync has
  * returned: a reply is never written for an entry that is not durable. If
  * appending or committing fails the worker exits without replying, and the
- * supervisor answers "not executed or not acknowledged". Entries are
- * appended, and batches committed, in execution order.
+ * supervisor answers "not executed or not acknowledged" — unless the
+ * storage is full: then the lost batch's calls are answered with an error
+ * saying so (nothing of them was recorded), the engine goes back to the
+ * committed state, and the worker goes on serving reads and trying calls,
+ * which succeed again once space is freed. Entries are appended, and
+ * batches committed, in execution order.
  */
 #include <sys/socket.h>
 
@@ -36,8 +40,9 @@
 #include "worker.h"
 
 static void
-send_replies(struct worker *w, struct wire_buf *r)
+send_replies(struct worker *w, struct wire_buf *r, struct reply_spans *sp)
 {
+	sp->n = 0;
 	if (r->len == 0)
 		return;
 	if (write_all(w->fd, r->buf, r->len) != 0)
@@ -48,25 +53,127 @@ send_replies(struct worker *w, struct wire_buf *r)
 void
 worker_send_out(struct worker *w)
 {
-	send_replies(w, &w->out);
+	send_replies(w, &w->out, &w->out_calls);
 	w->nopen = 0;
 }
 
-/* The fdatasync returned (e: its errno): finish, acknowledge the batch. */
+void
+worker_note_call(struct worker *w, uint64_t id, size_t off, size_t end)
+{
+	struct reply_spans *sp = &w->out_calls;
+
+	if (sp->n == sp->cap) {
+		sp->cap = sp->cap ? sp->cap * 2 : 64;
+		sp->v = xrealloc(sp->v, sp->cap * sizeof(*sp->v));
+	}
+	sp->v[sp->n].id = id;
+	sp->v[sp->n].off = off;
+	sp->v[sp->n].end = end;
+	sp->n++;
+}
+
+const char worker_no_space[] = "no space left on device: the call was not "
+    "recorded and had no effect; retry once space is freed";
+
+int
+worker_storage_errno(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
+}
+
+/* Rewrite the replies of calls whose entries are lost as errors. */
+static size_t
+refuse_calls(struct worker *w, struct wire_buf *b, struct reply_spans *sp)
+{
+	struct wire_buf nb = { NULL, 0, 0 };
+	size_t i, pos = 0, n = sp->n;
+	json_t *data;
+
+	if (n == 0)
+		return 0;
+	data = json_pack("{s:s}", "reason", "no_space");
+	for (i = 0; i < n; i++) {
+		if (sp->v[i].off > pos)
+			wire_buf_add(&nb, b->buf + pos, sp->v[i].off - pos);
+		wire_put_error(&nb, sp->v[i].id,
+		    ledger_committed_size(w->ledger), RPC_UNAVAILABLE,
+		    worker_no_space, data);
+		pos = sp->v[i].end;
+	}
+	json_decref(data);
+	if (b->len > pos)
+		wire_buf_add(&nb, b->buf + pos, b->len - pos);
+	wire_buf_free(b);
+	*b = nb;
+	sp->n = 0;
+	return n;
+}
+
+/* The open batch is lost to a full storage (the ledger dropped it). */
 static void
+open_batch_lost(struct worker *w, const char *why)
+{
+	char err[VMS_ERRLEN];
+	size_t n;
+
+	if (ledger_rollback(w->ledger, err, sizeof(err)) != 0)
+		fatalx("rollback after a failed write: %s", err);
+	n = refuse_calls(w, &w->out, &w->out_calls);
+	n += worker_refuse_holes(w, RPC_UNAVAILABLE, worker_no_space,
+	    "no_space");
+	w->nrefused += n;
+	worker_children_lost(w);
+	w->dirty = 0;
+	if (!w->full)
+		log_warnx("storage full: calls are refused until space is "
+		    "freed (%s)", why);
+	w->full = 1;
+	worker_load_state(w, 1);
+	worker_send_out(w);
+}
+
+/* The fdatasync returned (e: its errno): finish, acknowledge the batch.
+ * 1 if the storage is full and the batch (and the open one) are lost. */
+static int
 commit_done(struct worker *w, int e)
 {
 	char err[VMS_ERRLEN];
 
-	if (ledger_commit_finish(w->ledger, &w->ticket, e, err,
-	    sizeof(err)) != 0)
-		fatalx("commit failed, batch not acknowledged: %s", err);
 	w->flying = 0;
+	if (ledger_commit_finish(w->ledger, &w->ticket, e, err,
+	    sizeof(err)) != 0) {
+		if (!worker_storage_errno(ledger_errno(w->ledger)))
+			fatalx("commit failed, batch not acknowledged: %s",
+			    err);
+		/* This batch and the open one are gone. */
+		w->nrefused += refuse_calls(w, &w->fly, &w->fly_calls);
+		send_replies(w, &w->fly, &w->fly_calls);
+		open_batch_lost(w, err);
+		return 1;
+	}
 	w->ncommits++;
+	if (w->full) {
+		log_info("storage has space again: calls are recorded again "
+		    "(%llu refused meanwhile)",
+		    (unsigned long long)w->nrefused);
+		w->full = 0;
+		w->nrefused = 0;
+	}
 	/* durable: the children its entries ask for, then the replies */
 	if (w->nfx > 0)
 		worker_children_run(w);
-	send_replies(w, &w->fly);
+	send_replies(w, &w->fly, &w->fly_calls);
+	return 0;
+}
+
+void
+worker_storage_full(struct worker *w, const char *why)
+{
+	/* A commit in flight was written before: it may well succeed. If
+	 * it does not, it takes the open batch with it. */
+	if (w->flying && commit_done(w, committer_result(w->com)) != 0)
+		return;
+	open_batch_lost(w, why);
 }
 
 /*
@@ -78,14 +185,20 @@ static void
 commit_start(struct worker *w, int overlap)
 {
 	struct wire_buf t;
+	struct reply_spans ts;
 	char err[VMS_ERRLEN];
 	enum commit_prepared r;
 
 	if (w->flying)
 		fatalx("commit_start: a commit is in flight");
 	r = ledger_commit_prepare(w->ledger, &w->ticket, err, sizeof(err));
-	if (r == COMMIT_FAILED)
-		fatalx("commit failed, batch not acknowledged: %s", err);
+	if (r == COMMIT_FAILED) {
+		if (!worker_storage_errno(ledger_errno(w->ledger)))
+			fatalx("commit failed, batch not acknowledged: %s",
+			    err);
+		open_batch_lost(w, err);
+		return;
+	}
 	/* Each call's reply carries its receipt: the checkpoint just
 	 * signed and the entry's inclusion proof in it. */
 	if (r == COMMIT_TICKET)
@@ -95,10 +208,13 @@ commit_start(struct worker *w, int overlap)
 	t = w->fly;
 	w->fly = w->out;
 	w->out = t;
+	ts = w->fly_calls;
+	w->fly_calls = w->out_calls;
+	w->out_calls = ts;
 	w->dirty = 0;
 	w->nopen = 0;
 	if (r == COMMIT_NOTHING) {
-		send_replies(w, &w->fly);
+		send_replies(w, &w->fly, &w->fly_calls);
 		return;
 	}
 	/*
@@ -109,7 +225,7 @@ commit_start(struct worker *w, int overlap)
 		while (!w->eof && worker_read_more(w, 0))
 			;
 	if (!overlap || !worker_has_line(w)) {
-		commit_done(w, ledger_commit_fsync(&w->ticket));
+		(void)commit_done(w, ledger_commit_fsync(&w->ticket));
 		return;
 	}
 	committer_submit(w->com, &w->ticket);
@@ -121,7 +237,7 @@ commit_start(struct worker *w, int overlap)
 static void
 commit_end(struct worker *w)
 {
-	commit_done(w, committer_result(w->com));
+	(void)commit_done(w, committer_result(w->com));
 }
 
 void
@@ -252,7 +368,7 @@ static void
 worker_usage(void)
 {
 	fatalx("usage: vmsd --worker NAME --wire V --fd N --dir DIR --key FILE "
-	    "[--deploy] [--snapshot-interval N] [--batch-max N] "
+	    "[--head FILE] [--deploy] [--snapshot-interval N] [--batch-max N] "
 	    "[--oracle NAME=PATH] [--oracle-key NAME=KEY] [--oracle-timeout MS] "
 	    "[--oracle-max-output N] [--syslog] [-v] (internal: started by "
 	    "vmsd)");
@@ -295,6 +411,8 @@ worker_main(int argc, char **argv)
 			w.dir = v, i++;
 		else if (strcmp(a, "--key") == 0)
 			w.keypath = v, i++;
+		else if (strcmp(a, "--head") == 0)
+			w.headpath = v, i++;
 		else if (strcmp(a, "--snapshot-interval") == 0)
 			w.snapshot_interval = strtoull(v, NULL, 10), i++;
 		else if (strcmp(a, "--batch-max") == 0)
@@ -369,6 +487,8 @@ worker_main(int argc, char **argv)
 	wire_buf_free(&w.fly);
 	worker_oracles_free(&w);
 	free(w.fx);
+	free(w.out_calls.v);
+	free(w.fly_calls.v);
 	close(w.fd);
 	if (w.lock_fd >= 0)
 		close(w.lock_fd);

@@ -50,10 +50,23 @@ struct worker_oracle {
 	uint8_t		 key[32];
 };
 
+/* Where the reply of a call with an entry is in a reply buffer: if the
+ * storage fills before its batch is durable, it is rewritten as an
+ * error (worker_storage_full). */
+struct reply_span {
+	uint64_t	 id;
+	size_t		 off, end;
+};
+struct reply_spans {
+	struct reply_span *v;
+	size_t		 n, cap;
+};
+
 struct worker {
 	const char	*name;
 	const char	*dir;
 	const char	*keypath;
+	const char	*headpath;	/* the signed head, beside the key */
 	char		*snap_path;
 	int		 fd;
 	int		 lock_fd;	/* flock on the key file */
@@ -78,6 +91,9 @@ struct worker {
 	 */
 	struct wire_buf	 out;
 	struct wire_buf	 fly;
+	struct reply_spans out_calls, fly_calls;
+	int		 full;		/* storage full: calls refused */
+	uint64_t	 nrefused;	/* calls refused since */
 	int		 dirty;		/* open batch has entries */
 	unsigned	 nopen;		/* requests in the open batch */
 	int		 flying;	/* a commit is in flight */
@@ -118,6 +134,19 @@ void	 worker_drain(struct worker *);
 void	 worker_settle(struct worker *);
 int	 worker_read_more(struct worker *, int block);
 int	 worker_has_line(const struct worker *);
+/* The reply in `out` from offset off to end is a call's with an entry
+ * in the open batch (worker_fill_receipts notes each). */
+void	 worker_note_call(struct worker *, uint64_t id, size_t off,
+	    size_t end);
+/* The error a call whose entry could not be written gets. */
+extern const char worker_no_space[];
+/* Is this errno the storage being full (ENOSPC, EDQUOT)? */
+int	 worker_storage_errno(int);
+/* The storage is full: the open batch's entries were not written (the
+ * ledger is rolled back here; a commit in flight is finished first):
+ * their calls are answered with an error saying so, the engine goes back
+ * to the committed state, and the worker goes on. */
+void	 worker_storage_full(struct worker *, const char *why);
 
 /* worker_call.c */
 void	 worker_handle(struct worker *, const char *line, size_t len);
@@ -130,12 +159,24 @@ void	 worker_reply_error(struct worker *, uint64_t id, int code,
  * encode each call's reply with its receipt into `out`, in place. */
 void	 worker_fill_receipts(struct worker *, const char *note,
 	    uint64_t size);
+/* The open batch is lost (the storage is full): encode each call's
+ * reply as this error instead (data {"reason": reason}). The number of
+ * calls refused. */
+size_t	 worker_refuse_holes(struct worker *, int code, const char *message,
+	    const char *reason);
 void	 worker_free_receipts(struct worker *);
 
 /* worker_open.c */
 void	 worker_open(struct worker *);
+/* The contract cannot be run as it is (storage lost synced data, ...):
+ * say so to vmsd and the log, with how to recover, and exit. */
+void	 worker_refuse(struct worker *, const char *what)
+	    __attribute__((noreturn));
 int	 worker_deploy(struct worker *);
 void	 worker_save_snapshot(struct worker *);
+/* The engine back at the ledger's committed state (snapshot, then the
+ * entries after it); quiet: the roll forward is logged at debug level. */
+void	 worker_load_state(struct worker *, int quiet);
 
 /* worker_oracle.c */
 /* --oracle NAME=PATH / --oracle-key NAME=KEY; -1 if malformed. */
@@ -154,6 +195,9 @@ void	 worker_children_intent(struct worker *, uint64_t index);
 /* A batch is durable: make the children its entries ask for (tell vmsd);
  * on failure the worker exits after this batch, to retry at open. */
 void	 worker_children_run(struct worker *);
+/* The open batch is lost (rolled back): forget the children its entries
+ * asked for (their indexes will be other entries'). */
+void	 worker_children_lost(struct worker *);
 /* At open: what a worker that died left to make. */
 void	 worker_children_recover(struct worker *);
 

@@ -119,12 +119,22 @@ do_call(struct worker *w, uint64_t id, json_t *params,
 		return;
 	}
 	if (ledger_append(w->ledger, entry, len, &index, err,
-	    sizeof(err)) != 0)
-		fatalx("append failed, batch not acknowledged: %s", err);
+	    sizeof(err)) != 0) {
+		if (!worker_storage_errno(ledger_errno(w->ledger)))
+			fatalx("append failed, batch not acknowledged: %s",
+			    err);
+		free(entry);
+		engine_result_clear(&res);
+		worker_storage_full(w, err);
+		worker_reply_error(w, id, RPC_UNAVAILABLE, json_pack("{s:s}",
+		    "reason", "no_space"), worker_no_space);
+		return;
+	}
 	w->dirty = 1;
 	if (res.contracts > 0)
 		worker_children_intent(w, index);
-	/* The reply waits for the batch's checkpoint: its receipt. */
+	/* The reply waits for the batch's checkpoint: its receipt (or, if
+	 * the storage fills first, the error saying it was not recorded). */
 	if (w->nholes == w->capholes) {
 		w->capholes = w->capholes ? w->capholes * 2 : 64;
 		w->holes = xrealloc(w->holes, w->capholes * sizeof(*w->holes));

@@ -344,6 +344,20 @@ worker_children_run(struct worker *w)
 }
 
 void
+worker_children_lost(struct worker *w)
+{
+	uint64_t size = ledger_size(w->ledger);
+	size_t i, keep = 0;
+
+	for (i = 0; i < w->nfx; i++)
+		if (w->fx[i] < size)
+			w->fx[keep++] = w->fx[i];
+	w->nfx = keep;
+	if (w->nfx == 0 && w->intent)
+		intent_done(w);
+}
+
+void
 worker_children_recover(struct worker *w)
 {
 	uint64_t from, i, size = ledger_committed_size(w->ledger);

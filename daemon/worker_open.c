@@ -60,12 +60,13 @@ contract_log(void *ctx, const char *msg)
 	log_info("System.log: %s", msg);
 }
 
+/* The state root and time recorded in an entry. */
 static int
-entry_state(struct worker *w, uint64_t index, merkle_hash root, char *err,
-    size_t errlen)
+entry_state(struct worker *w, uint64_t index, merkle_hash root,
+    uint64_t *time_ms, char *err, size_t errlen)
 {
 	json_error_t jerr;
-	json_t *e;
+	json_t *e, *t;
 	uint8_t *buf;
 	size_t len;
 	const char *hex;
@@ -80,11 +81,17 @@ entry_state(struct worker *w, uint64_t index, merkle_hash root, char *err,
 		return -1;
 	}
 	hex = json_string_value(json_object_get(e, "state"));
+	t = json_object_get(e, "time");
 	if (hex == NULL || hex_decode(hex, root, MERKLE_HASH_LEN) != 0)
 		seterr(err, errlen, "entry %llu has no state root",
 		    (unsigned long long)index);
-	else
+	else if (!json_is_integer(t) || json_integer_value(t) < 0)
+		seterr(err, errlen, "entry %llu has no time",
+		    (unsigned long long)index);
+	else {
+		*time_ms = (uint64_t)json_integer_value(t);
 		rc = 0;
+	}
 	json_decref(e);
 	free(buf);
 	return rc;
@@ -113,12 +120,12 @@ engine_fresh(struct worker *w)
 }
 
 /* Snapshot, checked against the ledger, else rebuild from entry 0. */
-static void
-load_state(struct worker *w)
+void
+worker_load_state(struct worker *w, int quiet)
 {
 	char err[VMS_ERRLEN];
 	merkle_hash want, have;
-	uint64_t size = ledger_committed_size(w->ledger), i, next, start;
+	uint64_t size = ledger_committed_size(w->ledger), i, next, start, tm;
 	uint8_t *buf;
 	size_t len;
 	struct stat st;
@@ -129,13 +136,19 @@ load_state(struct worker *w)
 		    sizeof(err)) != 0)
 			log_warnx("snapshot unusable, rebuilding from the "
 			    "ledger: %s", err);
-		else if ((next = engine_next_index(w->engine)) == 0 ||
-		    next > size)
-			log_warnx("snapshot is at entry %llu but the ledger "
-			    "has %llu: rebuilding from the ledger",
-			    (unsigned long long)next,
+		else if ((next = engine_next_index(w->engine)) > size) {
+			/* The snapshot is only ever of durable entries. */
+			snprintf(err, sizeof(err), "%s is at entry %llu but the "
+			    "ledger holds only %llu committed entries: the "
+			    "storage lost entries it had synced, or the ledger "
+			    "was restored from an older copy", w->snap_path,
+			    (unsigned long long)next - 1,
 			    (unsigned long long)size);
-		else if (entry_state(w, next - 1, want, err,
+			worker_refuse(w, err);
+		} else if (next == 0)
+			log_warnx("snapshot is at no entry: rebuilding from "
+			    "the ledger");
+		else if (entry_state(w, next - 1, want, &tm, err,
 		    sizeof(err)) != 0)
 			log_warnx("snapshot not checked (%s): rebuilding",
 			    err);
@@ -143,6 +156,7 @@ load_state(struct worker *w)
 			engine_state_root(w->engine, have);
 			if (memcmp(want, have, MERKLE_HASH_LEN) == 0) {
 				w->snap_index = next;
+				engine_set_last_time(w->engine, tm);
 				goto roll;
 			}
 			log_warnx("snapshot state root differs from ledger "
@@ -166,8 +180,9 @@ roll:
 		free(buf);
 	}
 	if (size > start) {
-		log_info("state rolled forward over entries %llu..%llu",
-		    (unsigned long long)start, (unsigned long long)size - 1);
+		(quiet ? log_debug : log_info)("state rolled forward over "
+		    "entries %llu..%llu", (unsigned long long)start,
+		    (unsigned long long)size - 1);
 		worker_save_snapshot(w);
 	}
 }
@@ -231,6 +246,42 @@ ledger_warning(void *arg, const char *msg)
 }
 
 void
+worker_refuse(struct worker *w, const char *what)
+{
+	char *msg;
+
+	xasprintf(&msg, "%s. Refusing to run or sign anything (a log must "
+	    "never sign two different trees of one size); nothing was "
+	    "changed. Put back the ledger's lost entries (restore its files "
+	    "from a copy that holds every signed entry), then vmsctl start "
+	    "%s; see vmsd(8), RECOVERY", what, w->name);
+	log_warnx("%s", msg);
+	wire_put_refused(&w->out, msg);
+	free(msg);
+	worker_send_out(w);
+	exit(4);
+}
+
+/* The signed head, beside the key: the ledger must hold what it signs. */
+static void
+attach_head(struct worker *w)
+{
+	char err[VMS_ERRLEN];
+	int r, created;
+
+	if (w->headpath == NULL)
+		return;
+	r = ledger_head_attach(w->ledger, w->headpath, &created, err,
+	    sizeof(err));
+	if (r > 0)
+		worker_refuse(w, err);
+	if (r < 0)
+		fatalx("signed head: %s", err);
+	if (created)
+		log_info("signed head started in %s", w->headpath);
+}
+
+void
 worker_open(struct worker *w)
 {
 	struct ledger_recovery rec;
@@ -249,7 +300,8 @@ worker_open(struct worker *w)
 		log_warnx("ledger repaired at open: %s", what);
 	if (ledger_committed_size(w->ledger) == 0)
 		fatalx("ledger is empty: no deploy entry");
-	load_state(w);
+	attach_head(w);
+	worker_load_state(w, 0);
 	worker_children_recover(w);
 	m = engine_methods(w->engine);
 	if (m == NULL)
@@ -276,7 +328,7 @@ worker_deploy(struct worker *w)
 	char err[VMS_ERRLEN], *entry = NULL;
 	size_t elen = 0;
 	uint64_t index;
-	int code_rpc = RPC_INTERNAL_ERROR;
+	int code_rpc = RPC_INTERNAL_ERROR, created;
 
 	while (!worker_has_line(w) && !w->eof)
 		worker_read_more(w, 1);
@@ -317,6 +369,15 @@ worker_deploy(struct worker *w)
 	if (ledger_create(w->dir, origin, w->signer, &w->ledger, err,
 	    sizeof(err)) != 0)
 		goto fail;
+	if (w->headpath != NULL && unlink(w->headpath) != 0 &&
+	    errno != ENOENT) {
+		seterr(err, sizeof(err), "%s: %s", w->headpath,
+		    strerror(errno));
+		goto fail;
+	}
+	if (w->headpath != NULL && ledger_head_attach(w->ledger, w->headpath,
+	    &created, err, sizeof(err)) != 0)
+		goto fail;
 	if (ledger_append(w->ledger, entry, elen, &index, err,
 	    sizeof(err)) != 0 || ledger_commit(w->ledger, err,
 	    sizeof(err)) != 0)
@@ -344,6 +405,9 @@ fail:
 		log_warn("cleanup %s", w->dir);
 	if (unlink(w->keypath) != 0 && errno != ENOENT)
 		log_warn("cleanup %s", w->keypath);
+	if (w->headpath != NULL && unlink(w->headpath) != 0 &&
+	    errno != ENOENT)
+		log_warn("cleanup %s", w->headpath);
 	log_info("deploy refused: %s", err);
 	worker_reply_error(w, rq.id, code_rpc, NULL, err);
 	worker_send_out(w);

@@ -142,7 +142,7 @@ worker_fill_receipts(struct worker *w, const char *note, uint64_t size)
 	struct wire_buf b, t;
 	json_t *js;
 	char err[VMS_ERRLEN], *notejson;
-	size_t i, at = 0, n;
+	size_t i, at = 0, n, start;
 	int consecutive = 1;
 
 	if (w->nholes == 0)
@@ -175,13 +175,17 @@ worker_fill_receipts(struct worker *w, const char *note, uint64_t size)
 	json_decref(js);
 	memset(&b, 0, sizeof(b));
 	memset(&t, 0, sizeof(t));
+	w->out_calls.n = 0;	/* every call's reply is a hole until now */
 	for (i = 0; i < w->nholes; i++) {
 		n = w->holes[i].at - at;
 		if (n > 0)
 			wire_buf_add(&b, w->out.buf + at, n);
 		at = w->holes[i].at;
+		start = b.len;
 		put_reply(w, &b, &t, &w->holes[i], notejson, size,
 		    w->proofs[i], w->prooflens[i]);
+		/* if its fdatasync finds the storage full, it is refused */
+		worker_note_call(w, w->holes[i].id, start, b.len);
 		hole_clear(&w->holes[i]);
 	}
 	if (w->out.len > at)
@@ -191,6 +195,36 @@ worker_fill_receipts(struct worker *w, const char *note, uint64_t size)
 	w->nholes = 0;
 	wire_buf_free(&w->out);
 	w->out = b;
+}
+
+size_t
+worker_refuse_holes(struct worker *w, int code, const char *message,
+    const char *reason)
+{
+	struct wire_buf b;
+	json_t *data;
+	size_t i, at = 0, n, count = w->nholes;
+
+	if (count == 0)
+		return 0;
+	data = json_pack("{s:s}", "reason", reason);
+	memset(&b, 0, sizeof(b));
+	for (i = 0; i < w->nholes; i++) {
+		n = w->holes[i].at - at;
+		if (n > 0)
+			wire_buf_add(&b, w->out.buf + at, n);
+		at = w->holes[i].at;
+		wire_put_error(&b, w->holes[i].id,
+		    ledger_committed_size(w->ledger), code, message, data);
+		hole_clear(&w->holes[i]);
+	}
+	if (w->out.len > at)
+		wire_buf_add(&b, w->out.buf + at, w->out.len - at);
+	json_decref(data);
+	w->nholes = 0;
+	wire_buf_free(&w->out);
+	w->out = b;
+	return count;
 }
 
 void

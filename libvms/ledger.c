@@ -126,8 +126,11 @@ ledger_close(struct ledger *l)
 		close(l->fd_hash);
 	if (l->fd_hist >= 0)
 		close(l->fd_hist);
+	if (l->head_fd >= 0)
+		close(l->head_fd);
 	ledger_history_free(l);
 	free(l->p_note);
+	free(l->p_head);
 	free(l->wb_ent.buf);
 	free(l->wb_idx.buf);
 	free(l->wb_hash.buf);

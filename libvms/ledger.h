@@ -121,11 +121,15 @@ int	ledger_commit(struct ledger *, char *err, size_t errlen);
  *                          COMMIT_TICKET with a ticket, COMMIT_NOTHING if
  *                          nothing was appended, COMMIT_FAILED (err)
  *   ledger_commit_fsync    (any thread) fdatasync `entries`: the commit
- *                          point; touches only the ticket; 0 or an errno
+ *                          point; then the signed head, if attached;
+ *                          touches only the ticket; 0 or an errno
  *   ledger_commit_finish   (owner) with the errno of phase 2: the
  *                          checkpoint becomes the committed one (history,
  *                          sync point). If the fsync failed, the batch and
- *                          everything appended after it are discarded.
+ *                          everything appended after it are discarded;
+ *                          if the signed head's write failed, the batch
+ *                          is durable, nothing is discarded, and the
+ *                          ledger must be reopened.
  * One commit may be in flight at a time; entries appended meanwhile go
  * into the next one. Rollback is refused while one is in flight; finish it
  * before ledger_close().
@@ -133,6 +137,12 @@ int	ledger_commit(struct ledger *, char *err, size_t errlen);
 struct ledger_ticket {
 	int		 fd;	/* `entries` */
 	uint64_t	 size;	/* the size its checkpoint signs */
+	/* the signed head's slot, written and synced after `entries`
+	 * (head_fd -1: no signed head attached) */
+	int		 head_fd;
+	long long	 head_off;
+	const uint8_t	*head_slot;
+	int		*head_errno;	/* set if that write failed */
 };
 enum commit_prepared {
 	COMMIT_FAILED = -1,
@@ -156,6 +166,33 @@ int	ledger_commit_finish(struct ledger *, const struct ledger_ticket *,
 int	ledger_sync(struct ledger *, char *err, size_t errlen);
 /* Discard appended, uncommitted entries. */
 int	ledger_rollback(struct ledger *, char *err, size_t errlen);
+/*
+ * The errno of the last write, sync or commit of this ledger that failed
+ * (ENOSPC, EDQUOT: the storage is full), 0 if none. Such a failure loses
+ * nothing committed: a failed commit has discarded its batch (see
+ * ledger_commit_finish); an append whose write failed (its batch was over
+ * LEDGER_WBUF_MAX) refuses further appends and commits until
+ * ledger_rollback(), once any commit in flight is finished. The ledger
+ * is then usable again, e.g. once space is freed.
+ */
+int	ledger_errno(const struct ledger *);
+
+/*
+ * The signed head: the latest checkpoint the ledger's key has signed for a
+ * commit, kept in a file apart from the ledger's directory (vmsd keeps it
+ * beside the key; format in vms-ledger(5)). Attach it to a ledger open for
+ * writing, after ledger_open: it is created from the current checkpoint if
+ * missing (*created set), and checked: the ledger must hold every entry
+ * the head signs, the same ones. From then on every commit records its
+ * checkpoint there, synced after `entries` and before the commit
+ * returns, and no checkpoint inconsistent with it is signed.
+ * 0 attached; 1 refused: the ledger is behind its head, differs from it,
+ * or the head is damaged (err says which; storage lost data it had
+ * synced, or the ledger was restored from an older copy: the ledger must
+ * not be written); -1 error (err).
+ */
+int	ledger_head_attach(struct ledger *, const char *path, int *created,
+	    char *err, size_t errlen);
 
 /* Read entry i (malloc'd), verifying its leaf hash. */
 int	ledger_read(struct ledger *, uint64_t index, uint8_t **buf,

@@ -74,17 +74,13 @@ ledger_wflush(struct ledger *l)
 {
 	uint64_t at = ledger_stored_count(l->w_size) * MERKLE_HASH_LEN;
 
-	errno = 0;
-	if ((l->wb_idx.len > 0 && pwrite(l->fd_idx, l->wb_idx.buf,
-	    l->wb_idx.len, (off_t)(l->w_size * 8)) != (ssize_t)l->wb_idx.len) ||
-	    (l->wb_hash.len > 0 && pwrite(l->fd_hash, l->wb_hash.buf,
-	    l->wb_hash.len, (off_t)at) != (ssize_t)l->wb_hash.len) ||
-	    (l->wb_ent.len > 0 && pwrite(l->fd_ent, l->wb_ent.buf,
-	    l->wb_ent.len, (off_t)l->w_ent) != (ssize_t)l->wb_ent.len)) {
-		if (errno == 0)
-			errno = EIO;
+	if ((l->wb_idx.len > 0 && pwrite_full(l->fd_idx, l->wb_idx.buf,
+	    l->wb_idx.len, (off_t)(l->w_size * 8)) != 0) ||
+	    (l->wb_hash.len > 0 && pwrite_full(l->fd_hash, l->wb_hash.buf,
+	    l->wb_hash.len, (off_t)at) != 0) ||
+	    (l->wb_ent.len > 0 && pwrite_full(l->fd_ent, l->wb_ent.buf,
+	    l->wb_ent.len, (off_t)l->w_ent) != 0))
 		return -1;
-	}
 	ledger_wdiscard(l);
 	return 0;
 }
@@ -107,6 +103,12 @@ ledger_wdiscard(struct ledger *l)
 }
 
 int
+ledger_errno(const struct ledger *l)
+{
+	return l->err_no;
+}
+
+int
 ledger_rollback(struct ledger *l, char *err, size_t errlen)
 {
 	if (l->pending) {
@@ -115,8 +117,9 @@ ledger_rollback(struct ledger *l, char *err, size_t errlen)
 		return -1;
 	}
 	ledger_wdiscard(l);
-	if (l->size == l->csize)
+	if (l->size == l->csize && !l->need_rollback)
 		return 0;
+	l->need_rollback = 0;
 	l->size = l->csize;
 	l->ent_end = l->cent_end;
 	l->front = l->cfront;
@@ -139,9 +142,10 @@ ledger_append(struct ledger *l, const void *entry, size_t len,
 	size_t nh = 1;
 	int k;
 
-	if (l->signer == NULL || l->broken) {
+	if (l->signer == NULL || l->broken || l->need_rollback) {
 		seterr(err, errlen, "%s: %s", l->dir, l->broken ?
 		    "ledger unusable after a failed commit; reopen it" :
+		    l->need_rollback ? "a write failed: roll back first" :
 		    "ledger is open read-only");
 		return -1;
 	}
@@ -168,8 +172,12 @@ ledger_append(struct ledger *l, const void *entry, size_t len,
 		*index = l->size;
 	l->size++;
 	if (l->wb_ent.len >= LEDGER_WBUF_MAX && ledger_wflush(l) != 0) {
-		seterr(err, errlen, "%s: append: %s", l->dir, strerror(errno));
-		l->broken = 1;
+		/* Nothing committed is touched: the uncommitted entries are
+		 * discarded by the rollback the caller must do. */
+		l->err_no = errno;
+		l->need_rollback = 1;
+		seterr(err, errlen, "%s: append: %s", l->dir,
+		    strerror(l->err_no));
 		return -1;
 	}
 	return 0;
@@ -216,9 +224,10 @@ ledger_sync(struct ledger *l, char *err, size_t errlen)
 static int
 writable(struct ledger *l, char *err, size_t errlen)
 {
-	if (l->signer == NULL || l->broken) {
+	if (l->signer == NULL || l->broken || l->need_rollback) {
 		seterr(err, errlen, "%s: %s", l->dir, l->broken ?
 		    "ledger unusable after a failed commit; reopen it" :
+		    l->need_rollback ? "a write failed: roll back first" :
 		    "ledger is open read-only");
 		return -1;
 	}
@@ -240,7 +249,7 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 	size_t nlen;
 
 	memset(t, 0, sizeof(*t));
-	t->fd = -1;
+	t->fd = t->head_fd = -1;
 	if (writable(l, err, errlen) != 0)
 		return COMMIT_FAILED;
 	if (l->pending) {
@@ -250,6 +259,18 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 	if (l->size == l->csize)
 		return COMMIT_NOTHING;
 	merkle_frontier_root(&l->front, root);
+	/* Never sign a tree inconsistent with the signed head: it was
+	 * checked against the ledger when attached, and every commit since
+	 * extends it; this catches anything that would not. */
+	if (l->head_fd >= 0 && (l->size < l->head_size || l->csize <
+	    l->head_size || (l->csize == l->head_size &&
+	    sodium_memcmp(l->croot, l->head_root, MERKLE_HASH_LEN) != 0))) {
+		seterr(err, errlen, "%s: refusing to sign size %" PRIu64 ": a "
+		    "checkpoint of size %" PRIu64 " was signed that this tree "
+		    "does not extend", l->dir, l->size, l->head_size);
+		(void)ledger_rollback(l, why, sizeof(why));
+		return COMMIT_FAILED;
+	}
 	if ((note = ledger_sign_checkpoint(l->signer, l->size, root, why,
 	    sizeof(why))) == NULL) {
 		seterr(err, errlen, "%s: signing the checkpoint: %s", l->dir,
@@ -263,12 +284,30 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 	wb_add(&l->wb_ent, hdr, 4);
 	wb_add(&l->wb_ent, note, nlen);
 	if (ledger_wflush(l) != 0) {
+		l->err_no = errno;
 		seterr(err, errlen, "%s: writing the batch: %s; %" PRIu64
-		    " uncommitted entries discarded", l->dir, strerror(errno),
-		    l->size - l->csize);
+		    " uncommitted entries discarded", l->dir,
+		    strerror(l->err_no), l->size - l->csize);
 		(void)ledger_rollback(l, why, sizeof(why));
 		free(note);
 		return COMMIT_FAILED;
+	}
+	if (l->head_fd >= 0) {
+		if (l->p_head == NULL)
+			l->p_head = xmalloc(LEDGER_HEAD_SLOT);
+		if (ledger_head_encode(l->p_head, l->head_seq + 1, note) != 0) {
+			seterr(err, errlen, "%s: the checkpoint does not fit the "
+			    "signed head", l->dir);
+			(void)ledger_rollback(l, why, sizeof(why));
+			free(note);
+			return COMMIT_FAILED;
+		}
+		l->p_head_errno = 0;
+		t->head_fd = l->head_fd;
+		t->head_off = (long long)((l->head_seq + 1) % 2) *
+		    LEDGER_HEAD_SLOT;
+		t->head_slot = l->p_head;
+		t->head_errno = &l->p_head_errno;
 	}
 	l->ent_end += 4 + nlen;
 	l->pending = 1;
@@ -282,17 +321,31 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 	return COMMIT_TICKET;
 }
 
-/* Phase 2 (any thread): the commit point. Touches only the ticket. */
+/* The checkpoint of the prepared batch (NULL if none). */
 const char *
 ledger_prepared_checkpoint(const struct ledger *l)
 {
 	return l->pending ? l->p_note : NULL;
 }
 
+/*
+ * Phase 2 (any thread): the commit point, then the signed head (only once
+ * the entries it signs are durable: a head is never ahead of its ledger
+ * but when storage loses synced data). Touches only the ticket and what
+ * it points to.
+ */
 int
 ledger_commit_fsync(const struct ledger_ticket *t)
 {
-	return data_fdatasync(t->fd) == 0 ? 0 : errno ? errno : EIO;
+	int e;
+
+	if (data_fdatasync(t->fd) != 0)
+		return errno ? errno : EIO;
+	if (t->head_fd >= 0 && (e = ledger_head_write(t)) != 0) {
+		*t->head_errno = e;
+		return e;
+	}
+	return 0;
 }
 
 /*
@@ -314,12 +367,29 @@ ledger_commit_finish(struct ledger *l, const struct ledger_ticket *t,
 		return -1;
 	}
 	l->pending = 0;
+	if (sync_errno != 0 && l->p_head_errno != 0) {
+		l->err_no = l->p_head_errno;
+		/*
+		 * The batch is durable in `entries` but its signed head may
+		 * or may not be: keep both (the head is then at most the
+		 * ledger's size) and acknowledge nothing; a reopen goes on.
+		 */
+		seterr(err, errlen, "%s: writing the signed head: %s; the batch "
+		    "of %" PRIu64 " entries is durable but not acknowledged: "
+		    "reopen the ledger", l->dir, strerror(l->p_head_errno),
+		    l->p_size - l->csize);
+		free(l->p_note);
+		l->p_note = NULL;
+		l->broken = 1;
+		return -1;
+	}
 	if (sync_errno != 0) {
 		/*
 		 * Never acknowledged: cut the batch and its commit record.
 		 * Should the record survive on disk anyway, it signs exactly
 		 * the entries before it, which a later open then keeps.
 		 */
+		l->err_no = sync_errno;
 		seterr(err, errlen, "%s: fsync: %s; %" PRIu64 " uncommitted "
 		    "entries discarded", l->dir, strerror(sync_errno),
 		    l->size - l->csize);
@@ -335,6 +405,11 @@ ledger_commit_finish(struct ledger *l, const struct ledger_ticket *t,
 	l->cent_end = l->p_ent_end;
 	l->cfront = l->p_front;
 	memcpy(l->croot, l->p_root, MERKLE_HASH_LEN);
+	if (l->head_fd >= 0) {
+		l->head_seq++;
+		l->head_size = l->p_size;
+		memcpy(l->head_root, l->p_root, MERKLE_HASH_LEN);
+	}
 	l->unsynced_commits++;
 	l->unsynced_bytes += l->cent_end - before;
 	if (ledger_history_append(l, l->checkpoint, 0, why,

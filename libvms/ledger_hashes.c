@@ -305,8 +305,10 @@ seq_read(struct seqrd *r, void *dst, size_t n)
 }
 
 /*
- * Commit records from *pos up to `to`: each must be a note by the ledger
- * key signing exactly the `cnt` entries before it (root from f).
+ * The commit record from *pos up to `to`: a note by the ledger key signing
+ * exactly the `cnt` entries before it (root from f). One at most: every
+ * commit writes one after its batch (ledger_read and the open accept no
+ * more between two entries).
  */
 static int
 verify_commits(struct ledger *l, struct seqrd *re, uint64_t *pos,
@@ -319,9 +321,15 @@ verify_commits(struct ledger *l, struct seqrd *re, uint64_t *pos,
 	char *note, why[VMS_ERRLEN];
 	uint32_t n;
 	size_t tlen;
-	int bad;
+	int bad, k;
 
-	while (*pos < to) {
+	for (k = 0; *pos < to; k++) {
+		if (k > 0) {
+			seterr(err, errlen, "ledger corrupt: a second commit "
+			    "record in a row at offset %" PRIu64 " of entries "
+			    "(after entry %" PRIu64 ")", *pos, cnt);
+			return -1;
+		}
 		if (*pos + 4 > to || seq_read(re, hdr, 4) != 0 ||
 		    !((n = ledger_get_be32(hdr)) & LEDGER_REC_NOTE) ||
 		    (n &= ~LEDGER_REC_NOTE) == 0 || n > NOTE_MAX_LEN ||

@@ -53,8 +53,8 @@ ledger_history_append(struct ledger *l, const char *note, int sync,
 	ledger_put_be32(rec, (uint32_t)len);
 	memcpy(rec + 4, note, len);
 	errno = 0;
-	if (pwrite(l->fd_hist, rec, 4 + len, (off_t)l->hist_end) !=
-	    (ssize_t)(4 + len) || (sync && fsync(l->fd_hist) != 0)) {
+	if (pwrite_full(l->fd_hist, rec, 4 + len, (off_t)l->hist_end) != 0 ||
+	    (sync && fsync(l->fd_hist) != 0)) {
 		int e = errno ? errno : EIO;
 
 		/* cut the partial record; if that fails too, the next

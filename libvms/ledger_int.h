@@ -22,6 +22,8 @@ struct ledger {
 	const struct note_signer *signer;	/* NULL: read-only */
 	int			 fd_ent, fd_idx, fd_hash, fd_hist;
 	int			 broken;	/* a commit half-failed */
+	int			 err_no;	/* of the last failed write */
+	int			 need_rollback;	/* an append's write failed */
 	struct ledger_recovery	 rec;		/* what the open repaired */
 	void			(*warn_fn)(void *, const char *);
 	void			*warn_arg;
@@ -59,11 +61,24 @@ struct ledger {
 	struct merkle_frontier	 p_front;
 	merkle_hash		 p_root;
 	char			*p_note;
+	/* The signed head (ledger_head.c), -1 if none is attached; the
+	 * slot a prepared commit writes, and whether writing it failed. */
+	int			 head_fd;
+	uint64_t		 head_seq, head_size;
+	merkle_hash		 head_root;
+	uint8_t			*p_head;
+	int			 p_head_errno;
 	/* History index, built on first use: sizes and record offsets. */
 	int			 hist_loaded;
 	size_t			 hist_n, hist_cap;
 	uint64_t		*hist_size, *hist_off;
 };
+
+/* The signed head (ledger_head.c): a slot's size, the slot for a seq,
+ * encode one (-1 if the note does not fit), write a ticket's (errno). */
+#define LEDGER_HEAD_SLOT	4096
+int	 ledger_head_encode(uint8_t *slot, uint64_t seq, const char *note);
+int	 ledger_head_write(const struct ledger_ticket *);
 
 /* Test hook: when set, ledger_commit's data fsync fails with EIO. */
 extern int ledger_fault_fsync;

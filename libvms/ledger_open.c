@@ -339,11 +339,10 @@ ro_last_commit(struct ledger *l, uint64_t elen, uint64_t ilen, uint64_t hlen,
 	return 1;
 }
 
-/* What the scan of `entries` past the sync point found. */
+/* What the scan of `entries` past the sync point found. Nothing per
+ * entry: a tail of garbage (say, zeros after a crash) costs no memory;
+ * rebuild_tail reads the committed entries again. */
 struct tail {
-	uint64_t		 n, cap;	/* entry records read */
-	uint64_t		*off;
-	merkle_hash		*leaf;
 	char			**notes;	/* commit notes, growing sizes */
 	size_t			 nnotes, ncap;
 	uint64_t		 gpos, gcnt;	/* end of the last commit record */
@@ -359,8 +358,6 @@ tail_free(struct tail *t)
 	for (i = 0; i < t->nnotes; i++)
 		free(t->notes[i]);
 	free(t->notes);
-	free(t->off);
-	free(t->leaf);
 }
 
 /*
@@ -417,6 +414,7 @@ scan_tail(struct ledger *l, uint64_t elen, struct tail *t, char *err,
 	struct merkle_frontier f = l->cfront;
 	uint64_t cnt = l->csize;
 	uint8_t hdr[4], *buf = NULL;
+	merkle_hash leaf;
 	size_t bcap = 0;
 	uint32_t len;
 	int rc = -1, r;
@@ -443,6 +441,12 @@ scan_tail(struct ledger *l, uint64_t elen, struct tail *t, char *err,
 			goto ioerr;
 		buf[len] = '\0';
 		if (ledger_get_be32(hdr) & LEDGER_REC_NOTE) {
+			/* One commit record per batch: a second one in a row
+			 * (a duplicate) ends what was committed, like any
+			 * invalid record; reads and the next open accept no
+			 * more than one between two entries. */
+			if (t->pos == t->gpos && t->pos > l->cent_end)
+				break;
 			if ((r = tail_note(l, t, (char *)buf, len, &f, cnt,
 			    err, errlen)) < 0)
 				goto out;
@@ -454,15 +458,8 @@ scan_tail(struct ledger *l, uint64_t elen, struct tail *t, char *err,
 			t->gfront = f;
 			continue;
 		}
-		if (t->n == t->cap) {
-			t->cap = t->cap ? t->cap * 2 : 256;
-			t->off = xrealloc(t->off, t->cap * sizeof(uint64_t));
-			t->leaf = xrealloc(t->leaf, t->cap * sizeof(merkle_hash));
-		}
-		t->off[t->n] = t->pos;
-		merkle_leaf_hash(buf, len, t->leaf[t->n]);
-		merkle_frontier_push(&f, t->leaf[t->n]);
-		t->n++;
+		merkle_leaf_hash(buf, len, leaf);
+		merkle_frontier_push(&f, leaf);
 		cnt++;
 		t->pos += 4 + (uint64_t)len;
 	}
@@ -477,39 +474,62 @@ out:
 
 /*
  * Index and stored hashes of the k committed entries past the sync point,
- * recomputed from the scan. Writable: written over whatever is there.
- * Read-only: compared with the files; 1 if they do not hold them yet.
+ * recomputed from `entries` (read again from the sync point: the scan
+ * checked these records, and committed records do not change). Writable:
+ * written over whatever is there. Read-only: compared with the files; 1
+ * if they do not hold them yet.
  */
 static int
 rebuild_tail(struct ledger *l, const struct tail *t, uint64_t k, char *err,
     size_t errlen)
 {
 	struct merkle_frontier f = l->cfront;
-	uint64_t from = l->csize, h0, nh, s, i, j = 0;
-	merkle_hash *hb, cur;
-	uint8_t *ib, *rb;
+	uint64_t from = l->csize, h0, nh, s, i, j = 0, pos = l->cent_end;
+	merkle_hash *hb, cur, leaf;
+	uint8_t *ib, *rb, hdr[4], *buf = NULL;
+	size_t bcap = 0;
+	uint32_t len;
 	int kk, rc = -1;
 
 	h0 = ledger_stored_count(from);
 	nh = ledger_stored_count(from + k) - h0;
 	ib = xmalloc(k * 8);
 	hb = xmalloc(nh * MERKLE_HASH_LEN);
-	for (i = 0; i < k; i++) {
-		ledger_put_be64(ib + i * 8, t->off[i]);
-		memcpy(hb[j++], t->leaf[i], MERKLE_HASH_LEN);
-		memcpy(cur, t->leaf[i], MERKLE_HASH_LEN);
+	for (i = 0; i < k; pos += 4 + (uint64_t)len) {
+		if (pos + 4 > t->gpos || pread_full(l->fd_ent, hdr, 4,
+		    (off_t)pos) != 0)
+			goto changed;
+		len = ledger_get_be32(hdr) & ~LEDGER_REC_NOTE;
+		if (ledger_get_be32(hdr) & LEDGER_REC_NOTE)
+			continue;
+		if (len > LEDGER_MAX_ENTRY || len > t->gpos - pos - 4)
+			goto changed;
+		if (len + 1 > bcap) {
+			bcap = len + 1;
+			buf = xrealloc(buf, bcap);
+		}
+		if (pread_full(l->fd_ent, buf, len, (off_t)pos + 4) != 0)
+			goto changed;
+		merkle_leaf_hash(buf, len, leaf);
+		ledger_put_be64(ib + i * 8, pos);
+		memcpy(hb[j++], leaf, MERKLE_HASH_LEN);
+		memcpy(cur, leaf, MERKLE_HASH_LEN);
 		for (s = from + i, kk = f.npeaks - 1; s & 1; s >>= 1, kk--) {
 			merkle_node_hash(f.peaks[kk], cur, cur);
 			memcpy(hb[j++], cur, MERKLE_HASH_LEN);
 		}
-		merkle_frontier_push(&f, t->leaf[i]);
+		merkle_frontier_push(&f, leaf);
+		i++;
 	}
+	merkle_frontier_root(&f, cur);
+	merkle_frontier_root(&t->gfront, leaf);
+	if (memcmp(cur, leaf, MERKLE_HASH_LEN) != 0)
+		goto changed;
 	if (l->signer != NULL) {
 		errno = 0;
-		if (pwrite(l->fd_idx, ib, k * 8, (off_t)(from * 8)) !=
-		    (ssize_t)(k * 8) || pwrite(l->fd_hash, hb, nh *
-		    MERKLE_HASH_LEN, (off_t)(h0 * MERKLE_HASH_LEN)) !=
-		    (ssize_t)(nh * MERKLE_HASH_LEN)) {
+		if (pwrite_full(l->fd_idx, ib, k * 8, (off_t)(from * 8)) != 0 ||
+		    pwrite_full(l->fd_hash, hb, nh * MERKLE_HASH_LEN,
+		    (off_t)(h0 * MERKLE_HASH_LEN)) != 0) {
 			seterr(err, errlen, "%s: rebuilding index and hashes: "
 			    "%s", l->dir, strerror(errno ? errno : EIO));
 			goto out;
@@ -524,7 +544,12 @@ rebuild_tail(struct ledger *l, const struct tail *t, uint64_t k, char *err,
 	    nh * MERKLE_HASH_LEN, (off_t)(h0 * MERKLE_HASH_LEN)) != 0 ||
 	    memcmp(rb, hb, nh * MERKLE_HASH_LEN) != 0 ? 1 : 0;
 	free(rb);
+	goto out;
+changed:
+	seterr(err, errlen, "%s/entries changed while it was opened (at "
+	    "offset %" PRIu64 ")", l->dir, pos);
 out:
+	free(buf);
 	free(ib);
 	free(hb);
 	return rc;
@@ -636,7 +661,7 @@ ledger_open(const char *dir, const struct note_signer *signer,
 	l = xcalloc(1, sizeof(*l));
 	l->dir = xstrdup(dir);
 	l->signer = signer;
-	l->fd_ent = l->fd_idx = l->fd_hash = l->fd_hist = -1;
+	l->fd_ent = l->fd_idx = l->fd_hash = l->fd_hist = l->head_fd = -1;
 	if (load_checkpoint(l, &cp, err, errlen) != 0)
 		goto fail;
 	l->csize = cp.size;

@@ -171,6 +171,8 @@ vms_sha256_update(struct vms_sha256 *s, const void *data, size_t len)
 	const uint8_t *p = data;
 	size_t n;
 
+	if (len == 0)		/* data may be NULL: memcpy must not see it */
+		return;
 	s->bytes += len;
 	if (s->nbuf > 0) {
 		n = 64 - s->nbuf < len ? 64 - s->nbuf : len;

@@ -41,6 +41,9 @@ int	 b64_decode_fixed(const char *in, size_t inlen, uint8_t *out,
 int	 write_all(int fd, const void *buf, size_t len);
 ssize_t	 read_full(int fd, void *buf, size_t len);   /* short only at EOF */
 int	 pread_full(int fd, void *buf, size_t len, off_t off); /* -1 if short */
+/* All of it, or -1 with the errno that stopped it (a full disk: ENOSPC,
+ * where one pwrite would only have come back short). */
+int	 pwrite_full(int fd, const void *buf, size_t len, off_t off);
 int	 read_file(const char *path, size_t max, uint8_t **buf, size_t *len,
 	    char *err, size_t errlen);
 /* Atomically replace path with data: temp file, fsync, rename, fsync dir. */
@@ -52,6 +55,18 @@ int	 mkdir_p(const char *path, mode_t mode);
 int	 rm_rf(const char *path);
 
 uint64_t now_ms(void);          /* wall clock, ms since the epoch */
+/*
+ * Fault injection for the crash tests, compiled only into the sanitizer
+ * build (-DVMS_FAULTS): when the environment's VMSD_FAULT names this
+ * point, the process kills itself with SIGKILL there. A no-op otherwise.
+ */
+#ifdef VMS_FAULTS
+void	 fault_point(const char *name);
+#else
+#define fault_point(name)	((void)0)
+#endif
+/* ms since the epoch as "2025-01-31T12:00:00.000Z" ("?" if out of range) */
+void	 utc_ms(uint64_t ms, char *buf, size_t len);
 uint64_t mono_usec(void);       /* CLOCK_MONOTONIC, µs */
 
 /* UTF-8: length of the sequence at s (at most n bytes), or 0 if invalid

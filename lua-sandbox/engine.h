@@ -227,7 +227,9 @@ int	 engine_apply(struct engine *, const uint8_t *entry, size_t len,
  * state root (an audit worker that replays from entry k skips 0..k-1,
  * checking the root after the last; another worker replays them). Trusts
  * the entry: the state it leads to must be compared with a replayed one
- * (engine_state_digest) before anything relies on it.
+ * (engine_state_digest) before anything relies on it. Only with
+ * check_root does it take the entry's time (engine_last_time), so skip
+ * the last entry before a replay with check_root.
  */
 int	 engine_skip(struct engine *, const uint8_t *entry, size_t len,
 	    int check_root, char *err, size_t errlen);
@@ -261,6 +263,12 @@ int	 engine_child_entry(const char *parent, const char *parent_origin,
 const json_t *engine_parent(const struct engine *);
 
 uint64_t engine_next_index(const struct engine *);
+/* The "time" of entry engine_next_index() - 1. Entry times never
+ * decrease: engine_call records at least this time whatever the clock
+ * says, and engine_replay refuses an entry earlier than it. A snapshot
+ * does not hold it: after engine_snapshot_load, set it from that entry. */
+uint64_t engine_last_time(const struct engine *);
+void	 engine_set_last_time(struct engine *, uint64_t time_ms);
 void	 engine_state_root(const struct engine *, merkle_hash out);
 const char *engine_contract(const struct engine *);
 

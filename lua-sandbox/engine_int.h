@@ -35,6 +35,8 @@ struct engine {
 	struct vms_state	*state;
 	uint64_t		 next;
 	merkle_hash		 prev_leaf;
+	uint64_t		 last_time;	/* "time" of entry next-1: entry
+						   times never decrease */
 	engine_entry_fn		 entry_fn;
 	void			*entry_arg;
 	engine_log_fn		 log_fn;

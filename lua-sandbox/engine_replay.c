@@ -146,6 +146,17 @@ replay_check(const struct engine *e, json_t *rec, struct vms_caller *c,
 		    "integer", idx);
 		return -1;
 	}
+	if (e->next > 0 && (uint64_t)json_integer_value(t) < e->last_time) {
+		char was[32], now[32];
+
+		utc_ms(e->last_time, was, sizeof(was));
+		utc_ms((uint64_t)json_integer_value(t), now, sizeof(now));
+		seterr(err, errlen, "entry %llu: time %lld (%s) is earlier than "
+		    "entry %llu's %llu (%s): entry times never decrease", idx,
+		    (long long)json_integer_value(t), now, idx - 1,
+		    (unsigned long long)e->last_time, was);
+		return -1;
+	}
 	if (e->next == 0) {
 		if (eng_caller_check(c, *sigp, why, sizeof(why)) == -1) {
 			seterr(err, errlen, "entry 0: deploy refused: %s", why);
@@ -224,6 +235,7 @@ replay_full(struct engine *e, const uint8_t *buf, size_t len, char *err,
 	}
 	if (blen == len && memcmp(bytes, buf, len) == 0) {
 		eng_advance(e, buf, len);
+		e->last_time = (uint64_t)json_integer_value(t);
 		eng_accept_signed(e, sp);
 		free(bytes);
 		json_decref(rec);
@@ -412,8 +424,9 @@ replay_fast(struct engine *e, const uint8_t *buf, size_t len)
 	json_t *args = NULL;
 	int rc = -1;
 
+	/* (a time earlier than the previous entry's: the full way says so) */
 	if (e->next == 0 || skim_entry((const char *)buf, len, &k) == -1 ||
-	    skim_uint(k.time, k.timelen, &t) == -1 ||
+	    skim_uint(k.time, k.timelen, &t) == -1 || t < e->last_time ||
 	    (method = skim_string(k.method, k.methodlen)) == NULL ||
 	    (auth = skim_string(k.auth, k.authlen)) == NULL)
 		goto done;
@@ -436,6 +449,7 @@ replay_fast(struct engine *e, const uint8_t *buf, size_t len)
 		goto done;
 	if (blen == len && memcmp(bytes, buf, len) == 0) {
 		eng_advance(e, buf, len);
+		e->last_time = t;
 		rc = 0;
 	} else
 		state_rollback(e->state);
@@ -588,7 +602,7 @@ engine_apply(struct engine *e, const uint8_t *buf, size_t len, char *err,
 	const char *type, *want;
 	struct callsig sig;
 	const struct callsig *sp = NULL;
-	json_t *j, *w, *sj;
+	json_t *j, *w, *sj, *t;
 	size_t i;
 
 	if ((j = eng_parse_entry(buf, len, e->next, err, errlen)) == NULL)
@@ -634,6 +648,9 @@ engine_apply(struct engine *e, const uint8_t *buf, size_t len, char *err,
 	}
 	json_decref(e->pending);
 	e->pending = json_incref(json_object_get(j, "contracts"));
+	t = json_object_get(j, "time");
+	if (json_is_integer(t) && json_integer_value(t) >= 0)
+		e->last_time = (uint64_t)json_integer_value(t);
 	json_decref(j);
 	eng_advance(e, buf, len);
 	eng_accept_signed(e, sp);

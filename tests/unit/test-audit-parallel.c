@@ -3,7 +3,8 @@
  * gives the report one thread gives: the same verdict, the same failing
  * entry and reason for an entry the host signed but the contract never
  * wrote (early, or in a later thread's segment), the same check 5 verdict
- * on a state.snap that does not match, and a source that hands a thread
+ * on a state.snap that does not match, a time going back at the first
+ * entry of a later thread's segment, and a source that hands a thread
  * other bytes than it hashed is an error, not a pass.
  */
 #include <inttypes.h>
@@ -31,6 +32,26 @@ static const char guestlist[] =
     "return M\n";
 
 static char base[64];
+/* build(): the entry whose recorded time is set back to 50 (0: none) */
+static uint64_t time_back;
+
+/* ent (malloc'd, *len) with its "time" value replaced by 50 */
+static char *
+set_time_50(char *ent, size_t *len)
+{
+	char *t = strstr(ent, "\"time\":"), *v, *out;
+	size_t n;
+
+	if (t == NULL)
+		return ent;
+	v = t + 7;
+	for (n = 0; v[n] >= '0' && v[n] <= '9'; n++)
+		;
+	xasprintf(&out, "%.*s50%s", (int)(v - ent), ent, v + n);
+	*len = strlen(out);
+	free(ent);
+	return out;
+}
 
 /* The host's ledger in memory, for System.files.history. */
 static char *kept[N];
@@ -130,6 +151,8 @@ build(const char *name, uint64_t forge, uint64_t snapdiff, char *dir,
 		json_decref(args);
 		if (i == forge && (p = strstr(ent, "\"result\":null")) != NULL)
 			memcpy(p, "\"result\":7777", 13);
+		if (time_back != 0 && i == time_back)
+			ent = set_time_50(ent, &len);
 		if (ledger_append(l, ent, len, &idx, err, sizeof(err)) != 0) {
 			FAILF("append: %s", err);
 			return -1;
@@ -231,6 +254,32 @@ TEST(snapshot_differs)
 		same_reports(dir, 1);
 }
 
+/*
+ * The second thread's segment starts where audit-parallel.c's cut() puts
+ * it for 2 threads over entries [1, N): 1 + t with 0.7 (1 + t) + t =
+ * N - 1 (skipping costs 0.3 of replaying). Its first entry goes back in
+ * time: caught there as by one thread, though that thread reached the
+ * entry before by skipping, not replaying.
+ */
+TEST(time_back_at_segment_start)
+{
+	char dir[128];
+	uint64_t start = (uint64_t)(1 + ((double)(N - 1) - 0.7) / 1.7);
+	struct audit_report one, par;
+
+	time_back = start;
+	if (build("timeback", 0, 0, dir, sizeof(dir)) == 0) {
+		same_reports(dir, 1);
+		if (audit_dir(dir, 2, &par) == 1 && audit_dir(dir, 1,
+		    &one) == 1) {
+			CHECK_EQ_INT((long long)par.fail_index,
+			    (long long)start);
+			CHECK_CONTAINS(par.reason, "entry times never decrease");
+		}
+	}
+	time_back = 0;
+}
+
 /* A source that gives a thread other bytes than the ones it hashed. */
 struct liar {
 	struct audit_source	*real;
@@ -319,6 +368,7 @@ main(void)
 	RUN(forged_late);
 	RUN(forged_early);
 	RUN(snapshot_differs);
+	RUN(time_back_at_segment_start);
 	RUN(source_changes_bytes);
 	if (getenv("VMS_TEST_KEEP") == NULL)
 		rm_rf(base);

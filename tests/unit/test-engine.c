@@ -309,7 +309,8 @@ t_code(json_t *j)
 static void
 t_time(json_t *j)
 {
-	json_object_set_new(j, "time", json_integer(1));
+	/* later than the deploy's 1000: times may not decrease */
+	json_object_set_new(j, "time", json_integer(1500));
 }
 
 static void

@@ -3,7 +3,9 @@
  * proofs against the signed checkpoint, crash-tail recovery at every byte
  * offset, corruption detection (truncation, bit flips, wrong keys).
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1293,6 +1295,158 @@ TEST(too_large)
 	free(d);
 }
 
+/*
+ * A commit record repeated right after itself (found by fuzz-ledger): the
+ * open took both as committed, the next append went after the copy, and
+ * then the ledger no longer opened ("entries 3 and 4 are not adjacent").
+ * The copy commits nothing: it is dropped as an uncommitted tail.
+ */
+TEST(duplicate_commit_record)
+{
+	struct ledger_recovery rec;
+	struct ledger *l;
+	char err[VMS_ERRLEN], *d = make_ledger(4, 2), *p;
+	uint8_t *ent, hdr[4];
+	size_t elen;
+	uint64_t off, dup;
+	int fd;
+
+	/* the last commit record follows entry 3's record */
+	xasprintf(&p, "%s/entries", d);
+	CHECK(read_file(p, 1 << 20, &ent, &elen, err, sizeof(err)) == 0);
+	off = idx_off(d, 3);
+	off += 4 + ledger_get_be32(ent + off);
+	dup = elen - off;
+	memcpy(hdr, ent + off, 4);
+	CHECK(ledger_get_be32(hdr) & LEDGER_REC_NOTE);
+	fd = open(p, O_WRONLY | O_APPEND);
+	CHECK(fd >= 0 && write_all(fd, ent + off, dup) == 0);
+	close(fd);
+	free(ent);
+	free(p);
+
+	CHECK(ledger_open(d, signer, &l, &rec, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(rec.dropped_bytes, dup);
+	CHECK_EQ_INT(ledger_committed_size(l), 4);
+	CHECK(append_n(l, 4, 1) == 0);
+	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
+	ledger_close(l);
+	if (ledger_open(d, NULL, &l, NULL, err, sizeof(err)) != 0) {
+		FAILF("reopen after the commit: %s", err);
+	} else {
+		CHECK_EQ_INT(ledger_committed_size(l), 5);
+		CHECK(read_all_ok(l) == 0);
+		CHECK(ledger_verify_all(l, err, sizeof(err)) == 0);
+		ledger_close(l);
+	}
+	free(d);
+}
+
+/*
+ * The same under the checkpoint (found by fuzz-ledger): e0 e1 C2 C2 e2 e3
+ * C4 with the index moved along. The open checks only the last entries,
+ * and ledger_read refuses entry 1 (its record and one commit record must
+ * fill the index gap); the full rehash must refuse it too, not pass it.
+ */
+TEST(duplicate_commit_record_inside)
+{
+	struct ledger *l;
+	char err[VMS_ERRLEN], *d = make_ledger(4, 2), *p;
+	uint8_t *ent, *out, b[8];
+	size_t elen;
+	uint64_t off, end, dup, i;
+	int fd;
+
+	xasprintf(&p, "%s/entries", d);
+	CHECK(read_file(p, 1 << 20, &ent, &elen, err, sizeof(err)) == 0);
+	off = idx_off(d, 1);
+	off += 4 + ledger_get_be32(ent + off);	/* C2 */
+	end = idx_off(d, 2);
+	dup = end - off;
+	out = xmalloc(elen + dup);
+	memcpy(out, ent, end);
+	memcpy(out + end, ent + off, dup);
+	memcpy(out + end + dup, ent + end, elen - end);
+	CHECK(write_file_atomic(p, out, elen + dup, 0644, err,
+	    sizeof(err)) == 0);
+	free(out);
+	free(ent);
+	free(p);
+	xasprintf(&p, "%s/index", d);
+	fd = open(p, O_RDWR);
+	for (i = 2; i < 4; i++) {
+		ledger_put_be64(b, idx_off(d, i) + dup);
+		CHECK(pwrite(fd, b, 8, (off_t)(i * 8)) == 8);
+	}
+	close(fd);
+	free(p);
+
+	if (ledger_open(d, NULL, &l, NULL, err, sizeof(err)) != 0) {
+		FAILF("open: %s", err);
+	} else {
+		CHECK(ledger_verify_all(l, err, sizeof(err)) == -1);
+		CHECK_CONTAINS(err, "second commit record in a row");
+		ledger_close(l);
+	}
+	free(d);
+}
+
+/* Resident set of this process now, in KiB (/proc/self/statm). */
+static long
+rss_kib(void)
+{
+	long pages = 0, res = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f == NULL || fscanf(f, "%ld %ld", &pages, &res) != 2)
+		res = 0;
+	if (f != NULL)
+		fclose(f);
+	return res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/*
+ * A tail of zeros after the last commit (a file extended by a crash, found
+ * by fuzz-ledger as a 14 MB tail that took seconds and 10x its size in
+ * memory): 4 MiB of zero-length records. The open drops it; its memory
+ * must not grow with the tail (the scan used to keep an offset and a leaf
+ * hash, 40 bytes, per 4-byte record). Measured in a child: its peak RSS
+ * against the RSS it was forked with.
+ */
+TEST(garbage_tail_memory)
+{
+	struct ledger_recovery rec;
+	struct ledger *l;
+	struct rusage ru;
+	char err[VMS_ERRLEN], *d = make_ledger(3, 3), *p;
+	uint64_t elen;
+	struct stat st;
+	long before, grew;
+	pid_t pid;
+	int status;
+
+	xasprintf(&p, "%s/entries", d);
+	CHECK(stat(p, &st) == 0);
+	elen = (uint64_t)st.st_size;
+	CHECK(truncate(p, (off_t)(elen + (4u << 20))) == 0);
+	free(p);
+	fflush(stdout);
+	before = rss_kib();
+	if ((pid = fork()) == 0) {
+		if (ledger_open(d, signer, &l, &rec, err, sizeof(err)) != 0 ||
+		    rec.dropped_bytes != (4u << 20) ||
+		    ledger_committed_size(l) != 3)
+			_exit(1);
+		ledger_close(l);
+		_exit(0);
+	}
+	CHECK(pid > 0 && wait4(pid, &status, 0, &ru) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	grew = ru.ru_maxrss - before;
+	CHECK_MSG(grew < 16 * 1024, "opening grew the RSS by %ld KiB", grew);
+	free(d);
+}
+
 int
 main(void)
 {
@@ -1327,6 +1481,9 @@ main(void)
 	RUN(appends_buffered);
 	RUN(unknown_files_ignored);
 	RUN(too_large);
+	RUN(duplicate_commit_record);
+	RUN(duplicate_commit_record_inside);
+	RUN(garbage_tail_memory);
 	note_signer_free(signer);
 	note_signer_free(other);
 	if (getenv("VMS_TEST_KEEP") == NULL)

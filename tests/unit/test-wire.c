@@ -130,6 +130,33 @@ TEST(child_round_trip)
 	wire_buf_free(&b);
 }
 
+static void
+refused_case(const char *reason, const char *want)
+{
+	struct wire_buf b = { 0 };
+	struct wire_reply r;
+	char err[256], *line;
+
+	wire_put_refused(&b, reason);
+	CHECK((line = line_of(&b)) != NULL);
+	if (line != NULL) {
+		CHECK_EQ_INT(wire_decode_reply(line, strlen(line), &r, err,
+		    sizeof(err)), 0);
+		CHECK_EQ_INT(r.kind, WIRE_REFUSED);
+		CHECK_EQ_STR(r.reason, want);
+		wire_reply_clear(&r);
+		free(line);
+	}
+	wire_buf_free(&b);
+}
+
+TEST(refused_round_trip)
+{
+	refused_case("the ledger lost entries: \"quoted\"\nline",
+	    "the ledger lost entries: \"quoted\"\nline");
+	refused_case("\xff not UTF-8", "(the reason is not valid UTF-8)");
+}
+
 TEST(result_round_trip)
 {
 	static const char *const values[] = {
@@ -345,6 +372,9 @@ TEST(reordered_or_unknown_replies_fail)
 		    "\"vkey\":\"k\",\"origin\":\"o\"}",
 		"{\"child\":\"deploy\",\"name\":\"p.c\",\"size\":1,"
 		    "\"vkey\":\"k\"}",
+		"{\"refused\":1}",			/* not a string */
+		"{\"refused\":\"r\",\"size\":1}",	/* unknown key */
+		"{\"refused\":\"r\"",			/* truncated */
 		"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":1}",
 		"", "{", "null", "[]",
 	};
@@ -385,6 +415,7 @@ main(void)
 	RUN(request_round_trip);
 	RUN(ready_round_trip);
 	RUN(child_round_trip);
+	RUN(refused_round_trip);
 	RUN(result_round_trip);
 	RUN(error_round_trip);
 	RUN(text_round_trip);

@@ -104,8 +104,11 @@ class Prober:
         py = sys.executable
         if o.get("--probe-uid") and os.path.exists("/usr/bin/python3"):
             py = "/usr/bin/python3"	# one every user may run
-        args = [py, os.path.abspath(__file__), "probe", addr,
-                "--seconds", "600"]
+        # As another user, the script is passed as text: its own path may
+        # sit in a directory that user cannot enter (CI clones into a
+        # 0700 mktemp directory).
+        with open(os.path.abspath(__file__)) as f:
+            args = [py, "-c", f.read(), "probe", addr, "--seconds", "600"]
         if o.get("--probe-from"):
             args += ["--from", o["--probe-from"]]
         kw = {}

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""ledgerfiles.py — read a ledger directory's files (vms-ledger(5)) for the
+crash tests, independently of vmsd's code.
+
+  ledgerfiles.py inconsistent REF DIR
+        how many checkpoints signed in DIR (its `checkpoints` history and
+        the commit records in its `entries`) are not the root of REF's
+        first entries at that size: sizes signed twice with other roots
+  ledgerfiles.py acks DIR ACKS
+        ACKS: one acknowledged call a line, "INDEX TAG" (TAG the call's
+        first argument). Every one must be the entry at INDEX, each TAG
+        once in the ledger; prints a JSON summary, exit 1 if any is not
+"""
+import hashlib
+import json
+import struct
+import sys
+
+
+def records(path):
+    d = open(path, "rb").read()
+    off = 0
+    while off + 4 <= len(d):
+        (l,) = struct.unpack(">I", d[off:off + 4])
+        off += 4
+        n = l & 0x7fffffff
+        if off + n > len(d):
+            break
+        yield bool(l & 0x80000000), d[off:off + n]
+        off += n
+
+
+def leaves(dirpath):
+    return [r for note, r in records(dirpath + "/entries") if not note]
+
+
+def mth(ls):
+    n = len(ls)
+    if n == 0:
+        return hashlib.sha256(b"").digest()
+    if n == 1:
+        return hashlib.sha256(b"\x00" + ls[0]).digest()
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return hashlib.sha256(b"\x01" + mth(ls[:k]) + mth(ls[k:])).digest()
+
+
+def note_size_root(note):
+    import base64
+    lines = note.decode().split("\n")
+    return int(lines[1]), base64.b64decode(lines[2])
+
+
+def inconsistent(ref, d):
+    rl = leaves(ref)
+    signed = set()
+    for _, n in records(d + "/checkpoints"):
+        signed.add(note_size_root(n))
+    for is_note, n in records(d + "/entries"):
+        if is_note:
+            signed.add(note_size_root(n))
+    cache = {}
+    bad = 0
+    for size, root in signed:
+        if size > len(rl):
+            continue
+        if size not in cache:
+            cache[size] = mth(rl[:size])
+        if cache[size] != root:
+            bad += 1
+    print(bad)
+    return 0
+
+
+def acks(d, ackfile):
+    ls = leaves(d)
+    tags = {}
+    for i, raw in enumerate(ls):
+        e = json.loads(raw)
+        a = e.get("args") or []
+        if a and isinstance(a[0], str):
+            tags.setdefault(a[0], []).append(i)
+    n = missing = wrong = 0
+    first = None
+    for line in open(ackfile):
+        if not line.strip():
+            continue
+        idx, tag = line.split()
+        idx = int(idx)
+        n += 1
+        where = tags.get(tag, [])
+        if not where:
+            missing += 1
+            first = first or "acknowledged %s at %d is not in the ledger" % (tag, idx)
+        elif where != [idx]:
+            wrong += 1
+            first = first or "acknowledged %s at %d is at %s" % (tag, idx, where)
+    dups = sum(1 for t in tags.values() if len(t) > 1)
+    out = {"acked": n, "missing": missing, "misplaced": wrong,
+           "duplicated": dups, "entries": len(ls), "first_problem": first}
+    print(json.dumps(out, sort_keys=True))
+    return 0 if missing == wrong == dups == 0 else 1
+
+
+def main(argv):
+    if len(argv) == 3 and argv[0] == "inconsistent":
+        return inconsistent(argv[1], argv[2])
+    if len(argv) == 3 and argv[0] == "acks":
+        return acks(argv[1], argv[2])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
