@@ -8,6 +8,10 @@
  * Reports entries/s and the peak RSS. Goal: 100,000 entries/s on one core.
  *
  *   build/bench/bench-audit [ENTRIES...]    (default 10000 100000)
+ *   build/bench/bench-audit --keep N        build a ledger of N entries, keep
+ *                                           it, print its directory
+ *   build/bench/bench-audit --audit DIR [T] audit DIR alone on T threads
+ *                                           (default 1): for profilers
  */
 #include <sys/resource.h>
 #include <sys/time.h>
@@ -219,6 +223,35 @@ main(int argc, char **argv)
 	uint64_t sizes[8] = { 10000, 100000 };
 	int nsizes = 2, i;
 
+	if (argc > 2 && strcmp(argv[1], "--audit") == 0) {
+		double cpu, secs;
+		int th = argc > 3 ? atoi(argv[3]) : 1;
+
+		if (sodium_init() < 0)
+			die("sodium_init", "failed");
+		secs = audit_once(argv[2], th > 0 ? th : 1, &cpu);
+		printf("audit of %s on %d thread(s): %.2f s (CPU %.2f s)\n",
+		    argv[2], th > 0 ? th : 1, secs, cpu);
+		return 0;
+	}
+	if (argc > 2 && strcmp(argv[1], "--keep") == 0) {
+		char *base, *dir;
+		double build_s;
+
+		if (sodium_init() < 0)
+			die("sodium_init", "failed");
+		if (mkdir_p(bd ? bd : "build/bench-data", 0755) != 0)
+			die(bd ? bd : "build/bench-data", "cannot create it");
+		xasprintf(&base, "%s/bench-audit.XXXXXX", bd ? bd :
+		    "build/bench-data");
+		if (mkdtemp(base) == NULL)
+			die(base, "cannot create the benchmark directory");
+		dir = build_ledger(base, strtoull(argv[2], NULL, 10), &build_s);
+		printf("%s\n", dir);
+		free(dir);
+		free(base);
+		return 0;
+	}
 	if (argc > 1)
 		for (nsizes = 0; nsizes < argc - 1 && nsizes < 8; nsizes++)
 			sizes[nsizes] = strtoull(argv[nsizes + 1], NULL, 10);
