@@ -2,7 +2,10 @@
  * test-canon.c — the piecewise canonical writer (libvms/canon.c, struct
  * jbuf) writes what json_canonical() writes: every string escape jansson
  * makes (all control characters, quotes, backslashes, slashes, any UTF-8),
- * refusals of what is not UTF-8, integers at the limits, whole values.
+ * refusals of what is not UTF-8, integers at the limits, whole values;
+ * and json_canonical() (canon.c's own encoder since round 2 of #15) writes
+ * what jansson's json_dumps() writes with the canonical flags, on every
+ * kind of value and on many random ones.
  */
 #include <sodium.h>
 
@@ -10,13 +13,20 @@
 #include "canon.h"
 #include "util.h"
 
-/* jbuf_str(s) against json_canonical(json_stringn(s)); 1 if both agree. */
+/* jansson's own canonical text of j (the reference), or NULL. */
+static char *
+jansson_text(const json_t *j)
+{
+	return j ? json_dumps(j, JSON_FLAGS_CANON | JSON_ENCODE_ANY) : NULL;
+}
+
+/* jbuf_str(s) against jansson's text of json_stringn(s); 1 if both agree. */
 static int
 same_string(const char *s, size_t n)
 {
 	struct jbuf b;
 	json_t *j = json_stringn(s, n);
-	char *want = j ? json_canonical(j, NULL) : NULL;
+	char *want = jansson_text(j);
 	int r, ok;
 
 	jbuf_init(&b);
@@ -88,7 +98,7 @@ TEST(integers_and_values)
 		jbuf_reset(&b);
 		jbuf_int(&b, ints[i]);
 		j = json_integer(ints[i]);
-		want = json_canonical(j, NULL);
+		want = jansson_text(j);
 		CHECK_EQ_STR(b.s, want);
 		free(want);
 		json_decref(j);
@@ -97,12 +107,128 @@ TEST(integers_and_values)
 		jbuf_reset(&b);
 		j = json_loads(values[i], JSON_DECODE_ANY, &err);
 		CHECK(j != NULL && jbuf_value(&b, j) == 0);
-		want = json_canonical(j, NULL);
+		want = jansson_text(j);
 		CHECK_EQ_STR(b.s, want);
+		free(want);
+		want = json_canonical(j, NULL);
+		CHECK(want != NULL && strcmp(want, b.s) == 0);
 		free(want);
 		json_decref(j);
 	}
 	jbuf_free(&b);
+}
+
+/* A random JSON value: every type, keys that share prefixes, are
+ * prefixes of each other, hold NULs or bytes >= 0x80, reals of every kind,
+ * strings that are not UTF-8 (which both must refuse). */
+static json_t *
+random_value(int depth)
+{
+	static const char *const keys[] = { "a", "ab", "b", "", "A", "a\xc3\xa9",
+	    "\xc3\xa9", "z", "aa", "a b", "\x7f", "\"", "\\", "\x01" };
+	uint32_t r = randombytes_uniform(depth > 4 ? 8 : 10);
+	json_t *v;
+	size_t i, n;
+	char s[12];
+
+	switch (r) {
+	case 0: return json_null();
+	case 1: return json_true();
+	case 2: return json_false();
+	case 3: {
+		int64_t x;
+
+		randombytes_buf(&x, sizeof(x));
+		return json_integer(randombytes_uniform(2) ? x : x % 1000);
+	}
+	case 4: {
+		double d;
+
+		do
+			randombytes_buf(&d, sizeof(d));
+		while (d != d || d - d != 0);
+		return json_real(randombytes_uniform(3) == 0 ? d :
+		    randombytes_uniform(2) ? 0.1 * (double)randombytes_uniform(
+		    100000) : 1e300 / (1 + randombytes_uniform(1000)));
+	}
+	case 5: case 6: case 7:
+		n = randombytes_uniform(sizeof(s));
+		randombytes_buf(s, n);
+		for (i = 0; i < n; i++)	/* mostly ASCII, some not UTF-8 */
+			if (randombytes_uniform(8) != 0)
+				s[i] = (char)(s[i] & 0x7f);
+		return json_stringn_nocheck(s, n);
+	case 8:
+		v = json_array();
+		n = randombytes_uniform(6);
+		for (i = 0; i < n; i++)
+			json_array_append_new(v, random_value(depth + 1));
+		return v;
+	default:
+		v = json_object();
+		n = randombytes_uniform(randombytes_uniform(4) ? 8 : 40);
+		for (i = 0; i < n; i++) {
+			if (randombytes_uniform(3) == 0) {
+				snprintf(s, sizeof(s), "k%u",
+				    (unsigned)randombytes_uniform(1000));
+				json_object_set_new_nocheck(v, s,
+				    random_value(depth + 1));
+			} else {
+				const char *k = keys[randombytes_uniform(
+				    sizeof(keys) / sizeof(keys[0]))];
+
+				json_object_setn_new_nocheck(v, k, k[0] == '\x01' ?
+				    2 : strlen(k), random_value(depth + 1));
+			}
+		}
+		return v;
+	}
+}
+
+TEST(random_values_as_jansson)
+{
+	int k, bad = 0, refused = 0;
+	json_t *j, *deep, *a;
+
+	for (k = 0; k < 20000; k++) {
+		char *want, *got;
+		size_t len = 0;
+
+		j = random_value(0);
+		want = jansson_text(j);
+		got = json_canonical(j, &len);
+		if ((want == NULL) != (got == NULL) || (want != NULL &&
+		    (strcmp(want, got) != 0 || len != strlen(want)))) {
+			if (bad++ < 3)
+				printf("     jansson %s\n     ours    %s\n",
+				    want ? want : "(refused)",
+				    got ? got : "(refused)");
+		}
+		refused += want == NULL;
+		free(want);
+		free(got);
+		json_decref(j);
+	}
+	CHECK_EQ_INT(bad, 0);
+	CHECK(refused > 0 && refused < 20000);	/* both kinds were seen */
+	/* deeper than the encoder's own limit: jansson writes it */
+	deep = json_array();
+	for (a = deep, k = 0; k < 200; k++) {
+		json_t *in = json_array();
+
+		json_array_append_new(a, in);
+		a = in;
+	}
+	json_array_append_new(a, json_string("x"));
+	{
+		char *want = jansson_text(deep), *got = json_canonical(deep,
+		    NULL);
+
+		CHECK(want != NULL && got != NULL && strcmp(want, got) == 0);
+		free(want);
+		free(got);
+	}
+	json_decref(deep);
 }
 
 int
@@ -113,5 +239,6 @@ main(void)
 	RUN(every_byte);
 	RUN(utf8_and_refusals);
 	RUN(integers_and_values);
+	RUN(random_values_as_jansson);
 	return test_summary();
 }
