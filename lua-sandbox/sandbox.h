@@ -204,6 +204,7 @@ int	 sb_arena_fits(const struct arena *, const struct arena_image *);
 int	 sb_arena_load(struct arena *, const struct arena_image *);
 int	 sb_arena_same(const struct arena *, const struct arena_image *);
 const void *sb_arena_image_at(const struct arena_image *, const void *);
+void	*sb_arena_image_edit(struct arena_image *, const void *, size_t);
 size_t	 sb_arena_image_size(const struct arena_image *);
 void	 sb_arena_image_free(struct arena_image *);
 int	 sb_has_close(const char *, size_t);

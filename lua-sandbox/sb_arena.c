@@ -473,6 +473,20 @@ sb_arena_image_at(const struct arena_image *im, const void *p)
 	return NULL;
 }
 
+/* The image's own (writable) copy of the n bytes at p, or NULL unless it
+ * holds them all. */
+void *
+sb_arena_image_edit(struct arena_image *im, const void *p, size_t n)
+{
+	const char *c = p, *pin = im->end;
+
+	if (c >= im->base && n <= im->used && c <= im->base + im->used - n)
+		return im->bytes + (c - im->base);
+	if (c >= pin && n <= im->pinused && c <= pin + im->pinused - n)
+		return im->bytes + im->used + (c - pin);
+	return NULL;
+}
+
 size_t
 sb_arena_image_size(const struct arena_image *im)
 {

@@ -89,6 +89,7 @@ struct sb_template {
 	TString		**strs;		/* strings whose hash is seeded */
 	unsigned int	*hashes;	/* ... their hashes, this call's */
 	size_t		 nstrs;
+	size_t		 nbylen;	/* strs but the canary (the last) */
 	struct wtable	*tabs;
 	size_t		 ntabs;
 	TString		**set;		/* every short string but the canary */
@@ -155,6 +156,7 @@ template_reset(struct sb_template *t)
 		free(t->tabs[i].kidx);
 	}
 	free(t->tabs);
+	t->nbylen = 0;
 	free(t->strs);
 	free(t->hashes);
 	free(t->set);
@@ -471,6 +473,91 @@ key_indices(struct sb_template *t)
 	return 0;
 }
 
+/* ---- the strings' hashes for a seed ---- */
+
+static int
+cmp_len(const void *a, const void *b)
+{
+	const TString *x = *(const TString *const *)a;
+	const TString *y = *(const TString *const *)b;
+	size_t la = tsslen(x), lb = tsslen(y);
+
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * t->strs in the order hash_strings wants: by length, the canary last
+ * (its length is the call's). The order is nothing else's: the string
+ * table's lists are rebuilt from it (their order decides no lookup's
+ * outcome, the strings all differ), the tables' keys are found by
+ * key_indices, which runs after.
+ */
+static void
+order_by_length(struct sb_template *t)
+{
+	size_t i;
+
+	t->nbylen = t->nstrs;
+	for (i = 0; i < t->nstrs; i++)
+		if (t->idstr != NULL && t->strs[i] == t->idstr) {
+			t->strs[i] = t->strs[t->nstrs - 1];
+			t->strs[t->nstrs - 1] = t->idstr;
+			t->nbylen = t->nstrs - 1;
+			break;
+		}
+	qsort(t->strs, t->nbylen, sizeof(*t->strs), cmp_len);
+}
+
+/*
+ * Every string's hash for the seed, as luaS_hash computes it (lstring.c:
+ * h = seed ^ len, then h ^= (h << 5) + (h >> 2) + byte from the last byte
+ * to the first), four strings of the same length at a time: each hash is
+ * a chain of dependent steps, four chains keep the core busy. The canary
+ * (last, if any) is hashed by luaS_hash itself. The template check and
+ * tests/unit/test-warm.c compare them with Lua's.
+ */
+static void
+hash_strings(struct sb_template *t, unsigned int seed)
+{
+	TString **o = t->strs;
+	size_t i = 0, n = t->nbylen, len, l;
+
+	while (i < n) {
+		TString *a = o[i];
+
+		len = tsslen(a);
+		if (i + 4 <= n && tsslen(o[i + 3]) == len) {
+			TString *b = o[i + 1], *c = o[i + 2], *d = o[i + 3];
+			const unsigned char *sa = (const unsigned char *)getstr(a),
+			    *sb = (const unsigned char *)getstr(b),
+			    *sc = (const unsigned char *)getstr(c),
+			    *sd = (const unsigned char *)getstr(d);
+			unsigned int ha = seed ^ (unsigned int)len, hb = ha,
+			    hc = ha, hd = ha;
+
+			for (l = len; l > 0; l--) {
+				ha ^= (ha << 5) + (ha >> 2) + sa[l - 1];
+				hb ^= (hb << 5) + (hb >> 2) + sb[l - 1];
+				hc ^= (hc << 5) + (hc >> 2) + sc[l - 1];
+				hd ^= (hd << 5) + (hd >> 2) + sd[l - 1];
+			}
+			t->hashes[i] = a->hash = ha;
+			t->hashes[i + 1] = b->hash = hb;
+			t->hashes[i + 2] = c->hash = hc;
+			t->hashes[i + 3] = d->hash = hd;
+			i += 4;
+			continue;
+		}
+		t->hashes[i] = a->hash = luaS_hash(getstr(a), len, seed);
+		i++;
+	}
+	for (; i < t->nstrs; i++)
+		t->hashes[i] = o[i]->hash = luaS_hash(getstr(o[i]),
+		    tsslen(o[i]), seed);
+}
+
 /* Is the canary one of the strings the chunk itself made (a constant)? */
 static int
 proto_uses(const Proto *p, const TString *s)
@@ -491,6 +578,41 @@ proto_uses(const Proto *p, const TString *s)
 	for (i = 0; i < p->sizep; i++)
 		if (proto_uses(p->p[i], s))
 			return 1;
+	return 0;
+}
+
+/*
+ * Every table the template refills, and the string table, emptied in the
+ * image itself (a node: no key, no value, no chain; the string table's
+ * lists: none), so that a call's restore copies them in empty and reseed
+ * only fills them. The state the image was taken from is not touched.
+ */
+static int
+image_empty_tables(struct sb_template *t, const global_State *g)
+{
+	size_t i, j, n;
+	TString **strt;
+
+	for (i = 0; i < t->ntabs; i++) {
+		Table *h = t->tabs[i].t, *ih;
+		Node *in;
+
+		n = (size_t)sizenode(h);
+		if ((ih = sb_arena_image_edit(t->img, h, sizeof(*h))) == NULL ||
+		    (in = sb_arena_image_edit(t->img, h->node,
+		    n * sizeof(Node))) == NULL)
+			return -1;
+		for (j = 0; j < n; j++) {
+			gnext(&in[j]) = 0;
+			setnilkey(&in[j]);
+			setempty(gval(&in[j]));
+		}
+		ih->lastfree = gnode(h, n);
+	}
+	if ((strt = sb_arena_image_edit(t->img, g->strt.hash,
+	    (size_t)g->strt.size * sizeof(TString *))) == NULL)
+		return -1;
+	memset(strt, 0, (size_t)g->strt.size * sizeof(TString *));
 	return 0;
 }
 
@@ -601,12 +723,15 @@ capture_at(lua_State *L, void *arg)
 	while (t->setcap < 2 * nshort + 2)
 		t->setcap *= 2;
 	t->set = xcalloc(t->setcap, sizeof(*t->set));
+	order_by_length(t);
 	if (key_indices(t) == -1)
 		return capture_fail(c, "a table key is not a string of the "
 		    "state");
 	for (i = 0; i < t->nstrs; i++)
 		if (t->strs[i]->tt == LUA_VSHRSTR && t->strs[i] != t->idstr)
 			set_add(t, t->strs[i]);
+	if (image_empty_tables(t, g) == -1)
+		return capture_fail(c, "a table is outside the image");
 	c->ok = 1;
 	return 0;
 }
@@ -783,13 +908,9 @@ reseed(struct sb_template *t, struct sb_ctx *ctx)
 		g->GCdebt += delta;
 	}
 
-	for (i = 0; i < t->nstrs; i++) {
-		TString *ts = t->strs[i];
-
-		t->hashes[i] = ts->hash = luaS_hash(getstr(ts), tsslen(ts),
-		    seed);
-	}
-	memset(g->strt.hash, 0, (size_t)g->strt.size * sizeof(TString *));
+	hash_strings(t, seed);
+	/* (the string table and the tables come in empty: the image's are,
+	 * image_empty_tables) */
 	for (i = 0; i < t->nstrs; i++) {
 		TString *ts = t->strs[i];
 		TString **list;
@@ -805,14 +926,6 @@ reseed(struct sb_template *t, struct sb_ctx *ctx)
 		struct wtable *w = &t->tabs[i];
 		Table *h = w->t;
 
-		for (j = 0; j < (size_t)sizenode(h); j++) {
-			Node *n = gnode(h, j);
-
-			gnext(n) = 0;
-			setnilkey(n);
-			setempty(gval(n));
-		}
-		h->lastfree = gnode(h, sizenode(h));
 		if (!w->exact && w->strkeys) {
 			refill_plain(w, t->hashes);
 			continue;
