@@ -423,6 +423,7 @@ entries_by_setfuncs(struct wtable *w, const struct recorder *rec)
 		}
 	}
 	w->exact = 1;
+	w->strkeys = 1;		/* (node_named found short strings only) */
 	return w->n == nkeys ? 0 : -1;
 }
 
@@ -868,6 +869,58 @@ refill_plain(struct wtable *w, const unsigned int *hashes)
 }
 
 /*
+ * Insert the short-string key k with value v into h exactly as Lua's
+ * luaH_newkey (ltable.c, 5.4.4) does, for a table whose keys are all short
+ * strings already hashed for this seed: the same main positions, the same
+ * free node taken from the top down, the same moves of a colliding node
+ * out of another's main position, the same barrier. Without its generic
+ * key dispatch, float and nil checks. No free node (which a library
+ * table's refill never meets: it was sized by luaL_setfuncs): Lua's own
+ * luaH_newkey, which grows the table as it would have.
+ */
+static void
+newkey_str(lua_State *L, Table *h, const TValue *k, const TValue *v)
+{
+	size_t size = (size_t)sizenode(h);
+	Node *mp = gnode(h, lmod(tsvalue(k)->hash, size)), *f, *othern;
+
+	if (!isempty(gval(mp))) {		/* main position taken */
+		f = NULL;
+		while (h->lastfree > h->node) {	/* getfreepos */
+			h->lastfree--;
+			if (keyisnil(h->lastfree)) {
+				f = h->lastfree;
+				break;
+			}
+		}
+		if (f == NULL) {
+			luaH_newkey(L, h, k, (TValue *)v);
+			return;
+		}
+		othern = gnode(h, lmod(keystrval(mp)->hash, size));
+		if (othern != mp) {	/* the colliding node moves to f */
+			while (othern + gnext(othern) != mp)
+				othern += gnext(othern);
+			gnext(othern) = (int)(f - othern);
+			*f = *mp;
+			if (gnext(mp) != 0) {
+				gnext(f) += (int)(mp - f);
+				gnext(mp) = 0;
+			}
+			setempty(gval(mp));
+		} else {		/* the new key goes to f */
+			if (gnext(mp) != 0)
+				gnext(f) = (int)((mp + gnext(mp)) - f);
+			gnext(mp) = (int)(f - mp);
+			mp = f;
+		}
+	}
+	setnodekey(L, mp, k);
+	luaC_barrierback(L, obj2gco(h), k);
+	setobj2t(L, gval(mp), v);
+}
+
+/*
  * Bring the image of t, just loaded into the arena, to what a fresh build
  * makes for ctx: caller, seeds, counters; then rewind the thread to
  * before its first call. Returns the state.
@@ -931,9 +984,15 @@ reseed(struct sb_template *t, struct sb_ctx *ctx)
 			continue;
 		}
 		setbtvalue(&tmp);
-		for (j = 0; j < w->n; j++)
-			luaH_newkey(L, h, &w->keys[j], isempty(&w->vals[j]) ?
-			    &tmp : &w->vals[j]);
+		for (j = 0; j < w->n; j++) {
+			const TValue *v = isempty(&w->vals[j]) ? &tmp :
+			    &w->vals[j];
+
+			if (w->strkeys)
+				newkey_str(L, h, &w->keys[j], v);
+			else
+				luaH_newkey(L, h, &w->keys[j], (TValue *)v);
+		}
 		/* keys whose value was removed (after every insertion, as
 		 * while building: a removal frees a main position) */
 		for (j = 0; j < w->n; j++)
