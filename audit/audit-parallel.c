@@ -141,7 +141,8 @@ run_segment(void *arg)
 	for (i = s->start; i < s->end; i++) {
 		if (read_verified(s, i, &p, &len) == -1)
 			return NULL;
-		if (engine_replay(s->eng, p, len, why, sizeof(why)) != 0) {
+		if (engine_replay_leaf(s->eng, p, len, a->leaves[i], why,
+		    sizeof(why)) != 0) {
 			char what[256];
 
 			audit_describe_entry(p, len, what, sizeof(what));

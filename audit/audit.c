@@ -412,7 +412,8 @@ process_entries(struct audit *a, uint64_t upto, uint64_t *got, int replay,
 		push_leaf(a, h);
 		if (!replay || a->bad_index != AUDIT_NO_INDEX)
 			continue;
-		if (engine_replay(a->eng, buf, len, why, sizeof(why)) != 0) {
+		if (engine_replay_leaf(a->eng, buf, len, h, why,
+		    sizeof(why)) != 0) {
 			audit_describe_entry(buf, len, what, sizeof(what));
 			a->bad_index = i;
 			a->bad_check = 4;

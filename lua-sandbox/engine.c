@@ -573,7 +573,10 @@ eng_advance(struct engine *e, const void *bytes, size_t len)
 		e->pending = NULL;
 	}
 	state_commit(e->state);
-	merkle_leaf_hash(bytes, len, e->prev_leaf);
+	if (e->leaf_given != NULL)	/* engine_replay_leaf: the caller's */
+		memcpy(e->prev_leaf, e->leaf_given, sizeof(e->prev_leaf));
+	else
+		merkle_leaf_hash(bytes, len, e->prev_leaf);
 	e->next++;
 }
 

@@ -214,6 +214,11 @@ enum engine_status engine_call_signed(struct engine *, const char *method,
  */
 int	 engine_replay(struct engine *, const uint8_t *entry, size_t len,
 	    char *err, size_t errlen);
+/* The same, for a caller that has just computed the entry's RFC 6962 leaf
+ * hash (the audit, which hashes every entry into its tree): it is not
+ * computed again. leaf must be merkle_leaf_hash(entry, len). */
+int	 engine_replay_leaf(struct engine *, const uint8_t *entry, size_t len,
+	    const uint8_t leaf[32], char *err, size_t errlen);
 
 /* Daemon restart: apply an entry's recorded writes without running Lua and
  * check the resulting state root against the entry's; a signed entry's

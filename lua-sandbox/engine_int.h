@@ -35,6 +35,8 @@ struct engine {
 	struct vms_state	*state;
 	uint64_t		 next;
 	merkle_hash		 prev_leaf;
+	const uint8_t		*leaf_given;	/* engine_replay_leaf's, for
+						   eng_advance, during it */
 	uint64_t		 last_time;	/* "time" of entry next-1: entry
 						   times never decrease */
 	engine_entry_fn		 entry_fn;

@@ -472,6 +472,18 @@ engine_replay(struct engine *e, const uint8_t *buf, size_t len, char *err,
 	return replay_full(e, buf, len, err, errlen);
 }
 
+int
+engine_replay_leaf(struct engine *e, const uint8_t *buf, size_t len,
+    const uint8_t leaf[32], char *err, size_t errlen)
+{
+	int r;
+
+	e->leaf_given = leaf;
+	r = engine_replay(e, buf, len, err, errlen);
+	e->leaf_given = NULL;
+	return r;
+}
+
 /* ---- apply ---- */
 
 static int
