@@ -235,6 +235,11 @@ build/san/tests/%: tests/unit/%.c build/san/libdaemon.a build/san/libctl.a $(SLI
 build/san/tests/ledger-forge: tests/tools/ledger-forge.c $(SLIBS_A) | $(GEN_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) $(DEPFLAGS) -o $@ $< $(SLINK_LIBS) $(SAN_LDFLAGS)
+# A test oracle (tests/integration/oracle.sh), built without sanitizers:
+# oracles run under an address-space limit no sanitizer fits in.
+build/tests/oracle-sign: tests/tools/oracle-sign.c build/libvms.a | $(GEN_HDRS)
+	@mkdir -p $(dir $@)
+	$(REL_CC) $(DEPFLAGS) $(INC_LIBVMS) $(LDFLAGS) -o $@ $< build/libvms.a $(PKG_LIBS)
 build/bench/%: bench/%.c $(LIBS_A) | $(GEN_HDRS)
 	@mkdir -p $(dir $@)
 	$(REL_CC) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(LINK_LIBS)
@@ -305,7 +310,7 @@ MAKEFLAGS += --no-builtin-rules
 # The README's test command. Builds the sanitizer binaries and runs every test.
 check: deps
 	$(MAKE) all build/san/vmsd build/san/vmsctl $(UNIT_BIN) \
-	    build/san/tests/ledger-forge $(REPLAY_BIN)
+	    build/san/tests/ledger-forge build/tests/oracle-sign $(REPLAY_BIN)
 	tests/run
 
 test: check

@@ -154,6 +154,53 @@ check_deploy(const uint8_t *buf, size_t len, const char *name,
 	return rc;
 }
 
+/* Check 3 for a child: its entry 0 is the one its parent recorded. */
+static int
+check_parent(const uint8_t *buf, size_t len, const struct audit_parent *p,
+    char *why, size_t whylen)
+{
+	json_t *e = json_loadb((const char *)buf, len, 0, NULL), *link;
+	char want[65], got[65];
+	merkle_hash h;
+	int rc = -1;
+
+	link = json_object_get(e, "parent");
+	if (!json_is_object(link) || !json_is_string(json_object_get(link,
+	    "contract")) || !json_is_string(json_object_get(link, "origin")) ||
+	    !json_is_integer(json_object_get(link, "index"))) {
+		seterr(why, whylen, "entry 0 names no parent, but %s made "
+		    "this contract at its entry %" PRIu64, p->contract,
+		    p->index);
+		goto out;
+	}
+	if (strcmp(json_string_value(json_object_get(link, "contract")),
+	    p->contract) != 0 || strcmp(json_string_value(json_object_get(
+	    link, "origin")), p->origin) != 0 ||
+	    (uint64_t)json_integer_value(json_object_get(link, "index")) !=
+	    p->index) {
+		seterr(why, whylen, "entry 0 names its parent %.64s (%.128s) "
+		    "entry %" JSON_INTEGER_FORMAT ", not %s (%s) entry %" PRIu64
+		    " which made it", json_string_value(json_object_get(link,
+		    "contract")), json_string_value(json_object_get(link,
+		    "origin")), json_integer_value(json_object_get(link,
+		    "index")), p->contract, p->origin, p->index);
+		goto out;
+	}
+	merkle_leaf_hash(buf, len, h);
+	if (memcmp(h, p->entry, MERKLE_HASH_LEN) != 0) {
+		hex_encode(p->entry, MERKLE_HASH_LEN, want);
+		hex_encode(h, MERKLE_HASH_LEN, got);
+		seterr(why, whylen, "entry 0 is not the one %s recorded at its "
+		    "entry %" PRIu64 " (leaf hash %.16s…, recorded %.16s…)",
+		    p->contract, p->index, got, want);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(e);
+	return rc;
+}
+
 /*
  * Compare two state dumps {"root","files":[{path,type,size,sha256}]}.
  * Returns 0 if equal, else -1 naming the first differing path.
@@ -853,6 +900,13 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		rc = 1;
 		goto done;
 	}
+	if (o->parent != NULL && check_parent(e0, e0len, o->parent, why,
+	    sizeof(why)) != 0) {
+		audit_fail(r, 3, 0, "%s", why);
+		snprintf(r->fail_what, sizeof(r->fail_what), "deploy");
+		rc = 1;
+		goto done;
+	}
 	if (engine_open(e0, e0len, &a->eng, why, sizeof(why)) != 0) {
 		audit_fail(r, 3, 0, "cannot load the deploy entry: %s", why);
 		snprintf(r->fail_what, sizeof(r->fail_what), "deploy");
@@ -930,6 +984,9 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	    (rc = check_state(a, r, err, errlen)) != 0)
 		goto done;
 	report_success(a, r);
+	if (!r->state_checked && o->parent != NULL && o->parent->stopped)
+		snprintf(r->note, sizeof(r->note), "stopped by %s: no live "
+		    "state to compare", o->parent->contract);
 	rc = 0;
  done:
 	if (r->contract[0] == '\0')
@@ -991,6 +1048,18 @@ audit_free(struct audit *a)
 	free(a->vkey);
 	free(a->name);
 	free(a);
+}
+
+json_t *
+audit_children(const struct audit *a)
+{
+	return a->eng != NULL ? engine_children(a->eng) : json_array();
+}
+
+const char *
+audit_origin(const struct audit *a)
+{
+	return a->origin;
 }
 
 void

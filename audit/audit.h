@@ -13,6 +13,8 @@
  * (a signed call only if it names the checkpoint's origin, its nonce is
  * above its key's previous one and its signature verifies);
  * (5) the host's materialised state equals the replayed state.
+ * A child contract's entry 0 is also checked against what its parent's
+ * verified ledger recorded (audit_opts.parent, audit_children).
  *
  * Used by `vmsctl audit` (ctl/cmd-audit.c) and bench/bench-audit.c.
  */
@@ -109,6 +111,17 @@ struct audit_trusted {
 	merkle_hash	root;
 };
 
+/* What a parent's ledger says of a child (audit_children): the child's
+ * entry 0 must be exactly the one whose leaf hash the parent recorded,
+ * naming that parent and entry. */
+struct audit_parent {
+	const char	*contract;	/* the parent's name */
+	const char	*origin;	/* its verified checkpoint origin */
+	uint64_t	 index;		/* the entry that made the child */
+	merkle_hash	 entry;		/* leaf hash of the child's entry 0 */
+	int		 stopped;	/* the parent stopped it */
+};
+
 struct audit_opts {
 	const char	*name;		/* expected contract name, or NULL */
 	const char	*pinned_vkey;	/* --key, or NULL */
@@ -129,6 +142,8 @@ struct audit_opts {
 	 * segment of the ledger from the state the entries before it
 	 * record, and the states where segments meet are compared. */
 	int		 threads;
+	/* Optional (NULL): the contract is this parent's child (check 3). */
+	const struct audit_parent *parent;
 };
 
 struct audit_report {
@@ -168,6 +183,11 @@ enum audit_verdict audit_run(struct audit_source *, const struct audit_opts *,
 enum audit_verdict audit_follow_step(struct audit *, struct audit_report *, int *grew,
 	    char *err, size_t errlen);
 void	audit_free(struct audit *);
+/* The children the verified ledger made, in name order:
+ * [{"name","index","entry":HEX,"stopped"},...] (a new reference). */
+json_t *audit_children(const struct audit *);
+/* The verified origin of the audited contract. */
+const char *audit_origin(const struct audit *);
 
 /* A source over a ledger directory (audit-dir.c). */
 int	audit_dir_source(const char *dir, struct audit_source **out,

@@ -1,10 +1,11 @@
 /*
  * cmd-audit.c — vmsctl audit [NAME ...] | --dir PATH | --remote URL |
- * --follow NAME|--remote URL:
+ * --follow NAME|--remote URL, [--children]:
  * option handling, trust on first use (looked up by the checkpoint's
  * origin, remembered with the socket it was seen on), contracts a daemon
- * stopped listing, one line (or JSON object) per contract, and the follow
- * loop. The checks are audit/audit.c's.
+ * stopped listing, one line (or JSON object) per contract, the children
+ * a verified parent made (each audited against what the parent recorded),
+ * and the follow loop. The checks are audit/audit.c's.
  */
 #include <sys/stat.h>
 
@@ -27,7 +28,8 @@ static int cmd_audit(struct ctl *, int, char **);
 const struct cmd_entry cmd_audit_entry = {
 	"audit",
 	"[NAME ...] | --dir PATH | --remote URL | --follow NAME|--remote URL "
-	"[--interval S] [--count N] [--timeout S] [--key VKEY] [--json]",
+	"[--interval S] [--count N] [--timeout S] [--key VKEY] [--children] "
+	"[--json]",
 	"verify ledgers: signature, tree, deploy entry, replay, state",
 	cmd_audit
 };
@@ -37,6 +39,7 @@ struct audit_cli {
 	const char	*key;
 	char		 known[PATH_MAX];
 	int		 progress;
+	int		 children;	/* --children */
 };
 
 static void
@@ -135,10 +138,12 @@ lookup(void *arg, const char *origin, struct audit_trusted *t, int *found,
 }
 
 /* One audit. Returns EXIT_OK, EXIT_FAILED or EXIT_UNREACHABLE; on success
- * with follow != NULL, *follow is the live audit (caller frees). */
+ * with follow != NULL, *follow is the live audit (caller frees). parent:
+ * what the parent's ledger says of this child, or NULL. */
 static int
 audit_one(struct audit_cli *ac, struct audit_source *src, const char *name,
-    const char *seen, int *transport_failed, struct audit **follow)
+    const char *seen, int *transport_failed, struct audit **follow,
+    const struct audit_parent *parent)
 {
 	struct lookup_ctx l;
 	struct audit_opts o;
@@ -148,7 +153,9 @@ audit_one(struct audit_cli *ac, struct audit_source *src, const char *name,
 
 	memset(&o, 0, sizeof(o));
 	o.name = name;
-	o.pinned_vkey = ac->key;
+	o.parent = parent;
+	/* --key pins the parent's key, not its children's */
+	o.pinned_vkey = parent == NULL ? ac->key : NULL;
 	o.progress = ac->progress;
 	l.ac = ac;
 	l.name = name;
@@ -175,12 +182,98 @@ audit_one(struct audit_cli *ac, struct audit_source *src, const char *name,
 	return EXIT_OK;
 }
 
+/* A child the parent's ledger names that could not be audited at all. */
+static void
+child_missing(struct audit_cli *ac, const char *name, const char *why)
+{
+	if (ac->c->json) {
+		json_t *o = json_pack("{s:s,s:b,s:s}", "contract", name, "ok",
+		    0, "error", why);
+
+		ctl_print_json(o);
+		json_decref(o);
+	} else
+		printf("%s: FAIL: %s\n", name, why);
+	fflush(stdout);
+}
+
+/*
+ * --children: audit every child the verified parent ledger made, each
+ * against the entry 0 the parent recorded (audit_opts.parent). audit_child
+ * audits one (from the daemon or a sibling directory). EXIT_OK or the
+ * worst of the children's.
+ */
+static int
+audit_children_of(struct audit_cli *ac, struct audit *parent,
+    const char *pname, int (*audit_child)(struct audit_cli *, const char *,
+    const struct audit_parent *, void *), void *arg)
+{
+	struct audit_parent p;
+	json_t *kids = audit_children(parent), *k;
+	size_t i;
+	int rc = EXIT_OK, r;
+
+	json_array_foreach(kids, i, k) {
+		const char *name = json_string_value(json_object_get(k, "name"));
+		const char *hex = json_string_value(json_object_get(k, "entry"));
+
+		memset(&p, 0, sizeof(p));
+		p.contract = pname;
+		p.origin = audit_origin(parent);
+		p.index = (uint64_t)json_integer_value(json_object_get(k,
+		    "index"));
+		p.stopped = json_is_true(json_object_get(k, "stopped"));
+		if (name == NULL || hex == NULL ||
+		    hex_decode(hex, p.entry, MERKLE_HASH_LEN) != 0) {
+			child_missing(ac, name ? name : "?", "bad record in "
+			    "the parent's ledger");
+			rc = EXIT_FAILED;
+			continue;
+		}
+		r = audit_child(ac, name, &p, arg);
+		if (r == EXIT_UNREACHABLE || (r != EXIT_OK && rc == EXIT_OK))
+			rc = r;
+		if (r == EXIT_UNREACHABLE)
+			break;
+	}
+	json_decref(kids);
+	return rc;
+}
+
+/* A child's ledger directory: a sibling of its parent's. */
+static int
+dir_child(struct audit_cli *ac, const char *name,
+    const struct audit_parent *p, void *arg)
+{
+	const char *pdir = arg, *slash = strrchr(pdir, '/');
+	struct audit_source *src;
+	char err[VMS_ERRLEN], *dir, why[VMS_ERRLEN + PATH_MAX];
+	int rc;
+
+	xasprintf(&dir, "%.*s/%s", slash ? (int)(slash - pdir) : 1,
+	    slash ? pdir : ".", name);
+	if (audit_dir_source(dir, &src, err, sizeof(err)) != 0) {
+		snprintf(why, sizeof(why), "made by %s at entry %llu, but its "
+		    "ledger cannot be read: %s", p->contract,
+		    (unsigned long long)p->index, err);
+		child_missing(ac, name, why);
+		free(dir);
+		return EXIT_FAILED;
+	}
+	rc = audit_one(ac, src, name, NULL, NULL, NULL, p);
+	audit_source_free(src);
+	free(dir);
+	return rc;
+}
+
 static int
 audit_dir(struct audit_cli *ac, const char *dir)
 {
 	struct audit_source *src;
+	struct audit *a = NULL;
 	char err[VMS_ERRLEN], real[PATH_MAX];
-	int rc;
+	const char *s;
+	int rc, r;
 
 	if (realpath(dir, real) == NULL) {
 		ctl_errx("%s: cannot resolve path", dir);
@@ -190,7 +283,16 @@ audit_dir(struct audit_cli *ac, const char *dir)
 		ctl_errx("%s", err);
 		return EXIT_FAILED;
 	}
-	rc = audit_one(ac, src, NULL, NULL, NULL, NULL);
+	rc = audit_one(ac, src, NULL, NULL, NULL, ac->children ? &a : NULL,
+	    NULL);
+	if (rc == EXIT_OK && a != NULL) {
+		s = strrchr(audit_origin(a), '/');
+		r = audit_children_of(ac, a, s ? s + 1 : audit_origin(a),
+		    dir_child, real);
+		if (r != EXIT_OK)
+			rc = r;
+	}
+	audit_free(a);
 	audit_source_free(src);
 	return rc;
 }
@@ -264,8 +366,9 @@ check_missing(struct audit_cli *ac, char **names, size_t n)
 }
 
 static int
-audit_daemon(struct audit_cli *ac, const char *name, struct audit **follow,
-    struct audit_source **keep)
+audit_daemon_as(struct audit_cli *ac, const char *name,
+    struct audit **follow, struct audit_source **keep,
+    const struct audit_parent *parent)
 {
 	struct audit_source *src;
 	char seen[PATH_MAX];
@@ -274,12 +377,41 @@ audit_daemon(struct audit_cli *ac, const char *name, struct audit **follow,
 	if ((rc = ctl_connect(ac->c)) != EXIT_OK)
 		return rc;
 	src = audit_rpc_source(ac->c->client, name, &tf);
+	/* a stopped child has no worker to report its live state */
+	if (parent != NULL && parent->stopped)
+		src->state = NULL;
 	socket_id(ac, seen, sizeof(seen));
-	rc = audit_one(ac, src, name, seen, &tf, follow);
+	rc = audit_one(ac, src, name, seen, &tf, follow, parent);
 	if (keep != NULL && rc == EXIT_OK)
 		*keep = src;
 	else
 		audit_source_free(src);
+	return rc;
+}
+
+static int
+daemon_child(struct audit_cli *ac, const char *name,
+    const struct audit_parent *p, void *arg)
+{
+	return audit_daemon_as(ac, name, NULL, NULL, p);
+}
+
+static int
+audit_daemon(struct audit_cli *ac, const char *name, struct audit **follow,
+    struct audit_source **keep)
+{
+	struct audit *a = NULL;
+	int rc, r;
+
+	if (follow != NULL || !ac->children)
+		return audit_daemon_as(ac, name, follow, keep, NULL);
+	rc = audit_daemon_as(ac, name, &a, NULL, NULL);
+	if (rc == EXIT_OK && a != NULL) {
+		r = audit_children_of(ac, a, name, daemon_child, NULL);
+		if (r != EXIT_OK)
+			rc = r;
+	}
+	audit_free(a);
 	return rc;
 }
 
@@ -297,7 +429,7 @@ audit_remote(struct audit_cli *ac, const char *url, struct audit **follow,
 		ctl_errx("%s", err);
 		return EXIT_USAGE;
 	}
-	rc = audit_one(ac, src, NULL, src->what, &tf, follow);
+	rc = audit_one(ac, src, NULL, src->what, &tf, follow, NULL);
 	if (keep != NULL && rc == EXIT_OK)
 		*keep = src;
 	else
@@ -403,6 +535,7 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 		{ "count",	required_argument,	NULL, 'n' },
 		{ "timeout",	required_argument,	NULL, 't' },
 		{ "json",	no_argument,		NULL, 'j' },
+		{ "children",	no_argument,		NULL, 'c' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct audit_cli ac;
@@ -449,6 +582,9 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 		case 'j':
 			c->json = 1;
 			break;
+		case 'c':
+			ac.children = 1;
+			break;
 		default:
 			return ctl_usage(&cmd_audit_entry);
 		}
@@ -457,7 +593,8 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 	argv += optind;
 	if ((dir != NULL && (argc != 0 || follow || url != NULL)) ||
 	    (url != NULL && argc != 0) ||
-	    (follow && url == NULL && argc != 1))
+	    (follow && url == NULL && argc != 1) ||
+	    (ac.children && (follow || url != NULL)))
 		return ctl_usage(&cmd_audit_entry);
 	if (url != NULL && !httpc_is_url(url)) {
 		ctl_errx("--remote wants an http:// or https:// URL, the log's "

@@ -177,9 +177,11 @@ deploy_msg(struct proc *p, struct wire_reply *r, void *arg)
 		r->msg = NULL;
 		break;
 	case WIRE_READY:
+	case WIRE_CHILD:
 	case WIRE_REFUSED:
 		log_warnx("%s: deploy worker said %s: killing it",
-		    op->c->name, r->kind == WIRE_READY ? "ready" : "refused");
+		    op->c->name, r->kind == WIRE_READY ? "ready" :
+		    r->kind == WIRE_CHILD ? "child" : "refused");
 		proc_kill(p);
 		break;
 	}
@@ -484,6 +486,49 @@ admin_remove(struct rpcreq *req, const char *name, int purge)
 		c->exit_hook = remove_done;
 		supervisor_pump(c);
 	}
+}
+
+/*
+ * A parent's worker made a child (after the entry that asked for it was
+ * durable, or again after a restart): register it, or bring its record
+ * up to date. Or it stopped one (its status file says so): stop it as
+ * admin_stop does, answering nobody.
+ */
+void
+admin_child(struct contract *parent, const char *op, const char *name,
+    uint64_t size, const char *vkey, const char *origin)
+{
+	struct contract *c = contract_find(name);
+	char msg[256];
+
+	if (strcmp(op, "deploy") == 0) {
+		if (c != NULL && c->hidden) {
+			log_warnx("%s: made by %s while a deploy of the same "
+			    "name is in progress", name, parent->name);
+			return;
+		}
+		if (c == NULL) {
+			c = contract_new(name);
+			log_info("%s: created by %s (%s)", name, parent->name,
+			    vkey);
+		}
+		contract_set_info(c, size > c->size ? size : c->size, vkey,
+		    origin);
+		contracts_changed();
+		return;
+	}
+	if (c == NULL || c->hidden || c->admin_stopped)
+		return;
+	log_info("%s: stopped by its parent %s", name, parent->name);
+	c->admin_stopped = 1;
+	snprintf(msg, sizeof(msg), "contract %s is stopped", name);
+	rpcreq_fail_list(&c->queue, &c->nqueue, RPC_UNAVAILABLE, msg);
+	if (c->worker != NULL && c->admin == NULL && c->exit_hook == NULL) {
+		op_new(c);
+		c->exit_hook = stop_done;
+		supervisor_pump(c);
+	}
+	contracts_changed();
 }
 
 int

@@ -13,9 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "callsig.h"
 #include "config.h"
 #include "engine.h"
 #include "log.h"
+#include "oracle.h"
 #include "proto.h"
 #include "util.h"
 #include "vmsd_paths.h"
@@ -94,6 +96,8 @@ config_defaults(struct vmsd_config *c)
 	c->call_rate_per_identity = 10;
 	c->call_burst_per_identity = 20;
 	limits_default(&c->limits);
+	c->oracle_timeout = 5000;	/* ms */
+	c->oracle_max_output = 64 << 10;
 }
 
 void
@@ -106,7 +110,71 @@ config_free(struct vmsd_config *c)
 	free(c->origin_prefix);
 	free(c->cors_origins);
 	free(c->trusted_proxies);
+	for (size_t i = 0; i < c->noracles; i++) {
+		free(c->oracles[i].name);
+		free(c->oracles[i].path);
+	}
+	free(c->oracles);
 	memset(c, 0, sizeof(*c));
+}
+
+/* The oracle named name, made if need be. */
+static struct vmsd_oracle *
+oracle_slot(struct vmsd_config *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->noracles; i++)
+		if (strcmp(c->oracles[i].name, name) == 0)
+			return &c->oracles[i];
+	c->oracles = xrealloc(c->oracles, (c->noracles + 1) *
+	    sizeof(*c->oracles));
+	memset(&c->oracles[c->noracles], 0, sizeof(*c->oracles));
+	c->oracles[c->noracles].name = xstrdup(name);
+	return &c->oracles[c->noracles++];
+}
+
+/* "oracle NAME = PATH" and "oracle_key NAME = KEY". */
+static int
+oracle_set(struct vmsd_config *c, const char *key, const char *v, int iskey,
+    char *err, size_t errlen)
+{
+	const char *name = key + (iskey ? 11 : 7);
+	struct vmsd_oracle *o;
+
+	while (*name == ' ' || *name == '\t')
+		name++;
+	if (!oracle_valid_name(name)) {
+		seterr(err, errlen, "bad oracle name '%s' (1 to %d letters, "
+		    "digits, '-' and '_')", name, ORACLE_NAME_MAX);
+		return -1;
+	}
+	o = oracle_slot(c, name);
+	if (iskey) {
+		if (o->keyed) {
+			seterr(err, errlen, "oracle_key %s given twice", name);
+			return -1;
+		}
+		if (b64url_decode_fixed(v, strlen(v), o->key, 32) != 0) {
+			seterr(err, errlen, "bad value for oracle_key %s (an "
+			    "Ed25519 public key: 32 bytes in unpadded "
+			    "base64url, 43 characters)", name);
+			return -1;
+		}
+		o->keyed = 1;
+		return 0;
+	}
+	if (o->path != NULL) {
+		seterr(err, errlen, "oracle %s given twice", name);
+		return -1;
+	}
+	if (v[0] != '/') {
+		seterr(err, errlen, "oracle %s: the executable must be an "
+		    "absolute path", name);
+		return -1;
+	}
+	o->path = xstrdup(v);
+	return 0;
 }
 
 /* "4M", "65536", "1K": a size in bytes. */
@@ -421,6 +489,24 @@ config_set(struct vmsd_config *c, const char *key, const char *v,
 			    "(err, warning, notice, info or debug)", v);
 			return -1;
 		}
+	} else if (strncmp(key, "oracle ", 7) == 0 ||
+	    strncmp(key, "oracle\t", 7) == 0) {
+		return oracle_set(c, key, v, 0, err, errlen);
+	} else if (strncmp(key, "oracle_key ", 11) == 0 ||
+	    strncmp(key, "oracle_key\t", 11) == 0) {
+		return oracle_set(c, key, v, 1, err, errlen);
+	} else if (strcmp(key, "oracle_timeout_ms") == 0) {
+		if (parse_uint(v, 10, 600000, &n) != 0)
+			goto bad_uint;
+		c->oracle_timeout = (unsigned)n;
+	} else if (strcmp(key, "oracle_max_output") == 0) {
+		if (parse_size(v, 1ULL << 20, &n) != 0 || n < 16) {
+			seterr(err, errlen, "bad value '%s' for "
+			    "oracle_max_output (bytes, 16 to 1M, K/M "
+			    "suffixes)", v);
+			return -1;
+		}
+		c->oracle_max_output = n;
 	} else if ((rc = set_client_key(c, key, v, err, errlen)) != 1) {
 		return rc;
 	} else if (strncmp(key, "limit.", 6) == 0) {
@@ -513,6 +599,17 @@ config_parse_stream(struct vmsd_config *c, FILE *f, const char *path,
 		seterr(err, errlen, "%s: read error", path);
 		rc = -1;
 	}
+	for (size_t i = 0; rc == 0 && i < c->noracles; i++)
+		if (c->oracles[i].path == NULL) {
+			seterr(err, errlen, "%s: oracle_key %s, but no oracle "
+			    "%s = PATH", path, c->oracles[i].name,
+			    c->oracles[i].name);
+			rc = -1;
+		} else if (access(c->oracles[i].path, X_OK) != 0)
+			log_warnx("%s: oracle %s: %s is not executable (%s): "
+			    "calls that ask it will fail", path,
+			    c->oracles[i].name, c->oracles[i].path,
+			    strerror(errno));
 	free(line);
 	return rc;
 }

@@ -13,6 +13,14 @@
 
 #include "engine.h"
 
+/* An oracle (oracle NAME = PATH, oracle_key NAME = KEY). */
+struct vmsd_oracle {
+	char		*name;
+	char		*path;		/* NULL until its "oracle" line */
+	int		 keyed;		/* its answers must be signed by key */
+	uint8_t		 key[32];
+};
+
 struct vmsd_config {
 	char		*state_dir;
 	char		*socket;
@@ -60,6 +68,10 @@ struct vmsd_config {
 	unsigned	 call_rate_per_identity;
 	unsigned	 call_burst_per_identity;
 	struct vms_limits limits;		/* defaults for deploys */
+	struct vmsd_oracle *oracles;		/* workers started after */
+	size_t		 noracles;
+	unsigned	 oracle_timeout;	/* ms an oracle may run */
+	uint64_t	 oracle_max_output;	/* bytes it may write */
 };
 
 /* Command-line settings that win over the file, also on reload. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -158,6 +159,9 @@ load_one(const char *name)
 		c->admin_stopped = strncmp((char *)buf, "stopped", 7) == 0;
 		free(buf);
 	}
+	free(path);
+	xasprintf(&path, "%s/%s", c->dir, CONTRACT_CHILDREN_PENDING);
+	c->children_pending = access(path, F_OK) == 0;
 	free(path);
 	if (ledger_open(c->dir, NULL, &l, NULL, err, sizeof(err)) != 0) {
 		log_warnx("%s: %s", name, err);

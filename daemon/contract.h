@@ -21,6 +21,16 @@ struct proc;
 struct admin_op;
 struct contract;
 
+/*
+ * In a contract's directory, besides its ledger: "status" (stopped by an
+ * admin or its parent) and this file, which a worker writes (and syncs)
+ * before committing an entry that makes or stops children, holding that
+ * entry's index, and removes once they are made or stopped: while it
+ * exists, the entries from that index on may ask for children that do not
+ * exist yet, and vmsd starts the contract's worker at startup to make them.
+ */
+#define CONTRACT_CHILDREN_PENDING	"children.pending"
+
 enum cstate { C_IDLE, C_STARTING, C_RUNNING, C_STOPPING };
 
 /* An admin operation waiting for the worker to exit: run once it has.
@@ -37,6 +47,7 @@ struct contract {
 	int			 admin_stopped;
 	int			 failed;
 	int			 removing;
+	int			 children_pending;	/* see above (load) */
 	char			*refused;	/* why its worker refused to
 						   run it (unavailable) */
 

@@ -168,6 +168,13 @@ m_deploy(struct rpcreq *req, json_t *params)
 		    "starts with a letter or digit; at most 64)", name);
 		goto bad;
 	}
+	/* P.x is a child's name: only contract P's calls make it. */
+	if (strchr(name, '.') != NULL) {
+		snprintf(err, sizeof(err), "parameter \"name\": '%s' has a "
+		    "'.': such names belong to child contracts, which only "
+		    "their parent creates (System.contracts.deploy)", name);
+		goto bad;
+	}
 	if ((limits = deploy_limits(json_object_get(params, "limits"), err,
 	    sizeof(err))) == NULL)
 		goto bad;

@@ -21,6 +21,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "callsig.h"
+#include "config.h"
 #include "log.h"
 #include "proc.h"
 #include "util.h"
@@ -85,8 +87,10 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
     void *arg, char *err, size_t errlen)
 {
 	struct proc *p;
-	char snap[32], batch[32], wire[16];
-	const char *argv[24];
+	char snap[32], batch[32], wire[16], otime[16], oout[32];
+	char **oargs = NULL;
+	const char **argv;
+	size_t i, no = 0;
 	int sv[2], n = 0;
 	pid_t pid;
 
@@ -98,6 +102,7 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
 	    (unsigned long long)vmsd_conf->snapshot_interval);
 	snprintf(batch, sizeof(batch), "%u", vmsd_conf->batch_max);
 	snprintf(wire, sizeof(wire), "%d", WIRE_VERSION);
+	argv = xcalloc(24 + 4 * vmsd_conf->noracles, sizeof(*argv));
 	argv[n++] = "vmsd";
 	argv[n++] = "--worker";
 	argv[n++] = spec->name;
@@ -121,16 +126,46 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
 		argv[n++] = "--syslog";
 	if (log_getverbose())
 		argv[n++] = "-v";
+	/* the oracles a contract worker may run (worker_oracle.c) */
+	if (!spec->deploy && vmsd_conf->noracles > 0) {
+		oargs = xcalloc(2 * vmsd_conf->noracles, sizeof(*oargs));
+		for (i = 0; i < vmsd_conf->noracles; i++) {
+			const struct vmsd_oracle *o = &vmsd_conf->oracles[i];
+			char k[B64URL_LEN(32) + 1];
+
+			xasprintf(&oargs[no], "%s=%s", o->name, o->path);
+			argv[n++] = "--oracle";
+			argv[n++] = oargs[no++];
+			if (o->keyed) {
+				b64url_encode(o->key, 32, k);
+				xasprintf(&oargs[no], "%s=%s", o->name, k);
+				argv[n++] = "--oracle-key";
+				argv[n++] = oargs[no++];
+			}
+		}
+		snprintf(otime, sizeof(otime), "%u", vmsd_conf->oracle_timeout);
+		snprintf(oout, sizeof(oout), "%llu",
+		    (unsigned long long)vmsd_conf->oracle_max_output);
+		argv[n++] = "--oracle-timeout";
+		argv[n++] = otime;
+		argv[n++] = "--oracle-max-output";
+		argv[n++] = oout;
+	}
 	argv[n] = NULL;
 
-	if ((pid = fork()) < 0) {
+	pid = fork();
+	if (pid == 0)
+		exec_worker(sv[1], argv);
+	for (i = 0; i < no; i++)
+		free(oargs[i]);
+	free(oargs);
+	free(argv);
+	if (pid < 0) {
 		seterr(err, errlen, "fork: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
 		return NULL;
 	}
-	if (pid == 0)
-		exec_worker(sv[1], argv);
 	close(sv[1]);
 	p = xcalloc(1, sizeof(*p));
 	p->pid = pid;

@@ -82,6 +82,22 @@ update_status(void)
 		notify_status("%s", status_line());
 }
 
+/* Parents that died before making the children their ledgers ask for:
+ * their workers make them at open (CONTRACT_CHILDREN_PENDING). */
+static void
+start_pending_parents(void)
+{
+	struct contract *c;
+
+	for (c = contract_first(); c != NULL; c = contract_next(c))
+		if (c->children_pending && !c->admin_stopped) {
+			log_info("%s: children to make: starting its worker",
+			    c->name);
+			c->children_pending = 0;
+			supervisor_start_worker(c);
+		}
+}
+
 static void
 ready(void)
 {
@@ -304,6 +320,8 @@ server_run(const struct vmsd_flags *f)
 	    admin_recover(err, sizeof(err)) != 0 ||
 	    contracts_load(err, sizeof(err)) != 0)
 		fatalx("%s", err);
+	supervisor_on_child(admin_child);
+	start_pending_parents();
 	contracts_on_change(update_status);
 	notify_init();
 	admit_init();

@@ -41,6 +41,16 @@
 #include "vmsd.h"
 #include "wire.h"
 
+static void (*on_child)(struct contract *, const char *, const char *,
+    uint64_t, const char *, const char *);
+
+void
+supervisor_on_child(void (*fn)(struct contract *, const char *,
+    const char *, uint64_t, const char *, const char *))
+{
+	on_child = fn;
+}
+
 static void worker_msg(struct proc *, struct wire_reply *, void *);
 static void worker_gone(struct proc *, int, void *);
 static void answer_unavailable(struct contract *);
@@ -248,6 +258,12 @@ worker_msg(struct proc *p, struct wire_reply *r, void *arg)
 	json_error_t jerr;
 	json_t *res;
 
+	if (r->kind == WIRE_CHILD) {
+		if (on_child != NULL)
+			on_child(c, r->child, r->name, r->size, r->vkey,
+			    r->origin);
+		return;
+	}
 	if (r->kind == WIRE_REFUSED) {
 		/* It exits next: worker_gone answers what waits. */
 		free(c->refused);

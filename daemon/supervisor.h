@@ -8,6 +8,7 @@
 #define VMSD_SUPERVISOR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct contract;
 struct rpcreq;
@@ -21,6 +22,11 @@ void	 supervisor_list(struct rpcreq *);
  * state asks (after any change an admin operation makes). */
 void	 supervisor_pump(struct contract *);
 void	 supervisor_start_worker(struct contract *);
+/* Who hears of the children a worker made or stopped (wire.h's child
+ * message): admin_child, set by server.c. */
+void	 supervisor_on_child(void (*)(struct contract *parent,
+	    const char *op, const char *name, uint64_t size,
+	    const char *vkey, const char *origin));
 /* Stop workers once their queues drain; done() when every process
  * (workers and deploys) has exited. */
 void	 supervisor_shutdown(void (*done)(void));

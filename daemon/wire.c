@@ -150,6 +150,32 @@ wire_put_ready(struct wire_buf *b, uint64_t size, const char *vkey,
 	return 0;
 }
 
+int
+wire_put_child(struct wire_buf *b, const char *op, const char *name,
+    uint64_t size, const char *vkey, const char *origin, char *err,
+    size_t errlen)
+{
+	size_t mark = b->len;
+
+	add_str(b, "{\"child\":");
+	if (add_jstr(b, op, mark, "child", err, errlen) != 0)
+		return -1;
+	add_str(b, ",\"name\":");
+	if (add_jstr(b, name, mark, "name", err, errlen) != 0)
+		return -1;
+	add_str(b, ",\"size\":");
+	add_uint(b, size);
+	add_str(b, ",\"vkey\":");
+	if (add_jstr(b, vkey ? vkey : "", mark, "vkey", err, errlen) != 0)
+		return -1;
+	add_str(b, ",\"origin\":");
+	if (add_jstr(b, origin ? origin : "", mark, "origin", err,
+	    errlen) != 0)
+		return -1;
+	add_str(b, "}\n");
+	return 0;
+}
+
 static void
 reply_head(struct wire_buf *b, uint64_t id, uint64_t size, const char *key)
 {
@@ -422,6 +448,40 @@ fail:
 }
 
 static int
+decode_child(const char *line, size_t len, struct wire_reply *r, char *err,
+    size_t errlen)
+{
+	static const char *const keys[] = { "child", "name", "size", "vkey",
+	    "origin" };
+	json_t *m;
+
+	if ((m = load(line, len, "child", err, errlen)) == NULL)
+		return -1;
+	if (keys_are(m, keys, 5, "child", err, errlen) != 0)
+		goto fail;
+	r->child = json_string_value(json_object_get(m, "child"));
+	r->name = json_string_value(json_object_get(m, "name"));
+	r->vkey = json_string_value(json_object_get(m, "vkey"));
+	r->origin = json_string_value(json_object_get(m, "origin"));
+	if (r->child == NULL || r->name == NULL || r->vkey == NULL ||
+	    r->origin == NULL || get_uint(m, "size", &r->size) != 0) {
+		bad(err, errlen, "child: a key has the wrong type");
+		goto fail;
+	}
+	if (strcmp(r->child, "deploy") != 0 && strcmp(r->child, "stop") != 0) {
+		bad(err, errlen, "child: unknown operation");
+		goto fail;
+	}
+	r->kind = WIRE_CHILD;
+	r->msg = m;
+	return 0;
+fail:
+	json_decref(m);
+	r->child = r->name = r->vkey = r->origin = NULL;
+	return -1;
+}
+
+static int
 decode_refused(const char *line, size_t len, struct wire_reply *r,
     char *err, size_t errlen)
 {
@@ -483,6 +543,8 @@ wire_decode_reply(const char *line, size_t len, struct wire_reply *r,
 		end--;
 	if (scan_lit(&s, end, "{\"ready\":") == 0)
 		return decode_ready(line, (size_t)(end - line), r, err, errlen);
+	if (scan_lit(&s, end, "{\"child\":") == 0)
+		return decode_child(line, (size_t)(end - line), r, err, errlen);
 	if (scan_lit(&s, end, "{\"refused\":") == 0)
 		return decode_refused(line, (size_t)(end - line), r, err,
 		    errlen);
@@ -490,8 +552,8 @@ wire_decode_reply(const char *line, size_t len, struct wire_reply *r,
 	    scan_uint(&s, end, &r->id) != 0 ||
 	    scan_lit(&s, end, ",\"size\":") != 0 ||
 	    scan_uint(&s, end, &r->size) != 0)
-		return bad(err, errlen, "not a ready, refused, result or "
-		    "error message: %.60s", line);
+		return bad(err, errlen, "not a ready, refused, child, result "
+		    "or error message: %.60s", line);
 	if (end - s < 2 || end[-1] != '}')
 		return bad(err, errlen, "reply %" PRIu64 " is truncated", r->id);
 	if (scan_lit(&s, end, ",\"result\":") == 0) {

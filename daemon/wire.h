@@ -20,6 +20,14 @@
  *   refused  {"refused":S}   instead of ready: the worker will not run the
  *            contract, and trying again as it is would not help (S says
  *            what happened and how to recover); it exits next
+ *   child    {"child":OP,"name":S,"size":N,"vkey":S,"origin":S}
+ *
+ * A child message says that a committed entry of this contract made a
+ * child contract (OP "deploy": it now exists, with that ledger size, key
+ * and origin) or stopped one (OP "stop": its status file says so; size 0,
+ * vkey and origin empty). It comes before the replies of the batch whose
+ * entry asked for it, and again for children created by a restarted
+ * worker; the supervisor takes it as it comes, whatever else is pending.
  *
  * N, V are unsigned decimal integers (no sign, no leading zero, at most
  * 19 digits); C is an integer. "size" in a reply is the ledger size that
@@ -72,6 +80,9 @@ void	 wire_put_result_text(struct wire_buf *, uint64_t id, uint64_t size,
 	    const char *json, size_t len);
 void	 wire_put_error_text(struct wire_buf *, uint64_t id, uint64_t size,
 	    int code, const char *message, const char *data, size_t len);
+int	 wire_put_child(struct wire_buf *, const char *op, const char *name,
+	    uint64_t size, const char *vkey, const char *origin, char *err,
+	    size_t errlen);
 /* Never fails: a reason that is not UTF-8 is replaced. */
 void	 wire_put_refused(struct wire_buf *, const char *reason);
 
@@ -90,6 +101,7 @@ enum wire_kind {
 	WIRE_READY = 1,
 	WIRE_RESULT,
 	WIRE_ERROR,
+	WIRE_CHILD,
 	WIRE_REFUSED
 };
 
@@ -106,10 +118,13 @@ struct wire_reply {
 	json_t		*msg;
 	/* REFUSED: borrowed from msg */
 	const char	*reason;
-	/* READY: borrowed from msg */
+	/* READY, CHILD: borrowed from msg */
 	const char	*vkey;
 	const char	*origin;
 	json_t		*methods;
+	/* CHILD: borrowed from msg */
+	const char	*child;		/* "deploy" or "stop" */
+	const char	*name;
 };
 
 /* 0, or -1 with err saying what is wrong with the line. */

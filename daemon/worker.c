@@ -107,6 +107,7 @@ open_batch_lost(struct worker *w, const char *why)
 	n += worker_refuse_holes(w, RPC_UNAVAILABLE, worker_no_space,
 	    "no_space");
 	w->nrefused += n;
+	worker_children_lost(w);
 	w->dirty = 0;
 	if (!w->full)
 		log_warnx("storage full: calls are refused until space is "
@@ -143,6 +144,9 @@ commit_done(struct worker *w, int e)
 		w->full = 0;
 		w->nrefused = 0;
 	}
+	/* durable: the children its entries ask for, then the replies */
+	if (w->nfx > 0)
+		worker_children_run(w);
 	send_replies(w, &w->fly, &w->fly_calls);
 	return 0;
 }
@@ -222,6 +226,13 @@ commit_end(struct worker *w)
 }
 
 void
+worker_settle(struct worker *w)
+{
+	if (w->flying)
+		commit_end(w);
+}
+
+void
 worker_drain(struct worker *w)
 {
 	if (w->flying)
@@ -286,10 +297,16 @@ run_lines(struct worker *w)
 
 	while (w->nopen < w->batch_max && left > 0 &&
 	    (nl = memchr(p, '\n', left)) != NULL) {
+		w->oracle_ran = 0;
 		worker_handle(w, p, (size_t)(nl - p));
 		w->nopen++;
 		left -= (size_t)(nl - p) + 1;
 		p = nl + 1;
+		/* A call that waited for an oracle: commit and answer now
+		 * rather than make the calls after it wait for theirs too
+		 * (and vmsd's call_timeout run out). */
+		if (w->oracle_ran)
+			break;
 		/* Acknowledge the batch in flight as soon as it is durable. */
 		if (w->flying && committer_done(w->com))
 			commit_end(w);
@@ -336,8 +353,10 @@ static void
 worker_usage(void)
 {
 	fatalx("usage: vmsd --worker NAME --wire V --fd N --dir DIR --key FILE "
-	    "[--head FILE] [--deploy] [--snapshot-interval N] [--batch-max N] [--syslog] "
-	    "[-v] (internal: started by vmsd)");
+	    "[--head FILE] [--deploy] [--snapshot-interval N] [--batch-max N] "
+	    "[--oracle NAME=PATH] [--oracle-key NAME=KEY] [--oracle-timeout MS] "
+	    "[--oracle-max-output N] [--syslog] [-v] (internal: started by "
+	    "vmsd)");
 }
 
 int
@@ -354,6 +373,9 @@ worker_main(int argc, char **argv)
 	w.lock_fd = -1;
 	w.snapshot_interval = 10000;
 	w.batch_max = 256;
+	w.oracle_timeout = 5000;
+	w.settle = worker_settle;
+	w.oracle_max_output = 64 << 10;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--deploy") == 0)
@@ -380,6 +402,15 @@ worker_main(int argc, char **argv)
 			w.snapshot_interval = strtoull(v, NULL, 10), i++;
 		else if (strcmp(a, "--batch-max") == 0)
 			w.batch_max = (unsigned)atoi(v), i++;
+		else if (strcmp(a, "--oracle") == 0 ||
+		    strcmp(a, "--oracle-key") == 0) {
+			if (worker_oracle_option(&w, a, v) != 0)
+				worker_usage();
+			i++;
+		} else if (strcmp(a, "--oracle-timeout") == 0)
+			w.oracle_timeout = (unsigned)atoi(v), i++;
+		else if (strcmp(a, "--oracle-max-output") == 0)
+			w.oracle_max_output = strtoull(v, NULL, 10), i++;
 		else
 			worker_usage();
 	}
@@ -439,6 +470,8 @@ worker_main(int argc, char **argv)
 	worker_free_receipts(&w);
 	wire_buf_free(&w.out);
 	wire_buf_free(&w.fly);
+	worker_oracles_free(&w);
+	free(w.fx);
 	free(w.out_calls.v);
 	free(w.fly_calls.v);
 	close(w.fd);

@@ -7,6 +7,9 @@
  *   worker_receipt.c the receipts of a batch's calls, once it is signed
  *   worker_open.c    open a contract (lock, key, ledger, state) or deploy one
  *   worker_commit.c  the commit thread: fdatasync of a prepared commit
+ *   worker_oracle.c  running oracles for the engine (System.oracle)
+ *   worker_children.c  making the child contracts committed entries ask
+ *                    for (System.contracts), and after a crash
  */
 #ifndef VMSD_WORKER_H
 #define VMSD_WORKER_H
@@ -37,6 +40,14 @@ struct receipt_hole {
 	char		*message;	/* error message (owned) */
 	uint8_t		*entry;		/* the leaf bytes if asked (owned) */
 	size_t		 entrylen;
+};
+
+/* An oracle this worker may run (--oracle NAME=PATH, --oracle-key). */
+struct worker_oracle {
+	char		*name;
+	char		*path;
+	int		 keyed;
+	uint8_t		 key[32];
 };
 
 /* Where the reply of a call with an entry is in a reply buffer: if the
@@ -96,6 +107,19 @@ struct worker {
 	size_t		 nholes, capholes;
 	merkle_hash	(*proofs)[MERKLE_MAX_PROOF];
 	size_t		*prooflens, capproofs;
+
+	struct worker_oracle *oracles;
+	size_t		 noracles;
+	unsigned	 oracle_timeout;	/* ms */
+	size_t		 oracle_max_output;	/* bytes */
+	int		 oracle_ran;	/* this request ran one: commit now */
+	/* before waiting for something slow (an oracle): worker_settle,
+	 * set by the loop (worker.c) */
+	void		(*settle)(struct worker *);
+
+	uint64_t	*fx;		/* entries whose children are to make */
+	size_t		 nfx, capfx;
+	int		 intent;	/* CONTRACT_CHILDREN_PENDING exists */
 };
 
 /* worker.c */
@@ -105,6 +129,9 @@ void	 worker_send_out(struct worker *);
 /* Commit everything executed and send every reply (reads see only
  * committed state; also before a snapshot and at exit). */
 void	 worker_drain(struct worker *);
+/* Wait for the commit in flight, if any, and send its replies (before
+ * waiting for something slow). */
+void	 worker_settle(struct worker *);
 int	 worker_read_more(struct worker *, int block);
 int	 worker_has_line(const struct worker *);
 /* The error a call whose entry could not be written gets. */
@@ -146,6 +173,29 @@ void	 worker_save_snapshot(struct worker *);
 /* The engine back at the ledger's committed state (snapshot, then the
  * entries after it); quiet: the roll forward is logged at debug level. */
 void	 worker_load_state(struct worker *, int quiet);
+
+/* worker_oracle.c */
+/* --oracle NAME=PATH / --oracle-key NAME=KEY; -1 if malformed. */
+int	 worker_oracle_option(struct worker *, const char *opt,
+	    const char *val);
+/* The engine's oracle callback (engine_set_oracle), arg the worker. */
+int	 worker_oracle_run(void *w, const char *name, const char *req,
+	    size_t reqlen, uint8_t **out, size_t *outlen, uint8_t key[32],
+	    int *keyed, char *err, size_t errlen);
+void	 worker_oracles_free(struct worker *);
+
+/* worker_children.c */
+/* Entry index (appended) makes or stops children: the intent is written
+ * and synced now, before its batch can commit (fatal if it cannot be). */
+void	 worker_children_intent(struct worker *, uint64_t index);
+/* A batch is durable: make the children its entries ask for (tell vmsd);
+ * on failure the worker exits after this batch, to retry at open. */
+void	 worker_children_run(struct worker *);
+/* The open batch is lost (rolled back): forget the children its entries
+ * asked for (their indexes will be other entries'). */
+void	 worker_children_lost(struct worker *);
+/* At open: what a worker that died left to make. */
+void	 worker_children_recover(struct worker *);
 
 /* worker_commit.c: one thread running ledger_commit_fsync() of the
  * ticket it is given. */

@@ -131,6 +131,8 @@ do_call(struct worker *w, uint64_t id, json_t *params,
 		return;
 	}
 	w->dirty = 1;
+	if (res.contracts > 0)
+		worker_children_intent(w, index);
 	/* The reply waits for the batch's checkpoint: its receipt (or, if
 	 * the storage fills first, the error saying it was not recorded). */
 	if (w->nholes == w->capholes) {

@@ -116,6 +116,7 @@ engine_fresh(struct worker *w)
 	engine_set_entry_source(w->engine, entry_source, w);
 	engine_set_log(w->engine, contract_log, w);
 	engine_set_origin(w->engine, ledger_origin(w->ledger));
+	engine_set_oracle(w->engine, worker_oracle_run, w);
 }
 
 /* Snapshot, checked against the ledger, else rebuild from entry 0. */
@@ -301,6 +302,7 @@ worker_open(struct worker *w)
 		fatalx("ledger is empty: no deploy entry");
 	attach_head(w);
 	worker_load_state(w, 0);
+	worker_children_recover(w);
 	m = engine_methods(w->engine);
 	if (m == NULL)
 		m = json_array();

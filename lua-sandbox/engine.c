@@ -105,6 +105,7 @@ engine_new(const char *contract, const char *code, size_t codelen,
 	e->state = state_new();
 	e->warm = sb_warm_new();
 	e->nonces = eng_nonces_new();
+	e->children = eng_children_new();
 	return e;
 }
 
@@ -121,6 +122,11 @@ engine_free(struct engine *e)
 	sb_warm_free(e->warm);
 	free(e->origin);
 	eng_nonces_free(e->nonces);
+	eng_pins_free(e->pins);
+	eng_children_free(e->children);
+	json_decref(e->parent);
+	json_decref(e->init_args);
+	json_decref(e->pending);
 	free(e);
 }
 
@@ -182,7 +188,8 @@ eng_caller_check(const struct vms_caller *c, const struct callsig *sig,
 	}
 	if (c->auth != NULL && strcmp(c->auth, "peercred") != 0 &&
 	    strcmp(c->auth, "debug") != 0 && strcmp(c->auth, "anonymous") != 0 &&
-	    strcmp(c->auth, CALLSIG_AUTH) != 0) {
+	    strcmp(c->auth, CALLSIG_AUTH) != 0 &&
+	    strcmp(c->auth, "contract") != 0) {
 		seterr(err, errlen, "unknown auth \"%s\"", c->auth);
 		return -1;
 	}
@@ -241,6 +248,11 @@ eng_request_check(const struct engine *e, const char *method,
 	}
 	if (eng_caller_check(c, sig, err, errlen) == -1)
 		return ENGINE_REFUSED;
+	if (c != NULL && c->auth != NULL && strcmp(c->auth, "contract") == 0) {
+		seterr(err, errlen, "auth \"contract\" is only a child "
+		    "contract's deploy entry's");
+		return ENGINE_REFUSED;
+	}
 	if ((s = json_canonical(args, &len)) == NULL) {
 		seterr(err, errlen, "args cannot be encoded");
 		return ENGINE_REFUSED;
@@ -285,17 +297,19 @@ eng_request_check(const struct engine *e, const char *method,
 
 /*
  * The entry's canonical text (schema in engine.h), its keys in sorted
- * order: args, auth, caller, code, code_sha256, contract, error, limits,
- * method, methods, ok, result, runtime, signed, state, time, type, v,
- * writes. restext is the result's canonical text (ok calls), writes the
- * ops' (sb_files.c), sig the signed request (or NULL). 0, or -1 when a
- * string is not UTF-8.
+ * order: args, auth, caller, code, code_sha256, contract, contracts,
+ * error, limits, method, methods, ok, oracles, parent, result, runtime,
+ * signed, state, time, type, v, writes. restext is the result's canonical
+ * text (ok calls), writes the ops' (sb_files.c), sig the signed request
+ * (or NULL), oracles and ops the call's records and child contract ops
+ * (empty arrays: not written). 0, or -1 when a string is not UTF-8.
  */
 static int
 write_entry(struct jbuf *b, const struct engine *e, const char *method,
     const char *argtext, size_t arglen, const struct vms_caller *c,
     const struct callsig *sig, uint64_t time_ms, int ok, const char *restext,
-    size_t reslen, const char *error, const struct jbuf *writes)
+    size_t reslen, const char *error, const struct jbuf *writes,
+    const json_t *oracles, const json_t *ops)
 {
 	const char *id = c ? c->id : NULL;
 	const char *auth = c && c->auth ? c->auth : NULL;
@@ -309,6 +323,10 @@ write_entry(struct jbuf *b, const struct engine *e, const char *method,
 	if (method != NULL) {
 		jbuf_lit(b, "{\"args\":");
 		jbuf_raw(b, argtext, arglen);
+		jbuf_lit(b, ",\"auth\":");
+	} else if (e->init_args != NULL) {
+		jbuf_lit(b, "{\"args\":");
+		r |= jbuf_value(b, e->init_args);
 		jbuf_lit(b, ",\"auth\":");
 	} else
 		jbuf_lit(b, "{\"auth\":");
@@ -332,20 +350,35 @@ write_entry(struct jbuf *b, const struct engine *e, const char *method,
 		json_decref(lim);
 		jbuf_lit(b, ",\"methods\":");
 		r |= jbuf_value(b, e->methods);
+		if (e->parent != NULL) {
+			jbuf_lit(b, ",\"parent\":");
+			r |= jbuf_value(b, e->parent);
+		}
 		jbuf_lit(b, ",\"runtime\":");
 		r |= jbuf_str(b, SB_RUNTIME, strlen(SB_RUNTIME));
 	} else {
+		if (ok && json_array_size(ops) > 0) {
+			jbuf_lit(b, ",\"contracts\":");
+			r |= jbuf_value(b, ops);
+		}
 		if (!ok) {
 			jbuf_lit(b, ",\"error\":");
 			r |= jbuf_str(b, error, strlen(error));
 		}
 		jbuf_lit(b, ",\"method\":");
 		r |= jbuf_str(b, method, strlen(method));
-		if (ok) {
-			jbuf_lit(b, ",\"ok\":true,\"result\":");
-			jbuf_raw(b, restext, reslen);
-		} else
+		if (ok)
+			jbuf_lit(b, ",\"ok\":true");
+		else
 			jbuf_lit(b, ",\"ok\":false");
+		if (json_array_size(oracles) > 0) {
+			jbuf_lit(b, ",\"oracles\":");
+			r |= jbuf_value(b, oracles);
+		}
+		if (ok) {
+			jbuf_lit(b, ",\"result\":");
+			jbuf_raw(b, restext, reslen);
+		}
 	}
 	if (sig != NULL) {
 		json_t *sj = callsig_to_json(sig);
@@ -369,23 +402,40 @@ write_entry(struct jbuf *b, const struct engine *e, const char *method,
 
 /*
  * Run one entry (method NULL: deploy) and write it. The state is left in
- * the call's open transaction: the caller commits or rolls back.
+ * the call's open transaction: the caller commits or rolls back. rp is
+ * NULL when executing; replaying, it gives the recorded oracle answers
+ * and receives why they did not fit (rp->why).
  * Returns 0 with *bytes (the entry, malloc'd); 1 refused (err); -1 error.
  */
 int
 eng_execute(struct engine *e, const char *method, const json_t *args,
     const char *argtext, size_t arglen, const struct vms_caller *c,
-    const struct callsig *sig, uint64_t time_ms, char **bytes, size_t *blen,
-    struct engine_result *res, char *err, size_t errlen)
+    const struct callsig *sig, uint64_t time_ms, struct eng_replay *rp,
+    char **bytes, size_t *blen, struct engine_result *res, char *err,
+    size_t errlen)
 {
 	struct sb_ctx ctx;
+	struct eng_call call;
 	struct jbuf writes, out;
 	json_t *result = NULL;
 	char *error = NULL, *restext = NULL;
 	size_t reslen = 0;
 	int ok, rc = -1;
 
+	json_decref(e->pending);
+	e->pending = NULL;
 	memset(&ctx, 0, sizeof(ctx));
+	memset(&call, 0, sizeof(call));
+	call.e = e;
+	call.method = method;
+	call.caller = c;
+	call.time_ms = time_ms;
+	call.replaying = rp != NULL;
+	call.recorded = rp ? rp->oracles : NULL;
+	call.oracles = json_array();
+	call.ops = json_array();
+	if (rp != NULL)
+		rp->why[0] = '\0';
 	jbuf_init(&writes);
 	jbuf_init(&out);
 	ctx.writes = &writes;
@@ -406,12 +456,23 @@ eng_execute(struct engine *e, const char *method, const json_t *args,
 	ctx.bc = e->bc;
 	ctx.bclen = e->bclen;
 	ctx.warm = e->warm;
+	ctx.hostapi = &eng_host;
+	ctx.host_arg = &call;
 
 	state_begin(e->state);
-	if (sb_run(&ctx, method, args, &ok, &result, &error, err,
-	    errlen) == -1) {
+	if (sb_run(&ctx, method, method ? args : e->init_args, &ok, &result,
+	    &error, err, errlen) == -1) {
 		state_rollback(e->state);
 		json_decref(ctx.methods);
+		goto done;
+	}
+	/* a replay that asked other oracles than the entry records */
+	if (eng_oracle_done(&call) != 0) {
+		state_rollback(e->state);
+		json_decref(ctx.methods);
+		if (rp != NULL)
+			snprintf(rp->why, sizeof(rp->why), "%s", call.why);
+		seterr(err, errlen, "%s", call.why);
 		goto done;
 	}
 	if (ok && method != NULL) {
@@ -423,6 +484,13 @@ eng_execute(struct engine *e, const char *method, const json_t *args,
 			xasprintf(&error, "limit exceeded: result_size (%llu)",
 			    (unsigned long long)e->limits.result_size);
 		}
+	}
+	/* the children it deploys are built now, or the call fails */
+	if (ok && method != NULL && json_array_size(call.ops) > 0 &&
+	    eng_children_build(&call, &error) != 0) {
+		ok = 0;
+		json_decref(result);
+		result = NULL;
 	}
 	if (method == NULL) {
 		if (!ok) {
@@ -446,7 +514,8 @@ eng_execute(struct engine *e, const char *method, const json_t *args,
 
 	for (;;) {
 		if (write_entry(&out, e, method, argtext, arglen, c, sig,
-		    time_ms, ok, restext, reslen, error, &writes) == -1) {
+		    time_ms, ok, restext, reslen, error, &writes, call.oracles,
+		    call.ops) == -1) {
 			state_rollback(e->state);
 			seterr(err, errlen, "cannot encode the entry");
 			goto done;
@@ -472,10 +541,13 @@ eng_execute(struct engine *e, const char *method, const json_t *args,
 		state_begin(e->state);
 		jbuf_reset(&writes);
 	}
+	if (ok && json_array_size(call.ops) > 0)
+		e->pending = json_incref(call.ops);
 	if (res != NULL) {
 		res->ok = ok;
 		res->value = ok ? json_incref(result) : NULL;
 		res->error = ok ? NULL : xstrdup(error);
+		res->contracts = ok ? json_array_size(call.ops) : 0;
 	}
 	*bytes = out.s;
 	*blen = out.len;
@@ -483,6 +555,8 @@ eng_execute(struct engine *e, const char *method, const json_t *args,
 	rc = 0;
 done:
 	json_decref(result);
+	json_decref(call.oracles);
+	json_decref(call.ops);
 	free(error);
 	free(restext);
 	jbuf_free(&writes);
@@ -493,6 +567,11 @@ done:
 void
 eng_advance(struct engine *e, const void *bytes, size_t len)
 {
+	if (e->pending != NULL) {
+		eng_children_apply(e->children, e->pending, e->next);
+		json_decref(e->pending);
+		e->pending = NULL;
+	}
 	state_commit(e->state);
 	merkle_leaf_hash(bytes, len, e->prev_leaf);
 	e->next++;
@@ -507,6 +586,54 @@ eng_accept_signed(struct engine *e, const struct callsig *sig)
 
 /* ---- deploy, open ---- */
 
+int
+eng_deploy(const char *contract, const char *code, size_t codelen,
+    const struct vms_limits *lim, const struct vms_caller *c,
+    uint64_t time_ms, const json_t *parent, const json_t *init_args,
+    struct engine **out, char **entry, size_t *entrylen, char *err,
+    size_t errlen)
+{
+	struct engine *e;
+	int r;
+
+	*out = NULL;
+	*entry = NULL;
+	if (contract == NULL || !valid_contract_name(contract)) {
+		seterr(err, errlen, "invalid contract name");
+		return 1;
+	}
+	if (eng_caller_check(c, NULL, err, errlen) == -1)
+		return 1;
+	/* auth "contract" <=> a child's deploy entry */
+	if ((parent != NULL) != (c != NULL && c->auth != NULL &&
+	    strcmp(c->auth, "contract") == 0)) {
+		seterr(err, errlen, "auth \"contract\" is a child contract's "
+		    "deploy entry's, and only its");
+		return 1;
+	}
+	e = engine_new(contract, code, codelen, lim);
+	if (parent != NULL) {
+		e->parent = json_deep_copy(parent);
+		e->init_args = init_args ? json_deep_copy(init_args) :
+		    json_array();
+	}
+	if (sb_compile(contract, code, codelen, &e->bc, &e->bclen, err,
+	    errlen) == -1) {
+		engine_free(e);
+		return 1;
+	}
+	r = eng_execute(e, NULL, NULL, NULL, 0, c, NULL, time_ms, NULL, entry,
+	    entrylen, NULL, err, errlen);
+	if (r != 0) {
+		engine_free(e);
+		return r;
+	}
+	eng_advance(e, *entry, *entrylen);
+	e->last_time = time_ms;
+	*out = e;
+	return 0;
+}
+
 enum engine_status
 engine_deploy(const char *contract, const char *code, size_t codelen,
     const struct vms_limits *lim, const struct vms_caller *c,
@@ -514,37 +641,15 @@ engine_deploy(const char *contract, const char *code, size_t codelen,
     char *err, size_t errlen)
 {
 	struct vms_limits dl;
-	struct engine *e;
 	int r;
 
-	*out = NULL;
-	*entry = NULL;
 	if (lim == NULL) {
 		limits_default(&dl);
 		lim = &dl;
 	}
-	if (contract == NULL || !valid_contract_name(contract)) {
-		seterr(err, errlen, "invalid contract name");
-		return ENGINE_REFUSED;
-	}
-	if (eng_caller_check(c, NULL, err, errlen) == -1)
-		return ENGINE_REFUSED;
-	e = engine_new(contract, code, codelen, lim);
-	if (sb_compile(contract, code, codelen, &e->bc, &e->bclen, err,
-	    errlen) == -1) {
-		engine_free(e);
-		return ENGINE_REFUSED;
-	}
-	r = eng_execute(e, NULL, NULL, NULL, 0, c, NULL, time_ms, entry,
-	    entrylen, NULL, err, errlen);
-	if (r != 0) {
-		engine_free(e);
-		return r == 1 ? ENGINE_REFUSED : ENGINE_ERROR;
-	}
-	eng_advance(e, *entry, *entrylen);
-	e->last_time = time_ms;
-	*out = e;
-	return ENGINE_OK;
+	r = eng_deploy(contract, code, codelen, lim, c, time_ms, NULL, NULL,
+	    out, entry, entrylen, err, errlen);
+	return r == 0 ? ENGINE_OK : r == 1 ? ENGINE_REFUSED : ENGINE_ERROR;
 }
 
 json_t *
@@ -568,6 +673,31 @@ eng_parse_entry(const uint8_t *buf, size_t len, uint64_t index, char *err,
 		return NULL;
 	}
 	return j;
+}
+
+/* A child's deploy entry: its parent link and init's args. */
+static int
+open_child(struct engine *e, const json_t *j, char *err, size_t errlen)
+{
+	const json_t *p = json_object_get(j, "parent");
+	const json_t *a = json_object_get(j, "args");
+	const json_t *idx;
+
+	if (p == NULL && a == NULL)
+		return 0;
+	idx = json_object_get(p, "index");
+	if (!json_is_object(p) || json_object_size(p) != 3 ||
+	    !json_is_string(json_object_get(p, "contract")) ||
+	    !json_is_string(json_object_get(p, "origin")) ||
+	    !json_is_integer(idx) || json_integer_value(idx) < 1 ||
+	    !json_is_array(a)) {
+		seterr(err, errlen, "entry 0: a child's deploy entry needs "
+		    "\"parent\" ({contract, index, origin}) and \"args\"");
+		return -1;
+	}
+	e->parent = json_deep_copy(p);
+	e->init_args = json_deep_copy(a);
+	return 0;
 }
 
 int
@@ -635,6 +765,11 @@ engine_open(const uint8_t *entry0, size_t len, struct engine **out,
 		return -1;
 	}
 	e->methods = json_deep_copy(m);
+	if (open_child(e, j, err, errlen) != 0) {
+		engine_free(e);
+		json_decref(j);
+		return -1;
+	}
 	json_decref(j);
 	*out = e;
 	return 0;
@@ -681,8 +816,8 @@ call(struct engine *e, const char *method, const json_t *args,
 	 * entry times never decrease (the audit checks it). */
 	if (time_ms < e->last_time)
 		time_ms = e->last_time;
-	r = eng_execute(e, method, args, argtext, arglen, c, sig, time_ms, entry,
-	    entrylen, res, err, errlen);
+	r = eng_execute(e, method, args, argtext, arglen, c, sig, time_ms,
+	    NULL, entry, entrylen, res, err, errlen);
 	json_decref(empty);
 	free(argtext);
 	if (r != 0)

@@ -45,6 +45,28 @@
  * A failed init refuses the deploy (no ledger is created). An unknown,
  * private (leading "_") or "init" method, or args that are not an array, is
  * refused before execution and not recorded (ENGINE_REFUSED).
+ *
+ * ORACLES (oracle.h). A call that asked oracles (System.oracle) records
+ * their answers, in the order asked, as "oracles":[RECORD,...] (ok or
+ * failed calls alike). Executing, the engine asks the host
+ * (engine_set_oracle); replaying, it gives the contract the recorded
+ * answers and requires the same requests (name and args) in the same
+ * order, and every signed answer to verify under the key it records.
+ *
+ * CHILD CONTRACTS. An ok call that used System.contracts records what it
+ * asked, in order, as "contracts":[OP,...]:
+ *   {"op":"deploy","name":FULL,"code":LUA,"code_sha256":HEX,
+ *    "limits":{...},"args":[...],"entry":HEX}
+ *   {"op":"stop","name":FULL}
+ * FULL is PARENT "." NAME; "entry" is the RFC 6962 leaf hash of the
+ * child's entry 0, which the engine builds (running the child's init)
+ * before the call's entry is written. A child's entry 0 is a deploy entry
+ * with two more fields, "args" (given to init) and
+ *   "parent":{"contract":PARENT,"index":I,"origin":O}
+ * (the parent's entry and checkpoint origin); its caller is
+ * "contract:PARENT" with auth "contract", its time the parent entry's.
+ * The children a contract made (and stopped) are part of the engine's
+ * state, rebuilt from the ledger and kept in the snapshot.
  */
 #ifndef VMS_ENGINE_H
 #define VMS_ENGINE_H
@@ -69,19 +91,26 @@ struct vms_limits {
 	uint64_t	depth;		/* nested Lua calls */
 	uint64_t	entry_size;	/* bytes of one ledger entry */
 	uint64_t	history;	/* entries one files.history() may scan */
+	uint64_t	children;	/* child contracts (System.contracts);
+					   0, the default, is not recorded */
 };
 void	 limits_default(struct vms_limits *);
 /* "memory=32M", "instructions=1000000": K/M/G suffixes allowed. */
 int	 limits_set(struct vms_limits *, const char *key_eq_value,
 	    char *err, size_t errlen);
 json_t	*limits_to_json(const struct vms_limits *);
+/* A child's limits: the parent's (but children, 0), each one given in
+ * `given` (a JSON object, or NULL) no larger than the parent's. */
+int	 limits_child(const struct vms_limits *parent, const json_t *given,
+	    struct vms_limits *out, char *err, size_t errlen);
 int	 limits_from_json(struct vms_limits *, const json_t *,
 	    char *err, size_t errlen);
 
 struct vms_caller {
 	const char	*id;	/* "unix:alice", a debug name, or NULL */
 	const char	*auth;	/* "peercred", "debug", "anonymous" (and
-				   "ed25519", only from engine_call_signed) */
+				   "ed25519", only from engine_call_signed;
+				   "contract", only a child's entry 0) */
 };
 
 enum engine_status {
@@ -98,6 +127,7 @@ struct engine_result {
 	int		 ok;		/* the contract method returned normally */
 	json_t		*value;		/* its result (ok), owned by caller */
 	char		*error;		/* its error message (!ok), malloc'd */
+	size_t		 contracts;	/* child contract ops it records */
 };
 void	 engine_result_clear(struct engine_result *);
 
@@ -107,6 +137,16 @@ void	 engine_result_clear(struct engine_result *);
 typedef int (*engine_entry_fn)(void *ctx, uint64_t index, uint8_t **buf,
     size_t *len);
 typedef void (*engine_log_fn)(void *ctx, const char *msg);
+/*
+ * Oracles (executing only; replay reads the recorded answers): run oracle
+ * NAME on the request line (oracle.h). 0 with its standard output in *out
+ * (malloc'd) and, if the oracle's answers must be signed, its public key
+ * in key with *keyed set; or -1 with the failure the contract will see in
+ * err ("no such oracle", "timed out after 5000 ms", ...), recorded.
+ */
+typedef int (*engine_oracle_fn)(void *ctx, const char *name,
+	    const char *request, size_t reqlen, uint8_t **out, size_t *outlen,
+	    uint8_t key[32], int *keyed, char *err, size_t errlen);
 
 /*
  * Deploy: compile code, run init, return entry 0 (malloc'd). On ENGINE_OK
@@ -131,6 +171,12 @@ void	 engine_free(struct engine *);
 
 void	 engine_set_entry_source(struct engine *, engine_entry_fn, void *);
 void	 engine_set_log(struct engine *, engine_log_fn, void *);
+/* Without one, System.oracle fails with "no oracles on this host". */
+void	 engine_set_oracle(struct engine *, engine_oracle_fn, void *);
+/* Replay: every answer recorded for oracle NAME must be signed by this
+ * key (the auditor's pin; the contract may pin keys itself). */
+void	 engine_pin_oracle(struct engine *, const char *name,
+	    const uint8_t key[32]);
 /* The contract's checkpoint origin, which signed calls must name (the
  * worker: its ledger's; the auditor: the verified checkpoint's). Without
  * one, every signed call is refused (ENGINE_WRONG_ORIGIN). */
@@ -199,6 +245,22 @@ int	 engine_snapshot_save(struct engine *, const char *path,
 	    char *err, size_t errlen);
 int	 engine_snapshot_load(struct engine *, const char *path,
 	    char *err, size_t errlen);
+
+/*
+ * Child contracts. engine_children: the children this contract made, in
+ * name order, [{"name":FULL,"index":I,"entry":HEX,"stopped":BOOL},...]
+ * (a new reference). engine_child_entry: the entry 0 of the child a
+ * "deploy" op of the parent's entry `index` (made at time_ms) asks for
+ * (malloc'd), the same bytes as when the parent's call built it; -1 with
+ * err if the op is malformed or the child cannot be built.
+ */
+json_t	*engine_children(const struct engine *);
+int	 engine_child_entry(const char *parent, const char *parent_origin,
+	    uint64_t index, uint64_t time_ms, const json_t *op, char **entry,
+	    size_t *len, char *err, size_t errlen);
+/* The deploy entry's parent link ({"contract","index","origin"}, borrowed)
+ * or NULL. */
+const json_t *engine_parent(const struct engine *);
 
 uint64_t engine_next_index(const struct engine *);
 /* The "time" of entry engine_next_index() - 1. Entry times never

@@ -29,6 +29,7 @@ static const struct {
 	L(depth, 200, 10, 10000),
 	L(entry_size, 65535, 1024, 65535),
 	L(history, 1000, 1, 1000000),
+	L(children, 0, 0, 1000000),
 #undef L
 };
 #define NLIMITS (sizeof(limit_tab) / sizeof(limit_tab[0]))
@@ -117,11 +118,65 @@ limits_to_json(const struct vms_limits *l)
 	json_t *o = json_object();
 	size_t i;
 
-	for (i = 0; i < NLIMITS; i++)
-		json_object_set_new(o, limit_tab[i].name, json_integer(
-		    (json_int_t)*limit_ptr((struct vms_limits *)(uintptr_t)l,
-		    i)));
+	uint64_t v;
+
+	for (i = 0; i < NLIMITS; i++) {
+		v = *limit_ptr((struct vms_limits *)(uintptr_t)l, i);
+		/* a contract that may make no children records no such limit
+		 * (as every deploy entry did before there were children) */
+		if (v == 0 && limit_tab[i].off == offsetof(struct vms_limits,
+		    children))
+			continue;
+		json_object_set_new(o, limit_tab[i].name,
+		    json_integer((json_int_t)v));
+	}
 	return o;
+}
+
+int
+limits_child(const struct vms_limits *parent, const json_t *given,
+    struct vms_limits *out, char *err, size_t errlen)
+{
+	const char *k;
+	json_t *v;
+	uint64_t x;
+	size_t i;
+
+	*out = *parent;
+	out->children = 0;
+	if (given == NULL)
+		return 0;
+	if (!json_is_object(given)) {
+		seterr(err, errlen, "limits must be a table of limits");
+		return -1;
+	}
+	json_object_foreach((json_t *)(uintptr_t)given, k, v) {
+		for (i = 0; i < NLIMITS; i++)
+			if (strcmp(limit_tab[i].name, k) == 0)
+				break;
+		if (i == NLIMITS) {
+			seterr(err, errlen, "unknown limit \"%.40s\"", k);
+			return -1;
+		}
+		if (!json_is_integer(v) || json_integer_value(v) < 0) {
+			seterr(err, errlen, "limit %s must be a non-negative "
+			    "integer", k);
+			return -1;
+		}
+		x = (uint64_t)json_integer_value(v);
+		if (limit_check(i, x, err, errlen) == -1)
+			return -1;
+		if (x > *limit_ptr((struct vms_limits *)(uintptr_t)parent,
+		    i)) {
+			seterr(err, errlen, "limit %s (%llu) exceeds the "
+			    "parent's (%llu)", k, (unsigned long long)x,
+			    (unsigned long long)*limit_ptr((struct vms_limits *)
+			    (uintptr_t)parent, i));
+			return -1;
+		}
+		*limit_ptr(out, i) = x;
+	}
+	return 0;
 }
 
 int

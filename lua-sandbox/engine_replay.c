@@ -39,9 +39,9 @@ static void
 explain_diff(const json_t *rec, const json_t *rep, char *err, size_t errlen)
 {
 	static const char *const order[] = { "v", "type", "contract", "code",
-	    "code_sha256", "limits", "methods", "runtime", "method", "args",
-	    "caller", "auth", "signed", "time", "ok", "error", "result",
-	    "writes", "state", NULL };
+	    "code_sha256", "limits", "methods", "parent", "runtime", "method",
+	    "args", "caller", "auth", "signed", "time", "oracles", "ok",
+	    "error", "result", "contracts", "writes", "state", NULL };
 	const char *k;
 	json_t *v;
 	char *a, *b;
@@ -87,10 +87,10 @@ replay_check(const struct engine *e, json_t *rec, struct vms_caller *c,
 {
 	static const char *const call_keys[] = { "v", "type", "method", "args",
 	    "caller", "auth", "signed", "time", "ok", "result", "error",
-	    "writes", "state", NULL };
+	    "writes", "state", "oracles", "contracts", NULL };
 	static const char *const deploy_keys[] = { "v", "type", "contract",
 	    "code", "code_sha256", "limits", "methods", "runtime", "caller",
-	    "auth", "time", "writes", "state", NULL };
+	    "auth", "time", "writes", "state", "args", "parent", NULL };
 	const char *const *keys = e->next == 0 ? deploy_keys : call_keys;
 	unsigned long long idx = (unsigned long long)e->next;
 	const char *type, *k;
@@ -162,7 +162,30 @@ replay_check(const struct engine *e, json_t *rec, struct vms_caller *c,
 			seterr(err, errlen, "entry 0: deploy refused: %s", why);
 			return -1;
 		}
+		if ((e->parent != NULL) != (strcmp(c->auth, "contract") == 0)) {
+			seterr(err, errlen, "entry 0: auth \"contract\" comes "
+			    "with a parent, and only with one");
+			return -1;
+		}
+		if (e->parent != NULL) {
+			char id[80];
+
+			snprintf(id, sizeof(id), "contract:%s",
+			    json_string_value(json_object_get(e->parent,
+			    "contract")));
+			if (c->id == NULL || strcmp(c->id, id) != 0) {
+				seterr(err, errlen, "entry 0: a child's caller "
+				    "is its parent, %s", id);
+				return -1;
+			}
+		}
 		return 0;
+	}
+	if ((v = json_object_get(rec, "oracles")) != NULL &&
+	    (!json_is_array(v) || json_array_size(v) == 0)) {
+		seterr(err, errlen, "entry %llu: oracles must be a non-empty "
+		    "array", idx);
+		return -1;
 	}
 	*method = json_string_value(json_object_get(rec, "method"));
 	*args = json_object_get(rec, "args");
@@ -182,6 +205,7 @@ replay_full(struct engine *e, const uint8_t *buf, size_t len, char *err,
 {
 	struct vms_caller c;
 	struct callsig sig;
+	struct eng_replay rp;
 	const struct callsig *sp = NULL;
 	const char *method = NULL;
 	json_t *rec, *rep, *args = NULL, *t;
@@ -198,10 +222,14 @@ replay_full(struct engine *e, const uint8_t *buf, size_t len, char *err,
 		return -1;
 	}
 	t = json_object_get(rec, "time");
+	rp.oracles = json_object_get(rec, "oracles");
 	r = eng_execute(e, method, args, argtext, arglen, &c, sp,
-	    (uint64_t)json_integer_value(t), &bytes, &blen, NULL, err, errlen);
+	    (uint64_t)json_integer_value(t), &rp, &bytes, &blen, NULL, err,
+	    errlen);
 	free(argtext);
 	if (r != 0) {
+		if (rp.why[0] != '\0')
+			seterr(err, errlen, "%s", rp.why);
 		json_decref(rec);
 		return -1;
 	}
@@ -387,6 +415,7 @@ static int
 replay_fast(struct engine *e, const uint8_t *buf, size_t len)
 {
 	struct vms_caller c = { NULL, NULL };
+	struct eng_replay rp;
 	struct skim k;
 	char *method = NULL, *id = NULL, *auth = NULL, *argtext = NULL;
 	char *bytes = NULL, why[VMS_ERRLEN];
@@ -413,8 +442,10 @@ replay_fast(struct engine *e, const uint8_t *buf, size_t len)
 	if (eng_request_check(e, method, args, &c, NULL, &argtext, &arglen,
 	    why, sizeof(why)) != 0)
 		goto done;
-	if (eng_execute(e, method, args, argtext, arglen, &c, NULL, t, &bytes,
-	    &blen, NULL, why, sizeof(why)) != 0)
+	/* no "oracles" in the skim's keys: none were asked */
+	rp.oracles = NULL;
+	if (eng_execute(e, method, args, argtext, arglen, &c, NULL, t, &rp,
+	    &bytes, &blen, NULL, why, sizeof(why)) != 0)
 		goto done;
 	if (blen == len && memcmp(bytes, buf, len) == 0) {
 		eng_advance(e, buf, len);
@@ -518,12 +549,18 @@ engine_skip(struct engine *e, const uint8_t *buf, size_t len,
     int check_root, char *err, size_t errlen)
 {
 	char e2[VMS_ERRLEN];
-	const char *v;
-	size_t vlen, i;
+	const char *v, *cv;
+	size_t vlen, cvlen, i;
 	json_t *w;
 
 	if (check_root || find_value((const char *)buf, len, "writes", &v,
 	    &vlen) == -1)
+		return engine_apply(e, buf, len, err, errlen);
+	/* the children it made or stopped, as engine_apply */
+	json_decref(e->pending);
+	e->pending = NULL;
+	if (find_value((const char *)buf, len, "contracts", &cv, &cvlen) == 0 &&
+	    (e->pending = json_loadb(cv, cvlen, 0, NULL)) == NULL)
 		return engine_apply(e, buf, len, err, errlen);
 	state_defer_root(e->state);	/* until the root is next needed */
 	if ((w = json_loadb(v, vlen, 0, NULL)) == NULL || !json_is_array(w)) {
@@ -609,6 +646,8 @@ engine_apply(struct engine *e, const uint8_t *buf, size_t len, char *err,
 		json_decref(j);
 		return -1;
 	}
+	json_decref(e->pending);
+	e->pending = json_incref(json_object_get(j, "contracts"));
 	t = json_object_get(j, "time");
 	if (json_is_integer(t) && json_integer_value(t) >= 0)
 		e->last_time = (uint64_t)json_integer_value(t);

@@ -1,14 +1,19 @@
 /*
  * engine_snapshot.c — engine_snapshot_save/load: the contract's state
- * tree, position in the ledger and last nonce per signing key in one
- * file, so a restart need not replay the whole ledger.
+ * tree, position in the ledger, last nonce per signing key and the
+ * children it made in one file, so a restart need not replay the whole
+ * ledger.
  *
- *   "VMSSNAP2" next:8 prev_leaf:32 root:32 nfiles:8
+ *   "VMSSNAP3" next:8 prev_leaf:32 root:32 nfiles:8
  *   nfiles x (kind:1 pathlen:4 path datalen:4 data)
  *   nkeys:8 nkeys x (key:32 nonce:8)      (in key order)
+ *   nchildren:8 nchildren x (namelen:1 name index:8 entry:32 stopped:1)
+ *                                          (in name order)
  *   sha256 of everything before:32
  * (integers big-endian). "VMSSNAP1" files, written before signed calls
- * existed, have no key section and load with no nonces.
+ * existed, have no key section and load with no nonces; "VMSSNAP2" ones,
+ * written before child contracts, have no children section (and were
+ * written by an engine that could make none).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +26,8 @@
 
 /* ---- snapshots ---- */
 
-#define SNAP_MAGIC "VMSSNAP2"
+#define SNAP_MAGIC "VMSSNAP3"
+#define SNAP_MAGIC_V2 "VMSSNAP2"
 #define SNAP_MAGIC_V1 "VMSSNAP1"
 
 static void
@@ -54,7 +60,8 @@ engine_snapshot_save(struct engine *e, const char *path, char *err,
 	int r;
 
 	v = state_all_sorted(e->state, &n);
-	total = 8 + 8 + 32 + 32 + 8 + 8 + nk * 40 + 32;
+	total = 8 + 8 + 32 + 32 + 8 + 8 + nk * 40 +
+	    eng_children_size(e->children) + 32;
 	for (i = 0; i < n; i++)
 		total += 1 + 4 + v[i]->pathlen + 4 + v[i]->len;
 	p = buf = xmalloc(total);
@@ -80,6 +87,7 @@ engine_snapshot_save(struct engine *e, const char *path, char *err,
 	put_be(&p, nk, 8);
 	eng_nonce_dump(e->nonces, p);
 	p += nk * 40;
+	p = eng_children_dump(e->children, p);
 	vms_sha256(buf, (size_t)(p - buf), p);
 	free(v);
 	r = write_file_atomic(path, buf, total, 0600, err, errlen);
@@ -93,18 +101,20 @@ engine_snapshot_load(struct engine *e, const char *path, char *err,
 {
 	struct vms_state *st;
 	struct eng_nonces *nonces = NULL;
+	struct eng_children *children = NULL;
 	uint8_t *buf, h[32], root[32];
 	const uint8_t *p, *end;
 	size_t len;
 	uint64_t n, i, pl, dl, nk, prev;
 	char e2[VMS_ERRLEN];
-	int v1;
+	int v1, v2;
 
-	if (read_file(path, (size_t)(e->limits.state_size * 2 + (1 << 20)),
-	    &buf, &len, err, errlen) == -1)
+	if (read_file(path, (size_t)(e->limits.state_size * 2 + (1 << 20) +
+	    e->limits.children * 128), &buf, &len, err, errlen) == -1)
 		return -1;
 	v1 = len >= 8 && memcmp(buf, SNAP_MAGIC_V1, 8) == 0;
-	if (len < (size_t)(v1 ? 120 : 128) || (!v1 &&
+	v2 = len >= 8 && memcmp(buf, SNAP_MAGIC_V2, 8) == 0;
+	if (len < (size_t)(v1 ? 120 : v2 ? 128 : 136) || (!v1 && !v2 &&
 	    memcmp(buf, SNAP_MAGIC, 8) != 0)) {
 		free(buf);
 		seterr(err, errlen, "%s: not a vmsd snapshot", path);
@@ -162,6 +172,9 @@ engine_snapshot_load(struct engine *e, const char *path, char *err,
 			eng_nonce_set(nonces, p, prev);
 		}
 	}
+	children = eng_children_new();
+	if (!v1 && !v2 && eng_children_load(children, &p, end) != 0)
+		goto corrupt;
 	if (p != end)
 		goto corrupt;
 	state_root(st, root);
@@ -171,12 +184,15 @@ engine_snapshot_load(struct engine *e, const char *path, char *err,
 	e->state = st;
 	eng_nonces_free(e->nonces);
 	e->nonces = nonces;
+	eng_children_free(e->children);
+	e->children = children;
 	e->next = get_be(buf + 8, 8);
 	memcpy(e->prev_leaf, buf + 16, 32);
 	free(buf);
 	return 0;
 corrupt:
 	eng_nonces_free(nonces);
+	eng_children_free(children);
 	state_free(st);
 	free(buf);
 	seterr(err, errlen, "%s: snapshot is corrupt", path);

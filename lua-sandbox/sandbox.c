@@ -433,7 +433,11 @@ run_module(lua_State *L, struct run_args *ra, struct sb_ctx *ctx)
 			return 0;
 		if (!lua_isfunction(L, -1))
 			return luaL_error(L, "init is not a function");
-		lua_call(L, 0, 0);
+		nargs = ra->args ? json_array_size(ra->args) : 0;
+		luaL_checkstack(L, (int)nargs + 8, "too many arguments");
+		for (i = 0; i < nargs; i++)
+			sb_push_json(L, json_array_get(ra->args, i), 0);
+		lua_call(L, (int)nargs, 0);
 		ctx->closed = 1;
 		return 0;
 	}

@@ -52,6 +52,31 @@
 
 struct arena;
 struct jbuf;
+struct sb_ctx;
+
+/*
+ * What System.oracle and System.contracts ask of the engine
+ * (engine_oracle.c, engine_children.c). Each returns 0;
+ * or 1 with the message of the error the contract sees in msg; or -1
+ * after recording in ctx->limit_err an error the call cannot catch (a
+ * limit, or a replay that does not match its entry). ctx->hostapi.
+ */
+struct sb_host {
+	/* the answer (borrowed until the call ends; *reclen bytes recorded,
+	 * charged) and its signer (*key, base64url, or NULL) */
+	int	(*oracle)(struct sb_ctx *, const char *name,
+		    const json_t *args, const json_t **answer,
+		    const char **key, size_t *reclen, char *msg,
+		    size_t msglen);
+	/* spec: {name, code, limits?, args?}; *name: the full name
+	 * (borrowed until the call ends) */
+	int	(*deploy)(struct sb_ctx *, const json_t *spec,
+		    const char **name, char *msg, size_t msglen);
+	int	(*stop)(struct sb_ctx *, const char *name, char *msg,
+		    size_t msglen);
+	/* the children, committed ones (a new reference) */
+	json_t	*(*list)(struct sb_ctx *);
+};
 struct sb_warm;
 struct sb_template;
 
@@ -73,6 +98,8 @@ struct sb_ctx {
 	const char		*bc;		/* our own compiled chunk */
 	size_t			 bclen;
 	struct sb_warm		*warm;		/* templates, or NULL (cold) */
+	const struct sb_host	*hostapi;	/* System.oracle, .contracts */
+	void			*host_arg;
 
 	/* run state */
 	struct arena		*arena;		/* small blocks, or NULL */
@@ -107,7 +134,8 @@ int	 sb_compile(const char *name, const char *code, size_t len,
 
 /*
  * Run one call in a fresh state. method NULL means deploy: collect the
- * public methods into ctx->methods and run init if present. Returns 0 and
+ * public methods into ctx->methods and run init if present (with args, a
+ * child's, if not NULL). Returns 0 and
  * sets *ok; on ok *result is the JSON result (owned), else *error is the
  * message (malloc'd). -1 only for internal failure (err).
  */

@@ -1,6 +1,7 @@
 /*
  * sb_system.c — the System global (minus System.files, see sb_files.c):
- * caller, contract, time, random, log (and print), json. Every table the
+ * caller, contract, time, random, log (and print), json, oracle and
+ * contracts (which the engine answers: ctx->hostapi). Every table the
  * contract sees is a read-only proxy.
  */
 #include <stdint.h>
@@ -174,13 +175,140 @@ json_decode(lua_State *L)
 	return 1;
 }
 
+/* ---- System.oracle and System.contracts: the engine answers ---- */
+
+#define SB_ORACLE_COST	1000	/* instructions per oracle request */
+#define SB_DEPLOY_COST	1000	/* per System.contracts request */
+
+static const struct sb_host *
+host_of(lua_State *L, const char *fn)
+{
+	struct sb_ctx *ctx = sb_getctx(L);
+
+	sb_check_open(L, fn);
+	if (ctx->hostapi == NULL)
+		luaL_error(L, "%s: not available here", fn);
+	return ctx->hostapi;
+}
+
+/* The outcome of a host function: 0 goes on, else raise. */
+static void
+host_outcome(lua_State *L, int r, const char *msg)
+{
+	struct sb_ctx *ctx = sb_getctx(L);
+
+	if (r == -1)
+		sb_limit(L, "%s", ctx->limit_err[0] ? ctx->limit_err :
+		    "internal error");
+	if (r != 0)
+		luaL_error(L, "%s", msg);
+}
+
+/* System.oracle(name, ...): the answer and its signer's key (or nil). */
+static int
+sys_oracle(lua_State *L)
+{
+	const struct sb_host *h = host_of(L, "System.oracle");
+	struct sb_ctx *ctx = sb_getctx(L);
+	const char *name = luaL_checkstring(L, 1), *key = NULL;
+	char err[VMS_ERRLEN], msg[VMS_ERRLEN];
+	const json_t *answer = NULL;
+	struct sb_box *box;
+	size_t reclen = 0;
+	int i, n = lua_gettop(L), r;
+	json_t *x;
+
+	sb_charge(L, SB_ORACLE_COST);
+	box = sb_box_json(L);
+	box->json = json_array();
+	for (i = 2; i <= n; i++) {
+		if ((x = sb_to_json(L, i, 0, err, sizeof(err))) == NULL) {
+			if (ctx->limit_err[0] != '\0')
+				return sb_limit(L, "%s", ctx->limit_err);
+			return luaL_error(L, "System.oracle: argument %d: %s",
+			    i - 1, err);
+		}
+		json_array_append_new(box->json, x);
+	}
+	r = h->oracle(ctx, name, box->json, &answer, &key, &reclen, msg,
+	    sizeof(msg));
+	host_outcome(L, r, msg);
+	/* the record stays in host memory until the call ends */
+	if (sb_json_charge(L, reclen, err, sizeof(err)) == -1)
+		return sb_limit(L, "%s", ctx->limit_err);
+	sb_gc_point(L);
+	sb_push_json(L, answer, 0);
+	if (key != NULL)
+		lua_pushstring(L, key);
+	else
+		lua_pushnil(L);
+	return 2;
+}
+
+/* System.contracts.deploy{name=, code=, limits=, args=}: the full name. */
+static int
+sys_deploy(lua_State *L)
+{
+	const struct sb_host *h = host_of(L, "System.contracts.deploy");
+	struct sb_ctx *ctx = sb_getctx(L);
+	char err[VMS_ERRLEN], msg[VMS_ERRLEN];
+	const char *name = NULL;
+	struct sb_box *box;
+	int r;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	sb_charge(L, SB_DEPLOY_COST);
+	box = sb_box_json(L);
+	if ((box->json = sb_to_json(L, 1, 0, err, sizeof(err))) == NULL) {
+		if (ctx->limit_err[0] != '\0')
+			return sb_limit(L, "%s", ctx->limit_err);
+		return luaL_error(L, "System.contracts.deploy: %s", err);
+	}
+	r = h->deploy(ctx, box->json, &name, msg, sizeof(msg));
+	host_outcome(L, r, msg);
+	lua_pushstring(L, name);
+	return 1;
+}
+
+static int
+sys_stop(lua_State *L)
+{
+	const struct sb_host *h = host_of(L, "System.contracts.stop");
+	const char *name = luaL_checkstring(L, 1);
+	char msg[VMS_ERRLEN];
+
+	sb_charge(L, SB_DEPLOY_COST);
+	host_outcome(L, h->stop(sb_getctx(L), name, msg, sizeof(msg)), msg);
+	return 0;
+}
+
+/* System.contracts.list(): {{name=, index=, stopped=}, ...} */
+static int
+sys_list(lua_State *L)
+{
+	const struct sb_host *h = host_of(L, "System.contracts.list");
+	struct sb_ctx *ctx = sb_getctx(L);
+	char err[VMS_ERRLEN];
+	struct sb_box *box;
+
+	box = sb_box_json(L);
+	box->json = h->list(ctx);
+	sb_charge(L, 10 + 100 * json_array_size(box->json));
+	if (sb_json_charge(L, 64 * json_array_size(box->json), err,
+	    sizeof(err)) == -1)
+		return sb_limit(L, "%s", ctx->limit_err);
+	sb_push_json(L, box->json, 0);
+	return 1;
+}
+
 /* Install System (and print) into the global table at index 1. */
 void
 sb_open_system(lua_State *L)
 {
 	struct sb_ctx *ctx = sb_getctx(L);
 
-	lua_createtable(L, 0, 8);			/* System */
+	lua_createtable(L, 0, 10);			/* System */
 
 	lua_createtable(L, 0, 2);
 	if (ctx->caller_id != NULL)
@@ -216,6 +344,18 @@ sb_open_system(lua_State *L)
 	lua_setfield(L, -2, "log");
 	sb_open_files(L);
 	lua_setfield(L, -2, "files");
+	lua_pushcfunction(L, sys_oracle);
+	lua_setfield(L, -2, "oracle");
+
+	lua_createtable(L, 0, 3);
+	lua_pushcfunction(L, sys_deploy);
+	lua_setfield(L, -2, "deploy");
+	lua_pushcfunction(L, sys_stop);
+	lua_setfield(L, -2, "stop");
+	lua_pushcfunction(L, sys_list);
+	lua_setfield(L, -2, "list");
+	sb_readonly(L);
+	lua_setfield(L, -2, "contracts");
 	sb_readonly(L);
 	lua_setfield(L, 1, "System");
 

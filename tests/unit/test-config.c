@@ -277,6 +277,55 @@ TEST(log_level_from_environment)
 	log_setlevel(LOG_INFO);
 }
 
+TEST(oracles)
+{
+	static const struct { const char *text, *why; } bad[] = {
+		{ "oracle -x = /bin/true", "bad oracle name '-x'" },
+		{ "oracle a b = /bin/true", "bad oracle name 'a b'" },
+		{ "oracle p = bin/true", "oracle p: the executable must be an "
+		    "absolute path" },
+		{ "oracle p = /bin/true\noracle p = /bin/false",
+		    "oracle p given twice" },
+		{ "oracle_key p = AAAA\noracle p = /bin/true",
+		    "bad value for oracle_key p" },
+		{ "oracle_key p = 9Ecbz_ZP9D4zJ0p3rGsTMZ1mTUpLQxyRGV4oUYe5JnQ",
+		    "oracle_key p, but no oracle p = PATH" },
+		{ "oracle_timeout_ms = 5", "bad value '5' for oracle_timeout_ms" },
+		{ "oracle_max_output = 2M", "bad value '2M' for "
+		    "oracle_max_output" },
+	};
+	struct vmsd_config c;
+	char err[VMS_ERRLEN];
+	size_t i;
+
+	CHECK_EQ_INT(load_line(&c, "oracle price = /bin/true\n"
+	    "oracle_key price = 9Ecbz_ZP9D4zJ0p3rGsTMZ1mTUpLQxyRGV4oUYe5JnQ\n"
+	    "oracle\tfeed-2 = /bin/false\n"
+	    "oracle_timeout_ms = 250\noracle_max_output = 1K", err,
+	    sizeof(err)), 0);
+	CHECK_EQ_INT(c.noracles, 2);
+	if (c.noracles == 2) {
+		CHECK_EQ_STR(c.oracles[0].name, "price");
+		CHECK_EQ_STR(c.oracles[0].path, "/bin/true");
+		CHECK(c.oracles[0].keyed && c.oracles[0].key[0] == 0xf4);
+		CHECK_EQ_STR(c.oracles[1].name, "feed-2");
+		CHECK(!c.oracles[1].keyed);
+	}
+	CHECK_EQ_INT(c.oracle_timeout, 250);
+	CHECK_EQ_INT(c.oracle_max_output, 1024);
+	config_free(&c);
+	config_defaults(&c);
+	CHECK_EQ_INT(c.oracle_timeout, 5000);
+	CHECK_EQ_INT(c.oracle_max_output, 65536);
+	CHECK_EQ_INT(c.noracles, 0);
+	config_free(&c);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_MSG(load_line(&c, bad[i].text, err, sizeof(err)) == -1,
+		    "accepted: %s", bad[i].text);
+		CHECK_CONTAINS(err, bad[i].why);
+	}
+}
+
 int
 main(void)
 {
@@ -294,6 +343,7 @@ main(void)
 	RUN(origin_prefix_default);
 	RUN(log_filter);
 	RUN(log_level_from_environment);
+	RUN(oracles);
 	unlink(path);
 	rmdir(dir);
 	return test_summary();

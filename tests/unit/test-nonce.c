@@ -320,22 +320,30 @@ TEST(snapshot_and_apply_keep_nonces)
 			    sizeof(err)) == 0);
 			CHECK(read_file(path, 1 << 20, &buf, &len, err,
 			    sizeof(err)) == 0);
-			/* v2 ends with nkeys = 0 (8 bytes) and the sha256 */
-			v1len = len - 8;
-			v1 = xmalloc(v1len);
-			memcpy(v1, buf, len - 40);
-			memcpy(v1, "VMSSNAP1", 8);
-			crypto_hash_sha256(v1 + v1len - 32, v1, v1len - 32);
-			CHECK(write_file_atomic(path, v1, v1len, 0600, err,
-			    sizeof(err)) == 0);
+			/* v3 ends with nkeys = 0 and nchildren = 0 (8 bytes
+			 * each) and the sha256; v2 has no nchildren, v1 no
+			 * nkeys either */
 			engine_free(z);
-			CHECK(engine_open((uint8_t *)l0.e[0], l0.len[0], &z,
-			    err, sizeof(err)) == 0);
-			CHECK_MSG(engine_snapshot_load(z, path, err,
-			    sizeof(err)) == 0, "v1: %s", err);
-			CHECK_EQ_INT(engine_next_index(z), 1);
-			engine_free(z);
-			free(v1);
+			for (int ver = 1; ver <= 2; ver++) {
+				size_t cut = ver == 1 ? 16 : 8;
+
+				v1len = len - cut;
+				v1 = xmalloc(v1len);
+				memcpy(v1, buf, len - 32 - cut);
+				memcpy(v1, ver == 1 ? "VMSSNAP1" : "VMSSNAP2",
+				    8);
+				crypto_hash_sha256(v1 + v1len - 32, v1,
+				    v1len - 32);
+				CHECK(write_file_atomic(path, v1, v1len, 0600,
+				    err, sizeof(err)) == 0);
+				CHECK(engine_open((uint8_t *)l0.e[0], l0.len[0],
+				    &z, err, sizeof(err)) == 0);
+				CHECK_MSG(engine_snapshot_load(z, path, err,
+				    sizeof(err)) == 0, "v%d: %s", ver, err);
+				CHECK_EQ_INT(engine_next_index(z), 1);
+				engine_free(z);
+				free(v1);
+			}
 			free(buf);
 		}
 		lg_free(&l0);

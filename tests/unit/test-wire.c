@@ -13,6 +13,11 @@
 
 #include "test.h"
 
+#define STR2(x)	#x
+#define STR(x)	STR2(x)
+#define WV	STR(WIRE_VERSION)		/* this version, as text */
+#define WV_OTHER STR(99)
+
 /* The one line in b (without its "\n"), NUL-terminated in a copy. */
 static char *
 line_of(const struct wire_buf *b)
@@ -83,6 +88,45 @@ TEST(ready_round_trip)
 		free(line);
 	}
 	json_decref(m);
+	wire_buf_free(&b);
+}
+
+TEST(child_round_trip)
+{
+	struct wire_buf b = { 0 };
+	struct wire_reply r;
+	char err[256], *line;
+
+	CHECK_EQ_INT(wire_put_child(&b, "deploy", "f.alice", 1, "o+1+AAA",
+	    "host/vmsd/f.alice", err, sizeof(err)), 0);
+	CHECK_EQ_INT(wire_put_child(&b, "stop", "f.bob", 0, "", "", err,
+	    sizeof(err)), 0);
+	CHECK(b.len > 0 && memchr(b.buf, '\n', b.len) != NULL);
+	line = xstrndup(b.buf, (size_t)((char *)memchr(b.buf, '\n', b.len) -
+	    b.buf));
+	CHECK_EQ_INT(wire_decode_reply(line, strlen(line), &r, err,
+	    sizeof(err)), 0);
+	CHECK_EQ_INT(r.kind, WIRE_CHILD);
+	CHECK_EQ_STR(r.child, "deploy");
+	CHECK_EQ_STR(r.name, "f.alice");
+	CHECK_EQ_INT(r.size, 1);
+	CHECK_EQ_STR(r.vkey, "o+1+AAA");
+	CHECK_EQ_STR(r.origin, "host/vmsd/f.alice");
+	wire_reply_clear(&r);
+	{
+		const char *second = b.buf + strlen(line) + 1;
+		const char *nl = memchr(second, '\n', (size_t)(b.buf + b.len -
+		    second));
+
+		CHECK(nl != NULL);
+		CHECK_EQ_INT(wire_decode_reply(second, (size_t)(nl - second),
+		    &r, err, sizeof(err)), 0);
+		CHECK_EQ_INT(r.kind, WIRE_CHILD);
+		CHECK_EQ_STR(r.child, "stop");
+		CHECK_EQ_STR(r.name, "f.bob");
+		wire_reply_clear(&r);
+	}
+	free(line);
 	wire_buf_free(&b);
 }
 
@@ -312,16 +356,25 @@ TEST(reordered_or_unknown_replies_fail)
 		"{\"id\":2,\"size\":1,\"error\":{\"code\":1,\"message\":"
 		    "\"m\",\"extra\":1}}",
 		"{\"id\":2,\"size\":1,\"error\":[1]}",
-		"{\"ready\":1,\"size\":1,\"origin\":\"o\",\"vkey\":\"k\","
-		    "\"methods\":[]}",			/* ready reordered */
-		"{\"ready\":0,\"size\":1,\"vkey\":\"k\",\"origin\":\"o\","
-		    "\"methods\":[]}",			/* other version */
+		"{\"ready\":" WV ",\"size\":1,\"origin\":\"o\",\"vkey\":"
+		    "\"k\",\"methods\":[]}",		/* ready reordered */
+		"{\"ready\":" WV_OTHER ",\"size\":1,\"vkey\":\"k\",\"origin\":"
+		    "\"o\",\"methods\":[]}",		/* other version */
+		"{\"ready\":" WV ",\"size\":1,\"vkey\":\"k\",\"origin\":"
+		    "\"o\",\"methods\":[1]}",
+		"{\"ready\":" WV ",\"size\":1,\"vkey\":\"k\",\"origin\":"
+		    "\"o\"}",
+		"{\"child\":\"deploy\",\"size\":1,\"name\":\"p.c\",\"vkey\":"
+		    "\"k\",\"origin\":\"o\"}",	/* child reordered */
+		"{\"child\":\"remove\",\"name\":\"p.c\",\"size\":1,\"vkey\":"
+		    "\"k\",\"origin\":\"o\"}",	/* unknown operation */
+		"{\"child\":\"deploy\",\"name\":\"p.c\",\"size\":-1,"
+		    "\"vkey\":\"k\",\"origin\":\"o\"}",
+		"{\"child\":\"deploy\",\"name\":\"p.c\",\"size\":1,"
+		    "\"vkey\":\"k\"}",
 		"{\"refused\":1}",			/* not a string */
 		"{\"refused\":\"r\",\"size\":1}",	/* unknown key */
 		"{\"refused\":\"r\"",			/* truncated */
-		"{\"ready\":1,\"size\":1,\"vkey\":\"k\",\"origin\":\"o\","
-		    "\"methods\":[1]}",
-		"{\"ready\":1,\"size\":1,\"vkey\":\"k\",\"origin\":\"o\"}",
 		"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":1}",
 		"", "{", "null", "[]",
 	};
@@ -361,6 +414,7 @@ main(void)
 {
 	RUN(request_round_trip);
 	RUN(ready_round_trip);
+	RUN(child_round_trip);
 	RUN(refused_round_trip);
 	RUN(result_round_trip);
 	RUN(error_round_trip);
