@@ -28,7 +28,7 @@
 #include "util.h"
 
 #define SKIP_COST	0.3	/* skipping an entry / replaying it */
-#define MAX_THREADS	64
+#define MAX_THREADS	AUDIT_MAX_THREADS
 
 struct segment {
 	struct audit	*a;

@@ -122,6 +122,8 @@ struct audit_parent {
 	int		 stopped;	/* the parent stopped it */
 };
 
+#define AUDIT_MAX_THREADS	64
+
 struct audit_opts {
 	const char	*name;		/* expected contract name, or NULL */
 	const char	*pinned_vkey;	/* --key, or NULL */
@@ -140,7 +142,8 @@ struct audit_opts {
 	/* Threads replaying entries (0 or 1: the calling thread only).
 	 * More need the source's entry_copy; each thread replays a
 	 * segment of the ledger from the state the entries before it
-	 * record, and the states where segments meet are compared. */
+	 * record, and the states where segments meet are compared. At
+	 * most AUDIT_MAX_THREADS are used. */
 	int		 threads;
 	/* Optional (NULL): the contract is this parent's child (check 3). */
 	const struct audit_parent *parent;

@@ -29,7 +29,7 @@ const struct cmd_entry cmd_audit_entry = {
 	"audit",
 	"[NAME ...] | --dir PATH | --remote URL | --follow NAME|--remote URL "
 	"[--interval S] [--count N] [--timeout S] [--key VKEY] [--children] "
-	"[--json]",
+	"[--threads N] [--json]",
 	"verify ledgers: signature, tree, deploy entry, replay, state",
 	cmd_audit
 };
@@ -40,6 +40,7 @@ struct audit_cli {
 	char		 known[PATH_MAX];
 	int		 progress;
 	int		 children;	/* --children */
+	int		 threads;	/* --threads (--dir) */
 };
 
 static void
@@ -157,6 +158,7 @@ audit_one(struct audit_cli *ac, struct audit_source *src, const char *name,
 	/* --key pins the parent's key, not its children's */
 	o.pinned_vkey = parent == NULL ? ac->key : NULL;
 	o.progress = ac->progress;
+	o.threads = ac->threads;
 	l.ac = ac;
 	l.name = name;
 	l.seen = seen;
@@ -536,11 +538,12 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 		{ "timeout",	required_argument,	NULL, 't' },
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "children",	no_argument,		NULL, 'c' },
+		{ "threads",	required_argument,	NULL, 'T' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct audit_cli ac;
 	const char *dir = NULL, *url = NULL;
-	uint64_t interval = 1000, count = 0, timeout = 0;
+	uint64_t interval = 1000, count = 0, timeout = 0, nthreads = 1;
 	char err[VMS_ERRLEN], **names = NULL;
 	size_t n = 0, i;
 	int ch, follow = 0, rc = EXIT_OK, r;
@@ -585,6 +588,15 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 		case 'c':
 			ac.children = 1;
 			break;
+		case 'T':
+			if (ctl_parse_u64(optarg, &nthreads) != 0 ||
+			    nthreads < 1 || nthreads > AUDIT_MAX_THREADS) {
+				ctl_errx("bad --threads \"%s\" (1 to %d)", optarg,
+				    AUDIT_MAX_THREADS);
+				return EXIT_USAGE;
+			}
+			ac.threads = (int)nthreads;
+			break;
 		default:
 			return ctl_usage(&cmd_audit_entry);
 		}
@@ -596,6 +608,11 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 	    (follow && url == NULL && argc != 1) ||
 	    (ac.children && (follow || url != NULL)))
 		return ctl_usage(&cmd_audit_entry);
+	if (ac.threads > 1 && dir == NULL) {
+		ctl_errx("--threads replays a directory's entries on several "
+		    "threads: it goes with --dir");
+		return EXIT_USAGE;
+	}
 	if (url != NULL && !httpc_is_url(url)) {
 		ctl_errx("--remote wants an http:// or https:// URL, the log's "
 		    "prefix (http://HOST:PORT/c/NAME, or a mirror's)");

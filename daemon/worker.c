@@ -57,21 +57,6 @@ worker_send_out(struct worker *w)
 	w->nopen = 0;
 }
 
-void
-worker_note_call(struct worker *w, uint64_t id, size_t off, size_t end)
-{
-	struct reply_spans *sp = &w->out_calls;
-
-	if (sp->n == sp->cap) {
-		sp->cap = sp->cap ? sp->cap * 2 : 64;
-		sp->v = xrealloc(sp->v, sp->cap * sizeof(*sp->v));
-	}
-	sp->v[sp->n].id = id;
-	sp->v[sp->n].off = off;
-	sp->v[sp->n].end = end;
-	sp->n++;
-}
-
 const char worker_no_space[] = "no space left on device: the call was not "
     "recorded and had no effect; retry once space is freed";
 

@@ -134,10 +134,6 @@ void	 worker_drain(struct worker *);
 void	 worker_settle(struct worker *);
 int	 worker_read_more(struct worker *, int block);
 int	 worker_has_line(const struct worker *);
-/* The reply in `out` from offset off to end is a call's with an entry
- * in the open batch (worker_fill_receipts notes each). */
-void	 worker_note_call(struct worker *, uint64_t id, size_t off,
-	    size_t end);
 /* The error a call whose entry could not be written gets. */
 extern const char worker_no_space[];
 /* Is this errno the storage being full (ENOSPC, EDQUOT)? */

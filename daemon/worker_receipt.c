@@ -128,6 +128,24 @@ put_reply(struct worker *w, struct wire_buf *out, struct wire_buf *t,
 	}
 }
 
+/* The reply in `out` from offset off to end is a call's with an entry in
+ * the batch: if its fdatasync finds the storage full, worker.c rewrites it
+ * as an error (refuse_calls). */
+static void
+note_call(struct worker *w, uint64_t id, size_t off, size_t end)
+{
+	struct reply_spans *sp = &w->out_calls;
+
+	if (sp->n == sp->cap) {
+		sp->cap = sp->cap ? sp->cap * 2 : 64;
+		sp->v = xrealloc(sp->v, sp->cap * sizeof(*sp->v));
+	}
+	sp->v[sp->n].id = id;
+	sp->v[sp->n].off = off;
+	sp->v[sp->n].end = end;
+	sp->n++;
+}
+
 static void
 hole_clear(struct receipt_hole *h)
 {
@@ -184,8 +202,7 @@ worker_fill_receipts(struct worker *w, const char *note, uint64_t size)
 		start = b.len;
 		put_reply(w, &b, &t, &w->holes[i], notejson, size,
 		    w->proofs[i], w->prooflens[i]);
-		/* if its fdatasync finds the storage full, it is refused */
-		worker_note_call(w, w->holes[i].id, start, b.len);
+		note_call(w, w->holes[i].id, start, b.len);
 		hole_clear(&w->holes[i]);
 	}
 	if (w->out.len > at)

@@ -8,6 +8,7 @@
 #include "sha256.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define HAVE_SHANI_CODE 1
 #endif
@@ -124,10 +125,14 @@ vms_sha256_accelerated(void)
 
 	if (a < 0) {
 #ifdef HAVE_SHANI_CODE
-		__builtin_cpu_init();
-		a = __builtin_cpu_supports("sha") &&
-		    __builtin_cpu_supports("sse4.1") &&
-		    __builtin_cpu_supports("ssse3");
+		/* CPUID directly: clang 14 has no __builtin_cpu_supports("sha")
+		 * (the fuzzing build uses clang) */
+		unsigned int eax, ebx, ecx, edx;
+
+		a = __get_cpuid(1, &eax, &ebx, &ecx, &edx) &&
+		    (ecx & bit_SSSE3) && (ecx & bit_SSE4_1) &&
+		    __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) &&
+		    (ebx & bit_SHA);
 #else
 		a = 0;
 #endif

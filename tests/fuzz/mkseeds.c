@@ -25,6 +25,7 @@
 #include "ledger.h"
 #include "merkle.h"
 #include "note.h"
+#include "tlogproof.h"
 #include "util.h"
 
 static const char *top;
@@ -306,6 +307,53 @@ seeds_merkle(void)
 	}
 }
 
+/* Receipts: a tree of 13 leaves (entries "entry N"), each leaf's
+ * inclusion proof in tlog-proof form under a checkpoint signed by the
+ * fixed key, and the same without its extra data. */
+static void
+seeds_tlogproof(void)
+{
+	static const uint64_t cases[] = { 0, 5, 12 };
+	merkle_hash leaves[13], root;
+	struct tlog_proof p;
+	char entry[16], name[48], *text;
+	size_t k, len;
+	uint64_t i;
+
+	for (i = 0; i < 13; i++) {
+		snprintf(entry, sizeof(entry), "entry %llu",
+		    (unsigned long long)i);
+		merkle_leaf_hash(entry, strlen(entry), leaves[i]);
+	}
+	merkle_root(leaves, 13, root);
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		memset(&p, 0, sizeof(p));
+		snprintf(entry, sizeof(entry), "entry %llu",
+		    (unsigned long long)cases[k]);
+		p.has_extra = 1;
+		p.extra = (uint8_t *)xstrdup(entry);
+		p.extralen = strlen(entry);
+		p.index = cases[k];
+		merkle_inclusion_proof(range, leaves, cases[k], 13, p.proof,
+		    &p.nproof);
+		p.note = fuzz_sign_checkpoint(13, root);
+		p.notelen = strlen(p.note);
+		text = tlog_proof_format(&p, &len);
+		snprintf(name, sizeof(name), "receipt-%llu",
+		    (unsigned long long)cases[k]);
+		out("tlogproof", name, text, len);
+		free(text);
+		p.has_extra = 0;
+		text = tlog_proof_format(&p, &len);
+		snprintf(name, sizeof(name), "noextra-%llu",
+		    (unsigned long long)cases[k]);
+		out("tlogproof", name, text, len);
+		free(text);
+		p.has_extra = 1;
+		tlog_proof_free(&p);
+	}
+}
+
 /* A real ledger: every entry of the fixed contract, committed in
  * batches, the checkpoint file lagging (no sync point after the first
  * batch), as its raw files. */
@@ -462,6 +510,7 @@ main(int argc, char **argv)
 	seeds_entry();
 	seeds_note();
 	seeds_merkle();
+	seeds_tlogproof();
 	seeds_ledger();
 	seeds_audit();
 	json_decref(state_dump);

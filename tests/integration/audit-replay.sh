@@ -68,4 +68,33 @@ out=$("$VMSCTL" audit --dir "$T/initc" 2>&1) &&
 out=$("$VMSCTL" audit --dir "$T/initc" 2>&1); rc=$?
 [ $rc -eq 1 ] && printf '%s' "$out" | grep -q "FAIL at entry 2 " &&
     echo "PASS initc-tamper-named" || echo "FAIL initc-tamper-named: $out"
+
+# --threads: 4,400 rolls replayed on 2 threads (segments of >= 2,048
+# entries each), the same verdict; a lie re-signed past the segment
+# boundary is named at its entry, as one thread names it.
+i=1; : >"$T/many.calls"
+while [ $i -le 4400 ]; do
+	printf '{"method":"roll","args":["p%d"]}\n' $((i % 50)) >>"$T/many.calls"; i=$((i + 1))
+done
+if "$FORGE" build "$T/many" "$T/key" test.example/vmsd/many "$T/dice.lua" "$T/many.calls"; then
+	out=$("$VMSCTL" audit --dir "$T/many" --threads 2 2>&1) &&
+	    printf '%s' "$out" | grep -q "^many: OK — 4401 entries, checkpoint 4401 verified, .* state matches" &&
+	    echo "PASS threads-ok" || echo "FAIL threads-ok: $out"
+	"$FORGE" rewrite "$T/many" "$T/many2" "$T/key" --set-result 3900 '"hacked"' >/dev/null
+	one=$(VMSCTL_KNOWN="$T/known2" "$VMSCTL" audit --dir "$T/many2" 2>&1)
+	two=$(VMSCTL_KNOWN="$T/known3" "$VMSCTL" audit --dir "$T/many2" --threads 2 2>&1); rc=$?
+	[ $rc -eq 1 ] && printf '%s' "$two" | grep -q "FAIL at entry 3900 " &&
+	    [ "$(printf '%s' "$one" | sed 's/replayed in [0-9.]* s//')" = "$(printf '%s' "$two" | sed 's/replayed in [0-9.]* s//')" ] &&
+	    echo "PASS threads-name-the-entry" || echo "FAIL threads-name-the-entry: rc=$rc one: $one two: $two"
+else
+	echo "FAIL threads-setup: cannot build the ledger"
+fi
+for bad in 0 65 x; do
+	out=$("$VMSCTL" audit --dir "$T/many" --threads $bad 2>&1); rc=$?
+	[ $rc -eq 2 ] && printf '%s' "$out" | grep -q "bad --threads" &&
+	    echo "PASS threads-refused-$bad" || echo "FAIL threads-refused-$bad: rc=$rc $out"
+done
+out=$("$VMSCTL" audit many --threads 2 2>&1); rc=$?
+[ $rc -eq 2 ] && printf '%s' "$out" | grep -q "goes with --dir" &&
+    echo "PASS threads-needs-dir" || echo "FAIL threads-needs-dir: rc=$rc $out"
 exit 0

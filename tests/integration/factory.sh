@@ -115,7 +115,8 @@ is counters-listed "true" sh -c "$V call $F counters | python3 -c 'import json,s
 # it at startup, without any call
 # (dave's entry made him; here he was never made)
 daemon_stop
-rm -rf "$S/contracts/$F.dave" "$S/keys/$F.dave.key"
+# (his signed head goes too: a child never made has none)
+rm -rf "$S/contracts/$F.dave" "$S/keys/$F.dave.key" "$S/keys/$F.dave.head"
 alice_size=$(ls -l "$S/contracts/$F.alice/entries" | awk '{print $5}')
 # the intent from entry 1 on covers alice's entry too: she is not made again
 printf '1\n' >"$S/contracts/$F/children.pending"
