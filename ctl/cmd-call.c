@@ -49,20 +49,6 @@ save_receipt(const json_t *rc, const char *path)
 	return EXIT_OK;
 }
 
-/* An argument that is an option: not "-", "--", nor a number. */
-static int
-is_option(const char *arg)
-{
-	char *end;
-
-	if (arg[0] != '-' || arg[1] == '\0' || strcmp(arg, "--") == 0)
-		return 0;
-	if (arg[1] == '-')
-		return 1;
-	(void)strtod(arg, &end);
-	return *end != '\0';
-}
-
 static int
 cmd_call(struct ctl *c, int argc, char **argv)
 {
@@ -88,7 +74,7 @@ cmd_call(struct ctl *c, int argc, char **argv)
 			receipt = argv[++i];
 			continue;
 		}
-		if (!dashdash && is_option(argv[i])) {
+		if (!dashdash && ctl_is_option(argv[i])) {
 			ctl_errx("call: unknown option \"%s\" (an argument that "
 			    "starts with '-' goes after \"--\")", argv[i]);
 			return ctl_usage(&cmd_call_entry);

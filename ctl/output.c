@@ -135,6 +135,19 @@ ctl_print_json(const json_t *v)
 }
 
 int
+ctl_is_option(const char *arg)
+{
+	char *end;
+
+	if (arg[0] != '-' || arg[1] == '\0' || strcmp(arg, "--") == 0)
+		return 0;
+	if (arg[1] == '-')
+		return 1;
+	(void)strtod(arg, &end);
+	return *end != '\0';
+}
+
+int
 ctl_parse_u64(const char *s, uint64_t *out)
 {
 	char *end;

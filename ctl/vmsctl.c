@@ -165,7 +165,6 @@ ctl_wants_help(int argc, char **argv)
 	return 0;
 }
 
-static int is_option(const char *);
 
 /*
  * The command line without the global options: COMMAND [ARG ...]. A
@@ -213,7 +212,7 @@ run(struct ctl *c, int argc, char **argv, int help)
 				dashdash = 1;
 				continue;
 			}
-			if (!dashdash && is_option(argv[i])) {
+			if (!dashdash && ctl_is_option(argv[i])) {
 				ctl_errx("%s: unknown option \"%s\" (an argument "
 				    "that starts with '-' goes after \"--\")",
 				    e->name, argv[i]);
@@ -226,21 +225,6 @@ run(struct ctl *c, int argc, char **argv, int help)
 	}
 	optind = 0;	/* glibc: reinitialise getopt for the command */
 	return e->exec(c, argc, argv);
-}
-
-/* Does arg look like an option? "-" alone, "--" (the end of options) and
- * negative numbers do not. */
-static int
-is_option(const char *arg)
-{
-	char *end;
-
-	if (arg[0] != '-' || arg[1] == '\0' || strcmp(arg, "--") == 0)
-		return 0;
-	if (arg[1] == '-')
-		return 1;
-	(void)strtod(arg, &end);
-	return *end != '\0';
 }
 
 enum { G_SOCKET, G_JSON, G_USER, G_TIMEOUT, G_SIGN, G_NOSIGN, G_IDENTITY,
@@ -370,7 +354,7 @@ main(int argc, char **argv)
 	av = xcalloc((size_t)argc + 1, sizeof(*av));
 	av[ac++] = argv[0];
 	for (i = 1; i < argc; ) {
-		if (dashdash || !is_option(argv[i])) {
+		if (dashdash || !ctl_is_option(argv[i])) {
 			if (strcmp(argv[i], "--") == 0)
 				dashdash = 1;
 			else if (ac == 1)

@@ -84,6 +84,9 @@ int	 ctl_rpc_fail(struct ctl *, enum client_status,
 	    struct client_error *e, const char *err,
 	    struct client_error *rerr);
 void	 ctl_print_json(const json_t *);	/* compact, sorted keys, one line */
+/* Does arg look like an option? "-" alone, "--" (the end of options) and
+ * negative numbers do not. */
+int	 ctl_is_option(const char *arg);
 /* Parse an unsigned decimal option value; -1 on junk. */
 int	 ctl_parse_u64(const char *, uint64_t *);
 json_t	*ctl_contract_params(const char *name);	/* {"contract":name} */

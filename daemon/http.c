@@ -87,24 +87,45 @@ check_drained(void)
 	}
 }
 
+void
+http_reply(struct evhttp_request *req, int code, const char *reason,
+    const char *ctype, const char *cc, const void *body, size_t len)
+{
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+	struct evbuffer *b = NULL;
+	char num[24];
+
+	if (ctype != NULL)
+		evhttp_add_header(hdr, "Content-Type", ctype);
+	if (cc != NULL)
+		evhttp_add_header(hdr, "Cache-Control", cc);
+	if (body != NULL &&
+	    evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		/* libevent 2.1 would send the body after a HEAD's headers
+		 * (a kept-alive client would read it as the next reply) and
+		 * no length: the length GET sends, no body */
+		snprintf(num, sizeof(num), "%zu", len);
+		evhttp_add_header(hdr, "Content-Length", num);
+		body = NULL;
+	}
+	if (body != NULL && ((b = evbuffer_new()) == NULL ||
+	    evbuffer_add(b, body, len) != 0)) {
+		if (b != NULL)
+			evbuffer_free(b);
+		evhttp_send_error(req, 500, "Internal Server Error");
+		return;
+	}
+	evhttp_send_reply(req, code, reason, b);
+	if (b != NULL)
+		evbuffer_free(b);
+}
+
 /* A reply with a body (NULL: none) of the given content type. */
 static void
 reply(struct evhttp_request *req, int code, const char *reason,
     const char *ctype, const char *body, size_t len)
 {
-	struct evbuffer *b = NULL;
-
-	if (body != NULL && (b = evbuffer_new()) != NULL &&
-	    evbuffer_add(b, body, len) != 0) {
-		evbuffer_free(b);
-		b = NULL;
-	}
-	if (ctype != NULL)
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Content-Type", ctype);
-	evhttp_send_reply(req, code, reason, b);
-	if (b != NULL)
-		evbuffer_free(b);
+	http_reply(req, code, reason, ctype, NULL, body, len);
 }
 
 /* A JSON-RPC error in a plain HTTP error: for requests refused before

@@ -24,6 +24,11 @@ int	 http_listen_fd(int fd, char *err, size_t errlen);
 typedef void	(*http_get_fn)(struct evhttp_request *, const char *rest,
 		    void *arg);
 void	 http_route(const char *prefix, http_get_fn, void *arg);
+/* Answer a request: Content-Type ctype and Cache-Control cc (NULL: not
+ * sent), the body (NULL: none). A HEAD gets what GET would get but the
+ * body: the same headers, Content-Length included. */
+void	 http_reply(struct evhttp_request *, int code, const char *reason,
+	    const char *ctype, const char *cc, const void *body, size_t len);
 
 /* Shutdown: stop accepting; done() once no request is waiting for its
  * reply (at once if none is). Requests still arriving on open

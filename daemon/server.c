@@ -339,6 +339,7 @@ server_run(const struct vmsd_flags *f)
 	contracts_free_all();
 	http_free();
 	control_free_all();
+	control_listeners_free();
 	ratelimit_free();
 	admit_free();
 	budget_free();

@@ -72,22 +72,8 @@ static void
 reply_body(struct evhttp_request *req, int code, const char *reason,
     const char *ctype, const char *cc, const void *body, size_t len)
 {
-	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
-	struct evbuffer *b = evbuffer_new();
-
-	if (b != NULL && len > 0 && evbuffer_add(b, body, len) != 0) {
-		evbuffer_free(b);
-		b = NULL;
-	}
-	if (b == NULL) {
-		evhttp_send_error(req, 500, "Internal Server Error");
-		return;
-	}
-	evhttp_add_header(hdr, "Content-Type", ctype);
-	if (cc != NULL)
-		evhttp_add_header(hdr, "Cache-Control", cc);
-	evhttp_send_reply(req, code, reason, b);
-	evbuffer_free(b);
+	http_reply(req, code, reason, ctype, cc, body != NULL ? body : "",
+	    len);
 }
 
 static void

@@ -106,18 +106,6 @@ callsig_to_json(const struct callsig *c)
 	    (json_int_t)c->nonce, "origin", c->origin, "sig", sig);
 }
 
-static uint8_t *
-put_part(uint8_t *p, const void *s, size_t n)
-{
-	*p++ = (uint8_t)(n >> 24);
-	*p++ = (uint8_t)(n >> 16);
-	*p++ = (uint8_t)(n >> 8);
-	*p++ = (uint8_t)n;
-	if (n > 0)
-		memcpy(p, s, n);
-	return p + n;
-}
-
 uint8_t *
 callsig_message(const uint8_t key[32], uint64_t nonce, const char *origin,
     const char *method, const char *args, size_t argslen, size_t *len)
@@ -136,9 +124,9 @@ callsig_message(const uint8_t key[32], uint64_t nonce, const char *origin,
 	p += 32;
 	for (i = 7; i >= 0; i--)
 		*p++ = (uint8_t)(nonce >> (8 * i));
-	p = put_part(p, origin, olen);
-	p = put_part(p, method, mlen);
-	put_part(p, args, argslen);
+	p = put_lp32(p, origin, olen);
+	p = put_lp32(p, method, mlen);
+	put_lp32(p, args, argslen);
 	return m;
 }
 

@@ -80,35 +80,26 @@ ledger_read_hash(struct ledger *l, int level, uint64_t n, merkle_hash out)
 	    (off_t)(i * MERKLE_HASH_LEN));
 }
 
+static int
+ledger_subtree_cb(void *ctx, int level, uint64_t index, merkle_hash out)
+{
+	return ledger_read_hash(ctx, level, index, out);
+}
+
 /*
- * The hash of leaves [start, end): split into the maximal aligned perfect
- * subtrees, left to right, each one stored hash, then fold from the right.
- * This is MTH(D[start:end]) for every range RFC 6962's recursion visits
- * (start is a multiple of a power of two >= end - start).
+ * The hash of leaves [start, end) from the stored hashes of its maximal
+ * aligned perfect subtrees (merkle_range_from_subtrees): MTH(D[start:end])
+ * for every range RFC 6962's recursion visits.
  */
 int
 ledger_range_hash(void *ctx, uint64_t start, uint64_t end, merkle_hash out)
 {
 	struct ledger *l = ctx;
-	merkle_hash sub[64];
-	int n = 0, level;
 
 	if (start >= end || end > l->size)
 		return -1;
-	while (start < end) {
-		level = 0;
-		while (level < 63 && (start & ((2ULL << level) - 1)) == 0 &&
-		    start + (2ULL << level) <= end)
-			level++;
-		if (ledger_read_hash(l, level, start >> level, sub[n]) != 0)
-			return -1;
-		n++;
-		start += 1ULL << level;
-	}
-	memcpy(out, sub[n - 1], MERKLE_HASH_LEN);
-	for (n -= 2; n >= 0; n--)
-		merkle_node_hash(sub[n], out, out);
-	return 0;
+	return merkle_range_from_subtrees(ledger_subtree_cb, l, start, end,
+	    out);
 }
 
 int

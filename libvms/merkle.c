@@ -294,3 +294,28 @@ merkle_frontier_root(const struct merkle_frontier *f, merkle_hash out)
 		merkle_node_hash(f->peaks[i], r, r);
 	memcpy(out, r, MERKLE_HASH_LEN);
 }
+
+int
+merkle_range_from_subtrees(merkle_subtree_fn fn, void *ctx, uint64_t start,
+    uint64_t end, merkle_hash out)
+{
+	merkle_hash sub[64];
+	int n = 0, level;
+
+	if (start >= end)
+		return -1;
+	while (start < end) {
+		level = 0;
+		while (level < 63 && (start & ((2ULL << level) - 1)) == 0 &&
+		    end - start >= (2ULL << level))
+			level++;
+		if (n == 64 || fn(ctx, level, start >> level, sub[n]) != 0)
+			return -1;
+		n++;
+		start += 1ULL << level;
+	}
+	memcpy(out, sub[n - 1], MERKLE_HASH_LEN);
+	for (n -= 2; n >= 0; n--)
+		merkle_node_hash(sub[n], out, out);
+	return 0;
+}

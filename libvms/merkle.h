@@ -38,6 +38,18 @@ int	merkle_inclusion_proof(merkle_range_fn, void *ctx, uint64_t index,
 int	merkle_consistency_proof(merkle_range_fn, void *ctx, uint64_t m,
 	    uint64_t n, merkle_hash *proof, size_t *plen);
 
+/*
+ * MTH(D[start:end]) for a range RFC 6962's recursion visits (start a
+ * multiple of a power of two >= end - start, start < end) from stored
+ * perfect subtrees: the maximal aligned ones, left to right, each fetched
+ * by fn(ctx, level, index, out) (0, or -1 to fail), folded from the
+ * right. The ledger's stored hashes and a log's tiles are such stores.
+ */
+typedef int	(*merkle_subtree_fn)(void *ctx, int level, uint64_t index,
+		    merkle_hash out);
+int	merkle_range_from_subtrees(merkle_subtree_fn fn, void *ctx,
+	    uint64_t start, uint64_t end, merkle_hash out);
+
 /* RFC 9162 §2.1.3.2 and §2.1.4.2. Return 0 if the proof verifies, else -1. */
 int	merkle_verify_inclusion(const merkle_hash leaf, uint64_t index,
 	    uint64_t size, const merkle_hash *proof, size_t n,

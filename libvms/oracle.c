@@ -53,18 +53,6 @@ oracle_request(const char *oracle, const json_t *args, const char *caller,
 	return s;
 }
 
-static uint8_t *
-put_part(uint8_t *p, const void *s, size_t n)
-{
-	*p++ = (uint8_t)(n >> 24);
-	*p++ = (uint8_t)(n >> 16);
-	*p++ = (uint8_t)(n >> 8);
-	*p++ = (uint8_t)n;
-	if (n > 0)
-		memcpy(p, s, n);
-	return p + n;
-}
-
 uint8_t *
 oracle_message(const char *req, size_t reqlen, const char *answer,
     size_t anslen, size_t *len)
@@ -77,8 +65,8 @@ oracle_message(const char *req, size_t reqlen, const char *answer,
 	p = m = xmalloc(*len);
 	memcpy(p, ORACLE_DOMAIN, ORACLE_DOMAIN_LEN);	/* with its NUL */
 	p += ORACLE_DOMAIN_LEN;
-	p = put_part(p, req, reqlen);
-	put_part(p, answer, anslen);
+	p = put_lp32(p, req, reqlen);
+	put_lp32(p, answer, anslen);
 	return m;
 }
 

@@ -298,32 +298,21 @@ subtree_hash(struct tile_reader *r, int l, uint64_t k, merkle_hash out)
 	return 0;
 }
 
+static int
+tile_subtree_cb(void *ctx, int level, uint64_t index, merkle_hash out)
+{
+	return subtree_hash(ctx, level, index, out);
+}
+
 int
 tile_range_hash(void *ctx, uint64_t start, uint64_t end, merkle_hash out)
 {
 	struct tile_reader *r = ctx;
-	merkle_hash sub[64];
-	int n = 0, level;
 
 	if (start >= end || end > r->size) {
 		seterr(r->err, sizeof(r->err), "no range %" PRIu64 "..%" PRIu64
 		    " in a tree of %" PRIu64, start, end, r->size);
 		return -1;
 	}
-	/* maximal aligned perfect subtrees, left to right, folded from the
-	 * right: MTH(D[start:end]) for the ranges RFC 6962 visits */
-	while (start < end) {
-		level = 0;
-		while (level < 63 && (start & ((2ULL << level) - 1)) == 0 &&
-		    end - start >= (2ULL << level))
-			level++;
-		if (subtree_hash(r, level, start >> level, sub[n]) != 0)
-			return -1;
-		n++;
-		start += 1ULL << level;
-	}
-	memcpy(out, sub[n - 1], MERKLE_HASH_LEN);
-	for (n -= 2; n >= 0; n--)
-		merkle_node_hash(sub[n], out, out);
-	return 0;
+	return merkle_range_from_subtrees(tile_subtree_cb, r, start, end, out);
 }

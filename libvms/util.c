@@ -232,6 +232,18 @@ read_full(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
+uint8_t *
+put_lp32(uint8_t *p, const void *s, size_t n)
+{
+	*p++ = (uint8_t)(n >> 24);
+	*p++ = (uint8_t)(n >> 16);
+	*p++ = (uint8_t)(n >> 8);
+	*p++ = (uint8_t)n;
+	if (n > 0)
+		memcpy(p, s, n);
+	return p + n;
+}
+
 int
 pread_full(int fd, void *buf, size_t len, off_t off)
 {

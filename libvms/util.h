@@ -38,6 +38,10 @@ int	 b64_decode_fixed(const char *in, size_t inlen, uint8_t *out,
 	    size_t outlen);
 
 /* I/O. All retry on EINTR and return -1 with errno set on failure. */
+/* n as 4 bytes big-endian, then the n bytes of s, at p: the length-
+ * prefixed parts of a signed message (callsig.c, oracle.c). Returns the
+ * end. n must fit in 32 bits. */
+uint8_t	*put_lp32(uint8_t *p, const void *s, size_t n);
 int	 write_all(int fd, const void *buf, size_t len);
 ssize_t	 read_full(int fd, void *buf, size_t len);   /* short only at EOF */
 int	 pread_full(int fd, void *buf, size_t len, off_t off); /* -1 if short */

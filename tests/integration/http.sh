@@ -72,6 +72,23 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/nowhere")
 check http_not_found "got $code" [ "$code" = 404 ]
 out=$(curl -s -w '%{http_code}' "$URL/health" | tr -d '\n')
 check http_health "got $out" [ "$out" = '{"status":"ok"}200' ]
+# HEAD: GET's headers and length, no body (a kept-alive client would read
+# a body as the next reply: the GET after it on the same connection)
+out=$(python3 - "$PORT" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"HEAD /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+data = b""
+while data.count(b"HTTP/1.1 200") < 2 or not data.endswith(b"}\n"):
+    d = s.recv(4096)
+    if not d:
+        break
+    data += d
+head, rest = data.split(b"\r\n\r\n", 1)
+print("length=%s next=%s" % ([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0].split(b":")[1].strip().decode(), rest[:12].decode()))
+PY
+)
+check http_head_no_body "got $out" [ "$out" = "length=16 next=HTTP/1.1 200" ]
 
 # ---- batches ----
 out=$(post '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"ping"},1,{"jsonrpc":"2.0","id":"b","method":"nope"},{"jsonrpc":"2.0","id":3,"method":"list"}]')

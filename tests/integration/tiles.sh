@@ -62,6 +62,14 @@ done
 [ "$code" = 404 ] && pass tile_404_malformed
 code=$(status t/checkpoint HEAD)
 check tile_head "HEAD checkpoint: $code" [ "$code" = 200 ]
+# HEAD says the length GET sends, and sends no body
+for p in t/checkpoint t/tile/0/000.p/1 t/tile/entries/000.p/1; do
+	get=$(curl -s "$URL/c/$p" | wc -c)
+	hl=$(curl -sI "$URL/c/$p" | tr -d '\r' | sed -n 's/^Content-Length: //ip')
+	hb=$(curl -s -X HEAD --max-time 2 -o /dev/null -w '%{size_download}' "$URL/c/$p")
+	check "head_length_$(echo $p | tr / _)" "GET $get bytes, HEAD says '$hl', HEAD body $hb" \
+	    sh -c "[ '$get' -gt 0 ] && [ '$hl' = '$get' ] && [ '$hb' = 0 ]"
+done
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/c/t/checkpoint")
 check tile_post_refused "POST: $code" [ "$code" = 405 ]
 

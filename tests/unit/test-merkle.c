@@ -460,6 +460,49 @@ TEST(range_failure_propagates)
 	CHECK(merkle_consistency_proof(range_cb, leaves, 3, 100, p, &n) == -1);
 }
 
+/* A store of perfect subtrees: the subtree at level, index of leaves[]
+ * (reference hash), counting the fetches; fails past MAXN. */
+static int nfetch;
+static int
+subtree_cb(void *ctx, int level, uint64_t index, merkle_hash out)
+{
+	uint64_t w = 1ULL << level;
+
+	(void)ctx;
+	nfetch++;
+	if (level > 6 || (index + 1) * w > MAXN)
+		return -1;
+	ref_mth(leaves + index * w, w, out);
+	return 0;
+}
+
+TEST(range_from_subtrees)
+{
+	merkle_hash got, want;
+	uint64_t start, end, w;
+	int checked = 0;
+
+	/* every range RFC 6962's recursion visits: start a multiple of a
+	 * power of two w >= end - start */
+	for (w = 1; w <= MAXN; w *= 2)
+		for (start = 0; start < MAXN; start += w)
+			for (end = start + 1; end <= start + w && end <= MAXN;
+			    end++) {
+				nfetch = 0;
+				CHECK(merkle_range_from_subtrees(subtree_cb,
+				    NULL, start, end, got) == 0);
+				ref_mth(leaves + start, end - start, want);
+				CHECK(memcmp(got, want, 32) == 0);
+				/* one fetch per set bit of the length */
+				CHECK_EQ_INT(nfetch,
+				    __builtin_popcountll(end - start));
+				checked++;
+			}
+	CHECK_EQ_INT(checked, 7 * MAXN);	/* w = 1, 2, 4, ..., 64 */
+	CHECK(merkle_range_from_subtrees(subtree_cb, NULL, 5, 5, got) == -1);
+	CHECK(merkle_range_from_subtrees(subtree_cb, NULL, 60, 70, got) == -1);
+}
+
 int
 main(void)
 {
@@ -472,5 +515,6 @@ main(void)
 	RUN(inclusion_all);
 	RUN(consistency_all);
 	RUN(range_failure_propagates);
+	RUN(range_from_subtrees);
 	return test_summary();
 }
