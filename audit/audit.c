@@ -1,19 +1,17 @@
 /*
  * audit.c — the auditor's checks in order (see audit.h): signature, tree
- * hash and consistency, deploy entry, replay, state; following a growing
- * ledger; the report. Trusts nothing from the source: every hash is
- * recomputed here and every entry re-executed. The cross-checks against
- * the signed checkpoint history are audit-history.c's.
+ * hash and consistency, deploy entry (audit-deploy.c), replay, state
+ * (audit-state.c); following a growing ledger. Trusts nothing from the
+ * source: every hash is recomputed here and every entry re-executed. The
+ * cross-checks against the signed checkpoint history are
+ * audit-history.c's; the report is audit-report.c's.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <sodium.h>
 
 #include "audit.h"
 #include "audit_int.h"
@@ -22,43 +20,6 @@
 #include "merkle.h"
 #include "note.h"
 #include "util.h"
-
-void
-audit_fail(struct audit_report *r, int check, uint64_t index,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	r->ok = 0;
-	r->fail_check = check;
-	r->fail_index = index;
-	va_start(ap, fmt);
-	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
-	va_end(ap);
-}
-
-/* "deploy", "call RSVP by unix:bob" — for naming a failing entry. */
-void
-audit_describe_entry(const uint8_t *buf, size_t len, char *out, size_t outlen)
-{
-	json_t *e, *caller;
-	const char *type, *method;
-
-	if ((e = json_loadb((const char *)buf, len, 0, NULL)) == NULL) {
-		snprintf(out, outlen, "unparseable entry");
-		return;
-	}
-	type = json_string_value(json_object_get(e, "type"));
-	method = json_string_value(json_object_get(e, "method"));
-	caller = json_object_get(e, "caller");
-	if (type != NULL && strcmp(type, "call") == 0)
-		snprintf(out, outlen, "call %s by %s", method ? method : "?",
-		    json_is_string(caller) ? json_string_value(caller) :
-		    "anonymous");
-	else
-		snprintf(out, outlen, "%s", type ? type : "entry of no type");
-	json_decref(e);
-}
 
 /*
  * System.files.history during a replay: an earlier entry, read again from
@@ -85,239 +46,6 @@ entry_source_cb(void *ctx, uint64_t index, uint8_t **buf, size_t *len)
 	(*buf)[l] = '\0';
 	*len = l;
 	return 0;
-}
-
-/* Check 3: entry 0 is a well-formed deploy entry. */
-static int
-check_deploy(const uint8_t *buf, size_t len, const char *name,
-    uint64_t *max_entry, char *why, size_t whylen)
-{
-	json_t *e, *v, *lim;
-	const char *code, *sha, *type, *contract;
-	uint8_t h[crypto_hash_sha256_BYTES];
-	char hex[2 * crypto_hash_sha256_BYTES + 1];
-	struct vms_limits limits;
-	char err[VMS_ERRLEN];
-	int rc = -1;
-
-	if ((e = json_loadb((const char *)buf, len, 0, NULL)) == NULL ||
-	    !json_is_object(e)) {
-		seterr(why, whylen, "entry 0 is not a JSON object");
-		goto out;
-	}
-	type = json_string_value(json_object_get(e, "type"));
-	if (type == NULL || strcmp(type, "deploy") != 0) {
-		seterr(why, whylen, "entry 0 is not a deploy entry (type %s)",
-		    type ? type : "missing");
-		goto out;
-	}
-	v = json_object_get(e, "v");
-	if (!json_is_integer(v) || json_integer_value(v) != 1) {
-		seterr(why, whylen, "entry 0: unsupported entry version");
-		goto out;
-	}
-	code = json_string_value(json_object_get(e, "code"));
-	sha = json_string_value(json_object_get(e, "code_sha256"));
-	if (code == NULL || sha == NULL) {
-		seterr(why, whylen, "entry 0: code or code_sha256 missing");
-		goto out;
-	}
-	crypto_hash_sha256(h, (const uint8_t *)code,
-	    json_string_length(json_object_get(e, "code")));
-	hex_encode(h, sizeof(h), hex);
-	if (strcmp(hex, sha) != 0) {
-		seterr(why, whylen, "entry 0: code_sha256 %s does not match "
-		    "the code (sha256 %s)", sha, hex);
-		goto out;
-	}
-	lim = json_object_get(e, "limits");
-	if (!json_is_object(lim)) {
-		seterr(why, whylen, "entry 0: limits not recorded");
-		goto out;
-	}
-	limits_default(&limits);
-	if (limits_from_json(&limits, lim, err, sizeof(err)) != 0) {
-		seterr(why, whylen, "entry 0: bad limits: %s", err);
-		goto out;
-	}
-	*max_entry = limits.entry_size < LEDGER_MAX_ENTRY ?
-	    limits.entry_size : LEDGER_MAX_ENTRY;
-	contract = json_string_value(json_object_get(e, "contract"));
-	if (contract == NULL || (name != NULL && strcmp(contract, name) != 0)) {
-		seterr(why, whylen, "entry 0 deploys contract \"%s\", not "
-		    "\"%s\"", contract ? contract : "?", name ? name : "?");
-		goto out;
-	}
-	rc = 0;
- out:
-	json_decref(e);
-	return rc;
-}
-
-/* Check 3 for a child: its entry 0 is the one its parent recorded. */
-static int
-check_parent(const uint8_t *buf, size_t len, const struct audit_parent *p,
-    char *why, size_t whylen)
-{
-	json_t *e = json_loadb((const char *)buf, len, 0, NULL), *link;
-	char want[65], got[65];
-	merkle_hash h;
-	int rc = -1;
-
-	link = json_object_get(e, "parent");
-	if (!json_is_object(link) || !json_is_string(json_object_get(link,
-	    "contract")) || !json_is_string(json_object_get(link, "origin")) ||
-	    !json_is_integer(json_object_get(link, "index"))) {
-		seterr(why, whylen, "entry 0 names no parent, but %s made "
-		    "this contract at its entry %" PRIu64, p->contract,
-		    p->index);
-		goto out;
-	}
-	if (strcmp(json_string_value(json_object_get(link, "contract")),
-	    p->contract) != 0 || strcmp(json_string_value(json_object_get(
-	    link, "origin")), p->origin) != 0 ||
-	    (uint64_t)json_integer_value(json_object_get(link, "index")) !=
-	    p->index) {
-		seterr(why, whylen, "entry 0 names its parent %.64s (%.128s) "
-		    "entry %" JSON_INTEGER_FORMAT ", not %s (%s) entry %" PRIu64
-		    " which made it", json_string_value(json_object_get(link,
-		    "contract")), json_string_value(json_object_get(link,
-		    "origin")), json_integer_value(json_object_get(link,
-		    "index")), p->contract, p->origin, p->index);
-		goto out;
-	}
-	merkle_leaf_hash(buf, len, h);
-	if (memcmp(h, p->entry, MERKLE_HASH_LEN) != 0) {
-		hex_encode(p->entry, MERKLE_HASH_LEN, want);
-		hex_encode(h, MERKLE_HASH_LEN, got);
-		seterr(why, whylen, "entry 0 is not the one %s recorded at its "
-		    "entry %" PRIu64 " (leaf hash %.16s…, recorded %.16s…)",
-		    p->contract, p->index, got, want);
-		goto out;
-	}
-	rc = 0;
-out:
-	json_decref(e);
-	return rc;
-}
-
-/*
- * Compare two state dumps {"root","files":[{path,type,size,sha256}]}.
- * Returns 0 if equal, else -1 naming the first differing path.
- */
-static int
-compare_dumps(const json_t *host, const json_t *mine, char *why, size_t whylen)
-{
-	const json_t *hf = json_object_get(host, "files");
-	const json_t *mf = json_object_get(mine, "files");
-	const char *hr = json_string_value(json_object_get(host, "root"));
-	const char *mr = json_string_value(json_object_get(mine, "root"));
-	size_t i = 0, j = 0, nh, nm;
-
-	if (!json_is_array(hf) || !json_is_array(mf) || hr == NULL) {
-		seterr(why, whylen, "the host's state dump is malformed");
-		return -1;
-	}
-	nh = json_array_size(hf);
-	nm = json_array_size(mf);
-	while (i < nh || j < nm) {
-		const json_t *a = json_array_get(hf, i), *b = json_array_get(mf, j);
-		const char *pa = a ? json_string_value(json_object_get(a, "path")) : NULL;
-		const char *pb = b ? json_string_value(json_object_get(b, "path")) : NULL;
-		int c;
-
-		if (a != NULL && pa == NULL) {
-			seterr(why, whylen, "the host's state dump is malformed");
-			return -1;
-		}
-		if (pa == NULL)
-			c = 1;
-		else if (pb == NULL)
-			c = -1;
-		else
-			c = strcmp(pa, pb);
-		if (c < 0) {
-			seterr(why, whylen, "state differs at %s: present on "
-			    "the host, absent in the replay", pa);
-			return -1;
-		}
-		if (c > 0) {
-			seterr(why, whylen, "state differs at %s: absent on "
-			    "the host, present in the replay", pb);
-			return -1;
-		}
-		if (!json_equal(json_object_get(a, "type"),
-		    json_object_get(b, "type")) ||
-		    !json_equal(json_object_get(a, "size"),
-		    json_object_get(b, "size")) ||
-		    !json_equal(json_object_get(a, "sha256"),
-		    json_object_get(b, "sha256"))) {
-			const char *ha = json_string_value(json_object_get(a,
-			    "sha256"));
-			const char *hb = json_string_value(json_object_get(b,
-			    "sha256"));
-
-			seterr(why, whylen, "state differs at %s: host has "
-			    "sha256 %.16s… (%" JSON_INTEGER_FORMAT " bytes), "
-			    "replay has %.16s… (%" JSON_INTEGER_FORMAT
-			    " bytes)", pa, ha ? ha : "-",
-			    json_integer_value(json_object_get(a, "size")),
-			    hb ? hb : "-",
-			    json_integer_value(json_object_get(b, "size")));
-			return -1;
-		}
-		i++;
-		j++;
-	}
-	if (mr != NULL && strcmp(hr, mr) != 0) {
-		seterr(why, whylen, "state root differs: host %s, replay %s",
-		    hr, mr);
-		return -1;
-	}
-	return 0;
-}
-
-/* The replayed state of eng against the host's snapshot: 0 if they are
- * the same, else -1 (why says where they differ). */
-int
-audit_compare_snapshot(const struct audit *a, const struct engine *eng,
-    char *why, size_t whylen)
-{
-	json_t *h = engine_state_dump(a->snap), *m = engine_state_dump(eng);
-	int rc = 0;
-
-	if (h == NULL || m == NULL) {
-		seterr(why, whylen, "cannot dump the state");
-		rc = -1;
-	} else if (compare_dumps(h, m, why, whylen) != 0)
-		rc = -1;
-	json_decref(h);
-	json_decref(m);
-	return rc;
-}
-
-/* Check 5 against a snapshot engine loaded from the source's state.snap. */
-static void
-check_snapshot(struct audit *a)
-{
-	char why[1024];
-
-	if (a->snap == NULL || a->snap_done || a->bad_index != AUDIT_NO_INDEX)
-		return;
-	if (engine_next_index(a->eng) != a->snap_index)
-		return;
-	if (audit_compare_snapshot(a, a->eng, why, sizeof(why)) != 0) {
-		a->bad_index = a->snap_index ? a->snap_index - 1 : 0;
-		a->bad_check = 5;
-		if (strcmp(why, "cannot dump the state") == 0)
-			snprintf(a->bad_reason, sizeof(a->bad_reason), "%s",
-			    why);
-		else
-			snprintf(a->bad_reason, sizeof(a->bad_reason),
-			    "state.snap (host state after entry %" PRIu64 ") "
-			    "does not match the replay: %s", a->bad_index, why);
-	}
-	a->snap_done = 1;
 }
 
 /* The audit's engine reads earlier entries through entry_source_cb. */
@@ -427,7 +155,7 @@ process_entries(struct audit *a, uint64_t upto, uint64_t *got, int replay,
 			a->bad_check = 4;
 			continue;
 		}
-		check_snapshot(a);
+		audit_check_snapshot(a);
 		if (tty && (i & 8191) == 0 && mono_usec() - t0 > 500000) {
 			const struct audit_fetch_stats *fs = a->src->stats ?
 			    a->src->stats(a->src->ctx) : NULL;
@@ -741,7 +469,7 @@ check_state(struct audit *a, struct audit_report *r, char *err,
 		return 1;
 	}
 	mine = engine_state_dump(a->eng);
-	rc = compare_dumps(dump, mine, why, sizeof(why));
+	rc = audit_compare_dumps(dump, mine, why, sizeof(why));
 	json_decref(mine);
 	json_decref(dump);
 	if (rc != 0) {
@@ -752,18 +480,6 @@ check_state(struct audit *a, struct audit_report *r, char *err,
 	r->state_checked = 1;
 	r->state_index = a->size;
 	return 0;
-}
-
-static void
-report_success(struct audit *a, struct audit_report *r)
-{
-	r->ok = 1;
-	r->fail_check = 0;
-	r->fail_index = AUDIT_NO_INDEX;
-	r->size = a->size;
-	memcpy(r->root, a->root, MERKLE_HASH_LEN);
-	snprintf(r->vkey, sizeof(r->vkey), "%s", a->vkey);
-	snprintf(r->origin, sizeof(r->origin), "%s", a->origin);
 }
 
 enum audit_verdict
@@ -893,7 +609,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	}
 	/* The deploy entry must name the contract the signed origin names
 	 * (its last path component), whether or not a name was asked for. */
-	if (check_deploy(e0, e0len, o->name ? o->name :
+	if (audit_check_deploy(e0, e0len, o->name ? o->name :
 	    (strrchr(cp.origin, '/') ? strrchr(cp.origin, '/') + 1 :
 	    cp.origin), &a->max_entry, why, sizeof(why)) != 0) {
 		audit_fail(r, 3, 0, "%s", why);
@@ -901,7 +617,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		rc = 1;
 		goto done;
 	}
-	if (o->parent != NULL && check_parent(e0, e0len, o->parent, why,
+	if (o->parent != NULL && audit_check_parent(e0, e0len, o->parent, why,
 	    sizeof(why)) != 0) {
 		audit_fail(r, 3, 0, "%s", why);
 		snprintf(r->fail_what, sizeof(r->fail_what), "deploy");
@@ -984,7 +700,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	if (src->state != NULL &&
 	    (rc = check_state(a, r, err, errlen)) != 0)
 		goto done;
-	report_success(a, r);
+	audit_report_success(a, r);
 	if (!r->state_checked && o->parent != NULL && o->parent->stopped)
 		snprintf(r->note, sizeof(r->note), "stopped by %s: no live "
 		    "state to compare", o->parent->contract);
@@ -1030,7 +746,7 @@ audit_follow_step(struct audit *a, struct audit_report *r, int *grew,
 	if (*grew && a->src->state != NULL &&
 	    (rc = check_state(a, r, err, errlen)) != 0)
 		return rc;
-	report_success(a, r);
+	audit_report_success(a, r);
 	return 0;
 }
 
@@ -1073,62 +789,3 @@ audit_source_free(struct audit_source *s)
 	free(s);
 }
 
-char *
-audit_report_line(const struct audit_report *r)
-{
-	char *s, idx[64] = "", what[300] = "", extra[300] = "";
-
-	if (r->ok) {
-		if (r->state_checked)
-			snprintf(extra, sizeof(extra), ", state matches");
-		if (r->note[0] != '\0')
-			snprintf(extra, sizeof(extra), " (%s)", r->note);
-		xasprintf(&s, "%s: OK — %" PRIu64 " entries, checkpoint %"
-		    PRIu64 " verified, replayed in %.2f s%s%s%s%s", r->contract,
-		    r->size, r->size, r->replay_secs, extra,
-		    r->first_use ? "; first use: key of origin " : "",
-		    r->first_use ? r->origin : "",
-		    r->first_use ? " now trusted" : "");
-		return s;
-	}
-	if (r->fail_index != AUDIT_NO_INDEX)
-		snprintf(idx, sizeof(idx), " at entry %" PRIu64, r->fail_index);
-	if (r->fail_what[0] != '\0')
-		snprintf(what, sizeof(what), " (%s)", r->fail_what);
-	xasprintf(&s, "%s: FAIL%s%s: %s", r->contract, idx, what, r->reason);
-	return s;
-}
-
-json_t *
-audit_report_json(const struct audit_report *r)
-{
-	char root[MERKLE_HASH_LEN * 2 + 1];
-	json_t *o = json_object();
-
-	json_object_set_new(o, "contract", json_string(r->contract));
-	json_object_set_new(o, "ok", json_boolean(r->ok));
-	json_object_set_new(o, "origin", json_string(r->origin));
-	json_object_set_new(o, "first_use", json_boolean(r->first_use));
-	json_object_set_new(o, "vkey", json_string(r->vkey));
-	json_object_set_new(o, "entries", json_integer((json_int_t)r->size));
-	if (r->ok) {
-		hex_encode(r->root, MERKLE_HASH_LEN, root);
-		json_object_set_new(o, "checkpoint",
-		    json_integer((json_int_t)r->size));
-		json_object_set_new(o, "root", json_string(root));
-	}
-	json_object_set_new(o, "replay_seconds", json_real(r->replay_secs));
-	json_object_set_new(o, "state_checked",
-	    json_boolean(r->state_checked));
-	if (!r->ok) {
-		json_object_set_new(o, "check", json_integer(r->fail_check));
-		json_object_set_new(o, "entry", r->fail_index == AUDIT_NO_INDEX ?
-		    json_null() : json_integer((json_int_t)r->fail_index));
-		json_object_set_new(o, "what", r->fail_what[0] ?
-		    json_string(r->fail_what) : json_null());
-		json_object_set_new(o, "error", json_string(r->reason));
-	}
-	if (r->note[0] != '\0')
-		json_object_set_new(o, "note", json_string(r->note));
-	return o;
-}

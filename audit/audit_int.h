@@ -1,5 +1,7 @@
 /*
  * audit_int.h — private to the auditor (audit.c: the checks in order;
+ * audit-deploy.c: check 3, the deploy entry and a child's link;
+ * audit-state.c: check 5, states compared; audit-report.c: the report;
  * audit-history.c: cross-checks against the ledger's signed checkpoint
  * history; audit-parallel.c: check 4 on several threads; audit-tilecheck.c:
  * a tlog-tiles source's hash tiles against the entries): the live audit
@@ -9,6 +11,8 @@
 #define VMS_AUDIT_INT_H
 
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "audit.h"
 #include "engine.h"
@@ -59,16 +63,41 @@ struct audit {
 int	 audit_check_time(const struct engine *e, uint64_t i,
 	    const uint8_t *buf, size_t len, char *reason, size_t rlen);
 
+/* audit-report.c: the report. */
 /* Record the audit's failure: check 1..5, the entry (or AUDIT_NO_INDEX). */
 void	 audit_fail(struct audit_report *, int check, uint64_t index,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-/* audit.c: naming an entry, check 5 against state.snap, the engine's
- * entry source (System.files.history reads verified entries only). */
+/* "deploy", "call RSVP by unix:bob": an entry named for a failure. */
 void	 audit_describe_entry(const uint8_t *buf, size_t len, char *out,
 	    size_t outlen);
+/* Every check passed: the report of a's verified size, root and key. */
+void	 audit_report_success(struct audit *, struct audit_report *);
+
+/* audit-deploy.c: check 3. */
+/* Entry 0 is a well-formed deploy entry of contract name (any if NULL):
+ * version, code and its hash, limits (*max_entry: its entry_size). 0, or
+ * -1 with why. */
+int	 audit_check_deploy(const uint8_t *buf, size_t len, const char *name,
+	    uint64_t *max_entry, char *why, size_t whylen);
+/* A child's entry 0 is the one its parent recorded (the link it names
+ * and its leaf hash). 0, or -1 with why. */
+int	 audit_check_parent(const uint8_t *buf, size_t len,
+	    const struct audit_parent *p, char *why, size_t whylen);
+
+/* audit-state.c: check 5, the states compared. */
+/* Two state dumps {"root","files":[...]}: 0 if equal, else -1 naming the
+ * first path that differs. */
+int	 audit_compare_dumps(const json_t *host, const json_t *mine,
+	    char *why, size_t whylen);
+/* The host's state.snap (a->snap) against the state eng replayed. */
 int	 audit_compare_snapshot(const struct audit *, const struct engine *,
 	    char *why, size_t whylen);
+/* Once the replay reaches the snapshot's index: compare, record a
+ * failure in a->bad_*. */
+void	 audit_check_snapshot(struct audit *);
+
+/* audit.c: the engine's entry source (System.files.history reads
+ * verified entries only). */
 void	 audit_engine_attach(struct audit *);
 
 /* audit-parallel.c */
