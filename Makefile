@@ -240,9 +240,13 @@ build/san/tests/ledger-forge: tests/tools/ledger-forge.c $(SLIBS_A) | $(GEN_HDRS
 build/tests/oracle-sign: tests/tools/oracle-sign.c build/libvms.a | $(GEN_HDRS)
 	@mkdir -p $(dir $@)
 	$(REL_CC) $(DEPFLAGS) $(INC_LIBVMS) $(LDFLAGS) -o $@ $< build/libvms.a $(PKG_LIBS)
-build/bench/%: bench/%.c $(LIBS_A) | $(GEN_HDRS)
+build/bench/benchlib.o: bench/benchlib.c | $(LUA_HDR) $(GEN_HDRS)
 	@mkdir -p $(dir $@)
-	$(REL_CC) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(LINK_LIBS)
+	$(REL_CC) $(DEPFLAGS) -c -o $@ $<
+build/bench/%: bench/%.c build/bench/benchlib.o $(LIBS_A) | $(GEN_HDRS)
+	@mkdir -p $(dir $@)
+	$(REL_CC) $(DEPFLAGS) $(LDFLAGS) -o $@ $< build/bench/benchlib.o \
+	    $(LINK_LIBS)
 
 # Fuzzing (tests/fuzz/README.md). Each tests/fuzz/fuzz-NAME.c is a target
 # (LLVMFuzzerTestOneInput, helpers in fuzzlib.c) seeded from

@@ -25,112 +25,23 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "benchlib.h"
 #include "engine.h"
 #include "ledger.h"
 #include "note.h"
 #include "sha256.h"
 #include "util.h"
 
-static const char guestlist[] =
-    "local M = {}\n"
-    "function M.init() System.files.mkdir('/rsvps') end\n"
-    "function M.RSVP(name, coming, reason)\n"
-    "  if type(name) ~= 'string' then error('name must be a string') end\n"
-    "  System.files.writeFile('/rsvps/' .. name .. '.json',\n"
-    "    System.json.encode({ name = name, coming = coming, reason = reason }))\n"
-    "end\n"
-    "return M\n";
-
-static void
-die(const char *what, const char *err)
-{
-	fprintf(stderr, "bench-audit: %s: %s\n", what, err);
-	exit(1);
-}
-
-static double
-peak_rss_mib(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru) != 0)
-		return -1;
-	return (double)ru.ru_maxrss / 1024.0;
-}
-
-static double
-cpu_secs(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru) != 0)
-		return 0;
-	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
 /* Build a guest-list ledger of n entries in base/guestlist; its dir. */
 static char *
 build_ledger(const char *base, uint64_t n, double *secs)
 {
-	struct vms_caller deployer = { "unix:root", "peercred" };
-	struct vms_caller guest = { NULL, "peercred" };
-	struct engine_result res;
-	struct vms_limits lim;
-	struct note_signer *s;
-	struct ledger *l;
-	struct engine *e;
-	char err[VMS_ERRLEN], *dir, *key, *snap, *entry, name[32], caller[32];
-	uint64_t i, idx, t = 1700000000000ULL, t0 = mono_usec();
-	size_t elen;
-	json_t *args;
+	char *dir, *key;
 
 	xasprintf(&dir, "%s/guestlist", base);
 	xasprintf(&key, "%s/key", base);
-	xasprintf(&snap, "%s/state.snap", dir);
-	if (note_keyfile_create(key, err, sizeof(err)) != 0)
-		die("keyfile", err);
-	if ((s = note_signer_load(key, "bench.example/vmsd/guestlist", err,
-	    sizeof(err))) == NULL)
-		die("signer", err);
-	limits_default(&lim);
-	if (engine_deploy("guestlist", guestlist, strlen(guestlist), &lim,
-	    &deployer, t, &e, &entry, &elen, err, sizeof(err)) != ENGINE_OK)
-		die("deploy", err);
-	if (ledger_create(dir, "bench.example/vmsd/guestlist", s, &l, err,
-	    sizeof(err)) != 0)
-		die("ledger_create", err);
-	if (ledger_append(l, entry, elen, &idx, err, sizeof(err)) != 0)
-		die("append", err);
-	free(entry);
-	for (i = 1; i < n; i++) {
-		snprintf(name, sizeof(name), "guest%" PRIu64, i % 5000);
-		snprintf(caller, sizeof(caller), "unix:user%" PRIu64, i % 97);
-		guest.id = caller;
-		args = json_pack("[s,b,s]", name, (int)(i % 3 != 0),
-		    i % 3 ? "see you" : "Washing my hair, sorry!");
-		memset(&res, 0, sizeof(res));
-		if (engine_call(e, "RSVP", args, &guest, t + i, &entry, &elen,
-		    &res, err, sizeof(err)) != ENGINE_OK)
-			die("call", err);
-		json_decref(args);
-		engine_result_clear(&res);
-		if (ledger_append(l, entry, elen, &idx, err, sizeof(err)) != 0)
-			die("append", err);
-		free(entry);
-		if (i % 1000 == 0 && ledger_commit(l, err, sizeof(err)) != 0)
-			die("commit", err);
-	}
-	if (ledger_commit(l, err, sizeof(err)) != 0)
-		die("commit", err);
-	if (engine_snapshot_save(e, snap, err, sizeof(err)) != 0)
-		die("snapshot", err);
-	engine_free(e);
-	ledger_close(l);
-	note_signer_free(s);
+	*secs = bench_build_guestlist(dir, key, n);
 	free(key);
-	free(snap);
-	*secs = (double)(mono_usec() - t0) / 1e6;
 	return dir;
 }
 
@@ -147,7 +58,7 @@ hash_only(const char *dir)
 	uint64_t i, t0 = mono_usec();
 
 	if (audit_dir_source(dir, &src, err, sizeof(err)) != 0)
-		die("audit source", err);
+		bench_die("audit source", err);
 	merkle_frontier_init(&fr);
 	for (i = 0; src->entry(src->ctx, i, &b, &bl, err,
 	    sizeof(err)) == 0; i++) {
@@ -168,17 +79,17 @@ audit_once(const char *dir, int threads, double *cpu)
 	struct audit_report r;
 	char err[VMS_ERRLEN], *line;
 	uint64_t t0 = mono_usec();
-	double c0 = cpu_secs(), secs;
+	double c0 = bench_cpu_secs(), secs;
 	int rc;
 
 	if (audit_dir_source(dir, &src, err, sizeof(err)) != 0)
-		die("audit source", err);
+		bench_die("audit source", err);
 	memset(&o, 0, sizeof(o));
 	o.threads = threads;
 	rc = audit_run(src, &o, &r, NULL, err, sizeof(err));
 	audit_source_free(src);
 	secs = (double)(mono_usec() - t0) / 1e6;
-	*cpu = cpu_secs() - c0;
+	*cpu = bench_cpu_secs() - c0;
 	if (rc != 0) {
 		line = audit_report_line(&r);
 		fprintf(stderr, "bench-audit: the audit failed: %s\n",
@@ -197,7 +108,7 @@ bench(const char *bd, uint64_t n, int cores)
 
 	xasprintf(&base, "%s/bench-audit.XXXXXX", bd);
 	if (mkdtemp(base) == NULL)
-		die(base, "cannot create the benchmark directory");
+		bench_die(base, "cannot create the benchmark directory");
 	dir = build_ledger(base, n, &build_s);
 	hash_s = hash_only(dir);
 	one = audit_once(dir, 1, &cpu1);
@@ -228,7 +139,7 @@ main(int argc, char **argv)
 		int th = argc > 3 ? atoi(argv[3]) : 1;
 
 		if (sodium_init() < 0)
-			die("sodium_init", "failed");
+			bench_die("sodium_init", "failed");
 		secs = audit_once(argv[2], th > 0 ? th : 1, &cpu);
 		printf("audit of %s on %d thread(s): %.2f s (CPU %.2f s)\n",
 		    argv[2], th > 0 ? th : 1, secs, cpu);
@@ -239,13 +150,13 @@ main(int argc, char **argv)
 		double build_s;
 
 		if (sodium_init() < 0)
-			die("sodium_init", "failed");
+			bench_die("sodium_init", "failed");
 		if (mkdir_p(bd ? bd : "build/bench-data", 0755) != 0)
-			die(bd ? bd : "build/bench-data", "cannot create it");
+			bench_die(bd ? bd : "build/bench-data", "cannot create it");
 		xasprintf(&base, "%s/bench-audit.XXXXXX", bd ? bd :
 		    "build/bench-data");
 		if (mkdtemp(base) == NULL)
-			die(base, "cannot create the benchmark directory");
+			bench_die(base, "cannot create the benchmark directory");
 		dir = build_ledger(base, strtoull(argv[2], NULL, 10), &build_s);
 		printf("%s\n", dir);
 		free(dir);
@@ -256,15 +167,15 @@ main(int argc, char **argv)
 		for (nsizes = 0; nsizes < argc - 1 && nsizes < 8; nsizes++)
 			sizes[nsizes] = strtoull(argv[nsizes + 1], NULL, 10);
 	if (sodium_init() < 0)
-		die("sodium_init", "failed");
+		bench_die("sodium_init", "failed");
 	if (mkdir_p(bd ? bd : "build/bench-data", 0755) != 0)
-		die(bd ? bd : "build/bench-data", "cannot create it");
+		bench_die(bd ? bd : "build/bench-data", "cannot create it");
 	printf("reproduce: make build/bench/bench-audit && build/bench/bench-audit"
 	    " [ENTRIES...]  (SHA extensions %s, %ld cores)\n",
 	    vms_sha256_accelerated() ? "in use" : "not available", cores);
 	for (i = 0; i < nsizes; i++)
 		bench(bd ? bd : "build/bench-data", sizes[i],
 		    cores > 1 ? (int)cores : 2);
-	printf("peak RSS: %.1f MiB\n", peak_rss_mib());
+	printf("peak RSS: %.1f MiB\n", bench_peak_rss_mib());
 	return 0;
 }

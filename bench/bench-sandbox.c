@@ -17,27 +17,10 @@
 #include <string.h>
 
 #include "engine.h"
+#include "benchlib.h"
 #include "util.h"
 
 #define REPLAY_N	100000
-
-static char *
-load(const char *name)
-{
-	char path[256], err[VMS_ERRLEN];
-	uint8_t *buf;
-	size_t len;
-
-	snprintf(path, sizeof(path), "examples/%s", name);
-	if (read_file(path, 1 << 20, &buf, &len, err, sizeof(err)) == -1) {
-		fprintf(stderr, "bench-sandbox: %s (run from the repo root)\n",
-		    err);
-		exit(1);
-	}
-	buf = xrealloc(buf, len + 1);
-	buf[len] = '\0';
-	return (char *)buf;
-}
 
 static struct engine *
 deploy(const char *code, char **entry, size_t *len)
@@ -156,7 +139,7 @@ replay(char **ents, size_t *lens, int warm, const char *what)
 static int
 profile(int n)
 {
-	char *guest = load("guestlist.lua"), who[32];
+	char *guest = bench_load_example("guestlist.lua"), who[32];
 	struct engine *e = deploy(guest, NULL, NULL);
 	json_t *args = json_pack("[s, b, s]", "Guest Name", 1, "see you there");
 	int i;
@@ -187,7 +170,7 @@ main(int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "--profile") == 0)
 		return profile(atoi(argv[2]));
-	guest = load("guestlist.lua");
+	guest = bench_load_example("guestlist.lua");
 	printf("reproduce: make build/bench/bench-sandbox && "
 	    "build/bench/bench-sandbox\n");
 

@@ -20,29 +20,12 @@
 #include "callsig.h"
 #include "canon.h"
 #include "engine.h"
+#include "benchlib.h"
 #include "util.h"
 
 #define ORIGIN		"bench.example/vmsd/bench"
 #define KEYS		500
 #define REPLAY_N	20000
-
-static char *
-load(const char *name)
-{
-	char path[256], err[VMS_ERRLEN];
-	uint8_t *buf;
-	size_t len;
-
-	snprintf(path, sizeof(path), "examples/%s", name);
-	if (read_file(path, 1 << 20, &buf, &len, err, sizeof(err)) == -1) {
-		fprintf(stderr, "bench-signed: %s (run from the repo root)\n",
-		    err);
-		exit(1);
-	}
-	buf = xrealloc(buf, len + 1);
-	buf[len] = '\0';
-	return (char *)buf;
-}
 
 static struct engine *
 deploy(const char *code, char **entry, size_t *len)
@@ -143,7 +126,7 @@ replay(const char *e0, size_t l0, char **ents, size_t *lens, size_t n)
 int
 main(void)
 {
-	char *guest = load("guestlist.lua"), err[VMS_ERRLEN], *canon;
+	char *guest = bench_load_example("guestlist.lua"), err[VMS_ERRLEN], *canon;
 	struct engine *e;
 	struct callsig cs;
 	json_t *args;

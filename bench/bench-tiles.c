@@ -27,6 +27,7 @@
 
 #include <sodium.h>
 
+#include "benchlib.h"
 #include "engine.h"
 #include "httpc.h"
 #include "ledger.h"
@@ -34,81 +35,12 @@
 #include "tile.h"
 #include "util.h"
 
-static const char guestlist[] =
-    "local M = {}\n"
-    "function M.init() System.files.mkdir('/rsvps') end\n"
-    "function M.RSVP(name, coming, reason)\n"
-    "  if type(name) ~= 'string' then error('name must be a string') end\n"
-    "  System.files.writeFile('/rsvps/' .. name .. '.json',\n"
-    "    System.json.encode({ name = name, coming = coming, reason = reason }))\n"
-    "end\n"
-    "return M\n";
-
-static void
-die(const char *what, const char *err)
-{
-	fprintf(stderr, "bench-tiles: %s: %s\n", what, err);
-	exit(1);
-}
-
 static int
 build(const char *dir, const char *keyfile, uint64_t n)
 {
-	struct vms_caller deployer = { "unix:root", "peercred" };
-	struct vms_caller guest = { NULL, "peercred" };
-	struct engine_result res;
-	struct vms_limits lim;
-	struct note_signer *s;
-	struct ledger *l;
-	struct engine *e;
-	char err[VMS_ERRLEN], *entry, *snap, name[32], caller[32];
-	uint64_t i, idx, t = 1700000000000ULL, t0 = mono_usec();
-	size_t elen;
-	json_t *args;
+	double secs = bench_build_guestlist(dir, keyfile, n);
 
-	if (note_keyfile_create(keyfile, err, sizeof(err)) != 0)
-		die("keyfile", err);
-	if ((s = note_signer_load(keyfile, "bench.example/vmsd/guestlist", err,
-	    sizeof(err))) == NULL)
-		die("signer", err);
-	limits_default(&lim);
-	if (engine_deploy("guestlist", guestlist, strlen(guestlist), &lim,
-	    &deployer, t, &e, &entry, &elen, err, sizeof(err)) != ENGINE_OK)
-		die("deploy", err);
-	if (ledger_create(dir, "bench.example/vmsd/guestlist", s, &l, err,
-	    sizeof(err)) != 0 || ledger_append(l, entry, elen, &idx, err,
-	    sizeof(err)) != 0)
-		die(dir, err);
-	free(entry);
-	for (i = 1; i < n; i++) {
-		snprintf(name, sizeof(name), "guest%" PRIu64, i % 5000);
-		snprintf(caller, sizeof(caller), "unix:user%" PRIu64, i % 97);
-		guest.id = caller;
-		args = json_pack("[s,b,s]", name, (int)(i % 3 != 0),
-		    i % 3 ? "see you" : "Washing my hair, sorry!");
-		memset(&res, 0, sizeof(res));
-		if (engine_call(e, "RSVP", args, &guest, t + i, &entry, &elen,
-		    &res, err, sizeof(err)) != ENGINE_OK)
-			die("call", err);
-		json_decref(args);
-		engine_result_clear(&res);
-		if (ledger_append(l, entry, elen, &idx, err, sizeof(err)) != 0)
-			die("append", err);
-		free(entry);
-		if (i % 1000 == 0 && ledger_commit(l, err, sizeof(err)) != 0)
-			die("commit", err);
-	}
-	if (ledger_commit(l, err, sizeof(err)) != 0)
-		die("commit", err);
-	xasprintf(&snap, "%s/state.snap", dir);
-	if (engine_snapshot_save(e, snap, err, sizeof(err)) != 0)
-		die("snapshot", err);
-	free(snap);
-	engine_free(e);
-	ledger_close(l);
-	note_signer_free(s);
-	printf("built %" PRIu64 " entries in %.2f s\n", n,
-	    (double)(mono_usec() - t0) / 1e6);
+	printf("built %" PRIu64 " entries in %.2f s\n", n, secs);
 	return 0;
 }
 
@@ -137,9 +69,9 @@ get(const char *url, uint64_t size, const char *kind, double secs)
 	    strcmp(kind, "bundles") == 0 ? 1 : 2;
 
 	if (mode < 2 && ntiles == 0)
-		die(kind, "the tree has no full tile");
+		bench_die(kind, "the tree has no full tile");
 	if (httpc_open(url, &o, &h, err, sizeof(err)) != 0)
-		die(url, err);
+		bench_die(url, err);
 	path[0] = '/';
 	c0 = cpu_usec();
 	t0 = mono_usec();
@@ -154,11 +86,11 @@ get(const char *url, uint64_t size, const char *kind, double secs)
 		}
 		if (httpc_request(h, "GET", path, NULL, NULL, 0, &r, err,
 		    sizeof(err)) != 0)
-			die(path, err);
+			bench_die(path, err);
 		if (r.status != 200 || (mode == 0 && r.len != TILE_BYTES)) {
 			snprintf(err, sizeof(err), "HTTP %d, %zu bytes", r.status,
 			    r.len);
-			die(path, err);
+			bench_die(path, err);
 		}
 		bytes += r.len;
 		httpc_resp_free(&r);
@@ -178,7 +110,7 @@ int
 main(int argc, char **argv)
 {
 	if (sodium_init() < 0)
-		die("sodium_init", "failed");
+		bench_die("sodium_init", "failed");
 	if (argc == 1) {
 		printf("bench-tiles: needs a running vmsd; see bench/tiles.sh "
 		    "below\n");
