@@ -1,7 +1,8 @@
 /*
  * engine_int.h — what the engine's files share: the engine itself and the
  * steps of executing an entry. Not for use outside lua-sandbox/.
- *   engine.c           deploy, call, open, request checks, accessors
+ *   engine.c           deploy, call, open, accessors
+ *   engine_check.c     the caller and request checks (call and replay)
  *   engine_limits.c    the limits table
  *   engine_replay.c    replay (the auditor) and apply (restart)
  *   engine_snapshot.c  the snapshot file
@@ -82,6 +83,7 @@ struct eng_replay {
 
 /* Hex of the current state root. */
 void	 eng_root_hex(const struct engine *, char out[65]);
+/* engine_check.c */
 /* The caller's id and auth are well-formed, and a signed request (sig,
  * or NULL) comes exactly with auth "ed25519" and its key's id (refusal:
  * err). */
