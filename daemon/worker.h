@@ -119,6 +119,8 @@ struct worker {
 
 	uint64_t	*fx;		/* entries whose children are to make */
 	size_t		 nfx, capfx;
+	uint64_t	 fx_warned;	/* 1 + the entry whose children were
+					   last reported not made */
 	int		 intent;	/* CONTRACT_CHILDREN_PENDING exists */
 };
 
@@ -186,8 +188,10 @@ void	 worker_oracles_free(struct worker *);
 
 /* worker_children.c */
 /* Entry index (appended) makes or stops children: the intent is written
- * and synced now, before its batch can commit (fatal if it cannot be). */
-void	 worker_children_intent(struct worker *, uint64_t index);
+ * and synced now, before its batch can commit. 0, or the errno of the
+ * failed write (err says what): the batch must not commit. */
+int	 worker_children_intent(struct worker *, uint64_t index, char *err,
+	    size_t errlen);
 /* A batch is durable: make the children its entries ask for (tell vmsd);
  * on failure the worker exits after this batch, to retry at open. */
 void	 worker_children_run(struct worker *);

@@ -80,6 +80,7 @@ do_call(struct worker *w, uint64_t id, json_t *params,
 	char err[VMS_ERRLEN], *entry = NULL;
 	size_t len = 0;
 	uint64_t index;
+	int e;
 
 	if (method == NULL || !json_is_array(args)) {
 		worker_reply_error(w, id, RPC_INVALID_PARAMS, NULL,
@@ -131,8 +132,19 @@ do_call(struct worker *w, uint64_t id, json_t *params,
 		return;
 	}
 	w->dirty = 1;
-	if (res.contracts > 0)
-		worker_children_intent(w, index);
+	if (res.contracts > 0 && (e = worker_children_intent(w, index, err,
+	    sizeof(err))) != 0) {
+		if (!worker_storage_errno(e))
+			fatalx("children of entry %llu: %s; batch not committed",
+			    (unsigned long long)index, err);
+		/* the disk is full: this entry goes with the open batch */
+		free(entry);
+		engine_result_clear(&res);
+		worker_storage_full(w, err);
+		worker_reply_error(w, id, RPC_UNAVAILABLE, json_pack("{s:s}",
+		    "reason", "no_space"), worker_no_space);
+		return;
+	}
 	/* The reply waits for the batch's checkpoint: its receipt (or, if
 	 * the storage fills first, the error saying it was not recorded). */
 	if (w->nholes == w->capholes) {

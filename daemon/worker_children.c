@@ -72,10 +72,12 @@ notice(struct worker *w, const char *op, const char *name, uint64_t size,
 	wire_buf_free(&b);
 }
 
-void
-worker_children_intent(struct worker *w, uint64_t index)
+int
+worker_children_intent(struct worker *w, uint64_t index, char *err,
+    size_t errlen)
 {
-	char *p, buf[32], err[VMS_ERRLEN];
+	char *p, buf[32];
+	int e;
 
 	if (w->nfx == w->capfx) {
 		w->capfx = w->capfx ? w->capfx * 2 : 16;
@@ -83,16 +85,18 @@ worker_children_intent(struct worker *w, uint64_t index)
 	}
 	w->fx[w->nfx++] = index;
 	if (w->intent)
-		return;
+		return 0;
 	p = intent_path(w);
 	snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)index);
 	/* durable before the entry's batch is: else no commit */
-	if (write_file_atomic(p, buf, strlen(buf), 0644, err,
-	    sizeof(err)) != 0)
-		fatalx("children of entry %llu: %s; batch not committed",
-		    (unsigned long long)index, err);
+	if (write_file_atomic(p, buf, strlen(buf), 0644, err, errlen) != 0) {
+		e = errno;
+		free(p);
+		return e != 0 ? e : EIO;
+	}
 	free(p);
 	w->intent = 1;
+	return 0;
 }
 
 /* The entry 0 of child `name`, if its directory holds a ledger: 0 and its
@@ -330,16 +334,24 @@ worker_children_run(struct worker *w)
 			continue;
 		}
 		if (carry_out(w, w->fx[i], err, sizeof(err)) != 0) {
-			/* the intent stays: a restarted worker retries */
-			log_warnx("children of entry %llu not made: %s; "
-			    "restarting to retry", (unsigned long long)w->fx[i],
-			    err);
-			w->must_exit = 1;
+			/* The intent stays: tried again after each commit
+			 * and at the next start. Not a restart: a full disk
+			 * would make that a crash loop and the parent
+			 * failed, while its calls are refused cleanly. */
+			if (w->fx_warned != w->fx[i] + 1)
+				log_warnx("children of entry %llu not made: %s; "
+				    "trying again after each commit",
+				    (unsigned long long)w->fx[i], err);
+			w->fx_warned = w->fx[i] + 1;
 			w->fx[keep++] = w->fx[i];
+		} else if (w->fx_warned == w->fx[i] + 1) {
+			log_info("children of entry %llu made",
+			    (unsigned long long)w->fx[i]);
+			w->fx_warned = 0;
 		}
 	}
 	w->nfx = keep;
-	if (w->nfx == 0 && w->intent && !w->must_exit)
+	if (w->nfx == 0 && w->intent)
 		intent_done(w);
 }
 

@@ -354,41 +354,46 @@ write_file_atomic(const char *path, const void *data, size_t len,
     mode_t mode, char *err, size_t errlen)
 {
 	char *tmp;
-	int fd;
+	int fd, e;
 
 	xasprintf(&tmp, "%s.tmp.%ld", path, (long)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0) {
-		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
-		free(tmp);
-		return -1;
+		e = errno;
+		seterr(err, errlen, "%s: %s", tmp, strerror(e));
+		goto fail;
 	}
 	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+		e = errno;
+		seterr(err, errlen, "%s: %s", tmp, strerror(e));
 		close(fd);
 		unlink(tmp);
-		free(tmp);
-		return -1;
+		goto fail;
 	}
 	if (close(fd) != 0) {
-		seterr(err, errlen, "close %s: %s", tmp, strerror(errno));
+		e = errno;
+		seterr(err, errlen, "close %s: %s", tmp, strerror(e));
 		unlink(tmp);
-		free(tmp);
-		return -1;
+		goto fail;
 	}
 	if (rename(tmp, path) != 0) {
-		seterr(err, errlen, "rename %s: %s", path, strerror(errno));
+		e = errno;
+		seterr(err, errlen, "rename %s: %s", path, strerror(e));
 		unlink(tmp);
-		free(tmp);
-		return -1;
+		goto fail;
 	}
 	free(tmp);
 	if (fsync_parent(path) != 0) {
-		seterr(err, errlen, "fsync dir of %s: %s", path,
-		    strerror(errno));
+		e = errno;
+		seterr(err, errlen, "fsync dir of %s: %s", path, strerror(e));
+		errno = e;
 		return -1;
 	}
 	return 0;
+fail:
+	free(tmp);
+	errno = e;	/* why, for the caller (ENOSPC: the disk is full) */
+	return -1;
 }
 
 int

@@ -51,6 +51,8 @@ int	 pwrite_full(int fd, const void *buf, size_t len, off_t off);
 int	 read_file(const char *path, size_t max, uint8_t **buf, size_t *len,
 	    char *err, size_t errlen);
 /* Atomically replace path with data: temp file, fsync, rename, fsync dir. */
+/* Write path through a synced temporary file and a rename. -1 with err,
+ * and errno saying why. */
 int	 write_file_atomic(const char *path, const void *data, size_t len,
 	    mode_t mode, char *err, size_t errlen);
 int	 fsync_dir(const char *dir);
