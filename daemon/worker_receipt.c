@@ -154,13 +154,74 @@ hole_clear(struct receipt_hole *h)
 	free(h->entry);
 }
 
+/*
+ * Rebuild the open batch's output with each hole's reply in its place:
+ * put(w, b, i, arg) appends hole i's to b. The holes are cleared.
+ */
+static void
+splice_holes(struct worker *w, void (*put)(struct worker *,
+    struct wire_buf *, size_t, void *), void *arg)
+{
+	struct wire_buf b;
+	size_t i, at = 0;
+
+	memset(&b, 0, sizeof(b));
+	for (i = 0; i < w->nholes; i++) {
+		if (w->holes[i].at > at)
+			wire_buf_add(&b, w->out.buf + at, w->holes[i].at - at);
+		at = w->holes[i].at;
+		put(w, &b, i, arg);
+		hole_clear(&w->holes[i]);
+	}
+	if (w->out.len > at)
+		wire_buf_add(&b, w->out.buf + at, w->out.len - at);
+	w->nholes = 0;
+	wire_buf_free(&w->out);
+	w->out = b;
+}
+
+/* The batch's checkpoint is signed: each reply with its receipt. */
+struct filled {
+	struct wire_buf	 t;		/* scratch */
+	const char	*notejson;
+	uint64_t	 size;
+};
+
+static void
+put_filled(struct worker *w, struct wire_buf *b, size_t i, void *arg)
+{
+	struct filled *f = arg;
+	size_t start = b->len;
+
+	put_reply(w, b, &f->t, &w->holes[i], f->notejson, f->size,
+	    w->proofs[i], w->prooflens[i]);
+	/* if its fdatasync finds the storage full, it is refused */
+	note_call(w, w->holes[i].id, start, b->len);
+}
+
+/* The batch is lost: each reply is this error. */
+struct refused {
+	int		 code;
+	const char	*message;
+	json_t		*data;
+};
+
+static void
+put_refused(struct worker *w, struct wire_buf *b, size_t i, void *arg)
+{
+	struct refused *r = arg;
+
+	wire_put_error(b, w->holes[i].id, ledger_committed_size(w->ledger),
+	    r->code, r->message, r->data);
+}
+
 void
 worker_fill_receipts(struct worker *w, const char *note, uint64_t size)
 {
-	struct wire_buf b, t;
+	struct filled f;
 	json_t *js;
 	char err[VMS_ERRLEN], *notejson;
-	size_t i, at = 0, n, start;
+	size_t i;
 	int consecutive = 1;
 
 	if (w->nholes == 0)
@@ -191,56 +252,29 @@ worker_fill_receipts(struct worker *w, const char *note, uint64_t size)
 	    (notejson = json_dumps(js, JSON_ENCODE_ANY | JSON_COMPACT)) == NULL)
 		fatalx("receipts: cannot encode the checkpoint");
 	json_decref(js);
-	memset(&b, 0, sizeof(b));
-	memset(&t, 0, sizeof(t));
+	memset(&f, 0, sizeof(f));
+	f.notejson = notejson;
+	f.size = size;
 	w->out_calls.n = 0;	/* every call's reply is a hole until now */
-	for (i = 0; i < w->nholes; i++) {
-		n = w->holes[i].at - at;
-		if (n > 0)
-			wire_buf_add(&b, w->out.buf + at, n);
-		at = w->holes[i].at;
-		start = b.len;
-		put_reply(w, &b, &t, &w->holes[i], notejson, size,
-		    w->proofs[i], w->prooflens[i]);
-		note_call(w, w->holes[i].id, start, b.len);
-		hole_clear(&w->holes[i]);
-	}
-	if (w->out.len > at)
-		wire_buf_add(&b, w->out.buf + at, w->out.len - at);
+	splice_holes(w, put_filled, &f);
 	free(notejson);
-	wire_buf_free(&t);
-	w->nholes = 0;
-	wire_buf_free(&w->out);
-	w->out = b;
+	wire_buf_free(&f.t);
 }
 
 size_t
 worker_refuse_holes(struct worker *w, int code, const char *message,
     const char *reason)
 {
-	struct wire_buf b;
-	json_t *data;
-	size_t i, at = 0, n, count = w->nholes;
+	struct refused r;
+	size_t count = w->nholes;
 
 	if (count == 0)
 		return 0;
-	data = json_pack("{s:s}", "reason", reason);
-	memset(&b, 0, sizeof(b));
-	for (i = 0; i < w->nholes; i++) {
-		n = w->holes[i].at - at;
-		if (n > 0)
-			wire_buf_add(&b, w->out.buf + at, n);
-		at = w->holes[i].at;
-		wire_put_error(&b, w->holes[i].id,
-		    ledger_committed_size(w->ledger), code, message, data);
-		hole_clear(&w->holes[i]);
-	}
-	if (w->out.len > at)
-		wire_buf_add(&b, w->out.buf + at, w->out.len - at);
-	json_decref(data);
-	w->nholes = 0;
-	wire_buf_free(&w->out);
-	w->out = b;
+	r.code = code;
+	r.message = message;
+	r.data = json_pack("{s:s}", "reason", reason);
+	splice_holes(w, put_refused, &r);
+	json_decref(r.data);
 	return count;
 }
 

@@ -236,20 +236,31 @@ def cmd_flood(addr, o):
                       "probe_worst": round(pr.worst, 3)}))
 
 
-def sampler(pid, box, stop):
-    while not stop.is_set():
-        box[0] = max(box[0], rss_kb(pid))
-        time.sleep(0.05)
+class RSS:
+    """vmsd's RSS, sampled every 50 ms on a thread: base, then peak."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.base = self.peak = rss_kb(pid)
+        self.stop = threading.Event()
+        self.th = threading.Thread(target=self.run, daemon=True)
+        self.th.start()
+
+    def run(self):
+        while not self.stop.is_set():
+            self.peak = max(self.peak, rss_kb(self.pid))
+            time.sleep(0.05)
+
+    def finish(self):
+        self.stop.set()
+        self.th.join()
 
 
 def cmd_membomb(addr, o):
     n, size = int(o.get("--conns", 100)), int(o.get("--size", 1 << 20))
     secs, pid = float(o.get("--seconds", 4)), int(o["--pid"])
     raise_nofile()
-    base = rss_kb(pid)
-    box, stop = [base], threading.Event()
-    th = threading.Thread(target=sampler, args=(pid, box, stop), daemon=True)
-    th.start()
+    rss = RSS(pid)
     pr = Prober(o.get("--probe", addr), o)
     chunk = b"x" * 65536
     socks = []
@@ -286,14 +297,13 @@ def cmd_membomb(addr, o):
     for c in socks:
         if not c[2] and closed(c[0]):
             c[2] = True
-    stop.set()
-    th.join()
+    rss.finish()
     pr.finish()
     sent = sum(c[1] for c in socks)
     print(json.dumps({"conns": len(socks), "closed": sum(c[2] for c in socks),
                       "sent_mb": round(sent / 1048576, 1),
-                      "rss_base_mb": round(base / 1024, 1),
-                      "rss_peak_mb": round(box[0] / 1024, 1),
+                      "rss_base_mb": round(rss.base / 1024, 1),
+                      "rss_peak_mb": round(rss.peak / 1024, 1),
                       "probe_ok": pr.ok, "probe_failed": pr.failed,
                       "probe_worst": round(pr.worst, 3)}))
     for c in socks:
@@ -306,10 +316,7 @@ def cmd_unread(addr, o):
     method = o.get("--method", "log")
     secs, pid = float(o.get("--seconds", 4)), int(o["--pid"])
     raise_nofile()
-    base = rss_kb(pid)
-    box, stop = [base], threading.Event()
-    th = threading.Thread(target=sampler, args=(pid, box, stop), daemon=True)
-    th.start()
+    rss = RSS(pid)
     pr = Prober(o.get("--probe", addr), o)
     line = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method,
                        "params": params}).encode() + b"\n"
@@ -335,12 +342,11 @@ def cmd_unread(addr, o):
     for c in socks:
         if not c[2] and closed(c[0]):
             c[2] = True
-    stop.set()
-    th.join()
+    rss.finish()
     pr.finish()
     print(json.dumps({"conns": n, "closed": sum(c[2] for c in socks),
-                      "rss_base_mb": round(base / 1024, 1),
-                      "rss_peak_mb": round(box[0] / 1024, 1),
+                      "rss_base_mb": round(rss.base / 1024, 1),
+                      "rss_peak_mb": round(rss.peak / 1024, 1),
                       "probe_ok": pr.ok, "probe_failed": pr.failed,
                       "probe_worst": round(pr.worst, 3)}))
     for c in socks:

@@ -16,6 +16,8 @@ import json
 import struct
 import sys
 
+from verify import mth  # RFC 6962 MTH, the independent reference
+
 
 def records(path):
     d = open(path, "rb").read()
@@ -32,18 +34,6 @@ def records(path):
 
 def leaves(dirpath):
     return [r for note, r in records(dirpath + "/entries") if not note]
-
-
-def mth(ls):
-    n = len(ls)
-    if n == 0:
-        return hashlib.sha256(b"").digest()
-    if n == 1:
-        return hashlib.sha256(b"\x00" + ls[0]).digest()
-    k = 1
-    while k * 2 < n:
-        k *= 2
-    return hashlib.sha256(b"\x01" + mth(ls[:k]) + mth(ls[k:])).digest()
 
 
 def note_size_root(note):
