@@ -33,6 +33,7 @@ import os
 import resource
 import select
 import socket
+import struct
 import sys
 import threading
 import time
@@ -45,11 +46,19 @@ def raise_nofile():
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
-def connect(addr, timeout=10, source=None):
+def connect(addr, timeout=10, source=None, wait=False):
+    """wait: a Unix connect waits for room in a full listen backlog, as a
+    blocking client (vmsctl, libvms/client.c) does, for up to timeout;
+    else it fails at once (EAGAIN), as the attackers' do."""
     if addr.startswith("unix:"):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        if wait:
+            tv = struct.pack("ll", int(timeout), 0)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+            s.connect(addr[5:])	# blocking: waits in the backlog
         s.settimeout(timeout)
-        s.connect(addr[5:])
+        if not wait:
+            s.connect(addr[5:])
         return s
     hp = addr.split("://", 1)[1].rstrip("/")
     host, port = hp.rsplit(":", 1)
@@ -75,7 +84,7 @@ def probe_once(addr, timeout=10, source=None):
     """One ping on a fresh connection: its latency in seconds, or None."""
     t0 = time.monotonic()
     try:
-        s = connect(addr, timeout, source)
+        s = connect(addr, timeout, source, wait=True)
         body = json.dumps(PING).encode()
         if is_http(addr):
             s.sendall(http_request(body))
