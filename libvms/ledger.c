@@ -134,6 +134,7 @@ ledger_close(struct ledger *l)
 	free(l->wb_ent.buf);
 	free(l->wb_idx.buf);
 	free(l->wb_hash.buf);
+	free(l->hc);
 	free(l->checkpoint);
 	free(l->vkey);
 	free(l->dir);

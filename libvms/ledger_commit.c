@@ -35,6 +35,7 @@ data_fdatasync(int fd)
 int
 ledger_truncate_committed(struct ledger *l)
 {
+	ledger_hcache_cut(l, ledger_stored_count(l->csize));
 	if (ftruncate(l->fd_ent, (off_t)l->cent_end) != 0 ||
 	    ftruncate(l->fd_idx, (off_t)(l->csize * 8)) != 0 ||
 	    ftruncate(l->fd_hash, (off_t)(ledger_stored_count(l->csize) *
@@ -117,6 +118,7 @@ ledger_rollback(struct ledger *l, char *err, size_t errlen)
 		return -1;
 	}
 	ledger_wdiscard(l);
+	ledger_hcache_cut(l, ledger_stored_count(l->csize));
 	if (l->size == l->csize && !l->need_rollback)
 		return 0;
 	l->need_rollback = 0;
@@ -156,9 +158,14 @@ ledger_append(struct ledger *l, const void *entry, size_t len,
 	}
 	/* The leaf and every parent it completes, in stored order. */
 	merkle_leaf_hash(entry, len, hashes[0]);
-	for (s = l->size, k = l->front.npeaks - 1; s & 1; s >>= 1, k--, nh++)
+	for (s = l->size, k = l->front.npeaks - 1; s & 1; s >>= 1, k--, nh++) {
+		/* the peak of level nh - 1 merged here is node s - 1 */
+		if (nh - 1 >= LEDGER_HPEAK_LEVEL)
+			ledger_hcache_peak(l, (int)(nh - 1), s - 1,
+			    l->front.peaks[k]);
 		merkle_node_hash(l->front.peaks[k], hashes[nh - 1],
 		    hashes[nh]);
+	}
 	ledger_put_be32(hdr, (uint32_t)len);
 	ledger_put_be64(ib, l->ent_end);
 	wb_begin(l);
@@ -166,6 +173,7 @@ ledger_append(struct ledger *l, const void *entry, size_t len,
 	wb_add(&l->wb_ent, entry, len);
 	wb_add(&l->wb_idx, ib, 8);
 	wb_add(&l->wb_hash, hashes, nh * MERKLE_HASH_LEN);
+	ledger_hcache_add(l, ledger_stored_count(l->size), hashes, nh);
 	merkle_frontier_push(&l->front, hashes[0]);
 	l->ent_end += 4 + len;
 	if (index != NULL)

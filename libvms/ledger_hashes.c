@@ -68,11 +68,108 @@ ledger_get_be64(const uint8_t *p)
 	return (uint64_t)ledger_get_be32(p) << 32 | ledger_get_be32(p + 4);
 }
 
+void
+ledger_hcache_add(struct ledger *l, uint64_t first, const merkle_hash *h,
+    size_t n)
+{
+	size_t drop;
+
+	if (n > LEDGER_HCACHE_MAX / 2)
+		return;
+	if (l->hc_n > 0 && l->hc_start + l->hc_n != first)
+		l->hc_n = 0;	/* not contiguous: start again */
+	if (l->hc_n == 0)
+		l->hc_start = first;
+	if (l->hc_n + n > l->hc_cap && l->hc_cap < LEDGER_HCACHE_MAX) {
+		l->hc_cap = l->hc_cap ? l->hc_cap * 2 : 64;
+		if (l->hc_cap > LEDGER_HCACHE_MAX)
+			l->hc_cap = LEDGER_HCACHE_MAX;
+		l->hc = xrealloc(l->hc, l->hc_cap * sizeof(*l->hc));
+	}
+	if (l->hc_n + n > l->hc_cap) {
+		/* Full: keep the newer half. */
+		drop = l->hc_n - l->hc_cap / 2;
+		memmove(l->hc, l->hc + drop, (l->hc_n - drop) *
+		    sizeof(*l->hc));
+		l->hc_n -= drop;
+		l->hc_start += drop;
+	}
+	memcpy(l->hc + l->hc_n, h, n * sizeof(*l->hc));
+	l->hc_n += n;
+}
+
+void
+ledger_hcache_peak(struct ledger *l, int level, uint64_t n,
+    const merkle_hash h)
+{
+	unsigned k = l->hpeak_next++ % LEDGER_HPEAKS;
+
+	l->hpeak[k].idx = ledger_stored_index(level, n) + 1;
+	memcpy(l->hpeak[k].h, h, MERKLE_HASH_LEN);
+}
+
+void
+ledger_hcache_frontier(struct ledger *l)
+{
+	uint64_t fs = l->front.size;
+	int level, k = 0;
+
+	for (level = 63; level >= 0; level--)
+		if (fs >> level & 1)
+			ledger_hcache_peak(l, level, level == 63 ? 0 :
+			    (fs >> (level + 1)) << 1, l->front.peaks[k++]);
+}
+
+void
+ledger_hcache_cut(struct ledger *l, uint64_t end)
+{
+	unsigned k;
+
+	if (end <= l->hc_start)
+		l->hc_n = 0;
+	else if (end - l->hc_start < l->hc_n)
+		l->hc_n = (size_t)(end - l->hc_start);
+	for (k = 0; k < LEDGER_HPEAKS; k++)
+		if (l->hpeak[k].idx > end)
+			l->hpeak[k].idx = 0;
+}
+
+/* A stored hash held in memory: the newest ones, the frontier's peaks,
+ * the older peaks merged lately. 0 if found. */
+static int
+hcache_get(const struct ledger *l, int level, uint64_t n, uint64_t i,
+    merkle_hash out)
+{
+	uint64_t fs = l->front.size;
+	unsigned k;
+
+	if (i - l->hc_start < l->hc_n) {
+		memcpy(out, l->hc[i - l->hc_start], MERKLE_HASH_LEN);
+		return 0;
+	}
+	/* peaks[k] covers the k-th set bit of the size, from the top */
+	if (level < 63 && fs == l->size && (fs >> level & 1) &&
+	    n == (fs >> (level + 1)) << 1) {
+		memcpy(out, l->front.peaks[__builtin_popcountll(fs >>
+		    (level + 1))], MERKLE_HASH_LEN);
+		return 0;
+	}
+	for (k = 0; k < LEDGER_HPEAKS; k++)
+		if (l->hpeak[k].idx == i + 1) {
+			memcpy(out, l->hpeak[k].h, MERKLE_HASH_LEN);
+			return 0;
+		}
+	return -1;
+}
+
 int
 ledger_read_hash(struct ledger *l, int level, uint64_t n, merkle_hash out)
 {
 	uint64_t i = ledger_stored_index(level, n);
 
+	if (i < ledger_stored_count(l->size) &&
+	    hcache_get(l, level, n, i, out) == 0)
+		return 0;
 	if (l->wb_hash.len > 0 && i >= ledger_stored_count(l->w_size) &&
 	    ledger_wflush(l) != 0)
 		return -1;

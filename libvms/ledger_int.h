@@ -9,6 +9,9 @@
 
 #include "ledger.h"
 
+#define LEDGER_HPEAKS		64
+#define LEDGER_HPEAK_LEVEL	6
+
 /* A growing byte buffer (appends not yet written). */
 struct ledger_wbuf {
 	uint8_t			*buf;
@@ -54,6 +57,23 @@ struct ledger {
 	 */
 	struct ledger_wbuf	 wb_ent, wb_idx, wb_hash;
 	uint64_t		 w_size, w_ent;
+	/*
+	 * The newest stored hashes, stored indices [hc_start, hc_start +
+	 * hc_n), as appended (ledger_hcache_add); with the frontier's peaks
+	 * they are every hash a new batch's inclusion proofs need, so
+	 * receipts read nothing from `hashes`. Emptied by a rollback.
+	 */
+	merkle_hash		*hc;
+	uint64_t		 hc_start;
+	size_t			 hc_n, hc_cap;
+	/* Older peaks the appends merged (levels >= LEDGER_HPEAK_LEVEL;
+	 * lower ones are in hc) and those at the open: the left siblings
+	 * a new leaf's proof needs beyond hc's reach. */
+	struct {
+		uint64_t	 idx;		/* stored index + 1; 0: free */
+		merkle_hash	 h;
+	}			 hpeak[LEDGER_HPEAKS];
+	unsigned		 hpeak_next;
 	/* A prepared commit (ledger_commit_prepare), not yet finished:
 	 * its commit record ends at p_ent_end. */
 	int			 pending;
@@ -107,6 +127,20 @@ void	 ledger_wdiscard(struct ledger *);
 /* Go sumdb/tlog stored-hash layout (post-order). */
 uint64_t ledger_stored_index(int level, uint64_t n);
 uint64_t ledger_stored_count(uint64_t n);
+/*
+ * The stored hashes kept in memory (ledger_hashes.c): n hashes appended at
+ * stored index `first`; a peak of `level`, index n, merged by an append;
+ * forget what lies at or past stored index `end` (rollback).
+ */
+#define LEDGER_HCACHE_MAX	2048	/* 64 KiB: the last ~1,000 entries */
+void	 ledger_hcache_add(struct ledger *, uint64_t first,
+	    const merkle_hash *, size_t n);
+void	 ledger_hcache_peak(struct ledger *, int level, uint64_t n,
+	    const merkle_hash);
+void	 ledger_hcache_cut(struct ledger *, uint64_t end);
+/* ... and the frontier's peaks, after an open: the first batch's proofs
+ * need the ones it merges. */
+void	 ledger_hcache_frontier(struct ledger *);
 
 void	 ledger_put_be32(uint8_t *, uint32_t);
 void	 ledger_put_be64(uint8_t *, uint64_t);

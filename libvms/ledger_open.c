@@ -679,6 +679,8 @@ ledger_open(const char *dir, const struct note_signer *signer,
 	}
 	if (check_files(l, err, errlen) != 0)
 		goto fail;
+	if (signer != NULL)
+		ledger_hcache_frontier(l);
 	if (rec != NULL)
 		*rec = l->rec;
 	*out = l;
