@@ -32,7 +32,7 @@
  * round down, so the best round is the closest to what vmsd can do
  * (bench/redis.sh treats Redis the same way). Output, one line:
  *   LABEL clients=N calls=N errors=N secs=S rate=R p50=.. p90=.. p95=..
- *   p99=.. max=.. (latencies in ms) cpu=.. (this client's CPU, µs/call)
+ *   p99=.. p999=.. max=.. (latencies in ms) cpu=.. (this client's CPU, µs/call)
  *   total=N (calls in all rounds) rates=R1,R2,.. (calls/s of each round)
  * Exit 1 if any call failed.
  */
@@ -113,7 +113,7 @@ struct run {
 
 struct result {
 	uint64_t	 done;
-	double		 secs, rate, p50, p90, p95, p99, max, cpu;
+	double		 secs, rate, p50, p90, p95, p99, p999, max, cpu;
 };
 
 static void
@@ -531,6 +531,7 @@ run_round(struct run *r, struct conn *cs, struct pollfd *pfd,
 	res->p90 = pct(r->lat, r->done, 0.90);
 	res->p95 = pct(r->lat, r->done, 0.95);
 	res->p99 = pct(r->lat, r->done, 0.99);
+	res->p999 = pct(r->lat, r->done, 0.999);
 	res->max = r->done ? r->lat[r->done - 1] / 1000.0 : 0;
 	res->cpu = r->sent == 0 ? 0 : (tv_usec(&ru1.ru_utime) +
 	    tv_usec(&ru1.ru_stime) - tv_usec(&ru0.ru_utime) -
@@ -641,9 +642,10 @@ main(int argc, char **argv)
 
 	printf("%s clients=%u calls=%" PRIu64 " errors=%" PRIu64
 	    " secs=%.2f rate=%.0f p50=%.3f p90=%.3f p95=%.3f p99=%.3f"
-	    " max=%.3f cpu=%.0f total=%" PRIu64 " rates=%s reconnects=%"
-	    PRIu64 "\n", label, clients, best.done, r.errors, best.secs,
-	    best.rate, best.p50, best.p90, best.p95, best.p99, best.max,
+	    " p999=%.3f max=%.3f cpu=%.0f total=%" PRIu64 " rates=%s"
+	    " reconnects=%" PRIu64 "\n", label, clients, best.done, r.errors,
+	    best.secs, best.rate, best.p50, best.p90, best.p95, best.p99,
+	    best.p999, best.max,
 	    best.cpu, r.seq, rates, r.reconnects);
 	if (r.errors > 0) {
 		fprintf(stderr, "bench-daemon: %s: %" PRIu64 " calls failed, "

@@ -3,8 +3,9 @@
 # a private state dir under $VMS_BENCH_DIR (real disk), deploy
 # examples/guestlist.lua, drive RSVP calls with build/bench/bench-daemon (one
 # thread, a poll loop, one call in flight per connection, like
-# redis-benchmark) with 1 and 32 clients, over the control socket and over
-# the HTTP port (POST /rpc, kept-alive connections), unsigned (debug caller
+# redis-benchmark) with 1 and 32 clients over the control socket and over
+# the HTTP port (POST /rpc, kept-alive connections), and with 8 and 128
+# clients over the control socket, unsigned (debug caller
 # ids) and signed (a fresh Ed25519 key per call), with the ratios to the
 # control socket; then report checkpoints signed (group commit), CPU per call, peak RSS
 # of vmsd and of the contract's worker, ledger bytes per call and `vmsctl
@@ -16,8 +17,10 @@
 # Each figure is the best of VMS_BENCH_ROUNDS rounds (default 3): on a shared
 # machine other jobs only slow a round down (bench/redis.sh does the same).
 # Knobs (environment): VMS_BENCH_ROUNDS, VMS_BENCH_CALLS1 (calls per round
-# with 1 client, default 1000), VMS_BENCH_CALLS32 (with 32 clients, default
-# 7000), VMS_BENCH_SECONDS (upper bound per round, default 5).
+# with 1 client, default 1000), VMS_BENCH_CALLS8, VMS_BENCH_CALLS32 and
+# VMS_BENCH_CALLS128 (with 8, 32 and 128 clients, on the control socket
+# only: defaults 4000, 7000, 12000), VMS_BENCH_SECONDS (upper bound per
+# round, default 5).
 cd "$(dirname "$0")/.." || exit 2
 TOP=$(pwd)
 VMSD="$TOP/daemon/vmsd"
@@ -26,7 +29,9 @@ BD="$TOP/build/bench/bench-daemon"
 BENCH_DIR="${VMS_BENCH_DIR:-$TOP/build/bench-data}"
 ROUNDS="${VMS_BENCH_ROUNDS:-3}"
 N1="${VMS_BENCH_CALLS1:-1000}"
+N8="${VMS_BENCH_CALLS8:-4000}"
 N32="${VMS_BENCH_CALLS32:-7000}"
+N128="${VMS_BENCH_CALLS128:-12000}"
 SECS="${VMS_BENCH_SECONDS:-5}"
 W="$BENCH_DIR/daemon"
 RES="$BENCH_DIR/daemon-results"
@@ -70,6 +75,7 @@ cat > "$W/vmsd.conf" <<EOF
 debug_auth = yes
 idle_timeout = 0
 call_rate_per_address = 0
+max_connections_per_uid = 512
 EOF
 
 # Start vmsd on a free loopback port (retry if the port is taken).
@@ -130,17 +136,19 @@ run() {
 	    -v wc=$((w1 - w0)) '{
 		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		t = v["total"]
-		printf "  %-9s %6d calls/s  p50 %6.3f  p90 %6.3f  p99 %6.3f  max %7.3f  (best round: %d calls in %s s)\n",
-		    $1, v["rate"], v["p50"], v["p90"], v["p99"], v["max"],
-		    v["calls"], v["secs"]
-		printf "  %-9s rounds %s calls/s; %d checkpoints for %d calls = %.1f calls/checkpoint\n",
+		printf "  %-10s %6d calls/s  p50 %6.3f  p90 %6.3f  p99 %6.3f  p99.9 %7.3f  max %7.3f  (best round: %d calls in %s s)\n",
+		    $1, v["rate"], v["p50"], v["p90"], v["p99"], v["p999"],
+		    v["max"], v["calls"], v["secs"]
+		printf "  %-10s rounds %s calls/s; %d checkpoints for %d calls = %.1f calls/checkpoint\n",
 		    "", v["rates"], ck, t, (ck ? t / ck : 0)
-		printf "  %-9s CPU per call: vmsd %.0f us, worker %.0f us, client %d us%s\n",
+		printf "  %-10s CPU per call: vmsd %.0f us, worker %.0f us, client %d us%s\n",
 		    "", dc * 1e6 / tck / t, wc * 1e6 / tck / t, v["cpu"],
 		    (v["reconnects"] > 0 ? sprintf(" (%d reconnects: max_requests_per_connection)", v["reconnects"]) : "") }'
 }
 run unix-c1 "$SOCK" 1 "$N1"
+run unix-c8 "$SOCK" 8 "$N8"
 run unix-c32 "$SOCK" 32 "$N32"
+run unix-c128 "$SOCK" 128 "$N128"
 run http-c1 "http://127.0.0.1:$PORT" 1 "$N1"
 run http-c32 "http://127.0.0.1:$PORT" 32 "$N32"
 # Signed calls over HTTP: each call signed by a key of its own (a new

@@ -3,7 +3,9 @@
 # run: Redis with appendonly yes (appendfsync always, then everysec) on a
 # private port and dir under $VMS_BENCH_DIR, EVALSHA of a Lua script
 # equivalent to the guest list's RSVP, driven by redis-benchmark -c 1 and
-# -c 32 over loopback TCP, exactly as shared/reference/peers.md describes.
+# -c 32 over loopback TCP, exactly as shared/reference/peers.md describes
+# (and -c 8 and -c 128 with appendfsync always, beside vmsd's control
+# socket at 8 and 128 clients).
 # Then prints the summary table: vmsd (from $VMS_BENCH_DIR/daemon-results,
 # written by bench/daemon.sh, which bench/run runs first) against Redis,
 # with the ratios vmsd/Redis.
@@ -54,6 +56,7 @@ summary() {
 		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		k = $1; sub(/-c[0-9]+$/, "", k); c = v["clients"]
 		rate[k, c] = v["rate"]; p50[k, c] = v["p50"]; p99[k, c] = v["p99"]
+		p999[k, c] = ("p999" in v) ? v["p999"] : "-"
 		if (k == "unix" && c == 32) cpc = v["total"] / (v["checkpoints"] ? v["checkpoints"] : 1)
 		next
 	}
@@ -70,6 +73,14 @@ summary() {
 		    "vmsd / Redis always", ratio("unix", "redis-always", 1),
 		    ratio("http", "redis-always", 1), ratio("unix", "redis-always", 32),
 		    ratio("http", "redis-always", 32)
+		for (j = 1; j <= 4; j++) {
+			c = j == 1 ? 1 : j == 2 ? 8 : j == 3 ? 32 : 128
+			if (f("unix", c) && f("redis-always", c))
+				printf "  %-22s c=%-3d vmsd %6d/s p99 %6.2f p99.9 %6.2f ms   Redis %6d/s p99 %6.2f ms   %s\n",
+				    "control socket, always", c, rate["unix", c], p99["unix", c],
+				    p999["unix", c], rate["redis-always", c], p99["redis-always", c],
+				    ratio("unix", "redis-always", c)
+		}
 		printf "  %-22s c=1: %s (unix) %s (http)  c=32: %s (unix) %s (http)\n",
 		    "vmsd / Redis everysec", ratio("unix", "redis-everysec", 1),
 		    ratio("http", "redis-everysec", 1), ratio("unix", "redis-everysec", 32),
@@ -164,6 +175,8 @@ bench() {
 }
 bench always 1 "${VMS_BENCH_REDIS_N1:-3000}"
 bench always 32 "${VMS_BENCH_REDIS_N32:-20000}"
+bench always 8 "${VMS_BENCH_REDIS_N8:-10000}"
+bench always 128 "${VMS_BENCH_REDIS_N128:-40000}"
 bench everysec 1 "${VMS_BENCH_REDIS_N1E:-5000}"
 bench everysec 32 "${VMS_BENCH_REDIS_N32E:-35000}"
 
