@@ -38,16 +38,33 @@ add_u64(struct wire_buf *b, uint64_t v)
 	add(b, num);
 }
 
-static void
-add_hash(struct wire_buf *b, const uint8_t *h)
-{
-	char t[sodium_base64_ENCODED_LEN(MERKLE_HASH_LEN,
-	    sodium_base64_VARIANT_ORIGINAL)];
+/*
+ * The base64 text of the hashes a batch's proofs share (a batch's calls
+ * are neighbours: most of their siblings are the same nodes), each
+ * encoded once: slot by the hash's first bytes, which are uniform.
+ */
+#define HASH_B64_LEN	sodium_base64_ENCODED_LEN(MERKLE_HASH_LEN, \
+			    sodium_base64_VARIANT_ORIGINAL)
+struct hash_texts {
+	struct {
+		merkle_hash	 h;
+		char		 t[HASH_B64_LEN];	/* "" : empty slot */
+	} slot[128];
+};
 
-	sodium_bin2base64(t, sizeof(t), h, MERKLE_HASH_LEN,
-	    sodium_base64_VARIANT_ORIGINAL);
+static void
+add_hash(struct wire_buf *b, struct hash_texts *ht, const uint8_t *h)
+{
+	size_t k = ((size_t)h[0] | (size_t)h[1] << 8) % 128;
+
+	if (ht->slot[k].t[0] == '\0' ||
+	    memcmp(ht->slot[k].h, h, MERKLE_HASH_LEN) != 0) {
+		memcpy(ht->slot[k].h, h, MERKLE_HASH_LEN);
+		sodium_bin2base64(ht->slot[k].t, HASH_B64_LEN, h,
+		    MERKLE_HASH_LEN, sodium_base64_VARIANT_ORIGINAL);
+	}
 	add(b, "\"");
-	add(b, t);
+	wire_buf_add(b, ht->slot[k].t, HASH_B64_LEN - 1);
 	add(b, "\"");
 }
 
@@ -60,7 +77,7 @@ dump_cb(const char *p, size_t n, void *arg)
 
 /* The receipt object of hole h into b. */
 static void
-receipt_text(struct worker *w, struct wire_buf *b,
+receipt_text(struct worker *w, struct wire_buf *b, struct hash_texts *ht,
     const struct receipt_hole *h, const char *notejson, uint64_t size,
     const merkle_hash *proof, size_t n)
 {
@@ -74,7 +91,7 @@ receipt_text(struct worker *w, struct wire_buf *b,
 	add(b, "{\"index\":");
 	add_u64(b, h->index);
 	add(b, ",\"leaf_hash\":");
-	add_hash(b, leaf);
+	add_hash(b, ht, leaf);
 	add(b, ",\"size\":");
 	add_u64(b, size);
 	add(b, ",\"checkpoint\":");
@@ -83,7 +100,7 @@ receipt_text(struct worker *w, struct wire_buf *b,
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			add(b, ",");
-		add_hash(b, proof[i]);
+		add_hash(b, ht, proof[i]);
 	}
 	add(b, "]");
 	if (h->entry != NULL) {
@@ -99,8 +116,8 @@ receipt_text(struct worker *w, struct wire_buf *b,
 /* One call's reply with its receipt, appended to out. */
 static void
 put_reply(struct worker *w, struct wire_buf *out, struct wire_buf *t,
-    const struct receipt_hole *h, const char *notejson, uint64_t size,
-    const merkle_hash *proof, size_t n)
+    struct hash_texts *ht, const struct receipt_hole *h, const char *notejson,
+    uint64_t size, const merkle_hash *proof, size_t n)
 {
 	t->len = 0;
 	if (h->code == 0) {
@@ -114,14 +131,14 @@ put_reply(struct worker *w, struct wire_buf *out, struct wire_buf *t,
 		add(t, ",\"index\":");
 		add_u64(t, h->index);
 		add(t, ",\"receipt\":");
-		receipt_text(w, t, h, notejson, size, proof, n);
+		receipt_text(w, t, ht, h, notejson, size, proof, n);
 		add(t, "}");
 		wire_put_result_text(out, h->id, h->size, t->buf, t->len);
 	} else {
 		add(t, "{\"index\":");
 		add_u64(t, h->index);
 		add(t, ",\"receipt\":");
-		receipt_text(w, t, h, notejson, size, proof, n);
+		receipt_text(w, t, ht, h, notejson, size, proof, n);
 		add(t, "}");
 		wire_put_error_text(out, h->id, h->size, h->code, h->message,
 		    t->buf, t->len);
@@ -185,6 +202,7 @@ struct filled {
 	struct wire_buf	 t;		/* scratch */
 	const char	*notejson;
 	uint64_t	 size;
+	struct hash_texts ht;
 };
 
 static void
@@ -193,7 +211,7 @@ put_filled(struct worker *w, struct wire_buf *b, size_t i, void *arg)
 	struct filled *f = arg;
 	size_t start = b->len;
 
-	put_reply(w, b, &f->t, &w->holes[i], f->notejson, f->size,
+	put_reply(w, b, &f->t, &f->ht, &w->holes[i], f->notejson, f->size,
 	    w->proofs[i], w->prooflens[i]);
 	/* if its fdatasync finds the storage full, it is refused */
 	note_call(w, w->holes[i].id, start, b->len);
