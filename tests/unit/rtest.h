@@ -1,9 +1,10 @@
 /*
- * rtest.h — what the red-team unit tests (test-sandbox-escapes.c, test-runtime-metering.c,
- * ...) share: deploy a hostile M.go and check its outcome, that the
- * contract still answers and that the entries replay (rt_attack, ATTACK),
- * and run one case in separate processes ("--child NAME", re-executing
- * the test binary) to compare their outputs (same_in_processes).
+ * rtest.h — what the red-team unit tests (test-sandbox-escapes.c,
+ * test-sandbox-bounds.c, test-sandbox-replay.c, test-runtime-metering.c)
+ * share: deploy a hostile M.go and check its outcome, that the contract
+ * still answers and that the entries replay (rt_attack, ATTACK), and run
+ * one case in separate processes ("--child NAME", re-executing the test
+ * binary) to compare their outputs (same_in_processes).
  */
 #ifndef VMS_RTEST_H
 #define VMS_RTEST_H

@@ -122,7 +122,7 @@ static const struct hostile cases[] = {
 	    "\"3,6,1,299\"" },
 	{ "sort_plain", "local t = {5, 3, 9, 1} table.sort(t) "
 	    "return table.concat(t, ',')", "\"1,3,5,9\"" },
-	/* found by the red team (test-sandbox-escapes.c), covered here by mechanism */
+	/* found by the red team (test-sandbox-*.c), covered here by mechanism */
 	{ "for_closing_value", "local co = coroutine.create(function() "
 	    "for _ in function() while true do end end, nil, nil, "
 	    "setmetatable({}, {__close = function() while true do end end}) "

@@ -18,7 +18,7 @@
  * FINDING R2-3: tables, functions and coroutines used as table keys are
  * hashed by their address (ltable.c hashpointer), so where they land,
  * when the table rehashes, the border #t and the heap in use all follow
- * ASLR and malloc. Same shape as test-sandbox-escapes.c's border_holes, with
+ * ASLR and malloc. Same shape as test-sandbox-replay.c's border_holes, with
  * table keys instead of string keys.
  */
 static const char border_tkeys[] =
