@@ -232,9 +232,12 @@ build/san/tests/%: tests/unit/%.c build/san/libdaemon.a build/san/libctl.a $(SLI
 	$(CC) $(SAN_CFLAGS) $(DEPFLAGS) -Itests/unit -Idaemon -Ictl -o $@ $< \
 	    build/san/libdaemon.a build/san/libctl.a $(SLINK_LIBS) \
 	    $(CTL_LIBS) $(SAN_LDFLAGS)
-build/san/tests/ledger-forge: tests/tools/ledger-forge.c $(SLIBS_A) | $(GEN_HDRS)
+# The test-only ledger forge (tests/tools/forge.sh): its commands
+# (ledger-forge.c) and `serve`, its lying vmsd (forge-serve.c).
+FORGE_OBJ  = $(SOBJ)/tests/tools/ledger-forge.o $(SOBJ)/tests/tools/forge-serve.o
+build/san/tests/ledger-forge: $(FORGE_OBJ) $(SLIBS_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) $(DEPFLAGS) -o $@ $< $(SLINK_LIBS) $(SAN_LDFLAGS)
+	$(CC) $(SAN_LDFLAGS) -o $@ $(FORGE_OBJ) $(SLINK_LIBS)
 # A test oracle (tests/integration/oracle.sh), built without sanitizers:
 # oracles run under an address-space limit no sanitizer fits in.
 build/tests/oracle-sign: tests/tools/oracle-sign.c build/libvms.a | $(GEN_HDRS)

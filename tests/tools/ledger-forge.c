@@ -25,12 +25,8 @@
  *         call), optionally lying about its state or its proofs, its
  *         state's index (one ahead), its contract list (empty) or its
  *         log pages (1 short then overlapping, 2 too many, 3 skipping,
- *         4 a wrong index)
+ *         4 a wrong index); in forge-serve.c
  */
-#include <sys/socket.h>
-#include <sys/un.h>
-
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,13 +36,14 @@
 #include <sodium.h>
 
 #include "engine.h"
+#include "forge.h"
 #include "ledger.h"
+#include "ledger_int.h"	/* LEDGER_REC_NOTE, ledger_get_be32/put_be32 */
 #include "note.h"
 #include "canon.h"
-#include "proto.h"
 #include "util.h"
 
-static char err[VMS_ERRLEN];
+char ferr[VMS_ERRLEN];
 
 /* An entry, and the commit record (vms-ledger(5)) after it, if any. */
 struct rec {
@@ -56,16 +53,14 @@ struct rec {
 	size_t	 nlen;
 };
 
-#define REC_NOTE	0x80000000u
-
-static void
+void
 die(const char *what)
 {
-	fprintf(stderr, "ledger-forge: %s: %s\n", what, err);
+	fprintf(stderr, "ledger-forge: %s: %s\n", what, ferr);
 	exit(1);
 }
 
-static void
+void
 diex(const char *msg)
 {
 	fprintf(stderr, "ledger-forge: %s\n", msg);
@@ -82,16 +77,15 @@ load_entries(const char *dir, struct rec **out)
 	uint32_t l;
 
 	xasprintf(&p, "%s/entries", dir);
-	if (read_file(p, (size_t)1 << 34, &b, &len, err, sizeof(err)) != 0)
+	if (read_file(p, (size_t)1 << 34, &b, &len, ferr, sizeof(ferr)) != 0)
 		die(p);
 	free(p);
 	while (off + 4 <= len) {
-		l = (uint32_t)b[off] << 24 | (uint32_t)b[off + 1] << 16 |
-		    (uint32_t)b[off + 2] << 8 | b[off + 3];
-		if ((l & ~REC_NOTE) > len - off - 4)
+		l = ledger_get_be32(b + off);
+		if ((l & ~LEDGER_REC_NOTE) > len - off - 4)
 			break;
-		if (l & REC_NOTE) {	/* the commit record of r[n - 1] */
-			l &= ~REC_NOTE;
+		if (l & LEDGER_REC_NOTE) {	/* r[n - 1]'s commit record */
+			l &= ~LEDGER_REC_NOTE;
 			if (n > 0 && r[n - 1].note == NULL) {
 				r[n - 1].note = xmalloc(4 + l);
 				memcpy(r[n - 1].note, b + off, 4 + l);
@@ -124,10 +118,7 @@ save_entries(const char *dir, struct rec *r, size_t n)
 
 	for (i = 0; i < n; i++) {
 		b = xrealloc(b, len + 4 + r[i].len);
-		b[len] = (uint8_t)(r[i].len >> 24);
-		b[len + 1] = (uint8_t)(r[i].len >> 16);
-		b[len + 2] = (uint8_t)(r[i].len >> 8);
-		b[len + 3] = (uint8_t)r[i].len;
+		ledger_put_be32(b + len, (uint32_t)r[i].len);
 		memcpy(b + len + 4, r[i].buf, r[i].len);
 		len += 4 + r[i].len;
 		if (r[i].note != NULL) {
@@ -137,8 +128,8 @@ save_entries(const char *dir, struct rec *r, size_t n)
 		}
 	}
 	xasprintf(&p, "%s/entries", dir);
-	if (write_file_atomic(p, b ? b : (uint8_t *)"", len, 0644, err,
-	    sizeof(err)) != 0)
+	if (write_file_atomic(p, b ? b : (uint8_t *)"", len, 0644, ferr,
+	    sizeof(ferr)) != 0)
 		die(p);
 	free(p);
 	free(b);
@@ -156,31 +147,21 @@ free_entries(struct rec *r, size_t n)
 	free(r);
 }
 
-static char *
+char *
 origin_of(const char *dir)
 {
 	struct ledger *l;
 	char *o;
 
-	if (ledger_open(dir, NULL, &l, NULL, err, sizeof(err)) != 0)
+	if (ledger_open(dir, NULL, &l, NULL, ferr, sizeof(ferr)) != 0)
 		die(dir);
 	o = xstrdup(ledger_origin(l));
 	ledger_close(l);
 	return o;
 }
 
-static void
-append_commit(struct ledger *l, const void *buf, size_t len)
-{
-	uint64_t idx;
-
-	if (ledger_append(l, buf, len, &idx, err, sizeof(err)) != 0)
-		die("append");
-	if (ledger_commit(l, err, sizeof(err)) != 0)
-		die("commit");
-}
-
-/* Commit after entry count `n` (1-based) under the build's policy. */
+/* Commit after entry count `n` (1-based): every `every` entries and at
+ * each size in `at`; with neither, after every entry. */
 static int
 commit_due(uint64_t n, uint64_t every, const char *at)
 {
@@ -205,10 +186,10 @@ append_maybe_commit(struct ledger *l, const void *buf, size_t len,
 {
 	uint64_t idx;
 
-	if (ledger_append(l, buf, len, &idx, err, sizeof(err)) != 0)
+	if (ledger_append(l, buf, len, &idx, ferr, sizeof(ferr)) != 0)
 		die("append");
 	if (commit_due(idx + 1, every, at) &&
-	    ledger_commit(l, err, sizeof(err)) != 0)
+	    ledger_commit(l, ferr, sizeof(ferr)) != 0)
 		die("commit");
 }
 
@@ -243,15 +224,16 @@ cmd_build(int argc, char **argv)
 	if (k != argc)
 		diex("build: an option needs a value");
 	name = name ? name + 1 : origin;
-	if ((s = note_signer_load(keyfile, origin, err, sizeof(err))) == NULL)
+	if ((s = note_signer_load(keyfile, origin, ferr, sizeof(ferr))) == NULL)
 		die(keyfile);
-	if (read_file(argv[3], 1 << 24, &code, &codelen, err, sizeof(err)) != 0)
+	if (read_file(argv[3], 1 << 24, &code, &codelen, ferr,
+	    sizeof(ferr)) != 0)
 		die(argv[3]);
 	limits_default(&lim);
 	if (engine_deploy(name, (const char *)code, codelen, &lim, &deployer,
-	    t, &e, &entry, &elen, err, sizeof(err)) != ENGINE_OK)
+	    t, &e, &entry, &elen, ferr, sizeof(ferr)) != ENGINE_OK)
 		die("deploy");
-	if (ledger_create(dir, origin, s, &l, err, sizeof(err)) != 0)
+	if (ledger_create(dir, origin, s, &l, ferr, sizeof(ferr)) != 0)
 		die(dir);
 	append_maybe_commit(l, entry, elen, every, at);
 	free(entry);
@@ -289,7 +271,8 @@ cmd_build(int argc, char **argv)
 				if (engine_call(e, json_string_value(
 				    json_object_get(c, "method")),
 				    json_object_get(c, "args"), &who, t, &entry,
-				    &elen, &res, err, sizeof(err)) != ENGINE_OK)
+				    &elen, &res, ferr, sizeof(ferr)) !=
+				    ENGINE_OK)
 					die("call");
 				append_maybe_commit(l, entry, elen, every, at);
 				free(entry);
@@ -301,10 +284,10 @@ cmd_build(int argc, char **argv)
 		free(line);
 		fclose(f);
 	}
-	if (ledger_commit(l, err, sizeof(err)) != 0)
+	if (ledger_commit(l, ferr, sizeof(ferr)) != 0)
 		die("commit");
 	xasprintf(&snap, "%s/state.snap", dir);
-	if (engine_snapshot_save(e, snap, err, sizeof(err)) != 0)
+	if (engine_snapshot_save(e, snap, ferr, sizeof(ferr)) != 0)
 		die(snap);
 	free(snap);
 	engine_free(e);
@@ -365,12 +348,12 @@ cmd_rewrite(int argc, char **argv)
 		r[idx].buf = (uint8_t *)enc;
 		r[idx].len = len;
 	}
-	if ((s = note_signer_load(keyfile, origin, err, sizeof(err))) == NULL)
+	if ((s = note_signer_load(keyfile, origin, ferr, sizeof(ferr))) == NULL)
 		die(keyfile);
-	if (ledger_create(dst, origin, s, &l, err, sizeof(err)) != 0)
+	if (ledger_create(dst, origin, s, &l, ferr, sizeof(ferr)) != 0)
 		die(dst);
 	for (i = 0; i < n; i++)
-		append_commit(l, r[i].buf, r[i].len);
+		append_maybe_commit(l, r[i].buf, r[i].len, 0, NULL);
 	ledger_close(l);
 	note_signer_free(s);
 	free_entries(r, n);
@@ -442,22 +425,23 @@ cmd_badsnap(int argc, char **argv)
 	n = load_entries(argv[0], &r);
 	if (n < 2)
 		diex("badsnap: need at least two entries");
-	if (engine_open(r[0].buf, r[0].len, &e, err, sizeof(err)) != 0)
+	if (engine_open(r[0].buf, r[0].len, &e, ferr, sizeof(ferr)) != 0)
 		die("engine_open");
 	for (i = 0; i + 1 < n; i++)
-		if (engine_apply(e, r[i].buf, r[i].len, err, sizeof(err)) != 0)
+		if (engine_apply(e, r[i].buf, r[i].len, ferr,
+		    sizeof(ferr)) != 0)
 			die("apply");
 	if ((args = json_loads(argv[2], 0, NULL)) == NULL)
 		diex("badsnap: args are not JSON");
 	memset(&res, 0, sizeof(res));
-	if (engine_call(e, argv[1], args, &who, 1, &entry, &elen, &res, err,
-	    sizeof(err)) != ENGINE_OK)
+	if (engine_call(e, argv[1], args, &who, 1, &entry, &elen, &res, ferr,
+	    sizeof(ferr)) != ENGINE_OK)
 		die("call");
 	free(entry);
 	engine_result_clear(&res);
 	json_decref(args);
 	xasprintf(&snap, "%s/state.snap", argv[0]);
-	if (engine_snapshot_save(e, snap, err, sizeof(err)) != 0)
+	if (engine_snapshot_save(e, snap, ferr, sizeof(ferr)) != 0)
 		die(snap);
 	free(snap);
 	engine_free(e);
@@ -475,299 +459,25 @@ cmd_resign(char **argv)
 	char *p, *note, *sep;
 
 	xasprintf(&p, "%s/checkpoint", argv[0]);
-	if (read_file(p, NOTE_MAX_LEN, &buf, &len, err, sizeof(err)) != 0)
+	if (read_file(p, NOTE_MAX_LEN, &buf, &len, ferr, sizeof(ferr)) != 0)
 		die(p);
 	if ((sep = strstr((char *)buf, "\n\n")) == NULL)
 		diex("resign: not a note");
 	tl = (size_t)(sep - (char *)buf) + 1;
-	if (checkpoint_parse((char *)buf, tl, &cp, err, sizeof(err)) != 0)
+	if (checkpoint_parse((char *)buf, tl, &cp, ferr, sizeof(ferr)) != 0)
 		die("checkpoint");
-	if ((s = note_signer_load(argv[1], cp.origin, err, sizeof(err))) == NULL)
+	if ((s = note_signer_load(argv[1], cp.origin, ferr,
+	    sizeof(ferr))) == NULL)
 		die(argv[1]);
-	if ((note = note_sign(s, (char *)buf, tl, err, sizeof(err))) == NULL)
+	if ((note = note_sign(s, (char *)buf, tl, ferr, sizeof(ferr))) == NULL)
 		die("sign");
-	if (write_file_atomic(p, note, strlen(note), 0644, err,
-	    sizeof(err)) != 0)
+	if (write_file_atomic(p, note, strlen(note), 0644, ferr,
+	    sizeof(ferr)) != 0)
 		die(p);
 	free(note);
 	free(buf);
 	free(p);
 	note_signer_free(s);
-	return 0;
-}
-
-#define NCLI	16
-
-struct srv {
-	struct ledger	*l;
-	struct engine	*e;
-	const char	*name;
-	int		 lie_state, bad_proof, state_ahead, list_empty, log_mode;
-};
-
-static json_t *
-srv_handle(struct srv *sv, const char *method, json_t *p, int *code,
-    char *msg, size_t msglen)
-{
-	uint64_t from, count, i, size = ledger_committed_size(sv->l), old;
-	merkle_hash proof[MERKLE_MAX_PROOF];
-	json_t *a, *o;
-	uint8_t *buf;
-	size_t len, n;
-	char *b;
-
-	*code = 0;
-	if (strcmp(method, "ping") == 0)
-		return json_pack("{s:s}", "version", "forge");
-	if (strcmp(method, "list") == 0 && sv->list_empty)
-		return json_pack("{s:[]}", "contracts");
-	if (strcmp(method, "list") == 0)
-		return json_pack("{s:[{s:s,s:s,s:I,s:n}]}", "contracts", "name",
-		    sv->name, "status", "running", "size", (json_int_t)size,
-		    "pid");
-	if (strcmp(json_string_value(json_object_get(p, "contract")) ?
-	    json_string_value(json_object_get(p, "contract")) : "",
-	    sv->name) != 0) {
-		*code = RPC_NO_CONTRACT;
-		snprintf(msg, msglen, "no such contract");
-		return NULL;
-	}
-	if (strcmp(method, "methods") == 0 || strcmp(method, "info") == 0)
-		return json_pack("{s:s,s:s,s:I,s:o}", "name", sv->name, "vkey",
-		    ledger_vkey(sv->l), "size", (json_int_t)size, "methods",
-		    engine_methods(sv->e));
-	if (strcmp(method, "checkpoint") == 0)
-		return json_pack("{s:s,s:I}", "note", ledger_checkpoint(sv->l),
-		    "size", (json_int_t)size);
-	if (strcmp(method, "log") == 0) {
-		param_uint(p, "from", 0, 0, &from, err, sizeof(err));
-		param_uint(p, "count", 0, 100, &count, err, sizeof(err));
-		if (sv->log_mode == 1 && from == 0)	/* short page */
-			count = 5;
-		else if (sv->log_mode == 1)		/* then overlap */
-			from -= 2;
-		if (sv->log_mode == 2)			/* more than asked */
-			count = size;
-		if (sv->log_mode == 3 && from == 0)	/* skip entries */
-			count = 3;
-		a = json_array();
-		for (i = from; i < size && i - from < count; i++) {
-			if (ledger_read(sv->l, i, &buf, &len, err,
-			    sizeof(err)) != 0)
-				die("read");
-			b = b64_encode(buf, len);
-			if (sv->log_mode == 3 && from > 0 && i == from)
-				continue;		/* skip one, indexes honest */
-			json_array_append_new(a, json_pack("{s:I,s:s}", "index",
-			    (json_int_t)(sv->log_mode == 4 && i == 5 ? 6 : i),
-			    "leaf", b));
-			free(b);
-			free(buf);
-		}
-		return json_pack("{s:I,s:o}", "size", (json_int_t)size,
-		    "entries", a);
-	}
-	if (strcmp(method, "prove") == 0) {
-		param_uint(p, "old", 1, 0, &old, err, sizeof(err));
-		param_uint(p, "size", 1, 0, &count, err, sizeof(err));
-		if (ledger_consistency_proof(sv->l, old, count, proof, &n, err,
-		    sizeof(err)) != 0) {
-			*code = RPC_INVALID_PARAMS;
-			snprintf(msg, msglen, "%s", err);
-			return NULL;
-		}
-		if (sv->bad_proof && n > 0)
-			proof[0][0] ^= 1;
-		a = json_array();
-		for (i = 0; i < n; i++) {
-			b = b64_encode(proof[i], MERKLE_HASH_LEN);
-			json_array_append_new(a, json_string(b));
-			free(b);
-		}
-		return json_pack("{s:I,s:I,s:o}", "old", (json_int_t)old,
-		    "size", (json_int_t)count, "proof", a);
-	}
-	if (strcmp(method, "state") == 0) {
-		o = engine_state_dump(sv->e);
-		if (sv->lie_state) {
-			json_t *f = json_array_get(json_object_get(o, "files"),
-			    json_array_size(json_object_get(o, "files")) - 1);
-
-			json_object_set_new(f, "sha256", json_string(
-			    "0000000000000000000000000000000000000000000000000000000000000000"));
-		}
-		json_object_set_new(o, "index",
-		    json_integer((json_int_t)engine_next_index(sv->e) +
-		    sv->state_ahead));
-		return o;
-	}
-	if (strcmp(method, "call") == 0) {
-		struct vms_caller who = { "unix:forge", "peercred" };
-		struct engine_result res;
-		const char *m = json_string_value(json_object_get(p, "method"));
-		char *entry;
-		size_t elen;
-		uint64_t idx;
-
-		if (json_string_value(json_object_get(p, "user")) != NULL) {
-			who.id = json_string_value(json_object_get(p, "user"));
-			who.auth = "debug";
-		}
-		memset(&res, 0, sizeof(res));
-		if (m == NULL || engine_call(sv->e, m, json_object_get(p,
-		    "args"), &who, now_ms(), &entry, &elen, &res, err,
-		    sizeof(err)) != ENGINE_OK) {
-			*code = RPC_NO_CONTRACT_METHOD;
-			snprintf(msg, msglen, "%s", err);
-			return NULL;
-		}
-		if (ledger_append(sv->l, entry, elen, &idx, err,
-		    sizeof(err)) != 0 ||
-		    ledger_commit(sv->l, err, sizeof(err)) != 0)
-			die("append");
-		free(entry);
-		if (!res.ok) {
-			*code = RPC_CONTRACT_ERROR;
-			snprintf(msg, msglen, "%s", res.error);
-			engine_result_clear(&res);
-			return NULL;
-		}
-		o = json_pack("{s:O,s:I}", "value", res.value ? res.value :
-		    json_null(), "index", (json_int_t)idx);
-		engine_result_clear(&res);
-		return o;
-	}
-	*code = RPC_METHOD_NOT_FOUND;
-	snprintf(msg, msglen, "unknown method %s", method);
-	return NULL;
-}
-
-static int
-cmd_serve(int argc, char **argv)
-{
-	struct srv sv;
-	struct note_signer *s;
-	struct sockaddr_un sun;
-	char *origin = origin_of(argv[0]), msg[1024], *line;
-	const char *method;
-	json_t *req, *params, *id, *r;
-	uint8_t *e;
-	size_t elen, ll;
-	uint64_t i;
-	int lfd, fd, k, code;
-	ssize_t n;
-	struct client {
-		int	fd;
-		size_t	len;
-		char	buf[1 << 16];
-	} *cli = xcalloc(NCLI, sizeof(*cli));
-
-	memset(&sv, 0, sizeof(sv));
-	for (k = 3; k < argc; k++) {
-		if (strcmp(argv[k], "--lie-state") == 0)
-			sv.lie_state = 1;
-		else if (strcmp(argv[k], "--bad-proof") == 0)
-			sv.bad_proof = 1;
-		else if (strcmp(argv[k], "--state-ahead") == 0)
-			sv.state_ahead = 1;
-		else if (strcmp(argv[k], "--list-empty") == 0)
-			sv.list_empty = 1;
-		else if (strncmp(argv[k], "--log=", 6) == 0)
-			sv.log_mode = atoi(argv[k] + 6);
-	}
-	sv.name = strrchr(origin, '/') ? strrchr(origin, '/') + 1 : origin;
-	if ((s = note_signer_load(argv[1], origin, err, sizeof(err))) == NULL)
-		die(argv[1]);
-	if (ledger_open(argv[0], s, &sv.l, NULL, err, sizeof(err)) != 0)
-		die(argv[0]);
-	if (ledger_read(sv.l, 0, &e, &elen, err, sizeof(err)) != 0 ||
-	    engine_open(e, elen, &sv.e, err, sizeof(err)) != 0)
-		die("entry 0");
-	free(e);
-	for (i = 0; i < ledger_committed_size(sv.l); i++) {
-		if (ledger_read(sv.l, i, &e, &elen, err, sizeof(err)) != 0 ||
-		    engine_apply(sv.e, e, elen, err, sizeof(err)) != 0)
-			die("apply");
-		free(e);
-	}
-	for (k = 0; k < NCLI; k++)
-		cli[k].fd = -1;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", argv[2]);
-	unlink(argv[2]);
-	if ((lfd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
-	    bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
-	    listen(lfd, 8) != 0)
-		diex("serve: cannot listen");
-	for (;;) {
-		struct pollfd pf[NCLI + 1];
-		int np = 0;
-
-		pf[np].fd = lfd;
-		pf[np++].events = POLLIN;
-		for (k = 0; k < NCLI; k++)
-			if (cli[k].fd >= 0) {
-				pf[np].fd = cli[k].fd;
-				pf[np++].events = POLLIN;
-			}
-		if (poll(pf, (nfds_t)np, -1) < 0)
-			continue;
-		if ((pf[0].revents & POLLIN) &&
-		    (fd = accept(lfd, NULL, NULL)) >= 0) {
-			for (k = 0; k < NCLI && cli[k].fd >= 0; k++)
-				;
-			if (k == NCLI)
-				close(fd);
-			else {
-				cli[k].fd = fd;
-				cli[k].len = 0;
-			}
-		}
-		for (k = 0; k < NCLI; k++) {
-			struct client *c = &cli[k];
-			int m, ready = 0;
-			char *nl;
-
-			for (m = 1; m < np; m++)
-				if (pf[m].fd == c->fd && c->fd >= 0 &&
-				    pf[m].revents != 0)
-					ready = 1;
-			if (!ready)
-				continue;
-			n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
-			if (n <= 0) {
-				close(c->fd);
-				c->fd = -1;
-				continue;
-			}
-			c->len += (size_t)n;
-			while ((nl = memchr(c->buf, '\n', c->len)) != NULL) {
-				ll = (size_t)(nl - c->buf);
-				if (proto_parse_request(c->buf, ll, &req,
-				    &method, &params, &id, msg,
-				    sizeof(msg)) != 0) {
-					close(c->fd);
-					c->fd = -1;
-					break;
-				}
-				memmove(c->buf, nl + 1, c->len - ll - 1);
-				c->len -= ll + 1;
-				r = srv_handle(&sv, method, params, &code, msg,
-				    sizeof(msg));
-				line = code == 0 ? proto_result(id, r, &ll) :
-				    proto_error(id, code, msg, NULL, &ll);
-				json_decref(req);
-				if (write_all(c->fd, line, ll) != 0) {
-					close(c->fd);
-					c->fd = -1;
-					free(line);
-					break;
-				}
-				free(line);
-			}
-		}
-	}
 	return 0;
 }
 
@@ -779,7 +489,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (argc >= 3 && strcmp(argv[1], "keygen") == 0) {
-		if (note_keyfile_create(argv[2], err, sizeof(err)) != 0)
+		if (note_keyfile_create(argv[2], ferr, sizeof(ferr)) != 0)
 			die(argv[2]);
 		return 0;
 	}
@@ -799,3 +509,4 @@ main(int argc, char **argv)
 	    "resign|serve ... (see the comment at the top of ledger-forge.c)\n");
 	return 2;
 }
+
