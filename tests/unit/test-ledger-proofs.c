@@ -6,37 +6,16 @@
  * agrees with an in-memory reference, across batches larger than the
  * cache, rollbacks and a reopen.
  */
-#include <stdint.h>
-#include <unistd.h>
+#include "ltest.h"
 
-#include <sodium.h>
-
-#include "ledger.h"
-#include "ledger_int.h"	/* fd_hash: made unreadable for a while */
-#include "log.h"
-#include "test.h"
-#include "util.h"
-
-#define ORIGIN "test.example/proofs"
 #define MAXN 4096
 
-static char tmpdir[] = "/tmp/test-ledger-proofs.XXXXXX";
-static struct note_signer *signer;
 static merkle_hash leaves[MAXN];
-static int ndir;
 
-static char *
-new_dir(void)
-{
-	char *d;
-
-	xasprintf(&d, "%s/l%d", tmpdir, ndir++);
-	return d;
-}
-
-/* Append entries [from, from + n) tagged `tag`; their leaves to leaves[]. */
+/* Append entries [from, from + n) tagged `tag` (a rolled-back entry and
+ * its replacement differ); their leaves to leaves[]. */
 static int
-append_n(struct ledger *l, uint64_t from, uint64_t n, const char *tag)
+append_tagged(struct ledger *l, uint64_t from, uint64_t n, const char *tag)
 {
 	char buf[96], err[VMS_ERRLEN];
 	uint64_t i;
@@ -110,7 +89,7 @@ test_batches_from_memory(void)
 	CHECK(ledger_create(d, ORIGIN, signer, &l, err, sizeof(err)) == 0);
 	for (k = 0; k < sizeof(batches) / sizeof(batches[0]); k++) {
 		b = batches[k];
-		CHECK(append_n(l, size, b, "a") == 0);
+		CHECK(append_tagged(l, size, b, "a") == 0);
 		CHECK(ledger_commit(l, err, sizeof(err)) == 0);
 		/* up to 400 entries (800 hashes) the cache holds the batch */
 		CHECK_MSG(proofs_ok(l, size, b, size + b, b <= 400) == 0,
@@ -138,20 +117,20 @@ test_rollback_forgets(void)
 	struct ledger *l;
 
 	CHECK(ledger_create(d, ORIGIN, signer, &l, err, sizeof(err)) == 0);
-	CHECK(append_n(l, 0, 37, "a") == 0);
+	CHECK(append_tagged(l, 0, 37, "a") == 0);
 	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
 	/* appended, rolled back, replaced by other entries */
-	CHECK(append_n(l, 37, 20, "gone") == 0);
+	CHECK(append_tagged(l, 37, 20, "gone") == 0);
 	CHECK(ledger_rollback(l, err, sizeof(err)) == 0);
-	CHECK(append_n(l, 37, 20, "b") == 0);
+	CHECK(append_tagged(l, 37, 20, "b") == 0);
 	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
 	CHECK(proofs_ok(l, 37, 20, 57, 1) == 0);
 	CHECK(proofs_ok(l, 0, 57, 57, 0) == 0);
 	CHECK(roots_ok(l) == 0);
 	/* a rollback of fewer entries than the cache's last batch */
-	CHECK(append_n(l, 57, 3, "gone") == 0);
+	CHECK(append_tagged(l, 57, 3, "gone") == 0);
 	CHECK(ledger_rollback(l, err, sizeof(err)) == 0);
-	CHECK(append_n(l, 57, 9, "c") == 0);
+	CHECK(append_tagged(l, 57, 9, "c") == 0);
 	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
 	CHECK(proofs_ok(l, 57, 9, 66, 1) == 0);
 	CHECK(roots_ok(l) == 0);
@@ -170,23 +149,23 @@ test_old_peaks_merged(void)
 
 	CHECK(ledger_create(d, ORIGIN, signer, &l, err, sizeof(err)) == 0);
 	while (size + 5 <= 2047) {
-		CHECK(append_n(l, size, 5, "a") == 0);
+		CHECK(append_tagged(l, size, 5, "a") == 0);
 		CHECK(ledger_commit(l, err, sizeof(err)) == 0);
 		size += 5;
 	}
-	CHECK(append_n(l, size, 2047 - size, "a") == 0);
+	CHECK(append_tagged(l, size, 2047 - size, "a") == 0);
 	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
 	size = 2047;
-	CHECK(append_n(l, size, 1, "b") == 0);	/* [0, 1024) merged */
+	CHECK(append_tagged(l, size, 1, "b") == 0);	/* [0, 1024) merged */
 	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
 	CHECK(proofs_ok(l, size, 1, size + 1, 1) == 0);
 	size++;
-	CHECK(append_n(l, size, 1023, "c") == 0);
+	CHECK(append_tagged(l, size, 1023, "c") == 0);
 	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
 	size += 1023;				/* 3071 = 2048+512+...+1 */
 	ledger_close(l);
 	CHECK(ledger_open(d, signer, &l, NULL, err, sizeof(err)) == 0);
-	CHECK(append_n(l, size, 2, "d") == 0);	/* merges every low peak */
+	CHECK(append_tagged(l, size, 2, "d") == 0);	/* merges every low peak */
 	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
 	CHECK(proofs_ok(l, size, 2, size + 2, 1) == 0);
 	CHECK(roots_ok(l) == 0);
@@ -203,11 +182,11 @@ test_older_size_while_appending(void)
 	struct ledger *l;
 
 	CHECK(ledger_create(d, ORIGIN, signer, &l, err, sizeof(err)) == 0);
-	CHECK(append_n(l, 0, 100, "a") == 0);
+	CHECK(append_tagged(l, 0, 100, "a") == 0);
 	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
-	CHECK(append_n(l, 100, 17, "b") == 0);
+	CHECK(append_tagged(l, 100, 17, "b") == 0);
 	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
-	CHECK(append_n(l, 117, 30, "c") == 0);	/* not committed */
+	CHECK(append_tagged(l, 117, 30, "c") == 0);	/* not committed */
 	CHECK(proofs_ok(l, 100, 17, 117, 1) == 0);
 	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
 	CHECK(proofs_ok(l, 117, 30, 147, 1) == 0);
@@ -218,20 +197,11 @@ test_older_size_while_appending(void)
 int
 main(void)
 {
-	uint8_t seed[32];
-
-	if (sodium_init() < 0)
+	if (lt_init("test-ledger-proofs") != 0)
 		return 2;
-	log_init("test-ledger-proofs", LOG_MODE_PLAIN, 0);
-	if (mkdtemp(tmpdir) == NULL)
-		return 2;
-	randombytes_buf(seed, 32);
-	signer = note_signer_new(ORIGIN, seed);
 	RUN(batches_from_memory);
 	RUN(rollback_forgets);
 	RUN(old_peaks_merged);
 	RUN(older_size_while_appending);
-	note_signer_free(signer);
-	rm_rf(tmpdir);
-	return test_summary();
+	return lt_done();
 }
