@@ -39,6 +39,9 @@ struct proc {
 	 * (two epoll_ctl) per batch unless the socket is full. */
 	struct wire_buf		 out;
 	struct event		*flush_ev;
+	/* Its replies are read by rev (proc_readable), one read(2) per
+	 * readable socket: a bufferevent asks FIONREAD first each time. */
+	struct event		*rev;
 	int			 eof, reaped, status;
 	const struct proc_ops	*ops;
 	void			*arg;
@@ -54,6 +57,7 @@ static void (*when_none)(void);
 static void proc_read(struct bufferevent *, void *);
 static void proc_event(struct bufferevent *, short, void *);
 static void proc_flush_cb(evutil_socket_t, short, void *);
+static void proc_readable(evutil_socket_t, short, void *);
 
 void
 proc_init(void)
@@ -183,11 +187,17 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
 	    (p->bev = bufferevent_socket_new(vmsd_base, sv[0],
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		fatalx("cannot watch worker %ld", (long)pid);
-	bufferevent_setcb(p->bev, proc_read, NULL, proc_event, p);
-	if (bufferevent_enable(p->bev, EV_READ | EV_WRITE) != 0)
+	bufferevent_setcb(p->bev, NULL, NULL, proc_event, p);
+	/* The bufferevent writes (and reports write errors); rev reads into
+	 * its input, whose end a socket bufferevent keeps frozen. */
+	if (bufferevent_enable(p->bev, EV_WRITE) != 0 ||
+	    evbuffer_unfreeze(bufferevent_get_input(p->bev), 0) != 0)
 		fatalx("bufferevent_enable");
 	if ((p->flush_ev = event_new(vmsd_base, -1, 0, proc_flush_cb,
-	    p)) == NULL)
+	    p)) == NULL ||
+	    (p->rev = event_new(vmsd_base, sv[0], EV_READ | EV_PERSIST,
+	    proc_readable, p)) == NULL ||
+	    event_add(p->rev, NULL) != 0)
 		fatalx("event_new");
 	LIST_INSERT_HEAD(&procs, p, entry);
 	nprocs++;
@@ -294,11 +304,34 @@ proc_read(struct bufferevent *bev, void *arg)
 }
 
 static void
+proc_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct proc *p = arg;
+	char buf[32768];
+	ssize_t n;
+
+	do
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (n <= 0) {
+		proc_event(p->bev, BEV_EVENT_READING |
+		    (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), p);
+		return;
+	}
+	if (evbuffer_add(bufferevent_get_input(p->bev), buf, (size_t)n) != 0)
+		fatalx("evbuffer_add");
+	proc_read(p->bev, p);
+}
+
+static void
 proc_gone(struct proc *p)
 {
 	LIST_REMOVE(p, entry);
 	nprocs--;
 	event_free(p->flush_ev);
+	event_free(p->rev);
 	wire_buf_free(&p->out);
 	bufferevent_free(p->bev);
 	p->bev = NULL;
@@ -314,6 +347,8 @@ proc_event(struct bufferevent *bev, short what, void *arg)
 	struct proc *p = arg;
 
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		if (event_del(p->rev) != 0)
+			log_warnx("event_del failed");
 		p->eof = 1;
 		proc_read(bev, p);
 		bufferevent_disable(bev, EV_READ | EV_WRITE);
@@ -373,6 +408,7 @@ proc_free_all(void)
 			waitpid(p->pid, NULL, 0);
 		}
 		event_free(p->flush_ev);
+		event_free(p->rev);
 		wire_buf_free(&p->out);
 		bufferevent_free(p->bev);
 		free(p->name);

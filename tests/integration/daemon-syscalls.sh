@@ -3,7 +3,8 @@
 # call on the control socket, counted with strace -c under load from 16
 # clients (skipped without strace or ptrace): requests go to the worker in
 # one write per turn of the event loop, without arming and disarming
-# EV_WRITE (epoll_ctl) for each batch.
+# EV_WRITE (epoll_ctl) for each batch, and sockets are read without
+# asking FIONREAD first.
 . "$TOP/tests/integration/lib/daemon.sh"
 
 if ! command -v strace >/dev/null 2>&1; then
@@ -47,6 +48,13 @@ epctl=$(count epoll_ctl)
 # and close (a few each), not one per batch or call.
 check no_epoll_ctl_per_batch "epoll_ctl $epctl for $N calls" \
     [ "$epctl" -le $((CLIENTS * 6)) ]
+# The sockets are read with one read(2) each time they are readable, never
+# asking FIONREAD first (libevent's bufferevents do, one ioctl per read):
+# about one read per call (its request) and one per batch of replies.
+ioctls=$(count ioctl)
+reads=$(( $(count read) + $(count readv) + $(count recvfrom) ))
+check no_fionread "ioctl $ioctls for $N calls" [ "$ioctls" -eq 0 ]
+check one_read_per_call "reads $reads for $N calls" [ "$reads" -le $((N * 3 / 2)) ]
 sed 's/^/     /' "$T/strace.out" | head -n 20
 stop_vmsd
 exit 0
