@@ -236,11 +236,13 @@ proc_flush_cb(evutil_socket_t unused, short what, void *arg)
 
 int
 proc_request(struct proc *p, uint64_t id, const char *method,
-    const char *caller, const char *auth, const json_t *params, char *err,
-    size_t errlen)
+    const char *caller, const char *auth, const json_t *params,
+    const char *ptext, size_t ptextlen, char *err, size_t errlen)
 {
-	if (wire_put_request(&p->out, id, method, caller, auth, params, err,
-	    errlen) != 0)
+	if ((ptext != NULL ? wire_put_request_text(&p->out, id, method,
+	    caller, auth, ptext, ptextlen, err, errlen) :
+	    wire_put_request(&p->out, id, method, caller, auth, params, err,
+	    errlen)) != 0)
 		return -1;	/* nothing appended */
 	/* Written once the callbacks of this turn have run: an active
 	 * event runs after those already active (activating it again

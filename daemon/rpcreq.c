@@ -53,6 +53,7 @@ rpcreq_free(struct rpcreq *req)
 	free(req->kids);
 	json_decref(req->id);
 	json_decref(req->params);
+	free(req->ptext);
 	free(req->reply);
 	free(req->caller);
 	free(req);
@@ -80,6 +81,14 @@ rpcreq_orphan(struct rpcreq *req)
 			req->kids[i]->acct = NULL;
 			req->kids[i]->addr = NULL;
 		}
+}
+
+void
+rpcreq_params_changed(struct rpcreq *req)
+{
+	free(req->ptext);
+	req->ptext = NULL;
+	req->ptextlen = 0;
 }
 
 const char *
