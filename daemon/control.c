@@ -477,7 +477,7 @@ conn_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer_ptr eol, from;
 	size_t eol_len, len, inlen;
-	char *line;
+	char *line, small[2048];	/* most lines: no malloc */
 
 	while (!c->closing) {
 		if (c->npending >= CONN_MAX_PENDING ||
@@ -516,7 +516,7 @@ conn_read(struct bufferevent *bev, void *arg)
 			conn_too_large(c);
 			return;
 		}
-		line = xmalloc(len + 1);
+		line = len < sizeof(small) ? small : xmalloc(len + 1);
 		if (evbuffer_remove(in, line, len) != (int)len)
 			fatalx("evbuffer_remove short");
 		evbuffer_drain(in, eol_len);
@@ -541,13 +541,15 @@ conn_read(struct bufferevent *bev, void *arg)
 			c->npending--;
 			rpcreq_free(guard);
 			if (c->closing) {
-				free(line);
+				if (line != small)
+					free(line);
 				conn_flush(c);
 				return;
 			}
 			conn_flush(c);
 		}
-		free(line);
+		if (line != small)
+			free(line);
 	}
 }
 

@@ -65,6 +65,25 @@ check args_missing_is_empty "got $got, want $empty" [ "$got" = "$empty" ]
 got=$(raw '{"jsonrpc":"2.0","id":10,"method":"call","params":{"contract":"c","method":"echo","args":[{"a":1,"a":2}]}}')
 check duplicate_key_refused "got $got" [ "$got" = "error -32700" ]
 
+# A worker's reply carries the request's id as it was, at its limits too.
+for id in 0 -1 9223372036854775807 -9223372036854775808 '"s"' null; do
+	got=$(python3 -c '
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(60)
+s.connect(sys.argv[1])
+s.sendall(b"{\"jsonrpc\":\"2.0\",\"id\":" + sys.argv[2].encode() +
+    b",\"method\":\"call\",\"params\":{\"contract\":\"c\",\"method\":\"get\"}}\n")
+buf = b""
+while not buf.endswith(b"\n"):
+    d = s.recv(1 << 16)
+    if not d:
+        break
+    buf += d
+print(buf.decode().split("\"id\":", 1)[1].split(",", 1)[0])' "$T/s.sock" "$id")
+	check "reply_id_$id" "got $got" [ "$got" = "$id" ]
+done
+
 # The ledger holds the same args for every one of the echo calls above.
 python3 - "$T/state/contracts/c/entries" >"$T/args.out" <<'PY'
 import json, struct, sys
