@@ -17,7 +17,7 @@
  * client wrote them compactly, that text is kept (req->ptext) and sent as
  * it is, instead of being encoded again from what jansson decoded: jansson
  * has checked it (valid JSON, UTF-8, no duplicate key at any depth), and
- * params_span only finds where it lies.
+ * rpcmsg_params_span only finds where it lies.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +90,8 @@ skip_value(const char *s, size_t len, size_t i, int *ws)
  * if it is written without whitespace (it then fits in a wire line as it
  * is); NULL if not, or if the key is written with escapes.
  */
-static const char *
-params_span(const char *s, size_t len, size_t *plen)
+const char *
+rpcmsg_params_span(const char *s, size_t len, size_t *plen)
 {
 	size_t i = 0, k, kend, v, end;
 	int ws;
@@ -131,7 +131,7 @@ params_span(const char *s, size_t len, size_t *plen)
 }
 
 /* One request (the message, or an element of a batch), decoded; ptext:
- * its params' text (params_span), or NULL. */
+ * its params' text (rpcmsg_params_span), or NULL. */
 static void
 dispatch_one(struct rpcreq *req, json_t *m, const char *ptext,
     size_t ptextlen, int refuse)
@@ -265,7 +265,7 @@ rpcmsg_handle(struct rpcreq *req, const char *text, size_t len, int refuse)
 	if (json_is_array(msg))
 		dispatch_batch(req, msg, refuse);
 	else {
-		ptext = json_is_object(msg) ? params_span(text, len,
+		ptext = json_is_object(msg) ? rpcmsg_params_span(text, len,
 		    &ptextlen) : NULL;
 		dispatch_one(req, msg, ptext, ptextlen, refuse);
 	}
