@@ -311,7 +311,7 @@ admin_deploy(struct rpcreq *req, const char *name, const char *code,
 	    "limits", limits, "origin", origin);
 	free(origin);
 	if (params == NULL || proc_request(op->deployer, 1, proto_method_name(PM_DEPLOY),
-	    req->caller, req->auth, params, err, sizeof(err)) != 0) {
+	    req->caller, req->auth, params, NULL, 0, err, sizeof(err)) != 0) {
 		/* the deploy worker sees EOF and exits: deploy_gone answers */
 		log_warnx("%s: deploy request: %s", name, params ? err :
 		    "cannot encode");

@@ -9,6 +9,7 @@
  * client_request_timeout to send one whole line (slow-loris), stays idle
  * for client_idle_timeout, or does not read its replies (max_output, or no
  * progress for client_idle_timeout) is disconnected.
+ * Input is read with one read(2) per readable socket (conn_readable).
  * Its listeners (control_listen.c) hand it each connection
  * (control_accept). On shutdown it drains: once they stop accepting, the
  * connected clients are served until each has been idle for a moment (or
@@ -47,9 +48,18 @@
 						   is closed on shutdown */
 #define DRAIN_FINAL_S		2		/* after the deadline, for busy
 						   clients to get their replies */
+#define CONN_READ_MAX		16384		/* bytes per read, as libevent's
+						   bufferevents read */
 
+/*
+ * The bufferevent owns the socket, its output (written directly first,
+ * sockwrite.c) and its write timeout; the input is read by rev, a read
+ * event of our own: one read(2) per readable socket, where a bufferevent
+ * asks FIONREAD (one ioctl more) before each read.
+ */
 struct conn {
 	struct bufferevent	*bev;
+	struct event		*rev;		/* input: conn_readable */
 	struct conn_info	 info;
 	struct rpcreq_list	 pending;
 	unsigned		 npending;
@@ -84,9 +94,18 @@ static struct event *drain_check_ev, *deadline_ev, *final_ev;
 static void (*drain_done)(void);
 
 static void conn_read(struct bufferevent *, void *);
+static void conn_readable(evutil_socket_t, short, void *);
 static void conn_write(struct bufferevent *, void *);
 static void conn_event(struct bufferevent *, short, void *);
 static void conn_flush(struct conn *);
+
+/* Stop reading (paused, closing). */
+static void
+conn_rd_off(struct conn *c)
+{
+	if (event_del(c->rev) != 0)
+		log_warnx("event_del failed");
+}
 
 static uint64_t
 mono_ms(void)
@@ -120,6 +139,7 @@ conn_free(struct conn *c)
 	admit_control_release(c->info.uid);
 	TAILQ_REMOVE(&conns, c, entry);
 	nconns--;
+	event_free(c->rev);
 	bufferevent_free(c->bev);
 	event_free(c->idle_ev);
 	event_free(c->timer_ev);
@@ -205,6 +225,7 @@ conn_abort(struct conn *c, const char *fmt, ...)
 	log_info("closing the connection of %s: %s", c->who, why);
 	c->aborted = 1;
 	c->closing = 1;
+	conn_rd_off(c);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	conn_unbudget(c);
 	evbuffer_drain(bufferevent_get_input(c->bev),
@@ -329,6 +350,8 @@ conn_finish(struct conn *c)
 		return;
 	}
 	c->linger = 0;
+	/* the bufferevent reads (and discards) from now on */
+	conn_rd_off(c);
 	if (shutdown(bufferevent_getfd(c->bev), SHUT_WR) != 0) {
 		conn_free(c);
 		return;
@@ -363,7 +386,7 @@ static void
 conn_close_after_output(struct conn *c)
 {
 	c->closing = 1;
-	bufferevent_disable(c->bev, EV_READ);
+	conn_rd_off(c);
 	if (TAILQ_EMPTY(&c->pending) &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		conn_finish(c);
@@ -408,7 +431,10 @@ conn_flush(struct conn *c)
 	if (c->paused && c->npending < CONN_MAX_PENDING / 2 &&
 	    evbuffer_get_length(out) < vmsd_conf->max_output / 2) {
 		c->paused = 0;
-		bufferevent_enable(c->bev, EV_READ);
+		if (event_add(c->rev, NULL) != 0) {
+			conn_abort(c, "cannot watch its socket");
+			return;
+		}
 		/* Lines may already wait in the input buffer. */
 		conn_read(c->bev, c);
 		return;
@@ -434,7 +460,7 @@ conn_too_large(struct conn *c)
 	    "closing the connection", vmsd_conf->max_message);
 	evbuffer_drain(bufferevent_get_input(c->bev),
 	    evbuffer_get_length(bufferevent_get_input(c->bev)));
-	bufferevent_disable(c->bev, EV_READ);
+	conn_rd_off(c);
 	rpcreq_error(req, RPC_TOO_LARGE, NULL, "message too large (over %zu "
 	    "bytes)", vmsd_conf->max_message);
 }
@@ -451,14 +477,14 @@ conn_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer_ptr eol, from;
 	size_t eol_len, len, inlen;
-	char *line;
+	char *line, small[2048];	/* most lines: no malloc */
 
 	while (!c->closing) {
 		if (c->npending >= CONN_MAX_PENDING ||
 		    evbuffer_get_length(bufferevent_get_output(bev)) >=
 		    vmsd_conf->max_output) {
 			c->paused = 1;
-			bufferevent_disable(bev, EV_READ);
+			conn_rd_off(c);
 			conn_arm(c);
 			return;
 		}
@@ -490,7 +516,7 @@ conn_read(struct bufferevent *bev, void *arg)
 			conn_too_large(c);
 			return;
 		}
-		line = xmalloc(len + 1);
+		line = len < sizeof(small) ? small : xmalloc(len + 1);
 		if (evbuffer_remove(in, line, len) != (int)len)
 			fatalx("evbuffer_remove short");
 		evbuffer_drain(in, eol_len);
@@ -515,14 +541,48 @@ conn_read(struct bufferevent *bev, void *arg)
 			c->npending--;
 			rpcreq_free(guard);
 			if (c->closing) {
-				free(line);
+				if (line != small)
+					free(line);
 				conn_flush(c);
 				return;
 			}
 			conn_flush(c);
 		}
-		free(line);
+		if (line != small)
+			free(line);
 	}
+}
+
+/*
+ * The socket is readable: one read, framed at once. EOF and errors go to
+ * conn_event as the bufferevent would report them.
+ */
+static void
+conn_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	char buf[CONN_READ_MAX];
+	ssize_t n;
+	int e;
+
+	do
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (n <= 0) {
+		e = errno;
+		conn_rd_off(c);
+		errno = e;
+		conn_event(c->bev, BEV_EVENT_READING |
+		    (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
+		return;
+	}
+	if (evbuffer_add(bufferevent_get_input(c->bev), buf, (size_t)n) != 0) {
+		conn_abort(c, "cannot buffer its input");
+		return;
+	}
+	conn_read(c->bev, c);
 }
 
 static void
@@ -637,12 +697,20 @@ control_accept(int fd)
 	bufferevent_set_timeouts(c->bev, NULL, &wtv);
 	if ((c->idle_ev = evtimer_new(vmsd_base, conn_idle_cb, c)) == NULL ||
 	    (c->timer_ev = evtimer_new(vmsd_base, conn_timer_cb, c)) == NULL ||
-	    bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0) {
+	    (c->rev = event_new(vmsd_base, fd, EV_READ | EV_PERSIST,
+	    conn_readable, c)) == NULL ||
+	    bufferevent_enable(c->bev, EV_WRITE) != 0 ||
+	    /* a socket bufferevent keeps its input's end frozen but for
+	     * its own reads: ours add there */
+	    evbuffer_unfreeze(bufferevent_get_input(c->bev), 0) != 0 ||
+	    event_add(c->rev, NULL) != 0) {
 		log_warnx("cannot set up a client connection");
 		if (c->idle_ev != NULL)
 			event_free(c->idle_ev);
 		if (c->timer_ev != NULL)
 			event_free(c->timer_ev);
+		if (c->rev != NULL)
+			event_free(c->rev);
 		bufferevent_free(c->bev);
 		admit_control_release(uc.uid);
 		free(c->info.ident);

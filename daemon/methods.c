@@ -252,11 +252,14 @@ m_call(struct rpcreq *req, json_t *params)
 	json_t *sig = json_object_get(params, "signed");
 	char err[VMS_ERRLEN];
 
-	if (args == NULL || json_is_null(args))
+	if (args == NULL || json_is_null(args)) {
 		json_object_set_new(params, "args", json_array());
-	if (sig != NULL && json_is_null(sig))
+		rpcreq_params_changed(req);
+	}
+	if (sig != NULL && json_is_null(sig)) {
 		json_object_del(params, "signed");
-	else if (sig != NULL) {
+		rpcreq_params_changed(req);
+	} else if (sig != NULL) {
 		if (signed_caller(req, params, sig) != 0)
 			return;
 	} else if (user != NULL) {

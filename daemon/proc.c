@@ -25,6 +25,7 @@
 #include "config.h"
 #include "log.h"
 #include "proc.h"
+#include "sockwrite.h"
 #include "util.h"
 #include "vmsd.h"
 #include "wire.h"
@@ -33,6 +34,14 @@ struct proc {
 	pid_t			 pid;
 	char			*name;		/* for messages */
 	struct bufferevent	*bev;
+	/* Requests encoded during this turn of the event loop, written at
+	 * its end in one send (proc_flush): no EV_WRITE armed and disarmed
+	 * (two epoll_ctl) per batch unless the socket is full. */
+	struct wire_buf		 out;
+	struct event		*flush_ev;
+	/* Its replies are read by rev (proc_readable), one read(2) per
+	 * readable socket: a bufferevent asks FIONREAD first each time. */
+	struct event		*rev;
 	int			 eof, reaped, status;
 	const struct proc_ops	*ops;
 	void			*arg;
@@ -47,6 +56,8 @@ static void (*when_none)(void);
 
 static void proc_read(struct bufferevent *, void *);
 static void proc_event(struct bufferevent *, short, void *);
+static void proc_flush_cb(evutil_socket_t, short, void *);
+static void proc_readable(evutil_socket_t, short, void *);
 
 void
 proc_init(void)
@@ -176,9 +187,18 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
 	    (p->bev = bufferevent_socket_new(vmsd_base, sv[0],
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		fatalx("cannot watch worker %ld", (long)pid);
-	bufferevent_setcb(p->bev, proc_read, NULL, proc_event, p);
-	if (bufferevent_enable(p->bev, EV_READ | EV_WRITE) != 0)
+	bufferevent_setcb(p->bev, NULL, NULL, proc_event, p);
+	/* The bufferevent writes (and reports write errors); rev reads into
+	 * its input, whose end a socket bufferevent keeps frozen. */
+	if (bufferevent_enable(p->bev, EV_WRITE) != 0 ||
+	    evbuffer_unfreeze(bufferevent_get_input(p->bev), 0) != 0)
 		fatalx("bufferevent_enable");
+	if ((p->flush_ev = event_new(vmsd_base, -1, 0, proc_flush_cb,
+	    p)) == NULL ||
+	    (p->rev = event_new(vmsd_base, sv[0], EV_READ | EV_PERSIST,
+	    proc_readable, p)) == NULL ||
+	    event_add(p->rev, NULL) != 0)
+		fatalx("event_new");
 	LIST_INSERT_HEAD(&procs, p, entry);
 	nprocs++;
 	return p;
@@ -190,24 +210,44 @@ proc_pid(const struct proc *p)
 	return p->pid;
 }
 
+/*
+ * Send what this turn of the loop encoded: straight to the socket when
+ * nothing waits before it, the rest queued on the bufferevent (which
+ * writes it when the socket has room, and meets any error there).
+ */
+static void
+proc_flush(struct proc *p)
+{
+	event_del(p->flush_ev);
+	if (p->out.len == 0)
+		return;
+	if (bev_write(p->bev, p->out.buf, p->out.len) != 0)
+		fatalx("evbuffer_add");
+	p->out.len = 0;
+	if (p->out.cap > 65536)		/* after a deploy's code, say */
+		wire_buf_free(&p->out);
+}
+
+static void
+proc_flush_cb(evutil_socket_t unused, short what, void *arg)
+{
+	proc_flush(arg);
+}
+
 int
 proc_request(struct proc *p, uint64_t id, const char *method,
-    const char *caller, const char *auth, const json_t *params, char *err,
-    size_t errlen)
+    const char *caller, const char *auth, const json_t *params,
+    const char *ptext, size_t ptextlen, char *err, size_t errlen)
 {
-	struct wire_buf b;
-	int rc;
-
-	memset(&b, 0, sizeof(b));
-	if (wire_put_request(&b, id, method, caller, auth, params, err,
-	    errlen) != 0) {
-		wire_buf_free(&b);
-		return -1;
-	}
-	rc = evbuffer_add(bufferevent_get_output(p->bev), b.buf, b.len);
-	wire_buf_free(&b);
-	if (rc != 0)
-		fatalx("evbuffer_add");
+	if ((ptext != NULL ? wire_put_request_text(&p->out, id, method,
+	    caller, auth, ptext, ptextlen, err, errlen) :
+	    wire_put_request(&p->out, id, method, caller, auth, params, err,
+	    errlen)) != 0)
+		return -1;	/* nothing appended */
+	/* Written once the callbacks of this turn have run: an active
+	 * event runs after those already active (activating it again
+	 * changes nothing). */
+	event_active(p->flush_ev, EV_TIMEOUT, 0);
 	return 0;
 }
 
@@ -220,6 +260,7 @@ proc_finished(const struct proc *p)
 void
 proc_stop(struct proc *p)
 {
+	proc_flush(p);
 	if (bufferevent_flush(p->bev, EV_WRITE, BEV_FLUSH) < 0 ||
 	    shutdown(bufferevent_getfd(p->bev), SHUT_WR) != 0)
 		log_warn("%s: stopping worker %ld", p->name, (long)p->pid);
@@ -265,10 +306,35 @@ proc_read(struct bufferevent *bev, void *arg)
 }
 
 static void
+proc_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct proc *p = arg;
+	char buf[32768];
+	ssize_t n;
+
+	do
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (n <= 0) {
+		proc_event(p->bev, BEV_EVENT_READING |
+		    (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), p);
+		return;
+	}
+	if (evbuffer_add(bufferevent_get_input(p->bev), buf, (size_t)n) != 0)
+		fatalx("evbuffer_add");
+	proc_read(p->bev, p);
+}
+
+static void
 proc_gone(struct proc *p)
 {
 	LIST_REMOVE(p, entry);
 	nprocs--;
+	event_free(p->flush_ev);
+	event_free(p->rev);
+	wire_buf_free(&p->out);
 	bufferevent_free(p->bev);
 	p->bev = NULL;
 	p->ops->gone(p, p->status, p->arg);
@@ -283,6 +349,8 @@ proc_event(struct bufferevent *bev, short what, void *arg)
 	struct proc *p = arg;
 
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		if (event_del(p->rev) != 0)
+			log_warnx("event_del failed");
 		p->eof = 1;
 		proc_read(bev, p);
 		bufferevent_disable(bev, EV_READ | EV_WRITE);
@@ -341,6 +409,9 @@ proc_free_all(void)
 			kill(p->pid, SIGKILL);
 			waitpid(p->pid, NULL, 0);
 		}
+		event_free(p->flush_ev);
+		event_free(p->rev);
+		wire_buf_free(&p->out);
 		bufferevent_free(p->bev);
 		free(p->name);
 		free(p);

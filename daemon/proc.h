@@ -43,10 +43,13 @@ void		 proc_init(void);
 struct proc	*proc_spawn(const struct proc_spec *, const struct proc_ops *,
 		    void *arg, char *err, size_t errlen);
 pid_t		 proc_pid(const struct proc *);
-/* Queue one request on the wire. -1 (err) if it cannot be encoded. */
+/* Queue one request on the wire. -1 (err) if it cannot be encoded.
+ * ptext, if not NULL, is params' compact text, sent as it is
+ * (wire_put_request_text); NULL: params are encoded. */
 int		 proc_request(struct proc *, uint64_t id, const char *method,
 		    const char *caller, const char *auth, const json_t *params,
-		    char *err, size_t errlen);
+		    const char *ptext, size_t ptextlen, char *err,
+		    size_t errlen);
 /* Has it exited or closed its end? Then it gets nothing more. */
 int		 proc_finished(const struct proc *);
 /* Close its input once what is queued is sent: the worker commits,

@@ -12,6 +12,12 @@
  *
  * The message is charged to its connection's memory budget (budget.c)
  * for its text and its decoded size until it is answered.
+ *
+ * A request's params go to a contract's worker as JSON text. When the
+ * client wrote them compactly, that text is kept (req->ptext) and sent as
+ * it is, instead of being encoded again from what jansson decoded: jansson
+ * has checked it (valid JSON, UTF-8, no duplicate key at any depth), and
+ * rpcmsg_params_span only finds where it lies.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +31,110 @@
 #include "util.h"
 #include "vmsd.h"
 
-/* One request (the message, or an element of a batch), decoded. */
+static int
+is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Past the string whose opening quote is at s[i]; len if unterminated. */
+static size_t
+skip_string(const char *s, size_t len, size_t i)
+{
+	for (i++; i < len && s[i] != '"'; i++)
+		if (s[i] == '\\')
+			i++;
+	return i < len ? i + 1 : len;
+}
+
+/*
+ * Past the value starting at s[i] (no whitespace before it); *ws is set
+ * if whitespace lies inside it. Only for text jansson accepted.
+ */
+static size_t
+skip_value(const char *s, size_t len, size_t i, int *ws)
+{
+	size_t depth = 0;
+
+	while (i < len) {
+		char c = s[i];
+
+		if (c == '"') {
+			i = skip_string(s, len, i);
+			if (depth == 0)
+				return i;
+			continue;
+		}
+		if (c == '{' || c == '[')
+			depth++;
+		else if (c == '}' || c == ']') {
+			if (depth == 0)
+				return i;	/* the end of a scalar */
+			if (--depth == 0)
+				return i + 1;
+		} else if (c == ',' && depth == 0)
+			return i;
+		else if (is_ws(c)) {
+			if (depth == 0)
+				return i;
+			*ws = 1;
+		}
+		i++;
+	}
+	return i;
+}
+
+/*
+ * Where the value of the message's key "params" lies in its text, which
+ * jansson has decoded into an object (so the key occurs at most once),
+ * if it is written without whitespace (it then fits in a wire line as it
+ * is); NULL if not, or if the key is written with escapes.
+ */
+const char *
+rpcmsg_params_span(const char *s, size_t len, size_t *plen)
+{
+	size_t i = 0, k, kend, v, end;
+	int ws;
+
+	while (i < len && is_ws(s[i]))
+		i++;
+	if (i >= len || s[i] != '{')
+		return NULL;
+	for (i++;;) {
+		while (i < len && is_ws(s[i]))
+			i++;
+		if (i >= len || s[i] != '"')
+			return NULL;		/* {} */
+		k = i;
+		i = kend = skip_string(s, len, i);
+		while (i < len && is_ws(s[i]))
+			i++;
+		if (i >= len || s[i] != ':')
+			return NULL;
+		for (i++; i < len && is_ws(s[i]); i++)
+			;
+		v = i;
+		ws = 0;
+		end = skip_value(s, len, i, &ws);
+		if (kend - k == 8 && memcmp(s + k, "\"params\"", 8) == 0) {
+			if (ws || end <= v || s[v] != '{' || s[end - 1] != '}')
+				return NULL;
+			*plen = end - v;
+			return s + v;
+		}
+		for (i = end; i < len && is_ws(s[i]); i++)
+			;
+		if (i >= len || s[i] != ',')
+			return NULL;
+		i++;
+	}
+}
+
+/* One request (the message, or an element of a batch), decoded; ptext:
+ * its params' text (rpcmsg_params_span), or NULL. */
 static void
-dispatch_one(struct rpcreq *req, json_t *m, int refuse)
+dispatch_one(struct rpcreq *req, json_t *m, const char *ptext,
+    size_t ptextlen, int refuse)
 {
 	json_t *params = NULL, *id = NULL;
 	const char *method = NULL;
@@ -43,6 +150,11 @@ dispatch_one(struct rpcreq *req, json_t *m, int refuse)
 	}
 	if (json_object_get(m, "id") == NULL)
 		req->notification = 1;
+	if (ptext != NULL) {
+		req->ptext = xmalloc(ptextlen);
+		memcpy(req->ptext, ptext, ptextlen);
+		req->ptextlen = ptextlen;
+	}
 	if (refuse || vmsd_shutting_down)
 		rpcreq_error(req, RPC_UNAVAILABLE, NULL,
 		    "vmsd is shutting down");
@@ -128,7 +240,8 @@ dispatch_batch(struct rpcreq *b, json_t *arr, int refuse)
 	 * orphaned meanwhile only by its front end, never from in here.
 	 */
 	for (i = 0; i < n; i++)
-		dispatch_one(b->kids[i], json_array_get(arr, i), refuse);
+		dispatch_one(b->kids[i], json_array_get(arr, i), NULL, 0,
+		    refuse);
 }
 
 void
@@ -136,7 +249,8 @@ rpcmsg_handle(struct rpcreq *req, const char *text, size_t len, int refuse)
 {
 	json_t *msg = NULL;
 	char err[VMS_ERRLEN];
-	size_t before = budget_json_live(), after;
+	const char *ptext;
+	size_t before = budget_json_live(), after, ptextlen = 0;
 	int code;
 
 	if ((code = proto_parse_message(text, len, &msg, err,
@@ -150,7 +264,10 @@ rpcmsg_handle(struct rpcreq *req, const char *text, size_t len, int refuse)
 	rpcreq_charge(req, len + (after > before ? after - before : 0));
 	if (json_is_array(msg))
 		dispatch_batch(req, msg, refuse);
-	else
-		dispatch_one(req, msg, refuse);
+	else {
+		ptext = json_is_object(msg) ? rpcmsg_params_span(text, len,
+		    &ptextlen) : NULL;
+		dispatch_one(req, msg, ptext, ptextlen, refuse);
+	}
 	json_decref(msg);
 }

@@ -20,5 +20,13 @@ struct rpcreq;
  */
 void	 rpcmsg_handle(struct rpcreq *req, const char *text, size_t len,
 	    int refuse);
+/*
+ * Where the value of the key "params" lies in the text of a message that
+ * jansson decoded as an object (JSON_REJECT_DUPLICATES; for any other
+ * text the answer means nothing), when that value is an object written
+ * without whitespace and its key without escapes; else NULL. The text
+ * then decodes to the same value as the message's params.
+ */
+const char *rpcmsg_params_span(const char *text, size_t len, size_t *plen);
 
 #endif

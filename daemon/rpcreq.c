@@ -53,6 +53,7 @@ rpcreq_free(struct rpcreq *req)
 	free(req->kids);
 	json_decref(req->id);
 	json_decref(req->params);
+	free(req->ptext);
 	free(req->reply);
 	free(req->caller);
 	free(req);
@@ -80,6 +81,14 @@ rpcreq_orphan(struct rpcreq *req)
 			req->kids[i]->acct = NULL;
 			req->kids[i]->addr = NULL;
 		}
+}
+
+void
+rpcreq_params_changed(struct rpcreq *req)
+{
+	free(req->ptext);
+	req->ptext = NULL;
+	req->ptextlen = 0;
 }
 
 const char *
@@ -167,10 +176,21 @@ rpcreq_result_text(struct rpcreq *req, const char *result, size_t len)
 	const char *ids = idbuf;
 	size_t idlen, n;
 
-	if (req->id != NULL && json_is_integer(req->id))
-		snprintf(idbuf, sizeof(idbuf), "%" JSON_INTEGER_FORMAT,
-		    json_integer_value(req->id));
-	else if (req->id == NULL || (ids = id = json_dumps(req->id,
+	if (req->id != NULL && json_is_integer(req->id)) {
+		json_int_t v = json_integer_value(req->id);
+		/* as unsigned: INT64_MIN too */
+		unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
+		    (unsigned long long)v;
+
+		p = idbuf + sizeof(idbuf);
+		*--p = '\0';
+		do
+			*--p = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		if (v < 0)
+			*--p = '-';
+		ids = p;
+	} else if (req->id == NULL || (ids = id = json_dumps(req->id,
 	    JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
 		ids = "null";
 	idlen = strlen(ids);

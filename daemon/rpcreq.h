@@ -61,6 +61,11 @@ struct rpcreq {
 	/* Set by methods.c for the supervisor. */
 	const struct proto_method *pm;	/* the method, from the table */
 	json_t		*params;	/* owned */
+	/* params as the client wrote them (rpcmsg.c), when compact: sent
+	 * to the worker as they are instead of encoded again. Whoever
+	 * changes params drops them (rpcreq_params_changed). Owned. */
+	char		*ptext;
+	size_t		 ptextlen;
 	char		*caller;	/* "unix:alice", debug name, NULL */
 	const char	*auth;		/* "peercred", "debug", "anonymous",
 					   "ed25519" (a signed call) */
@@ -81,6 +86,8 @@ void		 rpcreq_orphan(struct rpcreq *);
  * long as the request waits for its reply; released when it completes. */
 void		 rpcreq_charge(struct rpcreq *, size_t n);
 void		 rpcreq_uncharge(struct rpcreq *);
+/* params no longer say what the client wrote: forget its text. */
+void		 rpcreq_params_changed(struct rpcreq *);
 /* Who asked, for logs: the peer's identity, else "admin". */
 const char	*rpcreq_who(const struct rpcreq *);
 

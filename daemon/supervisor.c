@@ -166,7 +166,8 @@ send_one(struct contract *c, struct rpcreq *req)
 
 	req->wid = ++c->next_wid;
 	if (proc_request(c->worker, req->wid, req->pm->name, req->caller,
-	    req->auth, req->params, err, sizeof(err)) != 0) {
+	    req->auth, req->params, req->ptext, req->ptextlen, err,
+	    sizeof(err)) != 0) {
 		rpcreq_error(req, RPC_INVALID_PARAMS, NULL, "%s", err);
 		return;
 	}

@@ -47,10 +47,12 @@ add_str(struct wire_buf *b, const char *s)
 static void
 add_uint(struct wire_buf *b, uint64_t v)
 {
-	char num[24];
+	char num[24], *p = num + sizeof(num);
 
-	snprintf(num, sizeof(num), "%" PRIu64, v);
-	add_str(b, num);
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	wire_buf_add(b, p, (size_t)(num + sizeof(num) - p));
 }
 
 static int
@@ -77,11 +79,23 @@ static int
 add_jstr(struct wire_buf *b, const char *s, size_t mark, const char *what,
     char *err, size_t errlen)
 {
+	const unsigned char *p;
 	json_t *j;
 	int rc;
 
 	if (s == NULL) {
 		add_str(b, "null");
+		return 0;
+	}
+	/* Printable ASCII but " and \ (method names, callers, auth) is its
+	 * own JSON text between quotes: no encoder needed. */
+	for (p = (const unsigned char *)s; *p >= 0x20 && *p < 0x7f &&
+	    *p != '"' && *p != '\\'; p++)
+		;
+	if (*p == '\0') {
+		wire_buf_add(b, "\"", 1);
+		wire_buf_add(b, s, (size_t)(p - (const unsigned char *)s));
+		wire_buf_add(b, "\"", 1);
 		return 0;
 	}
 	j = json_string(s);
@@ -90,10 +104,10 @@ add_jstr(struct wire_buf *b, const char *s, size_t mark, const char *what,
 	return rc;
 }
 
-int
-wire_put_request(struct wire_buf *b, uint64_t id, const char *method,
-    const char *caller, const char *auth, const json_t *params, char *err,
-    size_t errlen)
+/* A request up to its params' value. */
+static int
+request_head(struct wire_buf *b, uint64_t id, const char *method,
+    const char *caller, const char *auth, char *err, size_t errlen)
 {
 	size_t mark = b->len;
 
@@ -110,6 +124,18 @@ wire_put_request(struct wire_buf *b, uint64_t id, const char *method,
 	    errlen) != 0)
 		return -1;
 	add_str(b, ",\"params\":");
+	return 0;
+}
+
+int
+wire_put_request(struct wire_buf *b, uint64_t id, const char *method,
+    const char *caller, const char *auth, const json_t *params, char *err,
+    size_t errlen)
+{
+	size_t mark = b->len;
+
+	if (request_head(b, id, method, caller, auth, err, errlen) != 0)
+		return -1;
 	if (!json_is_object(params)) {
 		b->len = mark;
 		seterr(err, errlen, "request params must be an object");
@@ -117,6 +143,25 @@ wire_put_request(struct wire_buf *b, uint64_t id, const char *method,
 	}
 	if (add_json(b, params, mark, "params", err, errlen) != 0)
 		return -1;
+	add_str(b, "}\n");
+	return 0;
+}
+
+int
+wire_put_request_text(struct wire_buf *b, uint64_t id, const char *method,
+    const char *caller, const char *auth, const char *params, size_t len,
+    char *err, size_t errlen)
+{
+	/* What keeps the framing: one object, no newline in it. */
+	if (len < 2 || params[0] != '{' || params[len - 1] != '}' ||
+	    memchr(params, '\n', len) != NULL) {
+		seterr(err, errlen, "request params must be an object on one "
+		    "line");
+		return -1;
+	}
+	if (request_head(b, id, method, caller, auth, err, errlen) != 0)
+		return -1;
+	wire_buf_add(b, params, len);
 	add_str(b, "}\n");
 	return 0;
 }

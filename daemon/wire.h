@@ -66,6 +66,12 @@ void	 wire_buf_free(struct wire_buf *);
 int	 wire_put_request(struct wire_buf *, uint64_t id, const char *method,
 	    const char *caller, const char *auth, const json_t *params,
 	    char *err, size_t errlen);
+/* The same with params as JSON text: one compact object that jansson
+ * decoded (valid UTF-8, no duplicate key; rpcmsg.c keeps it as the client
+ * wrote it), copied as it is. -1 if it is not {...} without a newline. */
+int	 wire_put_request_text(struct wire_buf *, uint64_t id,
+	    const char *method, const char *caller, const char *auth,
+	    const char *params, size_t len, char *err, size_t errlen);
 int	 wire_put_ready(struct wire_buf *, uint64_t size, const char *vkey,
 	    const char *origin, const json_t *methods, char *err,
 	    size_t errlen);

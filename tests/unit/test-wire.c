@@ -66,6 +66,54 @@ TEST(request_round_trip)
 	wire_buf_free(&b);
 }
 
+/* params given as text go out as they are, and decode to the same
+ * request as params encoded from their value; callers that need escapes
+ * (or are not UTF-8) are encoded, or refused, as before. */
+TEST(request_text_round_trip)
+{
+	static const char *callers[] = { "unix:alice", "debug \"q\" \\ \t",
+	    "b\xc3\xa9" "b", "\x7f" };
+	const char *ptext = "{\"contract\":\"g\",\"args\":[\"\\u00e9\",1.50,"
+	    "{\"k\":[]}],\"method\":\"RSVP\"}";
+	json_t *params = json_loads(ptext, 0, NULL);
+	struct wire_buf b = { 0 };
+	struct wire_request r;
+	char err[256], *line;
+	size_t i;
+
+	CHECK(params != NULL);
+	for (i = 0; i < sizeof(callers) / sizeof(callers[0]); i++) {
+		b.len = 0;
+		CHECK_EQ_INT(wire_put_request_text(&b, 7, "call", callers[i],
+		    "debug", ptext, strlen(ptext), err, sizeof(err)), 0);
+		CHECK(b.len > strlen(ptext) &&
+		    memmem(b.buf, b.len, ptext, strlen(ptext)) != NULL);
+		CHECK((line = line_of(&b)) != NULL);
+		if (line == NULL)
+			continue;
+		CHECK_EQ_INT(wire_decode_request(line, strlen(line), &r, err,
+		    sizeof(err)), 0);
+		CHECK_EQ_INT(r.id, 7);
+		CHECK_EQ_STR(r.method, "call");
+		CHECK_EQ_STR(r.caller, callers[i]);
+		CHECK_EQ_STR(r.auth, "debug");
+		CHECK(json_equal(r.params, params));
+		wire_request_clear(&r);
+		free(line);
+	}
+	/* not an object on one line: refused, nothing appended */
+	b.len = 0;
+	CHECK_EQ_INT(wire_put_request_text(&b, 1, "call", NULL, "anonymous",
+	    "[1]", 3, err, sizeof(err)), -1);
+	CHECK_EQ_INT(wire_put_request_text(&b, 1, "call", NULL, "anonymous",
+	    "{\n}", 3, err, sizeof(err)), -1);
+	CHECK_EQ_INT(wire_put_request_text(&b, 1, "call", "a\xff",
+	    "anonymous", "{}", 2, err, sizeof(err)), -1);
+	CHECK_EQ_INT(b.len, 0);
+	json_decref(params);
+	wire_buf_free(&b);
+}
+
 TEST(ready_round_trip)
 {
 	struct wire_buf b = { 0 };
@@ -413,6 +461,7 @@ int
 main(void)
 {
 	RUN(request_round_trip);
+	RUN(request_text_round_trip);
 	RUN(ready_round_trip);
 	RUN(child_round_trip);
 	RUN(refused_round_trip);
