@@ -46,7 +46,7 @@ PKGS     = libsodium libevent libevent_openssl openssl jansson libsystemd
 DEBS     = build-essential dpkg-dev pkg-config libsodium-dev libevent-dev libssl-dev \
            libsystemd-dev libjansson-dev mandoc systemd util-linux iproute2 \
            procps psmisc python3 valgrind curl libedit-dev tmux nodejs nginx \
-           openssl python3-cryptography
+           openssl python3-cryptography strace
 
 WARN     = -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes \
            -Wstrict-prototypes -Wno-unused-parameter -Werror
