@@ -146,7 +146,8 @@ out=$($VMSCTL audit --dir "$C/$F" --children 2>&1); rc=$?
 [ $rc -eq 0 ] && [ "$(printf '%s\n' "$out" | grep -c ': OK')" -ge 5 ] &&
     echo "PASS audit-dir-children" || echo "FAIL audit-dir-children: exit $rc: $out"
 # (entry 1 made alice) a parent entry whose child request was altered
-ops=$(daemon_start "$T/d" >/dev/null 2>&1 && $V log $F --from 1 --count 1 | python3 "$TOP/tests/integration/lib/jget.py" contracts)
+daemon_start "$T/d"	# in this shell: daemon_stop must find its pid
+ops=$($V log $F --from 1 --count 1 | python3 "$TOP/tests/integration/lib/jget.py" contracts)
 daemon_stop
 forged=$(printf '%s' "$ops" | sed 's/"unix:alice"/"unix:mallory"/')
 rm -rf "$T/forged" "$VMSCTL_KNOWN"
@@ -178,4 +179,7 @@ rm -rf "$T/c2/$F.bob" "$VMSCTL_KNOWN"
 out=$($VMSCTL audit --dir "$T/c2/$F" --children 2>&1); rc=$?
 [ $rc -eq 1 ] && printf '%s' "$out" | grep -q "^$F.bob: FAIL: made by counter-factory at entry 2, but its ledger cannot be read" &&
     echo "PASS missing-child" || echo "FAIL missing-child: exit $rc: $out"
+# every vmsd this test started has stopped
+left=$(pgrep -af -- "$T/d/state")
+[ -z "$left" ] && echo "PASS no-daemon-left" || echo "FAIL no-daemon-left: $left"
 exit 0

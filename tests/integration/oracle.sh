@@ -176,8 +176,8 @@ out=$($VMSCTL audit --dir "$T/copy" 2>&1) &&
 
 # the host forges the signed answer (and re-signs its ledger)
 # (the entry of the btc call, as the daemon lists the ledger)
-sig_entry=$(daemon_start "$T/d" >/dev/null 2>&1; $V log prices |
-    grep -n '"method":"btc"' | head -1 | cut -d: -f1)
+daemon_start "$T/d"	# in this shell: daemon_stop must find its pid
+sig_entry=$($V log prices | grep -n '"method":"btc"' | head -1 | cut -d: -f1)
 oracles=$($V log prices | sed -n "${sig_entry}p" | field oracles)
 daemon_stop
 sig_entry=$((sig_entry - 1))
@@ -199,4 +199,7 @@ out=$($VMSCTL audit --dir "$T/forged" 2>&1); rc=$?
 [ $rc -eq 1 ] && printf '%s' "$out" | grep -q "FAIL at entry $sig_entry .*oracle request 0 differs" &&
     echo "PASS forged-request" || echo "FAIL forged-request: exit $rc: $out"
 mv "$O.gone" "$O"
+# every vmsd this test started has stopped
+left=$(pgrep -af -- "$T/d/state")
+[ -z "$left" ] && echo "PASS no-daemon-left" || echo "FAIL no-daemon-left: $left"
 exit 0
