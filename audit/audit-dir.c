@@ -14,10 +14,16 @@
  * or rewritten while it is audited (the daemon recovering, an operator, an
  * attacker), and a mapping would then kill the auditor with SIGBUS. The
  * scan keeps only offsets and lengths (and the small commit notes); each
- * entry is read again when asked for, into one buffer, and a short read or
- * a record header that changed since the scan is an error naming the file
- * and the offset. Where the readable records end, and why, is kept to
- * explain an entry the checkpoint covers but the file does not hold.
+ * entry is read again when asked for, and a short read or a record header
+ * that changed since the scan is an error naming the file and the offset.
+ * Entries asked for in file order come out of a read-ahead window (one
+ * pread of DIR_WINDOW bytes from the entry asked for, not one per entry);
+ * any other (an earlier entry, one larger than the window, the threads'
+ * entry_copy) or one the window does not hold whole with its length
+ * prefix as the scan saw it is read alone, as before, into its own buffer
+ * (which gives the errors). Where the readable records end, and why, is
+ * kept to explain an entry the checkpoint covers but the file does not
+ * hold.
  */
 #include <sys/stat.h>
 
@@ -38,6 +44,14 @@
 #define DIR_WINDOW	((size_t)1 << 20)	/* scan read-ahead */
 #define DIR_REC_NOTE	0x80000000u
 
+/* Read-ahead window over `entries` (the scan, then dir_entry). */
+struct win {
+	int		 fd;
+	uint8_t		*buf;
+	uint64_t	 base;
+	size_t		 have;
+};
+
 struct dir_src {
 	char		*dir;
 	char		*what;
@@ -49,19 +63,12 @@ struct dir_src {
 	uint32_t	*elen;
 	uint64_t	 n;
 	char		 end[256];	/* where and why the records end */
-	uint8_t		*buf;		/* the last entry read */
+	uint8_t		*buf;		/* the last entry read alone */
 	size_t		 bufcap;
+	struct win	*ahead;		/* read-ahead of dir_entry, or NULL */
 	char		*note;		/* last commit record's note, or NULL */
 	char	       **cr;		/* every commit record's note */
 	size_t		 ncr;
-};
-
-/* Read-ahead window over `entries` for the scan. */
-struct win {
-	int		 fd;
-	uint8_t		*buf;
-	uint64_t	 base;
-	size_t		 have;
 };
 
 /* The tree size on a checkpoint note's second line, or 0. */
@@ -225,6 +232,44 @@ read_entry(struct dir_src *d, uint64_t index, uint8_t **buf, size_t *cap,
 	return FETCH_OK;
 }
 
+/*
+ * Entry i out of the read-ahead window, refilled from its record when it
+ * lies beyond: the pointer to its bytes, or NULL when the window cannot
+ * give them whole with the length prefix the scan saw (the caller then
+ * reads it alone, which names what went wrong).
+ */
+static const uint8_t *
+ahead_entry(struct dir_src *d, uint64_t index)
+{
+	struct win *w = d->ahead;
+	uint64_t start;
+	size_t need;
+	ssize_t r;
+	const uint8_t *b;
+
+	if (w == NULL || index >= d->n)
+		return NULL;
+	start = d->off[index] - 4;
+	need = 4 + (size_t)d->elen[index];
+	if (need > DIR_WINDOW || start < w->base)
+		return NULL;
+	if (start + need > w->base + w->have) {
+		if ((r = pread_upto(w->fd, w->buf, DIR_WINDOW, start)) < 0) {
+			w->have = 0;
+			return NULL;
+		}
+		w->base = start;
+		w->have = (size_t)r;
+		if (need > w->have)
+			return NULL;
+	}
+	b = w->buf + (start - w->base);
+	if (((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	    (uint32_t)b[2] << 8 | b[3]) != d->elen[index])
+		return NULL;
+	return b + 4;
+}
+
 static enum audit_fetch
 dir_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
     char *err, size_t errlen)
@@ -232,6 +277,10 @@ dir_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
 	struct dir_src *d = ctx;
 	enum audit_fetch r;
 
+	if ((*buf = ahead_entry(d, index)) != NULL) {
+		*len = d->elen[index];
+		return FETCH_OK;
+	}
 	if ((r = read_entry(d, index, &d->buf, &d->bufcap, err,
 	    errlen)) != FETCH_OK)
 		return r;
@@ -309,6 +358,9 @@ dir_free(void *ctx)
 	free(d->off);
 	free(d->elen);
 	free(d->buf);
+	if (d->ahead != NULL)
+		free(d->ahead->buf);
+	free(d->ahead);
 	free(d->note);
 	for (k = 0; k < d->ncr; k++)
 		free(d->cr[k]);
@@ -343,7 +395,6 @@ scan_entries(struct dir_src *d, char *err, size_t errlen)
 	uint64_t off = 0, cap = 0;
 	uint32_t l;
 	ssize_t r;
-	int rc = -1;
 
 	w.fd = d->fd;
 	w.buf = xmalloc(DIR_WINDOW);
@@ -413,14 +464,17 @@ scan_entries(struct dir_src *d, char *err, size_t errlen)
 		d->n++;
 		off += 4 + (uint64_t)l;
 	}
-	rc = 0;
-	goto out;
+	/* the window goes on for dir_entry, from the first entry */
+	d->ahead = xmalloc(sizeof(*d->ahead));
+	*d->ahead = w;
+	d->ahead->base = 0;
+	d->ahead->have = 0;
+	return 0;
  readerr:
 	seterr(err, errlen, "%s: read at offset %" PRIu64 ": %s", d->epath,
 	    off, strerror(errno));
- out:
 	free(w.buf);
-	return rc;
+	return -1;
 }
 
 int

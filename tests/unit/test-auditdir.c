@@ -187,6 +187,98 @@ TEST(torn_tail_explained)
 	rm_dir();
 }
 
+/*
+ * Entries read in order come out of audit-dir.c's read-ahead window
+ * (1 MiB): many records of varied sizes over several windows, one larger
+ * than a window (read alone), an earlier entry asked for between two
+ * (System.files.history), each with exactly its bytes; a length prefix
+ * rewritten beyond the window still read is caught when the window moves.
+ */
+static void
+fill(uint8_t *b, size_t n, uint32_t i)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		b[k] = (uint8_t)('a' + (i * 7 + k) % 26);
+}
+
+static size_t
+rec_len(uint32_t i)
+{
+	return i == 700 ? (size_t)1536 << 10 : 100 + (i * 37) % 3000;
+}
+
+TEST(read_ahead_window)
+{
+	struct audit_source *s;
+	const uint8_t *b;
+	uint8_t *want = xmalloc((size_t)1536 << 10);
+	uint64_t off = 0, *offs = xcalloc(4000, sizeof(uint64_t));
+	size_t l, n;
+	char err[VMS_ERRLEN], what[64];
+	uint32_t i, ok = 0, bad;
+	FILE *f;
+	int fd;
+
+	make_dir();
+	if ((f = fopen(epath, "wb")) == NULL)
+		FAILF("%s", epath);
+	for (i = 0; i < 4000; i++) {
+		n = rec_len(i);
+		fill(want, n, i);
+		uint8_t h[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16),
+		    (uint8_t)(n >> 8), (uint8_t)n };
+		offs[i] = off;
+		fwrite(h, 1, 4, f);
+		fwrite(want, 1, n, f);
+		off += 4 + n;
+	}
+	fclose(f);
+	if ((s = open_src()) == NULL)
+		goto out;
+	for (i = 0; i < 1400; i++) {
+		if (s->entry(s->ctx, i, &b, &l, err, sizeof(err)) != 0)
+			break;
+		fill(want, rec_len(i), i);
+		if (l != rec_len(i) || memcmp(b, want, l) != 0)
+			break;
+		if (i % 97 == 5) {	/* an earlier one, then on */
+			if (s->entry(s->ctx, i / 2, &b, &l, err,
+			    sizeof(err)) != 0)
+				break;
+			fill(want, rec_len(i / 2), i / 2);
+			if (l != rec_len(i / 2) || memcmp(b, want, l) != 0)
+				break;
+		}
+		ok++;
+	}
+	CHECK_EQ_INT(ok, 1400);
+	/* the prefix of the first entry a whole window past entry 1399
+	 * rewritten: those before may come from the window, it must not */
+	for (bad = 1400; bad < 3999 &&
+	    offs[bad] < offs[1399] + ((uint64_t)1 << 20); bad++)
+		;
+	if ((fd = open(epath, O_WRONLY)) == -1 ||
+	    pwrite(fd, "\0\0\0\1", 4, (off_t)offs[bad]) != 4 ||
+	    close(fd) != 0)
+		FAILF("cannot rewrite %s", epath);
+	for (i = 1400; i < bad; i++)
+		if (s->entry(s->ctx, i, &b, &l, err, sizeof(err)) != 0)
+			break;
+	CHECK_EQ_INT(i, bad);
+	CHECK_EQ_INT(s->entry(s->ctx, bad, &b, &l, err, sizeof(err)), -1);
+	snprintf(what, sizeof(what), "entry %u at offset %llu:", bad,
+	    (unsigned long long)offs[bad]);
+	CHECK_CONTAINS(err, what);
+	CHECK_CONTAINS(err, "its length prefix is now 1");
+	audit_source_free(s);
+ out:
+	free(want);
+	free(offs);
+	rm_dir();
+}
+
 TEST(missing_entries_file)
 {
 	struct audit_source *s = NULL;
@@ -207,6 +299,7 @@ main(void)
 	RUN(truncated_during_audit);
 	RUN(rewritten_during_audit);
 	RUN(torn_tail_explained);
+	RUN(read_ahead_window);
 	RUN(missing_entries_file);
 	return test_summary();
 }
