@@ -63,16 +63,16 @@ charge_op(lua_State *L, size_t fixed, size_t pathlen, size_t dlen)
  */
 static int
 record(lua_State *L, const char *op, const char *path, size_t len,
-    const char *b64, int recursive)
+    const char *data, size_t dlen, int recursive)
 {
 	struct jbuf *w = sb_getctx(L)->writes;
 
 	if (w->len > 0)
 		jbuf_lit(w, ",");
 	jbuf_lit(w, "{");
-	if (b64 != NULL) {
+	if (data != NULL) {
 		jbuf_lit(w, "\"data\":\"");
-		jbuf_raw(w, b64, strlen(b64));
+		jbuf_b64(w, data, dlen);
 		jbuf_lit(w, "\",");
 	}
 	jbuf_lit(w, "\"op\":");
@@ -125,7 +125,7 @@ f_mkdir(lua_State *L)
 	if (state_mkdir(ctx->state, p, len, ctx->limits->state_size, err,
 	    sizeof(err)) == -1)
 		return fail(L, "mkdir", err);
-	if (record(L, "mkdir", p, len, NULL, -1) == -1)
+	if (record(L, "mkdir", p, len, NULL, 0, -1) == -1)
 		return unrecorded(L, "mkdir");
 	return 0;
 }
@@ -134,10 +134,9 @@ static int
 f_writefile(lua_State *L)
 {
 	struct sb_ctx *ctx = sb_getctx(L);
-	char err[VMS_ERRLEN], *b64;
+	char err[VMS_ERRLEN];
 	size_t len, dlen;
 	const char *p, *d;
-	int r;
 
 	sb_check_open(L, "writeFile");
 	p = checkpath(L, 1, &len, "writeFile");
@@ -151,10 +150,7 @@ f_writefile(lua_State *L)
 	if (state_write(ctx->state, p, len, d, dlen, ctx->limits->file_size,
 	    ctx->limits->state_size, err, sizeof(err)) == -1)
 		return fail(L, "writeFile", err);
-	b64 = b64_encode((const uint8_t *)d, dlen);
-	r = record(L, "write", p, len, b64, -1);
-	free(b64);
-	if (r == -1)
+	if (record(L, "write", p, len, d, dlen, -1) == -1)
 		return unrecorded(L, "writeFile");
 	return 0;
 }
@@ -295,7 +291,7 @@ f_unlink(lua_State *L)
 	charge_op(L, sizeof("{\"op\":\"unlink\",\"path\":\"\"}") - 1, len, 0);
 	if (state_unlink(ctx->state, p, len, err, sizeof(err)) == -1)
 		return fail(L, "unlink", err);
-	if (record(L, "unlink", p, len, NULL, -1) == -1)
+	if (record(L, "unlink", p, len, NULL, 0, -1) == -1)
 		return unrecorded(L, "unlink");
 	return 0;
 }
@@ -345,7 +341,7 @@ f_rmdir(lua_State *L)
 	if (state_rmdir(ctx->state, p, len, recursive, err,
 	    sizeof(err)) == -1)
 		return fail(L, "rmdir", err);
-	if (record(L, "rmdir", p, len, NULL, recursive) == -1)
+	if (record(L, "rmdir", p, len, NULL, 0, recursive) == -1)
 		return unrecorded(L, "rmdir");
 	return 0;
 }

@@ -5,7 +5,8 @@
  * refusals of what is not UTF-8, integers at the limits, whole values;
  * and json_canonical() (canon.c's own encoder since round 2 of #15) writes
  * what jansson's json_dumps() writes with the canonical flags, on every
- * kind of value and on many random ones.
+ * kind of value and on many random ones. jbuf_b64 (the data of a write)
+ * writes what b64_encode (libsodium) writes.
  */
 #include <sodium.h>
 
@@ -231,6 +232,34 @@ TEST(random_values_as_jansson)
 	json_decref(deep);
 }
 
+/* jbuf_b64 against b64_encode: every length up to 300 (each padding),
+ * random bytes and every byte value, appended after text already there. */
+TEST(b64_as_libsodium)
+{
+	uint8_t in[300];
+	struct jbuf b;
+	size_t n, bad = 0;
+	char *want;
+
+	jbuf_init(&b);
+	for (n = 0; n <= sizeof(in); n++) {
+		if (n % 2)
+			randombytes_buf(in, n);
+		else
+			for (size_t i = 0; i < n; i++)
+				in[i] = (uint8_t)(255 - i);
+		want = b64_encode(in, n);
+		jbuf_reset(&b);
+		jbuf_lit(&b, "x");
+		jbuf_b64(&b, in, n);
+		if (b.len != 1 + strlen(want) || strcmp(b.s + 1, want) != 0)
+			bad++;
+		free(want);
+	}
+	CHECK_EQ_INT(bad, 0);
+	jbuf_free(&b);
+}
+
 int
 main(void)
 {
@@ -240,5 +269,6 @@ main(void)
 	RUN(utf8_and_refusals);
 	RUN(integers_and_values);
 	RUN(random_values_as_jansson);
+	RUN(b64_as_libsodium);
 	return test_summary();
 }
