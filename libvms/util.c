@@ -542,8 +542,20 @@ utf8_valid(const void *buf, size_t n)
 	const uint8_t *s = buf;
 	size_t i = 0, k;
 	uint32_t cp;
+	uint64_t w;
 
 	while (i < n) {
+		if (s[i] < 0x80) {	/* ASCII, eight bytes at a time */
+			while (i + 8 <= n) {
+				memcpy(&w, s + i, 8);
+				if (w & 0x8080808080808080ull)
+					break;
+				i += 8;
+			}
+			while (i < n && s[i] < 0x80)
+				i++;
+			continue;
+		}
 		if ((k = utf8_seq(s + i, n - i, &cp)) == 0)
 			return 0;
 		i += k;

@@ -275,6 +275,11 @@ skip_value(const char *p, const char *end)
 
 	for (; p < end; p++) {
 		if (instr) {
+			/* (the string's plain bytes in a tight loop) */
+			while (p < end && *p != '"' && *p != '\\')
+				p++;
+			if (p == end)
+				break;
 			if (*p == '\\')
 				p++;
 			else if (*p == '"') {

@@ -473,6 +473,11 @@ TEST(replay_reads_only_the_request)
 		{ "\"data\":\"MQ==\"", "\"data\":\"Mg==\"", "writes differ" },
 		{ "\"type\":\"call\"", "\"type\":\"cal\\u006c\"",
 		    "entry is not in canonical form" },
+		/* escapes and brackets inside strings the skim steps over */
+		{ "\"result\":1", "\"result\":\"a\\\"}],\\\\\"",
+		    "result differs: recorded \"a\\\"}],\\\\\" replayed 1" },
+		{ "\"op\":\"write\"", "\"op\":\"write\\\"", "entry 1 is not "
+		    "a JSON object" },
 	};
 	char err[VMS_ERRLEN], *t;
 	size_t i;

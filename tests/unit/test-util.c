@@ -87,6 +87,13 @@ TEST(utf8)
 	CHECK(!utf8_valid("\xf4\x90\x80\x80", 4));	/* > U+10FFFF */
 	CHECK(!utf8_valid("\xe2\x80", 2));		/* truncated */
 	CHECK(!utf8_valid("\xff", 1));
+	/* past ASCII runs read eight bytes at a time */
+	CHECK(utf8_valid("0123456789abcdef\xe2\x80\x94 0123456789", 30));
+	CHECK(!utf8_valid("0123456789abcdef\xc0\xaf", 18));
+	CHECK(!utf8_valid("0123456789abcdef0123456\xe2\x80", 25));
+	CHECK(!utf8_valid("01234567\x80", 9));
+	CHECK(!utf8_valid("0123456789abcde\xff", 16));
+	CHECK(utf8_valid("01234567", 8) && utf8_valid("", 0));
 }
 
 int
