@@ -128,6 +128,8 @@ engine_free(struct engine *e)
 	json_decref(e->parent);
 	json_decref(e->init_args);
 	json_decref(e->pending);
+	jbuf_free(&e->wbuf);
+	jbuf_free(&e->obuf);
 	free(e);
 }
 
@@ -280,7 +282,8 @@ write_entry(struct jbuf *b, const struct engine *e, const char *method,
  * the call's open transaction: the caller commits or rolls back. rp is
  * NULL when executing; replaying, it gives the recorded oracle answers
  * and receives why they did not fit (rp->why).
- * Returns 0 with *bytes (the entry, malloc'd); 1 refused (err); -1 error.
+ * Returns 0 with *bytes (the entry: malloc'd when executing; replaying,
+ * e->obuf's, kept for the next entry); 1 refused (err); -1 error.
  */
 int
 eng_execute(struct engine *e, const char *method, const json_t *args,
@@ -291,7 +294,7 @@ eng_execute(struct engine *e, const char *method, const json_t *args,
 {
 	struct sb_ctx ctx;
 	struct eng_call call;
-	struct jbuf writes, out;
+	struct jbuf *writes = &e->wbuf, *out = &e->obuf;
 	json_t *result = NULL;
 	char *error = NULL, *restext = NULL;
 	size_t reslen = 0;
@@ -311,9 +314,9 @@ eng_execute(struct engine *e, const char *method, const json_t *args,
 	call.ops = json_array();
 	if (rp != NULL)
 		rp->why[0] = '\0';
-	jbuf_init(&writes);
-	jbuf_init(&out);
-	ctx.writes = &writes;
+	jbuf_reset(writes);
+	jbuf_reset(out);
+	ctx.writes = writes;
 	ctx.limits = &e->limits;
 	ctx.state = e->state;
 	ctx.contract = e->contract;
@@ -384,24 +387,24 @@ eng_execute(struct engine *e, const char *method, const json_t *args,
 	if (!ok) {
 		state_rollback(e->state);
 		state_begin(e->state);
-		jbuf_reset(&writes);
+		jbuf_reset(writes);
 	}
 
 	for (;;) {
-		if (write_entry(&out, e, method, argtext, arglen, c, sig,
-		    time_ms, ok, restext, reslen, error, &writes, call.oracles,
+		if (write_entry(out, e, method, argtext, arglen, c, sig,
+		    time_ms, ok, restext, reslen, error, writes, call.oracles,
 		    call.ops) == -1) {
 			state_rollback(e->state);
 			seterr(err, errlen, "cannot encode the entry");
 			goto done;
 		}
-		if (out.len <= e->limits.entry_size)
+		if (out->len <= e->limits.entry_size)
 			break;
 		if (method == NULL || !ok) {
 			state_rollback(e->state);
 			seterr(err, errlen, "limit exceeded: entry_size (%llu): "
 			    "the entry would be %zu bytes",
-			    (unsigned long long)e->limits.entry_size, out.len);
+			    (unsigned long long)e->limits.entry_size, out->len);
 			rc = 1;
 			goto done;
 		}
@@ -414,7 +417,7 @@ eng_execute(struct engine *e, const char *method, const json_t *args,
 		    (unsigned long long)e->limits.entry_size);
 		state_rollback(e->state);
 		state_begin(e->state);
-		jbuf_reset(&writes);
+		jbuf_reset(writes);
 	}
 	if (ok && json_array_size(call.ops) > 0)
 		e->pending = json_incref(call.ops);
@@ -424,9 +427,10 @@ eng_execute(struct engine *e, const char *method, const json_t *args,
 		res->error = ok ? NULL : xstrdup(error);
 		res->contracts = ok ? json_array_size(call.ops) : 0;
 	}
-	*bytes = out.s;
-	*blen = out.len;
-	jbuf_init(&out);
+	*bytes = out->s;
+	*blen = out->len;
+	if (rp == NULL)		/* the caller's */
+		jbuf_init(out);
 	rc = 0;
 done:
 	json_decref(result);
@@ -434,8 +438,6 @@ done:
 	json_decref(call.ops);
 	free(error);
 	free(restext);
-	jbuf_free(&writes);
-	jbuf_free(&out);
 	return rc;
 }
 

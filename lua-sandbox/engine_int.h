@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "callsig.h"
+#include "canon.h"
 #include "engine.h"
 #include "state.h"
 #include "util.h"
@@ -55,6 +56,9 @@ struct engine {
 	json_t			*init_args;	/* entry 0's "args", or NULL */
 	json_t			*pending;	/* child ops of the entry just
 						   executed: eng_advance */
+	struct jbuf		 wbuf;		/* eng_execute's writes, and */
+	struct jbuf		 obuf;		/* its entry: kept from one call
+						   to the next (no regrowing) */
 };
 
 /*
@@ -98,7 +102,9 @@ int	 eng_request_check(const struct engine *, const char *method,
 	    const struct callsig *, char **argtext, size_t *arglen, char *err,
 	    size_t errlen);
 /* Run one entry (method NULL: deploy; argtext is args' canonical text;
- * sig the signed request or NULL) and write it; see engine.c. */
+ * sig the signed request or NULL) and write it; see engine.c. The entry
+ * (*bytes) is malloc'd when executing; replaying, it is the engine's own
+ * buffer, good until its next eng_execute. */
 int	 eng_execute(struct engine *, const char *method, const json_t *args,
 	    const char *argtext, size_t arglen, const struct vms_caller *,
 	    const struct callsig *, uint64_t time_ms, struct eng_replay *,

@@ -209,7 +209,7 @@ replay_full(struct engine *e, const uint8_t *buf, size_t len, char *err,
 	const struct callsig *sp = NULL;
 	const char *method = NULL;
 	json_t *rec, *rep, *args = NULL, *t;
-	char *bytes, *argtext = NULL;
+	char *bytes, *argtext = NULL;	/* bytes: the engine's */
 	size_t blen, arglen = 0;
 	int r;
 
@@ -237,14 +237,12 @@ replay_full(struct engine *e, const uint8_t *buf, size_t len, char *err,
 		eng_advance(e, buf, len);
 		e->last_time = (uint64_t)json_integer_value(t);
 		eng_accept_signed(e, sp);
-		free(bytes);
 		json_decref(rec);
 		return 0;
 	}
 	state_rollback(e->state);
 	rep = json_loadb(bytes, blen, 0, NULL);
 	explain_diff(rec, rep, err, errlen);
-	free(bytes);
 	json_decref(rep);
 	json_decref(rec);
 	return -1;
@@ -423,7 +421,7 @@ replay_fast(struct engine *e, const uint8_t *buf, size_t len)
 	struct eng_replay rp;
 	struct skim k;
 	char *method = NULL, *id = NULL, *auth = NULL, *argtext = NULL;
-	char *bytes = NULL, why[VMS_ERRLEN];
+	char *bytes = NULL, why[VMS_ERRLEN];	/* bytes: the engine's */
 	size_t arglen, blen;
 	uint64_t t;
 	json_t *args = NULL;
@@ -459,7 +457,6 @@ replay_fast(struct engine *e, const uint8_t *buf, size_t len)
 	} else
 		state_rollback(e->state);
 done:
-	free(bytes);
 	free(argtext);
 	json_decref(args);
 	free(method);
