@@ -6,6 +6,8 @@
 #include "sbtest.h"
 #include "state.h"
 
+#include "sha256.h"
+
 TEST(hello)
 {
 	struct engine *e = sbt_deploy("return { hi = function(x) return "
@@ -311,6 +313,18 @@ TEST(state_root_order_independent)
 	state_unlink(b, "/y", 2, err, sizeof(err));
 	state_root(b, rb);
 	CHECK(memcmp(ra, rb, 32) != 0);
+	/* a directory's element hashes SHA-256 of no bytes (state.c keeps
+	 * it as a constant), a file's that of its bytes, "" included */
+	{
+		uint8_t e[32];
+
+		vms_sha256("", 0, e);
+		CHECK(memcmp(state_lookup(a, "/x", 2)->sha, e, 32) == 0);
+		state_write(a, "/z", 2, "", 0, 0, 0, err, sizeof(err));
+		CHECK(memcmp(state_lookup(a, "/z", 2)->sha, e, 32) == 0);
+		vms_sha256("a", 1, e);
+		CHECK(memcmp(state_lookup(a, "/x/1", 4)->sha, e, 32) == 0);
+	}
 	state_free(a);
 	state_free(b);
 }
