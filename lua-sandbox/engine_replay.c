@@ -316,9 +316,12 @@ skip_value(const char *p, const char *end)
 static int
 skim_entry(const char *p, size_t len, struct skim *k)
 {
-	static const char *const keys[] = { "args", "auth", "caller",
-	    "error", "method", "ok", "result", "state", "time", "type", "v",
-	    "writes", NULL };
+#define K(s)	{ s, sizeof(s) - 1 }
+	static const struct { const char *s; size_t len; } keys[] = {
+	    K("args"), K("auth"), K("caller"), K("error"), K("method"),
+	    K("ok"), K("result"), K("state"), K("time"), K("type"), K("v"),
+	    K("writes"), { NULL, 0 } };
+#undef K
 	const char *end = p + len, *key, *v, *ve;
 	int seen = 0, i, typeok = 0, vok = 0;
 	size_t kl;
@@ -340,11 +343,10 @@ skim_entry(const char *p, size_t len, struct skim *k)
 		v = p + 2;
 		if ((ve = skip_value(v, end)) == NULL || ve == v)
 			return -1;
-		for (i = 0; keys[i] != NULL; i++)
-			if (strlen(keys[i]) == kl &&
-			    memcmp(keys[i], key, kl) == 0)
+		for (i = 0; keys[i].s != NULL; i++)
+			if (keys[i].len == kl && memcmp(keys[i].s, key, kl) == 0)
 				break;
-		if (keys[i] == NULL || (seen & (1 << i)))
+		if (keys[i].s == NULL || (seen & (1 << i)))
 			return -1;
 		seen |= 1 << i;
 #define TAKE(f) do { k->f = v; k->f##len = (size_t)(ve - v); } while (0)
