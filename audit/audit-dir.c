@@ -41,7 +41,7 @@
 #include "util.h"
 
 #define DIR_MAX_FILE	((uint64_t)1 << 40)
-#define DIR_WINDOW	((size_t)1 << 20)	/* scan read-ahead */
+#define DIR_WINDOW	((size_t)1 << 20)	/* read-ahead: scan, dir_entry */
 #define DIR_REC_NOTE	0x80000000u
 
 /* Read-ahead window over `entries` (the scan, then dir_entry). */
