@@ -1,10 +1,11 @@
 /*
  * canon.c — the canonical JSON encoding (canon.h).
  */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "canon.h"
 #include "util.h"
@@ -120,43 +121,17 @@ jbuf_int(struct jbuf *b, long long v)
 	jbuf_raw(b, num, (size_t)n);
 }
 
+/* p's base64 (libsodium's, written in place: no copy of its own). */
 void
 jbuf_b64(struct jbuf *b, const void *p, size_t n)
 {
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *s = p;
-	size_t i;
-	uint32_t v;
-	char *o;
+	size_t cap = sodium_base64_ENCODED_LEN(n,
+	    sodium_base64_VARIANT_ORIGINAL);
 
-	grow(b, (n + 2) / 3 * 4);
-	o = b->s + b->len;
-	for (i = 0; i + 3 <= n; i += 3) {
-		v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
-		o[0] = tab[v >> 18];
-		o[1] = tab[v >> 12 & 63];
-		o[2] = tab[v >> 6 & 63];
-		o[3] = tab[v & 63];
-		o += 4;
-	}
-	if (n - i == 1) {
-		v = (uint32_t)s[i] << 16;
-		o[0] = tab[v >> 18];
-		o[1] = tab[v >> 12 & 63];
-		o[2] = '=';
-		o[3] = '=';
-		o += 4;
-	} else if (n - i == 2) {
-		v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8;
-		o[0] = tab[v >> 18];
-		o[1] = tab[v >> 12 & 63];
-		o[2] = tab[v >> 6 & 63];
-		o[3] = '=';
-		o += 4;
-	}
-	b->len = (size_t)(o - b->s);
-	b->s[b->len] = '\0';
+	grow(b, cap - 1);
+	sodium_bin2base64(b->s + b->len, cap, p, n,
+	    sodium_base64_VARIANT_ORIGINAL);
+	b->len += cap - 1;
 }
 
 static int

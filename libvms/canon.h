@@ -40,8 +40,8 @@ void	 jbuf_raw(struct jbuf *, const void *, size_t);
 #define	 jbuf_lit(b, lit)	jbuf_raw((b), (lit), sizeof(lit) - 1)
 int	 jbuf_str(struct jbuf *, const char *, size_t);
 void	 jbuf_int(struct jbuf *, long long);
-/* n bytes as base64 with padding (RFC 4648 section 4, as b64_encode), for
- * public data: not constant-time. */
+/* n bytes as base64 with padding (RFC 4648 section 4, as b64_encode),
+ * libsodium's encoder writing in place. */
 void	 jbuf_b64(struct jbuf *, const void *, size_t n);
 int	 jbuf_value(struct jbuf *, const json_t *);
 
