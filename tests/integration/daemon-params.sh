@@ -16,23 +16,13 @@ deploy c "$T/counter.lua" >/dev/null
 # raw LINE: send one line as it is, print the reply's result.value (or
 # the error) in canonical form
 raw() {
-	python3 -c '
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(60)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-buf = b""
-while not buf.endswith(b"\n"):
-    d = s.recv(1 << 16)
-    if not d:
-        break
-    buf += d
-r = json.loads(buf)
+	printf '%s\n' "$1" | $RPC -s "$T/s.sock" raw --lines 1 | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.readline())
 if "error" in r:
     print("error %d" % r["error"]["code"])
 else:
-    print(json.dumps(r["result"]["value"], sort_keys=True))' "$T/s.sock" "$1"
+    print(json.dumps(r["result"]["value"], sort_keys=True))'
 }
 
 A='["\u00e9",1.50,1e2,-0,{"k":[true,false],"params":{"x":1}},"a\"b\\c","\"params\":{"]'
@@ -67,20 +57,10 @@ check duplicate_key_refused "got $got" [ "$got" = "error -32700" ]
 
 # A worker's reply carries the request's id as it was, at its limits too.
 for id in 0 -1 9223372036854775807 -9223372036854775808 '"s"' null; do
-	got=$(python3 -c '
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(60)
-s.connect(sys.argv[1])
-s.sendall(b"{\"jsonrpc\":\"2.0\",\"id\":" + sys.argv[2].encode() +
-    b",\"method\":\"call\",\"params\":{\"contract\":\"c\",\"method\":\"get\"}}\n")
-buf = b""
-while not buf.endswith(b"\n"):
-    d = s.recv(1 << 16)
-    if not d:
-        break
-    buf += d
-print(buf.decode().split("\"id\":", 1)[1].split(",", 1)[0])' "$T/s.sock" "$id")
+	got=$(printf '{"jsonrpc":"2.0","id":%s,"method":"call","params":{"contract":"c","method":"get"}}\n' "$id" |
+	    $RPC -s "$T/s.sock" raw --lines 1 | python3 -c '
+import sys
+print(sys.stdin.readline().split("\"id\":", 1)[1].split(",", 1)[0])')
 	check "reply_id_$id" "got $got" [ "$got" = "$id" ]
 done
 

@@ -5,8 +5,10 @@
                                              line; exit 0 result, 1 error
   rpc.py -t HOST:PORT call ...               same over vmsd's HTTP port
                                              (POST http://HOST:PORT/rpc)
-  rpc.py -s SOCK raw [--wait SECONDS]        send stdin verbatim, print every
+  rpc.py -s SOCK raw [--wait SECONDS] [--lines N]
+                                             send stdin verbatim, print every
                                              reply line until EOF or quiet
+                                             (or N lines)
   rpc.py -s SOCK load --clients N --calls M --contract C --method M
          [--args JSON] [--pipeline K]        N connections in parallel, M calls
                                              each, K in flight per connection;
@@ -93,21 +95,27 @@ def cmd_call(args, rest):
 
 
 def cmd_raw(args, rest):
-    wait = 5.0
-    if rest[:1] == ["--wait"]:
-        wait = float(rest[1])
+    wait, lines = 5.0, None
+    while rest[:1] in (["--wait"], ["--lines"]):
+        if rest[0] == "--wait":
+            wait = float(rest[1])
+        else:
+            lines = int(rest[1])
+        rest = rest[2:]
     s = connect(args)
     s.sendall(sys.stdin.buffer.read())
     s.settimeout(wait)
     r = Lines(s)
     try:
-        while True:
+        while lines is None or lines > 0:
             line = r.readline()
             if line is None:
                 print("EOF")
                 break
             print(line.decode(errors="replace"))
             sys.stdout.flush()
+            if lines is not None:
+                lines -= 1
     except socket.timeout:
         pass
     s.close()
