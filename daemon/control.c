@@ -11,9 +11,9 @@
  * progress for client_idle_timeout) is disconnected.
  * Input is read with one read(2) per readable socket (conn_readable).
  * Its listeners (control_listen.c) hand it each connection
- * (control_accept). On shutdown it drains: once they stop accepting, the
- * connected clients are served until each has been idle for a moment (or
- * a deadline passes).
+ * (control_accept). On shutdown it drains (control_drain.c): once they
+ * stop accepting, the connected clients are served until each has been
+ * idle for a moment (or a deadline passes).
  */
 #include <sys/socket.h>
 
@@ -35,6 +35,7 @@
 #include "admit.h"
 #include "budget.h"
 #include "control.h"
+#include "control_int.h"
 #include "log.h"
 #include "proto.h"
 #include "rpcmsg.h"
@@ -46,8 +47,6 @@
 #define CONN_MAX_PENDING	4096		/* requests awaiting replies */
 #define DRAIN_IDLE_MS		250		/* idle time before a client
 						   is closed on shutdown */
-#define DRAIN_FINAL_S		2		/* after the deadline, for busy
-						   clients to get their replies */
 #define CONN_READ_MAX		16384		/* bytes per read, as libevent's
 						   bufferevents read */
 
@@ -87,11 +86,6 @@ enum { TIMER_NONE, TIMER_REQUEST, TIMER_IDLE };
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static int nconns;
 
-/* Shutdown drain (control_drain). */
-static int draining;			/* no accepts, idle clients closed */
-static int refusing;			/* deadline passed: new requests fail */
-static struct event *drain_check_ev, *deadline_ev, *final_ev;
-static void (*drain_done)(void);
 
 static void conn_read(struct bufferevent *, void *);
 static void conn_readable(evutil_socket_t, short, void *);
@@ -145,8 +139,7 @@ conn_free(struct conn *c)
 	event_free(c->timer_ev);
 	free(c->info.ident);
 	free(c);
-	if (draining && drain_check_ev != NULL)
-		event_active(drain_check_ev, EV_TIMEOUT, 0);
+	drain_conn_gone();
 }
 
 /* Nothing partial, pending or unsent, in either direction. */
@@ -165,15 +158,15 @@ conn_check_idle(struct conn *c)
 {
 	struct timeval tv = { 0, DRAIN_IDLE_MS * 1000 };
 
-	if (!draining || c->closing)
+	if (!control_draining || c->closing)
 		return;
 	if (!conn_is_idle(c)) {
 		evtimer_del(c->idle_ev);
 		return;
 	}
-	if (refusing)
+	if (control_refusing)
 		timerclear(&tv);
-	if (refusing || !evtimer_pending(c->idle_ev, NULL))
+	if (control_refusing || !evtimer_pending(c->idle_ev, NULL))
 		evtimer_add(c->idle_ev, &tv);
 }
 
@@ -269,7 +262,7 @@ conn_arm(struct conn *c)
 		kind = TIMER_REQUEST;
 	else if (inlen == 0 && TAILQ_EMPTY(&c->pending) &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
-	    cf->client_idle_timeout > 0 && !draining)
+	    cf->client_idle_timeout > 0 && !control_draining)
 		kind = TIMER_IDLE;
 	if (kind == c->timer_kind)
 		return;		/* armed already, same deadline */
@@ -311,7 +304,7 @@ conn_timer_cb(evutil_socket_t unused, short what, void *arg)
 		    vmsd_conf->client_request_timeout);
 		return;
 	}
-	if (kind == TIMER_IDLE && conn_is_idle(c) && !draining) {
+	if (kind == TIMER_IDLE && conn_is_idle(c) && !control_draining) {
 		log_debug("closing the idle connection of %s "
 		    "(client_idle_timeout)", c->who);
 		conn_free(c);
@@ -446,7 +439,7 @@ conn_flush(struct conn *c)
 static void
 conn_handle_line(struct conn *c, char *line, size_t len)
 {
-	rpcmsg_handle(conn_req_new(c), line, len, refusing);
+	rpcmsg_handle(conn_req_new(c), line, len, control_refusing);
 }
 
 static void
@@ -728,71 +721,6 @@ control_accept(int fd)
 	    (long)c->info.pid);
 }
 
-static void
-drain_check(evutil_socket_t unused, short what, void *arg)
-{
-	void (*done)(void) = drain_done;
-
-	if (nconns > 0 || done == NULL)
-		return;
-	drain_done = NULL;
-	evtimer_del(deadline_ev);
-	evtimer_del(final_ev);
-	done();
-}
-
-/* The last word: clients still waiting for a reply lose it (their calls
- * still run and commit), the others are closed. */
-static void
-drain_final(evutil_socket_t unused, short what, void *arg)
-{
-	struct conn *c;
-
-	log_warnx("shutdown: closing %d client(s) still busy %d s after "
-	    "shutdown_grace", nconns, DRAIN_FINAL_S);
-	while ((c = TAILQ_FIRST(&conns)) != NULL)
-		conn_free(c);
-	drain_check(-1, 0, NULL);
-}
-
-static void
-drain_deadline(evutil_socket_t unused, short what, void *arg)
-{
-	struct timeval tv = { DRAIN_FINAL_S, 0 };
-	struct conn *c;
-
-	if (nconns > 0)
-		log_info("shutdown_grace passed: %d client(s) still busy; "
-		    "new requests are refused", nconns);
-	refusing = 1;
-	TAILQ_FOREACH(c, &conns, entry)
-		conn_check_idle(c);
-	if (evtimer_add(final_ev, &tv) != 0)
-		fatalx("cannot arm the shutdown timer");
-}
-
-void
-control_drain(unsigned deadline, void (*done)(void))
-{
-	struct timeval tv = { (time_t)deadline, 0 };
-	struct conn *c;
-
-	draining = 1;
-	drain_done = done;
-	drain_check_ev = evtimer_new(vmsd_base, drain_check, NULL);
-	deadline_ev = evtimer_new(vmsd_base, drain_deadline, NULL);
-	final_ev = evtimer_new(vmsd_base, drain_final, NULL);
-	if (drain_check_ev == NULL || deadline_ev == NULL || final_ev == NULL ||
-	    evtimer_add(deadline_ev, &tv) != 0)
-		fatalx("cannot arm the shutdown timers");
-	if (nconns > 0)
-		log_info("shutdown: serving %d connected client(s) until idle "
-		    "(at most %u s)", nconns, deadline);
-	TAILQ_FOREACH(c, &conns, entry)
-		conn_check_idle(c);
-	event_active(drain_check_ev, EV_TIMEOUT, 0);
-}
-
 int
 control_nconns(void)
 {
@@ -800,18 +728,26 @@ control_nconns(void)
 }
 
 void
-control_free_all(void)
+conns_check_idle(void)
 {
 	struct conn *c;
 
-	drain_done = NULL;
+	TAILQ_FOREACH(c, &conns, entry)
+		conn_check_idle(c);
+}
+
+void
+conns_free(void)
+{
+	struct conn *c;
+
 	while ((c = TAILQ_FIRST(&conns)) != NULL)
 		conn_free(c);
-	if (drain_check_ev != NULL)
-		event_free(drain_check_ev);
-	if (deadline_ev != NULL)
-		event_free(deadline_ev);
-	if (final_ev != NULL)
-		event_free(final_ev);
-	drain_check_ev = deadline_ev = final_ev = NULL;
+}
+
+void
+control_free_all(void)
+{
+	drain_free();		/* first: no done() while closing them */
+	conns_free();
 }
