@@ -65,6 +65,19 @@ refuse_signed(struct worker *w, uint64_t id, enum engine_status st,
 	}
 }
 
+/* The storage is full (err says how): this call is refused as no_space,
+ * its entry and result dropped. */
+static void
+refuse_no_space(struct worker *w, uint64_t id, char *entry,
+    struct engine_result *res, const char *err)
+{
+	free(entry);
+	engine_result_clear(res);
+	worker_storage_full(w, err);
+	worker_reply_error(w, id, RPC_UNAVAILABLE, json_pack("{s:s}", "reason",
+	    "no_space"), worker_no_space);
+}
+
 static void
 do_call(struct worker *w, uint64_t id, json_t *params,
     const struct vms_caller *caller)
@@ -124,11 +137,7 @@ do_call(struct worker *w, uint64_t id, json_t *params,
 		if (!worker_storage_errno(ledger_errno(w->ledger)))
 			fatalx("append failed, batch not acknowledged: %s",
 			    err);
-		free(entry);
-		engine_result_clear(&res);
-		worker_storage_full(w, err);
-		worker_reply_error(w, id, RPC_UNAVAILABLE, json_pack("{s:s}",
-		    "reason", "no_space"), worker_no_space);
+		refuse_no_space(w, id, entry, &res, err);
 		return;
 	}
 	w->dirty = 1;
@@ -138,11 +147,7 @@ do_call(struct worker *w, uint64_t id, json_t *params,
 			fatalx("children of entry %llu: %s; batch not committed",
 			    (unsigned long long)index, err);
 		/* the disk is full: this entry goes with the open batch */
-		free(entry);
-		engine_result_clear(&res);
-		worker_storage_full(w, err);
-		worker_reply_error(w, id, RPC_UNAVAILABLE, json_pack("{s:s}",
-		    "reason", "no_space"), worker_no_space);
+		refuse_no_space(w, id, entry, &res, err);
 		return;
 	}
 	/* The reply waits for the batch's checkpoint: its receipt (or, if
