@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,23 +243,26 @@ worker_drain(struct worker *w)
 	worker_send_out(w);
 }
 
-/* A snapshot is of committed state only: drain first. */
-static void
-maybe_snapshot(struct worker *w)
-{
-	if (engine_next_index(w->engine) - w->snap_index <
-	    w->snapshot_interval)
-		return;
-	worker_drain(w);
-	worker_save_snapshot(w);
-}
-
 /* Read what is available; block only if asked. 0 on EOF or nothing. */
 int
 worker_read_more(struct worker *w, int block)
 {
 	ssize_t n;
+	struct pollfd p[2];
 
+	/* A snapshot being written: wake for its end too, to reap it. */
+	if (block && (p[1].fd = worker_snapshot_fd(w)) >= 0) {
+		p[0].fd = w->fd;
+		p[0].events = p[1].events = POLLIN;
+		while (poll(p, 2, -1) < 0)
+			if (errno != EINTR)
+				fatal("poll");
+		if (p[1].revents) {
+			worker_snapshot_check(w);
+			if (!p[0].revents)
+				return 0;
+		}
+	}
 	for (;;) {
 		if (w->incap - w->inlen < 65536) {
 			w->incap = w->incap ? w->incap * 2 : 131072;
@@ -336,7 +340,10 @@ serve(struct worker *w)
 			commit_start(w, 1);
 		else
 			worker_send_out(w);
-		maybe_snapshot(w);
+		if (worker_snapshot_due(w)) {
+			worker_drain(w);
+			worker_snapshot_start(w);
+		}
 		if (w->must_exit) {
 			log_warnx("restarting after an engine failure");
 			break;
@@ -371,6 +378,7 @@ worker_main(int argc, char **argv)
 	memset(&w, 0, sizeof(w));
 	w.fd = -1;
 	w.lock_fd = -1;
+	w.snap_fd = -1;
 	w.snapshot_interval = 10000;
 	w.batch_max = 256;
 	w.oracle_timeout = 5000;

@@ -6,6 +6,7 @@
  *   worker_call.c    one request: execute a call, answer a read, replies
  *   worker_receipt.c the receipts of a batch's calls, once it is signed
  *   worker_open.c    open a contract (lock, key, ledger, state) or deploy one
+ *   worker_snap.c    state.snap: periodic ones written by a forked child
  *   worker_commit.c  the commit thread: fdatasync of a prepared commit
  *   worker_oracle.c  running oracles for the engine (System.oracle)
  *   worker_children.c  making the child contracts committed entries ask
@@ -13,6 +14,8 @@
  */
 #ifndef VMSD_WORKER_H
 #define VMSD_WORKER_H
+
+#include <sys/types.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -77,6 +80,9 @@ struct worker {
 	struct ledger	*ledger;
 	struct engine	*engine;
 	uint64_t	 snap_index;	/* engine_next_index at last snapshot */
+	uint64_t	 snap_try;	/* ... at the last one started */
+	pid_t		 snap_pid;	/* its writer (worker_snap.c), or 0 */
+	int		 snap_fd;	/* its pipe: error text, EOF at exit */
 
 	char		*in;		/* unparsed input */
 	size_t		 inlen, incap;
@@ -171,10 +177,24 @@ void	 worker_open(struct worker *);
 void	 worker_refuse(struct worker *, const char *what)
 	    __attribute__((noreturn));
 int	 worker_deploy(struct worker *);
-void	 worker_save_snapshot(struct worker *);
 /* The engine back at the ledger's committed state (snapshot, then the
  * entries after it); quiet: the roll forward is logged at debug level. */
 void	 worker_load_state(struct worker *, int quiet);
+
+/* worker_snap.c */
+/* Is a snapshot due (snapshot_interval entries since the last one
+ * started, and that one written)? Then drain (a snapshot is of committed
+ * state only) and start it: fork the child that writes it. */
+int	 worker_snapshot_due(struct worker *);
+void	 worker_snapshot_start(struct worker *);
+/* The pipe to poll for the child's end (worker_snapshot_check), or -1. */
+int	 worker_snapshot_fd(const struct worker *);
+/* Reap the child if it has ended; wait until it has. */
+void	 worker_snapshot_check(struct worker *);
+void	 worker_snapshot_wait(struct worker *);
+/* Write the snapshot in line (after waiting for any child), unless the
+ * last one saved is of this very state. */
+void	 worker_save_snapshot(struct worker *);
 
 /* worker_oracle.c */
 /* --oracle NAME=PATH / --oracle-key NAME=KEY; -1 if malformed. */

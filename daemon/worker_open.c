@@ -2,7 +2,7 @@
  * worker_open.c — bring a worker's contract up: lock the contract (one
  * writer per ledger), load and check the signing key, open the ledger
  * (recovering a torn tail), load the snapshot checked against the ledger or
- * rebuild the state from entry 0, and say ready; snapshots. With --deploy,
+ * rebuild the state from entry 0, and say ready. With --deploy,
  * create a new contract instead (key, ledger, entry 0, snapshot).
  */
 #include <sys/file.h>
@@ -22,24 +22,6 @@
 #include "proto.h"
 #include "util.h"
 #include "worker.h"
-
-void
-worker_save_snapshot(struct worker *w)
-{
-	char err[VMS_ERRLEN];
-
-	if (w->engine == NULL ||
-	    engine_next_index(w->engine) == w->snap_index)
-		return;
-	if (engine_snapshot_save(w->engine, w->snap_path, err,
-	    sizeof(err)) != 0) {
-		log_warnx("snapshot not saved: %s", err);
-		return;
-	}
-	w->snap_index = engine_next_index(w->engine);
-	log_debug("snapshot saved at entry %llu",
-	    (unsigned long long)w->snap_index);
-}
 
 static int
 entry_source(void *ctx, uint64_t index, uint8_t **buf, size_t *len)
@@ -155,7 +137,7 @@ worker_load_state(struct worker *w, int quiet)
 		else {
 			engine_state_root(w->engine, have);
 			if (memcmp(want, have, MERKLE_HASH_LEN) == 0) {
-				w->snap_index = next;
+				w->snap_index = w->snap_try = next;
 				engine_set_last_time(w->engine, tm);
 				goto roll;
 			}
