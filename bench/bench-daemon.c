@@ -15,9 +15,12 @@
  * connections) and the kind of call (struct callkind: what a call's
  * params are): "rsvp" claims a debug caller id; "rsvp-signed" signs each
  * call with a key of its own (libvms/callsig.c, nonce 1: a new identity,
- * so a new file, per call) for the contract's --origin.
+ * so a new file, per call) for the contract's --origin; "rsvp-presigned"
+ * is the same with every call signed before the run, so that the client's
+ * signing does not take the daemon's cores.
  *
- *   bench-daemon --addr ADDR [--call rsvp|rsvp-signed] [--origin ORIGIN]
+ *   bench-daemon --addr ADDR [--call rsvp|rsvp-signed|rsvp-presigned]
+ *       [--origin ORIGIN]
  *       [--contract NAME] [--clients N] [--calls N] [--seconds S]
  *       [--rounds R] [--tag TAG] [--label LABEL]
  *   bench-daemon --checkpoints FILE     count the signed checkpoints of a
@@ -110,6 +113,8 @@ struct run {
 	uint64_t	 calls, sent, done, errors;	/* this round */
 	uint64_t	 seq;		/* calls sent in all rounds */
 	uint32_t	*lat;		/* µs per successful call */
+	char		**pre;		/* rsvp-presigned: params, signed */
+	uint64_t	 npre, nused;
 	char		 first_err[512];
 };
 
@@ -122,7 +127,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench-daemon --addr ADDR [--call rsvp|"
-	    "rsvp-signed] [--origin ORIGIN] [--contract NAME] "
+	    "rsvp-signed|rsvp-presigned] [--origin ORIGIN] [--contract NAME] "
 	    "[--clients N] [--calls N] [--seconds S] [--rounds R] [--tag TAG] "
 	    "[--label LABEL]\n"
 	    "       bench-daemon --checkpoints FILE\n");
@@ -324,35 +329,76 @@ rsvp_request(struct run *r, struct conn *c, json_int_t id, size_t *len)
 	return req;
 }
 
+/* The params of an RSVP signed by a fresh key (as rsvp-signed). */
+static char *
+signed_params(struct run *r)
+{
+	struct callsig cs;
+	uint8_t pk[32], sk[64];
+	char err[VMS_ERRLEN], *s;
+	json_t *args, *p;
+
+	if (r->origin == NULL)
+		die("--call rsvp-signed and rsvp-presigned need --origin");
+	crypto_sign_keypair(pk, sk);
+	args = json_pack("[s, b, s]", "bob", 0, "Sorry, can't make it");
+	if (args == NULL || callsig_sign(&cs, sk, 1, r->origin, "RSVP", args,
+	    err, sizeof(err)) != 0)
+		die("cannot sign: %s", args ? err : "out of memory");
+	p = json_pack("{s:s, s:s, s:o, s:o}", "contract", r->contract,
+	    "method", "RSVP", "args", args, "signed", callsig_to_json(&cs));
+	if (p == NULL || (s = json_dumps(p, JSON_COMPACT)) == NULL)
+		die("cannot encode the request");
+	json_decref(p);
+	return s;
+}
+
 /* RSVP signed by a fresh Ed25519 key (nonce 1): a new caller, so a new
  * file, per call, as with "rsvp"; the client's CPU includes signing. */
 static char *
 rsvp_signed_request(struct run *r, struct conn *c, json_int_t id,
     size_t *len)
 {
-	char *req;
-	struct callsig cs;
-	uint8_t pk[32], sk[64];
-	char err[VMS_ERRLEN];
-	json_t *args;
+	char *req, *params;
+	int n;
 
-	if (r->origin == NULL)
-		die("--call rsvp-signed needs --origin");
-	crypto_sign_keypair(pk, sk);
-	args = json_pack("[s, b, s]", "bob", 0, "Sorry, can't make it");
-	if (args == NULL || callsig_sign(&cs, sk, 1, r->origin, "RSVP", args,
-	    err, sizeof(err)) != 0)
-		die("cannot sign: %s", args ? err : "out of memory");
-	if ((req = proto_request(id, "call", json_pack("{s:s, s:s, s:o, s:o}",
-	    "contract", r->contract, "method", "RSVP", "args", args, "signed",
-	    callsig_to_json(&cs)), len)) == NULL)
-		die("cannot encode the request");
+	params = signed_params(r);
+	n = asprintf(&req, "{\"jsonrpc\":\"2.0\",\"id\":%" JSON_INTEGER_FORMAT
+	    ",\"method\":\"call\",\"params\":%s}\n", id, params);
+	free(params);
+	if (n < 0)
+		die("out of memory");
+	*len = (size_t)n;
+	return req;
+}
+
+/* As rsvp-signed, but every call of every round is signed before the
+ * first one starts: during the run the client only sends bytes, as a
+ * client on another machine would, and the daemon's two cores are the
+ * daemon's. */
+static char *
+rsvp_presigned_request(struct run *r, struct conn *c, json_int_t id,
+    size_t *len)
+{
+	char *req;
+	int n;
+
+	if (r->nused >= r->npre)
+		die("out of presigned calls");
+	n = asprintf(&req, "{\"jsonrpc\":\"2.0\",\"id\":%" JSON_INTEGER_FORMAT
+	    ",\"method\":\"call\",\"params\":%s}\n", id, r->pre[r->nused]);
+	if (n < 0)
+		die("out of memory");
+	free(r->pre[r->nused]);
+	r->pre[r->nused++] = NULL;
+	*len = (size_t)n;
 	return req;
 }
 
 static const struct callkind kinds[] = {
 	{ "rsvp", rsvp_request },
 	{ "rsvp-signed", rsvp_signed_request },
+	{ "rsvp-presigned", rsvp_presigned_request },
 };
 
 /* Send the next call on c; 0 if there is none left to send. */
@@ -575,6 +621,7 @@ main(int argc, char **argv)
 	const char *label = "run", *addr = NULL, *kind = "rsvp";
 	double seconds = 20;
 	unsigned i, clients = 1, rounds = 1;
+	uint64_t k;
 	char rates[512];
 	size_t rl = 0;
 	int a;
@@ -643,6 +690,12 @@ main(int argc, char **argv)
 		die("cannot initialise libsodium");
 	signal(SIGPIPE, SIG_IGN);
 	r.lat = xcalloc(r.calls, sizeof(*r.lat));
+	if (r.kind->request == rsvp_presigned_request) {
+		r.npre = r.calls * rounds;
+		r.pre = xcalloc(r.npre, sizeof(*r.pre));
+		for (k = 0; k < r.npre; k++)
+			r.pre[k] = signed_params(&r);
+	}
 	cs = xcalloc(clients, sizeof(*cs));
 	pfd = xcalloc(clients, sizeof(*pfd));
 	for (i = 0; i < clients; i++) {
