@@ -192,6 +192,9 @@ int	 worker_snapshot_fd(const struct worker *);
 /* Reap the child if it has ended; wait until it has. */
 void	 worker_snapshot_check(struct worker *);
 void	 worker_snapshot_wait(struct worker *);
+/* Remove the temporary files of snapshot writers that did not finish
+ * (at open, under the contract's lock). */
+void	 worker_snapshot_clean(struct worker *);
 /* Write the snapshot in line (after waiting for any child), unless the
  * last one saved is of this very state. */
 void	 worker_save_snapshot(struct worker *);

@@ -271,6 +271,7 @@ worker_open(struct worker *w)
 	json_t *m;
 
 	lock_contract(w);
+	worker_snapshot_clean(w);
 	load_signer(w);
 	memset(&rec, 0, sizeof(rec));
 	if (ledger_open(w->dir, w->signer, &w->ledger, &rec, err,

@@ -20,10 +20,15 @@
  * at exit) first waits for the child, so the newer file is never replaced
  * by the older one. The worker sees the child end through the pipe (EOF),
  * which worker_read_more polls beside its socket before it blocks.
+ *
+ * A writer that dies mid-way (with its worker, or of a full disk) leaves
+ * its temporary file, state.snap.tmp.PID (write_file_atomic's name): the
+ * next worker to open the contract, holding its lock, removes them.
  */
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -195,4 +200,29 @@ worker_save_snapshot(struct worker *w)
 	w->snap_index = next;
 	log_debug("snapshot saved at entry %llu",
 	    (unsigned long long)w->snap_index);
+}
+
+void
+worker_snapshot_clean(struct worker *w)
+{
+	static const char prefix[] = "state.snap.tmp.";
+	struct dirent *d;
+	DIR *dir;
+	int dfd;
+
+	if ((dir = opendir(w->dir)) == NULL) {
+		log_warn("%s", w->dir);
+		return;
+	}
+	dfd = dirfd(dir);
+	while ((d = readdir(dir)) != NULL) {
+		if (strncmp(d->d_name, prefix, sizeof(prefix) - 1) != 0)
+			continue;
+		if (unlinkat(dfd, d->d_name, 0) != 0)
+			log_warn("%s/%s", w->dir, d->d_name);
+		else
+			log_info("removed %s, left by a snapshot writer that "
+			    "did not finish", d->d_name);
+	}
+	(void)closedir(dir);
 }

@@ -50,6 +50,22 @@ else
 	skip snapshot_by_child "strace is not installed"
 fi
 
+# A writer killed mid-way leaves its temporary file: the next worker to
+# open the contract removes it (and only such files).
+printf 'half a snapshot' >"$T/state/contracts/c/state.snap.tmp.4194000"
+printf 'keep' >"$T/state/contracts/c/state.snapshot-notes"
+kill -KILL "$WPID"
+sleep 0.5
+v=$(rpc call '{"contract":"c","method":"get","args":[]}' | field result.value)
+WPID=$(rpc info '{"contract":"c"}' | field result.pid)
+if [ "$v" = 201 ] && [ ! -e "$T/state/contracts/c/state.snap.tmp.4194000" ] &&
+    [ -f "$T/state/contracts/c/state.snapshot-notes" ] &&
+    grep -q 'removed state.snap.tmp.4194000, left by a snapshot writer' "$T/log"; then
+	pass stale_snapshot_tmp_removed
+else
+	fail stale_snapshot_tmp_removed "get $v; $(ls "$T/state/contracts/c")"
+fi
+
 # Served while snapshots are written; then SIGKILL: the restarted worker
 # starts from a snapshot and replays only what came after it.
 ok=$(load 8 50)
