@@ -2,8 +2,9 @@
 # valgrind.sh — the daemon's main paths under valgrind (memcheck, leak
 # check): the release vmsd, the deploy worker and a contract worker it
 # execs, and vmsctl, through deploy, calls, a failed call, a call hitting
-# the instruction limit, log, read, an audit, stop/start and SIGTERM. Each
-# process must report 0 errors and no definitely or indirectly lost bytes.
+# the instruction limit, log, read, an audit, stop/start, periodic
+# snapshots and SIGTERM. Each process must report 0 errors and no
+# definitely or indirectly lost bytes.
 # Skipped when valgrind is not installed. (ASan covers the other tests.)
 . "$TOP/tests/integration/lib/daemon.sh"
 
@@ -16,6 +17,9 @@ VG="valgrind --quiet --trace-children=yes --child-silent-after-fork=yes \
     --show-leak-kinds=definite,indirect --num-callers=30"
 
 export VMSCTL_KNOWN="$T/known"
+# Periodic snapshots too: the worker forks their writer, polls its pipe and
+# reaps it (the writer itself, forked without exec, is not reported on).
+printf 'snapshot_interval = 4\n' >"$T/vmsd.conf"
 write_counter
 sed 's/^return M$/function M.spin() while true do end end\nreturn M/' \
     "$T/counter.lua" >"$T/c.lua"
