@@ -63,6 +63,14 @@ snap_child(struct worker *w, int wr, pid_t parent)
 	_exit(1);
 }
 
+/* The snapshot of entries before `next` is on disk. */
+static void
+snap_saved(struct worker *w, uint64_t next)
+{
+	w->snap_index = next;
+	log_debug("snapshot saved at entry %llu", (unsigned long long)next);
+}
+
 /* The child ended (or is ending: its pipe is at EOF or holds its
  * error): collect what it said and reap it. */
 static void
@@ -90,11 +98,9 @@ snap_reap(struct worker *w)
 			break;
 		}
 	w->snap_pid = 0;
-	if (status == 0) {
-		w->snap_index = w->snap_try;
-		log_debug("snapshot saved at entry %llu",
-		    (unsigned long long)w->snap_index);
-	} else if (len > 0)
+	if (status == 0)
+		snap_saved(w, w->snap_try);
+	else if (len > 0)
 		log_warnx("snapshot not saved: %s", err);
 	else if (status != -1 && WIFSIGNALED(status))
 		log_warnx("snapshot not saved: its writer died of signal %d",
@@ -197,9 +203,7 @@ worker_save_snapshot(struct worker *w)
 		log_warnx("snapshot not saved: %s", err);
 		return;
 	}
-	w->snap_index = next;
-	log_debug("snapshot saved at entry %llu",
-	    (unsigned long long)w->snap_index);
+	snap_saved(w, next);
 }
 
 void
