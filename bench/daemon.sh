@@ -40,19 +40,9 @@ SOCK="$W/vmsd.sock"
 LEDGER="$STATE/contracts/guestlist"
 PID=
 
-for f in "$VMSD" "$VMSCTL" "$BD"; do
-	if [ ! -x "$f" ]; then
-		echo "daemon.sh: $f missing: run make all build/bench/bench-daemon"
-		exit 1
-	fi
-done
+. "$TOP/bench/lib/vmsd.sh"
+bench_need daemon.sh "all build/bench/bench-daemon" "$VMSD" "$VMSCTL" "$BD"
 
-stop_vmsd() {
-	[ -n "$PID" ] || return 0
-	kill -TERM "$PID" 2>/dev/null
-	wait "$PID" 2>/dev/null
-	PID=
-}
 fail() {
 	echo "daemon.sh: $*"
 	[ -f "$W/vmsd.log" ] && tail -n 5 "$W/vmsd.log" | sed 's/^/  vmsd: /'

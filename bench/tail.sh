@@ -19,18 +19,8 @@ N="${VMS_TAIL_CALLS:-60000}"
 W="$BENCH_DIR/tail"
 PID=
 
-for f in "$VMSD" "$VMSCTL" "$BD"; do
-	if [ ! -x "$f" ]; then
-		echo "tail.sh: $f missing: run make all build/bench/bench-daemon"
-		exit 1
-	fi
-done
-stop_vmsd() {
-	[ -n "$PID" ] || return 0
-	kill -TERM "$PID" 2>/dev/null
-	wait "$PID" 2>/dev/null
-	PID=
-}
+. "$TOP/bench/lib/vmsd.sh"
+bench_need tail.sh "all build/bench/bench-daemon" "$VMSD" "$VMSCTL" "$BD"
 trap 'stop_vmsd; rm -rf "$W"' EXIT INT TERM
 
 # run INTERVAL: one fresh daemon, one round; prints bench-daemon's line

@@ -21,12 +21,8 @@ SECS="${VMS_BENCH_SECONDS:-3}"
 W="$BENCH_DIR/tiles"
 PID= NPID=
 
-for f in "$VMSD" "$VMSCTL" "$BT"; do
-	if [ ! -x "$f" ]; then
-		echo "tiles.sh: $f missing: run make all build/bench/bench-tiles"
-		exit 1
-	fi
-done
+. "$TOP/bench/lib/vmsd.sh"
+bench_need tiles.sh "all build/bench/bench-tiles" "$VMSD" "$VMSCTL" "$BT"
 stop() {
 	for p in $PID $NPID; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	PID= NPID=
