@@ -10,9 +10,10 @@
  * its copy-on-write image of the committed state, as Redis's BGSAVE does,
  * while the worker goes on serving. The child:
  *
- *   - closes the worker's socket to vmsd and its contract lock first, so
- *     neither outlives the worker through it;
  *   - dies with the worker (PR_SET_PDEATHSIG);
+ *   - closes every descriptor of the worker's first (its socket to vmsd,
+ *     the contract's lock, the ledger's files and their lock), so none
+ *     outlives the worker through it;
  *   - reports failure as a line of text on a pipe, success by exiting 0.
  *
  * One child at a time; a snapshot due while one is still being written is
@@ -42,23 +43,33 @@
 #include "util.h"
 #include "worker.h"
 
-/* The child: write the snapshot, say why not if it cannot. */
+/*
+ * The child: write the snapshot, say why not if it cannot. First it makes
+ * sure to die with the worker, then it keeps nothing of the worker's but
+ * stdin, stdout, stderr and its pipe (moved to 3): not the socket to vmsd,
+ * not the contract's lock, not the ledger's (the flock on `entries`),
+ * which a worker started after this one's death must be able to take
+ * even while this child is still finishing a write.
+ */
 static void __attribute__((noreturn))
 snap_child(struct worker *w, int wr, pid_t parent)
 {
 	char err[VMS_ERRLEN];
 	size_t len;
+	int fd;
 
-	(void)close(w->fd);
-	if (w->lock_fd >= 0)
-		(void)close(w->lock_fd);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 		_exit(1);
+	if (wr != 3 && dup2(wr, 3) != 3)
+		_exit(1);
+	if (close_range(4, ~0U, 0) != 0)
+		for (fd = 4; fd < 65536; fd++)
+			(void)close(fd);
 	if (engine_snapshot_save(w->engine, w->snap_path, err,
 	    sizeof(err)) == 0)
 		_exit(0);
 	len = strlen(err);
-	if (write(wr, err, len) != (ssize_t)len)
+	if (write(3, err, len) != (ssize_t)len)
 		_exit(2);
 	_exit(1);
 }

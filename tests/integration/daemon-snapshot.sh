@@ -4,8 +4,8 @@
 # call behind it); the worker keeps serving meanwhile, a restart after a
 # SIGKILL starts from it, and a snapshot that cannot be written is logged
 # once per interval (not retried every batch) without failing any call.
-# The writer holds neither the contract's lock nor the worker's socket,
-# dies with its worker (held up by strace, it could not end by itself),
+# The writer holds neither the contract's nor the ledger's lock nor the
+# worker's socket, dies with its worker (held up by strace, it could not end by itself),
 # and a writer's leftover temporary file is removed at the next open.
 . "$TOP/tests/integration/lib/daemon.sh"
 
@@ -98,9 +98,10 @@ else
 	fail restart_from_periodic_snapshot "size $size, got $out (want $v), $rolled"
 fi
 
-# The writer holds neither the contract's lock (its key file) nor the
-# worker's socket to vmsd, and dies with the worker: a worker SIGKILLed
-# while its writer runs is followed by the next one at once. A contract
+# The writer holds neither the contract's lock (its key file), nor the
+# ledger's (the flock on entries), nor the worker's socket to vmsd, and
+# dies with the worker: a worker SIGKILLed while its writer runs is
+# followed by the next one at once. A contract
 # with ~20 MB of state makes each snapshot last long enough to be seen.
 cat >"$T/big.lua" <<'LUA'
 local M = {}
@@ -126,42 +127,55 @@ while [ $i -lt 3000 ] && [ -z "$child" ] && kill -0 "$LPID" 2>/dev/null; do
 	child=$(ps -o pid= --ppid "$BPID" | tr -d ' ' | head -n 1)
 	i=$((i + 1))
 done
+# what the writer must not keep: the contract's key (its lock), the
+# signed head, the ledger's files (the flock on entries), the socket
+HELD='big\.key\|big\.head\|/entries$\|/index$\|/hashes$\|/checkpoints$\|socket:'
 if [ -n "$child" ]; then
 	fds=$(ls -l "/proc/$child/fd" 2>/dev/null)
 	if [ -z "$fds" ]; then
 		skip writer_descriptors "the writer $child ended before it was looked at"
-	elif printf '%s\n' "$fds" | grep -q 'big\.key\|socket:'; then
-		fail writer_descriptors "the writer holds: $(printf '%s\n' "$fds" | grep 'big\.key\|socket:' | tr '\n' ' ')"
+	elif printf '%s\n' "$fds" | grep -q "$HELD"; then
+		fail writer_descriptors "the writer holds: $(printf '%s\n' "$fds" | grep "$HELD" | tr '\n' ' ')"
 	else
 		pass writer_descriptors
 	fi
 	lines=$(wc -l <"$T/log")
-	# Held up by strace (its next write, sync, rename or exit waits 5 s),
-	# the writer cannot end by itself within the 2 s below: only the
-	# SIGKILL its parent's death sends ends it.
-	if command -v strace >/dev/null 2>&1; then
-		strace -p "$child" -e trace=write,fsync,rename,close,exit_group \
-		    -e inject=write,fsync,rename,close,exit_group:delay_enter=5000000 \
-		    -o /dev/null 2>"$T/hold.err" &
-		HPID=$!
+	# Frozen (cgroup freezer: no signal runs until it is thawed), the
+	# writer cannot end by itself: the SIGKILL its parent's death sends
+	# (PR_SET_PDEATHSIG) shows as pending; then thawed, it dies of it.
+	FZ=/sys/fs/cgroup/freezer/vmsd-test.$$
+	if mkdir "$FZ" 2>/dev/null && echo "$child" >"$FZ/tasks" 2>/dev/null &&
+	    echo FROZEN >"$FZ/freezer.state" 2>/dev/null; then
 		i=0
-		while [ $i -lt 50 ] && ! grep -q attached "$T/hold.err" 2>/dev/null; do
+		while [ $i -lt 50 ] && [ "$(cat "$FZ/freezer.state")" != FROZEN ]; do
 			sleep 0.02; i=$((i + 1))
 		done
+		kill -KILL "$BPID"
+		i=0 pending=
+		while [ $i -lt 20 ] && [ -z "$pending" ]; do
+			pending=$(awk '/^(SigPnd|ShdPnd):/ && ("0x" $2) + 0 > 0 {
+			    print $2 }' "/proc/$child/status" 2>/dev/null |
+			    python3 -c 'import sys
+print(" ".join(l.strip() for l in sys.stdin if int(l, 16) & 0x100))')
+			[ -n "$pending" ] || { sleep 0.1; i=$((i + 1)); }
+		done
+		if [ -n "$pending" ] || ! kill -0 "$child" 2>/dev/null; then
+			pass writer_dies_with_worker
+		else
+			fail writer_dies_with_worker "writer $child has no SIGKILL pending: $(grep -E 'SigPnd|ShdPnd' "/proc/$child/status" | tr '\n' ' ')"
+		fi
+		echo THAWED >"$FZ/freezer.state"
+		kill -KILL "$child" 2>/dev/null
+		i=0
+		while [ $i -lt 50 ] && [ -n "$(cat "$FZ/tasks" 2>/dev/null)" ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+		rmdir "$FZ" 2>/dev/null
+	else
+		rmdir "$FZ" 2>/dev/null
+		kill -KILL "$BPID"
+		skip writer_dies_with_worker "no cgroup freezer to hold the writer in"
 	fi
-	kill -KILL "$BPID"
-	# Dead (gone, or a zombie nobody reaps yet) within 2 s: SIGKILL has
-	# to wait for a write or fsync in progress to return.
-	i=0
-	while [ $i -lt 20 ]; do
-		state=$(ps -o stat= -p "$child" 2>/dev/null | tr -d ' ')
-		case "$state" in ""|Z*) break ;; esac
-		sleep 0.1; i=$((i + 1))
-	done
-	check writer_dies_with_worker "writer $child still there: $(ps -o pid=,ppid=,stat=,etime=,args= -p "$child" 2>/dev/null)" \
-	    [ -z "$state" -o "${state#Z}" != "$state" ]
-	case "$state" in ""|Z*) ;; *) kill -KILL "$child" 2>/dev/null ;; esac
-	[ -z "${HPID:-}" ] || { kill "$HPID" 2>/dev/null; wait "$HPID" 2>/dev/null; }
 	wait "$LPID" 2>/dev/null
 	out=$(rpc call '{"contract":"big","method":"big","args":[]}')
 	if [ -n "$(printf '%s\n' "$out" | field result.value)" ] &&
