@@ -12,6 +12,10 @@
 #
 #   sh bench/daemon.sh && sh bench/redis.sh
 #
+# The AOF is never rewritten (auto-aof-rewrite-percentage 0): it keeps every
+# call, as vmsd's ledger does, so its bytes per call compare, and Redis's
+# figures carry no rewrite's fork (rounds of ~3 s grow the AOF past the
+# 64 MB at which Redis would rewrite it by default).
 # Each figure is the best of VMS_BENCH_ROUNDS runs (default 3), as for vmsd.
 # Without redis-server/redis-benchmark it prints a "skipped" line (and the
 # vmsd summary) and exits 0.
@@ -112,6 +116,7 @@ while :; do
 	PORT=$(( 20000 + ($$ + 13 + tries * 7919) % 30000 ))
 	redis-server --port "$PORT" --bind 127.0.0.1 --dir "$R" \
 	    --appendonly yes --appendfsync always --save "" \
+	    --auto-aof-rewrite-percentage 0 \
 	    --logfile "$R/redis.log" &
 	PID=$!
 	i=0
@@ -173,12 +178,14 @@ bench() {
 		printf "  %-19s %6d calls/s  p50 %6.3f  p95 %6.3f  p99 %6.3f  max %7.3f  (best round: %d calls; rounds %s calls/s)\n",
 		    $1, v["rate"], v["p50"], v["p95"], v["p99"], v["max"], v["calls"], v["rates"] }'
 }
-bench always 1 "${VMS_BENCH_REDIS_N1:-3000}"
-bench always 32 "${VMS_BENCH_REDIS_N32:-20000}"
-bench always 8 "${VMS_BENCH_REDIS_N8:-10000}"
-bench always 128 "${VMS_BENCH_REDIS_N128:-40000}"
-bench everysec 1 "${VMS_BENCH_REDIS_N1E:-5000}"
-bench everysec 32 "${VMS_BENCH_REDIS_N32E:-35000}"
+# Calls per round: about 3 s each at the rates of bench/README.md (issue
+# #15 asks for at least 3 s per round; redis-benchmark counts calls).
+bench always 1 "${VMS_BENCH_REDIS_N1:-12000}"
+bench always 32 "${VMS_BENCH_REDIS_N32:-100000}"
+bench always 8 "${VMS_BENCH_REDIS_N8:-36000}"
+bench always 128 "${VMS_BENCH_REDIS_N128:-150000}"
+bench everysec 1 "${VMS_BENCH_REDIS_N1E:-30000}"
+bench everysec 32 "${VMS_BENCH_REDIS_N32E:-220000}"
 
 RSS=$(awk '/^VmHWM:/ { print $2 }' "/proc/$PID/status")
 AOF=$(cat "$R"/appendonlydir/*.aof 2>/dev/null | wc -c)
