@@ -6,6 +6,10 @@
  *
  *   "VMSSNAP3" next:8 prev_leaf:32 root:32 nfiles:8
  *   nfiles x (kind:1 pathlen:4 path datalen:4 data)
+ *                                          (each directory before what it
+ *                                           holds: the tree's own order;
+ *                                           older files, sorted by path,
+ *                                           load the same way)
  *   nkeys:8 nkeys x (key:32 nonce:8)      (in key order)
  *   nchildren:8 nchildren x (namelen:1 name index:8 entry:32 stopped:1)
  *                                          (in name order)
@@ -59,7 +63,7 @@ engine_snapshot_save(struct engine *e, const char *path, char *err,
 	uint8_t *buf, *p, root[32];
 	int r;
 
-	v = state_all_sorted(e->state, &n);
+	v = state_all_parents_first(e->state, &n);
 	total = 8 + 8 + 32 + 32 + 8 + 8 + nk * 40 +
 	    eng_children_size(e->children) + 32;
 	for (i = 0; i < n; i++)

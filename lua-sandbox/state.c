@@ -705,6 +705,25 @@ state_sorted_kids(const struct vms_node *dir)
 }
 
 const struct vms_node **
+state_all_parents_first(const struct vms_state *st, size_t *n)
+{
+	const struct vms_node **v = xcalloc(st->nnodes + 1, sizeof(*v));
+	const struct vms_node *d = st->root;
+	size_t i = 0, j, k = 0;
+
+	/* breadth first, v itself the queue: no sorting, no hashing */
+	for (;;) {
+		for (j = 0; j < d->nkids; j++)
+			v[k++] = d->kids[j];
+		if (i == k)
+			break;
+		d = v[i++];
+	}
+	*n = k;
+	return v;
+}
+
+const struct vms_node **
 state_all_sorted(const struct vms_state *st, size_t *n)
 {
 	const struct vms_node **v = xcalloc(st->nnodes + 1, sizeof(*v));

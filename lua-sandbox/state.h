@@ -92,5 +92,10 @@ uint64_t state_usage(const struct vms_state *);	/* what state_size caps */
 const struct vms_node **state_sorted_kids(const struct vms_node *);
 /* Every node but "/" sorted by full path bytewise; malloc'd, *n set. */
 const struct vms_node **state_all_sorted(const struct vms_state *, size_t *n);
+/* The same nodes with every directory before what it holds, in the tree's
+ * own order (not sorted: O(n), for a snapshot, which need only load in
+ * order). */
+const struct vms_node **state_all_parents_first(const struct vms_state *,
+	    size_t *n);
 
 #endif

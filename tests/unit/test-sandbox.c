@@ -294,6 +294,59 @@ TEST(state_tree_scale)
 	state_free(st);
 }
 
+/*
+ * state_all_parents_first (what a snapshot is written in): every node but
+ * "/" exactly once, each directory before what it holds, on a tree whose
+ * sorted order is not its own ("/a-x" sorts between "/a" and "/a/b") and
+ * whose directories lost a child (kids reordered by the removal).
+ */
+TEST(state_parents_first)
+{
+	static const char *const dirs[] = { "/m", "/a", "/a/b", "/m/n",
+	    "/m/n/o" };
+	static const char *const files[] = { "/a-x", "/z", "/a/b/c", "/a/0",
+	    "/m/n/o/p", "/m/1", "/a/b/d" };
+	struct vms_state *st = state_new();
+	const struct vms_node **v, **w;
+	char err[VMS_ERRLEN];
+	size_t n, m, i, j, k;
+	int ok = 1;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		CHECK(state_mkdir(st, dirs[i], strlen(dirs[i]), 0, err,
+		    sizeof(err)) == 0);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		CHECK(state_write(st, files[i], strlen(files[i]), "x", 1, 0, 0,
+		    err, sizeof(err)) == 0);
+	CHECK(state_unlink(st, "/a/b/c", 6, err, sizeof(err)) == 0);
+	CHECK(state_unlink(st, "/m/1", 4, err, sizeof(err)) == 0);
+	v = state_all_parents_first(st, &n);
+	w = state_all_sorted(st, &m);
+	CHECK_EQ_INT(n, m);
+	CHECK_EQ_INT(n, 5 + 7 - 2);
+	for (i = 0; i < n; i++) {
+		/* each once: in the sorted list, and nowhere else in v */
+		for (k = 0; k < m && w[k] != v[i]; k++)
+			;
+		for (j = i + 1; j < n; j++)
+			if (v[j] == v[i])
+				ok = 0;
+		/* its parent ("/" aside) earlier in v */
+		if (v[i]->parent != state_rootdir(st)) {
+			for (j = 0; j < i && v[j] != v[i]->parent; j++)
+				;
+			if (j == i)
+				ok = 0;
+		}
+		if (k == m)
+			ok = 0;
+	}
+	CHECK(ok);
+	free(v);
+	free(w);
+	state_free(st);
+}
+
 TEST(state_root_order_independent)
 {
 	struct vms_state *a = state_new(), *b = state_new();
@@ -366,6 +419,7 @@ main(void)
 	RUN(strict_globals);
 	RUN(deploy_refusals);
 	RUN(state_tree_scale);
+	RUN(state_parents_first);
 	RUN(state_root_order_independent);
 	RUN(limits_parse);
 	return test_summary();
