@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fastjson.h"
 #include "util.h"
 #include "wire.h"
 
@@ -375,7 +376,7 @@ static json_t *
 load(const char *p, size_t n, const char *what, char *err, size_t errlen)
 {
 	json_error_t jerr;
-	json_t *v = json_loadb(p, n, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *v = fastjson_loadb(p, n, JSON_REJECT_DUPLICATES, &jerr);
 
 	if (v == NULL)
 		bad(err, errlen, "%s: %s", what, jerr.text);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "canon.h"
+#include "fastjson.h"
 #include "proto.h"
 #include "util.h"
 
@@ -200,8 +201,8 @@ proto_parse_message(const char *text, size_t len, json_t **msg, char *err,
 
 	/* Any JSON value is a message: a bare 1 is an invalid request
 	 * (-32600), not a parse error. */
-	*msg = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-	    &jerr);
+	*msg = fastjson_loadb(text, len, JSON_REJECT_DUPLICATES |
+	    JSON_DECODE_ANY, &jerr);
 	if (*msg == NULL) {
 		seterr(err, errlen, "parse error: %s at column %d", jerr.text,
 		    jerr.column);

@@ -5,7 +5,9 @@
  * System.json.decode/encode of fuzzed text inside the sandbox.
  *
  * The input is decoded as the daemon decodes request params (jansson,
- * duplicates refused). If it is JSON, id(V) is called, and all(...)
+ * duplicates refused); where the fast path of that decoding
+ * (libvms/fastjson.c) takes it, its value must be jansson's, key order
+ * included. If it is JSON, id(V) is called, and all(...)
  * with V's elements when V is an array; if it is UTF-8 text without NUL,
  * dec(text) and rt(text) (decode, encode, decode) are called with it.
  * Invariants: every entry produced replays on a second engine (execution
@@ -18,6 +20,7 @@
 #include <jansson.h>
 
 #include "engine.h"
+#include "fastjson.h"
 #include "fuzz.h"
 #include "util.h"
 
@@ -66,6 +69,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = fuzz_engine();
 	v = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES |
 	    JSON_DECODE_ANY, &jerr);
+	if ((args = fastjson_try((const char *)data, size,
+	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)) != NULL) {
+		char *a = json_dumps(args, JSON_ENCODE_ANY),
+		    *b = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+
+		if (v == NULL || !json_equal(args, v) || a == NULL ||
+		    b == NULL || strcmp(a, b) != 0)
+			fuzz_fail("the fast path decodes %.*s as %.500s, "
+			    "jansson as %.500s", (int)(size < 500 ? size : 500),
+			    (const char *)data, a ? a : "?",
+			    b ? b : "an error");
+		free(a);
+		free(b);
+		json_decref(args);
+	}
 	if (v != NULL) {
 		args = json_pack("[O]", v);
 		if ((res = call(e, r, "id", args)) != NULL) {
