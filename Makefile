@@ -5,7 +5,8 @@
 #   make fuzz       build the libFuzzer targets (clang) and run each for
 #                   FUZZ_SECONDS (tests/fuzz/README.md)
 #   make run        build and run vmsd in the foreground under ./var/
-#   make bench      benchmarks (release build)
+#   make bench      benchmarks (release build), beside Redis (installed by
+#                   make bench-deps)
 #   make install    PREFIX=/usr/local DESTDIR= (binaries, units, config, man pages)
 #   make deps       apt-get the Debian packages the build and tests need
 #
@@ -47,6 +48,7 @@ DEBS     = build-essential dpkg-dev pkg-config libsodium-dev libevent-dev libssl
            libsystemd-dev libjansson-dev mandoc systemd util-linux iproute2 \
            procps psmisc python3 valgrind curl libedit-dev tmux nodejs nginx \
            openssl python3-cryptography strace
+BENCH_DEBS = redis-server redis-tools
 
 WARN     = -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes \
            -Wstrict-prototypes -Wno-unused-parameter -Werror
@@ -140,7 +142,7 @@ SOBJ    = build/san/obj
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=build/san/tests/%)
 BENCH_BIN  = $(BENCH_SRC:bench/%.c=build/bench/%)
 
-.PHONY: FORCE all check test run bench fuzz install uninstall deps clean distclean lint-man
+.PHONY: FORCE all check test run bench bench-deps fuzz install uninstall deps clean distclean lint-man
 all: daemon/vmsd ctl/vmsctl
 
 $(LUA_HDR): scripts/fetch-debsrc.sh
@@ -325,12 +327,12 @@ test: check
 run: deps all
 	scripts/run-local.sh
 
-bench: deps all $(BENCH_BIN)
+bench: bench-deps all $(BENCH_BIN)
 	bench/run
 
-deps:
-	@scripts/deb-src.sh
-	@missing=""; for p in $(DEBS); do \
+# apt-get install those of the packages $(1) that are missing
+define install_debs
+@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -339,6 +341,15 @@ deps:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || \
 	  { $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; }; \
 	fi
+endef
+
+deps:
+	@scripts/deb-src.sh
+	$(call install_debs,$(DEBS))
+
+# The peer make bench measures vmsd against, in the same run (bench/redis.sh).
+bench-deps: deps
+	$(call install_debs,$(BENCH_DEBS))
 
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[1-8]
