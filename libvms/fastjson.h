@@ -1,6 +1,7 @@
 /*
  * fastjson.h — JSON decoding on the hot paths (a client's request in vmsd,
- * the same request on the worker wire): the common subset decoded straight
+ * the same request on the worker wire, an entry's arguments in a replay,
+ * System.json.decode in a contract): the common subset decoded straight
  * into jansson values, everything else handed to jansson's json_loadb(),
  * which stays the parser of record.
  *

@@ -13,6 +13,7 @@
 #include "canon.h"
 #include "engine.h"
 #include "engine_int.h"
+#include "fastjson.h"
 #include "util.h"
 
 /* ---- replay ---- */
@@ -438,7 +439,7 @@ replay_fast(struct engine *e, const uint8_t *buf, size_t len)
 	if (!(k.callerlen == 4 && memcmp(k.caller, "null", 4) == 0) &&
 	    (id = skim_string(k.caller, k.callerlen)) == NULL)
 		goto done;
-	if ((args = json_loadb(k.args, k.argslen, JSON_REJECT_DUPLICATES,
+	if ((args = fastjson_loadb(k.args, k.argslen, JSON_REJECT_DUPLICATES,
 	    NULL)) == NULL)
 		goto done;
 	c.id = id;

@@ -11,6 +11,7 @@
 #include <lauxlib.h>
 
 #include "canon.h"
+#include "fastjson.h"
 #include "sandbox.h"
 #include "util.h"
 
@@ -163,7 +164,7 @@ json_decode(lua_State *L)
 	if (sb_json_charge(L, len + est, err, sizeof(err)) == -1)
 		return sb_limit(L, "%s", ctx->limit_err);
 	box = sb_box_json(L);
-	box->json = json_loadb(s, len, JSON_DECODE_ANY |
+	box->json = fastjson_loadb(s, len, JSON_DECODE_ANY |
 	    JSON_REJECT_DUPLICATES, &jerr);
 	if (box->json == NULL)
 		return luaL_error(L, "System.json.decode: %s at position %d",
