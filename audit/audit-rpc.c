@@ -181,21 +181,97 @@ d_prove(void *ctx, uint64_t old, uint64_t size, merkle_hash *proof,
 	return 0;
 }
 
+/*
+ * The host's state, in pages of STATE_PAGE files (one reply of a large
+ * state would pass vmsd's memory_budget), all at one index: a page at
+ * another index (the contract moved on meanwhile) starts the dump over,
+ * at most STATE_RESTARTS times. A page's files come after the previous
+ * page's "next", which names the page's own last path; anything else is
+ * a malformed reply. A host that ignores "limit" answers with one page.
+ */
+#define STATE_PAGE	5000
+#define STATE_RESTARTS	4
+#define STATE_MAX_FILES	(1UL << 27)
+
 static int
 d_state(void *ctx, json_t **dump, char *err, size_t errlen)
 {
 	struct daemon_src *d = ctx;
+	json_t *all = NULL, *page = NULL, *files, *jidx, *last;
+	const char *next, *first, *lastpath;
+	char *after = NULL;
+	json_int_t index = -1;
+	size_t n;
+	int restarts = 0;
 
-	if (rpc(d, PM_STATE, json_pack("{s:s}", "contract", d->name), dump,
-	    err, errlen) != 0)
-		return -1;
-	if (!json_is_integer(json_object_get(*dump, "index"))) {
-		seterr(err, errlen, "state: malformed reply");
-		json_decref(*dump);
-		*dump = NULL;
-		return -1;
+	*dump = NULL;
+	for (;;) {
+		json_t *p = json_pack("{s:s,s:i}", "contract", d->name,
+		    "limit", STATE_PAGE);
+
+		if (after != NULL)
+			json_object_set_new(p, "after", json_string(after));
+		if (rpc(d, PM_STATE, p, &page, err, errlen) != 0)
+			goto fail;
+		files = json_object_get(page, "files");
+		jidx = json_object_get(page, "index");
+		next = json_string_value(json_object_get(page, "next"));
+		n = json_array_size(files);
+		last = n > 0 ? json_array_get(files, n - 1) : NULL;
+		first = n > 0 ? json_string_value(json_object_get(
+		    json_array_get(files, 0), "path")) : NULL;
+		lastpath = json_string_value(json_object_get(last, "path"));
+		if (!json_is_integer(jidx) || !json_is_array(files) ||
+		    (json_object_get(page, "next") != NULL && (next == NULL ||
+		    lastpath == NULL || strcmp(next, lastpath) != 0)) ||
+		    (after != NULL && n > 0 && (first == NULL ||
+		    strcmp(first, after) <= 0))) {
+			seterr(err, errlen, "state: malformed reply");
+			goto fail;
+		}
+		if (all != NULL && json_integer_value(jidx) != index) {
+			/* the contract moved on: read its state again */
+			json_decref(all);
+			all = NULL;
+			free(after);
+			after = NULL;
+			if (++restarts > STATE_RESTARTS) {
+				seterr(err, errlen, "state: the contract kept "
+				    "changing while its state was read (%d "
+				    "tries); audit again", restarts);
+				goto fail;
+			}
+			json_decref(page);
+			page = NULL;
+			continue;
+		}
+		free(after);
+		after = next != NULL ? xstrdup(next) : NULL;
+		if (all == NULL) {
+			all = page;
+			index = json_integer_value(jidx);
+		} else {
+			if (json_array_size(json_object_get(all, "files")) + n >
+			    STATE_MAX_FILES) {
+				seterr(err, errlen, "state: more than %lu files",
+				    STATE_MAX_FILES);
+				goto fail;
+			}
+			json_array_extend(json_object_get(all, "files"), files);
+			json_decref(page);
+		}
+		page = NULL;
+		if (after == NULL)
+			break;
 	}
+	json_object_del(all, "next");
+	*dump = all;
 	return 0;
+fail:
+	free(after);
+	json_decref(page);
+	json_decref(all);
+	return -1;
 }
 
 static void

@@ -241,7 +241,10 @@ do_files(struct worker *w, enum proto_method_id method, uint64_t id,
 			r = json_pack("{s:o}", "entries", r);
 		worker_reply_result(w, id, r);
 	} else {
-		r = engine_state_dump(w->engine);
+		/* (proto_check_params made after a string, limit a uint) */
+		r = engine_state_page(w->engine, json_string_value(
+		    json_object_get(params, "after")), (size_t)
+		    json_integer_value(json_object_get(params, "limit")));
 		if (r == NULL) {
 			worker_reply_error(w, id, RPC_INTERNAL_ERROR, NULL,
 			    "cannot dump the state");

@@ -42,7 +42,7 @@ const struct proto_method proto_methods[PM_COUNT] = {
 	[PM_LS] = { PM_LS, "ls", PM_REMOTE | PM_CONTRACT, { CONTRACT,
 	    { "path", S, OPT }, { "recursive", B, OPT }, { NULL, 0, 0 } } },
 	[PM_STATE] = { PM_STATE, "state", PM_REMOTE | PM_CONTRACT, { CONTRACT,
-	    { NULL, 0, 0 } } },
+	    { "after", S, OPT }, { "limit", N, OPT }, { NULL, 0, 0 } } },
 	[PM_STOP] = { PM_STOP, "stop", PM_ADMIN | PM_CONTRACT, { CONTRACT,
 	    { NULL, 0, 0 } } },
 	[PM_START] = { PM_START, "start", PM_ADMIN | PM_CONTRACT, { CONTRACT,

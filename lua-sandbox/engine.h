@@ -300,15 +300,20 @@ void	 engine_set_warm(struct engine *, int on);
 void	 engine_warm_stats(const struct engine *, struct engine_warm *);
 const struct vms_limits *engine_limits(const struct engine *);
 json_t	*engine_methods(const struct engine *);		/* ["RSVP", ...] */
-/* (engine_methods, engine_ls and engine_state_dump return new references:
- * the caller json_decref()s them.) */
+/* (engine_methods, engine_ls, engine_state_dump and engine_state_page
+ * return new references: the caller json_decref()s them.) */
 /* Files: read one (malloc'd bytes), list a directory, dump all for audit:
  * {"root":HEX,"files":[{"path":P,"type":"file"|"dir","size":N,
- *   "sha256":HEX},...]} in path order. */
+ *   "sha256":HEX},...]} in path order (strcmp). A page of the dump: the
+ * files whose paths sort after `after` (NULL: from the first), at most
+ * `limit` of them (0: no limit), and "next":P, the page's last path, when
+ * more files follow it. */
 int	 engine_read(const struct engine *, const char *path, uint8_t **data,
 	    size_t *len, char *err, size_t errlen);
 json_t	*engine_ls(const struct engine *, const char *path, int recursive,
 	    char *err, size_t errlen);
 json_t	*engine_state_dump(const struct engine *);
+json_t	*engine_state_page(const struct engine *, const char *after,
+	    size_t limit);
 
 #endif
