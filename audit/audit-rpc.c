@@ -188,13 +188,15 @@ d_prove(void *ctx, uint64_t old, uint64_t size, merkle_hash *proof,
  * at most STATE_RESTARTS times. A page's files come after the previous
  * page's "next", which names the page's own last path; anything else is
  * a malformed reply. A host that ignores "limit" answers with one page.
+ * Past max_files files (more than the replay has) it stops reading: a
+ * host cannot make the auditor hold an endless dump.
  */
 #define STATE_PAGE	5000
 #define STATE_RESTARTS	4
-#define STATE_MAX_FILES	(1UL << 27)
 
 static int
-d_state(void *ctx, json_t **dump, char *err, size_t errlen)
+d_state(void *ctx, size_t max_files, json_t **dump, char *err,
+    size_t errlen)
 {
 	struct daemon_src *d = ctx;
 	json_t *all = NULL, *page = NULL, *files, *jidx, *last;
@@ -251,17 +253,12 @@ d_state(void *ctx, json_t **dump, char *err, size_t errlen)
 			all = page;
 			index = json_integer_value(jidx);
 		} else {
-			if (json_array_size(json_object_get(all, "files")) + n >
-			    STATE_MAX_FILES) {
-				seterr(err, errlen, "state: more than %lu files",
-				    STATE_MAX_FILES);
-				goto fail;
-			}
 			json_array_extend(json_object_get(all, "files"), files);
 			json_decref(page);
 		}
 		page = NULL;
-		if (after == NULL)
+		if (after == NULL ||
+		    json_array_size(json_object_get(all, "files")) >= max_files)
 			break;
 	}
 	json_object_del(all, "next");

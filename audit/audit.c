@@ -433,7 +433,8 @@ check_state(struct audit *a, struct audit_report *r, char *err,
 	for (tries = 0; tries < STATE_TRIES; tries++) {
 		if (tries > 0)
 			pause_ms(tries < 5 ? 10L << tries : 200);
-		if (a->src->state(a->src->ctx, &dump, err, errlen) != 0)
+		if (a->src->state(a->src->ctx, engine_state_count(a->eng) + 1,
+		    &dump, err, errlen) != 0)
 			return -1;
 		jidx = json_object_get(dump, "index");
 		if (!json_is_integer(jidx) || json_integer_value(jidx) < 0) {

@@ -82,8 +82,11 @@ struct audit_source {
 	int	(*prove)(void *ctx, uint64_t old, uint64_t size,
 		    merkle_hash *proof, size_t *n, char *err, size_t errlen);
 	/* Optional (NULL): the host's materialised state, as
-	 * engine_state_dump() plus "index". */
-	int	(*state)(void *ctx, json_t **dump, char *err, size_t errlen);
+	 * engine_state_dump() plus "index". A source may stop reading it
+	 * past max_files files: the replay has fewer, so that is already
+	 * a difference, found at the latest where the dump stops. */
+	int	(*state)(void *ctx, size_t max_files, json_t **dump, char *err,
+		    size_t errlen);
 	/* Optional (NULL): a snapshot file of the host's state (dir). */
 	const char *snapshot;
 	/* Optional (NULL): every signed checkpoint in the ledger's history

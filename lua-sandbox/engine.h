@@ -315,5 +315,7 @@ json_t	*engine_ls(const struct engine *, const char *path, int recursive,
 json_t	*engine_state_dump(const struct engine *);
 json_t	*engine_state_page(const struct engine *, const char *after,
 	    size_t limit);
+/* How many files (and directories) a dump lists. */
+size_t	 engine_state_count(const struct engine *);
 
 #endif

@@ -80,6 +80,12 @@ engine_ls(const struct engine *e, const char *path, int recursive,
 	return out;
 }
 
+size_t
+engine_state_count(const struct engine *e)
+{
+	return state_count(e->state);
+}
+
 json_t *
 engine_state_dump(const struct engine *e)
 {

@@ -663,6 +663,12 @@ state_ndirs(const struct vms_state *st)
 	return st->ndirs;
 }
 
+size_t
+state_count(const struct vms_state *st)
+{
+	return st->nnodes - 1;
+}
+
 uint64_t
 state_bytes(const struct vms_state *st)
 {

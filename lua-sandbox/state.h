@@ -85,6 +85,8 @@ void	 state_root(const struct vms_state *, uint8_t out[32]);
 void	 state_defer_root(struct vms_state *);	/* see state.c */
 uint64_t state_nfiles(const struct vms_state *);
 uint64_t state_ndirs(const struct vms_state *);
+/* Every node but the root: what state_all_sorted() lists. */
+size_t	 state_count(const struct vms_state *);
 uint64_t state_bytes(const struct vms_state *);	/* file contents */
 uint64_t state_usage(const struct vms_state *);	/* what state_size caps */
 

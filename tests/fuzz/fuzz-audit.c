@@ -139,7 +139,8 @@ cb_prove(void *ctx, uint64_t old, uint64_t size, merkle_hash *proof,
 }
 
 static int
-cb_state(void *ctx, json_t **dump, char *err, size_t errlen)
+cb_state(void *ctx, size_t max_files, json_t **dump, char *err,
+    size_t errlen)
 {
 	struct src *s = ctx;
 	json_t *idx;

@@ -30,6 +30,8 @@ struct srv {
 	struct engine	*e;
 	const char	*name;
 	int		 lie_state, bad_proof, state_ahead, list_empty, log_mode;
+	int		 endless_state;
+	unsigned long long nfake;
 };
 
 static json_t *
@@ -114,6 +116,23 @@ srv_handle(struct srv *sv, const char *method, json_t *p, int *code,
 		return json_pack("{s:I,s:I,s:o}", "old", (json_int_t)old,
 		    "size", (json_int_t)count, "proof", a);
 	}
+	if (strcmp(method, "state") == 0 && sv->endless_state) {
+		/* pages of made-up files that never end (a next every time) */
+		json_int_t lim = json_integer_value(json_object_get(p, "limit"));
+		json_t *files = json_array();
+		char path[64];
+
+		for (i = 0; i < (uint64_t)(lim > 0 ? lim : 1); i++) {
+			snprintf(path, sizeof(path), "/~%020llu", sv->nfake++);
+			json_array_append_new(files, json_pack("{s:s,s:s,s:i,s:s}",
+			    "path", path, "type", "file", "size", 0, "sha256",
+			    "0000000000000000000000000000000000000000000000000000000000000000"));
+		}
+		return json_pack("{s:s,s:o,s:s,s:I}", "root",
+		    "0000000000000000000000000000000000000000000000000000000000000000",
+		    "files", files, "next", path, "index",
+		    (json_int_t)engine_next_index(sv->e));
+	}
 	if (strcmp(method, "state") == 0) {
 		o = engine_state_dump(sv->e);
 		if (sv->lie_state) {
@@ -197,6 +216,8 @@ cmd_serve(int argc, char **argv)
 			sv.bad_proof = 1;
 		else if (strcmp(argv[k], "--state-ahead") == 0)
 			sv.state_ahead = 1;
+		else if (strcmp(argv[k], "--endless-state") == 0)
+			sv.endless_state = 1;
 		else if (strcmp(argv[k], "--list-empty") == 0)
 			sv.list_empty = 1;
 		else if (strncmp(argv[k], "--log=", 6) == 0)
