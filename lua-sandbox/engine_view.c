@@ -98,23 +98,13 @@ engine_state_page(const struct engine *e, const char *after, size_t limit)
 	const struct vms_node **v;
 	json_t *o = json_object(), *files = json_array();
 	char hex[65];
-	size_t n, i, lo = 0, hi, m;
+	size_t n, i;
+	int more;
 
 	eng_root_hex(e, hex);
 	json_object_set_new(o, "root", json_string(hex));
-	v = state_all_sorted(e->state, &n);
-	if (after != NULL) {	/* the first path after `after` */
-		hi = n;
-		while (lo < hi) {
-			m = lo + (hi - lo) / 2;
-			if (strcmp(v[m]->path, after) <= 0)
-				lo = m + 1;
-			else
-				hi = m;
-		}
-	}
-	hi = limit > 0 && n - lo > limit ? lo + limit : n;
-	for (i = lo; i < hi; i++) {
+	v = state_page(e->state, after, limit, &n, &more);
+	for (i = 0; i < n; i++) {
 		json_t *f = json_object();
 
 		json_object_set_new(f, "path", json_string(v[i]->path));
@@ -127,8 +117,8 @@ engine_state_page(const struct engine *e, const char *after, size_t limit)
 		json_array_append_new(files, f);
 	}
 	json_object_set_new(o, "files", files);
-	if (hi < n)
-		json_object_set_new(o, "next", json_string(v[hi - 1]->path));
+	if (more && n > 0)
+		json_object_set_new(o, "next", json_string(v[n - 1]->path));
 	free(v);
 	return o;
 }

@@ -732,14 +732,62 @@ state_all_parents_first(const struct vms_state *st, size_t *n)
 const struct vms_node **
 state_all_sorted(const struct vms_state *st, size_t *n)
 {
+	return state_page(st, NULL, 0, n, NULL);
+}
+
+static void
+swap_nodes(const struct vms_node **v, size_t a, size_t b)
+{
+	const struct vms_node *t = v[a];
+
+	v[a] = v[b];
+	v[b] = t;
+}
+
+/* The k nodes of v[0..n) with the smallest paths to the front, in any
+ * order (quickselect; paths are unique; v is in the order of a keyed hash,
+ * so no caller chooses it). */
+static void
+select_first(const struct vms_node **v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n, i, s;
+	const char *pivot;
+
+	while (hi - lo > 1) {
+		swap_nodes(v, lo + (hi - lo) / 2, hi - 1);
+		pivot = v[hi - 1]->path;
+		for (s = i = lo; i < hi - 1; i++)
+			if (strcmp(v[i]->path, pivot) < 0)
+				swap_nodes(v, i, s++);
+		swap_nodes(v, s, hi - 1);
+		if (s == k)
+			return;
+		if (s < k)
+			lo = s + 1;
+		else
+			hi = s;
+	}
+}
+
+const struct vms_node **
+state_page(const struct vms_state *st, const char *after, size_t limit,
+    size_t *n, int *more)
+{
 	const struct vms_node **v = xcalloc(st->nnodes + 1, sizeof(*v));
 	size_t i, k = 0;
 	struct vms_node *x;
 
 	for (i = 0; i < st->nbuckets; i++)
 		for (x = st->buckets[i]; x != NULL; x = x->hnext)
-			if (x != st->root)
+			if (x != st->root && (after == NULL ||
+			    strcmp(x->path, after) > 0))
 				v[k++] = x;
+	if (more != NULL)
+		*more = limit > 0 && k > limit;
+	if (limit > 0 && k > limit) {
+		select_first(v, k, limit);
+		k = limit;
+	}
 	qsort(v, k, sizeof(*v), cmp_path);
 	*n = k;
 	return v;

@@ -94,6 +94,11 @@ uint64_t state_usage(const struct vms_state *);	/* what state_size caps */
 const struct vms_node **state_sorted_kids(const struct vms_node *);
 /* Every node but "/" sorted by full path bytewise; malloc'd, *n set. */
 const struct vms_node **state_all_sorted(const struct vms_state *, size_t *n);
+/* A page of them: those whose paths sort after `after` (NULL: all), the
+ * first `limit` (0: all) in path order, without sorting the rest; *more
+ * (if not NULL) says whether others follow. */
+const struct vms_node **state_page(const struct vms_state *,
+	    const char *after, size_t limit, size_t *n, int *more);
 /* The same nodes with every directory before what it holds, in the tree's
  * own order (not sorted: O(n), for a snapshot, which need only load in
  * order). */

@@ -347,6 +347,62 @@ TEST(state_parents_first)
 	state_free(st);
 }
 
+/*
+ * state_page (the `state` method's pages): for every page size, reading
+ * page after page from "after" the last path gives exactly the sorted
+ * list, "more" on every page but the last; "after" need not be a path of
+ * the state.
+ */
+TEST(state_pages)
+{
+	static const size_t limits[] = { 1, 2, 7, 100, 999, 1000, 1001, 5000 };
+	struct vms_state *st = state_new();
+	const struct vms_node **all, **v;
+	char err[VMS_ERRLEN], p[64], *after;
+	size_t n, m, got, i, l, pages;
+	int more, ok = 1;
+
+	CHECK(state_mkdir(st, "/d", 2, 0, err, sizeof(err)) == 0);
+	for (i = 0; i < 999; i++) {	/* in an order unlike the sorted one */
+		snprintf(p, sizeof(p), i % 3 ? "/d/%zu" : "/%zu-x", i * 7919 % 1000);
+		CHECK(state_write(st, p, strlen(p), "x", 1, 0, 0, err,
+		    sizeof(err)) == 0);
+	}
+	all = state_all_sorted(st, &n);
+	CHECK_EQ_INT(n, 1000);
+	for (l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+		after = NULL;
+		got = pages = 0;
+		ok = 1;
+		do {
+			v = state_page(st, after, limits[l], &m, &more);
+			pages++;
+			for (i = 0; i < m; i++)
+				if (got + i >= n || v[i] != all[got + i])
+					ok = 0;
+			got += m;
+			if (more != (got < n) || m > limits[l] ||
+			    (more && m != limits[l]))
+				ok = 0;
+			free(after);
+			after = m > 0 ? xstrdup(v[m - 1]->path) : NULL;
+			free(v);
+		} while (more && ok && pages < 2000);
+		free(after);
+		CHECK_MSG(ok && got == n, "limit %zu: %zu of %zu in %zu pages",
+		    limits[l], got, n, pages);
+	}
+	/* after a path the state does not have: the paths after it */
+	v = state_page(st, "/d/5z", 0, &m, &more);
+	for (i = 0; i < n && strcmp(all[i]->path, "/d/5z") <= 0; i++)
+		;
+	CHECK_EQ_INT(m, n - i);
+	CHECK(m > 0 && v[0] == all[i] && !more);
+	free(v);
+	free(all);
+	state_free(st);
+}
+
 TEST(state_root_order_independent)
 {
 	struct vms_state *a = state_new(), *b = state_new();
@@ -420,6 +476,7 @@ main(void)
 	RUN(deploy_refusals);
 	RUN(state_tree_scale);
 	RUN(state_parents_first);
+	RUN(state_pages);
 	RUN(state_root_order_independent);
 	RUN(limits_parse);
 	return test_summary();
