@@ -3,7 +3,13 @@
  * due, and who writes it.
  *
  * Every snapshot_interval entries the state is written to state.snap so a
- * restart replays only the entries after it. Serializing a large state,
+ * restart replays only the entries after it; a large state, no more often
+ * than every tenth of its files (SNAP_FILES_PER_ENTRY): a snapshot costs in
+ * proportion to the state (and its copy-on-write faults slow the calls
+ * while it is written), and a restart loads a snapshot's file about ten
+ * times faster than it replays an entry (bench/README.md, round 5), so the
+ * entries since the last snapshot then take about as long to replay as
+ * the snapshot to load. Serializing a large state,
  * hashing it and fsyncing the file takes tens of milliseconds: done in
  * line, it stalled every call waiting behind it (the p99.9 of bench/
  * daemon.sh). So the periodic snapshot is written by a forked child from
@@ -143,11 +149,19 @@ snap_poll(struct worker *w, int block)
 	return 1;
 }
 
+#define SNAP_FILES_PER_ENTRY	10
+
 int
 worker_snapshot_due(struct worker *w)
 {
-	return w->engine != NULL && engine_next_index(w->engine) -
-	    w->snap_try >= w->snapshot_interval && snap_poll(w, 0);
+	uint64_t since;
+
+	if (w->engine == NULL)
+		return 0;
+	since = engine_next_index(w->engine) - w->snap_try;
+	return since >= w->snapshot_interval && since >=
+	    engine_state_count(w->engine) / SNAP_FILES_PER_ENTRY &&
+	    snap_poll(w, 0);
 }
 
 void

@@ -6,7 +6,8 @@
 # once per interval (not retried every batch) without failing any call.
 # The writer holds neither the contract's nor the ledger's lock nor the
 # worker's socket, dies with its worker (held up by strace, it could not end by itself),
-# and a writer's leftover temporary file is removed at the next open.
+# and a writer's leftover temporary file is removed at the next open. A
+# large state is snapshotted no more often than every tenth of its files.
 . "$TOP/tests/integration/lib/daemon.sh"
 
 write_counter
@@ -190,6 +191,53 @@ print(" ".join(l.strip() for l in sys.stdin if int(l, 16) & 0x100))')
 else
 	wait "$LPID" 2>/dev/null
 	skip writer_descriptors "no snapshot writer seen while the load ran"
+fi
+
+# A large state is snapshotted no more often than every tenth of its
+# files: 2,000 files and snapshot_interval = 20, so none in the next 60
+# calls (there were 3 before), then one within 200 entries of the last.
+cat >"$T/many.lua" <<'LUA'
+local M = {}
+function M.init() System.files.mkdir('/f') end
+function M.fill(from, n)
+  for i = from, from + n - 1 do System.files.writeFile('/f/' .. i, 'x') end
+end
+function M.poke() System.files.writeFile('/p', 'x') end
+return M
+LUA
+deploy many "$T/many.lua" >/dev/null
+for i in 1 401 801 1201 1601; do
+	rpc call "{\"contract\":\"many\",\"method\":\"fill\",\"args\":[$i,400]}" >/dev/null
+done
+MPID=$(rpc info '{"contract":"many"}' | field result.pid)
+if command -v strace >/dev/null 2>&1; then
+	strace -f -p "$MPID" -e trace=rename,renameat,renameat2 \
+	    -o "$T/strace-many.out" 2>"$T/strace-many.err" &
+	SPID=$!
+	i=0
+	while [ $i -lt 50 ] && ! grep -q attached "$T/strace-many.err" 2>/dev/null; do
+		sleep 0.1; i=$((i + 1))
+	done
+	$RPC -s "$T/s.sock" load --clients 4 --calls 15 --contract many \
+	    --method poke >/dev/null
+	sleep 0.5
+	n60=$(grep 'state\.snap"' "$T/strace-many.out" | grep -vc -- '-1 ')
+	$RPC -s "$T/s.sock" load --clients 4 --calls 40 --contract many \
+	    --method poke >/dev/null
+	i=0	# (the writer, traced too, may take a while)
+	while [ $i -lt 100 ] && [ "$(grep 'state\.snap"' "$T/strace-many.out" |
+	    grep -vc -- '-1 ')" = 0 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	n220=$(grep 'state\.snap"' "$T/strace-many.out" | grep -vc -- '-1 ')
+	kill -INT "$SPID"; wait "$SPID"
+	if [ "$n60" = 0 ] && [ "$n220" -ge 1 ] && [ "$n220" -le 2 ]; then
+		pass large_state_snapshots_less_often
+	else
+		fail large_state_snapshots_less_often "state.snap renamed $n60 times in 60 calls (want 0), $n220 in 220 (want 1 or 2)"
+	fi
+else
+	skip large_state_snapshots_less_often "strace is not installed"
 fi
 
 # A snapshot that cannot be written (state.snap is a directory: rename
