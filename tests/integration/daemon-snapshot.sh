@@ -24,22 +24,32 @@ load() {	# load CLIENTS CALLS: that many inc calls; prints how many ok
 	$JGET ok <"$T/load.json"
 }
 
-# Who renames state.snap into place: strace -f on the worker.
-if command -v strace >/dev/null 2>&1; then
-	strace -f -p "$WPID" -e trace=rename,renameat,renameat2 \
-	    -o "$T/strace.out" 2>"$T/strace.err" &
+# trace_renames PID NAME: strace -f PID's renames into $T/NAME.out (SPID),
+# once attached; 1 if it could not attach
+trace_renames() {
+	strace -f -p "$1" -e trace=rename,renameat,renameat2 \
+	    -o "$T/$2.out" 2>"$T/$2.err" &
 	SPID=$!
 	i=0
-	while [ $i -lt 50 ] && ! grep -q attached "$T/strace.err" 2>/dev/null; do
+	while [ $i -lt 50 ] && ! grep -q attached "$T/$2.err" 2>/dev/null; do
 		sleep 0.1; i=$((i + 1))
 	done
-	if grep -q attached "$T/strace.err"; then
+	grep -q attached "$T/$2.err"
+}
+# snap_renames NAME: how many times state.snap was renamed into place
+snap_renames() {
+	grep 'state\.snap"' "$T/$1.out" | grep -vc -- '-1 '
+}
+
+# Who renames state.snap into place: strace -f on the worker.
+if command -v strace >/dev/null 2>&1; then
+	if trace_renames "$WPID" strace; then
 		ok=$(load 8 25)
 		kill -INT "$SPID"; wait "$SPID"
 		check traced_load_ok "ok=$ok of 200" [ "$ok" = 200 ]
 		by=$(grep 'state\.snap"' "$T/strace.out" | grep -v -- '-1 ' |
 		    awk '{ print $1 }' | sort -u)
-		nren=$(grep 'state\.snap"' "$T/strace.out" | grep -vc -- '-1 ')
+		nren=$(snap_renames strace)
 		if [ "$nren" -ge 2 ] && ! printf '%s\n' "$by" | grep -qx "$WPID"; then
 			pass snapshot_by_child
 		else
@@ -210,26 +220,19 @@ for i in 1 401 801 1201 1601; do
 	rpc call "{\"contract\":\"many\",\"method\":\"fill\",\"args\":[$i,400]}" >/dev/null
 done
 MPID=$(rpc info '{"contract":"many"}' | field result.pid)
-if command -v strace >/dev/null 2>&1; then
-	strace -f -p "$MPID" -e trace=rename,renameat,renameat2 \
-	    -o "$T/strace-many.out" 2>"$T/strace-many.err" &
-	SPID=$!
-	i=0
-	while [ $i -lt 50 ] && ! grep -q attached "$T/strace-many.err" 2>/dev/null; do
-		sleep 0.1; i=$((i + 1))
-	done
+SPID=
+if command -v strace >/dev/null 2>&1 && trace_renames "$MPID" strace-many; then
 	$RPC -s "$T/s.sock" load --clients 4 --calls 15 --contract many \
 	    --method poke >/dev/null
 	sleep 0.5
-	n60=$(grep 'state\.snap"' "$T/strace-many.out" | grep -vc -- '-1 ')
+	n60=$(snap_renames strace-many)
 	$RPC -s "$T/s.sock" load --clients 4 --calls 40 --contract many \
 	    --method poke >/dev/null
 	i=0	# (the writer, traced too, may take a while)
-	while [ $i -lt 100 ] && [ "$(grep 'state\.snap"' "$T/strace-many.out" |
-	    grep -vc -- '-1 ')" = 0 ]; do
+	while [ $i -lt 100 ] && [ "$(snap_renames strace-many)" = 0 ]; do
 		sleep 0.1; i=$((i + 1))
 	done
-	n220=$(grep 'state\.snap"' "$T/strace-many.out" | grep -vc -- '-1 ')
+	n220=$(snap_renames strace-many)
 	kill -INT "$SPID"; wait "$SPID"
 	if [ "$n60" = 0 ] && [ "$n220" -ge 1 ] && [ "$n220" -le 2 ]; then
 		pass large_state_snapshots_less_often
@@ -237,7 +240,8 @@ if command -v strace >/dev/null 2>&1; then
 		fail large_state_snapshots_less_often "state.snap renamed $n60 times in 60 calls (want 0), $n220 in 220 (want 1 or 2)"
 	fi
 else
-	skip large_state_snapshots_less_often "strace is not installed"
+	[ -n "$SPID" ] && { kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; }
+	skip large_state_snapshots_less_often "no strace, or it cannot attach"
 fi
 
 # A snapshot that cannot be written (state.snap is a directory: rename
