@@ -403,6 +403,65 @@ TEST(state_pages)
 	state_free(st);
 }
 
+/*
+ * The path table through several doublings, with files removed on the
+ * way: every path is found or not as it should be, listed once, and the
+ * state root is the one the same files give when added in one go.
+ */
+TEST(state_table_grows)
+{
+	struct vms_state *st = state_new(), *ref = state_new();
+	const struct vms_node **v;
+	char err[VMS_ERRLEN], p[32];
+	uint8_t r1[32], r2[32];
+	size_t n, i, bad = 0;
+
+	for (i = 0; i < 5000; i++) {
+		snprintf(p, sizeof(p), "/f%zu", i);
+		CHECK(state_write(st, p, strlen(p), "x", 1, 0, 0, err,
+		    sizeof(err)) == 0);
+		if (i % 3 == 0 && i > 0) {	/* one written earlier */
+			snprintf(p, sizeof(p), "/f%zu", i / 2);
+			if (state_lookup(st, p, strlen(p)) != NULL)
+				CHECK(state_unlink(st, p, strlen(p), err,
+				    sizeof(err)) == 0);
+		}
+	}
+	for (i = 0; i < 5000; i++) {
+		snprintf(p, sizeof(p), "/f%zu", i);
+		if (state_lookup(st, p, strlen(p)) == NULL)
+			continue;
+		CHECK(state_write(ref, p, strlen(p), "x", 1, 0, 0, err,
+		    sizeof(err)) == 0);
+	}
+	/* what the removals left, checked against their own rule */
+	for (i = 0; i < 5000; i++) {
+		int gone = 0;
+		size_t j;
+
+		for (j = 3; j < 5000; j += 3)
+			if (j / 2 == i && j > i)
+				gone = 1;
+		snprintf(p, sizeof(p), "/f%zu", i);
+		if ((state_lookup(st, p, strlen(p)) == NULL) != gone)
+			bad++;
+	}
+	CHECK_EQ_INT(bad, 0);
+	v = state_all_sorted(st, &n);
+	CHECK_EQ_INT(n, state_count(st));
+	CHECK_EQ_INT(n, state_count(ref));
+	for (i = 1; i < n; i++)
+		if (strcmp(v[i - 1]->path, v[i]->path) >= 0)
+			bad++;
+	CHECK_EQ_INT(bad, 0);
+	free(v);
+	state_root(st, r1);
+	state_root(ref, r2);
+	CHECK(memcmp(r1, r2, 32) == 0);
+	state_free(st);
+	state_free(ref);
+}
+
 TEST(state_root_order_independent)
 {
 	struct vms_state *a = state_new(), *b = state_new();
@@ -477,6 +536,7 @@ main(void)
 	RUN(state_tree_scale);
 	RUN(state_parents_first);
 	RUN(state_pages);
+	RUN(state_table_grows);
 	RUN(state_root_order_independent);
 	RUN(limits_parse);
 	return test_summary();
