@@ -152,21 +152,50 @@ literal(struct fj *f, const char *word, size_t n, json_t *(*make)(void))
 	return delimited(f) ? make() : NULL;
 }
 
+/* Past an opening bracket: 1 if close follows at once (taken). */
+static int
+opened(struct fj *f, char close)
+{
+	f->p++;
+	ws(f);
+	if (f->p < f->end && *f->p == close) {
+		f->p++;
+		return 1;
+	}
+	return 0;
+}
+
+/* After an object's member or an array's element: 1 at close (taken), 0
+ * at a comma (taken, with the space after it), -1 at anything else. */
+static int
+after_member(struct fj *f, char close)
+{
+	ws(f);
+	if (f->p == f->end)
+		return -1;
+	if (*f->p == close) {
+		f->p++;
+		return 1;
+	}
+	if (*f->p != ',')
+		return -1;
+	f->p++;
+	ws(f);
+	return 0;
+}
+
 static json_t *
 object(struct fj *f)
 {
 	json_t *o, *v;
 	const char *k;
 	size_t kn;
+	int r;
 
 	if ((o = json_object()) == NULL)
 		return NULL;
-	f->p++;
-	ws(f);
-	if (f->p < f->end && *f->p == '}') {
-		f->p++;
+	if (opened(f, '}'))
 		return o;
-	}
 	for (;;) {
 		/* (a key with escapes would be in tmp, which its value may
 		 * reuse: rare enough to leave to jansson) */
@@ -184,17 +213,10 @@ object(struct fj *f)
 			goto fail;
 		if (json_object_setn_new_nocheck(o, k, kn, v) != 0)
 			goto fail;
-		ws(f);
-		if (f->p == f->end)
-			goto fail;
-		if (*f->p == '}') {
-			f->p++;
+		if ((r = after_member(f, '}')) == 1)
 			return o;
-		}
-		if (*f->p != ',')
+		if (r == -1)
 			goto fail;
-		f->p++;
-		ws(f);
 	}
 fail:
 	json_decref(o);
@@ -205,29 +227,19 @@ static json_t *
 array(struct fj *f)
 {
 	json_t *a, *v;
+	int r;
 
 	if ((a = json_array()) == NULL)
 		return NULL;
-	f->p++;
-	ws(f);
-	if (f->p < f->end && *f->p == ']') {
-		f->p++;
+	if (opened(f, ']'))
 		return a;
-	}
 	for (;;) {
 		if ((v = value(f)) == NULL || json_array_append_new(a, v) != 0)
 			goto fail;
-		ws(f);
-		if (f->p == f->end)
-			goto fail;
-		if (*f->p == ']') {
-			f->p++;
+		if ((r = after_member(f, ']')) == 1)
 			return a;
-		}
-		if (*f->p != ',')
+		if (r == -1)
 			goto fail;
-		f->p++;
-		ws(f);
 	}
 fail:
 	json_decref(a);
