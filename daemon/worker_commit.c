@@ -2,8 +2,9 @@
  * worker_commit.c — the worker's commit thread. The main thread prepares a
  * commit (signs it, appends the commit record) and hands its ticket over;
  * this thread runs the fdatasync (ledger_commit_fsync, which touches only
- * the ticket) while the main thread executes the next batch, then signals
- * an eventfd. The main thread collects the result and finishes the commit.
+ * the ticket) while the main thread executes the next batch, then posts
+ * the result under the mutex and signals done_cv. The main thread collects
+ * the result and finishes the commit.
  * One ticket at a time; the ledger itself is never touched here.
  */
 #include <errno.h>
