@@ -2,7 +2,11 @@
  * bench-ledger.c — ledger figures: appends/s with one commit (sign + commit
  * record + one fdatasync; a sync point every LEDGER_SYNC_*) per batch of 1, 32 and 256 entries of ~300
  * bytes; open time, inclusion/consistency proof generation and verification
- * and verified random reads at 1M entries. Runs in well under 30 s.
+ * and verified random reads at 1M entries; then the disk under it: what one
+ * fdatasync costs after the writes a commit makes (an append to `entries`,
+ * the signed head's slot overwritten in place), after an overwrite of
+ * zero-filled space, and two files synced at once from two threads. Runs
+ * in well under 30 s.
  *
  *   make bench              (all benchmarks), or
  *   make build/bench/bench-ledger && VMS_BENCH_DIR=/var/tmp build/bench/bench-ledger
@@ -10,7 +14,9 @@
  * Data goes under $VMS_BENCH_DIR (default build/bench-data), which must be
  * on a real disk (not tmpfs) for the fsync figures to mean anything.
  */
+#include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +89,96 @@ bench_batches(const char *base, uint64_t batch, uint64_t budget_us)
 	ledger_close(l);
 	rm_rf(d);
 	free(d);
+}
+
+/*
+ * The disk alone: a file written and fdatasynced `n` times, each time
+ * `len` bytes appended (`how` APPEND), two slots of `len` bytes at 0 and
+ * 4096 overwritten in turn (SLOTS: the signed head), or `len` bytes
+ * written over zeros synced beforehand (ZEROED: a preallocated file).
+ */
+enum disk_write { APPEND, SLOTS, ZEROED };
+
+struct disk_run {
+	const char	*path;
+	enum disk_write	 how;
+	size_t		 len;
+	unsigned	 n;
+	double		 us;		/* per fdatasync */
+};
+
+static void *
+disk_run(void *arg)
+{
+	struct disk_run *r = arg;
+	static const char zeros[65536];
+	char buf[8192];
+	uint64_t t0;
+	off_t off = 0, z;
+	unsigned i;
+	int fd;
+
+	memset(buf, 'x', sizeof(buf));
+	if ((fd = open(r->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) < 0)
+		fatal("open %s", r->path);
+	if (r->how == ZEROED) {
+		for (z = 0; z < (off_t)(r->len * r->n); z += sizeof(zeros))
+			if (write_all(fd, zeros, sizeof(zeros)) != 0)
+				fatal("write %s", r->path);
+		if (fsync(fd) != 0)
+			fatal("fsync %s", r->path);
+	}
+	t0 = mono_usec();
+	for (i = 0; i < r->n; i++) {
+		if (pwrite_full(fd, buf, r->len, off) != 0 ||
+		    fdatasync(fd) != 0)
+			fatal("write and fdatasync %s", r->path);
+		off = r->how == SLOTS ? (off == 0 ? 4096 : 0) :
+		    off + (off_t)r->len;
+	}
+	r->us = (double)(mono_usec() - t0) / r->n;
+	close(fd);
+	if (unlink(r->path) != 0)
+		fatal("unlink %s", r->path);
+	return NULL;
+}
+
+static void
+bench_disk(const char *base)
+{
+	char *a, *b;
+	struct disk_run ent, head, zeroed, ent2, head2;
+	pthread_t t1, t2;
+	unsigned n = 1000;
+
+	xasprintf(&a, "%s/bench-ledger-%ld-disk-a", base, (long)getpid());
+	xasprintf(&b, "%s/bench-ledger-%ld-disk-b", base, (long)getpid());
+	/* a batch of ~16 RSVPs and its commit record; the head's slot */
+	ent = (struct disk_run){ a, APPEND, 6000, n, 0 };
+	head = (struct disk_run){ b, SLOTS, 4096, n, 0 };
+	zeroed = (struct disk_run){ a, ZEROED, 6000, n, 0 };
+	disk_run(&ent);
+	disk_run(&head);
+	disk_run(&zeroed);
+	printf("  disk: fdatasync after appending 6000 bytes   %8.1f us\n",
+	    ent.us);
+	printf("  disk: fdatasync after a 4 KiB slot in place  %8.1f us\n",
+	    head.us);
+	printf("  disk: fdatasync after 6000 bytes over zeros  %8.1f us\n",
+	    zeroed.us);
+	ent2 = ent;
+	head2 = head;
+	if (pthread_create(&t1, NULL, disk_run, &ent2) != 0 ||
+	    pthread_create(&t2, NULL, disk_run, &head2) != 0)
+		fatalx("pthread_create");
+	(void)pthread_join(t1, NULL);
+	(void)pthread_join(t2, NULL);
+	printf("  disk: the append and the slot at once        %8.1f and "
+	    "%.1f us (one after the other: %.1f us)\n", ent2.us, head2.us,
+	    ent.us + head.us);
+	free(a);
+	free(b);
 }
 
 int
@@ -221,6 +317,7 @@ main(void)
 	ledger_close(l);
 	rm_rf(d);
 	free(d);
+	bench_disk(base);
 	note_signer_free(signer);
 	return 0;
 }
