@@ -280,6 +280,7 @@ server_run(const struct vmsd_flags *f)
 {
 	char err[VMS_ERRLEN];
 	struct sigaction sa;
+	struct event_config *evcfg;
 
 	flags = *f;
 	if (config_load(&conf, &flags, err, sizeof(err)) != 0)
@@ -304,8 +305,19 @@ server_run(const struct vmsd_flags *f)
 		fatal("state directory %s", conf.state_dir);
 	lock_state_dir();
 
-	if ((vmsd_base = event_base_new()) == NULL)
+	/*
+	 * Changes to what a descriptor waits for are batched into one
+	 * epoll_ctl per turn of the loop (evhttp stops and restarts reading
+	 * a connection around every request: two epoll_ctl each without
+	 * it). libevent's caveat, descriptors cloned by dup(), does not
+	 * apply: vmsd dup()s only in a child between fork and exec.
+	 */
+	if ((evcfg = event_config_new()) == NULL ||
+	    event_config_set_flag(evcfg,
+	    EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) != 0 ||
+	    (vmsd_base = event_base_new_with_config(evcfg)) == NULL)
 		fatalx("event_base_new failed");
+	event_config_free(evcfg);
 	ev_term = add_signal(SIGTERM, on_term);
 	ev_int = add_signal(SIGINT, on_term);
 	ev_hup = add_signal(SIGHUP, on_hup);
