@@ -307,10 +307,12 @@ server_run(const struct vmsd_flags *f)
 
 	/*
 	 * Changes to what a descriptor waits for are batched into one
-	 * epoll_ctl per turn of the loop (evhttp stops and restarts reading
-	 * a connection around every request: two epoll_ctl each without
-	 * it). libevent's caveat, descriptors cloned by dup(), does not
-	 * apply: vmsd dup()s only in a child between fork and exec.
+	 * epoll_ctl per descriptor and turn of the loop: evhttp stops and
+	 * restarts reading and writing a connection around every request
+	 * (4.0 epoll_ctl per HTTP request without it, 3.0 with it;
+	 * bench/README.md, round 6). libevent's caveat, descriptors cloned
+	 * by dup(), does not apply: vmsd dup()s only in a child between fork
+	 * and exec.
 	 */
 	if ((evcfg = event_config_new()) == NULL ||
 	    event_config_set_flag(evcfg,
