@@ -135,7 +135,7 @@ void	 ledger_wdiscard(struct ledger *);
  * a writable open cut the zeros.
  */
 #define LEDGER_PREALLOC_MIN	(16u << 10)
-#define LEDGER_PREALLOC_MAX	(1u << 20)
+#define LEDGER_PREALLOC_MAX	(256u << 10)
 
 /* Go sumdb/tlog stored-hash layout (post-order). */
 uint64_t ledger_stored_index(int level, uint64_t n);
