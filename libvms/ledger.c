@@ -114,6 +114,12 @@ ledger_close(struct ledger *l)
 	if (l->signer != NULL && !l->broken && l->fd_ent >= 0 &&
 	    ledger_flush(l, why, sizeof(why)) != 0)
 		ledger_warn(l, "%s", why);
+	/* A closed ledger ends with its last record: the zeros go. */
+	if (l->signer != NULL && !l->broken && l->fd_ent >= 0 &&
+	    l->ent_alloc > l->ent_end && ftruncate(l->fd_ent,
+	    (off_t)l->ent_end) != 0)
+		ledger_warn(l, "%s/entries: cutting the preallocated space: %s "
+		    "(the next open cuts it)", l->dir, strerror(errno));
 	if (l->signer != NULL && !l->broken && l->fd_ent >= 0 &&
 	    l->unsynced_commits > 0 && ledger_sync(l, why, sizeof(why)) != 0)
 		ledger_warn(l, "%s: sync at close: %s (the next open recovers "

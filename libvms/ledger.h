@@ -57,6 +57,10 @@ struct ledger;
 struct ledger_recovery {
 	uint64_t	dropped_entries;	/* appended past the checkpoint */
 	uint64_t	dropped_bytes;		/* bytes cut from `entries` */
+	uint64_t	zero_bytes;		/* zeros past the records (space
+						   a writer preallocated, or a
+						   crash left): not data; cut by
+						   a writable open */
 	uint64_t	recovered_entries;	/* committed past the sync point:
 						   index/hashes rebuilt */
 	uint64_t	ignored_entries;	/* read-only open: committed past

@@ -41,7 +41,42 @@ ledger_truncate_committed(struct ledger *l)
 	    ftruncate(l->fd_hash, (off_t)(ledger_stored_count(l->csize) *
 	    MERKLE_HASH_LEN)) != 0)
 		return -1;
+	l->ent_alloc = l->cent_end;
 	return 0;
+}
+
+/*
+ * The records now end at `end`: if that is past the zeros already there,
+ * write zeros from it to an eighth of the file further (ledger_int.h). The
+ * fdatasync of the commit that follows syncs them and the new size once;
+ * the commits after it overwrite them in place. If the storage refuses
+ * them (full), the file ends where the writes stopped and the next flush
+ * tries again: a ledger without preallocated space only costs more per
+ * sync.
+ */
+static void
+prealloc(struct ledger *l, uint64_t end)
+{
+	static const uint8_t zeros[65536];
+	uint64_t to, off, ahead = end / 8;
+	size_t n;
+	int e = errno;
+
+	if (end <= l->ent_alloc)
+		return;
+	if (ahead < LEDGER_PREALLOC_MIN)
+		ahead = LEDGER_PREALLOC_MIN;
+	if (ahead > LEDGER_PREALLOC_MAX)
+		ahead = LEDGER_PREALLOC_MAX;
+	to = (end + ahead + 4095) / 4096 * 4096;
+	for (off = end; off < to; off += n) {
+		n = to - off < sizeof(zeros) ? (size_t)(to - off) :
+		    sizeof(zeros);
+		if (pwrite_full(l->fd_ent, zeros, n, (off_t)off) != 0)
+			break;
+	}
+	l->ent_alloc = off;
+	errno = e;
 }
 
 static void
@@ -82,6 +117,8 @@ ledger_wflush(struct ledger *l)
 	    (l->wb_ent.len > 0 && pwrite_full(l->fd_ent, l->wb_ent.buf,
 	    l->wb_ent.len, (off_t)l->w_ent) != 0))
 		return -1;
+	if (l->wb_ent.len > 0)
+		prealloc(l, l->w_ent + l->wb_ent.len);
 	ledger_wdiscard(l);
 	return 0;
 }
@@ -153,6 +190,12 @@ ledger_append(struct ledger *l, const void *entry, size_t len,
 	}
 	if (len > LEDGER_MAX_ENTRY) {
 		seterr(err, errlen, "entry too large (%zu bytes, max %u)", len,
+		    LEDGER_MAX_ENTRY);
+		return -1;
+	}
+	/* a zero length ends the records (preallocated space) */
+	if (len == 0) {
+		seterr(err, errlen, "empty entry (an entry has 1 to %u bytes)",
 		    LEDGER_MAX_ENTRY);
 		return -1;
 	}

@@ -34,6 +34,8 @@ struct ledger {
 	uint64_t		 size;		/* appended entries */
 	uint64_t		 csize;		/* under the checkpoint */
 	uint64_t		 ent_end;	/* end of the last record */
+	uint64_t		 ent_alloc;	/* `entries` holds zeros up to
+						 * here past ent_end (writable) */
 	uint64_t		 cent_end;	/* same, committed */
 	struct merkle_frontier	 front, cfront;
 	merkle_hash		 croot;		/* root of the checkpoint */
@@ -123,6 +125,17 @@ int	 ledger_wflush(struct ledger *);
 /* Drop them (rollback). */
 void	 ledger_wdiscard(struct ledger *);
 #define LEDGER_WBUF_MAX		(1u << 20)	/* write through above this */
+/*
+ * `entries` is extended with zeros ahead of its records, an eighth of its
+ * size but at least LEDGER_PREALLOC_MIN and at most LEDGER_PREALLOC_MAX
+ * (to a page boundary), so that most commits' fdatasyncs overwrite space
+ * already written instead of growing the file: no new size to sync (on
+ * this project's test VM, 146 against 243 us per fdatasync; bench-ledger's
+ * disk lines). A zero length ends the records (vms-ledger(5)); close and
+ * a writable open cut the zeros.
+ */
+#define LEDGER_PREALLOC_MIN	(16u << 10)
+#define LEDGER_PREALLOC_MAX	(256u << 10)
 
 /* Go sumdb/tlog stored-hash layout (post-order). */
 uint64_t ledger_stored_index(int level, uint64_t n);

@@ -104,16 +104,25 @@ load_checkpoint(struct ledger *l, struct checkpoint *cp, char *err,
 	return 0;
 }
 
-/* Count records (whole or partial) in entries[from, to). */
+/*
+ * Count records (whole or partial) in entries[from, to), up to a zero
+ * length, which ends the records (zeros past it: preallocated space, or
+ * blocks a crash left unwritten); *end is where they end.
+ */
 static uint64_t
-count_tail_records(int fd, uint64_t from, uint64_t to)
+count_tail_records(int fd, uint64_t from, uint64_t to, uint64_t *end)
 {
 	uint8_t hdr[4];
 	uint64_t n = 0, off = from;
 
+	*end = to;
 	while (off < to) {
 		if (off + 4 > to || pread_full(fd, hdr, 4, (off_t)off) != 0) {
 			n++;
+			break;
+		}
+		if (ledger_get_be32(hdr) == 0) {
+			*end = off;
 			break;
 		}
 		if (!(ledger_get_be32(hdr) & LEDGER_REC_NOTE))
@@ -429,8 +438,8 @@ scan_tail(struct ledger *l, uint64_t elen, struct tail *t, char *err,
 		if (ledger_get_be32(hdr) & LEDGER_REC_NOTE) {
 			if (len == 0 || len > NOTE_MAX_LEN)
 				break;
-		} else if (len > LEDGER_MAX_ENTRY)
-			break;
+		} else if (len == 0 || len > LEDGER_MAX_ENTRY)
+			break;	/* 0: the records end (preallocated zeros) */
 		if (len > elen - t->pos - 4)
 			break;
 		if (len + 1 > bcap) {
@@ -563,7 +572,7 @@ static int
 check_files(struct ledger *l, char *err, size_t errlen)
 {
 	struct tail t;
-	uint64_t elen, ilen, hlen, k, extra_idx, dropped, anchor_size;
+	uint64_t elen, ilen, hlen, k, extra_idx, dropped, dend, anchor_size;
 	char *anchor = NULL;
 	int r, dirty = 0, rc = -1;
 
@@ -614,14 +623,17 @@ history:
 	if (ledger_history_repair(l, anchor, t.notes, t.nnotes, &dirty, err,
 	    errlen) != 0)
 		goto out;
-	/* The tail: anything past the last commit record was never signed. */
+	/* The tail: anything past the last commit record was never signed;
+	 * past a zero length, nothing is data (the zeros a writer
+	 * preallocated: cut, not reported). */
 	dropped = elen - l->cent_end;
 	extra_idx = ilen > l->csize * 8 ? (ilen - l->csize * 8 + 7) / 8 : 0;
 	if (dropped > 0 || extra_idx > 0 || hlen > ledger_stored_count(
 	    l->csize) * MERKLE_HASH_LEN) {
-		l->rec.dropped_bytes = dropped;
 		l->rec.dropped_entries = count_tail_records(l->fd_ent,
-		    l->cent_end, elen);
+		    l->cent_end, elen, &dend);
+		l->rec.dropped_bytes = dend - l->cent_end;
+		l->rec.zero_bytes = elen - dend;
 		if (extra_idx > l->rec.dropped_entries)
 			l->rec.dropped_entries = extra_idx;
 		if (l->signer != NULL) {

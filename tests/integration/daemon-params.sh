@@ -64,15 +64,15 @@ print(sys.stdin.readline().split("\"id\":", 1)[1].split(",", 1)[0])')
 	check "reply_id_$id" "got $got" [ "$got" = "$id" ]
 done
 
-# The ledger holds the same args for every one of the echo calls above.
-python3 - "$T/state/contracts/c/entries" >"$T/args.out" <<'PY'
-import json, struct, sys
-d = open(sys.argv[1], "rb").read()
-off = 0; args = []
-while off + 4 <= len(d):
-    (l,) = struct.unpack(">I", d[off:off + 4]); off += 4
-    rec = d[off:off + (l & 0x7fffffff)]; off += l & 0x7fffffff
-    if l & 0x80000000:
+# The ledger holds the same args for every one of the echo calls above
+# (read while vmsd runs: the records, then the zeros kept ahead of them).
+python3 - "$LIB" "$T/state/contracts/c/entries" >"$T/args.out" <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from ledgerfiles import records
+args = []
+for note, rec in records(sys.argv[2]):
+    if note:
         continue
     e = json.loads(rec)
     if e.get("method") == "echo" and e.get("args"):

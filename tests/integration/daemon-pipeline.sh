@@ -44,14 +44,13 @@ fi
 
 # The entries are in execution order: the counter's return values, read
 # back from the ledger, are 1, 2, 3, ... in entry order.
-python3 - "$T/state/contracts/c/entries" >"$T/order.out" <<'PY'
-import json, struct, sys
-d = open(sys.argv[1], "rb").read()
-off = 0; vals = []
-while off + 4 <= len(d):
-    (l,) = struct.unpack(">I", d[off:off + 4]); off += 4
-    rec = d[off:off + (l & 0x7fffffff)]; off += l & 0x7fffffff
-    if l & 0x80000000:
+python3 - "$LIB" "$T/state/contracts/c/entries" >"$T/order.out" <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from ledgerfiles import records
+vals = []
+for note, rec in records(sys.argv[2]):
+    if note:
         continue
     e = json.loads(rec)
     if e.get("method") == "inc":

@@ -158,6 +158,7 @@ struct crash {
 	char		*d;
 	struct snap	 s;
 	uint64_t	 iend6, hend6, hist6, cend6;
+	size_t		 zeros;		/* the copy's preallocated zeros */
 	char		*note12;
 };
 
@@ -180,6 +181,13 @@ crash_make(struct crash *c)
 	c->note12 = xstrdup(ledger_checkpoint(l));
 	snap_take(c->d, &c->s);
 	ledger_close(l);
+	/* The copy ends with the zeros the writer keeps ahead of its
+	 * records (no record ends with a zero byte); the tests below cut
+	 * the records themselves, recover_zeros the zeros. */
+	for (c->zeros = 0; c->zeros < c->s.len[0] &&
+	    c->s.data[0][c->s.len[0] - 1 - c->zeros] == 0; c->zeros++)
+		;
+	c->s.len[0] -= c->zeros;
 }
 
 static void
@@ -188,6 +196,63 @@ crash_free(struct crash *c)
 	snap_free(&c->s);
 	free(c->note12);
 	free(c->d);
+}
+
+/*
+ * A crash copy as the writer left it: its records, then the zeros it keeps
+ * ahead of them so that a commit's fdatasync has no new size to sync. Not
+ * data: both opens keep every commit and report nothing dropped; the
+ * writable one cuts the zeros, and the ledger is writable again.
+ */
+TEST(recover_zeros)
+{
+	struct crash c;
+	struct ledger *l;
+	struct ledger_recovery rec;
+	char err[VMS_ERRLEN], *p;
+	uint64_t end;
+	int fd;
+
+	crash_make(&c);
+	CHECK(c.zeros > 0);
+	end = c.s.len[0];
+	snap_restore(c.d, &c.s);
+	xasprintf(&p, "%s/entries", c.d);
+	CHECK((fd = open(p, O_WRONLY)) >= 0 &&
+	    ftruncate(fd, (off_t)(end + c.zeros)) == 0 && close(fd) == 0);
+	free(p);
+	CHECK(ledger_open(c.d, NULL, &l, &rec, err, sizeof(err)) == 0);
+	if (l != NULL) {
+		CHECK_EQ_INT(ledger_size(l), 12);
+		CHECK_EQ_INT(rec.dropped_entries, 0);
+		CHECK_EQ_INT(rec.dropped_bytes, 0);
+		CHECK(read_all_ok(l) == 0);
+		ledger_close(l);
+	}
+	CHECK_EQ_INT(fsize(c.d, "entries"), end + c.zeros);
+	CHECK(ledger_open(c.d, signer, &l, &rec, err, sizeof(err)) == 0);
+	if (l != NULL) {
+		CHECK_EQ_INT(ledger_committed_size(l), 12);
+		CHECK_EQ_INT(rec.dropped_entries, 0);
+		CHECK_EQ_INT(rec.dropped_bytes, 0);
+		CHECK_EQ_INT(rec.zero_bytes, c.zeros);
+		CHECK_EQ_INT(fsize(c.d, "entries"), end);
+		CHECK(ledger_verify_all(l, err, sizeof(err)) == 0);
+		CHECK(append_n(l, 12, 1) == 0 &&
+		    ledger_commit(l, err, sizeof(err)) == 0);
+		/* open: zeros ahead again; closed: none */
+		CHECK(fsize(c.d, "entries") > end);
+		ledger_close(l);
+		CHECK(fsize(c.d, "entries") < end + 4096);
+	}
+	CHECK(ledger_open(c.d, signer, &l, &rec, err, sizeof(err)) == 0);
+	if (l != NULL) {
+		CHECK_EQ_INT(ledger_committed_size(l), 13);
+		CHECK_EQ_INT(rec.zero_bytes, 0);
+		CHECK_EQ_INT(rec.dropped_bytes, 0);
+		ledger_close(l);
+	}
+	crash_free(&c);
 }
 
 /* The state after a crash that lost the sync point: recovered. */
@@ -467,7 +532,8 @@ rss_kib(void)
 /*
  * A tail of zeros after the last commit (a file extended by a crash, found
  * by fuzz-ledger as a 14 MB tail that took seconds and 10x its size in
- * memory): 4 MiB of zero-length records. The open drops it; its memory
+ * memory): 4 MiB of zeros, where the records end. The open cuts it (not
+ * data: dropped_bytes 0, zero_bytes 4 MiB); its memory
  * must not grow with the tail (the scan used to keep an offset and a leaf
  * hash, 40 bytes, per 4-byte record). Measured in a child: its peak RSS
  * against the RSS it was forked with.
@@ -493,7 +559,7 @@ TEST(garbage_tail_memory)
 	before = rss_kib();
 	if ((pid = fork()) == 0) {
 		if (ledger_open(d, signer, &l, &rec, err, sizeof(err)) != 0 ||
-		    rec.dropped_bytes != (4u << 20) ||
+		    rec.dropped_bytes != 0 || rec.zero_bytes != (4u << 20) ||
 		    ledger_committed_size(l) != 3)
 			_exit(1);
 		ledger_close(l);
@@ -513,6 +579,7 @@ main(void)
 		return 2;
 	RUN(torn_tail_every_offset);
 	RUN(history_repair);
+	RUN(recover_zeros);
 	RUN(recover_lost_sync_point);
 	RUN(recover_index_hashes_behind);
 	RUN(recover_torn_history);

@@ -34,9 +34,10 @@ TEST(create_append_reopen)
 	CHECK(checkpoint_of(ledger_checkpoint(l), &cp) == 0 && cp.size == 0);
 	merkle_empty_root(root);
 	CHECK(memcmp(cp.root, root, 32) == 0);
-	/* empty entries are allowed */
-	CHECK(ledger_append(l, "", 0, &i, err, sizeof(err)) == 0 && i == 0);
-	CHECK(ledger_rollback(l, err, sizeof(err)) == 0);
+	/* an empty entry is refused: a zero length ends the records */
+	CHECK(ledger_append(l, "", 0, &i, err, sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "empty entry");
+	CHECK_EQ_INT(ledger_size(l), 0);
 	CHECK(append_n(l, 0, 10) == 0);
 	CHECK_EQ_INT(ledger_size(l), 10);
 	CHECK_EQ_INT(ledger_committed_size(l), 0);

@@ -20,10 +20,15 @@ from verify import mth  # RFC 6962 MTH, the independent reference
 
 
 def records(path):
+    """(is a commit record, bytes) of each record in `entries`, up to a
+    length of 0 (the zeros a writer keeps ahead of its records) or a
+    record cut short."""
     d = open(path, "rb").read()
     off = 0
     while off + 4 <= len(d):
         (l,) = struct.unpack(">I", d[off:off + 4])
+        if l == 0:
+            break
         off += 4
         n = l & 0x7fffffff
         if off + n > len(d):
