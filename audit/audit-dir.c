@@ -17,11 +17,12 @@
  * entry is read again when asked for, and a short read or a record header
  * that changed since the scan is an error naming the file and the offset.
  * Entries asked for in file order come out of a read-ahead window (one
- * pread of DIR_WINDOW bytes from the entry asked for, not one per entry);
- * any other (an earlier entry, one larger than the window, the threads'
- * entry_copy) or one the window does not hold whole with its length
- * prefix as the scan saw it is read alone, as before, into its own buffer
- * (which gives the errors). Where the readable records end, and why, is
+ * pread of DIR_WINDOW bytes from the entry asked for, not one per entry):
+ * dir_entry's own, and each thread's for entry_copy when it reads ahead
+ * (the thread's audit_copybuf); any other (an earlier entry, one larger
+ * than the window, a history read) or one the window does not hold whole
+ * with its length prefix as the scan saw it is read alone, as before,
+ * into its own buffer (which gives the errors). Where the readable records end, and why, is
  * kept to explain an entry the checkpoint covers but the file does not
  * hold.
  */
@@ -233,41 +234,43 @@ read_entry(struct dir_src *d, uint64_t index, uint8_t **buf, size_t *cap,
 }
 
 /*
- * Entry i out of the read-ahead window, refilled from its record when it
- * lies beyond: the pointer to its bytes, or NULL when the window cannot
+ * Entry i out of a read-ahead window of DIR_WINDOW bytes at buf (the file's
+ * bytes [*base, *base + *have)), refilled from its record when it lies
+ * beyond: the offset of its bytes in buf, or -1 when the window cannot
  * give them whole with the length prefix the scan saw (the caller then
- * reads it alone, which names what went wrong).
+ * reads it alone, which names what went wrong). Reads only what the scan
+ * left: threads may each use a window of their own.
  */
-static const uint8_t *
-ahead_entry(struct dir_src *d, uint64_t index)
+static ssize_t
+ahead_entry(const struct dir_src *d, uint64_t index, uint8_t *buf,
+    uint64_t *base, size_t *have)
 {
-	struct win *w = d->ahead;
 	uint64_t start;
 	size_t need;
 	ssize_t r;
 	const uint8_t *b;
 
-	if (w == NULL || index >= d->n)
-		return NULL;
+	if (index >= d->n)
+		return -1;
 	start = d->off[index] - 4;
 	need = 4 + (size_t)d->elen[index];
-	if (need > DIR_WINDOW || start < w->base)
-		return NULL;
-	if (start + need > w->base + w->have) {
-		if ((r = pread_upto(w->fd, w->buf, DIR_WINDOW, start)) < 0) {
-			w->have = 0;
-			return NULL;
+	if (need > DIR_WINDOW || start < *base)
+		return -1;
+	if (start + need > *base + *have) {
+		if ((r = pread_upto(d->fd, buf, DIR_WINDOW, start)) < 0) {
+			*have = 0;
+			return -1;
 		}
-		w->base = start;
-		w->have = (size_t)r;
-		if (need > w->have)
-			return NULL;
+		*base = start;
+		*have = (size_t)r;
+		if (need > *have)
+			return -1;
 	}
-	b = w->buf + (start - w->base);
+	b = buf + (start - *base);
 	if (((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
 	    (uint32_t)b[2] << 8 | b[3]) != d->elen[index])
-		return NULL;
-	return b + 4;
+		return -1;
+	return (ssize_t)(start - *base) + 4;
 }
 
 static enum audit_fetch
@@ -275,9 +278,13 @@ dir_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
     char *err, size_t errlen)
 {
 	struct dir_src *d = ctx;
+	struct win *w = d->ahead;
 	enum audit_fetch r;
+	ssize_t o;
 
-	if ((*buf = ahead_entry(d, index)) != NULL) {
+	if (w != NULL && (o = ahead_entry(d, index, w->buf, &w->base,
+	    &w->have)) >= 0) {
+		*buf = w->buf + o;
 		*len = d->elen[index];
 		return FETCH_OK;
 	}
@@ -290,13 +297,32 @@ dir_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
 }
 
 static enum audit_fetch
-dir_entry_copy(void *ctx, uint64_t index, uint8_t **buf, size_t *cap,
+dir_entry_copy(void *ctx, uint64_t index, struct audit_copybuf *cb,
     size_t *off, size_t *len, char *err, size_t errlen)
 {
 	struct dir_src *d = ctx;
 	enum audit_fetch r;
+	ssize_t o;
 
-	if ((r = read_entry(d, index, buf, cap, err, errlen)) != FETCH_OK)
+	if (cb->ahead) {
+		if (cb->cap < DIR_WINDOW) {
+			free(cb->buf);
+			cb->buf = xmalloc(DIR_WINDOW);
+			cb->cap = DIR_WINDOW;
+			cb->have = 0;
+		}
+		if ((o = ahead_entry(d, index, cb->buf, &cb->base,
+		    &cb->have)) >= 0) {
+			*off = (size_t)o;
+			*len = d->elen[index];
+			return FETCH_OK;
+		}
+	}
+	/* read alone into the buffer: it no longer holds a window */
+	cb->base = 0;
+	cb->have = 0;
+	if ((r = read_entry(d, index, &cb->buf, &cb->cap, err, errlen)) !=
+	    FETCH_OK)
 		return r;
 	*off = 4;
 	*len = d->elen[index];

@@ -13,7 +13,8 @@
  * every entry in order would reach, failures named at the same entry.
  *
  * Segments are cut so that every thread has about as much work: skipping
- * an entry costs about SKIP_COST of replaying one.
+ * an entry costs about AUDIT_SKIP_COST of replaying one. Each thread reads
+ * its entries ahead through a window of its own (audit_copybuf).
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -27,17 +28,14 @@
 #include "merkle.h"
 #include "util.h"
 
-#define SKIP_COST	0.3	/* skipping an entry / replaying it */
 #define MAX_THREADS	AUDIT_MAX_THREADS
 
 struct segment {
 	struct audit	*a;
 	uint64_t	 start, end;	/* replays [start, end) */
 	struct engine	*eng;		/* a->eng for the first segment */
-	uint8_t		*buf;		/* entry_copy's buffer */
-	size_t		 cap;
-	uint8_t		*hbuf;		/* history reads' */
-	size_t		 hcap;
+	struct audit_copybuf cb;	/* entry_copy's, reading ahead */
+	struct audit_copybuf hcb;	/* history reads' */
 	/* outcome */
 	uint64_t	 bad_index;	/* first replay failure */
 	int		 bad_check;
@@ -61,8 +59,8 @@ read_verified(struct segment *s, uint64_t i, const uint8_t **p,
 	size_t off;
 	enum audit_fetch r;
 
-	r = a->src->entry_copy(a->src->ctx, i, &s->buf, &s->cap, &off, len,
-	    s->srcerr, sizeof(s->srcerr));
+	r = a->src->entry_copy(a->src->ctx, i, &s->cb, &off, len, s->srcerr,
+	    sizeof(s->srcerr));
 	if (r != FETCH_OK) {
 		if (r == FETCH_END)
 			snprintf(s->srcerr, sizeof(s->srcerr), "entry %"
@@ -70,7 +68,7 @@ read_verified(struct segment *s, uint64_t i, const uint8_t **p,
 		s->srcfail = 1;
 		return -1;
 	}
-	merkle_leaf_hash(s->buf + off, *len, h);
+	merkle_leaf_hash(s->cb.buf + off, *len, h);
 	if (i >= a->nleaves || memcmp(h, a->leaves[i], MERKLE_HASH_LEN) != 0) {
 		snprintf(s->srcerr, sizeof(s->srcerr), "entry %" PRIu64 " of %s "
 		    "changed during the audit (its bytes no longer hash to the "
@@ -78,7 +76,7 @@ read_verified(struct segment *s, uint64_t i, const uint8_t **p,
 		s->srcfail = 1;
 		return -1;
 	}
-	*p = s->buf + off;
+	*p = s->cb.buf + off;
 	return 0;
 }
 
@@ -93,13 +91,13 @@ history_cb(void *ctx, uint64_t index, uint8_t **buf, size_t *len)
 	char err[VMS_ERRLEN];
 
 	if (index >= a->nleaves || a->src->entry_copy(a->src->ctx, index,
-	    &s->hbuf, &s->hcap, &off, &l, err, sizeof(err)) != FETCH_OK)
+	    &s->hcb, &off, &l, err, sizeof(err)) != FETCH_OK)
 		return -1;
-	merkle_leaf_hash(s->hbuf + off, l, h);
+	merkle_leaf_hash(s->hcb.buf + off, l, h);
 	if (memcmp(h, a->leaves[index], MERKLE_HASH_LEN) != 0)
 		return -1;
 	*buf = xmalloc(l + 1);
-	memcpy(*buf, s->hbuf + off, l);
+	memcpy(*buf, s->hcb.buf + off, l);
 	(*buf)[l] = '\0';
 	*len = l;
 	return 0;
@@ -127,8 +125,8 @@ run_segment(void *arg)
 		for (i = 0; i < s->start; i++) {
 			if (read_verified(s, i, &p, &len) == -1)
 				return NULL;
-			if (engine_skip(s->eng, p, len, i + 1 == s->start, why,
-			    sizeof(why)) != 0) {
+			if (engine_skip(s->eng, p, len, a->leaves[i],
+			    i + 1 == s->start, why, sizeof(why)) != 0) {
 				s->skipfail = i;
 				snprintf(s->skipwhy, sizeof(s->skipwhy), "%s", why);
 				return NULL;
@@ -191,7 +189,7 @@ cut(uint64_t from, uint64_t upto, int n, uint64_t *at)
 		t = (lo + hi) / 2;
 		c = (double)from + t;
 		for (k = 1; k < n; k++)
-			c += t - SKIP_COST * c;
+			c += t - AUDIT_SKIP_COST * c;
 		if (c < (double)upto)
 			lo = t;
 		else
@@ -203,7 +201,7 @@ cut(uint64_t from, uint64_t upto, int n, uint64_t *at)
 		at[k] = c < (double)upto ? (uint64_t)c : upto;
 		if (at[k] < at[k - 1])
 			at[k] = at[k - 1];
-		c += hi - SKIP_COST * c;
+		c += hi - AUDIT_SKIP_COST * c;
 	}
 	at[n] = upto;
 }
@@ -232,6 +230,7 @@ audit_replay_parallel(struct audit *a, uint64_t upto, int threads,
 		seg[k].eng = k == 0 ? a->eng : NULL;
 		seg[k].bad_index = AUDIT_NO_INDEX;
 		seg[k].skipfail = AUDIT_NO_INDEX;
+		seg[k].cb.ahead = 1;
 	}
 	for (k = 1; k < n; k++)
 		started[k] = pthread_create(&tid[k], NULL, run_segment,
@@ -298,8 +297,8 @@ audit_replay_parallel(struct audit *a, uint64_t upto, int threads,
 	for (k = 0; k < n; k++) {
 		if (k > 0)
 			engine_free(seg[k].eng);
-		free(seg[k].buf);
-		free(seg[k].hbuf);
+		free(seg[k].cb.buf);
+		free(seg[k].hcb.buf);
 	}
 	free(seg);
 	return rc;

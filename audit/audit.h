@@ -57,6 +57,20 @@ struct audit_fetch_stats {
  * Entry bytes returned by entry() stay valid until the next entry() call
  * on the source (or until it is freed): copy them to keep them longer.
  */
+/*
+ * A reader's own buffer for entry_copy (zeroed before the first call, the
+ * reader frees buf). With ahead set, the source may read past the entry
+ * asked for and serve the next ones in order from the same bytes; base
+ * and have are the source's, to know which bytes buf holds.
+ */
+struct audit_copybuf {
+	uint8_t		*buf;
+	size_t		 cap;
+	int		 ahead;
+	uint64_t	 base;
+	size_t		 have;
+};
+
 struct audit_source {
 	void	*ctx;
 	/* Human description for messages ("dir /x", "/run/vmsd.sock"). */
@@ -71,13 +85,12 @@ struct audit_source {
 		    const uint8_t **buf, size_t *len, char *err,
 		    size_t errlen);
 	/* Optional (NULL: entries are replayed on one thread): entry i
-	 * read into *buf (grown as needed, capacity *cap), its bytes at
-	 * *buf + *off. Safe to call from several threads at once, each with
-	 * its own buffer. Same returns as entry(). */
+	 * read into the reader's buffer cb (grown as needed), its bytes at
+	 * cb->buf + *off. Safe to call from several threads at once, each
+	 * with its own buffer. Same returns as entry(). */
 	enum audit_fetch (*entry_copy)(void *ctx, uint64_t index,
-		    uint8_t **buf, size_t *cap, size_t *off, size_t *len,
-		    char *err,
-		    size_t errlen);
+		    struct audit_copybuf *cb, size_t *off, size_t *len,
+		    char *err, size_t errlen);
 	/* Optional (NULL): a consistency proof old -> size. */
 	int	(*prove)(void *ctx, uint64_t old, uint64_t size,
 		    merkle_hash *proof, size_t *n, char *err, size_t errlen);

@@ -234,10 +234,12 @@ int	 engine_apply(struct engine *, const uint8_t *entry, size_t len,
  * the entry: the state it leads to must be compared with a replayed one
  * (engine_state_digest) before anything relies on it. Only with
  * check_root does it take the entry's time (engine_last_time), so skip
- * the last entry before a replay with check_root.
+ * the last entry before a replay with check_root. leaf: the entry's leaf
+ * hash if the caller has it (the audit verified it), else NULL (hashed
+ * here): the next entry's seed.
  */
 int	 engine_skip(struct engine *, const uint8_t *entry, size_t len,
-	    int check_root, char *err, size_t errlen);
+	    const uint8_t leaf[32], int check_root, char *err, size_t errlen);
 /* SHA-256 over every file and directory in path order (kind, path, the
  * content's SHA-256): equal digests, equal states. */
 void	 engine_state_digest(const struct engine *, merkle_hash out);

@@ -529,14 +529,22 @@ apply_op(struct engine *e, const json_t *op, char *err, size_t errlen)
 	return -1;
 }
 
-/* The span of a top-level value of an entry, found without parsing it. */
+/*
+ * The spans of the top-level values named in keys[0..n) of an entry, found
+ * in one pass without parsing them (vals[i] NULL: not there). -1 if the
+ * entry is not a canonical object (engine_apply then parses it).
+ */
 static int
-find_value(const char *p, size_t len, const char *key, const char **v,
-    size_t *vlen)
+find_values(const char *p, size_t len, const char *const *keys, size_t n,
+    const char **vals, size_t *vlens)
 {
 	const char *end = p + len, *k, *ve;
-	size_t kl = strlen(key);
+	size_t i, kl;
 
+	for (i = 0; i < n; i++) {
+		vals[i] = NULL;
+		vlens[i] = 0;
+	}
 	if (len < 2 || *p != '{' || end[-1] != '}')
 		return -1;
 	for (p++, end--; p < end; ) {
@@ -549,41 +557,55 @@ find_value(const char *p, size_t len, const char *key, const char **v,
 			return -1;
 		if ((ve = skip_value(p + 2, end)) == NULL)
 			return -1;
-		if ((size_t)(p - k) == kl && memcmp(k, key, kl) == 0) {
-			*v = p + 2;
-			*vlen = (size_t)(ve - *v);
-			return 0;
-		}
+		kl = (size_t)(p - k);
+		for (i = 0; i < n; i++)
+			if (strlen(keys[i]) == kl && memcmp(k, keys[i], kl) == 0) {
+				vals[i] = p + 2;
+				vlens[i] = (size_t)(ve - vals[i]);
+			}
 		p = ve;
 		if (p < end && *p++ != ',')
 			return -1;
 	}
-	return -1;
+	return 0;
 }
 
 int
 engine_skip(struct engine *e, const uint8_t *buf, size_t len,
-    int check_root, char *err, size_t errlen)
+    const uint8_t leaf[32], int check_root, char *err, size_t errlen)
 {
+	static const char *const keys[] = { "writes", "contracts", "signed" };
+	const char *v[3];
+	size_t vlen[3], i;
 	char e2[VMS_ERRLEN];
-	const char *v, *cv;
-	size_t vlen, cvlen, i;
-	json_t *w;
+	struct callsig sig;
+	int r, hassig = 0;
+	json_t *w, *sj;
 
-	if (check_root || find_value((const char *)buf, len, "writes", &v,
-	    &vlen) == -1)
-		return engine_apply(e, buf, len, err, errlen);
+	if (check_root || find_values((const char *)buf, len, keys, 3, v,
+	    vlen) == -1 || v[0] == NULL)
+		goto apply;
 	/* the children it made or stopped, as engine_apply */
 	json_decref(e->pending);
 	e->pending = NULL;
-	if (find_value((const char *)buf, len, "contracts", &cv, &cvlen) == 0 &&
-	    (e->pending = json_loadb(cv, cvlen, 0, NULL)) == NULL)
-		return engine_apply(e, buf, len, err, errlen);
-	state_defer_root(e->state);	/* until the root is next needed */
-	if ((w = json_loadb(v, vlen, 0, NULL)) == NULL || !json_is_array(w)) {
-		json_decref(w);
-		return engine_apply(e, buf, len, err, errlen);
+	if (v[1] != NULL && (e->pending = fastjson_loadb(v[1], vlen[1], 0,
+	    NULL)) == NULL)
+		goto apply;
+	/* a signed call raises its key's nonce, as engine_apply does */
+	if (v[2] != NULL) {
+		sj = fastjson_loadb(v[2], vlen[2], 0, NULL);
+		r = sj == NULL ? -1 : callsig_parse(sj, &sig, e2, sizeof(e2));
+		json_decref(sj);
+		if (r != 0)
+			goto apply;
+		hassig = 1;
 	}
+	if ((w = fastjson_loadb(v[0], vlen[0], 0, NULL)) == NULL ||
+	    !json_is_array(w)) {
+		json_decref(w);
+		goto apply;
+	}
+	state_defer_root(e->state);	/* until the root is next needed */
 	for (i = 0; i < json_array_size(w); i++)
 		if (apply_op(e, json_array_get(w, i), e2, sizeof(e2)) == -1) {
 			seterr(err, errlen, "entry %llu: write %zu: %s",
@@ -592,23 +614,17 @@ engine_skip(struct engine *e, const uint8_t *buf, size_t len,
 			return -1;
 		}
 	json_decref(w);
-	/* a signed call raises its key's nonce, as engine_apply does */
-	if (find_value((const char *)buf, len, "signed", &v, &vlen) == 0) {
-		struct callsig sig;
-		json_t *sj = json_loadb(v, vlen, 0, NULL);
-
-		if (sj == NULL || callsig_parse(sj, &sig, e2,
-		    sizeof(e2)) != 0) {
-			json_decref(sj);
-			return engine_apply(e, buf, len, err, errlen);
-		}
-		json_decref(sj);
-		eng_advance(e, buf, len);
-		eng_accept_signed(e, &sig);
-		return 0;
-	}
+	e->leaf_given = leaf;
 	eng_advance(e, buf, len);
+	e->leaf_given = NULL;
+	if (hassig)
+		eng_accept_signed(e, &sig);
 	return 0;
+apply:
+	e->leaf_given = leaf;
+	r = engine_apply(e, buf, len, err, errlen);
+	e->leaf_given = NULL;
+	return r;
 }
 
 int

@@ -5,13 +5,17 @@
  * wrote (early, or in a later thread's segment), the same check 5 verdict
  * on a state.snap that does not match, a time going back at the first
  * entry of a later thread's segment, and a source that hands a thread
- * other bytes than it hashed is an error, not a pass.
+ * other bytes than it hashed is an error, not a pass; signed calls, and one
+ * the host replays in a later thread's segment, named as one thread names
+ * it.
  */
 #include <inttypes.h>
 
 #include <sodium.h>
 
 #include "audit.h"
+#include "audit_int.h"	/* AUDIT_SKIP_COST */
+#include "callsig.h"
 #include "engine.h"
 #include "ledger.h"
 #include "note.h"
@@ -19,6 +23,7 @@
 #include "util.h"
 
 #define N	4500	/* entries: more than 2 threads x PARALLEL_MIN */
+#define ORIGIN	"test.example/vmsd/g"
 
 static const char guestlist[] =
     "local M = {}\n"
@@ -34,6 +39,11 @@ static const char guestlist[] =
 static char base[64];
 /* build(): the entry whose recorded time is set back to 50 (0: none) */
 static uint64_t time_back;
+/* build(): every third call before sign_upto signed, by one of three keys
+ * in turn, always with the same arguments; at replay_at (0: none), the
+ * host replays the signed call of entry replay_of again */
+static uint64_t sign_upto, replay_at, replay_of;
+static uint8_t sks[3][64];
 
 /* ent (malloc'd, *len) with its "time" value replaced by 50 */
 static char *
@@ -78,6 +88,32 @@ keep(uint64_t i, const char *e, size_t len)
 	keptlen[i] = len;
 }
 
+/* Entry replay_of again, with this entry's time and the state root (its
+ * write changes nothing: the same key, the same arguments). */
+static char *
+replayed_entry(struct engine *e, uint64_t i, size_t *len)
+{
+	char *s = xstrndup(kept[replay_of], keptlen[replay_of]), *p, *out;
+	uint8_t root[32];
+	char hex[65], *q;
+
+	engine_state_root(e, root);
+	sodium_bin2hex(hex, sizeof(hex), root, sizeof(root));
+	if ((p = strstr(s, "\"state\":\"")) != NULL)
+		memcpy(p + 9, hex, 64);
+	if ((p = strstr(s, "\"time\":")) == NULL) {
+		*len = strlen(s);
+		return s;
+	}
+	for (q = p + 7; *q >= '0' && *q <= '9'; q++)
+		;
+	xasprintf(&out, "%.*s\"time\":%" PRIu64 "%s", (int)(p - s), s,
+	    100 + i, q);
+	free(s);
+	*len = strlen(out);
+	return out;
+}
+
 /*
  * A ledger of N entries in base/NAME; the entry at forge (if any) is signed
  * with its result changed. snapdiff: state.snap is written by a second
@@ -102,14 +138,14 @@ build(const char *name, uint64_t forge, uint64_t snapdiff, char *dir,
 	snprintf(key, sizeof(key), "%s/%s.key", base, name);
 	snprintf(snap, sizeof(snap), "%s/state.snap", dir);
 	if (note_keyfile_create(key, err, sizeof(err)) != 0 ||
-	    (s = note_signer_load(key, "test.example/vmsd/g", err,
+	    (s = note_signer_load(key, ORIGIN, err,
 	    sizeof(err))) == NULL) {
 		FAILF("key: %s", err);
 		return -1;
 	}
 	if (engine_deploy("g", guestlist, strlen(guestlist), NULL, &root, 1,
 	    &e, &ent, &len, err, sizeof(err)) != ENGINE_OK ||
-	    ledger_create(dir, "test.example/vmsd/g", s, &l, err,
+	    ledger_create(dir, ORIGIN, s, &l, err,
 	    sizeof(err)) != 0 || ledger_append(l, ent, len, &idx, err,
 	    sizeof(err)) != 0) {
 		FAILF("ledger: %s", err);
@@ -121,6 +157,7 @@ build(const char *name, uint64_t forge, uint64_t snapdiff, char *dir,
 		engine_set_entry_source(e2, kept_entry, NULL);
 	}
 	engine_set_entry_source(e, kept_entry, NULL);
+	engine_set_origin(e, ORIGIN);
 	keep(0, ent, len);
 	free(ent);
 	for (i = 1; i < N; i++) {
@@ -128,8 +165,28 @@ build(const char *name, uint64_t forge, uint64_t snapdiff, char *dir,
 		who.id = id;
 		args = json_pack("[s,b]", i % 1000 == 999 ? "history" : "n",
 		    (int)(i & 1));
-		if (engine_call(e, "RSVP", args, &who, 100 + i, &ent, &len,
-		    &res, err, sizeof(err)) != ENGINE_OK) {
+		if (i == replay_at) {
+			ent = replayed_entry(e, i, &len);
+			if (engine_apply(e, (uint8_t *)ent, len, err,
+			    sizeof(err)) != 0) {
+				FAILF("replayed call: %s", err);
+				return -1;
+			}
+		} else if (i < sign_upto && i % 3 == 0) {
+			struct callsig cs;
+
+			/* key (i / 3) % 3, its nonces rising by 9 */
+			json_decref(args);
+			args = json_pack("[s,b]", "n", 1);
+			if (callsig_sign(&cs, sks[(i / 3) % 3], i, ORIGIN,
+			    "RSVP", args, err, sizeof(err)) != 0 ||
+			    engine_call_signed(e, "RSVP", args, &cs, 100 + i,
+			    &ent, &len, &res, err, sizeof(err)) != ENGINE_OK) {
+				FAILF("signed call: %s", err);
+				return -1;
+			}
+		} else if (engine_call(e, "RSVP", args, &who, 100 + i, &ent,
+		    &len, &res, err, sizeof(err)) != ENGINE_OK) {
 			FAILF("call: %s", err);
 			return -1;
 		}
@@ -255,16 +312,55 @@ TEST(snapshot_differs)
 }
 
 /*
+ * Signed calls on both sides of the segments' boundary: the report is one
+ * thread's. And a signed call the host replays in the second thread's
+ * segment, by a key that signed nothing else there: that thread knows the
+ * key's last nonce only because skipping to its segment raised it as a
+ * replay would, and names the entry as one thread does.
+ */
+TEST(signed_calls)
+{
+	struct audit_report one, par;
+	char dir[128];
+	int k;
+
+	for (k = 0; k < 3; k++) {
+		uint8_t seed[32], pk[32];
+
+		memset(seed, 'a' + k, sizeof(seed));
+		crypto_sign_seed_keypair(pk, sks[k], seed);
+	}
+	sign_upto = N;
+	if (build("signed", 0, 0, dir, sizeof(dir)) == 0)
+		same_reports(dir, 0);
+	sign_upto = 2000;	/* the second segment starts past 2,400 */
+	replay_of = 1500;
+	replay_at = N - 200;
+	if (build("replayed", 0, 0, dir, sizeof(dir)) == 0) {
+		same_reports(dir, 1);
+		if (audit_dir(dir, 2, &par) == 1 && audit_dir(dir, 1,
+		    &one) == 1) {
+			CHECK_EQ_INT((long long)par.fail_index,
+			    (long long)replay_at);
+			CHECK_CONTAINS(par.reason, "nonce");
+		}
+	}
+	sign_upto = replay_at = replay_of = 0;
+}
+
+/*
  * The second thread's segment starts where audit-parallel.c's cut() puts
- * it for 2 threads over entries [1, N): 1 + t with 0.7 (1 + t) + t =
- * N - 1 (skipping costs 0.3 of replaying). Its first entry goes back in
+ * it for 2 threads over entries [1, N): 1 + t with (1 - S) (1 + t) + t =
+ * N (skipping costs S = AUDIT_SKIP_COST of replaying). Its first
+ * entry goes back in
  * time: caught there as by one thread, though that thread reached the
  * entry before by skipping, not replaying.
  */
 TEST(time_back_at_segment_start)
 {
 	char dir[128];
-	uint64_t start = (uint64_t)(1 + ((double)(N - 1) - 0.7) / 1.7);
+	uint64_t start = (uint64_t)(1 + ((double)N - (1 - AUDIT_SKIP_COST)) /
+	    (2 - AUDIT_SKIP_COST));
 	struct audit_report one, par;
 
 	time_back = start;
@@ -287,15 +383,15 @@ struct liar {
 };
 
 static int
-liar_copy(void *ctx, uint64_t i, uint8_t **buf, size_t *cap, size_t *off,
+liar_copy(void *ctx, uint64_t i, struct audit_copybuf *cb, size_t *off,
     size_t *len, char *err, size_t errlen)
 {
 	struct liar *l = ctx;
-	int r = l->real->entry_copy(l->real->ctx, i, buf, cap, off, len, err,
+	int r = l->real->entry_copy(l->real->ctx, i, cb, off, len, err,
 	    errlen);
 
 	if (r == 0 && i == N - 100 && *len > 40) {
-		(*buf)[*off + *len - 3] ^= 1;	/* in the state hex */
+		cb->buf[*off + *len - 3] ^= 1;	/* in the state hex */
 		l->lies++;
 	}
 	return r;
@@ -369,6 +465,7 @@ main(void)
 	RUN(forged_early);
 	RUN(snapshot_differs);
 	RUN(time_back_at_segment_start);
+	RUN(signed_calls);
 	RUN(source_changes_bytes);
 	if (getenv("VMS_TEST_KEEP") == NULL)
 		rm_rf(base);

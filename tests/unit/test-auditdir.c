@@ -3,7 +3,8 @@
  * on an `entries` file truncated or rewritten while it is being audited:
  * the source reads with pread, so each case is a clear error naming the
  * file and the offset, never SIGBUS (the mapped reader it replaced died
- * here). Also where and why the readable records end.
+ * here). Also where and why the readable records end, and the read-ahead
+ * windows of dir_entry and of the threads' entry_copy.
  */
 #include <sys/stat.h>
 
@@ -209,21 +210,20 @@ rec_len(uint32_t i)
 	return i == 700 ? (size_t)1536 << 10 : 100 + (i * 37) % 3000;
 }
 
-TEST(read_ahead_window)
+/* entries: 4000 records of rec_len(i) bytes, offs[i] each one's offset */
+static void
+make_varied(uint8_t *want, uint64_t *offs)
 {
-	struct audit_source *s;
-	const uint8_t *b;
-	uint8_t *want = xmalloc((size_t)1536 << 10);
-	uint64_t off = 0, *offs = xcalloc(4000, sizeof(uint64_t));
-	size_t l, n;
-	char err[VMS_ERRLEN], what[64];
-	uint32_t i, ok = 0, bad;
+	uint64_t off = 0;
+	uint32_t i;
+	size_t n;
 	FILE *f;
-	int fd;
 
 	make_dir();
-	if ((f = fopen(epath, "wb")) == NULL)
+	if ((f = fopen(epath, "wb")) == NULL) {
 		FAILF("%s", epath);
+		return;
+	}
 	for (i = 0; i < 4000; i++) {
 		n = rec_len(i);
 		fill(want, n, i);
@@ -235,6 +235,20 @@ TEST(read_ahead_window)
 		off += 4 + n;
 	}
 	fclose(f);
+}
+
+TEST(read_ahead_window)
+{
+	struct audit_source *s;
+	const uint8_t *b;
+	uint8_t *want = xmalloc((size_t)1536 << 10);
+	uint64_t *offs = xcalloc(4000, sizeof(uint64_t));
+	size_t l;
+	char err[VMS_ERRLEN], what[64];
+	uint32_t i, ok = 0, bad;
+	int fd;
+
+	make_varied(want, offs);
 	if ((s = open_src()) == NULL)
 		goto out;
 	for (i = 0; i < 1400; i++) {
@@ -279,6 +293,91 @@ TEST(read_ahead_window)
 	rm_dir();
 }
 
+/*
+ * The same through entry_copy, as the audit's threads read: two readers
+ * reading ahead at once (the second a segment further on), each entry
+ * with exactly its bytes and the window holding the entries after it; a
+ * history read (not ahead) between them leaves the windows alone; the
+ * entry larger than a window read alone; a rewritten length prefix past a
+ * reader's window caught when it moves.
+ */
+TEST(copy_read_ahead)
+{
+	struct audit_source *s;
+	struct audit_copybuf a, b2, h;
+	uint8_t *want = xmalloc((size_t)1536 << 10);
+	uint64_t *offs = xcalloc(4000, sizeof(uint64_t));
+	size_t l, o;
+	char err[VMS_ERRLEN], what[64];
+	uint32_t i, ok = 0, windowed = 0, bad;
+	int fd;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b2, 0, sizeof(b2));
+	memset(&h, 0, sizeof(h));
+	a.ahead = b2.ahead = 1;
+	make_varied(want, offs);
+	if ((s = open_src()) == NULL)
+		goto out;
+	for (i = 0; i < 1400; i++) {
+		if (s->entry_copy(s->ctx, i, &a, &o, &l, err,
+		    sizeof(err)) != 0)
+			break;
+		fill(want, rec_len(i), i);
+		if (l != rec_len(i) || memcmp(a.buf + o, want, l) != 0)
+			break;
+		if (o + l < a.have)	/* more than this entry at hand */
+			windowed++;
+		if (s->entry_copy(s->ctx, i + 2000, &b2, &o, &l, err,
+		    sizeof(err)) != 0)
+			break;
+		fill(want, rec_len(i + 2000), i + 2000);
+		if (l != rec_len(i + 2000) ||
+		    memcmp(b2.buf + o, want, l) != 0)
+			break;
+		if (i % 97 == 5) {	/* a history read */
+			if (s->entry_copy(s->ctx, i / 2, &h, &o, &l, err,
+			    sizeof(err)) != 0)
+				break;
+			fill(want, rec_len(i / 2), i / 2);
+			if (l != rec_len(i / 2) || memcmp(h.buf + o, want,
+			    l) != 0 || h.have != 0)
+				break;
+		}
+		ok++;
+	}
+	CHECK_EQ_INT(ok, 1400);
+	/* every entry but the one larger than a window, and the last in
+	 * each window, came with the next ones */
+	CHECK(windowed > 1300);
+	for (bad = 1400; bad < 3999 &&
+	    offs[bad] < offs[1399] + ((uint64_t)1 << 20); bad++)
+		;
+	if ((fd = open(epath, O_WRONLY)) == -1 ||
+	    pwrite(fd, "\0\0\0\1", 4, (off_t)offs[bad]) != 4 ||
+	    close(fd) != 0)
+		FAILF("cannot rewrite %s", epath);
+	for (i = 1400; i < bad; i++)
+		if (s->entry_copy(s->ctx, i, &a, &o, &l, err,
+		    sizeof(err)) != 0)
+			break;
+	CHECK_EQ_INT(i, bad);
+	CHECK_EQ_INT(s->entry_copy(s->ctx, bad, &a, &o, &l, err,
+	    sizeof(err)), -1);
+	snprintf(what, sizeof(what), "entry %u at offset %llu:", bad,
+	    (unsigned long long)offs[bad]);
+	CHECK_CONTAINS(err, what);
+	CHECK_CONTAINS(err, "its length prefix is now 1");
+	audit_source_free(s);
+ out:
+	free(a.buf);
+	free(b2.buf);
+	free(h.buf);
+	free(want);
+	free(offs);
+	rm_dir();
+}
+
 TEST(missing_entries_file)
 {
 	struct audit_source *s = NULL;
@@ -300,6 +399,7 @@ main(void)
 	RUN(rewritten_during_audit);
 	RUN(torn_tail_explained);
 	RUN(read_ahead_window);
+	RUN(copy_read_ahead);
 	RUN(missing_entries_file);
 	return test_summary();
 }

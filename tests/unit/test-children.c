@@ -323,8 +323,8 @@ TEST(stop_and_list)
 		CHECK(engine_open((uint8_t *)l.e[0], l.len[0], &a, err,
 		    sizeof(err)) == 0);
 		for (i = 0; i < l.n; i++)
-			CHECK(engine_skip(a, (uint8_t *)l.e[i], l.len[i], 0,
-			    err, sizeof(err)) == 0);
+			CHECK(engine_skip(a, (uint8_t *)l.e[i], l.len[i], NULL,
+			    0, err, sizeof(err)) == 0);
 		got = children_of(a);
 		CHECK_EQ_STR(got, kids);
 		free(got);
