@@ -129,6 +129,7 @@ engine_free(struct engine *e)
 	json_decref(e->init_args);
 	json_decref(e->pending);
 	jbuf_free(&e->wbuf);
+	jbuf_free(&e->ebuf);
 	jbuf_free(&e->obuf);
 	free(e);
 }
@@ -317,6 +318,7 @@ eng_execute(struct engine *e, const char *method, const json_t *args,
 	jbuf_reset(writes);
 	jbuf_reset(out);
 	ctx.writes = writes;
+	ctx.enc = &e->ebuf;
 	ctx.limits = &e->limits;
 	ctx.state = e->state;
 	ctx.contract = e->contract;

@@ -59,6 +59,7 @@ struct engine {
 	struct jbuf		 wbuf;		/* eng_execute's writes, and */
 	struct jbuf		 obuf;		/* its entry: kept from one call
 						   to the next (no regrowing) */
+	struct jbuf		 ebuf;		/* System.json.encode's text */
 };
 
 /*

@@ -122,6 +122,9 @@ struct sb_ctx {
 	uint64_t		 numseed;	/* ... and number-key seed */
 	size_t			 logbytes;	/* System.log this call */
 	struct jbuf		*writes;	/* recorded ops (text) */
+	struct jbuf		*enc;		/* System.json.encode's text
+						   (the engine's, kept from
+						   one use to the next) */
 	json_t			*methods;	/* deploy: discovered methods */
 	int			 warmed;	/* restored by sb_warm_load */
 	const struct sb_template *warm_tpl;
@@ -176,6 +179,12 @@ const char *sb_tostring(lua_State *, int idx, size_t *len);
 int	 sb_isnan(lua_State *, int idx);
 int	 sb_push_json(lua_State *, const json_t *, int depth);
 json_t	*sb_to_json(lua_State *, int idx, int depth, char *err,
+	    size_t errlen);
+/* The canonical text of the value at idx, written into text (reset
+ * first) without a jansson tree: the text json_canonical() makes of
+ * sb_to_json()'s tree, with the same charges and errors. 0, or -1 (err;
+ * never raises). */
+int	 sb_to_canon(lua_State *, int idx, struct jbuf *text, char *err,
 	    size_t errlen);
 int	 sb_json_charge(lua_State *, size_t bytes, char *err, size_t errlen);
 void	 sb_rng_seed(struct sb_ctx *);	/* rng and strseed from seed */

@@ -18,6 +18,7 @@
 #include "ltable.h"
 #include "ltm.h"
 
+#include "canon.h"
 #include "sandbox.h"
 #include "util.h"
 
@@ -124,14 +125,42 @@ sb_json_charge(lua_State *L, size_t bytes, char *err, size_t errlen)
 	return 0;
 }
 
-static json_t *
-table_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
+/*
+ * The walk over a Lua value that both sb_to_json (a jansson tree) and
+ * sb_to_canon (its canonical text, written straight into a buffer without
+ * building the tree) take: the same Lua calls, charges and errors in the
+ * same order, so the two differ only in what they produce. Exactly one of
+ * out (the tree) and text is set. 0, or -1 with err.
+ */
+struct jwalk {
+	json_t		*out;	/* tree mode: the value made */
+	struct jbuf	*text;	/* text mode: the buffer written */
+};
+
+static int walk_value(lua_State *, int, int, struct jwalk *, char *,
+    size_t);
+
+/* A real as the canonical text writes it (jansson's own formatting). */
+static int
+text_real(struct jbuf *b, double d)
+{
+	json_t *r = json_real(d);
+	int rc = r != NULL && jbuf_value(b, r) == 0 ? 0 : -1;
+
+	json_decref(r);
+	return rc;
+}
+
+static int
+walk_table(lua_State *L, int idx, int depth, struct jwalk *w, char *err,
+    size_t errlen)
 {
 	struct sb_ctx *ctx = sb_getctx(L);
 	lua_Integer n = 0, maxi = 0;
 	int nstr = 0, nother = 0;
 	struct skey *keys;
-	json_t *out = NULL, *x;
+	struct jwalk x = { NULL, w->text };
+	json_t *out = NULL;
 	lua_Integer i;
 	uint64_t kbytes;
 
@@ -147,31 +176,47 @@ table_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
 		} else
 			nother++;
 	}
-	if (n == 0)
-		return json_object();
+	if (n == 0) {
+		if (w->text != NULL)
+			jbuf_lit(w->text, "{}");
+		else
+			w->out = json_object();
+		return 0;
+	}
 	if (nstr == 0 && nother == 0 && maxi == n) {
-		out = json_array();
+		if (w->text != NULL)
+			jbuf_lit(w->text, "[");
+		else
+			out = json_array();
 		for (i = 1; i <= n; i++) {
+			if (w->text != NULL && i > 1)
+				jbuf_lit(w->text, ",");
 			lua_rawgeti(L, idx, i);
-			x = sb_to_json(L, -1, depth + 1, err, errlen);
-			lua_pop(L, 1);
-			if (x == NULL) {
+			x.out = NULL;
+			if (walk_value(L, -1, depth + 1, &x, err, errlen) == -1) {
+				lua_pop(L, 1);
 				json_decref(out);
-				return NULL;
+				return -1;
 			}
-			json_array_append_new(out, x);
+			lua_pop(L, 1);
+			if (out != NULL)
+				json_array_append_new(out, x.out);
 		}
-		return out;
+		if (w->text != NULL)
+			jbuf_lit(w->text, "]");
+		w->out = out;
+		return 0;
 	}
 	if (nstr != n) {
 		seterr(err, errlen, "cannot encode a table with non-string "
 		    "keys (or a sequence with holes) as JSON");
-		return NULL;
+		return -1;
 	}
 	/*
 	 * Keys in canonical (byte) order, not lua_next's hash-seed order, so
-	 * that the first bad value named by an error is the same everywhere.
-	 * The strings stay alive in the table: nothing here runs Lua code.
+	 * that the first bad value named by an error is the same everywhere
+	 * (and the text is written in the canonical order). The strings stay
+	 * alive in the table: nothing here runs Lua code.
 	 */
 	keys = xcalloc((size_t)n, sizeof(*keys));
 	i = 0;
@@ -187,7 +232,10 @@ table_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
 	if (sb_json_charge(L, 0, err, errlen) == -1)
 		goto fail;
 	qsort(keys, (size_t)n, sizeof(*keys), skey_cmp);
-	out = json_object();
+	if (w->text != NULL)
+		jbuf_lit(w->text, "{");
+	else
+		out = json_object();
 	for (i = 0; i < n; i++) {
 		if (memchr(keys[i].s, '\0', keys[i].len) != NULL ||
 		    !sb_valid_utf8(keys[i].s, keys[i].len)) {
@@ -197,80 +245,149 @@ table_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
 		}
 		if (sb_json_charge(L, keys[i].len, err, errlen) == -1)
 			goto fail;
+		if (w->text != NULL) {
+			if (i > 0)
+				jbuf_lit(w->text, ",");
+			if (jbuf_str(w->text, keys[i].s, keys[i].len) != 0)
+				goto fail;	/* (UTF-8: checked above) */
+			jbuf_lit(w->text, ":");
+		}
 		lua_pushlstring(L, keys[i].s, keys[i].len);
 		lua_rawget(L, idx);
-		x = sb_to_json(L, -1, depth + 1, err, errlen);
-		lua_pop(L, 1);
-		if (x == NULL)
+		x.out = NULL;
+		if (walk_value(L, -1, depth + 1, &x, err, errlen) == -1) {
+			lua_pop(L, 1);
 			goto fail;
-		json_object_setn_new_nocheck(out, keys[i].s, keys[i].len, x);
+		}
+		lua_pop(L, 1);
+		if (out != NULL)
+			json_object_setn_new_nocheck(out, keys[i].s,
+			    keys[i].len, x.out);
 	}
+	if (w->text != NULL)
+		jbuf_lit(w->text, "}");
 	free(keys);
-	return out;
+	w->out = out;
+	return 0;
 fail:
 	free(keys);
 	json_decref(out);
-	return NULL;
+	return -1;
 }
 
-/* Never raises a Lua error: returns NULL and fills err. */
-json_t *
-sb_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
+static int
+walk_value(lua_State *L, int idx, int depth, struct jwalk *w, char *err,
+    size_t errlen)
 {
 	const char *s;
 	size_t len;
 	lua_Number d;
+	lua_Integer n;
 
 	idx = lua_absindex(L, idx);
 	if (depth > SB_JSON_DEPTH) {
 		seterr(err, errlen, "nesting deeper than %d (or a cycle)",
 		    SB_JSON_DEPTH);
-		return NULL;
+		return -1;
 	}
 	if (!lua_checkstack(L, 4)) {
 		seterr(err, errlen, "out of stack");
-		return NULL;
+		return -1;
 	}
 	if (sb_json_charge(L, lua_type(L, idx) == LUA_TSTRING ?
 	    lua_rawlen(L, idx) : 0, err, errlen) == -1)
-		return NULL;
+		return -1;
 	switch (lua_type(L, idx)) {
 	case LUA_TNIL:
-		return json_null();
+		if (w->text != NULL)
+			jbuf_lit(w->text, "null");
+		else
+			w->out = json_null();
+		return 0;
 	case LUA_TBOOLEAN:
-		return json_boolean(lua_toboolean(L, idx));
+		if (w->text == NULL)
+			w->out = json_boolean(lua_toboolean(L, idx));
+		else if (lua_toboolean(L, idx))
+			jbuf_lit(w->text, "true");
+		else
+			jbuf_lit(w->text, "false");
+		return 0;
 	case LUA_TNUMBER:
-		if (lua_isinteger(L, idx))
-			return json_integer((json_int_t)lua_tointeger(L, idx));
+		if (lua_isinteger(L, idx)) {
+			n = lua_tointeger(L, idx);
+			if (w->text != NULL)
+				jbuf_int(w->text, (long long)n);
+			else
+				w->out = json_integer((json_int_t)n);
+			return 0;
+		}
 		d = lua_tonumber(L, idx);
 		if (!isfinite(d)) {
 			seterr(err, errlen, "cannot encode NaN or infinity as "
 			    "JSON");
-			return NULL;
+			return -1;
 		}
-		return json_real(d);
+		if (w->text == NULL) {
+			w->out = json_real(d);
+			return 0;
+		}
+		if (text_real(w->text, d) == -1) {
+			seterr(err, errlen, "cannot encode a number");
+			return -1;
+		}
+		return 0;
 	case LUA_TSTRING:
 		s = lua_tolstring(L, idx, &len);
 		if (!sb_valid_utf8(s, len)) {
 			seterr(err, errlen, "cannot encode a string that is "
 			    "not valid UTF-8 as JSON");
-			return NULL;
+			return -1;
 		}
 		/* every JSON reader of the ledger (and json.decode) refuses
 		 * \u0000, as jansson does by default: never write one */
 		if (memchr(s, '\0', len) != NULL) {
 			seterr(err, errlen, "cannot encode a string with a NUL "
 			    "byte as JSON (encode binary data, e.g. as hex)");
-			return NULL;
+			return -1;
 		}
-		return json_stringn(s, len);
+		if (w->text == NULL)
+			w->out = json_stringn(s, len);
+		else if (jbuf_str(w->text, s, len) != 0) {
+			seterr(err, errlen, "cannot encode a string that is "
+			    "not valid UTF-8 as JSON");
+			return -1;
+		}
+		return 0;
 	case LUA_TTABLE:
-		return table_to_json(L, idx, depth, err, errlen);
+		return walk_table(L, idx, depth, w, err, errlen);
 	default:
 		seterr(err, errlen, "cannot encode a %s as JSON",
 		    luaL_typename(L, idx));
-		return NULL;
+		return -1;
 	}
+}
+
+/* Never raises a Lua error: returns NULL and fills err. */
+json_t *
+sb_to_json(lua_State *L, int idx, int depth, char *err, size_t errlen)
+{
+	struct jwalk w = { NULL, NULL };
+
+	if (walk_value(L, idx, depth, &w, err, errlen) == -1)
+		return NULL;
+	if (w.out == NULL)
+		seterr(err, errlen, "out of memory");
+	return w.out;
+}
+
+int
+sb_to_canon(lua_State *L, int idx, struct jbuf *text, char *err,
+    size_t errlen)
+{
+	struct jwalk w = { NULL, text };
+
+	jbuf_reset(text);
+	return walk_value(L, idx, 0, &w, err, errlen);
 }
 
 static int

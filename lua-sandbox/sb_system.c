@@ -105,27 +105,35 @@ json_encode(lua_State *L)
 {
 	struct sb_ctx *ctx = sb_getctx(L);
 	char err[VMS_ERRLEN];
+	struct jbuf own, *text = ctx->enc;
 	struct sb_box *box;
 	size_t len, host;
+	int r;
 
 	luaL_checkany(L, 1);
 	lua_settop(L, 1);
+	/* (a box as before, though the text needs none: the Lua heap, its
+	 * counters and collections stay what they were for every ledger) */
 	box = sb_box_json(L);
 	host = ctx->host;
-	if ((box->json = sb_to_json(L, 1, 0, err, sizeof(err))) == NULL) {
+	if (text == NULL) {	/* no engine's buffer: the box owns one */
+		jbuf_init(&own);
+		text = &own;
+	}
+	r = sb_to_canon(L, 1, text, err, sizeof(err));
+	if (text == &own)
+		box->str = own.s;	/* freed with the box if Lua raises */
+	if (r != 0) {
 		if (ctx->limit_err[0] != '\0')
 			return sb_limit(L, "%s", ctx->limit_err);
 		return luaL_error(L, "System.json.encode: %s", err);
 	}
-	if ((box->str = json_canonical(box->json, &len)) == NULL)
-		return luaL_error(L, "System.json.encode: cannot encode");
+	len = text->len;
 	sb_charge(L, len / SB_ALLOC_UNIT + 10);
-	json_decref(box->json);
-	box->json = NULL;
-	lua_pushlstring(L, box->str, len);
+	lua_pushlstring(L, len > 0 ? text->s : "", len);
 	free(box->str);
 	box->str = NULL;
-	ctx->host = host;	/* the tree and its text are freed */
+	ctx->host = host;	/* the walk's charges and its text are freed */
 	return 1;
 }
 

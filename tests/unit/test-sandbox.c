@@ -3,6 +3,7 @@
  * transactions, strict globals, and the state tree on its own.
  */
 #include "test.h"
+#include "canon.h"
 #include "sbtest.h"
 #include "state.h"
 
@@ -217,6 +218,84 @@ TEST(json_mapping)
 	CHECK_CALL(e, "cyc", "[]",
 	    "ERR: result: nesting deeper than 64 (or a cycle)");
 	CHECK_CALL(e, "empty", "[]", "{}");
+	engine_free(e);
+}
+
+/*
+ * System.json.encode writes its text straight from the Lua value
+ * (sb_to_canon) while a result goes through a jansson tree and
+ * json_canonical (sb_to_json): on 400 random values (nested sequences and
+ * objects, empty tables, escapes, control characters, UTF-8, integers at
+ * their limits, reals), the text encode makes is the canonical text of the
+ * same value returned as a result.
+ */
+TEST(json_encode_text)
+{
+	struct engine *e = sbt_deploy(
+	    "local M = {}\n"
+	    "local st\n"
+	    "local function rnd(n) st = (st * 1103515245 + 12345) % 2147483648\n"
+	    "  return st % n end\n"
+	    "local chars = {'a', 'Z', '0', ' ', '\"', '\\\\', '/', '\\n', '\\t',\n"
+	    "  '\\1', '\\31', '\\127', '\\u{e9}', '\\u{20ac}', '\\u{1f600}', 'key'}\n"
+	    "local function str() local t = {}\n"
+	    "  for i = 1, rnd(6) do t[#t + 1] = chars[rnd(#chars) + 1] end\n"
+	    "  return table.concat(t) end\n"
+	    "local nums = {0, -1, 7, math.maxinteger, math.mininteger, 0.5,\n"
+	    "  -2.25, 1/3, 1e300, -1e-300, 123456789.125, 2^53, -0.0}\n"
+	    "local function gen(d)\n"
+	    "  local k = rnd(d > 3 and 5 or 7)\n"
+	    "  if k == 0 then return nums[rnd(#nums) + 1]\n"
+	    "  elseif k == 1 then return str()\n"
+	    "  elseif k == 2 then return rnd(2) == 1\n"
+	    "  elseif k == 3 then return rnd(100000) - 50000\n"
+	    "  elseif k == 4 then return {}\n"
+	    "  elseif k == 5 then local t = {}\n"
+	    "    for i = 1, rnd(5) + 1 do t[i] = gen(d + 1) end return t\n"
+	    "  else local t = {}\n"
+	    "    for i = 1, rnd(5) + 1 do t[str()] = gen(d + 1) end return t end\n"
+	    "end\n"
+	    "function M.both(seed) st = seed\n"
+	    "  local v = gen(0)\n"
+	    "  return { s = System.json.encode(v), v = v } end\n"
+	    "return M");
+	struct vms_caller c = { "unix:alice", "debug" };
+	struct engine_result res;
+	char err[VMS_ERRLEN], *ent, *want;
+	size_t len;
+	int seed, same = 0, objects = 0;
+
+	if (e == NULL) {
+		CHECK(0);
+		return;
+	}
+	for (seed = 1; seed <= 400; seed++) {
+		json_t *a = json_pack("[i]", seed), *v;
+		const char *got;
+
+		if (engine_call(e, "both", a, &c, 2000 + (uint64_t)seed, &ent,
+		    &len, &res, err, sizeof(err)) != ENGINE_OK || !res.ok) {
+			json_decref(a);
+			FAILF("seed %d: %s", seed, res.ok ? err : res.error);
+			break;
+		}
+		json_decref(a);
+		free(ent);
+		v = json_object_get(res.value, "v");
+		got = json_string_value(json_object_get(res.value, "s"));
+		want = json_canonical(v != NULL ? v : json_null(), NULL);
+		if (got != NULL && want != NULL && strcmp(got, want) == 0)
+			same++;
+		else
+			printf("     seed %d: encode %s, canonical %s\n", seed,
+			    got ? got : "(none)", want ? want : "(none)");
+		if (json_is_object(v) && json_object_size(v) > 0)
+			objects++;
+		free(want);
+		engine_result_clear(&res);
+	}
+	CHECK_EQ_INT(same, 400);
+	CHECK(objects > 50);
 	engine_free(e);
 }
 
@@ -531,6 +610,7 @@ main(void)
 	RUN(files_api);
 	RUN(transaction_rollback);
 	RUN(json_mapping);
+	RUN(json_encode_text);
 	RUN(strict_globals);
 	RUN(deploy_refusals);
 	RUN(state_tree_scale);
