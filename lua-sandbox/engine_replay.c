@@ -262,8 +262,9 @@ replay_full(struct engine *e, const uint8_t *buf, size_t len, char *err,
  * full parse runs instead, so errors are worded as before.
  */
 struct skim {
-	const char	*args, *auth, *caller, *method, *time;
-	size_t		 argslen, authlen, callerlen, methodlen, timelen;
+	const char	*args, *auth, *caller, *method, *time, *sig;
+	size_t		 argslen, authlen, callerlen, methodlen, timelen,
+			 siglen;
 };
 
 /* End of the JSON value at p (not past end), or NULL. */
@@ -321,7 +322,7 @@ skim_entry(const char *p, size_t len, struct skim *k)
 	static const struct { const char *s; size_t len; } keys[] = {
 	    K("args"), K("auth"), K("caller"), K("error"), K("method"),
 	    K("ok"), K("result"), K("state"), K("time"), K("type"), K("v"),
-	    K("writes"), { NULL, 0 } };
+	    K("writes"), K("signed"), { NULL, 0 } };
 #undef K
 	const char *end = p + len, *key, *v, *ve;
 	int seen = 0, i, typeok = 0, vok = 0;
@@ -365,6 +366,8 @@ skim_entry(const char *p, size_t len, struct skim *k)
 			typeok = ve - v == 6 && memcmp(v, "\"call\"", 6) == 0;
 		else if (i == 10)
 			vok = ve - v == 1 && *v == '1';
+		else if (i == 12)
+			TAKE(sig);
 #undef TAKE
 		p = ve;
 		if (p < end && *p++ != ',')
@@ -421,8 +424,12 @@ static int
 replay_fast(struct engine *e, const uint8_t *buf, size_t len)
 {
 	struct vms_caller c = { NULL, NULL };
+	struct callsig sig;
+	const struct callsig *sp = NULL;
 	struct eng_replay rp;
 	struct skim k;
+	json_t *sj;
+	int r;
 	char *method = NULL, *id = NULL, *auth = NULL, *argtext = NULL;
 	char *bytes = NULL, why[VMS_ERRLEN];	/* bytes: the engine's */
 	size_t arglen, blen;
@@ -444,18 +451,27 @@ replay_fast(struct engine *e, const uint8_t *buf, size_t len)
 		goto done;
 	c.id = id;
 	c.auth = auth;
-	/* no "signed" in the skim's keys: signed calls take the full way */
-	if (eng_request_check(e, method, args, &c, NULL, &argtext, &arglen,
+	if (k.sig != NULL) {	/* a signed call: checked as replay_check */
+		sj = fastjson_loadb(k.sig, k.siglen, JSON_REJECT_DUPLICATES,
+		    NULL);
+		r = sj == NULL ? -1 : callsig_parse(sj, &sig, why, sizeof(why));
+		json_decref(sj);
+		if (r != 0)
+			goto done;
+		sp = &sig;
+	}
+	if (eng_request_check(e, method, args, &c, sp, &argtext, &arglen,
 	    why, sizeof(why)) != 0)
 		goto done;
 	/* no "oracles" in the skim's keys: none were asked */
 	rp.oracles = NULL;
-	if (eng_execute(e, method, args, argtext, arglen, &c, NULL, t, &rp,
+	if (eng_execute(e, method, args, argtext, arglen, &c, sp, t, &rp,
 	    &bytes, &blen, NULL, why, sizeof(why)) != 0)
 		goto done;
 	if (blen == len && memcmp(bytes, buf, len) == 0) {
 		eng_advance(e, buf, len);
 		e->last_time = t;
+		eng_accept_signed(e, sp);
 		rc = 0;
 	} else
 		state_rollback(e->state);
