@@ -22,9 +22,9 @@
  * (the thread's audit_copybuf); any other (an earlier entry, one larger
  * than the window, a history read) or one the window does not hold whole
  * with its length prefix as the scan saw it is read alone, as before,
- * into its own buffer (which gives the errors). Where the readable records end, and why, is
- * kept to explain an entry the checkpoint covers but the file does not
- * hold.
+ * into its own buffer (which gives the errors). Where the readable
+ * records end, and why, is kept to explain an entry the checkpoint covers
+ * but the file does not hold.
  */
 #include <sys/stat.h>
 

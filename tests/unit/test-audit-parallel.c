@@ -277,6 +277,19 @@ same_reports(const char *dir, int want_rc)
 	    one.replay_secs, par.replay_secs);
 }
 
+/* A failing ledger: one thread and two name entry index, for why. */
+static void
+fails_at(const char *dir, uint64_t index, const char *why)
+{
+	struct audit_report one, par;
+
+	same_reports(dir, 1);
+	if (audit_dir(dir, 2, &par) == 1 && audit_dir(dir, 1, &one) == 1) {
+		CHECK_EQ_INT((long long)par.fail_index, (long long)index);
+		CHECK_CONTAINS(par.reason, why);
+	}
+}
+
 TEST(honest)
 {
 	char dir[128];
@@ -320,7 +333,6 @@ TEST(snapshot_differs)
  */
 TEST(signed_calls)
 {
-	struct audit_report one, par;
 	char dir[128];
 	int k;
 
@@ -336,43 +348,27 @@ TEST(signed_calls)
 	sign_upto = 2000;	/* the second segment starts past 2,400 */
 	replay_of = 1500;
 	replay_at = N - 200;
-	if (build("replayed", 0, 0, dir, sizeof(dir)) == 0) {
-		same_reports(dir, 1);
-		if (audit_dir(dir, 2, &par) == 1 && audit_dir(dir, 1,
-		    &one) == 1) {
-			CHECK_EQ_INT((long long)par.fail_index,
-			    (long long)replay_at);
-			CHECK_CONTAINS(par.reason, "nonce");
-		}
-	}
+	if (build("replayed", 0, 0, dir, sizeof(dir)) == 0)
+		fails_at(dir, replay_at, "nonce");
 	sign_upto = replay_at = replay_of = 0;
 }
 
 /*
  * The second thread's segment starts where audit-parallel.c's cut() puts
  * it for 2 threads over entries [1, N): 1 + t with (1 - S) (1 + t) + t =
- * N (skipping costs S = AUDIT_SKIP_COST of replaying). Its first
- * entry goes back in
- * time: caught there as by one thread, though that thread reached the
- * entry before by skipping, not replaying.
+ * N (skipping costs S = AUDIT_SKIP_COST of replaying). Its first entry
+ * goes back in time: caught there as by one thread, though that thread
+ * reached the entry before by skipping, not replaying.
  */
 TEST(time_back_at_segment_start)
 {
 	char dir[128];
 	uint64_t start = (uint64_t)(1 + ((double)N - (1 - AUDIT_SKIP_COST)) /
 	    (2 - AUDIT_SKIP_COST));
-	struct audit_report one, par;
 
 	time_back = start;
-	if (build("timeback", 0, 0, dir, sizeof(dir)) == 0) {
-		same_reports(dir, 1);
-		if (audit_dir(dir, 2, &par) == 1 && audit_dir(dir, 1,
-		    &one) == 1) {
-			CHECK_EQ_INT((long long)par.fail_index,
-			    (long long)start);
-			CHECK_CONTAINS(par.reason, "entry times never decrease");
-		}
-	}
+	if (build("timeback", 0, 0, dir, sizeof(dir)) == 0)
+		fails_at(dir, start, "entry times never decrease");
 	time_back = 0;
 }
 

@@ -237,6 +237,39 @@ make_varied(uint8_t *want, uint64_t *offs)
 	fclose(f);
 }
 
+/*
+ * The length prefix of the first entry a whole window past entry 1399
+ * rewritten (those before may come from a window, it must not): its
+ * index.
+ */
+static uint32_t
+rewrite_past_window(const uint64_t *offs)
+{
+	uint32_t bad;
+	int fd;
+
+	for (bad = 1400; bad < 3999 &&
+	    offs[bad] < offs[1399] + ((uint64_t)1 << 20); bad++)
+		;
+	if ((fd = open(epath, O_WRONLY)) == -1 ||
+	    pwrite(fd, "\0\0\0\1", 4, (off_t)offs[bad]) != 4 ||
+	    close(fd) != 0)
+		FAILF("cannot rewrite %s", epath);
+	return bad;
+}
+
+/* err names entry bad, its offset and its new length prefix. */
+static void
+check_prefix_error(const char *err, uint32_t bad, const uint64_t *offs)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "entry %u at offset %llu:", bad,
+	    (unsigned long long)offs[bad]);
+	CHECK_CONTAINS(err, what);
+	CHECK_CONTAINS(err, "its length prefix is now 1");
+}
+
 TEST(read_ahead_window)
 {
 	struct audit_source *s;
@@ -244,9 +277,8 @@ TEST(read_ahead_window)
 	uint8_t *want = xmalloc((size_t)1536 << 10);
 	uint64_t *offs = xcalloc(4000, sizeof(uint64_t));
 	size_t l;
-	char err[VMS_ERRLEN], what[64];
+	char err[VMS_ERRLEN];
 	uint32_t i, ok = 0, bad;
-	int fd;
 
 	make_varied(want, offs);
 	if ((s = open_src()) == NULL)
@@ -268,24 +300,13 @@ TEST(read_ahead_window)
 		ok++;
 	}
 	CHECK_EQ_INT(ok, 1400);
-	/* the prefix of the first entry a whole window past entry 1399
-	 * rewritten: those before may come from the window, it must not */
-	for (bad = 1400; bad < 3999 &&
-	    offs[bad] < offs[1399] + ((uint64_t)1 << 20); bad++)
-		;
-	if ((fd = open(epath, O_WRONLY)) == -1 ||
-	    pwrite(fd, "\0\0\0\1", 4, (off_t)offs[bad]) != 4 ||
-	    close(fd) != 0)
-		FAILF("cannot rewrite %s", epath);
+	bad = rewrite_past_window(offs);
 	for (i = 1400; i < bad; i++)
 		if (s->entry(s->ctx, i, &b, &l, err, sizeof(err)) != 0)
 			break;
 	CHECK_EQ_INT(i, bad);
 	CHECK_EQ_INT(s->entry(s->ctx, bad, &b, &l, err, sizeof(err)), -1);
-	snprintf(what, sizeof(what), "entry %u at offset %llu:", bad,
-	    (unsigned long long)offs[bad]);
-	CHECK_CONTAINS(err, what);
-	CHECK_CONTAINS(err, "its length prefix is now 1");
+	check_prefix_error(err, bad, offs);
 	audit_source_free(s);
  out:
 	free(want);
@@ -308,9 +329,8 @@ TEST(copy_read_ahead)
 	uint8_t *want = xmalloc((size_t)1536 << 10);
 	uint64_t *offs = xcalloc(4000, sizeof(uint64_t));
 	size_t l, o;
-	char err[VMS_ERRLEN], what[64];
+	char err[VMS_ERRLEN];
 	uint32_t i, ok = 0, windowed = 0, bad;
-	int fd;
 
 	memset(&a, 0, sizeof(a));
 	memset(&b2, 0, sizeof(b2));
@@ -350,13 +370,7 @@ TEST(copy_read_ahead)
 	/* every entry but the one larger than a window, and the last in
 	 * each window, came with the next ones */
 	CHECK(windowed > 1300);
-	for (bad = 1400; bad < 3999 &&
-	    offs[bad] < offs[1399] + ((uint64_t)1 << 20); bad++)
-		;
-	if ((fd = open(epath, O_WRONLY)) == -1 ||
-	    pwrite(fd, "\0\0\0\1", 4, (off_t)offs[bad]) != 4 ||
-	    close(fd) != 0)
-		FAILF("cannot rewrite %s", epath);
+	bad = rewrite_past_window(offs);
 	for (i = 1400; i < bad; i++)
 		if (s->entry_copy(s->ctx, i, &a, &o, &l, err,
 		    sizeof(err)) != 0)
@@ -364,10 +378,7 @@ TEST(copy_read_ahead)
 	CHECK_EQ_INT(i, bad);
 	CHECK_EQ_INT(s->entry_copy(s->ctx, bad, &a, &o, &l, err,
 	    sizeof(err)), -1);
-	snprintf(what, sizeof(what), "entry %u at offset %llu:", bad,
-	    (unsigned long long)offs[bad]);
-	CHECK_CONTAINS(err, what);
-	CHECK_CONTAINS(err, "its length prefix is now 1");
+	check_prefix_error(err, bad, offs);
 	audit_source_free(s);
  out:
 	free(a.buf);
