@@ -222,6 +222,7 @@ audit_replay_parallel(struct audit *a, uint64_t upto, int threads,
 	if (n < 1)
 		return 0;
 	cut(from, upto, n, at);
+	a->used_threads = n;
 	seg = xcalloc((size_t)n, sizeof(*seg));
 	for (k = 0; k < n; k++) {
 		seg[k].a = a;

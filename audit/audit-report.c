@@ -67,16 +67,19 @@ audit_report_success(struct audit *a, struct audit_report *r)
 char *
 audit_report_line(const struct audit_report *r)
 {
-	char *s, idx[64] = "", what[300] = "", extra[300] = "";
+	char *s, idx[64] = "", what[300] = "", extra[300] = "", on[32] = "";
 
 	if (r->ok) {
 		if (r->state_checked)
 			snprintf(extra, sizeof(extra), ", state matches");
 		if (r->note[0] != '\0')
 			snprintf(extra, sizeof(extra), " (%s)", r->note);
+		if (r->replay_threads > 1)
+			snprintf(on, sizeof(on), " on %d threads",
+			    r->replay_threads);
 		xasprintf(&s, "%s: OK — %" PRIu64 " entries, checkpoint %"
-		    PRIu64 " verified, replayed in %.2f s%s%s%s%s", r->contract,
-		    r->size, r->size, r->replay_secs, extra,
+		    PRIu64 " verified, replayed in %.2f s%s%s%s%s%s",
+		    r->contract, r->size, r->size, r->replay_secs, on, extra,
 		    r->first_use ? "; first use: key of origin " : "",
 		    r->first_use ? r->origin : "",
 		    r->first_use ? " now trusted" : "");
@@ -109,6 +112,8 @@ audit_report_json(const struct audit_report *r)
 		json_object_set_new(o, "root", json_string(root));
 	}
 	json_object_set_new(o, "replay_seconds", json_real(r->replay_secs));
+	json_object_set_new(o, "replay_threads",
+	    json_integer(r->replay_threads));
 	json_object_set_new(o, "state_checked",
 	    json_boolean(r->state_checked));
 	if (!r->ok) {

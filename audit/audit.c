@@ -246,17 +246,22 @@ name_from_note(const char *note, struct audit_report *r)
 	snprintf(r->contract, sizeof(r->contract), "%s", s ? s + 1 : cp.origin);
 }
 
-/* Replay on several threads? Only worth it for many entries. */
+/* On how many threads to replay up to upto: at most a->threads, with at
+ * least PARALLEL_MIN new entries each (a second engine is only worth it
+ * for many); 1 when not in parallel. */
 #define PARALLEL_MIN	2048	/* entries per thread */
 
 static int
 parallel(const struct audit *a, uint64_t upto)
 {
-	return a->threads > 1 && a->src->entry_copy != NULL &&
-	    a->bad_index == AUDIT_NO_INDEX && a->eng != NULL &&
-	    engine_next_index(a->eng) == a->nleaves &&
-	    upto > a->nleaves && upto - a->nleaves >= PARALLEL_MIN *
-	    (uint64_t)a->threads;
+	uint64_t n;
+
+	if (a->threads < 2 || a->src->entry_copy == NULL ||
+	    a->bad_index != AUDIT_NO_INDEX || a->eng == NULL ||
+	    engine_next_index(a->eng) != a->nleaves || upto <= a->nleaves)
+		return 1;
+	n = (upto - a->nleaves) / PARALLEL_MIN;
+	return n < (uint64_t)a->threads ? (int)n : a->threads;
 }
 
 /* Bring the verified state from a->size to the checkpoint cp (already
@@ -268,6 +273,7 @@ extend(struct audit *a, const struct checkpoint *cp, struct audit_report *r,
 	merkle_hash root, proof[MERKLE_MAX_PROOF];
 	uint64_t got, lo, hi, t0;
 	size_t plen;
+	int nthreads;
 
 	if (cp->size < a->size) {
 		audit_fail(r, 2, cp->size, "checkpoint size %" PRIu64 " is smaller "
@@ -297,17 +303,19 @@ extend(struct audit *a, const struct checkpoint *cp, struct audit_report *r,
 		}
 	}
 	t0 = mono_usec();
-	if (parallel(a, cp->size)) {
+	if ((nthreads = parallel(a, cp->size)) > 1) {
 		/* hash everything, then replay the entries the source held on
 		 * several threads (audit-parallel.c) */
 		if (process_entries(a, cp->size, &got, 0, err, errlen) != 0 ||
 		    (!a->stop && a->bad_index == AUDIT_NO_INDEX &&
-		    audit_replay_parallel(a, got, a->threads, err,
+		    audit_replay_parallel(a, got, nthreads, err,
 		    errlen) != 0))
 			return -1;
 	} else if (process_entries(a, cp->size, &got, 1, err, errlen) != 0)
 		return -1;
 	r->replay_secs += (double)(mono_usec() - t0) / 1e6;
+	if (a->used_threads > r->replay_threads)
+		r->replay_threads = a->used_threads;
 	if (a->stop) {
 		audit_fail(r, a->bad_check, a->bad_index, "%s", a->bad_reason);
 		return 1;
@@ -498,6 +506,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 	int rc, trusted_ok;
 
 	memset(r, 0, sizeof(*r));
+	r->replay_threads = 1;
 	r->fail_index = AUDIT_NO_INDEX;
 	if (out != NULL)
 		*out = NULL;
@@ -739,6 +748,8 @@ audit_follow_step(struct audit *a, struct audit_report *r, int *grew,
 	r->fail_index = AUDIT_NO_INDEX;
 	r->fail_what[0] = '\0';
 	r->replay_secs = 0;
+	r->replay_threads = 1;
+	a->used_threads = 0;
 	if ((rc = advance(a, r, err, errlen)) != 0)
 		return rc;
 	if ((rc = audit_check_tiles(a, r, err, errlen)) != 0)

@@ -159,7 +159,8 @@ struct audit_opts {
 	 * More need the source's entry_copy; each thread replays a
 	 * segment of the ledger from the state the entries before it
 	 * record, and the states where segments meet are compared. At
-	 * most AUDIT_MAX_THREADS are used. */
+	 * most AUDIT_MAX_THREADS are used, and one per 2,048 entries to
+	 * replay (the report's replay_threads). */
 	int		 threads;
 	/* Optional (NULL): the contract is this parent's child (check 3). */
 	const struct audit_parent *parent;
@@ -177,6 +178,8 @@ struct audit_report {
 	int		fail_check;	/* 1..5, 0 if ok */
 	char		reason[2048];
 	double		replay_secs;
+	int		replay_threads;	/* threads the replay ran on (1, or
+					   more with audit_opts.threads) */
 	int		state_checked;	/* check 5 ran */
 	uint64_t	state_index;
 	char		note[256];	/* a remark that is not a failure */

@@ -25,6 +25,7 @@ struct audit {
 	char			*name;
 	int			 progress;
 	int			 threads;	/* replaying (audit_opts) */
+	int			 used_threads;	/* by the last parallel replay */
 	struct note_verifier	 key;
 	char			*vkey;
 	struct engine		*eng;

@@ -181,7 +181,8 @@ t0=$(now)
     fail "audit failed: $(cat "$W/audit.out")"
 t1=$(now)
 stop_vmsd
-# Offline audit of the ledger directory (vmsctl audit --dir).
+# Offline audit of the ledger directory (vmsctl audit --dir: on every
+# core vmsctl may run on, its default).
 t2=$(now)
 "$VMSCTL" audit --dir "$LEDGER" > "$W/audit-dir.out" 2>&1 ||
     fail "audit --dir failed: $(cat "$W/audit-dir.out")"
@@ -203,7 +204,7 @@ awk -v size="$SIZE" -v lb="$LBYTES" -v eb="$EBYTES" -v snap="$SNAP" \
 	    size, lb, lb / size, eb / size, snap
 	printf "  vmsctl audit guestlist (via daemon): %.2f s = %.0f entries/s\n",
 	    a, size / a
-	printf "  vmsctl audit --dir (offline):         %.2f s = %.0f entries/s\n",
+	printf "  vmsctl audit --dir (offline, every core): %.2f s = %.0f entries/s\n",
 	    b, size / b
 	printf "rss_vmsd_kib=%d rss_worker_kib=%d entries=%d ledger_bytes_per_call=%.0f audit_rate=%.0f audit_dir_rate=%.0f\n",
 	    rd, rw, size, lb / size, size / a, size / b > "/dev/stderr"

@@ -4,7 +4,8 @@
 # connection, closed loop: build/bench/bench-tiles --get), how long
 # `vmsctl export` takes, and the time of `vmsctl audit --remote` of that
 # ledger through a private nginx serving the export (the figure),
-# next to the same audit through vmsd's tiles and `audit --dir`.
+# next to the same audit through vmsd's tiles and `audit --dir` (on one
+# thread, as --remote replays, and on every core, its default).
 #
 #   make all build/bench/bench-tiles && sh bench/tiles.sh
 #
@@ -114,6 +115,7 @@ audit() {	# audit LABEL ARGS...
 echo "vmsctl audit of the $N entries (fetch, signature, tree, tiles, replay):"
 [ -n "$MURL" ] && audit "--remote via nginx" --remote "$MURL"
 audit "--remote via vmsd's tiles" --remote "$URL"
-audit "--dir (offline, no HTTP)" --dir "$W/state/contracts/guestlist"
+audit "--dir (offline, one thread)" --dir "$W/state/contracts/guestlist" --threads 1
+audit "--dir (every core)" --dir "$W/state/contracts/guestlist"
 stop
 rm -rf "$W"

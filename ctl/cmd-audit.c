@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <getopt.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -42,6 +43,21 @@ struct audit_cli {
 	int		 children;	/* --children */
 	int		 threads;	/* --threads (--dir) */
 };
+
+/* The CPUs this process may run on (as nproc(1) counts them), at most
+ * AUDIT_MAX_THREADS: --dir's default --threads. */
+static int
+usable_cpus(void)
+{
+	cpu_set_t set;
+	long n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	else
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > AUDIT_MAX_THREADS ? AUDIT_MAX_THREADS : (int)n;
+}
 
 static void
 print_report(struct audit_cli *ac, const struct audit_report *r)
@@ -613,6 +629,8 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 		    "threads: it goes with --dir");
 		return EXIT_USAGE;
 	}
+	if (dir != NULL && ac.threads == 0)
+		ac.threads = usable_cpus();
 	if (url != NULL && !httpc_is_url(url)) {
 		ctl_errx("--remote wants an http:// or https:// URL, the log's "
 		    "prefix (http://HOST:PORT/c/NAME, or a mirror's)");

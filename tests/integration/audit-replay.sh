@@ -81,13 +81,29 @@ if "$FORGE" build "$T/many" "$T/key" test.example/vmsd/many "$T/dice.lua" "$T/ma
 	    printf '%s' "$out" | grep -q "^many: OK — 4401 entries, checkpoint 4401 verified, .* state matches" &&
 	    echo "PASS threads-ok" || echo "FAIL threads-ok: $out"
 	"$FORGE" rewrite "$T/many" "$T/many2" "$T/key" --set-result 3900 '"hacked"' >/dev/null
-	one=$(VMSCTL_KNOWN="$T/known2" "$VMSCTL" audit --dir "$T/many2" 2>&1)
+	one=$(VMSCTL_KNOWN="$T/known2" "$VMSCTL" audit --dir "$T/many2" --threads 1 2>&1)
 	two=$(VMSCTL_KNOWN="$T/known3" "$VMSCTL" audit --dir "$T/many2" --threads 2 2>&1); rc=$?
 	[ $rc -eq 1 ] && printf '%s' "$two" | grep -q "FAIL at entry 3900 " &&
 	    [ "$(printf '%s' "$one" | sed 's/replayed in [0-9.]* s//')" = "$(printf '%s' "$two" | sed 's/replayed in [0-9.]* s//')" ] &&
 	    echo "PASS threads-name-the-entry" || echo "FAIL threads-name-the-entry: rc=$rc one: $one two: $two"
 else
 	echo "FAIL threads-setup: cannot build the ledger"
+fi
+# By default --dir replays on the CPUs vmsctl may run on, one per 2,048
+# entries at most: 2 threads for these 4,400 with two CPUs or more (64
+# asked for, 2 used), 1 when pinned to one CPU.
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+	out=$("$VMSCTL" audit --dir "$T/many" 2>&1)
+	printf '%s' "$out" | grep -q "^many: OK — 4401 entries, checkpoint 4401 verified, replayed in [0-9.]* s on 2 threads, state matches" &&
+	    echo "PASS threads-default-cores" || echo "FAIL threads-default-cores: $out"
+	out=$("$VMSCTL" audit --dir "$T/many" --threads 64 --json 2>&1)
+	printf '%s' "$out" | grep -q '"replay_threads": *2' &&
+	    echo "PASS threads-one-per-2048" || echo "FAIL threads-one-per-2048: $out"
+	out=$(taskset -c 0 "$VMSCTL" audit --dir "$T/many" 2>&1)
+	printf '%s' "$out" | grep -q "^many: OK — 4401 entries, checkpoint 4401 verified, replayed in [0-9.]* s, state matches" &&
+	    echo "PASS threads-default-pinned" || echo "FAIL threads-default-pinned: $out"
+else
+	echo "SKIP threads-default: needs taskset and two CPUs"
 fi
 for bad in 0 65 x; do
 	out=$("$VMSCTL" audit --dir "$T/many" --threads $bad 2>&1); rc=$?
