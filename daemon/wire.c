@@ -10,12 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "canon.h"
 #include "fastjson.h"
 #include "util.h"
 #include "wire.h"
-
-#define WIRE_JSON	(JSON_COMPACT | JSON_REAL_PRECISION(17) | \
-			 JSON_ENCODE_ANY)
 
 void
 wire_buf_add(struct wire_buf *b, const void *p, size_t n)
@@ -56,19 +54,26 @@ add_uint(struct wire_buf *b, uint64_t v)
 	wire_buf_add(b, p, (size_t)(num + sizeof(num) - p));
 }
 
-static int
-dump_cb(const char *p, size_t n, void *arg)
-{
-	wire_buf_add(arg, p, n);
-	return 0;
-}
-
-/* Append v's JSON text; on failure roll back to mark and return -1. */
+/*
+ * Append v's JSON text (jansson's compact text with 17 digits for reals
+ * and keys in their objects' order, written by canon.c's
+ * encoder: jansson's dumper records every object and array it enters in a
+ * table keyed by its address printed with snprintf, a third of a worker's
+ * time serving a log page); on failure roll back to mark and return -1.
+ */
 static int
 add_json(struct wire_buf *b, const json_t *v, size_t mark, const char *what,
     char *err, size_t errlen)
 {
-	if (v != NULL && json_dump_callback(v, dump_cb, b, WIRE_JSON) == 0)
+	struct jbuf t;
+	int r;
+
+	jbuf_init(&t);
+	r = v != NULL ? jbuf_value_ordered(&t, v) : -1;
+	if (r == 0)
+		wire_buf_add(b, t.s != NULL ? t.s : "", t.len);
+	jbuf_free(&t);
+	if (r == 0)
 		return 0;
 	b->len = mark;
 	seterr(err, errlen, "cannot encode the %s (not valid UTF-8?)", what);

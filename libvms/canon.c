@@ -141,11 +141,14 @@ dump_cb(const char *p, size_t n, void *arg)
 	return 0;
 }
 
+/* jansson's own text of v: canonical, or with keys in the objects' own
+ * order (!sorted). */
 static int
-jansson_value(struct jbuf *b, const json_t *v)
+jansson_value(struct jbuf *b, const json_t *v, int sorted)
 {
-	return json_dump_callback(v, dump_cb, b, JSON_FLAGS_CANON |
-	    JSON_ENCODE_ANY) == 0 ? 0 : -1;
+	return json_dump_callback(v, dump_cb, b, (sorted ? JSON_FLAGS_CANON :
+	    JSON_COMPACT | JSON_REAL_PRECISION(17)) | JSON_ENCODE_ANY) == 0 ?
+	    0 : -1;
 }
 
 /*
@@ -183,10 +186,10 @@ ckey_cmp(const void *a, const void *b)
 	return ckey_less(a, b) ? -1 : ckey_less(b, a) ? 1 : 0;
 }
 
-static int value_rec(struct jbuf *, const json_t *, int);
+static int value_rec(struct jbuf *, const json_t *, int, int);
 
 static int
-object_rec(struct jbuf *b, const json_t *v, int depth)
+object_rec(struct jbuf *b, const json_t *v, int depth, int sorted)
 {
 	struct ckey stack[CANON_KEYS], *keys = stack, t;
 	size_t n = json_object_size(v), i, j;
@@ -206,7 +209,9 @@ object_rec(struct jbuf *b, const json_t *v, int depth)
 		keys[i].v = json_object_iter_value(it);
 	}
 	n = i;
-	if (n > CANON_KEYS)
+	if (!sorted)
+		;	/* the object's own (insertion) order */
+	else if (n > CANON_KEYS)
 		qsort(keys, n, sizeof(*keys), ckey_cmp);
 	else
 		for (i = 1; i < n; i++) {	/* insertion sort */
@@ -222,7 +227,7 @@ object_rec(struct jbuf *b, const json_t *v, int depth)
 		if ((r = jbuf_str(b, keys[i].k, keys[i].len)) != 0)
 			break;
 		jbuf_lit(b, ":");
-		r = value_rec(b, keys[i].v, depth + 1);
+		r = value_rec(b, keys[i].v, depth + 1, sorted);
 	}
 	if (r == 0)
 		jbuf_lit(b, "}");
@@ -232,7 +237,7 @@ object_rec(struct jbuf *b, const json_t *v, int depth)
 }
 
 static int
-value_rec(struct jbuf *b, const json_t *v, int depth)
+value_rec(struct jbuf *b, const json_t *v, int depth, int sorted)
 {
 	size_t i, n;
 	int r;
@@ -243,7 +248,7 @@ value_rec(struct jbuf *b, const json_t *v, int depth)
 		return 1;
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
-		return object_rec(b, v, depth);
+		return object_rec(b, v, depth, sorted);
 	case JSON_ARRAY:
 		n = json_array_size(v);
 		jbuf_lit(b, "[");
@@ -251,7 +256,7 @@ value_rec(struct jbuf *b, const json_t *v, int depth)
 			if (i > 0)
 				jbuf_lit(b, ",");
 			if ((r = value_rec(b, json_array_get(v, i),
-			    depth + 1)) != 0)
+			    depth + 1, sorted)) != 0)
 				return r;
 		}
 		jbuf_lit(b, "]");
@@ -271,21 +276,21 @@ value_rec(struct jbuf *b, const json_t *v, int depth)
 		jbuf_lit(b, "null");
 		return 0;
 	default:	/* JSON_REAL */
-		return jansson_value(b, v);
+		return jansson_value(b, v, sorted);
 	}
 }
 
-int
-jbuf_value(struct jbuf *b, const json_t *v)
+static int
+encode(struct jbuf *b, const json_t *v, int sorted)
 {
 	size_t start = b->len;
-	int r = value_rec(b, v, 0);
+	int r = value_rec(b, v, 0, sorted);
 
 	if (r == 1) {		/* deep: jansson's own dumper */
 		b->len = start;
 		if (b->s != NULL)
 			b->s[start] = '\0';
-		r = jansson_value(b, v);
+		r = jansson_value(b, v, sorted);
 	}
 	if (r != 0) {
 		b->len = start;
@@ -293,4 +298,16 @@ jbuf_value(struct jbuf *b, const json_t *v)
 			b->s[start] = '\0';
 	}
 	return r == 0 ? 0 : -1;
+}
+
+int
+jbuf_value(struct jbuf *b, const json_t *v)
+{
+	return encode(b, v, 1);
+}
+
+int
+jbuf_value_ordered(struct jbuf *b, const json_t *v)
+{
+	return encode(b, v, 0);
 }

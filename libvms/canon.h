@@ -44,5 +44,10 @@ void	 jbuf_int(struct jbuf *, long long);
  * libsodium's encoder writing in place. */
 void	 jbuf_b64(struct jbuf *, const void *, size_t n);
 int	 jbuf_value(struct jbuf *, const json_t *);
+/* The text jansson writes of a value with JSON_COMPACT |
+ * JSON_REAL_PRECISION(17) and without JSON_SORT_KEYS: keys in each
+ * object's own (insertion) order, the rest as jbuf_value. For replies whose
+ * order is the builder's (the worker wire); not canonical. */
+int	 jbuf_value_ordered(struct jbuf *, const json_t *);
 
 #endif

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "fastjson.h"
 #include "httpc.h"
 #include "proto.h"
 #include "util.h"
@@ -30,6 +31,7 @@ struct vms_client {
 	char		*addr;
 	char		*buf;		/* received, not yet consumed */
 	size_t		 len, cap;
+	size_t		 scanned;	/* buf[0..scanned) holds no newline */
 };
 
 static int
@@ -130,7 +132,7 @@ http_exchange(struct vms_client *c, const char *req, size_t len,
 	if (httpc_request(c->http, "POST", "/rpc", "application/json", req,
 	    len, &resp, err, errlen) != 0)
 		return -1;
-	*msg = json_loadb(resp.body, resp.len, 0, &jerr);
+	*msg = fastjson_loadb(resp.body, resp.len, 0, &jerr);
 	if (*msg == NULL || !json_is_object(*msg)) {
 		seterr(err, errlen, "%s: HTTP %d: %.200s", c->addr, resp.status,
 		    resp.len ? resp.body : "(empty body)");
@@ -157,15 +159,20 @@ read_line(struct vms_client *c, char **line, size_t *linelen, char *err,
 	if (c->timeout_ms > 0)
 		deadline = mono_usec() + (uint64_t)c->timeout_ms * 1000;
 	for (;;) {
-		if (c->len > 0 && (nl = memchr(c->buf, '\n', c->len)) != NULL) {
+		/* (only what arrived since the last look: a reply of many
+		 * MB comes in many reads) */
+		if (c->len > c->scanned && (nl = memchr(c->buf + c->scanned,
+		    '\n', c->len - c->scanned)) != NULL) {
 			size_t l = (size_t)(nl - c->buf);
 
 			*line = xstrndup(c->buf, l);
 			*linelen = l;
 			memmove(c->buf, nl + 1, c->len - l - 1);
 			c->len -= l + 1;
+			c->scanned = 0;
 			return 0;
 		}
+		c->scanned = c->len;
 		if (c->len >= CLIENT_MAX_REPLY) {
 			seterr(err, errlen, "%s: reply longer than %u bytes",
 			    c->addr, CLIENT_MAX_REPLY);
@@ -275,7 +282,7 @@ client_call(struct vms_client *c, const char *method, json_t *params,
 	for (;;) {
 		if (read_line(c, &line, &len, err, errlen) != 0)
 			return CLIENT_FAILED;
-		msg = json_loadb(line, len, 0, &jerr);
+		msg = fastjson_loadb(line, len, 0, &jerr);
 		free(line);
 		if (msg == NULL || !json_is_object(msg)) {
 			seterr(err, errlen, "%s: malformed reply: %s", c->addr,

@@ -5,8 +5,9 @@
  * refusals of what is not UTF-8, integers at the limits, whole values;
  * and json_canonical() (canon.c's own encoder since round 2 of #15) writes
  * what jansson's json_dumps() writes with the canonical flags, on every
- * kind of value and on many random ones. jbuf_b64 (the data of a write)
- * writes what b64_encode (libsodium) writes.
+ * kind of value and on many random ones; jbuf_value_ordered writes what
+ * json_dumps() writes without sorting keys. jbuf_b64 (the data of a
+ * write) writes what b64_encode (libsodium) writes.
  */
 #include <sodium.h>
 
@@ -232,6 +233,77 @@ TEST(random_values_as_jansson)
 	json_decref(deep);
 }
 
+/*
+ * jbuf_value_ordered (the worker wire's replies) against json_dumps with
+ * JSON_COMPACT | JSON_REAL_PRECISION(17): the same 20,000 kinds of random
+ * values, keys in their objects' own order, refusals alike; a value nested
+ * past the encoder's limit; a container holding itself refused by both.
+ */
+TEST(random_values_in_own_order)
+{
+	const size_t flags = JSON_COMPACT | JSON_REAL_PRECISION(17) |
+	    JSON_ENCODE_ANY;
+	int k, bad = 0, refused = 0, unsorted = 0;
+	json_t *j, *deep, *a, *loop;
+	struct jbuf b;
+
+	for (k = 0; k < 20000; k++) {
+		char *want, *sorted;
+		int r;
+
+		j = random_value(0);
+		want = json_dumps(j, flags);
+		sorted = jansson_text(j);
+		jbuf_init(&b);
+		r = jbuf_value_ordered(&b, j);
+		if ((want == NULL) != (r != 0) || (want != NULL &&
+		    (b.len != strlen(want) || memcmp(b.s, want, b.len) != 0))) {
+			if (bad++ < 3)
+				printf("     jansson %s\n     ours    %s\n",
+				    want ? want : "(refused)",
+				    r == 0 ? b.s : "(refused)");
+		}
+		refused += want == NULL;
+		unsorted += want != NULL && sorted != NULL &&
+		    strcmp(want, sorted) != 0;
+		free(want);
+		free(sorted);
+		jbuf_free(&b);
+		json_decref(j);
+	}
+	CHECK_EQ_INT(bad, 0);
+	CHECK(refused > 0 && refused < 20000);
+	CHECK(unsorted > 100);	/* (~600) the order was the objects' own */
+	deep = json_array();
+	for (a = deep, k = 0; k < 200; k++) {
+		json_t *in = json_array();
+
+		json_array_append_new(a, in);
+		a = in;
+	}
+	json_array_append_new(a, json_pack("{s:i,s:i}", "b", 1, "a", 2));
+	{
+		char *want = json_dumps(deep, flags);
+
+		jbuf_init(&b);
+		CHECK(want != NULL && jbuf_value_ordered(&b, deep) == 0 &&
+		    strcmp(want, b.s) == 0);
+		free(want);
+		jbuf_free(&b);
+	}
+	json_decref(deep);
+	loop = json_array();
+	json_array_append(loop, loop);	/* (jansson refuses this append) */
+	json_array_append_new(loop, json_object());
+	json_object_set(json_array_get(loop, 0), "self", loop);
+	jbuf_init(&b);
+	CHECK(json_dumps(loop, flags) == NULL);
+	CHECK_EQ_INT(jbuf_value_ordered(&b, loop), -1);
+	jbuf_free(&b);
+	json_object_del(json_array_get(loop, 0), "self");
+	json_decref(loop);
+}
+
 /* jbuf_b64 against b64_encode: every length up to 300 (each padding),
  * random bytes and every byte value, appended after text already there. */
 TEST(b64_as_libsodium)
@@ -269,6 +341,7 @@ main(void)
 	RUN(utf8_and_refusals);
 	RUN(integers_and_values);
 	RUN(random_values_as_jansson);
+	RUN(random_values_in_own_order);
 	RUN(b64_as_libsodium);
 	return test_summary();
 }
