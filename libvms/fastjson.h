@@ -1,7 +1,8 @@
 /*
  * fastjson.h — JSON decoding on the hot paths (a client's request in vmsd,
- * the same request on the worker wire, an entry's arguments in a replay,
- * System.json.decode in a contract): the common subset decoded straight
+ * the same request on the worker wire, an entry's arguments and signature
+ * in a replay, the writes a parallel audit skips by, System.json.decode in
+ * a contract, the replies vmsctl reads): the common subset decoded straight
  * into jansson values, everything else handed to jansson's json_loadb(),
  * which stays the parser of record.
  *
