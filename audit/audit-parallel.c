@@ -12,6 +12,8 @@
  * second one started from: the result is the one a single thread replaying
  * every entry in order would reach, failures named at the same entry.
  *
+ * How many threads: as many as asked, one per PARALLEL_MIN entries at most
+ * (audit_parallel_threads, which audit.c asks before it reads the entries).
  * Segments are cut so that every thread has about as much work: skipping
  * an entry costs about AUDIT_SKIP_COST of replaying one. Each thread reads
  * its entries ahead through a window of its own (audit_copybuf).
@@ -172,6 +174,21 @@ run_segment(void *arg)
 	}
 	engine_state_digest(s->eng, s->last);
 	return NULL;
+}
+
+#define PARALLEL_MIN	2048	/* entries per thread */
+
+int
+audit_parallel_threads(const struct audit *a, uint64_t upto)
+{
+	uint64_t n;
+
+	if (a->threads < 2 || a->src->entry_copy == NULL ||
+	    a->bad_index != AUDIT_NO_INDEX || a->eng == NULL ||
+	    engine_next_index(a->eng) != a->nleaves || upto <= a->nleaves)
+		return 1;
+	n = (upto - a->nleaves) / PARALLEL_MIN;
+	return n < (uint64_t)a->threads ? (int)n : a->threads;
 }
 
 /*

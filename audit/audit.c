@@ -246,24 +246,6 @@ name_from_note(const char *note, struct audit_report *r)
 	snprintf(r->contract, sizeof(r->contract), "%s", s ? s + 1 : cp.origin);
 }
 
-/* On how many threads to replay up to upto: at most a->threads, with at
- * least PARALLEL_MIN new entries each (a second engine is only worth it
- * for many); 1 when not in parallel. */
-#define PARALLEL_MIN	2048	/* entries per thread */
-
-static int
-parallel(const struct audit *a, uint64_t upto)
-{
-	uint64_t n;
-
-	if (a->threads < 2 || a->src->entry_copy == NULL ||
-	    a->bad_index != AUDIT_NO_INDEX || a->eng == NULL ||
-	    engine_next_index(a->eng) != a->nleaves || upto <= a->nleaves)
-		return 1;
-	n = (upto - a->nleaves) / PARALLEL_MIN;
-	return n < (uint64_t)a->threads ? (int)n : a->threads;
-}
-
 /* Bring the verified state from a->size to the checkpoint cp (already
  * signature-checked). Returns 0 ok, 1 failure (r filled), -1 error. */
 static int
@@ -303,7 +285,7 @@ extend(struct audit *a, const struct checkpoint *cp, struct audit_report *r,
 		}
 	}
 	t0 = mono_usec();
-	if ((nthreads = parallel(a, cp->size)) > 1) {
+	if ((nthreads = audit_parallel_threads(a, cp->size)) > 1) {
 		/* hash everything, then replay the entries the source held on
 		 * several threads (audit-parallel.c) */
 		if (process_entries(a, cp->size, &got, 0, err, errlen) != 0 ||

@@ -106,6 +106,11 @@ void	 audit_engine_attach(struct audit *);
  * this much of replaying it; segments are cut by it. Measured on the
  * guest-list ledger (bench-audit): 2.2-2.3 us against 14.4-15.7 us. */
 #define AUDIT_SKIP_COST	0.15
+/* On how many threads to replay up to upto: at most a->threads, with at
+ * least 2,048 new entries each (a second engine is only worth it for
+ * many); 1 when not in parallel (one thread asked, a source without
+ * entry_copy, a failure already found). */
+int	 audit_parallel_threads(const struct audit *, uint64_t upto);
 /* Replay entries [engine position, upto), already hashed into a->leaves,
  * on threads threads; failures in a->bad_* (as the sequential replay
  * records them). 0, or -1 when the source failed (err). */
