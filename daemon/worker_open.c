@@ -244,23 +244,33 @@ worker_refuse(struct worker *w, const char *what)
 	exit(4);
 }
 
-/* The signed head, beside the key: the ledger must hold what it signs. */
-static void
+/*
+ * The signed head, beside the key: the ledger must hold what it signs.
+ * 1 if the head's journal put back entries a crash lost (the ledger must
+ * be opened again), 0 if attached.
+ */
+static int
 attach_head(struct worker *w)
 {
 	char err[VMS_ERRLEN];
+	uint64_t repaired;
 	int r, created;
 
 	if (w->headpath == NULL)
-		return;
-	r = ledger_head_attach(w->ledger, w->headpath, &created, err,
-	    sizeof(err));
+		return 0;
+	r = ledger_head_attach(w->ledger, w->headpath, &created, &repaired,
+	    err, sizeof(err));
+	if (r == 2) {
+		log_warnx("ledger repaired at open: %s", err);
+		return 1;
+	}
 	if (r > 0)
 		worker_refuse(w, err);
 	if (r < 0)
 		fatalx("signed head: %s", err);
 	if (created)
 		log_info("signed head started in %s", w->headpath);
+	return 0;
 }
 
 void
@@ -269,21 +279,31 @@ worker_open(struct worker *w)
 	struct ledger_recovery rec;
 	char err[VMS_ERRLEN], what[VMS_ERRLEN];
 	json_t *m;
+	int tries;
 
 	lock_contract(w);
 	worker_snapshot_clean(w);
 	load_signer(w);
-	memset(&rec, 0, sizeof(rec));
-	if (ledger_open(w->dir, w->signer, &w->ledger, &rec, err,
-	    sizeof(err)) != 0)
-		fatalx("ledger: %s", err);
-	ledger_on_warning(w->ledger, ledger_warning, w);
-	ledger_recovery_text(&rec, what, sizeof(what));
-	if (what[0] != '\0')
-		log_warnx("ledger repaired at open: %s", what);
-	if (ledger_committed_size(w->ledger) == 0)
-		fatalx("ledger is empty: no deploy entry");
-	attach_head(w);
+	for (tries = 0;; tries++) {
+		memset(&rec, 0, sizeof(rec));
+		if (ledger_open(w->dir, w->signer, &w->ledger, &rec, err,
+		    sizeof(err)) != 0)
+			fatalx("ledger: %s", err);
+		ledger_on_warning(w->ledger, ledger_warning, w);
+		ledger_recovery_text(&rec, what, sizeof(what));
+		if (what[0] != '\0')
+			log_warnx("ledger repaired at open: %s", what);
+		if (ledger_committed_size(w->ledger) == 0)
+			fatalx("ledger is empty: no deploy entry");
+		if (attach_head(w) == 0)
+			break;
+		/* (a second open finds every batch the journal put back) */
+		ledger_close(w->ledger);
+		w->ledger = NULL;
+		if (tries > 0)
+			fatalx("ledger: still behind its signed head after "
+			    "the head's journal was put back");
+	}
 	worker_load_state(w, 0);
 	worker_children_recover(w);
 	m = engine_methods(w->engine);
@@ -310,7 +330,7 @@ worker_deploy(struct worker *w)
 	enum engine_status st;
 	char err[VMS_ERRLEN], *entry = NULL;
 	size_t elen = 0;
-	uint64_t index;
+	uint64_t index, repaired;
 	int code_rpc = RPC_INTERNAL_ERROR, created;
 
 	while (!worker_has_line(w) && !w->eof)
@@ -359,7 +379,7 @@ worker_deploy(struct worker *w)
 		goto fail;
 	}
 	if (w->headpath != NULL && ledger_head_attach(w->ledger, w->headpath,
-	    &created, err, sizeof(err)) != 0)
+	    &created, &repaired, err, sizeof(err)) != 0)
 		goto fail;
 	if (ledger_append(w->ledger, entry, elen, &index, err,
 	    sizeof(err)) != 0 || ledger_commit(w->ledger, err,

@@ -107,6 +107,7 @@ void
 ledger_close(struct ledger *l)
 {
 	char why[VMS_ERRLEN];
+	size_t i;
 
 	if (l == NULL)
 		return;
@@ -135,6 +136,8 @@ ledger_close(struct ledger *l)
 	if (l->head_fd >= 0)
 		close(l->head_fd);
 	ledger_history_free(l);
+	for (i = 0; i < l->hq_n; i++)
+		free(l->hq[i]);
 	free(l->p_note);
 	free(l->p_head);
 	free(l->wb_ent.buf);

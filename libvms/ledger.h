@@ -124,15 +124,20 @@ int	ledger_commit(struct ledger *, char *err, size_t errlen);
  *                          entry, append the commit record (unsynced):
  *                          COMMIT_TICKET with a ticket, COMMIT_NOTHING if
  *                          nothing was appended, COMMIT_FAILED (err)
- *   ledger_commit_fsync    (any thread) fdatasync `entries`: the commit
- *                          point; then the signed head, if attached;
- *                          touches only the ticket; 0 or an errno
+ *   ledger_commit_fsync    (any thread) the commit point: without a
+ *                          signed head, fdatasync `entries`; with one,
+ *                          write the head's slot with the batch in it
+ *                          and fdatasync the head (one flush), syncing
+ *                          `entries` first only when the slot is needed
+ *                          for a batch `entries` may not hold durably
+ *                          yet or the batch does not fit; touches only
+ *                          the ticket; 0 or an errno
  *   ledger_commit_finish   (owner) with the errno of phase 2: the
  *                          checkpoint becomes the committed one (history,
  *                          sync point). If the fsync failed, the batch and
  *                          everything appended after it are discarded;
  *                          if the signed head's write failed, the batch
- *                          is durable, nothing is discarded, and the
+ *                          may be durable, nothing is discarded, and the
  *                          ledger must be reopened.
  * One commit may be in flight at a time; entries appended meanwhile go
  * into the next one. Rollback is refused while one is in flight; finish it
@@ -141,11 +146,14 @@ int	ledger_commit(struct ledger *, char *err, size_t errlen);
 struct ledger_ticket {
 	int		 fd;	/* `entries` */
 	uint64_t	 size;	/* the size its checkpoint signs */
-	/* the signed head's slot, written and synced after `entries`
-	 * (head_fd -1: no signed head attached) */
+	/* the signed head's slot (head_fd -1: no signed head attached),
+	 * head_len bytes at head_off; sync_entries: fdatasync `entries`
+	 * before writing it */
 	int		 head_fd;
 	long long	 head_off;
 	const uint8_t	*head_slot;
+	size_t		 head_len;
+	int		 sync_entries;
 	int		*head_errno;	/* set if that write failed */
 };
 enum commit_prepared {
@@ -188,15 +196,22 @@ int	ledger_errno(const struct ledger *);
  * writing, after ledger_open: it is created from the current checkpoint if
  * missing (*created set), and checked: the ledger must hold every entry
  * the head signs, the same ones. From then on every commit records its
- * checkpoint there, synced after `entries` and before the commit
- * returns, and no checkpoint inconsistent with it is signed.
- * 0 attached; 1 refused: the ledger is behind its head, differs from it,
- * or the head is damaged (err says which; storage lost data it had
- * synced, or the ledger was restored from an older copy: the ledger must
- * not be written); -1 error (err).
+ * checkpoint there, with the batch's bytes when they fit (the head's
+ * journal: `entries` is then synced only every few commits), synced
+ * before the commit returns, and no checkpoint inconsistent with it is
+ * signed. A ledger behind its head (a crash lost writes to `entries` that
+ * were not synced yet) is put back from the journal when it holds every
+ * missing batch.
+ * 0 attached; 2 the ledger was behind its head and the journal put back
+ * what it lacked (*repaired entries; err says what): close the ledger,
+ * open it again and attach again; 1 refused: the ledger is behind its
+ * head beyond what the journal holds, differs from it, or the head is
+ * damaged (err says which; storage lost data it had synced, or the ledger
+ * was restored from an older copy: the ledger must not be written); -1
+ * error (err).
  */
 int	ledger_head_attach(struct ledger *, const char *path, int *created,
-	    char *err, size_t errlen);
+	    uint64_t *repaired, char *err, size_t errlen);
 
 /* Read entry i (malloc'd), verifying its leaf hash. */
 int	ledger_read(struct ledger *, uint64_t index, uint8_t **buf,

@@ -1,7 +1,8 @@
 /*
  * ledger_commit.c — the write side of an open ledger: append entries,
- * commit them (sign a checkpoint, append the commit record, one fdatasync
- * of `entries`), sync points and rollback. See ledger.h.
+ * commit them (sign a checkpoint, append the commit record, one fdatasync:
+ * of `entries`, or of the signed head holding the batch), sync points and
+ * rollback. See ledger.h.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -250,11 +251,21 @@ ledger_sync(struct ledger *l, char *err, size_t errlen)
 		return 0;
 	/*
 	 * Everything the new `checkpoint` covers must be durable first.
-	 * `entries` normally is (each commit synced it) but not after a
-	 * recovery from a process crash during a commit's fdatasync.
+	 * `entries` may not be: the signed head's journal holds the last
+	 * batches, and a recovery from a process crash during a commit's
+	 * fdatasync keeps unsynced writes.
 	 */
-	if (fdatasync(l->fd_ent) != 0 || fdatasync(l->fd_idx) != 0 ||
-	    fdatasync(l->fd_hash) != 0 || fdatasync(l->fd_hist) != 0) {
+	if (fdatasync(l->fd_ent) != 0) {
+		seterr(err, errlen, "%s: sync point: fdatasync: %s", l->dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (l->ent_durable < l->cent_end)
+		l->ent_durable = l->cent_end;
+	if (ledger_history_flush(l, err, errlen) != 0)
+		return -1;
+	if (fdatasync(l->fd_idx) != 0 || fdatasync(l->fd_hash) != 0 ||
+	    fdatasync(l->fd_hist) != 0) {
 		seterr(err, errlen, "%s: sync point: fdatasync: %s", l->dir,
 		    strerror(errno));
 		return -1;
@@ -282,6 +293,40 @@ writable(struct ledger *l, char *err, size_t errlen)
 		    "ledger is open read-only");
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * The signed head's slot for the batch being prepared (its commit record
+ * just buffered): with the batch's bytes (the head's journal) when the
+ * buffer holds the whole batch, it fits, and the slot it takes is not
+ * still needed for a batch `entries` may not hold durably; otherwise
+ * without, and `entries` is synced before the slot is written.
+ */
+static int
+head_prepare(struct ledger *l, struct ledger_ticket *t, const char *note)
+{
+	uint64_t seq = l->head_seq + 1;
+	size_t k = (size_t)(seq % LEDGER_HEAD_SLOTS), len = 0;
+
+	if (l->p_head == NULL)
+		l->p_head = xmalloc(LEDGER_HEAD_SLOT);
+	l->p_sync_ent = l->w_ent != l->cent_end ||
+	    l->head_end[k] > l->ent_durable;
+	if (!l->p_sync_ent && (len = ledger_head_encode(l->p_head, seq, note,
+	    l->wb_ent.buf, l->wb_ent.len, l->w_ent)) == 0)
+		l->p_sync_ent = 1;
+	if (l->p_sync_ent && (len = ledger_head_encode(l->p_head, seq, note,
+	    NULL, 0, 0)) == 0)
+		return -1;
+	l->p_head_len = len;
+	l->p_head_errno = 0;
+	t->head_fd = l->head_fd;
+	t->head_off = (long long)k * LEDGER_HEAD_SLOT;
+	t->head_slot = l->p_head;
+	t->head_len = len;
+	t->sync_entries = l->p_sync_ent;
+	t->head_errno = &l->p_head_errno;
 	return 0;
 }
 
@@ -334,6 +379,13 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 	wb_begin(l);
 	wb_add(&l->wb_ent, hdr, 4);
 	wb_add(&l->wb_ent, note, nlen);
+	if (l->head_fd >= 0 && head_prepare(l, t, note) != 0) {
+		seterr(err, errlen, "%s: the checkpoint does not fit the "
+		    "signed head", l->dir);
+		(void)ledger_rollback(l, why, sizeof(why));
+		free(note);
+		return COMMIT_FAILED;
+	}
 	if (ledger_wflush(l) != 0) {
 		l->err_no = errno;
 		seterr(err, errlen, "%s: writing the batch: %s; %" PRIu64
@@ -342,23 +394,6 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 		(void)ledger_rollback(l, why, sizeof(why));
 		free(note);
 		return COMMIT_FAILED;
-	}
-	if (l->head_fd >= 0) {
-		if (l->p_head == NULL)
-			l->p_head = xmalloc(LEDGER_HEAD_SLOT);
-		if (ledger_head_encode(l->p_head, l->head_seq + 1, note) != 0) {
-			seterr(err, errlen, "%s: the checkpoint does not fit the "
-			    "signed head", l->dir);
-			(void)ledger_rollback(l, why, sizeof(why));
-			free(note);
-			return COMMIT_FAILED;
-		}
-		l->p_head_errno = 0;
-		t->head_fd = l->head_fd;
-		t->head_off = (long long)((l->head_seq + 1) % 2) *
-		    LEDGER_HEAD_SLOT;
-		t->head_slot = l->p_head;
-		t->head_errno = &l->p_head_errno;
 	}
 	l->ent_end += 4 + nlen;
 	l->pending = 1;
@@ -380,17 +415,20 @@ ledger_prepared_checkpoint(const struct ledger *l)
 }
 
 /*
- * Phase 2 (any thread): the commit point, then the signed head (only once
- * the entries it signs are durable: a head is never ahead of its ledger
- * but when storage loses synced data). Touches only the ticket and what
- * it points to.
+ * Phase 2 (any thread): the commit point. Without a signed head, the
+ * fdatasync of `entries`. With one, its slot written and synced: it holds
+ * the batch (and a crash that loses the batch's unsynced writes to
+ * `entries` leaves it in the head's journal), or `entries` is synced
+ * first (a head is never ahead of what its ledger and journal hold but
+ * when storage loses synced data). Touches only the ticket and what it
+ * points to.
  */
 int
 ledger_commit_fsync(const struct ledger_ticket *t)
 {
 	int e;
 
-	if (data_fdatasync(t->fd) != 0)
+	if ((t->head_fd < 0 || t->sync_entries) && data_fdatasync(t->fd) != 0)
 		return errno ? errno : EIO;
 	if (t->head_fd >= 0 && (e = ledger_head_write(t)) != 0) {
 		*t->head_errno = e;
@@ -421,13 +459,14 @@ ledger_commit_finish(struct ledger *l, const struct ledger_ticket *t,
 	if (sync_errno != 0 && l->p_head_errno != 0) {
 		l->err_no = l->p_head_errno;
 		/*
-		 * The batch is durable in `entries` but its signed head may
-		 * or may not be: keep both (the head is then at most the
-		 * ledger's size) and acknowledge nothing; a reopen goes on.
+		 * The batch and its signed head may or may not be durable:
+		 * keep both (a reopen finds the batch in `entries`, or in
+		 * the head's journal, or neither) and acknowledge nothing.
 		 */
 		seterr(err, errlen, "%s: writing the signed head: %s; the batch "
-		    "of %" PRIu64 " entries is durable but not acknowledged: "
-		    "reopen the ledger", l->dir, strerror(l->p_head_errno),
+		    "of %" PRIu64 " entries may be durable but is not "
+		    "acknowledged: reopen the ledger", l->dir,
+		    strerror(l->p_head_errno),
 		    l->p_size - l->csize);
 		free(l->p_note);
 		l->p_note = NULL;
@@ -457,13 +496,21 @@ ledger_commit_finish(struct ledger *l, const struct ledger_ticket *t,
 	l->cfront = l->p_front;
 	memcpy(l->croot, l->p_root, MERKLE_HASH_LEN);
 	if (l->head_fd >= 0) {
+		/* (its slot holds the batch until `entries` is synced) */
+		l->head_end[(l->head_seq + 1) % LEDGER_HEAD_SLOTS] =
+		    l->p_sync_ent ? 0 : l->p_ent_end;
+		if (l->p_sync_ent)
+			l->ent_durable = l->p_ent_end;
 		l->head_seq++;
 		l->head_size = l->p_size;
 		memcpy(l->head_root, l->p_root, MERKLE_HASH_LEN);
 	}
 	l->unsynced_commits++;
 	l->unsynced_bytes += l->cent_end - before;
-	if (ledger_history_append(l, l->checkpoint, 0, why,
+	if (l->head_fd >= 0 && !l->p_sync_ent)
+		ledger_history_defer(l, l->checkpoint);
+	else if (ledger_history_flush(l, why, sizeof(why)) != 0 ||
+	    ledger_history_append(l, l->checkpoint, 0, why,
 	    sizeof(why)) != 0)
 		ledger_warn(l, "%s: checkpoint of size %" PRIu64 " is committed but "
 		    "not yet recorded in the history: %s", l->dir, l->csize,

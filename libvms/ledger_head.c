@@ -6,14 +6,29 @@
  * an older copy, leaves the ledger behind its head; a writable ledger then
  * refuses to attach it, so no size is ever signed twice with two roots.
  *
- * The file is two slots of LEDGER_HEAD_SLOT bytes, written in turn, in
- * place (never grown: a full disk cannot refuse the write), and
- * fdatasynced after the entries it signs and before any reply; a torn
- * write damages at most the slot being written, the other one holds the
- * previous head. A slot: "VMSHEAD1" || seq (uint64 BE) || note length
- * (uint32 BE) || note || SHA-256 of everything before it; zeros after.
- * The valid slot with the higher seq is the head; slot = seq % 2.
+ * The file is LEDGER_HEAD_SLOTS slots of LEDGER_HEAD_SLOT bytes, written
+ * in turn, in place (never grown: a full disk cannot refuse the write),
+ * and fdatasynced before any reply; a torn write damages at most the slot
+ * being written, the others hold earlier heads. A slot: "VMSHEAD2" || seq
+ * (uint64 BE) || note length (uint32 BE) || batch offset (uint64 BE) ||
+ * batch length (uint32 BE) || note || batch || SHA-256 of everything
+ * before it; whatever follows is ignored. The valid slot with the highest
+ * seq is the head; slot = seq % LEDGER_HEAD_SLOTS.
+ *
+ * The batch is the commit's bytes as written to `entries` at that offset
+ * (its entries and its commit record): the head's journal. One flush, the
+ * head's, then makes the commit durable; `entries` is synced when a slot
+ * whose batch it may not hold durably yet comes round again, or when a
+ * batch does not fit its slot (ledger_commit.c). An open after a crash
+ * that lost unsynced writes to `entries` finds the ledger behind its
+ * head; the journal then holds every batch it lacks, which attach writes
+ * back. Anything more missing is storage that lost synced data.
+ *
+ * Files of the first format, two slots of 4096 bytes headed "VMSHEAD1"
+ * and no batch, are read and rewritten in this one when attached.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -25,84 +40,213 @@
 #include <sodium.h>
 
 #include "ledger_int.h"
+#include "sha256.h"
 #include "util.h"
 
-#define HEAD_MAGIC	"VMSHEAD1"
-#define HEAD_HDR	(8 + 8 + 4)
-#define HEAD_NOTE_MAX	(LEDGER_HEAD_SLOT - HEAD_HDR - crypto_hash_sha256_BYTES)
+#define HEAD_MAGIC	"VMSHEAD2"
+#define HEAD_HDR	(8 + 8 + 4 + 8 + 4)
+#define HEAD_HASH	crypto_hash_sha256_BYTES
+#define HEAD_NOTE_MAX	4000	/* a checkpoint note is a few hundred */
+#define HEAD_FILE	((off_t)LEDGER_HEAD_SLOTS * LEDGER_HEAD_SLOT)
+#define V1_MAGIC	"VMSHEAD1"
+#define V1_SLOT		4096
+#define V1_HDR		(8 + 8 + 4)
 
-int
-ledger_head_encode(uint8_t *slot, uint64_t seq, const char *note)
+size_t
+ledger_head_encode(uint8_t *slot, uint64_t seq, const char *note,
+    const uint8_t *batch, size_t batchlen, uint64_t at)
 {
-	size_t n = strlen(note);
+	size_t n = strlen(note), len;
 
-	if (n > HEAD_NOTE_MAX)
-		return -1;
-	memset(slot, 0, LEDGER_HEAD_SLOT);
+	if (batch == NULL)
+		batchlen = 0;
+	if (n > HEAD_NOTE_MAX ||
+	    batchlen > LEDGER_HEAD_SLOT - HEAD_HDR - HEAD_NOTE_MAX - HEAD_HASH)
+		return 0;
 	memcpy(slot, HEAD_MAGIC, 8);
 	ledger_put_be64(slot + 8, seq);
 	ledger_put_be32(slot + 16, (uint32_t)n);
+	ledger_put_be64(slot + 20, batchlen > 0 ? at : 0);
+	ledger_put_be32(slot + 28, (uint32_t)batchlen);
 	memcpy(slot + HEAD_HDR, note, n);
-	crypto_hash_sha256(slot + HEAD_HDR + n, slot, HEAD_HDR + n);
-	return 0;
+	if (batchlen > 0)
+		memcpy(slot + HEAD_HDR + n, batch, batchlen);
+	len = HEAD_HDR + n + batchlen;
+	vms_sha256(slot, len, slot + len);
+	return len + HEAD_HASH;
 }
 
-/* A slot's seq and checkpoint if it is whole and signed by the ledger's
- * key for its origin; -1 otherwise. */
+/* One decoded slot. */
+struct head_slot {
+	uint64_t	 seq;
+	struct checkpoint cp;
+	uint64_t	 at;		/* its batch's offset in `entries` */
+	const uint8_t	*batch;		/* in the file's image; NULL: none */
+	size_t		 batchlen;
+};
+
+/* A note that is the ledger's checkpoint, signed by its key. */
 static int
-slot_decode(const struct ledger *l, const uint8_t *slot, uint64_t *seq,
+note_decode(const struct ledger *l, const uint8_t *p, size_t n,
     struct checkpoint *cp)
 {
-	uint8_t h[crypto_hash_sha256_BYTES];
-	char note[LEDGER_HEAD_SLOT], why[VMS_ERRLEN];
-	uint32_t n;
+	char note[HEAD_NOTE_MAX + 1], why[VMS_ERRLEN];
 	size_t tlen;
 
-	if (memcmp(slot, HEAD_MAGIC, 8) != 0 ||
-	    (n = ledger_get_be32(slot + 16)) > HEAD_NOTE_MAX)
-		return -1;
-	crypto_hash_sha256(h, slot, HEAD_HDR + n);
-	if (sodium_memcmp(h, slot + HEAD_HDR + n, sizeof(h)) != 0)
-		return -1;
-	memcpy(note, slot + HEAD_HDR, n);
+	memcpy(note, p, n);
 	note[n] = '\0';
 	if (strlen(note) != n || note_verify(note, n, &l->ver, 1, &tlen, NULL,
 	    why, sizeof(why)) != 0 || checkpoint_parse(note, tlen, cp, why,
 	    sizeof(why)) != 0 || strcmp(cp->origin, l->ver.name) != 0)
 		return -1;
-	*seq = ledger_get_be64(slot + 8);
 	return 0;
 }
 
-/* A new head file holding the ledger's current checkpoint (both slots). */
+/* A slot's seq, checkpoint and batch if it is whole and signed by the
+ * ledger's key for its origin; -1 otherwise. */
 static int
-head_create(struct ledger *l, const char *path, char *err, size_t errlen)
+slot_decode(const struct ledger *l, const uint8_t *slot, struct head_slot *s)
 {
-	uint8_t *buf = xmalloc(2 * LEDGER_HEAD_SLOT);
+	uint8_t h[HEAD_HASH];
+	uint32_t n, b;
+
+	if (memcmp(slot, HEAD_MAGIC, 8) != 0 ||
+	    (n = ledger_get_be32(slot + 16)) > HEAD_NOTE_MAX ||
+	    (b = ledger_get_be32(slot + 28)) > LEDGER_HEAD_SLOT - HEAD_HDR -
+	    HEAD_NOTE_MAX - HEAD_HASH)
+		return -1;
+	vms_sha256(slot, HEAD_HDR + n + b, h);
+	if (sodium_memcmp(h, slot + HEAD_HDR + n + b, sizeof(h)) != 0 ||
+	    note_decode(l, slot + HEAD_HDR, n, &s->cp) != 0)
+		return -1;
+	s->seq = ledger_get_be64(slot + 8);
+	s->at = ledger_get_be64(slot + 20);
+	s->batch = b > 0 ? slot + HEAD_HDR + n : NULL;
+	s->batchlen = b;
+	return 0;
+}
+
+/* The same for a slot of the first format (no batch). */
+static int
+v1_slot_decode(const struct ledger *l, const uint8_t *slot,
+    struct head_slot *s)
+{
+	uint8_t h[HEAD_HASH];
+	uint32_t n;
+
+	if (memcmp(slot, V1_MAGIC, 8) != 0 ||
+	    (n = ledger_get_be32(slot + 16)) > V1_SLOT - V1_HDR - HEAD_HASH)
+		return -1;
+	crypto_hash_sha256(h, slot, V1_HDR + n);
+	if (n > HEAD_NOTE_MAX ||
+	    sodium_memcmp(h, slot + V1_HDR + n, sizeof(h)) != 0 ||
+	    note_decode(l, slot + V1_HDR, n, &s->cp) != 0)
+		return -1;
+	s->seq = ledger_get_be64(slot + 8);
+	s->at = 0;
+	s->batch = NULL;
+	s->batchlen = 0;
+	return 0;
+}
+
+/* A new head file holding one head, seq seq (note, no batch), in slot
+ * seq % LEDGER_HEAD_SLOTS, the others empty; replaces path atomically. */
+static int
+head_create(const char *path, uint64_t seq, const char *note, char *err,
+    size_t errlen)
+{
+	uint8_t *buf = xcalloc(1, (size_t)HEAD_FILE);
 	int rc = -1;
 
-	if (ledger_head_encode(buf, 0, l->checkpoint) != 0 ||
-	    ledger_head_encode(buf + LEDGER_HEAD_SLOT, 1, l->checkpoint) != 0)
+	if (ledger_head_encode(buf + (seq % LEDGER_HEAD_SLOTS) *
+	    LEDGER_HEAD_SLOT, seq, note, NULL, 0, 0) == 0)
 		seterr(err, errlen, "%s: the checkpoint is too large", path);
 	else
-		rc = write_file_atomic(path, buf, 2 * LEDGER_HEAD_SLOT, 0600,
+		rc = write_file_atomic(path, buf, (size_t)HEAD_FILE, 0600,
 		    err, errlen);
 	free(buf);
 	return rc;
 }
 
+/*
+ * The ledger is behind its head: write back the batches the journal holds
+ * from where `entries` ends on, in seq order, then sync them. 0 with the
+ * number of entries put back, or -1 if the journal does not reach back to
+ * the ledger's end (nothing is written then) or a write fails (err).
+ */
+static int
+journal_replay(struct ledger *l, const struct head_slot *s, const int *ok,
+    const struct head_slot *head, uint64_t *nentries, char *err,
+    size_t errlen)
+{
+	const struct head_slot *order[LEDGER_HEAD_SLOTS], *t;
+	uint64_t end = l->cent_end, first = 0;
+	size_t n = 0, i, j, off;
+	uint32_t rec;
+
+	for (i = 0; i < LEDGER_HEAD_SLOTS; i++)
+		if (ok[i] && s[i].batch != NULL && s[i].seq <= head->seq &&
+		    s[i].at + s[i].batchlen > end)
+			order[n++] = &s[i];
+	for (i = 1; i < n; i++)		/* seq order (insertion sort) */
+		for (j = i; j > 0 && order[j - 1]->seq > order[j]->seq; j--) {
+			t = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	/* They must follow each other from the ledger's end to the head's
+	 * commit record, with no gap. */
+	for (i = 0; i < n; i++) {
+		if (order[i]->at > end || (i > 0 && order[i]->at !=
+		    order[i - 1]->at + order[i - 1]->batchlen))
+			return -1;
+		end = order[i]->at + order[i]->batchlen;
+	}
+	if (n == 0 || order[n - 1]->seq != head->seq)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (pwrite_full(l->fd_ent, order[i]->batch,
+		    order[i]->batchlen, (off_t)order[i]->at) != 0) {
+			seterr(err, errlen, "%s/entries: putting back the "
+			    "head's journal: %s", l->dir, strerror(errno));
+			return -2;
+		}
+		if (i == 0)
+			first = order[i]->at;
+		for (off = 0; off + 4 <= order[i]->batchlen; off += 4 +
+		    (rec & ~LEDGER_REC_NOTE)) {
+			rec = ledger_get_be32(order[i]->batch + off);
+			if (!(rec & LEDGER_REC_NOTE) && order[i]->at + off >=
+			    l->cent_end)
+				(*nentries)++;
+		}
+	}
+	if (fdatasync(l->fd_ent) != 0) {
+		seterr(err, errlen, "%s/entries: putting back the head's "
+		    "journal: fdatasync: %s", l->dir, strerror(errno));
+		return -2;
+	}
+	seterr(err, errlen, "the ledger in %s held %" PRIu64 " committed "
+	    "entries, its signed head %" PRIu64 ": %" PRIu64 " entries put "
+	    "back from the head's journal (%" PRIu64 " bytes at offset %"
+	    PRIu64 " of entries, lost by a crash before they were synced)",
+	    l->dir, l->csize, head->cp.size, *nentries, end - first, first);
+	return 0;
+}
+
 int
 ledger_head_attach(struct ledger *l, const char *path, int *created,
-    char *err, size_t errlen)
+    uint64_t *repaired, char *err, size_t errlen)
 {
 	uint8_t *buf;
-	uint64_t seq[2], best = 0;
-	struct checkpoint cp[2], *h = NULL;
+	struct head_slot s[LEDGER_HEAD_SLOTS], *h = NULL;
+	struct stat st;
 	merkle_hash root;
 	char *r64;
-	int fd, ok[2], i;
+	int fd, ok[LEDGER_HEAD_SLOTS], i, v1, r;
 
 	*created = 0;
+	*repaired = 0;
 	if (l->signer == NULL || l->broken || l->head_fd >= 0) {
 		seterr(err, errlen, "%s: the signed head can only be attached "
 		    "once to a ledger open for writing", l->dir);
@@ -114,7 +258,7 @@ ledger_head_attach(struct ledger *l, const char *path, int *created,
 			return -1;
 		}
 		/* A ledger from before the signed head: start it now. */
-		if (head_create(l, path, err, errlen) != 0)
+		if (head_create(path, 0, l->checkpoint, err, errlen) != 0)
 			return -1;
 		if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
 			seterr(err, errlen, "%s: %s", path, strerror(errno));
@@ -122,49 +266,96 @@ ledger_head_attach(struct ledger *l, const char *path, int *created,
 		}
 		*created = 1;
 	}
-	buf = xmalloc(2 * LEDGER_HEAD_SLOT);
-	for (i = 0; i < 2; i++)
-		ok[i] = pread_full(fd, buf + i * LEDGER_HEAD_SLOT,
-		    LEDGER_HEAD_SLOT, (off_t)i * LEDGER_HEAD_SLOT) == 0 &&
-		    slot_decode(l, buf + i * LEDGER_HEAD_SLOT, &seq[i],
-		    &cp[i]) == 0;
-	free(buf);
-	for (i = 0; i < 2; i++)
-		if (ok[i] && (h == NULL || seq[i] > best)) {
-			h = &cp[i];
-			best = seq[i];
-		}
-	if (h == NULL) {
+	if (fstat(fd, &st) != 0) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
 		close(fd);
-		seterr(err, errlen, "the signed head %s is damaged: neither of "
+		return -1;
+	}
+	buf = xcalloc(1, (size_t)HEAD_FILE);
+	v1 = st.st_size == 2 * V1_SLOT;
+	for (i = 0; i < LEDGER_HEAD_SLOTS; i++) {
+		ok[i] = 0;
+		if (v1 && i < 2)
+			ok[i] = pread_full(fd, buf + i * V1_SLOT, V1_SLOT,
+			    (off_t)i * V1_SLOT) == 0 &&
+			    v1_slot_decode(l, buf + i * V1_SLOT, &s[i]) == 0;
+		else if (!v1)
+			ok[i] = pread_full(fd, buf + (size_t)i *
+			    LEDGER_HEAD_SLOT, LEDGER_HEAD_SLOT,
+			    (off_t)i * LEDGER_HEAD_SLOT) == 0 &&
+			    slot_decode(l, buf + (size_t)i * LEDGER_HEAD_SLOT,
+			    &s[i]) == 0;
+		if (ok[i] && (h == NULL || s[i].seq > h->seq))
+			h = &s[i];
+	}
+	if (h == NULL) {
+		free(buf);
+		close(fd);
+		seterr(err, errlen, "the signed head %s is damaged: none of "
 		    "its slots holds a checkpoint signed by the ledger's key",
 		    path);
 		return 1;
 	}
-	if (h->size > l->csize) {
+	if (h->cp.size > l->csize) {
+		r = journal_replay(l, s, ok, h, repaired, err, errlen);
+		free(buf);
 		close(fd);
-		seterr(err, errlen, "the ledger in %s holds %" PRIu64 " committed "
-		    "entries, but a checkpoint of size %" PRIu64 " was signed "
-		    "(%s): the storage lost entries it had synced, or the "
-		    "ledger was restored from an older copy", l->dir, l->csize,
-		    h->size, path);
-		return 1;
+		if (r == 0) {
+			l->broken = 1;	/* reopen it: its files changed */
+			return 2;
+		}
+		if (r == -1)
+			seterr(err, errlen, "the ledger in %s holds %" PRIu64
+			    " committed entries, but a checkpoint of size %"
+			    PRIu64 " was signed (%s): the storage lost "
+			    "entries it had synced, or the ledger was restored "
+			    "from an older copy", l->dir, l->csize,
+			    h->cp.size, path);
+		return r == -1 ? 1 : -1;
 	}
-	if (ledger_root(l, h->size, root) != 0 ||
-	    sodium_memcmp(root, h->root, MERKLE_HASH_LEN) != 0) {
+	if (ledger_root(l, h->cp.size, root) != 0 ||
+	    sodium_memcmp(root, h->cp.root, MERKLE_HASH_LEN) != 0) {
+		free(buf);
 		close(fd);
-		r64 = b64_encode(h->root, MERKLE_HASH_LEN);
+		r64 = b64_encode(h->cp.root, MERKLE_HASH_LEN);
 		seterr(err, errlen, "the first %" PRIu64 " entries of the ledger "
 		    "in %s are not the ones a checkpoint signed (%s, root %s): "
-		    "the ledger was replaced or damaged", h->size, l->dir, path,
-		    r64);
+		    "the ledger was replaced or damaged", h->cp.size, l->dir,
+		    path, r64);
 		free(r64);
 		return 1;
 	}
+	l->head_seq = h->seq;
+	l->head_size = h->cp.size;
+	memcpy(l->head_root, h->cp.root, MERKLE_HASH_LEN);
+	free(buf);
+	/*
+	 * The journal's batches are in `entries` now, perhaps not durably
+	 * (a process crash keeps unsynced writes): sync them, so that every
+	 * slot may be written again. A file of the first format is
+	 * rewritten in this one, holding its head.
+	 */
+	if (fdatasync(l->fd_ent) != 0) {
+		seterr(err, errlen, "%s/entries: %s", l->dir, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	l->ent_durable = l->cent_end;
+	memset(l->head_end, 0, sizeof(l->head_end));
+	if (v1) {
+		/* (the ledger's checkpoint: the head's or one extending it) */
+		close(fd);
+		if (head_create(path, l->head_seq, l->checkpoint, err,
+		    errlen) != 0)
+			return -1;
+		l->head_size = l->csize;
+		memcpy(l->head_root, l->croot, MERKLE_HASH_LEN);
+		if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
+			seterr(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
 	l->head_fd = fd;
-	l->head_seq = best;
-	l->head_size = h->size;
-	memcpy(l->head_root, h->root, MERKLE_HASH_LEN);
 	return 0;
 }
 
@@ -173,7 +364,7 @@ int
 ledger_head_write(const struct ledger_ticket *t)
 {
 	errno = 0;
-	if (pwrite_full(t->head_fd, t->head_slot, LEDGER_HEAD_SLOT,
+	if (pwrite_full(t->head_fd, t->head_slot, t->head_len,
 	    (off_t)t->head_off) != 0 || fdatasync(t->head_fd) != 0)
 		return errno ? errno : EIO;
 	return 0;

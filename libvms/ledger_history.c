@@ -76,6 +76,34 @@ ledger_history_append(struct ledger *l, const char *note, int sync,
 	return 0;
 }
 
+void
+ledger_history_defer(struct ledger *l, const char *note)
+{
+	char why[VMS_ERRLEN];
+
+	/* (never more than a round of the head's slots: full, flush) */
+	if (l->hq_n == sizeof(l->hq) / sizeof(l->hq[0]) &&
+	    ledger_history_flush(l, why, sizeof(why)) != 0)
+		ledger_warn(l, "%s", why);
+	l->hq[l->hq_n++] = xstrdup(note);
+}
+
+int
+ledger_history_flush(struct ledger *l, char *err, size_t errlen)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < l->hq_n; i++) {
+		if (rc == 0 && ledger_history_append(l, l->hq[i], 0, err,
+		    errlen) != 0)
+			rc = -1;	/* the next open recovers them */
+		free(l->hq[i]);
+	}
+	l->hq_n = 0;
+	return rc;
+}
+
 /*
  * At open: the history must end with the current checkpoint. If it does
  * not (a crash between the checkpoint's rename and the history append, or
@@ -346,11 +374,20 @@ ledger_checkpoint_at(struct ledger *l, uint64_t size, char **note,
 	struct checkpoint cp;
 	size_t lo, hi;
 
+	uint64_t qsize;
+	size_t i;
+
 	*note = NULL;
 	if (size == l->csize) {
 		*note = xstrdup(l->checkpoint);
 		return 0;
 	}
+	for (i = 0; i < l->hq_n; i++)
+		if (checkpoint_note_size(l->hq[i], strlen(l->hq[i]),
+		    &qsize) == 0 && qsize == size) {
+			*note = xstrdup(l->hq[i]);
+			return 0;
+		}
 	if (history_load(l, err, errlen) != 0)
 		return -1;
 	lo = 0;

@@ -11,6 +11,7 @@
 
 #define LEDGER_HPEAKS		64
 #define LEDGER_HPEAK_LEVEL	6
+#define LEDGER_HEAD_SLOTS	8	/* the signed head's slots */
 
 /* A growing byte buffer (appends not yet written). */
 struct ledger_wbuf {
@@ -83,23 +84,44 @@ struct ledger {
 	struct merkle_frontier	 p_front;
 	merkle_hash		 p_root;
 	char			*p_note;
-	/* The signed head (ledger_head.c), -1 if none is attached; the
-	 * slot a prepared commit writes, and whether writing it failed. */
+	/*
+	 * The signed head (ledger_head.c), -1 if none is attached; the
+	 * slot a prepared commit writes (p_head_len bytes), and whether
+	 * writing it failed. A slot may carry its batch's bytes (the head's
+	 * journal): head_end[k] is where the batch in slot k ends in
+	 * `entries` if `entries` may not hold it durably yet (0 if it
+	 * does); ent_durable: `entries` is synced up to there. A commit
+	 * whose slot holds such a batch, or whose batch does not fit its
+	 * slot, syncs `entries` first (p_sync_ent).
+	 */
 	int			 head_fd;
 	uint64_t		 head_seq, head_size;
 	merkle_hash		 head_root;
 	uint8_t			*p_head;
-	int			 p_head_errno;
+	size_t			 p_head_len;
+	int			 p_head_errno, p_sync_ent;
+	uint64_t		 head_end[LEDGER_HEAD_SLOTS];
+	uint64_t		 ent_durable;
+	/* Checkpoints of batches `entries` may not hold durably yet, not
+	 * yet in the history (ledger_history_defer). */
+	char			*hq[LEDGER_HEAD_SLOTS + 1];
+	size_t			 hq_n;
 	/* History index, built on first use: sizes and record offsets. */
 	int			 hist_loaded;
 	size_t			 hist_n, hist_cap;
 	uint64_t		*hist_size, *hist_off;
 };
 
-/* The signed head (ledger_head.c): a slot's size, the slot for a seq,
- * encode one (-1 if the note does not fit), write a ticket's (errno). */
-#define LEDGER_HEAD_SLOT	4096
-int	 ledger_head_encode(uint8_t *slot, uint64_t seq, const char *note);
+/*
+ * The signed head (ledger_head.c; vms-ledger(5)): LEDGER_HEAD_SLOTS slots
+ * of LEDGER_HEAD_SLOT bytes, seq's in slot seq % LEDGER_HEAD_SLOTS. Encode
+ * one into slot (LEDGER_HEAD_SLOT bytes): the note and, unless batch is
+ * NULL, the batch's bytes as written to `entries` at offset at; its
+ * length, or 0 if it does not fit. Write a ticket's (an errno).
+ */
+#define LEDGER_HEAD_SLOT	65536
+size_t	 ledger_head_encode(uint8_t *slot, uint64_t seq, const char *note,
+	    const uint8_t *batch, size_t batchlen, uint64_t at);
 int	 ledger_head_write(const struct ledger_ticket *);
 
 /* Test hook: when set, ledger_commit's data fsync fails with EIO. */
@@ -178,6 +200,15 @@ char	*ledger_sign_checkpoint(const struct note_signer *, uint64_t size,
 /* Append a note; fsync only if sync is set. */
 int	 ledger_history_append(struct ledger *, const char *note, int sync,
 	    char *err, size_t errlen);
+/*
+ * A commit whose batch `entries` may not hold durably (the signed head's
+ * journal does) gets its history record once it does: the history never
+ * proves more than a crash leaves in `entries` (ledger_history_repair's
+ * check). Defer the note (copied); flush the deferred ones, in order,
+ * once `entries` is synced (-1 with err: not all were appended).
+ */
+void	 ledger_history_defer(struct ledger *, const char *note);
+int	 ledger_history_flush(struct ledger *, char *err, size_t errlen);
 int	 ledger_history_check(struct ledger *, char *err, size_t errlen);
 /* At open, after the tail scan: make the history end with the anchor note
  * followed by the notes recovered from `entries` (size order). *dirty is

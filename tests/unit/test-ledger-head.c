@@ -1,9 +1,12 @@
 /*
  * test-ledger-head.c — the signed head (ledger_head.c, #16 item 4): created
- * when missing, kept by every commit; a ledger behind its head or with
- * another history under it is refused; a torn slot falls back to the
- * other; both damaged is refused; a failed head write acknowledges
- * nothing, keeps the durable batch and never leaves the head ahead.
+ * when missing, kept by every commit; a ledger behind its head by what
+ * its journal holds is put back, further behind or with another history
+ * under it is refused; a torn slot falls back to the others; all damaged
+ * is refused; a failed head write acknowledges nothing, keeps the batch
+ * and never leaves the head ahead; `entries` is synced before a slot
+ * holding a batch it may lack is written again, and for a batch too
+ * large for a slot; a head file of the first format is rewritten.
  */
 #include <sys/stat.h>
 
@@ -59,11 +62,12 @@ make(const char *dir, const char *hp, int count, const char *tag)
 {
 	struct ledger *l;
 	char err[VMS_ERRLEN];
+	uint64_t rep;
 	int created;
 
 	if (ledger_create(dir, ORIGIN, signer, &l, err, sizeof(err)) != 0)
 		return NULL;
-	if (ledger_head_attach(l, hp, &created, err, sizeof(err)) != 0 ||
+	if (ledger_head_attach(l, hp, &created, &rep, err, sizeof(err)) != 0 ||
 	    !created || commit_n(l, count, tag) != 0) {
 		ledger_close(l);
 		return NULL;
@@ -75,12 +79,65 @@ static int
 reattach(const char *dir, const char *hp, char *err, size_t errlen)
 {
 	struct ledger *l;
+	uint64_t rep;
 	int created, r;
 
 	if (ledger_open(dir, signer, &l, NULL, err, errlen) != 0)
 		return -2;
-	r = ledger_head_attach(l, hp, &created, err, errlen);
+	r = ledger_head_attach(l, hp, &created, &rep, err, errlen);
 	ledger_close(l);
+	return r;
+}
+
+/* Open dir and attach hp: the ledger, or NULL (err). */
+static struct ledger *
+open_attached(const char *dir, const char *hp, char *err, size_t errlen)
+{
+	struct ledger *l;
+	uint64_t rep;
+	int created;
+
+	if (ledger_open(dir, signer, &l, NULL, err, errlen) != 0)
+		return NULL;
+	if (ledger_head_attach(l, hp, &created, &rep, err, errlen) != 0) {
+		ledger_close(l);
+		return NULL;
+	}
+	return l;
+}
+
+/* The process dies: nothing more is written or synced by it. */
+static void
+crash(struct ledger *l)
+{
+	l->broken = 1;
+	ledger_close(l);
+}
+
+/* A crash lost every write to `entries` past off that was not synced:
+ * the file cut there, or zeros from there on (preallocated space). */
+static int
+lose_entries(const char *dir, uint64_t off, int zeros)
+{
+	char *p;
+	struct stat st;
+	int fd, r = -1;
+	uint8_t z[4096] = { 0 };
+	off_t at;
+
+	xasprintf(&p, "%s/entries", dir);
+	if ((fd = open(p, O_RDWR)) >= 0 && fstat(fd, &st) == 0) {
+		r = 0;
+		if (!zeros)
+			r = ftruncate(fd, (off_t)off);
+		for (at = (off_t)off; zeros && at < st.st_size; at += 4096)
+			if (pwrite(fd, z, st.st_size - at < 4096 ?
+			    (size_t)(st.st_size - at) : 4096, at) < 0)
+				r = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(p);
 	return r;
 }
 
@@ -105,7 +162,8 @@ TEST(created_and_kept)
 	CHECK(l != NULL);
 	if (l != NULL)
 		ledger_close(l);
-	CHECK(stat(hp, &st) == 0 && st.st_size == 2 * LEDGER_HEAD_SLOT &&
+	CHECK(stat(hp, &st) == 0 &&
+	    st.st_size == LEDGER_HEAD_SLOTS * LEDGER_HEAD_SLOT &&
 	    (st.st_mode & 0777) == 0600);
 	CHECK_MSG(reattach(d, hp, err, sizeof(err)) == 0, "%s", err);
 	free(d);
@@ -124,16 +182,19 @@ TEST(ledger_behind_refused)
 	CHECK(ledger_open(d, signer, &l, NULL, err, sizeof(err)) == 0);
 	{
 		int created;
+		uint64_t rep;
 
-		CHECK(ledger_head_attach(l, hp, &created, err,
+		CHECK(ledger_head_attach(l, hp, &created, &rep, err,
 		    sizeof(err)) == 0 && !created);
 	}
-	CHECK(commit_n(l, 3, "a") == 0);	/* head: 6 */
+	/* more commits than the head has slots: its journal no longer
+	 * holds the first ones */
+	CHECK(commit_n(l, LEDGER_HEAD_SLOTS + 3, "a") == 0);
 	ledger_close(l);
 	CHECK(copy_dir(old, d) == 0);		/* ledger back to 3 */
 	CHECK(reattach(d, hp, err, sizeof(err)) == 1);
 	CHECK_CONTAINS(err, "holds 3 committed entries, but a checkpoint of "
-	    "size 6 was signed");
+	    "size 14 was signed");
 	CHECK_CONTAINS(err, "the storage lost entries it had synced");
 	free(d);
 	free(old);
@@ -182,14 +243,16 @@ TEST(torn_slot_falls_back)
 
 	if (l == NULL) { CHECK(0); return; }
 	ledger_close(l);
-	/* 4 commits after the two initial slots (seq 0, 1): the newest is
-	 * seq 5, in slot 1 */
-	CHECK(flip(hp, LEDGER_HEAD_SLOT + 100) == 0);
+	/* 4 commits after the initial head (seq 0, slot 0): the newest is
+	 * seq 4, in slot 4 */
+	CHECK(flip(hp, 4 * LEDGER_HEAD_SLOT + 100) == 0);
 	CHECK_MSG(reattach(d, hp, err, sizeof(err)) == 0, "%s", err);
-	/* both damaged: refused */
-	CHECK(flip(hp, 100) == 0);
+	/* all damaged: refused */
+	CHECK(flip(hp, 100) == 0 && flip(hp, LEDGER_HEAD_SLOT + 100) == 0 &&
+	    flip(hp, 2 * LEDGER_HEAD_SLOT + 100) == 0 &&
+	    flip(hp, 3 * LEDGER_HEAD_SLOT + 100) == 0);
 	CHECK(reattach(d, hp, err, sizeof(err)) == 1);
-	CHECK_CONTAINS(err, "is damaged: neither of its slots holds a "
+	CHECK_CONTAINS(err, "is damaged: none of its slots holds a "
 	    "checkpoint signed by the ledger's key");
 	free(d);
 	free(hp);
@@ -210,7 +273,7 @@ TEST(failed_head_write_keeps_batch)
 	CHECK(ledger_append(l, "{\"x\":1}", 7, NULL, err, sizeof(err)) == 0);
 	CHECK(ledger_commit(l, err, sizeof(err)) != 0);
 	CHECK_CONTAINS(err, "writing the signed head: Bad file descriptor; the "
-	    "batch of 1 entries is durable but not acknowledged");
+	    "batch of 1 entries may be durable but is not acknowledged");
 	CHECK(ledger_append(l, "{\"x\":2}", 7, NULL, err, sizeof(err)) != 0);
 	ledger_close(l);
 	/* reopened: the batch is there, the head is behind it, fine */
@@ -220,6 +283,220 @@ TEST(failed_head_write_keeps_batch)
 		ledger_close(l);
 	}
 	CHECK_MSG(reattach(d, hp, err, sizeof(err)) == 0, "%s", err);
+	free(d);
+	free(hp);
+}
+
+/* Entries [0, count) read back: "tag":i each. */
+static int
+entries_are(struct ledger *l, uint64_t from, uint64_t count, const char *tag)
+{
+	char want[64], err[VMS_ERRLEN];
+	uint8_t *buf;
+	size_t len;
+	uint64_t i;
+	int ok = 1;
+
+	for (i = from; i < count && ok; i++) {
+		snprintf(want, sizeof(want), "{\"%s\":%llu}", tag,
+		    (unsigned long long)i);
+		ok = ledger_read(l, i, &buf, &len, err, sizeof(err)) == 0 &&
+		    len == strlen(want) && memcmp(buf, want, len) == 0;
+		if (ok)
+			free(buf);
+	}
+	return ok;
+}
+
+/* Reopen after a crash: 2 (put back) then 0, with `want` entries. */
+static void
+check_put_back(const char *d, const char *hp, uint64_t want,
+    uint64_t nput, const char *tag)
+{
+	struct ledger *l;
+	char err[VMS_ERRLEN], msg[128];
+	uint64_t rep = 0;
+	int created;
+
+	CHECK(ledger_open(d, signer, &l, NULL, err, sizeof(err)) == 0);
+	if (l == NULL)
+		return;
+	CHECK(ledger_committed_size(l) < want);
+	CHECK_EQ_INT(ledger_head_attach(l, hp, &created, &rep, err,
+	    sizeof(err)), 2);
+	CHECK_EQ_INT(rep, nput);
+	snprintf(msg, sizeof(msg), "%llu entries put back from the head's "
+	    "journal", (unsigned long long)nput);
+	CHECK_CONTAINS(err, msg);
+	ledger_close(l);
+	l = open_attached(d, hp, err, sizeof(err));
+	CHECK_MSG(l != NULL, "%s", err);
+	if (l == NULL)
+		return;
+	CHECK_EQ_INT(ledger_committed_size(l), want);
+	CHECK_MSG(ledger_verify_all(l, err, sizeof(err)) == 0, "%s", err);
+	CHECK(entries_are(l, 0, want, tag));
+	/* and it goes on committing */
+	CHECK(commit_n(l, 2, tag) == 0);
+	CHECK(entries_are(l, 0, want + 2, tag));
+	ledger_close(l);
+}
+
+TEST(journal_puts_back_lost_batches)
+{
+	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN];
+	struct ledger *l = make(d, hp, 2, "a");
+	uint64_t e0, want;
+	int zeros;
+
+	if (l == NULL) { CHECK(0); return; }
+	ledger_close(l);
+	for (zeros = 0; zeros < 2; zeros++) {
+		l = open_attached(d, hp, err, sizeof(err));
+		CHECK_MSG(l != NULL, "%s", err);
+		if (l == NULL)
+			break;
+		e0 = l->cent_end;
+		want = ledger_committed_size(l) + 5;
+		/* five commits, none of them syncing `entries` */
+		CHECK(commit_n(l, 5, "a") == 0);
+		CHECK(l->ent_durable == e0 && l->cent_end > e0);
+		crash(l);
+		/* the power went: `entries` as synced */
+		CHECK(lose_entries(d, e0, zeros) == 0);
+		check_put_back(d, hp, want, 5, "a");
+	}
+	free(d);
+	free(hp);
+}
+
+TEST(journal_wraps_after_a_sync)
+{
+	char *d = path("d"), *hp = path("h"), *keep = path("keep"),
+	    err[VMS_ERRLEN];
+	struct ledger *l = make(d, hp, 1, "a");
+	uint64_t e0, durable;
+
+	if (l == NULL) { CHECK(0); return; }
+	ledger_close(l);
+	l = open_attached(d, hp, err, sizeof(err));
+	if (l == NULL) { CHECK(0); return; }
+	e0 = l->cent_end;
+	/* round the slots twice and a bit: each one is written again only
+	 * once `entries` holds its batch durably */
+	CHECK(commit_n(l, 2 * LEDGER_HEAD_SLOTS + 3, "a") == 0);
+	durable = l->ent_durable;
+	CHECK(durable > e0 && durable < l->cent_end);
+	crash(l);
+	/* losing what was not synced: put back */
+	CHECK(copy_dir(d, keep) == 0);
+	CHECK(lose_entries(d, durable, 0) == 0);
+	{
+		/* (every commit after the last synced one is in the journal) */
+		struct ledger *r;
+		uint64_t rep;
+		int created;
+
+		CHECK(ledger_open(d, signer, &r, NULL, err, sizeof(err)) == 0);
+		if (r != NULL) {
+			CHECK_EQ_INT(ledger_head_attach(r, hp, &created, &rep,
+			    err, sizeof(err)), 2);
+			CHECK(rep > 0 && rep < LEDGER_HEAD_SLOTS);
+			ledger_close(r);
+		}
+		r = open_attached(d, hp, err, sizeof(err));
+		CHECK_MSG(r != NULL, "%s", err);
+		if (r != NULL) {
+			CHECK_EQ_INT(ledger_committed_size(r),
+			    1 + 2 * LEDGER_HEAD_SLOTS + 3);
+			CHECK(entries_are(r, 0, ledger_committed_size(r), "a"));
+			ledger_close(r);
+		}
+	}
+	/* losing synced data too: the history, synced with it, proves
+	 * more than `entries` holds; refused at open */
+	CHECK(copy_dir(keep, d) == 0);
+	CHECK(lose_entries(d, e0, 0) == 0);
+	CHECK(reattach(d, hp, err, sizeof(err)) == -2);
+	CHECK_CONTAINS(err, "holds a signed checkpoint past the last one");
+	free(d);
+	free(hp);
+	free(keep);
+}
+
+TEST(large_batch_syncs_entries)
+{
+	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN], *big;
+	struct ledger *l = make(d, hp, 1, "a");
+	size_t len = LEDGER_HEAD_SLOT + 100;
+
+	if (l == NULL) { CHECK(0); return; }
+	CHECK(commit_n(l, 1, "a") == 0);
+	CHECK(l->ent_durable < l->cent_end);
+	big = xmalloc(len);
+	memset(big, ' ', len);
+	big[0] = '[';
+	big[len - 1] = ']';
+	CHECK(ledger_append(l, big, len, NULL, err, sizeof(err)) == 0);
+	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
+	/* too large for a slot: synced in `entries` before the head */
+	CHECK(l->ent_durable == l->cent_end);
+	free(big);
+	ledger_close(l);
+	CHECK_MSG(reattach(d, hp, err, sizeof(err)) == 0, "%s", err);
+	free(d);
+	free(hp);
+}
+
+/* A slot of the first format: "VMSHEAD1" || seq || len || note || SHA. */
+static void
+v1_slot(uint8_t *slot, uint64_t seq, const char *note)
+{
+	size_t len = strlen(note);
+
+	memset(slot, 0, 4096);
+	memcpy(slot, "VMSHEAD1", 8);
+	ledger_put_be64(slot + 8, seq);
+	ledger_put_be32(slot + 16, (uint32_t)len);
+	memcpy(slot + 20, note, len);
+	crypto_hash_sha256(slot + 20 + len, slot, 20 + len);
+}
+
+TEST(first_format_rewritten)
+{
+	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN];
+	struct ledger *l = make(d, hp, 3, "a");
+	uint8_t v1[8192];
+	struct stat st;
+
+	if (l == NULL) { CHECK(0); return; }
+	v1_slot(v1, 6, ledger_checkpoint(l));
+	v1_slot(v1 + 4096, 5, ledger_checkpoint(l));
+	v1[4096 + 30] ^= 1;		/* the older one torn */
+	ledger_close(l);
+	CHECK(write_file_atomic(hp, v1, sizeof(v1), 0600, err,
+	    sizeof(err)) == 0);
+	l = open_attached(d, hp, err, sizeof(err));
+	CHECK_MSG(l != NULL, "%s", err);
+	if (l == NULL)
+		return;
+	CHECK(stat(hp, &st) == 0 &&
+	    st.st_size == LEDGER_HEAD_SLOTS * LEDGER_HEAD_SLOT);
+	CHECK_EQ_INT(l->head_seq, 6);
+	CHECK(commit_n(l, 2, "a") == 0);
+	ledger_close(l);
+	CHECK_MSG(reattach(d, hp, err, sizeof(err)) == 0, "%s", err);
+	/* an empty ledger behind a head of the first format (3 entries):
+	 * no journal there, refused as before */
+	CHECK(rm_rf(d) == 0 && ledger_create(d, ORIGIN, signer, &l, err,
+	    sizeof(err)) == 0);
+	if (l != NULL)
+		ledger_close(l);
+	CHECK(write_file_atomic(hp, v1, sizeof(v1), 0600, err,
+	    sizeof(err)) == 0);
+	CHECK(reattach(d, hp, err, sizeof(err)) == 1);
+	CHECK_CONTAINS(err, "holds 0 committed entries, but a checkpoint of "
+	    "size 3 was signed");
 	free(d);
 	free(hp);
 }
@@ -241,6 +518,10 @@ main(void)
 	n++; RUN(other_history_refused);
 	n++; RUN(torn_slot_falls_back);
 	n++; RUN(failed_head_write_keeps_batch);
+	n++; RUN(journal_puts_back_lost_batches);
+	n++; RUN(journal_wraps_after_a_sync);
+	n++; RUN(large_batch_syncs_entries);
+	n++; RUN(first_format_rewritten);
 	note_signer_free(signer);
 	rm_rf(tmpdir);
 	return test_summary();

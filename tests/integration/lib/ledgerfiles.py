@@ -6,6 +6,11 @@ crash tests, independently of vmsd's code.
         how many checkpoints signed in DIR (its `checkpoints` history and
         the commit records in its `entries`) are not the root of REF's
         first entries at that size: sizes signed twice with other roots
+  ledgerfiles.py durable DIR
+        the offset in DIR/entries where the commit record of the last
+        checkpoint in its `checkpoints` history ends: `entries` is synced
+        at least up to there (the history records a checkpoint once its
+        batch is durable in `entries`); a power loss may lose the rest
   ledgerfiles.py acks DIR ACKS
         ACKS: one acknowledged call a line, "INDEX TAG" (TAG the call's
         first argument). Every one must be the entry at INDEX, each TAG
@@ -68,6 +73,27 @@ def inconsistent(ref, d):
     return 0
 
 
+def durable(d):
+    last = None
+    for _, n in records(d + "/checkpoints"):
+        last = note_size_root(n)
+    data = open(d + "/entries", "rb").read()
+    off = 0
+    while off + 4 <= len(data):
+        (l,) = struct.unpack(">I", data[off:off + 4])
+        if l == 0:
+            break
+        n = l & 0x7fffffff
+        if off + 4 + n > len(data):
+            break
+        end = off + 4 + n
+        if l & 0x80000000 and note_size_root(data[off + 4:end]) == last:
+            print(end)
+            return 0
+        off = end
+    return 1
+
+
 def acks(d, ackfile):
     ls = leaves(d)
     tags = {}
@@ -101,6 +127,8 @@ def acks(d, ackfile):
 def main(argv):
     if len(argv) == 3 and argv[0] == "inconsistent":
         return inconsistent(argv[1], argv[2])
+    if len(argv) == 2 and argv[0] == "durable":
+        return durable(argv[1])
     if len(argv) == 3 and argv[0] == "acks":
         return acks(argv[1], argv[2])
     print(__doc__, file=sys.stderr)
