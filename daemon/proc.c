@@ -37,7 +37,7 @@ struct proc {
 	/* Requests encoded during this turn of the event loop, written at
 	 * its end in one send (proc_flush): no EV_WRITE armed and disarmed
 	 * (two epoll_ctl) per batch unless the socket is full. */
-	struct wire_buf		 out;
+	struct jbuf		 out;
 	struct event		*flush_ev;
 	/* Its replies are read by rev (proc_readable), one read(2) per
 	 * readable socket: a bufferevent asks FIONREAD first each time. */
@@ -221,11 +221,11 @@ proc_flush(struct proc *p)
 	event_del(p->flush_ev);
 	if (p->out.len == 0)
 		return;
-	if (bev_write(p->bev, p->out.buf, p->out.len) != 0)
+	if (bev_write(p->bev, p->out.s, p->out.len) != 0)
 		fatalx("evbuffer_add");
 	p->out.len = 0;
 	if (p->out.cap > 65536)		/* after a deploy's code, say */
-		wire_buf_free(&p->out);
+		jbuf_free(&p->out);
 }
 
 static void
@@ -334,7 +334,7 @@ proc_gone(struct proc *p)
 	nprocs--;
 	event_free(p->flush_ev);
 	event_free(p->rev);
-	wire_buf_free(&p->out);
+	jbuf_free(&p->out);
 	bufferevent_free(p->bev);
 	p->bev = NULL;
 	p->ops->gone(p, p->status, p->arg);
@@ -411,7 +411,7 @@ proc_free_all(void)
 		}
 		event_free(p->flush_ev);
 		event_free(p->rev);
-		wire_buf_free(&p->out);
+		jbuf_free(&p->out);
 		bufferevent_free(p->bev);
 		free(p->name);
 		free(p);

@@ -15,43 +15,21 @@
 #include "util.h"
 #include "wire.h"
 
-void
-wire_buf_add(struct wire_buf *b, const void *p, size_t n)
+static void
+add_str(struct jbuf *b, const char *s)
 {
-	if (b->cap - b->len < n) {
-		size_t cap = b->cap ? b->cap : 4096;
-
-		while (cap - b->len < n)
-			cap *= 2;
-		b->buf = xrealloc(b->buf, cap);
-		b->cap = cap;
-	}
-	memcpy(b->buf + b->len, p, n);
-	b->len += n;
-}
-
-void
-wire_buf_free(struct wire_buf *b)
-{
-	free(b->buf);
-	memset(b, 0, sizeof(*b));
+	jbuf_raw(b, s, strlen(s));
 }
 
 static void
-add_str(struct wire_buf *b, const char *s)
-{
-	wire_buf_add(b, s, strlen(s));
-}
-
-static void
-add_uint(struct wire_buf *b, uint64_t v)
+add_uint(struct jbuf *b, uint64_t v)
 {
 	char num[24], *p = num + sizeof(num);
 
 	do
 		*--p = (char)('0' + v % 10);
 	while ((v /= 10) != 0);
-	wire_buf_add(b, p, (size_t)(num + sizeof(num) - p));
+	jbuf_raw(b, p, (size_t)(num + sizeof(num) - p));
 }
 
 /*
@@ -62,18 +40,10 @@ add_uint(struct wire_buf *b, uint64_t v)
  * time serving a log page); on failure roll back to mark and return -1.
  */
 static int
-add_json(struct wire_buf *b, const json_t *v, size_t mark, const char *what,
+add_json(struct jbuf *b, const json_t *v, size_t mark, const char *what,
     char *err, size_t errlen)
 {
-	struct jbuf t;
-	int r;
-
-	jbuf_init(&t);
-	r = v != NULL ? jbuf_value_ordered(&t, v) : -1;
-	if (r == 0)
-		wire_buf_add(b, t.s != NULL ? t.s : "", t.len);
-	jbuf_free(&t);
-	if (r == 0)
+	if (v != NULL && jbuf_value_ordered(b, v) == 0)
 		return 0;
 	b->len = mark;
 	seterr(err, errlen, "cannot encode the %s (not valid UTF-8?)", what);
@@ -82,7 +52,7 @@ add_json(struct wire_buf *b, const json_t *v, size_t mark, const char *what,
 
 /* A JSON string, or null for NULL. */
 static int
-add_jstr(struct wire_buf *b, const char *s, size_t mark, const char *what,
+add_jstr(struct jbuf *b, const char *s, size_t mark, const char *what,
     char *err, size_t errlen)
 {
 	const unsigned char *p;
@@ -99,9 +69,9 @@ add_jstr(struct wire_buf *b, const char *s, size_t mark, const char *what,
 	    *p != '"' && *p != '\\'; p++)
 		;
 	if (*p == '\0') {
-		wire_buf_add(b, "\"", 1);
-		wire_buf_add(b, s, (size_t)(p - (const unsigned char *)s));
-		wire_buf_add(b, "\"", 1);
+		jbuf_raw(b, "\"", 1);
+		jbuf_raw(b, s, (size_t)(p - (const unsigned char *)s));
+		jbuf_raw(b, "\"", 1);
 		return 0;
 	}
 	j = json_string(s);
@@ -112,7 +82,7 @@ add_jstr(struct wire_buf *b, const char *s, size_t mark, const char *what,
 
 /* A request up to its params' value. */
 static int
-request_head(struct wire_buf *b, uint64_t id, const char *method,
+request_head(struct jbuf *b, uint64_t id, const char *method,
     const char *caller, const char *auth, char *err, size_t errlen)
 {
 	size_t mark = b->len;
@@ -134,7 +104,7 @@ request_head(struct wire_buf *b, uint64_t id, const char *method,
 }
 
 int
-wire_put_request(struct wire_buf *b, uint64_t id, const char *method,
+wire_put_request(struct jbuf *b, uint64_t id, const char *method,
     const char *caller, const char *auth, const json_t *params, char *err,
     size_t errlen)
 {
@@ -154,7 +124,7 @@ wire_put_request(struct wire_buf *b, uint64_t id, const char *method,
 }
 
 int
-wire_put_request_text(struct wire_buf *b, uint64_t id, const char *method,
+wire_put_request_text(struct jbuf *b, uint64_t id, const char *method,
     const char *caller, const char *auth, const char *params, size_t len,
     char *err, size_t errlen)
 {
@@ -167,13 +137,13 @@ wire_put_request_text(struct wire_buf *b, uint64_t id, const char *method,
 	}
 	if (request_head(b, id, method, caller, auth, err, errlen) != 0)
 		return -1;
-	wire_buf_add(b, params, len);
+	jbuf_raw(b, params, len);
 	add_str(b, "}\n");
 	return 0;
 }
 
 int
-wire_put_ready(struct wire_buf *b, uint64_t size, const char *vkey,
+wire_put_ready(struct jbuf *b, uint64_t size, const char *vkey,
     const char *origin, const json_t *methods, char *err, size_t errlen)
 {
 	size_t mark = b->len;
@@ -202,7 +172,7 @@ wire_put_ready(struct wire_buf *b, uint64_t size, const char *vkey,
 }
 
 int
-wire_put_child(struct wire_buf *b, const char *op, const char *name,
+wire_put_child(struct jbuf *b, const char *op, const char *name,
     uint64_t size, const char *vkey, const char *origin, char *err,
     size_t errlen)
 {
@@ -228,7 +198,7 @@ wire_put_child(struct wire_buf *b, const char *op, const char *name,
 }
 
 static void
-reply_head(struct wire_buf *b, uint64_t id, uint64_t size, const char *key)
+reply_head(struct jbuf *b, uint64_t id, uint64_t size, const char *key)
 {
 	add_str(b, "{\"id\":");
 	add_uint(b, id);
@@ -238,7 +208,7 @@ reply_head(struct wire_buf *b, uint64_t id, uint64_t size, const char *key)
 }
 
 int
-wire_put_result(struct wire_buf *b, uint64_t id, uint64_t size,
+wire_put_result(struct jbuf *b, uint64_t id, uint64_t size,
     const json_t *result, char *err, size_t errlen)
 {
 	size_t mark = b->len;
@@ -252,7 +222,7 @@ wire_put_result(struct wire_buf *b, uint64_t id, uint64_t size,
 }
 
 void
-wire_put_error(struct wire_buf *b, uint64_t id, uint64_t size, int code,
+wire_put_error(struct jbuf *b, uint64_t id, uint64_t size, int code,
     const char *message, const json_t *data)
 {
 	char num[16], e[64];
@@ -275,16 +245,16 @@ wire_put_error(struct wire_buf *b, uint64_t id, uint64_t size, int code,
 }
 
 void
-wire_put_result_text(struct wire_buf *b, uint64_t id, uint64_t size,
+wire_put_result_text(struct jbuf *b, uint64_t id, uint64_t size,
     const char *json, size_t len)
 {
 	reply_head(b, id, size, ",\"result\":");
-	wire_buf_add(b, json, len);
+	jbuf_raw(b, json, len);
 	add_str(b, "}\n");
 }
 
 void
-wire_put_error_text(struct wire_buf *b, uint64_t id, uint64_t size, int code,
+wire_put_error_text(struct jbuf *b, uint64_t id, uint64_t size, int code,
     const char *message, const char *data, size_t len)
 {
 	char num[16], e[64];
@@ -297,12 +267,12 @@ wire_put_error_text(struct wire_buf *b, uint64_t id, uint64_t size, int code,
 	    sizeof(e)) != 0)
 		add_str(b, "\"(error message is not valid UTF-8)\"");
 	add_str(b, ",\"data\":");
-	wire_buf_add(b, data, len);
+	jbuf_raw(b, data, len);
 	add_str(b, "}}\n");
 }
 
 void
-wire_put_refused(struct wire_buf *b, const char *reason)
+wire_put_refused(struct jbuf *b, const char *reason)
 {
 	char e[64];
 

@@ -45,52 +45,46 @@
 
 #include <jansson.h>
 
+#include "canon.h"
+
 #define WIRE_VERSION	2
 
-/* A growing buffer of encoded lines. */
-struct wire_buf {
-	char		*buf;
-	size_t		 len, cap;
-};
-
-void	 wire_buf_add(struct wire_buf *, const void *, size_t);
-void	 wire_buf_free(struct wire_buf *);
-
 /*
- * Encoders: append one line (with its "\n") to the buffer. They borrow
+ * Encoders: append one line (with its "\n") to the buffer (canon.c's
+ * struct jbuf, into which JSON values are encoded in place). They borrow
  * their arguments. -1 (nothing appended, err set) only when jansson cannot
  * encode a value (e.g. a string that is not UTF-8 in params or result);
  * an error never fails: a message that is not UTF-8 is replaced, data that
  * cannot be encoded is left out.
  */
-int	 wire_put_request(struct wire_buf *, uint64_t id, const char *method,
+int	 wire_put_request(struct jbuf *, uint64_t id, const char *method,
 	    const char *caller, const char *auth, const json_t *params,
 	    char *err, size_t errlen);
 /* The same with params as JSON text: one compact object that jansson
  * decoded (valid UTF-8, no duplicate key; rpcmsg.c keeps it as the client
  * wrote it), copied as it is. -1 if it is not {...} without a newline. */
-int	 wire_put_request_text(struct wire_buf *, uint64_t id,
+int	 wire_put_request_text(struct jbuf *, uint64_t id,
 	    const char *method, const char *caller, const char *auth,
 	    const char *params, size_t len, char *err, size_t errlen);
-int	 wire_put_ready(struct wire_buf *, uint64_t size, const char *vkey,
+int	 wire_put_ready(struct jbuf *, uint64_t size, const char *vkey,
 	    const char *origin, const json_t *methods, char *err,
 	    size_t errlen);
-int	 wire_put_result(struct wire_buf *, uint64_t id, uint64_t size,
+int	 wire_put_result(struct jbuf *, uint64_t id, uint64_t size,
 	    const json_t *result, char *err, size_t errlen);
-void	 wire_put_error(struct wire_buf *, uint64_t id, uint64_t size,
+void	 wire_put_error(struct jbuf *, uint64_t id, uint64_t size,
 	    int code, const char *message, const json_t *data);
 /* The same with R (or the error's data) as JSON text the caller wrote:
  * one compact JSON value without a newline (the worker's receipts, built
  * without a jansson object per reply). */
-void	 wire_put_result_text(struct wire_buf *, uint64_t id, uint64_t size,
+void	 wire_put_result_text(struct jbuf *, uint64_t id, uint64_t size,
 	    const char *json, size_t len);
-void	 wire_put_error_text(struct wire_buf *, uint64_t id, uint64_t size,
+void	 wire_put_error_text(struct jbuf *, uint64_t id, uint64_t size,
 	    int code, const char *message, const char *data, size_t len);
-int	 wire_put_child(struct wire_buf *, const char *op, const char *name,
+int	 wire_put_child(struct jbuf *, const char *op, const char *name,
 	    uint64_t size, const char *vkey, const char *origin, char *err,
 	    size_t errlen);
 /* Never fails: a reason that is not UTF-8 is replaced. */
-void	 wire_put_refused(struct wire_buf *, const char *reason);
+void	 wire_put_refused(struct jbuf *, const char *reason);
 
 /* A request, decoded by the worker. msg owns everything the pointers
  * point into. */

@@ -41,12 +41,12 @@
 #include "worker.h"
 
 static void
-send_replies(struct worker *w, struct wire_buf *r, struct reply_spans *sp)
+send_replies(struct worker *w, struct jbuf *r, struct reply_spans *sp)
 {
 	sp->n = 0;
 	if (r->len == 0)
 		return;
-	if (write_all(w->fd, r->buf, r->len) != 0)
+	if (write_all(w->fd, r->s, r->len) != 0)
 		fatal("worker %s: write to vmsd", w->name);
 	r->len = 0;
 }
@@ -69,9 +69,9 @@ worker_storage_errno(int e)
 
 /* Rewrite the replies of calls whose entries are lost as errors. */
 static size_t
-refuse_calls(struct worker *w, struct wire_buf *b, struct reply_spans *sp)
+refuse_calls(struct worker *w, struct jbuf *b, struct reply_spans *sp)
 {
-	struct wire_buf nb = { NULL, 0, 0 };
+	struct jbuf nb = { NULL, 0, 0 };
 	size_t i, pos = 0, n = sp->n;
 	json_t *data;
 
@@ -80,7 +80,7 @@ refuse_calls(struct worker *w, struct wire_buf *b, struct reply_spans *sp)
 	data = json_pack("{s:s}", "reason", "no_space");
 	for (i = 0; i < n; i++) {
 		if (sp->v[i].off > pos)
-			wire_buf_add(&nb, b->buf + pos, sp->v[i].off - pos);
+			jbuf_raw(&nb, b->s + pos, sp->v[i].off - pos);
 		wire_put_error(&nb, sp->v[i].id,
 		    ledger_committed_size(w->ledger), RPC_UNAVAILABLE,
 		    worker_no_space, data);
@@ -88,8 +88,8 @@ refuse_calls(struct worker *w, struct wire_buf *b, struct reply_spans *sp)
 	}
 	json_decref(data);
 	if (b->len > pos)
-		wire_buf_add(&nb, b->buf + pos, b->len - pos);
-	wire_buf_free(b);
+		jbuf_raw(&nb, b->s + pos, b->len - pos);
+	jbuf_free(b);
 	*b = nb;
 	sp->n = 0;
 	return n;
@@ -170,7 +170,7 @@ worker_storage_full(struct worker *w, const char *why)
 static void
 commit_start(struct worker *w, int overlap)
 {
-	struct wire_buf t;
+	struct jbuf t;
 	struct reply_spans ts;
 	char err[VMS_ERRLEN];
 	enum commit_prepared r;
@@ -476,8 +476,8 @@ worker_main(int argc, char **argv)
 	free(w.snap_path);
 	free(w.in);
 	worker_free_receipts(&w);
-	wire_buf_free(&w.out);
-	wire_buf_free(&w.fly);
+	jbuf_free(&w.out);
+	jbuf_free(&w.fly);
 	worker_oracles_free(&w);
 	free(w.fx);
 	free(w.out_calls.v);

@@ -95,8 +95,8 @@ struct worker {
 	 * by the committer thread. Replies are sent only once their batch is
 	 * durable, and always in request order: `fly` before `out`.
 	 */
-	struct wire_buf	 out;
-	struct wire_buf	 fly;
+	struct jbuf	 out;
+	struct jbuf	 fly;
 	struct reply_spans out_calls, fly_calls;
 	int		 full;		/* storage full: calls refused */
 	uint64_t	 nrefused;	/* calls refused since */

@@ -60,16 +60,16 @@ static void
 notice(struct worker *w, const char *op, const char *name, uint64_t size,
     const char *vkey, const char *origin)
 {
-	struct wire_buf b;
+	struct jbuf b;
 	char err[VMS_ERRLEN];
 
 	memset(&b, 0, sizeof(b));
 	if (wire_put_child(&b, op, name, size, vkey, origin, err,
 	    sizeof(err)) != 0)
 		log_warnx("child %s: %s", name, err);
-	else if (write_all(w->fd, b.buf, b.len) != 0)
+	else if (write_all(w->fd, b.s, b.len) != 0)
 		fatal("worker %s: write to vmsd", w->name);
-	wire_buf_free(&b);
+	jbuf_free(&b);
 }
 
 int

@@ -24,13 +24,13 @@
 			 JSON_ENCODE_ANY)
 
 static void
-add(struct wire_buf *b, const char *s)
+add(struct jbuf *b, const char *s)
 {
-	wire_buf_add(b, s, strlen(s));
+	jbuf_raw(b, s, strlen(s));
 }
 
 static void
-add_u64(struct wire_buf *b, uint64_t v)
+add_u64(struct jbuf *b, uint64_t v)
 {
 	char num[24];
 
@@ -53,7 +53,7 @@ struct hash_texts {
 };
 
 static void
-add_hash(struct wire_buf *b, struct hash_texts *ht, const uint8_t *h)
+add_hash(struct jbuf *b, struct hash_texts *ht, const uint8_t *h)
 {
 	size_t k = ((size_t)h[0] | (size_t)h[1] << 8) % 128;
 
@@ -64,20 +64,20 @@ add_hash(struct wire_buf *b, struct hash_texts *ht, const uint8_t *h)
 		    MERKLE_HASH_LEN, sodium_base64_VARIANT_ORIGINAL);
 	}
 	add(b, "\"");
-	wire_buf_add(b, ht->slot[k].t, HASH_B64_LEN - 1);
+	jbuf_raw(b, ht->slot[k].t, HASH_B64_LEN - 1);
 	add(b, "\"");
 }
 
 static int
 dump_cb(const char *p, size_t n, void *arg)
 {
-	wire_buf_add(arg, p, n);
+	jbuf_raw(arg, p, n);
 	return 0;
 }
 
 /* The receipt object of hole h into b. */
 static void
-receipt_text(struct worker *w, struct wire_buf *b, struct hash_texts *ht,
+receipt_text(struct worker *w, struct jbuf *b, struct hash_texts *ht,
     const struct receipt_hole *h, const char *notejson, uint64_t size,
     const merkle_hash *proof, size_t n)
 {
@@ -115,7 +115,7 @@ receipt_text(struct worker *w, struct wire_buf *b, struct hash_texts *ht,
 
 /* One call's reply with its receipt, appended to out. */
 static void
-put_reply(struct worker *w, struct wire_buf *out, struct wire_buf *t,
+put_reply(struct worker *w, struct jbuf *out, struct jbuf *t,
     struct hash_texts *ht, const struct receipt_hole *h, const char *notejson,
     uint64_t size, const merkle_hash *proof, size_t n)
 {
@@ -133,7 +133,7 @@ put_reply(struct worker *w, struct wire_buf *out, struct wire_buf *t,
 		add(t, ",\"receipt\":");
 		receipt_text(w, t, ht, h, notejson, size, proof, n);
 		add(t, "}");
-		wire_put_result_text(out, h->id, h->size, t->buf, t->len);
+		wire_put_result_text(out, h->id, h->size, t->s, t->len);
 	} else {
 		add(t, "{\"index\":");
 		add_u64(t, h->index);
@@ -141,7 +141,7 @@ put_reply(struct worker *w, struct wire_buf *out, struct wire_buf *t,
 		receipt_text(w, t, ht, h, notejson, size, proof, n);
 		add(t, "}");
 		wire_put_error_text(out, h->id, h->size, h->code, h->message,
-		    t->buf, t->len);
+		    t->s, t->len);
 	}
 }
 
@@ -177,36 +177,36 @@ hole_clear(struct receipt_hole *h)
  */
 static void
 splice_holes(struct worker *w, void (*put)(struct worker *,
-    struct wire_buf *, size_t, void *), void *arg)
+    struct jbuf *, size_t, void *), void *arg)
 {
-	struct wire_buf b;
+	struct jbuf b;
 	size_t i, at = 0;
 
 	memset(&b, 0, sizeof(b));
 	for (i = 0; i < w->nholes; i++) {
 		if (w->holes[i].at > at)
-			wire_buf_add(&b, w->out.buf + at, w->holes[i].at - at);
+			jbuf_raw(&b, w->out.s + at, w->holes[i].at - at);
 		at = w->holes[i].at;
 		put(w, &b, i, arg);
 		hole_clear(&w->holes[i]);
 	}
 	if (w->out.len > at)
-		wire_buf_add(&b, w->out.buf + at, w->out.len - at);
+		jbuf_raw(&b, w->out.s + at, w->out.len - at);
 	w->nholes = 0;
-	wire_buf_free(&w->out);
+	jbuf_free(&w->out);
 	w->out = b;
 }
 
 /* The batch's checkpoint is signed: each reply with its receipt. */
 struct filled {
-	struct wire_buf	 t;		/* scratch */
+	struct jbuf	 t;		/* scratch */
 	const char	*notejson;
 	uint64_t	 size;
 	struct hash_texts ht;
 };
 
 static void
-put_filled(struct worker *w, struct wire_buf *b, size_t i, void *arg)
+put_filled(struct worker *w, struct jbuf *b, size_t i, void *arg)
 {
 	struct filled *f = arg;
 	size_t start = b->len;
@@ -225,7 +225,7 @@ struct refused {
 };
 
 static void
-put_refused(struct worker *w, struct wire_buf *b, size_t i, void *arg)
+put_refused(struct worker *w, struct jbuf *b, size_t i, void *arg)
 {
 	struct refused *r = arg;
 
@@ -276,7 +276,7 @@ worker_fill_receipts(struct worker *w, const char *note, uint64_t size)
 	w->out_calls.n = 0;	/* every call's reply is a hole until now */
 	splice_holes(w, put_filled, &f);
 	free(notejson);
-	wire_buf_free(&f.t);
+	jbuf_free(&f.t);
 }
 
 size_t

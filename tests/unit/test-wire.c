@@ -20,22 +20,22 @@
 
 /* The one line in b (without its "\n"), NUL-terminated in a copy. */
 static char *
-line_of(const struct wire_buf *b)
+line_of(const struct jbuf *b)
 {
 	char *s;
 
-	if (b->len == 0 || b->buf[b->len - 1] != '\n' ||
-	    memchr(b->buf, '\n', b->len - 1) != NULL)
+	if (b->len == 0 || b->s[b->len - 1] != '\n' ||
+	    memchr(b->s, '\n', b->len - 1) != NULL)
 		return NULL;
 	s = xmalloc(b->len);
-	memcpy(s, b->buf, b->len - 1);
+	memcpy(s, b->s, b->len - 1);
 	s[b->len - 1] = '\0';
 	return s;
 }
 
 TEST(request_round_trip)
 {
-	struct wire_buf b = { 0 };
+	struct jbuf b = { 0 };
 	struct wire_request r;
 	json_t *params = json_pack("{s:s,s:[i,s,b],s:f}", "method", "RSVP",
 	    "args", 1, "b\xc3\xa9", 1, "x", 0.1);
@@ -63,7 +63,7 @@ TEST(request_round_trip)
 		free(line);
 	}
 	json_decref(params);
-	wire_buf_free(&b);
+	jbuf_free(&b);
 }
 
 /* params given as text go out as they are, and decode to the same
@@ -76,7 +76,7 @@ TEST(request_text_round_trip)
 	const char *ptext = "{\"contract\":\"g\",\"args\":[\"\\u00e9\",1.50,"
 	    "{\"k\":[]}],\"method\":\"RSVP\"}";
 	json_t *params = json_loads(ptext, 0, NULL);
-	struct wire_buf b = { 0 };
+	struct jbuf b = { 0 };
 	struct wire_request r;
 	char err[256], *line;
 	size_t i;
@@ -87,7 +87,7 @@ TEST(request_text_round_trip)
 		CHECK_EQ_INT(wire_put_request_text(&b, 7, "call", callers[i],
 		    "debug", ptext, strlen(ptext), err, sizeof(err)), 0);
 		CHECK(b.len > strlen(ptext) &&
-		    memmem(b.buf, b.len, ptext, strlen(ptext)) != NULL);
+		    memmem(b.s, b.len, ptext, strlen(ptext)) != NULL);
 		CHECK((line = line_of(&b)) != NULL);
 		if (line == NULL)
 			continue;
@@ -111,12 +111,12 @@ TEST(request_text_round_trip)
 	    "anonymous", "{}", 2, err, sizeof(err)), -1);
 	CHECK_EQ_INT(b.len, 0);
 	json_decref(params);
-	wire_buf_free(&b);
+	jbuf_free(&b);
 }
 
 TEST(ready_round_trip)
 {
-	struct wire_buf b = { 0 };
+	struct jbuf b = { 0 };
 	struct wire_reply r;
 	json_t *m = json_pack("[s,s]", "RSVP", "listRSVPs");
 	char err[256], *line;
@@ -136,12 +136,12 @@ TEST(ready_round_trip)
 		free(line);
 	}
 	json_decref(m);
-	wire_buf_free(&b);
+	jbuf_free(&b);
 }
 
 TEST(child_round_trip)
 {
-	struct wire_buf b = { 0 };
+	struct jbuf b = { 0 };
 	struct wire_reply r;
 	char err[256], *line;
 
@@ -149,9 +149,9 @@ TEST(child_round_trip)
 	    "host/vmsd/f.alice", err, sizeof(err)), 0);
 	CHECK_EQ_INT(wire_put_child(&b, "stop", "f.bob", 0, "", "", err,
 	    sizeof(err)), 0);
-	CHECK(b.len > 0 && memchr(b.buf, '\n', b.len) != NULL);
-	line = xstrndup(b.buf, (size_t)((char *)memchr(b.buf, '\n', b.len) -
-	    b.buf));
+	CHECK(b.len > 0 && memchr(b.s, '\n', b.len) != NULL);
+	line = xstrndup(b.s, (size_t)((char *)memchr(b.s, '\n', b.len) -
+	    b.s));
 	CHECK_EQ_INT(wire_decode_reply(line, strlen(line), &r, err,
 	    sizeof(err)), 0);
 	CHECK_EQ_INT(r.kind, WIRE_CHILD);
@@ -162,8 +162,8 @@ TEST(child_round_trip)
 	CHECK_EQ_STR(r.origin, "host/vmsd/f.alice");
 	wire_reply_clear(&r);
 	{
-		const char *second = b.buf + strlen(line) + 1;
-		const char *nl = memchr(second, '\n', (size_t)(b.buf + b.len -
+		const char *second = b.s + strlen(line) + 1;
+		const char *nl = memchr(second, '\n', (size_t)(b.s + b.len -
 		    second));
 
 		CHECK(nl != NULL);
@@ -175,13 +175,13 @@ TEST(child_round_trip)
 		wire_reply_clear(&r);
 	}
 	free(line);
-	wire_buf_free(&b);
+	jbuf_free(&b);
 }
 
 static void
 refused_case(const char *reason, const char *want)
 {
-	struct wire_buf b = { 0 };
+	struct jbuf b = { 0 };
 	struct wire_reply r;
 	char err[256], *line;
 
@@ -195,7 +195,7 @@ refused_case(const char *reason, const char *want)
 		wire_reply_clear(&r);
 		free(line);
 	}
-	wire_buf_free(&b);
+	jbuf_free(&b);
 }
 
 TEST(refused_round_trip)
@@ -212,7 +212,7 @@ TEST(result_round_trip)
 		"[]", "{}", "{\"value\":[1,{\"a\":null}],\"index\":3}",
 		"\"}\"", "\"{\\\"id\\\":1,\\\"size\\\":2,\\\"error\\\":3}\"",
 	};
-	struct wire_buf b = { 0 };
+	struct jbuf b = { 0 };
 	struct wire_reply r;
 	json_error_t jerr;
 	json_t *v, *back;
@@ -246,7 +246,7 @@ TEST(result_round_trip)
 		free(line);
 		json_decref(v);
 	}
-	wire_buf_free(&b);
+	jbuf_free(&b);
 }
 
 /* The receipts' encoders: text the worker wrote goes through verbatim. */
@@ -255,7 +255,7 @@ TEST(text_round_trip)
 	static const char res[] = "{\"value\":[1,\"}\"],\"index\":3,"
 	    "\"receipt\":{\"checkpoint\":\"o\\n3\\n\"}}";
 	static const char data[] = "{\"index\":4,\"receipt\":{}}";
-	struct wire_buf b = { 0 };
+	struct jbuf b = { 0 };
 	struct wire_reply r;
 	char err[256], *line;
 	json_t *d;
@@ -286,12 +286,12 @@ TEST(text_round_trip)
 	} else
 		FAILF("error: %s", err);
 	free(line);
-	wire_buf_free(&b);
+	jbuf_free(&b);
 }
 
 TEST(error_round_trip)
 {
-	struct wire_buf b = { 0 };
+	struct jbuf b = { 0 };
 	struct wire_reply r;
 	json_t *data = json_pack("{s:i}", "index", 7);
 	char err[256], *line;
@@ -328,20 +328,20 @@ TEST(error_round_trip)
 		free(line);
 	}
 	json_decref(data);
-	wire_buf_free(&b);
+	jbuf_free(&b);
 }
 
 /* What cannot be encoded is refused, and the buffer is left as it was. */
 TEST(encoder_refuses_bad_utf8)
 {
-	struct wire_buf b = { 0 };
+	struct jbuf b = { 0 };
 	json_t *params = json_object(), *arr = json_array(), *bad;
 	char err[256];
 
 	/* jansson cannot hold a non-UTF-8 string: build it by length */
 	bad = json_stringn_nocheck("a\xff", 2);
 	json_object_set_new(params, "args", bad);
-	wire_buf_add(&b, "x", 1);
+	jbuf_raw(&b, "x", 1);
 	CHECK_EQ_INT(wire_put_request(&b, 1, "call", NULL, "anonymous",
 	    params, err, sizeof(err)), -1);
 	CHECK_EQ_INT(b.len, 1);
@@ -352,7 +352,7 @@ TEST(encoder_refuses_bad_utf8)
 	CHECK_EQ_INT(b.len, 1);
 	json_decref(arr);
 	json_decref(params);
-	wire_buf_free(&b);
+	jbuf_free(&b);
 }
 
 static int
