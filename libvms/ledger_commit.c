@@ -307,17 +307,23 @@ static int
 head_prepare(struct ledger *l, struct ledger_ticket *t, const char *note)
 {
 	uint64_t seq = l->head_seq + 1;
-	size_t k = (size_t)(seq % LEDGER_HEAD_SLOTS), len = 0;
+	size_t k = (size_t)(seq % LEDGER_HEAD_SLOTS), nlen = strlen(note),
+	    len = 0, need;
 
-	if (l->p_head == NULL)
-		l->p_head = xmalloc(LEDGER_HEAD_SLOT);
 	l->p_sync_ent = l->w_ent != l->cent_end ||
-	    l->head_end[k] > l->ent_durable;
-	if (!l->p_sync_ent && (len = ledger_head_encode(l->p_head, seq, note,
-	    l->wb_ent.buf, l->wb_ent.len, l->w_ent)) == 0)
-		l->p_sync_ent = 1;
-	if (l->p_sync_ent && (len = ledger_head_encode(l->p_head, seq, note,
-	    NULL, 0, 0)) == 0)
+	    l->head_end[k] > l->ent_durable ||
+	    ledger_head_len(nlen, l->wb_ent.len) == 0;
+	need = ledger_head_len(nlen, l->p_sync_ent ? 0 : l->wb_ent.len);
+	if (need == 0)
+		return -1;
+	if (need > l->p_head_cap) {	/* (what the batches have needed) */
+		l->p_head = xrealloc(l->p_head, need);
+		l->p_head_cap = need;
+	}
+	len = l->p_sync_ent ? ledger_head_encode(l->p_head, seq, note, NULL,
+	    0, 0) : ledger_head_encode(l->p_head, seq, note, l->wb_ent.buf,
+	    l->wb_ent.len, l->w_ent);
+	if (len == 0)
 		return -1;
 	l->p_head_len = len;
 	l->p_head_errno = 0;

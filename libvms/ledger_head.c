@@ -53,6 +53,15 @@
 #define V1_HDR		(8 + 8 + 4)
 
 size_t
+ledger_head_len(size_t notelen, size_t batchlen)
+{
+	if (notelen > HEAD_NOTE_MAX ||
+	    batchlen > LEDGER_HEAD_SLOT - HEAD_HDR - HEAD_NOTE_MAX - HEAD_HASH)
+		return 0;
+	return HEAD_HDR + notelen + batchlen + HEAD_HASH;
+}
+
+size_t
 ledger_head_encode(uint8_t *slot, uint64_t seq, const char *note,
     const uint8_t *batch, size_t batchlen, uint64_t at)
 {
@@ -60,8 +69,7 @@ ledger_head_encode(uint8_t *slot, uint64_t seq, const char *note,
 
 	if (batch == NULL)
 		batchlen = 0;
-	if (n > HEAD_NOTE_MAX ||
-	    batchlen > LEDGER_HEAD_SLOT - HEAD_HDR - HEAD_NOTE_MAX - HEAD_HASH)
+	if (ledger_head_len(n, batchlen) == 0)
 		return 0;
 	memcpy(slot, HEAD_MAGIC, 8);
 	ledger_put_be64(slot + 8, seq);

@@ -98,7 +98,7 @@ struct ledger {
 	uint64_t		 head_seq, head_size;
 	merkle_hash		 head_root;
 	uint8_t			*p_head;
-	size_t			 p_head_len;
+	size_t			 p_head_len, p_head_cap;
 	int			 p_head_errno, p_sync_ent;
 	uint64_t		 head_end[LEDGER_HEAD_SLOTS];
 	uint64_t		 ent_durable;
@@ -114,12 +114,14 @@ struct ledger {
 
 /*
  * The signed head (ledger_head.c; vms-ledger(5)): LEDGER_HEAD_SLOTS slots
- * of LEDGER_HEAD_SLOT bytes, seq's in slot seq % LEDGER_HEAD_SLOTS. Encode
- * one into slot (LEDGER_HEAD_SLOT bytes): the note and, unless batch is
+ * of LEDGER_HEAD_SLOT bytes, seq's in slot seq % LEDGER_HEAD_SLOTS. The
+ * bytes a slot takes for a note and a batch (0 if they do not fit).
+ * Encode one into slot (that many bytes): the note and, unless batch is
  * NULL, the batch's bytes as written to `entries` at offset at; its
  * length, or 0 if it does not fit. Write a ticket's (an errno).
  */
 #define LEDGER_HEAD_SLOT	65536
+size_t	 ledger_head_len(size_t notelen, size_t batchlen);
 size_t	 ledger_head_encode(uint8_t *slot, uint64_t seq, const char *note,
 	    const uint8_t *batch, size_t batchlen, uint64_t at);
 int	 ledger_head_write(const struct ledger_ticket *);

@@ -433,6 +433,8 @@ TEST(large_batch_syncs_entries)
 	if (l == NULL) { CHECK(0); return; }
 	CHECK(commit_n(l, 1, "a") == 0);
 	CHECK(l->ent_durable < l->cent_end);
+	/* (the slot's buffer is what the batches needed, not a slot) */
+	CHECK(l->p_head_cap > 0 && l->p_head_cap < 1024);
 	big = xmalloc(len);
 	memset(big, ' ', len);
 	big[0] = '[';
@@ -441,6 +443,7 @@ TEST(large_batch_syncs_entries)
 	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
 	/* too large for a slot: synced in `entries` before the head */
 	CHECK(l->ent_durable == l->cent_end);
+	CHECK(l->p_head_cap < 1024);
 	free(big);
 	ledger_close(l);
 	CHECK_MSG(reattach(d, hp, err, sizeof(err)) == 0, "%s", err);
