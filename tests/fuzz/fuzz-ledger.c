@@ -24,17 +24,35 @@
  *                       beyond that a larger file only costs time)
  *   @@flip-FILE N       flip bit N of FILE (byte N/8 mod 1 MiB)
  *   @@rm-FILE           remove FILE
+ *   @@lost-after N      a crash that lost what was not synced after the
+ *                       N-th commit record: `entries` cut at its end,
+ *                       `checkpoint` its note, `checkpoints` up to it
+ *                       (index and hashes as derived, longer)
  * Derived: index = offsets of the @@e records; hashes = their stored
  * hashes (post-order); checkpoints = the size-0 checkpoint then every
  * commit record's note; checkpoint = the last commit note (size 0 if none).
+ * The signed head (ledger_head.c), beside the directory, only if one of:
+ *   @@head       its bytes
+ *   @@hslot      "SEQ C": a slot of seq SEQ holding the C-th commit
+ *                record's checkpoint and its batch (the bytes since the
+ *                commit record before it), as a writer journals it; C 0:
+ *                the size-0 checkpoint, no batch. "SEQ SIZE AT LEN": a
+ *                slot the harness signs, the checkpoint of the first SIZE
+ *                @@e records, its batch the LEN bytes of `entries` at AT.
+ *                Batches are of `entries` as built, before any damage
+ *                (the journal of what a crash then loses); the slot is
+ *                SEQ mod 8 of an 8-slot file (after @@head's bytes)
  *
  * Then: a read-only open (reads, roots, proofs, checkpoints by size, the
  * full rehash); an audit over the directory (audit_dir_source); a
- * writable open (recovery) followed by one append and commit, and a
- * read-only open again. Invariants: when ledger_verify_all passes, every
- * entry reads and every proof verifies against the ledger's roots; after
- * a writable open and a commit, the ledger opens again, one entry longer,
- * at the checkpoint it signed.
+ * writable open (recovery), the head attached if there is one (a journal
+ * put back: opened and attached again), followed by one append and
+ * commit, and a read-only open again. Invariants: when ledger_verify_all
+ * passes, every entry reads and every proof verifies against the ledger's
+ * roots; a ledger the journal was put back into opens and is no longer
+ * behind its head; after a writable open and a commit, the ledger opens
+ * again, one entry longer, at the checkpoint it signed, and its head
+ * attaches to it.
  */
 #include <sys/stat.h>
 
@@ -46,6 +64,7 @@
 #include "audit.h"
 #include "fuzz.h"
 #include "ledger.h"
+#include "ledger_int.h"	/* the head's slot encoder */
 #include "merkle.h"
 #include "note.h"
 #include "util.h"
@@ -102,6 +121,100 @@ find(const struct fuzz_section *s, size_t n, const char *name)
 	return NULL;
 }
 
+/* The signed head's path: beside the directory (removed at exit). */
+static char head_file[256];
+
+static void
+head_rm(void)
+{
+	(void)unlink(head_file);
+}
+
+static char *
+head_path(const char *dir)
+{
+	char *p;
+
+	xasprintf(&p, "%s.head", dir);
+	if (head_file[0] == '\0') {
+		snprintf(head_file, sizeof(head_file), "%s", p);
+		atexit(head_rm);
+	}
+	return p;
+}
+
+/* The signed head from @@head and @@hslot, or none. */
+static void
+build_head(const char *dir, const struct fuzz_section *s, size_t ns,
+    merkle_hash *leaves, uint64_t nleaf, const struct buf *ent,
+    char *const *notes, const size_t *cend, size_t nnotes)
+{
+	size_t flen = (size_t)LEDGER_HEAD_SLOTS * LEDGER_HEAD_SLOT, i, n = 0;
+	unsigned long long seq, size, at, len;
+	struct merkle_frontier f;
+	merkle_hash root;
+	uint8_t *file = NULL;
+	char *hp = head_path(dir), *text, *note;
+	uint64_t j;
+	FILE *fp;
+	int k;
+
+	for (i = 0; i < ns; i++) {
+		if (strcmp(s[i].name, "head") == 0) {
+			free(file);
+			file = xcalloc(1, s[i].len > flen ? s[i].len : flen);
+			memcpy(file, s[i].data, s[i].len);
+			n = s[i].len;
+			continue;
+		}
+		if (strcmp(s[i].name, "hslot") != 0)
+			continue;
+		text = fuzz_strdup(&s[i]);
+		k = sscanf(text, "%llu %llu %llu %llu", &seq, &size, &at,
+		    &len);
+		free(text);
+		if (k != 2 && k != 4)
+			continue;
+		if (file == NULL)
+			file = xcalloc(1, flen);
+		if (n < flen)
+			n = flen;
+		if (k == 2) {		/* seq, commit record */
+			if (size >= nnotes)
+				size = nnotes - 1;
+			note = xstrdup(notes[size]);
+			at = size > 0 ? cend[size - 1] : 0;
+			len = size > 0 ? cend[size] - at : 0;
+		} else {
+			if (size > nleaf)
+				size = nleaf;
+			merkle_frontier_init(&f);
+			for (j = 0; j < size; j++)
+				merkle_frontier_push(&f, leaves[j]);
+			merkle_frontier_root(&f, root);
+			if (size == 0)
+				merkle_empty_root(root);
+			note = fuzz_sign_checkpoint(size, root);
+		}
+		if (at > ent->len)
+			at = ent->len;
+		if (len > ent->len - at)
+			len = ent->len - at;
+		(void)ledger_head_encode(file + (seq % LEDGER_HEAD_SLOTS) *
+		    LEDGER_HEAD_SLOT, seq, note, len > 0 ? ent->p + at : NULL,
+		    (size_t)len, at);
+		free(note);
+	}
+	(void)unlink(hp);
+	if (file != NULL && (fp = fopen(hp, "w")) != NULL) {
+		if (fwrite(file, 1, n, fp) != n)
+			fuzz_fail("cannot write %s", hp);
+		fclose(fp);
+	}
+	free(file);
+	free(hp);
+}
+
 /* Build the directory; returns its path. */
 static const char *
 build(const uint8_t *data, size_t size)
@@ -119,6 +232,8 @@ build(const uint8_t *data, size_t size)
 	uint64_t nleaf = 0, want_at = UINT64_MAX, j;
 	const struct fuzz_section *x;
 	const char *dir = fuzz_scratch();
+	merkle_hash leaves[MAXSEC];
+	size_t *cend;
 	int kk;
 
 	memset(b, 0, sizeof(b));
@@ -129,6 +244,8 @@ build(const uint8_t *data, size_t size)
 	merkle_frontier_init(&at);
 	merkle_empty_root(root);
 	notes = xmalloc(sizeof(char *));
+	cend = xmalloc(sizeof(size_t));
+	cend[0] = 0;
 	notes[nnotes++] = fuzz_sign_checkpoint(0, root);
 	for (i = 0; i < ns; i++) {
 		if (strcmp(s[i].name, "e") == 0) {
@@ -136,6 +253,7 @@ build(const uint8_t *data, size_t size)
 			put_be(&b[0], s[i].len, 4);
 			put(&b[0], s[i].data, s[i].len);
 			merkle_leaf_hash(s[i].data, s[i].len, leaf);
+			memcpy(leaves[nleaf], leaf, MERKLE_HASH_LEN);
 			/* the stored hashes this leaf completes */
 			put(&b[2], leaf, MERKLE_HASH_LEN);
 			memcpy(cur, leaf, MERKLE_HASH_LEN);
@@ -161,6 +279,8 @@ build(const uint8_t *data, size_t size)
 			}
 			put_note(&b[0], note);
 			notes = xrealloc(notes, (nnotes + 1) * sizeof(char *));
+			cend = xrealloc(cend, (nnotes + 1) * sizeof(size_t));
+			cend[nnotes] = b[0].len;
 			notes[nnotes++] = note;
 		} else if (strcmp(s[i].name, "raw") == 0)
 			put(&b[0], s[i].data, s[i].len);
@@ -188,6 +308,7 @@ build(const uint8_t *data, size_t size)
 		put(&b[4], notes[nnotes - 1], strlen(notes[nnotes - 1]));
 	put(&b[5], fuzz_vkey(), strlen(fuzz_vkey()));
 	put(&b[5], "\n", 1);
+	build_head(dir, s, ns, leaves, nleaf, &b[0], notes, cend, nnotes);
 	for (k = 0; k < 7; k++) {
 		if ((x = find(s, ns, files[k])) != NULL) {
 			b[k].len = 0;
@@ -198,9 +319,25 @@ build(const uint8_t *data, size_t size)
 		    b[k].len);
 		free(b[k].p);
 	}
+	if ((x = find(s, ns, "lost-after")) != NULL &&
+	    (j = fuzz_u64(x)) < nnotes) {
+		size_t hl = 0;
+
+		for (i = 0; i <= j; i++)
+			hl += 4 + strlen(notes[i]);
+		xasprintf(&path, "%s/entries", dir);
+		(void)truncate(path, (off_t)cend[j]);
+		free(path);
+		xasprintf(&path, "%s/checkpoints", dir);
+		(void)truncate(path, (off_t)hl);
+		free(path);
+		fuzz_write(dir, "checkpoint", (const uint8_t *)notes[j],
+		    strlen(notes[j]));
+	}
 	for (i = 0; i < nnotes; i++)
 		free(notes[i]);
 	free(notes);
+	free(cend);
 	/* damage */
 	for (i = 0; i < ns; i++) {
 		const char *fn = strchr(s[i].name, '-');
@@ -327,14 +464,56 @@ audit_dir(const char *dir)
 	audit_source_free(src);
 }
 
+/*
+ * Attach the head, if there is one, to l (open for writing): l, the
+ * ledger opened again if the journal was put back, or NULL (refused or
+ * failed, l closed).
+ */
+static struct ledger *
+attach(const char *dir, struct ledger *l)
+{
+	struct ledger_recovery rec;
+	char err[VMS_ERRLEN], *hp = head_path(dir);
+	uint64_t rep;
+	int created, r;
+
+	if (access(hp, F_OK) != 0) {
+		free(hp);
+		return l;
+	}
+	r = ledger_head_attach(l, hp, &created, &rep, err, sizeof(err));
+	if (getenv("FUZZ_VERBOSE") != NULL)
+		fprintf(stderr, "attach: %d %s\n", r, r != 0 ? err : "");
+	if (r == 2) {
+		ledger_close(l);
+		if (ledger_open(dir, fuzz_signer(), &l, &rec, err,
+		    sizeof(err)) != 0)
+			fuzz_fail("no open after the journal was put back: %s",
+			    err);
+		exercise(l);
+		r = ledger_head_attach(l, hp, &created, &rep, err,
+		    sizeof(err));
+		if (r == 2)
+			fuzz_fail("still behind its head after the journal "
+			    "was put back: %s", err);
+	}
+	free(hp);
+	if (r != 0) {
+		ledger_close(l);
+		return NULL;
+	}
+	return l;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ledger_recovery rec;
 	struct ledger *l;
-	char err[VMS_ERRLEN], *cp;
+	char err[VMS_ERRLEN], *cp, *hp;
 	const char *dir;
-	uint64_t idx, want;
+	uint64_t idx, want, rep;
+	int created, r;
 
 	fuzz_init();
 	dir = build(data, size);
@@ -350,6 +529,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	exercise(l);
+	if ((l = attach(dir, l)) == NULL)
+		return 0;
 	if (ledger_append(l, "{}", 2, &idx, err, sizeof(err)) != 0 ||
 	    ledger_commit(l, err, sizeof(err)) != 0) {
 		ledger_close(l);
@@ -371,5 +552,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	exercise(l);
 	ledger_close(l);
 	free(cp);
+	/* the writer's head attaches to what it wrote */
+	hp = head_path(dir);
+	if (access(hp, F_OK) == 0) {
+		if (ledger_open(dir, fuzz_signer(), &l, &rec, err,
+		    sizeof(err)) != 0)
+			fuzz_fail("no writable open after a commit: %s", err);
+		if ((r = ledger_head_attach(l, hp, &created, &rep, err,
+		    sizeof(err))) != 0)
+			fuzz_fail("its own head does not attach (%d): %s", r,
+			    err);
+		ledger_close(l);
+	}
+	free(hp);
 	return 0;
 }
