@@ -177,10 +177,64 @@ head_create(const char *path, uint64_t seq, const char *note, char *err,
 }
 
 /*
+ * Do the batches, in order, from the ledger's committed end, hold records
+ * whose entries extend its tree to the head's, each commit record signing
+ * the tree so far? Checked before anything is written: a journal that
+ * would not bring the ledger to its head is not put back. The number of
+ * entries they hold, or -1.
+ */
+static int64_t
+journal_check(struct ledger *l, const struct head_slot *const *order,
+    size_t n, const struct head_slot *head)
+{
+	struct merkle_frontier f = l->cfront;
+	struct checkpoint cp;
+	merkle_hash leaf, root;
+	uint64_t size = l->csize;
+	size_t i, off, len = 0;
+	uint32_t rec = 0;
+
+	if (n == 0 || order[0]->at != l->cent_end)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const uint8_t *b = order[i]->batch;
+
+		for (off = 0; off < order[i]->batchlen; off += 4 + len) {
+			if (order[i]->batchlen - off < 4)
+				return -1;
+			rec = ledger_get_be32(b + off);
+			len = rec & ~LEDGER_REC_NOTE;
+			if (len == 0 || len > order[i]->batchlen - off - 4)
+				return -1;
+			if (!(rec & LEDGER_REC_NOTE)) {
+				merkle_leaf_hash(b + off + 4, len, leaf);
+				merkle_frontier_push(&f, leaf);
+				size++;
+				continue;
+			}
+			merkle_frontier_root(&f, root);
+			if (len > HEAD_NOTE_MAX || note_decode(l, b + off + 4,
+			    len, &cp) != 0 || cp.size != size ||
+			    sodium_memcmp(cp.root, root, MERKLE_HASH_LEN) != 0)
+				return -1;
+		}
+		/* (each batch ends with its commit record) */
+		if (rec != (LEDGER_REC_NOTE | (uint32_t)len))
+			return -1;
+	}
+	merkle_frontier_root(&f, root);
+	if (size != head->cp.size ||
+	    sodium_memcmp(root, head->cp.root, MERKLE_HASH_LEN) != 0)
+		return -1;
+	return (int64_t)(size - l->csize);
+}
+
+/*
  * The ledger is behind its head: write back the batches the journal holds
- * from where `entries` ends on, in seq order, then sync them. 0 with the
- * number of entries put back, or -1 if the journal does not reach back to
- * the ledger's end (nothing is written then) or a write fails (err).
+ * from where `entries` ends on, in seq order, once checked (journal_check),
+ * then sync them. 0 with the number of entries put back, or -1 if the
+ * journal does not bring the ledger to its head (nothing is written then)
+ * or -2 if a write fails (err).
  */
 static int
 journal_replay(struct ledger *l, const struct head_slot *s, const int *ok,
@@ -188,9 +242,9 @@ journal_replay(struct ledger *l, const struct head_slot *s, const int *ok,
     size_t errlen)
 {
 	const struct head_slot *order[LEDGER_HEAD_SLOTS], *t;
-	uint64_t end = l->cent_end, first = 0;
-	size_t n = 0, i, j, off;
-	uint32_t rec;
+	uint64_t end = l->cent_end, first;
+	size_t n = 0, i, j;
+	int64_t put;
 
 	for (i = 0; i < LEDGER_HEAD_SLOTS; i++)
 		if (ok[i] && s[i].batch != NULL && s[i].seq <= head->seq &&
@@ -212,23 +266,17 @@ journal_replay(struct ledger *l, const struct head_slot *s, const int *ok,
 	}
 	if (n == 0 || order[n - 1]->seq != head->seq)
 		return -1;
-	for (i = 0; i < n; i++) {
+	if ((put = journal_check(l, order, n, head)) < 0)
+		return -1;
+	*nentries = (uint64_t)put;
+	first = order[0]->at;
+	for (i = 0; i < n; i++)
 		if (pwrite_full(l->fd_ent, order[i]->batch,
 		    order[i]->batchlen, (off_t)order[i]->at) != 0) {
 			seterr(err, errlen, "%s/entries: putting back the "
 			    "head's journal: %s", l->dir, strerror(errno));
 			return -2;
 		}
-		if (i == 0)
-			first = order[i]->at;
-		for (off = 0; off + 4 <= order[i]->batchlen; off += 4 +
-		    (rec & ~LEDGER_REC_NOTE)) {
-			rec = ledger_get_be32(order[i]->batch + off);
-			if (!(rec & LEDGER_REC_NOTE) && order[i]->at + off >=
-			    l->cent_end)
-				(*nentries)++;
-		}
-	}
 	if (fdatasync(l->fd_ent) != 0) {
 		seterr(err, errlen, "%s/entries: putting back the head's "
 		    "journal: fdatasync: %s", l->dir, strerror(errno));

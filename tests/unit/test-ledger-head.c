@@ -451,6 +451,66 @@ TEST(large_batch_syncs_entries)
 	free(hp);
 }
 
+TEST(journal_checked_before_written)
+{
+	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN];
+	struct ledger *l = make(d, hp, 2, "a");
+	uint8_t *slot = xmalloc(LEDGER_HEAD_SLOT), *batch;
+	uint64_t e0, seq;
+	size_t blen, len;
+	struct stat st;
+	int fd;
+
+	if (l == NULL) { CHECK(0); free(slot); return; }
+	ledger_close(l);
+	l = open_attached(d, hp, err, sizeof(err));
+	if (l == NULL) { CHECK(0); free(slot); return; }
+	e0 = l->cent_end;
+	CHECK(commit_n(l, 1, "a") == 0);
+	seq = l->head_seq;
+	blen = (size_t)(l->cent_end - e0);
+	batch = xmalloc(blen);
+	{
+		char *ep;
+		int efd;
+
+		xasprintf(&ep, "%s/entries", d);
+		efd = open(ep, O_RDONLY);
+		CHECK(efd >= 0 && pread(efd, batch, blen, (off_t)e0) ==
+		    (ssize_t)blen);
+		if (efd >= 0)
+			close(efd);
+		free(ep);
+	}
+	/* the slot again, signed as before, one byte of its entry changed:
+	 * its commit record no longer signs what it holds */
+	batch[6] ^= 1;
+	len = ledger_head_encode(slot, seq, ledger_checkpoint(l), batch, blen,
+	    e0);
+	CHECK(len > 0);
+	crash(l);
+	fd = open(hp, O_RDWR);
+	CHECK(fd >= 0 && pwrite(fd, slot, len, (off_t)(seq %
+	    LEDGER_HEAD_SLOTS) * LEDGER_HEAD_SLOT) == (ssize_t)len);
+	if (fd >= 0)
+		close(fd);
+	CHECK(lose_entries(d, e0, 0) == 0);
+	CHECK(reattach(d, hp, err, sizeof(err)) == 1);
+	CHECK_CONTAINS(err, "holds 2 committed entries, but a checkpoint of "
+	    "size 3 was signed");
+	{
+		char *ep;
+
+		xasprintf(&ep, "%s/entries", d);
+		CHECK(stat(ep, &st) == 0 && (uint64_t)st.st_size == e0);
+		free(ep);
+	}
+	free(batch);
+	free(slot);
+	free(d);
+	free(hp);
+}
+
 /* A slot of the first format: "VMSHEAD1" || seq || len || note || SHA. */
 static void
 v1_slot(uint8_t *slot, uint64_t seq, const char *note)
@@ -525,6 +585,7 @@ main(void)
 	n++; RUN(journal_wraps_after_a_sync);
 	n++; RUN(large_batch_syncs_entries);
 	n++; RUN(first_format_rewritten);
+	n++; RUN(journal_checked_before_written);
 	note_signer_free(signer);
 	rm_rf(tmpdir);
 	return test_summary();
