@@ -250,9 +250,9 @@ worker_refuse(struct worker *w, const char *what)
  * be opened again), 0 if attached.
  */
 static int
-attach_head(struct worker *w)
+attach_head(struct worker *w, int again)
 {
-	char err[VMS_ERRLEN];
+	char err[VMS_ERRLEN], *why;
 	uint64_t repaired;
 	int r, created;
 
@@ -260,6 +260,13 @@ attach_head(struct worker *w)
 		return 0;
 	r = ledger_head_attach(w->ledger, w->headpath, &created, &repaired,
 	    err, sizeof(err));
+	if (r == 2 && again) {
+		/* (the ledger's open did not take what was put back) */
+		xasprintf(&why, "the ledger is still behind its signed head "
+		    "%s after the head's journal was put back: %s",
+		    w->headpath, err);
+		worker_refuse(w, why);
+	}
 	if (r == 2) {
 		log_warnx("ledger repaired at open: %s", err);
 		return 1;
@@ -295,14 +302,11 @@ worker_open(struct worker *w)
 			log_warnx("ledger repaired at open: %s", what);
 		if (ledger_committed_size(w->ledger) == 0)
 			fatalx("ledger is empty: no deploy entry");
-		if (attach_head(w) == 0)
+		if (attach_head(w, tries > 0) == 0)
 			break;
 		/* (a second open finds every batch the journal put back) */
 		ledger_close(w->ledger);
 		w->ledger = NULL;
-		if (tries > 0)
-			fatalx("ledger: still behind its signed head after "
-			    "the head's journal was put back");
 	}
 	worker_load_state(w, 0);
 	worker_children_recover(w);

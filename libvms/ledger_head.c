@@ -196,8 +196,11 @@ journal_check(struct ledger *l, const struct head_slot *const *order,
 
 	if (n == 0 || order[0]->at != l->cent_end)
 		return -1;
+	/* Each batch as a writer makes it: entries, at least one, then its
+	 * commit record, which ends it. */
 	for (i = 0; i < n; i++) {
 		const uint8_t *b = order[i]->batch;
+		uint64_t first = size;
 
 		for (off = 0; off < order[i]->batchlen; off += 4 + len) {
 			if (order[i]->batchlen - off < 4)
@@ -213,13 +216,14 @@ journal_check(struct ledger *l, const struct head_slot *const *order,
 				continue;
 			}
 			merkle_frontier_root(&f, root);
-			if (len > HEAD_NOTE_MAX || note_decode(l, b + off + 4,
-			    len, &cp) != 0 || cp.size != size ||
+			if (size == first || off + 4 + len !=
+			    order[i]->batchlen || len > HEAD_NOTE_MAX ||
+			    note_decode(l, b + off + 4, len, &cp) != 0 ||
+			    cp.size != size ||
 			    sodium_memcmp(cp.root, root, MERKLE_HASH_LEN) != 0)
 				return -1;
 		}
-		/* (each batch ends with its commit record) */
-		if (rec != (LEDGER_REC_NOTE | (uint32_t)len))
+		if (!(rec & LEDGER_REC_NOTE))
 			return -1;
 	}
 	merkle_frontier_root(&f, root);
