@@ -11,6 +11,8 @@ crash tests, independently of vmsd's code.
         checkpoint in its `checkpoints` history ends: `entries` is synced
         at least up to there (the history records a checkpoint once its
         batch is durable in `entries`); a power loss may lose the rest
+  ledgerfiles.py committed DIR
+        the offset in DIR/entries where its last commit record ends
   ledgerfiles.py acks DIR ACKS
         ACKS: one acknowledged call a line, "INDEX TAG" (TAG the call's
         first argument). Every one must be the entry at INDEX, each TAG
@@ -73,10 +75,8 @@ def inconsistent(ref, d):
     return 0
 
 
-def durable(d):
-    last = None
-    for _, n in records(d + "/checkpoints"):
-        last = note_size_root(n)
+def commit_ends(d):
+    """(size, root, end offset) of each commit record in DIR/entries."""
     data = open(d + "/entries", "rb").read()
     off = 0
     while off + 4 <= len(data):
@@ -87,11 +87,26 @@ def durable(d):
         if off + 4 + n > len(data):
             break
         end = off + 4 + n
-        if l & 0x80000000 and note_size_root(data[off + 4:end]) == last:
+        if l & 0x80000000:
+            yield note_size_root(data[off + 4:end]) + (end,)
+        off = end
+
+
+def durable(d):
+    last = None
+    for _, n in records(d + "/checkpoints"):
+        last = note_size_root(n)
+    for size, root, end in commit_ends(d):
+        if (size, root) == last:
             print(end)
             return 0
-        off = end
     return 1
+
+
+def committed(d):
+    ends = [end for _, _, end in commit_ends(d)]
+    print(ends[-1] if ends else 0)
+    return 0
 
 
 def acks(d, ackfile):
@@ -129,6 +144,8 @@ def main(argv):
         return inconsistent(argv[1], argv[2])
     if len(argv) == 2 and argv[0] == "durable":
         return durable(argv[1])
+    if len(argv) == 2 and argv[0] == "committed":
+        return committed(argv[1])
     if len(argv) == 3 and argv[0] == "acks":
         return acks(argv[1], argv[2])
     print(__doc__, file=sys.stderr)
