@@ -177,11 +177,11 @@ head_create(const char *path, uint64_t seq, const char *note, char *err,
 }
 
 /*
- * Do the batches, in order, from the ledger's committed end, hold records
- * whose entries extend its tree to the head's, each commit record signing
- * the tree so far? Checked before anything is written: a journal that
- * would not bring the ledger to its head is not put back. The number of
- * entries they hold, or -1.
+ * Do the batches (in order, the first at the ledger's committed end) hold
+ * records whose entries extend its tree to the head's, each commit record
+ * signing the tree so far? Checked before anything is written: a journal
+ * that would not bring the ledger to its head is not put back. The number
+ * of entries they hold, or -1.
  */
 static int64_t
 journal_check(struct ledger *l, const struct head_slot *const *order,
@@ -194,8 +194,6 @@ journal_check(struct ledger *l, const struct head_slot *const *order,
 	size_t i, off, len = 0;
 	uint32_t rec = 0;
 
-	if (n == 0 || order[0]->at != l->cent_end)
-		return -1;
 	/* Each batch as a writer makes it: entries, at least one, then its
 	 * commit record, which ends it. */
 	for (i = 0; i < n; i++) {
@@ -260,11 +258,10 @@ journal_replay(struct ledger *l, const struct head_slot *s, const int *ok,
 			order[j] = order[j - 1];
 			order[j - 1] = t;
 		}
-	/* They must follow each other from the ledger's end to the head's
-	 * commit record, with no gap. */
+	/* They must follow each other from the ledger's committed end to
+	 * the head's commit record, with no gap. */
 	for (i = 0; i < n; i++) {
-		if (order[i]->at > end || (i > 0 && order[i]->at !=
-		    order[i - 1]->at + order[i - 1]->batchlen))
+		if (order[i]->at != end)
 			return -1;
 		end = order[i]->at + order[i]->batchlen;
 	}
