@@ -81,10 +81,25 @@ ledger_history_defer(struct ledger *l, const char *note)
 {
 	char why[VMS_ERRLEN];
 
-	/* (never more than a round of the head's slots: full, flush) */
-	if (l->hq_n == sizeof(l->hq) / sizeof(l->hq[0]) &&
-	    ledger_history_flush(l, why, sizeof(why)) != 0)
-		ledger_warn(l, "%s", why);
+	/*
+	 * Never more than a round of the head's slots (a commit then syncs
+	 * `entries` and flushes them). Should it fill, `entries` is synced
+	 * here first; if that fails they are dropped, the next open records
+	 * them again from the commit records.
+	 */
+	if (l->hq_n == sizeof(l->hq) / sizeof(l->hq[0])) {
+		if (fdatasync(l->fd_ent) == 0) {
+			if (l->ent_durable < l->cent_end)
+				l->ent_durable = l->cent_end;
+			if (ledger_history_flush(l, why, sizeof(why)) != 0)
+				ledger_warn(l, "%s", why);
+		} else {
+			ledger_warn(l, "%s/entries: fdatasync: %s", l->dir,
+			    strerror(errno));
+			while (l->hq_n > 0)
+				free(l->hq[--l->hq_n]);
+		}
+	}
 	l->hq[l->hq_n++] = xstrdup(note);
 }
 
