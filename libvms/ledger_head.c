@@ -87,7 +87,9 @@ ledger_head_encode(uint8_t *slot, uint64_t seq, const char *note,
 /* One decoded slot. */
 struct head_slot {
 	uint64_t	 seq;
-	struct checkpoint cp;
+	const uint8_t	*note;		/* in the file's image, not checked */
+	size_t		 notelen;
+	struct checkpoint cp;		/* once checked (head_pick) */
 	uint64_t	 at;		/* its batch's offset in `entries` */
 	const uint8_t	*batch;		/* in the file's image; NULL: none */
 	size_t		 batchlen;
@@ -110,10 +112,12 @@ note_decode(const struct ledger *l, const uint8_t *p, size_t n,
 	return 0;
 }
 
-/* A slot's seq, checkpoint and batch if it is whole and signed by the
- * ledger's key for its origin; -1 otherwise. */
+/* A slot's seq, note and batch if it is whole (its SHA-256 matches); -1
+ * otherwise. Its note's signature is checked only if it is the head
+ * (head_pick): the journal's batches are checked on their own
+ * (journal_check). */
 static int
-slot_decode(const struct ledger *l, const uint8_t *slot, struct head_slot *s)
+slot_decode(const uint8_t *slot, struct head_slot *s)
 {
 	uint8_t h[HEAD_HASH];
 	uint32_t n, b;
@@ -124,9 +128,10 @@ slot_decode(const struct ledger *l, const uint8_t *slot, struct head_slot *s)
 	    HEAD_NOTE_MAX - HEAD_HASH)
 		return -1;
 	vms_sha256(slot, HEAD_HDR + n + b, h);
-	if (sodium_memcmp(h, slot + HEAD_HDR + n + b, sizeof(h)) != 0 ||
-	    note_decode(l, slot + HEAD_HDR, n, &s->cp) != 0)
+	if (sodium_memcmp(h, slot + HEAD_HDR + n + b, sizeof(h)) != 0)
 		return -1;
+	s->note = slot + HEAD_HDR;
+	s->notelen = n;
 	s->seq = ledger_get_be64(slot + 8);
 	s->at = ledger_get_be64(slot + 20);
 	s->batch = b > 0 ? slot + HEAD_HDR + n : NULL;
@@ -136,8 +141,7 @@ slot_decode(const struct ledger *l, const uint8_t *slot, struct head_slot *s)
 
 /* The same for a slot of the first format (no batch). */
 static int
-v1_slot_decode(const struct ledger *l, const uint8_t *slot,
-    struct head_slot *s)
+v1_slot_decode(const uint8_t *slot, struct head_slot *s)
 {
 	uint8_t h[HEAD_HASH];
 	uint32_t n;
@@ -147,9 +151,10 @@ v1_slot_decode(const struct ledger *l, const uint8_t *slot,
 		return -1;
 	crypto_hash_sha256(h, slot, V1_HDR + n);
 	if (n > HEAD_NOTE_MAX ||
-	    sodium_memcmp(h, slot + V1_HDR + n, sizeof(h)) != 0 ||
-	    note_decode(l, slot + V1_HDR, n, &s->cp) != 0)
+	    sodium_memcmp(h, slot + V1_HDR + n, sizeof(h)) != 0)
 		return -1;
+	s->note = slot + V1_HDR;
+	s->notelen = n;
 	s->seq = ledger_get_be64(slot + 8);
 	s->at = 0;
 	s->batch = NULL;
@@ -291,6 +296,29 @@ journal_replay(struct ledger *l, const struct head_slot *s, const int *ok,
 	return 0;
 }
 
+/*
+ * The head: the whole slot with the highest seq whose note is a checkpoint
+ * signed by the ledger's key for its origin (a slot whose note is not is
+ * passed over, as a torn one is). NULL if none.
+ */
+static struct head_slot *
+head_pick(const struct ledger *l, struct head_slot *s, int *ok)
+{
+	struct head_slot *h;
+	int i;
+
+	for (;;) {
+		h = NULL;
+		for (i = 0; i < LEDGER_HEAD_SLOTS; i++)
+			if (ok[i] && (h == NULL || s[i].seq > h->seq))
+				h = &s[i];
+		if (h == NULL || note_decode(l, h->note, h->notelen,
+		    &h->cp) == 0)
+			return h;
+		ok[h - s] = 0;
+	}
+}
+
 int
 ledger_head_attach(struct ledger *l, const char *path, int *created,
     uint64_t *repaired, char *err, size_t errlen)
@@ -335,16 +363,15 @@ ledger_head_attach(struct ledger *l, const char *path, int *created,
 		if (v1 && i < 2)
 			ok[i] = pread_full(fd, buf + i * V1_SLOT, V1_SLOT,
 			    (off_t)i * V1_SLOT) == 0 &&
-			    v1_slot_decode(l, buf + i * V1_SLOT, &s[i]) == 0;
+			    v1_slot_decode(buf + i * V1_SLOT, &s[i]) == 0;
 		else if (!v1)
 			ok[i] = pread_full(fd, buf + (size_t)i *
 			    LEDGER_HEAD_SLOT, LEDGER_HEAD_SLOT,
 			    (off_t)i * LEDGER_HEAD_SLOT) == 0 &&
-			    slot_decode(l, buf + (size_t)i * LEDGER_HEAD_SLOT,
+			    slot_decode(buf + (size_t)i * LEDGER_HEAD_SLOT,
 			    &s[i]) == 0;
-		if (ok[i] && (h == NULL || s[i].seq > h->seq))
-			h = &s[i];
 	}
+	h = head_pick(l, s, ok);
 	if (h == NULL) {
 		free(buf);
 		close(fd);
@@ -388,17 +415,15 @@ ledger_head_attach(struct ledger *l, const char *path, int *created,
 	free(buf);
 	/*
 	 * The journal's batches are in `entries` now, perhaps not durably
-	 * (a process crash keeps unsynced writes): sync them, so that every
-	 * slot may be written again. A file of the first format is
+	 * (a process crash keeps unsynced writes): a slot holding one is
+	 * written again only once `entries` is synced (the first commit
+	 * that takes such a slot syncs it). A file of the first format is
 	 * rewritten in this one, holding its head.
 	 */
-	if (fdatasync(l->fd_ent) != 0) {
-		seterr(err, errlen, "%s/entries: %s", l->dir, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	l->ent_durable = l->cent_end;
-	memset(l->head_end, 0, sizeof(l->head_end));
+	l->ent_durable = 0;
+	for (i = 0; i < LEDGER_HEAD_SLOTS; i++)
+		l->head_end[i] = ok[i] && s[i].batch != NULL ?
+		    s[i].at + s[i].batchlen : 0;
 	if (v1) {
 		/* (the ledger's checkpoint: the head's or one extending it) */
 		close(fd);
