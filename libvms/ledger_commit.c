@@ -308,7 +308,7 @@ head_prepare(struct ledger *l, struct ledger_ticket *t, const char *note)
 {
 	uint64_t seq = l->head_seq + 1;
 	size_t k = (size_t)(seq % LEDGER_HEAD_SLOTS), nlen = strlen(note),
-	    len = 0, need;
+	    len, need;
 
 	l->p_sync_ent = l->w_ent != l->cent_end ||
 	    l->head_end[k] > l->ent_durable ||
@@ -320,12 +320,9 @@ head_prepare(struct ledger *l, struct ledger_ticket *t, const char *note)
 		l->p_head = xrealloc(l->p_head, need);
 		l->p_head_cap = need;
 	}
-	len = l->p_sync_ent ? ledger_head_encode(l->p_head, seq, note, NULL,
-	    0, 0) : ledger_head_encode(l->p_head, seq, note, l->wb_ent.buf,
-	    l->wb_ent.len, l->w_ent);
-	if (len == 0)
+	if ((len = ledger_head_encode(l->p_head, seq, note, l->p_sync_ent ?
+	    NULL : l->wb_ent.buf, l->wb_ent.len, l->w_ent)) == 0)
 		return -1;
-	l->p_head_len = len;
 	l->p_head_errno = 0;
 	t->head_fd = l->head_fd;
 	t->head_off = (long long)k * LEDGER_HEAD_SLOT;

@@ -47,6 +47,7 @@
 #define HEAD_HDR	(8 + 8 + 4 + 8 + 4)
 #define HEAD_HASH	crypto_hash_sha256_BYTES
 #define HEAD_NOTE_MAX	4000	/* a checkpoint note is a few hundred */
+#define HEAD_BATCH_MAX	(LEDGER_HEAD_SLOT - HEAD_HDR - HEAD_NOTE_MAX - HEAD_HASH)
 #define HEAD_FILE	((off_t)LEDGER_HEAD_SLOTS * LEDGER_HEAD_SLOT)
 #define V1_MAGIC	"VMSHEAD1"
 #define V1_SLOT		4096
@@ -55,8 +56,7 @@
 size_t
 ledger_head_len(size_t notelen, size_t batchlen)
 {
-	if (notelen > HEAD_NOTE_MAX ||
-	    batchlen > LEDGER_HEAD_SLOT - HEAD_HDR - HEAD_NOTE_MAX - HEAD_HASH)
+	if (notelen > HEAD_NOTE_MAX || batchlen > HEAD_BATCH_MAX)
 		return 0;
 	return HEAD_HDR + notelen + batchlen + HEAD_HASH;
 }
@@ -124,8 +124,7 @@ slot_decode(const uint8_t *slot, struct head_slot *s)
 
 	if (memcmp(slot, HEAD_MAGIC, 8) != 0 ||
 	    (n = ledger_get_be32(slot + 16)) > HEAD_NOTE_MAX ||
-	    (b = ledger_get_be32(slot + 28)) > LEDGER_HEAD_SLOT - HEAD_HDR -
-	    HEAD_NOTE_MAX - HEAD_HASH)
+	    (b = ledger_get_be32(slot + 28)) > HEAD_BATCH_MAX)
 		return -1;
 	vms_sha256(slot, HEAD_HDR + n + b, h);
 	if (sodium_memcmp(h, slot + HEAD_HDR + n + b, sizeof(h)) != 0)
@@ -325,6 +324,7 @@ ledger_head_attach(struct ledger *l, const char *path, int *created,
 {
 	uint8_t *buf;
 	struct head_slot s[LEDGER_HEAD_SLOTS], *h = NULL;
+	uint64_t ends[LEDGER_HEAD_SLOTS];
 	struct stat st;
 	merkle_hash root;
 	char *r64;
@@ -370,6 +370,9 @@ ledger_head_attach(struct ledger *l, const char *path, int *created,
 			    (off_t)i * LEDGER_HEAD_SLOT) == 0 &&
 			    slot_decode(buf + (size_t)i * LEDGER_HEAD_SLOT,
 			    &s[i]) == 0;
+		/* where each whole slot's batch ends (head_end, below) */
+		ends[i] = ok[i] && s[i].batch != NULL ? s[i].at +
+		    s[i].batchlen : 0;
 	}
 	h = head_pick(l, s, ok);
 	if (h == NULL) {
@@ -421,9 +424,7 @@ ledger_head_attach(struct ledger *l, const char *path, int *created,
 	 * rewritten in this one, holding its head.
 	 */
 	l->ent_durable = 0;
-	for (i = 0; i < LEDGER_HEAD_SLOTS; i++)
-		l->head_end[i] = ok[i] && s[i].batch != NULL ?
-		    s[i].at + s[i].batchlen : 0;
+	memcpy(l->head_end, ends, sizeof(l->head_end));
 	if (v1) {
 		/* (the ledger's checkpoint: the head's or one extending it) */
 		close(fd);

@@ -86,7 +86,7 @@ struct ledger {
 	char			*p_note;
 	/*
 	 * The signed head (ledger_head.c), -1 if none is attached; the
-	 * slot a prepared commit writes (p_head_len bytes), and whether
+	 * slot a prepared commit writes (in p_head_cap bytes), and whether
 	 * writing it failed. A slot may carry its batch's bytes (the head's
 	 * journal): head_end[k] is where the batch in slot k ends in
 	 * `entries` if `entries` may not hold it durably yet (0 if it
@@ -98,7 +98,7 @@ struct ledger {
 	uint64_t		 head_seq, head_size;
 	merkle_hash		 head_root;
 	uint8_t			*p_head;
-	size_t			 p_head_len, p_head_cap;
+	size_t			 p_head_cap;
 	int			 p_head_errno, p_sync_ent;
 	uint64_t		 head_end[LEDGER_HEAD_SLOTS];
 	uint64_t		 ent_durable;
