@@ -10,7 +10,7 @@
  * (worker_commit.c) is idle, the open batch is prepared (one signed
  * checkpoint, its commit record appended) and the thread fdatasyncs it
  * while this thread goes on executing the requests that arrive into the
- * next batch. Replies of a batch are written only once its fdatasync has
+ * next batch, waiting in one poll() for either when it has none. Replies of a batch are written only once its fdatasync has
  * returned: a reply is never written for an entry that is not durable. If
  * appending or committing fails the worker exits without replying, and the
  * supervisor answers "not executed or not acknowledged" — unless the
@@ -163,17 +163,28 @@ worker_storage_full(struct worker *w, const char *why)
 }
 
 /*
- * Prepare the open batch's commit. Its fdatasync goes to the commit thread
- * if `overlap` is set and requests are waiting to execute meanwhile (that
- * reads input: never with lines being run), else it is done here.
+ * How commit_start() runs the fdatasync: here (the latency of a lone
+ * client: no thread switch), on the commit thread (the caller has lines
+ * to run meanwhile), or either, decided after reading what has arrived
+ * (never with lines being run: reading may move them).
+ */
+enum commit_how { COMMIT_HERE, COMMIT_THREAD, COMMIT_AUTO };
+
+/*
+ * Prepare the open batch's commit and start its fdatasync. COMMIT_AUTO
+ * takes the thread when requests are waiting, or when the batch holds
+ * more than one call (other clients are active: their next requests can
+ * execute during the fdatasync instead of after it; serve() waits for
+ * them and for the commit in one poll()).
  */
 static void
-commit_start(struct worker *w, int overlap)
+commit_start(struct worker *w, enum commit_how how)
 {
 	struct jbuf t;
 	struct reply_spans ts;
 	char err[VMS_ERRLEN];
 	enum commit_prepared r;
+	unsigned n = w->nopen;
 
 	if (w->flying)
 		fatalx("commit_start: a commit is in flight");
@@ -203,20 +214,19 @@ commit_start(struct worker *w, int overlap)
 		send_replies(w, &w->fly, &w->fly_calls);
 		return;
 	}
-	/*
-	 * Nothing waiting to execute meanwhile: fdatasync here and save
-	 * the two thread switches (the latency of a lone client).
-	 */
-	if (overlap)
+	if (how == COMMIT_AUTO) {
 		while (!w->eof && worker_read_more(w, 0))
 			;
-	if (!overlap || !worker_has_line(w)) {
+		how = worker_has_line(w) || n > 1 ? COMMIT_THREAD :
+		    COMMIT_HERE;
+	}
+	if (how == COMMIT_HERE) {
 		(void)commit_done(w, ledger_commit_fsync(&w->ticket));
 		return;
 	}
 	committer_submit(w->com, &w->ticket);
 	w->flying = 1;
-	w->noverlap++;
+	w->overlapped = 0;
 }
 
 /* Wait for the commit in flight. */
@@ -239,29 +249,40 @@ worker_drain(struct worker *w)
 	if (w->flying)
 		commit_end(w);
 	if (w->dirty)
-		commit_start(w, 0);
+		commit_start(w, COMMIT_HERE);
 	worker_send_out(w);
 }
 
-/* Read what is available; block only if asked. 0 on EOF or nothing. */
+/*
+ * Read what is available; block only if asked, until input arrives, a
+ * snapshot being written ends (to reap it) or the commit in flight
+ * returns (serve() acknowledges it). 1 if input was read, 0 on EOF or
+ * nothing.
+ */
 int
 worker_read_more(struct worker *w, int block)
 {
 	ssize_t n;
-	struct pollfd p[2];
+	struct pollfd p[3];
+	nfds_t np = 1;
 
-	/* A snapshot being written: wake for its end too, to reap it. */
-	if (block && (p[1].fd = worker_snapshot_fd(w)) >= 0) {
+	if (block) {
 		p[0].fd = w->fd;
-		p[0].events = p[1].events = POLLIN;
-		while (poll(p, 2, -1) < 0)
+		if ((p[np].fd = worker_snapshot_fd(w)) >= 0)
+			np++;
+		if (w->flying)
+			p[np++].fd = committer_fd(w->com);
+	}
+	if (block && np > 1) {
+		p[0].events = p[1].events = p[2].events = POLLIN;
+		p[0].revents = 0;
+		while (poll(p, np, -1) < 0)
 			if (errno != EINTR)
 				fatal("poll");
-		if (p[1].revents) {
+		if (worker_snapshot_fd(w) >= 0 && p[1].revents)
 			worker_snapshot_check(w);
-			if (!p[0].revents)
-				return 0;
-		}
+		if (!p[0].revents)
+			return 0;
 	}
 	for (;;) {
 		if (w->incap - w->inlen < 65536) {
@@ -292,7 +313,12 @@ worker_has_line(const struct worker *w)
 	return w->inlen > 0 && memchr(w->in, '\n', w->inlen) != NULL;
 }
 
-/* Run complete lines into the open batch, up to batch_max requests. */
+/*
+ * Run complete lines into the open batch, up to batch_max requests.
+ * Between two, a commit in flight that has returned is acknowledged and
+ * the open batch's commit started at once: the disk is kept busy while
+ * the calls that wait execute.
+ */
 static void
 run_lines(struct worker *w)
 {
@@ -301,6 +327,10 @@ run_lines(struct worker *w)
 
 	while (w->nopen < w->batch_max && left > 0 &&
 	    (nl = memchr(p, '\n', left)) != NULL) {
+		if (w->flying && !w->overlapped) {
+			w->overlapped = 1;
+			w->noverlap++;
+		}
 		w->oracle_ran = 0;
 		worker_handle(w, p, (size_t)(nl - p));
 		w->nopen++;
@@ -321,10 +351,11 @@ run_lines(struct worker *w)
 }
 
 /*
- * Two-stage pipeline: execute batch N+1 (whatever has arrived) while the
- * commit thread fdatasyncs batch N; then wait for N, acknowledge it, and
- * hand N+1 over. Only when nothing is executing or in flight does the
- * worker block for input.
+ * Two-stage pipeline: execute batch N+1 (whatever arrives) while the
+ * commit thread fdatasyncs batch N; as soon as N returns, acknowledge it
+ * and hand N+1 over. With nothing to run, wait in one poll() for input or
+ * for the commit in flight. Only when nothing is executing or in flight
+ * does the worker wait for input alone.
  */
 static void
 serve(struct worker *w)
@@ -334,12 +365,17 @@ serve(struct worker *w)
 		while (!w->eof && worker_read_more(w, 0))
 			;
 		run_lines(w);
-		if (w->flying)
+		/* a full batch, or a call that waited for an oracle: its
+		 * commit starts now */
+		if (w->flying && (w->oracle_ran || worker_has_line(w) ||
+		    w->eof || committer_done(w->com)))
 			commit_end(w);
-		if (w->dirty)
-			commit_start(w, 1);
-		else
-			worker_send_out(w);
+		if (!w->flying) {
+			if (w->dirty)
+				commit_start(w, COMMIT_AUTO);
+			else
+				worker_send_out(w);
+		}
 		if (worker_snapshot_due(w)) {
 			worker_drain(w);
 			worker_snapshot_start(w);
@@ -348,11 +384,12 @@ serve(struct worker *w)
 			log_warnx("restarting after an engine failure");
 			break;
 		}
-		if (w->flying || worker_has_line(w))
+		if (worker_has_line(w))
 			continue;
-		if (w->eof)
+		if (!w->flying && w->eof)
 			break;		/* vmsd asked us to stop */
-		(void)worker_read_more(w, 1);
+		if (!w->eof)
+			(void)worker_read_more(w, 1);
 	}
 }
 

@@ -106,7 +106,9 @@ struct worker {
 	struct ledger_ticket ticket;
 	struct committer *com;
 	uint64_t	 ncommits;	/* batches committed */
-	uint64_t	 noverlap;	/* of which fdatasynced by the thread */
+	uint64_t	 noverlap;	/* of which while calls executed */
+	int		 overlapped;	/* a call ran while the one in flight
+					   was being fdatasynced */
 	int		 must_exit;	/* restart after this batch */
 	/* the open batch's call replies, in request order */
 	struct receipt_hole *holes;
@@ -231,6 +233,9 @@ void	 committer_submit(struct committer *, const struct ledger_ticket *);
 int	 committer_done(struct committer *);
 /* Wait for the submitted fsync (blocks); returns its errno, 0 if done. */
 int	 committer_result(struct committer *);
+/* Readable once the submitted fsync has returned; committer_result()
+ * resets it. */
+int	 committer_fd(const struct committer *);
 void	 committer_stop(struct committer *);
 
 #endif

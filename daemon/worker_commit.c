@@ -3,10 +3,14 @@
  * commit (signs it, appends the commit record) and hands its ticket over;
  * this thread runs the fdatasync (ledger_commit_fsync, which touches only
  * the ticket) while the main thread executes the next batch, then posts
- * the result under the mutex and signals done_cv. The main thread collects
- * the result and finishes the commit.
+ * the result under the mutex, signals done_cv and makes its eventfd
+ * readable, so that the main thread can wait in one poll() for the result
+ * or for new requests, whichever comes first (worker.c). The main thread
+ * collects the result and finishes the commit.
  * One ticket at a time; the ledger itself is never touched here.
  */
+#include <sys/eventfd.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -23,6 +27,7 @@ struct committer {
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cv;		/* to the thread: job or stop */
 	pthread_cond_t		 done_cv;	/* from it: result posted */
+	int			 efd;		/* readable: result posted */
 	/* under mtx */
 	int			 job;		/* ticket submitted, not taken */
 	int			 done;		/* result posted, not collected */
@@ -32,6 +37,20 @@ struct committer {
 	/* main thread only */
 	int			 busy;		/* submitted, result not collected */
 };
+
+/* Reset the eventfd (its count is 1 after each result). */
+static void
+drain(int fd)
+{
+	eventfd_t v;
+
+	while (eventfd_read(fd, &v) != 0)
+		if (errno != EINTR) {
+			if (errno == EAGAIN)
+				return;
+			fatal("committer: eventfd_read");
+		}
+}
 
 static void *
 committer_run(void *arg)
@@ -60,6 +79,10 @@ committer_run(void *arg)
 			fatalx("committer: mutex");
 		c->result = r;
 		c->done = 1;
+		/* (under the mutex: whoever collects the result finds the
+		 * eventfd already written, and drains it) */
+		if (eventfd_write(c->efd, 1) != 0)
+			fatal("committer: eventfd_write");
 		if (pthread_cond_signal(&c->done_cv) != 0)
 			fatalx("committer: cond_signal");
 		(void)pthread_mutex_unlock(&c->mtx);
@@ -72,11 +95,18 @@ committer_start(char *err, size_t errlen)
 	struct committer *c = xcalloc(1, sizeof(*c));
 	int e;
 
+	if ((c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
+		seterr(err, errlen, "commit thread: eventfd: %s",
+		    strerror(errno));
+		free(c);
+		return NULL;
+	}
 	if ((e = pthread_mutex_init(&c->mtx, NULL)) != 0 ||
 	    (e = pthread_cond_init(&c->cv, NULL)) != 0 ||
 	    (e = pthread_cond_init(&c->done_cv, NULL)) != 0 ||
 	    (e = pthread_create(&c->thread, NULL, committer_run, c)) != 0) {
 		seterr(err, errlen, "commit thread: %s", strerror(e));
+		(void)close(c->efd);
 		free(c);
 		return NULL;
 	}
@@ -127,8 +157,16 @@ committer_result(struct committer *c)
 	r = c->result;
 	c->done = 0;
 	c->busy = 0;
+	drain(c->efd);
 	(void)pthread_mutex_unlock(&c->mtx);
 	return r;
+}
+
+/* Readable once the submitted fsync has returned (for poll()). */
+int
+committer_fd(const struct committer *c)
+{
+	return c->efd;
 }
 
 void
@@ -148,5 +186,6 @@ committer_stop(struct committer *c)
 	(void)pthread_cond_destroy(&c->cv);
 	(void)pthread_cond_destroy(&c->done_cv);
 	(void)pthread_mutex_destroy(&c->mtx);
+	(void)close(c->efd);
 	free(c);
 }
