@@ -189,6 +189,8 @@ commit_start(struct worker *w, enum commit_how how)
 	if (w->flying)
 		fatalx("commit_start: a commit is in flight");
 	r = ledger_commit_prepare(w->ledger, &w->ticket, err, sizeof(err));
+	if (r != COMMIT_NOTHING)
+		noncer_kick(w->noncer);		/* a signature took a nonce */
 	if (r == COMMIT_FAILED) {
 		if (!worker_storage_errno(ledger_errno(w->ledger)))
 			fatalx("commit failed, batch not acknowledged: %s",
@@ -492,12 +494,15 @@ worker_main(int argc, char **argv)
 		worker_deploy(&w);
 	else {
 		worker_open(&w);
-		if ((w.com = committer_start(err, sizeof(err))) == NULL)
+		if ((w.com = committer_start(err, sizeof(err))) == NULL ||
+		    (w.noncer = noncer_start(w.signer, err,
+		    sizeof(err))) == NULL)
 			fatalx("%s", err);
 		serve(&w);
 		worker_drain(&w);
 		worker_save_snapshot(&w);
 		committer_stop(w.com);
+		noncer_stop(w.noncer);
 		log_info("stopped at %llu entries; %llu batches committed, "
 		    "%llu of them while the next one executed",
 		    (unsigned long long)ledger_committed_size(w.ledger),

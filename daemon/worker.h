@@ -8,6 +8,7 @@
  *   worker_open.c    open a contract (lock, key, ledger, state) or deploy one
  *   worker_snap.c    state.snap: periodic ones written by a forked child
  *   worker_commit.c  the commit thread: fdatasync of a prepared commit
+ *   worker_nonce.c   the nonce thread: signing nonces made ahead
  *   worker_oracle.c  running oracles for the engine (System.oracle)
  *   worker_children.c  making the child contracts committed entries ask
  *                    for (System.contracts), and after a crash
@@ -28,6 +29,7 @@
 #include "wire.h"
 
 struct committer;
+struct noncer;
 
 /*
  * A call's reply waiting for its receipt: it is encoded at `at` in the
@@ -105,6 +107,7 @@ struct worker {
 	int		 flying;	/* a commit is in flight */
 	struct ledger_ticket ticket;
 	struct committer *com;
+	struct noncer	*noncer;	/* keeps the signer's nonces made */
 	uint64_t	 ncommits;	/* batches committed */
 	uint64_t	 noverlap;	/* of which while calls executed */
 	int		 overlapped;	/* a call ran while the one in flight
@@ -237,5 +240,11 @@ int	 committer_result(struct committer *);
  * resets it. */
 int	 committer_fd(const struct committer *);
 void	 committer_stop(struct committer *);
+
+/* worker_nonce.c: a thread that keeps the signer's pool of signing
+ * nonces full (note_nonce.c); kicked after each signature. */
+struct noncer *noncer_start(struct note_signer *, char *err, size_t errlen);
+void	 noncer_kick(struct noncer *);
+void	 noncer_stop(struct noncer *);
 
 #endif

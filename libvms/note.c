@@ -110,6 +110,7 @@ note_signer_free(struct note_signer *s)
 {
 	if (s == NULL)
 		return;
+	note_pool_free(s->pool);
 	sodium_free(s->sk);	/* zeroes the secret */
 	free(s);
 }
@@ -336,7 +337,9 @@ note_sign(const struct note_signer *s, const char *text, size_t len,
 	if (check_note_text(text, len, err, errlen) != 0)
 		return NULL;
 	memcpy(blob, s->keyid, 4);
-	if (crypto_sign_detached(blob + 4, NULL, (const uint8_t *)text, len,
+	/* a nonce made ahead if one is ready (note_nonce.c), else RFC 8032 */
+	if (note_nonce_sign(s, (const uint8_t *)text, len, blob + 4) != 0 &&
+	    crypto_sign_detached(blob + 4, NULL, (const uint8_t *)text, len,
 	    s->sk) != 0) {
 		seterr(err, errlen, "signing failed");
 		return NULL;

@@ -20,12 +20,15 @@
 #define NOTE_MAX_SIGS	100	/* verifier accepts at least 16 */
 #define NOTE_MAX_LEN	65536
 
+struct note_pool;
+
 /* The secret half lives in sodium_malloc'ed, mlock'ed memory. */
 struct note_signer {
 	char		 name[NOTE_NAME_MAX + 1];
 	uint8_t		 keyid[4];
 	uint8_t		 pk[32];
 	uint8_t		*sk;		/* sodium_malloc, 64 bytes */
+	struct note_pool *pool;		/* nonces made ahead, or NULL */
 };
 
 struct note_verifier {
@@ -58,6 +61,26 @@ int	note_vkey_parse(const char *vkey, struct note_verifier *,
  */
 char   *note_sign(const struct note_signer *, const char *text, size_t len,
 	    char *err, size_t errlen);
+
+/*
+ * note_nonce.c: signing with nonces made ahead. note_signer_pool gives the
+ * signer room for cap of them (0, or -1 with why); note_nonce_refill
+ * makes one if there is room (1 made, 0 full or no pool, -1 failed), on
+ * any thread, while note_sign takes them (note_nonce_sign: 0 signed, 1 no
+ * nonce ready). note_nonce_pooled: how many are ready. The signatures
+ * are standard Ed25519 but not RFC 8032's deterministic ones; with the
+ * pool empty note_sign makes those. note_nonce_sign_rfc8032: the same
+ * arithmetic with RFC 8032's nonce (tests compare it with libsodium's).
+ */
+int	note_signer_pool(struct note_signer *, size_t cap, char *err,
+	    size_t errlen);
+void	note_pool_free(struct note_pool *);
+int	note_nonce_refill(const struct note_signer *);
+size_t	note_nonce_pooled(const struct note_signer *);
+int	note_nonce_sign(const struct note_signer *, const uint8_t *m,
+	    size_t mlen, uint8_t sig[64]);
+int	note_nonce_sign_rfc8032(const struct note_signer *, const uint8_t *m,
+	    size_t mlen, uint8_t sig[64]);
 
 /*
  * Verify a note against a set of known keys. Unknown signatures are ignored;

@@ -465,6 +465,81 @@ TEST(checkpoint_note_size)
 	}
 }
 
+/*
+ * Nonces made ahead (note_nonce.c): the arithmetic with RFC 8032's own
+ * nonce gives libsodium's signature, byte for byte, for many keys and
+ * messages; pooled nonces give signatures that verify, differ for the
+ * same text (each nonce used once) and run out into RFC 8032 signing.
+ */
+TEST(nonce_pool)
+{
+	struct note_signer *s;
+	struct note_verifier v;
+	char err[VMS_ERRLEN], *n1, *n2, *n3;
+	uint8_t m[300], a[64], b[64];
+	const char *text = "test.example/log\n7\nAAAA\n";
+	size_t i;
+	int nv, same = 1, verified = 1;
+
+	for (i = 0; i < 64; i++) {
+		size_t len = (i * 37) % sizeof(m);
+
+		s = rand_signer("k.example/log");
+		randombytes_buf(m, sizeof(m));
+		CHECK(crypto_sign_detached(a, NULL, m, len, s->sk) == 0);
+		CHECK(note_nonce_sign_rfc8032(s, m, len, b) == 0);
+		if (memcmp(a, b, 64) != 0)
+			same = 0;
+		note_signer_free(s);
+	}
+	CHECK_MSG(same, "RFC 8032 nonce: not libsodium's signature");
+
+	s = rand_signer("k.example/log");
+	note_verifier_from_signer(s, &v);
+	CHECK(note_nonce_refill(s) == 0);		/* no pool yet */
+	CHECK(note_nonce_sign(s, m, 10, a) == 1);
+	CHECK(note_signer_pool(s, 2, err, sizeof(err)) == 0);
+	CHECK(note_signer_pool(s, 2, err, sizeof(err)) == -1);
+	CHECK(note_nonce_refill(s) == 1);
+	CHECK(note_nonce_refill(s) == 1);
+	CHECK(note_nonce_refill(s) == 0);		/* full */
+	CHECK_EQ_INT(note_nonce_pooled(s), 2);
+	n1 = note_sign(s, text, strlen(text), err, sizeof(err));
+	n2 = note_sign(s, text, strlen(text), err, sizeof(err));
+	CHECK_EQ_INT(note_nonce_pooled(s), 0);
+	n3 = note_sign(s, text, strlen(text), err, sizeof(err));  /* RFC 8032 */
+	CHECK(n1 != NULL && n2 != NULL && n3 != NULL);
+	if (n1 != NULL && n2 != NULL && n3 != NULL) {
+		CHECK(verify(n1, &v, 1, &nv, err) == 0);
+		CHECK(verify(n2, &v, 1, &nv, err) == 0);
+		CHECK(verify(n3, &v, 1, &nv, err) == 0);
+		CHECK_MSG(strcmp(n1, n2) != 0, "a nonce was used twice");
+		CHECK(strcmp(n1, n3) != 0 && strcmp(n2, n3) != 0);
+		CHECK(note_nonce_sign_rfc8032(s, (const uint8_t *)text,
+		    strlen(text), a) == 0);
+		CHECK(crypto_sign_detached(b, NULL, (const uint8_t *)text,
+		    strlen(text), s->sk) == 0 && memcmp(a, b, 64) == 0);
+	}
+	free(n1);
+	free(n2);
+	free(n3);
+	/* many pooled signatures, each checked by libsodium's verifier */
+	for (i = 0; i < 200; i++) {
+		size_t len = (i * 53) % sizeof(m);
+
+		randombytes_buf(m, sizeof(m));
+		CHECK(note_nonce_refill(s) == 1);
+		CHECK(note_nonce_sign(s, m, len, a) == 0);
+		if (crypto_sign_verify_detached(a, m, len, s->pk) != 0)
+			verified = 0;
+		/* S is reduced (< L: its top 3 bits are clear) */
+		if (a[63] & 0xe0)
+			verified = 0;
+	}
+	CHECK_MSG(verified, "a pooled signature did not verify");
+	note_signer_free(s);
+}
+
 int
 main(void)
 {
@@ -481,6 +556,7 @@ main(void)
 	RUN(keyfiles);
 	RUN(checkpoints);
 	RUN(checkpoint_note_size);
+	RUN(nonce_pool);
 	rm_rf(tmpdir);
 	return test_summary();
 }
