@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
 
 #include "ledger.h"
 #include "log.h"
@@ -43,12 +42,11 @@ add_u64(struct jbuf *b, uint64_t v)
  * are neighbours: most of their siblings are the same nodes), each
  * encoded once: slot by the hash's first bytes, which are uniform.
  */
-#define HASH_B64_LEN	sodium_base64_ENCODED_LEN(MERKLE_HASH_LEN, \
-			    sodium_base64_VARIANT_ORIGINAL)
+#define HASH_B64_LEN	B64_LEN(MERKLE_HASH_LEN)
 struct hash_texts {
 	struct {
 		merkle_hash	 h;
-		char		 t[HASH_B64_LEN];	/* "" : empty slot */
+		char		 t[HASH_B64_LEN + 1];	/* "" : empty slot */
 	} slot[128];
 };
 
@@ -60,11 +58,11 @@ add_hash(struct jbuf *b, struct hash_texts *ht, const uint8_t *h)
 	if (ht->slot[k].t[0] == '\0' ||
 	    memcmp(ht->slot[k].h, h, MERKLE_HASH_LEN) != 0) {
 		memcpy(ht->slot[k].h, h, MERKLE_HASH_LEN);
-		sodium_bin2base64(ht->slot[k].t, HASH_B64_LEN, h,
-		    MERKLE_HASH_LEN, sodium_base64_VARIANT_ORIGINAL);
+		b64_put(ht->slot[k].t, h, MERKLE_HASH_LEN);
+		ht->slot[k].t[HASH_B64_LEN] = '\0';
 	}
 	add(b, "\"");
-	jbuf_raw(b, ht->slot[k].t, HASH_B64_LEN - 1);
+	jbuf_raw(b, ht->slot[k].t, HASH_B64_LEN);
 	add(b, "\"");
 }
 
@@ -82,7 +80,6 @@ receipt_text(struct worker *w, struct jbuf *b, struct hash_texts *ht,
     const merkle_hash *proof, size_t n)
 {
 	merkle_hash leaf;
-	char *e;
 	size_t i;
 
 	if (ledger_leaf_hash(w->ledger, h->index, leaf) != 0)
@@ -104,11 +101,9 @@ receipt_text(struct worker *w, struct jbuf *b, struct hash_texts *ht,
 	}
 	add(b, "]");
 	if (h->entry != NULL) {
-		e = b64_encode(h->entry, h->entrylen);
 		add(b, ",\"entry\":\"");
-		add(b, e);
+		jbuf_b64(b, h->entry, h->entrylen);
 		add(b, "\"");
-		free(e);
 	}
 	add(b, "}");
 }

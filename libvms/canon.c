@@ -121,17 +121,13 @@ jbuf_int(struct jbuf *b, long long v)
 	jbuf_raw(b, num, (size_t)n);
 }
 
-/* p's base64 (libsodium's, written in place: no copy of its own). */
+/* p's base64 (b64_put, written in place: no copy of its own). */
 void
 jbuf_b64(struct jbuf *b, const void *p, size_t n)
 {
-	size_t cap = sodium_base64_ENCODED_LEN(n,
-	    sodium_base64_VARIANT_ORIGINAL);
-
-	grow(b, cap - 1);
-	sodium_bin2base64(b->s + b->len, cap, p, n,
-	    sodium_base64_VARIANT_ORIGINAL);
-	b->len += cap - 1;
+	grow(b, B64_LEN(n));
+	b->len += b64_put(b->s + b->len, p, n);
+	b->s[b->len] = '\0';
 }
 
 static int

@@ -31,6 +31,11 @@ void	 hex_encode(const uint8_t *in, size_t len, char *out /* 2*len+1 */);
 int	 hex_decode(const char *in, uint8_t *out, size_t outlen);
 
 /* Standard base64 with padding (RFC 4648 §4), as C2SP notes use. */
+/* Standard base64 of public bytes (not constant-time: secrets go through
+ * libsodium): b64_put writes B64_LEN(len) bytes, no NUL, and returns that
+ * length; b64_encode returns a malloc'd string. */
+#define B64_LEN(len)	(((len) + 2) / 3 * 4)
+size_t	 b64_put(char *out, const void *in, size_t len);
 char	*b64_encode(const uint8_t *in, size_t len);            /* malloc'd */
 int	 b64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen);
 /* Decode into a fixed buffer; -1 unless exactly outlen bytes result. */

@@ -6,6 +6,9 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "canon.h"
 #include "test.h"
 #include "util.h"
 
@@ -41,6 +44,44 @@ TEST(base64_roundtrip)
 	CHECK(b64_decode("aGVs/G8=", 8, &out, &n) == 0);
 	free(out);
 	CHECK(b64_decode("aGVsbG\xc3\xa9", 8, &out, &n) == -1);
+}
+
+/* b64_put (by table) writes libsodium's text for every length and byte,
+ * through b64_encode and jbuf_b64 too, and decodes back. */
+TEST(base64_same_as_libsodium)
+{
+	uint8_t in[300], *back;
+	char want[B64_LEN(300) + 1], got[B64_LEN(300) + 1], *e;
+	struct jbuf b = { NULL, 0, 0 };
+	size_t n, m, bad = 0;
+
+	for (n = 0; n < 256; n++)
+		in[n] = (uint8_t)n;
+	for (n = 0; n <= sizeof(in); n++) {
+		if (n == 256)
+			randombytes_buf(in, sizeof(in));
+		sodium_bin2base64(want, sizeof(want), in, n,
+		    sodium_base64_VARIANT_ORIGINAL);
+		memset(got, 'x', sizeof(got));
+		m = b64_put(got, in, n);
+		got[m] = '\0';
+		e = b64_encode(in, n);
+		b.len = 0;
+		jbuf_raw(&b, "\"", 1);
+		jbuf_b64(&b, in, n);
+		if (m != B64_LEN(n) || strcmp(got, want) != 0 ||
+		    strcmp(e, want) != 0 || b.len != m + 1 ||
+		    strcmp(b.s + 1, want) != 0)
+			bad++;
+		else if (n > 0 && (b64_decode(got, m, &back, &m) != 0 ||
+		    m != n || memcmp(back, in, n) != 0))
+			bad++;
+		else if (n > 0)
+			free(back);
+		free(e);
+	}
+	CHECK_MSG(bad == 0, "%zu lengths differ from libsodium", bad);
+	jbuf_free(&b);
 }
 
 TEST(atomic_write)
@@ -99,8 +140,11 @@ TEST(utf8)
 int
 main(void)
 {
+	if (sodium_init() < 0)
+		return 2;
 	RUN(hex_roundtrip);
 	RUN(base64_roundtrip);
+	RUN(base64_same_as_libsodium);
 	RUN(atomic_write);
 	RUN(contract_names);
 	RUN(utf8);
