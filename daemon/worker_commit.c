@@ -83,9 +83,11 @@ committer_run(void *arg)
 		 * eventfd already written, and drains it) */
 		if (eventfd_write(c->efd, 1) != 0)
 			fatal("committer: eventfd_write");
+		(void)pthread_mutex_unlock(&c->mtx);
+		/* (after the unlock: a waiter woken with the mutex still held
+		 * would block on it and be woken twice) */
 		if (pthread_cond_signal(&c->done_cv) != 0)
 			fatalx("committer: cond_signal");
-		(void)pthread_mutex_unlock(&c->mtx);
 	}
 }
 
@@ -122,9 +124,11 @@ committer_submit(struct committer *c, const struct ledger_ticket *t)
 		fatalx("committer: a commit is already in flight");
 	c->ticket = *t;
 	c->job = c->busy = 1;
+	(void)pthread_mutex_unlock(&c->mtx);
+	/* (after the unlock: woken with it held, the thread would block on
+	 * the mutex, and this one be switched out twice for it) */
 	if (pthread_cond_signal(&c->cv) != 0)
 		fatalx("committer: cond_signal");
-	(void)pthread_mutex_unlock(&c->mtx);
 }
 
 /* Has the submitted fsync returned? Does not block. */

@@ -2,15 +2,18 @@
  * worker_nonce.c — the worker's nonce thread: keeps the signer's pool of
  * signing nonces full (libvms/note_nonce.c), so that signing a batch's
  * checkpoint costs a few microseconds on the main thread instead of the
- * ~35 of a whole Ed25519 signature. It runs at a lower priority (nice
- * +10) and only after a signature took a nonce: on a busy machine it
- * gets the idle time, and when it gets none the pool runs dry and
- * note_sign() signs the usual way, on the main thread, as before.
+ * ~35 of a whole Ed25519 signature. It runs under SCHED_IDLE (else at
+ * nice +19), and only after a signature took a nonce: it gets the time
+ * no other thread wants and never preempts the main thread when woken
+ * (at nice +10 it did: the main thread was switched out for it right in
+ * noncer_kick); when it gets none the pool runs dry and note_sign() signs
+ * the usual way, on the main thread, as before.
  */
 #include <sys/resource.h>
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,7 +24,7 @@
 #include "worker.h"
 
 #define NONCE_POOL	4	/* one per batch; made in ~35 us each */
-#define NONCE_NICE	10
+#define NONCE_NICE	19
 
 struct noncer {
 	pthread_t		 thread;
@@ -38,8 +41,13 @@ noncer_run(void *arg)
 	struct noncer *c = arg;
 	int r;
 
-	/* (best effort: a filter may refuse it, then it runs as the rest) */
-	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), NONCE_NICE);
+	struct sched_param sp;
+
+	/* (best effort: a filter may refuse both, then it runs as the
+	 * rest) */
+	memset(&sp, 0, sizeof(sp));
+	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
+		(void)setpriority(PRIO_PROCESS, (id_t)gettid(), NONCE_NICE);
 	for (;;) {
 		while ((r = note_nonce_refill(c->signer)) == 1)
 			;
@@ -90,9 +98,9 @@ noncer_kick(struct noncer *c)
 	if (pthread_mutex_lock(&c->mtx) != 0)
 		fatalx("nonce thread: mutex");
 	c->kick = 1;
+	(void)pthread_mutex_unlock(&c->mtx);
 	if (pthread_cond_signal(&c->cv) != 0)
 		fatalx("nonce thread: cond_signal");
-	(void)pthread_mutex_unlock(&c->mtx);
 }
 
 void

@@ -67,7 +67,8 @@ char   *note_sign(const struct note_signer *, const char *text, size_t len,
  * signer room for cap of them (0, or -1 with why); note_nonce_refill
  * makes one if there is room (1 made, 0 full or no pool, -1 failed), on
  * any thread, while note_sign takes them (note_nonce_sign: 0 signed, 1 no
- * nonce ready). note_nonce_pooled: how many are ready. The signatures
+ * nonce ready). note_nonce_pooled: how many are ready; note_nonce_counts:
+ * how many signatures took one, and how many found none. The signatures
  * are standard Ed25519 but not RFC 8032's deterministic ones; with the
  * pool empty note_sign makes those. note_nonce_sign_rfc8032: the same
  * arithmetic with RFC 8032's nonce (tests compare it with libsodium's).
@@ -77,6 +78,9 @@ int	note_signer_pool(struct note_signer *, size_t cap, char *err,
 void	note_pool_free(struct note_pool *);
 int	note_nonce_refill(const struct note_signer *);
 size_t	note_nonce_pooled(const struct note_signer *);
+/* Signatures made with a pooled nonce, and without (the pool was empty). */
+void	note_nonce_counts(const struct note_signer *, uint64_t *used,
+	    uint64_t *missed);
 int	note_nonce_sign(const struct note_signer *, const uint8_t *m,
 	    size_t mlen, uint8_t sig[64]);
 int	note_nonce_sign_rfc8032(const struct note_signer *, const uint8_t *m,

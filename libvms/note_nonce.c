@@ -47,6 +47,7 @@ struct pool_secret {
 struct note_pool {
 	pthread_mutex_t	 mtx;
 	size_t		 n, cap;	/* nonces in v[0..n) */
+	uint64_t	 used, missed;	/* signatures with one, without */
 	struct pool_secret *sec;
 };
 
@@ -187,6 +188,18 @@ note_nonce_pooled(const struct note_signer *s)
 	return n;
 }
 
+void
+note_nonce_counts(const struct note_signer *s, uint64_t *used,
+    uint64_t *missed)
+{
+	*used = *missed = 0;
+	if (s->pool == NULL || pthread_mutex_lock(&s->pool->mtx) != 0)
+		return;
+	*used = s->pool->used;
+	*missed = s->pool->missed;
+	(void)pthread_mutex_unlock(&s->pool->mtx);
+}
+
 int
 note_nonce_sign(const struct note_signer *s, const uint8_t *m, size_t mlen,
     uint8_t sig[64])
@@ -197,10 +210,12 @@ note_nonce_sign(const struct note_signer *s, const uint8_t *m, size_t mlen,
 	if (p == NULL || pthread_mutex_lock(&p->mtx) != 0)
 		return 1;
 	if (p->n == 0) {
+		p->missed++;
 		(void)pthread_mutex_unlock(&p->mtx);
 		return 1;
 	}
 	/* taken out and wiped where it lay: never used twice */
+	p->used++;
 	nc = p->sec->v[--p->n];
 	sodium_memzero(&p->sec->v[p->n], sizeof(nc));
 	(void)pthread_mutex_unlock(&p->mtx);

@@ -4,7 +4,8 @@
 # in, every acknowledged call is in the ledger, in execution order, and
 # reads see only committed state; a worker killed under load loses no
 # acknowledged call and its successor rebuilds a consistent state; the
-# worker reports its batches at stop.
+# worker reports its batches at stop, and the checkpoints it signed with
+# nonces made ahead.
 . "$TOP/tests/integration/lib/daemon.sh"
 
 write_counter
@@ -87,4 +88,13 @@ if grep -q "stopped at [0-9]* entries; [1-9][0-9]* batches committed, [0-9]* of 
 	echo "     ($(grep -o '[0-9]* batches committed, [0-9]* of them while the next one executed' "$T/log" | tail -1))"
 else
 	fail worker_reports_batches "no stop line in the log"
+fi
+# The batches' checkpoints were signed with nonces the nonce thread made
+# ahead (worker_nonce.c), and they verified: every reply above carried
+# its receipt, and the audits of the other tests check such ledgers.
+if grep -q "; [1-9][0-9]* checkpoints signed with a nonce made ahead, [0-9]* without" "$T/log"; then
+	pass checkpoints_signed_with_nonces_made_ahead
+	echo "     ($(grep -o '[0-9]* checkpoints signed with a nonce made ahead, [0-9]* without' "$T/log" | tail -1))"
+else
+	fail checkpoints_signed_with_nonces_made_ahead "$(grep 'stopped at' "$T/log" | tail -1)"
 fi

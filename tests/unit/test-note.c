@@ -537,6 +537,13 @@ TEST(nonce_pool)
 			verified = 0;
 	}
 	CHECK_MSG(verified, "a pooled signature did not verify");
+	{
+		uint64_t used, missed;
+
+		note_nonce_counts(s, &used, &missed);
+		CHECK_EQ_INT(used, 202);
+		CHECK_EQ_INT(missed, 1);
+	}
 	note_signer_free(s);
 }
 
