@@ -10,15 +10,16 @@
  * (worker_commit.c) is idle, the open batch is prepared (one signed
  * checkpoint, its commit record appended) and the thread fdatasyncs it
  * while this thread goes on executing the requests that arrive into the
- * next batch, waiting in one poll() for either when it has none. Replies of a batch are written only once its fdatasync has
- * returned: a reply is never written for an entry that is not durable. If
- * appending or committing fails the worker exits without replying, and the
- * supervisor answers "not executed or not acknowledged" — unless the
- * storage is full: then the lost batch's calls are answered with an error
- * saying so (nothing of them was recorded), the engine goes back to the
- * committed state, and the worker goes on serving reads and trying calls,
- * which succeed again once space is freed. Entries are appended, and
- * batches committed, in execution order.
+ * next batch (with none to run, it waits in one poll() for a request or
+ * the commit's end). Replies of a batch are written only once its
+ * fdatasync has returned: a reply is never written for an entry that is
+ * not durable. If appending or committing fails the worker exits without
+ * replying, and the supervisor answers "not executed or not acknowledged"
+ * — unless the storage is full: then the lost batch's calls are answered
+ * with an error saying so (nothing of them was recorded), the engine goes
+ * back to the committed state, and the worker goes on serving reads and
+ * trying calls, which succeed again once space is freed. Entries are
+ * appended, and batches committed, in execution order.
  */
 #include <sys/socket.h>
 
@@ -317,9 +318,9 @@ worker_has_line(const struct worker *w)
 
 /*
  * Run complete lines into the open batch, up to batch_max requests.
- * Between two, a commit in flight that has returned is acknowledged and
- * the open batch's commit started at once: the disk is kept busy while
- * the calls that wait execute.
+ * Between two, a commit in flight that has returned is acknowledged (its
+ * replies go out); the open batch is committed once the lines read are
+ * run (serve()), so that it takes all of them.
  */
 static void
 run_lines(struct worker *w)
@@ -372,6 +373,7 @@ serve(struct worker *w)
 		if (w->flying && (w->oracle_ran || worker_has_line(w) ||
 		    w->eof || committer_done(w->com)))
 			commit_end(w);
+		w->oracle_ran = 0;
 		if (!w->flying) {
 			if (w->dirty)
 				commit_start(w, COMMIT_AUTO);

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "ledger.h"
 #include "log.h"
 #include "proto.h"
