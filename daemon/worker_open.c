@@ -308,6 +308,8 @@ worker_open(struct worker *w)
 		ledger_close(w->ledger);
 		w->ledger = NULL;
 	}
+	/* the sync points run on the commit thread too (worker_commit.c) */
+	ledger_sync_in_commits(w->ledger, 1);
 	worker_load_state(w, 0);
 	worker_children_recover(w);
 	m = engine_methods(w->engine);

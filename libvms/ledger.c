@@ -139,6 +139,9 @@ ledger_close(struct ledger *l)
 	for (i = 0; i < l->hq_n; i++)
 		free(l->hq[i]);
 	free(l->p_note);
+	free(l->p_anchor);
+	free(l->hist_last);
+	free(l->anchor_path);
 	free(l->p_head);
 	free(l->wb_ent.buf);
 	free(l->wb_idx.buf);

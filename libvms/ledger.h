@@ -155,6 +155,14 @@ struct ledger_ticket {
 	size_t		 head_len;
 	int		 sync_entries;
 	int		*head_errno;	/* set if that write failed */
+	/* a sync point riding on the commit (ledger_sync_in_commits), done
+	 * after the commit point: fdatasync index, hashes and checkpoints,
+	 * then `checkpoint` (anchor_path) replaced by anchor, a note the
+	 * history holds; anchor_errno set if that failed. anchor NULL:
+	 * none. */
+	int		 fd_idx, fd_hash, fd_hist;
+	const char	*anchor, *anchor_path;
+	int		*anchor_errno;
 };
 enum commit_prepared {
 	COMMIT_FAILED = -1,
@@ -176,6 +184,16 @@ int	ledger_commit_finish(struct ledger *, const struct ledger_ticket *,
  * returns); it bounds the work of the next open and refreshes `checkpoint`
  * for readers of the directory. ledger_close() does it. */
 int	ledger_sync(struct ledger *, char *err, size_t errlen);
+/*
+ * For a writer that runs phase 2 on another thread (vmsd's worker): the
+ * automatic sync points (every LEDGER_SYNC_* commits, entries or bytes)
+ * ride on the next commits' tickets instead of running in phase 3 on the
+ * owner's thread: ledger_commit_fsync does the fdatasyncs and replaces
+ * `checkpoint` after the commit point, with the newest note the history
+ * holds (a few commits behind the latest; never one `entries`, index,
+ * hashes and checkpoints do not hold durably). Off by default.
+ */
+void	ledger_sync_in_commits(struct ledger *, int on);
 /* Discard appended, uncommitted entries. */
 int	ledger_rollback(struct ledger *, char *err, size_t errlen);
 /*

@@ -280,7 +280,76 @@ ledger_sync(struct ledger *l, char *err, size_t errlen)
 	}
 	l->anchor_size = l->csize;
 	l->unsynced_commits = l->unsynced_bytes = 0;
+	l->sync_due = 0;
 	return 0;
+}
+
+void
+ledger_sync_in_commits(struct ledger *l, int on)
+{
+	l->sync_in_commits = on;
+}
+
+/*
+ * A due sync point onto the ticket: the newest note the history holds,
+ * if it is past the anchor (its entries are durable: a note enters the
+ * history only then; its index and hashes were written with its batch).
+ */
+static void
+anchor_prepare(struct ledger *l, struct ledger_ticket *t)
+{
+	uint64_t n;
+
+	if (!l->sync_in_commits || !l->sync_due || l->hist_last == NULL ||
+	    checkpoint_note_size(l->hist_last, strlen(l->hist_last), &n) != 0 ||
+	    n <= l->anchor_size)
+		return;
+	if (l->anchor_path == NULL)
+		l->anchor_path = ledger_path(l, "checkpoint");
+	l->p_anchor = xstrdup(l->hist_last);
+	l->p_anchor_errno = 0;
+	t->fd_idx = l->fd_idx;
+	t->fd_hash = l->fd_hash;
+	t->fd_hist = l->fd_hist;
+	t->anchor = l->p_anchor;
+	t->anchor_path = l->anchor_path;
+	t->anchor_errno = &l->p_anchor_errno;
+}
+
+/* The ticket's sync point, after its commit point (an errno, 0 if done). */
+static int
+anchor_write(const struct ledger_ticket *t)
+{
+	char why[VMS_ERRLEN];
+
+	errno = 0;
+	if (fdatasync(t->fd_idx) != 0 || fdatasync(t->fd_hash) != 0 ||
+	    fdatasync(t->fd_hist) != 0 ||
+	    write_file_atomic(t->anchor_path, t->anchor, strlen(t->anchor),
+	    0644, why, sizeof(why)) != 0)
+		return errno ? errno : EIO;
+	return 0;
+}
+
+/* Phase 3's part: the anchor moved, or why not. */
+static void
+anchor_finish(struct ledger *l, int sync_errno)
+{
+	uint64_t n;
+
+	if (l->p_anchor == NULL)
+		return;
+	if (sync_errno == 0 && l->p_anchor_errno == 0 &&
+	    checkpoint_note_size(l->p_anchor, strlen(l->p_anchor), &n) == 0) {
+		l->anchor_size = n;
+		l->unsynced_commits = l->unsynced_bytes = 0;
+		l->sync_due = 0;
+	} else if (l->p_anchor_errno != 0)
+		ledger_warn(l, "%s: sync point: %s (the commit is durable; "
+		    "tried again at the next one)", l->dir,
+		    strerror(l->p_anchor_errno));
+	free(l->p_anchor);
+	l->p_anchor = NULL;
 }
 
 static int
@@ -407,6 +476,7 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 	l->p_note = note;
 	t->fd = l->fd_ent;
 	t->size = l->size;
+	anchor_prepare(l, t);
 	return COMMIT_TICKET;
 }
 
@@ -437,6 +507,8 @@ ledger_commit_fsync(const struct ledger_ticket *t)
 		*t->head_errno = e;
 		return e;
 	}
+	if (t->anchor != NULL)
+		*t->anchor_errno = anchor_write(t);
 	return 0;
 }
 
@@ -459,6 +531,7 @@ ledger_commit_finish(struct ledger *l, const struct ledger_ticket *t,
 		return -1;
 	}
 	l->pending = 0;
+	anchor_finish(l, sync_errno);
 	if (sync_errno != 0 && l->p_head_errno != 0) {
 		l->err_no = l->p_head_errno;
 		/*
@@ -518,11 +591,15 @@ ledger_commit_finish(struct ledger *l, const struct ledger_ticket *t,
 		ledger_warn(l, "%s: checkpoint of size %" PRIu64 " is committed but "
 		    "not yet recorded in the history: %s", l->dir, l->csize,
 		    why);
-	if ((l->unsynced_commits >= LEDGER_SYNC_COMMITS ||
+	if (l->unsynced_commits >= LEDGER_SYNC_COMMITS ||
 	    l->csize - l->anchor_size >= LEDGER_SYNC_ENTRIES ||
-	    l->unsynced_bytes >= LEDGER_SYNC_BYTES) &&
-	    ledger_sync(l, why, sizeof(why)) != 0)
-		ledger_warn(l, "%s: %s (the commit is durable)", l->dir, why);
+	    l->unsynced_bytes >= LEDGER_SYNC_BYTES) {
+		if (l->sync_in_commits)
+			l->sync_due = 1;	/* on the next ticket */
+		else if (ledger_sync(l, why, sizeof(why)) != 0)
+			ledger_warn(l, "%s: %s (the commit is durable)", l->dir,
+			    why);
+	}
 	return 0;
 }
 

@@ -73,6 +73,10 @@ ledger_history_append(struct ledger *l, const char *note, int sync,
 	if (l->hist_loaded && checkpoint_note_size(note, len, &size) == 0)
 		index_push(l, size, l->hist_end);
 	l->hist_end += 4 + len;
+	if (l->sync_in_commits) {	/* (a sync point's anchor) */
+		free(l->hist_last);
+		l->hist_last = xstrdup(note);
+	}
 	return 0;
 }
 

@@ -53,6 +53,15 @@ struct ledger {
 	uint64_t		 unsynced_commits;
 	uint64_t		 unsynced_bytes;
 	/*
+	 * Sync points in commits (ledger_sync_in_commits): one is due; the
+	 * last note appended to `checkpoints` (the anchor it can take); the
+	 * one a ticket carries, and whether its work failed.
+	 */
+	int			 sync_in_commits, sync_due;
+	char			*hist_last;
+	char			*p_anchor, *anchor_path;
+	int			 p_anchor_errno;
+	/*
 	 * Appends are buffered here and written with one pwrite per file
 	 * when the batch is committed (or read, or the buffer is large):
 	 * records for `entries` from offset w_ent, index and hashes from

@@ -61,6 +61,22 @@ print("ok" if vals == list(range(1, len(vals) + 1)) else "bad %s" % vals[:20])
 PY
 check entries_in_execution_order "$(cat "$T/order.out")" grep -q '^ok$' "$T/order.out"
 
+# The sync point (every 256 commits) runs on the commit thread
+# (ledger_sync_in_commits): one client's 300 calls are 300 commits, and
+# while vmsd runs `checkpoint` moves on to a note the history holds,
+# without a warning.
+ck0=$(sed -n 2p "$T/state/contracts/c/checkpoint")
+$RPC -s "$T/s.sock" load --clients 1 --calls 300 --contract c --method inc >"$T/load1.json"
+sz=$(rpc info '{"contract":"c"}' | field result.size)
+ck1=$(sed -n 2p "$T/state/contracts/c/checkpoint")
+if [ "$($JGET ok <"$T/load1.json")" = 300 ] && [ -n "$ck0" ] &&
+    [ -n "$ck1" ] && [ "$ck1" -gt "$ck0" ] && [ "$ck1" -le "$sz" ] &&
+    ! grep -q 'sync point' "$T/log"; then
+	pass sync_point_on_the_commit_thread
+else
+	fail sync_point_on_the_commit_thread "checkpoint $ck0 -> $ck1, size $sz"
+fi
+
 # SIGKILL of the worker under load: no acknowledged call is lost, and the
 # successor's state matches its ledger.
 size0=$(rpc info '{"contract":"c"}' | field result.size)

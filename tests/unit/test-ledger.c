@@ -431,6 +431,103 @@ TEST(too_large)
 	free(d);
 }
 
+/* The `checkpoint` file's note, or NULL. */
+static char *
+anchor_of(const char *d)
+{
+	char err[VMS_ERRLEN], *p, *s = NULL;
+	uint8_t *b;
+	size_t n;
+
+	xasprintf(&p, "%s/checkpoint", d);
+	if (read_file(p, 1 << 16, &b, &n, err, sizeof(err)) == 0) {
+		s = xmalloc(n + 1);
+		memcpy(s, b, n);
+		s[n] = '\0';
+		free(b);
+	}
+	free(p);
+	return s;
+}
+
+/*
+ * ledger_sync_in_commits (vmsd's worker): the automatic sync point runs
+ * in phase 2, after the commit point, never in phase 3 on the owner's
+ * thread; `checkpoint` then holds a note the history holds, behind the
+ * latest commit by a few; a directory left like that (a crash after it)
+ * opens with every commit. Without it, phase 3 runs the sync point.
+ */
+TEST(sync_point_in_commits)
+{
+	struct ledger *l;
+	struct ledger_recovery rec;
+	struct ledger_ticket t;
+	struct checkpoint cp;
+	struct snap sn;
+	char err[VMS_ERRLEN], *d, *a0, *a1, *a2, *note;
+	int mode, i, in_fsync = 0, in_finish = 0;
+
+	for (mode = 1; mode >= 0; mode--) {
+		d = new_dir();
+		CHECK(ledger_create(d, ORIGIN, signer, &l, err, sizeof(err)) ==
+		    0);
+		if (l == NULL)
+			return;
+		ledger_sync_in_commits(l, mode);
+		in_fsync = in_finish = 0;
+		for (i = 0; i < LEDGER_SYNC_COMMITS + 8; i++) {
+			CHECK(append_n(l, (uint64_t)i, 1) == 0);
+			CHECK(ledger_commit_prepare(l, &t, err, sizeof(err)) ==
+			    COMMIT_TICKET);
+			a0 = anchor_of(d);
+			CHECK_EQ_INT(ledger_commit_fsync(&t), 0);
+			a1 = anchor_of(d);
+			CHECK(ledger_commit_finish(l, &t, 0, err, sizeof(err))
+			    == 0);
+			a2 = anchor_of(d);
+			if (a0 != NULL && a1 != NULL && strcmp(a0, a1) != 0)
+				in_fsync++;
+			if (a1 != NULL && a2 != NULL && strcmp(a1, a2) != 0)
+				in_finish++;
+			free(a0);
+			free(a1);
+			free(a2);
+		}
+		if (mode) {
+			CHECK_EQ_INT(in_fsync, 1);
+			CHECK_EQ_INT(in_finish, 0);
+			/* a note the history holds, behind the latest */
+			a1 = anchor_of(d);
+			CHECK(a1 != NULL && checkpoint_of(a1, &cp) == 0);
+			CHECK(cp.size > 0 && cp.size < ledger_committed_size(l));
+			CHECK(ledger_checkpoint_at(l, cp.size, &note, err,
+			    sizeof(err)) == 0 && a1 != NULL &&
+			    strcmp(note, a1) == 0);
+			free(note);
+			free(a1);
+			/* left like that: every commit is there at open */
+			snap_take(d, &sn);
+			ledger_close(l);
+			snap_restore(d, &sn);
+			snap_free(&sn);
+			CHECK(ledger_open(d, signer, &l, &rec, err, sizeof(err))
+			    == 0);
+			if (l == NULL)
+				return;
+			CHECK_EQ_INT(ledger_committed_size(l),
+			    LEDGER_SYNC_COMMITS + 8);
+			CHECK(rec.recovered_entries > 0);
+			CHECK(ledger_verify_all(l, err, sizeof(err)) == 0);
+			CHECK(ledger_history_verify(l, err, sizeof(err)) == 0);
+		} else {
+			CHECK_EQ_INT(in_fsync, 0);
+			CHECK_EQ_INT(in_finish, 1);
+		}
+		ledger_close(l);
+		free(d);
+	}
+}
+
 int
 main(void)
 {
@@ -446,5 +543,6 @@ main(void)
 	RUN(appends_buffered);
 	RUN(unknown_files_ignored);
 	RUN(too_large);
+	RUN(sync_point_in_commits);
 	return lt_done();
 }
