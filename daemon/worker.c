@@ -278,7 +278,6 @@ worker_read_more(struct worker *w, int block)
 	}
 	if (block && np > 1) {
 		p[0].events = p[1].events = p[2].events = POLLIN;
-		p[0].revents = 0;
 		while (poll(p, np, -1) < 0)
 			if (errno != EINTR)
 				fatal("poll");

@@ -11,7 +11,6 @@
  */
 #include <sys/resource.h>
 
-#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -39,9 +38,8 @@ static void *
 noncer_run(void *arg)
 {
 	struct noncer *c = arg;
-	int r;
-
 	struct sched_param sp;
+	int r;
 
 	/* (best effort: a filter may refuse both, then it runs as the
 	 * rest) */
@@ -89,18 +87,24 @@ noncer_start(struct note_signer *s, char *err, size_t errlen)
 	return c;
 }
 
+/* Set the thread's flag (kick or stop) and wake it, after the unlock. */
+static void
+post(struct noncer *c, int *flag)
+{
+	if (pthread_mutex_lock(&c->mtx) != 0)
+		fatalx("nonce thread: mutex");
+	*flag = 1;
+	(void)pthread_mutex_unlock(&c->mtx);
+	if (pthread_cond_signal(&c->cv) != 0)
+		fatalx("nonce thread: cond_signal");
+}
+
 /* A signature may have taken a nonce: make another. */
 void
 noncer_kick(struct noncer *c)
 {
-	if (c == NULL)
-		return;
-	if (pthread_mutex_lock(&c->mtx) != 0)
-		fatalx("nonce thread: mutex");
-	c->kick = 1;
-	(void)pthread_mutex_unlock(&c->mtx);
-	if (pthread_cond_signal(&c->cv) != 0)
-		fatalx("nonce thread: cond_signal");
+	if (c != NULL)
+		post(c, &c->kick);
 }
 
 void
@@ -108,11 +112,7 @@ noncer_stop(struct noncer *c)
 {
 	if (c == NULL)
 		return;
-	if (pthread_mutex_lock(&c->mtx) != 0)
-		fatalx("nonce thread: mutex");
-	c->stop = 1;
-	(void)pthread_cond_signal(&c->cv);
-	(void)pthread_mutex_unlock(&c->mtx);
+	post(c, &c->stop);
 	if (pthread_join(c->thread, NULL) != 0)
 		log_warnx("nonce thread: pthread_join failed");
 	(void)pthread_cond_destroy(&c->cv);

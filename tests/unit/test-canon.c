@@ -304,14 +304,15 @@ TEST(random_values_in_own_order)
 	json_decref(loop);
 }
 
-/* jbuf_b64 against b64_encode: every length up to 300 (each padding),
- * random bytes and every byte value, appended after text already there. */
+/* jbuf_b64 (b64_put's table) against libsodium's encoder: every length
+ * up to 300 (each padding), random bytes and every byte value, appended
+ * after text already there. */
 TEST(b64_as_libsodium)
 {
 	uint8_t in[300];
 	struct jbuf b;
 	size_t n, bad = 0;
-	char *want;
+	char want[B64_LEN(300) + 1];
 
 	jbuf_init(&b);
 	for (n = 0; n <= sizeof(in); n++) {
@@ -320,13 +321,13 @@ TEST(b64_as_libsodium)
 		else
 			for (size_t i = 0; i < n; i++)
 				in[i] = (uint8_t)(255 - i);
-		want = b64_encode(in, n);
+		sodium_bin2base64(want, sizeof(want), in, n,
+		    sodium_base64_VARIANT_ORIGINAL);
 		jbuf_reset(&b);
 		jbuf_lit(&b, "x");
 		jbuf_b64(&b, in, n);
 		if (b.len != 1 + strlen(want) || strcmp(b.s + 1, want) != 0)
 			bad++;
-		free(want);
 	}
 	CHECK_EQ_INT(bad, 0);
 	jbuf_free(&b);
