@@ -55,9 +55,12 @@ int	 pread_full(int fd, void *buf, size_t len, off_t off); /* -1 if short */
 int	 pwrite_full(int fd, const void *buf, size_t len, off_t off);
 int	 read_file(const char *path, size_t max, uint8_t **buf, size_t *len,
 	    char *err, size_t errlen);
-/* Atomically replace path with data: temp file, fsync, rename, fsync dir. */
-/* Write path through a synced temporary file and a rename. -1 with err,
- * and errno saying why. */
+/* Atomically replace path with data: a temporary file written and synced,
+ * a rename, the directory synced. A file larger than WRITE_PACE_CHUNK is
+ * written a chunk at a time, each synced (fdatasync) before the next, so
+ * that other files' syncs meanwhile never wait behind all of it (util.c).
+ * -1 with err, and errno saying why. */
+#define WRITE_PACE_CHUNK	(256u << 10)
 int	 write_file_atomic(const char *path, const void *data, size_t len,
 	    mode_t mode, char *err, size_t errlen);
 int	 fsync_dir(const char *dir);
