@@ -349,7 +349,8 @@ deps:
 	@scripts/deb-src.sh
 	$(call install_debs,$(DEBS))
 
-# The peer make bench measures vmsd against, in the same run (bench/redis.sh).
+# The peer make bench measures vmsd against, in the same run (bench/redis.sh,
+# bench/pairs.sh).
 bench-deps: deps
 	$(call install_debs,$(BENCH_DEBS))
 

@@ -24,11 +24,7 @@
 # per round (defaults 3000 and 16000, about 3 s each on the machine of
 # bench/README.md), with 60 s as their bound.
 cd "$(dirname "$0")/.." || exit 2
-TOP=$(pwd)
-VMSD="$TOP/daemon/vmsd"
-VMSCTL="$TOP/ctl/vmsctl"
-BD="$TOP/build/bench/bench-daemon"
-BENCH_DIR="${VMS_BENCH_DIR:-$TOP/build/bench-data}"
+. bench/lib/vmsd.sh
 ROUNDS="${VMS_BENCH_ROUNDS:-3}"
 N1="${VMS_BENCH_CALLS1:-10000000}"
 N8="${VMS_BENCH_CALLS8:-10000000}"
@@ -44,7 +40,6 @@ SOCK="$W/vmsd.sock"
 LEDGER="$STATE/contracts/guestlist"
 PID=
 
-. "$TOP/bench/lib/vmsd.sh"
 bench_need daemon.sh "all build/bench/bench-daemon" "$VMSD" "$VMSCTL" "$BD"
 
 fail() {

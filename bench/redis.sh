@@ -20,21 +20,15 @@
 # Without redis-server/redis-benchmark it prints a "skipped" line (and the
 # vmsd summary) and exits 0.
 cd "$(dirname "$0")/.." || exit 2
-BENCH_DIR="${VMS_BENCH_DIR:-$(pwd)/build/bench-data}"
+. bench/lib/vmsd.sh
 R="$BENCH_DIR/redis"
 DRES="$BENCH_DIR/daemon-results"
 RRES="$BENCH_DIR/redis-results"
+PRES="$BENCH_DIR/pairs-results"
 ROUNDS="${VMS_BENCH_ROUNDS:-3}"
-REASON="Sorry, can't make it"
-SCRIPT="local id=ARGV[1]; local rec=cjson.encode({id=id,name=ARGV[2],isAttending=ARGV[3]=='true',reason=ARGV[4]}); redis.call('SET','rsvps/'..id..'.json',rec); return 1"
-PID=
+RPID=
 
-stop_redis() {
-	[ -n "$PID" ] || return 0
-	kill -TERM "$PID" 2>/dev/null
-	wait "$PID" 2>/dev/null
-	PID=
-}
+. bench/lib/redis.sh
 trap 'stop_redis' EXIT
 trap 'exit 1' INT TERM
 
@@ -99,70 +93,33 @@ summary() {
 			    x["entries"], x["audit_rate"], x["audit_dir_rate"]
 		}
 	}'
+	# the medians of bench/pairs.sh's alternating rounds, if it ran
+	[ -f "$PRES" ] && awk '{
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		s = s sprintf("%s c=%d: %.2fx (pairs %s)", s == "" ? "" : ";",
+		    v["clients"], v["median"], v["ratios"])
+	} END { if (s != "") printf "  %-22s %s\n", "alternating rounds", s }' "$PRES"
+	return 0
 }
 
 rm -rf "$R" "$RRES"
-if ! command -v redis-server >/dev/null 2>&1 ||
-    ! command -v redis-benchmark >/dev/null 2>&1 ||
-    ! command -v redis-cli >/dev/null 2>&1; then
+if ! have_redis; then
 	echo "skipped: apt-get install redis-server redis-tools"
 	summary
 	exit 0
 fi
 mkdir -p "$R" || exit 1
-
-tries=0
-while :; do
-	PORT=$(( 20000 + ($$ + 13 + tries * 7919) % 30000 ))
-	redis-server --port "$PORT" --bind 127.0.0.1 --dir "$R" \
-	    --appendonly yes --appendfsync always --save "" \
-	    --auto-aof-rewrite-percentage 0 \
-	    --logfile "$R/redis.log" &
-	PID=$!
-	i=0
-	while [ $i -lt 100 ] && kill -0 "$PID" 2>/dev/null; do
-		[ "$(redis-cli -p "$PORT" ping 2>/dev/null)" = PONG ] && break
-		sleep 0.05
-		i=$((i + 1))
-	done
-	[ "$(redis-cli -p "$PORT" ping 2>/dev/null)" = PONG ] && break
-	wait "$PID" 2>/dev/null
-	PID=
-	tries=$((tries + 1))
-	if [ $tries -ge 5 ]; then
-		echo "redis.sh: redis-server did not start:"
-		tail -n 5 "$R/redis.log"
-		exit 1
-	fi
-done
-SHA=$(redis-cli -p "$PORT" SCRIPT LOAD "$SCRIPT")
-case "$SHA" in
-[0-9a-f]*) ;;
-*)	echo "redis.sh: SCRIPT LOAD failed: $SHA"; exit 1 ;;
-esac
-echo "$(redis-server --version | cut -d' ' -f1-3), port $PORT, dir $R"
+start_redis "$R" redis.sh
+echo "$(redis-server --version | cut -d' ' -f1-3), port $RPORT, dir $R"
 echo "EVALSHA of the RSVP script, appendonly yes; redis-benchmark -r 100000 over loopback TCP;"
 echo "best of $ROUNDS rounds; latencies in ms"
 
 TOTAL=0
 # bench MODE CLIENTS CALLS-PER-ROUND: the best of $ROUNDS redis-benchmark runs
 bench() {
-	redis-cli -p "$PORT" CONFIG SET appendfsync "$1" >/dev/null || exit 1
 	best= rates= k=0
 	while [ $k -lt "$ROUNDS" ]; do
-		out=$(redis-benchmark -p "$PORT" -n "$3" -c "$2" -r 100000 --csv \
-		    EVALSHA "$SHA" 0 user__rand_int__ bob false "$REASON" 2>&1)
-		line=$(echo "$out" | tail -n 1 | awk -F'","' -v m="$1" \
-		    -v c="$2" -v n="$3" '
-		NF >= 8 {
-			gsub(/"/, "", $8)
-			printf "redis-%s-c%d clients=%d calls=%d rate=%.0f p50=%s p95=%s p99=%s max=%s\n",
-			    m, c, c, n, $2, $5, $6, $7, $8
-		}')
-		if [ -z "$line" ]; then
-			echo "redis.sh: redis-benchmark failed: $out"
-			exit 1
-		fi
+		line=$(redis_round "$1" "$2" "$3") || exit 1
 		rate=$(echo "$line" | sed -n 's/.* rate=\([0-9]*\).*/\1/p')
 		rates="$rates${rates:+,}$rate"
 		if [ -z "$best" ] || [ "$rate" -gt "$(echo "$best" |
@@ -187,7 +144,7 @@ bench always 128 "${VMS_BENCH_REDIS_N128:-150000}"
 bench everysec 1 "${VMS_BENCH_REDIS_N1E:-30000}"
 bench everysec 32 "${VMS_BENCH_REDIS_N32E:-220000}"
 
-RSS=$(awk '/^VmHWM:/ { print $2 }' "/proc/$PID/status")
+RSS=$(awk '/^VmHWM:/ { print $2 }' "/proc/$RPID/status")
 AOF=$(cat "$R"/appendonlydir/*.aof 2>/dev/null | wc -c)
 stop_redis
 echo "  peak RSS (VmHWM) redis-server $(awk -v k="$RSS" 'BEGIN { printf "%.1f", k / 1024 }') MiB; AOF $AOF bytes for $TOTAL calls"

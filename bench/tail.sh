@@ -10,16 +10,11 @@
 #
 #   make all build/bench/bench-daemon && sh bench/tail.sh
 cd "$(dirname "$0")/.." || exit 2
-TOP=$(pwd)
-VMSD="$TOP/daemon/vmsd"
-VMSCTL="$TOP/ctl/vmsctl"
-BD="$TOP/build/bench/bench-daemon"
-BENCH_DIR="${VMS_BENCH_DIR:-$TOP/build/bench-data}"
+. bench/lib/vmsd.sh
 N="${VMS_TAIL_CALLS:-60000}"
 W="$BENCH_DIR/tail"
 PID=
 
-. "$TOP/bench/lib/vmsd.sh"
 bench_need tail.sh "all build/bench/bench-daemon" "$VMSD" "$VMSCTL" "$BD"
 trap 'stop_vmsd; rm -rf "$W"' EXIT INT TERM
 
@@ -28,15 +23,7 @@ run() {
 	rm -rf "$W" && mkdir -p "$W" || exit 1
 	printf 'debug_auth = yes\nidle_timeout = 0\ncall_rate_per_address = 0\nsnapshot_interval = %s\n' \
 	    "$1" >"$W/vmsd.conf"
-	"$VMSD" -f "$W/vmsd.conf" --state-dir "$W/state" --socket "$W/sock" \
-	    2>"$W/vmsd.log" &
-	PID=$!
-	i=0
-	while [ $i -lt 100 ] && ! "$VMSCTL" -s "$W/sock" ping >/dev/null 2>&1; do
-		sleep 0.1; i=$((i + 1))
-	done
-	"$VMSCTL" -s "$W/sock" deploy "$TOP/examples/guestlist.lua" >/dev/null ||
-	    { echo "tail.sh: deploy failed"; exit 1; }
+	start_vmsd "$W" tail.sh
 	"$BD" --addr "$W/sock" --clients 32 --calls "$N" --seconds 60 \
 	    --rounds 1 --tag t --label "snapshot_interval=$1" ||
 	    { echo "tail.sh: bench-daemon failed"; exit 1; }

@@ -12,17 +12,13 @@
 # Knobs: VMS_BENCH_TILES_ENTRIES (default 100000), VMS_BENCH_SECONDS (per
 # GET run, default 3).
 cd "$(dirname "$0")/.." || exit 2
-TOP=$(pwd)
-VMSD="$TOP/daemon/vmsd"
-VMSCTL="$TOP/ctl/vmsctl"
+. bench/lib/vmsd.sh
 BT="$TOP/build/bench/bench-tiles"
-BENCH_DIR="${VMS_BENCH_DIR:-$TOP/build/bench-data}"
 N="${VMS_BENCH_TILES_ENTRIES:-100000}"
 SECS="${VMS_BENCH_SECONDS:-3}"
 W="$BENCH_DIR/tiles"
 PID= NPID=
 
-. "$TOP/bench/lib/vmsd.sh"
 bench_need tiles.sh "all build/bench/bench-tiles" "$VMSD" "$VMSCTL" "$BT"
 stop() {
 	for p in $PID $NPID; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done

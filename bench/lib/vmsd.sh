@@ -1,5 +1,14 @@
 # bench/lib/vmsd.sh — what the bench/*.sh scripts that run a private vmsd
-# share (POSIX sh, sourced; not a benchmark itself, so outside bench/*.sh).
+# share (POSIX sh, sourced from the top of the tree, where each script
+# goes first; not a benchmark itself, so outside bench/*.sh).
+
+# The release build's programs, and where benchmark data goes (bench/run
+# sets VMS_BENCH_DIR).
+TOP=$(pwd)
+VMSD="$TOP/daemon/vmsd"
+VMSCTL="$TOP/ctl/vmsctl"
+BD="$TOP/build/bench/bench-daemon"
+BENCH_DIR="${VMS_BENCH_DIR:-$TOP/build/bench-data}"
 
 # bench_need SCRIPT TARGETS FILE...: exit 1 unless every FILE is built
 bench_need() {
@@ -13,10 +22,33 @@ bench_need() {
 	done
 }
 
-# stop_vmsd: SIGTERM the vmsd in $PID, if any, and wait for it
+# stop_var NAME: SIGTERM the process whose pid the variable NAME holds, if
+# any, wait for it and empty NAME
+stop_var() {
+	eval "_pid=\$$1"
+	[ -n "$_pid" ] || return 0
+	kill -TERM "$_pid" 2>/dev/null
+	wait "$_pid" 2>/dev/null
+	eval "$1="
+}
+
+# stop_vmsd: stop the vmsd in $PID, if any
 stop_vmsd() {
-	[ -n "$PID" ] || return 0
-	kill -TERM "$PID" 2>/dev/null
-	wait "$PID" 2>/dev/null
-	PID=
+	stop_var PID
+}
+
+# start_vmsd DIR SCRIPT: a vmsd with DIR/vmsd.conf, its state in DIR/state,
+# its control socket DIR/sock and its log DIR/vmsd.log, the guest list
+# deployed; sets PID. Needs VMSD, VMSCTL and TOP; exits 1 if it fails.
+start_vmsd() {
+	"$VMSD" -f "$1/vmsd.conf" --state-dir "$1/state" --socket "$1/sock" \
+	    2>"$1/vmsd.log" &
+	PID=$!
+	_i=0
+	while [ $_i -lt 100 ] && ! "$VMSCTL" -s "$1/sock" ping >/dev/null 2>&1
+	do
+		sleep 0.1; _i=$((_i + 1))
+	done
+	"$VMSCTL" -s "$1/sock" deploy "$TOP/examples/guestlist.lua" >/dev/null ||
+	    { echo "$2: deploy failed"; tail -n 5 "$1/vmsd.log"; exit 1; }
 }

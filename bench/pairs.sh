@@ -1,0 +1,94 @@
+#!/bin/sh
+# bench/pairs.sh — vmsd against its peer in alternating rounds: at 1 and 32
+# clients, a round of vmsd (control socket) and a round of Redis
+# (appendfsync always, the same RSVP script as bench/redis.sh) back to
+# back, in turn (vmsd first, then Redis first, ...), each pair's ratio and
+# their median. daemon.sh and redis.sh each report the best of their own
+# rounds, minutes apart, and this shared machine's speed moves by 20-60 %
+# within an hour (bench/README.md, round 10): here the drift weighs on
+# both sides of each ratio alike. The medians go to
+# $VMS_BENCH_DIR/pairs-results, for the summary redis.sh prints.
+#
+#   make all build/bench/bench-daemon && sh bench/pairs.sh
+#
+# VMS_BENCH_PAIRS pairs per client count (default 5); a vmsd round lasts
+# VMS_BENCH_SECONDS (default 3), a Redis round VMS_BENCH_REDIS_N1 or
+# VMS_BENCH_REDIS_N32 calls (as in redis.sh: about 3 s). Without
+# redis-server/redis-benchmark it prints a "skipped" line and exits 0.
+cd "$(dirname "$0")/.." || exit 2
+. bench/lib/vmsd.sh
+W="$BENCH_DIR/pairs"
+PRES="$BENCH_DIR/pairs-results"
+PAIRS="${VMS_BENCH_PAIRS:-5}"
+SECS="${VMS_BENCH_SECONDS:-3}"
+PID=
+RPID=
+
+. bench/lib/redis.sh
+bench_need pairs.sh "all build/bench/bench-daemon" "$VMSD" "$VMSCTL" "$BD"
+trap 'stop_vmsd; stop_redis; rm -rf "$W"' EXIT
+trap 'exit 1' INT TERM
+
+rm -rf "$W" "$PRES"
+if ! have_redis; then
+	echo "skipped: apt-get install redis-server redis-tools"
+	exit 0
+fi
+mkdir -p "$W/redis" || exit 1
+# as daemon.sh: every call claims a unique caller id (every RSVP writes)
+printf 'debug_auth = yes\nidle_timeout = 0\ncall_rate_per_address = 0\nmax_connections_per_uid = 512\n' \
+    >"$W/vmsd.conf"
+start_vmsd "$W" pairs.sh
+"$BD" --addr "$W/sock" --clients 4 --calls 200 --tag w --label warmup \
+    >/dev/null || { echo "pairs.sh: warm-up failed"; exit 1; }
+start_redis "$W/redis" pairs.sh
+
+rate() { sed -n 's/.* rate=\([0-9]*\).*/\1/p'; }
+# vmsd_round CLIENTS TAG: the calls/s of one round
+vmsd_round() {
+	"$BD" --addr "$W/sock" --clients "$1" --calls 10000000 \
+	    --seconds "$SECS" --rounds 1 --tag "$2" --label pair | rate
+}
+
+echo "guest-list RSVP, vmsd (control socket) and Redis (appendfsync always) in"
+echo "alternating rounds of about $SECS s: vmsd/Redis calls/s of each pair, then the median"
+for c in 1 32; do
+	case $c in
+	1)	n="${VMS_BENCH_REDIS_N1:-12000}" ;;
+	*)	n="${VMS_BENCH_REDIS_N32:-100000}" ;;
+	esac
+	k=0
+	pairs=
+	while [ $k -lt "$PAIRS" ]; do
+		if [ $((k % 2)) -eq 0 ]; then
+			v=$(vmsd_round "$c" "p$c.$k")
+			r=$(redis_round always "$c" "$n" | rate)
+		else
+			r=$(redis_round always "$c" "$n" | rate)
+			v=$(vmsd_round "$c" "p$c.$k")
+		fi
+		if [ -z "$v" ] || [ -z "$r" ] || [ "$r" -eq 0 ]; then
+			echo "pairs.sh: a round at $c clients failed"
+			exit 1
+		fi
+		pairs="$pairs $v/$r"
+		k=$((k + 1))
+	done
+	echo "$c$pairs" | awk -v res="$PRES" '{
+		n = 0
+		line = sprintf("  %3d client%s ", $1, $1 == 1 ? " " : "s")
+		for (i = 2; i <= NF; i++) {
+			split($i, vr, "/")
+			x[++n] = vr[1] / vr[2]
+			line = line sprintf(" %d/%d %.2fx", vr[1], vr[2], x[n])
+			list = list (n > 1 ? "," : "") sprintf("%.2f", x[n])
+		}
+		for (i = 1; i <= n; i++)	# insertion sort: n is small
+			for (j = i; j > 1 && x[j - 1] > x[j]; j--) {
+				t = x[j]; x[j] = x[j - 1]; x[j - 1] = t
+			}
+		med = n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2
+		printf "%s  median %.2fx\n", line, med
+		printf "pairs clients=%d median=%.2f ratios=%s\n", $1, med, list >> res
+	}'
+done
