@@ -60,7 +60,8 @@ stop_redis() {
 # calls=.. rate=.. p50=.. p95=.. p99=.. max=..", or nothing if it failed
 # (its output then on stderr).
 redis_round() {
-	redis-cli -p "$RPORT" CONFIG SET appendfsync "$1" >/dev/null || return 1
+	redis-cli -p "$RPORT" CONFIG SET appendfsync "$1" >/dev/null ||
+	    { echo "redis-cli CONFIG SET appendfsync $1 failed" >&2; return 1; }
 	_out=$(redis-benchmark -p "$RPORT" -n "$3" -c "$2" -r 100000 --csv \
 	    EVALSHA "$SHA" 0 user__rand_int__ bob false "$REASON" 2>&1)
 	_line=$(echo "$_out" | tail -n 1 | awk -F'","' -v m="$1" \

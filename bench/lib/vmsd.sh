@@ -1,6 +1,7 @@
-# bench/lib/vmsd.sh — what the bench/*.sh scripts that run a private vmsd
-# share (POSIX sh, sourced from the top of the tree, where each script
-# goes first; not a benchmark itself, so outside bench/*.sh).
+# bench/lib/vmsd.sh — what the bench/*.sh scripts share: the tree's
+# programs, and running a private vmsd (POSIX sh, sourced from the top of
+# the tree, where each script goes first; not a benchmark itself, so
+# outside bench/*.sh).
 
 # The release build's programs, and where benchmark data goes (bench/run
 # sets VMS_BENCH_DIR).
