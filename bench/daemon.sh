@@ -56,16 +56,7 @@ export VMSCTL_KNOWN
 
 rm -rf "$W" "$RES"
 mkdir -p "$W" || exit 1
-# debug_auth: every call claims a unique caller id, so every RSVP writes a
-# new file (the contract files RSVPs under the caller's id). The rate limit
-# per address is off: it would refuse the benchmark's calls over HTTP (all
-# from 127.0.0.1); it costs one lookup per call either way.
-cat > "$W/vmsd.conf" <<EOF
-debug_auth = yes
-idle_timeout = 0
-call_rate_per_address = 0
-max_connections_per_uid = 512
-EOF
+bench_conf >"$W/vmsd.conf"
 
 # Start vmsd on a free loopback port (retry if the port is taken).
 now() { date +%s.%N; }

@@ -35,9 +35,7 @@ if ! have_redis; then
 	exit 0
 fi
 mkdir -p "$W/redis" || exit 1
-# as daemon.sh: every call claims a unique caller id (every RSVP writes)
-printf 'debug_auth = yes\nidle_timeout = 0\ncall_rate_per_address = 0\nmax_connections_per_uid = 512\n' \
-    >"$W/vmsd.conf"
+bench_conf >"$W/vmsd.conf"
 start_vmsd "$W" pairs.sh
 "$BD" --addr "$W/sock" --clients 4 --calls 200 --tag w --label warmup \
     >/dev/null || { echo "pairs.sh: warm-up failed"; exit 1; }

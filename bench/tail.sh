@@ -21,8 +21,7 @@ trap 'stop_vmsd; rm -rf "$W"' EXIT INT TERM
 # run INTERVAL: one fresh daemon, one round; prints bench-daemon's line
 run() {
 	rm -rf "$W" && mkdir -p "$W" || exit 1
-	printf 'debug_auth = yes\nidle_timeout = 0\ncall_rate_per_address = 0\nsnapshot_interval = %s\n' \
-	    "$1" >"$W/vmsd.conf"
+	{ bench_conf; echo "snapshot_interval = $1"; } >"$W/vmsd.conf"
 	start_vmsd "$W" tail.sh
 	"$BD" --addr "$W/sock" --clients 32 --calls "$N" --seconds 60 \
 	    --rounds 1 --tag t --label "snapshot_interval=$1" ||

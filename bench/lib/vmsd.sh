@@ -23,6 +23,16 @@ bench_need() {
 	done
 }
 
+# bench_conf: the benchmarks' vmsd.conf, on standard output. debug_auth:
+# every call claims a unique caller id, so every RSVP writes a new file
+# (the contract files RSVPs under the caller's id). The rate limit per
+# address is off: it would refuse the benchmark's calls over HTTP (all
+# from 127.0.0.1); it costs one lookup per call either way. Up to 512
+# connections from one uid (128 clients and more).
+bench_conf() {
+	printf 'debug_auth = yes\nidle_timeout = 0\ncall_rate_per_address = 0\nmax_connections_per_uid = 512\n'
+}
+
 # stop_var NAME: SIGTERM the process whose pid the variable NAME holds, if
 # any, wait for it and empty NAME
 stop_var() {
