@@ -1,7 +1,8 @@
 /*
  * budget.c — the front ends' memory budget (budget.h): accounts, the
  * total, eviction of the largest holders, evbuffer watching, and the count
- * of what jansson holds (its allocator, counted by malloc_usable_size).
+ * of what jansson holds (libvms/jsonmem.c, which main() installs as
+ * jansson's allocator before anything is decoded).
  *
  * Eviction runs from an event of its own, never inside the callback that
  * charged the bytes, so a front end can free the connection it is asked
@@ -18,6 +19,7 @@
 #include <jansson.h>
 
 #include "budget.h"
+#include "jsonmem.h"
 #include "log.h"
 #include "vmsd.h"
 
@@ -26,30 +28,6 @@
 static TAILQ_HEAD(, budget_acct) accts = TAILQ_HEAD_INITIALIZER(accts);
 static size_t used, peak;
 static struct event *evict_ev, *trim_ev;
-static size_t json_live;
-static int counting;
-
-static void *
-json_malloc(size_t n)
-{
-	void *p = malloc(n);
-
-	if (p != NULL)
-		json_live += malloc_usable_size(p);
-	return p;
-}
-
-static void
-json_free(void *p)
-{
-	size_t n;
-
-	if (p == NULL)
-		return;
-	n = malloc_usable_size(p);
-	json_live = json_live > n ? json_live - n : 0;
-	free(p);
-}
 
 static void
 evict_cb(evutil_socket_t fd, short what, void *arg)
@@ -78,6 +56,7 @@ evict_cb(evutil_socket_t fd, short what, void *arg)
 static void
 trim_cb(evutil_socket_t fd, short what, void *arg)
 {
+	jsonmem_trim();
 	malloc_trim(0);
 }
 
@@ -90,10 +69,6 @@ budget_init(void)
 	if (trim_ev == NULL &&
 	    (trim_ev = event_new(vmsd_base, -1, 0, trim_cb, NULL)) == NULL)
 		fatalx("cannot create the budget's event");
-	if (!counting) {
-		json_set_alloc_funcs(json_malloc, json_free);
-		counting = 1;
-	}
 }
 
 void
@@ -190,5 +165,5 @@ budget_used(void)
 size_t
 budget_json_live(void)
 {
-	return json_live;
+	return jsonmem_live();
 }

@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "jsonmem.h"
 #include "log.h"
 #include "server.h"
 #include "vmsd.h"
@@ -44,6 +45,9 @@ main(int argc, char **argv)
 	struct vmsd_flags flags;
 	int ch, journal;
 
+	/* jansson's allocator, before any JSON value exists (vmsd charges
+	 * a request its decoded size; a worker decodes one per call). */
+	jsonmem_install();
 	if (argc > 1 && strcmp(argv[1], "--worker") == 0)
 		return worker_main(argc, argv);
 
