@@ -99,7 +99,8 @@ jm_free(void *p)
 		k->next = kept[c];
 		kept[c] = k;
 		nkept[c]++;
-		JM_POISON(p, u);
+		/* all but the link, which LeakSanitizer follows */
+		JM_POISON((char *)p + sizeof(*k), u - sizeof(*k));
 		return;
 	}
 	free(p);
@@ -138,8 +139,8 @@ jsonmem_trim(void)
 		return;
 	for (c = 0; c < JSONMEM_CLASSES; c++) {
 		while ((k = kept[c]) != NULL) {
-			JM_UNPOISON(k, malloc_usable_size(k));
 			kept[c] = k->next;
+			JM_UNPOISON(k, malloc_usable_size(k));
 			free(k);
 		}
 		nkept[c] = 0;

@@ -12,8 +12,9 @@
  * made or freed on any other thread goes to malloc() and free() (jansson
  * is then as thread-safe as it was). The lists keep at most
  * JSONMEM_KEEP blocks of each class; jsonmem_trim() gives them back.
- * Under AddressSanitizer a kept block is poisoned until it is reused, so
- * a use after free is still reported.
+ * Under AddressSanitizer a kept block is poisoned until it is reused (all
+ * but its first 8 bytes, the link to the next kept block, which
+ * LeakSanitizer must see), so a use after free is still reported.
  */
 #ifndef VMS_JSONMEM_H
 #define VMS_JSONMEM_H
