@@ -37,13 +37,27 @@ is_ws(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* The bytes the scans below stop at: in a string (1), in a value (2). */
+#define STOP_STR	1
+#define STOP_VAL	2
+static const unsigned char stop[256] = {
+	['"'] = STOP_STR | STOP_VAL, ['\\'] = STOP_STR,
+	['{'] = STOP_VAL, ['}'] = STOP_VAL, ['['] = STOP_VAL, [']'] = STOP_VAL,
+	[','] = STOP_VAL, [' '] = STOP_VAL, ['\t'] = STOP_VAL,
+	['\n'] = STOP_VAL, ['\r'] = STOP_VAL,
+};
+
 /* Past the string whose opening quote is at s[i]; len if unterminated. */
 static size_t
 skip_string(const char *s, size_t len, size_t i)
 {
-	for (i++; i < len && s[i] != '"'; i++)
-		if (s[i] == '\\')
+	for (i++; i < len; i++) {
+		while (i < len && !(stop[(unsigned char)s[i]] & STOP_STR))
 			i++;
+		if (i >= len || s[i] == '"')
+			break;
+		i++;			/* the escaped byte */
+	}
 	return i < len ? i + 1 : len;
 }
 
@@ -57,8 +71,13 @@ skip_value(const char *s, size_t len, size_t i, int *ws)
 	size_t depth = 0;
 
 	while (i < len) {
-		char c = s[i];
+		char c;
 
+		while (i < len && !(stop[(unsigned char)s[i]] & STOP_VAL))
+			i++;
+		if (i >= len)
+			break;
+		c = s[i];
 		if (c == '"') {
 			i = skip_string(s, len, i);
 			if (depth == 0)
