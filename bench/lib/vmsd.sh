@@ -48,18 +48,25 @@ stop_vmsd() {
 	stop_var PID
 }
 
-# start_vmsd DIR SCRIPT: a vmsd with DIR/vmsd.conf, its state in DIR/state,
-# its control socket DIR/sock and its log DIR/vmsd.log, the guest list
-# deployed; sets PID. Needs VMSD, VMSCTL and TOP; exits 1 if it fails.
-start_vmsd() {
+# run_vmsd DIR: a vmsd with DIR/vmsd.conf, its state in DIR/state, its
+# control socket DIR/sock and its log DIR/vmsd.log, answering; sets PID.
+# Needs VMSD and VMSCTL.
+run_vmsd() {
 	"$VMSD" -f "$1/vmsd.conf" --state-dir "$1/state" --socket "$1/sock" \
-	    2>"$1/vmsd.log" &
+	    2>>"$1/vmsd.log" &
 	PID=$!
 	_i=0
 	while [ $_i -lt 100 ] && ! "$VMSCTL" -s "$1/sock" ping >/dev/null 2>&1
 	do
 		sleep 0.1; _i=$((_i + 1))
 	done
+}
+
+# start_vmsd DIR SCRIPT: run_vmsd DIR with the guest list deployed; exits
+# 1 if that fails. Needs TOP too.
+start_vmsd() {
+	: >"$1/vmsd.log"
+	run_vmsd "$1"
 	"$VMSCTL" -s "$1/sock" deploy "$TOP/examples/guestlist.lua" >/dev/null ||
 	    { echo "$2: deploy failed"; tail -n 5 "$1/vmsd.log"; exit 1; }
 }
