@@ -257,9 +257,7 @@ build/bench/%: bench/%.c build/bench/benchlib.o $(LIBS_A) | $(GEN_HDRS)
 # bench-worker speaks the worker wire with vmsd's own code (daemon/wire.c).
 build/bench/bench-worker: build/libdaemon.a
 build/bench/bench-worker: INCS = $(INC_AUDIT) -Idaemon
-build/bench/bench-worker: LINK_LIBS = build/libdaemon.a build/libaudit.a \
-    -Wl,--start-group build/libsandbox.a build/liblua.a -Wl,--end-group \
-    build/libvms.a $(PKG_LIBS)
+build/bench/bench-worker: LINK_LIBS := build/libdaemon.a $(LINK_LIBS)
 
 # Fuzzing (tests/fuzz/README.md). Each tests/fuzz/fuzz-NAME.c is a target
 # (LLVMFuzzerTestOneInput, helpers in fuzzlib.c) seeded from

@@ -85,7 +85,7 @@ main(int argc, char **argv)
 	unsigned callers, k;
 	uint64_t *t0, sent = 0, done = 0, start, deadline, now, end;
 	uint32_t *lat;
-	size_t ilen = 0, cap;
+	size_t ilen = 0, cap, nlat;
 	double secs;
 	int sv[2], ready = 0, status;
 	ssize_t n;
@@ -184,15 +184,14 @@ main(int argc, char **argv)
 	if (getrusage(RUSAGE_CHILDREN, &rc) != 0 ||
 	    getrusage(RUSAGE_SELF, &rs) != 0)
 		bench_die("getrusage", strerror(errno));
-	if (done > cap)
-		done = cap;
-	qsort(lat, done, sizeof(*lat), cmp_u32);
+	nlat = done < cap ? done : cap;
+	qsort(lat, nlat, sizeof(*lat), cmp_u32);
 	printf("worker-alone clients=%u calls=%" PRIu64 " secs=%.2f rate=%.0f "
 	    "p50=%.3f p999=%.3f worker_cpu=%.1f client_cpu=%.1f\n", callers,
 	    done, (double)(end - start) / 1e6,
 	    (double)done / ((double)(end - start) / 1e6),
-	    done ? lat[done / 2] / 1000.0 : 0,
-	    done ? lat[(size_t)((double)done * 0.999)] / 1000.0 : 0,
+	    nlat ? lat[nlat / 2] / 1000.0 : 0,
+	    nlat ? lat[(size_t)((double)nlat * 0.999)] / 1000.0 : 0,
 	    (usec(&rc.ru_utime) + usec(&rc.ru_stime)) / (double)done,
 	    (usec(&rs.ru_utime) + usec(&rs.ru_stime)) / (double)done);
 	free(in);

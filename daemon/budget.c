@@ -16,8 +16,6 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
-#include <jansson.h>
-
 #include "budget.h"
 #include "jsonmem.h"
 #include "log.h"
