@@ -21,17 +21,6 @@ add_str(struct jbuf *b, const char *s)
 	jbuf_raw(b, s, strlen(s));
 }
 
-static void
-add_uint(struct jbuf *b, uint64_t v)
-{
-	char num[24], *p = num + sizeof(num);
-
-	do
-		*--p = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	jbuf_raw(b, p, (size_t)(num + sizeof(num) - p));
-}
-
 /*
  * Append v's JSON text (jansson's compact text with 17 digits for reals
  * and keys in their objects' order, written by canon.c's
@@ -88,7 +77,7 @@ request_head(struct jbuf *b, uint64_t id, const char *method,
 	size_t mark = b->len;
 
 	add_str(b, "{\"id\":");
-	add_uint(b, id);
+	jbuf_uint(b, id);
 	add_str(b, ",\"method\":");
 	if (add_jstr(b, method, mark, "method", err, errlen) != 0)
 		return -1;
@@ -149,9 +138,9 @@ wire_put_ready(struct jbuf *b, uint64_t size, const char *vkey,
 	size_t mark = b->len;
 
 	add_str(b, "{\"ready\":");
-	add_uint(b, WIRE_VERSION);
+	jbuf_uint(b, WIRE_VERSION);
 	add_str(b, ",\"size\":");
-	add_uint(b, size);
+	jbuf_uint(b, size);
 	add_str(b, ",\"vkey\":");
 	if (add_jstr(b, vkey ? vkey : "", mark, "vkey", err, errlen) != 0)
 		return -1;
@@ -185,7 +174,7 @@ wire_put_child(struct jbuf *b, const char *op, const char *name,
 	if (add_jstr(b, name, mark, "name", err, errlen) != 0)
 		return -1;
 	add_str(b, ",\"size\":");
-	add_uint(b, size);
+	jbuf_uint(b, size);
 	add_str(b, ",\"vkey\":");
 	if (add_jstr(b, vkey ? vkey : "", mark, "vkey", err, errlen) != 0)
 		return -1;
@@ -201,9 +190,9 @@ static void
 reply_head(struct jbuf *b, uint64_t id, uint64_t size, const char *key)
 {
 	add_str(b, "{\"id\":");
-	add_uint(b, id);
+	jbuf_uint(b, id);
 	add_str(b, ",\"size\":");
-	add_uint(b, size);
+	jbuf_uint(b, size);
 	add_str(b, key);
 }
 

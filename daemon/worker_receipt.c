@@ -27,15 +27,6 @@ add(struct jbuf *b, const char *s)
 	jbuf_raw(b, s, strlen(s));
 }
 
-static void
-add_u64(struct jbuf *b, uint64_t v)
-{
-	char num[24];
-
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
-	add(b, num);
-}
-
 /*
  * The base64 text of the hashes a batch's proofs share (a batch's calls
  * are neighbours: most of their siblings are the same nodes), each
@@ -85,11 +76,11 @@ receipt_text(struct worker *w, struct jbuf *b, struct hash_texts *ht,
 		fatal("receipt: leaf hash of entry %llu",
 		    (unsigned long long)h->index);
 	add(b, "{\"index\":");
-	add_u64(b, h->index);
+	jbuf_uint(b, h->index);
 	add(b, ",\"leaf_hash\":");
 	add_hash(b, ht, leaf);
 	add(b, ",\"size\":");
-	add_u64(b, size);
+	jbuf_uint(b, size);
 	add(b, ",\"checkpoint\":");
 	add(b, notejson);
 	add(b, ",\"proof\":[");
@@ -123,14 +114,14 @@ put_reply(struct worker *w, struct jbuf *out, struct jbuf *t,
 			return;
 		}
 		add(t, ",\"index\":");
-		add_u64(t, h->index);
+		jbuf_uint(t, h->index);
 		add(t, ",\"receipt\":");
 		receipt_text(w, t, ht, h, notejson, size, proof, n);
 		add(t, "}");
 		wire_put_result_text(out, h->id, h->size, t->s, t->len);
 	} else {
 		add(t, "{\"index\":");
-		add_u64(t, h->index);
+		jbuf_uint(t, h->index);
 		add(t, ",\"receipt\":");
 		receipt_text(w, t, ht, h, notejson, size, proof, n);
 		add(t, "}");

@@ -111,12 +111,25 @@ jbuf_str(struct jbuf *b, const char *s, size_t n)
 }
 
 void
+jbuf_uint(struct jbuf *b, uint64_t v)
+{
+	char num[24], *p = num + sizeof(num);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	jbuf_raw(b, p, (size_t)(num + sizeof(num) - p));
+}
+
+void
 jbuf_int(struct jbuf *b, long long v)
 {
-	char num[24];
-	int n = snprintf(num, sizeof(num), "%lld", v);
-
-	jbuf_raw(b, num, (size_t)n);
+	if (v < 0) {
+		jbuf_lit(b, "-");
+		/* -(v + 1) + 1: LLONG_MIN's magnitude without overflow */
+		jbuf_uint(b, (uint64_t)-(v + 1) + 1);
+	} else
+		jbuf_uint(b, (uint64_t)v);
 }
 
 /* p's base64 (b64_put, written in place: no copy of its own). */

@@ -9,6 +9,7 @@
 #define VMS_CANON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -40,6 +41,8 @@ void	 jbuf_raw(struct jbuf *, const void *, size_t);
 #define	 jbuf_lit(b, lit)	jbuf_raw((b), (lit), sizeof(lit) - 1)
 int	 jbuf_str(struct jbuf *, const char *, size_t);
 void	 jbuf_int(struct jbuf *, long long);
+/* v in decimal (as "%llu"; jbuf_int is "%lld"), without snprintf */
+void	 jbuf_uint(struct jbuf *, uint64_t);
 /* n bytes as base64 with padding (RFC 4648 section 4, as b64_encode),
  * libsodium's encoder writing in place. */
 void	 jbuf_b64(struct jbuf *, const void *, size_t n);

@@ -2,7 +2,8 @@
  * test-canon.c — the piecewise canonical writer (libvms/canon.c, struct
  * jbuf) writes what json_canonical() writes: every string escape jansson
  * makes (all control characters, quotes, backslashes, slashes, any UTF-8),
- * refusals of what is not UTF-8, integers at the limits, whole values;
+ * refusals of what is not UTF-8, integers at the limits (and as printf
+ * writes them, jbuf_uint and jbuf_int having digits of their own), whole values;
  * and json_canonical() (canon.c's own encoder since round 2 of #15) writes
  * what jansson's json_dumps() writes with the canonical flags, on every
  * kind of value and on many random ones; jbuf_value_ordered writes what
@@ -187,6 +188,41 @@ random_value(int depth)
 	}
 }
 
+/* jbuf_uint and jbuf_int (their own digits, no snprintf) write what
+ * "%llu" and "%lld" write: at every power of ten and its neighbours, the
+ * limits, and random values of every length. */
+TEST(integers_as_printf)
+{
+	struct jbuf b;
+	char want[32];
+	uint64_t v, p = 1, x = 0x243f6a8885a308d3ULL;
+	int i, bad = 0;
+
+	jbuf_init(&b);
+	for (i = 0; i < 2000; i++) {
+		if (i < 60) {		/* 10^k - 1, 10^k, 10^k + 1 */
+			v = p - 1 + (uint64_t)(i % 3);
+			if (i % 3 == 2)
+				p = p > UINT64_MAX / 10 ? UINT64_MAX : p * 10;
+		} else if (i < 62)
+			v = i == 60 ? UINT64_MAX : UINT64_MAX - 1;
+		else {
+			x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+			v = x >> (x % 64);
+		}
+		jbuf_reset(&b);
+		jbuf_uint(&b, v);
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+		bad += strcmp(b.s, want) != 0;
+		jbuf_reset(&b);
+		jbuf_int(&b, (long long)v);
+		snprintf(want, sizeof(want), "%lld", (long long)v);
+		bad += strcmp(b.s, want) != 0;
+	}
+	CHECK_EQ_INT(bad, 0);
+	jbuf_free(&b);
+}
+
 TEST(random_values_as_jansson)
 {
 	int k, bad = 0, refused = 0;
@@ -341,6 +377,7 @@ main(void)
 	RUN(every_byte);
 	RUN(utf8_and_refusals);
 	RUN(integers_and_values);
+	RUN(integers_as_printf);
 	RUN(random_values_as_jansson);
 	RUN(random_values_in_own_order);
 	RUN(b64_as_libsodium);
