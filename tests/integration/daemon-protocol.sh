@@ -6,7 +6,7 @@
 . "$TOP/tests/integration/lib/daemon.sh"
 
 printf 'max_message = 64K\n' >"$T/vmsd.conf"
-PORT=$((20000 + $$ % 20000))
+PORT=$(free_port 0) || { echo "FAIL port: no free port"; exit 1; }
 if ! start_vmsd --listen 127.0.0.1:$PORT; then
 	fail start "vmsd did not start"
 	exit 1

@@ -23,7 +23,7 @@ max_header_size = 4K
 max_connections_per_address = 6
 client_request_timeout = 2
 EOF
-PORT=$((20000 + ($$ + 7) % 20000))
+PORT=$(free_port 7) || { echo "FAIL port: no free port"; exit 1; }
 URL=http://127.0.0.1:$PORT
 if ! start_vmsd --listen 127.0.0.1:$PORT; then
 	fail start "vmsd did not start"

@@ -15,7 +15,7 @@ if [ "${major:-0}" -lt 18 ]; then
 	skip js_client "node $(node --version) is older than 18 (no WebCrypto Ed25519)"
 	exit 0
 fi
-PORT=$((20000 + ($$ + 13) % 20000))
+PORT=$(free_port 13) || { echo "FAIL port: no free port"; exit 1; }
 VMSCTL="${VMSCTL:-$TOP/build/san/vmsctl}"
 if ! start_vmsd --listen 127.0.0.1:$PORT; then
 	fail start "vmsd did not start"

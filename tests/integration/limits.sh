@@ -23,7 +23,7 @@ py() { python3 -c "import json,sys; r=json.loads(sys.stdin.read()); sys.exit(0 i
 checkpy() {	# checkpy NAME JSON EXPR
 	if printf '%s' "$2" | py "$3" 2>/dev/null; then pass "$1"; else fail "$1" "got $2"; fi
 }
-PORT=$((20000 + ($$ + 17) % 20000))
+PORT=$(free_port 17) || { echo "FAIL port: no free port"; exit 1; }
 
 # ---- control socket: timeouts, per uid, unread replies, flood ----
 cat >"$T/vmsd.conf" <<EOF

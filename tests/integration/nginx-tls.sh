@@ -16,8 +16,8 @@ for t in nginx openssl curl; do
 done
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 VMSCTL="${VMSCTL:-$TOP/build/san/vmsctl}"
-VPORT=$((20000 + ($$ + 11) % 20000))
-NPORT=$((20000 + ($$ + 13) % 20000))
+VPORT=$(free_port 11) && NPORT=$(free_port 13 "$VPORT") ||
+    { echo "FAIL port: no free port"; exit 1; }
 N=$T/nginx
 
 # A CA, and a certificate it signs for "localhost" only (no IP address).

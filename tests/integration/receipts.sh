@@ -15,7 +15,7 @@ VMSCTL="${VMSCTL:-$TOP/build/san/vmsctl}"
 VMSCTL_KNOWN="$T/known_contracts"
 export VMSCTL_KNOWN
 forge_build || exit 1
-PORT=$((20000 + ($$ + 17) % 20000))
+PORT=$(free_port 17) || { echo "FAIL port: no free port"; exit 1; }
 URL=http://127.0.0.1:$PORT/c/guestlist
 V() { "$VMSCTL" -s "$T/s.sock" "$@"; }
 has() { grep -q -- "$2" "$1"; }

@@ -9,7 +9,7 @@
 . "$TOP/tests/integration/lib/daemon.sh"
 . "$TOP/tests/tools/forge.sh"
 
-PORT=$((20000 + ($$ + 11) % 20000))
+PORT=$(free_port 11) || { echo "FAIL port: no free port"; exit 1; }
 URL=http://127.0.0.1:$PORT
 VMSCTL="${VMSCTL:-$TOP/build/san/vmsctl}"
 export VMSCTL_KNOWN="$T/known"

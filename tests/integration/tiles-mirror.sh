@@ -20,8 +20,8 @@ if [ ! -x "$NGINX" ]; then
 	exit 1
 fi
 forge_build || exit 1
-PORT=$((20000 + ($$ + 13) % 20000))
-NPORT=$((PORT + 1))
+PORT=$(free_port 13) && NPORT=$(free_port 14 "$PORT") ||
+    { echo "FAIL port: no free port"; exit 1; }
 URL=http://127.0.0.1:$PORT/c/guestlist
 MURL=http://127.0.0.1:$NPORT/guestlist
 WWW="$T/www"

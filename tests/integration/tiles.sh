@@ -13,7 +13,7 @@
 
 VMSCTL="${VMSCTL:-$TOP/build/san/vmsctl}"
 READ="python3 $LIB/tlogread.py"
-PORT=$((20000 + ($$ + 11) % 20000))
+PORT=$(free_port 11) || { echo "FAIL port: no free port"; exit 1; }
 URL=http://127.0.0.1:$PORT
 if ! python3 -c 'import cryptography.hazmat.primitives.asymmetric.ed25519' 2>/dev/null; then
 	fail reader "python3-cryptography is missing (make deps installs it)"

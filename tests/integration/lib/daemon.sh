@@ -22,6 +22,10 @@ cleanup() {
 trap cleanup EXIT INT TERM
 : >"$T/vmsd.conf"
 
+# free_port SEED [EXCLUDE...]: a port on 127.0.0.1 nothing holds now,
+# below the ephemeral range (lib/freeport.py)
+free_port() { python3 "$LIB/freeport.py" "$@"; }
+
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; [ -f "$T/log" ] && tail -5 "$T/log" | sed 's/^/     log: /'; }
 skip() { echo "SKIP $1: $2"; }
