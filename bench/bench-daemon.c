@@ -62,6 +62,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "benchlib.h"
 #include "callsig.h"
 #include "proto.h"
 #include "util.h"
@@ -466,28 +467,6 @@ got_reply(struct run *r, struct conn *c, const char *line, size_t len,
 	c->rid = 0;
 }
 
-static int
-cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-pct(const uint32_t *v, uint64_t n, double p)
-{
-	if (n == 0)
-		return 0;
-	return v[(uint64_t)((double)(n - 1) * p + 0.5)] / 1000.0;
-}
-
-static double
-tv_usec(const struct timeval *tv)
-{
-	return (double)tv->tv_sec * 1e6 + (double)tv->tv_usec;
-}
-
 /* Number of records (uint32 BE length || note) in a checkpoints file. */
 static int
 count_checkpoints(const char *path)
@@ -596,19 +575,19 @@ run_round(struct run *r, struct conn *cs, struct pollfd *pfd,
 	end = mono_usec();
 	if (getrusage(RUSAGE_SELF, &ru1) != 0)
 		die("getrusage: %s", strerror(errno));
-	qsort(r->lat, r->done, sizeof(*r->lat), cmp_u32);
+	bench_sort_u32(r->lat, r->done);
 	res->done = r->done;
 	res->secs = (double)(end - start) / 1e6;
 	res->rate = res->secs > 0 ? (double)r->done / res->secs : 0;
-	res->p50 = pct(r->lat, r->done, 0.50);
-	res->p90 = pct(r->lat, r->done, 0.90);
-	res->p95 = pct(r->lat, r->done, 0.95);
-	res->p99 = pct(r->lat, r->done, 0.99);
-	res->p999 = pct(r->lat, r->done, 0.999);
+	res->p50 = bench_pct_ms(r->lat, r->done, 0.50);
+	res->p90 = bench_pct_ms(r->lat, r->done, 0.90);
+	res->p95 = bench_pct_ms(r->lat, r->done, 0.95);
+	res->p99 = bench_pct_ms(r->lat, r->done, 0.99);
+	res->p999 = bench_pct_ms(r->lat, r->done, 0.999);
 	res->max = r->done ? r->lat[r->done - 1] / 1000.0 : 0;
-	res->cpu = r->sent == 0 ? 0 : (tv_usec(&ru1.ru_utime) +
-	    tv_usec(&ru1.ru_stime) - tv_usec(&ru0.ru_utime) -
-	    tv_usec(&ru0.ru_stime)) / (double)r->sent;
+	res->cpu = r->sent == 0 ? 0 : (bench_usec(&ru1.ru_utime) +
+	    bench_usec(&ru1.ru_stime) - bench_usec(&ru0.ru_utime) -
+	    bench_usec(&ru0.ru_stime)) / (double)r->sent;
 }
 
 int

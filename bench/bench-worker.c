@@ -34,20 +34,6 @@
 
 #define INCAP	(8u << 20)
 
-static int
-cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-usec(const struct timeval *tv)
-{
-	return (double)tv->tv_sec * 1e6 + (double)tv->tv_usec;
-}
-
 /* Caller k's next RSVP (the seq-th call: its caller id is new, so it
  * writes a new file), id = seq * callers + k, appended to b. */
 static void
@@ -185,15 +171,16 @@ main(int argc, char **argv)
 	    getrusage(RUSAGE_SELF, &rs) != 0)
 		bench_die("getrusage", strerror(errno));
 	nlat = done < cap ? done : cap;
-	qsort(lat, nlat, sizeof(*lat), cmp_u32);
+	bench_sort_u32(lat, nlat);
 	printf("worker-alone clients=%u calls=%" PRIu64 " secs=%.2f rate=%.0f "
 	    "p50=%.3f p999=%.3f worker_cpu=%.1f client_cpu=%.1f\n", callers,
 	    done, (double)(end - start) / 1e6,
 	    (double)done / ((double)(end - start) / 1e6),
-	    nlat ? lat[nlat / 2] / 1000.0 : 0,
-	    nlat ? lat[(size_t)((double)nlat * 0.999)] / 1000.0 : 0,
-	    (usec(&rc.ru_utime) + usec(&rc.ru_stime)) / (double)done,
-	    (usec(&rs.ru_utime) + usec(&rs.ru_stime)) / (double)done);
+	    bench_pct_ms(lat, nlat, 0.50), bench_pct_ms(lat, nlat, 0.999),
+	    (bench_usec(&rc.ru_utime) + bench_usec(&rc.ru_stime)) /
+	    (double)done,
+	    (bench_usec(&rs.ru_utime) + bench_usec(&rs.ru_stime)) /
+	    (double)done);
 	free(in);
 	free(lat);
 	free(t0);

@@ -48,6 +48,34 @@ bench_cpu_secs(void)
 }
 
 double
+bench_usec(const struct timeval *tv)
+{
+	return (double)tv->tv_sec * 1e6 + (double)tv->tv_usec;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+void
+bench_sort_u32(uint32_t *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_u32);
+}
+
+double
+bench_pct_ms(const uint32_t *v, size_t n, double p)
+{
+	if (n == 0)
+		return 0;
+	return v[(size_t)((double)(n - 1) * p + 0.5)] / 1000.0;
+}
+
+double
 bench_peak_rss_mib(void)
 {
 	struct rusage ru;
