@@ -41,11 +41,10 @@ start_vmsd "$W" pairs.sh
     >/dev/null || { echo "pairs.sh: warm-up failed"; exit 1; }
 start_redis "$W/redis" pairs.sh
 
-rate() { sed -n 's/.* rate=\([0-9]*\).*/\1/p'; }
 # vmsd_round CLIENTS TAG: the calls/s of one round
 vmsd_round() {
 	"$BD" --addr "$W/sock" --clients "$1" --calls 10000000 \
-	    --seconds "$SECS" --rounds 1 --tag "$2" --label pair | rate
+	    --seconds "$SECS" --rounds 1 --tag "$2" --label pair | bench_field rate
 }
 
 echo "guest-list RSVP, vmsd (control socket) and Redis (appendfsync always) in"
@@ -60,9 +59,9 @@ for c in 1 32; do
 	while [ $k -lt "$PAIRS" ]; do
 		if [ $((k % 2)) -eq 0 ]; then
 			v=$(vmsd_round "$c" "p$c.$k")
-			r=$(redis_round always "$c" "$n" | rate)
+			r=$(redis_round always "$c" "$n" | bench_field rate)
 		else
-			r=$(redis_round always "$c" "$n" | rate)
+			r=$(redis_round always "$c" "$n" | bench_field rate)
 			v=$(vmsd_round "$c" "p$c.$k")
 		fi
 		if [ -z "$v" ] || [ -z "$r" ] || [ "$r" -eq 0 ]; then

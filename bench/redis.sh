@@ -120,10 +120,10 @@ bench() {
 	best= rates= k=0
 	while [ $k -lt "$ROUNDS" ]; do
 		line=$(redis_round "$1" "$2" "$3") || exit 1
-		rate=$(echo "$line" | sed -n 's/.* rate=\([0-9]*\).*/\1/p')
+		rate=$(echo "$line" | bench_field rate)
 		rates="$rates${rates:+,}$rate"
-		if [ -z "$best" ] || [ "$rate" -gt "$(echo "$best" |
-		    sed -n 's/.* rate=\([0-9]*\).*/\1/p')" ]; then
+		if [ -z "$best" ] ||
+		    [ "$rate" -gt "$(echo "$best" | bench_field rate)" ]; then
 			best=$line
 		fi
 		TOTAL=$((TOTAL + $3))

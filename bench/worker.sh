@@ -27,15 +27,14 @@ bench_need worker.sh "all build/bench/bench-daemon build/bench/bench-worker" \
 trap 'stop_vmsd; rm -rf "$W"' EXIT
 trap 'exit 1' INT TERM
 
-field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
 # via_vmsd TAG: the calls/s of one round through vmsd (running)
 via_vmsd() {
 	"$BD" --addr "$W/sock" --clients "$C" --calls 10000000 \
-	    --seconds "$SECS" --rounds 1 --tag "$1" --label via | field rate
+	    --seconds "$SECS" --rounds 1 --tag "$1" --label via | bench_field rate
 }
 # alone: the calls/s of one round of the worker alone (vmsd stopped)
 alone() {
-	"$BW" "$VMSD" "$W/state" "$C" "$SECS" 2>>"$W/worker.log" | field rate
+	"$BW" "$VMSD" "$W/state" "$C" "$SECS" 2>>"$W/worker.log" | bench_field rate
 }
 
 echo "guest-list RSVP at $C clients, through vmsd (control socket) and the worker"

@@ -33,6 +33,12 @@ bench_conf() {
 	printf 'debug_auth = yes\nidle_timeout = 0\ncall_rate_per_address = 0\nmax_connections_per_uid = 512\n'
 }
 
+# bench_field NAME: the value of NAME= in the result lines on standard
+# input (bench-daemon's, bench-worker's, redis_round's)
+bench_field() {
+	sed -n "s/.* $1=\([0-9.]*\).*/\1/p"
+}
+
 # stop_var NAME: SIGTERM the process whose pid the variable NAME holds, if
 # any, wait for it and empty NAME
 stop_var() {
