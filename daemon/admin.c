@@ -179,9 +179,11 @@ deploy_msg(struct proc *p, struct wire_reply *r, void *arg)
 	case WIRE_READY:
 	case WIRE_CHILD:
 	case WIRE_REFUSED:
+	case WIRE_ATTACHED:
 		log_warnx("%s: deploy worker said %s: killing it",
 		    op->c->name, r->kind == WIRE_READY ? "ready" :
-		    r->kind == WIRE_CHILD ? "child" : "refused");
+		    r->kind == WIRE_CHILD ? "child" :
+		    r->kind == WIRE_ATTACHED ? "attached" : "refused");
 		proc_kill(p);
 		break;
 	}

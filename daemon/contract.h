@@ -57,6 +57,8 @@ struct contract {
 	struct rpcreq_list	 queue;		/* waiting, not sent */
 	struct rpcreq_list	 inflight;	/* sent to the worker */
 	unsigned		 nqueue, ninflight;
+	unsigned		 nattached;	/* client connections its
+						   worker serves (attach) */
 	uint64_t		 next_wid;
 	struct restart		 restart;
 	uint64_t		 not_before;	/* backoff, mono ms */

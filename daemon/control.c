@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,6 +44,7 @@
 #include "sockwrite.h"
 #include "util.h"
 #include "vmsd.h"
+#include "wire.h"
 
 #define CONN_MAX_PENDING	4096		/* requests awaiting replies */
 #define DRAIN_IDLE_MS		250		/* idle time before a client
@@ -65,6 +67,12 @@ struct conn {
 	int			 closing;	/* no more reads; free after
 						   the output drains */
 	int			 paused;
+	int			 held;		/* attach: nothing more is read
+						   until it is answered or the
+						   connection handed over */
+	int			 held_was;	/* ... answered: read again */
+	struct rpcreq		*guard;		/* conn_read's, while a line
+						   is handled */
 	int			 linger;	/* drain input before closing */
 	int			 aborted;	/* closed at once: freed by
 						   timer_ev */
@@ -258,7 +266,8 @@ conn_arm(struct conn *c)
 		return;
 	if (inlen == 0)
 		c->req_start = 0;
-	if (inlen > 0 && !c->paused && cf->client_request_timeout > 0)
+	if (inlen > 0 && !c->paused && !c->held &&
+	    cf->client_request_timeout > 0)
 		kind = TIMER_REQUEST;
 	else if (inlen == 0 && TAILQ_EMPTY(&c->pending) &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
@@ -298,7 +307,7 @@ conn_timer_cb(evutil_socket_t unused, short what, void *arg)
 	}
 	if (kind == TIMER_REQUEST &&
 	    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 &&
-	    !c->paused && !c->closing) {
+	    !c->paused && !c->held && !c->closing) {
 		conn_abort(c, "no complete request within %u s "
 		    "(client_request_timeout)",
 		    vmsd_conf->client_request_timeout);
@@ -363,11 +372,102 @@ conn_req_done(struct rpcreq *req, void *owner)
 	conn_flush(owner);
 }
 
+/* attach accepted: read nothing more (the next bytes may be the worker's
+ * to read) until it is answered or the connection is handed over. */
+static void
+conn_hold(struct rpcreq *req, void *owner)
+{
+	struct conn *c = owner;
+
+	req->held = 1;
+	c->held = 1;
+	conn_rd_off(c);
+	conn_arm(c);
+}
+
+/*
+ * attach: give the connection up to the supervisor (which passes it to a
+ * worker): a descriptor of the socket and the bytes read after the
+ * request; the request leaves with it (orphaned: no reply from here) and
+ * the connection is freed from its timer, its own descriptor closed
+ * there, without a word to the client.
+ */
+static int
+conn_handoff(struct rpcreq *req, void *owner, int *fd, char **input,
+    size_t *inputlen, char *err, size_t errlen)
+{
+	static const struct timeval now_tv = { 0, 0 };
+	struct conn *c = owner;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t n = evbuffer_get_length(in);
+	struct rpcreq *r;
+
+	*fd = -1;
+	*input = NULL;
+	*inputlen = 0;
+	if (c->closing || c->aborted) {
+		seterr(err, errlen, "the connection is closing");
+		return -1;
+	}
+	TAILQ_FOREACH(r, &c->pending, centry)
+		if (r != req && r != c->guard) {
+			seterr(err, errlen, "attach must be the only request "
+			    "in flight on its connection: wait for the "
+			    "replies to the others first");
+			return -1;
+		}
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) != 0) {
+		seterr(err, errlen, "attach must wait until the replies "
+		    "before it are read");
+		return -1;
+	}
+	if (n > WIRE_ATTACH_MAX_INPUT) {
+		seterr(err, errlen, "%zu bytes were sent after attach (at "
+		    "most %d before its reply)", n, WIRE_ATTACH_MAX_INPUT);
+		return -1;
+	}
+	if ((*fd = fcntl(bufferevent_getfd(c->bev), F_DUPFD_CLOEXEC,
+	    0)) < 0) {
+		seterr(err, errlen, "cannot hand the connection over: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (n > 0) {
+		*input = xmalloc(n);
+		if (evbuffer_remove(in, *input, n) != (int)n)
+			fatalx("evbuffer_remove short");
+		*inputlen = n;
+	}
+	log_debug("the connection of %s is handed over (attach)", c->who);
+	TAILQ_REMOVE(&c->pending, req, centry);
+	c->npending--;
+	rpcreq_uncharge(req);
+	req->acct = NULL;
+	rpcreq_orphan(req);
+	c->aborted = 1;
+	c->closing = 1;
+	conn_rd_off(c);
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	conn_unbudget(c);
+	/*
+	 * Freed (our descriptor closed) from the next turn of the loop, not
+	 * this one: the event base applies its changes (the socket taken out
+	 * of epoll) only when it next polls. Closed before that, the socket
+	 * would stay in our epoll set for as long as the worker holds it,
+	 * ready for ever under a number we no longer have.
+	 */
+	evtimer_del(c->timer_ev);
+	evtimer_add(c->timer_ev, &now_tv);
+	return 0;
+}
+
 static struct rpcreq *
 conn_req_new(struct conn *c)
 {
 	struct rpcreq *req = rpcreq_new(c, &c->info, conn_req_done);
 
+	req->hold = conn_hold;
+	req->handoff = conn_handoff;
 	req->acct = &c->acct;
 	TAILQ_INSERT_TAIL(&c->pending, req, centry);
 	c->npending++;
@@ -404,6 +504,10 @@ conn_flush(struct conn *c)
 		}
 		TAILQ_REMOVE(&c->pending, req, centry);
 		c->npending--;
+		if (req->held) {	/* attach refused: read on */
+			c->held = 0;
+			c->held_was = 1;
+		}
 		if (!req->notification && req->reply != NULL &&
 		    bev_write(c->bev, req->reply, req->replylen) != 0)
 			close_now = 1;
@@ -421,9 +525,11 @@ conn_flush(struct conn *c)
 			conn_finish(c);
 		return;
 	}
-	if (c->paused && c->npending < CONN_MAX_PENDING / 2 &&
+	if ((c->paused || c->held_was) && !c->held &&
+	    c->npending < CONN_MAX_PENDING / 2 &&
 	    evbuffer_get_length(out) < vmsd_conf->max_output / 2) {
 		c->paused = 0;
+		c->held_was = 0;
 		if (event_add(c->rev, NULL) != 0) {
 			conn_abort(c, "cannot watch its socket");
 			return;
@@ -472,7 +578,7 @@ conn_read(struct bufferevent *bev, void *arg)
 	size_t eol_len, len, inlen;
 	char *line, small[2048];	/* most lines: no malloc */
 
-	while (!c->closing) {
+	while (!c->closing && !c->held) {
 		if (c->npending >= CONN_MAX_PENDING ||
 		    evbuffer_get_length(bufferevent_get_output(bev)) >=
 		    vmsd_conf->max_output) {
@@ -528,7 +634,10 @@ conn_read(struct bufferevent *bev, void *arg)
 			 * valid while pending replies exist.
 			 */
 			struct rpcreq *guard = conn_req_new(c);
+
+			c->guard = guard;
 			conn_handle_line(c, line, len);
+			c->guard = NULL;
 			/* Release the guard: it keeps c alive meanwhile. */
 			TAILQ_REMOVE(&c->pending, guard, centry);
 			c->npending--;
@@ -588,7 +697,7 @@ conn_write(struct bufferevent *bev, void *arg)
 			conn_finish(c);
 		return;
 	}
-	if (c->paused)
+	if (c->paused || c->held_was)
 		conn_flush(c);
 	else {
 		conn_check_idle(c);

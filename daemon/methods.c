@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "admin.h"
-#include "callsig.h"
+#include "callid.h"
 #include "contract.h"
 #include "engine.h"
 #include "log.h"
@@ -38,6 +38,7 @@ static void m_submit(struct rpcreq *, json_t *);
 static void m_stop(struct rpcreq *, json_t *);
 static void m_start(struct rpcreq *, json_t *);
 static void m_remove(struct rpcreq *, json_t *);
+static void m_attach(struct rpcreq *, json_t *);
 
 /* The handler of each method of the table (libvms/proto.c), which has
  * already checked the parameters' presence and types. */
@@ -57,6 +58,7 @@ static const handler handlers[PM_COUNT] = {
 	[PM_STOP] = m_stop,
 	[PM_START] = m_start,
 	[PM_REMOVE] = m_remove,
+	[PM_ATTACH] = m_attach,
 };
 
 static int
@@ -203,78 +205,27 @@ m_submit(struct rpcreq *req, json_t *params)
 	supervisor_submit(req, contract);
 }
 
-/*
- * A signed call: its shape, and the origin when this contract's is known,
- * are checked here, before it is queued; the nonce order (which depends on
- * the ledger) and the signature are checked by the worker's engine, the
- * one place that decides what is recorded, exactly as the audit's replay
- * does. The caller is the signing key's id. 0, or -1 (answered).
- */
-static int
-signed_caller(struct rpcreq *req, json_t *params, const json_t *obj)
-{
-	const char *name = json_string_value(json_object_get(params,
-	    "contract"));
-	const struct contract *c = contract_find(name);
-	struct callsig cs;
-	char err[VMS_ERRLEN], id[CALLSIG_ID_LEN + 1];
-
-	if (json_object_get(params, "user") != NULL &&
-	    !json_is_null(json_object_get(params, "user"))) {
-		rpcreq_error(req, RPC_INVALID_PARAMS, NULL, "parameters "
-		    "\"user\" and \"signed\" exclude each other");
-		return -1;
-	}
-	if (callsig_parse(obj, &cs, err, sizeof(err)) != 0) {
-		rpcreq_error(req, RPC_BAD_SIGNATURE, NULL, "bad signed call: "
-		    "%s", err);
-		return -1;
-	}
-	if (c != NULL && c->origin != NULL && strcmp(c->origin,
-	    cs.origin) != 0) {
-		rpcreq_error(req, RPC_WRONG_ORIGIN, json_pack("{s:s}",
-		    "origin", c->origin), "signed for origin \"%s\", not "
-		    "this contract's \"%s\"", cs.origin, c->origin);
-		return -1;
-	}
-	callsig_caller_id(cs.key, id);
-	req->caller = xstrdup(id);
-	req->auth = CALLSIG_AUTH;
-	return 0;
-}
-
 static void
 m_call(struct rpcreq *req, json_t *params)
 {
 	const struct conn_info *peer = req->peer;
-	const char *user = json_string_value(json_object_get(params, "user"));
-	json_t *args = json_object_get(params, "args");
-	json_t *sig = json_object_get(params, "signed");
+	const struct contract *c = contract_find(json_string_value(
+	    json_object_get(params, "contract")));
+	struct callid_peer who = { peer ? peer->ident : NULL,
+	    peer ? peer->tcp : 0, vmsd_conf->debug_auth,
+	    c ? c->origin : NULL };
 	char err[VMS_ERRLEN];
+	json_t *data;
+	int changed = 0, code;
 
-	if (args == NULL || json_is_null(args)) {
-		json_object_set_new(params, "args", json_array());
+	code = callid_decide(params, &who, &req->caller, &req->auth, &changed,
+	    &data, err, sizeof(err));
+	if (changed)
 		rpcreq_params_changed(req);
+	if (code != 0) {
+		rpcreq_error(req, code, data, "%s", err);
+		return;
 	}
-	if (sig != NULL && json_is_null(sig)) {
-		json_object_del(params, "signed");
-		rpcreq_params_changed(req);
-	} else if (sig != NULL) {
-		if (signed_caller(req, params, sig) != 0)
-			return;
-	} else if (user != NULL) {
-		if (!vmsd_conf->debug_auth) {
-			snprintf(err, sizeof(err), "parameter \"user\" needs "
-			    "debug_auth = yes in vmsd.conf");
-			goto bad;
-		}
-		req->caller = xstrdup(user);
-		req->auth = "debug";
-	} else if (peer != NULL && !peer->tcp && peer->ident != NULL) {
-		req->caller = xstrdup(peer->ident);
-		req->auth = "peercred";
-	} else
-		req->auth = "anonymous";
 	/* Remote calls: refused here, before any contract runs, so that a
 	 * refused call never reaches a ledger. */
 	if (peer != NULL && peer->tcp) {
@@ -289,9 +240,31 @@ m_call(struct rpcreq *req, json_t *params)
 			return;
 	}
 	m_submit(req, params);
-	return;
-bad:
-	rpcreq_error(req, RPC_INVALID_PARAMS, NULL, "%s", err);
+}
+
+/*
+ * The connection goes to the contract's worker, which then reads the
+ * calls sent on it and answers them itself (vmsd-protocol(7), "attach").
+ * Only a connection of the control socket, and the request alone (not in
+ * a batch, with an id): the front end reads nothing more from it, and the
+ * supervisor hands it over once the worker is ready.
+ */
+static void
+m_attach(struct rpcreq *req, json_t *params)
+{
+	if (req->parent != NULL || req->notification) {
+		rpcreq_error(req, RPC_INVALID_REQUEST, NULL, "attach must be "
+		    "a request of its own, with an id (not in a batch)");
+		return;
+	}
+	if (req->handoff == NULL || req->hold == NULL || req->peer == NULL ||
+	    req->peer->tcp) {
+		rpcreq_error(req, RPC_PERMISSION, NULL, "permission denied: "
+		    "only a connection to the control socket can be attached");
+		return;
+	}
+	req->hold(req, req->owner);
+	m_submit(req, params);
 }
 
 static void

@@ -43,6 +43,7 @@ struct proc {
 	 * readable socket: a bufferevent asks FIONREAD first each time. */
 	struct event		*rev;
 	int			 eof, reaped, status;
+	int			 chan;		/* the attach channel, or -1 */
 	const struct proc_ops	*ops;
 	void			*arg;
 	LIST_ENTRY(proc)	 entry;
@@ -67,19 +68,17 @@ proc_init(void)
 		log_warn("open /proc/self/exe (workers will exec it by path)");
 }
 
-/* In the child: fd 3 is the socketpair's end, then exec. Never returns. */
+/* In the child: fd 3 is the socketpair's end, fd 4 the attach channel's
+ * (if any), then exec. Never returns. */
 static void
-exec_worker(int fd, const char *const *argv)
+exec_worker(int fd, int chan, const char *const *argv)
 {
-	int fl;
-
 	/* Terminal signals (Ctrl-C) go to vmsd, which drains us. */
 	setpgid(0, 0);
-	if (fd == 3) {
-		if ((fl = fcntl(3, F_GETFD)) < 0 ||
-		    fcntl(3, F_SETFD, fl & ~FD_CLOEXEC) < 0)
-			_exit(126);
-	} else if (dup2(fd, 3) < 0)
+	/* out of the way of 3 and 4 first; dup2 clears FD_CLOEXEC */
+	if ((fd = fcntl(fd, F_DUPFD_CLOEXEC, 10)) < 0 ||
+	    (chan >= 0 && (chan = fcntl(chan, F_DUPFD_CLOEXEC, 10)) < 0) ||
+	    dup2(fd, 3) < 0 || (chan >= 0 && dup2(chan, 4) < 0))
 		_exit(126);
 	/*
 	 * Our own executable, opened at startup: a clean address space, the
@@ -102,18 +101,27 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
 	char **oargs = NULL;
 	const char **argv;
 	size_t i, no = 0;
-	int sv[2], n = 0;
+	int sv[2], cv[2] = { -1, -1 }, n = 0;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
 		seterr(err, errlen, "socketpair: %s", strerror(errno));
 		return NULL;
 	}
+	/* Connections attached to a contract's worker come over a channel
+	 * of their own, one datagram (and descriptor) each. */
+	if (!spec->deploy && socketpair(AF_UNIX, SOCK_SEQPACKET |
+	    SOCK_CLOEXEC, 0, cv) != 0) {
+		seterr(err, errlen, "socketpair: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return NULL;
+	}
 	snprintf(snap, sizeof(snap), "%llu",
 	    (unsigned long long)vmsd_conf->snapshot_interval);
 	snprintf(batch, sizeof(batch), "%u", vmsd_conf->batch_max);
 	snprintf(wire, sizeof(wire), "%d", WIRE_VERSION);
-	argv = xcalloc(24 + 4 * vmsd_conf->noracles, sizeof(*argv));
+	argv = xcalloc(26 + 4 * vmsd_conf->noracles, sizeof(*argv));
 	argv[n++] = "vmsd";
 	argv[n++] = "--worker";
 	argv[n++] = spec->name;
@@ -133,6 +141,10 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
 	argv[n++] = wire;
 	if (spec->deploy)
 		argv[n++] = "--deploy";
+	else {
+		argv[n++] = "--attach-fd";
+		argv[n++] = "4";
+	}
 	if (vmsd_log_syslog)
 		argv[n++] = "--syslog";
 	if (log_getverbose())
@@ -166,20 +178,25 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
 
 	pid = fork();
 	if (pid == 0)
-		exec_worker(sv[1], argv);
+		exec_worker(sv[1], cv[1], argv);
 	for (i = 0; i < no; i++)
 		free(oargs[i]);
 	free(oargs);
 	free(argv);
+	if (cv[1] >= 0)
+		close(cv[1]);
 	if (pid < 0) {
 		seterr(err, errlen, "fork: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
+		if (cv[0] >= 0)
+			close(cv[0]);
 		return NULL;
 	}
 	close(sv[1]);
 	p = xcalloc(1, sizeof(*p));
 	p->pid = pid;
+	p->chan = cv[0];
 	p->name = xstrdup(spec->name);
 	p->ops = ops;
 	p->arg = arg;
@@ -248,6 +265,45 @@ proc_request(struct proc *p, uint64_t id, const char *method,
 	 * event runs after those already active (activating it again
 	 * changes nothing). */
 	event_active(p->flush_ev, EV_TIMEOUT, 0);
+	return 0;
+}
+
+int
+proc_attach(struct proc *p, int fd, const char *msg, size_t len, char *err,
+    size_t errlen)
+{
+	union {
+		struct cmsghdr	 h;
+		char		 b[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = { (void *)(uintptr_t)msg, len };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	if (p->chan < 0 || proc_finished(p)) {
+		seterr(err, errlen, "the worker takes no connections");
+		return -1;
+	}
+	memset(&mh, 0, sizeof(mh));
+	memset(&u, 0, sizeof(u));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = u.b;
+	mh.msg_controllen = sizeof(u.b);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	while ((n = sendmsg(p->chan, &mh, MSG_DONTWAIT | MSG_NOSIGNAL)) < 0 &&
+	    errno == EINTR)
+		;
+	if (n < 0) {
+		seterr(err, errlen, "%s", errno == EAGAIN ? "the worker is "
+		    "not taking connections fast enough" : strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -337,6 +393,8 @@ proc_gone(struct proc *p)
 	jbuf_free(&p->out);
 	bufferevent_free(p->bev);
 	p->bev = NULL;
+	if (p->chan >= 0)
+		close(p->chan);
 	p->ops->gone(p, p->status, p->arg);
 	free(p->name);
 	free(p);
@@ -413,6 +471,8 @@ proc_free_all(void)
 		event_free(p->rev);
 		jbuf_free(&p->out);
 		bufferevent_free(p->bev);
+		if (p->chan >= 0)
+			close(p->chan);
 		free(p->name);
 		free(p);
 	}

@@ -50,6 +50,11 @@ int		 proc_request(struct proc *, uint64_t id, const char *method,
 		    const char *caller, const char *auth, const json_t *params,
 		    const char *ptext, size_t ptextlen, char *err,
 		    size_t errlen);
+/* Hand a client connection over to a contract worker on its attach
+ * channel (wire.h): msg is the datagram, fd goes with it (the caller
+ * still closes its own). -1 (err) if it cannot be sent now. */
+int		 proc_attach(struct proc *, int fd, const char *msg,
+		    size_t len, char *err, size_t errlen);
 /* Has it exited or closed its end? Then it gets nothing more. */
 int		 proc_finished(const struct proc *);
 /* Close its input once what is queued is sent: the worker commits,

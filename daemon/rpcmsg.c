@@ -250,6 +250,7 @@ dispatch_batch(struct rpcreq *b, json_t *arr, int refuse)
 	b->kids_left = n;
 	for (i = 0; i < n; i++) {
 		b->kids[i] = rpcreq_new(b, b->peer, kid_done);
+		b->kids[i]->parent = b;
 		b->kids[i]->addr = b->addr;
 	}
 	/*

@@ -32,6 +32,17 @@ struct proto_method;
 struct rpcreq;
 /* The reply is ready (req->reply): the front end sends it, in order. */
 typedef void	(*rpcreq_done_fn)(struct rpcreq *, void *owner);
+/*
+ * attach: the front end gives up the request's connection, which it then
+ * forgets: a descriptor of its own (*fd, the caller closes it) and the
+ * bytes it read after the request (*input, malloc'd, may be NULL). 0, or
+ * -1 with err (nothing given up: the request is then answered with it).
+ */
+typedef int	(*rpcreq_handoff_fn)(struct rpcreq *, void *owner, int *fd,
+		    char **input, size_t *inputlen, char *err, size_t errlen);
+/* attach accepted: the front end reads nothing more from the connection
+ * until the request is answered (then it reads on) or handed over. */
+typedef void	(*rpcreq_hold_fn)(struct rpcreq *, void *owner);
 
 struct rpcreq {
 	void		*owner;		/* the front end's; NULL = orphaned */
@@ -41,6 +52,11 @@ struct rpcreq {
 	int		 notification;	/* no "id": no reply is sent */
 	int		 done;
 	int		 close_after;	/* the front end closes after it */
+	/* attach (methods.c): set by front ends that can give their
+	 * connection up (the control socket; NULL elsewhere) */
+	rpcreq_hold_fn	 hold;
+	rpcreq_handoff_fn handoff;
+	int		 held;		/* hold was called */
 	char		*reply;		/* the encoded reply line */
 	size_t		 replylen;
 	int		 code;		/* its error code, 0 for a result */

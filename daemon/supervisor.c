@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -159,10 +160,56 @@ supervisor_start_worker(struct contract *c)
 	contracts_changed();
 }
 
+/*
+ * attach, its worker ready: the client's connection goes over the attach
+ * channel (wire.h) with what the worker needs to serve it, and the worker
+ * answers the request on it. The client that left meanwhile is forgotten.
+ */
+static void
+attach_one(struct contract *c, struct rpcreq *req)
+{
+	const struct vmsd_config *cf = vmsd_conf;
+	const uint64_t lim[WIRE_ATTACH_LIMITS] = { cf->max_message,
+	    cf->max_output, cf->client_idle_timeout,
+	    cf->client_request_timeout, cf->max_connections,
+	    cf->max_connections_per_uid };
+	struct jbuf b = { NULL, 0, 0 };
+	char err[VMS_ERRLEN], *input = NULL;
+	size_t inputlen = 0;
+	int fd;
+
+	if (req->owner == NULL) {
+		rpcreq_reply_raw(req, NULL, 0);		/* frees it */
+		return;
+	}
+	if (wire_put_attach(&b, req->id, req->peer->ident, req->peer->uid,
+	    cf->debug_auth, lim, err, sizeof(err)) != 0 ||
+	    req->handoff(req, req->owner, &fd, &input, &inputlen, err,
+	    sizeof(err)) != 0) {
+		jbuf_free(&b);
+		rpcreq_error(req, RPC_INVALID_REQUEST, NULL, "%s", err);
+		return;
+	}
+	if (inputlen > 0)
+		jbuf_raw(&b, input, inputlen);
+	if (proc_attach(c->worker, fd, b.s, b.len, err, sizeof(err)) != 0)
+		log_warnx("%s: a connection to attach is closed: %s", c->name,
+		    err);
+	close(fd);
+	free(input);
+	jbuf_free(&b);
+	rpcreq_reply_raw(req, NULL, 0);	/* orphaned by the handoff: freed */
+}
+
 static void
 send_one(struct contract *c, struct rpcreq *req)
 {
 	char err[VMS_ERRLEN];
+
+	if (req->pm->id == PM_ATTACH) {
+		attach_one(c, req);
+		return;
+	}
 
 	req->wid = ++c->next_wid;
 	if (proc_request(c->worker, req->wid, req->pm->name, req->caller,
@@ -224,7 +271,7 @@ supervisor_pump(struct contract *c)
 		log_debug("%s: stopping worker %ld", c->name,
 		    (long)proc_pid(c->worker));
 	} else if (c->nqueue == 0 && c->ninflight == 0 &&
-	    vmsd_conf->idle_timeout > 0)
+	    c->nattached == 0 && vmsd_conf->idle_timeout > 0)
 		arm_timer(c, (uint64_t)vmsd_conf->idle_timeout * 1000);
 	else
 		evtimer_del(c->timer);
@@ -244,6 +291,7 @@ augment_info(struct contract *c, json_t *result)
 	    json_integer(c->restart.restarts));
 	json_object_set_new(result, "queue",
 	    json_integer(c->nqueue + c->ninflight));
+	json_object_set_new(result, "attached", json_integer(c->nattached));
 	json_object_set_new(result, "dir", json_string(c->dir));
 	if (c->refused)
 		json_object_set_new(result, "reason",
@@ -270,6 +318,15 @@ worker_msg(struct proc *p, struct wire_reply *r, void *arg)
 		free(c->refused);
 		c->refused = xstrdup(r->reason);
 		log_warnx("%s: contract unavailable: %s", c->name, r->reason);
+		return;
+	}
+	if (r->kind == WIRE_ATTACHED) {
+		/* calls of attached clients grow the ledger; while any is
+		 * attached, the worker is busy (no idle stop) */
+		c->nattached = (unsigned)r->id;
+		if (r->size > c->size)
+			c->size = r->size;
+		supervisor_pump(c);
 		return;
 	}
 	if (r->kind == WIRE_READY) {
@@ -360,6 +417,7 @@ worker_gone(struct proc *p, int status, void *arg)
 
 	c->worker = NULL;
 	c->state = C_IDLE;
+	c->nattached = 0;	/* its attached connections closed with it */
 	evtimer_del(c->ctimer);
 	if (c->timed_out)
 		fail_timed_out(c);

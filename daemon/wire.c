@@ -272,6 +272,49 @@ wire_put_refused(struct jbuf *b, const char *reason)
 	add_str(b, "}\n");
 }
 
+void
+wire_put_attached(struct jbuf *b, uint64_t count, uint64_t size)
+{
+	add_str(b, "{\"attached\":");
+	jbuf_uint(b, count);
+	add_str(b, ",\"size\":");
+	jbuf_uint(b, size);
+	add_str(b, "}\n");
+}
+
+int
+wire_put_attach(struct jbuf *b, const json_t *id, const char *caller,
+    uint64_t uid, int debug_auth, const uint64_t limits[WIRE_ATTACH_LIMITS],
+    char *err, size_t errlen)
+{
+	size_t mark = b->len, i;
+
+	if (id != NULL && !json_is_integer(id) && !json_is_string(id) &&
+	    !json_is_null(id)) {
+		seterr(err, errlen, "attach: the id must be a number, string "
+		    "or null");
+		return -1;
+	}
+	add_str(b, "{\"attach\":");
+	if (add_json(b, id ? id : json_null(), mark, "id", err, errlen) != 0)
+		return -1;
+	add_str(b, ",\"caller\":");
+	if (add_jstr(b, caller, mark, "caller", err, errlen) != 0)
+		return -1;
+	add_str(b, ",\"uid\":");
+	jbuf_uint(b, uid);
+	add_str(b, debug_auth ? ",\"debug_auth\":true" :
+	    ",\"debug_auth\":false");
+	add_str(b, ",\"limits\":[");
+	for (i = 0; i < WIRE_ATTACH_LIMITS; i++) {
+		if (i > 0)
+			add_str(b, ",");
+		jbuf_uint(b, limits[i]);
+	}
+	add_str(b, "]}\n");
+	return 0;
+}
+
 /* ---- decoding ---- */
 
 static int
@@ -540,6 +583,9 @@ decode_error(const char *s, const char *end, struct wire_reply *r, char *err,
 	return 0;
 }
 
+static int decode_attached(const char *, const char *, struct wire_reply *,
+    char *, size_t);
+
 int
 wire_decode_reply(const char *line, size_t len, struct wire_reply *r,
     char *err, size_t errlen)
@@ -558,12 +604,14 @@ wire_decode_reply(const char *line, size_t len, struct wire_reply *r,
 	if (scan_lit(&s, end, "{\"refused\":") == 0)
 		return decode_refused(line, (size_t)(end - line), r, err,
 		    errlen);
+	if (scan_lit(&s, end, "{\"attached\":") == 0)
+		return decode_attached(s, end, r, err, errlen);
 	if (scan_lit(&s, end, "{\"id\":") != 0 ||
 	    scan_uint(&s, end, &r->id) != 0 ||
 	    scan_lit(&s, end, ",\"size\":") != 0 ||
 	    scan_uint(&s, end, &r->size) != 0)
-		return bad(err, errlen, "not a ready, refused, child, result "
-		    "or error message: %.60s", line);
+		return bad(err, errlen, "not a ready, refused, child, "
+		    "attached, result or error message: %.60s", line);
 	if (end - s < 2 || end[-1] != '}')
 		return bad(err, errlen, "reply %" PRIu64 " is truncated", r->id);
 	if (scan_lit(&s, end, ",\"result\":") == 0) {
@@ -579,6 +627,103 @@ wire_decode_reply(const char *line, size_t len, struct wire_reply *r,
 		return decode_error(s, end - 1, r, err, errlen);
 	return bad(err, errlen, "reply %" PRIu64 ": neither result nor error "
 	    "after id and size", r->id);
+}
+
+static int
+decode_attached(const char *s, const char *end, struct wire_reply *r,
+    char *err, size_t errlen)
+{
+	if (scan_uint(&s, end, &r->id) != 0 ||
+	    scan_lit(&s, end, ",\"size\":") != 0 ||
+	    scan_uint(&s, end, &r->size) != 0 || scan_lit(&s, end, "}") != 0 ||
+	    s != end)
+		return bad(err, errlen, "attached: not {\"attached\":N,"
+		    "\"size\":N}");
+	r->kind = WIRE_ATTACHED;
+	return 0;
+}
+
+int
+wire_decode_attach(const char *dgram, size_t len, struct wire_attach *a,
+    char *err, size_t errlen)
+{
+	static const char *const keys[] = { "attach", "caller", "uid",
+	    "debug_auth", "limits" };
+	const char *nl = memchr(dgram, '\n', len);
+	json_t *m, *caller, *lim, *x, *dbg;
+	size_t i;
+
+	memset(a, 0, sizeof(*a));
+	if (nl == NULL)
+		return bad(err, errlen, "attach: no line");
+	if ((m = load(dgram, (size_t)(nl - dgram), "attach", err,
+	    errlen)) == NULL)
+		return -1;
+	if (keys_are(m, keys, 5, "attach", err, errlen) != 0)
+		goto fail;
+	a->id = json_object_get(m, "attach");
+	caller = json_object_get(m, "caller");
+	a->caller = json_string_value(caller);
+	dbg = json_object_get(m, "debug_auth");
+	lim = json_object_get(m, "limits");
+	if ((!json_is_integer(a->id) && !json_is_string(a->id) &&
+	    !json_is_null(a->id)) || (a->caller == NULL &&
+	    !json_is_null(caller)) || get_uint(m, "uid", &a->uid) != 0 ||
+	    !json_is_boolean(dbg) || !json_is_array(lim) ||
+	    json_array_size(lim) != WIRE_ATTACH_LIMITS) {
+		bad(err, errlen, "attach: a key has the wrong type");
+		goto fail;
+	}
+	json_array_foreach(lim, i, x) {
+		if (!json_is_integer(x) || json_integer_value(x) < 0) {
+			bad(err, errlen, "attach: a limit is not a number");
+			goto fail;
+		}
+		a->limits[i] = (uint64_t)json_integer_value(x);
+	}
+	a->debug_auth = json_is_true(dbg);
+	a->input = nl + 1;
+	a->inputlen = len - (size_t)(nl + 1 - dgram);
+	a->msg = m;
+	return 0;
+fail:
+	json_decref(m);
+	memset(a, 0, sizeof(*a));
+	return -1;
+}
+
+void
+wire_attach_clear(struct wire_attach *a)
+{
+	json_decref(a->msg);
+	memset(a, 0, sizeof(*a));
+}
+
+int
+wire_split_reply(const char *line, size_t len, uint64_t *id, int *is_error,
+    const char **value, size_t *valuelen)
+{
+	const char *s = line, *end = line + len;
+	uint64_t size;
+
+	while (end > s && (end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	if (scan_lit(&s, end, "{\"id\":") != 0 ||
+	    scan_uint(&s, end, id) != 0 ||
+	    scan_lit(&s, end, ",\"size\":") != 0 ||
+	    scan_uint(&s, end, &size) != 0 || end - s < 2 || end[-1] != '}')
+		return -1;
+	if (scan_lit(&s, end, ",\"result\":") == 0)
+		*is_error = 0;
+	else if (scan_lit(&s, end, ",\"error\":") == 0)
+		*is_error = 1;
+	else
+		return -1;
+	if (end - 1 == s)
+		return -1;
+	*value = s;
+	*valuelen = (size_t)(end - 1 - s);
+	return 0;
 }
 
 void

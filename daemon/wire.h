@@ -21,6 +21,25 @@
  *            contract, and trying again as it is would not help (S says
  *            what happened and how to recover); it exits next
  *   child    {"child":OP,"name":S,"size":N,"vkey":S,"origin":S}
+ *   attached {"attached":N,"size":N}  N client connections are attached
+ *            (below); sent when that number changes, and at most every
+ *            WIRE_ATTACHED_MS while their calls grow the ledger: the
+ *            supervisor keeps an attached worker from its idle stop and
+ *            knows its ledger's size
+ *
+ * supervisor -> worker, on the attach channel (a SOCK_SEQPACKET pair, the
+ * worker's fd 4; one datagram per connection handed over, the connection
+ * itself passed with SCM_RIGHTS):
+ *   attach   {"attach":ID,"caller":S|null,"uid":N,"debug_auth":B,
+ *            "limits":[L,...]}\n followed by the bytes the client sent
+ *            after its attach request (raw, to the datagram's end)
+ *   ID is the attach request's JSON-RPC id (a number, string or null),
+ *   which the worker's first reply on the connection carries; caller the
+ *   peer's identity; L, in this order: max_message, max_output,
+ *   client_idle_timeout, client_request_timeout, max_connections,
+ *   max_connections_per_uid (vmsd.conf(5)). The worker then reads calls
+ *   from the connection and answers them itself (vmsd-protocol(7),
+ *   "attach").
  *
  * A child message says that a committed entry of this contract made a
  * child contract (OP "deploy": it now exists, with that ledger size, key
@@ -47,7 +66,12 @@
 
 #include "canon.h"
 
-#define WIRE_VERSION	2
+#define WIRE_VERSION	3
+#define WIRE_ATTACHED_MS 100
+#define WIRE_ATTACH_LIMITS 6
+/* What a client may send after attach, before its reply (the datagram's
+ * input). */
+#define WIRE_ATTACH_MAX_INPUT 65536
 
 /*
  * Encoders: append one line (with its "\n") to the buffer (canon.c's
@@ -85,6 +109,35 @@ int	 wire_put_child(struct jbuf *, const char *op, const char *name,
 	    size_t errlen);
 /* Never fails: a reason that is not UTF-8 is replaced. */
 void	 wire_put_refused(struct jbuf *, const char *reason);
+void	 wire_put_attached(struct jbuf *, uint64_t count, uint64_t size);
+
+/* A connection handed over (the attach channel's datagram). */
+struct wire_attach {
+	const json_t	*id;		/* borrowed from msg */
+	const char	*caller;	/* NULL: anonymous */
+	uint64_t	 uid;
+	int		 debug_auth;
+	uint64_t	 limits[WIRE_ATTACH_LIMITS];
+	const char	*input;		/* after the line, in the datagram */
+	size_t		 inputlen;
+	json_t		*msg;
+};
+/* The datagram's line (the input bytes are appended by the caller). -1
+ * (err) if the id or caller cannot be encoded. */
+int	 wire_put_attach(struct jbuf *, const json_t *id, const char *caller,
+	    uint64_t uid, int debug_auth,
+	    const uint64_t limits[WIRE_ATTACH_LIMITS], char *err,
+	    size_t errlen);
+int	 wire_decode_attach(const char *dgram, size_t len,
+	    struct wire_attach *, char *err, size_t errlen);
+void	 wire_attach_clear(struct wire_attach *);
+/*
+ * A result or error line the worker wrote, split for relaying: its id and
+ * the JSON text of its result, or of its error object ({"code",...}). 0,
+ * or -1 if it is not one (ready, child, ...).
+ */
+int	 wire_split_reply(const char *line, size_t len, uint64_t *id,
+	    int *is_error, const char **value, size_t *valuelen);
 
 /* A request, decoded by the worker. msg owns everything the pointers
  * point into. */
@@ -102,13 +155,14 @@ enum wire_kind {
 	WIRE_RESULT,
 	WIRE_ERROR,
 	WIRE_CHILD,
-	WIRE_REFUSED
+	WIRE_REFUSED,
+	WIRE_ATTACHED
 };
 
 /* A worker's message, decoded by the supervisor. */
 struct wire_reply {
 	enum wire_kind	 kind;
-	uint64_t	 id;		/* RESULT, ERROR */
+	uint64_t	 id;		/* RESULT, ERROR; ATTACHED: count */
 	uint64_t	 size;
 	/* RESULT: the JSON text of R, pointing into the decoded line */
 	const char	*result;

@@ -41,15 +41,20 @@
 #include "util.h"
 #include "worker.h"
 
+/* A durable batch's replies: to vmsd, or to the attached connections
+ * their calls came from (worker_conn.c). */
 static void
 send_replies(struct worker *w, struct jbuf *r, struct reply_spans *sp)
 {
 	sp->n = 0;
 	if (r->len == 0)
 		return;
-	if (write_all(w->fd, r->s, r->len) != 0)
+	if (wconns_pending(w))
+		wconns_send(w, r->s, r->len);
+	else if (write_all(w->fd, r->s, r->len) != 0)
 		fatal("worker %s: write to vmsd", w->name);
 	r->len = 0;
+	wconns_tell(w, 0);
 }
 
 void
@@ -256,43 +261,18 @@ worker_drain(struct worker *w)
 	worker_send_out(w);
 }
 
-/*
- * Read what is available; block only if asked, until input arrives, a
- * snapshot being written ends (to reap it) or the commit in flight
- * returns (serve() acknowledges it). 1 if input was read, 0 on EOF or
- * nothing.
- */
-int
-worker_read_more(struct worker *w, int block)
+/* One read from vmsd. 1 if input was read. */
+static int
+read_vmsd(struct worker *w, int flags)
 {
 	ssize_t n;
-	struct pollfd p[3];
-	nfds_t np = 1;
 
-	if (block) {
-		p[0].fd = w->fd;
-		if ((p[np].fd = worker_snapshot_fd(w)) >= 0)
-			np++;
-		if (w->flying)
-			p[np++].fd = committer_fd(w->com);
-	}
-	if (block && np > 1) {
-		p[0].events = p[1].events = p[2].events = POLLIN;
-		while (poll(p, np, -1) < 0)
-			if (errno != EINTR)
-				fatal("poll");
-		if (worker_snapshot_fd(w) >= 0 && p[1].revents)
-			worker_snapshot_check(w);
-		if (!p[0].revents)
-			return 0;
-	}
 	for (;;) {
 		if (w->incap - w->inlen < 65536) {
 			w->incap = w->incap ? w->incap * 2 : 131072;
 			w->in = xrealloc(w->in, w->incap);
 		}
-		n = recv(w->fd, w->in + w->inlen, w->incap - w->inlen,
-		    block ? 0 : MSG_DONTWAIT);
+		n = recv(w->fd, w->in + w->inlen, w->incap - w->inlen, flags);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -309,10 +289,52 @@ worker_read_more(struct worker *w, int block)
 	}
 }
 
+/*
+ * Read what is available, from vmsd and from the attached connections;
+ * block only if asked, until input arrives, a snapshot being written
+ * ends (to reap it), the commit in flight returns (serve() acknowledges
+ * it) or an attached connection's deadline passes. 1 if input was read,
+ * 0 on EOF or nothing.
+ */
+int
+worker_read_more(struct worker *w, int block)
+{
+	struct pollfd p[4];
+	nfds_t np = 1, i;
+	int got, vmsd_ready = 1, snap = -1;
+
+	if (block) {
+		p[0].fd = w->fd;
+		if ((p[np].fd = worker_snapshot_fd(w)) >= 0)
+			snap = (int)np++;
+		if (w->flying)
+			p[np++].fd = committer_fd(w->com);
+		if ((p[np].fd = wconns_fd(w)) >= 0)
+			np++;
+	}
+	if (block && np > 1) {
+		for (i = 0; i < np; i++)
+			p[i].events = POLLIN;
+		while (poll(p, np, wconns_timeout(w)) < 0)
+			if (errno != EINTR)
+				fatal("poll");
+		if (snap >= 0 && p[snap].revents)
+			worker_snapshot_check(w);
+		vmsd_ready = p[0].revents != 0;
+		block = 0;
+	}
+	got = wconns_poll(w);
+	if (vmsd_ready && !w->eof)
+		got |= read_vmsd(w, block ? 0 : MSG_DONTWAIT);
+	wconns_tell(w, 0);
+	return got;
+}
+
 int
 worker_has_line(const struct worker *w)
 {
-	return w->inlen > 0 && memchr(w->in, '\n', w->inlen) != NULL;
+	return (w->inlen > 0 && memchr(w->in, '\n', w->inlen) != NULL) ||
+	    wconns_has_line(w);
 }
 
 /*
@@ -321,23 +343,51 @@ worker_has_line(const struct worker *w)
  * replies go out); the open batch is committed once the lines read are
  * run (serve()), so that it takes all of them.
  */
+/* The next line of an attached connection: its call, or its error. 0 if
+ * it was empty. */
+static int
+run_attached(struct worker *w)
+{
+	struct wconn_req rq;
+	struct vms_caller caller;
+
+	if (!wconns_next(w, &rq))
+		return 0;
+	if (rq.code != 0) {
+		worker_reply_error(w, rq.wid, rq.code, rq.data, rq.err);
+		rq.data = NULL;		/* (taken) */
+	} else {
+		caller.id = rq.caller;
+		caller.auth = rq.auth;
+		worker_call(w, rq.wid, rq.params, &caller);
+	}
+	wconns_req_clear(&rq);
+	return 1;
+}
+
 static void
 run_lines(struct worker *w)
 {
 	char *nl, *p = w->in;
 	size_t left = w->inlen;
 
-	while (w->nopen < w->batch_max && left > 0 &&
-	    (nl = memchr(p, '\n', left)) != NULL) {
+	while (w->nopen < w->batch_max) {
+		nl = left > 0 ? memchr(p, '\n', left) : NULL;
+		if (nl == NULL && !wconns_has_line(w))
+			break;
 		if (w->flying && !w->overlapped) {
 			w->overlapped = 1;
 			w->noverlap++;
 		}
 		w->oracle_ran = 0;
-		worker_handle(w, p, (size_t)(nl - p));
+		/* vmsd's requests first, then the attached connections' */
+		if (nl != NULL) {
+			worker_handle(w, p, (size_t)(nl - p));
+			left -= (size_t)(nl - p) + 1;
+			p = nl + 1;
+		} else if (!run_attached(w))
+			continue;	/* an empty line */
 		w->nopen++;
-		left -= (size_t)(nl - p) + 1;
-		p = nl + 1;
 		/* A call that waited for an oracle: commit and answer now
 		 * rather than make the calls after it wait for theirs too
 		 * (and vmsd's call_timeout run out). */
@@ -400,7 +450,8 @@ static void
 worker_usage(void)
 {
 	fatalx("usage: vmsd --worker NAME --wire V --fd N --dir DIR --key FILE "
-	    "[--head FILE] [--deploy] [--snapshot-interval N] [--batch-max N] "
+	    "[--head FILE] [--deploy | --attach-fd N] [--snapshot-interval N] "
+	    "[--batch-max N] "
 	    "[--oracle NAME=PATH] [--oracle-key NAME=KEY] [--oracle-timeout MS] "
 	    "[--oracle-max-output N] [--syslog] [-v] (internal: started by "
 	    "vmsd)");
@@ -415,11 +466,13 @@ worker_main(int argc, char **argv)
 	uint64_t used, missed;
 	const char *wire = NULL;
 	struct sigaction sa;
+	int chan = -1;
 
 	memset(&w, 0, sizeof(w));
 	w.fd = -1;
 	w.lock_fd = -1;
 	w.snap_fd = -1;
+	wconns_init(&w, -1);
 	w.snapshot_interval = 10000;
 	w.batch_max = 256;
 	w.oracle_timeout = 5000;
@@ -441,6 +494,8 @@ worker_main(int argc, char **argv)
 			wire = v, i++;
 		else if (strcmp(a, "--fd") == 0)
 			w.fd = atoi(v), i++;
+		else if (strcmp(a, "--attach-fd") == 0)
+			chan = atoi(v), i++;
 		else if (strcmp(a, "--dir") == 0)
 			w.dir = v, i++;
 		else if (strcmp(a, "--key") == 0)
@@ -500,8 +555,10 @@ worker_main(int argc, char **argv)
 		    (w.noncer = noncer_start(w.signer, err,
 		    sizeof(err))) == NULL)
 			fatalx("%s", err);
+		wconns_init(&w, chan);
 		serve(&w);
 		worker_drain(&w);
+		wconns_close_all(&w);
 		worker_save_snapshot(&w);
 		committer_stop(w.com);
 		noncer_stop(w.noncer);

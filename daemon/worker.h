@@ -12,6 +12,8 @@
  *   worker_oracle.c  running oracles for the engine (System.oracle)
  *   worker_children.c  making the child contracts committed entries ask
  *                    for (System.contracts), and after a crash
+ *   worker_conn.c    client connections attached to the worker (attach):
+ *                    reading their calls, routing their replies
  */
 #ifndef VMSD_WORKER_H
 #define VMSD_WORKER_H
@@ -26,10 +28,41 @@
 #include "engine.h"
 #include "ledger.h"
 #include "note.h"
+#include "util.h"
 #include "wire.h"
 
 struct committer;
 struct noncer;
+struct wconn;
+
+/* Wire ids of the calls of attached connections: never one of vmsd's. */
+#define WCONN_WID	(1ULL << 62)
+
+/* A reply to come on an attached connection, in request order. */
+struct wroute {
+	uint64_t	 wid;
+	struct wconn	*c;
+	char		*id;		/* the client's id as JSON text; NULL
+					   for a notification (no reply) */
+};
+
+/* The connections attached to this worker (worker_conn.c). */
+struct wconns {
+	int		 chan;		/* the attach channel, or -1 */
+	int		 ep;		/* epoll: chan and the connections */
+	struct wconn	**v;		/* open or waiting for replies */
+	size_t		 n, cap;
+	size_t		 nopen;		/* of which open */
+	size_t		 rr;		/* round robin: next to take from */
+	struct wroute	*q;		/* replies to come: a ring */
+	size_t		 qhead, qlen, qcap;
+	uint64_t	 next_wid;
+	uint64_t	 lim[WIRE_ATTACH_LIMITS];	/* the latest attach's */
+	int		 debug_auth;
+	/* the last "attached" message to vmsd */
+	uint64_t	 told_n, told_size, told_ms;
+	int		 told_ever;
+};
 
 /*
  * A call's reply waiting for its receipt: it is encoded at `at` in the
@@ -128,6 +161,8 @@ struct worker {
 	 * set by the loop (worker.c) */
 	void		(*settle)(struct worker *);
 
+	struct wconns	 wc;
+
 	uint64_t	*fx;		/* entries whose children are to make */
 	size_t		 nfx, capfx;
 	uint64_t	 fx_warned;	/* 1 + the entry whose children were
@@ -163,6 +198,47 @@ void	 worker_handle(struct worker *, const char *line, size_t len);
 void	 worker_reply_result(struct worker *, uint64_t id, json_t *result);
 void	 worker_reply_error(struct worker *, uint64_t id, int code,
 	    json_t *data, const char *msg);
+/* Execute a call (params checked against the method table). */
+void	 worker_call(struct worker *, uint64_t id, json_t *params,
+	    const struct vms_caller *);
+
+/* worker_conn.c */
+void	 wconns_init(struct worker *, int chan);
+/* The descriptor to poll for them (epoll), or -1. */
+int	 wconns_fd(const struct worker *);
+/* ms until the next of their deadlines (-1: none). */
+int	 wconns_timeout(const struct worker *);
+/* Take new connections, read what they sent, write what waits, close
+ * those done or over a limit. 1 if input was read. */
+int	 wconns_poll(struct worker *);
+int	 wconns_has_line(const struct worker *);
+/* The next line of the connections (one of each in turn), decoded: a
+ * call to run (code 0: params and caller), or the error to answer with
+ * (code, err, data), under the wire id wid. 0 if it was empty (or none
+ * waits). */
+struct wconn_req {
+	uint64_t	 wid;
+	json_t		*msg;		/* owns params */
+	json_t		*params;
+	char		*caller;
+	const char	*auth;
+	int		 code;
+	char		 err[VMS_ERRLEN];
+	json_t		*data;
+};
+int	 wconns_next(struct worker *, struct wconn_req *);
+void	 wconns_req_clear(struct wconn_req *);
+/* Replies of a durable batch (wire lines): attached connections' go to
+ * them, the rest to vmsd. */
+void	 wconns_send(struct worker *, const char *buf, size_t len);
+int	 wconns_pending(const struct worker *);
+/* Tell vmsd how many are attached and the ledger's size (wire.h
+ * "attached"), if it changed (the size: at most every WIRE_ATTACHED_MS
+ * unless force). */
+void	 wconns_tell(struct worker *, int force);
+/* At exit: write what waits (for a moment), close them all. */
+void	 wconns_close_all(struct worker *);
+
 /* worker_receipt.c */
 /* The open batch's checkpoint (note, signing `size` entries) is signed:
  * encode each call's reply with its receipt into `out`, in place. */

@@ -78,8 +78,8 @@ refuse_no_space(struct worker *w, uint64_t id, char *entry,
 	    "no_space"), worker_no_space);
 }
 
-static void
-do_call(struct worker *w, uint64_t id, json_t *params,
+void
+worker_call(struct worker *w, uint64_t id, json_t *params,
     const struct vms_caller *caller)
 {
 	const char *method = json_string_value(json_object_get(params,
@@ -271,14 +271,14 @@ worker_handle(struct worker *w, const char *line, size_t len)
 	caller.id = rq.caller;
 	caller.auth = rq.auth;
 	if ((m = proto_method_find(rq.method)) == NULL ||
-	    !(m->flags & PM_CONTRACT)) {
+	    !(m->flags & PM_CONTRACT) || m->id == PM_ATTACH) {
 		worker_reply_error(w, rq.id, RPC_METHOD_NOT_FOUND, NULL,
 		    "method not found");
 		wire_request_clear(&rq);
 		return;
 	}
 	if (m->id == PM_CALL) {
-		do_call(w, rq.id, rq.params, &caller);
+		worker_call(w, rq.id, rq.params, &caller);
 		wire_request_clear(&rq);
 		return;
 	}

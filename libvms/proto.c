@@ -49,6 +49,8 @@ const struct proto_method proto_methods[PM_COUNT] = {
 	    { NULL, 0, 0 } } },
 	[PM_REMOVE] = { PM_REMOVE, "remove", PM_ADMIN | PM_CONTRACT, { CONTRACT,
 	    { "purge", B, OPT }, { NULL, 0, 0 } } },
+	[PM_ATTACH] = { PM_ATTACH, "attach", PM_CONTRACT, { CONTRACT,
+	    { NULL, 0, 0 } } },
 };
 
 #undef S

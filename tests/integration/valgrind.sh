@@ -2,7 +2,8 @@
 # valgrind.sh — the daemon's main paths under valgrind (memcheck, leak
 # check): the release vmsd, the deploy worker and a contract worker it
 # execs, and vmsctl, through deploy, calls, a failed call, a call hitting
-# the instruction limit, log, read, an audit, stop/start, periodic
+# the instruction limit, log, read, an attached connection's calls
+# (attach), an audit, stop/start, periodic
 # snapshots and SIGTERM. Each process must report 0 errors and no
 # definitely or indirectly lost bytes.
 # Skipped when valgrind is not installed. (ASan covers the other tests.)
@@ -52,6 +53,8 @@ ctl call c spin; grep -q 'limit exceeded: instructions' "$T/out" || ok=0
 ctl call c inc && [ "$(cat "$T/out")" = 11 ] || ok=0
 ctl log c >/dev/null || ok=0
 ctl read c /n && [ "$(cat "$T/out")" = 11 ] || ok=0
+# a connection attached to the worker: handed over, served, closed
+python3 "$LIB/attach_test.py" "$T/s.sock" carryover
 ctl stop c || ok=0
 ctl start c || ok=0
 ctl call c inc || ok=0

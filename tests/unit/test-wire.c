@@ -457,6 +457,128 @@ TEST(reordered_or_unknown_requests_fail)
 		CHECK_MSG(request_fails(bad[i]), "accepted: %s", bad[i]);
 }
 
+/* The attach channel's datagram: the line, then the client's bytes as
+ * they are (any bytes, newlines included); each id kind; limits in order. */
+TEST(attach_round_trip)
+{
+	static const uint64_t lim[WIRE_ATTACH_LIMITS] = { 4194304, 16777216,
+	    60, 10, 1024, 0 };
+	json_t *ids[3];
+	struct jbuf b = { 0 };
+	struct wire_attach a;
+	const char input[] = "{\"x\":1}\n\0partial";
+	char err[256];
+	int i;
+
+	ids[0] = json_integer(-7);
+	ids[1] = json_string("a \"q\" \xc3\xa9");
+	ids[2] = json_null();
+	for (i = 0; i < 3; i++) {
+		b.len = 0;
+		CHECK_EQ_INT(wire_put_attach(&b, ids[i], i ? "unix:alice" :
+		    NULL, 1000 + (uint64_t)i, i == 1, lim, err, sizeof(err)),
+		    0);
+		jbuf_raw(&b, input, sizeof(input) - 1);
+		CHECK_EQ_INT(wire_decode_attach(b.s, b.len, &a, err,
+		    sizeof(err)), 0);
+		CHECK(json_equal(a.id, ids[i]));
+		CHECK(i ? a.caller != NULL && strcmp(a.caller,
+		    "unix:alice") == 0 : a.caller == NULL);
+		CHECK_EQ_INT(a.uid, 1000 + i);
+		CHECK_EQ_INT(a.debug_auth, i == 1);
+		CHECK(memcmp(a.limits, lim, sizeof(lim)) == 0);
+		CHECK_EQ_INT(a.inputlen, sizeof(input) - 1);
+		CHECK(a.inputlen == sizeof(input) - 1 &&
+		    memcmp(a.input, input, a.inputlen) == 0);
+		wire_attach_clear(&a);
+		json_decref(ids[i]);
+	}
+	/* an id that is not a number, string or null is refused */
+	ids[0] = json_array();
+	b.len = 0;
+	CHECK(wire_put_attach(&b, ids[0], NULL, 0, 0, lim, err,
+	    sizeof(err)) == -1);
+	json_decref(ids[0]);
+	jbuf_free(&b);
+}
+
+TEST(attach_bad_fails)
+{
+	static const char *bad[] = {
+		"",
+		"{\"attach\":1,\"caller\":null,\"uid\":0,\"debug_auth\":false,"
+		    "\"limits\":[1,2,3,4,5,6]}",	/* no newline */
+		"{\"attach\":[],\"caller\":null,\"uid\":0,\"debug_auth\":false,"
+		    "\"limits\":[1,2,3,4,5,6]}\n",
+		"{\"attach\":1,\"caller\":null,\"uid\":-1,\"debug_auth\":false,"
+		    "\"limits\":[1,2,3,4,5,6]}\n",
+		"{\"attach\":1,\"caller\":null,\"uid\":0,\"debug_auth\":0,"
+		    "\"limits\":[1,2,3,4,5,6]}\n",
+		"{\"attach\":1,\"caller\":null,\"uid\":0,\"debug_auth\":false,"
+		    "\"limits\":[1,2,3,4,5]}\n",
+		"{\"attach\":1,\"caller\":null,\"uid\":0,\"debug_auth\":false,"
+		    "\"limits\":[1,2,3,4,5,-6]}\n",
+		"{\"caller\":null,\"attach\":1,\"uid\":0,\"debug_auth\":false,"
+		    "\"limits\":[1,2,3,4,5,6]}\n",
+		"{\"attach\":1,\"caller\":null,\"uid\":0,\"debug_auth\":false,"
+		    "\"limits\":[1,2,3,4,5,6],\"x\":1}\n",
+	};
+	struct wire_attach a;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_MSG(wire_decode_attach(bad[i], strlen(bad[i]), &a, err,
+		    sizeof(err)) == -1, "accepted: %s", bad[i]);
+		CHECK(a.msg == NULL);
+	}
+}
+
+/* attached: encoded, decoded; the relay's split of a reply line. */
+TEST(attached_and_split)
+{
+	static const char errobj[] = "{\"code\":-32601,\"message\":\"no\"}";
+	struct jbuf b = { 0 };
+	struct wire_reply r;
+	const char *v;
+	char err[256];
+	size_t vlen;
+	uint64_t id;
+	int is_error;
+
+	wire_put_attached(&b, 3, 12345);
+	CHECK_EQ_INT(wire_decode_reply(b.s, b.len, &r, err, sizeof(err)), 0);
+	CHECK_EQ_INT(r.kind, WIRE_ATTACHED);
+	CHECK_EQ_INT(r.id, 3);
+	CHECK_EQ_INT(r.size, 12345);
+	wire_reply_clear(&r);
+	CHECK(wire_decode_reply("{\"attached\":3}\n", 15, &r, err,
+	    sizeof(err)) == -1);
+	CHECK(wire_decode_reply("{\"attached\":3,\"size\":1,\"x\":2}\n", 30,
+	    &r, err, sizeof(err)) == -1);
+
+	b.len = 0;
+	wire_put_result_text(&b, 77, 5, "{\"value\":[1,\"}\"]}", 17);
+	CHECK_EQ_INT(wire_split_reply(b.s, b.len, &id, &is_error, &v, &vlen),
+	    0);
+	CHECK_EQ_INT(id, 77);
+	CHECK_EQ_INT(is_error, 0);
+	CHECK(vlen == 17 && memcmp(v, "{\"value\":[1,\"}\"]}", 17) == 0);
+	b.len = 0;
+	wire_put_error(&b, (1ULL << 62) | 9, 5, -32601, "no", NULL);
+	CHECK_EQ_INT(wire_split_reply(b.s, b.len, &id, &is_error, &v, &vlen),
+	    0);
+	CHECK(id == ((1ULL << 62) | 9));
+	CHECK_EQ_INT(is_error, 1);
+	CHECK(vlen == strlen(errobj) && memcmp(v, errobj, vlen) == 0);
+	b.len = 0;
+	wire_put_child(&b, "deploy", "p.c", 1, "k", "o", err, sizeof(err));
+	CHECK(wire_split_reply(b.s, b.len, &id, &is_error, &v, &vlen) == -1);
+	CHECK(wire_split_reply("{\"id\":1,\"size\":2,\"result\":}\n", 28, &id,
+	    &is_error, &v, &vlen) == -1);
+	jbuf_free(&b);
+}
+
 int
 main(void)
 {
@@ -471,5 +593,8 @@ main(void)
 	RUN(encoder_refuses_bad_utf8);
 	RUN(reordered_or_unknown_replies_fail);
 	RUN(reordered_or_unknown_requests_fail);
+	RUN(attach_round_trip);
+	RUN(attach_bad_fails);
+	RUN(attached_and_split);
 	return test_summary();
 }

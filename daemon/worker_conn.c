@@ -1,0 +1,856 @@
+/*
+ * worker_conn.c — client connections attached to this worker (the control
+ * socket's "attach", vmsd-protocol(7)): vmsd hands each over on the attach
+ * channel (wire.h) and forgets it; from then on the worker reads the calls
+ * sent on it and answers them itself, without vmsd relaying each one.
+ *
+ * A connection's lines are JSON-RPC requests, decoded by the protocol's
+ * own parser (libvms/proto.c) and checked against the method table; only
+ * "call" of this contract is taken, its caller decided as vmsd decides it
+ * (callid.c), and worker.c runs it as any call (worker_call), in the open
+ * batch. Every reply, errors included, waits in the batch with the others
+ * and is written once the batch is durable, in request order: the routes
+ * (a ring of wire ids) say which connection each reply of wconns_send
+ * goes to and under which id. Connections take turns, one line each, so
+ * one that sends many does not hold the others back.
+ *
+ * Limits as vmsd's own connections have them (vmsd.conf(5); the values
+ * come with each attach): max_message per line, max_output unsent (a
+ * client that does not read is closed), client_request_timeout to send
+ * one whole line, client_idle_timeout, max_connections and
+ * max_connections_per_uid. A connection over a limit is closed; nothing
+ * it sent before is lost (its calls run and commit, their replies dropped
+ * only if it is gone). The worker tells vmsd how many are attached and
+ * how far the ledger grew (wconns_tell).
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "callid.h"
+#include "ledger.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+#include "worker.h"
+
+#define WCONN_READ	65536		/* bytes per read */
+#define WCONN_PENDING	4096		/* replies to come: reading stops */
+#define WCONN_EVENTS	64
+#define WCONN_DGRAM	(WIRE_ATTACH_MAX_INPUT + 8192)
+#define WCONN_CLOSE_MS	1000		/* at exit, to write what waits */
+
+enum { L_MAX_MESSAGE, L_MAX_OUTPUT, L_IDLE, L_REQUEST, L_MAX_CONNS,
+    L_MAX_PER_UID };
+
+struct wconn {
+	int		 fd;		/* -1 once closed */
+	char		*caller;	/* the peer's identity, or NULL */
+	uint64_t	 uid;
+	char		*in;		/* what it sent, not yet run */
+	size_t		 inlen, incap;
+	size_t		 scanned;	/* of in, known to hold no newline */
+	int		 hasline;
+	char		*out;		/* replies not yet written */
+	size_t		 outlen, outoff, outcap;
+	unsigned	 routes;	/* replies to come */
+	int		 rd_eof;	/* it sent EOF */
+	int		 closing;	/* read no more; close once answered */
+	int		 toolarge;	/* its next "line": one over max_message */
+	uint32_t	 events;	/* registered with epoll */
+	uint64_t	 last_ms;	/* last activity */
+	uint64_t	 req_start;	/* first byte of a partial line, or 0 */
+};
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+wconns_init(struct worker *w, int chan)
+{
+	struct epoll_event ev;
+
+	w->wc.chan = chan;
+	w->wc.ep = -1;
+	if (chan < 0)
+		return;
+	if ((w->wc.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		fatal("epoll_create1");
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = NULL;		/* the channel */
+	if (epoll_ctl(w->wc.ep, EPOLL_CTL_ADD, chan, &ev) != 0)
+		fatal("epoll_ctl");
+}
+
+int
+wconns_fd(const struct worker *w)
+{
+	return w->wc.ep;
+}
+
+int
+wconns_pending(const struct worker *w)
+{
+	return w->wc.qlen > 0;
+}
+
+/* Watch for what the connection can do now. */
+static void
+watch(struct worker *w, struct wconn *c)
+{
+	struct epoll_event ev;
+	uint32_t want = 0;
+
+	if (c->fd < 0)
+		return;
+	/* (reading stops while its replies pile up, and while whole lines
+	 * wait: what it sends stays in its socket, not in our memory) */
+	if (!c->closing && !c->rd_eof && c->routes < WCONN_PENDING &&
+	    c->outlen - c->outoff < w->wc.lim[L_MAX_OUTPUT] / 2 + 1 &&
+	    !(c->hasline && c->inlen >= WCONN_READ))
+		want |= EPOLLIN;
+	if (c->outoff < c->outlen)
+		want |= EPOLLOUT;
+	if (want == c->events)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = want;
+	ev.data.ptr = c;
+	if (epoll_ctl(w->wc.ep, EPOLL_CTL_MOD, c->fd, &ev) != 0)
+		fatal("epoll_ctl");
+	c->events = want;
+}
+
+static void
+free_conn(struct worker *w, struct wconn *c)
+{
+	size_t i;
+
+	for (i = 0; i < w->wc.n; i++)
+		if (w->wc.v[i] == c) {
+			w->wc.v[i] = w->wc.v[--w->wc.n];
+			break;
+		}
+	if (w->wc.rr >= w->wc.n)
+		w->wc.rr = 0;
+	free(c->caller);
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+/* Free the closed connections no reply is to come for (at the end of
+ * each entry point: nothing below holds one across it). */
+static void
+reap(struct worker *w)
+{
+	size_t i = 0;
+
+	while (i < w->wc.n)
+		if (w->wc.v[i]->fd < 0 && w->wc.v[i]->routes == 0)
+			free_conn(w, w->wc.v[i]);
+		else
+			i++;
+}
+
+/* Close it now (what waits to be written is dropped); the struct stays
+ * until reap(), and while replies are to come. */
+static void
+close_conn(struct worker *w, struct wconn *c, const char *why)
+{
+	if (c->fd >= 0) {
+		if (why != NULL)
+			log_info("closing the attached connection of %s: %s",
+			    c->caller ? c->caller : "an anonymous client", why);
+		(void)epoll_ctl(w->wc.ep, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+		c->fd = -1;
+		w->wc.nopen--;
+	}
+	c->hasline = 0;
+	c->inlen = 0;
+	c->outlen = c->outoff = 0;
+}
+
+/* Done with it: nothing more to read, run, answer or write. */
+static void
+maybe_done(struct worker *w, struct wconn *c)
+{
+	if (c->fd >= 0 && (c->rd_eof || c->closing) && c->routes == 0 &&
+	    !c->hasline && c->outoff == c->outlen)
+		close_conn(w, c, NULL);
+}
+
+/* Write what waits, as far as the socket takes it. */
+static void
+flush_conn(struct worker *w, struct wconn *c)
+{
+	ssize_t n;
+
+	while (c->fd >= 0 && c->outoff < c->outlen) {
+		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			close_conn(w, c, NULL);		/* it is gone */
+			return;
+		}
+		c->outoff += (size_t)n;
+		c->last_ms = mono_ms();
+	}
+	if (c->fd < 0)
+		return;
+	if (c->outoff == c->outlen)
+		c->outoff = c->outlen = 0;
+	else if (c->outlen - c->outoff > w->wc.lim[L_MAX_OUTPUT]) {
+		close_conn(w, c, "it does not read its replies (max_output)");
+		return;
+	}
+	watch(w, c);
+	maybe_done(w, c);
+}
+
+static void
+put_out(struct wconn *c, const char *s, size_t n)
+{
+	if (c->outcap - c->outlen < n) {
+		if (c->outoff > 0) {
+			memmove(c->out, c->out + c->outoff,
+			    c->outlen - c->outoff);
+			c->outlen -= c->outoff;
+			c->outoff = 0;
+		}
+		while (c->outcap - c->outlen < n)
+			c->outcap = c->outcap ? c->outcap * 2 : 4096;
+		c->out = xrealloc(c->out, c->outcap);
+	}
+	memcpy(c->out + c->outlen, s, n);
+	c->outlen += n;
+}
+
+/* One JSON-RPC reply: key is ",\"result\":" or ",\"error\":". */
+static void
+put_reply(struct wconn *c, const char *id, const char *key,
+    const char *value, size_t len)
+{
+	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+
+	put_out(c, head, sizeof(head) - 1);
+	put_out(c, id, strlen(id));
+	put_out(c, key, strlen(key));
+	put_out(c, value, len);
+	put_out(c, "}\n", 2);
+}
+
+/* A reply the worker writes itself, at once (nothing is to come before
+ * it on this connection): the attach's. */
+static void
+put_now(struct wconn *c, const char *id, int code, const char *message,
+    json_t *result)
+{
+	char *v;
+
+	if (result != NULL)
+		v = json_dumps(result, JSON_COMPACT);
+	else
+		v = json_dumps(json_pack("{s:i,s:s}", "code", code, "message",
+		    message), JSON_COMPACT | JSON_ENCODE_ANY);
+	if (v == NULL)
+		fatalx("json_dumps");
+	put_reply(c, id, result != NULL ? ",\"result\":" : ",\"error\":", v,
+	    strlen(v));
+	free(v);
+	json_decref(result);
+}
+
+/* ---- new connections ---- */
+
+static size_t
+count_uid(const struct worker *w, uint64_t uid)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < w->wc.n; i++)
+		if (w->wc.v[i]->fd >= 0 && w->wc.v[i]->uid == uid)
+			n++;
+	return n;
+}
+
+static void add_input(struct worker *, struct wconn *, const char *,
+    size_t);
+
+/* One datagram of the attach channel: a connection and what it needs. */
+static void
+take_one(struct worker *w, const char *buf, size_t len, int fd)
+{
+	struct wire_attach a;
+	struct epoll_event ev;
+	struct wconn *c;
+	char err[VMS_ERRLEN], *id;
+	const uint64_t *lim;
+
+	if (wire_decode_attach(buf, len, &a, err, sizeof(err)) != 0) {
+		log_warnx("attach channel: %s: connection closed", err);
+		close(fd);
+		return;
+	}
+	memcpy(w->wc.lim, a.limits, sizeof(w->wc.lim));
+	lim = w->wc.lim;
+	w->wc.debug_auth = a.debug_auth;
+	if ((id = json_dumps(a.id, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		fatalx("json_dumps");
+	c = xcalloc(1, sizeof(*c));
+	c->fd = fd;
+	c->uid = a.uid;
+	c->caller = a.caller ? xstrdup(a.caller) : NULL;
+	c->last_ms = mono_ms();
+	if (w->wc.n == w->wc.cap) {
+		w->wc.cap = w->wc.cap ? 2 * w->wc.cap : 16;
+		w->wc.v = xrealloc(w->wc.v, w->wc.cap * sizeof(*w->wc.v));
+	}
+	w->wc.v[w->wc.n++] = c;
+	w->wc.nopen++;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = c->events = EPOLLIN;
+	ev.data.ptr = c;
+	if (epoll_ctl(w->wc.ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+		fatal("epoll_ctl");
+	if ((lim[L_MAX_CONNS] > 0 && w->wc.nopen > lim[L_MAX_CONNS]) ||
+	    (lim[L_MAX_PER_UID] > 0 && count_uid(w, c->uid) >
+	    lim[L_MAX_PER_UID])) {
+		snprintf(err, sizeof(err), "too many connections attached to "
+		    "%s (max_connections %llu, max_connections_per_uid %llu)",
+		    w->name, (unsigned long long)lim[L_MAX_CONNS],
+		    (unsigned long long)lim[L_MAX_PER_UID]);
+		put_now(c, id, RPC_BUSY, err, NULL);
+		c->closing = 1;
+		log_info("refused to attach a connection of %s: %s",
+		    c->caller ? c->caller : "an anonymous client", err);
+	} else {
+		put_now(c, id, 0, NULL, json_pack("{s:s,s:b,s:I}", "contract",
+		    w->name, "attached", 1, "size", (json_int_t)
+		    ledger_committed_size(w->ledger)));
+		log_debug("attached a connection of %s", c->caller ?
+		    c->caller : "an anonymous client");
+		add_input(w, c, a.input, a.inputlen);
+	}
+	free(id);
+	wire_attach_clear(&a);
+	flush_conn(w, c);
+	wconns_tell(w, 1);
+}
+
+/* Every connection waiting on the channel. */
+static void
+take_all(struct worker *w)
+{
+	union {
+		struct cmsghdr	 h;
+		char		 b[CMSG_SPACE(sizeof(int))];
+	} u;
+	static char *buf;
+	struct iovec iov;
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	ssize_t n;
+	int fd;
+
+	if (buf == NULL)
+		buf = xmalloc(WCONN_DGRAM);
+	for (;;) {
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = buf;
+		iov.iov_len = WCONN_DGRAM;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = u.b;
+		mh.msg_controllen = sizeof(u.b);
+		n = recvmsg(w->wc.chan, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			/* vmsd closed it: it is stopping us, over the wire */
+			(void)epoll_ctl(w->wc.ep, EPOLL_CTL_DEL, w->wc.chan,
+			    NULL);
+			close(w->wc.chan);
+			w->wc.chan = -1;
+			return;
+		}
+		fd = -1;
+		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
+		    cm = CMSG_NXTHDR(&mh, cm))
+			if (cm->cmsg_level == SOL_SOCKET &&
+			    cm->cmsg_type == SCM_RIGHTS &&
+			    cm->cmsg_len >= CMSG_LEN(sizeof(int)))
+				memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+		if (fd < 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+			log_warnx("attach channel: a message without its "
+			    "connection, or truncated: ignored");
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		take_one(w, buf, (size_t)n, fd);
+	}
+}
+
+/* ---- input ---- */
+
+/* A line over max_message: answered with an error in its turn (a line
+ * of its own: after what c sent before), then c is closed. */
+static void
+too_large(struct wconn *c)
+{
+	log_info("attached client %s sent a message over max_message: "
+	    "closing the connection", c->caller ? c->caller : "(anonymous)");
+	c->inlen = 0;
+	c->scanned = 0;
+	c->toolarge = 1;
+	c->hasline = 1;
+	c->closing = 1;
+}
+
+/* New bytes of c: does a whole line wait now, or is one too long? */
+static void
+add_input(struct worker *w, struct wconn *c, const char *s, size_t n)
+{
+	uint64_t max = w->wc.lim[L_MAX_MESSAGE];
+
+	if (n == 0 || c->closing)
+		return;
+	if (c->incap - c->inlen < n) {
+		while (c->incap - c->inlen < n)
+			c->incap = c->incap ? 2 * c->incap : 4096;
+		c->in = xrealloc(c->in, c->incap);
+	}
+	memcpy(c->in + c->inlen, s, n);
+	c->inlen += n;
+	if (!c->hasline) {
+		if (memchr(c->in + c->scanned, '\n', c->inlen - c->scanned))
+			c->hasline = 1;
+		else {
+			c->scanned = c->inlen;
+			if (c->req_start == 0)
+				c->req_start = mono_ms();
+			if (max > 0 && c->inlen > max)
+				too_large(c);
+		}
+	}
+}
+
+/* One read of a readable connection. 1 if it sent something. */
+static int
+read_conn(struct worker *w, struct wconn *c)
+{
+	char buf[WCONN_READ];
+	ssize_t n;
+
+	do
+		n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	if (n < 0) {
+		close_conn(w, c, NULL);
+		return 0;
+	}
+	if (n == 0) {
+		c->rd_eof = 1;
+		/* a partial line is never run */
+		if (!c->hasline)
+			c->inlen = 0;
+		watch(w, c);
+		maybe_done(w, c);
+		return 0;
+	}
+	c->last_ms = mono_ms();
+	add_input(w, c, buf, (size_t)n);
+	watch(w, c);
+	return 1;
+}
+
+static void expire(struct worker *);
+
+int
+wconns_poll(struct worker *w)
+{
+	struct epoll_event ev[WCONN_EVENTS];
+	struct wconn *c;
+	int n, i, got = 0;
+
+	if (w->wc.ep < 0)
+		return 0;
+	while ((n = epoll_wait(w->wc.ep, ev, WCONN_EVENTS, 0)) < 0)
+		if (errno != EINTR)
+			fatal("epoll_wait");
+	for (i = 0; i < n; i++) {
+		if ((c = ev[i].data.ptr) == NULL) {
+			take_all(w);
+			continue;
+		}
+		/* (closed by an earlier event of this round: still listed,
+		 * its fd -1) */
+		if (c->fd < 0)
+			continue;
+		if (ev[i].events & EPOLLOUT)
+			flush_conn(w, c);
+		if (c->fd >= 0 && (ev[i].events & (EPOLLIN | EPOLLHUP |
+		    EPOLLERR)))
+			got |= read_conn(w, c);
+	}
+	expire(w);
+	reap(w);
+	return got;
+}
+
+/* ---- deadlines ---- */
+
+/* ms from now until c's deadline, or -1; 0: due. */
+static int64_t
+due_in(const struct worker *w, const struct wconn *c, uint64_t now)
+{
+	uint64_t at;
+
+	if (c->fd < 0)
+		return -1;
+	if (c->inlen > 0 && !c->hasline && w->wc.lim[L_REQUEST] > 0 &&
+	    c->req_start > 0)
+		at = c->req_start + w->wc.lim[L_REQUEST] * 1000;
+	else if (c->inlen == 0 && c->routes == 0 && c->outoff == c->outlen &&
+	    w->wc.lim[L_IDLE] > 0)
+		at = c->last_ms + w->wc.lim[L_IDLE] * 1000;
+	else
+		return -1;
+	return at > now ? (int64_t)(at - now) : 0;
+}
+
+int
+wconns_timeout(const struct worker *w)
+{
+	uint64_t now = mono_ms();
+	int64_t best = -1, d;
+	size_t i;
+
+	for (i = 0; i < w->wc.n; i++)
+		if ((d = due_in(w, w->wc.v[i], now)) >= 0 &&
+		    (best < 0 || d < best))
+			best = d;
+	if (w->wc.told_ever && (w->wc.told_size != ledger_committed_size(
+	    w->ledger))) {
+		d = (int64_t)(w->wc.told_ms + WIRE_ATTACHED_MS) - (int64_t)now;
+		if (d < 0)
+			d = 0;
+		if (best < 0 || d < best)
+			best = d;
+	}
+	if (best > 60000)
+		best = 60000;
+	return (int)best;
+}
+
+/* Close the connections whose deadline passed. */
+static void
+expire(struct worker *w)
+{
+	uint64_t now = mono_ms();
+	struct wconn *c;
+	size_t i;
+
+	for (i = 0; i < w->wc.n; i++) {
+		c = w->wc.v[i];
+		if (due_in(w, c, now) != 0)
+			continue;
+		if (c->inlen > 0)
+			close_conn(w, c, "no complete request within "
+			    "client_request_timeout");
+		else
+			close_conn(w, c, NULL);		/* idle */
+	}
+}
+
+/* ---- requests ---- */
+
+int
+wconns_has_line(const struct worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->wc.n; i++)
+		if (w->wc.v[i]->hasline)
+			return 1;
+	return 0;
+}
+
+static struct wroute *
+push_route(struct worker *w, struct wconn *c, uint64_t wid, const json_t *id,
+    int notification)
+{
+	struct wroute *r;
+
+	if (w->wc.qlen == w->wc.qcap) {
+		struct wroute *nq;
+		size_t i, cap = w->wc.qcap ? 2 * w->wc.qcap : 64;
+
+		nq = xcalloc(cap, sizeof(*nq));
+		for (i = 0; i < w->wc.qlen; i++)
+			nq[i] = w->wc.q[(w->wc.qhead + i) % w->wc.qcap];
+		free(w->wc.q);
+		w->wc.q = nq;
+		w->wc.qhead = 0;
+		w->wc.qcap = cap;
+	}
+	r = &w->wc.q[(w->wc.qhead + w->wc.qlen++) % w->wc.qcap];
+	r->wid = wid;
+	r->c = c;
+	r->id = NULL;
+	if (!notification && (id == NULL || (r->id = json_dumps(id,
+	    JSON_COMPACT | JSON_ENCODE_ANY)) == NULL))
+		r->id = xstrdup("null");
+	c->routes++;
+	return r;
+}
+
+/* One request line of c, decoded into rq: a call to run, or the error to
+ * answer with. */
+static void
+decode_request(struct worker *w, struct wconn *c, const char *line,
+    size_t len, struct wconn_req *rq)
+{
+	const struct proto_method *m;
+	struct callid_peer who = { c->caller, 0, w->wc.debug_auth,
+	    ledger_origin(w->ledger) };
+	const char *method, *contract;
+	json_t *id;
+	int changed = 0;
+
+	rq->code = proto_parse_request(line, len, &rq->msg, &method,
+	    &rq->params, &id, rq->err, sizeof(rq->err));
+	/* a notification that parsed gets no reply, whatever happens */
+	push_route(w, c, rq->wid, id, rq->code == 0 && id == NULL);
+	if (rq->code != 0)
+		return;
+	m = proto_method_find(method);
+	if (m == NULL || m->id != PM_CALL) {
+		rq->code = RPC_METHOD_NOT_FOUND;
+		snprintf(rq->err, sizeof(rq->err), "%s%s: an attached "
+		    "connection takes calls only", m == NULL ? "method not "
+		    "found: " : "", method);
+		return;
+	}
+	if (proto_check_params(m, rq->params, rq->err,
+	    sizeof(rq->err)) != 0) {
+		rq->code = RPC_INVALID_PARAMS;
+		return;
+	}
+	contract = json_string_value(json_object_get(rq->params,
+	    "contract"));
+	if (contract == NULL || strcmp(contract, w->name) != 0) {
+		rq->code = RPC_NO_CONTRACT;
+		snprintf(rq->err, sizeof(rq->err), "this connection is "
+		    "attached to contract %s, not %s", w->name,
+		    contract ? contract : "?");
+		return;
+	}
+	rq->code = callid_decide(rq->params, &who, &rq->caller, &rq->auth,
+	    &changed, &rq->data, rq->err, sizeof(rq->err));
+}
+
+int
+wconns_next(struct worker *w, struct wconn_req *rq)
+{
+	struct wconn *c = NULL;
+	char *nl;
+	size_t i, len;
+
+	memset(rq, 0, sizeof(*rq));
+	for (i = 0; i < w->wc.n; i++) {
+		c = w->wc.v[(w->wc.rr + i) % w->wc.n];
+		if (c->hasline)
+			break;
+	}
+	if (i == w->wc.n)
+		return 0;
+	w->wc.rr = (w->wc.rr + i + 1) % w->wc.n;
+	rq->wid = WCONN_WID | ++w->wc.next_wid;
+	if (c->toolarge) {
+		c->toolarge = 0;
+		c->hasline = 0;
+		push_route(w, c, rq->wid, NULL, 0);
+		rq->code = RPC_TOO_LARGE;
+		snprintf(rq->err, sizeof(rq->err), "message too large (over "
+		    "%llu bytes)", (unsigned long long)w->wc.lim[L_MAX_MESSAGE]);
+		return 1;
+	}
+	nl = memchr(c->in, '\n', c->inlen);
+	len = (size_t)(nl - c->in);
+	/* (trailing spaces and CR, as vmsd's front end takes them) */
+	while (len > 0 && (c->in[len - 1] == '\r' || c->in[len - 1] == ' ' ||
+	    c->in[len - 1] == '\t'))
+		len--;
+	if (len > 0)
+		decode_request(w, c, c->in, len, rq);
+	len = (size_t)(nl + 1 - c->in);
+	memmove(c->in, c->in + len, c->inlen - len);
+	c->inlen -= len;
+	c->scanned = 0;
+	c->req_start = 0;
+	c->hasline = memchr(c->in, '\n', c->inlen) != NULL;
+	if (!c->hasline) {
+		c->scanned = c->inlen;
+		if (c->inlen > 0)
+			c->req_start = mono_ms();
+		if (c->rd_eof)
+			c->inlen = 0;
+	}
+	if (c->fd >= 0)
+		watch(w, c);
+	return rq->msg != NULL || rq->code != 0;	/* (else an empty line) */
+}
+
+void
+wconns_req_clear(struct wconn_req *rq)
+{
+	json_decref(rq->msg);
+	json_decref(rq->data);
+	free(rq->caller);
+	memset(rq, 0, sizeof(*rq));
+}
+
+/* ---- replies ---- */
+
+/* vmsd's part of the replies: what lies between the attached ones. */
+static void
+to_vmsd(struct worker *w, const char *s, size_t n)
+{
+	if (n > 0 && write_all(w->fd, s, n) != 0)
+		fatal("worker %s: write to vmsd", w->name);
+}
+
+void
+wconns_send(struct worker *w, const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len, *run = buf, *nl, *v;
+	uint64_t wid;
+	struct wroute *r;
+	struct wconn *c;
+	size_t vlen, i;
+	int is_error;
+
+	if (w->wc.qlen == 0) {
+		to_vmsd(w, buf, len);
+		return;
+	}
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end - 1;
+		if (wire_split_reply(p, (size_t)(nl - p), &wid, &is_error, &v,
+		    &vlen) != 0 || !(wid & WCONN_WID))
+			continue;	/* vmsd's */
+		to_vmsd(w, run, (size_t)(p - run));
+		run = nl + 1;
+		if (w->wc.qlen == 0 || w->wc.q[w->wc.qhead].wid != wid)
+			fatalx("reply %llu of an attached connection is out of "
+			    "order", (unsigned long long)(wid & ~WCONN_WID));
+		r = &w->wc.q[w->wc.qhead];
+		w->wc.qhead = (w->wc.qhead + 1) % w->wc.qcap;
+		w->wc.qlen--;
+		c = r->c;
+		c->routes--;
+		if (c->fd >= 0 && r->id != NULL)
+			put_reply(c, r->id, is_error ? ",\"error\":" :
+			    ",\"result\":", v, vlen);
+		free(r->id);
+	}
+	to_vmsd(w, run, (size_t)(end - run));
+	for (i = 0; i < w->wc.n; i++) {
+		c = w->wc.v[i];
+		if (c->fd >= 0 && c->outoff < c->outlen)
+			flush_conn(w, c);
+		else if (c->fd >= 0) {
+			watch(w, c);	/* fewer replies to come: read on */
+			maybe_done(w, c);
+		}
+	}
+	reap(w);
+}
+
+void
+wconns_tell(struct worker *w, int force)
+{
+	uint64_t size, now;
+	char line[80];
+	int n;
+
+	if (w->wc.ep < 0 || (!w->wc.told_ever && w->wc.nopen == 0))
+		return;
+	size = ledger_committed_size(w->ledger);
+	if (w->wc.told_ever && w->wc.told_n == w->wc.nopen &&
+	    w->wc.told_size == size)
+		return;
+	now = mono_ms();
+	if (w->wc.told_ever && w->wc.told_n == w->wc.nopen && !force &&
+	    now < w->wc.told_ms + WIRE_ATTACHED_MS)
+		return;
+	n = snprintf(line, sizeof(line), "{\"attached\":%zu,\"size\":%llu}\n",
+	    w->wc.nopen, (unsigned long long)size);
+	to_vmsd(w, line, (size_t)n);
+	w->wc.told_n = w->wc.nopen;
+	w->wc.told_size = size;
+	w->wc.told_ms = now;
+	w->wc.told_ever = 1;
+}
+
+void
+wconns_close_all(struct worker *w)
+{
+	uint64_t until = mono_ms() + WCONN_CLOSE_MS, now;
+	struct pollfd p;
+	struct wconn *c;
+	size_t i;
+
+	for (i = 0; i < w->wc.n; i++) {
+		c = w->wc.v[i];
+		while (c->fd >= 0 && c->outoff < c->outlen &&
+		    (now = mono_ms()) < until) {
+			p.fd = c->fd;
+			p.events = POLLOUT;
+			if (poll(&p, 1, (int)(until - now)) <= 0)
+				break;
+			flush_conn(w, c);
+			if (i >= w->wc.n || w->wc.v[i] != c)
+				break;
+		}
+	}
+	for (i = 0; i < w->wc.n; i++) {
+		w->wc.v[i]->routes = 0;
+		close_conn(w, w->wc.v[i], NULL);
+	}
+	reap(w);
+	for (i = 0; i < w->wc.qlen; i++)
+		free(w->wc.q[(w->wc.qhead + i) % w->wc.qcap].id);
+	free(w->wc.q);
+	free(w->wc.v);
+	if (w->wc.ep >= 0)
+		close(w->wc.ep);
+	if (w->wc.chan >= 0)
+		close(w->wc.chan);
+}

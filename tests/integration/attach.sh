@@ -1,0 +1,52 @@
+#!/bin/sh
+# attach.sh — connections handed over to a contract's worker (the control
+# method attach, vmsd-protocol(7)): the worker answers the calls sent on
+# them, in order, each once durable, with the caller vmsd would decide;
+# what comes after the attach request goes over with the connection;
+# wrong and hostile lines get errors and the connection goes on, a line
+# over max_message is answered and closes it, a partial line times out,
+# and none of that disturbs the other clients; attach is refused for an
+# unknown contract and in a batch (the connection stays vmsd's); the
+# worker caps attached connections per user, counts them in info, is not
+# stopped as idle while it serves one, and closes them when stopped; every
+# acknowledged call is in the ledger, which audits clean.
+. "$TOP/tests/integration/lib/daemon.sh"
+
+write_counter
+cat >"$T/vmsd.conf" <<CONF
+debug_auth = yes
+idle_timeout = 1
+client_request_timeout = 2
+max_message = 65536
+max_connections_per_uid = 4
+CONF
+if ! start_vmsd; then fail start "vmsd did not start"; exit 1; fi
+deploy c "$T/counter.lua" >/dev/null || { fail deploy "deploy failed"; exit 1; }
+
+A="python3 $LIB/attach_test.py $T/s.sock"
+VMSD_PID=$VPID $A basic,carryover,epoll_clean,flood,refusals,too_large,slow_line
+# the worker stopped as idle meanwhile: attach starts it again
+sleep 1.5
+$A idle_worker,limit
+# every call acknowledged above is in the ledger (the counter's value is
+# the number of inc entries), and the ledger audits clean
+n=$(rpc call '{"contract":"c","method":"get","args":[]}' | field result.value)
+incs=$(python3 - "$LIB" "$T/state/contracts/c/entries" <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from ledgerfiles import records
+print(sum(1 for note, rec in records(sys.argv[2])
+          if not note and json.loads(rec).get("method") == "inc"))
+PY
+)
+check counter_matches_ledger "value $n, $incs inc entries" [ -n "$n" ] && [ "$n" = "$incs" ]
+if VMSCTL_KNOWN="$T/known" "$VMSCTL" -s "$T/s.sock" audit c >"$T/audit.out" 2>&1; then
+	pass audit_clean
+else
+	fail audit_clean "$(tail -3 "$T/audit.out")"
+fi
+$A stop
+grep -q 'ERROR: AddressSanitizer\|runtime error' "$T/log" &&
+    fail sanitizers "$(grep -m3 'ERROR\|runtime error' "$T/log")"
+stop_vmsd
+exit 0
