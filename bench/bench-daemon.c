@@ -22,7 +22,7 @@
  *   bench-daemon --addr ADDR [--call rsvp|rsvp-signed|rsvp-presigned]
  *       [--origin ORIGIN]
  *       [--contract NAME] [--clients N] [--calls N] [--seconds S]
- *       [--rounds R] [--tag TAG] [--label LABEL]
+ *       [--rounds R] [--tag TAG] [--label LABEL] [--attach]
  *   bench-daemon --checkpoints FILE     count the signed checkpoints of a
  *                                       ledger's `checkpoints` file
  *
@@ -33,7 +33,10 @@
  * --rounds R it does R rounds on the same connections and reports the best
  * one (highest calls/s): on a shared machine, other jobs only ever slow a
  * round down, so the best round is the closest to what vmsd can do
- * (bench/redis.sh treats Redis the same way). Output, one line:
+ * (bench/redis.sh treats Redis the same way). With --attach (the control
+ * socket only) each connection is first attached to the contract's worker
+ * (vmsd-protocol(7), "attach"), which then serves its calls itself.
+ * Output, one line:
  *   LABEL clients=N calls=N errors=N secs=S rate=R p50=.. p90=.. p95=..
  *   p99=.. p999=.. max=.. (latencies in ms) cpu=.. (this client's CPU, µs/call)
  *   total=N (calls in all rounds) rates=R1,R2,.. (calls/s of each round)
@@ -130,7 +133,7 @@ usage(void)
 	fprintf(stderr, "usage: bench-daemon --addr ADDR [--call rsvp|"
 	    "rsvp-signed|rsvp-presigned] [--origin ORIGIN] [--contract NAME] "
 	    "[--clients N] [--calls N] [--seconds S] [--rounds R] [--tag TAG] "
-	    "[--label LABEL]\n"
+	    "[--label LABEL] [--attach]\n"
 	    "       bench-daemon --checkpoints FILE\n");
 	exit(2);
 }
@@ -502,6 +505,36 @@ count_checkpoints(const char *path)
 	return 0;
 }
 
+/* attach: the connection is the contract's worker's from its reply on. */
+static void
+attach(int fd, const char *contract)
+{
+	char req[256], buf[4096];
+	size_t len = 0;
+	ssize_t n;
+	int k;
+
+	k = snprintf(req, sizeof(req), "{\"jsonrpc\":\"2.0\",\"id\":0,"
+	    "\"method\":\"attach\",\"params\":{\"contract\":\"%s\"}}\n",
+	    contract);
+	if (k < 0 || (size_t)k >= sizeof(req) || write_all(fd, req,
+	    (size_t)k) != 0)
+		die("attach: cannot send: %s", strerror(errno));
+	while (len == 0 || memchr(buf, '\n', len) == NULL) {
+		if (len == sizeof(buf) - 1)
+			die("attach: reply too long");
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0)
+			die("attach: no reply");
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	if (strstr(buf, "\"attached\":true") == NULL)
+		die("attach refused: %s", buf);
+	if (memchr(buf, '\n', len) != buf + len - 1)
+		die("attach: more than its reply came");
+}
+
 /* One round: r->calls calls over the open connections. */
 static void
 run_round(struct run *r, struct conn *cs, struct pollfd *pfd,
@@ -600,6 +633,7 @@ main(int argc, char **argv)
 	const char *label = "run", *addr = NULL, *kind = "rsvp";
 	double seconds = 20;
 	unsigned i, clients = 1, rounds = 1;
+	int attached = 0;
 	uint64_t k;
 	char rates[512];
 	size_t rl = 0;
@@ -621,6 +655,10 @@ main(int argc, char **argv)
 	for (a = 1; a < argc; a++) {
 		const char *o = argv[a], *v = a + 1 < argc ? argv[a + 1] : NULL;
 
+		if (strcmp(o, "--attach") == 0) {
+			attached = 1;
+			continue;
+		}
 		if (v == NULL)
 			usage();
 		if (strcmp(o, "--addr") == 0)
@@ -656,6 +694,9 @@ main(int argc, char **argv)
 			r.kind = &kinds[i];
 	if (r.kind == NULL)
 		die("unknown kind of call %s", kind);
+	if (attached && (strncmp(addr, "http://", 7) == 0 ||
+	    strncmp(addr, "tcp:", 4) == 0))
+		die("--attach: the control socket only");
 	if (strspn(r.contract, SAFE) != strlen(r.contract) ||
 	    strspn(r.tag, SAFE) != strlen(r.tag))
 		die("--contract and --tag: letters, digits, '.', '_', '-' only");
@@ -679,6 +720,8 @@ main(int argc, char **argv)
 	pfd = xcalloc(clients, sizeof(*pfd));
 	for (i = 0; i < clients; i++) {
 		cs[i].fd = dial(addr);
+		if (attached)
+			attach(cs[i].fd, r.contract);
 		cs[i].id = i;
 		cs[i].buf = xmalloc(BUFCAP);
 		pfd[i].fd = cs[i].fd;

@@ -1,9 +1,11 @@
 #!/bin/sh
 # bench/pairs.sh — vmsd against its peer in alternating rounds: at 1 and 32
-# clients, a round of vmsd (control socket) and a round of Redis
-# (appendfsync always, the same RSVP script as bench/redis.sh) back to
-# back, in turn (vmsd first, then Redis first, ...), each pair's ratio and
-# their median. daemon.sh and redis.sh each report the best of their own
+# clients, a round of vmsd (control socket), a round of vmsd with every
+# connection attached to the contract's worker (attach,
+# vmsd-protocol(7)) and a round of Redis (appendfsync always, the same
+# RSVP script as bench/redis.sh) back to back, in turn (vmsd first, then
+# Redis first, ...), each one's ratio to the Redis round and their
+# medians. daemon.sh and redis.sh each report the best of their own
 # rounds, minutes apart, and this shared machine's speed moves by 20-60 %
 # within an hour (bench/README.md, round 10): here the drift weighs on
 # both sides of each ratio alike. The medians go to
@@ -41,14 +43,16 @@ start_vmsd "$W" pairs.sh
     >/dev/null || { echo "pairs.sh: warm-up failed"; exit 1; }
 start_redis "$W/redis" pairs.sh
 
-# vmsd_round CLIENTS TAG: the calls/s of one round
+# vmsd_round CLIENTS TAG [--attach]: the calls/s of one round
 vmsd_round() {
 	"$BD" --addr "$W/sock" --clients "$1" --calls 10000000 \
-	    --seconds "$SECS" --rounds 1 --tag "$2" --label pair | bench_field rate
+	    --seconds "$SECS" --rounds 1 --tag "$2" --label pair $3 |
+	    bench_field rate
 }
 
-echo "guest-list RSVP, vmsd (control socket) and Redis (appendfsync always) in"
-echo "alternating rounds of about $SECS s: vmsd/Redis calls/s of each pair, then the median"
+echo "guest-list RSVP, vmsd (control socket; relayed, then attached) and Redis"
+echo "(appendfsync always) in alternating rounds of about $SECS s: vmsd/Redis calls/s"
+echo "of each round, then the medians"
 for c in 1 32; do
 	case $c in
 	1)	n="${VMS_BENCH_REDIS_N1:-12000}" ;;
@@ -59,33 +63,41 @@ for c in 1 32; do
 	while [ $k -lt "$PAIRS" ]; do
 		if [ $((k % 2)) -eq 0 ]; then
 			v=$(vmsd_round "$c" "p$c.$k")
+			a=$(vmsd_round "$c" "a$c.$k" --attach)
 			r=$(redis_round always "$c" "$n" | bench_field rate)
 		else
 			r=$(redis_round always "$c" "$n" | bench_field rate)
+			a=$(vmsd_round "$c" "a$c.$k" --attach)
 			v=$(vmsd_round "$c" "p$c.$k")
 		fi
-		if [ -z "$v" ] || [ -z "$r" ] || [ "$r" -eq 0 ]; then
+		if [ -z "$v" ] || [ -z "$a" ] || [ -z "$r" ] || [ "$r" -eq 0 ]
+		then
 			echo "pairs.sh: a round at $c clients failed"
 			exit 1
 		fi
 		pairs="$pairs $v/$r"
+		apairs="$apairs $a/$r"
 		k=$((k + 1))
 	done
-	echo "$c$pairs" | awk -v res="$PRES" '{
-		n = 0
-		line = sprintf("  %3d client%s ", $1, $1 == 1 ? " " : "s")
-		for (i = 2; i <= NF; i++) {
-			split($i, vr, "/")
-			x[++n] = vr[1] / vr[2]
-			line = line sprintf(" %d/%d %.2fx", vr[1], vr[2], x[n])
-			list = list (n > 1 ? "," : "") sprintf("%.2f", x[n])
-		}
-		for (i = 1; i <= n; i++)	# insertion sort: n is small
-			for (j = i; j > 1 && x[j - 1] > x[j]; j--) {
-				t = x[j]; x[j] = x[j - 1]; x[j - 1] = t
+	for kind in relayed attached; do
+		[ $kind = relayed ] && set -- $pairs || set -- $apairs
+		echo "$c $kind $*" | awk -v res="$PRES" '{
+			n = 0
+			line = sprintf("  %3d client%s %-8s", $1, $1 == 1 ? " " : "s", $2)
+			for (i = 3; i <= NF; i++) {
+				split($i, vr, "/")
+				x[++n] = vr[1] / vr[2]
+				line = line sprintf(" %d/%d %.2fx", vr[1], vr[2], x[n])
+				list = list (n > 1 ? "," : "") sprintf("%.2f", x[n])
 			}
-		med = n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2
-		printf "%s  median %.2fx\n", line, med
-		printf "pairs clients=%d median=%.2f ratios=%s\n", $1, med, list >> res
-	}'
+			for (i = 1; i <= n; i++)	# insertion sort: n is small
+				for (j = i; j > 1 && x[j - 1] > x[j]; j--) {
+					t = x[j]; x[j] = x[j - 1]; x[j - 1] = t
+				}
+			med = n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2
+			printf "%s  median %.2fx\n", line, med
+			printf "pairs clients=%d kind=%s median=%.2f ratios=%s\n", $1, $2, med, list >> res
+		}'
+	done
+	apairs=
 done

@@ -96,8 +96,8 @@ summary() {
 	# the medians of bench/pairs.sh's alternating rounds, if it ran
 	[ -f "$PRES" ] && awk '{
 		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-		s = s sprintf("%s c=%d: %.2fx (pairs %s)", s == "" ? "" : ";",
-		    v["clients"], v["median"], v["ratios"])
+		s = s sprintf("%s c=%d %s: %.2fx (pairs %s)", s == "" ? "" : ";",
+		    v["clients"], v["kind"], v["median"], v["ratios"])
 	} END { if (s != "") printf "  %-22s %s\n", "alternating rounds", s }' "$PRES"
 	return 0
 }
