@@ -70,7 +70,6 @@ struct conn {
 	int			 held;		/* attach: nothing more is read
 						   until it is answered or the
 						   connection handed over */
-	int			 held_was;	/* ... answered: read again */
 	struct rpcreq		*guard;		/* conn_read's, while a line
 						   is handled */
 	int			 linger;	/* drain input before closing */
@@ -504,9 +503,9 @@ conn_flush(struct conn *c)
 		}
 		TAILQ_REMOVE(&c->pending, req, centry);
 		c->npending--;
-		if (req->held) {	/* attach refused: read on */
-			c->held = 0;
-			c->held_was = 1;
+		if (req->held) {	/* attach refused: read on, as */
+			c->held = 0;	/* after a pause */
+			c->paused = 1;
 		}
 		if (!req->notification && req->reply != NULL &&
 		    bev_write(c->bev, req->reply, req->replylen) != 0)
@@ -525,11 +524,9 @@ conn_flush(struct conn *c)
 			conn_finish(c);
 		return;
 	}
-	if ((c->paused || c->held_was) && !c->held &&
-	    c->npending < CONN_MAX_PENDING / 2 &&
+	if (c->paused && c->npending < CONN_MAX_PENDING / 2 &&
 	    evbuffer_get_length(out) < vmsd_conf->max_output / 2) {
 		c->paused = 0;
-		c->held_was = 0;
 		if (event_add(c->rev, NULL) != 0) {
 			conn_abort(c, "cannot watch its socket");
 			return;
@@ -697,7 +694,7 @@ conn_write(struct bufferevent *bev, void *arg)
 			conn_finish(c);
 		return;
 	}
-	if (c->paused || c->held_was)
+	if (c->paused)
 		conn_flush(c);
 	else {
 		conn_check_idle(c);
