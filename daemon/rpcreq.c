@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "budget.h"
+#include "canon.h"
 #include "log.h"
 #include "proto.h"
 #include "rpcreq.h"
@@ -170,11 +171,9 @@ rpcreq_error_obj(struct rpcreq *req, const json_t *e)
 void
 rpcreq_result_text(struct rpcreq *req, const char *result, size_t len)
 {
-	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
-	static const char mid[] = ",\"result\":";
-	char idbuf[32], *id = NULL, *line, *p;
+	struct jbuf b = { NULL, 0, 0 };
+	char idbuf[32], *id = NULL, *p;
 	const char *ids = idbuf;
-	size_t idlen, n;
 
 	if (req->id != NULL && json_is_integer(req->id)) {
 		json_int_t v = json_integer_value(req->id);
@@ -193,20 +192,9 @@ rpcreq_result_text(struct rpcreq *req, const char *result, size_t len)
 	} else if (req->id == NULL || (ids = id = json_dumps(req->id,
 	    JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
 		ids = "null";
-	idlen = strlen(ids);
-	n = sizeof(head) - 1 + idlen + sizeof(mid) - 1 + len + 2;
-	p = line = xmalloc(n + 1);
-	memcpy(p, head, sizeof(head) - 1);
-	p += sizeof(head) - 1;
-	memcpy(p, ids, idlen);
-	p += idlen;
-	memcpy(p, mid, sizeof(mid) - 1);
-	p += sizeof(mid) - 1;
-	memcpy(p, result, len);
-	p += len;
-	memcpy(p, "}\n", 3);
+	proto_reply_text(&b, ids, strlen(ids), 0, result, len);
 	free(id);
-	rpcreq_complete(req, line, n);
+	rpcreq_complete(req, b.s, b.len);
 }
 
 void

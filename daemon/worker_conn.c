@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "callid.h"
+#include "canon.h"
 #include "ledger.h"
 #include "log.h"
 #include "proto.h"
@@ -58,8 +59,8 @@ struct wconn {
 	size_t		 inlen, incap;
 	size_t		 scanned;	/* of in, known to hold no newline */
 	int		 hasline;
-	char		*out;		/* replies not yet written */
-	size_t		 outlen, outoff, outcap;
+	struct jbuf	 out;		/* replies not yet written, */
+	size_t		 outoff;	/* from here */
 	unsigned	 routes;	/* replies to come */
 	int		 rd_eof;	/* it sent EOF */
 	int		 closing;	/* read no more; close once answered */
@@ -120,10 +121,10 @@ watch(struct worker *w, struct wconn *c)
 	/* (reading stops while its replies pile up, and while whole lines
 	 * wait: what it sends stays in its socket, not in our memory) */
 	if (!c->closing && !c->rd_eof && c->routes < WCONN_PENDING &&
-	    c->outlen - c->outoff < w->wc.lim[L_MAX_OUTPUT] / 2 + 1 &&
+	    c->out.len - c->outoff < w->wc.lim[L_MAX_OUTPUT] / 2 + 1 &&
 	    !(c->hasline && c->inlen >= WCONN_READ))
 		want |= EPOLLIN;
-	if (c->outoff < c->outlen)
+	if (c->outoff < c->out.len)
 		want |= EPOLLOUT;
 	if (want == c->events)
 		return;
@@ -149,7 +150,7 @@ free_conn(struct worker *w, struct wconn *c)
 		w->wc.rr = 0;
 	free(c->caller);
 	free(c->in);
-	free(c->out);
+	jbuf_free(&c->out);
 	free(c);
 }
 
@@ -183,7 +184,7 @@ close_conn(struct worker *w, struct wconn *c, const char *why)
 	}
 	c->hasline = 0;
 	c->inlen = 0;
-	c->outlen = c->outoff = 0;
+	c->out.len = c->outoff = 0;
 }
 
 /* Done with it: nothing more to read, run, answer or write. */
@@ -191,7 +192,7 @@ static void
 maybe_done(struct worker *w, struct wconn *c)
 {
 	if (c->fd >= 0 && (c->rd_eof || c->closing) && c->routes == 0 &&
-	    !c->hasline && c->outoff == c->outlen)
+	    !c->hasline && c->outoff == c->out.len)
 		close_conn(w, c, NULL);
 }
 
@@ -201,8 +202,8 @@ flush_conn(struct worker *w, struct wconn *c)
 {
 	ssize_t n;
 
-	while (c->fd >= 0 && c->outoff < c->outlen) {
-		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+	while (c->fd >= 0 && c->outoff < c->out.len) {
+		n = send(c->fd, c->out.s + c->outoff, c->out.len - c->outoff,
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -217,46 +218,19 @@ flush_conn(struct worker *w, struct wconn *c)
 	}
 	if (c->fd < 0)
 		return;
-	if (c->outoff == c->outlen)
-		c->outoff = c->outlen = 0;
-	else if (c->outlen - c->outoff > w->wc.lim[L_MAX_OUTPUT]) {
+	if (c->outoff == c->out.len)
+		c->outoff = c->out.len = 0;
+	else if (c->out.len - c->outoff > w->wc.lim[L_MAX_OUTPUT]) {
 		close_conn(w, c, "it does not read its replies (max_output)");
 		return;
+	} else if (c->outoff > c->out.len / 2) {	/* (what was sent goes) */
+		memmove(c->out.s, c->out.s + c->outoff,
+		    c->out.len - c->outoff);
+		c->out.len -= c->outoff;
+		c->outoff = 0;
 	}
 	watch(w, c);
 	maybe_done(w, c);
-}
-
-static void
-put_out(struct wconn *c, const char *s, size_t n)
-{
-	if (c->outcap - c->outlen < n) {
-		if (c->outoff > 0) {
-			memmove(c->out, c->out + c->outoff,
-			    c->outlen - c->outoff);
-			c->outlen -= c->outoff;
-			c->outoff = 0;
-		}
-		while (c->outcap - c->outlen < n)
-			c->outcap = c->outcap ? c->outcap * 2 : 4096;
-		c->out = xrealloc(c->out, c->outcap);
-	}
-	memcpy(c->out + c->outlen, s, n);
-	c->outlen += n;
-}
-
-/* One JSON-RPC reply: key is ",\"result\":" or ",\"error\":". */
-static void
-put_reply(struct wconn *c, const char *id, const char *key,
-    const char *value, size_t len)
-{
-	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
-
-	put_out(c, head, sizeof(head) - 1);
-	put_out(c, id, strlen(id));
-	put_out(c, key, strlen(key));
-	put_out(c, value, len);
-	put_out(c, "}\n", 2);
 }
 
 /* A reply the worker writes itself, at once (nothing is to come before
@@ -274,7 +248,7 @@ put_now(struct wconn *c, const char *id, int code, const char *message,
 		    message), JSON_COMPACT | JSON_ENCODE_ANY);
 	if (v == NULL)
 		fatalx("json_dumps");
-	put_reply(c, id, result != NULL ? ",\"result\":" : ",\"error\":", v,
+	proto_reply_text(&c->out, id, strlen(id), result == NULL, v,
 	    strlen(v));
 	free(v);
 	json_decref(result);
@@ -535,7 +509,7 @@ due_in(const struct worker *w, const struct wconn *c, uint64_t now)
 	if (c->inlen > 0 && !c->hasline && w->wc.lim[L_REQUEST] > 0 &&
 	    c->req_start > 0)
 		at = c->req_start + w->wc.lim[L_REQUEST] * 1000;
-	else if (c->inlen == 0 && c->routes == 0 && c->outoff == c->outlen &&
+	else if (c->inlen == 0 && c->routes == 0 && c->outoff == c->out.len &&
 	    w->wc.lim[L_IDLE] > 0)
 		at = c->last_ms + w->wc.lim[L_IDLE] * 1000;
 	else
@@ -776,14 +750,14 @@ wconns_send(struct worker *w, const char *buf, size_t len)
 		c = r->c;
 		c->routes--;
 		if (c->fd >= 0 && r->id != NULL)
-			put_reply(c, r->id, is_error ? ",\"error\":" :
-			    ",\"result\":", v, vlen);
+			proto_reply_text(&c->out, r->id, strlen(r->id),
+			    is_error, v, vlen);
 		free(r->id);
 	}
 	to_vmsd(w, run, (size_t)(end - run));
 	for (i = 0; i < w->wc.n; i++) {
 		c = w->wc.v[i];
-		if (c->fd >= 0 && c->outoff < c->outlen)
+		if (c->fd >= 0 && c->outoff < c->out.len)
 			flush_conn(w, c);
 		else if (c->fd >= 0) {
 			watch(w, c);	/* fewer replies to come: read on */
@@ -829,7 +803,7 @@ wconns_close_all(struct worker *w)
 
 	for (i = 0; i < w->wc.n; i++) {
 		c = w->wc.v[i];
-		while (c->fd >= 0 && c->outoff < c->outlen &&
+		while (c->fd >= 0 && c->outoff < c->out.len &&
 		    (now = mono_ms()) < until) {
 			p.fd = c->fd;
 			p.events = POLLOUT;

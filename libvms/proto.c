@@ -195,6 +195,20 @@ proto_error(const json_t *id, int code, const char *message, json_t *data,
 	return line_of(m, len);
 }
 
+void
+proto_reply_text(struct jbuf *b, const char *id, size_t idlen, int is_error,
+    const char *v, size_t vlen)
+{
+	jbuf_lit(b, "{\"jsonrpc\":\"2.0\",\"id\":");
+	jbuf_raw(b, id, idlen);
+	if (is_error)
+		jbuf_lit(b, ",\"error\":");
+	else
+		jbuf_lit(b, ",\"result\":");
+	jbuf_raw(b, v, vlen);
+	jbuf_lit(b, "}\n");
+}
+
 int
 proto_parse_message(const char *text, size_t len, json_t **msg, char *err,
     size_t errlen)

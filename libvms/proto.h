@@ -95,6 +95,12 @@ char	*proto_request(json_int_t id, const char *method, json_t *params,
 char	*proto_result(const json_t *id, json_t *result, size_t *len);
 char	*proto_error(const json_t *id, int code, const char *message,
 	    json_t *data, size_t *len);
+/* Append a reply around a result, or an error object, given as JSON text
+ * (a worker's, relayed without being parsed) and the id's JSON text:
+ * {"jsonrpc":"2.0","id":ID,"result":V} (or "error":V) and a newline. */
+struct jbuf;
+void	 proto_reply_text(struct jbuf *, const char *id, size_t idlen,
+	    int is_error, const char *v, size_t vlen);
 
 /*
  * A message is one request (an object) or a batch (an array of requests),
