@@ -4,8 +4,9 @@
 # examples/guestlist.lua, drive RSVP calls with build/bench/bench-daemon (one
 # thread, a poll loop, one call in flight per connection, like
 # redis-benchmark) with 1 and 32 clients over the control socket and over
-# the HTTP port (POST /rpc, kept-alive connections), and with 8 and 128
-# clients over the control socket, unsigned (debug caller
+# the HTTP port (POST /rpc, kept-alive connections), with 8 and 128
+# clients over the control socket, with 1 and 32 attached to the worker
+# (attach), unsigned (debug caller
 # ids) and signed (a fresh Ed25519 key per call), with the ratios to the
 # control socket; then report checkpoints signed (group commit), CPU per call, peak RSS
 # of vmsd and of the contract's worker, ledger bytes per call and `vmsctl
@@ -129,6 +130,10 @@ run unix-c1 "$SOCK" 1 "$N1"
 run unix-c8 "$SOCK" 8 "$N8"
 run unix-c32 "$SOCK" 32 "$N32"
 run unix-c128 "$SOCK" 128 "$N128"
+# Each connection attached to the contract's worker first (attach,
+# vmsd-protocol(7)): the worker answers its calls, vmsd relays none.
+run attach-c1 "$SOCK" 1 "$N1" --attach
+run attach-c32 "$SOCK" 32 "$N32" --attach
 run http-c1 "http://127.0.0.1:$PORT" 1 "$N1"
 run http-c32 "http://127.0.0.1:$PORT" 32 "$N32"
 # Signed calls over HTTP: each call signed by a key of its own (a new
@@ -151,7 +156,10 @@ awk '/clients=/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[
 	    r["http-c32"] / r["unix-c32"], p["http-c32"], p["unix-c32"]
 	printf "  signed HTTP / control socket: c=1 %.2fx calls/s (p50 %.3f ms), c=32 %.2fx calls/s (p50 %.3f ms)\n",
 	    r["signed-c1"] / r["unix-c1"], p["signed-c1"],
-	    r["signed-c32"] / r["unix-c32"], p["signed-c32"] } }' "$RES"
+	    r["signed-c32"] / r["unix-c32"], p["signed-c32"]
+	printf "  attached / control socket: c=1 %.2fx calls/s (p50 %.3f vs %.3f ms), c=32 %.2fx calls/s (p50 %.3f vs %.3f ms)\n",
+	    r["attach-c1"] / r["unix-c1"], p["attach-c1"], p["unix-c1"],
+	    r["attach-c32"] / r["unix-c32"], p["attach-c32"], p["unix-c32"] } }' "$RES"
 
 # Peak RSS of the daemon and of the contract's worker.
 info=$("$VMSCTL" -s "$SOCK" --json info guestlist) || fail "info failed"

@@ -61,16 +61,17 @@ summary() {
 	{ for (i = 1; i <= NF; i++) { split($i, kv, "="); x[kv[1]] = kv[2] } }
 	END {
 		printf "  %-22s %-30s %-30s\n", "", "1 client", "32 clients"
-		n = split("unix http signed redis-always redis-everysec", ks, " ")
-		split("vmsd, control socket|vmsd, HTTP|vmsd, HTTP, signed|Redis, fsync always|Redis, fsync everysec", names, "|")
+		n = split("unix attach http signed redis-always redis-everysec", ks, " ")
+		split("vmsd, control socket|vmsd, attached|vmsd, HTTP|vmsd, HTTP, signed|Redis, fsync always|Redis, fsync everysec", names, "|")
 		for (i = 1; i <= n; i++)
 			printf "  %-22s %s %s\n", names[i], cell(ks[i], 1), cell(ks[i], 32)
 		printf "  %-22s c=1: %s           c=32: %s\n",
 		    "vmsd HTTP / socket", ratio("http", "unix", 1), ratio("http", "unix", 32)
-		printf "  %-22s c=1: %s (unix) %s (http)  c=32: %s (unix) %s (http)\n",
+		printf "  %-22s c=1: %s (unix) %s (attached) %s (http)  c=32: %s (unix) %s (attached) %s (http)\n",
 		    "vmsd / Redis always", ratio("unix", "redis-always", 1),
+		    ratio("attach", "redis-always", 1),
 		    ratio("http", "redis-always", 1), ratio("unix", "redis-always", 32),
-		    ratio("http", "redis-always", 32)
+		    ratio("attach", "redis-always", 32), ratio("http", "redis-always", 32)
 		for (j = 1; j <= 4; j++) {
 			c = j == 1 ? 1 : j == 2 ? 8 : j == 3 ? 32 : 128
 			if (f("unix", c) && f("redis-always", c))
