@@ -17,8 +17,8 @@
  * Limits as vmsd's own connections have them (vmsd.conf(5); the values
  * come with each attach): max_message per line, max_output unsent (a
  * client that does not read is closed), client_request_timeout to send
- * one whole line, client_idle_timeout, max_connections and
- * max_connections_per_uid. A connection over a limit is closed; nothing
+ * one whole line, client_idle_timeout (also for one whose replies wait and
+ * none of them is read), max_connections and max_connections_per_uid. A connection over a limit is closed; nothing
  * it sent before is lost (its calls run and commit, their replies dropped
  * only if it is gone). The worker tells vmsd how many are attached and
  * how far the ledger grew (wconns_tell).
@@ -67,6 +67,8 @@ struct wconn {
 	int		 toolarge;	/* its next "line": one over max_message */
 	uint32_t	 events;	/* registered with epoll */
 	uint64_t	 last_ms;	/* last activity */
+	uint64_t	 wr_ms;		/* replies waiting since, or last
+					   written some of them */
 	uint64_t	 req_start;	/* first byte of a partial line, or 0 */
 };
 
@@ -214,7 +216,7 @@ flush_conn(struct worker *w, struct wconn *c)
 			return;
 		}
 		c->outoff += (size_t)n;
-		c->last_ms = mono_ms();
+		c->last_ms = c->wr_ms = mono_ms();
 	}
 	if (c->fd < 0)
 		return;
@@ -248,6 +250,8 @@ put_now(struct wconn *c, const char *id, int code, const char *message,
 		    message), JSON_COMPACT | JSON_ENCODE_ANY);
 	if (v == NULL)
 		fatalx("json_dumps");
+	if (c->outoff == c->out.len)
+		c->wr_ms = mono_ms();
 	proto_reply_text(&c->out, id, strlen(id), result == NULL, v,
 	    strlen(v));
 	free(v);
@@ -506,7 +510,9 @@ due_in(const struct worker *w, const struct wconn *c, uint64_t now)
 
 	if (c->fd < 0)
 		return -1;
-	if (c->inlen > 0 && !c->hasline && w->wc.lim[L_REQUEST] > 0 &&
+	if (c->outoff < c->out.len && w->wc.lim[L_IDLE] > 0)
+		at = c->wr_ms + w->wc.lim[L_IDLE] * 1000;
+	else if (c->inlen > 0 && !c->hasline && w->wc.lim[L_REQUEST] > 0 &&
 	    c->req_start > 0)
 		at = c->req_start + w->wc.lim[L_REQUEST] * 1000;
 	else if (c->inlen == 0 && c->routes == 0 && c->outoff == c->out.len &&
@@ -553,7 +559,10 @@ expire(struct worker *w)
 		c = w->wc.v[i];
 		if (due_in(w, c, now) != 0)
 			continue;
-		if (c->inlen > 0)
+		if (c->outoff < c->out.len)
+			close_conn(w, c, "it reads none of its replies "
+			    "(client_idle_timeout)");
+		else if (c->inlen > 0)
 			close_conn(w, c, "no complete request within "
 			    "client_request_timeout");
 		else
@@ -749,9 +758,12 @@ wconns_send(struct worker *w, const char *buf, size_t len)
 		w->wc.qlen--;
 		c = r->c;
 		c->routes--;
-		if (c->fd >= 0 && r->id != NULL)
+		if (c->fd >= 0 && r->id != NULL) {
+			if (c->outoff == c->out.len)
+				c->wr_ms = mono_ms();
 			proto_reply_text(&c->out, r->id, strlen(r->id),
 			    is_error, v, vlen);
+		}
 		free(r->id);
 	}
 	to_vmsd(w, run, (size_t)(end - run));

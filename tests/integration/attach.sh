@@ -19,12 +19,13 @@ idle_timeout = 1
 client_request_timeout = 2
 max_message = 65536
 max_connections_per_uid = 4
+client_idle_timeout = 4
 CONF
 if ! start_vmsd; then fail start "vmsd did not start"; exit 1; fi
 deploy c "$T/counter.lua" >/dev/null || { fail deploy "deploy failed"; exit 1; }
 
 A="python3 $LIB/attach_test.py $T/s.sock"
-VMSD_PID=$VPID $A basic,carryover,epoll_clean,flood,refusals,too_large,slow_line
+VMSD_PID=$VPID $A basic,carryover,epoll_clean,flood,stuck_reader,refusals,too_large,slow_line
 # the worker stopped as idle meanwhile: attach starts it again
 sleep 1.5
 $A idle_worker,limit

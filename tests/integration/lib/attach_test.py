@@ -280,6 +280,27 @@ def case_flood():
     c.close()
 
 
+def case_stuck_reader():
+    # a client that sends calls and reads none of the replies: once its
+    # socket is full and nothing of them is read for client_idle_timeout
+    # (the test's: 4 s), the worker closes it; its calls ran
+    c = Conn()
+    attach(c)
+    before = info()["size"]
+    c.send("".join(json.dumps(call(i, "inc")) + "\n" for i in range(2000)))
+    # (the count of attached connections, read while this one still
+    # reads nothing: reading would let the replies flow)
+    n = None
+    for _ in range(40):
+        n = info().get("attached")
+        if n == 0:
+            break
+        time.sleep(0.25)
+    say(n == 0, "not_reading_replies_closed", n)
+    c.close()
+    say(info()["size"] >= before + 2000, "its_calls_ran", info()["size"])
+
+
 def case_epoll_clean():
     # vmsd forgets the sockets it hands over: none stays in its epoll set
     # (a socket left there, under a number vmsd closed, is reported ready
