@@ -172,7 +172,7 @@ attach_one(struct contract *c, struct rpcreq *req)
 	const uint64_t lim[WIRE_ATTACH_LIMITS] = { cf->max_message,
 	    cf->max_output, cf->client_idle_timeout,
 	    cf->client_request_timeout, cf->max_connections,
-	    cf->max_connections_per_uid };
+	    cf->max_connections_per_uid, cf->memory_budget };
 	struct jbuf b = { NULL, 0, 0 };
 	char err[VMS_ERRLEN], *input = NULL;
 	size_t inputlen = 0;

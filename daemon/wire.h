@@ -37,7 +37,8 @@
  *   which the worker's first reply on the connection carries; caller the
  *   peer's identity; L, in this order: max_message, max_output,
  *   client_idle_timeout, client_request_timeout, max_connections,
- *   max_connections_per_uid (vmsd.conf(5)). The worker then reads calls
+ *   max_connections_per_uid, memory_budget (vmsd.conf(5)). The worker
+ *   then reads calls
  *   from the connection and answers them itself (vmsd-protocol(7),
  *   "attach").
  *
@@ -68,7 +69,7 @@
 
 #define WIRE_VERSION	3
 #define WIRE_ATTACHED_MS 100
-#define WIRE_ATTACH_LIMITS 6
+#define WIRE_ATTACH_LIMITS 7
 /* What a client may send after attach, before its reply (the datagram's
  * input). */
 #define WIRE_ATTACH_MAX_INPUT 65536

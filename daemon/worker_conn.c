@@ -18,7 +18,9 @@
  * come with each attach): max_message per line, max_output unsent (a
  * client that does not read is closed), client_request_timeout to send
  * one whole line, client_idle_timeout (also for one whose replies wait and
- * none of them is read), max_connections and max_connections_per_uid. A connection over a limit is closed; nothing
+ * none of them is read), max_connections and max_connections_per_uid,
+ * and memory_budget for what they all hold (the largest holder closed
+ * until it fits). A connection over a limit is closed; nothing
  * it sent before is lost (its calls run and commit, their replies dropped
  * only if it is gone). The worker tells vmsd how many are attached and
  * how far the ledger grew (wconns_tell).
@@ -49,7 +51,7 @@
 #define WCONN_CLOSE_MS	1000		/* at exit, to write what waits */
 
 enum { L_MAX_MESSAGE, L_MAX_OUTPUT, L_IDLE, L_REQUEST, L_MAX_CONNS,
-    L_MAX_PER_UID };
+    L_MAX_PER_UID, L_BUDGET };
 
 struct wconn {
 	int		 fd;		/* -1 once closed */
@@ -468,6 +470,42 @@ read_conn(struct worker *w, struct wconn *c)
 
 static void expire(struct worker *);
 
+/* What a connection holds: input not yet run, replies not yet sent. */
+static size_t
+held(const struct wconn *c)
+{
+	return c->fd < 0 ? 0 : c->inlen + (c->out.len - c->outoff);
+}
+
+/* All of them over memory_budget: the largest holders are closed until
+ * the rest fits (as vmsd's budget does with its own connections). */
+static void
+budget(struct worker *w)
+{
+	uint64_t total = 0, max = w->wc.lim[L_BUDGET];
+	struct wconn *big;
+	size_t i;
+
+	if (max == 0)
+		return;
+	for (i = 0; i < w->wc.n; i++)
+		total += held(w->wc.v[i]);
+	while (total > max) {
+		big = NULL;
+		for (i = 0; i < w->wc.n; i++)
+			if (big == NULL || held(w->wc.v[i]) > held(big))
+				big = w->wc.v[i];
+		if (big == NULL || held(big) == 0)
+			return;
+		total -= held(big);
+		log_info("closing the attached connection of %s: "
+		    "memory_budget exhausted and it holds the most (%zu "
+		    "bytes)", big->caller ? big->caller : "an anonymous client",
+		    held(big));
+		close_conn(w, big, NULL);
+	}
+}
+
 int
 wconns_poll(struct worker *w)
 {
@@ -496,6 +534,7 @@ wconns_poll(struct worker *w)
 			got |= read_conn(w, c);
 	}
 	expire(w);
+	budget(w);
 	reap(w);
 	return got;
 }
@@ -776,6 +815,7 @@ wconns_send(struct worker *w, const char *buf, size_t len)
 			maybe_done(w, c);
 		}
 	}
+	budget(w);
 	reap(w);
 }
 

@@ -8,8 +8,10 @@
 # and none of that disturbs the other clients; attach is refused for an
 # unknown contract and in a batch (the connection stays vmsd's); the
 # worker caps attached connections per user, counts them in info, is not
-# stopped as idle while it serves one, and closes them when stopped; every
-# acknowledged call is in the ledger, which audits clean.
+# stopped as idle while it serves one, closes one whose client reads none
+# of its replies, the largest holders over memory_budget, and all of them
+# when stopped; every acknowledged call is in the ledger, which audits
+# clean.
 . "$TOP/tests/integration/lib/daemon.sh"
 
 write_counter
@@ -47,6 +49,15 @@ else
 	fail audit_clean "$(tail -3 "$T/audit.out")"
 fi
 $A stop
+# memory_budget over the attached connections, on a daemon restarted with
+# a small one (c was stopped above: started again)
+stop_vmsd >/dev/null
+echo 'memory_budget = 1M' >>"$T/vmsd.conf"
+if start_vmsd && rpc start '{"contract":"c"}' >/dev/null; then
+	$A budget
+else
+	fail budget_start "vmsd or c did not start again"
+fi
 grep -q 'ERROR: AddressSanitizer\|runtime error' "$T/log" &&
     fail sanitizers "$(grep -m3 'ERROR\|runtime error' "$T/log")"
 stop_vmsd

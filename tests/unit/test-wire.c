@@ -462,7 +462,7 @@ TEST(reordered_or_unknown_requests_fail)
 TEST(attach_round_trip)
 {
 	static const uint64_t lim[WIRE_ATTACH_LIMITS] = { 4194304, 16777216,
-	    60, 10, 1024, 0 };
+	    60, 10, 1024, 0, 67108864 };
 	json_t *ids[3];
 	struct jbuf b = { 0 };
 	struct wire_attach a;
@@ -507,21 +507,21 @@ TEST(attach_bad_fails)
 	static const char *bad[] = {
 		"",
 		"{\"attach\":1,\"caller\":null,\"uid\":0,\"debug_auth\":false,"
-		    "\"limits\":[1,2,3,4,5,6]}",	/* no newline */
+		    "\"limits\":[1,2,3,4,5,6,7]}",	/* no newline */
 		"{\"attach\":[],\"caller\":null,\"uid\":0,\"debug_auth\":false,"
-		    "\"limits\":[1,2,3,4,5,6]}\n",
+		    "\"limits\":[1,2,3,4,5,6,7]}\n",
 		"{\"attach\":1,\"caller\":null,\"uid\":-1,\"debug_auth\":false,"
-		    "\"limits\":[1,2,3,4,5,6]}\n",
+		    "\"limits\":[1,2,3,4,5,6,7]}\n",
 		"{\"attach\":1,\"caller\":null,\"uid\":0,\"debug_auth\":0,"
+		    "\"limits\":[1,2,3,4,5,6,7]}\n",
+		"{\"attach\":1,\"caller\":null,\"uid\":0,\"debug_auth\":false,"
 		    "\"limits\":[1,2,3,4,5,6]}\n",
 		"{\"attach\":1,\"caller\":null,\"uid\":0,\"debug_auth\":false,"
-		    "\"limits\":[1,2,3,4,5]}\n",
-		"{\"attach\":1,\"caller\":null,\"uid\":0,\"debug_auth\":false,"
-		    "\"limits\":[1,2,3,4,5,-6]}\n",
+		    "\"limits\":[1,2,3,4,5,6,-7]}\n",
 		"{\"caller\":null,\"attach\":1,\"uid\":0,\"debug_auth\":false,"
-		    "\"limits\":[1,2,3,4,5,6]}\n",
+		    "\"limits\":[1,2,3,4,5,6,7]}\n",
 		"{\"attach\":1,\"caller\":null,\"uid\":0,\"debug_auth\":false,"
-		    "\"limits\":[1,2,3,4,5,6],\"x\":1}\n",
+		    "\"limits\":[1,2,3,4,5,6,7],\"x\":1}\n",
 	};
 	struct wire_attach a;
 	char err[256];

@@ -301,6 +301,30 @@ def case_stuck_reader():
     say(info()["size"] >= before + 2000, "its_calls_ran", info()["size"])
 
 
+def case_budget():
+    # memory_budget (the test's: 1M) over what attached connections hold:
+    # the largest holder (a client that reads none of 3,000 replies) is
+    # closed at once, not after client_idle_timeout; a small one is served
+    small = Conn()
+    attach(small)
+    c = Conn()
+    attach(c)
+    t0 = time.time()
+    c.send("".join(json.dumps(call(i, "inc")) + "\n" for i in range(3000)))
+    n = None
+    for _ in range(40):
+        n = info().get("attached")
+        if n == 1:
+            break
+        time.sleep(0.1)
+    say(n == 1 and time.time() - t0 < 3.5, "largest_holder_closed_over_budget",
+        (n, time.time() - t0))
+    r = small.rpc(call(1, "get"))
+    say("result" in r, "small_holder_served", r)
+    small.close()
+    c.close()
+
+
 def case_epoll_clean():
     # vmsd forgets the sockets it hands over: none stays in its epoll set
     # (a socket left there, under a number vmsd closed, is reported ready
