@@ -53,6 +53,7 @@ struct wconns {
 	struct wconn	**v;		/* open or waiting for replies */
 	size_t		 n, cap;
 	size_t		 nopen;		/* of which open */
+	size_t		 nready;	/* of which with a line to run */
 	size_t		 rr;		/* round robin: next to take from */
 	struct wroute	*q;		/* replies to come: a ring */
 	size_t		 qhead, qlen, qcap;

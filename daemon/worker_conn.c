@@ -158,6 +158,18 @@ free_conn(struct worker *w, struct wconn *c)
 	free(c);
 }
 
+/* Has c a whole line (or a line too long) to run? (counted: the loop
+ * asks for every request it runs) */
+static void
+set_line(struct worker *w, struct wconn *c, int v)
+{
+	v = v != 0;
+	if (c->hasline != v) {
+		w->wc.nready = v ? w->wc.nready + 1 : w->wc.nready - 1;
+		c->hasline = v;
+	}
+}
+
 /* Free the closed connections no reply is to come for (at the end of
  * each entry point: nothing below holds one across it). */
 static void
@@ -186,7 +198,7 @@ close_conn(struct worker *w, struct wconn *c, const char *why)
 		c->fd = -1;
 		w->wc.nopen--;
 	}
-	c->hasline = 0;
+	set_line(w, c, 0);
 	c->inlen = 0;
 	c->out.len = c->outoff = 0;
 }
@@ -398,14 +410,14 @@ take_all(struct worker *w)
 /* A line over max_message: answered with an error in its turn (a line
  * of its own: after what c sent before), then c is closed. */
 static void
-too_large(struct wconn *c)
+too_large(struct worker *w, struct wconn *c)
 {
 	log_info("attached client %s sent a message over max_message: "
 	    "closing the connection", c->caller ? c->caller : "(anonymous)");
 	c->inlen = 0;
 	c->scanned = 0;
 	c->toolarge = 1;
-	c->hasline = 1;
+	set_line(w, c, 1);
 	c->closing = 1;
 }
 
@@ -426,13 +438,13 @@ add_input(struct worker *w, struct wconn *c, const char *s, size_t n)
 	c->inlen += n;
 	if (!c->hasline) {
 		if (memchr(c->in + c->scanned, '\n', c->inlen - c->scanned))
-			c->hasline = 1;
+			set_line(w, c, 1);
 		else {
 			c->scanned = c->inlen;
 			if (c->req_start == 0)
 				c->req_start = mono_ms();
 			if (max > 0 && c->inlen > max)
-				too_large(c);
+				too_large(w, c);
 		}
 	}
 }
@@ -614,12 +626,7 @@ expire(struct worker *w)
 int
 wconns_has_line(const struct worker *w)
 {
-	size_t i;
-
-	for (i = 0; i < w->wc.n; i++)
-		if (w->wc.v[i]->hasline)
-			return 1;
-	return 0;
+	return w->wc.nready > 0;
 }
 
 static struct wroute *
@@ -704,6 +711,8 @@ wconns_next(struct worker *w, struct wconn_req *rq)
 	size_t i, len;
 
 	memset(rq, 0, sizeof(*rq));
+	if (w->wc.nready == 0)
+		return 0;
 	for (i = 0; i < w->wc.n; i++) {
 		c = w->wc.v[(w->wc.rr + i) % w->wc.n];
 		if (c->hasline)
@@ -715,7 +724,7 @@ wconns_next(struct worker *w, struct wconn_req *rq)
 	rq->wid = WCONN_WID | ++w->wc.next_wid;
 	if (c->toolarge) {
 		c->toolarge = 0;
-		c->hasline = 0;
+		set_line(w, c, 0);
 		push_route(w, c, rq->wid, NULL, 0);
 		rq->code = RPC_TOO_LARGE;
 		snprintf(rq->err, sizeof(rq->err), "message too large (over "
@@ -735,7 +744,7 @@ wconns_next(struct worker *w, struct wconn_req *rq)
 	c->inlen -= len;
 	c->scanned = 0;
 	c->req_start = 0;
-	c->hasline = memchr(c->in, '\n', c->inlen) != NULL;
+	set_line(w, c, memchr(c->in, '\n', c->inlen) != NULL);
 	if (!c->hasline) {
 		c->scanned = c->inlen;
 		if (c->inlen > 0)
