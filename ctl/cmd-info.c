@@ -64,6 +64,9 @@ cmd_info(struct ctl *c, int argc, char **argv)
 		printf("pid:      -\n");
 	printf("restarts: %" JSON_INTEGER_FORMAT "\n", ctl_int(res, "restarts"));
 	printf("queue:    %" JSON_INTEGER_FORMAT "\n", ctl_int(res, "queue"));
+	if (json_is_integer(json_object_get(res, "attached")))
+		printf("attached: %" JSON_INTEGER_FORMAT "\n",
+		    ctl_int(res, "attached"));
 	printf("dir:      %s\n", ctl_str(res, "dir"));
 	printf("checkpoint:\n%s", ctl_str(res, "checkpoint"));
 	json_decref(res);

@@ -139,6 +139,10 @@ def case_basic():
     # info counts it
     n = info().get("attached")
     say(n == 1, "info_counts_attached", n)
+    out = __import__("subprocess").run(
+        [os.environ.get("VMSCTL", "vmsctl"), "-s", SOCK, "info", "c"],
+        capture_output=True, text=True).stdout
+    say("\nattached: 1\n" in out, "vmsctl_info_shows_attached", out)
     c.close()
     for _ in range(50):
         if info().get("attached") == 0:
