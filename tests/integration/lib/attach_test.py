@@ -79,6 +79,17 @@ def info():
     return r["result"]
 
 
+def wait_attached(n, seconds):
+    """The count of attached connections once it is n, or the last one
+    read when seconds ran out (asked over a connection of its own)."""
+    end = time.time() + seconds
+    while True:
+        got = info().get("attached")
+        if got == n or time.time() >= end:
+            return got
+        time.sleep(0.1)
+
+
 def case_basic():
     c = Conn()
     r = attach(c)
@@ -144,11 +155,8 @@ def case_basic():
         capture_output=True, text=True).stdout
     say("\nattached: 1\n" in out, "vmsctl_info_shows_attached", out)
     c.close()
-    for _ in range(50):
-        if info().get("attached") == 0:
-            break
-        time.sleep(0.1)
-    say(info().get("attached") == 0, "info_counts_detached", info())
+    n = wait_attached(0, 5)
+    say(n == 0, "info_counts_detached", n)
 
 
 def case_carryover():
@@ -241,10 +249,7 @@ def case_idle_worker():
 def case_limit():
     # max_connections_per_uid attached to one worker (the test's: 4); the
     # attached are vmsd's no more, so they connect one after another
-    for _ in range(50):
-        if info().get("attached") == 0:
-            break
-        time.sleep(0.1)
+    wait_attached(0, 5)
     cs, rs = [], []
     for _ in range(5):
         cs.append(Conn())
@@ -294,12 +299,7 @@ def case_stuck_reader():
     c.send("".join(json.dumps(call(i, "inc")) + "\n" for i in range(2000)))
     # (the count of attached connections, read while this one still
     # reads nothing: reading would let the replies flow)
-    n = None
-    for _ in range(40):
-        n = info().get("attached")
-        if n == 0:
-            break
-        time.sleep(0.25)
+    n = wait_attached(0, 10)
     say(n == 0, "not_reading_replies_closed", n)
     c.close()
     say(info()["size"] >= before + 2000, "its_calls_ran", info()["size"])
@@ -315,12 +315,7 @@ def case_budget():
     attach(c)
     t0 = time.time()
     c.send("".join(json.dumps(call(i, "inc")) + "\n" for i in range(3000)))
-    n = None
-    for _ in range(40):
-        n = info().get("attached")
-        if n == 1:
-            break
-        time.sleep(0.1)
+    n = wait_attached(1, 4)
     say(n == 1 and time.time() - t0 < 3.5, "largest_holder_closed_over_budget",
         (n, time.time() - t0))
     r = small.rpc(call(1, "get"))
