@@ -586,11 +586,41 @@ decode_error(const char *s, const char *end, struct wire_reply *r, char *err,
 static int decode_attached(const char *, const char *, struct wire_reply *,
     char *, size_t);
 
+enum { SPLIT_OK, SPLIT_HEAD, SPLIT_TRUNCATED, SPLIT_NEITHER };
+
+/*
+ * A result or error line, s..end without its newline:
+ * {"id":N,"size":N,"result":V} or "error":V, and V's text in place (not
+ * parsed). SPLIT_OK, or what is wrong with it.
+ */
+static int
+split_reply(const char *s, const char *end, uint64_t *id, uint64_t *size,
+    int *is_error, const char **v, size_t *vlen)
+{
+	if (scan_lit(&s, end, "{\"id\":") != 0 || scan_uint(&s, end, id) != 0 ||
+	    scan_lit(&s, end, ",\"size\":") != 0 ||
+	    scan_uint(&s, end, size) != 0)
+		return SPLIT_HEAD;
+	if (end - s < 2 || end[-1] != '}')
+		return SPLIT_TRUNCATED;
+	if (scan_lit(&s, end, ",\"result\":") == 0)
+		*is_error = 0;
+	else if (scan_lit(&s, end, ",\"error\":") == 0)
+		*is_error = 1;
+	else
+		return SPLIT_NEITHER;
+	*v = s;
+	*vlen = (size_t)(end - 1 - s);
+	return SPLIT_OK;
+}
+
 int
 wire_decode_reply(const char *line, size_t len, struct wire_reply *r,
     char *err, size_t errlen)
 {
-	const char *s = line, *end = line + len;
+	const char *s = line, *end = line + len, *v;
+	size_t vlen;
+	int is_error;
 
 	memset(r, 0, sizeof(*r));
 	if (errlen > 0)
@@ -606,27 +636,26 @@ wire_decode_reply(const char *line, size_t len, struct wire_reply *r,
 		    errlen);
 	if (scan_lit(&s, end, "{\"attached\":") == 0)
 		return decode_attached(s, end, r, err, errlen);
-	if (scan_lit(&s, end, "{\"id\":") != 0 ||
-	    scan_uint(&s, end, &r->id) != 0 ||
-	    scan_lit(&s, end, ",\"size\":") != 0 ||
-	    scan_uint(&s, end, &r->size) != 0)
+	switch (split_reply(line, end, &r->id, &r->size, &is_error, &v,
+	    &vlen)) {
+	case SPLIT_HEAD:
 		return bad(err, errlen, "not a ready, refused, child, "
 		    "attached, result or error message: %.60s", line);
-	if (end - s < 2 || end[-1] != '}')
+	case SPLIT_TRUNCATED:
 		return bad(err, errlen, "reply %" PRIu64 " is truncated", r->id);
-	if (scan_lit(&s, end, ",\"result\":") == 0) {
-		if (end - 1 == s)
-			return bad(err, errlen, "reply %" PRIu64 ": empty "
-			    "result", r->id);
-		r->kind = WIRE_RESULT;
-		r->result = s;
-		r->resultlen = (size_t)(end - 1 - s);
-		return 0;
+	case SPLIT_NEITHER:
+		return bad(err, errlen, "reply %" PRIu64 ": neither result nor "
+		    "error after id and size", r->id);
 	}
-	if (scan_lit(&s, end, ",\"error\":") == 0)
-		return decode_error(s, end - 1, r, err, errlen);
-	return bad(err, errlen, "reply %" PRIu64 ": neither result nor error "
-	    "after id and size", r->id);
+	if (is_error)
+		return decode_error(v, v + vlen, r, err, errlen);
+	if (vlen == 0)
+		return bad(err, errlen, "reply %" PRIu64 ": empty result",
+		    r->id);
+	r->kind = WIRE_RESULT;
+	r->result = v;
+	r->resultlen = vlen;
+	return 0;
 }
 
 static int
@@ -703,26 +732,14 @@ int
 wire_split_reply(const char *line, size_t len, uint64_t *id, int *is_error,
     const char **value, size_t *valuelen)
 {
-	const char *s = line, *end = line + len;
+	const char *end = line + len;
 	uint64_t size;
 
-	while (end > s && (end[-1] == '\n' || end[-1] == '\r'))
+	while (end > line && (end[-1] == '\n' || end[-1] == '\r'))
 		end--;
-	if (scan_lit(&s, end, "{\"id\":") != 0 ||
-	    scan_uint(&s, end, id) != 0 ||
-	    scan_lit(&s, end, ",\"size\":") != 0 ||
-	    scan_uint(&s, end, &size) != 0 || end - s < 2 || end[-1] != '}')
+	if (split_reply(line, end, id, &size, is_error, value,
+	    valuelen) != SPLIT_OK || *valuelen == 0)
 		return -1;
-	if (scan_lit(&s, end, ",\"result\":") == 0)
-		*is_error = 0;
-	else if (scan_lit(&s, end, ",\"error\":") == 0)
-		*is_error = 1;
-	else
-		return -1;
-	if (end - 1 == s)
-		return -1;
-	*value = s;
-	*valuelen = (size_t)(end - 1 - s);
 	return 0;
 }
 

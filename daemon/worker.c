@@ -49,10 +49,7 @@ send_replies(struct worker *w, struct jbuf *r, struct reply_spans *sp)
 	sp->n = 0;
 	if (r->len == 0)
 		return;
-	if (wconns_pending(w))
-		wconns_send(w, r->s, r->len);
-	else if (write_all(w->fd, r->s, r->len) != 0)
-		fatal("worker %s: write to vmsd", w->name);
+	wconns_send(w, r->s, r->len);
 	r->len = 0;
 	wconns_tell(w, 0);
 }

@@ -232,7 +232,6 @@ void	 wconns_req_clear(struct wconn_req *);
 /* Replies of a durable batch (wire lines): attached connections' go to
  * them, the rest to vmsd. */
 void	 wconns_send(struct worker *, const char *buf, size_t len);
-int	 wconns_pending(const struct worker *);
 /* Tell vmsd how many are attached and the ledger's size (wire.h
  * "attached"), if it changed (the size: at most every WIRE_ATTACHED_MS
  * unless force). */

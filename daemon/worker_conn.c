@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "callid.h"
@@ -77,10 +76,7 @@ struct wconn {
 static uint64_t
 mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return mono_usec() / 1000;
 }
 
 void
@@ -105,12 +101,6 @@ int
 wconns_fd(const struct worker *w)
 {
 	return w->wc.ep;
-}
-
-int
-wconns_pending(const struct worker *w)
-{
-	return w->wc.qlen > 0;
 }
 
 /* Watch for what the connection can do now. */
@@ -831,9 +821,8 @@ wconns_send(struct worker *w, const char *buf, size_t len)
 void
 wconns_tell(struct worker *w, int force)
 {
+	struct jbuf b = { NULL, 0, 0 };
 	uint64_t size, now;
-	char line[80];
-	int n;
 
 	if (w->wc.ep < 0 || (!w->wc.told_ever && w->wc.nopen == 0))
 		return;
@@ -845,9 +834,9 @@ wconns_tell(struct worker *w, int force)
 	if (w->wc.told_ever && w->wc.told_n == w->wc.nopen && !force &&
 	    now < w->wc.told_ms + WIRE_ATTACHED_MS)
 		return;
-	n = snprintf(line, sizeof(line), "{\"attached\":%zu,\"size\":%llu}\n",
-	    w->wc.nopen, (unsigned long long)size);
-	to_vmsd(w, line, (size_t)n);
+	wire_put_attached(&b, w->wc.nopen, size);
+	to_vmsd(w, b.s, b.len);
+	jbuf_free(&b);
 	w->wc.told_n = w->wc.nopen;
 	w->wc.told_size = size;
 	w->wc.told_ms = now;
