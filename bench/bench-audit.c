@@ -28,6 +28,7 @@
 #include "benchlib.h"
 #include "engine.h"
 #include "ledger.h"
+#include "lthash.h"
 #include "note.h"
 #include "sha256.h"
 #include "util.h"
@@ -104,7 +105,7 @@ static void
 bench(const char *bd, uint64_t n, int cores)
 {
 	char *base, *dir;
-	double build_s, hash_s, one, all, cpu1, cpun;
+	double build_s, hash_s, one, all, cpu1, cpun, slow = 0, cpus;
 
 	xasprintf(&base, "%s/bench-audit.XXXXXX", bd);
 	if (mkdtemp(base) == NULL)
@@ -113,12 +114,21 @@ bench(const char *bd, uint64_t n, int cores)
 	hash_s = hash_only(dir);
 	one = audit_once(dir, 1, &cpu1);
 	all = audit_once(dir, cores, &cpun);
+	if (lthash_accelerated()) {	/* the state root's keystream, A/B */
+		lthash_portable(1);
+		slow = audit_once(dir, 1, &cpus);
+		lthash_portable(0);
+	}
 	printf("%" PRIu64 " entries: built in %.2f s (%.0f entries/s, engine + "
 	    "ledger, commits of 1000)\n", n, build_s, (double)n / build_s);
 	printf("  audit --dir, one core:   %.2f s = %7.0f entries/s (CPU %.2f s; "
 	    "goal 100000)\n", one, (double)n / one, cpu1);
 	printf("  audit --dir, %d threads:  %.2f s = %7.0f entries/s (CPU %.2f s, "
 	    "%.2fx one core)\n", cores, all, (double)n / all, cpun, one / all);
+	if (slow > 0)
+		printf("  one core, libsodium's keystream for the state root "
+		    "instead of AVX-512: %7.0f entries/s (AVX-512 %.2fx)\n",
+		    (double)n / slow, slow / one);
 	printf("  reading + hashing alone: %.3f s = %.0f entries/s\n", hash_s,
 	    (double)n / hash_s);
 	rm_rf(base);
@@ -171,8 +181,9 @@ main(int argc, char **argv)
 	if (mkdir_p(bd ? bd : "build/bench-data", 0755) != 0)
 		bench_die(bd ? bd : "build/bench-data", "cannot create it");
 	printf("reproduce: make build/bench/bench-audit && build/bench/bench-audit"
-	    " [ENTRIES...]  (SHA extensions %s, %ld cores)\n",
-	    vms_sha256_accelerated() ? "in use" : "not available", cores);
+	    " [ENTRIES...]  (SHA extensions %s, AVX-512 %s, %ld cores)\n",
+	    vms_sha256_accelerated() ? "in use" : "not available",
+	    lthash_accelerated() ? "in use" : "not available", cores);
 	for (i = 0; i < nsizes; i++)
 		bench(bd ? bd : "build/bench-data", sizes[i],
 		    cores > 1 ? (int)cores : 2);

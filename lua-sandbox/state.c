@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "lthash.h"
 #include "sha256.h"
 #include "state.h"
 #include "util.h"
@@ -27,6 +28,8 @@ struct rootcache {
 	int		 valid;
 	uint8_t		 root[32];
 };
+
+_Static_assert(STATE_LANES == LTHASH_LANES, "the root's lanes are lthash's");
 
 struct vms_state {
 	struct vms_node	**buckets;
@@ -59,9 +62,7 @@ static void
 lt_apply(struct vms_state *st, const struct vms_node *n, int add)
 {
 	struct vms_sha256 h;
-	static const uint8_t zero[8];
-	uint8_t e[32], ks[2 * STATE_LANES], z = 0, kind = (uint8_t)n->kind;
-	size_t i;
+	uint8_t e[32], z = 0, kind = (uint8_t)n->kind;
 
 	vms_sha256_init(&h);
 	vms_sha256_update(&h, "vms/state/v1", 12);
@@ -71,16 +72,7 @@ lt_apply(struct vms_state *st, const struct vms_node *n, int add)
 	vms_sha256_update(&h, &z, 1);
 	vms_sha256_update(&h, n->sha, 32);
 	vms_sha256_final(&h, e);
-	crypto_stream_chacha20(ks, sizeof(ks), zero, e);
-	/* (two plain loops over 16-bit lanes: the compiler vectorizes them) */
-	if (add)
-		for (i = 0; i < STATE_LANES; i++)
-			st->lanes[i] = (uint16_t)(st->lanes[i] +
-			    (uint16_t)(ks[2 * i] | (ks[2 * i + 1] << 8)));
-	else
-		for (i = 0; i < STATE_LANES; i++)
-			st->lanes[i] = (uint16_t)(st->lanes[i] -
-			    (uint16_t)(ks[2 * i] | (ks[2 * i + 1] << 8)));
+	lthash_mix(st->lanes, e, add);
 	st->gen++;
 }
 

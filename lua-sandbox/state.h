@@ -15,7 +15,8 @@
  * is a vector of 1024 uint16 lanes, zero for the empty state. Adding an
  * element adds, lane-wise mod 2^16, the 2048-byte ChaCha20 keystream
  * crypto_stream_chacha20(key = e, nonce = 8 zero bytes) read as 1024
- * little-endian uint16; removing subtracts it. The root is
+ * little-endian uint16; removing subtracts it (libvms/lthash.c, with
+ * AVX-512 where the CPU has it). The root is
  *   SHA-256("vms/state-root/v1" || the 2048 accumulator bytes, lanes LE).
  * It depends only on the set (not on the order of operations), and a
  * change costs O(changed elements), never O(state).

@@ -1,0 +1,28 @@
+/*
+ * lthash.h — the mixing step of the state root's LtHash16 accumulator
+ * (lua-sandbox/state.h defines the root): add to, or subtract from, 1024
+ * uint16 lanes (mod 2^16) the 2048-byte ChaCha20 keystream of a 32-byte
+ * element key (nonce 8 zero bytes, block counter from 0), read as 1024
+ * little-endian uint16. The same lanes as libsodium's crypto_stream_chacha20
+ * followed by the lane-wise sum (tests/unit/test-lthash.c compares them);
+ * computed sixteen blocks at a time with AVX-512 where the CPU has it
+ * (about three times faster: two of these per replaced file, on every call
+ * and every replayed entry), with libsodium's keystream elsewhere.
+ */
+#ifndef VMS_LTHASH_H
+#define VMS_LTHASH_H
+
+#include <stdint.h>
+
+#define LTHASH_LANES	1024
+#define LTHASH_KEYLEN	32
+
+void	 lthash_mix(uint16_t lanes[LTHASH_LANES],
+	    const uint8_t key[LTHASH_KEYLEN], int add);
+/* 1 when the AVX-512 code is in use (for benchmarks' reports). */
+int	 lthash_accelerated(void);
+/* Use libsodium's keystream from now on (1), or the fastest code this CPU
+ * has again (0): for tests and A/B benchmarks. */
+void	 lthash_portable(int);
+
+#endif
