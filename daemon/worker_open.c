@@ -101,15 +101,82 @@ engine_fresh(struct worker *w)
 	engine_set_oracle(w->engine, worker_oracle_run, w);
 }
 
-/* Snapshot, checked against the ledger, else rebuild from entry 0. */
-void
-worker_load_state(struct worker *w, int quiet)
+struct roll {
+	struct worker	*w;
+	uint64_t	 last;
+	char		 err[VMS_ERRLEN];
+	int		 failed;
+};
+
+static int
+roll_one(void *arg, uint64_t index, const uint8_t *entry, size_t len,
+    const merkle_hash leaf)
+{
+	struct roll *r = arg;
+
+	if (engine_skip(r->w->engine, entry, len, leaf, index == r->last,
+	    r->err, sizeof(r->err)) == 0)
+		return 0;
+	r->failed = 1;
+	return 1;
+}
+
+/*
+ * Entries start..size-1 by their recorded writes (engine_skip): the root
+ * only at the last entry, checked against the one it records (and its
+ * time taken). The ledger is this host's own, each entry checked when it
+ * was executed; its leaf hashes are checked as it is read. 0, or -1 (err)
+ * with the state part-way: the caller then starts again entry by entry.
+ */
+static int
+roll_fast(struct worker *w, uint64_t start, uint64_t size, char *err,
+    size_t errlen)
+{
+	struct roll r;
+
+	memset(&r, 0, sizeof(r));
+	r.w = w;
+	r.last = size - 1;
+	if (ledger_read_each(w->ledger, start, size, roll_one, &r, err,
+	    errlen) != 0)
+		return -1;
+	if (r.failed) {
+		seterr(err, errlen, "%s", r.err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Entries start..size-1 one by one, each one's root checked: names the
+ * entry whose writes do not lead to the state it records. */
+static void
+roll_exact(struct worker *w, uint64_t start, uint64_t size)
+{
+	char err[VMS_ERRLEN];
+	uint8_t *buf;
+	size_t len;
+	uint64_t i;
+
+	for (i = start; i < size; i++) {
+		if (ledger_read(w->ledger, i, &buf, &len, err,
+		    sizeof(err)) != 0)
+			fatalx("roll forward: %s", err);
+		if (engine_apply(w->engine, buf, len, err, sizeof(err)) != 0)
+			fatalx("roll forward at entry %llu: %s",
+			    (unsigned long long)i, err);
+		free(buf);
+	}
+}
+
+/* Snapshot, checked against the ledger, else rebuild from entry 0; then
+ * the entries after it, fast or (exact) one by one. 0, or -1 when the
+ * fast roll forward failed (the state is part-way). */
+static int
+load_state(struct worker *w, int quiet, int exact)
 {
 	char err[VMS_ERRLEN];
 	merkle_hash want, have;
-	uint64_t size = ledger_committed_size(w->ledger), i, next, start, tm;
-	uint8_t *buf;
-	size_t len;
+	uint64_t size = ledger_committed_size(w->ledger), next, start, tm;
 	struct stat st;
 
 	engine_fresh(w);
@@ -148,18 +215,18 @@ worker_load_state(struct worker *w, int quiet)
 		engine_fresh(w);
 	} else if (errno != ENOENT)
 		log_warn("%s", w->snap_path);
-	else if (size > 1)
+	else if (size > 1 && !exact)
 		log_info("no snapshot: rebuilding from the ledger");
 roll:
 	start = engine_next_index(w->engine);
-	for (i = start; i < size; i++) {
-		if (ledger_read(w->ledger, i, &buf, &len, err,
-		    sizeof(err)) != 0)
-			fatalx("roll forward: %s", err);
-		if (engine_apply(w->engine, buf, len, err, sizeof(err)) != 0)
-			fatalx("roll forward at entry %llu: %s",
-			    (unsigned long long)i, err);
-		free(buf);
+	if (size > start && exact)
+		roll_exact(w, start, size);
+	else if (size > start && roll_fast(w, start, size, err,
+	    sizeof(err)) != 0) {
+		log_warnx("roll forward over entries %llu..%llu: %s: again "
+		    "entry by entry", (unsigned long long)start,
+		    (unsigned long long)size - 1, err);
+		return -1;
 	}
 	if (size > start) {
 		(quiet ? log_debug : log_info)("state rolled forward over "
@@ -167,6 +234,14 @@ roll:
 		    (unsigned long long)size - 1);
 		worker_save_snapshot(w);
 	}
+	return 0;
+}
+
+void
+worker_load_state(struct worker *w, int quiet)
+{
+	if (load_state(w, quiet, 0) != 0)
+		(void)load_state(w, quiet, 1);
 }
 
 /* Load the key named by the ledger's vkey, and check it is that key. */

@@ -4,10 +4,13 @@
  *
  * Every snapshot_interval entries the state is written to state.snap so a
  * restart replays only the entries after it; a large state, no more often
- * than every tenth of its files (SNAP_FILES_PER_ENTRY): a snapshot costs in
- * proportion to the state (and its copy-on-write faults slow the calls
- * while it is written), and a restart loads a snapshot's file about ten
- * times faster than it replays an entry (bench/README.md, round 5), so the
+ * than every as many entries as it has files and directories
+ * (SNAP_FILES_PER_ENTRY): a snapshot costs in proportion to the state (and
+ * its copy-on-write faults slow the calls while it is written), and a
+ * restart applies an entry about as fast as it loads a snapshot's file
+ * (~345,000 against ~440,000 a second: bench/README.md, round 13; it was
+ * nine times slower, and this every tenth, until the restart read entries
+ * thousands at a time and checked the root at the last one only), so the
  * entries since the last snapshot then take about as long to replay as
  * the snapshot to load. Serializing a large state,
  * hashing it and fsyncing the file takes tens of milliseconds: done in
@@ -149,7 +152,7 @@ snap_poll(struct worker *w, int block)
 	return 1;
 }
 
-#define SNAP_FILES_PER_ENTRY	10
+#define SNAP_FILES_PER_ENTRY	1
 
 int
 worker_snapshot_due(struct worker *w)

@@ -183,6 +183,41 @@ ledger_checkpoint(const struct ledger *l)
 	return l->checkpoint;
 }
 
+/*
+ * The record of entry index, n bytes read from its index offset: the entry
+ * record, then maybe the commit record of its batch. Its length, or -1.
+ */
+static int64_t
+rec_length(const uint8_t *rec, uint64_t n, uint64_t index, char *err,
+    size_t errlen)
+{
+	uint32_t reclen = ledger_get_be32(rec);
+
+	if ((reclen & LEDGER_REC_NOTE) || reclen > n - 4 ||
+	    (reclen < n - 4 && (n - 4 - reclen < 4 ||
+	    ledger_get_be32(rec + 4 + reclen) != (LEDGER_REC_NOTE |
+	    (uint32_t)(n - 8 - reclen))))) {
+		seterr(err, errlen, "ledger corrupt: entry %" PRIu64 " has a "
+		    "record length that does not match the index", index);
+		return -1;
+	}
+	return reclen;
+}
+
+/* Where entry index's record begins and ends, from the index, checked. */
+static int
+rec_span(const struct ledger *l, uint64_t index, uint64_t off, uint64_t end,
+    char *err, size_t errlen)
+{
+	if (end < off + 4 || end - off - 4 > LEDGER_MAX_ENTRY + 4 +
+	    NOTE_MAX_LEN || end > l->ent_end) {
+		seterr(err, errlen, "ledger corrupt: index of entry %" PRIu64
+		    " is invalid", index);
+		return -1;
+	}
+	return 0;
+}
+
 int
 ledger_read(struct ledger *l, uint64_t index, uint8_t **buf, size_t *len,
     char *err, size_t errlen)
@@ -190,7 +225,7 @@ ledger_read(struct ledger *l, uint64_t index, uint8_t **buf, size_t *len,
 	merkle_hash leaf, stored;
 	uint8_t ib[16], *rec;
 	uint64_t off, end, n;
-	uint32_t reclen;
+	int64_t reclen;
 
 	*buf = NULL;
 	*len = 0;
@@ -209,12 +244,8 @@ ledger_read(struct ledger *l, uint64_t index, uint8_t **buf, size_t *len,
 	}
 	off = ledger_get_be64(ib);
 	end = index + 1 < l->size ? ledger_get_be64(ib + 8) : l->ent_end;
-	if (end < off + 4 || end - off - 4 > LEDGER_MAX_ENTRY + 4 +
-	    NOTE_MAX_LEN || end > l->ent_end) {
-		seterr(err, errlen, "ledger corrupt: index of entry %" PRIu64
-		    " is invalid", index);
+	if (rec_span(l, index, off, end, err, errlen) != 0)
 		return -1;
-	}
 	n = end - off;
 	rec = xmalloc(n);
 	if (pread_full(l->fd_ent, rec, n, (off_t)off) != 0) {
@@ -223,14 +254,7 @@ ledger_read(struct ledger *l, uint64_t index, uint8_t **buf, size_t *len,
 		free(rec);
 		return -1;
 	}
-	/* The record, then maybe the commit record of its batch. */
-	reclen = ledger_get_be32(rec);
-	if ((reclen & LEDGER_REC_NOTE) || reclen > n - 4 ||
-	    (reclen < n - 4 && (n - 4 - reclen < 4 ||
-	    ledger_get_be32(rec + 4 + reclen) != (LEDGER_REC_NOTE |
-	    (uint32_t)(n - 8 - reclen))))) {
-		seterr(err, errlen, "ledger corrupt: entry %" PRIu64 " has a "
-		    "record length that does not match the index", index);
+	if ((reclen = rec_length(rec, n, index, err, errlen)) < 0) {
 		free(rec);
 		return -1;
 	}
@@ -251,4 +275,103 @@ ledger_read(struct ledger *l, uint64_t index, uint8_t **buf, size_t *len,
 	*buf = rec;
 	*len = n - 4;
 	return 0;
+}
+
+/* Entries per read of ledger_read_each, and bytes of entries at most
+ * (one entry may be longer) */
+#define EACH_ENTRIES	4096
+#define EACH_BYTES	(8u << 20)
+
+int
+ledger_read_each(struct ledger *l, uint64_t first, uint64_t end,
+    ledger_entry_fn *fn, void *arg, char *err, size_t errlen)
+{
+	uint8_t *ib = NULL, *eb = NULL, *hb = NULL;
+	uint64_t i, k, j, *off = NULL, h0, nh, span, n;
+	size_t ebcap = 0;
+	merkle_hash leaf;
+	int64_t reclen;
+	int r = -1;
+
+	if (end > l->size || first > end) {
+		seterr(err, errlen, "entries %" PRIu64 "..%" PRIu64 " do not "
+		    "exist (ledger size %" PRIu64 ")", first, end, l->size);
+		return -1;
+	}
+	if ((l->wb_ent.len > 0 || l->wb_idx.len > 0 || l->wb_hash.len > 0)
+	    && ledger_flush(l, err, errlen) != 0)
+		return -1;
+	ib = xmalloc(8 * (EACH_ENTRIES + 1));
+	off = xcalloc(EACH_ENTRIES + 1, sizeof(*off));
+	hb = xmalloc(MERKLE_HASH_LEN * 2 * (EACH_ENTRIES + 1));
+	for (i = first; i < end; i += k) {
+		/* the offsets of entries i..i+k, the last one's end */
+		k = end - i < EACH_ENTRIES ? end - i : EACH_ENTRIES;
+		if (pread_full(l->fd_idx, ib, 8 * (i + k < l->size ? k + 1 : k),
+		    (off_t)(i * 8)) != 0) {
+			seterr(err, errlen, "%s/index: %s", l->dir,
+			    strerror(errno));
+			goto out;
+		}
+		for (j = 0; j < k; j++)
+			off[j] = ledger_get_be64(ib + 8 * j);
+		off[k] = i + k < l->size ? ledger_get_be64(ib + 8 * k) :
+		    l->ent_end;
+		for (j = 0; j < k; j++)
+			if (rec_span(l, i + j, off[j], off[j + 1], err,
+			    errlen) != 0)
+				goto out;
+			else if (j > 0 && off[j + 1] - off[0] > EACH_BYTES) {
+				k = j;	/* the rest in the next read */
+				break;
+			}
+		span = off[k] - off[0];
+		if (span > ebcap) {
+			free(eb);
+			eb = xmalloc(span);
+			ebcap = span;
+		}
+		if (pread_full(l->fd_ent, eb, span, (off_t)off[0]) != 0) {
+			seterr(err, errlen, "%s/entries: entries %" PRIu64
+			    "..%" PRIu64 ": %s", l->dir, i, i + k - 1,
+			    strerror(errno));
+			goto out;
+		}
+		/* the stored hashes from leaf i's to leaf i+k-1's */
+		h0 = ledger_stored_index(0, i);
+		nh = ledger_stored_index(0, i + k - 1) - h0 + 1;
+		if (pread_full(l->fd_hash, hb, MERKLE_HASH_LEN * nh,
+		    (off_t)(h0 * MERKLE_HASH_LEN)) != 0) {
+			seterr(err, errlen, "%s/hashes: %s", l->dir,
+			    strerror(errno));
+			goto out;
+		}
+		for (j = 0; j < k; j++) {
+			const uint8_t *rec = eb + (off[j] - off[0]);
+
+			n = off[j + 1] - off[j];
+			if ((reclen = rec_length(rec, n, i + j, err,
+			    errlen)) < 0)
+				goto out;
+			merkle_leaf_hash(rec + 4, (size_t)reclen, leaf);
+			if (sodium_memcmp(leaf, hb + MERKLE_HASH_LEN *
+			    (ledger_stored_index(0, i + j) - h0),
+			    MERKLE_HASH_LEN) != 0) {
+				seterr(err, errlen, "ledger corrupt: entry %"
+				    PRIu64 " does not match its leaf hash",
+				    i + j);
+				goto out;
+			}
+			if (fn(arg, i + j, rec + 4, (size_t)reclen, leaf) != 0)
+				goto done;
+		}
+	}
+done:
+	r = 0;
+out:
+	free(ib);
+	free(off);
+	free(eb);
+	free(hb);
+	return r;
 }

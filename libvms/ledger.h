@@ -234,6 +234,17 @@ int	ledger_head_attach(struct ledger *, const char *path, int *created,
 /* Read entry i (malloc'd), verifying its leaf hash. */
 int	ledger_read(struct ledger *, uint64_t index, uint8_t **buf,
 	    size_t *len, char *err, size_t errlen);
+/*
+ * Entries first..end-1 in order, each verified as by ledger_read, read a
+ * few thousand at a time (three reads where ledger_read makes three per
+ * entry): fn gets each one's bytes, valid during the call, and its leaf
+ * hash; a nonzero return stops the reading (and ledger_read_each returns
+ * 0). -1 on an error of the files (err), before fn sees the entry.
+ */
+typedef int	ledger_entry_fn(void *arg, uint64_t index, const uint8_t *entry,
+		    size_t len, const merkle_hash leaf);
+int	ledger_read_each(struct ledger *, uint64_t first, uint64_t end,
+	    ledger_entry_fn *, void *arg, char *err, size_t errlen);
 int	ledger_leaf_hash(struct ledger *, uint64_t index, merkle_hash out);
 int	ledger_root(struct ledger *, uint64_t size, merkle_hash out);
 

@@ -528,6 +528,82 @@ TEST(sync_point_in_commits)
 	}
 }
 
+struct each {
+	struct ledger	*l;
+	uint64_t	 next, stop_at;
+	int		 bad;
+};
+
+static int
+each_one(void *arg, uint64_t index, const uint8_t *entry, size_t len,
+    const merkle_hash leaf)
+{
+	struct each *e = arg;
+	char buf[256];
+	merkle_hash want;
+	size_t n = make_entry(index, buf, sizeof(buf));
+
+	if (index != e->next || len != n || memcmp(entry, buf, n) != 0 ||
+	    ledger_leaf_hash(e->l, index, want) != 0 ||
+	    memcmp(leaf, want, sizeof(want)) != 0)
+		e->bad++;
+	e->next = index + 1;
+	return index == e->stop_at;
+}
+
+/* ledger_read_each: what ledger_read gives, over reads of a few thousand
+ * entries (and their batches' commit records), any range, stopped early;
+ * an entry that does not match its leaf hash ends it, named, unseen. */
+TEST(read_each)
+{
+	struct ledger *l;
+	struct each e;
+	char err[VMS_ERRLEN], *d = make_ledger(9000, 700);
+	static const uint64_t ranges[][2] = { { 0, 9000 }, { 4090, 8200 },
+	    { 8999, 9000 }, { 17, 17 } };
+	size_t k;
+
+	CHECK(ledger_open(d, NULL, &l, NULL, err, sizeof(err)) == 0);
+	if (l == NULL)
+		return;
+	for (k = 0; k < sizeof(ranges) / sizeof(ranges[0]); k++) {
+		memset(&e, 0, sizeof(e));
+		e.l = l;
+		e.next = ranges[k][0];
+		e.stop_at = UINT64_MAX;
+		CHECK(ledger_read_each(l, ranges[k][0], ranges[k][1], each_one,
+		    &e, err, sizeof(err)) == 0);
+		CHECK_EQ_INT(e.bad, 0);
+		CHECK_EQ_INT(e.next, ranges[k][1]);
+	}
+	memset(&e, 0, sizeof(e));
+	e.l = l;
+	e.stop_at = 5000;
+	CHECK(ledger_read_each(l, 0, 9000, each_one, &e, err,
+	    sizeof(err)) == 0);
+	CHECK_EQ_INT(e.next, 5001);
+	CHECK(ledger_read_each(l, 0, 9001, each_one, &e, err,
+	    sizeof(err)) == -1);
+	CHECK(strstr(err, "do not exist") != NULL);
+	ledger_close(l);
+
+	flip_bit(d, "entries", idx_off(d, 5001) + 6, 3);
+	CHECK(ledger_open(d, NULL, &l, NULL, err, sizeof(err)) == 0);
+	if (l == NULL)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.l = l;
+	e.stop_at = UINT64_MAX;
+	CHECK(ledger_read_each(l, 0, 9000, each_one, &e, err,
+	    sizeof(err)) == -1);
+	CHECK_MSG(strstr(err, "entry 5001 does not match its leaf hash") !=
+	    NULL, "err: %s", err);
+	CHECK_EQ_INT(e.next, 5001);
+	CHECK_EQ_INT(e.bad, 0);
+	ledger_close(l);
+	free(d);
+}
+
 int
 main(void)
 {
@@ -544,5 +620,6 @@ main(void)
 	RUN(unknown_files_ignored);
 	RUN(too_large);
 	RUN(sync_point_in_commits);
+	RUN(read_each);
 	return lt_done();
 }
