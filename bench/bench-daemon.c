@@ -23,6 +23,7 @@
  *       [--origin ORIGIN]
  *       [--contract NAME] [--clients N] [--calls N] [--seconds S]
  *       [--rounds R] [--tag TAG] [--label LABEL] [--attach]
+ *       [--callers N]
  *   bench-daemon --checkpoints FILE     count the signed checkpoints of a
  *                                       ledger's `checkpoints` file
  *
@@ -35,7 +36,9 @@
  * round down, so the best round is the closest to what vmsd can do
  * (bench/redis.sh treats Redis the same way). With --attach (the control
  * socket only) each connection is first attached to the contract's worker
- * (vmsd-protocol(7), "attach"), which then serves its calls itself.
+ * (vmsd-protocol(7), "attach"), which then serves its calls itself. With
+ * --callers N the RSVPs come from N caller ids in turn (a state of N
+ * files, each replaced in turn) instead of a new one per call.
  * Output, one line:
  *   LABEL clients=N calls=N errors=N secs=S rate=R p50=.. p90=.. p95=..
  *   p99=.. p999=.. max=.. (latencies in ms) cpu=.. (this client's CPU, µs/call)
@@ -116,6 +119,7 @@ struct run {
 	const char	*tag;
 	uint64_t	 calls, sent, done, errors;	/* this round */
 	uint64_t	 seq;		/* calls sent in all rounds */
+	uint64_t	 callers;	/* --callers: ids in turn, 0 unique */
 	uint32_t	*lat;		/* µs per successful call */
 	char		**pre;		/* rsvp-presigned: params, signed */
 	uint64_t	 npre, nused;
@@ -133,7 +137,7 @@ usage(void)
 	fprintf(stderr, "usage: bench-daemon --addr ADDR [--call rsvp|"
 	    "rsvp-signed|rsvp-presigned] [--origin ORIGIN] [--contract NAME] "
 	    "[--clients N] [--calls N] [--seconds S] [--rounds R] [--tag TAG] "
-	    "[--label LABEL] [--attach]\n"
+	    "[--label LABEL] [--attach] [--callers N]\n"
 	    "       bench-daemon --checkpoints FILE\n");
 	exit(2);
 }
@@ -312,7 +316,8 @@ static const struct transport tr_http = { "http", http_frame, http_parse };
 #define SAFE	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 		"0123456789._-"
 
-/* RSVP under a unique debug caller id: every call writes a new file.
+/* RSVP under a unique debug caller id: every call writes a new file (with
+ * --callers N, one of N ids in turn: each call replaces one of N files).
  * Written as text, as redis-benchmark writes its command: the client's
  * CPU is taken from the same two cores as the daemon's (the tag and the
  * contract name are checked to need no JSON escapes in main()). */
@@ -325,8 +330,8 @@ rsvp_request(struct run *r, struct conn *c, json_int_t id, size_t *len)
 	n = asprintf(&req, "{\"jsonrpc\":\"2.0\",\"id\":%" JSON_INTEGER_FORMAT
 	    ",\"method\":\"call\",\"params\":{\"contract\":\"%s\",\"method\":"
 	    "\"RSVP\",\"user\":\"%s-%u-%" PRIu64 "\",\"args\":[\"bob\",false,"
-	    "\"Sorry, can't make it\"]}}\n", id, r->contract, r->tag, c->id,
-	    r->seq);
+	    "\"Sorry, can't make it\"]}}\n", id, r->contract, r->tag,
+	    r->callers ? 0 : c->id, r->callers ? r->seq % r->callers : r->seq);
 	if (n < 0)
 		die("out of memory");
 	*len = (size_t)n;
@@ -681,6 +686,8 @@ main(int argc, char **argv)
 			r.tag = v;
 		else if (strcmp(o, "--label") == 0)
 			label = v;
+		else if (strcmp(o, "--callers") == 0)
+			r.callers = strtoull(v, NULL, 10);
 		else
 			usage();
 		a++;
