@@ -26,9 +26,9 @@
 
 #include "audit.h"
 #include "benchlib.h"
+#include "cpu.h"
 #include "engine.h"
 #include "ledger.h"
-#include "lthash.h"
 #include "note.h"
 #include "sha256.h"
 #include "util.h"
@@ -114,10 +114,10 @@ bench(const char *bd, uint64_t n, int cores)
 	hash_s = hash_only(dir);
 	one = audit_once(dir, 1, &cpu1);
 	all = audit_once(dir, cores, &cpun);
-	if (lthash_accelerated()) {	/* the state root's keystream, A/B */
-		lthash_portable(1);
+	if (vms_cpu_has(VMS_CPU_AVX512)) {	/* the state root's keystream, A/B */
+		vms_cpu_off(VMS_CPU_AVX512, 1);
 		slow = audit_once(dir, 1, &cpus);
-		lthash_portable(0);
+		vms_cpu_off(VMS_CPU_AVX512, 0);
 	}
 	printf("%" PRIu64 " entries: built in %.2f s (%.0f entries/s, engine + "
 	    "ledger, commits of 1000)\n", n, build_s, (double)n / build_s);
@@ -182,8 +182,8 @@ main(int argc, char **argv)
 		bench_die(bd ? bd : "build/bench-data", "cannot create it");
 	printf("reproduce: make build/bench/bench-audit && build/bench/bench-audit"
 	    " [ENTRIES...]  (SHA extensions %s, AVX-512 %s, %ld cores)\n",
-	    vms_sha256_accelerated() ? "in use" : "not available",
-	    lthash_accelerated() ? "in use" : "not available", cores);
+	    vms_cpu_has(VMS_CPU_SHA) ? "in use" : "not available",
+	    vms_cpu_has(VMS_CPU_AVX512) ? "in use" : "not available", cores);
 	for (i = 0; i < nsizes; i++)
 		bench(bd ? bd : "build/bench-data", sizes[i],
 		    cores > 1 ? (int)cores : 2);

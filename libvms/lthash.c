@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "cpu.h"
 #include "lthash.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -113,33 +114,6 @@ mix_avx512(uint16_t lanes[LTHASH_LANES], const uint8_t key[LTHASH_KEYLEN],
 }
 #endif
 
-static int accel = -1;	/* unknown, 0 or 1 (benign to compute twice) */
-
-int
-lthash_accelerated(void)
-{
-	int a = __atomic_load_n(&accel, __ATOMIC_RELAXED);
-
-	if (a < 0) {
-#ifdef HAVE_AVX512_CODE
-		/* both check that the OS saves the AVX-512 registers too */
-		__builtin_cpu_init();
-		a = __builtin_cpu_supports("avx512f") &&
-		    __builtin_cpu_supports("avx512bw");
-#else
-		a = 0;
-#endif
-		__atomic_store_n(&accel, a, __ATOMIC_RELAXED);
-	}
-	return a;
-}
-
-void
-lthash_portable(int yes)
-{
-	__atomic_store_n(&accel, yes ? 0 : -1, __ATOMIC_RELAXED);
-}
-
 void
 lthash_mix(uint16_t lanes[LTHASH_LANES], const uint8_t key[LTHASH_KEYLEN],
     int add)
@@ -149,7 +123,7 @@ lthash_mix(uint16_t lanes[LTHASH_LANES], const uint8_t key[LTHASH_KEYLEN],
 	size_t i;
 
 #ifdef HAVE_AVX512_CODE
-	if (lthash_accelerated()) {
+	if (vms_cpu_has(VMS_CPU_AVX512)) {
 		mix_avx512(lanes, key, add);
 		return;
 	}

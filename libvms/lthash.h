@@ -7,7 +7,8 @@
  * followed by the lane-wise sum (tests/unit/test-lthash.c compares them);
  * computed sixteen blocks at a time with AVX-512 where the CPU has it
  * (about three times faster: two of these per replaced file, on every call
- * and every replayed entry), with libsodium's keystream elsewhere.
+ * and every replayed entry), with libsodium's keystream elsewhere or when
+ * cpu.h's VMS_CPU_AVX512 is turned off.
  */
 #ifndef VMS_LTHASH_H
 #define VMS_LTHASH_H
@@ -19,10 +20,5 @@
 
 void	 lthash_mix(uint16_t lanes[LTHASH_LANES],
 	    const uint8_t key[LTHASH_KEYLEN], int add);
-/* 1 when the AVX-512 code is in use (for benchmarks' reports). */
-int	 lthash_accelerated(void);
-/* Use libsodium's keystream from now on (1), or the fastest code this CPU
- * has again (0): for tests and A/B benchmarks. */
-void	 lthash_portable(int);
 
 #endif

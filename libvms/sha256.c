@@ -1,14 +1,15 @@
 /*
  * sha256.c — SHA-256 (sha256.h): the message buffering of FIPS 180-4 and
  * two compression functions, one with the x86 SHA extensions (SHA-NI:
- * sha256rnds2/msg1/msg2), chosen once at run time, and one in portable C.
+ * sha256rnds2/msg1/msg2), taken where the CPU has them (cpu.h), and one in
+ * portable C.
  */
 #include <string.h>
 
+#include "cpu.h"
 #include "sha256.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <cpuid.h>
 #include <immintrin.h>
 #define HAVE_SHANI_CODE 1
 #endif
@@ -116,42 +117,11 @@ compress_shani(uint32_t st[8], const uint8_t *p, size_t blocks)
 }
 #endif
 
-static int accel = -1;	/* unknown, 0 or 1 (benign to compute twice) */
-
-int
-vms_sha256_accelerated(void)
-{
-	int a = __atomic_load_n(&accel, __ATOMIC_RELAXED);
-
-	if (a < 0) {
-#ifdef HAVE_SHANI_CODE
-		/* CPUID directly: clang 14 has no __builtin_cpu_supports("sha")
-		 * (the fuzzing build uses clang) */
-		unsigned int eax, ebx, ecx, edx;
-
-		a = __get_cpuid(1, &eax, &ebx, &ecx, &edx) &&
-		    (ecx & bit_SSSE3) && (ecx & bit_SSE4_1) &&
-		    __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) &&
-		    (ebx & bit_SHA);
-#else
-		a = 0;
-#endif
-		__atomic_store_n(&accel, a, __ATOMIC_RELAXED);
-	}
-	return a;
-}
-
-void
-vms_sha256_portable(void)
-{
-	__atomic_store_n(&accel, 0, __ATOMIC_RELAXED);
-}
-
 static void
 compress(uint32_t st[8], const uint8_t *p, size_t blocks)
 {
 #ifdef HAVE_SHANI_CODE
-	if (vms_sha256_accelerated()) {
+	if (vms_cpu_has(VMS_CPU_SHA)) {
 		compress_shani(st, p, blocks);
 		return;
 	}

@@ -4,7 +4,7 @@
  * same digests as libsodium's crypto_hash_sha256 (tests/unit/test-sha256.c
  * compares them), computed with the x86 SHA extensions where the CPU has
  * them (about ten times faster on the 2 KiB state-root accumulator), and
- * portable C elsewhere. Cold paths (notes, keys) keep using libsodium.
+ * portable C elsewhere or when cpu.h's VMS_CPU_SHA is turned off. Cold paths (notes, keys) keep using libsodium.
  */
 #ifndef VMS_SHA256_H
 #define VMS_SHA256_H
@@ -25,9 +25,5 @@ void	 vms_sha256_init(struct vms_sha256 *);
 void	 vms_sha256_update(struct vms_sha256 *, const void *, size_t);
 void	 vms_sha256_final(struct vms_sha256 *, uint8_t out[VMS_SHA256_LEN]);
 void	 vms_sha256(const void *, size_t, uint8_t out[VMS_SHA256_LEN]);
-/* 1 when the SHA extensions are in use (for benchmarks' reports). */
-int	 vms_sha256_accelerated(void);
-/* Use the portable code from now on (tests and A/B benchmarks). */
-void	 vms_sha256_portable(void);
 
 #endif

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "test.h"
+#include "cpu.h"
 #include "lthash.h"
 
 static void
@@ -72,20 +73,20 @@ TEST(known_keystream)
 
 TEST(accelerated_matches)
 {
-	printf("     AVX-512 %s\n", lthash_accelerated() ?
+	printf("     AVX-512 %s\n", vms_cpu_has(VMS_CPU_AVX512) ?
 	    "in use" : "not available: portable code only");
 	compare_all("default");
 }
 
 TEST(portable_matches)
 {
-	int had = lthash_accelerated();
+	int had = vms_cpu_has(VMS_CPU_AVX512);
 
-	lthash_portable(1);
-	CHECK(!lthash_accelerated());
+	vms_cpu_off(VMS_CPU_AVX512, 1);
+	CHECK(!vms_cpu_has(VMS_CPU_AVX512));
 	compare_all("portable");
-	lthash_portable(0);
-	CHECK_EQ_INT(lthash_accelerated(), had);
+	vms_cpu_off(VMS_CPU_AVX512, 0);
+	CHECK_EQ_INT(vms_cpu_has(VMS_CPU_AVX512), had);
 }
 
 int

@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "test.h"
+#include "cpu.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -56,15 +57,15 @@ TEST(vectors)
 
 TEST(accelerated_matches)
 {
-	printf("     SHA extensions %s\n", vms_sha256_accelerated() ?
+	printf("     SHA extensions %s\n", vms_cpu_has(VMS_CPU_SHA) ?
 	    "in use" : "not available: portable code only");
 	compare_all("default");
 }
 
 TEST(portable_matches)
 {
-	vms_sha256_portable();
-	CHECK(!vms_sha256_accelerated());
+	vms_cpu_off(VMS_CPU_SHA, 1);
+	CHECK(!vms_cpu_has(VMS_CPU_SHA));
 	compare_all("portable");
 }
 
