@@ -243,6 +243,9 @@ int	 engine_skip(struct engine *, const uint8_t *entry, size_t len,
 /* SHA-256 over every file and directory in path order (kind, path, the
  * content's SHA-256): equal digests, equal states. */
 void	 engine_state_digest(const struct engine *, merkle_hash out);
+/* 1 if both engines' states hold the same files (paths, kinds, contents):
+ * a lookup per file, where dumps or digests sort every path. */
+int	 engine_state_same(const struct engine *, const struct engine *);
 
 /* Durable materialised state: the file tree, next index, previous leaf
  * hash and the last nonce per signing key, written atomically. load checks

@@ -123,6 +123,12 @@ engine_state_page(const struct engine *e, const char *after, size_t limit)
 	return o;
 }
 
+int
+engine_state_same(const struct engine *a, const struct engine *b)
+{
+	return state_same(a->state, b->state);
+}
+
 void
 engine_state_digest(const struct engine *e, merkle_hash out)
 {

@@ -340,6 +340,29 @@ state_lookup(const struct vms_state *st, const char *path, size_t len)
 	return lookup(st, path, len);
 }
 
+/* The same files and directories: each path of a in b, as a file or a
+ * directory alike, with the same content (its length and SHA-256), and as
+ * many in both. One lookup per node, no sorting. */
+int
+state_same(const struct vms_state *a, const struct vms_state *b)
+{
+	const struct vms_node *n, *m;
+	size_t i;
+
+	if (a->nnodes != b->nnodes)
+		return 0;
+	for (i = 0; i < a->nbuckets; i++)
+		for (n = a->buckets[i]; n != NULL; n = n->hnext) {
+			if (n == a->root)
+				continue;
+			if ((m = lookup(b, n->path, n->pathlen)) == NULL ||
+			    m->kind != n->kind || m->len != n->len ||
+			    memcmp(m->sha, n->sha, 32) != 0)
+				return 0;
+		}
+	return 1;
+}
+
 const struct vms_node *
 state_rootdir(const struct vms_state *st)
 {

@@ -62,6 +62,9 @@ int	 state_path_check(const char *path, size_t len, char *err,
 const struct vms_node *state_lookup(const struct vms_state *,
 	    const char *path, size_t len);
 const struct vms_node *state_rootdir(const struct vms_state *);
+/* 1 if both hold the same files and directories (paths, kinds, contents),
+ * else 0: the set the state root commits to, compared node by node. */
+int	 state_same(const struct vms_state *, const struct vms_state *);
 
 /*
  * Changes. max_file / max_usage of 0 mean unlimited. Errors name the path:

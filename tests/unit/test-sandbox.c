@@ -541,6 +541,48 @@ TEST(state_table_grows)
 	state_free(ref);
 }
 
+/* state_same: the same set of files and directories, whatever the order
+ * of the writes; a different content (even of the same length), a
+ * missing or extra node, or a file where the other has a directory, not. */
+TEST(state_same_sets)
+{
+	struct vms_state *a = state_new(), *b = state_new();
+	char err[VMS_ERRLEN], p[32];
+	size_t i;
+
+	CHECK(state_same(a, b));
+	for (i = 0; i < 300; i++) {
+		snprintf(p, sizeof(p), "/f%zu", i);
+		CHECK(state_write(a, p, strlen(p), p, strlen(p), 0, 0, err,
+		    sizeof(err)) == 0);
+		snprintf(p, sizeof(p), "/f%zu", 299 - i);
+		CHECK(state_write(b, p, strlen(p), p, strlen(p), 0, 0, err,
+		    sizeof(err)) == 0);
+	}
+	CHECK(state_mkdir(a, "/d", 2, 0, err, sizeof(err)) == 0);
+	CHECK(state_mkdir(b, "/d", 2, 0, err, sizeof(err)) == 0);
+	CHECK(state_same(a, b) && state_same(b, a));
+	/* same length, other bytes */
+	CHECK(state_write(b, "/f7", 3, "/f8", 3, 0, 0, err, sizeof(err)) == 0);
+	CHECK(!state_same(a, b) && !state_same(b, a));
+	CHECK(state_write(b, "/f7", 3, "/f7", 3, 0, 0, err, sizeof(err)) == 0);
+	CHECK(state_same(a, b));
+	/* one more on one side */
+	CHECK(state_write(a, "/g", 2, "", 0, 0, 0, err, sizeof(err)) == 0);
+	CHECK(!state_same(a, b) && !state_same(b, a));
+	/* as many, one different path */
+	CHECK(state_write(b, "/h", 2, "", 0, 0, 0, err, sizeof(err)) == 0);
+	CHECK(!state_same(a, b) && !state_same(b, a));
+	/* a directory where the other has an empty file */
+	CHECK(state_unlink(a, "/g", 2, err, sizeof(err)) == 0);
+	CHECK(state_unlink(b, "/h", 2, err, sizeof(err)) == 0);
+	CHECK(state_rmdir(b, "/d", 2, 0, err, sizeof(err)) == 0);
+	CHECK(state_write(b, "/d", 2, "", 0, 0, 0, err, sizeof(err)) == 0);
+	CHECK(!state_same(a, b) && !state_same(b, a));
+	state_free(a);
+	state_free(b);
+}
+
 TEST(state_root_order_independent)
 {
 	struct vms_state *a = state_new(), *b = state_new();
@@ -617,6 +659,7 @@ main(void)
 	RUN(state_parents_first);
 	RUN(state_pages);
 	RUN(state_table_grows);
+	RUN(state_same_sets);
 	RUN(state_root_order_independent);
 	RUN(limits_parse);
 	return test_summary();
