@@ -303,7 +303,9 @@ ledger_read_each(struct ledger *l, uint64_t first, uint64_t end,
 		return -1;
 	ib = xmalloc(8 * (EACH_ENTRIES + 1));
 	off = xcalloc(EACH_ENTRIES + 1, sizeof(*off));
-	hb = xmalloc(MERKLE_HASH_LEN * 2 * (EACH_ENTRIES + 1));
+	/* leaves i..i+k-1 are stored 2k - 1 - popcount(i+k-1) + popcount(i)
+	 * hashes apart, at most 2k + 63 */
+	hb = xmalloc(MERKLE_HASH_LEN * (2 * EACH_ENTRIES + 64));
 	for (i = first; i < end; i += k) {
 		/* the offsets of entries i..i+k, the last one's end */
 		k = end - i < EACH_ENTRIES ? end - i : EACH_ENTRIES;

@@ -553,7 +553,10 @@ each_one(void *arg, uint64_t index, const uint8_t *entry, size_t len,
 
 /* ledger_read_each: what ledger_read gives, over reads of a few thousand
  * entries (and their batches' commit records), any range, stopped early;
- * an entry that does not match its leaf hash ends it, named, unseen. */
+ * an entry that does not match its leaf hash ends it, named, unseen. And
+ * a read from leaf 65535 (sixteen bits set) to 69630 (twelve): its stored
+ * hashes span more than twice its 4,096 leaves (ASan saw the first buffer
+ * overrun by one hash). */
 TEST(read_each)
 {
 	struct ledger *l;
@@ -586,6 +589,23 @@ TEST(read_each)
 	    sizeof(err)) == -1);
 	CHECK(strstr(err, "do not exist") != NULL);
 	ledger_close(l);
+	{
+		char *big = make_ledger(69700, 5000);
+
+		CHECK(ledger_open(big, NULL, &l, NULL, err, sizeof(err)) == 0);
+		if (l == NULL)
+			return;
+		memset(&e, 0, sizeof(e));
+		e.l = l;
+		e.next = 65535;
+		e.stop_at = UINT64_MAX;
+		CHECK(ledger_read_each(l, 65535, 69700, each_one, &e, err,
+		    sizeof(err)) == 0);
+		CHECK_EQ_INT(e.bad, 0);
+		CHECK_EQ_INT(e.next, 69700);
+		ledger_close(l);
+		free(big);
+	}
 
 	flip_bit(d, "entries", idx_off(d, 5001) + 6, 3);
 	CHECK(ledger_open(d, NULL, &l, NULL, err, sizeof(err)) == 0);
