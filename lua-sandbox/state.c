@@ -340,9 +340,9 @@ state_lookup(const struct vms_state *st, const char *path, size_t len)
 	return lookup(st, path, len);
 }
 
-/* The same files and directories: each path of a in b, as a file or a
- * directory alike, with the same content (its length and SHA-256), and as
- * many in both. One lookup per node, no sorting. */
+/* The same files and directories: each path of a also in b, of the same
+ * kind and with the same content (its length and SHA-256), and as many
+ * nodes in both. One lookup per node, no sorting. */
 int
 state_same(const struct vms_state *a, const struct vms_state *b)
 {
