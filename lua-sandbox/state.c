@@ -1,7 +1,8 @@
 /*
  * state.c — the contract file tree: a path hash table, per-directory child
  * arrays, the LtHash16 state root (see state.h) and the undo log that makes
- * a call's writes a transaction.
+ * a call's writes a transaction. Listings of the tree in order, and the
+ * comparison of two trees, are in state_list.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,41 +12,8 @@
 #include "lthash.h"
 #include "sha256.h"
 #include "state.h"
+#include "state_int.h"
 #include "util.h"
-
-enum undo_kind { U_CREATED, U_REPLACED, U_REMOVED };
-
-struct undo {
-	enum undo_kind	 kind;
-	struct vms_node	*node;
-	uint8_t		*olddata;
-	size_t		 oldlen;
-	uint8_t		 oldsha[32];
-};
-
-struct rootcache {
-	uint64_t	 gen;
-	int		 valid;
-	uint8_t		 root[32];
-};
-
-_Static_assert(STATE_LANES == LTHASH_LANES, "the root's lanes are lthash's");
-
-struct vms_state {
-	struct vms_node	**buckets;
-	size_t		 nbuckets;
-	size_t		 nnodes;	/* including "/" */
-	uint8_t		 hkey[crypto_shorthash_KEYBYTES];
-	struct vms_node	*root;
-	uint16_t	 lanes[STATE_LANES];
-	uint64_t	 gen;		/* bumped by every change of lanes */
-	struct rootcache *rc;		/* the root of generation rc->gen */
-	uint64_t	 nfiles, ndirs, bytes, usage;
-	int		 intxn;
-	int		 stale;		/* lanes not kept: state_root rebuilds */
-	struct undo	*undo;
-	size_t		 nundo, undocap;
-};
 
 static uint64_t
 path_hash(const struct vms_state *st, const char *p, size_t len)
@@ -338,29 +306,6 @@ const struct vms_node *
 state_lookup(const struct vms_state *st, const char *path, size_t len)
 {
 	return lookup(st, path, len);
-}
-
-/* The same files and directories: each path of a also in b, of the same
- * kind and with the same content (its length and SHA-256), and as many
- * nodes in both. One lookup per node, no sorting. */
-int
-state_same(const struct vms_state *a, const struct vms_state *b)
-{
-	const struct vms_node *n, *m;
-	size_t i;
-
-	if (a->nnodes != b->nnodes)
-		return 0;
-	for (i = 0; i < a->nbuckets; i++)
-		for (n = a->buckets[i]; n != NULL; n = n->hnext) {
-			if (n == a->root)
-				continue;
-			if ((m = lookup(b, n->path, n->pathlen)) == NULL ||
-			    m->kind != n->kind || m->len != n->len ||
-			    memcmp(m->sha, n->sha, 32) != 0)
-				return 0;
-		}
-	return 1;
 }
 
 const struct vms_node *
@@ -694,116 +639,4 @@ uint64_t
 state_usage(const struct vms_state *st)
 {
 	return st->usage;
-}
-
-static int
-cmp_name(const void *a, const void *b)
-{
-	const struct vms_node *x = *(const struct vms_node * const *)a;
-	const struct vms_node *y = *(const struct vms_node * const *)b;
-
-	return strcmp(x->name, y->name);
-}
-
-static int
-cmp_path(const void *a, const void *b)
-{
-	const struct vms_node *x = *(const struct vms_node * const *)a;
-	const struct vms_node *y = *(const struct vms_node * const *)b;
-
-	return strcmp(x->path, y->path);
-}
-
-const struct vms_node **
-state_sorted_kids(const struct vms_node *dir)
-{
-	const struct vms_node **v = xcalloc(dir->nkids + 1, sizeof(*v));
-
-	if (dir->nkids)
-		memcpy(v, dir->kids, dir->nkids * sizeof(*v));
-	qsort(v, dir->nkids, sizeof(*v), cmp_name);
-	return v;
-}
-
-const struct vms_node **
-state_all_parents_first(const struct vms_state *st, size_t *n)
-{
-	const struct vms_node **v = xcalloc(st->nnodes + 1, sizeof(*v));
-	const struct vms_node *d = st->root;
-	size_t i = 0, j, k = 0;
-
-	/* breadth first, v itself the queue: no sorting, no hashing */
-	for (;;) {
-		for (j = 0; j < d->nkids; j++)
-			v[k++] = d->kids[j];
-		if (i == k)
-			break;
-		d = v[i++];
-	}
-	*n = k;
-	return v;
-}
-
-const struct vms_node **
-state_all_sorted(const struct vms_state *st, size_t *n)
-{
-	return state_page(st, NULL, 0, n, NULL);
-}
-
-static void
-swap_nodes(const struct vms_node **v, size_t a, size_t b)
-{
-	const struct vms_node *t = v[a];
-
-	v[a] = v[b];
-	v[b] = t;
-}
-
-/* The k nodes of v[0..n) with the smallest paths to the front, in any
- * order (quickselect; paths are unique; v is in the order of a keyed hash,
- * so no caller chooses it). */
-static void
-select_first(const struct vms_node **v, size_t n, size_t k)
-{
-	size_t lo = 0, hi = n, i, s;
-	const char *pivot;
-
-	while (hi - lo > 1) {
-		swap_nodes(v, lo + (hi - lo) / 2, hi - 1);
-		pivot = v[hi - 1]->path;
-		for (s = i = lo; i < hi - 1; i++)
-			if (strcmp(v[i]->path, pivot) < 0)
-				swap_nodes(v, i, s++);
-		swap_nodes(v, s, hi - 1);
-		if (s == k)
-			return;
-		if (s < k)
-			lo = s + 1;
-		else
-			hi = s;
-	}
-}
-
-const struct vms_node **
-state_page(const struct vms_state *st, const char *after, size_t limit,
-    size_t *n, int *more)
-{
-	const struct vms_node **v = xcalloc(st->nnodes + 1, sizeof(*v));
-	size_t i, k = 0;
-	struct vms_node *x;
-
-	for (i = 0; i < st->nbuckets; i++)
-		for (x = st->buckets[i]; x != NULL; x = x->hnext)
-			if (x != st->root && (after == NULL ||
-			    strcmp(x->path, after) > 0))
-				v[k++] = x;
-	if (more != NULL)
-		*more = limit > 0 && k > limit;
-	if (limit > 0 && k > limit) {
-		select_first(v, k, limit);
-		k = limit;
-	}
-	qsort(v, k, sizeof(*v), cmp_path);
-	*n = k;
-	return v;
 }
