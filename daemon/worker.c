@@ -460,7 +460,7 @@ worker_main(int argc, char **argv)
 	struct worker w;
 	char prefix[128], err[VMS_ERRLEN];
 	int i, deploy_mode = 0, syslog_mode = 0, verbose = 0;
-	uint64_t used, missed;
+	uint64_t used, missed, wakes;
 	const char *wire = NULL;
 	struct sigaction sa;
 	int chan = -1;
@@ -558,15 +558,18 @@ worker_main(int argc, char **argv)
 		wconns_close_all(&w);
 		worker_save_snapshot(&w);
 		committer_stop(w.com);
+		wakes = noncer_wakes(w.noncer);
 		noncer_stop(w.noncer);
 		note_nonce_counts(w.signer, &used, &missed);
 		log_info("stopped at %llu entries; %llu batches committed, "
 		    "%llu of them while the next one executed; %llu "
-		    "checkpoints signed with a nonce made ahead, %llu without",
+		    "checkpoints signed with a nonce made ahead, %llu without; "
+		    "nonce thread woken %llu times",
 		    (unsigned long long)ledger_committed_size(w.ledger),
 		    (unsigned long long)w.ncommits,
 		    (unsigned long long)w.noverlap,
-		    (unsigned long long)used, (unsigned long long)missed);
+		    (unsigned long long)used, (unsigned long long)missed,
+		    (unsigned long long)wakes);
 	}
 	if (w.engine)
 		engine_free(w.engine);

@@ -318,9 +318,11 @@ int	 committer_fd(const struct committer *);
 void	 committer_stop(struct committer *);
 
 /* worker_nonce.c: a thread that keeps the signer's pool of signing
- * nonces full (note_nonce.c); kicked after each signature. */
+ * nonces full (note_nonce.c); kicked after each signature, it wakes once
+ * the pool is half empty (noncer_wakes: how many times). */
 struct noncer *noncer_start(struct note_signer *, char *err, size_t errlen);
 void	 noncer_kick(struct noncer *);
+uint64_t noncer_wakes(const struct noncer *);
 void	 noncer_stop(struct noncer *);
 
 #endif

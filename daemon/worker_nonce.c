@@ -2,7 +2,8 @@
  * worker_nonce.c — the worker's nonce thread: keeps the signer's pool of
  * signing nonces full (libvms/note_nonce.c), so that signing a batch's
  * checkpoint costs a few microseconds on the main thread instead of the
- * ~35 of a whole Ed25519 signature. It runs under SCHED_IDLE (else at
+ * ~35 of a whole Ed25519 signature. It is woken when the pool of
+ * NONCE_POOL is half empty and refills all of it. It runs under SCHED_IDLE (else at
  * nice +19), and only after a signature took a nonce: it gets the time
  * no other thread wants and never preempts the main thread when woken
  * (at nice +10 it did: the main thread was switched out for it right in
@@ -22,7 +23,8 @@
 #include "util.h"
 #include "worker.h"
 
-#define NONCE_POOL	4	/* one per batch; made in ~35 us each */
+#define NONCE_POOL	64	/* one per batch; made in ~35 us each */
+#define NONCE_LOW	(NONCE_POOL / 2)	/* kicked below this */
 #define NONCE_NICE	19
 
 struct noncer {
@@ -32,6 +34,8 @@ struct noncer {
 	const struct note_signer *signer;
 	/* under mtx */
 	int			 kick, stop;
+	/* main thread only */
+	uint64_t		 wakes;		/* kicks that woke it */
 };
 
 static void *
@@ -99,12 +103,25 @@ post(struct noncer *c, int *flag)
 		fatalx("nonce thread: cond_signal");
 }
 
-/* A signature may have taken a nonce: make another. */
+/*
+ * A signature may have taken a nonce: once the pool is half empty, wake
+ * the thread to refill it. Not after each signature: a wake-up costs the
+ * main thread more than the nonce it orders (a futex and a switch on the
+ * other core, ~20 us of CPU per batch measured on a PVM guest).
+ */
 void
 noncer_kick(struct noncer *c)
 {
-	if (c != NULL)
+	if (c != NULL && note_nonce_pooled(c->signer) < NONCE_LOW) {
+		c->wakes++;
 		post(c, &c->kick);
+	}
+}
+
+uint64_t
+noncer_wakes(const struct noncer *c)
+{
+	return c != NULL ? c->wakes : 0;
 }
 
 void

@@ -5,7 +5,7 @@
 # reads see only committed state; a worker killed under load loses no
 # acknowledged call and its successor rebuilds a consistent state; the
 # worker reports its batches at stop, and the checkpoints it signed with
-# nonces made ahead.
+# nonces made ahead, its nonce thread woken once per half pool.
 . "$TOP/tests/integration/lib/daemon.sh"
 
 write_counter
@@ -98,6 +98,12 @@ else
 	fail worker_killed_under_load_loses_nothing "ok=$ok entries added $((size1 - size0 - 1)) value $val0 -> $val"
 fi
 
+# One client's 100 calls: 100 more batches for the last worker, each
+# signed with a nonce made ahead; the nonce thread is woken once its pool
+# is half empty, not once per batch (a wake-up costs the main thread more
+# than the nonce).
+$RPC -s "$T/s.sock" load --clients 1 --calls 100 --contract c --method inc >"$T/load3.json"
+
 stop_vmsd
 if grep -q "stopped at [0-9]* entries; [1-9][0-9]* batches committed, [0-9]* of them while the next one executed" "$T/log"; then
 	pass worker_reports_batches
@@ -113,4 +119,15 @@ if grep -q "; [1-9][0-9]* checkpoints signed with a nonce made ahead, [0-9]* wit
 	echo "     ($(grep -o '[0-9]* checkpoints signed with a nonce made ahead, [0-9]* without' "$T/log" | tail -1))"
 else
 	fail checkpoints_signed_with_nonces_made_ahead "$(grep 'stopped at' "$T/log" | tail -1)"
+fi
+stopline=$(grep 'stopped at' "$T/log" | tail -1)
+batches=$(printf '%s\n' "$stopline" | sed -n 's/.*; \([0-9]*\) batches committed.*/\1/p')
+wakes=$(printf '%s\n' "$stopline" | sed -n 's/.*nonce thread woken \([0-9]*\) times.*/\1/p')
+if [ "$($JGET ok <"$T/load3.json")" = 100 ] && [ -n "$batches" ] &&
+    [ "$batches" -ge 100 ] && [ -n "$wakes" ] &&
+    [ $((wakes * 16)) -le "$batches" ]; then
+	pass nonce_thread_woken_once_per_half_pool
+	echo "     ($batches batches, nonce thread woken $wakes times)"
+else
+	fail nonce_thread_woken_once_per_half_pool "$stopline"
 fi
