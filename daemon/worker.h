@@ -322,7 +322,7 @@ void	 committer_stop(struct committer *);
  * the pool is half empty (noncer_wakes: how many times). */
 struct noncer *noncer_start(struct note_signer *, char *err, size_t errlen);
 void	 noncer_kick(struct noncer *);
-uint64_t noncer_wakes(const struct noncer *);
+uint64_t noncer_wakes(struct noncer *);
 void	 noncer_stop(struct noncer *);
 
 #endif

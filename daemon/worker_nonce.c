@@ -34,7 +34,7 @@ struct noncer {
 	const struct note_signer *signer;
 	/* under mtx */
 	int			 kick, stop;
-	/* main thread only */
+	int			 waiting;	/* in cond_wait: the pool full */
 	uint64_t		 wakes;		/* kicks that woke it */
 };
 
@@ -58,9 +58,11 @@ noncer_run(void *arg)
 			    "checkpoints are signed without one");
 		if (pthread_mutex_lock(&c->mtx) != 0)
 			fatalx("nonce thread: mutex");
+		c->waiting = 1;
 		while (!c->kick && !c->stop)
 			if (pthread_cond_wait(&c->cv, &c->mtx) != 0)
 				fatalx("nonce thread: cond_wait");
+		c->waiting = 0;
 		c->kick = 0;
 		if (c->stop) {
 			(void)pthread_mutex_unlock(&c->mtx);
@@ -105,23 +107,43 @@ post(struct noncer *c, int *flag)
 
 /*
  * A signature may have taken a nonce: once the pool is half empty, wake
- * the thread to refill it. Not after each signature: a wake-up costs the
- * main thread more than the nonce it orders (a futex and a switch on the
- * other core, ~20 us of CPU per batch measured on a PVM guest).
+ * the thread to refill all of it, if it waits (else it is refilling, or
+ * starved of CPU: it takes the rest before it waits again). Not after
+ * each signature: a wake-up costs the main thread more than the nonce it
+ * orders (a futex and a switch, ~20 us of CPU per batch measured on a PVM
+ * guest). Once woken it fills the pool before it waits again, so it is
+ * woken at most once per NONCE_POOL - NONCE_LOW signatures.
  */
 void
 noncer_kick(struct noncer *c)
 {
-	if (c != NULL && note_nonce_pooled(c->signer) < NONCE_LOW) {
+	int wake;
+
+	if (c == NULL || note_nonce_pooled(c->signer) >= NONCE_LOW)
+		return;
+	if (pthread_mutex_lock(&c->mtx) != 0)
+		fatalx("nonce thread: mutex");
+	if ((wake = c->waiting && !c->kick)) {
+		c->kick = 1;
 		c->wakes++;
-		post(c, &c->kick);
 	}
+	(void)pthread_mutex_unlock(&c->mtx);
+	if (wake && pthread_cond_signal(&c->cv) != 0)
+		fatalx("nonce thread: cond_signal");
 }
 
 uint64_t
-noncer_wakes(const struct noncer *c)
+noncer_wakes(struct noncer *c)
 {
-	return c != NULL ? c->wakes : 0;
+	uint64_t n;
+
+	if (c == NULL)
+		return 0;
+	if (pthread_mutex_lock(&c->mtx) != 0)
+		fatalx("nonce thread: mutex");
+	n = c->wakes;
+	(void)pthread_mutex_unlock(&c->mtx);
+	return n;
 }
 
 void
