@@ -10,7 +10,7 @@
  * (worker_commit.c) is idle, the open batch is prepared (one signed
  * checkpoint, its commit record appended) and the thread fdatasyncs it
  * while this thread goes on executing the requests that arrive into the
- * next batch (with none to run, it waits in one poll() for a request or
+ * next batch (with none to run, it waits in one epoll_wait for a request or
  * the commit's end). Replies of a batch are written only once its
  * fdatasync has returned: a reply is never written for an entry that is
  * not durable. If appending or committing fails the worker exits without
@@ -24,7 +24,6 @@
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,7 +177,7 @@ enum commit_how { COMMIT_HERE, COMMIT_THREAD, COMMIT_AUTO };
  * takes the thread when requests are waiting, or when the batch holds
  * more than one call (other clients are active: their next requests can
  * execute during the fdatasync instead of after it; serve() waits for
- * them and for the commit in one poll()).
+ * them and for the commit in one epoll_wait, worker_poll.c).
  */
 static void
 commit_start(struct worker *w, enum commit_how how)
@@ -258,75 +257,6 @@ worker_drain(struct worker *w)
 	worker_send_out(w);
 }
 
-/* One read from vmsd. 1 if input was read. */
-static int
-read_vmsd(struct worker *w, int flags)
-{
-	ssize_t n;
-
-	for (;;) {
-		if (w->incap - w->inlen < 65536) {
-			w->incap = w->incap ? w->incap * 2 : 131072;
-			w->in = xrealloc(w->in, w->incap);
-		}
-		n = recv(w->fd, w->in + w->inlen, w->incap - w->inlen, flags);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			fatal("worker %s: read from vmsd", w->name);
-		}
-		if (n == 0) {
-			w->eof = 1;
-			return 0;
-		}
-		w->inlen += (size_t)n;
-		return 1;
-	}
-}
-
-/*
- * Read what is available, from vmsd and from the attached connections;
- * block only if asked, until input arrives, a snapshot being written
- * ends (to reap it), the commit in flight returns (serve() acknowledges
- * it) or an attached connection's deadline passes. 1 if input was read,
- * 0 on EOF or nothing.
- */
-int
-worker_read_more(struct worker *w, int block)
-{
-	struct pollfd p[4];
-	nfds_t np = 1, i;
-	int got, vmsd_ready = 1, snap = -1;
-
-	if (block) {
-		p[0].fd = w->fd;
-		if ((p[np].fd = worker_snapshot_fd(w)) >= 0)
-			snap = (int)np++;
-		if (w->flying)
-			p[np++].fd = committer_fd(w->com);
-		if ((p[np].fd = wconns_fd(w)) >= 0)
-			np++;
-	}
-	if (block && np > 1) {
-		for (i = 0; i < np; i++)
-			p[i].events = POLLIN;
-		while (poll(p, np, wconns_timeout(w)) < 0)
-			if (errno != EINTR)
-				fatal("poll");
-		if (snap >= 0 && p[snap].revents)
-			worker_snapshot_check(w);
-		vmsd_ready = p[0].revents != 0;
-		block = 0;
-	}
-	got = wconns_poll(w);
-	if (vmsd_ready && !w->eof)
-		got |= read_vmsd(w, block ? 0 : MSG_DONTWAIT);
-	wconns_tell(w, 0);
-	return got;
-}
-
 int
 worker_has_line(const struct worker *w)
 {
@@ -402,7 +332,7 @@ run_lines(struct worker *w)
 /*
  * Two-stage pipeline: execute batch N+1 (whatever arrives) while the
  * commit thread fdatasyncs batch N; as soon as N returns, acknowledge it
- * and hand N+1 over. With nothing to run, wait in one poll() for input or
+ * and hand N+1 over. With nothing to run, wait in one epoll_wait for input or
  * for the commit in flight. Only when nothing is executing or in flight
  * does the worker wait for input alone.
  */
@@ -544,6 +474,7 @@ worker_main(int argc, char **argv)
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot initialise");
 	xasprintf(&w.snap_path, "%s/state.snap", w.dir);
+	wpoll_init(&w);
 	if (deploy_mode)
 		worker_deploy(&w);
 	else {
@@ -552,6 +483,7 @@ worker_main(int argc, char **argv)
 		    (w.noncer = noncer_start(w.signer, err,
 		    sizeof(err))) == NULL)
 			fatalx("%s", err);
+		wpoll_commits(&w, committer_fd(w.com));
 		wconns_init(&w, chan);
 		serve(&w);
 		worker_drain(&w);
@@ -586,6 +518,7 @@ worker_main(int argc, char **argv)
 	free(w.fx);
 	free(w.out_calls.v);
 	free(w.fly_calls.v);
+	wpoll_close(&w);
 	close(w.fd);
 	if (w.lock_fd >= 0)
 		close(w.lock_fd);

@@ -49,7 +49,7 @@ struct wroute {
 /* The connections attached to this worker (worker_conn.c). */
 struct wconns {
 	int		 chan;		/* the attach channel, or -1 */
-	int		 ep;		/* epoll: chan and the connections */
+	int		 on;		/* started with one */
 	struct wconn	**v;		/* open or waiting for replies */
 	size_t		 n, cap;
 	size_t		 nopen;		/* of which open */
@@ -108,6 +108,8 @@ struct worker {
 	const char	*headpath;	/* the signed head, beside the key */
 	char		*snap_path;
 	int		 fd;
+	int		 ep;		/* epoll: all the loop waits for
+					   (worker_poll.c) */
 	int		 lock_fd;	/* flock on the key file */
 	uint64_t	 snapshot_interval;
 	unsigned	 batch_max;
@@ -181,7 +183,6 @@ void	 worker_drain(struct worker *);
 /* Wait for the commit in flight, if any, and send its replies (before
  * waiting for something slow). */
 void	 worker_settle(struct worker *);
-int	 worker_read_more(struct worker *, int block);
 int	 worker_has_line(const struct worker *);
 /* The error a call whose entry could not be written gets. */
 extern const char worker_no_space[];
@@ -192,6 +193,17 @@ int	 worker_storage_errno(int);
  * their calls are answered with an error saying so, the engine goes back
  * to the committed state, and the worker goes on. */
 void	 worker_storage_full(struct worker *, const char *why);
+
+/* worker_poll.c: the loop's one epoll set. wpoll_init adds vmsd's
+ * socket; wpoll_commits the commit thread's eventfd; wpoll_snapshot a
+ * snapshot writer's pipe (on) or takes it out (before it is closed). */
+void	 wpoll_init(struct worker *);
+void	 wpoll_commits(struct worker *, int efd);
+void	 wpoll_snapshot(struct worker *, int fd, int on);
+void	 wpoll_close(struct worker *);
+/* Read what waits (vmsd's requests, the connections'); block if asked
+ * until something is ready. 1 if input was read. */
+int	 worker_read_more(struct worker *, int block);
 
 /* worker_call.c */
 void	 worker_handle(struct worker *, const char *line, size_t len);
@@ -205,13 +217,14 @@ void	 worker_call(struct worker *, uint64_t id, json_t *params,
 
 /* worker_conn.c */
 void	 wconns_init(struct worker *, int chan);
-/* The descriptor to poll for them (epoll), or -1. */
-int	 wconns_fd(const struct worker *);
 /* ms until the next of their deadlines (-1: none). */
 int	 wconns_timeout(const struct worker *);
-/* Take new connections, read what they sent, write what waits, close
- * those done or over a limit. 1 if input was read. */
-int	 wconns_poll(struct worker *);
+/* An event of the epoll set for the channel (tag NULL: take new
+ * connections) or a connection (read what it sent, write what waits);
+ * 1 if input was read. wconns_after, after a round of them: close those
+ * done or over a limit. */
+int	 wconns_event(struct worker *, void *tag, uint32_t events);
+void	 wconns_after(struct worker *);
 int	 wconns_has_line(const struct worker *);
 /* The next line of the connections (one of each in turn), decoded: a
  * call to run (code 0: params and caller), or the error to answer with
@@ -268,8 +281,6 @@ void	 worker_load_state(struct worker *, int quiet);
  * state only) and start it: fork the child that writes it. */
 int	 worker_snapshot_due(struct worker *);
 void	 worker_snapshot_start(struct worker *);
-/* The pipe to poll for the child's end (worker_snapshot_check), or -1. */
-int	 worker_snapshot_fd(const struct worker *);
 /* Reap the child if it has ended; wait until it has. */
 void	 worker_snapshot_check(struct worker *);
 void	 worker_snapshot_wait(struct worker *);

@@ -79,28 +79,22 @@ mono_ms(void)
 	return mono_usec() / 1000;
 }
 
+/* The attach channel joins the worker's epoll set (worker_poll.c) under
+ * the tag NULL; each connection, under its struct wconn. */
 void
 wconns_init(struct worker *w, int chan)
 {
 	struct epoll_event ev;
 
 	w->wc.chan = chan;
-	w->wc.ep = -1;
 	if (chan < 0)
 		return;
-	if ((w->wc.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
-		fatal("epoll_create1");
+	w->wc.on = 1;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
 	ev.data.ptr = NULL;		/* the channel */
-	if (epoll_ctl(w->wc.ep, EPOLL_CTL_ADD, chan, &ev) != 0)
+	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, chan, &ev) != 0)
 		fatal("epoll_ctl");
-}
-
-int
-wconns_fd(const struct worker *w)
-{
-	return w->wc.ep;
 }
 
 /* Watch for what the connection can do now. */
@@ -125,7 +119,7 @@ watch(struct worker *w, struct wconn *c)
 	memset(&ev, 0, sizeof(ev));
 	ev.events = want;
 	ev.data.ptr = c;
-	if (epoll_ctl(w->wc.ep, EPOLL_CTL_MOD, c->fd, &ev) != 0)
+	if (epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev) != 0)
 		fatal("epoll_ctl");
 	c->events = want;
 }
@@ -183,7 +177,7 @@ close_conn(struct worker *w, struct wconn *c, const char *why)
 		if (why != NULL)
 			log_info("closing the attached connection of %s: %s",
 			    c->caller ? c->caller : "an anonymous client", why);
-		(void)epoll_ctl(w->wc.ep, EPOLL_CTL_DEL, c->fd, NULL);
+		(void)epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
 		close(c->fd);
 		c->fd = -1;
 		w->wc.nopen--;
@@ -312,7 +306,7 @@ take_one(struct worker *w, const char *buf, size_t len, int fd)
 	memset(&ev, 0, sizeof(ev));
 	ev.events = c->events = EPOLLIN;
 	ev.data.ptr = c;
-	if (epoll_ctl(w->wc.ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
 		fatal("epoll_ctl");
 	if ((lim[L_MAX_CONNS] > 0 && w->wc.nopen > lim[L_MAX_CONNS]) ||
 	    (lim[L_MAX_PER_UID] > 0 && count_uid(w, c->uid) >
@@ -371,7 +365,7 @@ take_all(struct worker *w)
 			return;
 		if (n <= 0) {
 			/* vmsd closed it: it is stopping us, over the wire */
-			(void)epoll_ctl(w->wc.ep, EPOLL_CTL_DEL, w->wc.chan,
+			(void)epoll_ctl(w->ep, EPOLL_CTL_DEL, w->wc.chan,
 			    NULL);
 			close(w->wc.chan);
 			w->wc.chan = -1;
@@ -509,36 +503,33 @@ budget(struct worker *w)
 }
 
 int
-wconns_poll(struct worker *w)
+wconns_event(struct worker *w, void *tag, uint32_t events)
 {
-	struct epoll_event ev[WCONN_EVENTS];
-	struct wconn *c;
-	int n, i, got = 0;
+	struct wconn *c = tag;
 
-	if (w->wc.ep < 0)
+	if (c == NULL) {
+		take_all(w);
 		return 0;
-	while ((n = epoll_wait(w->wc.ep, ev, WCONN_EVENTS, 0)) < 0)
-		if (errno != EINTR)
-			fatal("epoll_wait");
-	for (i = 0; i < n; i++) {
-		if ((c = ev[i].data.ptr) == NULL) {
-			take_all(w);
-			continue;
-		}
-		/* (closed by an earlier event of this round: still listed,
-		 * its fd -1) */
-		if (c->fd < 0)
-			continue;
-		if (ev[i].events & EPOLLOUT)
-			flush_conn(w, c);
-		if (c->fd >= 0 && (ev[i].events & (EPOLLIN | EPOLLHUP |
-		    EPOLLERR)))
-			got |= read_conn(w, c);
 	}
+	/* (closed by an earlier event of this round: still listed, its fd
+	 * -1) */
+	if (c->fd < 0)
+		return 0;
+	if (events & EPOLLOUT)
+		flush_conn(w, c);
+	if (c->fd >= 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return read_conn(w, c);
+	return 0;
+}
+
+void
+wconns_after(struct worker *w)
+{
+	if (!w->wc.on)
+		return;
 	expire(w);
 	budget(w);
 	reap(w);
-	return got;
 }
 
 /* ---- deadlines ---- */
@@ -824,7 +815,7 @@ wconns_tell(struct worker *w, int force)
 	struct jbuf b = { NULL, 0, 0 };
 	uint64_t size, now;
 
-	if (w->wc.ep < 0 || (!w->wc.told_ever && w->wc.nopen == 0))
+	if (!w->wc.on || (!w->wc.told_ever && w->wc.nopen == 0))
 		return;
 	size = ledger_committed_size(w->ledger);
 	if (w->wc.told_ever && w->wc.told_n == w->wc.nopen &&
@@ -873,8 +864,6 @@ wconns_close_all(struct worker *w)
 		free(w->wc.q[(w->wc.qhead + i) % w->wc.qcap].id);
 	free(w->wc.q);
 	free(w->wc.v);
-	if (w->wc.ep >= 0)
-		close(w->wc.ep);
 	if (w->wc.chan >= 0)
 		close(w->wc.chan);
 }

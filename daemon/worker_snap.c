@@ -29,7 +29,7 @@
  * taken later. A snapshot written in line (at open, after a roll forward,
  * at exit) first waits for the child, so the newer file is never replaced
  * by the older one. The worker sees the child end through the pipe (EOF),
- * which worker_read_more polls beside its socket before it blocks.
+ * which is in the loop's epoll set (worker_poll.c) while the child runs.
  *
  * A writer that dies mid-way (with its worker, or of a full disk) leaves
  * its temporary file, state.snap.tmp.PID (write_file_atomic's name): the
@@ -109,6 +109,7 @@ snap_reap(struct worker *w)
 			break;
 	}
 	err[len] = '\0';
+	wpoll_snapshot(w, w->snap_fd, 0);
 	(void)close(w->snap_fd);
 	w->snap_fd = -1;
 	while (waitpid(w->snap_pid, &status, 0) < 0)
@@ -194,13 +195,8 @@ worker_snapshot_start(struct worker *w)
 	(void)close(p[1]);
 	w->snap_fd = p[0];
 	w->snap_pid = pid;
+	wpoll_snapshot(w, w->snap_fd, 1);
 	w->snap_try = next;
-}
-
-int
-worker_snapshot_fd(const struct worker *w)
-{
-	return w->snap_pid ? w->snap_fd : -1;
 }
 
 void

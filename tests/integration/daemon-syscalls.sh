@@ -4,7 +4,9 @@
 # clients (skipped without strace or ptrace): requests go to the worker in
 # one write per turn of the event loop, without arming and disarming
 # EV_WRITE (epoll_ctl) for each batch, and sockets are read without
-# asking FIONREAD first.
+# asking FIONREAD first. And the worker, answering an attached client,
+# waits once per turn (one epoll set) and reads vmsd's socket only when
+# it is ready.
 . "$TOP/tests/integration/lib/daemon.sh"
 
 if ! command -v strace >/dev/null 2>&1; then
@@ -56,5 +58,9 @@ reads=$(( $(count read) + $(count readv) + $(count recvfrom) ))
 check no_fionread "ioctl $ioctls for $N calls" [ "$ioctls" -eq 0 ]
 check one_read_per_call "reads $reads for $N calls" [ "$reads" -le $((N * 3 / 2)) ]
 sed 's/^/     /' "$T/strace.out" | head -n 20
+
+# The worker, answering one attached client: one epoll_wait for all it
+# waits on, vmsd's socket read only when ready (attach_test.py).
+T="$T" python3 "$LIB/attach_test.py" "$T/s.sock" one_wait_per_call
 stop_vmsd
 exit 0

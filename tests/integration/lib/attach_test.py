@@ -356,6 +356,57 @@ def case_epoll_clean():
         c.close()
 
 
+def strace_counts(path):
+    """{syscall: (calls, errors)} from strace -c's table."""
+    out = {}
+    for ln in open(path):
+        f = ln.split()
+        if len(f) < 5 or not f[-2].isdigit() and not f[-3].isdigit():
+            continue
+        try:
+            float(f[0])
+        except ValueError:
+            continue
+        nums = [int(x) for x in f[3:-1] if x.isdigit()]
+        if nums:
+            out[f[-1]] = (nums[0], nums[1] if len(nums) > 1 else 0)
+    return out
+
+
+def case_one_wait_per_call():
+    # One attached client's calls, one after another, under strace -c -f
+    # on the worker: one epoll set holds vmsd's socket beside the
+    # connections (worker_poll.c), so the worker never reads vmsd's
+    # socket to find it empty (it did twice per call) and never poll()s.
+    import subprocess
+    n = 200
+    c = Conn()
+    attach(c)
+    c.rpc(call(1, "get"))
+    pid = str(info()["pid"])
+    out = os.environ["T"] + "/worker-strace.out"
+    err = os.environ["T"] + "/worker-strace.err"
+    st = subprocess.Popen(["strace", "-c", "-f", "-p", pid, "-o", out],
+                          stderr=open(err, "w"))
+    end = time.time() + 10
+    while time.time() < end and "attached" not in open(err).read():
+        time.sleep(0.1)
+    for i in range(n):
+        c.rpc(call(2 + i, "inc"))
+    st.send_signal(2)
+    st.wait()
+    c.close()
+    k = strace_counts(out)
+    recv_err = k.get("recvfrom", (0, 0))[1]
+    polls = k.get("poll", (0, 0))[0]
+    say(recv_err <= n // 10 and polls <= n // 10, "one_wait_per_call",
+        "%d calls: recvfrom errors %d, poll %d; %s" %
+        (n, recv_err, polls, sorted(k.items())))
+    print("     (%d calls: epoll_wait %d, recvfrom %d of which failed %d, "
+          "poll %d)" % (n, k.get("epoll_wait", (0, 0))[0],
+                        k.get("recvfrom", (0, 0))[0], recv_err, polls))
+
+
 def case_stop():
     # the worker stops (vmsctl stop): the client's calls are answered,
     # then the connection closes

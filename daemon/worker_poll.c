@@ -1,0 +1,134 @@
+/*
+ * worker_poll.c — the worker's one wait. A single epoll set holds all the
+ * loop waits for: vmsd's socket, the commit thread's eventfd, a snapshot
+ * writer's pipe, the attach channel and each attached connection (those
+ * two registered by worker_conn.c). One epoll_wait tells which are ready,
+ * blocking or not; vmsd's socket is read only when it is. Before, a
+ * poll() of the first three and the connections' epoll, an epoll_wait of
+ * the connections, then a read of vmsd's socket that found it empty made
+ * three system calls where one does, several times per call at one
+ * client (bench/README.md, round 14).
+ *
+ * Each descriptor's epoll data is its tag: the address of a marker below,
+ * NULL for the attach channel, else its struct wconn.
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+#include "worker.h"
+
+#define WPOLL_EVENTS	64	/* per epoll_wait; the rest stay ready */
+
+static char tag_vmsd, tag_commit, tag_snap;
+
+static void
+ctl(struct worker *w, int op, int fd, void *tag)
+{
+	struct epoll_event ev;
+
+	ev.events = EPOLLIN;
+	ev.data.ptr = tag;
+	if (epoll_ctl(w->ep, op, fd, &ev) != 0)
+		fatal("epoll_ctl");
+}
+
+void
+wpoll_init(struct worker *w)
+{
+	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		fatal("epoll_create1");
+	ctl(w, EPOLL_CTL_ADD, w->fd, &tag_vmsd);
+}
+
+void
+wpoll_commits(struct worker *w, int efd)
+{
+	ctl(w, EPOLL_CTL_ADD, efd, &tag_commit);
+}
+
+void
+wpoll_snapshot(struct worker *w, int fd, int on)
+{
+	ctl(w, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &tag_snap);
+}
+
+void
+wpoll_close(struct worker *w)
+{
+	if (w->ep >= 0)
+		(void)close(w->ep);
+	w->ep = -1;
+}
+
+/* One read from vmsd. 1 if input was read. */
+static int
+read_vmsd(struct worker *w)
+{
+	ssize_t n;
+
+	for (;;) {
+		if (w->incap - w->inlen < 65536) {
+			w->incap = w->incap ? w->incap * 2 : 131072;
+			w->in = xrealloc(w->in, w->incap);
+		}
+		n = recv(w->fd, w->in + w->inlen, w->incap - w->inlen,
+		    MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			fatal("worker %s: read from vmsd", w->name);
+		}
+		if (n == 0) {
+			/* (at EOF it stays readable: out of the set) */
+			w->eof = 1;
+			ctl(w, EPOLL_CTL_DEL, w->fd, NULL);
+			return 0;
+		}
+		w->inlen += (size_t)n;
+		return 1;
+	}
+}
+
+/*
+ * Read what is available, from vmsd and from the attached connections;
+ * block only if asked, until input arrives, a snapshot being written
+ * ends (to reap it), the commit in flight returns (serve() acknowledges
+ * it) or an attached connection's deadline passes. 1 if input was read,
+ * 0 on EOF or nothing.
+ */
+int
+worker_read_more(struct worker *w, int block)
+{
+	struct epoll_event ev[WPOLL_EVENTS];
+	int n, i, got = 0, vmsd = 0, snap = 0;
+	void *tag;
+
+	while ((n = epoll_wait(w->ep, ev, WPOLL_EVENTS, block ?
+	    wconns_timeout(w) : 0)) < 0)
+		if (errno != EINTR)
+			fatal("epoll_wait");
+	for (i = 0; i < n; i++) {
+		tag = ev[i].data.ptr;
+		if (tag == &tag_vmsd)
+			vmsd = 1;
+		else if (tag == &tag_snap)
+			snap = 1;
+		else if (tag != &tag_commit)	/* (serve() collects it) */
+			got |= wconns_event(w, tag, ev[i].events);
+	}
+	if (snap)
+		worker_snapshot_check(w);
+	wconns_after(w);
+	if (vmsd && !w->eof)
+		got |= read_vmsd(w);
+	wconns_tell(w, 0);
+	return got;
+}
