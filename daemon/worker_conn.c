@@ -16,11 +16,9 @@
  *
  * Limits as vmsd's own connections have them (vmsd.conf(5); the values
  * come with each attach): max_message per line, max_output unsent (a
- * client that does not read is closed), client_request_timeout to send
- * one whole line, client_idle_timeout (also for one whose replies wait and
- * none of them is read), max_connections and max_connections_per_uid,
- * and memory_budget for what they all hold (the largest holder closed
- * until it fits). A connection over a limit is closed; nothing
+ * client that does not read is closed), max_connections and
+ * max_connections_per_uid here; the deadlines and memory_budget in
+ * worker_conn_limits.c. A connection over a limit is closed; nothing
  * it sent before is lost (its calls run and commit, their replies dropped
  * only if it is gone). The worker tells vmsd how many are attached and
  * how far the ledger grew (wconns_tell).
@@ -42,39 +40,15 @@
 #include "proto.h"
 #include "util.h"
 #include "worker.h"
+#include "worker_conn_int.h"
 
 #define WCONN_READ	65536		/* bytes per read */
 #define WCONN_PENDING	4096		/* replies to come: reading stops */
-#define WCONN_EVENTS	64
 #define WCONN_DGRAM	(WIRE_ATTACH_MAX_INPUT + 8192)
 #define WCONN_CLOSE_MS	1000		/* at exit, to write what waits */
 
-enum { L_MAX_MESSAGE, L_MAX_OUTPUT, L_IDLE, L_REQUEST, L_MAX_CONNS,
-    L_MAX_PER_UID, L_BUDGET };
-
-struct wconn {
-	int		 fd;		/* -1 once closed */
-	char		*caller;	/* the peer's identity, or NULL */
-	uint64_t	 uid;
-	char		*in;		/* what it sent, not yet run */
-	size_t		 inlen, incap;
-	size_t		 scanned;	/* of in, known to hold no newline */
-	int		 hasline;
-	struct jbuf	 out;		/* replies not yet written, */
-	size_t		 outoff;	/* from here */
-	unsigned	 routes;	/* replies to come */
-	int		 rd_eof;	/* it sent EOF */
-	int		 closing;	/* read no more; close once answered */
-	int		 toolarge;	/* its next "line": one over max_message */
-	uint32_t	 events;	/* registered with epoll */
-	uint64_t	 last_ms;	/* last activity */
-	uint64_t	 wr_ms;		/* replies waiting since, or last
-					   written some of them */
-	uint64_t	 req_start;	/* first byte of a partial line, or 0 */
-};
-
-static uint64_t
-mono_ms(void)
+uint64_t
+wc_mono_ms(void)
 {
 	return mono_usec() / 1000;
 }
@@ -170,8 +144,8 @@ reap(struct worker *w)
 
 /* Close it now (what waits to be written is dropped); the struct stays
  * until reap(), and while replies are to come. */
-static void
-close_conn(struct worker *w, struct wconn *c, const char *why)
+void
+wc_close_conn(struct worker *w, struct wconn *c, const char *why)
 {
 	if (c->fd >= 0) {
 		if (why != NULL)
@@ -193,7 +167,7 @@ maybe_done(struct worker *w, struct wconn *c)
 {
 	if (c->fd >= 0 && (c->rd_eof || c->closing) && c->routes == 0 &&
 	    !c->hasline && c->outoff == c->out.len)
-		close_conn(w, c, NULL);
+		wc_close_conn(w, c, NULL);
 }
 
 /* Write what waits, as far as the socket takes it. */
@@ -210,18 +184,18 @@ flush_conn(struct worker *w, struct wconn *c)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n <= 0) {
-			close_conn(w, c, NULL);		/* it is gone */
+			wc_close_conn(w, c, NULL);		/* it is gone */
 			return;
 		}
 		c->outoff += (size_t)n;
-		c->last_ms = c->wr_ms = mono_ms();
+		c->last_ms = c->wr_ms = wc_mono_ms();
 	}
 	if (c->fd < 0)
 		return;
 	if (c->outoff == c->out.len)
 		c->outoff = c->out.len = 0;
 	else if (c->out.len - c->outoff > w->wc.lim[L_MAX_OUTPUT]) {
-		close_conn(w, c, "it does not read its replies (max_output)");
+		wc_close_conn(w, c, "it does not read its replies (max_output)");
 		return;
 	} else if (c->outoff > c->out.len / 2) {	/* (what was sent goes) */
 		memmove(c->out.s, c->out.s + c->outoff,
@@ -249,7 +223,7 @@ put_now(struct wconn *c, const char *id, int code, const char *message,
 	if (v == NULL)
 		fatalx("json_dumps");
 	if (c->outoff == c->out.len)
-		c->wr_ms = mono_ms();
+		c->wr_ms = wc_mono_ms();
 	proto_reply_text(&c->out, id, strlen(id), result == NULL, v,
 	    strlen(v));
 	free(v);
@@ -296,7 +270,7 @@ take_one(struct worker *w, const char *buf, size_t len, int fd)
 	c->fd = fd;
 	c->uid = a.uid;
 	c->caller = a.caller ? xstrdup(a.caller) : NULL;
-	c->last_ms = mono_ms();
+	c->last_ms = wc_mono_ms();
 	if (w->wc.n == w->wc.cap) {
 		w->wc.cap = w->wc.cap ? 2 * w->wc.cap : 16;
 		w->wc.v = xrealloc(w->wc.v, w->wc.cap * sizeof(*w->wc.v));
@@ -426,7 +400,7 @@ add_input(struct worker *w, struct wconn *c, const char *s, size_t n)
 		else {
 			c->scanned = c->inlen;
 			if (c->req_start == 0)
-				c->req_start = mono_ms();
+				c->req_start = wc_mono_ms();
 			if (max > 0 && c->inlen > max)
 				too_large(w, c);
 		}
@@ -446,7 +420,7 @@ read_conn(struct worker *w, struct wconn *c)
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 0;
 	if (n < 0) {
-		close_conn(w, c, NULL);
+		wc_close_conn(w, c, NULL);
 		return 0;
 	}
 	if (n == 0) {
@@ -458,48 +432,10 @@ read_conn(struct worker *w, struct wconn *c)
 		maybe_done(w, c);
 		return 0;
 	}
-	c->last_ms = mono_ms();
+	c->last_ms = wc_mono_ms();
 	add_input(w, c, buf, (size_t)n);
 	watch(w, c);
 	return 1;
-}
-
-static void expire(struct worker *);
-
-/* What a connection holds: input not yet run, replies not yet sent. */
-static size_t
-held(const struct wconn *c)
-{
-	return c->fd < 0 ? 0 : c->inlen + (c->out.len - c->outoff);
-}
-
-/* All of them over memory_budget: the largest holders are closed until
- * the rest fits (as vmsd's budget does with its own connections). */
-static void
-budget(struct worker *w)
-{
-	uint64_t total = 0, max = w->wc.lim[L_BUDGET];
-	struct wconn *big;
-	size_t i;
-
-	if (max == 0)
-		return;
-	for (i = 0; i < w->wc.n; i++)
-		total += held(w->wc.v[i]);
-	while (total > max) {
-		big = NULL;
-		for (i = 0; i < w->wc.n; i++)
-			if (big == NULL || held(w->wc.v[i]) > held(big))
-				big = w->wc.v[i];
-		if (big == NULL || held(big) == 0)
-			return;
-		total -= held(big);
-		log_info("closing the attached connection of %s: "
-		    "memory_budget exhausted and it holds the most (%zu "
-		    "bytes)", big->caller ? big->caller : "an anonymous client",
-		    held(big));
-		close_conn(w, big, NULL);
-	}
 }
 
 int
@@ -527,79 +463,9 @@ wconns_after(struct worker *w)
 {
 	if (!w->wc.on)
 		return;
-	expire(w);
-	budget(w);
+	wc_expire(w);
+	wc_budget(w);
 	reap(w);
-}
-
-/* ---- deadlines ---- */
-
-/* ms from now until c's deadline, or -1; 0: due. */
-static int64_t
-due_in(const struct worker *w, const struct wconn *c, uint64_t now)
-{
-	uint64_t at;
-
-	if (c->fd < 0)
-		return -1;
-	if (c->outoff < c->out.len && w->wc.lim[L_IDLE] > 0)
-		at = c->wr_ms + w->wc.lim[L_IDLE] * 1000;
-	else if (c->inlen > 0 && !c->hasline && w->wc.lim[L_REQUEST] > 0 &&
-	    c->req_start > 0)
-		at = c->req_start + w->wc.lim[L_REQUEST] * 1000;
-	else if (c->inlen == 0 && c->routes == 0 && c->outoff == c->out.len &&
-	    w->wc.lim[L_IDLE] > 0)
-		at = c->last_ms + w->wc.lim[L_IDLE] * 1000;
-	else
-		return -1;
-	return at > now ? (int64_t)(at - now) : 0;
-}
-
-int
-wconns_timeout(const struct worker *w)
-{
-	uint64_t now = mono_ms();
-	int64_t best = -1, d;
-	size_t i;
-
-	for (i = 0; i < w->wc.n; i++)
-		if ((d = due_in(w, w->wc.v[i], now)) >= 0 &&
-		    (best < 0 || d < best))
-			best = d;
-	if (w->wc.told_ever && (w->wc.told_size != ledger_committed_size(
-	    w->ledger))) {
-		d = (int64_t)(w->wc.told_ms + WIRE_ATTACHED_MS) - (int64_t)now;
-		if (d < 0)
-			d = 0;
-		if (best < 0 || d < best)
-			best = d;
-	}
-	if (best > 60000)
-		best = 60000;
-	return (int)best;
-}
-
-/* Close the connections whose deadline passed. */
-static void
-expire(struct worker *w)
-{
-	uint64_t now = mono_ms();
-	struct wconn *c;
-	size_t i;
-
-	for (i = 0; i < w->wc.n; i++) {
-		c = w->wc.v[i];
-		if (due_in(w, c, now) != 0)
-			continue;
-		if (c->outoff < c->out.len)
-			close_conn(w, c, "it reads none of its replies "
-			    "(client_idle_timeout)");
-		else if (c->inlen > 0)
-			close_conn(w, c, "no complete request within "
-			    "client_request_timeout");
-		else
-			close_conn(w, c, NULL);		/* idle */
-	}
 }
 
 /* ---- requests ---- */
@@ -729,7 +595,7 @@ wconns_next(struct worker *w, struct wconn_req *rq)
 	if (!c->hasline) {
 		c->scanned = c->inlen;
 		if (c->inlen > 0)
-			c->req_start = mono_ms();
+			c->req_start = wc_mono_ms();
 		if (c->rd_eof)
 			c->inlen = 0;
 	}
@@ -789,7 +655,7 @@ wconns_send(struct worker *w, const char *buf, size_t len)
 		c->routes--;
 		if (c->fd >= 0 && r->id != NULL) {
 			if (c->outoff == c->out.len)
-				c->wr_ms = mono_ms();
+				c->wr_ms = wc_mono_ms();
 			proto_reply_text(&c->out, r->id, strlen(r->id),
 			    is_error, v, vlen);
 		}
@@ -805,7 +671,7 @@ wconns_send(struct worker *w, const char *buf, size_t len)
 			maybe_done(w, c);
 		}
 	}
-	budget(w);
+	wc_budget(w);
 	reap(w);
 }
 
@@ -821,7 +687,7 @@ wconns_tell(struct worker *w, int force)
 	if (w->wc.told_ever && w->wc.told_n == w->wc.nopen &&
 	    w->wc.told_size == size)
 		return;
-	now = mono_ms();
+	now = wc_mono_ms();
 	if (w->wc.told_ever && w->wc.told_n == w->wc.nopen && !force &&
 	    now < w->wc.told_ms + WIRE_ATTACHED_MS)
 		return;
@@ -837,7 +703,7 @@ wconns_tell(struct worker *w, int force)
 void
 wconns_close_all(struct worker *w)
 {
-	uint64_t until = mono_ms() + WCONN_CLOSE_MS, now;
+	uint64_t until = wc_mono_ms() + WCONN_CLOSE_MS, now;
 	struct pollfd p;
 	struct wconn *c;
 	size_t i;
@@ -845,7 +711,7 @@ wconns_close_all(struct worker *w)
 	for (i = 0; i < w->wc.n; i++) {
 		c = w->wc.v[i];
 		while (c->fd >= 0 && c->outoff < c->out.len &&
-		    (now = mono_ms()) < until) {
+		    (now = wc_mono_ms()) < until) {
 			p.fd = c->fd;
 			p.events = POLLOUT;
 			if (poll(&p, 1, (int)(until - now)) <= 0)
@@ -857,7 +723,7 @@ wconns_close_all(struct worker *w)
 	}
 	for (i = 0; i < w->wc.n; i++) {
 		w->wc.v[i]->routes = 0;
-		close_conn(w, w->wc.v[i], NULL);
+		wc_close_conn(w, w->wc.v[i], NULL);
 	}
 	reap(w);
 	for (i = 0; i < w->wc.qlen; i++)

@@ -1,0 +1,53 @@
+/*
+ * worker_conn_int.h — private to the attached connections' files:
+ *
+ *   worker_conn.c         taking them, reading and decoding their lines,
+ *                         routing the replies back, closing them
+ *   worker_conn_limits.c  their deadlines and memory_budget
+ *
+ * The rest of the worker sees them only through worker.h's wconns_*.
+ */
+#ifndef WORKER_CONN_INT_H
+#define WORKER_CONN_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "canon.h"
+
+enum { L_MAX_MESSAGE, L_MAX_OUTPUT, L_IDLE, L_REQUEST, L_MAX_CONNS,
+    L_MAX_PER_UID, L_BUDGET };
+
+struct wconn {
+	int		 fd;		/* -1 once closed */
+	char		*caller;	/* the peer's identity, or NULL */
+	uint64_t	 uid;
+	char		*in;		/* what it sent, not yet run */
+	size_t		 inlen, incap;
+	size_t		 scanned;	/* of in, known to hold no newline */
+	int		 hasline;
+	struct jbuf	 out;		/* replies not yet written, */
+	size_t		 outoff;	/* from here */
+	unsigned	 routes;	/* replies to come */
+	int		 rd_eof;	/* it sent EOF */
+	int		 closing;	/* read no more; close once answered */
+	int		 toolarge;	/* its next "line": one over max_message */
+	uint32_t	 events;	/* registered with epoll */
+	uint64_t	 last_ms;	/* last activity */
+	uint64_t	 wr_ms;		/* replies waiting since, or last
+					   written some of them */
+	uint64_t	 req_start;	/* first byte of a partial line, or 0 */
+};
+
+/* worker_conn.c */
+uint64_t wc_mono_ms(void);
+/* Close it now (what waits to be written is dropped); the struct stays
+ * until it is reaped, and while replies are to come. */
+void	 wc_close_conn(struct worker *, struct wconn *, const char *why);
+
+/* worker_conn_limits.c: close those whose deadline passed; those holding
+ * the most while all of them are over memory_budget. */
+void	 wc_expire(struct worker *);
+void	 wc_budget(struct worker *);
+
+#endif
