@@ -195,7 +195,8 @@ flush_conn(struct worker *w, struct wconn *c)
 	if (c->outoff == c->out.len)
 		c->outoff = c->out.len = 0;
 	else if (c->out.len - c->outoff > w->wc.lim[L_MAX_OUTPUT]) {
-		wc_close_conn(w, c, "it does not read its replies (max_output)");
+		wc_close_conn(w, c,
+		    "it does not read its replies (max_output)");
 		return;
 	} else if (c->outoff > c->out.len / 2) {	/* (what was sent goes) */
 		memmove(c->out.s, c->out.s + c->outoff,

@@ -3,12 +3,12 @@
  * signing nonces full (libvms/note_nonce.c), so that signing a batch's
  * checkpoint costs a few microseconds on the main thread instead of the
  * ~35 of a whole Ed25519 signature. It is woken when the pool of
- * NONCE_POOL is half empty and refills all of it. It runs under SCHED_IDLE (else at
- * nice +19), and only after a signature took a nonce: it gets the time
- * no other thread wants and never preempts the main thread when woken
- * (at nice +10 it did: the main thread was switched out for it right in
- * noncer_kick); when it gets none the pool runs dry and note_sign() signs
- * the usual way, on the main thread, as before.
+ * NONCE_POOL is half empty, and refills all of it. It runs under
+ * SCHED_IDLE (else at nice +19): it gets the time no other thread wants
+ * and never preempts the main thread when woken (at nice +10 it did: the
+ * main thread was switched out for it right in noncer_kick); when it gets
+ * none the pool runs dry and note_sign() signs the usual way, on the main
+ * thread, as before.
  */
 #include <sys/resource.h>
 
@@ -34,7 +34,7 @@ struct noncer {
 	const struct note_signer *signer;
 	/* under mtx */
 	int			 kick, stop;
-	int			 waiting;	/* in cond_wait: the pool full */
+	int			 waiting;	/* in cond_wait (pool full) */
 	uint64_t		 wakes;		/* kicks that woke it */
 };
 
@@ -109,10 +109,12 @@ post(struct noncer *c, int *flag)
  * A signature may have taken a nonce: once the pool is half empty, wake
  * the thread to refill all of it, if it waits (else it is refilling, or
  * starved of CPU: it takes the rest before it waits again). Not after
- * each signature: a wake-up costs the main thread more than the nonce it
- * orders (a futex and a switch, ~20 us of CPU per batch measured on a PVM
- * guest). Once woken it fills the pool before it waits again, so it is
- * woken at most once per NONCE_POOL - NONCE_LOW signatures.
+ * each signature: a wake-up costs more than the nonce it orders (woken
+ * per batch, at 32 attached clients on a PVM guest, the worker spent
+ * 48-73 us of CPU per call against 33-40 once per half pool;
+ * bench/README.md, round 14). Once woken it fills the pool before it
+ * waits again, so it is woken at most once per NONCE_POOL - NONCE_LOW
+ * signatures.
  */
 void
 noncer_kick(struct noncer *c)
