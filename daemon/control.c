@@ -7,8 +7,9 @@
  * others, the memory budget (budget.c: input, requests waiting, replies
  * not yet sent), and timeouts: a client that takes more than
  * client_request_timeout to send one whole line (slow-loris), stays idle
- * for client_idle_timeout, or does not read its replies (max_output, or no
- * progress for client_idle_timeout) is disconnected.
+ * for client_idle_timeout (those two timers in control_timer.c), or does
+ * not read its replies (max_output, or no progress for
+ * client_idle_timeout) is disconnected.
  * Input is read with one read(2) per readable socket (conn_readable).
  * Its listeners (control_listen.c) hand it each connection
  * (control_accept). On shutdown it drains (control_drain.c): once they
@@ -47,48 +48,8 @@
 #include "wire.h"
 
 #define CONN_MAX_PENDING	4096		/* requests awaiting replies */
-#define DRAIN_IDLE_MS		250		/* idle time before a client
-						   is closed on shutdown */
 #define CONN_READ_MAX		16384		/* bytes per read, as libevent's
 						   bufferevents read */
-
-/*
- * The bufferevent owns the socket, its output (written directly first,
- * sockwrite.c) and its write timeout; the input is read by rev, a read
- * event of our own: one read(2) per readable socket, where a bufferevent
- * asks FIONREAD (one ioctl more) before each read.
- */
-struct conn {
-	struct bufferevent	*bev;
-	struct event		*rev;		/* input: conn_readable */
-	struct conn_info	 info;
-	struct rpcreq_list	 pending;
-	unsigned		 npending;
-	int			 closing;	/* no more reads; free after
-						   the output drains */
-	int			 paused;
-	int			 held;		/* attach: nothing more is read
-						   until it is answered or the
-						   connection handed over */
-	struct rpcreq		*guard;		/* conn_read's, while a line
-						   is handled */
-	int			 linger;	/* drain input before closing */
-	int			 aborted;	/* closed at once: freed by
-						   timer_ev */
-	struct event		*idle_ev;	/* shutdown: idle grace */
-	struct event		*timer_ev;	/* request deadline, idle */
-	int			 timer_kind;	/* TIMER_* armed */
-	uint64_t		 req_start;	/* ms: first byte of the line
-						   being received, or 0 */
-	size_t			 scanned;	/* input bytes known to hold
-						   no newline */
-	struct budget_acct	 acct;
-	struct evbuffer_cb_entry *watch_in, *watch_out;
-	char			 who[48];	/* "unix:alice (pid 42)" */
-	TAILQ_ENTRY(conn)	 entry;
-};
-
-enum { TIMER_NONE, TIMER_REQUEST, TIMER_IDLE };
 
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static int nconns;
@@ -108,15 +69,6 @@ conn_rd_off(struct conn *c)
 		log_warnx("event_del failed");
 }
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Stop charging the connection's buffers and release what it holds. */
 static void
 conn_unbudget(struct conn *c)
@@ -127,7 +79,7 @@ conn_unbudget(struct conn *c)
 	budget_close(&c->acct);
 }
 
-static void
+void
 conn_free(struct conn *c)
 {
 	struct rpcreq *req;
@@ -149,69 +101,12 @@ conn_free(struct conn *c)
 	drain_conn_gone();
 }
 
-/* Nothing partial, pending or unsent, in either direction. */
-static int
-conn_is_idle(struct conn *c)
-{
-	return !c->closing && TAILQ_EMPTY(&c->pending) &&
-	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
-}
-
-/* While draining: (re)start the idle grace of an idle client, stop it for
- * a busy one. Never frees c: the close happens in conn_idle_cb. */
-static void
-conn_check_idle(struct conn *c)
-{
-	struct timeval tv = { 0, DRAIN_IDLE_MS * 1000 };
-
-	if (!control_draining || c->closing)
-		return;
-	if (!conn_is_idle(c)) {
-		evtimer_del(c->idle_ev);
-		return;
-	}
-	if (control_refusing)
-		timerclear(&tv);
-	if (control_refusing || !evtimer_pending(c->idle_ev, NULL))
-		evtimer_add(c->idle_ev, &tv);
-}
-
-/*
- * A client stayed idle through the grace: close it, without ever dropping
- * a request. shutdown(SHUT_RD) first makes the client's further writes
- * fail (EPIPE) while what it wrote before stays readable: if anything is
- * there, it is read and served as usual and the connection closes at the
- * EOF that follows.
- */
-static void
-conn_idle_cb(evutil_socket_t unused, short what, void *arg)
-{
-	struct conn *c = arg;
-	int fd = bufferevent_getfd(c->bev);
-	ssize_t n;
-	char b;
-
-	if (!conn_is_idle(c))
-		return;
-	if (shutdown(fd, SHUT_RD) != 0)
-		log_debug("shutdown(SHUT_RD): %s", strerror(errno));
-	n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-	if (n > 0) {
-		log_debug("shutdown: request arrived as the idle client was "
-		    "being closed; serving it");
-		return;
-	}
-	log_debug("shutdown: closing idle client (%s)", c->info.ident);
-	conn_free(c);
-}
-
 /*
  * Close the connection now, whatever it has pending or unsent (a client
  * over a limit): its buffers are released at once and the connection is
  * freed from its timer, outside whatever callback decided it.
  */
-static void
+void
 conn_abort(struct conn *c, const char *fmt, ...)
 {
 	char why[VMS_ERRLEN];
@@ -244,81 +139,6 @@ conn_evict(struct budget_acct *a)
 
 	conn_abort(c, "memory_budget exhausted and it holds the most "
 	    "(%zu bytes)", a->held);
-}
-
-/*
- * Arm the connection's timer for its state: a line partly received must
- * be complete within client_request_timeout of its first byte; a
- * connection with nothing partial, pending or unsent is closed after
- * client_idle_timeout. Busy or paused connections have neither.
- */
-static void
-conn_arm(struct conn *c)
-{
-	const struct vmsd_config *cf = vmsd_conf;
-	size_t inlen = evbuffer_get_length(bufferevent_get_input(c->bev));
-	struct timeval tv;
-	uint64_t now, ms;
-	int kind = TIMER_NONE;
-
-	if (c->aborted || c->closing)
-		return;
-	if (inlen == 0)
-		c->req_start = 0;
-	if (inlen > 0 && !c->paused && !c->held &&
-	    cf->client_request_timeout > 0)
-		kind = TIMER_REQUEST;
-	else if (inlen == 0 && TAILQ_EMPTY(&c->pending) &&
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
-	    cf->client_idle_timeout > 0 && !control_draining)
-		kind = TIMER_IDLE;
-	if (kind == c->timer_kind)
-		return;		/* armed already, same deadline */
-	c->timer_kind = kind;
-	if (kind == TIMER_NONE) {
-		evtimer_del(c->timer_ev);
-		return;
-	}
-	now = mono_ms();
-	if (kind == TIMER_REQUEST) {
-		if (c->req_start == 0)
-			c->req_start = now;
-		ms = c->req_start + (uint64_t)cf->client_request_timeout *
-		    1000;
-		ms = ms > now ? ms - now : 0;
-	} else
-		ms = (uint64_t)cf->client_idle_timeout * 1000;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	evtimer_add(c->timer_ev, &tv);
-}
-
-static void
-conn_timer_cb(evutil_socket_t unused, short what, void *arg)
-{
-	struct conn *c = arg;
-	int kind = c->timer_kind;
-
-	c->timer_kind = TIMER_NONE;
-	if (c->aborted) {
-		conn_free(c);
-		return;
-	}
-	if (kind == TIMER_REQUEST &&
-	    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 &&
-	    !c->paused && !c->held && !c->closing) {
-		conn_abort(c, "no complete request within %u s "
-		    "(client_request_timeout)",
-		    vmsd_conf->client_request_timeout);
-		return;
-	}
-	if (kind == TIMER_IDLE && conn_is_idle(c) && !control_draining) {
-		log_debug("closing the idle connection of %s "
-		    "(client_idle_timeout)", c->who);
-		conn_free(c);
-		return;
-	}
-	conn_arm(c);
 }
 
 static void
@@ -617,9 +437,7 @@ conn_read(struct bufferevent *bev, void *arg)
 			fatalx("evbuffer_remove short");
 		evbuffer_drain(in, eol_len);
 		/* a new line starts: its own deadline */
-		c->req_start = 0;
-		c->timer_kind = TIMER_NONE;
-		evtimer_del(c->timer_ev);
+		conn_timer_reset(c);
 		line[len] = '\0';
 		while (len > 0 && (line[len - 1] == '\r' ||
 		    line[len - 1] == ' ' || line[len - 1] == '\t'))
@@ -794,8 +612,7 @@ control_accept(int fd)
 	    (time_t)vmsd_conf->client_idle_timeout : 86400 * 365;
 	wtv.tv_usec = 0;
 	bufferevent_set_timeouts(c->bev, NULL, &wtv);
-	if ((c->idle_ev = evtimer_new(vmsd_base, conn_idle_cb, c)) == NULL ||
-	    (c->timer_ev = evtimer_new(vmsd_base, conn_timer_cb, c)) == NULL ||
+	if (conn_timers_new(c) != 0 ||
 	    (c->rev = event_new(vmsd_base, fd, EV_READ | EV_PERSIST,
 	    conn_readable, c)) == NULL ||
 	    bufferevent_enable(c->bev, EV_WRITE) != 0 ||
