@@ -20,19 +20,11 @@
 #include "config.h"
 #include "control_int.h"
 #include "log.h"
+#include "util.h"
 #include "vmsd.h"
 
 #define DRAIN_IDLE_MS		250		/* idle time before a client
 						   is closed on shutdown */
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Nothing partial, pending or unsent, in either direction. */
 static int
@@ -124,7 +116,7 @@ conn_arm(struct conn *c)
 		evtimer_del(c->timer_ev);
 		return;
 	}
-	now = mono_ms();
+	now = mono_msec();
 	if (kind == TIMER_REQUEST) {
 		if (c->req_start == 0)
 			c->req_start = now;

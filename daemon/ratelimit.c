@@ -7,7 +7,6 @@
  */
 #include <stdint.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "keytab.h"
 #include "log.h"
@@ -27,15 +26,6 @@ struct bucket {
 
 static struct keytab *by_addr, *by_ident;
 static uint64_t last_sweep;
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Refill b to now; seconds until it holds a token (0: it does). */
 static unsigned
@@ -98,7 +88,7 @@ ratelimit_call(struct rpcreq *req)
 	const struct vmsd_config *c = vmsd_conf;
 	const char *addr = req->addr;
 	struct bucket *ba = NULL, *bi = NULL;
-	uint64_t now = mono_ms();
+	uint64_t now = mono_msec();
 	unsigned wa = 0, wi = 0;
 
 	if (by_addr == NULL) {

@@ -58,12 +58,6 @@ static void answer_unavailable(struct contract *);
 
 static const struct proc_ops worker_ops = { worker_msg, worker_gone };
 
-static uint64_t
-mono_ms(void)
-{
-	return mono_usec() / 1000;
-}
-
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -151,7 +145,7 @@ supervisor_start_worker(struct contract *c)
 	if ((c->worker = proc_spawn(&spec, &worker_ops, c, err,
 	    sizeof(err))) == NULL) {
 		log_warnx("%s: cannot start worker: %s", c->name, err);
-		c->not_before = mono_ms() + 1000;
+		c->not_before = mono_msec() + 1000;
 		return;
 	}
 	log_info("%s: contract worker started, pid %ld", c->name,
@@ -242,7 +236,7 @@ supervisor_pump(struct contract *c)
 			    RPC_UNAVAILABLE, "vmsd is shutting down");
 			return;
 		}
-		now = mono_ms();
+		now = mono_msec();
 		if (now < c->not_before) {
 			/* Re-armed even if pending: it may be the idle timer
 			 * of the worker that just died, due much later. */
@@ -367,7 +361,7 @@ crashed(struct contract *c)
 	unsigned recent;
 	char msg[256];
 
-	if (restart_crash(&c->restart, mono_ms(), vmsd_conf->max_restarts,
+	if (restart_crash(&c->restart, mono_msec(), vmsd_conf->max_restarts,
 	    vmsd_conf->restart_window, &delay, &recent) == RESTART_FAILED) {
 		c->failed = 1;
 		log_warnx("%s: worker crashed %u times within %us: contract "
@@ -379,7 +373,7 @@ crashed(struct contract *c)
 		rpcreq_fail_list(&c->queue, &c->nqueue, RPC_UNAVAILABLE, msg);
 		return;
 	}
-	c->not_before = mono_ms() + delay;
+	c->not_before = mono_msec() + delay;
 	log_info("%s: restarting worker in %llu ms", c->name,
 	    (unsigned long long)delay);
 }

@@ -47,12 +47,6 @@
 #define WCONN_DGRAM	(WIRE_ATTACH_MAX_INPUT + 8192)
 #define WCONN_CLOSE_MS	1000		/* at exit, to write what waits */
 
-uint64_t
-wc_mono_ms(void)
-{
-	return mono_usec() / 1000;
-}
-
 /* The attach channel joins the worker's epoll set (worker_poll.c) under
  * the tag NULL; each connection, under its struct wconn. */
 void
@@ -188,7 +182,7 @@ flush_conn(struct worker *w, struct wconn *c)
 			return;
 		}
 		c->outoff += (size_t)n;
-		c->last_ms = c->wr_ms = wc_mono_ms();
+		c->last_ms = c->wr_ms = mono_msec();
 	}
 	if (c->fd < 0)
 		return;
@@ -224,7 +218,7 @@ put_now(struct wconn *c, const char *id, int code, const char *message,
 	if (v == NULL)
 		fatalx("json_dumps");
 	if (c->outoff == c->out.len)
-		c->wr_ms = wc_mono_ms();
+		c->wr_ms = mono_msec();
 	proto_reply_text(&c->out, id, strlen(id), result == NULL, v,
 	    strlen(v));
 	free(v);
@@ -271,7 +265,7 @@ take_one(struct worker *w, const char *buf, size_t len, int fd)
 	c->fd = fd;
 	c->uid = a.uid;
 	c->caller = a.caller ? xstrdup(a.caller) : NULL;
-	c->last_ms = wc_mono_ms();
+	c->last_ms = mono_msec();
 	if (w->wc.n == w->wc.cap) {
 		w->wc.cap = w->wc.cap ? 2 * w->wc.cap : 16;
 		w->wc.v = xrealloc(w->wc.v, w->wc.cap * sizeof(*w->wc.v));
@@ -401,7 +395,7 @@ add_input(struct worker *w, struct wconn *c, const char *s, size_t n)
 		else {
 			c->scanned = c->inlen;
 			if (c->req_start == 0)
-				c->req_start = wc_mono_ms();
+				c->req_start = mono_msec();
 			if (max > 0 && c->inlen > max)
 				too_large(w, c);
 		}
@@ -433,7 +427,7 @@ read_conn(struct worker *w, struct wconn *c)
 		maybe_done(w, c);
 		return 0;
 	}
-	c->last_ms = wc_mono_ms();
+	c->last_ms = mono_msec();
 	add_input(w, c, buf, (size_t)n);
 	watch(w, c);
 	return 1;
@@ -596,7 +590,7 @@ wconns_next(struct worker *w, struct wconn_req *rq)
 	if (!c->hasline) {
 		c->scanned = c->inlen;
 		if (c->inlen > 0)
-			c->req_start = wc_mono_ms();
+			c->req_start = mono_msec();
 		if (c->rd_eof)
 			c->inlen = 0;
 	}
@@ -656,7 +650,7 @@ wconns_send(struct worker *w, const char *buf, size_t len)
 		c->routes--;
 		if (c->fd >= 0 && r->id != NULL) {
 			if (c->outoff == c->out.len)
-				c->wr_ms = wc_mono_ms();
+				c->wr_ms = mono_msec();
 			proto_reply_text(&c->out, r->id, strlen(r->id),
 			    is_error, v, vlen);
 		}
@@ -688,7 +682,7 @@ wconns_tell(struct worker *w, int force)
 	if (w->wc.told_ever && w->wc.told_n == w->wc.nopen &&
 	    w->wc.told_size == size)
 		return;
-	now = wc_mono_ms();
+	now = mono_msec();
 	if (w->wc.told_ever && w->wc.told_n == w->wc.nopen && !force &&
 	    now < w->wc.told_ms + WIRE_ATTACHED_MS)
 		return;
@@ -704,7 +698,7 @@ wconns_tell(struct worker *w, int force)
 void
 wconns_close_all(struct worker *w)
 {
-	uint64_t until = wc_mono_ms() + WCONN_CLOSE_MS, now;
+	uint64_t until = mono_msec() + WCONN_CLOSE_MS, now;
 	struct pollfd p;
 	struct wconn *c;
 	size_t i;
@@ -712,7 +706,7 @@ wconns_close_all(struct worker *w)
 	for (i = 0; i < w->wc.n; i++) {
 		c = w->wc.v[i];
 		while (c->fd >= 0 && c->outoff < c->out.len &&
-		    (now = wc_mono_ms()) < until) {
+		    (now = mono_msec()) < until) {
 			p.fd = c->fd;
 			p.events = POLLOUT;
 			if (poll(&p, 1, (int)(until - now)) <= 0)

@@ -39,10 +39,8 @@ struct wconn {
 	uint64_t	 req_start;	/* first byte of a partial line, or 0 */
 };
 
-/* worker_conn.c */
-uint64_t wc_mono_ms(void);
-/* Close it now (what waits to be written is dropped); the struct stays
- * until it is reaped, and while replies are to come. */
+/* worker_conn.c: close it now (what waits to be written is dropped);
+ * the struct stays until it is reaped, and while replies are to come. */
 void	 wc_close_conn(struct worker *, struct wconn *, const char *why);
 
 /* worker_conn_limits.c: close those whose deadline passed; those holding

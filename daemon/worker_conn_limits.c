@@ -78,7 +78,7 @@ due_in(const struct worker *w, const struct wconn *c, uint64_t now)
 int
 wconns_timeout(const struct worker *w)
 {
-	uint64_t now = wc_mono_ms();
+	uint64_t now = mono_msec();
 	int64_t best = -1, d;
 	size_t i;
 
@@ -103,7 +103,7 @@ wconns_timeout(const struct worker *w)
 void
 wc_expire(struct worker *w)
 {
-	uint64_t now = wc_mono_ms();
+	uint64_t now = mono_msec();
 	struct wconn *c;
 	size_t i;
 

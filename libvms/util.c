@@ -555,6 +555,12 @@ mono_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+uint64_t
+mono_msec(void)
+{
+	return mono_usec() / 1000;
+}
+
 /*
  * Length of the UTF-8 sequence at s (at most n bytes), or 0 if invalid:
  * overlong forms, surrogates and code points above U+10FFFF are refused.

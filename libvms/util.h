@@ -82,6 +82,7 @@ void	 fault_point(const char *name);
 /* ms since the epoch as "2025-01-31T12:00:00.000Z" ("?" if out of range) */
 void	 utc_ms(uint64_t ms, char *buf, size_t len);
 uint64_t mono_usec(void);       /* CLOCK_MONOTONIC, µs */
+uint64_t mono_msec(void);       /* CLOCK_MONOTONIC, ms */
 
 /* UTF-8: length of the sequence at s (at most n bytes), or 0 if invalid
  * (overlong forms, surrogates, > U+10FFFF refused); *cp gets the code

@@ -1,5 +1,6 @@
 /*
- * test-util.c — hex, base64, atomic file replace, contract names.
+ * test-util.c — hex, base64, atomic file replace, contract names, UTF-8,
+ * the monotonic clock.
  */
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -191,6 +192,20 @@ TEST(utf8)
 	CHECK(utf8_valid("01234567", 8) && utf8_valid("", 0));
 }
 
+/* The daemon's one millisecond clock: CLOCK_MONOTONIC, as mono_usec,
+ * never going back, and a 20 ms sleep moves it by about that much. */
+TEST(mono_msec)
+{
+	uint64_t a, b, u;
+
+	a = mono_msec();
+	u = mono_usec();
+	CHECK(u / 1000 >= a && u / 1000 - a <= 1);
+	CHECK(usleep(20000) == 0);
+	b = mono_msec();
+	CHECK(b >= a + 19 && b < a + 2000);
+}
+
 int
 main(void)
 {
@@ -203,5 +218,6 @@ main(void)
 	RUN(atomic_write_paced);
 	RUN(contract_names);
 	RUN(utf8);
+	RUN(mono_msec);
 	return test_summary();
 }
