@@ -42,23 +42,34 @@ ledger_history_free(struct ledger *l)
 	l->hist_loaded = 0;
 }
 
-int
-ledger_history_append(struct ledger *l, const char *note, int sync,
+/*
+ * Append n notes as records in one write (the deferred ones of several
+ * batches go together), synced if asked. On failure nothing of them is
+ * kept: the partial records are cut (if that fails too, the next append
+ * overwrites them and open's repair cuts any tail).
+ */
+static int
+append_records(struct ledger *l, char *const *notes, size_t n, int sync,
     char *err, size_t errlen)
 {
-	size_t len = strlen(note);
-	uint8_t *rec = xmalloc(4 + len);
-	uint64_t size;
+	size_t i, len, total = 0, at = 0;
+	uint8_t *buf;
+	uint64_t size, off;
 
-	ledger_put_be32(rec, (uint32_t)len);
-	memcpy(rec + 4, note, len);
+	for (i = 0; i < n; i++)
+		total += 4 + strlen(notes[i]);
+	buf = xmalloc(total > 0 ? total : 1);
+	for (i = 0; i < n; i++) {
+		len = strlen(notes[i]);
+		ledger_put_be32(buf + at, (uint32_t)len);
+		memcpy(buf + at + 4, notes[i], len);
+		at += 4 + len;
+	}
 	errno = 0;
-	if (pwrite_full(l->fd_hist, rec, 4 + len, (off_t)l->hist_end) != 0 ||
+	if (pwrite_full(l->fd_hist, buf, total, (off_t)l->hist_end) != 0 ||
 	    (sync && fsync(l->fd_hist) != 0)) {
 		int e = errno ? errno : EIO;
 
-		/* cut the partial record; if that fails too, the next
-		 * append overwrites it and open's repair cuts any tail */
 		if (ftruncate(l->fd_hist, (off_t)l->hist_end) != 0)
 			seterr(err, errlen, "%s/checkpoints: %s (and cutting "
 			    "the partial record: %s)", l->dir, strerror(e),
@@ -66,18 +77,32 @@ ledger_history_append(struct ledger *l, const char *note, int sync,
 		else
 			seterr(err, errlen, "%s/checkpoints: %s", l->dir,
 			    strerror(e));
-		free(rec);
+		free(buf);
 		return -1;
 	}
-	free(rec);
-	if (l->hist_loaded && checkpoint_note_size(note, len, &size) == 0)
-		index_push(l, size, l->hist_end);
-	l->hist_end += 4 + len;
-	if (l->sync_in_commits) {	/* (a sync point's anchor) */
+	free(buf);
+	for (i = 0, off = l->hist_end; i < n; i++) {
+		len = strlen(notes[i]);
+		if (l->hist_loaded && checkpoint_note_size(notes[i], len,
+		    &size) == 0)
+			index_push(l, size, off);
+		off += 4 + len;
+	}
+	l->hist_end = off;
+	if (n > 0 && l->sync_in_commits) {	/* (a sync point's anchor) */
 		free(l->hist_last);
-		l->hist_last = xstrdup(note);
+		l->hist_last = xstrdup(notes[n - 1]);
 	}
 	return 0;
+}
+
+int
+ledger_history_append(struct ledger *l, const char *note, int sync,
+    char *err, size_t errlen)
+{
+	char *one = (char *)note;	/* (only read) */
+
+	return append_records(l, &one, 1, sync, err, errlen);
 }
 
 void
@@ -111,14 +136,15 @@ int
 ledger_history_flush(struct ledger *l, char *err, size_t errlen)
 {
 	size_t i;
-	int rc = 0;
+	int rc;
 
-	for (i = 0; i < l->hq_n; i++) {
-		if (rc == 0 && ledger_history_append(l, l->hq[i], 0, err,
-		    errlen) != 0)
-			rc = -1;	/* the next open recovers them */
+	if (l->hq_n == 0)
+		return 0;
+	/* one write for all of them; if it fails, the next open records
+	 * them again from the commit records */
+	rc = append_records(l, l->hq, l->hq_n, 0, err, errlen);
+	for (i = 0; i < l->hq_n; i++)
 		free(l->hq[i]);
-	}
 	l->hq_n = 0;
 	return rc;
 }

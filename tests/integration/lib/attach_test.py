@@ -402,9 +402,16 @@ def case_one_wait_per_call():
     say(recv_err <= n // 10 and polls <= n // 10, "one_wait_per_call",
         "%d calls: recvfrom errors %d, poll %d; %s" %
         (n, recv_err, polls, sorted(k.items())))
+    # Per call: index, hashes and entries, the head's slot; the history's
+    # records of several batches go in one write (a write each made 5
+    # per call).
+    pw = k.get("pwrite64", (0, 0))[0]
+    say(pw <= n * 9 // 2, "history_records_written_together",
+        "%d calls: pwrite64 %d; %s" % (n, pw, sorted(k.items())))
     print("     (%d calls: epoll_wait %d, recvfrom %d of which failed %d, "
-          "poll %d)" % (n, k.get("epoll_wait", (0, 0))[0],
-                        k.get("recvfrom", (0, 0))[0], recv_err, polls))
+          "poll %d, pwrite64 %d)" % (n, k.get("epoll_wait", (0, 0))[0],
+                                     k.get("recvfrom", (0, 0))[0], recv_err,
+                                     polls, pw))
 
 
 def case_stop():
