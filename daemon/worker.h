@@ -320,12 +320,15 @@ void	 worker_children_recover(struct worker *);
  * ticket it is given. */
 struct committer *committer_start(char *err, size_t errlen);
 void	 committer_submit(struct committer *, const struct ledger_ticket *);
+/* Has the submitted fsync returned? No lock, no system call. */
 int	 committer_done(struct committer *);
 /* Wait for the submitted fsync (blocks); returns its errno, 0 if done. */
 int	 committer_result(struct committer *);
 /* Readable once the submitted fsync has returned; committer_result()
- * resets it. */
+ * resets it, committer_event() (the loop saw it readable) drops a late
+ * write for a result already collected. */
 int	 committer_fd(const struct committer *);
+void	 committer_event(struct committer *);
 void	 committer_stop(struct committer *);
 
 /* worker_nonce.c: a thread that keeps the signer's pool of signing

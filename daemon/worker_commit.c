@@ -1,18 +1,36 @@
 /*
  * worker_commit.c — the worker's commit thread. The main thread prepares a
- * commit (signs it, appends the commit record) and hands its ticket over;
- * this thread runs the fdatasync (ledger_commit_fsync, which touches only
- * the ticket) while the main thread executes the next batch, then posts
- * the result under the mutex, signals done_cv and makes its eventfd
- * readable, so that the main thread can wait in one poll() for the result
- * or for new requests, whichever comes first (worker.c). The main thread
- * collects the result and finishes the commit.
+ * commit (signs it, appends the commit record), stores its ticket and
+ * posts the thread's semaphore; this thread runs the fdatasync
+ * (ledger_commit_fsync, which touches only the ticket) while the main
+ * thread executes the next batch, stores the result, sets `done`
+ * (release) and only then makes its eventfd readable. The main thread,
+ * woken by the eventfd in its one epoll_wait (worker_poll.c) or finding
+ * `done` set between two calls (worker.c), collects the result.
+ *
+ * No lock: a ticket and a result each have one writer, and the semaphore
+ * (ticket) and `done` (result) publish them. With a mutex and two
+ * condition variables (round 14), the thread posted its result with the
+ * mutex held, so the main thread, woken by that eventfd_write, could block
+ * on the mutex and be switched out a second time; and each time the thread
+ * woke for a ticket, glibc's pthread_cond_wait took the mutex back marked
+ * contended, so its unlock made a futex system call for nobody. Now the
+ * thread makes one futex call per batch, the wait for its next ticket
+ * (bench/README.md, round 15; daemon-syscalls.sh counts them).
+ *
+ * Because `done` is set before the eventfd is written, the main thread can
+ * collect a result before its eventfd_write; that write then arrives
+ * stale, and committer_event() (a readable eventfd with no result posted)
+ * or committer_result() (while it waits) drops it.
  * One ticket at a time; the ledger itself is never touched here.
  */
 #include <sys/eventfd.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,15 +42,15 @@
 
 struct committer {
 	pthread_t		 thread;
-	pthread_mutex_t		 mtx;
-	pthread_cond_t		 cv;		/* to the thread: job or stop */
-	pthread_cond_t		 done_cv;	/* from it: result posted */
+	sem_t			 go;		/* posted: a ticket, or stop */
 	int			 efd;		/* readable: result posted */
-	/* under mtx */
-	int			 job;		/* ticket submitted, not taken */
-	int			 done;		/* result posted, not collected */
-	int			 stop;
+	/* written by the main thread before it posts `go` */
 	struct ledger_ticket	 ticket;
+	int			 stop;
+	/* written by the thread: result, then done (release); the main
+	 * thread reads result once it sees done (acquire) and clears done
+	 * before it posts the next ticket */
+	atomic_int		 done;
 	int			 result;
 	/* main thread only */
 	int			 busy;		/* submitted, result not collected */
@@ -56,38 +74,17 @@ static void *
 committer_run(void *arg)
 {
 	struct committer *c = arg;
-	struct ledger_ticket t;
-	int r;
 
 	for (;;) {
-		if (pthread_mutex_lock(&c->mtx) != 0)
-			fatalx("committer: mutex");
-		while (!c->job && !c->stop)
-			if (pthread_cond_wait(&c->cv, &c->mtx) != 0)
-				fatalx("committer: cond_wait");
-		if (!c->job) {
-			(void)pthread_mutex_unlock(&c->mtx);
+		while (sem_wait(&c->go) != 0)
+			if (errno != EINTR)
+				fatal("committer: sem_wait");
+		if (c->stop)
 			return NULL;
-		}
-		t = c->ticket;
-		c->job = 0;
-		(void)pthread_mutex_unlock(&c->mtx);
-
-		r = ledger_commit_fsync(&t);
-
-		if (pthread_mutex_lock(&c->mtx) != 0)
-			fatalx("committer: mutex");
-		c->result = r;
-		c->done = 1;
-		/* (under the mutex: whoever collects the result finds the
-		 * eventfd already written, and drains it) */
+		c->result = ledger_commit_fsync(&c->ticket);
+		atomic_store_explicit(&c->done, 1, memory_order_release);
 		if (eventfd_write(c->efd, 1) != 0)
 			fatal("committer: eventfd_write");
-		(void)pthread_mutex_unlock(&c->mtx);
-		/* (after the unlock: a waiter woken with the mutex still held
-		 * would block on it and be woken twice) */
-		if (pthread_cond_signal(&c->done_cv) != 0)
-			fatalx("committer: cond_signal");
 	}
 }
 
@@ -103,11 +100,16 @@ committer_start(char *err, size_t errlen)
 		free(c);
 		return NULL;
 	}
-	if ((e = pthread_mutex_init(&c->mtx, NULL)) != 0 ||
-	    (e = pthread_cond_init(&c->cv, NULL)) != 0 ||
-	    (e = pthread_cond_init(&c->done_cv, NULL)) != 0 ||
-	    (e = pthread_create(&c->thread, NULL, committer_run, c)) != 0) {
+	if (sem_init(&c->go, 0, 0) != 0) {
+		seterr(err, errlen, "commit thread: sem_init: %s",
+		    strerror(errno));
+		(void)close(c->efd);
+		free(c);
+		return NULL;
+	}
+	if ((e = pthread_create(&c->thread, NULL, committer_run, c)) != 0) {
 		seterr(err, errlen, "commit thread: %s", strerror(e));
+		(void)sem_destroy(&c->go);
 		(void)close(c->efd);
 		free(c);
 		return NULL;
@@ -118,52 +120,51 @@ committer_start(char *err, size_t errlen)
 void
 committer_submit(struct committer *c, const struct ledger_ticket *t)
 {
-	if (pthread_mutex_lock(&c->mtx) != 0)
-		fatalx("committer: mutex");
 	if (c->busy)
 		fatalx("committer: a commit is already in flight");
 	c->ticket = *t;
-	c->job = c->busy = 1;
-	(void)pthread_mutex_unlock(&c->mtx);
-	/* (after the unlock: woken with it held, the thread would block on
-	 * the mutex, and this one be switched out twice for it) */
-	if (pthread_cond_signal(&c->cv) != 0)
-		fatalx("committer: cond_signal");
+	c->busy = 1;
+	if (sem_post(&c->go) != 0)
+		fatal("committer: sem_post");
 }
 
-/* Has the submitted fsync returned? Does not block. */
+/* Has the submitted fsync returned? Does not block, takes no lock. */
 int
 committer_done(struct committer *c)
 {
-	int d;
-
-	if (!c->busy)
-		return 0;
-	if (pthread_mutex_lock(&c->mtx) != 0)
-		fatalx("committer: mutex");
-	d = c->done;
-	(void)pthread_mutex_unlock(&c->mtx);
-	return d;
+	return c->busy &&
+	    atomic_load_explicit(&c->done, memory_order_acquire);
 }
 
 int
 committer_result(struct committer *c)
 {
-	int r;
+	struct pollfd p;
 
 	if (!c->busy)
 		fatalx("committer: no commit in flight");
-	if (pthread_mutex_lock(&c->mtx) != 0)
-		fatalx("committer: mutex");
-	while (!c->done)
-		if (pthread_cond_wait(&c->done_cv, &c->mtx) != 0)
-			fatalx("committer: cond_wait");
-	r = c->result;
-	c->done = 0;
+	while (!atomic_load_explicit(&c->done, memory_order_acquire)) {
+		p.fd = c->efd;
+		p.events = POLLIN;
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			fatal("committer: poll");
+		/* readable with no result: a collected one's late write */
+		if (!atomic_load_explicit(&c->done, memory_order_acquire))
+			drain(c->efd);
+	}
 	c->busy = 0;
+	atomic_store_explicit(&c->done, 0, memory_order_relaxed);
+	/* (the thread may not have written the eventfd yet: then its
+	 * write comes stale, for committer_event to drop) */
 	drain(c->efd);
-	(void)pthread_mutex_unlock(&c->mtx);
-	return r;
+	return c->result;
+}
+
+void
+committer_event(struct committer *c)
+{
+	if (!committer_done(c))
+		drain(c->efd);
 }
 
 /* Readable once the submitted fsync has returned (for poll()). */
@@ -180,16 +181,12 @@ committer_stop(struct committer *c)
 		return;
 	if (c->busy)
 		(void)committer_result(c);
-	if (pthread_mutex_lock(&c->mtx) != 0)
-		fatalx("committer: mutex");
 	c->stop = 1;
-	(void)pthread_cond_signal(&c->cv);
-	(void)pthread_mutex_unlock(&c->mtx);
+	if (sem_post(&c->go) != 0)
+		fatal("committer: sem_post");
 	if (pthread_join(c->thread, NULL) != 0)
 		log_warnx("committer: pthread_join failed");
-	(void)pthread_cond_destroy(&c->cv);
-	(void)pthread_cond_destroy(&c->done_cv);
-	(void)pthread_mutex_destroy(&c->mtx);
+	(void)sem_destroy(&c->go);
 	(void)close(c->efd);
 	free(c);
 }

@@ -108,7 +108,7 @@ int
 worker_read_more(struct worker *w, int block)
 {
 	struct epoll_event ev[WPOLL_EVENTS];
-	int n, i, got = 0, vmsd = 0, snap = 0;
+	int n, i, got = 0, vmsd = 0, snap = 0, commit = 0;
 	void *tag;
 
 	while ((n = epoll_wait(w->ep, ev, WPOLL_EVENTS, block ?
@@ -121,9 +121,13 @@ worker_read_more(struct worker *w, int block)
 			vmsd = 1;
 		else if (tag == &tag_snap)
 			snap = 1;
-		else if (tag != &tag_commit)	/* (serve() collects it) */
+		else if (tag == &tag_commit)
+			commit = 1;	/* (serve() collects it) */
+		else
 			got |= wconns_event(w, tag, ev[i].events);
 	}
+	if (commit)
+		committer_event(w->com);
 	if (snap)
 		worker_snapshot_check(w);
 	wconns_after(w);

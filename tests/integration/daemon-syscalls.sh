@@ -6,7 +6,8 @@
 # EV_WRITE (epoll_ctl) for each batch, and sockets are read without
 # asking FIONREAD first. And the worker, answering an attached client,
 # waits once per turn (one epoll set) and reads vmsd's socket only when
-# it is ready.
+# it is ready. And the worker's commit thread makes one futex call per
+# batch it syncs (the wait for the next), none to post a result.
 . "$TOP/tests/integration/lib/daemon.sh"
 
 if ! command -v strace >/dev/null 2>&1; then
@@ -58,6 +59,34 @@ reads=$(( $(count read) + $(count readv) + $(count recvfrom) ))
 check no_fionread "ioctl $ioctls for $N calls" [ "$ioctls" -eq 0 ]
 check one_read_per_call "reads $reads for $N calls" [ "$reads" -le $((N * 3 / 2)) ]
 sed 's/^/     /' "$T/strace.out" | head -n 20
+
+# The worker's commit thread, at 16 clients (batches of several calls go
+# to it): one futex call per batch it syncs, the wait for its next ticket.
+# With a mutex and condition variables it made two (pthread_cond_wait
+# takes the mutex back marked contended, so its unlock is a futex wake for
+# nobody) and could make the main thread wait on the mutex.
+wpid=$(rpc info '{"contract":"c"}' | field result.pid)
+strace -f -p "$wpid" -e trace=futex,fdatasync -o "$T/wstrace.out" \
+    2>"$T/wstrace.err" &
+SPID=$!
+i=0
+while [ $i -lt 50 ] && ! grep -q attached "$T/wstrace.err" 2>/dev/null; do
+	sleep 0.1; i=$((i + 1))
+done
+$RPC -s "$T/s.sock" load --clients $CLIENTS --calls $CALLS --contract c \
+    --method inc >"$T/load2.json"
+kill -INT "$SPID"
+wait "$SPID"
+# the commit thread: the one that makes the most fdatasync calls
+set -- $(awk '$2 ~ /^fdatasync\(/ { f[$1]++ } $2 ~ /^futex\(/ { x[$1]++ }
+    END { for (t in f) if (f[t] > best) { best = f[t]; tid = t }
+	print best + 0, x[tid] + 0 }' "$T/wstrace.out")
+syncs=$1 futexes=$2
+check commit_thread_syncs "the commit thread synced $syncs batches" \
+    [ "$syncs" -ge 10 ]
+check commit_thread_one_futex_per_batch \
+    "the commit thread: $futexes futex calls for $syncs fdatasyncs" \
+    [ "$futexes" -le $((syncs + syncs / 4 + 2)) ]
 
 # The worker, answering one attached client: one epoll_wait for all it
 # waits on, vmsd's socket read only when ready (attach_test.py).
