@@ -38,7 +38,8 @@ struct proc_ops {
 	void	(*gone)(struct proc *, int status, void *arg);
 };
 
-/* Once at startup: open our own executable for exec'ing workers. */
+/* Once at startup: open our own executable for exec'ing workers, and
+ * have their heaps in huge pages (GLIBC_TUNABLES). */
 void		 proc_init(void);
 struct proc	*proc_spawn(const struct proc_spec *, const struct proc_ops *,
 		    void *arg, char *err, size_t errlen);
