@@ -161,9 +161,11 @@ conn_timer_cb(evutil_socket_t unused, short what, void *arg)
 int
 conn_timers_new(struct conn *c)
 {
-	return (c->idle_ev = evtimer_new(vmsd_base, conn_idle_cb, c)) ==
-	    NULL || (c->timer_ev = evtimer_new(vmsd_base, conn_timer_cb, c)) ==
-	    NULL ? -1 : 0;
+	if ((c->idle_ev = evtimer_new(vmsd_base, conn_idle_cb, c)) == NULL)
+		return -1;
+	if ((c->timer_ev = evtimer_new(vmsd_base, conn_timer_cb, c)) == NULL)
+		return -1;
+	return 0;
 }
 
 void
