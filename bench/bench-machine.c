@@ -33,6 +33,8 @@
 #define HEAP_MIB	256	/* the forked heap */
 #define BLOCK		200	/* its blocks' size (a state's files) */
 
+/* (Not libvms's mono_usec: its whole microseconds are too coarse for a
+ * round trip of 6 us.) */
 static double
 now_us(void)
 {
