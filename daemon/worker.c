@@ -315,6 +315,7 @@ run_lines(struct worker *w)
 		} else if (!run_attached(w))
 			continue;	/* an empty line */
 		w->nopen++;
+		w->fresh = 0;
 		/* A call that waited for an oracle: commit and answer now
 		 * rather than make the calls after it wait for theirs too
 		 * (and vmsd's call_timeout run out). */

@@ -125,6 +125,10 @@ struct worker {
 	char		*in;		/* unparsed input */
 	size_t		 inlen, incap;
 	int		 eof;
+	int		 fresh;		/* nothing run since a blocking wait
+					   took what was ready: a wait that
+					   would not block is skipped
+					   (worker_poll.c) */
 
 	/*
 	 * Group commit, pipelined: the open batch (calls executed and

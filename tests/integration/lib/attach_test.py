@@ -408,6 +408,12 @@ def case_one_wait_per_call():
     pw = k.get("pwrite64", (0, 0))[0]
     say(pw <= n * 9 // 2, "history_records_written_together",
         "%d calls: pwrite64 %d; %s" % (n, pw, sorted(k.items())))
+    # Per call: the wait for it, and one look for more before its flush
+    # (the group commit's); none right after the wait that took it
+    # (worker_poll.c's w->fresh; 3 per call before).
+    ew = k.get("epoll_wait", (0, 0))[0]
+    say(ew <= n * 5 // 2, "no_look_after_a_wait",
+        "%d calls: epoll_wait %d; %s" % (n, ew, sorted(k.items())))
     print("     (%d calls: epoll_wait %d, recvfrom %d of which failed %d, "
           "poll %d, pwrite64 %d)" % (n, k.get("epoll_wait", (0, 0))[0],
                                      k.get("recvfrom", (0, 0))[0], recv_err,
