@@ -5,8 +5,8 @@
  * and verified random reads at 1M entries; then the disk under it: what one
  * fdatasync costs after the writes a commit makes (an append to `entries`,
  * the signed head's slot overwritten in place), after an overwrite of
- * zero-filled space, and two files synced at once from two threads. Runs
- * in well under 30 s.
+ * zero-filled space, two files synced at once from two threads, and two
+ * threads flushing slots of one file at once. Runs in well under 30 s.
  *
  *   make bench              (all benchmarks), or
  *   make build/bench/bench-ledger && VMS_BENCH_DIR=/var/tmp build/bench/bench-ledger
@@ -93,9 +93,11 @@ bench_batches(const char *base, uint64_t batch, uint64_t budget_us)
 
 /*
  * The disk alone: a file written and fdatasynced `n` times, each time
- * `len` bytes appended (`how` APPEND), two slots of `len` bytes at 0 and
- * 4096 overwritten in turn (SLOTS: the signed head), or `len` bytes
- * written over zeros synced beforehand (ZEROED: a preallocated file).
+ * `len` bytes appended (`how` APPEND), two slots of `len` bytes at `at`
+ * and `at` + 4096 overwritten in turn (SLOTS: the signed head), or `len`
+ * bytes written over zeros synced beforehand (ZEROED: a preallocated
+ * file). A `shared` file is the caller's: opened without truncating it,
+ * through a descriptor of the run's own, and left in place.
  */
 enum disk_write { APPEND, SLOTS, ZEROED };
 
@@ -105,6 +107,8 @@ struct disk_run {
 	size_t		 len;
 	unsigned	 n;
 	double		 us;		/* per fdatasync */
+	off_t		 at;
+	int		 shared;
 };
 
 static void *
@@ -114,13 +118,13 @@ disk_run(void *arg)
 	static const char zeros[65536];
 	char buf[8192];
 	uint64_t t0;
-	off_t off = 0, z;
+	off_t off = r->at, z;
 	unsigned i;
 	int fd;
 
 	memset(buf, 'x', sizeof(buf));
-	if ((fd = open(r->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) < 0)
+	if ((fd = open(r->path, O_RDWR | O_CREAT | O_CLOEXEC |
+	    (r->shared ? 0 : O_TRUNC), 0600)) < 0)
 		fatal("open %s", r->path);
 	if (r->how == ZEROED) {
 		for (z = 0; z < (off_t)(r->len * r->n); z += sizeof(zeros))
@@ -134,12 +138,12 @@ disk_run(void *arg)
 		if (pwrite_full(fd, buf, r->len, off) != 0 ||
 		    fdatasync(fd) != 0)
 			fatal("write and fdatasync %s", r->path);
-		off = r->how == SLOTS ? (off == 0 ? 4096 : 0) :
-		    off + (off_t)r->len;
+		off = r->how == SLOTS ? (off == r->at ? r->at + 4096 :
+		    r->at) : off + (off_t)r->len;
 	}
 	r->us = (double)(mono_usec() - t0) / r->n;
 	close(fd);
-	if (unlink(r->path) != 0)
+	if (!r->shared && unlink(r->path) != 0)
 		fatal("unlink %s", r->path);
 	return NULL;
 }
@@ -148,16 +152,16 @@ static void
 bench_disk(const char *base)
 {
 	char *a, *b;
-	struct disk_run ent, head, zeroed, ent2, head2;
+	struct disk_run ent, head, zeroed, ent2, head2, s1, s2;
 	pthread_t t1, t2;
 	unsigned n = 1000;
 
 	xasprintf(&a, "%s/bench-ledger-%ld-disk-a", base, (long)getpid());
 	xasprintf(&b, "%s/bench-ledger-%ld-disk-b", base, (long)getpid());
 	/* a batch of ~16 RSVPs and its commit record; the head's slot */
-	ent = (struct disk_run){ a, APPEND, 6000, n, 0 };
-	head = (struct disk_run){ b, SLOTS, 4096, n, 0 };
-	zeroed = (struct disk_run){ a, ZEROED, 6000, n, 0 };
+	ent = (struct disk_run){ a, APPEND, 6000, n, 0, 0, 0 };
+	head = (struct disk_run){ b, SLOTS, 4096, n, 0, 0, 0 };
+	zeroed = (struct disk_run){ a, ZEROED, 6000, n, 0, 0, 0 };
 	disk_run(&ent);
 	disk_run(&head);
 	disk_run(&zeroed);
@@ -177,6 +181,25 @@ bench_disk(const char *base)
 	printf("  disk: the append and the slot at once        %8.1f and "
 	    "%.1f us (one after the other: %.1f us)\n", ent2.us, head2.us,
 	    ent.us + head.us);
+	/*
+	 * Two commits' flushes in flight on the signed head: two threads,
+	 * each with a descriptor of its own, each overwriting slots of its
+	 * own in one file. How many flushes a second the disk then takes,
+	 * against one thread's: what a second commit in flight could win
+	 * (bench/README.md, round 16).
+	 */
+	s1 = (struct disk_run){ b, SLOTS, 4096, n, 0, 0, 1 };
+	s2 = (struct disk_run){ b, SLOTS, 4096, n, 0, 8192, 1 };
+	if (pthread_create(&t1, NULL, disk_run, &s1) != 0 ||
+	    pthread_create(&t2, NULL, disk_run, &s2) != 0)
+		fatalx("pthread_create");
+	(void)pthread_join(t1, NULL);
+	(void)pthread_join(t2, NULL);
+	if (unlink(b) != 0)
+		fatal("unlink %s", b);
+	printf("  disk: two slots of one file at once          %8.1f and "
+	    "%.1f us (%.0f flushes/s in all; one at a time %.0f)\n", s1.us,
+	    s2.us, 1e6 / s1.us + 1e6 / s2.us, 1e6 / head.us);
 	free(a);
 	free(b);
 }
