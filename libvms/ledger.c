@@ -135,14 +135,18 @@ ledger_close(struct ledger *l)
 		close(l->fd_hist);
 	if (l->head_fd >= 0)
 		close(l->head_fd);
+	if (l->head_fds[1] >= 0)
+		close(l->head_fds[1]);
 	ledger_history_free(l);
 	for (i = 0; i < l->hq_n; i++)
 		free(l->hq[i]);
-	free(l->p_note);
-	free(l->p_anchor);
+	for (i = 0; i < LEDGER_INFLIGHT; i++) {
+		free(l->pend[i].note);
+		free(l->pend[i].anchor);
+		free(l->pend[i].head);
+	}
 	free(l->hist_last);
 	free(l->anchor_path);
-	free(l->p_head);
 	free(l->wb_ent.buf);
 	free(l->wb_idx.buf);
 	free(l->wb_hash.buf);

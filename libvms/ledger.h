@@ -126,11 +126,12 @@ int	ledger_commit(struct ledger *, char *err, size_t errlen);
  *                          nothing was appended, COMMIT_FAILED (err)
  *   ledger_commit_fsync    (any thread) the commit point: without a
  *                          signed head, fdatasync `entries`; with one,
- *                          write the head's slot with the batch in it
- *                          and fdatasync the head (one flush), syncing
- *                          `entries` first only when the slot is needed
- *                          for a batch `entries` may not hold durably
- *                          yet or the batch does not fit; touches only
+ *                          fdatasync the head, whose slot prepare wrote
+ *                          with the batch in it (one flush); or, when
+ *                          the slot is needed for a batch `entries` may
+ *                          not hold durably yet or the batch does not
+ *                          fit, sync `entries`, then write the slot
+ *                          without it and sync the head; touches only
  *                          the ticket; 0 or an errno
  *   ledger_commit_finish   (owner) with the errno of phase 2: the
  *                          checkpoint becomes the committed one (history,
@@ -139,9 +140,10 @@ int	ledger_commit(struct ledger *, char *err, size_t errlen);
  *                          if the signed head's write failed, the batch
  *                          may be durable, nothing is discarded, and the
  *                          ledger must be reopened.
- * One commit may be in flight at a time; entries appended meanwhile go
- * into the next one. Rollback is refused while one is in flight; finish it
- * before ledger_close().
+ * One commit may be in flight at a time, or two (ledger_commits_in_flight);
+ * entries appended meanwhile go into the next one. Commits finish in the
+ * order they were prepared. Rollback is refused while one is in flight;
+ * finish them before ledger_close().
  */
 struct ledger_ticket {
 	int		 fd;	/* `entries` */
@@ -172,7 +174,21 @@ enum commit_prepared {
 enum commit_prepared ledger_commit_prepare(struct ledger *,
 	    struct ledger_ticket *, char *err, size_t errlen);
 int	ledger_commit_fsync(const struct ledger_ticket *);
-/* The signed checkpoint note of the prepared commit (covering
+/*
+ * Up to n (1, the default, or 2) commits in flight: a second is prepared
+ * while the first's fdatasync runs, and its own runs beside it (the disk
+ * takes nearly twice as many flushes a second from two threads: bench/
+ * README.md, round 16). Only with a signed head attached (each flush has
+ * its own descriptor of it), and only after a commit whose slot holds
+ * its batch: the slots are written in order at prepare, so that a
+ * durable head never skips a batch. If the older of two fails, the
+ * younger may still be durable: the ledger must then be reopened, as
+ * after a failed write of the head.
+ */
+void	ledger_commits_in_flight(struct ledger *, unsigned n);
+/* Can a commit be prepared now (none in flight, or room for a second)? */
+int	ledger_commit_room(const struct ledger *);
+/* The signed checkpoint note of the newest prepared commit (covering
  * ticket.size entries, owned by the ledger), or NULL if none is in
  * flight: receipts for the batch can be built while its fdatasync runs. */
 const char *ledger_prepared_checkpoint(const struct ledger *);

@@ -150,7 +150,7 @@ ledger_errno(const struct ledger *l)
 int
 ledger_rollback(struct ledger *l, char *err, size_t errlen)
 {
-	if (l->pending) {
+	if (l->npend > 0) {
 		seterr(err, errlen, "%s: rollback: a commit is in flight",
 		    l->dir);
 		return -1;
@@ -296,24 +296,30 @@ ledger_sync_in_commits(struct ledger *l, int on)
  * history only then; its index and hashes were written with its batch).
  */
 static void
-anchor_prepare(struct ledger *l, struct ledger_ticket *t)
+anchor_prepare(struct ledger *l, struct ledger_pend *p,
+    struct ledger_ticket *t)
 {
 	uint64_t n;
+	unsigned i;
 
 	if (!l->sync_in_commits || !l->sync_due || l->hist_last == NULL ||
 	    checkpoint_note_size(l->hist_last, strlen(l->hist_last), &n) != 0 ||
 	    n <= l->anchor_size)
 		return;
+	/* one at a time: two would replace `checkpoint` at once */
+	for (i = 0; i < l->npend; i++)
+		if (l->pend[(l->pfirst + i) % LEDGER_INFLIGHT].anchor != NULL)
+			return;
 	if (l->anchor_path == NULL)
 		l->anchor_path = ledger_path(l, "checkpoint");
-	l->p_anchor = xstrdup(l->hist_last);
-	l->p_anchor_errno = 0;
+	p->anchor = xstrdup(l->hist_last);
+	p->anchor_errno = 0;
 	t->fd_idx = l->fd_idx;
 	t->fd_hash = l->fd_hash;
 	t->fd_hist = l->fd_hist;
-	t->anchor = l->p_anchor;
+	t->anchor = p->anchor;
 	t->anchor_path = l->anchor_path;
-	t->anchor_errno = &l->p_anchor_errno;
+	t->anchor_errno = &p->anchor_errno;
 }
 
 /* The ticket's sync point, after its commit point (an errno, 0 if done). */
@@ -333,23 +339,23 @@ anchor_write(const struct ledger_ticket *t)
 
 /* Phase 3's part: the anchor moved, or why not. */
 static void
-anchor_finish(struct ledger *l, int sync_errno)
+anchor_finish(struct ledger *l, struct ledger_pend *p, int sync_errno)
 {
 	uint64_t n;
 
-	if (l->p_anchor == NULL)
+	if (p->anchor == NULL)
 		return;
-	if (sync_errno == 0 && l->p_anchor_errno == 0 &&
-	    checkpoint_note_size(l->p_anchor, strlen(l->p_anchor), &n) == 0) {
+	if (sync_errno == 0 && p->anchor_errno == 0 &&
+	    checkpoint_note_size(p->anchor, strlen(p->anchor), &n) == 0) {
 		l->anchor_size = n;
 		l->unsynced_commits = l->unsynced_bytes = 0;
 		l->sync_due = 0;
-	} else if (l->p_anchor_errno != 0)
+	} else if (p->anchor_errno != 0)
 		ledger_warn(l, "%s: sync point: %s (the commit is durable; "
 		    "tried again at the next one)", l->dir,
-		    strerror(l->p_anchor_errno));
-	free(l->p_anchor);
-	l->p_anchor = NULL;
+		    strerror(p->anchor_errno));
+	free(p->anchor);
+	p->anchor = NULL;
 }
 
 static int
@@ -367,39 +373,100 @@ writable(struct ledger *l, char *err, size_t errlen)
 
 /*
  * The signed head's slot for the batch being prepared (its commit record
- * just buffered): with the batch's bytes (the head's journal) when the
- * buffer holds the whole batch, it fits, and the slot it takes is not
- * still needed for a batch `entries` may not hold durably; otherwise
- * without, and `entries` is synced before the slot is written.
+ * just buffered; seq the head's sequence number it takes, `from` where
+ * the batch starts if it is whole in the buffer): with the batch's bytes
+ * (the head's journal) when the buffer holds the whole batch, it fits,
+ * and the slot it takes is not still needed for a batch `entries` may not
+ * hold durably yet; otherwise without, and `entries` is synced before the
+ * slot is written (phase 2). A slot that holds its batch is written now,
+ * in order: a later commit's flush of the head then also makes it
+ * durable, so that a durable head never skips a batch (two commits in
+ * flight, ledger_commits_in_flight).
  */
 static int
-head_prepare(struct ledger *l, struct ledger_ticket *t, const char *note)
+head_prepare(struct ledger *l, struct ledger_pend *p, int fd,
+    struct ledger_ticket *t, const char *note, uint64_t seq, uint64_t from)
 {
-	uint64_t seq = l->head_seq + 1;
 	size_t k = (size_t)(seq % LEDGER_HEAD_SLOTS), nlen = strlen(note),
 	    len, need;
 
-	l->p_sync_ent = l->w_ent != l->cent_end ||
-	    l->head_end[k] > l->ent_durable ||
+	p->sync_ent = l->w_ent != from || l->head_end[k] > l->ent_durable ||
 	    ledger_head_len(nlen, l->wb_ent.len) == 0;
-	need = ledger_head_len(nlen, l->p_sync_ent ? 0 : l->wb_ent.len);
+	need = ledger_head_len(nlen, p->sync_ent ? 0 : l->wb_ent.len);
 	if (need == 0)
 		return -1;
-	if (need > l->p_head_cap) {	/* (what the batches have needed) */
-		l->p_head = xrealloc(l->p_head, need);
-		l->p_head_cap = need;
+	if (need > p->head_cap) {	/* (what the batches have needed) */
+		p->head = xrealloc(p->head, need);
+		p->head_cap = need;
 	}
-	if ((len = ledger_head_encode(l->p_head, seq, note, l->p_sync_ent ?
+	if ((len = ledger_head_encode(p->head, seq, note, p->sync_ent ?
 	    NULL : l->wb_ent.buf, l->wb_ent.len, l->w_ent)) == 0)
 		return -1;
-	l->p_head_errno = 0;
-	t->head_fd = l->head_fd;
+	p->head_errno = 0;
+	p->head_written = 0;
+	t->head_fd = fd;
 	t->head_off = (long long)k * LEDGER_HEAD_SLOT;
-	t->head_slot = l->p_head;
+	t->head_slot = p->head;
 	t->head_len = len;
-	t->sync_entries = l->p_sync_ent;
-	t->head_errno = &l->p_head_errno;
+	t->sync_entries = p->sync_ent;
+	t->head_errno = &p->head_errno;
 	return 0;
+}
+
+/* Write a slot that holds its batch now (head_prepare). 0 or -1 (errno). */
+static int
+head_write_now(struct ledger_pend *p, struct ledger_ticket *t)
+{
+	if (p->sync_ent)
+		return 0;
+	if (pwrite_full(t->head_fd, t->head_slot, t->head_len,
+	    (off_t)t->head_off) != 0)
+		return -1;
+	p->head_written = 1;
+	t->head_slot = NULL;	/* phase 2: the flush alone */
+	return 0;
+}
+
+/* The ring's oldest and youngest prepared commits. */
+static struct ledger_pend *
+pend_at(struct ledger *l, unsigned i)
+{
+	return &l->pend[(l->pfirst + i) % LEDGER_INFLIGHT];
+}
+
+void
+ledger_commits_in_flight(struct ledger *l, unsigned n)
+{
+	l->inflight = n < 1 ? 1 : n > LEDGER_INFLIGHT ? LEDGER_INFLIGHT : n;
+}
+
+int
+ledger_commit_room(const struct ledger *l)
+{
+	const struct ledger_pend *y;
+
+	if (l->npend == 0)
+		return 1;
+	if (l->npend >= l->inflight || l->head_fd < 0 || l->broken ||
+	    l->need_rollback)
+		return 0;
+	/* A slot without its batch is written after `entries` is synced:
+	 * no later flush may run before that. */
+	y = &l->pend[(l->pfirst + l->npend - 1) % LEDGER_INFLIGHT];
+	return !y->sync_ent;
+}
+
+/* A prepare failed after appending: discard the batch now, or (a commit
+ * in flight, whose batch it must not touch) once that is finished. */
+static void
+prepare_undo(struct ledger *l)
+{
+	char why[VMS_ERRLEN];
+
+	if (l->npend > 0)
+		l->need_rollback = 1;
+	else
+		(void)ledger_rollback(l, why, sizeof(why));
 }
 
 /*
@@ -415,16 +482,22 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 	char *note, why[VMS_ERRLEN];
 	uint8_t hdr[4];
 	size_t nlen;
+	int w;
+	unsigned slot = (l->pfirst + l->npend) % LEDGER_INFLIGHT;
+	struct ledger_pend *p = &l->pend[slot];
+	uint64_t from = l->npend > 0 ? pend_at(l, l->npend - 1)->ent_end :
+	    l->cent_end;
 
 	memset(t, 0, sizeof(*t));
 	t->fd = t->head_fd = -1;
 	if (writable(l, err, errlen) != 0)
 		return COMMIT_FAILED;
-	if (l->pending) {
+	if (!ledger_commit_room(l)) {
 		seterr(err, errlen, "%s: a commit is already in flight", l->dir);
 		return COMMIT_FAILED;
 	}
-	if (l->size == l->csize)
+	if (l->size == (l->npend > 0 ? pend_at(l, l->npend - 1)->size :
+	    l->csize))
 		return COMMIT_NOTHING;
 	merkle_frontier_root(&l->front, root);
 	/* Never sign a tree inconsistent with the signed head: it was
@@ -436,14 +509,14 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 		seterr(err, errlen, "%s: refusing to sign size %" PRIu64 ": a "
 		    "checkpoint of size %" PRIu64 " was signed that this tree "
 		    "does not extend", l->dir, l->size, l->head_size);
-		(void)ledger_rollback(l, why, sizeof(why));
+		prepare_undo(l);
 		return COMMIT_FAILED;
 	}
 	if ((note = ledger_sign_checkpoint(l->signer, l->size, root, why,
 	    sizeof(why))) == NULL) {
 		seterr(err, errlen, "%s: signing the checkpoint: %s", l->dir,
 		    why);
-		(void)ledger_rollback(l, why, sizeof(why));
+		prepare_undo(l);
 		return COMMIT_FAILED;
 	}
 	nlen = strlen(note);
@@ -451,32 +524,36 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 	wb_begin(l);
 	wb_add(&l->wb_ent, hdr, 4);
 	wb_add(&l->wb_ent, note, nlen);
-	if (l->head_fd >= 0 && head_prepare(l, t, note) != 0) {
+	if (l->head_fd >= 0 && head_prepare(l, p, l->head_fds[slot], t, note,
+	    l->head_seq + 1 + l->npend, from) != 0) {
 		seterr(err, errlen, "%s: the checkpoint does not fit the "
 		    "signed head", l->dir);
-		(void)ledger_rollback(l, why, sizeof(why));
+		prepare_undo(l);
 		free(note);
 		return COMMIT_FAILED;
 	}
-	if (ledger_wflush(l) != 0) {
+	if ((w = ledger_wflush(l)) != 0 || (l->head_fd >= 0 &&
+	    head_write_now(p, t) != 0)) {
+		/* (a slot not written whole is never valid: its hash) */
 		l->err_no = errno;
-		seterr(err, errlen, "%s: writing the batch: %s; %" PRIu64
-		    " uncommitted entries discarded", l->dir,
-		    strerror(l->err_no), l->size - l->csize);
-		(void)ledger_rollback(l, why, sizeof(why));
+		seterr(err, errlen, "%s: writing the %s: %s; %" PRIu64
+		    " uncommitted entries discarded", l->dir, w != 0 ? "batch" :
+		    "signed head", strerror(l->err_no), l->size - (l->npend > 0 ?
+		    pend_at(l, l->npend - 1)->size : l->csize));
+		prepare_undo(l);
 		free(note);
 		return COMMIT_FAILED;
 	}
 	l->ent_end += 4 + nlen;
-	l->pending = 1;
-	l->p_size = l->size;
-	l->p_ent_end = l->ent_end;
-	l->p_front = l->front;
-	memcpy(l->p_root, root, MERKLE_HASH_LEN);
-	l->p_note = note;
+	p->size = l->size;
+	p->ent_end = l->ent_end;
+	p->front = l->front;
+	memcpy(p->root, root, MERKLE_HASH_LEN);
+	p->note = note;
+	l->npend++;
 	t->fd = l->fd_ent;
 	t->size = l->size;
-	anchor_prepare(l, t);
+	anchor_prepare(l, p, t);
 	return COMMIT_TICKET;
 }
 
@@ -484,7 +561,8 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 const char *
 ledger_prepared_checkpoint(const struct ledger *l)
 {
-	return l->pending ? l->p_note : NULL;
+	return l->npend > 0 ? l->pend[(l->pfirst + l->npend - 1) %
+	    LEDGER_INFLIGHT].note : NULL;
 }
 
 /*
@@ -524,28 +602,44 @@ ledger_commit_finish(struct ledger *l, const struct ledger_ticket *t,
 {
 	char why[VMS_ERRLEN];
 	uint64_t before = l->cent_end;
+	struct ledger_pend *p = pend_at(l, 0);
+	int younger;
 
-	if (!l->pending || t->size != l->p_size || t->fd != l->fd_ent) {
+	if (l->npend == 0 || t->size != p->size || t->fd != l->fd_ent) {
 		seterr(err, errlen, "%s: no commit of size %" PRIu64 " is in "
 		    "flight", l->dir, t->size);
 		return -1;
 	}
-	l->pending = 0;
-	anchor_finish(l, sync_errno);
-	if (sync_errno != 0 && l->p_head_errno != 0) {
-		l->err_no = l->p_head_errno;
+	l->pfirst = (l->pfirst + 1) % LEDGER_INFLIGHT;
+	l->npend--;
+	younger = l->npend > 0;
+	anchor_finish(l, p, sync_errno);
+	if (l->broken) {
+		/* (an older commit in flight failed: see below) */
+		seterr(err, errlen, "%s: a commit in flight before this one "
+		    "failed; this batch of %" PRIu64 " entries may be durable "
+		    "but is not acknowledged: reopen the ledger", l->dir,
+		    p->size - l->csize);
+		free(p->note);
+		p->note = NULL;
+		return -1;
+	}
+	if (sync_errno != 0 && (p->head_errno != 0 || younger)) {
+		l->err_no = p->head_errno != 0 ? p->head_errno : sync_errno;
 		/*
-		 * The batch and its signed head may or may not be durable:
-		 * keep both (a reopen finds the batch in `entries`, or in
-		 * the head's journal, or neither) and acknowledge nothing.
+		 * The batch and its signed head may or may not be durable
+		 * (and with a younger commit in flight, that one's may be,
+		 * which holds this batch too): keep both (a reopen finds the
+		 * batch in `entries`, or in the head's journal, or neither)
+		 * and acknowledge nothing.
 		 */
-		seterr(err, errlen, "%s: writing the signed head: %s; the batch "
-		    "of %" PRIu64 " entries may be durable but is not "
-		    "acknowledged: reopen the ledger", l->dir,
-		    strerror(l->p_head_errno),
-		    l->p_size - l->csize);
-		free(l->p_note);
-		l->p_note = NULL;
+		seterr(err, errlen, "%s: %s: %s; the batch of %" PRIu64
+		    " entries may be durable but is not acknowledged: reopen "
+		    "the ledger", l->dir, p->head_errno != 0 ? "writing the "
+		    "signed head" : "fsync", strerror(l->err_no),
+		    p->size - l->csize);
+		free(p->note);
+		p->note = NULL;
 		l->broken = 1;
 		return -1;
 	}
@@ -559,31 +653,31 @@ ledger_commit_finish(struct ledger *l, const struct ledger_ticket *t,
 		seterr(err, errlen, "%s: fsync: %s; %" PRIu64 " uncommitted "
 		    "entries discarded", l->dir, strerror(sync_errno),
 		    l->size - l->csize);
-		free(l->p_note);
-		l->p_note = NULL;
+		free(p->note);
+		p->note = NULL;
 		(void)ledger_rollback(l, why, sizeof(why));
 		return -1;
 	}
 	free(l->checkpoint);
-	l->checkpoint = l->p_note;
-	l->p_note = NULL;
-	l->csize = l->p_size;
-	l->cent_end = l->p_ent_end;
-	l->cfront = l->p_front;
-	memcpy(l->croot, l->p_root, MERKLE_HASH_LEN);
+	l->checkpoint = p->note;
+	p->note = NULL;
+	l->csize = p->size;
+	l->cent_end = p->ent_end;
+	l->cfront = p->front;
+	memcpy(l->croot, p->root, MERKLE_HASH_LEN);
 	if (l->head_fd >= 0) {
 		/* (its slot holds the batch until `entries` is synced) */
 		l->head_end[(l->head_seq + 1) % LEDGER_HEAD_SLOTS] =
-		    l->p_sync_ent ? 0 : l->p_ent_end;
-		if (l->p_sync_ent)
-			l->ent_durable = l->p_ent_end;
+		    p->sync_ent ? 0 : p->ent_end;
+		if (p->sync_ent)
+			l->ent_durable = p->ent_end;
 		l->head_seq++;
-		l->head_size = l->p_size;
-		memcpy(l->head_root, l->p_root, MERKLE_HASH_LEN);
+		l->head_size = p->size;
+		memcpy(l->head_root, p->root, MERKLE_HASH_LEN);
 	}
 	l->unsynced_commits++;
 	l->unsynced_bytes += l->cent_end - before;
-	if (l->head_fd >= 0 && !l->p_sync_ent)
+	if (l->head_fd >= 0 && !p->sync_ent)
 		ledger_history_defer(l, l->checkpoint);
 	else if (ledger_history_flush(l, why, sizeof(why)) != 0 ||
 	    ledger_history_append(l, l->checkpoint, 0, why,
@@ -596,6 +690,8 @@ ledger_commit_finish(struct ledger *l, const struct ledger_ticket *t,
 	    l->unsynced_bytes >= LEDGER_SYNC_BYTES) {
 		if (l->sync_in_commits)
 			l->sync_due = 1;	/* on the next ticket */
+		else if (younger)
+			;	/* (at the next finish with none in flight) */
 		else if (ledger_sync(l, why, sizeof(why)) != 0)
 			ledger_warn(l, "%s: %s (the commit is durable)", l->dir,
 			    why);

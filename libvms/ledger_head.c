@@ -438,7 +438,12 @@ ledger_head_attach(struct ledger *l, const char *path, int *created,
 			return -1;
 		}
 	}
-	l->head_fd = fd;
+	if ((l->head_fds[1] = open(path, O_RDWR | O_CLOEXEC)) < 0) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	l->head_fd = l->head_fds[0] = fd;
 	return 0;
 }
 
@@ -447,8 +452,9 @@ int
 ledger_head_write(const struct ledger_ticket *t)
 {
 	errno = 0;
-	if (pwrite_full(t->head_fd, t->head_slot, t->head_len,
-	    (off_t)t->head_off) != 0 || fdatasync(t->head_fd) != 0)
+	if ((t->head_slot != NULL && pwrite_full(t->head_fd, t->head_slot,
+	    t->head_len, (off_t)t->head_off) != 0) ||
+	    fdatasync(t->head_fd) != 0)
 		return errno ? errno : EIO;
 	return 0;
 }

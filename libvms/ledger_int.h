@@ -19,6 +19,28 @@ struct ledger_wbuf {
 	size_t			 len, cap;
 };
 
+
+/*
+ * A prepared commit, not yet finished: what it signs (size, root,
+ * frontier, note), where its commit record ends in `entries`, the signed
+ * head's slot it writes (in head_cap bytes: written at prepare when it
+ * holds its batch, head_written; else by phase 2 after `entries` is
+ * synced, sync_ent) and whether writing it failed, and the sync point it
+ * carries (anchor) and whether that failed.
+ */
+#define LEDGER_INFLIGHT	2
+struct ledger_pend {
+	uint64_t		 size, ent_end;
+	struct merkle_frontier	 front;
+	merkle_hash		 root;
+	char			*note;
+	uint8_t			*head;
+	size_t			 head_cap;
+	int			 head_errno, sync_ent, head_written;
+	char			*anchor;
+	int			 anchor_errno;
+};
+
 struct ledger {
 	char			*dir;
 	char			*vkey;		/* one line, no '\n' */
@@ -59,8 +81,7 @@ struct ledger {
 	 */
 	int			 sync_in_commits, sync_due;
 	char			*hist_last;
-	char			*p_anchor, *anchor_path;
-	int			 p_anchor_errno;
+	char			*anchor_path;
 	/*
 	 * Appends are buffered here and written with one pwrite per file
 	 * when the batch is committed (or read, or the buffer is large):
@@ -86,29 +107,30 @@ struct ledger {
 		merkle_hash	 h;
 	}			 hpeak[LEDGER_HPEAKS];
 	unsigned		 hpeak_next;
-	/* A prepared commit (ledger_commit_prepare), not yet finished:
-	 * its commit record ends at p_ent_end. */
-	int			 pending;
-	uint64_t		 p_size, p_ent_end;
-	struct merkle_frontier	 p_front;
-	merkle_hash		 p_root;
-	char			*p_note;
 	/*
-	 * The signed head (ledger_head.c), -1 if none is attached; the
-	 * slot a prepared commit writes (in p_head_cap bytes), and whether
-	 * writing it failed. A slot may carry its batch's bytes (the head's
-	 * journal): head_end[k] is where the batch in slot k ends in
-	 * `entries` if `entries` may not hold it durably yet (0 if it
-	 * does); ent_durable: `entries` is synced up to there. A commit
-	 * whose slot holds such a batch, or whose batch does not fit its
-	 * slot, syncs `entries` first (p_sync_ent).
+	 * Prepared commits (ledger_commit_prepare), not yet finished,
+	 * oldest first: pend[(pfirst + i) % LEDGER_INFLIGHT] for i <
+	 * npend, at most inflight of them (ledger_commits_in_flight).
+	 * Tickets point into their entry, which never moves.
+	 */
+	struct ledger_pend	 pend[LEDGER_INFLIGHT];
+	unsigned		 pfirst, npend, inflight;
+	/*
+	 * The signed head (ledger_head.c), -1 if none is attached, and a
+	 * second descriptor of it (head_fds[1]) for a second commit in
+	 * flight: a writeback error is reported once per open file, so
+	 * each flush in flight needs its own to see every one. A slot may
+	 * carry its batch's bytes (the head's journal): head_end[k] is
+	 * where the batch in slot k ends in `entries` if `entries` may not
+	 * hold it durably yet (0 if it does); ent_durable: `entries` is
+	 * synced up to there. A commit whose slot holds such a batch, or
+	 * whose batch does not fit its slot, syncs `entries` first
+	 * (sync_ent).
 	 */
 	int			 head_fd;
+	int			 head_fds[LEDGER_INFLIGHT];
 	uint64_t		 head_seq, head_size;
 	merkle_hash		 head_root;
-	uint8_t			*p_head;
-	size_t			 p_head_cap;
-	int			 p_head_errno, p_sync_ent;
 	uint64_t		 head_end[LEDGER_HEAD_SLOTS];
 	uint64_t		 ent_durable;
 	/* Checkpoints of batches `entries` may not hold durably yet, not

@@ -674,6 +674,8 @@ ledger_open(const char *dir, const struct note_signer *signer,
 	l->dir = xstrdup(dir);
 	l->signer = signer;
 	l->fd_ent = l->fd_idx = l->fd_hash = l->fd_hist = l->head_fd = -1;
+	l->head_fds[0] = l->head_fds[1] = -1;
+	l->inflight = 1;
 	if (load_checkpoint(l, &cp, err, errlen) != 0)
 		goto fail;
 	l->csize = cp.size;

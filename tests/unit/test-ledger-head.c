@@ -258,23 +258,75 @@ TEST(torn_slot_falls_back)
 	free(hp);
 }
 
-TEST(failed_head_write_keeps_batch)
+/* The head's descriptors can no longer be written (0), or again (1). */
+static void
+head_writable(struct ledger *l, const char *hp, int on, int saved[2])
+{
+	int i, fd;
+
+	for (i = 0; i < 2; i++) {
+		if (!on) {
+			saved[i] = dup(l->head_fds[i]);
+			fd = open(hp, O_RDONLY);
+		} else
+			fd = saved[i];
+		CHECK(fd >= 0 && dup2(fd, l->head_fds[i]) >= 0);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+TEST(failed_head_write_discards_batch)
 {
 	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN];
 	struct ledger *l = make(d, hp, 2, "a");
-	int fd;
+	int saved[2];
 
 	if (l == NULL) { CHECK(0); return; }
-	/* the head's descriptor can no longer be written */
-	fd = open(hp, O_RDONLY);
-	CHECK(fd >= 0 && dup2(fd, l->head_fd) >= 0);
-	if (fd >= 0)
-		close(fd);
+	/* a slot that holds its batch is written at prepare: failing, the
+	 * batch is discarded, nothing was flushed, the ledger goes on */
+	head_writable(l, hp, 0, saved);
 	CHECK(ledger_append(l, "{\"x\":1}", 7, NULL, err, sizeof(err)) == 0);
+	CHECK(ledger_commit(l, err, sizeof(err)) != 0);
+	CHECK_CONTAINS(err, "writing the signed head: Bad file descriptor; 1 "
+	    "uncommitted entries discarded");
+	CHECK_EQ_INT(ledger_size(l), 2);
+	head_writable(l, hp, 1, saved);
+	CHECK(ledger_append(l, "{\"x\":2}", 7, NULL, err, sizeof(err)) == 0);
+	CHECK_MSG(ledger_commit(l, err, sizeof(err)) == 0, "%s", err);
+	ledger_close(l);
+	CHECK(ledger_open(d, signer, &l, NULL, err, sizeof(err)) == 0);
+	if (l != NULL) {
+		CHECK_EQ_INT(ledger_committed_size(l), 3);
+		ledger_close(l);
+	}
+	CHECK_MSG(reattach(d, hp, err, sizeof(err)) == 0, "%s", err);
+	free(d);
+	free(hp);
+}
+
+TEST(failed_head_write_keeps_batch)
+{
+	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN], *big;
+	struct ledger *l = make(d, hp, 2, "a");
+	size_t len = LEDGER_HEAD_SLOT + 100;
+	int saved[2];
+
+	if (l == NULL) { CHECK(0); return; }
+	/* a batch too large for its slot: `entries` synced, then the slot
+	 * written without it (phase 2); failing, the batch may be durable */
+	head_writable(l, hp, 0, saved);
+	big = xmalloc(len);
+	memset(big, ' ', len);
+	big[0] = '[';
+	big[len - 1] = ']';
+	CHECK(ledger_append(l, big, len, NULL, err, sizeof(err)) == 0);
 	CHECK(ledger_commit(l, err, sizeof(err)) != 0);
 	CHECK_CONTAINS(err, "writing the signed head: Bad file descriptor; the "
 	    "batch of 1 entries may be durable but is not acknowledged");
 	CHECK(ledger_append(l, "{\"x\":2}", 7, NULL, err, sizeof(err)) != 0);
+	head_writable(l, hp, 1, saved);
+	free(big);
 	ledger_close(l);
 	/* reopened: the batch is there, the head is behind it, fine */
 	CHECK(ledger_open(d, signer, &l, NULL, err, sizeof(err)) == 0);
@@ -374,6 +426,143 @@ TEST(journal_puts_back_lost_batches)
 	free(hp);
 }
 
+/* Append {"tag":size} and prepare its commit. */
+static enum commit_prepared
+append_prepare(struct ledger *l, const char *tag, struct ledger_ticket *t,
+    char *err, size_t errlen)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "{\"%s\":%llu}", tag,
+	    (unsigned long long)ledger_size(l));
+	if (ledger_append(l, buf, strlen(buf), NULL, err, errlen) != 0)
+		return COMMIT_FAILED;
+	return ledger_commit_prepare(l, t, err, errlen);
+}
+
+TEST(two_commits_in_flight)
+{
+	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN], *big;
+	struct ledger *l = make(d, hp, 2, "a");
+	struct ledger_ticket t1, t2, t3;
+	const char *cp;
+	size_t len = LEDGER_HEAD_SLOT + 100;
+
+	if (l == NULL) { CHECK(0); return; }
+	/* one at a time unless asked */
+	CHECK(append_prepare(l, "a", &t1, err, sizeof(err)) == COMMIT_TICKET);
+	CHECK(!ledger_commit_room(l));
+	CHECK(append_prepare(l, "a", &t2, err, sizeof(err)) == COMMIT_FAILED);
+	CHECK_CONTAINS(err, "a commit is already in flight");
+	CHECK(ledger_commit_finish(l, &t1, ledger_commit_fsync(&t1), err,
+	    sizeof(err)) == 0);
+	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(ledger_committed_size(l), 4);
+
+	ledger_commits_in_flight(l, 2);
+	CHECK(append_prepare(l, "a", &t1, err, sizeof(err)) == COMMIT_TICKET);
+	CHECK(ledger_commit_room(l));
+	CHECK(append_prepare(l, "a", &t2, err, sizeof(err)) == COMMIT_TICKET);
+	CHECK(!ledger_commit_room(l));
+	CHECK(append_prepare(l, "a", &t3, err, sizeof(err)) == COMMIT_FAILED);
+	CHECK_CONTAINS(err, "a commit is already in flight");
+	/* each flush its own descriptor of the head; slots written */
+	CHECK(t1.head_fd >= 0 && t2.head_fd >= 0 && t1.head_fd != t2.head_fd);
+	CHECK(t1.head_slot == NULL && t2.head_slot == NULL);
+	CHECK(t1.size == 5 && t2.size == 6);
+	cp = ledger_prepared_checkpoint(l);
+	CHECK(cp != NULL && strstr(cp, "\n6\n") != NULL);
+	/* flushed in any order, finished in order */
+	CHECK_EQ_INT(ledger_commit_fsync(&t2), 0);
+	CHECK_EQ_INT(ledger_commit_fsync(&t1), 0);
+	CHECK(ledger_commit_finish(l, &t2, 0, err, sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "no commit of size 6 is in flight");
+	CHECK(ledger_commit_finish(l, &t1, 0, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(ledger_committed_size(l), 5);
+	CHECK(ledger_commit_finish(l, &t2, 0, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(ledger_committed_size(l), 6);
+	/* the entry appended meanwhile, in the next commit */
+	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(ledger_committed_size(l), 7);
+
+	/* no second after a slot without its batch (written after
+	 * `entries` is synced, in phase 2); one may come before it */
+	big = xmalloc(len);
+	memset(big, ' ', len);
+	big[0] = '[';
+	big[len - 1] = ']';
+	CHECK(append_prepare(l, "a", &t1, err, sizeof(err)) == COMMIT_TICKET);
+	CHECK(ledger_append(l, big, len, NULL, err, sizeof(err)) == 0);
+	CHECK(ledger_commit_prepare(l, &t2, err, sizeof(err)) ==
+	    COMMIT_TICKET);
+	CHECK(t2.sync_entries && t2.head_slot != NULL);
+	CHECK(!ledger_commit_room(l));
+	CHECK_EQ_INT(ledger_commit_fsync(&t1), 0);
+	CHECK_EQ_INT(ledger_commit_fsync(&t2), 0);
+	CHECK(ledger_commit_finish(l, &t1, 0, err, sizeof(err)) == 0);
+	CHECK(!ledger_commit_room(l));
+	CHECK(ledger_commit_finish(l, &t2, 0, err, sizeof(err)) == 0);
+	CHECK(ledger_commit_room(l));
+	CHECK_EQ_INT(ledger_committed_size(l), 9);
+	free(big);
+
+	/* the older fails: the younger may be durable; reopen */
+	CHECK(append_prepare(l, "b", &t1, err, sizeof(err)) == COMMIT_TICKET);
+	CHECK(append_prepare(l, "b", &t2, err, sizeof(err)) == COMMIT_TICKET);
+	CHECK_EQ_INT(ledger_commit_fsync(&t2), 0);
+	CHECK(ledger_commit_finish(l, &t1, EIO, err, sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "fsync: Input/output error; the batch of 1 "
+	    "entries may be durable but is not acknowledged");
+	CHECK(ledger_commit_finish(l, &t2, 0, err, sizeof(err)) == -1);
+	CHECK_CONTAINS(err, "a commit in flight before this one failed");
+	CHECK(ledger_append(l, "{\"x\":1}", 7, NULL, err, sizeof(err)) != 0);
+	ledger_close(l);
+	l = open_attached(d, hp, err, sizeof(err));
+	CHECK_MSG(l != NULL, "%s", err);
+	if (l != NULL) {
+		/* (both written, so both kept) */
+		CHECK_EQ_INT(ledger_committed_size(l), 11);
+		CHECK_MSG(ledger_verify_all(l, err, sizeof(err)) == 0, "%s",
+		    err);
+		ledger_close(l);
+	}
+	free(d);
+	free(hp);
+}
+
+TEST(two_in_flight_journal)
+{
+	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN];
+	struct ledger *l = make(d, hp, 2, "a");
+	struct ledger_ticket t1, t2;
+	uint64_t e0, want;
+
+	if (l == NULL) { CHECK(0); return; }
+	ledger_close(l);
+	l = open_attached(d, hp, err, sizeof(err));
+	CHECK_MSG(l != NULL, "%s", err);
+	if (l == NULL)
+		return;
+	CHECK(commit_n(l, 1, "a") == 0);
+	e0 = l->cent_end;
+	want = ledger_committed_size(l) + 2;
+	ledger_commits_in_flight(l, 2);
+	CHECK(append_prepare(l, "a", &t1, err, sizeof(err)) == COMMIT_TICKET);
+	CHECK(append_prepare(l, "a", &t2, err, sizeof(err)) == COMMIT_TICKET);
+	/* each slot holds its batch: the younger's starts where the older's
+	 * ends, not at the committed end */
+	CHECK(!t1.sync_entries && !t2.sync_entries);
+	/* the younger's flush returns first (it makes the older's slot,
+	 * written before it, durable too); then the process dies and the
+	 * power goes: `entries` as synced */
+	CHECK_EQ_INT(ledger_commit_fsync(&t2), 0);
+	crash(l);
+	CHECK(lose_entries(d, e0, 0) == 0);
+	check_put_back(d, hp, want, 2, "a");
+	free(d);
+	free(hp);
+}
+
 TEST(journal_wraps_after_a_sync)
 {
 	char *d = path("d"), *hp = path("h"), *keep = path("keep"),
@@ -446,7 +635,7 @@ TEST(large_batch_syncs_entries)
 	CHECK(commit_n(l, 1, "a") == 0);
 	CHECK(l->ent_durable < l->cent_end);
 	/* (the slot's buffer is what the batches needed, not a slot) */
-	CHECK(l->p_head_cap > 0 && l->p_head_cap < 1024);
+	CHECK(l->pend[0].head_cap > 0 && l->pend[0].head_cap < 1024);
 	big = xmalloc(len);
 	memset(big, ' ', len);
 	big[0] = '[';
@@ -455,7 +644,7 @@ TEST(large_batch_syncs_entries)
 	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
 	/* too large for a slot: synced in `entries` before the head */
 	CHECK(l->ent_durable == l->cent_end);
-	CHECK(l->p_head_cap < 1024);
+	CHECK(l->pend[0].head_cap < 1024 && l->pend[1].head_cap < 1024);
 	free(big);
 	ledger_close(l);
 	CHECK_MSG(reattach(d, hp, err, sizeof(err)) == 0, "%s", err);
@@ -616,8 +805,11 @@ main(void)
 	n++; RUN(ledger_behind_refused);
 	n++; RUN(other_history_refused);
 	n++; RUN(torn_slot_falls_back);
+	n++; RUN(failed_head_write_discards_batch);
 	n++; RUN(failed_head_write_keeps_batch);
 	n++; RUN(journal_puts_back_lost_batches);
+	n++; RUN(two_commits_in_flight);
+	n++; RUN(two_in_flight_journal);
 	n++; RUN(journal_wraps_after_a_sync);
 	n++; RUN(large_batch_syncs_entries);
 	n++; RUN(first_format_rewritten);
