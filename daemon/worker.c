@@ -120,22 +120,28 @@ open_batch_lost(struct worker *w, const char *why)
 	worker_send_out(w);
 }
 
-/* The fdatasync returned (e: its errno): finish, acknowledge the batch.
- * 1 if the storage is full and the batch (and the open one) are lost. */
+/* The oldest commit in flight's fdatasync returned (e: its errno):
+ * finish, acknowledge its batch. 1 if the storage is full and the batch
+ * (and the open one) are lost. */
 static int
 commit_done(struct worker *w, int e)
 {
 	char err[VMS_ERRLEN];
+	unsigned k = w->ffirst;
 
-	w->flying = 0;
-	if (ledger_commit_finish(w->ledger, &w->ticket, e, err,
+	w->ffirst = (k + 1) % WORKER_INFLIGHT;
+	w->nfly--;
+	if (ledger_commit_finish(w->ledger, &w->tickets[k], e, err,
 	    sizeof(err)) != 0) {
-		if (!worker_storage_errno(ledger_errno(w->ledger)))
+		/* (with a younger one in flight, the ledger must be
+		 * reopened: it may be durable, and holds this batch) */
+		if (!worker_storage_errno(ledger_errno(w->ledger)) ||
+		    w->nfly > 0)
 			fatalx("commit failed, batch not acknowledged: %s",
 			    err);
 		/* This batch and the open one are gone. */
-		w->nrefused += refuse_calls(w, &w->fly, &w->fly_calls);
-		send_replies(w, &w->fly, &w->fly_calls);
+		w->nrefused += refuse_calls(w, &w->fly[k], &w->fly_calls[k]);
+		send_replies(w, &w->fly[k], &w->fly_calls[k]);
 		open_batch_lost(w, err);
 		return 1;
 	}
@@ -150,16 +156,49 @@ commit_done(struct worker *w, int e)
 	/* durable: the children its entries ask for, then the replies */
 	if (w->nfx > 0)
 		worker_children_run(w);
-	send_replies(w, &w->fly, &w->fly_calls);
+	send_replies(w, &w->fly[k], &w->fly_calls[k]);
 	return 0;
+}
+
+/* Wait for the oldest commit in flight. 1 as commit_done. */
+static int
+commit_end(struct worker *w)
+{
+	return commit_done(w, committer_result(w->com[w->ffirst]));
+}
+
+/* Acknowledge every commit in flight that has returned, oldest first. */
+static void
+commits_collect(struct worker *w)
+{
+	while (w->nfly > 0 && committer_done(w->com[w->ffirst]))
+		(void)commit_end(w);
+}
+
+/* Wait for every commit in flight. 1 if the storage turned out full. */
+static int
+commits_settle(struct worker *w)
+{
+	while (w->nfly > 0)
+		if (commit_end(w) != 0)
+			return 1;
+	return 0;
+}
+
+/* Can the open batch's commit start now? */
+static int
+commit_room(const struct worker *w)
+{
+	return w->nfly == 0 || (w->nfly < w->inflight &&
+	    ledger_commit_room(w->ledger));
 }
 
 void
 worker_storage_full(struct worker *w, const char *why)
 {
-	/* A commit in flight was written before: it may well succeed. If
-	 * it does not, it takes the open batch with it. */
-	if (w->flying && commit_done(w, committer_result(w->com)) != 0)
+	/* The commits in flight were written before: they may well
+	 * succeed. If one does not, it takes the open batch with it. */
+	if (commits_settle(w) != 0)
 		return;
 	open_batch_lost(w, why);
 }
@@ -186,72 +225,74 @@ commit_start(struct worker *w, enum commit_how how)
 	struct reply_spans ts;
 	char err[VMS_ERRLEN];
 	enum commit_prepared r;
-	unsigned n = w->nopen;
+	unsigned n = w->nopen, k = (w->ffirst + w->nfly) % WORKER_INFLIGHT;
 
-	if (w->flying)
-		fatalx("commit_start: a commit is in flight");
-	r = ledger_commit_prepare(w->ledger, &w->ticket, err, sizeof(err));
+	if (!commit_room(w))
+		fatalx("commit_start: no room for a commit (%u in flight)",
+		    w->nfly);
+	r = ledger_commit_prepare(w->ledger, &w->tickets[k], err,
+	    sizeof(err));
 	if (r != COMMIT_NOTHING)
 		noncer_kick(w->noncer);		/* a signature took a nonce */
 	if (r == COMMIT_FAILED) {
 		if (!worker_storage_errno(ledger_errno(w->ledger)))
 			fatalx("commit failed, batch not acknowledged: %s",
 			    err);
-		open_batch_lost(w, err);
+		/* (the commits in flight first: the rollback waits for
+		 * them, and their replies go before the open batch's) */
+		if (commits_settle(w) == 0)
+			open_batch_lost(w, err);
+		return;
+	}
+	if (r == COMMIT_NOTHING) {
+		w->dirty = 0;
+		if (w->nfly == 0)
+			worker_send_out(w);
 		return;
 	}
 	/* Each call's reply carries its receipt: the checkpoint just
 	 * signed and the entry's inclusion proof in it. */
-	if (r == COMMIT_TICKET)
-		worker_fill_receipts(w, ledger_prepared_checkpoint(w->ledger),
-		    w->ticket.size);
+	worker_fill_receipts(w, ledger_prepared_checkpoint(w->ledger),
+	    w->tickets[k].size);
 	/* The open batch's replies travel with its commit. */
-	t = w->fly;
-	w->fly = w->out;
+	t = w->fly[k];
+	w->fly[k] = w->out;
 	w->out = t;
-	ts = w->fly_calls;
-	w->fly_calls = w->out_calls;
+	ts = w->fly_calls[k];
+	w->fly_calls[k] = w->out_calls;
 	w->out_calls = ts;
 	w->dirty = 0;
 	w->nopen = 0;
-	if (r == COMMIT_NOTHING) {
-		send_replies(w, &w->fly, &w->fly_calls);
-		return;
-	}
+	if (w->nfly > 0)
+		how = COMMIT_THREAD;	/* (in order, after the one flying) */
 	if (how == COMMIT_AUTO) {
 		while (!w->eof && worker_read_more(w, 0))
 			;
 		how = worker_has_line(w) || n > 1 ? COMMIT_THREAD :
 		    COMMIT_HERE;
 	}
+	if (w->nfly > 0)
+		w->nbeside++;
+	w->nfly++;
 	if (how == COMMIT_HERE) {
-		(void)commit_done(w, ledger_commit_fsync(&w->ticket));
+		(void)commit_done(w, ledger_commit_fsync(&w->tickets[k]));
 		return;
 	}
-	committer_submit(w->com, &w->ticket);
-	w->flying = 1;
+	committer_submit(w->com[k], &w->tickets[k]);
 	w->overlapped = 0;
-}
-
-/* Wait for the commit in flight. */
-static void
-commit_end(struct worker *w)
-{
-	(void)commit_done(w, committer_result(w->com));
 }
 
 void
 worker_settle(struct worker *w)
 {
-	if (w->flying)
-		commit_end(w);
+	(void)commits_settle(w);
 }
 
 void
 worker_drain(struct worker *w)
 {
-	if (w->flying)
-		commit_end(w);
+	if (commits_settle(w) != 0)
+		return;
 	if (w->dirty)
 		commit_start(w, COMMIT_HERE);
 	worker_send_out(w);
@@ -302,7 +343,7 @@ run_lines(struct worker *w)
 		nl = left > 0 ? memchr(p, '\n', left) : NULL;
 		if (nl == NULL && !wconns_has_line(w))
 			break;
-		if (w->flying && !w->overlapped) {
+		if (w->nfly > 0 && !w->overlapped) {
 			w->overlapped = 1;
 			w->noverlap++;
 		}
@@ -321,9 +362,9 @@ run_lines(struct worker *w)
 		 * (and vmsd's call_timeout run out). */
 		if (w->oracle_ran)
 			break;
-		/* Acknowledge the batch in flight as soon as it is durable. */
-		if (w->flying && committer_done(w->com))
-			commit_end(w);
+		/* Acknowledge the batches in flight as soon as they are
+		 * durable. */
+		commits_collect(w);
 	}
 	if (left > 0 && p != w->in)
 		memmove(w->in, p, left);
@@ -345,18 +386,18 @@ serve(struct worker *w)
 		while (!w->eof && worker_read_more(w, 0))
 			;
 		run_lines(w);
+		commits_collect(w);
 		/* a full batch, or a call that waited for an oracle: its
-		 * commit starts now */
-		if (w->flying && (w->oracle_ran || worker_has_line(w) ||
-		    w->eof || committer_done(w->com)))
-			commit_end(w);
+		 * commit starts now, after the oldest in flight if there is
+		 * no room beside them */
+		if (w->nfly > 0 && !commit_room(w) && (w->oracle_ran ||
+		    worker_has_line(w) || w->eof))
+			(void)commit_end(w);
 		w->oracle_ran = 0;
-		if (!w->flying) {
-			if (w->dirty)
-				commit_start(w, COMMIT_AUTO);
-			else
-				worker_send_out(w);
-		}
+		if (w->dirty && commit_room(w))
+			commit_start(w, COMMIT_AUTO);
+		else if (!w->dirty && w->nfly == 0)
+			worker_send_out(w);
 		if (worker_snapshot_due(w)) {
 			worker_drain(w);
 			worker_snapshot_start(w);
@@ -367,7 +408,7 @@ serve(struct worker *w)
 		}
 		if (worker_has_line(w))
 			continue;
-		if (!w->flying && w->eof)
+		if (w->nfly == 0 && w->eof)
 			break;		/* vmsd asked us to stop */
 		if (!w->eof)
 			(void)worker_read_more(w, 1);
@@ -398,6 +439,7 @@ worker_main(int argc, char **argv)
 
 	memset(&w, 0, sizeof(w));
 	w.fd = -1;
+	w.inflight = getenv("VMS_INFLIGHT1") ? 1 : WORKER_INFLIGHT;
 	w.lock_fd = -1;
 	w.snap_fd = -1;
 	wconns_init(&w, -1);
@@ -480,27 +522,34 @@ worker_main(int argc, char **argv)
 		worker_deploy(&w);
 	else {
 		worker_open(&w);
-		if ((w.com = committer_start(err, sizeof(err))) == NULL ||
-		    (w.noncer = noncer_start(w.signer, err,
+		for (i = 0; i < WORKER_INFLIGHT; i++) {
+			if ((w.com[i] = committer_start(err,
+			    sizeof(err))) == NULL)
+				fatalx("%s", err);
+			wpoll_commits(&w, committer_fd(w.com[i]));
+		}
+		if ((w.noncer = noncer_start(w.signer, err,
 		    sizeof(err))) == NULL)
 			fatalx("%s", err);
-		wpoll_commits(&w, committer_fd(w.com));
 		wconns_init(&w, chan);
 		serve(&w);
 		worker_drain(&w);
 		wconns_close_all(&w);
 		worker_save_snapshot(&w);
-		committer_stop(w.com);
+		for (i = 0; i < WORKER_INFLIGHT; i++)
+			committer_stop(w.com[i]);
 		wakes = noncer_wakes(w.noncer);
 		noncer_stop(w.noncer);
 		note_nonce_counts(w.signer, &used, &missed);
 		log_info("stopped at %llu entries; %llu batches committed, "
-		    "%llu of them while the next one executed; %llu "
+		    "%llu of them while the next one executed, %llu flushed "
+		    "beside the one before; %llu "
 		    "checkpoints signed with a nonce made ahead, %llu without; "
 		    "nonce thread woken %llu times",
 		    (unsigned long long)ledger_committed_size(w.ledger),
 		    (unsigned long long)w.ncommits,
 		    (unsigned long long)w.noverlap,
+		    (unsigned long long)w.nbeside,
 		    (unsigned long long)used, (unsigned long long)missed,
 		    (unsigned long long)wakes);
 	}
@@ -514,11 +563,13 @@ worker_main(int argc, char **argv)
 	free(w.in);
 	worker_free_receipts(&w);
 	jbuf_free(&w.out);
-	jbuf_free(&w.fly);
+	for (i = 0; i < WORKER_INFLIGHT; i++) {
+		jbuf_free(&w.fly[i]);
+		free(w.fly_calls[i].v);
+	}
 	worker_oracles_free(&w);
 	free(w.fx);
 	free(w.out_calls.v);
-	free(w.fly_calls.v);
 	wpoll_close(&w);
 	close(w.fd);
 	if (w.lock_fd >= 0)

@@ -101,6 +101,8 @@ struct reply_spans {
 	size_t		 n, cap;
 };
 
+#define WORKER_INFLIGHT	2	/* commits in flight at most */
+
 struct worker {
 	const char	*name;
 	const char	*dir;
@@ -133,23 +135,28 @@ struct worker {
 	/*
 	 * Group commit, pipelined: the open batch (calls executed and
 	 * appended since the last prepare, their replies in `out`) grows
-	 * while the commit in flight (its replies in `fly`) is fdatasynced
-	 * by the committer thread. Replies are sent only once their batch is
-	 * durable, and always in request order: `fly` before `out`.
+	 * while the commits in flight (up to WORKER_INFLIGHT, their replies
+	 * in `fly`) are fdatasynced, each by a committer thread of its own.
+	 * The i-th oldest in flight is at index (ffirst + i) %
+	 * WORKER_INFLIGHT of fly, fly_calls, tickets and com. Replies are
+	 * sent only once their batch is durable, and always in request
+	 * order: the oldest batch in flight first, `out` last.
 	 */
 	struct jbuf	 out;
-	struct jbuf	 fly;
-	struct reply_spans out_calls, fly_calls;
+	struct jbuf	 fly[WORKER_INFLIGHT];
+	struct reply_spans out_calls, fly_calls[WORKER_INFLIGHT];
 	int		 full;		/* storage full: calls refused */
 	uint64_t	 nrefused;	/* calls refused since */
 	int		 dirty;		/* open batch has entries */
 	unsigned	 nopen;		/* requests in the open batch */
-	int		 flying;	/* a commit is in flight */
-	struct ledger_ticket ticket;
-	struct committer *com;
+	unsigned	 nfly, ffirst;	/* commits in flight; the oldest */
+	unsigned	 inflight;	/* at most this many (1 or 2) */
+	struct ledger_ticket tickets[WORKER_INFLIGHT];
+	struct committer *com[WORKER_INFLIGHT];
 	struct noncer	*noncer;	/* keeps the signer's nonces made */
 	uint64_t	 ncommits;	/* batches committed */
 	uint64_t	 noverlap;	/* of which while calls executed */
+	uint64_t	 nbeside;	/* of which flushed beside another */
 	int		 overlapped;	/* a call ran while the one in flight
 					   was being fdatasynced */
 	int		 must_exit;	/* restart after this batch */

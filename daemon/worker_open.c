@@ -383,8 +383,10 @@ worker_open(struct worker *w)
 		ledger_close(w->ledger);
 		w->ledger = NULL;
 	}
-	/* the sync points run on the commit thread too (worker_commit.c) */
+	/* the sync points run on the commit threads too (worker_commit.c),
+	 * up to w->inflight commits at once (worker.c) */
 	ledger_sync_in_commits(w->ledger, 1);
+	ledger_commits_in_flight(w->ledger, w->inflight);
 	worker_load_state(w, 0);
 	worker_children_recover(w);
 	m = engine_methods(w->engine);

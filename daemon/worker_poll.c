@@ -138,7 +138,8 @@ worker_read_more(struct worker *w, int block)
 			got |= wconns_event(w, tag, ev[i].events);
 	}
 	if (commit)
-		committer_event(w->com);
+		for (i = 0; i < WORKER_INFLIGHT; i++)
+			committer_event(w->com[i]);
 	if (snap)
 		worker_snapshot_check(w);
 	wconns_after(w);
