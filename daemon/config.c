@@ -75,6 +75,7 @@ config_defaults(struct vmsd_config *c)
 	c->restart_window = 60;
 	c->snapshot_interval = 10000;
 	c->batch_max = 256;
+	c->commits_in_flight = 2;
 	c->debug_auth = 0;
 	c->origin_prefix = default_origin_prefix(&c->origin_unqualified);
 	c->log_level = LOG_INFO;
@@ -463,6 +464,13 @@ config_set(struct vmsd_config *c, const char *key, const char *v,
 		if (parse_uint(v, 1, 65536, &n) != 0)
 			goto bad_uint;
 		c->batch_max = (unsigned)n;
+	} else if (strcmp(key, "commits_in_flight") == 0) {
+		if (parse_uint(v, 1, 2, &n) != 0) {
+			seterr(err, errlen, "bad value '%s' for "
+			    "commits_in_flight (1 or 2)", v);
+			return -1;
+		}
+		c->commits_in_flight = (unsigned)n;
 	} else if (strcmp(key, "debug_auth") == 0) {
 		if (parse_bool(v, &c->debug_auth) != 0) {
 			seterr(err, errlen, "bad value '%s' for debug_auth "

@@ -208,8 +208,9 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	conf = nc;
 	apply_log_level();
 	http_configure();
-	log_info("configuration reloaded (new snapshot_interval and "
-	    "batch_max apply to workers started from now on)");
+	log_info("configuration reloaded (new snapshot_interval, "
+	    "batch_max and commits_in_flight apply to workers started from "
+	    "now on)");
 	ready();
 }
 

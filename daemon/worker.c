@@ -420,7 +420,7 @@ worker_usage(void)
 {
 	fatalx("usage: vmsd --worker NAME --wire V --fd N --dir DIR --key FILE "
 	    "[--head FILE] [--deploy | --attach-fd N] [--snapshot-interval N] "
-	    "[--batch-max N] "
+	    "[--batch-max N] [--commits-in-flight N] "
 	    "[--oracle NAME=PATH] [--oracle-key NAME=KEY] [--oracle-timeout MS] "
 	    "[--oracle-max-output N] [--syslog] [-v] (internal: started by "
 	    "vmsd)");
@@ -439,7 +439,7 @@ worker_main(int argc, char **argv)
 
 	memset(&w, 0, sizeof(w));
 	w.fd = -1;
-	w.inflight = getenv("VMS_INFLIGHT1") ? 1 : WORKER_INFLIGHT;
+	w.inflight = WORKER_INFLIGHT;
 	w.lock_fd = -1;
 	w.snap_fd = -1;
 	wconns_init(&w, -1);
@@ -476,6 +476,8 @@ worker_main(int argc, char **argv)
 			w.snapshot_interval = strtoull(v, NULL, 10), i++;
 		else if (strcmp(a, "--batch-max") == 0)
 			w.batch_max = (unsigned)atoi(v), i++;
+		else if (strcmp(a, "--commits-in-flight") == 0)
+			w.inflight = (unsigned)atoi(v), i++;
 		else if (strcmp(a, "--oracle") == 0 ||
 		    strcmp(a, "--oracle-key") == 0) {
 			if (worker_oracle_option(&w, a, v) != 0)
@@ -499,6 +501,8 @@ worker_main(int argc, char **argv)
 		w.snapshot_interval = 1;
 	if (w.batch_max == 0)
 		w.batch_max = 1;
+	if (w.inflight < 1 || w.inflight > WORKER_INFLIGHT)
+		w.inflight = 1;
 
 	log_init("vmsd", syslog_mode ? LOG_MODE_SYSLOG_PREFIX :
 	    LOG_MODE_PLAIN, verbose);

@@ -150,7 +150,8 @@ struct worker {
 	int		 dirty;		/* open batch has entries */
 	unsigned	 nopen;		/* requests in the open batch */
 	unsigned	 nfly, ffirst;	/* commits in flight; the oldest */
-	unsigned	 inflight;	/* at most this many (1 or 2) */
+	unsigned	 inflight;	/* at most this many (1 or 2:
+					   commits_in_flight, vmsd.conf(5)) */
 	struct ledger_ticket tickets[WORKER_INFLIGHT];
 	struct committer *com[WORKER_INFLIGHT];
 	struct noncer	*noncer;	/* keeps the signer's nonces made */

@@ -1,7 +1,9 @@
 /*
- * worker_commit.c — the worker's commit thread. The main thread prepares a
- * commit (signs it, appends the commit record), stores its ticket and
- * posts the thread's semaphore; this thread runs the fdatasync
+ * worker_commit.c — a worker's commit thread; the worker keeps one per
+ * commit it may have in flight (two, or one: commits_in_flight; worker.c
+ * hands each commit to the next in turn and collects them in order). The
+ * main thread prepares a commit (signs it, appends the commit record),
+ * stores its ticket and posts the thread's semaphore; this thread runs the fdatasync
  * (ledger_commit_fsync, which touches only the ticket) while the main
  * thread executes the next batch, stores the result, sets `done`
  * (release) and only then makes its eventfd readable. The main thread,

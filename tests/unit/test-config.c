@@ -121,6 +121,29 @@ TEST(call_timeout)
 	CHECK_EQ_INT(load_line(&c, "call_timeout = 5s", err, sizeof(err)), -1);
 }
 
+TEST(commits_in_flight)
+{
+	const char *bad[] = { "0", "3", "two", "" };
+	struct vmsd_config c;
+	char err[VMS_ERRLEN], line[64], want[256];
+	size_t i;
+
+	config_defaults(&c);
+	CHECK_EQ_INT(c.commits_in_flight, 2);
+	config_free(&c);
+	CHECK_EQ_INT(load_line(&c, "commits_in_flight = 1", err, sizeof(err)),
+	    0);
+	CHECK_EQ_INT(c.commits_in_flight, 1);
+	config_free(&c);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "commits_in_flight = %s", bad[i]);
+		CHECK_EQ_INT(load_line(&c, line, err, sizeof(err)), -1);
+		snprintf(want, sizeof(want), "%s:1: bad value '%s' for "
+		    "commits_in_flight (1 or 2)", path, bad[i]);
+		CHECK_EQ_STR(err, want);
+	}
+}
+
 /* The keys of clients and their limits: defaults, ranges, sizes. */
 TEST(client_limits)
 {
@@ -339,6 +362,7 @@ main(void)
 	RUN(log_level_bad);
 	RUN(verbose_flag_wins);
 	RUN(call_timeout);
+	RUN(commits_in_flight);
 	RUN(client_limits);
 	RUN(origin_prefix_default);
 	RUN(log_filter);
