@@ -403,7 +403,6 @@ head_prepare(struct ledger *l, struct ledger_pend *p, int fd,
 	    NULL : l->wb_ent.buf, l->wb_ent.len, l->w_ent)) == 0)
 		return -1;
 	p->head_errno = 0;
-	p->head_written = 0;
 	t->head_fd = fd;
 	t->head_off = (long long)k * LEDGER_HEAD_SLOT;
 	t->head_slot = p->head;
@@ -422,12 +421,11 @@ head_write_now(struct ledger_pend *p, struct ledger_ticket *t)
 	if (pwrite_full(t->head_fd, t->head_slot, t->head_len,
 	    (off_t)t->head_off) != 0)
 		return -1;
-	p->head_written = 1;
 	t->head_slot = NULL;	/* phase 2: the flush alone */
 	return 0;
 }
 
-/* The ring's oldest and youngest prepared commits. */
+/* The i-th oldest prepared commit (0: the oldest). */
 static struct ledger_pend *
 pend_at(struct ledger *l, unsigned i)
 {

@@ -447,7 +447,8 @@ ledger_head_attach(struct ledger *l, const char *path, int *created,
 	return 0;
 }
 
-/* Phase 2 of a commit (any thread): the ticket's slot, in place, synced. */
+/* Phase 2 of a commit (any thread): the ticket's slot written in place,
+ * unless prepare wrote it (head_slot NULL), and the head synced. */
 int
 ledger_head_write(const struct ledger_ticket *t)
 {

@@ -24,8 +24,8 @@ struct ledger_wbuf {
  * A prepared commit, not yet finished: what it signs (size, root,
  * frontier, note), where its commit record ends in `entries`, the signed
  * head's slot it writes (in head_cap bytes: written at prepare when it
- * holds its batch, head_written; else by phase 2 after `entries` is
- * synced, sync_ent) and whether writing it failed, and the sync point it
+ * holds its batch; else by phase 2 after `entries` is synced, sync_ent)
+ * and whether writing it failed, and the sync point it
  * carries (anchor) and whether that failed.
  */
 #define LEDGER_INFLIGHT	2
@@ -36,7 +36,7 @@ struct ledger_pend {
 	char			*note;
 	uint8_t			*head;
 	size_t			 head_cap;
-	int			 head_errno, sync_ent, head_written;
+	int			 head_errno, sync_ent;
 	char			*anchor;
 	int			 anchor_errno;
 };
