@@ -69,14 +69,8 @@ val0=$(rpc call '{"contract":"c","method":"get","args":[]}' | field result.value
 size0=$(rpc info '{"contract":"c"}' | field result.size)
 $RPC -s "$T/s.sock" load --clients 8 --calls 5000 --contract c --method inc >"$T/load4.json" 2>/dev/null &
 LOAD=$!
-# stopped once the load is under way (not after a fixed time: a slow
-# machine may not have started it yet)
-i=0
-while [ $i -lt 200 ]; do
-	s=$(rpc info '{"contract":"c"}' | field result.size)
-	[ -n "$s" ] && [ "$s" -ge $((size0 + 200)) ] && break
-	sleep 0.05; i=$((i + 1))
-done
+# stopped once the load is under way
+wait_size c $((size0 + 200))
 stop_vmsd; rc=$?
 wait $LOAD
 ok=$($JGET ok <"$T/load4.json")

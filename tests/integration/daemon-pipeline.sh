@@ -84,14 +84,8 @@ val0=$(rpc call '{"contract":"c","method":"get","args":[]}' | field result.value
 pc=$(pid_of c)
 $RPC -s "$T/s.sock" load --clients 16 --calls 500 --contract c --method inc >"$T/load2.json" 2>/dev/null &
 LOAD=$!
-# killed once the load is well under way (not after a fixed time: a slow
-# machine may not have started it yet)
-i=0
-while [ $i -lt 200 ]; do
-	s=$(rpc info '{"contract":"c"}' | field result.size)
-	[ -n "$s" ] && [ "$s" -ge $((size0 + 400)) ] && break
-	sleep 0.05; i=$((i + 1))
-done
+# killed once the load is well under way
+wait_size c $((size0 + 400))
 [ -n "$pc" ] && kill -KILL "$pc"
 wait $LOAD
 ok=$($JGET ok <"$T/load2.json")

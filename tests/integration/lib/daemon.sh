@@ -64,6 +64,19 @@ stop_vmsd() {
 rpc() { $RPC -s "$T/s.sock" call "$@"; }
 # field: rpc ... | field result.index
 field() { $JGET "$1"; }
+# wait_size CONTRACT N: until its ledger holds N entries (10 s at most; 1
+# if it never does). For acting once a load is under way, not after a
+# fixed time a slow machine may not have started it in.
+wait_size() {
+	_i=0
+	while [ $_i -lt 200 ]; do
+		_s=$(rpc info "{\"contract\":\"$1\"}" | field result.size)
+		[ -n "$_s" ] && [ "$_s" -ge "$2" ] && return 0
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	return 1
+}
 
 # A small contract used by the daemon tests (no dependency on examples/).
 write_counter() {
