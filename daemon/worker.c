@@ -387,11 +387,13 @@ serve(struct worker *w)
 			;
 		run_lines(w);
 		commits_collect(w);
-		/* a full batch, or a call that waited for an oracle: its
-		 * commit starts now, after the oldest in flight if there is
-		 * no room beside them */
-		if (w->nfly > 0 && !commit_room(w) && (w->oracle_ran ||
-		    worker_has_line(w) || w->eof))
+		/* a full batch (lines wait), a call that waited for an
+		 * oracle, or the end: the open batch's commit starts now,
+		 * after the oldest in flight unless it can start beside it
+		 * (with nothing to commit, its replies wait for the oldest:
+		 * never spin) */
+		if (w->nfly > 0 && (w->eof || ((w->oracle_ran ||
+		    worker_has_line(w)) && !(w->dirty && commit_room(w)))))
 			(void)commit_end(w);
 		w->oracle_ran = 0;
 		if (w->dirty && commit_room(w))
