@@ -258,6 +258,23 @@ TEST(torn_slot_falls_back)
 	free(hp);
 }
 
+/* Append an entry too large for a slot of the head (its batch is then
+ * synced in `entries` before the slot, which goes without it). */
+static int
+append_big(struct ledger *l, char *err, size_t errlen)
+{
+	size_t len = LEDGER_HEAD_SLOT + 100;
+	char *big = xmalloc(len);
+	int r;
+
+	memset(big, ' ', len);
+	big[0] = '[';
+	big[len - 1] = ']';
+	r = ledger_append(l, big, len, NULL, err, errlen);
+	free(big);
+	return r;
+}
+
 /* The head's descriptors can no longer be written (0), or again (1). */
 static void
 head_writable(struct ledger *l, const char *hp, int on, int saved[2])
@@ -307,26 +324,20 @@ TEST(failed_head_write_discards_batch)
 
 TEST(failed_head_write_keeps_batch)
 {
-	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN], *big;
+	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN];
 	struct ledger *l = make(d, hp, 2, "a");
-	size_t len = LEDGER_HEAD_SLOT + 100;
 	int saved[2];
 
 	if (l == NULL) { CHECK(0); return; }
 	/* a batch too large for its slot: `entries` synced, then the slot
 	 * written without it (phase 2); failing, the batch may be durable */
 	head_writable(l, hp, 0, saved);
-	big = xmalloc(len);
-	memset(big, ' ', len);
-	big[0] = '[';
-	big[len - 1] = ']';
-	CHECK(ledger_append(l, big, len, NULL, err, sizeof(err)) == 0);
+	CHECK(append_big(l, err, sizeof(err)) == 0);
 	CHECK(ledger_commit(l, err, sizeof(err)) != 0);
 	CHECK_CONTAINS(err, "writing the signed head: Bad file descriptor; the "
 	    "batch of 1 entries may be durable but is not acknowledged");
 	CHECK(ledger_append(l, "{\"x\":2}", 7, NULL, err, sizeof(err)) != 0);
 	head_writable(l, hp, 1, saved);
-	free(big);
 	ledger_close(l);
 	/* reopened: the batch is there, the head is behind it, fine */
 	CHECK(ledger_open(d, signer, &l, NULL, err, sizeof(err)) == 0);
@@ -442,11 +453,10 @@ append_prepare(struct ledger *l, const char *tag, struct ledger_ticket *t,
 
 TEST(two_commits_in_flight)
 {
-	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN], *big;
+	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN];
 	struct ledger *l = make(d, hp, 2, "a");
 	struct ledger_ticket t1, t2, t3;
 	const char *cp;
-	size_t len = LEDGER_HEAD_SLOT + 100;
 
 	if (l == NULL) { CHECK(0); return; }
 	/* one at a time unless asked */
@@ -487,12 +497,8 @@ TEST(two_commits_in_flight)
 
 	/* no second after a slot without its batch (written after
 	 * `entries` is synced, in phase 2); one may come before it */
-	big = xmalloc(len);
-	memset(big, ' ', len);
-	big[0] = '[';
-	big[len - 1] = ']';
 	CHECK(append_prepare(l, "a", &t1, err, sizeof(err)) == COMMIT_TICKET);
-	CHECK(ledger_append(l, big, len, NULL, err, sizeof(err)) == 0);
+	CHECK(append_big(l, err, sizeof(err)) == 0);
 	CHECK(ledger_commit_prepare(l, &t2, err, sizeof(err)) ==
 	    COMMIT_TICKET);
 	CHECK(t2.sync_entries && t2.head_slot != NULL);
@@ -504,7 +510,6 @@ TEST(two_commits_in_flight)
 	CHECK(ledger_commit_finish(l, &t2, 0, err, sizeof(err)) == 0);
 	CHECK(ledger_commit_room(l));
 	CHECK_EQ_INT(ledger_committed_size(l), 9);
-	free(big);
 
 	/* the older fails: the younger may be durable; reopen */
 	CHECK(append_prepare(l, "b", &t1, err, sizeof(err)) == COMMIT_TICKET);
@@ -627,25 +632,19 @@ TEST(journal_wraps_after_a_sync)
 
 TEST(large_batch_syncs_entries)
 {
-	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN], *big;
+	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN];
 	struct ledger *l = make(d, hp, 1, "a");
-	size_t len = LEDGER_HEAD_SLOT + 100;
 
 	if (l == NULL) { CHECK(0); return; }
 	CHECK(commit_n(l, 1, "a") == 0);
 	CHECK(l->ent_durable < l->cent_end);
 	/* (the slot's buffer is what the batches needed, not a slot) */
 	CHECK(l->pend[0].head_cap > 0 && l->pend[0].head_cap < 1024);
-	big = xmalloc(len);
-	memset(big, ' ', len);
-	big[0] = '[';
-	big[len - 1] = ']';
-	CHECK(ledger_append(l, big, len, NULL, err, sizeof(err)) == 0);
+	CHECK(append_big(l, err, sizeof(err)) == 0);
 	CHECK(ledger_commit(l, err, sizeof(err)) == 0);
 	/* too large for a slot: synced in `entries` before the head */
 	CHECK(l->ent_durable == l->cent_end);
 	CHECK(l->pend[0].head_cap < 1024 && l->pend[1].head_cap < 1024);
-	free(big);
 	ledger_close(l);
 	CHECK_MSG(reattach(d, hp, err, sizeof(err)) == 0, "%s", err);
 	free(d);
