@@ -1,7 +1,7 @@
 /*
  * htest.h — what the signed head's unit tests (test-ledger-head.c,
- * test-ledger-journal.c) share: a temporary directory and a signer
- * (ht_init, ht_done), a fresh path per test case (path), ledgers of
+ * test-ledger-journal.c) share beside ltest.h's temporary directory and
+ * signer (lt_init, lt_done): a fresh path per test case (path), ledgers of
  * numbered entries committed one at a time with their head attached
  * (make, commit_n, open_attached, reattach), an entry too large for a
  * slot (append_big), a crash and the unsynced writes to `entries` it
@@ -14,22 +14,9 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdint.h>
-#include <unistd.h>
 
-#include <sodium.h>
+#include "ltest.h"	/* tmpdir, signer, lt_init, lt_done */
 
-#include "ledger.h"
-#include "ledger_int.h"	/* head_fds, ent_durable, pend: the ledger's insides */
-#include "log.h"
-#include "test.h"
-#include "util.h"
-
-#define ORIGIN "test.example/head"
-
-static char tmpdir[64];
-static struct note_signer *signer;
 static int n;			/* the test case: path()'s suffix */
 
 static inline char *
@@ -226,34 +213,6 @@ check_put_back(const char *d, const char *hp, uint64_t want,
 	CHECK(commit_n(l, 2, tag) == 0);
 	CHECK(entries_are(l, 0, want + 2, tag));
 	ledger_close(l);
-}
-
-/* Start a head test binary: libsodium, the log, tmpdir (/tmp/NAME.XXXXXX)
- * and a fresh signer. -1 if any of them fails. */
-static inline int
-ht_init(const char *name)
-{
-	uint8_t seed[32];
-
-	if (sodium_init() < 0)
-		return -1;
-	log_init(name, LOG_MODE_PLAIN, 0);
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/%s.XXXXXX", name);
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	randombytes_buf(seed, 32);
-	signer = note_signer_new(ORIGIN, seed);
-	return signer != NULL ? 0 : -1;
-}
-
-/* Free the signer, remove tmpdir (kept with VMS_TEST_KEEP), summarise. */
-static inline int
-ht_done(void)
-{
-	note_signer_free(signer);
-	if (getenv("VMS_TEST_KEEP") == NULL)
-		rm_rf(tmpdir);
-	return test_summary();
 }
 
 #endif

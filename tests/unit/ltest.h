@@ -1,6 +1,7 @@
 /*
  * ltest.h — what the ledger unit tests (test-ledger.c, test-ledger-recovery.c,
- * test-ledger-corrupt.c, test-ledger-proofs.c) share: a temporary directory
+ * test-ledger-corrupt.c, test-ledger-proofs.c; test-ledger-head.c and
+ * test-ledger-journal.c through htest.h) share: a temporary directory
  * and a signer with its verifier (lt_init, lt_done), ledgers of numbered
  * entries (make_ledger, append_n, read_all_ok, checkpoint_of), and the
  * tools that damage their files and look at them (snap_take/snap_restore,

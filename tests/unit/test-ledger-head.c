@@ -246,7 +246,7 @@ TEST(first_format_rewritten)
 int
 main(void)
 {
-	if (ht_init("test-ledger-head") != 0)
+	if (lt_init("test-ledger-head") != 0)
 		return 2;
 	n++; RUN(created_and_kept);
 	n++; RUN(ledger_behind_refused);
@@ -255,5 +255,5 @@ main(void)
 	n++; RUN(failed_head_write_discards_batch);
 	n++; RUN(failed_head_write_keeps_batch);
 	n++; RUN(first_format_rewritten);
-	return ht_done();
+	return lt_done();
 }

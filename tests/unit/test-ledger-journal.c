@@ -344,7 +344,7 @@ TEST(reopen_syncs_before_reusing_a_slot)
 int
 main(void)
 {
-	if (ht_init("test-ledger-journal") != 0)
+	if (lt_init("test-ledger-journal") != 0)
 		return 2;
 	n++; RUN(journal_puts_back_lost_batches);
 	n++; RUN(two_commits_in_flight);
@@ -353,5 +353,5 @@ main(void)
 	n++; RUN(large_batch_syncs_entries);
 	n++; RUN(journal_checked_before_written);
 	n++; RUN(reopen_syncs_before_reusing_a_slot);
-	return ht_done();
+	return lt_done();
 }
