@@ -1,0 +1,83 @@
+#!/bin/sh
+# bench/hops.sh — where one client's call spends its time, from the
+# worker's side: perf's raw_syscalls:sys_exit tracepoints on the worker
+# alone (no CPU is kept busy by the tracing), VMS_HOPS_CALLS guest-list
+# RSVPs (default 2000) from one client attached to the worker, then
+# through vmsd's control socket (relayed). Per call, medians in us:
+# "inside", from the worker's read of the request to its write of the
+# reply (running the call, the commit and its flush); "outside", from
+# that write to its read of the next request (the client's turn, and for
+# a relayed call vmsd's two hops). Skipped without perf or without the
+# right to trace (root, or kernel.perf_event_paranoid and tracefs
+# permissions that allow it).
+#
+#   make all build/bench/bench-daemon && sh bench/hops.sh
+cd "$(dirname "$0")/.." || exit 2
+. bench/lib/vmsd.sh
+N="${VMS_HOPS_CALLS:-2000}"
+W="$BENCH_DIR/hops"
+PID=
+
+bench_need hops.sh "all build/bench/bench-daemon" "$VMSD" "$VMSCTL" "$BD"
+if ! command -v perf >/dev/null 2>&1 ||
+    ! perf record -e raw_syscalls:sys_exit -o /dev/null -- true \
+    >/dev/null 2>&1; then
+	echo "skipped: perf cannot record raw_syscalls tracepoints here"
+	exit 0
+fi
+trap 'stop_vmsd; rm -rf "$W"' EXIT INT TERM
+
+# phases PID: from `perf script` on standard input, the worker's main
+# thread (tid PID): "inside outside" medians in us, and the calls seen.
+# A read or a write of more than 100 bytes is a request or a reply
+# (recvfrom or read, sendto or write); the worker's other reads and
+# writes (eventfds, the ledger's pwrite) are not these calls.
+phases() {
+	awk -v tid="$1" -v dir="$W" '
+	$2 == tid && $5 ~ /sys_exit/ && $NF + 0 > 100 {
+		t = $4; sub(/:$/, "", t); t *= 1e6; nr = $7 + 0
+		if (nr == 45 || nr == 0) {
+			if (s != "") print t - s > (dir "/outside")
+			r = t; s = ""
+		} else if (nr == 44 || nr == 1) {
+			if (r != "") print t - r > (dir "/inside")
+			s = t; r = ""
+		}
+	}'
+	for f in inside outside; do
+		sort -n "$W/$f" | awk '{ v[NR] = $1 }
+		    END { printf "%d %d ", v[int((NR + 1) / 2)], NR }'
+	done
+	echo
+}
+
+# run MODE: one fresh daemon, N calls of one client; prints "MODE inside
+# n outside n"
+run() {
+	rm -rf "$W" && mkdir -p "$W" || exit 1
+	bench_conf >"$W/vmsd.conf"
+	start_vmsd "$W" hops.sh
+	"$BD" --addr "$W/sock" --clients 1 --calls 200 --rounds 1 --tag w \
+	    --label warmup >/dev/null || { echo "hops.sh: warm-up failed"; exit 1; }
+	wpid=$("$VMSCTL" -s "$W/sock" --json info guestlist |
+	    sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+	[ -n "$wpid" ] || { echo "hops.sh: no worker pid"; exit 1; }
+	_a=; [ "$1" = attached ] && _a=--attach
+	"$BD" --addr "$W/sock" --clients 1 --calls "$N" --rounds 1 \
+	    --tag h --label "$1" $_a >"$W/bd" &
+	_b=$!
+	perf record -q -e raw_syscalls:sys_exit -p "$wpid" -o "$W/perf.data" \
+	    -- sh -c "while kill -0 $_b 2>/dev/null; do sleep 0.1; done" \
+	    >/dev/null 2>&1
+	wait $_b || { echo "hops.sh: bench-daemon failed"; exit 1; }
+	echo "$1 $(perf script -i "$W/perf.data" 2>/dev/null | phases "$wpid")"
+	stop_vmsd
+}
+
+echo "$N guest-list RSVPs from one client; the worker's time per call (medians, us; perf tracepoints on the worker)"
+a=$(run attached) || { echo "$a"; exit 1; }
+r=$(run relayed) || { echo "$r"; exit 1; }
+printf '%s\n%s\n' "$a" "$r" | awk '{
+	printf "  %-9s inside %6d us (request read -> reply written)   outside %5d us (reply written -> next request read)   %d calls\n", $1, $2, $4, $3
+	o[NR] = $4 }
+	END { if (o[1] > 0) printf "  outside, relayed / attached: %.1fx (vmsd'"'"'s two hops)\n", o[2] / o[1] }'
