@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/hops.sh — where one client's call spends its time, from the
-# worker's side: perf's raw_syscalls:sys_exit tracepoints on the worker
-# alone (no CPU is kept busy by the tracing), VMS_HOPS_CALLS guest-list
+# worker's side: perf's tracepoints at the return of read, recvfrom,
+# write and sendto, on the worker alone (no CPU is kept busy by the tracing), VMS_HOPS_CALLS guest-list
 # RSVPs (default 2000) from one client attached to the worker, then
 # through vmsd's control socket (relayed). Per call, medians in us:
 # "inside", from the worker's read of the request to its write of the
@@ -19,27 +19,36 @@ W="$BENCH_DIR/hops"
 PID=
 
 bench_need hops.sh "all build/bench/bench-daemon" "$VMSD" "$VMSCTL" "$BD"
+EVENTS="-e syscalls:sys_exit_read -e syscalls:sys_exit_recvfrom"
+EVENTS="$EVENTS -e syscalls:sys_exit_write -e syscalls:sys_exit_sendto"
 if ! command -v perf >/dev/null 2>&1 ||
-    ! perf record -e raw_syscalls:sys_exit -o /dev/null -- true \
-    >/dev/null 2>&1; then
-	echo "skipped: perf cannot record raw_syscalls tracepoints here"
+    ! perf record $EVENTS -o /dev/null -- true >/dev/null 2>&1; then
+	echo "skipped: perf cannot record syscall tracepoints here"
 	exit 0
 fi
 trap 'stop_vmsd; rm -rf "$W"' EXIT INT TERM
 
 # phases PID: from `perf script` on standard input, the worker's main
-# thread (tid PID): "inside outside" medians in us, and the calls seen.
-# A read or a write of more than 100 bytes is a request or a reply
-# (recvfrom or read, sendto or write); the worker's other reads and
-# writes (eventfds, the ledger's pwrite) are not these calls.
+# thread (tid PID): "inside n outside n", medians in us and how many. A
+# read or a write of more than 100 bytes is a request or a reply; the
+# worker's other reads and writes (eventfds) are 8 bytes, errors are
+# negative (a return value longer than 10 hex digits).
 phases() {
 	awk -v tid="$1" -v dir="$W" '
-	$2 == tid && $5 ~ /sys_exit/ && $NF + 0 > 100 {
-		t = $4; sub(/:$/, "", t); t *= 1e6; nr = $7 + 0
-		if (nr == 45 || nr == 0) {
+	function bytes(x,  i, v) {
+		if (length(x) > 10)
+			return -1
+		v = 0
+		for (i = 3; i <= length(x); i++)
+			v = v * 16 + index("0123456789abcdef", substr(x, i, 1)) - 1
+		return v
+	}
+	$2 == tid && bytes($6) > 100 {
+		t = $4; sub(/:$/, "", t); t *= 1e6
+		if ($5 ~ /sys_exit_(read|recvfrom):/) {
 			if (s != "") print t - s > (dir "/outside")
 			r = t; s = ""
-		} else if (nr == 44 || nr == 1) {
+		} else {
 			if (r != "") print t - r > (dir "/inside")
 			s = t; r = ""
 		}
@@ -66,7 +75,7 @@ run() {
 	"$BD" --addr "$W/sock" --clients 1 --calls "$N" --rounds 1 \
 	    --tag h --label "$1" $_a >"$W/bd" &
 	_b=$!
-	perf record -q -e raw_syscalls:sys_exit -p "$wpid" -o "$W/perf.data" \
+	perf record -q $EVENTS -p "$wpid" -o "$W/perf.data" \
 	    -- sh -c "while kill -0 $_b 2>/dev/null; do sleep 0.1; done" \
 	    >/dev/null 2>&1
 	wait $_b || { echo "hops.sh: bench-daemon failed"; exit 1; }
