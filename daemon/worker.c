@@ -129,7 +129,7 @@ commit_done(struct worker *w, int e)
 	char err[VMS_ERRLEN];
 	unsigned k = w->ffirst;
 
-	w->ffirst = (k + 1) % WORKER_INFLIGHT;
+	w->ffirst = (k + 1) % w->inflight;
 	w->nfly--;
 	if (ledger_commit_finish(w->ledger, &w->tickets[k], e, err,
 	    sizeof(err)) != 0) {
@@ -225,7 +225,7 @@ commit_start(struct worker *w, enum commit_how how)
 	struct reply_spans ts;
 	char err[VMS_ERRLEN];
 	enum commit_prepared r;
-	unsigned n = w->nopen, k = (w->ffirst + w->nfly) % WORKER_INFLIGHT;
+	unsigned n = w->nopen, k = (w->ffirst + w->nfly) % w->inflight;
 
 	if (!commit_room(w))
 		fatalx("commit_start: no room for a commit (%u in flight)",
@@ -528,7 +528,7 @@ worker_main(int argc, char **argv)
 		worker_deploy(&w);
 	else {
 		worker_open(&w);
-		for (i = 0; i < WORKER_INFLIGHT; i++) {
+		for (i = 0; i < (int)w.inflight; i++) {
 			if ((w.com[i] = committer_start(err,
 			    sizeof(err))) == NULL)
 				fatalx("%s", err);
@@ -542,7 +542,7 @@ worker_main(int argc, char **argv)
 		worker_drain(&w);
 		wconns_close_all(&w);
 		worker_save_snapshot(&w);
-		for (i = 0; i < WORKER_INFLIGHT; i++)
+		for (i = 0; i < (int)w.inflight; i++)
 			committer_stop(w.com[i]);
 		wakes = noncer_wakes(w.noncer);
 		noncer_stop(w.noncer);

@@ -135,10 +135,11 @@ struct worker {
 	/*
 	 * Group commit, pipelined: the open batch (calls executed and
 	 * appended since the last prepare, their replies in `out`) grows
-	 * while the commits in flight (up to WORKER_INFLIGHT, their replies
-	 * in `fly`) are fdatasynced, each by a committer thread of its own.
-	 * The i-th oldest in flight is at index (ffirst + i) %
-	 * WORKER_INFLIGHT of fly, fly_calls, tickets and com. Replies are
+	 * while the commits in flight (up to `inflight`, their replies in
+	 * `fly`) are fdatasynced, each by a committer thread of its own (one
+	 * started per commit that may be in flight). The i-th oldest in
+	 * flight is at index (ffirst + i) % inflight of fly, fly_calls,
+	 * tickets and com. Replies are
 	 * sent only once their batch is durable, and always in request
 	 * order: the oldest batch in flight first, `out` last.
 	 */

@@ -138,7 +138,7 @@ worker_read_more(struct worker *w, int block)
 			got |= wconns_event(w, tag, ev[i].events);
 	}
 	if (commit)
-		for (i = 0; i < WORKER_INFLIGHT; i++)
+		for (i = 0; i < (int)w->inflight; i++)
 			committer_event(w->com[i]);
 	if (snap)
 		worker_snapshot_check(w);

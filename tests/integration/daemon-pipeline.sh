@@ -143,19 +143,23 @@ else
 fi
 
 # commits_in_flight = 1 (vmsd.conf(5)): one at a time, nothing flushed
-# beside another, every call acknowledged and in the ledger.
+# beside another, every call acknowledged and in the ledger, one commit
+# thread.
 printf 'idle_timeout = 60\ncommits_in_flight = 1\n' >"$T/vmsd.conf"
 : >"$T/log"
 if ! start_vmsd; then fail one_commit_in_flight "vmsd did not start"; exit 1; fi
 size0=$(rpc info '{"contract":"c"}' | field result.size)
 $RPC -s "$T/s.sock" load --clients 16 --calls 30 --contract c --method inc >"$T/load4.json"
 size1=$(rpc info '{"contract":"c"}' | field result.size)
+# (one commit thread, not two: the main thread, it and the nonce thread)
+wpid=$(rpc info '{"contract":"c"}' | field result.pid)
+nthreads=$(ls "/proc/$wpid/task" 2>/dev/null | wc -l)
 stop_vmsd
 stopline=$(grep 'stopped at' "$T/log" | tail -1)
-if [ "$($JGET ok <"$T/load4.json")" = 480 ] &&
+if [ "$nthreads" -eq 3 ] && [ "$($JGET ok <"$T/load4.json")" = 480 ] &&
     [ $((size1 - size0)) -ge 480 ] &&
     printf '%s\n' "$stopline" | grep -q ', 0 flushed beside the one before'; then
 	pass one_commit_in_flight
 else
-	fail one_commit_in_flight "ok=$($JGET ok <"$T/load4.json") entries $size0 -> $size1; $stopline"
+	fail one_commit_in_flight "ok=$($JGET ok <"$T/load4.json") entries $size0 -> $size1; worker $wpid threads $nthreads; $stopline"
 fi
