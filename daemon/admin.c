@@ -47,7 +47,8 @@ static LIST_HEAD(, admin_op) ops = LIST_HEAD_INITIALIZER(ops);
 static void deploy_msg(struct proc *, struct wire_reply *, void *);
 static void deploy_gone(struct proc *, int, void *);
 
-static const struct proc_ops deploy_ops = { deploy_msg, deploy_gone };
+static const struct proc_ops deploy_ops = { deploy_msg, deploy_gone,
+    NULL };
 
 static struct admin_op *
 op_new(struct contract *c)

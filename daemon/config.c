@@ -76,6 +76,7 @@ config_defaults(struct vmsd_config *c)
 	c->snapshot_interval = 10000;
 	c->batch_max = 256;
 	c->commits_in_flight = 2;
+	c->handoff = 1;
 	c->debug_auth = 0;
 	c->origin_prefix = default_origin_prefix(&c->origin_unqualified);
 	c->log_level = LOG_INFO;
@@ -471,6 +472,12 @@ config_set(struct vmsd_config *c, const char *key, const char *v,
 			return -1;
 		}
 		c->commits_in_flight = (unsigned)n;
+	} else if (strcmp(key, "handoff") == 0) {
+		if (parse_bool(v, &c->handoff) != 0) {
+			seterr(err, errlen, "bad value '%s' for handoff "
+			    "(yes or no)", v);
+			return -1;
+		}
 	} else if (strcmp(key, "debug_auth") == 0) {
 		if (parse_bool(v, &c->debug_auth) != 0) {
 			seterr(err, errlen, "bad value '%s' for debug_auth "

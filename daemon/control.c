@@ -212,13 +212,13 @@ conn_hold(struct rpcreq *req, void *owner)
  * there, without a word to the client.
  */
 static int
-conn_handoff(struct rpcreq *req, void *owner, int *fd, char **input,
+conn_handoff(struct rpcreq *req, void *owner, int own, int *fd, char **input,
     size_t *inputlen, char *err, size_t errlen)
 {
 	static const struct timeval now_tv = { 0, 0 };
 	struct conn *c = owner;
 	struct evbuffer *in = bufferevent_get_input(c->bev);
-	size_t n = evbuffer_get_length(in);
+	size_t n = evbuffer_get_length(in), pre = 0;
 	struct rpcreq *r;
 
 	*fd = -1;
@@ -228,6 +228,22 @@ conn_handoff(struct rpcreq *req, void *owner, int *fd, char **input,
 		seterr(err, errlen, "the connection is closing");
 		return -1;
 	}
+	/*
+	 * vmsd's own hand-over of a call: only a connection that has been
+	 * answered before (a client that makes one call and goes is served
+	 * here: handing it over would cost more than relaying its call),
+	 * never one a worker gave back (a client that mixes contracts or
+	 * methods stays here), and only while the call's line is at hand,
+	 * since it goes along.
+	 */
+	if (own && (c->line == NULL || c->returned || c->answered == 0 ||
+	    control_draining || req->parent != NULL ||
+	    n + c->linelen + 1 > WIRE_ATTACH_MAX_INPUT)) {
+		seterr(err, errlen, "not to be handed over now");
+		return -1;
+	}
+	if (own)
+		pre = c->linelen + 1;
 	TAILQ_FOREACH(r, &c->pending, centry)
 		if (r != req && r != c->guard) {
 			seterr(err, errlen, "attach must be the only request "
@@ -251,13 +267,18 @@ conn_handoff(struct rpcreq *req, void *owner, int *fd, char **input,
 		    strerror(errno));
 		return -1;
 	}
-	if (n > 0) {
-		*input = xmalloc(n);
-		if (evbuffer_remove(in, *input, n) != (int)n)
+	if (n + pre > 0) {
+		*input = xmalloc(n + pre);
+		if (pre > 0) {
+			memcpy(*input, c->line, c->linelen);
+			(*input)[c->linelen] = '\n';
+		}
+		if (n > 0 && evbuffer_remove(in, *input + pre, n) != (int)n)
 			fatalx("evbuffer_remove short");
-		*inputlen = n;
+		*inputlen = n + pre;
 	}
-	log_debug("the connection of %s is handed over (attach)", c->who);
+	log_debug("the connection of %s is handed over (%s)", c->who,
+	    own ? "a call" : "attach");
 	TAILQ_REMOVE(&c->pending, req, centry);
 	c->npending--;
 	rpcreq_uncharge(req);
@@ -330,6 +351,7 @@ conn_flush(struct conn *c)
 		if (!req->notification && req->reply != NULL &&
 		    bev_write(c->bev, req->reply, req->replylen) != 0)
 			close_now = 1;
+		c->answered++;
 		if (req->close_after)
 			close_now = 1;
 		rpcreq_uncharge(req);
@@ -451,8 +473,11 @@ conn_read(struct bufferevent *bev, void *arg)
 			struct rpcreq *guard = conn_req_new(c);
 
 			c->guard = guard;
+			c->line = line;
+			c->linelen = len;
 			conn_handle_line(c, line, len);
 			c->guard = NULL;
+			c->line = NULL;
 			/* Release the guard: it keeps c alive meanwhile. */
 			TAILQ_REMOVE(&c->pending, guard, centry);
 			c->npending--;
@@ -571,24 +596,15 @@ refuse(int fd, const char *why)
 	close(fd);
 }
 
-void
-control_accept(int fd)
+/* A connection admitted (its uid counted): served from now on. NULL if
+ * it cannot be (closed, the count released). */
+static struct conn *
+conn_new(int fd, const struct ucred *ucp)
 {
+	struct ucred uc = *ucp;
 	struct conn *c;
-	struct ucred uc;
-	socklen_t ulen = sizeof(uc);
 	struct timeval wtv;
-	char why[VMS_ERRLEN];
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ulen) != 0) {
-		log_warn("SO_PEERCRED");
-		close(fd);
-		return;
-	}
-	if (admit_control(uc.uid, why, sizeof(why)) != 0) {
-		refuse(fd, why);
-		return;
-	}
 	c = xcalloc(1, sizeof(*c));
 	TAILQ_INIT(&c->pending);
 	c->info.uid = uc.uid;
@@ -604,7 +620,7 @@ control_accept(int fd)
 		admit_control_release(uc.uid);
 		free(c->info.ident);
 		free(c);
-		return;
+		return NULL;
 	}
 	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
 	/* A client that reads nothing of its replies for this long goes. */
@@ -631,17 +647,83 @@ control_accept(int fd)
 		admit_control_release(uc.uid);
 		free(c->info.ident);
 		free(c);
-		return;
+		return NULL;
 	}
 	budget_open(&c->acct, conn_evict, c->who);
 	c->watch_in = budget_watch(&c->acct, bufferevent_get_input(c->bev));
 	c->watch_out = budget_watch(&c->acct, bufferevent_get_output(c->bev));
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	nconns++;
+	return c;
+}
+
+void
+control_accept(int fd)
+{
+	struct conn *c;
+	struct ucred uc;
+	socklen_t ulen = sizeof(uc);
+	char why[VMS_ERRLEN];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ulen) != 0) {
+		log_warn("SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	if (admit_control(uc.uid, why, sizeof(why)) != 0) {
+		refuse(fd, why);
+		return;
+	}
+	if ((c = conn_new(fd, &uc)) == NULL)
+		return;
 	conn_check_idle(c);
 	conn_arm(c);
 	log_debug("client connected (%s, pid %ld)", c->info.ident,
 	    (long)c->info.pid);
+}
+
+/*
+ * A connection vmsd handed over to a worker on its own comes back (wire.h
+ * "back"), with what the client sent that the worker did not run: served
+ * here as any other from then on, beginning with those bytes. While vmsd
+ * drains it is closed instead: every reply to what it sent before was
+ * written, and what it sent after was not run.
+ */
+void
+control_adopt(int fd, const char *input, size_t inputlen, const char *why)
+{
+	struct conn *c;
+	struct ucred uc;
+	socklen_t ulen = sizeof(uc);
+	char err[VMS_ERRLEN];
+
+	if (control_draining) {
+		log_debug("a connection given back while vmsd stops: closed");
+		close(fd);
+		return;
+	}
+	if (evutil_make_socket_nonblocking(fd) != 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ulen) != 0) {
+		log_warn("a connection given back: closed");
+		close(fd);
+		return;
+	}
+	if (admit_control(uc.uid, err, sizeof(err)) != 0) {
+		refuse(fd, err);
+		return;
+	}
+	if ((c = conn_new(fd, &uc)) == NULL)
+		return;
+	c->returned = 1;
+	log_debug("the connection of %s is back (%s)", c->who, why);
+	if (inputlen > 0 && evbuffer_add(bufferevent_get_input(c->bev), input,
+	    inputlen) != 0) {
+		conn_abort(c, "cannot buffer its input");
+		return;
+	}
+	conn_check_idle(c);
+	conn_arm(c);
+	conn_read(c->bev, c);		/* (c may be gone after it) */
 }
 
 int

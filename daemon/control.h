@@ -27,6 +27,10 @@ gid_t	 control_socket_gid(void);	/* group of the bound socket file */
 /* control.c: a client connected on fd (taken over: admitted or refused
  * with one error line). */
 void	 control_accept(int fd);
+/* A connection a worker gave back (vmsd's own hand-over, wire.h "back"),
+ * with the bytes it sent that the worker did not run. */
+void	 control_adopt(int fd, const char *input, size_t inputlen,
+	    const char *why);
 /* Keep serving the connected clients; close each once it has been idle
  * (nothing partial, pending or unsent) for a short grace. After
  * deadline seconds, new requests get the shutting-down error and busy

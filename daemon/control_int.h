@@ -43,6 +43,11 @@ struct conn {
 						   connection handed over */
 	struct rpcreq		*guard;		/* conn_read's, while a line
 						   is handled */
+	const char		*line;		/* that line, meanwhile */
+	size_t			 linelen;
+	uint64_t		 answered;	/* replies written */
+	int			 returned;	/* given back by a worker: never
+						   handed over again */
 	int			 linger;	/* drain input before closing */
 	int			 aborted;	/* closed at once: freed by
 						   timer_ev */

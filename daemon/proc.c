@@ -44,6 +44,7 @@ struct proc {
 	struct event		*rev;
 	int			 eof, reaped, status;
 	int			 chan;		/* the attach channel, or -1 */
+	struct event		*chan_ev;	/* connections given back */
 	const struct proc_ops	*ops;
 	void			*arg;
 	LIST_ENTRY(proc)	 entry;
@@ -59,6 +60,7 @@ static void proc_read(struct bufferevent *, void *);
 static void proc_event(struct bufferevent *, short, void *);
 static void proc_flush_cb(evutil_socket_t, short, void *);
 static void proc_readable(evutil_socket_t, short, void *);
+static void proc_chan_readable(evutil_socket_t, short, void *);
 
 /*
  * The workers' heap in transparent huge pages: glibc's malloc, told by
@@ -256,6 +258,13 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
 	    proc_readable, p)) == NULL ||
 	    event_add(p->rev, NULL) != 0)
 		fatalx("event_new");
+	if (p->chan >= 0 && ops->back != NULL &&
+	    (evutil_make_socket_nonblocking(p->chan) != 0 ||
+	    (p->chan_ev = event_new(vmsd_base, p->chan, EV_READ | EV_PERSIST,
+	    proc_chan_readable, p)) == NULL ||
+	    event_add(p->chan_ev, NULL) != 0))
+		fatalx("cannot watch the attach channel of worker %ld",
+		    (long)pid);
 	LIST_INSERT_HEAD(&procs, p, entry);
 	nprocs++;
 	return p;
@@ -347,6 +356,72 @@ proc_attach(struct proc *p, int fd, const char *msg, size_t len, char *err,
 	return 0;
 }
 
+/*
+ * Connections the worker gives back (wire.h "back"), each in a datagram
+ * with its descriptor: to the owner. A datagram that does not decode
+ * closes its connection (the worker is ours: it does not happen).
+ */
+#define PROC_BACK_MAX	(WIRE_BACK_MAX_INPUT + 8192)
+
+static void
+proc_chan_read(struct proc *p)
+{
+	union {
+		struct cmsghdr	 h;
+		char		 b[CMSG_SPACE(sizeof(int))];
+	} u;
+	static char *buf;
+	struct wire_back k;
+	struct iovec iov;
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	char err[VMS_ERRLEN];
+	ssize_t n;
+	int fd;
+
+	if (buf == NULL)
+		buf = xmalloc(PROC_BACK_MAX);
+	while (p->chan >= 0) {
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = buf;
+		iov.iov_len = PROC_BACK_MAX;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = u.b;
+		mh.msg_controllen = sizeof(u.b);
+		n = recvmsg(p->chan, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;		/* (its end closed: it is exiting) */
+		fd = -1;
+		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
+		    cm = CMSG_NXTHDR(&mh, cm))
+			if (cm->cmsg_level == SOL_SOCKET &&
+			    cm->cmsg_type == SCM_RIGHTS &&
+			    cm->cmsg_len >= CMSG_LEN(sizeof(int)))
+				memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+		if (fd < 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+		    wire_decode_back(buf, (size_t)n, &k, err,
+		    sizeof(err)) != 0) {
+			log_warnx("worker %s: a connection given back without "
+			    "its descriptor, truncated or undecodable: closed",
+			    p->name);
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		p->ops->back(p, fd, k.input, k.inputlen, k.why, p->arg);
+		wire_back_clear(&k);
+	}
+}
+
+static void
+proc_chan_readable(evutil_socket_t unused, short what, void *arg)
+{
+	proc_chan_read(arg);
+}
+
 int
 proc_finished(const struct proc *p)
 {
@@ -433,6 +508,11 @@ proc_gone(struct proc *p)
 	jbuf_free(&p->out);
 	bufferevent_free(p->bev);
 	p->bev = NULL;
+	if (p->chan_ev != NULL) {
+		/* what it gave back as it stopped, first */
+		proc_chan_read(p);
+		event_free(p->chan_ev);
+	}
 	if (p->chan >= 0)
 		close(p->chan);
 	p->ops->gone(p, p->status, p->arg);
@@ -511,6 +591,8 @@ proc_free_all(void)
 		event_free(p->rev);
 		jbuf_free(&p->out);
 		bufferevent_free(p->bev);
+		if (p->chan_ev != NULL)
+			event_free(p->chan_ev);
 		if (p->chan >= 0)
 			close(p->chan);
 		free(p->name);

@@ -36,6 +36,12 @@ struct proc_ops {
 	/* The process has exited (status as from waitpid) and everything it
 	 * wrote has been delivered. The proc is freed after this returns. */
 	void	(*gone)(struct proc *, int status, void *arg);
+	/* A client connection the worker gives back on its attach channel
+	 * (wire.h "back"): fd is the callee's to keep or close; input the
+	 * bytes the client sent that the worker did not run. NULL for
+	 * processes without a channel. */
+	void	(*back)(struct proc *, int fd, const char *input,
+		    size_t inputlen, const char *why, void *arg);
 };
 
 /* Once at startup: open our own executable for exec'ing workers, and

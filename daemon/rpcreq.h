@@ -37,9 +37,14 @@ typedef void	(*rpcreq_done_fn)(struct rpcreq *, void *owner);
  * forgets: a descriptor of its own (*fd, the caller closes it) and the
  * bytes it read after the request (*input, malloc'd, may be NULL). 0, or
  * -1 with err (nothing given up: the request is then answered with it).
+ * own: not an attach but vmsd's own hand-over of a call (vmsd.conf(5)
+ * "handoff"): *input then begins with the request's own line, and -1
+ * only says that this connection is not to be handed over now (the call
+ * is then relayed as any other).
  */
-typedef int	(*rpcreq_handoff_fn)(struct rpcreq *, void *owner, int *fd,
-		    char **input, size_t *inputlen, char *err, size_t errlen);
+typedef int	(*rpcreq_handoff_fn)(struct rpcreq *, void *owner, int own,
+		    int *fd, char **input, size_t *inputlen, char *err,
+		    size_t errlen);
 /* attach accepted: the front end reads nothing more from the connection
  * until the request is answered (then it reads on) or handed over. */
 typedef void	(*rpcreq_hold_fn)(struct rpcreq *, void *owner);

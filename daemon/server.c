@@ -336,6 +336,7 @@ server_run(const struct vmsd_flags *f)
 	    contracts_load(err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	supervisor_on_child(admin_child);
+	supervisor_on_back(control_adopt);
 	start_pending_parents();
 	contracts_on_change(update_status);
 	notify_init();

@@ -52,11 +52,22 @@ supervisor_on_child(void (*fn)(struct contract *, const char *,
 	on_child = fn;
 }
 
+static void (*on_back)(int, const char *, size_t, const char *);
+
+void
+supervisor_on_back(void (*fn)(int, const char *, size_t, const char *))
+{
+	on_back = fn;
+}
+
 static void worker_msg(struct proc *, struct wire_reply *, void *);
 static void worker_gone(struct proc *, int, void *);
+static void worker_back(struct proc *, int, const char *, size_t,
+    const char *, void *);
 static void answer_unavailable(struct contract *);
 
-static const struct proc_ops worker_ops = { worker_msg, worker_gone };
+static const struct proc_ops worker_ops = { worker_msg, worker_gone,
+    worker_back };
 
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -177,8 +188,8 @@ attach_one(struct contract *c, struct rpcreq *req)
 		return;
 	}
 	if (wire_put_attach(&b, req->id, req->peer->ident, req->peer->uid,
-	    cf->debug_auth, lim, err, sizeof(err)) != 0 ||
-	    req->handoff(req, req->owner, &fd, &input, &inputlen, err,
+	    cf->debug_auth, 0, lim, err, sizeof(err)) != 0 ||
+	    req->handoff(req, req->owner, 0, &fd, &input, &inputlen, err,
 	    sizeof(err)) != 0) {
 		jbuf_free(&b);
 		rpcreq_error(req, RPC_INVALID_REQUEST, NULL, "%s", err);
@@ -195,6 +206,71 @@ attach_one(struct contract *c, struct rpcreq *req)
 	rpcreq_reply_raw(req, NULL, 0);	/* orphaned by the handoff: freed */
 }
 
+/*
+ * A call of a control socket client, its worker ready: rather than relay
+ * it and every call after it, hand the connection over as attach does,
+ * the call's own line first (vmsd.conf(5) "handoff", wire.h). The worker
+ * then serves the client's calls of its contract directly, and gives the
+ * connection back at the first line that is anything else. 0 if handed
+ * over (the request is freed); -1 if the front end keeps the connection
+ * (see conn_handoff for when), and the call is relayed.
+ */
+static int
+handoff_one(struct contract *c, struct rpcreq *req)
+{
+	const struct vmsd_config *cf = vmsd_conf;
+	const uint64_t lim[WIRE_ATTACH_LIMITS] = { cf->max_message,
+	    cf->max_output, cf->client_idle_timeout,
+	    cf->client_request_timeout, cf->max_connections,
+	    cf->max_connections_per_uid, cf->memory_budget };
+	struct jbuf b = { NULL, 0, 0 };
+	char err[VMS_ERRLEN], *input = NULL;
+	size_t inputlen = 0;
+	int fd;
+
+	if (!cf->handoff || req->handoff == NULL || req->owner == NULL ||
+	    req->peer == NULL || req->peer->tcp || req->parent != NULL ||
+	    proc_finished(c->worker))
+		return -1;
+	if (wire_put_attach(&b, NULL, req->peer->ident, req->peer->uid,
+	    cf->debug_auth, 1, lim, err, sizeof(err)) != 0 ||
+	    req->handoff(req, req->owner, 1, &fd, &input, &inputlen, err,
+	    sizeof(err)) != 0) {
+		jbuf_free(&b);
+		return -1;
+	}
+	if (inputlen > 0)
+		jbuf_raw(&b, input, inputlen);
+	if (proc_attach(c->worker, fd, b.s, b.len, err, sizeof(err)) != 0) {
+		/* served here after all, from its call on */
+		log_debug("%s: a connection stays with vmsd: %s", c->name, err);
+		if (on_back != NULL)
+			on_back(fd, input, inputlen, err);
+		else
+			close(fd);
+	} else
+		close(fd);
+	free(input);
+	jbuf_free(&b);
+	rpcreq_reply_raw(req, NULL, 0);	/* orphaned by the handoff: freed */
+	return 0;
+}
+
+/* A connection handed over on vmsd's own comes back from the worker. */
+static void
+worker_back(struct proc *p, int fd, const char *input, size_t inputlen,
+    const char *why, void *arg)
+{
+	struct contract *c = arg;
+
+	log_debug("%s: worker %ld gave a connection back: %s", c->name,
+	    (long)proc_pid(p), why);
+	if (on_back != NULL)
+		on_back(fd, input, inputlen, why);
+	else
+		close(fd);
+}
+
 static void
 send_one(struct contract *c, struct rpcreq *req)
 {
@@ -204,6 +280,8 @@ send_one(struct contract *c, struct rpcreq *req)
 		attach_one(c, req);
 		return;
 	}
+	if (req->pm->id == PM_CALL && handoff_one(c, req) == 0)
+		return;
 
 	req->wid = ++c->next_wid;
 	if (proc_request(c->worker, req->wid, req->pm->name, req->caller,

@@ -27,6 +27,10 @@ void	 supervisor_start_worker(struct contract *);
 void	 supervisor_on_child(void (*)(struct contract *parent,
 	    const char *op, const char *name, uint64_t size,
 	    const char *vkey, const char *origin));
+/* Who serves the connections workers give back (wire.h "back"):
+ * control_adopt, set by server.c. Without it they are closed. */
+void	 supervisor_on_back(void (*)(int fd, const char *input,
+	    size_t inputlen, const char *why));
 /* Stop workers once their queues drain; done() when every process
  * (workers and deploys) has exited. */
 void	 supervisor_shutdown(void (*done)(void));

@@ -31,16 +31,30 @@
  * worker's fd 4; one datagram per connection handed over, the connection
  * itself passed with SCM_RIGHTS):
  *   attach   {"attach":ID,"caller":S|null,"uid":N,"debug_auth":B,
- *            "limits":[L,...]}\n followed by the bytes the client sent
- *            after its attach request (raw, to the datagram's end)
+ *            "handoff":B,"limits":[L,...]}\n followed by the bytes the
+ *            client sent after its attach request (raw, to the
+ *            datagram's end)
  *   ID is the attach request's JSON-RPC id (a number, string or null),
  *   which the worker's first reply on the connection carries; caller the
  *   peer's identity; L, in this order: max_message, max_output,
  *   client_idle_timeout, client_request_timeout, max_connections,
  *   max_connections_per_uid, memory_budget (vmsd.conf(5)). The worker
- *   then reads calls
- *   from the connection and answers them itself (vmsd-protocol(7),
- *   "attach").
+ *   then reads calls from the connection and answers them itself
+ *   (vmsd-protocol(7), "attach").
+ *   handoff true: no attach request; ID is null and no reply carries it.
+ *   vmsd handed the connection over on its own (vmsd.conf(5) "handoff")
+ *   and the bytes begin with the call that made it do so. The worker
+ *   gives such a connection back, instead of refusing what it cannot
+ *   run there:
+ *
+ * worker -> supervisor, on the attach channel (the connection with
+ * SCM_RIGHTS, every reply to what it sent before written):
+ *   back     {"back":S}\n followed by the bytes the client sent that the
+ *            worker did not run (raw, to the datagram's end; they begin
+ *            at a line's start). S says why (for the log): a line that
+ *            is not a call of this contract, too many connections, the
+ *            worker stopping. vmsd serves the connection from then on as
+ *            any other, and never hands it over again.
  *
  * A child message says that a committed entry of this contract made a
  * child contract (OP "deploy": it now exists, with that ledger size, key
@@ -67,12 +81,15 @@
 
 #include "canon.h"
 
-#define WIRE_VERSION	3
+#define WIRE_VERSION	4
 #define WIRE_ATTACHED_MS 100
 #define WIRE_ATTACH_LIMITS 7
 /* What a client may send after attach, before its reply (the datagram's
  * input). */
 #define WIRE_ATTACH_MAX_INPUT 65536
+/* What a worker gives back with a connection at most (a handed-over
+ * connection's line that grows past it goes back unfinished). */
+#define WIRE_BACK_MAX_INPUT 65536
 
 /*
  * Encoders: append one line (with its "\n") to the buffer (canon.c's
@@ -118,6 +135,7 @@ struct wire_attach {
 	const char	*caller;	/* NULL: anonymous */
 	uint64_t	 uid;
 	int		 debug_auth;
+	int		 handoff;	/* vmsd's own: no attach request */
 	uint64_t	 limits[WIRE_ATTACH_LIMITS];
 	const char	*input;		/* after the line, in the datagram */
 	size_t		 inputlen;
@@ -126,12 +144,25 @@ struct wire_attach {
 /* The datagram's line (the input bytes are appended by the caller). -1
  * (err) if the id or caller cannot be encoded. */
 int	 wire_put_attach(struct jbuf *, const json_t *id, const char *caller,
-	    uint64_t uid, int debug_auth,
+	    uint64_t uid, int debug_auth, int handoff,
 	    const uint64_t limits[WIRE_ATTACH_LIMITS], char *err,
 	    size_t errlen);
 int	 wire_decode_attach(const char *dgram, size_t len,
 	    struct wire_attach *, char *err, size_t errlen);
 void	 wire_attach_clear(struct wire_attach *);
+/* A handed-over connection given back (the attach channel's datagram,
+ * the other way). */
+struct wire_back {
+	const char	*why;		/* borrowed from msg */
+	const char	*input;		/* after the line, in the datagram */
+	size_t		 inputlen;
+	json_t		*msg;
+};
+/* The datagram's line (the input bytes are appended by the caller). */
+void	 wire_put_back(struct jbuf *, const char *why);
+int	 wire_decode_back(const char *dgram, size_t len, struct wire_back *,
+	    char *err, size_t errlen);
+void	 wire_back_clear(struct wire_back *);
 /*
  * A result or error line the worker wrote, split for relaying: its id and
  * the JSON text of its result, or of its error object ({"code",...}). 0,

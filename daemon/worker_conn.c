@@ -22,6 +22,15 @@
  * it sent before is lost (its calls run and commit, their replies dropped
  * only if it is gone). The worker tells vmsd how many are attached and
  * how far the ledger grew (wconns_tell).
+ *
+ * A connection vmsd handed over on its own (vmsd.conf(5) "handoff", wire.h
+ * "handoff") has had no attach request: nothing is answered for one, and
+ * a line it sends that is not a call of this contract (or that does not
+ * parse) is not refused but given back: reading stops, the replies
+ * before it are written, and the connection goes back to vmsd with the
+ * bytes not run (wire.h "back"), which serves it from then on. So does
+ * one over max_connections, and every such connection when the worker
+ * stops with all its replies written.
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -76,7 +85,8 @@ watch(struct worker *w, struct wconn *c)
 		return;
 	/* (reading stops while its replies pile up, and while whole lines
 	 * wait: what it sends stays in its socket, not in our memory) */
-	if (!c->closing && !c->rd_eof && c->routes < WCONN_PENDING &&
+	if (!c->closing && !c->rd_eof && c->back == NULL &&
+	    c->routes < WCONN_PENDING &&
 	    c->out.len - c->outoff < w->wc.lim[L_MAX_OUTPUT] / 2 + 1 &&
 	    !(c->hasline && c->inlen >= WCONN_READ))
 		want |= EPOLLIN;
@@ -155,12 +165,72 @@ wc_close_conn(struct worker *w, struct wconn *c, const char *why)
 	c->out.len = c->outoff = 0;
 }
 
-/* Done with it: nothing more to read, run, answer or write. */
+/*
+ * Give c back to vmsd (wire.h "back") with what it sent that was not run;
+ * every reply before it is written. If the channel does not take it (vmsd
+ * is stopping, or too slow), c is closed: nothing it was answered is lost,
+ * only lines not run.
+ */
+static void
+give_back(struct worker *w, struct wconn *c, const char *why)
+{
+	union {
+		struct cmsghdr	 h;
+		char		 b[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct jbuf b = { NULL, 0, 0 };
+	struct iovec iov;
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	if (w->wc.chan < 0) {		/* vmsd is stopping us */
+		wc_close_conn(w, c, NULL);
+		return;
+	}
+	wire_put_back(&b, why);
+	if (c->inlen > 0)
+		jbuf_raw(&b, c->in, c->inlen);
+	memset(&mh, 0, sizeof(mh));
+	memset(&u, 0, sizeof(u));
+	iov.iov_base = b.s;
+	iov.iov_len = b.len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = u.b;
+	mh.msg_controllen = sizeof(u.b);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &c->fd, sizeof(int));
+	while ((n = sendmsg(w->wc.chan, &mh, MSG_DONTWAIT | MSG_NOSIGNAL)) <
+	    0 && errno == EINTR)
+		;
+	jbuf_free(&b);
+	if (n < 0) {
+		log_warnx("cannot give a connection of %s back to vmsd (%s): "
+		    "%s; closing it", c->caller ? c->caller : "an anonymous "
+		    "client", why, strerror(errno));
+		wc_close_conn(w, c, NULL);
+		return;
+	}
+	log_debug("gave a connection of %s back to vmsd: %s", c->caller ?
+	    c->caller : "an anonymous client", why);
+	c->back = NULL;
+	wc_close_conn(w, c, NULL);	/* (our copy: vmsd has its own) */
+}
+
+/* Done with it: nothing more to read, run, answer or write; or what it
+ * sent goes back to vmsd now that it is answered. */
 static void
 maybe_done(struct worker *w, struct wconn *c)
 {
-	if (c->fd >= 0 && (c->rd_eof || c->closing) && c->routes == 0 &&
-	    !c->hasline && c->outoff == c->out.len)
+	if (c->fd >= 0 && c->back != NULL && c->routes == 0 &&
+	    c->outoff == c->out.len)
+		give_back(w, c, c->back);
+	else if (c->fd >= 0 && (c->rd_eof || c->closing) && c->routes == 0 &&
+	    !c->hasline && c->outoff == c->out.len && c->back == NULL)
 		wc_close_conn(w, c, NULL);
 }
 
@@ -277,7 +347,19 @@ take_one(struct worker *w, const char *buf, size_t len, int fd)
 	ev.data.ptr = c;
 	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
 		fatal("epoll_ctl");
-	if ((lim[L_MAX_CONNS] > 0 && w->wc.nopen > lim[L_MAX_CONNS]) ||
+	c->handoff = a.handoff;
+	if (c->handoff && ((lim[L_MAX_CONNS] > 0 && w->wc.nopen >
+	    lim[L_MAX_CONNS]) || (lim[L_MAX_PER_UID] > 0 &&
+	    count_uid(w, c->uid) > lim[L_MAX_PER_UID]))) {
+		/* vmsd's own idea: it serves it then, as before */
+		add_input(w, c, a.input, a.inputlen);
+		set_line(w, c, 0);
+		c->back = "too many connections attached";
+	} else if (c->handoff) {
+		log_debug("took a connection of %s over from vmsd",
+		    c->caller ? c->caller : "an anonymous client");
+		add_input(w, c, a.input, a.inputlen);
+	} else if ((lim[L_MAX_CONNS] > 0 && w->wc.nopen > lim[L_MAX_CONNS]) ||
 	    (lim[L_MAX_PER_UID] > 0 && count_uid(w, c->uid) >
 	    lim[L_MAX_PER_UID])) {
 		snprintf(err, sizeof(err), "too many connections attached to "
@@ -389,7 +471,7 @@ add_input(struct worker *w, struct wconn *c, const char *s, size_t n)
 	}
 	memcpy(c->in + c->inlen, s, n);
 	c->inlen += n;
-	if (!c->hasline) {
+	if (!c->hasline && c->back == NULL) {
 		if (memchr(c->in + c->scanned, '\n', c->inlen - c->scanned))
 			set_line(w, c, 1);
 		else {
@@ -407,10 +489,19 @@ static int
 read_conn(struct worker *w, struct wconn *c)
 {
 	char buf[WCONN_READ];
+	size_t want = sizeof(buf);
 	ssize_t n;
 
+	/* a handed-over connection holds no more than can go back */
+	if (c->handoff) {
+		want = WIRE_BACK_MAX_INPUT - c->inlen;
+		if (want > sizeof(buf))
+			want = sizeof(buf);
+		if (want == 0)		/* (read_conn's caller: never) */
+			return 0;
+	}
 	do
-		n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		n = recv(c->fd, buf, want, MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 0;
@@ -429,7 +520,13 @@ read_conn(struct worker *w, struct wconn *c)
 	}
 	c->last_ms = mono_msec();
 	add_input(w, c, buf, (size_t)n);
+	if (c->handoff && !c->hasline && c->back == NULL && !c->closing &&
+	    c->inlen >= WIRE_BACK_MAX_INPUT) {
+		c->back = "a line longer than a worker takes";
+		c->req_start = 0;
+	}
 	watch(w, c);
+	maybe_done(w, c);
 	return 1;
 }
 
@@ -439,8 +536,9 @@ wconns_event(struct worker *w, void *tag, uint32_t events)
 	struct wconn *c = tag;
 
 	if (c == NULL) {
+		/* (a connection vmsd handed over comes with its call) */
 		take_all(w);
-		return 0;
+		return w->wc.nready > 0;
 	}
 	/* (closed by an earlier event of this round: still listed, its fd
 	 * -1) */
@@ -500,37 +598,61 @@ push_route(struct worker *w, struct wconn *c, uint64_t wid, const json_t *id,
 	return r;
 }
 
+/* Is this parsed request a call of this contract? */
+static int
+is_ours(const struct worker *w, const struct wconn_req *rq,
+    const char *method)
+{
+	const struct proto_method *m = proto_method_find(method);
+	const char *contract;
+	char err[VMS_ERRLEN];
+
+	if (rq->code != 0 || m == NULL || m->id != PM_CALL ||
+	    proto_check_params(m, rq->params, err, sizeof(err)) != 0)
+		return 0;
+	contract = json_string_value(json_object_get(rq->params, "contract"));
+	return contract != NULL && strcmp(contract, w->name) == 0;
+}
+
 /* One request line of c, decoded into rq: a call to run, or the error to
- * answer with. */
-static void
+ * answer with. -1 if c was handed over by vmsd and the line is not a call
+ * of this contract: it goes back (rq cleared, the line left in c->in). */
+static int
 decode_request(struct worker *w, struct wconn *c, const char *line,
     size_t len, struct wconn_req *rq)
 {
 	const struct proto_method *m;
 	struct callid_peer who = { c->caller, 0, w->wc.debug_auth,
 	    ledger_origin(w->ledger) };
-	const char *method, *contract;
-	json_t *id;
+	const char *method = NULL, *contract;
+	json_t *id = NULL;
 	int changed = 0;
 
 	rq->code = proto_parse_request(line, len, &rq->msg, &method,
 	    &rq->params, &id, rq->err, sizeof(rq->err));
+	if (c->handoff && !is_ours(w, rq, method)) {
+		json_decref(rq->msg);
+		rq->msg = NULL;
+		rq->params = NULL;
+		rq->code = 0;
+		return -1;
+	}
 	/* a notification that parsed gets no reply, whatever happens */
 	push_route(w, c, rq->wid, id, rq->code == 0 && id == NULL);
 	if (rq->code != 0)
-		return;
+		return 0;
 	m = proto_method_find(method);
 	if (m == NULL || m->id != PM_CALL) {
 		rq->code = RPC_METHOD_NOT_FOUND;
 		snprintf(rq->err, sizeof(rq->err), "%s%s: an attached "
 		    "connection takes calls only", m == NULL ? "method not "
 		    "found: " : "", method);
-		return;
+		return 0;
 	}
 	if (proto_check_params(m, rq->params, rq->err,
 	    sizeof(rq->err)) != 0) {
 		rq->code = RPC_INVALID_PARAMS;
-		return;
+		return 0;
 	}
 	contract = json_string_value(json_object_get(rq->params,
 	    "contract"));
@@ -539,10 +661,11 @@ decode_request(struct worker *w, struct wconn *c, const char *line,
 		snprintf(rq->err, sizeof(rq->err), "this connection is "
 		    "attached to contract %s, not %s", w->name,
 		    contract ? contract : "?");
-		return;
+		return 0;
 	}
 	rq->code = callid_decide(rq->params, &who, &rq->caller, &rq->auth,
 	    &changed, &rq->data, rq->err, sizeof(rq->err));
+	return 0;
 }
 
 int
@@ -579,8 +702,16 @@ wconns_next(struct worker *w, struct wconn_req *rq)
 	while (len > 0 && (c->in[len - 1] == '\r' || c->in[len - 1] == ' ' ||
 	    c->in[len - 1] == '\t'))
 		len--;
-	if (len > 0)
-		decode_request(w, c, c->in, len, rq);
+	if (len > 0 && decode_request(w, c, c->in, len, rq) != 0) {
+		/* not ours: it goes back, from this line on */
+		c->back = "a line that is not a call of this contract";
+		set_line(w, c, 0);
+		c->req_start = 0;
+		watch(w, c);
+		maybe_done(w, c);
+		memset(rq, 0, sizeof(*rq));
+		return 0;
+	}
 	len = (size_t)(nl + 1 - c->in);
 	memmove(c->in, c->in + len, c->inlen - len);
 	c->inlen -= len;
@@ -717,8 +848,15 @@ wconns_close_all(struct worker *w)
 		}
 	}
 	for (i = 0; i < w->wc.n; i++) {
-		w->wc.v[i]->routes = 0;
-		wc_close_conn(w, w->wc.v[i], NULL);
+		c = w->wc.v[i];
+		/* vmsd's own hand-overs, answered: back to vmsd, with the
+		 * lines not run (it relays them, to a worker started again) */
+		if (c->fd >= 0 && c->handoff && !c->closing && !c->rd_eof &&
+		    !c->toolarge && c->routes == 0 && c->outoff == c->out.len)
+			give_back(w, c, c->back ? c->back :
+			    "the worker is stopping");
+		c->routes = 0;
+		wc_close_conn(w, c, NULL);
 	}
 	reap(w);
 	for (i = 0; i < w->wc.qlen; i++)

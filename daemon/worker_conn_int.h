@@ -32,6 +32,10 @@ struct wconn {
 	int		 rd_eof;	/* it sent EOF */
 	int		 closing;	/* read no more; close once answered */
 	int		 toolarge;	/* its next "line": one over max_message */
+	int		 handoff;	/* vmsd handed it over on its own: what
+					   cannot run here goes back */
+	const char	*back;		/* why a line waits to go back: read
+					   no more, give back once answered */
 	uint32_t	 events;	/* registered with epoll */
 	uint64_t	 last_ms;	/* last activity */
 	uint64_t	 wr_ms;		/* replies waiting since, or last

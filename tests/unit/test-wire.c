@@ -476,8 +476,8 @@ TEST(attach_round_trip)
 	for (i = 0; i < 3; i++) {
 		b.len = 0;
 		CHECK_EQ_INT(wire_put_attach(&b, ids[i], i ? "unix:alice" :
-		    NULL, 1000 + (uint64_t)i, i == 1, lim, err, sizeof(err)),
-		    0);
+		    NULL, 1000 + (uint64_t)i, i == 1, i == 2, lim, err,
+		    sizeof(err)), 0);
 		jbuf_raw(&b, input, sizeof(input) - 1);
 		CHECK_EQ_INT(wire_decode_attach(b.s, b.len, &a, err,
 		    sizeof(err)), 0);
@@ -486,6 +486,7 @@ TEST(attach_round_trip)
 		    "unix:alice") == 0 : a.caller == NULL);
 		CHECK_EQ_INT(a.uid, 1000 + i);
 		CHECK_EQ_INT(a.debug_auth, i == 1);
+		CHECK_EQ_INT(a.handoff, i == 2);
 		CHECK(memcmp(a.limits, lim, sizeof(lim)) == 0);
 		CHECK_EQ_INT(a.inputlen, sizeof(input) - 1);
 		CHECK(a.inputlen == sizeof(input) - 1 &&
@@ -496,7 +497,7 @@ TEST(attach_round_trip)
 	/* an id that is not a number, string or null is refused */
 	ids[0] = json_array();
 	b.len = 0;
-	CHECK(wire_put_attach(&b, ids[0], NULL, 0, 0, lim, err,
+	CHECK(wire_put_attach(&b, ids[0], NULL, 0, 0, 0, lim, err,
 	    sizeof(err)) == -1);
 	json_decref(ids[0]);
 	jbuf_free(&b);
@@ -506,22 +507,31 @@ TEST(attach_bad_fails)
 {
 	static const char *bad[] = {
 		"",
+		/* no newline */
 		"{\"attach\":1,\"caller\":null,\"uid\":0,\"debug_auth\":false,"
-		    "\"limits\":[1,2,3,4,5,6,7]}",	/* no newline */
+		    "\"handoff\":false,\"limits\":[1,2,3,4,5,6,7]}",
 		"{\"attach\":[],\"caller\":null,\"uid\":0,\"debug_auth\":false,"
-		    "\"limits\":[1,2,3,4,5,6,7]}\n",
+		    "\"handoff\":false,\"limits\":[1,2,3,4,5,6,7]}\n",
 		"{\"attach\":1,\"caller\":null,\"uid\":-1,\"debug_auth\":false,"
-		    "\"limits\":[1,2,3,4,5,6,7]}\n",
+		    "\"handoff\":false,\"limits\":[1,2,3,4,5,6,7]}\n",
 		"{\"attach\":1,\"caller\":null,\"uid\":0,\"debug_auth\":0,"
-		    "\"limits\":[1,2,3,4,5,6,7]}\n",
+		    "\"handoff\":false,\"limits\":[1,2,3,4,5,6,7]}\n",
 		"{\"attach\":1,\"caller\":null,\"uid\":0,\"debug_auth\":false,"
-		    "\"limits\":[1,2,3,4,5,6]}\n",
+		    "\"handoff\":false,\"limits\":[1,2,3,4,5,6]}\n",
 		"{\"attach\":1,\"caller\":null,\"uid\":0,\"debug_auth\":false,"
-		    "\"limits\":[1,2,3,4,5,6,-7]}\n",
+		    "\"handoff\":false,\"limits\":[1,2,3,4,5,6,-7]}\n",
 		"{\"caller\":null,\"attach\":1,\"uid\":0,\"debug_auth\":false,"
+		    "\"handoff\":false,\"limits\":[1,2,3,4,5,6,7]}\n",
+		"{\"attach\":1,\"caller\":null,\"uid\":0,\"debug_auth\":false,"
+		    "\"handoff\":false,\"limits\":[1,2,3,4,5,6,7],\"x\":1}\n",
+		/* no handoff key (wire 3), or a mistyped one */
+		"{\"attach\":1,\"caller\":null,\"uid\":0,\"debug_auth\":false,"
 		    "\"limits\":[1,2,3,4,5,6,7]}\n",
 		"{\"attach\":1,\"caller\":null,\"uid\":0,\"debug_auth\":false,"
-		    "\"limits\":[1,2,3,4,5,6,7],\"x\":1}\n",
+		    "\"handoff\":1,\"limits\":[1,2,3,4,5,6,7]}\n",
+		/* vmsd's own hand-over answers no request: its id is null */
+		"{\"attach\":1,\"caller\":null,\"uid\":0,\"debug_auth\":false,"
+		    "\"handoff\":true,\"limits\":[1,2,3,4,5,6,7]}\n",
 	};
 	struct wire_attach a;
 	char err[256];
@@ -531,6 +541,52 @@ TEST(attach_bad_fails)
 		CHECK_MSG(wire_decode_attach(bad[i], strlen(bad[i]), &a, err,
 		    sizeof(err)) == -1, "accepted: %s", bad[i]);
 		CHECK(a.msg == NULL);
+	}
+}
+
+/* A connection given back: the reason, then the bytes not run, as they
+ * are; anything else is refused. */
+TEST(back_round_trip)
+{
+	static const char *bad[] = {
+		"",
+		"{\"back\":\"x\"}",			/* no newline */
+		"{\"back\":1}\n",
+		"{\"back\":null}\n",
+		"{\"back\":\"x\",\"y\":1}\n",
+		"{\"why\":\"x\"}\n",
+		"[\"back\"]\n",
+	};
+	const char input[] = "{\"method\":\"status\"}\n\0part";
+	struct jbuf b = { 0 };
+	struct wire_back k;
+	char err[256];
+	size_t i;
+
+	wire_put_back(&b, "a line \"q\" \xc3\xa9");
+	jbuf_raw(&b, input, sizeof(input) - 1);
+	CHECK_EQ_INT(wire_decode_back(b.s, b.len, &k, err, sizeof(err)), 0);
+	CHECK(k.why != NULL && strcmp(k.why, "a line \"q\" \xc3\xa9") == 0);
+	CHECK(k.inputlen == sizeof(input) - 1 &&
+	    memcmp(k.input, input, k.inputlen) == 0);
+	wire_back_clear(&k);
+	CHECK(k.msg == NULL);
+	/* nothing after the line: no input */
+	b.len = 0;
+	wire_put_back(&b, "stopping");
+	CHECK_EQ_INT(wire_decode_back(b.s, b.len, &k, err, sizeof(err)), 0);
+	CHECK_EQ_INT(k.inputlen, 0);
+	wire_back_clear(&k);
+	/* a reason that is not UTF-8 is replaced, never fails */
+	b.len = 0;
+	wire_put_back(&b, "\xff\xfe");
+	CHECK_EQ_INT(wire_decode_back(b.s, b.len, &k, err, sizeof(err)), 0);
+	wire_back_clear(&k);
+	jbuf_free(&b);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_MSG(wire_decode_back(bad[i], strlen(bad[i]), &k, err,
+		    sizeof(err)) == -1, "accepted: %s", bad[i]);
+		CHECK(k.msg == NULL);
 	}
 }
 
@@ -595,6 +651,7 @@ main(void)
 	RUN(reordered_or_unknown_requests_fail);
 	RUN(attach_round_trip);
 	RUN(attach_bad_fails);
+	RUN(back_round_trip);
 	RUN(attached_and_split);
 	return test_summary();
 }
