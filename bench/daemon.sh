@@ -6,7 +6,9 @@
 # redis-benchmark) with 1 and 32 clients over the control socket and over
 # the HTTP port (POST /rpc, kept-alive connections), with 8 and 128
 # clients over the control socket, with 1 and 32 attached to the worker
-# (attach), unsigned (debug caller
+# (attach), with 1 and 32 relayed by vmsd (handoff = no, vmsd.conf(5):
+# by default vmsd hands a calling client over to the worker), unsigned
+# (debug caller
 # ids) and signed (a fresh Ed25519 key per call), with the ratios to the
 # control socket; then report checkpoints signed (group commit), CPU per call, peak RSS
 # of vmsd and of the contract's worker, ledger bytes per call and `vmsctl
@@ -134,6 +136,18 @@ run unix-c128 "$SOCK" 128 "$N128"
 # vmsd-protocol(7)): the worker answers its calls, vmsd relays none.
 run attach-c1 "$SOCK" 1 "$N1" --attach
 run attach-c32 "$SOCK" 32 "$N32" --attach
+# Every call relayed by vmsd (handoff = no, reloaded; HTTP and the rest
+# below are relayed either way).
+echo 'handoff = no' >>"$W/vmsd.conf"
+kill -HUP "$PID"
+i=0
+until grep -q 'configuration reloaded' "$W/vmsd.log" || [ $i -ge 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+[ $i -lt 100 ] || fail "handoff = no: no reload"
+run relay-c1 "$SOCK" 1 "$N1"
+run relay-c32 "$SOCK" 32 "$N32"
 run http-c1 "http://127.0.0.1:$PORT" 1 "$N1"
 run http-c32 "http://127.0.0.1:$PORT" 32 "$N32"
 # Signed calls over HTTP: each call signed by a key of its own (a new
@@ -159,7 +173,10 @@ awk '/clients=/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[
 	    r["signed-c32"] / r["unix-c32"], p["signed-c32"]
 	printf "  attached / control socket: c=1 %.2fx calls/s (p50 %.3f vs %.3f ms), c=32 %.2fx calls/s (p50 %.3f vs %.3f ms)\n",
 	    r["attach-c1"] / r["unix-c1"], p["attach-c1"], p["unix-c1"],
-	    r["attach-c32"] / r["unix-c32"], p["attach-c32"], p["unix-c32"] } }' "$RES"
+	    r["attach-c32"] / r["unix-c32"], p["attach-c32"], p["unix-c32"]
+	printf "  relayed (handoff = no) / control socket: c=1 %.2fx calls/s (p50 %.3f vs %.3f ms), c=32 %.2fx calls/s (p50 %.3f vs %.3f ms)\n",
+	    r["relay-c1"] / r["unix-c1"], p["relay-c1"], p["unix-c1"],
+	    r["relay-c32"] / r["unix-c32"], p["relay-c32"], p["unix-c32"] } }' "$RES"
 
 # Peak RSS of the daemon and of the contract's worker.
 info=$("$VMSCTL" -s "$SOCK" --json info guestlist) || fail "info failed"

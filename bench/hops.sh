@@ -3,7 +3,9 @@
 # worker's side: perf's tracepoints at the return of read, recvfrom,
 # write and sendto, on the worker alone (no CPU is kept busy by the tracing), VMS_HOPS_CALLS guest-list
 # RSVPs (default 2000) from one client attached to the worker, then
-# through vmsd's control socket (relayed). Per call, medians in us:
+# through vmsd's control socket relayed by vmsd (handoff = no: by
+# default vmsd hands such a client over to the worker, vmsd.conf(5)).
+# Per call, medians in us:
 # "inside", from the worker's read of the request to its write of the
 # reply (running the call, the commit and its flush); "outside", from
 # that write to its read of the next request (the client's turn, and for
@@ -65,6 +67,7 @@ phases() {
 run() {
 	rm -rf "$W" && mkdir -p "$W" || exit 1
 	bench_conf >"$W/vmsd.conf"
+	[ "$1" = relayed ] && echo 'handoff = no' >>"$W/vmsd.conf"
 	start_vmsd "$W" hops.sh
 	"$BD" --addr "$W/sock" --clients 1 --calls 200 --rounds 1 --tag w \
 	    --label warmup >/dev/null || { echo "hops.sh: warm-up failed"; exit 1; }

@@ -50,7 +50,7 @@ vmsd_round() {
 	    bench_field rate
 }
 
-echo "guest-list RSVP, vmsd (control socket; relayed, then attached) and Redis"
+echo "guest-list RSVP, vmsd (control socket, then attached) and Redis"
 echo "(appendfsync always) in alternating rounds of about $SECS s: vmsd/Redis calls/s"
 echo "of each round, then the medians"
 for c in 1 32; do
@@ -79,8 +79,8 @@ for c in 1 32; do
 		apairs="$apairs $a/$r"
 		k=$((k + 1))
 	done
-	for kind in relayed attached; do
-		[ $kind = relayed ] && set -- $pairs || set -- $apairs
+	for kind in socket attached; do
+		[ $kind = socket ] && set -- $pairs || set -- $apairs
 		echo "$c $kind $*" | awk -v res="$PRES" '{
 			n = 0
 			line = sprintf("  %3d client%s %-8s", $1, $1 == 1 ? " " : "s", $2)

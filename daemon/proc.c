@@ -23,6 +23,7 @@
 
 #include "callsig.h"
 #include "config.h"
+#include "fdpass.h"
 #include "log.h"
 #include "proc.h"
 #include "sockwrite.h"
@@ -321,34 +322,11 @@ int
 proc_attach(struct proc *p, int fd, const char *msg, size_t len, char *err,
     size_t errlen)
 {
-	union {
-		struct cmsghdr	 h;
-		char		 b[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct iovec iov = { (void *)(uintptr_t)msg, len };
-	struct msghdr mh;
-	struct cmsghdr *cm;
-	ssize_t n;
-
 	if (p->chan < 0 || proc_finished(p)) {
 		seterr(err, errlen, "the worker takes no connections");
 		return -1;
 	}
-	memset(&mh, 0, sizeof(mh));
-	memset(&u, 0, sizeof(u));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = u.b;
-	mh.msg_controllen = sizeof(u.b);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	while ((n = sendmsg(p->chan, &mh, MSG_DONTWAIT | MSG_NOSIGNAL)) < 0 &&
-	    errno == EINTR)
-		;
-	if (n < 0) {
+	if (fdpass_send(p->chan, msg, len, fd) != 0) {
 		seterr(err, errlen, "%s", errno == EAGAIN ? "the worker is "
 		    "not taking connections fast enough" : strerror(errno));
 		return -1;
@@ -366,43 +344,19 @@ proc_attach(struct proc *p, int fd, const char *msg, size_t len, char *err,
 static void
 proc_chan_read(struct proc *p)
 {
-	union {
-		struct cmsghdr	 h;
-		char		 b[CMSG_SPACE(sizeof(int))];
-	} u;
 	static char *buf;
 	struct wire_back k;
-	struct iovec iov;
-	struct msghdr mh;
-	struct cmsghdr *cm;
 	char err[VMS_ERRLEN];
 	ssize_t n;
-	int fd;
+	int fd, cut;
 
 	if (buf == NULL)
 		buf = xmalloc(PROC_BACK_MAX);
 	while (p->chan >= 0) {
-		memset(&mh, 0, sizeof(mh));
-		iov.iov_base = buf;
-		iov.iov_len = PROC_BACK_MAX;
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = u.b;
-		mh.msg_controllen = sizeof(u.b);
-		n = recvmsg(p->chan, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;		/* (its end closed: it is exiting) */
-		fd = -1;
-		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
-		    cm = CMSG_NXTHDR(&mh, cm))
-			if (cm->cmsg_level == SOL_SOCKET &&
-			    cm->cmsg_type == SCM_RIGHTS &&
-			    cm->cmsg_len >= CMSG_LEN(sizeof(int)))
-				memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-		if (fd < 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-		    wire_decode_back(buf, (size_t)n, &k, err,
+		if ((n = fdpass_recv(p->chan, buf, PROC_BACK_MAX, &fd,
+		    &cut)) <= 0)
+			return;		/* (none waits, or it is exiting) */
+		if (fd < 0 || cut || wire_decode_back(buf, (size_t)n, &k, err,
 		    sizeof(err)) != 0) {
 			log_warnx("worker %s: a connection given back without "
 			    "its descriptor, truncated or undecodable: closed",

@@ -166,18 +166,42 @@ supervisor_start_worker(struct contract *c)
 }
 
 /*
- * attach, its worker ready: the client's connection goes over the attach
- * channel (wire.h) with what the worker needs to serve it, and the worker
- * answers the request on it. The client that left meanwhile is forgotten.
+ * The attach channel's datagram for req's connection (wire.h: what the
+ * worker needs to serve it, then the bytes the client sent) and the
+ * connection itself, given up by its front end (conn_handoff; own: vmsd's
+ * hand-over of a call, not an attach). 0, or -1 with err (nothing given
+ * up, b empty).
  */
-static void
-attach_one(struct contract *c, struct rpcreq *req)
+static int
+take_conn(struct rpcreq *req, int own, struct jbuf *b, int *fd,
+    char **input, size_t *inputlen, char *err, size_t errlen)
 {
 	const struct vmsd_config *cf = vmsd_conf;
 	const uint64_t lim[WIRE_ATTACH_LIMITS] = { cf->max_message,
 	    cf->max_output, cf->client_idle_timeout,
 	    cf->client_request_timeout, cf->max_connections,
 	    cf->max_connections_per_uid, cf->memory_budget };
+
+	if (wire_put_attach(b, own ? NULL : req->id, req->peer->ident,
+	    req->peer->uid, cf->debug_auth, own, lim, err, errlen) != 0 ||
+	    req->handoff(req, req->owner, own, fd, input, inputlen, err,
+	    errlen) != 0) {
+		jbuf_free(b);
+		return -1;
+	}
+	if (*inputlen > 0)
+		jbuf_raw(b, *input, *inputlen);
+	return 0;
+}
+
+/*
+ * attach, its worker ready: the client's connection goes over the attach
+ * channel with what the worker needs to serve it, and the worker answers
+ * the request on it. The client that left meanwhile is forgotten.
+ */
+static void
+attach_one(struct contract *c, struct rpcreq *req)
+{
 	struct jbuf b = { NULL, 0, 0 };
 	char err[VMS_ERRLEN], *input = NULL;
 	size_t inputlen = 0;
@@ -187,16 +211,11 @@ attach_one(struct contract *c, struct rpcreq *req)
 		rpcreq_reply_raw(req, NULL, 0);		/* frees it */
 		return;
 	}
-	if (wire_put_attach(&b, req->id, req->peer->ident, req->peer->uid,
-	    cf->debug_auth, 0, lim, err, sizeof(err)) != 0 ||
-	    req->handoff(req, req->owner, 0, &fd, &input, &inputlen, err,
+	if (take_conn(req, 0, &b, &fd, &input, &inputlen, err,
 	    sizeof(err)) != 0) {
-		jbuf_free(&b);
 		rpcreq_error(req, RPC_INVALID_REQUEST, NULL, "%s", err);
 		return;
 	}
-	if (inputlen > 0)
-		jbuf_raw(&b, input, inputlen);
 	if (proc_attach(c->worker, fd, b.s, b.len, err, sizeof(err)) != 0)
 		log_warnx("%s: a connection to attach is closed: %s", c->name,
 		    err);
@@ -218,29 +237,17 @@ attach_one(struct contract *c, struct rpcreq *req)
 static int
 handoff_one(struct contract *c, struct rpcreq *req)
 {
-	const struct vmsd_config *cf = vmsd_conf;
-	const uint64_t lim[WIRE_ATTACH_LIMITS] = { cf->max_message,
-	    cf->max_output, cf->client_idle_timeout,
-	    cf->client_request_timeout, cf->max_connections,
-	    cf->max_connections_per_uid, cf->memory_budget };
 	struct jbuf b = { NULL, 0, 0 };
 	char err[VMS_ERRLEN], *input = NULL;
 	size_t inputlen = 0;
 	int fd;
 
-	if (!cf->handoff || req->handoff == NULL || req->owner == NULL ||
-	    req->peer == NULL || req->peer->tcp || req->parent != NULL ||
-	    proc_finished(c->worker))
+	if (!vmsd_conf->handoff || req->handoff == NULL ||
+	    req->owner == NULL || req->peer == NULL || req->peer->tcp ||
+	    req->parent != NULL || proc_finished(c->worker) ||
+	    take_conn(req, 1, &b, &fd, &input, &inputlen, err,
+	    sizeof(err)) != 0)
 		return -1;
-	if (wire_put_attach(&b, NULL, req->peer->ident, req->peer->uid,
-	    cf->debug_auth, 1, lim, err, sizeof(err)) != 0 ||
-	    req->handoff(req, req->owner, 1, &fd, &input, &inputlen, err,
-	    sizeof(err)) != 0) {
-		jbuf_free(&b);
-		return -1;
-	}
-	if (inputlen > 0)
-		jbuf_raw(&b, input, inputlen);
 	if (proc_attach(c->worker, fd, b.s, b.len, err, sizeof(err)) != 0) {
 		/* served here after all, from its call on */
 		log_debug("%s: a connection stays with vmsd: %s", c->name, err);

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "callid.h"
+#include "fdpass.h"
 #include "canon.h"
 #include "ledger.h"
 #include "log.h"
@@ -174,15 +175,8 @@ wc_close_conn(struct worker *w, struct wconn *c, const char *why)
 static void
 give_back(struct worker *w, struct wconn *c, const char *why)
 {
-	union {
-		struct cmsghdr	 h;
-		char		 b[CMSG_SPACE(sizeof(int))];
-	} u;
 	struct jbuf b = { NULL, 0, 0 };
-	struct iovec iov;
-	struct msghdr mh;
-	struct cmsghdr *cm;
-	ssize_t n;
+	int rc;
 
 	if (w->wc.chan < 0) {		/* vmsd is stopping us */
 		wc_close_conn(w, c, NULL);
@@ -191,24 +185,9 @@ give_back(struct worker *w, struct wconn *c, const char *why)
 	wire_put_back(&b, why);
 	if (c->inlen > 0)
 		jbuf_raw(&b, c->in, c->inlen);
-	memset(&mh, 0, sizeof(mh));
-	memset(&u, 0, sizeof(u));
-	iov.iov_base = b.s;
-	iov.iov_len = b.len;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = u.b;
-	mh.msg_controllen = sizeof(u.b);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &c->fd, sizeof(int));
-	while ((n = sendmsg(w->wc.chan, &mh, MSG_DONTWAIT | MSG_NOSIGNAL)) <
-	    0 && errno == EINTR)
-		;
+	rc = fdpass_send(w->wc.chan, b.s, b.len, c->fd);
 	jbuf_free(&b);
-	if (n < 0) {
+	if (rc != 0) {
 		log_warnx("cannot give a connection of %s back to vmsd (%s): "
 		    "%s; closing it", c->caller ? c->caller : "an anonymous "
 		    "client", why, strerror(errno));
@@ -388,48 +367,27 @@ take_one(struct worker *w, const char *buf, size_t len, int fd)
 static void
 take_all(struct worker *w)
 {
-	union {
-		struct cmsghdr	 h;
-		char		 b[CMSG_SPACE(sizeof(int))];
-	} u;
 	static char *buf;
-	struct iovec iov;
-	struct msghdr mh;
-	struct cmsghdr *cm;
 	ssize_t n;
-	int fd;
+	int fd, cut;
 
 	if (buf == NULL)
 		buf = xmalloc(WCONN_DGRAM);
 	for (;;) {
-		memset(&mh, 0, sizeof(mh));
-		iov.iov_base = buf;
-		iov.iov_len = WCONN_DGRAM;
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = u.b;
-		mh.msg_controllen = sizeof(u.b);
-		n = recvmsg(w->wc.chan, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
-			continue;
+		n = fdpass_recv(w->wc.chan, buf, WCONN_DGRAM, &fd, &cut);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n <= 0) {
 			/* vmsd closed it: it is stopping us, over the wire */
+			if (fd >= 0)
+				close(fd);
 			(void)epoll_ctl(w->ep, EPOLL_CTL_DEL, w->wc.chan,
 			    NULL);
 			close(w->wc.chan);
 			w->wc.chan = -1;
 			return;
 		}
-		fd = -1;
-		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
-		    cm = CMSG_NXTHDR(&mh, cm))
-			if (cm->cmsg_level == SOL_SOCKET &&
-			    cm->cmsg_type == SCM_RIGHTS &&
-			    cm->cmsg_len >= CMSG_LEN(sizeof(int)))
-				memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-		if (fd < 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		if (fd < 0 || cut) {
 			log_warnx("attach channel: a message without its "
 			    "connection, or truncated: ignored");
 			if (fd >= 0)

@@ -33,21 +33,7 @@ sleep 1.5
 $A idle_worker,limit
 # every call acknowledged above is in the ledger (the counter's value is
 # the number of inc entries), and the ledger audits clean
-n=$(rpc call '{"contract":"c","method":"get","args":[]}' | field result.value)
-incs=$(python3 - "$LIB" "$T/state/contracts/c/entries" <<'PY'
-import json, sys
-sys.path.insert(0, sys.argv[1])
-from ledgerfiles import records
-print(sum(1 for note, rec in records(sys.argv[2])
-          if not note and json.loads(rec).get("method") == "inc"))
-PY
-)
-check counter_matches_ledger "value $n, $incs inc entries" [ -n "$n" ] && [ "$n" = "$incs" ]
-if VMSCTL_KNOWN="$T/known" "$VMSCTL" -s "$T/s.sock" audit c >"$T/audit.out" 2>&1; then
-	pass audit_clean
-else
-	fail audit_clean "$(tail -3 "$T/audit.out")"
-fi
+check_counter_ledger c
 $A stop
 # memory_budget over the attached connections, on a daemon restarted with
 # a small one (c was stopped above: started again)

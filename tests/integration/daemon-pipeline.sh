@@ -104,6 +104,10 @@ fi
 # is half empty, not once per batch (a wake-up costs the main thread more
 # than the nonce).
 $RPC -s "$T/s.sock" load --clients 1 --calls 100 --contract c --method inc >"$T/load3.json"
+# 16 clients for the last worker too (the load before the kill above,
+# handed over to the worker killed, went with it): batches in flight
+# beside each other, for two_commits_in_flight below
+$RPC -s "$T/s.sock" load --clients 16 --calls 30 --contract c --method inc >"$T/load5.json"
 
 stop_vmsd
 if grep -q "stopped at [0-9]* entries; [1-9][0-9]* batches committed, [0-9]* of them while the next one executed" "$T/log"; then

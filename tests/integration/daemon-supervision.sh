@@ -7,8 +7,11 @@
 
 write_counter
 # (idle_timeout 2, not 1: on a slow machine a worker could go idle between
-# a call and the kill that follows it below, and the kill then miss it)
-printf 'idle_timeout = 2\nmax_restarts = 3\nrestart_window = 60\n' >"$T/vmsd.conf"
+# a call and the kill that follows it below, and the kill then miss it.
+# handoff = no: the load's calls are relayed by vmsd, which answers those
+# in flight when the worker dies; a connection handed over to the worker
+# is closed with it instead, handoff.sh's crash case)
+printf 'idle_timeout = 2\nmax_restarts = 3\nrestart_window = 60\nhandoff = no\n' >"$T/vmsd.conf"
 if ! start_vmsd; then fail start "vmsd did not start"; exit 1; fi
 deploy a "$T/counter.lua" >/dev/null
 deploy b "$T/counter.lua" >/dev/null

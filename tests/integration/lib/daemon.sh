@@ -107,3 +107,27 @@ print(json.dumps(p))
 PY
 	rpc deploy "$(cat "$T/deploy.json")"
 }
+
+# check_counter_ledger NAME: a counter contract's value is the number of
+# inc entries in its ledger (every call acknowledged is there, none twice),
+# and the ledger audits clean (vmsctl audit, a trust store in $T/known).
+check_counter_ledger() {
+	_n=$(rpc call "{\"contract\":\"$1\",\"method\":\"get\",\"args\":[]}" |
+	    field result.value)
+	_incs=$(python3 - "$LIB" "$T/state/contracts/$1/entries" <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from ledgerfiles import records
+print(sum(1 for note, rec in records(sys.argv[2])
+          if not note and json.loads(rec).get("method") == "inc"))
+PY
+)
+	check counter_matches_ledger "value $_n, $_incs inc entries" \
+	    [ -n "$_n" -a "$_n" = "$_incs" ]
+	if VMSCTL_KNOWN="$T/known" "$VMSCTL" -s "$T/s.sock" audit "$1" \
+	    >"$T/audit.out" 2>&1; then
+		pass audit_clean
+	else
+		fail audit_clean "$(tail -3 "$T/audit.out")"
+	fi
+}
