@@ -268,10 +268,6 @@ static void
 worker_back(struct proc *p, int fd, const char *input, size_t inputlen,
     const char *why, void *arg)
 {
-	struct contract *c = arg;
-
-	log_debug("%s: worker %ld gave a connection back: %s", c->name,
-	    (long)proc_pid(p), why);
 	if (on_back != NULL)
 		on_back(fd, input, inputlen, why);
 	else

@@ -14,9 +14,10 @@
 #include "fastjson.h"
 #include "util.h"
 #include "wire.h"
+#include "wire_int.h"
 
-static void
-add_str(struct jbuf *b, const char *s)
+void
+wire_add_str(struct jbuf *b, const char *s)
 {
 	jbuf_raw(b, s, strlen(s));
 }
@@ -28,8 +29,8 @@ add_str(struct jbuf *b, const char *s)
  * table keyed by its address printed with snprintf, a third of a worker's
  * time serving a log page); on failure roll back to mark and return -1.
  */
-static int
-add_json(struct jbuf *b, const json_t *v, size_t mark, const char *what,
+int
+wire_add_json(struct jbuf *b, const json_t *v, size_t mark, const char *what,
     char *err, size_t errlen)
 {
 	if (v != NULL && jbuf_value_ordered(b, v) == 0)
@@ -40,8 +41,8 @@ add_json(struct jbuf *b, const json_t *v, size_t mark, const char *what,
 }
 
 /* A JSON string, or null for NULL. */
-static int
-add_jstr(struct jbuf *b, const char *s, size_t mark, const char *what,
+int
+wire_add_jstr(struct jbuf *b, const char *s, size_t mark, const char *what,
     char *err, size_t errlen)
 {
 	const unsigned char *p;
@@ -49,7 +50,7 @@ add_jstr(struct jbuf *b, const char *s, size_t mark, const char *what,
 	int rc;
 
 	if (s == NULL) {
-		add_str(b, "null");
+		wire_add_str(b, "null");
 		return 0;
 	}
 	/* Printable ASCII but " and \ (method names, callers, auth) is its
@@ -64,7 +65,7 @@ add_jstr(struct jbuf *b, const char *s, size_t mark, const char *what,
 		return 0;
 	}
 	j = json_string(s);
-	rc = add_json(b, j, mark, what, err, errlen);
+	rc = wire_add_json(b, j, mark, what, err, errlen);
 	json_decref(j);
 	return rc;
 }
@@ -76,19 +77,19 @@ request_head(struct jbuf *b, uint64_t id, const char *method,
 {
 	size_t mark = b->len;
 
-	add_str(b, "{\"id\":");
+	wire_add_str(b, "{\"id\":");
 	jbuf_uint(b, id);
-	add_str(b, ",\"method\":");
-	if (add_jstr(b, method, mark, "method", err, errlen) != 0)
+	wire_add_str(b, ",\"method\":");
+	if (wire_add_jstr(b, method, mark, "method", err, errlen) != 0)
 		return -1;
-	add_str(b, ",\"caller\":");
-	if (add_jstr(b, caller, mark, "caller", err, errlen) != 0)
+	wire_add_str(b, ",\"caller\":");
+	if (wire_add_jstr(b, caller, mark, "caller", err, errlen) != 0)
 		return -1;
-	add_str(b, ",\"auth\":");
-	if (add_jstr(b, auth ? auth : "anonymous", mark, "auth", err,
+	wire_add_str(b, ",\"auth\":");
+	if (wire_add_jstr(b, auth ? auth : "anonymous", mark, "auth", err,
 	    errlen) != 0)
 		return -1;
-	add_str(b, ",\"params\":");
+	wire_add_str(b, ",\"params\":");
 	return 0;
 }
 
@@ -106,9 +107,9 @@ wire_put_request(struct jbuf *b, uint64_t id, const char *method,
 		seterr(err, errlen, "request params must be an object");
 		return -1;
 	}
-	if (add_json(b, params, mark, "params", err, errlen) != 0)
+	if (wire_add_json(b, params, mark, "params", err, errlen) != 0)
 		return -1;
-	add_str(b, "}\n");
+	wire_add_str(b, "}\n");
 	return 0;
 }
 
@@ -127,7 +128,7 @@ wire_put_request_text(struct jbuf *b, uint64_t id, const char *method,
 	if (request_head(b, id, method, caller, auth, err, errlen) != 0)
 		return -1;
 	jbuf_raw(b, params, len);
-	add_str(b, "}\n");
+	wire_add_str(b, "}\n");
 	return 0;
 }
 
@@ -137,26 +138,26 @@ wire_put_ready(struct jbuf *b, uint64_t size, const char *vkey,
 {
 	size_t mark = b->len;
 
-	add_str(b, "{\"ready\":");
+	wire_add_str(b, "{\"ready\":");
 	jbuf_uint(b, WIRE_VERSION);
-	add_str(b, ",\"size\":");
+	wire_add_str(b, ",\"size\":");
 	jbuf_uint(b, size);
-	add_str(b, ",\"vkey\":");
-	if (add_jstr(b, vkey ? vkey : "", mark, "vkey", err, errlen) != 0)
+	wire_add_str(b, ",\"vkey\":");
+	if (wire_add_jstr(b, vkey ? vkey : "", mark, "vkey", err, errlen) != 0)
 		return -1;
-	add_str(b, ",\"origin\":");
-	if (add_jstr(b, origin ? origin : "", mark, "origin", err,
+	wire_add_str(b, ",\"origin\":");
+	if (wire_add_jstr(b, origin ? origin : "", mark, "origin", err,
 	    errlen) != 0)
 		return -1;
-	add_str(b, ",\"methods\":");
+	wire_add_str(b, ",\"methods\":");
 	if (!json_is_array(methods)) {
 		b->len = mark;
 		seterr(err, errlen, "ready: methods must be an array");
 		return -1;
 	}
-	if (add_json(b, methods, mark, "methods", err, errlen) != 0)
+	if (wire_add_json(b, methods, mark, "methods", err, errlen) != 0)
 		return -1;
-	add_str(b, "}\n");
+	wire_add_str(b, "}\n");
 	return 0;
 }
 
@@ -167,33 +168,33 @@ wire_put_child(struct jbuf *b, const char *op, const char *name,
 {
 	size_t mark = b->len;
 
-	add_str(b, "{\"child\":");
-	if (add_jstr(b, op, mark, "child", err, errlen) != 0)
+	wire_add_str(b, "{\"child\":");
+	if (wire_add_jstr(b, op, mark, "child", err, errlen) != 0)
 		return -1;
-	add_str(b, ",\"name\":");
-	if (add_jstr(b, name, mark, "name", err, errlen) != 0)
+	wire_add_str(b, ",\"name\":");
+	if (wire_add_jstr(b, name, mark, "name", err, errlen) != 0)
 		return -1;
-	add_str(b, ",\"size\":");
+	wire_add_str(b, ",\"size\":");
 	jbuf_uint(b, size);
-	add_str(b, ",\"vkey\":");
-	if (add_jstr(b, vkey ? vkey : "", mark, "vkey", err, errlen) != 0)
+	wire_add_str(b, ",\"vkey\":");
+	if (wire_add_jstr(b, vkey ? vkey : "", mark, "vkey", err, errlen) != 0)
 		return -1;
-	add_str(b, ",\"origin\":");
-	if (add_jstr(b, origin ? origin : "", mark, "origin", err,
+	wire_add_str(b, ",\"origin\":");
+	if (wire_add_jstr(b, origin ? origin : "", mark, "origin", err,
 	    errlen) != 0)
 		return -1;
-	add_str(b, "}\n");
+	wire_add_str(b, "}\n");
 	return 0;
 }
 
 static void
 reply_head(struct jbuf *b, uint64_t id, uint64_t size, const char *key)
 {
-	add_str(b, "{\"id\":");
+	wire_add_str(b, "{\"id\":");
 	jbuf_uint(b, id);
-	add_str(b, ",\"size\":");
+	wire_add_str(b, ",\"size\":");
 	jbuf_uint(b, size);
-	add_str(b, key);
+	wire_add_str(b, key);
 }
 
 int
@@ -203,10 +204,10 @@ wire_put_result(struct jbuf *b, uint64_t id, uint64_t size,
 	size_t mark = b->len;
 
 	reply_head(b, id, size, ",\"result\":");
-	if (add_json(b, result ? result : json_null(), mark, "result", err,
+	if (wire_add_json(b, result ? result : json_null(), mark, "result", err,
 	    errlen) != 0)
 		return -1;
-	add_str(b, "}\n");
+	wire_add_str(b, "}\n");
 	return 0;
 }
 
@@ -218,19 +219,19 @@ wire_put_error(struct jbuf *b, uint64_t id, uint64_t size, int code,
 
 	reply_head(b, id, size, ",\"error\":{\"code\":");
 	snprintf(num, sizeof(num), "%d", code);
-	add_str(b, num);
-	add_str(b, ",\"message\":");
-	if (add_jstr(b, message ? message : "error", b->len, "message", e,
+	wire_add_str(b, num);
+	wire_add_str(b, ",\"message\":");
+	if (wire_add_jstr(b, message ? message : "error", b->len, "message", e,
 	    sizeof(e)) != 0)
-		add_str(b, "\"(error message is not valid UTF-8)\"");
+		wire_add_str(b, "\"(error message is not valid UTF-8)\"");
 	if (data != NULL) {
 		size_t dmark = b->len;
 
-		add_str(b, ",\"data\":");
-		if (add_json(b, data, dmark, "data", e, sizeof(e)) != 0)
+		wire_add_str(b, ",\"data\":");
+		if (wire_add_json(b, data, dmark, "data", e, sizeof(e)) != 0)
 			b->len = dmark;		/* data is optional */
 	}
-	add_str(b, "}}\n");
+	wire_add_str(b, "}}\n");
 }
 
 void
@@ -239,7 +240,7 @@ wire_put_result_text(struct jbuf *b, uint64_t id, uint64_t size,
 {
 	reply_head(b, id, size, ",\"result\":");
 	jbuf_raw(b, json, len);
-	add_str(b, "}\n");
+	wire_add_str(b, "}\n");
 }
 
 void
@@ -250,14 +251,14 @@ wire_put_error_text(struct jbuf *b, uint64_t id, uint64_t size, int code,
 
 	reply_head(b, id, size, ",\"error\":{\"code\":");
 	snprintf(num, sizeof(num), "%d", code);
-	add_str(b, num);
-	add_str(b, ",\"message\":");
-	if (add_jstr(b, message ? message : "error", b->len, "message", e,
+	wire_add_str(b, num);
+	wire_add_str(b, ",\"message\":");
+	if (wire_add_jstr(b, message ? message : "error", b->len, "message", e,
 	    sizeof(e)) != 0)
-		add_str(b, "\"(error message is not valid UTF-8)\"");
-	add_str(b, ",\"data\":");
+		wire_add_str(b, "\"(error message is not valid UTF-8)\"");
+	wire_add_str(b, ",\"data\":");
 	jbuf_raw(b, data, len);
-	add_str(b, "}}\n");
+	wire_add_str(b, "}}\n");
 }
 
 void
@@ -265,77 +266,27 @@ wire_put_refused(struct jbuf *b, const char *reason)
 {
 	char e[64];
 
-	add_str(b, "{\"refused\":");
-	if (add_jstr(b, reason ? reason : "refused", b->len, "refused", e,
+	wire_add_str(b, "{\"refused\":");
+	if (wire_add_jstr(b, reason ? reason : "refused", b->len, "refused", e,
 	    sizeof(e)) != 0)
-		add_str(b, "\"(the reason is not valid UTF-8)\"");
-	add_str(b, "}\n");
+		wire_add_str(b, "\"(the reason is not valid UTF-8)\"");
+	wire_add_str(b, "}\n");
 }
 
 void
 wire_put_attached(struct jbuf *b, uint64_t count, uint64_t size)
 {
-	add_str(b, "{\"attached\":");
+	wire_add_str(b, "{\"attached\":");
 	jbuf_uint(b, count);
-	add_str(b, ",\"size\":");
+	wire_add_str(b, ",\"size\":");
 	jbuf_uint(b, size);
-	add_str(b, "}\n");
-}
-
-int
-wire_put_attach(struct jbuf *b, const json_t *id, const char *caller,
-    uint64_t uid, int debug_auth, int handoff,
-    const uint64_t limits[WIRE_ATTACH_LIMITS], char *err, size_t errlen)
-{
-	size_t mark = b->len, i;
-
-	if (id != NULL && !json_is_integer(id) && !json_is_string(id) &&
-	    !json_is_null(id)) {
-		seterr(err, errlen, "attach: the id must be a number, string "
-		    "or null");
-		return -1;
-	}
-	add_str(b, "{\"attach\":");
-	if (add_json(b, id ? id : json_null(), mark, "id", err, errlen) != 0)
-		return -1;
-	add_str(b, ",\"caller\":");
-	if (add_jstr(b, caller, mark, "caller", err, errlen) != 0)
-		return -1;
-	add_str(b, ",\"uid\":");
-	jbuf_uint(b, uid);
-	add_str(b, debug_auth ? ",\"debug_auth\":true" :
-	    ",\"debug_auth\":false");
-	add_str(b, handoff ? ",\"handoff\":true" : ",\"handoff\":false");
-	add_str(b, ",\"limits\":[");
-	for (i = 0; i < WIRE_ATTACH_LIMITS; i++) {
-		if (i > 0)
-			add_str(b, ",");
-		jbuf_uint(b, limits[i]);
-	}
-	add_str(b, "]}\n");
-	return 0;
-}
-
-void
-wire_put_back(struct jbuf *b, const char *why)
-{
-	size_t mark = b->len;
-	char e[8];
-
-	add_str(b, "{\"back\":");
-	if (add_jstr(b, why, mark, "why", e, sizeof(e)) != 0)
-		add_str(b, "{\"back\":\"(not valid UTF-8)\"");
-	add_str(b, "}\n");
+	wire_add_str(b, "}\n");
 }
 
 /* ---- decoding ---- */
 
-static int
-bad(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-bad(char *err, size_t errlen, const char *fmt, ...)
+int
+wire_bad(char *err, size_t errlen, const char *fmt, ...)
 {
 	char msg[VMS_ERRLEN];
 	va_list ap;
@@ -349,9 +300,9 @@ bad(char *err, size_t errlen, const char *fmt, ...)
 
 /* The object's keys are exactly keys[0..n) in that order (optional ones,
  * flagged by a leading '?', may be absent). */
-static int
-keys_are(const json_t *o, const char *const *keys, size_t n, const char *what,
-    char *err, size_t errlen)
+int
+wire_keys_are(const json_t *o, const char *const *keys, size_t n,
+    const char *what, char *err, size_t errlen)
 {
 	void *it = json_object_iter((json_t *)o);
 	size_t i = 0;
@@ -361,8 +312,8 @@ keys_are(const json_t *o, const char *const *keys, size_t n, const char *what,
 		k = json_object_iter_key(it);
 		for (;;) {
 			if (i == n)
-				return bad(err, errlen, "%s: unexpected key "
-				    "\"%s\"", what, k);
+				return wire_bad(err, errlen, "%s: unexpected "
+				    "key \"%s\"", what, k);
 			want = keys[i++];
 			if (want[0] != '?')
 				break;
@@ -370,19 +321,19 @@ keys_are(const json_t *o, const char *const *keys, size_t n, const char *what,
 				goto next;
 		}
 		if (strcmp(want, k) != 0)
-			return bad(err, errlen, "%s: key \"%s\" where \"%s\" "
-			    "belongs", what, k, want);
+			return wire_bad(err, errlen, "%s: key \"%s\" where "
+			    "\"%s\" belongs", what, k, want);
 next:		;
 	}
 	for (; i < n; i++)
 		if (keys[i][0] != '?')
-			return bad(err, errlen, "%s: key \"%s\" missing",
+			return wire_bad(err, errlen, "%s: key \"%s\" missing",
 			    what, keys[i]);
 	return 0;
 }
 
-static int
-get_uint(const json_t *o, const char *key, uint64_t *v)
+int
+wire_get_uint(const json_t *o, const char *key, uint64_t *v)
 {
 	json_t *j = json_object_get(o, key);
 
@@ -392,18 +343,18 @@ get_uint(const json_t *o, const char *key, uint64_t *v)
 	return 0;
 }
 
-static json_t *
-load(const char *p, size_t n, const char *what, char *err, size_t errlen)
+json_t *
+wire_load(const char *p, size_t n, const char *what, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *v = fastjson_loadb(p, n, JSON_REJECT_DUPLICATES, &jerr);
 
 	if (v == NULL)
-		bad(err, errlen, "%s: %s", what, jerr.text);
+		wire_bad(err, errlen, "%s: %s", what, jerr.text);
 	else if (!json_is_object(v)) {
 		json_decref(v);
 		v = NULL;
-		bad(err, errlen, "%s: not a JSON object", what);
+		wire_bad(err, errlen, "%s: not a JSON object", what);
 	}
 	return v;
 }
@@ -417,19 +368,19 @@ wire_decode_request(const char *line, size_t len, struct wire_request *r,
 	json_t *m, *caller;
 
 	memset(r, 0, sizeof(*r));
-	if ((m = load(line, len, "request", err, errlen)) == NULL)
+	if ((m = wire_load(line, len, "request", err, errlen)) == NULL)
 		return -1;
-	if (keys_are(m, keys, 5, "request", err, errlen) != 0)
+	if (wire_keys_are(m, keys, 5, "request", err, errlen) != 0)
 		goto fail;
 	caller = json_object_get(m, "caller");
 	r->method = json_string_value(json_object_get(m, "method"));
 	r->auth = json_string_value(json_object_get(m, "auth"));
 	r->caller = json_string_value(caller);
 	r->params = json_object_get(m, "params");
-	if (get_uint(m, "id", &r->id) != 0 || r->method == NULL ||
+	if (wire_get_uint(m, "id", &r->id) != 0 || r->method == NULL ||
 	    r->auth == NULL || (r->caller == NULL && !json_is_null(caller)) ||
 	    !json_is_object(r->params)) {
-		bad(err, errlen, "request: a key has the wrong type");
+		wire_bad(err, errlen, "request: a key has the wrong type");
 		goto fail;
 	}
 	r->msg = m;
@@ -481,27 +432,27 @@ decode_ready(const char *line, size_t len, struct wire_reply *r, char *err,
 	size_t i;
 	json_t *x;
 
-	if ((m = load(line, len, "ready", err, errlen)) == NULL)
+	if ((m = wire_load(line, len, "ready", err, errlen)) == NULL)
 		return -1;
-	if (keys_are(m, keys, 5, "ready", err, errlen) != 0)
+	if (wire_keys_are(m, keys, 5, "ready", err, errlen) != 0)
 		goto fail;
 	r->vkey = json_string_value(json_object_get(m, "vkey"));
 	r->origin = json_string_value(json_object_get(m, "origin"));
 	r->methods = json_object_get(m, "methods");
-	if (get_uint(m, "ready", &v) != 0 || get_uint(m, "size",
+	if (wire_get_uint(m, "ready", &v) != 0 || wire_get_uint(m, "size",
 	    &r->size) != 0 || r->vkey == NULL || r->origin == NULL ||
 	    !json_is_array(r->methods)) {
-		bad(err, errlen, "ready: a key has the wrong type");
+		wire_bad(err, errlen, "ready: a key has the wrong type");
 		goto fail;
 	}
 	json_array_foreach(r->methods, i, x)
 		if (!json_is_string(x)) {
-			bad(err, errlen, "ready: a method name is not a "
+			wire_bad(err, errlen, "ready: a method name is not a "
 			    "string");
 			goto fail;
 		}
 	if (v != WIRE_VERSION) {
-		bad(err, errlen, "the worker speaks wire version %" PRIu64
+		wire_bad(err, errlen, "the worker speaks wire version %" PRIu64
 		    ", vmsd %d", v, WIRE_VERSION);
 		goto fail;
 	}
@@ -521,21 +472,21 @@ decode_child(const char *line, size_t len, struct wire_reply *r, char *err,
 	    "origin" };
 	json_t *m;
 
-	if ((m = load(line, len, "child", err, errlen)) == NULL)
+	if ((m = wire_load(line, len, "child", err, errlen)) == NULL)
 		return -1;
-	if (keys_are(m, keys, 5, "child", err, errlen) != 0)
+	if (wire_keys_are(m, keys, 5, "child", err, errlen) != 0)
 		goto fail;
 	r->child = json_string_value(json_object_get(m, "child"));
 	r->name = json_string_value(json_object_get(m, "name"));
 	r->vkey = json_string_value(json_object_get(m, "vkey"));
 	r->origin = json_string_value(json_object_get(m, "origin"));
 	if (r->child == NULL || r->name == NULL || r->vkey == NULL ||
-	    r->origin == NULL || get_uint(m, "size", &r->size) != 0) {
-		bad(err, errlen, "child: a key has the wrong type");
+	    r->origin == NULL || wire_get_uint(m, "size", &r->size) != 0) {
+		wire_bad(err, errlen, "child: a key has the wrong type");
 		goto fail;
 	}
 	if (strcmp(r->child, "deploy") != 0 && strcmp(r->child, "stop") != 0) {
-		bad(err, errlen, "child: unknown operation");
+		wire_bad(err, errlen, "child: unknown operation");
 		goto fail;
 	}
 	r->kind = WIRE_CHILD;
@@ -554,16 +505,17 @@ decode_refused(const char *line, size_t len, struct wire_reply *r,
 	static const char *const keys[] = { "refused" };
 	json_t *m;
 
-	if ((m = load(line, len, "refused", err, errlen)) == NULL)
+	if ((m = wire_load(line, len, "refused", err, errlen)) == NULL)
 		return -1;
-	if (keys_are(m, keys, 1, "refused", err, errlen) != 0) {
+	if (wire_keys_are(m, keys, 1, "refused", err, errlen) != 0) {
 		json_decref(m);
 		return -1;
 	}
 	if ((r->reason = json_string_value(json_object_get(m,
 	    "refused"))) == NULL) {
 		json_decref(m);
-		return bad(err, errlen, "refused: the reason must be a string");
+		return wire_bad(err, errlen, "refused: the reason must be a "
+		    "string");
 	}
 	r->kind = WIRE_REFUSED;
 	r->msg = m;
@@ -577,10 +529,10 @@ decode_error(const char *s, const char *end, struct wire_reply *r, char *err,
 	static const char *const keys[] = { "code", "message", "?data" };
 	json_t *e, *code;
 
-	if ((e = load(s, (size_t)(end - s), "error", err, errlen)) == NULL)
+	if ((e = wire_load(s, (size_t)(end - s), "error", err, errlen)) == NULL)
 		return -1;
 	code = json_object_get(e, "code");
-	if (keys_are(e, keys, 3, "error", err, errlen) != 0) {
+	if (wire_keys_are(e, keys, 3, "error", err, errlen) != 0) {
 		json_decref(e);
 		return -1;
 	}
@@ -588,8 +540,8 @@ decode_error(const char *s, const char *end, struct wire_reply *r, char *err,
 	    json_integer_value(code) > INT32_MAX ||
 	    !json_is_string(json_object_get(e, "message"))) {
 		json_decref(e);
-		return bad(err, errlen, "error: code must be an integer and "
-		    "message a string");
+		return wire_bad(err, errlen, "error: code must be an integer "
+		    "and message a string");
 	}
 	r->kind = WIRE_ERROR;
 	r->msg = e;
@@ -652,18 +604,19 @@ wire_decode_reply(const char *line, size_t len, struct wire_reply *r,
 	switch (split_reply(line, end, &r->id, &r->size, &is_error, &v,
 	    &vlen)) {
 	case SPLIT_HEAD:
-		return bad(err, errlen, "not a ready, refused, child, "
+		return wire_bad(err, errlen, "not a ready, refused, child, "
 		    "attached, result or error message: %.60s", line);
 	case SPLIT_TRUNCATED:
-		return bad(err, errlen, "reply %" PRIu64 " is truncated", r->id);
+		return wire_bad(err, errlen, "reply %" PRIu64 " is truncated",
+		    r->id);
 	case SPLIT_NEITHER:
-		return bad(err, errlen, "reply %" PRIu64 ": neither result nor "
-		    "error after id and size", r->id);
+		return wire_bad(err, errlen, "reply %" PRIu64 ": neither "
+		    "result nor error after id and size", r->id);
 	}
 	if (is_error)
 		return decode_error(v, v + vlen, r, err, errlen);
 	if (vlen == 0)
-		return bad(err, errlen, "reply %" PRIu64 ": empty result",
+		return wire_bad(err, errlen, "reply %" PRIu64 ": empty result",
 		    r->id);
 	r->kind = WIRE_RESULT;
 	r->result = v;
@@ -679,107 +632,10 @@ decode_attached(const char *s, const char *end, struct wire_reply *r,
 	    scan_lit(&s, end, ",\"size\":") != 0 ||
 	    scan_uint(&s, end, &r->size) != 0 || scan_lit(&s, end, "}") != 0 ||
 	    s != end)
-		return bad(err, errlen, "attached: not {\"attached\":N,"
+		return wire_bad(err, errlen, "attached: not {\"attached\":N,"
 		    "\"size\":N}");
 	r->kind = WIRE_ATTACHED;
 	return 0;
-}
-
-int
-wire_decode_attach(const char *dgram, size_t len, struct wire_attach *a,
-    char *err, size_t errlen)
-{
-	static const char *const keys[] = { "attach", "caller", "uid",
-	    "debug_auth", "handoff", "limits" };
-	const char *nl = memchr(dgram, '\n', len);
-	json_t *m, *caller, *lim, *x, *dbg, *ho;
-	size_t i;
-
-	memset(a, 0, sizeof(*a));
-	if (nl == NULL)
-		return bad(err, errlen, "attach: no line");
-	if ((m = load(dgram, (size_t)(nl - dgram), "attach", err,
-	    errlen)) == NULL)
-		return -1;
-	if (keys_are(m, keys, 6, "attach", err, errlen) != 0)
-		goto fail;
-	a->id = json_object_get(m, "attach");
-	caller = json_object_get(m, "caller");
-	a->caller = json_string_value(caller);
-	dbg = json_object_get(m, "debug_auth");
-	ho = json_object_get(m, "handoff");
-	lim = json_object_get(m, "limits");
-	if ((!json_is_integer(a->id) && !json_is_string(a->id) &&
-	    !json_is_null(a->id)) || (a->caller == NULL &&
-	    !json_is_null(caller)) || get_uint(m, "uid", &a->uid) != 0 ||
-	    !json_is_boolean(dbg) || !json_is_boolean(ho) ||
-	    (json_is_true(ho) && !json_is_null(a->id)) || !json_is_array(lim) ||
-	    json_array_size(lim) != WIRE_ATTACH_LIMITS) {
-		bad(err, errlen, "attach: a key has the wrong type");
-		goto fail;
-	}
-	json_array_foreach(lim, i, x) {
-		if (!json_is_integer(x) || json_integer_value(x) < 0) {
-			bad(err, errlen, "attach: a limit is not a number");
-			goto fail;
-		}
-		a->limits[i] = (uint64_t)json_integer_value(x);
-	}
-	a->debug_auth = json_is_true(dbg);
-	a->handoff = json_is_true(ho);
-	a->input = nl + 1;
-	a->inputlen = len - (size_t)(nl + 1 - dgram);
-	a->msg = m;
-	return 0;
-fail:
-	json_decref(m);
-	memset(a, 0, sizeof(*a));
-	return -1;
-}
-
-void
-wire_attach_clear(struct wire_attach *a)
-{
-	json_decref(a->msg);
-	memset(a, 0, sizeof(*a));
-}
-
-int
-wire_decode_back(const char *dgram, size_t len, struct wire_back *k,
-    char *err, size_t errlen)
-{
-	static const char *const keys[] = { "back" };
-	const char *nl = memchr(dgram, '\n', len);
-	json_t *m;
-
-	memset(k, 0, sizeof(*k));
-	if (nl == NULL)
-		return bad(err, errlen, "back: no line");
-	if ((m = load(dgram, (size_t)(nl - dgram), "back", err,
-	    errlen)) == NULL)
-		return -1;
-	if (keys_are(m, keys, 1, "back", err, errlen) != 0)
-		goto fail;
-	if ((k->why = json_string_value(json_object_get(m, "back"))) ==
-	    NULL) {
-		bad(err, errlen, "back: a key has the wrong type");
-		goto fail;
-	}
-	k->input = nl + 1;
-	k->inputlen = len - (size_t)(nl + 1 - dgram);
-	k->msg = m;
-	return 0;
-fail:
-	json_decref(m);
-	memset(k, 0, sizeof(*k));
-	return -1;
-}
-
-void
-wire_back_clear(struct wire_back *k)
-{
-	json_decref(k->msg);
-	memset(k, 0, sizeof(*k));
 }
 
 int

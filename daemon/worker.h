@@ -12,8 +12,11 @@
  *   worker_oracle.c  running oracles for the engine (System.oracle)
  *   worker_children.c  making the child contracts committed entries ask
  *                    for (System.contracts), and after a crash
- *   worker_conn.c    client connections attached to the worker (attach):
- *                    reading their calls, routing their replies
+ *   worker_conn.c    client connections attached to the worker (attach)
+ *                    or handed over by vmsd (handoff): reading their
+ *                    calls, routing their replies
+ *   worker_conn_chan.c  the attach channel: taking them, giving vmsd's
+ *                    own hand-overs back
  */
 #ifndef VMSD_WORKER_H
 #define VMSD_WORKER_H

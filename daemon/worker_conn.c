@@ -43,7 +43,6 @@
 #include <unistd.h>
 
 #include "callid.h"
-#include "fdpass.h"
 #include "canon.h"
 #include "ledger.h"
 #include "log.h"
@@ -54,30 +53,11 @@
 
 #define WCONN_READ	65536		/* bytes per read */
 #define WCONN_PENDING	4096		/* replies to come: reading stops */
-#define WCONN_DGRAM	(WIRE_ATTACH_MAX_INPUT + 8192)
 #define WCONN_CLOSE_MS	1000		/* at exit, to write what waits */
 
-/* The attach channel joins the worker's epoll set (worker_poll.c) under
- * the tag NULL; each connection, under its struct wconn. */
-void
-wconns_init(struct worker *w, int chan)
-{
-	struct epoll_event ev;
-
-	w->wc.chan = chan;
-	if (chan < 0)
-		return;
-	w->wc.on = 1;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.ptr = NULL;		/* the channel */
-	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, chan, &ev) != 0)
-		fatal("epoll_ctl");
-}
-
 /* Watch for what the connection can do now. */
-static void
-watch(struct worker *w, struct wconn *c)
+void
+wc_watch(struct worker *w, struct wconn *c)
 {
 	struct epoll_event ev;
 	uint32_t want = 0;
@@ -123,8 +103,8 @@ free_conn(struct worker *w, struct wconn *c)
 
 /* Has c a whole line (or a line too long) to run? (counted: the loop
  * asks for every request it runs) */
-static void
-set_line(struct worker *w, struct wconn *c, int v)
+void
+wc_set_line(struct worker *w, struct wconn *c, int v)
 {
 	v = v != 0;
 	if (c->hasline != v) {
@@ -161,43 +141,9 @@ wc_close_conn(struct worker *w, struct wconn *c, const char *why)
 		c->fd = -1;
 		w->wc.nopen--;
 	}
-	set_line(w, c, 0);
+	wc_set_line(w, c, 0);
 	c->inlen = 0;
 	c->out.len = c->outoff = 0;
-}
-
-/*
- * Give c back to vmsd (wire.h "back") with what it sent that was not run;
- * every reply before it is written. If the channel does not take it (vmsd
- * is stopping, or too slow), c is closed: nothing it was answered is lost,
- * only lines not run.
- */
-static void
-give_back(struct worker *w, struct wconn *c, const char *why)
-{
-	struct jbuf b = { NULL, 0, 0 };
-	int rc;
-
-	if (w->wc.chan < 0) {		/* vmsd is stopping us */
-		wc_close_conn(w, c, NULL);
-		return;
-	}
-	wire_put_back(&b, why);
-	if (c->inlen > 0)
-		jbuf_raw(&b, c->in, c->inlen);
-	rc = fdpass_send(w->wc.chan, b.s, b.len, c->fd);
-	jbuf_free(&b);
-	if (rc != 0) {
-		log_warnx("cannot give a connection of %s back to vmsd (%s): "
-		    "%s; closing it", c->caller ? c->caller : "an anonymous "
-		    "client", why, strerror(errno));
-		wc_close_conn(w, c, NULL);
-		return;
-	}
-	log_debug("gave a connection of %s back to vmsd: %s", c->caller ?
-	    c->caller : "an anonymous client", why);
-	c->back = NULL;
-	wc_close_conn(w, c, NULL);	/* (our copy: vmsd has its own) */
 }
 
 /* Done with it: nothing more to read, run, answer or write; or what it
@@ -207,15 +153,15 @@ maybe_done(struct worker *w, struct wconn *c)
 {
 	if (c->fd >= 0 && c->back != NULL && c->routes == 0 &&
 	    c->outoff == c->out.len)
-		give_back(w, c, c->back);
+		wc_give_back(w, c, c->back);
 	else if (c->fd >= 0 && (c->rd_eof || c->closing) && c->routes == 0 &&
 	    !c->hasline && c->outoff == c->out.len && c->back == NULL)
 		wc_close_conn(w, c, NULL);
 }
 
 /* Write what waits, as far as the socket takes it. */
-static void
-flush_conn(struct worker *w, struct wconn *c)
+void
+wc_flush(struct worker *w, struct wconn *c)
 {
 	ssize_t n;
 
@@ -247,155 +193,8 @@ flush_conn(struct worker *w, struct wconn *c)
 		c->out.len -= c->outoff;
 		c->outoff = 0;
 	}
-	watch(w, c);
+	wc_watch(w, c);
 	maybe_done(w, c);
-}
-
-/* A reply the worker writes itself, at once (nothing is to come before
- * it on this connection): the attach's. */
-static void
-put_now(struct wconn *c, const char *id, int code, const char *message,
-    json_t *result)
-{
-	char *v;
-
-	if (result != NULL)
-		v = json_dumps(result, JSON_COMPACT);
-	else
-		v = json_dumps(json_pack("{s:i,s:s}", "code", code, "message",
-		    message), JSON_COMPACT | JSON_ENCODE_ANY);
-	if (v == NULL)
-		fatalx("json_dumps");
-	if (c->outoff == c->out.len)
-		c->wr_ms = mono_msec();
-	proto_reply_text(&c->out, id, strlen(id), result == NULL, v,
-	    strlen(v));
-	free(v);
-	json_decref(result);
-}
-
-/* ---- new connections ---- */
-
-static size_t
-count_uid(const struct worker *w, uint64_t uid)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < w->wc.n; i++)
-		if (w->wc.v[i]->fd >= 0 && w->wc.v[i]->uid == uid)
-			n++;
-	return n;
-}
-
-static void add_input(struct worker *, struct wconn *, const char *,
-    size_t);
-
-/* One datagram of the attach channel: a connection and what it needs. */
-static void
-take_one(struct worker *w, const char *buf, size_t len, int fd)
-{
-	struct wire_attach a;
-	struct epoll_event ev;
-	struct wconn *c;
-	char err[VMS_ERRLEN], *id;
-	const uint64_t *lim;
-
-	if (wire_decode_attach(buf, len, &a, err, sizeof(err)) != 0) {
-		log_warnx("attach channel: %s: connection closed", err);
-		close(fd);
-		return;
-	}
-	memcpy(w->wc.lim, a.limits, sizeof(w->wc.lim));
-	lim = w->wc.lim;
-	w->wc.debug_auth = a.debug_auth;
-	if ((id = json_dumps(a.id, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
-		fatalx("json_dumps");
-	c = xcalloc(1, sizeof(*c));
-	c->fd = fd;
-	c->uid = a.uid;
-	c->caller = a.caller ? xstrdup(a.caller) : NULL;
-	c->last_ms = mono_msec();
-	if (w->wc.n == w->wc.cap) {
-		w->wc.cap = w->wc.cap ? 2 * w->wc.cap : 16;
-		w->wc.v = xrealloc(w->wc.v, w->wc.cap * sizeof(*w->wc.v));
-	}
-	w->wc.v[w->wc.n++] = c;
-	w->wc.nopen++;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = c->events = EPOLLIN;
-	ev.data.ptr = c;
-	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
-		fatal("epoll_ctl");
-	c->handoff = a.handoff;
-	if (c->handoff && ((lim[L_MAX_CONNS] > 0 && w->wc.nopen >
-	    lim[L_MAX_CONNS]) || (lim[L_MAX_PER_UID] > 0 &&
-	    count_uid(w, c->uid) > lim[L_MAX_PER_UID]))) {
-		/* vmsd's own idea: it serves it then, as before */
-		add_input(w, c, a.input, a.inputlen);
-		set_line(w, c, 0);
-		c->back = "too many connections attached";
-	} else if (c->handoff) {
-		log_debug("took a connection of %s over from vmsd",
-		    c->caller ? c->caller : "an anonymous client");
-		add_input(w, c, a.input, a.inputlen);
-	} else if ((lim[L_MAX_CONNS] > 0 && w->wc.nopen > lim[L_MAX_CONNS]) ||
-	    (lim[L_MAX_PER_UID] > 0 && count_uid(w, c->uid) >
-	    lim[L_MAX_PER_UID])) {
-		snprintf(err, sizeof(err), "too many connections attached to "
-		    "%s (max_connections %llu, max_connections_per_uid %llu)",
-		    w->name, (unsigned long long)lim[L_MAX_CONNS],
-		    (unsigned long long)lim[L_MAX_PER_UID]);
-		put_now(c, id, RPC_BUSY, err, NULL);
-		c->closing = 1;
-		log_info("refused to attach a connection of %s: %s",
-		    c->caller ? c->caller : "an anonymous client", err);
-	} else {
-		put_now(c, id, 0, NULL, json_pack("{s:s,s:b,s:I}", "contract",
-		    w->name, "attached", 1, "size", (json_int_t)
-		    ledger_committed_size(w->ledger)));
-		log_debug("attached a connection of %s", c->caller ?
-		    c->caller : "an anonymous client");
-		add_input(w, c, a.input, a.inputlen);
-	}
-	free(id);
-	wire_attach_clear(&a);
-	flush_conn(w, c);
-	wconns_tell(w, 1);
-}
-
-/* Every connection waiting on the channel. */
-static void
-take_all(struct worker *w)
-{
-	static char *buf;
-	ssize_t n;
-	int fd, cut;
-
-	if (buf == NULL)
-		buf = xmalloc(WCONN_DGRAM);
-	for (;;) {
-		n = fdpass_recv(w->wc.chan, buf, WCONN_DGRAM, &fd, &cut);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			/* vmsd closed it: it is stopping us, over the wire */
-			if (fd >= 0)
-				close(fd);
-			(void)epoll_ctl(w->ep, EPOLL_CTL_DEL, w->wc.chan,
-			    NULL);
-			close(w->wc.chan);
-			w->wc.chan = -1;
-			return;
-		}
-		if (fd < 0 || cut) {
-			log_warnx("attach channel: a message without its "
-			    "connection, or truncated: ignored");
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		take_one(w, buf, (size_t)n, fd);
-	}
 }
 
 /* ---- input ---- */
@@ -410,13 +209,13 @@ too_large(struct worker *w, struct wconn *c)
 	c->inlen = 0;
 	c->scanned = 0;
 	c->toolarge = 1;
-	set_line(w, c, 1);
+	wc_set_line(w, c, 1);
 	c->closing = 1;
 }
 
 /* New bytes of c: does a whole line wait now, or is one too long? */
-static void
-add_input(struct worker *w, struct wconn *c, const char *s, size_t n)
+void
+wc_add_input(struct worker *w, struct wconn *c, const char *s, size_t n)
 {
 	uint64_t max = w->wc.lim[L_MAX_MESSAGE];
 
@@ -431,7 +230,7 @@ add_input(struct worker *w, struct wconn *c, const char *s, size_t n)
 	c->inlen += n;
 	if (!c->hasline && c->back == NULL) {
 		if (memchr(c->in + c->scanned, '\n', c->inlen - c->scanned))
-			set_line(w, c, 1);
+			wc_set_line(w, c, 1);
 		else {
 			c->scanned = c->inlen;
 			if (c->req_start == 0)
@@ -472,18 +271,18 @@ read_conn(struct worker *w, struct wconn *c)
 		/* a partial line is never run */
 		if (!c->hasline)
 			c->inlen = 0;
-		watch(w, c);
+		wc_watch(w, c);
 		maybe_done(w, c);
 		return 0;
 	}
 	c->last_ms = mono_msec();
-	add_input(w, c, buf, (size_t)n);
+	wc_add_input(w, c, buf, (size_t)n);
 	if (c->handoff && !c->hasline && c->back == NULL && !c->closing &&
 	    c->inlen >= WIRE_BACK_MAX_INPUT) {
 		c->back = "a line longer than a worker takes";
 		c->req_start = 0;
 	}
-	watch(w, c);
+	wc_watch(w, c);
 	maybe_done(w, c);
 	return 1;
 }
@@ -495,15 +294,23 @@ wconns_event(struct worker *w, void *tag, uint32_t events)
 
 	if (c == NULL) {
 		/* (a connection vmsd handed over comes with its call) */
-		take_all(w);
+		wc_take_all(w);
 		return w->wc.nready > 0;
 	}
 	/* (closed by an earlier event of this round: still listed, its fd
 	 * -1) */
 	if (c->fd < 0)
 		return 0;
+	/* Going back: what it sends, EOF included, stays in its socket for
+	 * vmsd; a client that hung up altogether reads no reply either. */
+	if (c->back != NULL && (events & (EPOLLHUP | EPOLLERR))) {
+		wc_close_conn(w, c, NULL);
+		return 0;
+	}
 	if (events & EPOLLOUT)
-		flush_conn(w, c);
+		wc_flush(w, c);
+	if (c->back != NULL)
+		return 0;
 	if (c->fd >= 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return read_conn(w, c);
 	return 0;
@@ -561,11 +368,12 @@ static int
 is_ours(const struct worker *w, const struct wconn_req *rq,
     const char *method)
 {
-	const struct proto_method *m = proto_method_find(method);
+	const struct proto_method *m;
 	const char *contract;
 	char err[VMS_ERRLEN];
 
-	if (rq->code != 0 || m == NULL || m->id != PM_CALL ||
+	if (rq->code != 0 || (m = proto_method_find(method)) == NULL ||
+	    m->id != PM_CALL ||
 	    proto_check_params(m, rq->params, err, sizeof(err)) != 0)
 		return 0;
 	contract = json_string_value(json_object_get(rq->params, "contract"));
@@ -647,7 +455,7 @@ wconns_next(struct worker *w, struct wconn_req *rq)
 	rq->wid = WCONN_WID | ++w->wc.next_wid;
 	if (c->toolarge) {
 		c->toolarge = 0;
-		set_line(w, c, 0);
+		wc_set_line(w, c, 0);
 		push_route(w, c, rq->wid, NULL, 0);
 		rq->code = RPC_TOO_LARGE;
 		snprintf(rq->err, sizeof(rq->err), "message too large (over "
@@ -663,9 +471,9 @@ wconns_next(struct worker *w, struct wconn_req *rq)
 	if (len > 0 && decode_request(w, c, c->in, len, rq) != 0) {
 		/* not ours: it goes back, from this line on */
 		c->back = "a line that is not a call of this contract";
-		set_line(w, c, 0);
+		wc_set_line(w, c, 0);
 		c->req_start = 0;
-		watch(w, c);
+		wc_watch(w, c);
 		maybe_done(w, c);
 		memset(rq, 0, sizeof(*rq));
 		return 0;
@@ -675,7 +483,7 @@ wconns_next(struct worker *w, struct wconn_req *rq)
 	c->inlen -= len;
 	c->scanned = 0;
 	c->req_start = 0;
-	set_line(w, c, memchr(c->in, '\n', c->inlen) != NULL);
+	wc_set_line(w, c, memchr(c->in, '\n', c->inlen) != NULL);
 	if (!c->hasline) {
 		c->scanned = c->inlen;
 		if (c->inlen > 0)
@@ -684,7 +492,7 @@ wconns_next(struct worker *w, struct wconn_req *rq)
 			c->inlen = 0;
 	}
 	if (c->fd >= 0)
-		watch(w, c);
+		wc_watch(w, c);
 	return rq->msg != NULL || rq->code != 0;	/* (else an empty line) */
 }
 
@@ -749,9 +557,9 @@ wconns_send(struct worker *w, const char *buf, size_t len)
 	for (i = 0; i < w->wc.n; i++) {
 		c = w->wc.v[i];
 		if (c->fd >= 0 && c->outoff < c->out.len)
-			flush_conn(w, c);
+			wc_flush(w, c);
 		else if (c->fd >= 0) {
-			watch(w, c);	/* fewer replies to come: read on */
+			wc_watch(w, c);	/* fewer replies to come: read on */
 			maybe_done(w, c);
 		}
 	}
@@ -800,7 +608,7 @@ wconns_close_all(struct worker *w)
 			p.events = POLLOUT;
 			if (poll(&p, 1, (int)(until - now)) <= 0)
 				break;
-			flush_conn(w, c);
+			wc_flush(w, c);
 			if (i >= w->wc.n || w->wc.v[i] != c)
 				break;
 		}
@@ -811,7 +619,7 @@ wconns_close_all(struct worker *w)
 		 * lines not run (it relays them, to a worker started again) */
 		if (c->fd >= 0 && c->handoff && !c->closing && !c->rd_eof &&
 		    !c->toolarge && c->routes == 0 && c->outoff == c->out.len)
-			give_back(w, c, c->back ? c->back :
+			wc_give_back(w, c, c->back ? c->back :
 			    "the worker is stopping");
 		c->routes = 0;
 		wc_close_conn(w, c, NULL);

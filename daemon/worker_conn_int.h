@@ -1,8 +1,10 @@
 /*
  * worker_conn_int.h — private to the attached connections' files:
  *
- *   worker_conn.c         taking them, reading and decoding their lines,
- *                         routing the replies back, closing them
+ *   worker_conn.c         reading and decoding their lines, routing the
+ *                         replies back, closing them
+ *   worker_conn_chan.c    the attach channel: taking them from vmsd, and
+ *                         giving vmsd's own hand-overs back
  *   worker_conn_limits.c  their deadlines and memory_budget
  *
  * The rest of the worker sees them only through worker.h's wconns_*.
@@ -46,6 +48,20 @@ struct wconn {
 /* worker_conn.c: close it now (what waits to be written is dropped);
  * the struct stays until it is reaped, and while replies are to come. */
 void	 wc_close_conn(struct worker *, struct wconn *, const char *why);
+
+/* worker_conn.c: watch c for what it can do now (epoll); count whether
+ * it has a whole line to run; write what waits for it; take bytes it
+ * sent (a whole line to run now, or one too long?). */
+void	 wc_watch(struct worker *, struct wconn *);
+void	 wc_set_line(struct worker *, struct wconn *, int);
+void	 wc_flush(struct worker *, struct wconn *);
+void	 wc_add_input(struct worker *, struct wconn *, const char *, size_t);
+
+/* worker_conn_chan.c: take every connection waiting on the channel; give
+ * c back to vmsd with what it sent that was not run (every reply before
+ * written; closed if the channel does not take it). */
+void	 wc_take_all(struct worker *);
+void	 wc_give_back(struct worker *, struct wconn *, const char *why);
 
 /* worker_conn_limits.c: close those whose deadline passed; those holding
  * the most while all of them are over memory_budget. */

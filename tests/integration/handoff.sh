@@ -22,7 +22,7 @@ deploy c "$T/counter.lua" >/dev/null || { fail deploy "deploy failed"; exit 1; }
 deploy d "$T/counter.lua" >/dev/null || { fail deploy "deploy d failed"; exit 1; }
 
 H="python3 $LIB/handoff_test.py $T/s.sock"
-$H one_call_stays,in_order,mixed,back_stays,long_line,stop,crash
+$H one_call_stays,in_order,mixed,back_stays,half_close,long_line,stop,crash
 # the log says what happened, both ways
 check log_handed_over "no hand-over logged" \
     grep -q 'is handed over (a call)' "$T/log"

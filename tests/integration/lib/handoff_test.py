@@ -4,6 +4,7 @@ contract's worker (vmsd.conf(5) "handoff"), seen from the client, which
 must see nothing of it but the counts in info. Prints PASS/FAIL lines."""
 import json
 import os
+import socket
 import time
 
 from rawconn import Conn, call, info, req, run_cases, say, wait_attached
@@ -95,6 +96,34 @@ def case_back_stays():
     say(n1 == 1 and n2 == 0 and n3 == 0, "given_back_stays_with_vmsd",
         (n1, n2, n3))
     c.close()
+
+
+def case_half_close():
+    """A client that sends its last lines and shuts its side down: the
+    worker answers the call, gives back the rest with the connection, and
+    vmsd answers that, then closes once it reads the client's end; one
+    that hangs up altogether is closed, and vmsd goes on."""
+    c = Conn()
+    c.rpc(call(1, "get"))
+    c.rpc(call(2, "get"))
+    c.send(json.dumps(call(3, "inc")) + "\n" +
+           json.dumps(req(4, "ping", {})) + "\n")
+    c.s.shutdown(socket.SHUT_WR)
+    rs = [c.line(), c.line()]
+    say([r.get("id") for r in rs] == [3, 4] and "result" in rs[0] and
+        "result" in rs[1] and c.eof(), "half_closed_answered_then_closed",
+        rs)
+    c.close()
+    c = Conn()
+    c.rpc(call(1, "get"))
+    c.rpc(call(2, "get"))
+    c.send(json.dumps(call(3, "inc")) + "\n" +
+           json.dumps(req(4, "ping", {})) + "\n")
+    c.close()
+    d = Conn()
+    r = d.rpc(call(5, "get"))
+    say("result" in r, "hung_up_then_served", r)
+    d.close()
 
 
 def case_long_line():
