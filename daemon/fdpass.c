@@ -9,26 +9,37 @@
 
 #include "fdpass.h"
 
+/* Room for one descriptor's control message. */
+union fdctl {
+	struct cmsghdr	 h;
+	char		 b[CMSG_SPACE(sizeof(int))];
+};
+
+/* mh for one buffer and one descriptor's control message. */
+static void
+msg_init(struct msghdr *mh, struct iovec *iov, union fdctl *u, void *buf,
+    size_t len)
+{
+	memset(mh, 0, sizeof(*mh));
+	memset(u, 0, sizeof(*u));
+	iov->iov_base = buf;
+	iov->iov_len = len;
+	mh->msg_iov = iov;
+	mh->msg_iovlen = 1;
+	mh->msg_control = u->b;
+	mh->msg_controllen = sizeof(u->b);
+}
+
 int
 fdpass_send(int sock, const void *buf, size_t len, int fd)
 {
-	union {
-		struct cmsghdr	 h;
-		char		 b[CMSG_SPACE(sizeof(int))];
-	} u;
+	union fdctl u;
 	struct iovec iov;
 	struct msghdr mh;
 	struct cmsghdr *cm;
 	ssize_t n;
 
-	memset(&mh, 0, sizeof(mh));
-	memset(&u, 0, sizeof(u));
-	iov.iov_base = (void *)(uintptr_t)buf;
-	iov.iov_len = len;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = u.b;
-	mh.msg_controllen = sizeof(u.b);
+	msg_init(&mh, &iov, &u, (void *)(uintptr_t)buf, len);
 	cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -43,10 +54,7 @@ fdpass_send(int sock, const void *buf, size_t len, int fd)
 ssize_t
 fdpass_recv(int sock, void *buf, size_t cap, int *fd, int *truncated)
 {
-	union {
-		struct cmsghdr	 h;
-		char		 b[CMSG_SPACE(sizeof(int))];
-	} u;
+	union fdctl u;
 	struct iovec iov;
 	struct msghdr mh;
 	struct cmsghdr *cm;
@@ -54,13 +62,7 @@ fdpass_recv(int sock, void *buf, size_t cap, int *fd, int *truncated)
 
 	*fd = -1;
 	*truncated = 0;
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = buf;
-	iov.iov_len = cap;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = u.b;
-	mh.msg_controllen = sizeof(u.b);
+	msg_init(&mh, &iov, &u, buf, cap);
 	while ((n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)) < 0 &&
 	    errno == EINTR)
 		;

@@ -248,14 +248,10 @@ handoff_one(struct contract *c, struct rpcreq *req)
 	    take_conn(req, 1, &b, &fd, &input, &inputlen, err,
 	    sizeof(err)) != 0)
 		return -1;
-	if (proc_attach(c->worker, fd, b.s, b.len, err, sizeof(err)) != 0) {
+	if (proc_attach(c->worker, fd, b.s, b.len, err, sizeof(err)) != 0)
 		/* served here after all, from its call on */
-		log_debug("%s: a connection stays with vmsd: %s", c->name, err);
-		if (on_back != NULL)
-			on_back(fd, input, inputlen, err);
-		else
-			close(fd);
-	} else
+		worker_back(c->worker, fd, input, inputlen, err, c);
+	else
 		close(fd);
 	free(input);
 	jbuf_free(&b);
@@ -263,7 +259,8 @@ handoff_one(struct contract *c, struct rpcreq *req)
 	return 0;
 }
 
-/* A connection handed over on vmsd's own comes back from the worker. */
+/* A connection handed over on vmsd's own comes back from the worker (or
+ * never went: handoff_one), for the front end to serve. */
 static void
 worker_back(struct proc *p, int fd, const char *input, size_t inputlen,
     const char *why, void *arg)

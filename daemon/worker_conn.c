@@ -363,21 +363,32 @@ push_route(struct worker *w, struct wconn *c, uint64_t wid, const json_t *id,
 	return r;
 }
 
-/* Is this parsed request a call of this contract? */
+/* A parsed request: is it a call of this contract? 0, or the error code
+ * (rq->err says why) an attached connection is answered with. */
 static int
-is_ours(const struct worker *w, const struct wconn_req *rq,
-    const char *method)
+check_call(const struct worker *w, struct wconn_req *rq, const char *method)
 {
-	const struct proto_method *m;
+	const struct proto_method *m = proto_method_find(method);
 	const char *contract;
-	char err[VMS_ERRLEN];
 
-	if (rq->code != 0 || (m = proto_method_find(method)) == NULL ||
-	    m->id != PM_CALL ||
-	    proto_check_params(m, rq->params, err, sizeof(err)) != 0)
-		return 0;
-	contract = json_string_value(json_object_get(rq->params, "contract"));
-	return contract != NULL && strcmp(contract, w->name) == 0;
+	if (m == NULL || m->id != PM_CALL) {
+		snprintf(rq->err, sizeof(rq->err), "%s%s: an attached "
+		    "connection takes calls only", m == NULL ? "method not "
+		    "found: " : "", method);
+		return RPC_METHOD_NOT_FOUND;
+	}
+	if (proto_check_params(m, rq->params, rq->err,
+	    sizeof(rq->err)) != 0)
+		return RPC_INVALID_PARAMS;
+	contract = json_string_value(json_object_get(rq->params,
+	    "contract"));
+	if (contract == NULL || strcmp(contract, w->name) != 0) {
+		snprintf(rq->err, sizeof(rq->err), "this connection is "
+		    "attached to contract %s, not %s", w->name,
+		    contract ? contract : "?");
+		return RPC_NO_CONTRACT;
+	}
+	return 0;
 }
 
 /* One request line of c, decoded into rq: a call to run, or the error to
@@ -387,50 +398,27 @@ static int
 decode_request(struct worker *w, struct wconn *c, const char *line,
     size_t len, struct wconn_req *rq)
 {
-	const struct proto_method *m;
 	struct callid_peer who = { c->caller, 0, w->wc.debug_auth,
 	    ledger_origin(w->ledger) };
-	const char *method = NULL, *contract;
+	const char *method = NULL;
 	json_t *id = NULL;
-	int changed = 0;
+	int changed = 0, parsed;
 
 	rq->code = proto_parse_request(line, len, &rq->msg, &method,
 	    &rq->params, &id, rq->err, sizeof(rq->err));
-	if (c->handoff && !is_ours(w, rq, method)) {
+	if ((parsed = rq->code == 0))
+		rq->code = check_call(w, rq, method);
+	if (c->handoff && rq->code != 0) {
 		json_decref(rq->msg);
-		rq->msg = NULL;
-		rq->params = NULL;
-		rq->code = 0;
+		memset(rq, 0, sizeof(*rq));
 		return -1;
 	}
 	/* a notification that parsed gets no reply, whatever happens */
-	push_route(w, c, rq->wid, id, rq->code == 0 && id == NULL);
-	if (rq->code != 0)
-		return 0;
-	m = proto_method_find(method);
-	if (m == NULL || m->id != PM_CALL) {
-		rq->code = RPC_METHOD_NOT_FOUND;
-		snprintf(rq->err, sizeof(rq->err), "%s%s: an attached "
-		    "connection takes calls only", m == NULL ? "method not "
-		    "found: " : "", method);
-		return 0;
-	}
-	if (proto_check_params(m, rq->params, rq->err,
-	    sizeof(rq->err)) != 0) {
-		rq->code = RPC_INVALID_PARAMS;
-		return 0;
-	}
-	contract = json_string_value(json_object_get(rq->params,
-	    "contract"));
-	if (contract == NULL || strcmp(contract, w->name) != 0) {
-		rq->code = RPC_NO_CONTRACT;
-		snprintf(rq->err, sizeof(rq->err), "this connection is "
-		    "attached to contract %s, not %s", w->name,
-		    contract ? contract : "?");
-		return 0;
-	}
-	rq->code = callid_decide(rq->params, &who, &rq->caller, &rq->auth,
-	    &changed, &rq->data, rq->err, sizeof(rq->err));
+	push_route(w, c, rq->wid, id, parsed && id == NULL);
+	if (rq->code == 0)
+		rq->code = callid_decide(rq->params, &who, &rq->caller,
+		    &rq->auth, &changed, &rq->data, rq->err,
+		    sizeof(rq->err));
 	return 0;
 }
 
