@@ -50,13 +50,17 @@ static void
 put_now(struct wconn *c, const char *id, int code, const char *message,
     json_t *result)
 {
+	json_t *e = NULL;
 	char *v;
 
 	if (result != NULL)
 		v = json_dumps(result, JSON_COMPACT);
+	else if ((e = json_pack("{s:i,s:s}", "code", code, "message",
+	    message)) == NULL)
+		v = NULL;
 	else
-		v = json_dumps(json_pack("{s:i,s:s}", "code", code, "message",
-		    message), JSON_COMPACT | JSON_ENCODE_ANY);
+		v = json_dumps(e, JSON_COMPACT);
+	json_decref(e);
 	if (v == NULL)
 		fatalx("json_dumps");
 	if (c->outoff == c->out.len)
