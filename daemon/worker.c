@@ -532,7 +532,7 @@ worker_main(int argc, char **argv)
 			if ((w.com[i] = committer_start(err,
 			    sizeof(err))) == NULL)
 				fatalx("%s", err);
-			wpoll_commits(&w, committer_fd(w.com[i]));
+			wpoll_commits(&w, (unsigned)i, committer_fd(w.com[i]));
 		}
 		if ((w.noncer = noncer_start(w.signer, err,
 		    sizeof(err))) == NULL)

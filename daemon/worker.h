@@ -214,7 +214,7 @@ void	 worker_storage_full(struct worker *, const char *why);
  * socket; wpoll_commits the commit thread's eventfd; wpoll_snapshot a
  * snapshot writer's pipe (on) or takes it out (before it is closed). */
 void	 wpoll_init(struct worker *);
-void	 wpoll_commits(struct worker *, int efd);
+void	 wpoll_commits(struct worker *, unsigned k, int efd);
 void	 wpoll_snapshot(struct worker *, int fd, int on);
 void	 wpoll_close(struct worker *);
 /* Read what waits (vmsd's requests, the connections'); block if asked
@@ -341,8 +341,8 @@ int	 committer_done(struct committer *);
 /* Wait for the submitted fsync (blocks); returns its errno, 0 if done. */
 int	 committer_result(struct committer *);
 /* Readable once the submitted fsync has returned; committer_result()
- * resets it, committer_event() (the loop saw it readable) drops a late
- * write for a result already collected. */
+ * and committer_event() (the loop saw it readable) reset it: `done`, not
+ * the eventfd, tells a result is there. */
 int	 committer_fd(const struct committer *);
 void	 committer_event(struct committer *);
 void	 committer_stop(struct committer *);

@@ -20,10 +20,11 @@
  * thread makes one futex call per batch, the wait for its next ticket
  * (bench/README.md, round 15; daemon-syscalls.sh counts them).
  *
- * Because `done` is set before the eventfd is written, the main thread can
- * collect a result before its eventfd_write; that write then arrives
- * stale, and committer_event() (a readable eventfd with no result posted)
- * or committer_result() (while it waits) drops it.
+ * Because `done` is set before the eventfd is written, `done` is what
+ * tells a result is there; the eventfd only wakes the loop. The main
+ * thread can collect a result before its eventfd_write; that write then
+ * arrives stale, and committer_event() or committer_result() (while it
+ * waits) drops it.
  * One ticket at a time; the ledger itself is never touched here.
  */
 #include <sys/eventfd.h>
@@ -162,11 +163,19 @@ committer_result(struct committer *c)
 	return c->result;
 }
 
+/*
+ * The loop saw the eventfd readable: reset it, whether it tells of the
+ * result in flight (serve() finds it by `done`, which the thread set
+ * before it wrote) or of one already collected. Leaving it readable
+ * until the result is collected made the loop spin: results are
+ * collected oldest first, and when the younger of two fsyncs returned
+ * first, each epoll_wait returned at once until the older one did
+ * (bench/README.md, round 19).
+ */
 void
 committer_event(struct committer *c)
 {
-	if (!committer_done(c))
-		drain(c->efd);
+	drain(c->efd);
 }
 
 /* Readable once the submitted fsync has returned (for poll()). */

@@ -25,7 +25,9 @@
 
 #define WPOLL_EVENTS	64	/* per epoll_wait; the rest stay ready */
 
-static char tag_vmsd, tag_commit, tag_snap;
+static char tag_vmsd, tag_snap;
+/* one per commit thread, so that only the one that returned is read */
+static char tag_commit[WORKER_INFLIGHT];
 
 static void
 ctl(struct worker *w, int op, int fd, void *tag)
@@ -47,9 +49,24 @@ wpoll_init(struct worker *w)
 }
 
 void
-wpoll_commits(struct worker *w, int efd)
+wpoll_commits(struct worker *w, unsigned k, int efd)
 {
-	ctl(w, EPOLL_CTL_ADD, efd, &tag_commit);
+	if (k >= WORKER_INFLIGHT)
+		fatalx("wpoll_commits: commit thread %u of %d", k,
+		    WORKER_INFLIGHT);
+	ctl(w, EPOLL_CTL_ADD, efd, &tag_commit[k]);
+}
+
+/* The commit thread a tag is of, or -1. */
+static int
+commit_tag(const void *tag)
+{
+	int k;
+
+	for (k = 0; k < WORKER_INFLIGHT; k++)
+		if (tag == &tag_commit[k])
+			return k;
+	return -1;
 }
 
 void
@@ -116,7 +133,7 @@ int
 worker_read_more(struct worker *w, int block)
 {
 	struct epoll_event ev[WPOLL_EVENTS];
-	int n, i, got = 0, vmsd = 0, snap = 0, commit = 0;
+	int n, i, k, got = 0, vmsd = 0, snap = 0;
 	void *tag;
 
 	if (!block && w->fresh)
@@ -132,14 +149,11 @@ worker_read_more(struct worker *w, int block)
 			vmsd = 1;
 		else if (tag == &tag_snap)
 			snap = 1;
-		else if (tag == &tag_commit)
-			commit = 1;	/* (serve() collects it) */
+		else if ((k = commit_tag(tag)) >= 0)
+			committer_event(w->com[k]);	/* (serve() collects) */
 		else
 			got |= wconns_event(w, tag, ev[i].events);
 	}
-	if (commit)
-		for (i = 0; i < (int)w->inflight; i++)
-			committer_event(w->com[i]);
 	if (snap)
 		worker_snapshot_check(w);
 	wconns_after(w);
