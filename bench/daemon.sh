@@ -97,22 +97,19 @@ ncp() { "$BD" --checkpoints "$LEDGER/checkpoints" || fail "no checkpoints"; }
 info=$("$VMSCTL" -s "$SOCK" --json info guestlist) || fail "info failed"
 WPID=$(echo "$info" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
 [ -n "$WPID" ] || fail "no worker pid in: $info"
-TCK=$(getconf CLK_TCK)
-# CPU time (utime + stime) of a process, in clock ticks.
-cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 # run LABEL ADDR CLIENTS CALLS-PER-ROUND [BENCH-DAEMON OPTIONS]
 run() {
 	label=$1 addr=$2 clients=$3 calls=$4
 	shift 4
-	d0=$(cpu "$PID"); w0=$(cpu "$WPID")
+	d0=$(proc_ticks "$PID"); w0=$(proc_ticks "$WPID")
 	c0=$(ncp)
 	line=$("$BD" --addr "$addr" --clients "$clients" --calls "$calls" \
 	    --seconds "${secs:-$SECS}" --rounds "$ROUNDS" --tag "$label" \
 	    --label "$label" "$@") ||
 	    fail "$label: bench-daemon failed: $line"
 	c1=$(ncp)
-	d1=$(cpu "$PID"); w1=$(cpu "$WPID")
+	d1=$(proc_ticks "$PID"); w1=$(proc_ticks "$WPID")
 	ck=$((c1 - c0))
 	echo "$line checkpoints=$ck" >> "$RES"
 	echo "$line" | awk -v ck="$ck" -v tck="$TCK" -v dc=$((d1 - d0)) \

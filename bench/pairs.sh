@@ -5,7 +5,9 @@
 # vmsd-protocol(7)) and a round of Redis (appendfsync always, the same
 # RSVP script as bench/redis.sh) back to back, in turn (vmsd first, then
 # Redis first, ...), each one's ratio to the Redis round and their
-# medians. daemon.sh and redis.sh each report the best of their own
+# medians; and the CPU each spent per call in the control socket rounds
+# (vmsd and its worker, all threads, against redis-server, the kernel's
+# work for each included). daemon.sh and redis.sh each report the best of their own
 # rounds, minutes apart, and this shared machine's speed moves by 20-60 %
 # within an hour (bench/README.md, round 10): here the drift weighs on
 # both sides of each ratio alike. The medians go to
@@ -42,12 +44,19 @@ start_vmsd "$W" pairs.sh
 "$BD" --addr "$W/sock" --clients 4 --calls 200 --tag w --label warmup \
     >/dev/null || { echo "pairs.sh: warm-up failed"; exit 1; }
 start_redis "$W/redis" pairs.sh
+WPID=$("$VMSCTL" -s "$W/sock" --json info guestlist |
+    sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+[ -n "$WPID" ] || { echo "pairs.sh: no worker pid"; exit 1; }
 
-# vmsd_round CLIENTS TAG [--attach]: the calls/s of one round
+# vmsd_round CLIENTS TAG [--attach]: "RATE CPU" of one round: its calls/s
+# and the CPU per call (us) of vmsd and its worker together
 vmsd_round() {
-	"$BD" --addr "$W/sock" --clients "$1" --calls 10000000 \
-	    --seconds "$SECS" --rounds 1 --tag "$2" --label pair $3 |
-	    bench_field rate
+	_t0=$(proc_ticks "$PID" "$WPID")
+	_r=$("$BD" --addr "$W/sock" --clients "$1" --calls 10000000 \
+	    --seconds "$SECS" --rounds 1 --tag "$2" --label pair $3)
+	_t1=$(proc_ticks "$PID" "$WPID")
+	echo "$(echo "$_r" | bench_field rate)" \
+	    "$(cpu_per_call $((_t1 - _t0)) "$(echo "$_r" | bench_field total)")"
 }
 
 echo "guest-list RSVP, vmsd (control socket, then attached) and Redis"
@@ -64,30 +73,40 @@ for c in 1 32; do
 		if [ $((k % 2)) -eq 0 ]; then
 			v=$(vmsd_round "$c" "p$c.$k")
 			a=$(vmsd_round "$c" "a$c.$k" --attach)
-			r=$(redis_round always "$c" "$n" | bench_field rate)
+			rl=$(redis_round always "$c" "$n")
 		else
-			r=$(redis_round always "$c" "$n" | bench_field rate)
+			rl=$(redis_round always "$c" "$n")
 			a=$(vmsd_round "$c" "a$c.$k" --attach)
 			v=$(vmsd_round "$c" "p$c.$k")
 		fi
+		r=$(echo "$rl" | bench_field rate)
+		rc=$(echo "$rl" | bench_field cpu)
 		if [ -z "$v" ] || [ -z "$a" ] || [ -z "$r" ] || [ "$r" -eq 0 ]
 		then
 			echo "pairs.sh: a round at $c clients failed"
 			exit 1
 		fi
-		pairs="$pairs $v/$r"
-		apairs="$apairs $a/$r"
+		set -- $v
+		pairs="$pairs $1/$r"
+		cpus="$cpus $2/$rc"
+		set -- $a
+		apairs="$apairs $1/$r"
 		k=$((k + 1))
 	done
-	for kind in socket attached; do
-		[ $kind = socket ] && set -- $pairs || set -- $apairs
+	for kind in socket attached cpu; do
+		case $kind in
+		socket)		set -- $pairs ;;
+		attached)	set -- $apairs ;;
+		cpu)		set -- $cpus ;;
+		esac
 		echo "$c $kind $*" | awk -v res="$PRES" '{
 			n = 0
 			line = sprintf("  %3d client%s %-8s", $1, $1 == 1 ? " " : "s", $2)
 			for (i = 3; i <= NF; i++) {
 				split($i, vr, "/")
 				x[++n] = vr[1] / vr[2]
-				line = line sprintf(" %d/%d %.2fx", vr[1], vr[2], x[n])
+				fmt = $2 == "cpu" ? " %.0f/%.0f %.2fx" : " %d/%d %.2fx"
+				line = line sprintf(fmt, vr[1], vr[2], x[n])
 				list = list (n > 1 ? "," : "") sprintf("%.2f", x[n])
 			}
 			for (i = 1; i <= n; i++)	# insertion sort: n is small
@@ -100,4 +119,8 @@ for c in 1 32; do
 		}'
 	done
 	apairs=
+	cpus=
 done
+echo "(cpu: CPU per call in us, vmsd and its worker / redis-server, in the"
+echo "control socket rounds: below 1x, vmsd spends less per call)"
+

@@ -134,7 +134,8 @@ bench() {
 	echo "$best rates=$rates" | awk '{
 		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		printf "  %-19s %6d calls/s  p50 %6.3f  p95 %6.3f  p99 %6.3f  max %7.3f  (best round: %d calls; rounds %s calls/s)\n",
-		    $1, v["rate"], v["p50"], v["p95"], v["p99"], v["max"], v["calls"], v["rates"] }'
+		    $1, v["rate"], v["p50"], v["p95"], v["p99"], v["max"], v["calls"], v["rates"]
+		printf "  %-19s CPU per call: redis-server %.0f us\n", "", v["cpu"] }'
 }
 # Calls per round: about 3 s each at the rates of bench/README.md (issue
 # #15 asks for at least 3 s per round; redis-benchmark counts calls).

@@ -57,19 +57,23 @@ stop_redis() {
 
 # redis_round MODE CLIENTS CALLS: one redis-benchmark round of the RSVP
 # script with appendfsync MODE; prints "redis-MODE-cCLIENTS clients=..
-# calls=.. rate=.. p50=.. p95=.. p99=.. max=..", or nothing if it failed
-# (its output then on stderr).
+# calls=.. rate=.. p50=.. p95=.. p99=.. max=.. cpu=..", cpu being
+# redis-server's CPU per call in us (all its threads, the kernel's work for
+# it included, as for vmsd's worker), or nothing if it failed (its output
+# then on stderr).
 redis_round() {
 	redis-cli -p "$RPORT" CONFIG SET appendfsync "$1" >/dev/null ||
 	    { echo "redis-cli CONFIG SET appendfsync $1 failed" >&2; return 1; }
+	_t0=$(proc_ticks "$RPID")
 	_out=$(redis-benchmark -p "$RPORT" -n "$3" -c "$2" -r 100000 --csv \
 	    EVALSHA "$SHA" 0 user__rand_int__ bob false "$REASON" 2>&1)
+	_cpu=$(cpu_per_call $(( $(proc_ticks "$RPID") - _t0 )) "$3")
 	_line=$(echo "$_out" | tail -n 1 | awk -F'","' -v m="$1" \
-	    -v c="$2" -v n="$3" '
+	    -v c="$2" -v n="$3" -v cpu="$_cpu" '
 	NF >= 8 {
 		gsub(/"/, "", $8)
-		printf "redis-%s-c%d clients=%d calls=%d rate=%.0f p50=%s p95=%s p99=%s max=%s\n",
-		    m, c, c, n, $2, $5, $6, $7, $8
+		printf "redis-%s-c%d clients=%d calls=%d rate=%.0f p50=%s p95=%s p99=%s max=%s cpu=%s\n",
+		    m, c, c, n, $2, $5, $6, $7, $8, cpu
 	}')
 	if [ -z "$_line" ]; then
 		echo "redis-benchmark failed: $_out" >&2

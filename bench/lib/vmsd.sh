@@ -39,6 +39,21 @@ bench_field() {
 	sed -n "s/.* $1=\([0-9.]*\).*/\1/p"
 }
 
+# proc_ticks PID...: the CPU time (utime + stime, all threads) of the
+# processes, in clock ticks of TCK a second
+TCK=$(getconf CLK_TCK)
+proc_ticks() {
+	for _p in "$@"; do
+		awk '{ print $14 + $15 }' "/proc/$_p/stat" 2>/dev/null || echo 0
+	done | awk '{ t += $1 } END { print t + 0 }'
+}
+
+# cpu_per_call TICKS CALLS: microseconds of CPU per call
+cpu_per_call() {
+	awk -v t="$1" -v n="$2" -v k="$TCK" \
+	    'BEGIN { printf "%.1f\n", (n > 0 ? t * 1e6 / k / n : 0) }'
+}
+
 # stop_var NAME: SIGTERM the process whose pid the variable NAME holds, if
 # any, wait for it and empty NAME
 stop_var() {
