@@ -93,6 +93,7 @@ worker_call(struct worker *w, uint64_t id, json_t *params,
 	char err[VMS_ERRLEN], *entry = NULL;
 	size_t len = 0;
 	uint64_t index;
+	merkle_hash leaf;
 	int e;
 
 	if (method == NULL || !json_is_array(args)) {
@@ -132,7 +133,8 @@ worker_call(struct worker *w, uint64_t id, json_t *params,
 		w->must_exit = 1;
 		return;
 	}
-	if (ledger_append(w->ledger, entry, len, &index, err,
+	engine_last_leaf(w->engine, leaf);
+	if (ledger_append_leaf(w->ledger, entry, len, leaf, &index, err,
 	    sizeof(err)) != 0) {
 		if (!worker_storage_errno(ledger_errno(w->ledger)))
 			fatalx("append failed, batch not acknowledged: %s",

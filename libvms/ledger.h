@@ -110,6 +110,12 @@ const char *ledger_vkey(const struct ledger *);
  * before their commit anyway. */
 int	ledger_append(struct ledger *, const void *entry, size_t len,
 	    uint64_t *index, char *err, size_t errlen);
+/* The same, for a caller that has just computed the entry's RFC 6962 leaf
+ * hash (the worker: the engine hashes each entry it makes, for the next
+ * one's seed): it is not computed again. leaf must be
+ * merkle_leaf_hash(entry, len); the audit would name the entry if not. */
+int	ledger_append_leaf(struct ledger *, const void *entry, size_t len,
+	    const merkle_hash leaf, uint64_t *index, char *err, size_t errlen);
 /* Write the buffered appends now (not synced, not committed). */
 int	ledger_flush(struct ledger *, char *err, size_t errlen);
 /* Sign + append the commit record + one fdatasync of `entries` + append

@@ -176,6 +176,16 @@ int
 ledger_append(struct ledger *l, const void *entry, size_t len,
     uint64_t *index, char *err, size_t errlen)
 {
+	merkle_hash leaf;
+
+	merkle_leaf_hash(entry, len, leaf);
+	return ledger_append_leaf(l, entry, len, leaf, index, err, errlen);
+}
+
+int
+ledger_append_leaf(struct ledger *l, const void *entry, size_t len,
+    const merkle_hash leaf, uint64_t *index, char *err, size_t errlen)
+{
 	merkle_hash hashes[65];
 	uint8_t hdr[4], ib[8];
 	uint64_t s;
@@ -201,7 +211,7 @@ ledger_append(struct ledger *l, const void *entry, size_t len,
 		return -1;
 	}
 	/* The leaf and every parent it completes, in stored order. */
-	merkle_leaf_hash(entry, len, hashes[0]);
+	memcpy(hashes[0], leaf, MERKLE_HASH_LEN);
 	for (s = l->size, k = l->front.npeaks - 1; s & 1; s >>= 1, k--, nh++) {
 		/* the peak of level nh - 1 merged here is node s - 1 */
 		if (nh - 1 >= LEDGER_HPEAK_LEVEL)

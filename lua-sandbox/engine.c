@@ -746,6 +746,12 @@ engine_state_root(const struct engine *e, merkle_hash out)
 	state_root(e->state, out);
 }
 
+void
+engine_last_leaf(const struct engine *e, merkle_hash out)
+{
+	memcpy(out, e->prev_leaf, sizeof(e->prev_leaf));
+}
+
 const char *
 engine_contract(const struct engine *e)
 {

@@ -280,6 +280,9 @@ uint64_t engine_next_index(const struct engine *);
 uint64_t engine_last_time(const struct engine *);
 void	 engine_set_last_time(struct engine *, uint64_t time_ms);
 void	 engine_state_root(const struct engine *, merkle_hash out);
+/* The RFC 6962 leaf hash of the last entry the engine made or replayed
+ * (engine_call's, once it returned ENGINE_OK): for ledger_append_leaf. */
+void	 engine_last_leaf(const struct engine *, merkle_hash out);
 const char *engine_contract(const struct engine *);
 
 /*
