@@ -211,7 +211,7 @@ int	 worker_storage_errno(int);
 void	 worker_storage_full(struct worker *, const char *why);
 
 /* worker_poll.c: the loop's one epoll set. wpoll_init adds vmsd's
- * socket; wpoll_commits the commit thread's eventfd; wpoll_snapshot a
+ * socket; wpoll_commits commit thread k's eventfd; wpoll_snapshot a
  * snapshot writer's pipe (on) or takes it out (before it is closed). */
 void	 wpoll_init(struct worker *);
 void	 wpoll_commits(struct worker *, unsigned k, int efd);
