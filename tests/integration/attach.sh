@@ -47,9 +47,5 @@ fi
 # (after vmsd has stopped: its own leak report comes at its exit, its
 # workers' at theirs; LeakSanitizer's reports too, not only ASan's)
 stop_vmsd
-if grep -q 'Sanitizer\|runtime error' "$T/log"; then
-	fail no_sanitizer_reports "$(grep -m3 'Sanitizer\|runtime error' "$T/log")"
-else
-	pass no_sanitizer_reports
-fi
+check_sanitizer_log
 exit 0

@@ -101,7 +101,7 @@ if kill -0 "$VPID" && rpc ping >/dev/null; then pass still_serving; else fail st
 stop_vmsd
 rc=$?
 check clean_exit "rc=$rc" [ $rc -eq 0 ]
-if grep -q 'Sanitizer\|runtime error' "$T/log"; then fail no_sanitizer_reports "see log"; else pass no_sanitizer_reports; fi
+check_sanitizer_log
 
 # ---- memory bombs, RSS sampled (the release build: no sanitizer heap) ----
 VMSD_RELEASE="${VMSD_RELEASE:-$TOP/daemon/vmsd}"

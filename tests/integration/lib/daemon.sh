@@ -131,3 +131,16 @@ PY
 		fail audit_clean "$(tail -3 "$T/audit.out")"
 	fi
 }
+
+# check_sanitizer_log: PASS no_sanitizer_reports unless $T/log (vmsd's and
+# its workers' stderr) holds a sanitizer's report or a runtime error; its
+# first lines are the failure's reason. After stop_vmsd when the test can:
+# LeakSanitizer reports at a process's exit.
+check_sanitizer_log() {
+	if grep -q 'Sanitizer\|runtime error' "$T/log"; then
+		fail no_sanitizer_reports \
+		    "$(grep -m3 'Sanitizer\|runtime error' "$T/log")"
+	else
+		pass no_sanitizer_reports
+	fi
+}
