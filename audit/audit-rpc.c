@@ -3,6 +3,13 @@
  * checkpoint, entries in pages (`log`), consistency proofs (`prove`) and
  * the host's state (`state`). It only moves bytes; audit.c checks
  * every one of them.
+ *
+ * It keeps the last PAGES_KEPT pages of entries it fetched, not every
+ * entry: the audit reads them in order, and a replay reads an earlier one
+ * now and then (System.files.history), fetched again if its page has gone
+ * (audit.c checks it against the verified tree like any other). Until
+ * round 19 it kept every entry, about 1.9 KiB each in vmsctl: 253 MiB for
+ * a 100k-entry ledger, without end in `vmsctl audit --follow`.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,17 +21,27 @@
 #include "proto.h"
 #include "util.h"
 
-#define AUDIT_PAGE	1000
+#define AUDIT_PAGE	1000	/* entries a `log` request asks for */
+#define PAGES_KEPT	4
+
+/* Entries [first, first + n) as fetched, n at most AUDIT_PAGE; first is
+ * a multiple of AUDIT_PAGE. A page that came back short (the end of the
+ * ledger then) is fetched again when an entry past it is asked for. */
+struct page {
+	uint64_t		 first;
+	size_t			 n;
+	uint8_t			*bufs[AUDIT_PAGE];
+	size_t			 lens[AUDIT_PAGE];
+	uint64_t		 used;		/* when last read: LRU */
+};
 
 struct daemon_src {
 	struct vms_client	*client;	/* borrowed */
 	char			*name;
 	char			*what;
 	int			*transport_failed;
-	uint8_t			**bufs;		/* entries fetched so far */
-	size_t			*lens;
-	uint64_t		 n, cap;
-	int			 ended;		/* last page came back short */
+	struct page		 pages[PAGES_KEPT];	/* n 0: empty */
+	uint64_t		 clock;
 };
 
 static int
@@ -81,49 +98,59 @@ d_vkey(void *ctx)
 	return k;
 }
 
+static void
+page_clear(struct page *pg)
+{
+	size_t i;
+
+	for (i = 0; i < pg->n; i++)
+		free(pg->bufs[i]);
+	pg->n = 0;
+}
+
+/* Fetch the page of entries from `first` into pg (cleared first). */
 static int
-fetch_page(struct daemon_src *d, char *err, size_t errlen)
+fetch_page(struct daemon_src *d, struct page *pg, uint64_t first, char *err,
+    size_t errlen)
 {
 	json_t *res, *entries, *e;
 	const char *b64;
 	size_t i;
 
+	page_clear(pg);
+	pg->first = first;
 	if (rpc(d, PM_LOG, json_pack("{s:s,s:I,s:I}", "contract", d->name,
-	    "from", (json_int_t)d->n, "count", (json_int_t)AUDIT_PAGE), &res,
+	    "from", (json_int_t)first, "count", (json_int_t)AUDIT_PAGE), &res,
 	    err, errlen) != 0)
 		return -1;
 	entries = json_object_get(res, "entries");
-	if (!json_is_array(entries)) {
+	if (!json_is_array(entries) || json_array_size(entries) > AUDIT_PAGE) {
 		seterr(err, errlen, "log: malformed reply");
 		json_decref(res);
 		return -1;
 	}
-	if (json_array_size(entries) == 0)
-		d->ended = 1;
 	json_array_foreach(entries, i, e) {
 		json_t *idx = json_object_get(e, "index");
 
 		b64 = json_string_value(json_object_get(e, "leaf"));
 		if (!json_is_integer(idx) ||
-		    (uint64_t)json_integer_value(idx) != d->n || b64 == NULL) {
+		    (uint64_t)json_integer_value(idx) != first + i ||
+		    b64 == NULL) {
 			seterr(err, errlen, "log: reply entry %zu is not entry "
-			    "%" PRIu64, i, d->n);
+			    "%" PRIu64, i, first + i);
 			json_decref(res);
+			page_clear(pg);
 			return -1;
 		}
-		if (d->n == d->cap) {
-			d->cap = d->cap ? d->cap * 2 : 1024;
-			d->bufs = xrealloc(d->bufs, d->cap * sizeof(*d->bufs));
-			d->lens = xrealloc(d->lens, d->cap * sizeof(*d->lens));
-		}
-		if (b64_decode(b64, strlen(b64), &d->bufs[d->n],
-		    &d->lens[d->n]) != 0) {
+		if (b64_decode(b64, strlen(b64), &pg->bufs[i],
+		    &pg->lens[i]) != 0) {
 			seterr(err, errlen, "log: entry %" PRIu64 " is not "
-			    "valid base64", d->n);
+			    "valid base64", first + i);
 			json_decref(res);
+			page_clear(pg);
 			return -1;
 		}
-		d->n++;
+		pg->n = i + 1;
 	}
 	json_decref(res);
 	return 0;
@@ -134,17 +161,30 @@ d_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
     char *err, size_t errlen)
 {
 	struct daemon_src *d = ctx;
-	uint64_t before;
+	uint64_t first = index - index % AUDIT_PAGE;
+	struct page *pg = NULL;
+	size_t k;
 
-	while (index >= d->n) {
-		before = d->n;
-		if (fetch_page(d, err, errlen) != 0)
+	for (k = 0; k < PAGES_KEPT; k++)
+		if (d->pages[k].n > 0 && d->pages[k].first == first) {
+			pg = &d->pages[k];
+			break;
+		}
+	if (pg == NULL || index - first >= pg->n) {
+		if (pg == NULL) {	/* the least recently read slot */
+			pg = &d->pages[0];
+			for (k = 1; k < PAGES_KEPT; k++)
+				if (d->pages[k].used < pg->used)
+					pg = &d->pages[k];
+		}
+		if (fetch_page(d, pg, first, err, errlen) != 0)
 			return FETCH_ERROR;
-		if (d->n == before)
+		if (index - first >= pg->n)
 			return FETCH_END;
 	}
-	*buf = d->bufs[index];
-	*len = d->lens[index];
+	pg->used = ++d->clock;
+	*buf = pg->bufs[index - first];
+	*len = pg->lens[index - first];
 	return FETCH_OK;
 }
 
@@ -275,12 +315,10 @@ static void
 d_free(void *ctx)
 {
 	struct daemon_src *d = ctx;
-	uint64_t i;
+	size_t k;
 
-	for (i = 0; i < d->n; i++)
-		free(d->bufs[i]);
-	free(d->bufs);
-	free(d->lens);
+	for (k = 0; k < PAGES_KEPT; k++)
+		page_clear(&d->pages[k]);
 	free(d->name);
 	free(d->what);
 	free(d);
