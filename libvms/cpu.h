@@ -1,7 +1,7 @@
 /*
  * cpu.h — the instruction set extensions the hot paths use where the CPU
  * has them, asked once: the SHA extensions (sha256.c) and AVX-512 F and BW
- * (lthash.c). Each can be turned off, for tests and A/B benchmarks: the
+ * (lthash.c; lua-sandbox/sb_warm_restore.c's string hashes, F alone). Each can be turned off, for tests and A/B benchmarks: the
  * code that uses it then takes its portable path.
  */
 #ifndef VMS_CPU_H

@@ -86,11 +86,16 @@ template_reset(struct sb_template *t)
 	t->nbylen = 0;
 	free(t->strs);
 	free(t->hashes);
+	free(t->quads);
+	free(t->vbytes);
 	free(t->set);
 	sb_arena_image_free(t->img);
 	t->tabs = NULL;
 	t->strs = NULL;
 	t->hashes = NULL;
+	t->quads = NULL;
+	t->vbytes = NULL;
+	t->nquads = t->nvec = t->nvbytes = 0;
 	t->set = NULL;
 	t->img = NULL;
 	t->ntabs = t->nstrs = t->setcap = 0;
@@ -147,7 +152,9 @@ sb_warm_stats(const struct sb_warm *w, struct engine_warm *s)
 			s->templates++;
 			s->bytes += sb_arena_image_size(w->tpl[i]->img) +
 			    w->tpl[i]->nstrs * sizeof(TString *) +
-			    w->tpl[i]->setcap * sizeof(TString *);
+			    w->tpl[i]->setcap * sizeof(TString *) +
+			    w->tpl[i]->nquads * sizeof(struct hquad) +
+			    w->tpl[i]->nvbytes;
 		}
 	s->off = w->off;
 	snprintf(s->why, sizeof(s->why), "%s", w->why);

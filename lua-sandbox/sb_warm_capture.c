@@ -310,6 +310,55 @@ order_by_length(struct sb_template *t)
 	qsort(t->strs, t->nbylen, sizeof(*t->strs), cmp_len);
 }
 
+/*
+ * hash_strings' AVX-512 layout (sb_warm_int.h): the strings of at most
+ * HQUAD_MAXLEN bytes (the first ones, by length), 64 to a quad, their
+ * bytes transposed. Strings never change, so neither does this. About as
+ * many bytes as the strings have, and 0.3 KiB a quad.
+ */
+static void
+hash_layout(struct sb_template *t)
+{
+	size_t i, k, q, v, off = 0, len, last;
+
+	for (t->nvec = 0; t->nvec < t->nbylen &&
+	    tsslen(t->strs[t->nvec]) <= HQUAD_MAXLEN; t->nvec++)
+		;
+	t->nquads = (t->nvec + HQUAD_LANES - 1) / HQUAD_LANES;
+	if (t->nquads == 0)
+		return;
+	t->quads = xcalloc(t->nquads, sizeof(*t->quads));
+	for (q = 0; q < t->nquads; q++) {
+		struct hquad *h = &t->quads[q];
+
+		h->first = q * HQUAD_LANES;
+		h->n = t->nvec - h->first < HQUAD_LANES ?
+		    t->nvec - h->first : HQUAD_LANES;
+		for (v = 0; v < 4 && 16 * v < h->n; v++) {
+			last = 16 * v + 15 < h->n ? 16 * v + 15 : h->n - 1;
+			h->vmax[v] = tsslen(t->strs[h->first + last]);
+			h->off[v] = off;
+			off += 16 * h->vmax[v];
+		}
+		h->maxlen = h->vmax[v - 1];
+	}
+	t->nvbytes = off;
+	t->vbytes = xcalloc(off + 1, 1);
+	for (q = 0; q < t->nquads; q++) {
+		struct hquad *h = &t->quads[q];
+
+		for (k = 0; k < h->n; k++) {
+			const TString *ts = t->strs[h->first + k];
+
+			len = tsslen(ts);
+			h->len[k] = (uint32_t)len;
+			for (i = 0; i < len; i++)
+				t->vbytes[h->off[k / 16] + 16 * i + k % 16] =
+				    (uint8_t)getstr(ts)[i];
+		}
+	}
+}
+
 /* Is the canary one of the strings the chunk itself made (a constant)? */
 static int
 proto_uses(const Proto *p, const TString *s)
@@ -476,6 +525,7 @@ capture_at(lua_State *L, void *arg)
 		t->setcap *= 2;
 	t->set = xcalloc(t->setcap, sizeof(*t->set));
 	order_by_length(t);
+	hash_layout(t);
 	if (key_indices(t) == -1)
 		return capture_fail(c, "a table key is not a string of the "
 		    "state");

@@ -37,6 +37,22 @@ struct wtable {
 	size_t		*later;		/* refill_plain's scratch */
 };
 
+/*
+ * hash_strings' AVX-512 layout (sb_warm_capture.c): the strings of
+ * strs[first .. first + n), n <= 64, in four vectors of 16 lanes; byte i
+ * of vector v's lane k at vbytes[off[v] + 16 * i + k] (0 past its length,
+ * vector v's bytes as long as its longest string, vmax[v]).
+ */
+#define HQUAD_LANES	64
+#define HQUAD_MAXLEN	64	/* longer strings: one at a time */
+
+struct hquad {
+	uint32_t	 len[HQUAD_LANES];	/* 0: no string */
+	size_t		 first, n;
+	size_t		 maxlen;		/* the longest vmax */
+	size_t		 off[4], vmax[4];
+};
+
 struct sb_template {
 	int		 idkind;
 	size_t		 idclass;	/* size class of the id string */
@@ -58,6 +74,10 @@ struct sb_template {
 	unsigned int	*hashes;	/* ... their hashes, this call's */
 	size_t		 nstrs;
 	size_t		 nbylen;	/* strs but the canary (the last) */
+	struct hquad	*quads;		/* strs[0 .. nvec) for AVX-512 */
+	size_t		 nquads, nvec;
+	uint8_t		*vbytes;	/* their bytes, transposed */
+	size_t		 nvbytes;
 	struct wtable	*tabs;
 	size_t		 ntabs;
 	TString		**set;		/* every short string but the canary */

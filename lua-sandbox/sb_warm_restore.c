@@ -2,7 +2,8 @@
  * sb_warm_restore.c — a warm call's state put back from its template
  * (sb_warm_int.h): the arena image restored, then what a fresh build
  * would make differently for this call: every string's hash for the
- * call's seed (computed as luaS_hash does), the string table rechained,
+ * call's seed (computed as luaS_hash does; 64 strings at a time with
+ * AVX-512 where the CPU has it), the string table rechained,
  * the tables with a hash part refilled (the five library tables a
  * contract can add keys to in the exact order luaL_setfuncs inserted
  * them, by Lua's own insertion rules for short-string keys), the caller's
@@ -16,22 +17,27 @@
 
 #include <lauxlib.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX512_CODE 1
+#endif
+
+#include "cpu.h"
 #include "sb_warm_int.h"
 #include "util.h"
 
 /*
- * Every string's hash for the seed, as luaS_hash computes it (lstring.c:
- * h = seed ^ len, then h ^= (h << 5) + (h >> 2) + byte from the last byte
- * to the first), four strings of the same length at a time: each hash is
- * a chain of dependent steps, four chains keep the core busy. The canary
- * (last, if any) is hashed by luaS_hash itself. The template check and
- * tests/unit/test-warm.c compare them with Lua's.
+ * The hashes of strs[i .. nbylen) for the seed, as luaS_hash computes them
+ * (lstring.c: h = seed ^ len, then h ^= (h << 5) + (h >> 2) + byte from
+ * the last byte to the first), four strings of the same length at a time:
+ * each hash is a chain of dependent steps, four chains keep the core busy.
+ * The canary (last, if any) is hashed by luaS_hash itself.
  */
 static void
-hash_strings(struct sb_template *t, unsigned int seed)
+hash_scalar(struct sb_template *t, unsigned int seed, size_t i)
 {
 	TString **o = t->strs;
-	size_t i = 0, n = t->nbylen, len, l;
+	size_t n = t->nbylen, len, l;
 
 	while (i < n) {
 		TString *a = o[i];
@@ -65,6 +71,72 @@ hash_strings(struct sb_template *t, unsigned int seed)
 	for (; i < t->nstrs; i++)
 		t->hashes[i] = o[i]->hash = luaS_hash(getstr(o[i]),
 		    tsslen(o[i]), seed);
+}
+
+#ifdef HAVE_AVX512_CODE
+/*
+ * The same for strs[0 .. nvec), 64 strings at a time (sb_warm_int.h's
+ * quads: four vectors of 16 lanes, four independent chains): step i
+ * updates the lanes of strings longer than i with their byte i, from the
+ * longest string's last byte down.
+ */
+__attribute__((target("avx512f")))
+static void
+hash_quads(struct sb_template *t, unsigned int seed)
+{
+	uint32_t out[HQUAD_LANES];
+	size_t q, i, k;
+
+	for (q = 0; q < t->nquads; q++) {
+		const struct hquad *hq = &t->quads[q];
+		__m512i s = _mm512_set1_epi32((int)seed), len[4], h[4];
+		int v;
+
+		for (v = 0; v < 4; v++) {
+			len[v] = _mm512_loadu_si512(hq->len + 16 * v);
+			h[v] = _mm512_xor_si512(s, len[v]);
+		}
+		for (i = hq->maxlen; i > 0; i--) {
+			__m512i at = _mm512_set1_epi32((int)(i - 1));
+
+			for (v = 0; v < 4; v++) {
+				__m512i c, x;
+				__mmask16 m;
+
+				if (i > hq->vmax[v])
+					continue;
+				c = _mm512_cvtepu8_epi32(_mm_loadu_si128(
+				    (const __m128i *)(t->vbytes + hq->off[v] +
+				    16 * (i - 1))));
+				x = _mm512_add_epi32(_mm512_add_epi32(
+				    _mm512_slli_epi32(h[v], 5),
+				    _mm512_srli_epi32(h[v], 2)), c);
+				m = _mm512_cmpgt_epu32_mask(len[v], at);
+				h[v] = _mm512_mask_xor_epi32(h[v], m, h[v], x);
+			}
+		}
+		for (v = 0; v < 4; v++)
+			_mm512_storeu_si512(out + 16 * v, h[v]);
+		for (k = 0; k < hq->n; k++)
+			t->hashes[hq->first + k] =
+			    t->strs[hq->first + k]->hash = out[k];
+	}
+}
+#endif
+
+/* Every string's hash for the seed. The template check and
+ * tests/unit/test-warm.c compare them with Lua's, on either path. */
+static void
+hash_strings(struct sb_template *t, unsigned int seed)
+{
+#ifdef HAVE_AVX512_CODE
+	if (t->nquads > 0 && vms_cpu_has(VMS_CPU_AVX512)) {
+		hash_quads(t, seed);
+		hash_scalar(t, seed, t->nvec);
+		return;
+	}
+#endif
+	hash_scalar(t, seed, 0);
 }
 
 /*
