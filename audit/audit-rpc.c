@@ -22,11 +22,13 @@
 #include "util.h"
 
 #define AUDIT_PAGE	1000	/* entries a `log` request asks for */
+#define AUDIT_PAGE_BYTES (512 * 1024) /* ... and their base64, about */
 #define PAGES_KEPT	4
 
-/* Entries [first, first + n) as fetched, n at most AUDIT_PAGE; first is
- * a multiple of AUDIT_PAGE. A page that came back short (the end of the
- * ledger then) is fetched again when an entry past it is asked for. */
+/* Entries [first, first + n) as fetched from first, n at most AUDIT_PAGE:
+ * fewer at the end of the ledger, or when the entries are large (a `log`
+ * reply stops at about AUDIT_PAGE_BYTES of them: max_bytes). An entry
+ * past a page is fetched in a page of its own, from it. */
 struct page {
 	uint64_t		 first;
 	size_t			 n;
@@ -119,9 +121,10 @@ fetch_page(struct daemon_src *d, struct page *pg, uint64_t first, char *err,
 
 	page_clear(pg);
 	pg->first = first;
-	if (rpc(d, PM_LOG, json_pack("{s:s,s:I,s:I}", "contract", d->name,
-	    "from", (json_int_t)first, "count", (json_int_t)AUDIT_PAGE), &res,
-	    err, errlen) != 0)
+	if (rpc(d, PM_LOG, json_pack("{s:s,s:I,s:I,s:I}", "contract",
+	    d->name, "from", (json_int_t)first, "count",
+	    (json_int_t)AUDIT_PAGE, "max_bytes",
+	    (json_int_t)AUDIT_PAGE_BYTES), &res, err, errlen) != 0)
 		return -1;
 	entries = json_object_get(res, "entries");
 	if (!json_is_array(entries) || json_array_size(entries) > AUDIT_PAGE) {
@@ -161,30 +164,28 @@ d_entry(void *ctx, uint64_t index, const uint8_t **buf, size_t *len,
     char *err, size_t errlen)
 {
 	struct daemon_src *d = ctx;
-	uint64_t first = index - index % AUDIT_PAGE;
 	struct page *pg = NULL;
 	size_t k;
 
 	for (k = 0; k < PAGES_KEPT; k++)
-		if (d->pages[k].n > 0 && d->pages[k].first == first) {
+		if (d->pages[k].n > 0 && index >= d->pages[k].first &&
+		    index - d->pages[k].first < d->pages[k].n) {
 			pg = &d->pages[k];
 			break;
 		}
-	if (pg == NULL || index - first >= pg->n) {
-		if (pg == NULL) {	/* the least recently read slot */
-			pg = &d->pages[0];
-			for (k = 1; k < PAGES_KEPT; k++)
-				if (d->pages[k].used < pg->used)
-					pg = &d->pages[k];
-		}
-		if (fetch_page(d, pg, first, err, errlen) != 0)
+	if (pg == NULL) {
+		pg = &d->pages[0];	/* the least recently read slot */
+		for (k = 1; k < PAGES_KEPT; k++)
+			if (d->pages[k].used < pg->used)
+				pg = &d->pages[k];
+		if (fetch_page(d, pg, index, err, errlen) != 0)
 			return FETCH_ERROR;
-		if (index - first >= pg->n)
+		if (pg->n == 0)
 			return FETCH_END;
 	}
 	pg->used = ++d->clock;
-	*buf = pg->bufs[index - first];
-	*len = pg->lens[index - first];
+	*buf = pg->bufs[index - pg->first];
+	*len = pg->lens[index - pg->first];
 	return FETCH_OK;
 }
 
@@ -222,93 +223,49 @@ d_prove(void *ctx, uint64_t old, uint64_t size, merkle_hash *proof,
 }
 
 /*
- * The host's state, in pages of STATE_PAGE files (one reply of a large
- * state would pass vmsd's memory_budget), all at one index: a page at
- * another index (the contract moved on meanwhile) starts the dump over,
- * at most STATE_RESTARTS times. A page's files come after the previous
- * page's "next", which names the page's own last path; anything else is
- * a malformed reply. A host that ignores "limit" answers with one page.
- * Past max_files files (more than the replay has) it stops reading: a
- * host cannot make the auditor hold an endless dump.
+ * A page of the host's state, STATE_PAGE files at most (one reply of a
+ * large state would pass vmsd's memory_budget; a host that ignores
+ * "limit" answers with one page). Its files come after `after`, and its
+ * "next", if any, names its own last path: anything else is a malformed
+ * reply. (The files' order within the page, and their fields, are
+ * audit-state.c's to check: any disorder is a difference.)
  */
 #define STATE_PAGE	5000
-#define STATE_RESTARTS	4
 
 static int
-d_state(void *ctx, size_t max_files, json_t **dump, char *err,
+d_state_page(void *ctx, const char *after, json_t **out, char *err,
     size_t errlen)
 {
 	struct daemon_src *d = ctx;
-	json_t *all = NULL, *page = NULL, *files, *jidx, *last;
+	json_t *page = NULL, *files, *p;
 	const char *next, *first, *lastpath;
-	char *after = NULL;
-	json_int_t index = -1;
 	size_t n;
-	int restarts = 0;
 
-	*dump = NULL;
-	for (;;) {
-		json_t *p = json_pack("{s:s,s:i}", "contract", d->name,
-		    "limit", STATE_PAGE);
-
-		if (after != NULL)
-			json_object_set_new(p, "after", json_string(after));
-		if (rpc(d, PM_STATE, p, &page, err, errlen) != 0)
-			goto fail;
-		files = json_object_get(page, "files");
-		jidx = json_object_get(page, "index");
-		next = json_string_value(json_object_get(page, "next"));
-		n = json_array_size(files);
-		last = n > 0 ? json_array_get(files, n - 1) : NULL;
-		first = n > 0 ? json_string_value(json_object_get(
-		    json_array_get(files, 0), "path")) : NULL;
-		lastpath = json_string_value(json_object_get(last, "path"));
-		if (!json_is_integer(jidx) || !json_is_array(files) ||
-		    (json_object_get(page, "next") != NULL && (next == NULL ||
-		    lastpath == NULL || strcmp(next, lastpath) != 0)) ||
-		    (after != NULL && n > 0 && (first == NULL ||
-		    strcmp(first, after) <= 0))) {
-			seterr(err, errlen, "state: malformed reply");
-			goto fail;
-		}
-		if (all != NULL && json_integer_value(jidx) != index) {
-			/* the contract moved on: read its state again */
-			json_decref(all);
-			all = NULL;
-			free(after);
-			after = NULL;
-			if (++restarts > STATE_RESTARTS) {
-				seterr(err, errlen, "state: the contract kept "
-				    "changing while its state was read (%d "
-				    "tries); audit again", restarts);
-				goto fail;
-			}
-			json_decref(page);
-			page = NULL;
-			continue;
-		}
-		free(after);
-		after = next != NULL ? xstrdup(next) : NULL;
-		if (all == NULL) {
-			all = page;
-			index = json_integer_value(jidx);
-		} else {
-			json_array_extend(json_object_get(all, "files"), files);
-			json_decref(page);
-		}
-		page = NULL;
-		if (after == NULL ||
-		    json_array_size(json_object_get(all, "files")) >= max_files)
-			break;
+	*out = NULL;
+	p = json_pack("{s:s,s:i}", "contract", d->name, "limit", STATE_PAGE);
+	if (after != NULL)
+		json_object_set_new(p, "after", json_string(after));
+	if (rpc(d, PM_STATE, p, &page, err, errlen) != 0)
+		return -1;
+	files = json_object_get(page, "files");
+	next = json_string_value(json_object_get(page, "next"));
+	n = json_array_size(files);
+	first = n > 0 ? json_string_value(json_object_get(
+	    json_array_get(files, 0), "path")) : NULL;
+	lastpath = n > 0 ? json_string_value(json_object_get(
+	    json_array_get(files, n - 1), "path")) : NULL;
+	if (!json_is_integer(json_object_get(page, "index")) ||
+	    !json_is_array(files) ||
+	    (json_object_get(page, "next") != NULL && (next == NULL ||
+	    lastpath == NULL || strcmp(next, lastpath) != 0)) ||
+	    (after != NULL && n > 0 && (first == NULL ||
+	    strcmp(first, after) <= 0))) {
+		json_decref(page);
+		seterr(err, errlen, "state: malformed reply");
+		return -1;
 	}
-	json_object_del(all, "next");
-	*dump = all;
+	*out = page;
 	return 0;
-fail:
-	free(after);
-	json_decref(page);
-	json_decref(all);
-	return -1;
 }
 
 static void
@@ -341,7 +298,7 @@ audit_rpc_source(struct vms_client *c, const char *name,
 	s->vkey = d_vkey;
 	s->entry = d_entry;
 	s->prove = d_prove;
-	s->state = d_state;
+	s->state_page = d_state_page;
 	s->free = d_free;
 	return s;
 }

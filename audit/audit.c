@@ -415,29 +415,35 @@ static int
 check_state(struct audit *a, struct audit_report *r, char *err,
     size_t errlen)
 {
-	json_t *dump = NULL, *mine, *jidx;
+	json_t *page, *jidx;
 	char why[1024];
 	uint64_t idx = 0;
-	int tries, rc;
+	int tries, rc = 0, compared = 0;
 
-	for (tries = 0; tries < STATE_TRIES; tries++) {
+	for (tries = 0; tries < STATE_TRIES && !compared; tries++) {
 		if (tries > 0)
 			pause_ms(tries < 5 ? 10L << tries : 200);
-		if (a->src->state(a->src->ctx, engine_state_count(a->eng) + 1,
-		    &dump, err, errlen) != 0)
+		if (a->src->state_page(a->src->ctx, NULL, &page, err,
+		    errlen) != 0)
 			return -1;
-		jidx = json_object_get(dump, "index");
+		jidx = json_object_get(page, "index");
 		if (!json_is_integer(jidx) || json_integer_value(jidx) < 0) {
-			json_decref(dump);
+			json_decref(page);
 			audit_fail(r, 5, AUDIT_NO_INDEX, "the host's state has no "
 			    "valid index");
 			return 1;
 		}
 		idx = (uint64_t)json_integer_value(jidx);
-		if (idx == a->size)
-			break;
-		json_decref(dump);
-		dump = NULL;
+		if (idx == a->size) {
+			rc = audit_compare_live(a, page, why, sizeof(why), err,
+			    errlen);
+			json_decref(page);
+			if (rc == -1)
+				return -1;
+			compared = rc != 2;	/* 2: moved on while read */
+			continue;
+		}
+		json_decref(page);
 		if (idx < a->size) {
 			audit_fail(r, 5, idx, "the host's state is at index %" PRIu64
 			    ", behind its own checkpoint %" PRIu64, idx,
@@ -448,7 +454,7 @@ check_state(struct audit *a, struct audit_report *r, char *err,
 		if ((rc = advance(a, r, err, errlen)) != 0)
 			return rc;
 	}
-	if (dump == NULL) {
+	if (!compared) {
 		if (idx > a->size)
 			audit_fail(r, 5, AUDIT_NO_INDEX, "host state claims index %"
 			    PRIu64 " beyond its signed checkpoint %" PRIu64,
@@ -459,10 +465,6 @@ check_state(struct audit *a, struct audit_report *r, char *err,
 			    STATE_TRIES);
 		return 1;
 	}
-	mine = engine_state_dump(a->eng);
-	rc = audit_compare_dumps(dump, mine, why, sizeof(why));
-	json_decref(mine);
-	json_decref(dump);
 	if (rc != 0) {
 		audit_fail(r, 5, a->size - 1, "host state after entry %" PRIu64
 		    " does not match the replay: %s", a->size - 1, why);
@@ -689,7 +691,7 @@ audit_run(struct audit_source *src, const struct audit_opts *o,
 		r->state_checked = 1;
 		r->state_index = a->snap_index;
 	}
-	if (src->state != NULL &&
+	if (src->state_page != NULL &&
 	    (rc = check_state(a, r, err, errlen)) != 0)
 		goto done;
 	audit_report_success(a, r);
@@ -737,7 +739,7 @@ audit_follow_step(struct audit *a, struct audit_report *r, int *grew,
 	if ((rc = audit_check_tiles(a, r, err, errlen)) != 0)
 		return rc;
 	*grew = a->size > before;
-	if (*grew && a->src->state != NULL &&
+	if (*grew && a->src->state_page != NULL &&
 	    (rc = check_state(a, r, err, errlen)) != 0)
 		return rc;
 	audit_report_success(a, r);

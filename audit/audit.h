@@ -94,12 +94,15 @@ struct audit_source {
 	/* Optional (NULL): a consistency proof old -> size. */
 	int	(*prove)(void *ctx, uint64_t old, uint64_t size,
 		    merkle_hash *proof, size_t *n, char *err, size_t errlen);
-	/* Optional (NULL): the host's materialised state, as
-	 * engine_state_dump() plus "index". A source may stop reading it
-	 * past max_files files: the replay has fewer, so that is already
-	 * a difference, found at the latest where the dump stops. */
-	int	(*state)(void *ctx, size_t max_files, json_t **dump, char *err,
-		    size_t errlen);
+	/* Optional (NULL): the host's materialised state, a page at a
+	 * time: engine_state_page()'s object plus "index", the files whose
+	 * paths sort after `after` (NULL: from the first). Check 5 compares
+	 * each page with the replay's own as it comes and asks for the one
+	 * after its "next" only while they match: the auditor holds a page
+	 * of each side, whatever the size of the state, and a host's
+	 * endless pages end at the first file the replay does not have. */
+	int	(*state_page)(void *ctx, const char *after, json_t **page,
+		    char *err, size_t errlen);
 	/* Optional (NULL): a snapshot file of the host's state (dir). */
 	const char *snapshot;
 	/* Optional (NULL): every signed checkpoint in the ledger's history

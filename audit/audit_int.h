@@ -90,6 +90,14 @@ int	 audit_check_parent(const uint8_t *buf, size_t len,
  * first path that differs. */
 int	 audit_compare_dumps(const json_t *host, const json_t *mine,
 	    char *why, size_t whylen);
+/* Check 5 against the host's live state (a->src->state_page): first, its
+ * first page, at the replay's index; the others are read as the
+ * comparison reaches them, beside the replay's state a page at a time.
+ * 0 the same, 1 not (why names the first difference), 2 the contract
+ * moved on between two pages (read it again), -1 the source failed
+ * (err). */
+int	 audit_compare_live(struct audit *, json_t *first, char *why,
+	    size_t whylen, char *err, size_t errlen);
 /* The host's state.snap (a->snap) against the state eng replayed. */
 int	 audit_compare_snapshot(const struct audit *, const struct engine *,
 	    char *why, size_t whylen);

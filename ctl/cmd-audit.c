@@ -397,7 +397,7 @@ audit_daemon_as(struct audit_cli *ac, const char *name,
 	src = audit_rpc_source(ac->c->client, name, &tf);
 	/* a stopped child has no worker to report its live state */
 	if (parent != NULL && parent->stopped)
-		src->state = NULL;
+		src->state_page = NULL;
 	socket_id(ac, seen, sizeof(seen));
 	rc = audit_one(ac, src, name, seen, &tf, follow, parent);
 	if (keep != NULL && rc == EXIT_OK)

@@ -28,6 +28,15 @@ proof_json(const merkle_hash *proof, size_t n)
 	return a;
 }
 
+/*
+ * With max_bytes, a log reply's entries stop once their base64 passes it
+ * (one entry at least, whatever its size): 1,000 entries of 40 KB would
+ * be a 53 MB reply, past most memory_budgets (vmsd.conf(5)), which would
+ * close the connection of an auditor reading an honest ledger. Such a
+ * reader asks again from where the reply stopped. Without it, count
+ * entries as before (a reader that takes a short reply for the end of the
+ * ledger would see a fork).
+ */
 static int
 q_log(struct ledger *l, const json_t *params, json_t **out, char *err,
     size_t errlen)
@@ -35,19 +44,23 @@ q_log(struct ledger *l, const json_t *params, json_t **out, char *err,
 	uint64_t from, count, size = ledger_committed_size(l), i;
 	json_t *entries;
 	uint8_t *buf;
+	uint64_t maxb, bytes = 0;
 	size_t len;
 	char *b;
 
 	if (param_uint(params, "from", 0, 0, &from, err, errlen) != 0 ||
-	    param_uint(params, "count", 0, 100, &count, err, errlen) != 0)
+	    param_uint(params, "count", 0, 100, &count, err, errlen) != 0 ||
+	    param_uint(params, "max_bytes", 0, 0, &maxb, err, errlen) != 0)
 		return RPC_INVALID_PARAMS;
 	entries = json_array();
-	for (i = from; i < size && i - from < count; i++) {
+	for (i = from; i < size && i - from < count &&
+	    (i == from || maxb == 0 || bytes < maxb); i++) {
 		if (ledger_read(l, i, &buf, &len, err, errlen) != 0) {
 			json_decref(entries);
 			return RPC_INTERNAL_ERROR;
 		}
 		b = b64_encode(buf, len);
+		bytes += strlen(b);
 		json_array_append_new(entries, json_pack("{s:I,s:s}",
 		    "index", (json_int_t)i, "leaf", b));
 		free(b);

@@ -41,37 +41,23 @@ load() {
 	check "load_ok_$1" "ok=$_ok of 4504" [ "$_ok" = 4504 ]
 }
 
-# audit_rss VMSCTL: its peak resident memory (KiB) while it audits h
-# through vmsd, -1 if the audit failed; its output in $T/audit.out
-audit_rss() {
-	python3 - "$1" "$T/s.sock" "$T/known" "$T/audit.out" <<'PY'
-import os, resource, subprocess, sys
-env = dict(os.environ, VMSCTL_KNOWN=sys.argv[3])
-with open(sys.argv[4], "w") as out:
-    r = subprocess.run([sys.argv[1], "-s", sys.argv[2], "audit", "h"],
-                       stdout=out, stderr=subprocess.STDOUT, env=env)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if
-      r.returncode == 0 else -1)
-PY
-}
-# The release build's memory (the sanitizers' heap would swamp it).
-REL="${VMSCTL_RELEASE:-$TOP/ctl/vmsctl}"
+REL=$RELEASE_VMSCTL
 entries_kib() { echo $(( $(stat -c %s "$T/state/contracts/h/entries") / 1024 )); }
 
 load 1
 if [ -x "$REL" ]; then
-	rss1=$(audit_rss "$REL")
+	rss1=$(audit_rss "$REL" h)
 	e1=$(entries_kib)
 fi
 load 2
-rss=$(audit_rss "$VMSCTL")
+rss=$(audit_rss "$VMSCTL" h)
 if [ "$rss" -gt 0 ] && grep -q '^h: OK — 9011 entries' "$T/audit.out"; then
 	pass audit_through_pages
 else
 	fail audit_through_pages "$(tail -3 "$T/audit.out")"
 fi
 if [ -x "$REL" ]; then
-	rss2=$(audit_rss "$REL")
+	rss2=$(audit_rss "$REL" h)
 	e2=$(entries_kib)
 	check audit_memory_flat \
 	    "peak RSS $rss1 KiB at $e1 KiB of entries, $rss2 KiB at $e2 KiB" \

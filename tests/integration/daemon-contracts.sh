@@ -72,6 +72,13 @@ check log_entries "n=$n e1=$e1" [ "$n" = 6 -a "$e1" = "call inc True peercred" ]
 check deploy_entry_records_deployer "e0=$e0" [ "$e0" = "deploy unix:$(id -un) peercred" ]
 out=$(rpc log '{"contract":"counter","from":4,"count":1}')
 check log_from_count "got $(printf "%s\n" "$out" | cut -c1-100)" [ "$(printf "%s\n" "$out" | field result.entries.0.index)" = 4 -a "$(printf "%s\n" "$out" | field result.size)" = 6 ]
+# max_bytes: the entries stop once their base64 passes it, one at least;
+# without it, count entries whatever their size (ledgerq.c)
+nent() { python3 -c 'import json,sys; print(len(json.load(sys.stdin)["result"]["entries"]))'; }
+n1=$(rpc log '{"contract":"counter","from":1,"count":4,"max_bytes":1}' | nent)
+n2=$(rpc log '{"contract":"counter","from":1,"count":4,"max_bytes":1000000}' | nent)
+n3=$(rpc log '{"contract":"counter","from":1,"count":4}' | nent)
+check log_max_bytes "1 byte: $n1, 1 MB: $n2, none: $n3" [ "$n1" = 1 -a "$n2" = 4 -a "$n3" = 4 ]
 v=$(verify_ledger counter)
 check checkpoint_verifies "$v" [ "${v%% *}" = ok ]
 out=$(rpc checkpoint '{"contract":"counter","size":3}')

@@ -144,3 +144,21 @@ check_sanitizer_log() {
 		pass no_sanitizer_reports
 	fi
 }
+
+# audit_rss VMSCTL CONTRACT: the peak resident memory (KiB) of VMSCTL
+# auditing CONTRACT through this vmsd (VMSCTL_KNOWN $T/known), -1 if the
+# audit failed; its output in $T/audit.out. RELEASE_VMSCTL: the release
+# build, whose memory these tests measure (the sanitizers' heap would
+# swamp it).
+RELEASE_VMSCTL="${VMSCTL_RELEASE:-$TOP/ctl/vmsctl}"
+audit_rss() {
+	python3 - "$1" "$T/s.sock" "$T/known" "$T/audit.out" "$2" <<'PY'
+import os, resource, subprocess, sys
+env = dict(os.environ, VMSCTL_KNOWN=sys.argv[3])
+with open(sys.argv[4], "w") as out:
+    r = subprocess.run([sys.argv[1], "-s", sys.argv[2], "audit", sys.argv[5]],
+                       stdout=out, stderr=subprocess.STDOUT, env=env)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if
+      r.returncode == 0 else -1)
+PY
+}
