@@ -223,9 +223,9 @@ d_prove(void *ctx, uint64_t old, uint64_t size, merkle_hash *proof,
 }
 
 /*
- * A page of the host's state, STATE_PAGE files at most (one reply of a
- * large state would pass vmsd's memory_budget; a host that ignores
- * "limit" answers with one page). Its files come after `after`, and its
+ * A page of the host's state, STATE_PAGE files and AUDIT_PAGE_BYTES at
+ * most (one reply of a large state would pass vmsd's memory_budget; a
+ * host that ignores "limit" answers with one page). Its files come after `after`, and its
  * "next", if any, names its own last path: anything else is a malformed
  * reply. (The files' order within the page, and their fields, are
  * audit-state.c's to check: any disorder is a difference.)
@@ -242,7 +242,8 @@ d_state_page(void *ctx, const char *after, json_t **out, char *err,
 	size_t n;
 
 	*out = NULL;
-	p = json_pack("{s:s,s:i}", "contract", d->name, "limit", STATE_PAGE);
+	p = json_pack("{s:s,s:i,s:i}", "contract", d->name, "limit",
+	    STATE_PAGE, "max_bytes", AUDIT_PAGE_BYTES);
 	if (after != NULL)
 		json_object_set_new(p, "after", json_string(after));
 	if (rpc(d, PM_STATE, p, &page, err, errlen) != 0)

@@ -67,7 +67,7 @@ side_file(struct side *s, const json_t **f, char *err, size_t errlen)
 			return 0;
 		}
 		if (s->eng != NULL)
-			p = engine_state_page(s->eng, s->next, MINE_PAGE);
+			p = engine_state_page(s->eng, s->next, MINE_PAGE, 0);
 		else {
 			if (s->a->src->state_page(s->a->src->ctx, s->next, &p,
 			    err, errlen) != 0)
@@ -208,7 +208,7 @@ audit_compare_live(struct audit *a, json_t *first, char *why, size_t whylen,
 	h.index = json_integer_value(json_object_get(first, "index"));
 	side_take(&h, json_incref(first));
 	m.eng = a->eng;
-	side_take(&m, engine_state_page(a->eng, NULL, MINE_PAGE));
+	side_take(&m, engine_state_page(a->eng, NULL, MINE_PAGE, 0));
 	mr = xstrdup(json_string_value(json_object_get(m.page, "root")));
 	rc = compare_sides(&h, &m, hr, mr, why, whylen, err, errlen);
 	if (rc == -1 && h.moved)

@@ -243,10 +243,13 @@ do_files(struct worker *w, enum proto_method_id method, uint64_t id,
 			r = json_pack("{s:o}", "entries", r);
 		worker_reply_result(w, id, r);
 	} else {
-		/* (proto_check_params made after a string, limit a uint) */
+		/* (proto_check_params made after a string, limit and
+		 * max_bytes uints) */
 		r = engine_state_page(w->engine, json_string_value(
 		    json_object_get(params, "after")), (size_t)
-		    json_integer_value(json_object_get(params, "limit")));
+		    json_integer_value(json_object_get(params, "limit")),
+		    (size_t)json_integer_value(json_object_get(params,
+		    "max_bytes")));
 		if (r == NULL) {
 			worker_reply_error(w, id, RPC_INTERNAL_ERROR, NULL,
 			    "cannot dump the state");

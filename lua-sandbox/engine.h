@@ -314,15 +314,16 @@ json_t	*engine_methods(const struct engine *);		/* ["RSVP", ...] */
  * {"root":HEX,"files":[{"path":P,"type":"file"|"dir","size":N,
  *   "sha256":HEX},...]} in path order (strcmp). A page of the dump: the
  * files whose paths sort after `after` (NULL: from the first), at most
- * `limit` of them (0: no limit), and "next":P, the page's last path, when
- * more files follow it. */
+ * `limit` of them (0: no limit) and, with max_bytes (0: none), fewer once
+ * their text passes about that many bytes (one at least), and
+ * "next":P, the page's last path, when more files follow it. */
 int	 engine_read(const struct engine *, const char *path, uint8_t **data,
 	    size_t *len, char *err, size_t errlen);
 json_t	*engine_ls(const struct engine *, const char *path, int recursive,
 	    char *err, size_t errlen);
 json_t	*engine_state_dump(const struct engine *);
 json_t	*engine_state_page(const struct engine *, const char *after,
-	    size_t limit);
+	    size_t limit, size_t max_bytes);
 /* How many files (and directories) a dump lists. */
 size_t	 engine_state_count(const struct engine *);
 

@@ -89,23 +89,36 @@ engine_state_count(const struct engine *e)
 json_t *
 engine_state_dump(const struct engine *e)
 {
-	return engine_state_page(e, NULL, 0);
+	return engine_state_page(e, NULL, 0, 0);
 }
 
+/* A file's text in a dump, about: its path and the rest of
+ * {"path":"","type":"file","size":N,"sha256":"<64>"}, */
+#define DUMP_FILE_BYTES	110
+
 json_t *
-engine_state_page(const struct engine *e, const char *after, size_t limit)
+engine_state_page(const struct engine *e, const char *after, size_t limit,
+    size_t max_bytes)
 {
 	const struct vms_node **v;
 	json_t *o = json_object(), *files = json_array();
 	char hex[65];
-	size_t n, i;
+	size_t n, i, bytes = 0;
 	int more;
 
 	eng_root_hex(e, hex);
 	json_object_set_new(o, "root", json_string(hex));
 	v = state_page(e->state, after, limit, &n, &more);
 	for (i = 0; i < n; i++) {
-		json_t *f = json_object();
+		json_t *f;
+
+		if (max_bytes > 0 && i > 0 && bytes >= max_bytes) {
+			more = 1;
+			n = i;
+			break;
+		}
+		bytes += v[i]->pathlen + DUMP_FILE_BYTES;
+		f = json_object();
 
 		json_object_set_new(f, "path", json_string(v[i]->path));
 		json_object_set_new(f, "type", json_string(v[i]->kind == 'd' ?

@@ -82,6 +82,16 @@ ok = ok and pages == 3 and len(allp) == 12001 and allp == sorted(allp) \
 last = state(limit=5, after=allp[-2])
 ok = ok and [x["path"] for x in last["files"]] == [allp[-1]] and \
     "next" not in last
+# max_bytes: fewer files once their text passes it (about 140 bytes each
+# here), one at least, next = the page's last path
+c = state(limit=5000, max_bytes=1000)
+pc = [x["path"] for x in c["files"]]
+ok = ok and 2 <= len(pc) <= 12 and c.get("next") == pc[-1] and \
+    pc == allp[:len(pc)]
+d = state(limit=5000, max_bytes=1, after=allp[5])
+ok = ok and [x["path"] for x in d["files"]] == [allp[6]] and \
+    d.get("next") == allp[6]
+print("max_bytes 1000:", len(pc), "files")
 print("pages", pages, "files", len(allp))
 print("ok" if ok else "bad")
 PY
