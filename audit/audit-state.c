@@ -2,8 +2,9 @@
  * audit-state.c — check 5: the state the replay reached against the
  * host's, file by file (path, type, size, SHA-256) and by state root: the
  * state the host serves at the end, a page at a time beside the replay's
- * own pages (neither is held whole), and the host's state.snap (a ledger
- * directory's) once the replay reaches its index.
+ * files in the same order (the host's is never held whole, the replay's
+ * not as text), and the host's state.snap (a ledger directory's) once
+ * the replay reaches its index.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,20 +16,20 @@
 #include "engine.h"
 #include "util.h"
 
-#define MINE_PAGE	5000	/* the replay's files read at a time */
+#define SNAP_PAGE	5000	/* a snapshot's files read at a time */
 
 /*
- * One side of a comparison of two states, in path order: the page in
- * hand and where the next one comes from (the host's source, or the
- * replay's engine).
+ * The host's side of a comparison, in path order: the page of files in
+ * hand (engine_state_page()'s text) and where the next comes from: the
+ * source (the live state, every page at one index) or a snapshot engine.
  */
 struct side {
 	json_t		*page;		/* owned */
 	size_t		 i, n;
 	char		*next;		/* the page's "next"; NULL: the last */
-	struct audit	*a;		/* the host's pages: a->src */
-	const struct engine *eng;	/* else the replay's */
-	json_int_t	 index;		/* the host's first page's */
+	struct audit	*a;		/* the live state: a->src */
+	const struct engine *eng;	/* else a snapshot's */
+	json_int_t	 index;		/* the live state's first page's */
 	int		 moved;		/* a later page had another */
 };
 
@@ -46,16 +47,9 @@ side_take(struct side *s, json_t *page)
 	s->next = nx != NULL && s->n > 0 ? xstrdup(nx) : NULL;
 }
 
-static void
-side_free(struct side *s)
-{
-	json_decref(s->page);
-	free(s->next);
-}
-
 /* The side's file in hand (*f NULL: none left), its next page fetched
- * when this one is done. -1: the host's source failed (err), or its
- * page is at another index (s->moved). */
+ * when this one is done. -1: the source failed (err), or its page is at
+ * another index (s->moved). */
 static int
 side_file(struct side *s, const json_t **f, char *err, size_t errlen)
 {
@@ -67,7 +61,7 @@ side_file(struct side *s, const json_t **f, char *err, size_t errlen)
 			return 0;
 		}
 		if (s->eng != NULL)
-			p = engine_state_page(s->eng, s->next, MINE_PAGE, 0);
+			p = engine_state_page(s->eng, s->next, SNAP_PAGE, 0);
 		else {
 			if (s->a->src->state_page(s->a->src->ctx, s->next, &p,
 			    err, errlen) != 0)
@@ -87,115 +81,88 @@ side_file(struct side *s, const json_t **f, char *err, size_t errlen)
 }
 
 /*
- * Walk both sides in path order to the first file that differs (path,
- * type, size, SHA-256), then compare the roots hr and mr. 0 if equal, 1
- * if not (why names the first difference), -1 if a side could not be
- * read (side_file).
+ * The host's files (side h, from its first page: root hr) against the
+ * replay's (eng) in path order, to the first that differs (path, type,
+ * size, SHA-256), then the roots. 0 if the same, 1 if not (why names the
+ * first difference), -1 if the host's side could not be read.
  */
 static int
-compare_sides(struct side *h, struct side *m, const char *hr, const char *mr,
+compare_files(struct side *h, const char *hr, const struct engine *eng,
     char *why, size_t whylen, char *err, size_t errlen)
 {
+	struct engine_file *mf;
+	merkle_hash root;
+	char hex[2 * MERKLE_HASH_LEN + 1], mr[2 * MERKLE_HASH_LEN + 1];
+	size_t j = 0, nm;
+	int rc = 1;
+
+	mf = engine_state_files(eng, &nm);
 	for (;;) {
-		const json_t *a, *b;
-		const char *pa, *pb;
+		const struct engine_file *b = j < nm ? &mf[j] : NULL;
+		const json_t *a, *sz;
+		const char *pa, *ha, *ty;
 		int c;
 
-		if (side_file(h, &a, err, errlen) != 0 ||
-		    side_file(m, &b, err, errlen) != 0)
-			return -1;
+		if (side_file(h, &a, err, errlen) != 0) {
+			rc = -1;
+			goto out;
+		}
 		if (a == NULL && b == NULL)
 			break;
 		pa = a ? json_string_value(json_object_get(a, "path")) : NULL;
-		pb = b ? json_string_value(json_object_get(b, "path")) : NULL;
 		if (a != NULL && pa == NULL) {
 			seterr(why, whylen, "the host's state dump is malformed");
-			return 1;
+			goto out;
 		}
-		if (pa == NULL)
-			c = 1;
-		else if (pb == NULL)
-			c = -1;
-		else
-			c = strcmp(pa, pb);
+		c = pa == NULL ? 1 : b == NULL ? -1 : strcmp(pa, b->path);
 		if (c < 0) {
 			seterr(why, whylen, "state differs at %s: present on "
 			    "the host, absent in the replay", pa);
-			return 1;
+			goto out;
 		}
 		if (c > 0) {
 			seterr(why, whylen, "state differs at %s: absent on "
-			    "the host, present in the replay", pb);
-			return 1;
+			    "the host, present in the replay", b->path);
+			goto out;
 		}
-		if (!json_equal(json_object_get(a, "type"),
-		    json_object_get(b, "type")) ||
-		    !json_equal(json_object_get(a, "size"),
-		    json_object_get(b, "size")) ||
-		    !json_equal(json_object_get(a, "sha256"),
-		    json_object_get(b, "sha256"))) {
-			const char *ha = json_string_value(json_object_get(a,
-			    "sha256"));
-			const char *hb = json_string_value(json_object_get(b,
-			    "sha256"));
-
+		ty = json_string_value(json_object_get(a, "type"));
+		sz = json_object_get(a, "size");
+		ha = json_string_value(json_object_get(a, "sha256"));
+		hex_encode(b->sha256, 32, hex);
+		if (ty == NULL || strcmp(ty, b->dir ? "dir" : "file") != 0 ||
+		    !json_is_integer(sz) || json_integer_value(sz) < 0 ||
+		    (uint64_t)json_integer_value(sz) != b->size ||
+		    ha == NULL || strcmp(ha, hex) != 0) {
 			seterr(why, whylen, "state differs at %s: host has "
 			    "sha256 %.16s… (%" JSON_INTEGER_FORMAT " bytes), "
-			    "replay has %.16s… (%" JSON_INTEGER_FORMAT
-			    " bytes)", pa, ha ? ha : "-",
-			    json_integer_value(json_object_get(a, "size")),
-			    hb ? hb : "-",
-			    json_integer_value(json_object_get(b, "size")));
-			return 1;
+			    "replay has %.16s… (%" PRIu64 " bytes)", pa,
+			    ha ? ha : "-", json_integer_value(sz), hex,
+			    b->size);
+			goto out;
 		}
 		h->i++;
-		m->i++;
+		j++;
 	}
-	if (mr != NULL && strcmp(hr, mr) != 0) {
+	engine_state_root(eng, root);
+	hex_encode(root, MERKLE_HASH_LEN, mr);
+	if (strcmp(hr, mr) != 0) {
 		seterr(why, whylen, "state root differs: host %s, replay %s",
 		    hr, mr);
-		return 1;
+		goto out;
 	}
-	return 0;
-}
-
-/*
- * Compare two state dumps {"root","files":[{path,type,size,sha256}]}.
- * Returns 0 if equal, else -1 naming the first differing path.
- */
-int
-audit_compare_dumps(const json_t *host, const json_t *mine, char *why,
-    size_t whylen)
-{
-	struct side h = { 0 }, m = { 0 };
-	const char *hr = json_string_value(json_object_get(host, "root"));
-	const char *mr = json_string_value(json_object_get(mine, "root"));
-	char err[8];
-	int rc;
-
-	if (!json_is_array(json_object_get(host, "files")) ||
-	    !json_is_array(json_object_get(mine, "files")) || hr == NULL) {
-		seterr(why, whylen, "the host's state dump is malformed");
-		return -1;
-	}
-	/* (whole dumps: no "next" is followed) */
-	h.page = json_incref((json_t *)host);
-	h.n = json_array_size(json_object_get(host, "files"));
-	m.page = json_incref((json_t *)mine);
-	m.n = json_array_size(json_object_get(mine, "files"));
-	rc = compare_sides(&h, &m, hr, mr, why, whylen, err, sizeof(err));
-	side_free(&h);
-	side_free(&m);
-	return rc == 0 ? 0 : -1;
+	rc = 0;
+out:
+	free(mf);
+	return rc;
 }
 
 int
 audit_compare_live(struct audit *a, json_t *first, char *why, size_t whylen,
     char *err, size_t errlen)
 {
-	struct side h = { 0 }, m = { 0 };
+	struct side h = { 0 };
 	const char *r = json_string_value(json_object_get(first, "root"));
-	char *hr, *mr;
+	char *hr;
 	int rc;
 
 	if (!json_is_array(json_object_get(first, "files")) || r == NULL ||
@@ -207,16 +174,12 @@ audit_compare_live(struct audit *a, json_t *first, char *why, size_t whylen,
 	h.a = a;
 	h.index = json_integer_value(json_object_get(first, "index"));
 	side_take(&h, json_incref(first));
-	m.eng = a->eng;
-	side_take(&m, engine_state_page(a->eng, NULL, MINE_PAGE, 0));
-	mr = xstrdup(json_string_value(json_object_get(m.page, "root")));
-	rc = compare_sides(&h, &m, hr, mr, why, whylen, err, errlen);
+	rc = compare_files(&h, hr, a->eng, why, whylen, err, errlen);
 	if (rc == -1 && h.moved)
 		rc = 2;
-	side_free(&h);
-	side_free(&m);
+	json_decref(h.page);
+	free(h.next);
 	free(hr);
-	free(mr);
 	return rc;
 }
 
@@ -226,26 +189,24 @@ int
 audit_compare_snapshot(const struct audit *a, const struct engine *eng,
     char *why, size_t whylen)
 {
-	json_t *h, *m;
+	struct side h = { 0 };
 	merkle_hash hr, mr;
-	int rc = 0;
+	char hex[2 * MERKLE_HASH_LEN + 1], err[8];
+	int rc;
 
 	/* The same files and the same root: equal (the common case, at a
-	 * lookup per file); else the dumps name the first difference. */
+	 * lookup per file); else walk both to the first difference. */
 	engine_state_root(a->snap, hr);
 	engine_state_root(eng, mr);
 	if (memcmp(hr, mr, sizeof(hr)) == 0 && engine_state_same(a->snap, eng))
 		return 0;
-	h = engine_state_dump(a->snap);
-	m = engine_state_dump(eng);
-	if (h == NULL || m == NULL) {
-		seterr(why, whylen, "cannot dump the state");
-		rc = -1;
-	} else if (audit_compare_dumps(h, m, why, whylen) != 0)
-		rc = -1;
-	json_decref(h);
-	json_decref(m);
-	return rc;
+	hex_encode(hr, MERKLE_HASH_LEN, hex);
+	h.eng = a->snap;
+	side_take(&h, engine_state_page(a->snap, NULL, SNAP_PAGE, 0));
+	rc = compare_files(&h, hex, eng, why, whylen, err, sizeof(err));
+	json_decref(h.page);
+	free(h.next);
+	return rc == 0 ? 0 : -1;
 }
 
 /* Check 5 against a snapshot engine loaded from the source's state.snap. */
@@ -261,13 +222,9 @@ audit_check_snapshot(struct audit *a)
 	if (audit_compare_snapshot(a, a->eng, why, sizeof(why)) != 0) {
 		a->bad_index = a->snap_index ? a->snap_index - 1 : 0;
 		a->bad_check = 5;
-		if (strcmp(why, "cannot dump the state") == 0)
-			snprintf(a->bad_reason, sizeof(a->bad_reason), "%s",
-			    why);
-		else
-			snprintf(a->bad_reason, sizeof(a->bad_reason),
-			    "state.snap (host state after entry %" PRIu64 ") "
-			    "does not match the replay: %s", a->bad_index, why);
+		snprintf(a->bad_reason, sizeof(a->bad_reason), "state.snap "
+		    "(host state after entry %" PRIu64 ") does not match the "
+		    "replay: %s", a->bad_index, why);
 	}
 	a->snap_done = 1;
 }

@@ -86,13 +86,10 @@ int	 audit_check_parent(const uint8_t *buf, size_t len,
 	    const struct audit_parent *p, char *why, size_t whylen);
 
 /* audit-state.c: check 5, the states compared. */
-/* Two state dumps {"root","files":[...]}: 0 if equal, else -1 naming the
- * first path that differs. */
-int	 audit_compare_dumps(const json_t *host, const json_t *mine,
-	    char *why, size_t whylen);
 /* Check 5 against the host's live state (a->src->state_page): first, its
  * first page, at the replay's index; the others are read as the
- * comparison reaches them, beside the replay's state a page at a time.
+ * comparison reaches them, beside the replay's files in the same order
+ * (engine_state_files: a pointer and a few numbers each).
  * 0 the same, 1 not (why names the first difference), 2 the contract
  * moved on between two pages (read it again), -1 the source failed
  * (err). */

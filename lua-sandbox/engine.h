@@ -326,5 +326,14 @@ json_t	*engine_state_page(const struct engine *, const char *after,
 	    size_t limit, size_t max_bytes);
 /* How many files (and directories) a dump lists. */
 size_t	 engine_state_count(const struct engine *);
+/* The files a dump lists, in its order, without the text: borrowed from
+ * the engine's state until it next changes; free() the array. */
+struct engine_file {
+	const char	*path;
+	int		 dir;
+	uint64_t	 size;
+	const uint8_t	*sha256;	/* 32 bytes */
+};
+struct engine_file *engine_state_files(const struct engine *, size_t *n);
 
 #endif

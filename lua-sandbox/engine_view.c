@@ -136,6 +136,23 @@ engine_state_page(const struct engine *e, const char *after, size_t limit,
 	return o;
 }
 
+struct engine_file *
+engine_state_files(const struct engine *e, size_t *n)
+{
+	const struct vms_node **v = state_all_sorted(e->state, n);
+	struct engine_file *f = xcalloc(*n + 1, sizeof(*f));
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		f[i].path = v[i]->path;
+		f[i].dir = v[i]->kind == 'd';
+		f[i].size = v[i]->len;
+		f[i].sha256 = v[i]->sha;
+	}
+	free(v);
+	return f;
+}
+
 int
 engine_state_same(const struct engine *a, const struct engine *b)
 {
