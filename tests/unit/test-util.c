@@ -86,6 +86,81 @@ TEST(base64_same_as_libsodium)
 	jbuf_free(&b);
 }
 
+/* libsodium's decoder, the one b64_decode must agree with */
+static int
+sodium_decode(const char *in, size_t len, uint8_t *out, size_t cap,
+    size_t *n)
+{
+	const char *end;
+	size_t i;
+
+	for (i = 0; i < len; i++)	/* (1.0.18 reads bytes >= 0x80 as '/') */
+		if ((unsigned char)in[i] >= 0x80)
+			return -1;
+	return sodium_base642bin(out, cap, in, len, NULL, n, &end,
+	    sodium_base64_VARIANT_ORIGINAL) == 0 && end == in + len ? 0 : -1;
+}
+
+/* Does b64_decode agree with libsodium on t: the same verdict and, if
+ * accepted, the same bytes? */
+static int
+decode_agrees(const char *t, size_t len)
+{
+	uint8_t want[16], *got = NULL;
+	size_t nw = 0, ng = 0;
+	int rs = sodium_decode(t, len, want, sizeof(want), &nw);
+	int rb = b64_decode(t, len, &got, &ng);
+	int same = rs == rb && (rb != 0 || (ng == nw &&
+	    memcmp(got, want, nw) == 0));
+
+	if (rb == 0)
+		free(got);
+	return same;
+}
+
+/*
+ * b64_decode (by table) accepts exactly the texts libsodium's decoder
+ * does, with the same bytes: every text of up to 4 characters from a
+ * small set ('A' 'B' 'Q' 'g' '/' '=' '!' and a byte >= 0x80: bits that
+ * must be zero, padding, bad characters), and 200,000 random texts of up
+ * to 12 characters, most of them from the alphabet.
+ */
+TEST(base64_decode_same_as_libsodium)
+{
+	static const char set[] = "ABQg/=!\xe9", other[] = "=-\xff =";
+	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmno"
+	    "pqrstuvwxyz0123456789+/";
+	char t[16];
+	size_t len, i, k, x, total, nset = sizeof(set) - 1, bad = 0, tried = 0,
+	    accepted = 0;
+	uint32_t r;
+
+	for (len = 0; len <= 4; len++) {
+		for (total = 1, i = 0; i < len; i++)
+			total *= nset;
+		for (k = 0; k < total; k++) {
+			for (x = k, i = 0; i < len; i++, x /= nset)
+				t[i] = set[x % nset];
+			tried++;
+			bad += !decode_agrees(t, len);
+		}
+	}
+	for (k = 0; k < 200000; k++) {
+		len = randombytes_uniform(13);
+		for (i = 0; i < len; i++) {
+			r = randombytes_uniform(72);
+			t[i] = r < 64 ? alpha[r] : other[r % (sizeof(other) - 1)];
+		}
+		tried++;
+		bad += !decode_agrees(t, len);
+		accepted += sodium_decode(t, len, (uint8_t [16]){ 0 }, 16,
+		    &x) == 0;
+	}
+	CHECK_MSG(bad == 0, "%zu of %zu texts decode otherwise than libsodium",
+	    bad, tried);
+	CHECK_MSG(accepted > 1000, "only %zu random texts were valid", accepted);
+}
+
 TEST(atomic_write)
 {
 	char dir[] = "/tmp/vms-test-XXXXXX", path[256], err[VMS_ERRLEN];
@@ -214,6 +289,7 @@ main(void)
 	RUN(hex_roundtrip);
 	RUN(base64_roundtrip);
 	RUN(base64_same_as_libsodium);
+	RUN(base64_decode_same_as_libsodium);
 	RUN(atomic_write);
 	RUN(atomic_write_paced);
 	RUN(contract_names);
