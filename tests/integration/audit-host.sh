@@ -91,6 +91,19 @@ out=$(timeout 60 $V audit guestlist 2>&1); rc=$?
 [ $rc -eq 1 ] && printf '%s' "$out" | grep -q "does not match the replay: state differs at /" &&
     echo "PASS state-endless" || echo "FAIL state-endless: $rc $out"
 
+# The host's state in pages of 3 files: each compared as it comes.
+start_host --paged-state
+out=$($V audit guestlist 2>&1); rc=$?
+[ $rc -eq 0 ] && printf '%s' "$out" | grep -q "^guestlist: OK — 17 entries, .* state matches" &&
+    echo "PASS state-paged" || echo "FAIL state-paged: $rc $out"
+
+# Every page after the first at the next index (the contract moving on
+# while its state is read): read again, then given up, never skipped.
+start_host --moving-state
+out=$($V audit guestlist 2>&1); rc=$?
+[ $rc -eq 1 ] && printf '%s' "$out" | grep -q "state not compared: the contract kept changing (8 tries); audit again" &&
+    echo "PASS state-moving" || echo "FAIL state-moving: $rc $out"
+
 # The host sends a consistency proof that does not verify.
 start_host --bad-proof
 $V call guestlist RSVP late true >/dev/null

@@ -30,7 +30,7 @@ struct srv {
 	struct engine	*e;
 	const char	*name;
 	int		 lie_state, bad_proof, state_ahead, list_empty, log_mode;
-	int		 endless_state;
+	int		 endless_state, paged_state, moving_state;
 	unsigned long long nfake;
 };
 
@@ -133,6 +133,19 @@ srv_handle(struct srv *sv, const char *method, json_t *p, int *code,
 		    "files", files, "next", path, "index",
 		    (json_int_t)engine_next_index(sv->e));
 	}
+	if (strcmp(method, "state") == 0 &&
+	    (sv->paged_state || sv->moving_state)) {
+		/* pages of 3 files; moving: every page after the first at
+		 * the next index, as if a call landed while it was read */
+		const char *after = json_string_value(json_object_get(p,
+		    "after"));
+
+		o = engine_state_page(sv->e, after, 3, 0);
+		json_object_set_new(o, "index", json_integer((json_int_t)
+		    engine_next_index(sv->e) + (sv->moving_state &&
+		    after != NULL)));
+		return o;
+	}
 	if (strcmp(method, "state") == 0) {
 		o = engine_state_dump(sv->e);
 		if (sv->lie_state) {
@@ -218,6 +231,10 @@ cmd_serve(int argc, char **argv)
 			sv.state_ahead = 1;
 		else if (strcmp(argv[k], "--endless-state") == 0)
 			sv.endless_state = 1;
+		else if (strcmp(argv[k], "--paged-state") == 0)
+			sv.paged_state = 1;
+		else if (strcmp(argv[k], "--moving-state") == 0)
+			sv.moving_state = 1;
 		else if (strcmp(argv[k], "--list-empty") == 0)
 			sv.list_empty = 1;
 		else if (strncmp(argv[k], "--log=", 6) == 0)

@@ -19,12 +19,14 @@
  *         write DIR/state.snap as if the last entry had been METHOD(ARGS)
  *   resign DIR KEYFILE   re-sign DIR/checkpoint's text with KEYFILE
  *   serve DIR KEYFILE SOCKET [--lie-state] [--bad-proof] [--state-ahead]
- *         [--endless-state] [--list-empty] [--log=1..4]
+ *         [--endless-state] [--paged-state] [--moving-state]
+ *         [--list-empty] [--log=1..4]
  *         a minimal stand-in for vmsd serving one contract over the
  *         protocol (ping list methods info checkpoint log prove state
  *         call), optionally lying about its state or its proofs, its
  *         state's index (one ahead), its state's pages (never
- *         ending), its contract list (empty) or its
+ *         ending; of 3 files; of 3 files, each after the first at
+ *         the next index), its contract list (empty) or its
  *         log pages (1 short then overlapping, 2 too many, 3 skipping,
  *         4 a wrong index); in forge-serve.c
  */
