@@ -30,6 +30,14 @@ start_host() {
 	echo "FAIL host-start: $(cat "$T/host.log")"; exit 1
 }
 
+# expect_audit NAME RC PATTERN: `vmsctl audit guestlist` exits RC and
+# prints a line matching PATTERN.
+expect_audit() {
+	out=$($V audit guestlist 2>&1); rc=$?
+	[ $rc -eq "$2" ] && printf '%s' "$out" | grep -q "$3" &&
+	    echo "PASS $1" || echo "FAIL $1: $rc $out"
+}
+
 write_guestlist "$T/guestlist.lua"
 write_calls "$T/calls" 12
 "$FORGE" keygen "$T/key" &&
@@ -67,18 +75,14 @@ out=$($V --json audit --follow guestlist --interval 0.1 --timeout 0.5 2>&1); rc=
 
 # The host misreports its materialised state: check 5 names the path.
 start_host --lie-state
-out=$($V audit guestlist 2>&1); rc=$?
-[ $rc -eq 1 ] && printf '%s' "$out" | grep -q "FAIL at entry 16 .*host state after entry 16 does not match the replay: state differs at /" &&
-    echo "PASS state-lie" || echo "FAIL state-lie: $rc $out"
+expect_audit state-lie 1 "FAIL at entry 16 .*host state after entry 16 does not match the replay: state differs at /"
 grep -q " 17 " "$VMSCTL_KNOWN" && echo "PASS failed-audit-not-remembered" ||
     echo "FAIL failed-audit-not-remembered"
 
 # The host claims a state index beyond its newest signed checkpoint:
 # check 5 cannot be skipped that way.
 start_host --state-ahead
-out=$($V audit guestlist 2>&1); rc=$?
-[ $rc -eq 1 ] && printf '%s' "$out" | grep -q "^guestlist: FAIL: host state claims index 18 beyond its signed checkpoint 17" &&
-    echo "PASS state-ahead" || echo "FAIL state-ahead: $rc $out"
+expect_audit state-ahead 1 "^guestlist: FAIL: host state claims index 18 beyond its signed checkpoint 17"
 out=$($V audit --follow guestlist --interval 0.1 --count 1 --timeout 5 2>&1); rc=$?
 [ $rc -eq 1 ] && printf '%s' "$out" | grep -q "beyond its signed checkpoint 17" &&
     echo "PASS state-ahead-follow" || echo "FAIL state-ahead-follow: $rc $out"
@@ -93,23 +97,17 @@ out=$(timeout 60 $V audit guestlist 2>&1); rc=$?
 
 # The host's state in pages of 3 files: each compared as it comes.
 start_host --paged-state
-out=$($V audit guestlist 2>&1); rc=$?
-[ $rc -eq 0 ] && printf '%s' "$out" | grep -q "^guestlist: OK — 17 entries, .* state matches" &&
-    echo "PASS state-paged" || echo "FAIL state-paged: $rc $out"
+expect_audit state-paged 0 "^guestlist: OK — 17 entries, .* state matches"
 
 # Every page after the first at the next index (the contract moving on
 # while its state is read): read again, then given up, never skipped.
 start_host --moving-state
-out=$($V audit guestlist 2>&1); rc=$?
-[ $rc -eq 1 ] && printf '%s' "$out" | grep -q "state not compared: the contract kept changing (8 tries); audit again" &&
-    echo "PASS state-moving" || echo "FAIL state-moving: $rc $out"
+expect_audit state-moving 1 "state not compared: the contract kept changing (8 tries); audit again"
 
 # The host sends a consistency proof that does not verify.
 start_host --bad-proof
 $V call guestlist RSVP late true >/dev/null
-out=$($V audit guestlist 2>&1); rc=$?
-[ $rc -eq 1 ] && printf '%s' "$out" | grep -q "consistency proof from size 17 to 18 does not verify" &&
-    echo "PASS bad-consistency-proof" || echo "FAIL bad-consistency-proof: $rc $out"
+expect_audit bad-consistency-proof 1 "consistency proof from size 17 to 18 does not verify"
 
 # ... also caught while following.
 start_host
@@ -136,9 +134,7 @@ stop_host
 "$FORGE" serve "$T/evil" "$T/evilkey" "$SOCK" >>"$T/host.log" 2>&1 &
 SPID=$!
 i=0; while [ $i -lt 50 ] && ! $V ping >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done
-out=$($V audit guestlist 2>&1); rc=$?
-[ $rc -eq 1 ] && printf '%s' "$out" | grep -q "^guestlist: FAIL: origin changed for guestlist on .* (was test.example/vmsd/guestlist, now evil.example/vmsd/guestlist): refusing" &&
-    echo "PASS origin-changed" || echo "FAIL origin-changed: $rc $out"
+expect_audit origin-changed 1 "^guestlist: FAIL: origin changed for guestlist on .* (was test.example/vmsd/guestlist, now evil.example/vmsd/guestlist): refusing"
 
 # Unknown contract: exit 1; the host gone: exit 3.
 start_host
