@@ -225,10 +225,10 @@ d_prove(void *ctx, uint64_t old, uint64_t size, merkle_hash *proof,
 /*
  * A page of the host's state, STATE_PAGE files and AUDIT_PAGE_BYTES at
  * most (one reply of a large state would pass vmsd's memory_budget; a
- * host that ignores "limit" answers with one page). Its files come after `after`, and its
- * "next", if any, names its own last path: anything else is a malformed
- * reply. (The files' order within the page, and their fields, are
- * audit-state.c's to check: any disorder is a difference.)
+ * host that ignores "limit" answers with one page). Its files come after
+ * `after`, and its "next", if any, names its own last path: anything
+ * else is a malformed reply. (The files' order within the page, and their
+ * fields, are audit-state.c's to check: any disorder is a difference.)
  */
 #define STATE_PAGE	5000
 
