@@ -40,9 +40,14 @@ struct proc {
 	 * (two epoll_ctl) per batch unless the socket is full. */
 	struct jbuf		 out;
 	struct event		*flush_ev;
-	/* Its replies are read by rev (proc_readable), one read(2) per
-	 * readable socket: a bufferevent asks FIONREAD first each time. */
+	/* Its replies are read by rev (proc_readable), one recv(2) per
+	 * readable socket (a bufferevent asks FIONREAD first each time),
+	 * straight into in: a reply of a page of entries (~700 KB) is not
+	 * copied into an evbuffer and then again to make it contiguous, and
+	 * the bytes already searched for its end are not searched again. */
 	struct event		*rev;
+	char			*in;
+	size_t			 inlen, incap, inscan;
 	int			 eof, reaped, status;
 	int			 chan;		/* the attach channel, or -1 */
 	struct event		*chan_ev;	/* connections given back */
@@ -57,7 +62,7 @@ static LIST_HEAD(, proc) procs = LIST_HEAD_INITIALIZER(procs);
 static size_t nprocs;
 static void (*when_none)(void);
 
-static void proc_read(struct bufferevent *, void *);
+static void proc_read(struct proc *);
 static void proc_event(struct bufferevent *, short, void *);
 static void proc_flush_cb(evutil_socket_t, short, void *);
 static void proc_readable(evutil_socket_t, short, void *);
@@ -248,10 +253,8 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		fatalx("cannot watch worker %ld", (long)pid);
 	bufferevent_setcb(p->bev, NULL, NULL, proc_event, p);
-	/* The bufferevent writes (and reports write errors); rev reads into
-	 * its input, whose end a socket bufferevent keeps frozen. */
-	if (bufferevent_enable(p->bev, EV_WRITE) != 0 ||
-	    evbuffer_unfreeze(bufferevent_get_input(p->bev), 0) != 0)
+	/* The bufferevent writes (and reports write errors); rev reads. */
+	if (bufferevent_enable(p->bev, EV_WRITE) != 0)
 		fatalx("bufferevent_enable");
 	if ((p->flush_ev = event_new(vmsd_base, -1, 0, proc_flush_cb,
 	    p)) == NULL ||
@@ -399,26 +402,24 @@ proc_kill(struct proc *p)
 }
 
 /* Every complete line, decoded in place (no copy), to the owner. */
+#define PROC_READ	32768		/* room for one recv at least */
+#define PROC_IN_KEEP	(1UL << 20)	/* input buffer kept when empty */
+
+/* Every whole line the worker wrote: decoded and handed to the owner. */
 static void
-proc_read(struct bufferevent *bev, void *arg)
+proc_read(struct proc *p)
 {
-	struct proc *p = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	struct evbuffer_ptr eol;
 	struct wire_reply r;
 	char err[VMS_ERRLEN];
-	const char *line;
-	size_t eol_len;
+	size_t start = 0;
+	char *nl;
 
-	for (;;) {
-		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
-		if (eol.pos < 0)
-			return;
-		line = (const char *)evbuffer_pullup(in, eol.pos + 1);
-		if (line == NULL)
-			fatalx("evbuffer_pullup");
-		if (wire_decode_reply(line, (size_t)eol.pos, &r, err,
-		    sizeof(err)) != 0) {
+	if (p->in == NULL)
+		return;
+	while ((nl = memchr(p->in + p->inscan, '\n', p->inlen -
+	    p->inscan)) != NULL) {
+		if (wire_decode_reply(p->in + start, (size_t)(nl - p->in) -
+		    start, &r, err, sizeof(err)) != 0) {
 			log_warnx("%s: bad message from worker %ld: %s: "
 			    "killing it", p->name, (long)p->pid, err);
 			proc_kill(p);
@@ -426,7 +427,17 @@ proc_read(struct bufferevent *bev, void *arg)
 			p->ops->msg(p, &r, p->arg);
 			wire_reply_clear(&r);
 		}
-		evbuffer_drain(in, (size_t)eol.pos + eol_len);
+		start = p->inscan = (size_t)(nl - p->in) + 1;
+	}
+	if (start > 0) {	/* what is left of a line to the front */
+		memmove(p->in, p->in + start, p->inlen - start);
+		p->inlen -= start;
+	}
+	p->inscan = p->inlen;
+	if (p->inlen == 0 && p->incap > PROC_IN_KEEP) {
+		free(p->in);
+		p->in = NULL;
+		p->incap = 0;
 	}
 }
 
@@ -434,11 +445,19 @@ static void
 proc_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct proc *p = arg;
-	char buf[32768];
 	ssize_t n;
 
+	if (p->incap - p->inlen < PROC_READ) {
+		size_t cap = p->incap > 0 ? p->incap : 2 * PROC_READ;
+
+		while (cap - p->inlen < PROC_READ)
+			cap *= 2;
+		p->in = xrealloc(p->in, cap);
+		p->incap = cap;
+	}
 	do
-		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		n = recv(fd, p->in + p->inlen, p->incap - p->inlen,
+		    MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
@@ -447,9 +466,8 @@ proc_readable(evutil_socket_t fd, short what, void *arg)
 		    (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), p);
 		return;
 	}
-	if (evbuffer_add(bufferevent_get_input(p->bev), buf, (size_t)n) != 0)
-		fatalx("evbuffer_add");
-	proc_read(p->bev, p);
+	p->inlen += (size_t)n;
+	proc_read(p);
 }
 
 static void
@@ -460,6 +478,7 @@ proc_gone(struct proc *p)
 	event_free(p->flush_ev);
 	event_free(p->rev);
 	jbuf_free(&p->out);
+	free(p->in);
 	bufferevent_free(p->bev);
 	p->bev = NULL;
 	if (p->chan_ev != NULL) {
@@ -484,7 +503,7 @@ proc_event(struct bufferevent *bev, short what, void *arg)
 		if (event_del(p->rev) != 0)
 			log_warnx("event_del failed");
 		p->eof = 1;
-		proc_read(bev, p);
+		proc_read(p);
 		bufferevent_disable(bev, EV_READ | EV_WRITE);
 		if (p->reaped)
 			proc_gone(p);
@@ -509,7 +528,7 @@ proc_sigchld(void)
 		if (p->eof)
 			proc_gone(p);
 		else
-			proc_read(p->bev, p);	/* what it wrote last */
+			proc_read(p);	/* what it wrote last */
 	}
 }
 
@@ -544,6 +563,7 @@ proc_free_all(void)
 		event_free(p->flush_ev);
 		event_free(p->rev);
 		jbuf_free(&p->out);
+		free(p->in);
 		bufferevent_free(p->bev);
 		if (p->chan_ev != NULL)
 			event_free(p->chan_ev);
