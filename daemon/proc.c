@@ -401,11 +401,11 @@ proc_kill(struct proc *p)
 		log_warn("%s: kill worker %ld", p->name, (long)p->pid);
 }
 
-/* Every complete line, decoded in place (no copy), to the owner. */
 #define PROC_READ	32768		/* room for one recv at least */
 #define PROC_IN_KEEP	(1UL << 20)	/* input buffer kept when empty */
 
-/* Every whole line the worker wrote: decoded and handed to the owner. */
+/* Every whole line the worker wrote, decoded in place (no copy), to the
+ * owner. */
 static void
 proc_read(struct proc *p)
 {
