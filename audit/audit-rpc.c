@@ -22,12 +22,11 @@
 #include "util.h"
 
 #define AUDIT_PAGE	1000	/* entries a `log` request asks for */
-#define AUDIT_PAGE_BYTES (512 * 1024) /* ... and their base64, about */
 #define PAGES_KEPT	4
 
 /* Entries [first, first + n) as fetched from first, n at most AUDIT_PAGE:
  * fewer at the end of the ledger, or when the entries are large (a `log`
- * reply stops at about AUDIT_PAGE_BYTES of them: max_bytes). An entry
+ * reply stops at about PROTO_PAGE_BYTES of them: max_bytes). An entry
  * past a page is fetched in a page of its own, from it. */
 struct page {
 	uint64_t		 first;
@@ -124,7 +123,7 @@ fetch_page(struct daemon_src *d, struct page *pg, uint64_t first, char *err,
 	if (rpc(d, PM_LOG, json_pack("{s:s,s:I,s:I,s:I}", "contract",
 	    d->name, "from", (json_int_t)first, "count",
 	    (json_int_t)AUDIT_PAGE, "max_bytes",
-	    (json_int_t)AUDIT_PAGE_BYTES), &res, err, errlen) != 0)
+	    (json_int_t)PROTO_PAGE_BYTES), &res, err, errlen) != 0)
 		return -1;
 	entries = json_object_get(res, "entries");
 	if (!json_is_array(entries) || json_array_size(entries) > AUDIT_PAGE) {
@@ -223,7 +222,7 @@ d_prove(void *ctx, uint64_t old, uint64_t size, merkle_hash *proof,
 }
 
 /*
- * A page of the host's state, STATE_PAGE files and AUDIT_PAGE_BYTES at
+ * A page of the host's state, STATE_PAGE files and PROTO_PAGE_BYTES at
  * most (one reply of a large state would pass vmsd's memory_budget; a
  * host that ignores "limit" answers with one page). Its files come after
  * `after`, and its "next", if any, names its own last path: anything
@@ -243,7 +242,7 @@ d_state_page(void *ctx, const char *after, json_t **out, char *err,
 
 	*out = NULL;
 	p = json_pack("{s:s,s:i,s:i}", "contract", d->name, "limit",
-	    STATE_PAGE, "max_bytes", AUDIT_PAGE_BYTES);
+	    STATE_PAGE, "max_bytes", PROTO_PAGE_BYTES);
 	if (after != NULL)
 		json_object_set_new(p, "after", json_string(after));
 	if (rpc(d, PM_STATE, p, &page, err, errlen) != 0)

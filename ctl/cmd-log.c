@@ -13,7 +13,6 @@
 #include "vmsctl.h"
 
 #define LOG_PAGE	1000
-#define LOG_PAGE_BYTES	(512 * 1024)	/* max_bytes: see ledgerq.c */
 
 static int cmd_log(struct ctl *, int, char **);
 
@@ -114,7 +113,7 @@ cmd_log(struct ctl *c, int argc, char **argv)
 		page = count - done < LOG_PAGE ? count - done : LOG_PAGE;
 		params = json_pack("{s:s,s:I,s:I,s:I}", "contract",
 		    argv[optind], "from", (json_int_t)(from + done), "count",
-		    (json_int_t)page, "max_bytes", (json_int_t)LOG_PAGE_BYTES);
+		    (json_int_t)page, "max_bytes", (json_int_t)PROTO_PAGE_BYTES);
 		if ((rc = ctl_rpc(c, PM_LOG, params, &res, NULL)) != EXIT_OK)
 			return rc;
 		entries = json_object_get(res, "entries");

@@ -13,6 +13,9 @@
 #include <jansson.h>
 
 #define PROTO_MAX_LINE_DEFAULT	(4u << 20)	/* bytes per message */
+/* The max_bytes a client asks of log and state pages (vmsd-protocol(7)):
+ * a page stays well within any memory_budget (1M at least). */
+#define PROTO_PAGE_BYTES	(512 * 1024)
 
 /* JSON-RPC 2.0 standard codes */
 #define RPC_PARSE_ERROR		-32700
