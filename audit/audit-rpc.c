@@ -10,6 +10,13 @@
  * (audit.c checks it against the verified tree like any other). Until
  * round 19 it kept every entry, about 1.9 KiB each in vmsctl: 253 MiB for
  * a 100k-entry ledger, without end in `vmsctl audit --follow`.
+ *
+ * It asks for the next page, of entries or of the state, as soon as a
+ * page arrives (client_send, one request ahead): the worker reads and
+ * encodes it while the audit replays or compares the one before, instead
+ * of each waiting for the other. A request asked ahead that turns out
+ * not to be the next one needed (the audit stopped, or read back) is
+ * forgotten (client_forget).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -43,23 +50,36 @@ struct daemon_src {
 	int			*transport_failed;
 	struct page		 pages[PAGES_KEPT];	/* n 0: empty */
 	uint64_t		 clock;
+	/* the one request asked ahead, if any: a `log` page from
+	 * ahead_first, or a `state` page after ahead_after */
+	int			 ahead;
+	enum proto_method_id	 ahead_method;
+	uint64_t		 ahead_first;
+	char			*ahead_after;
+	json_int_t		 ahead_id;
 };
+
+/* 0, or -1 with err set (a lost connection: *transport_failed too). */
+static int
+rpc_status(struct daemon_src *d, enum proto_method_id id,
+    enum client_status st, const char *e, char *err, size_t errlen)
+{
+	if (st == CLIENT_OK)
+		return 0;
+	if (st == CLIENT_FAILED)
+		*d->transport_failed = 1;
+	seterr(err, errlen, "%s: %s", proto_method_name(id), e);
+	return -1;
+}
 
 static int
 rpc(struct daemon_src *d, enum proto_method_id id, json_t *params,
     json_t **res, char *err, size_t errlen)
 {
-	const char *method = proto_method_name(id);
 	char e[VMS_ERRLEN];
-	enum client_status st;
 
-	st = client_call(d->client, method, params, res, NULL, e, sizeof(e));
-	if (st == CLIENT_OK)
-		return 0;
-	if (st == CLIENT_FAILED)
-		*d->transport_failed = 1;
-	seterr(err, errlen, "%s: %s", method, e);
-	return -1;
+	return rpc_status(d, id, client_call(d->client, proto_method_name(id),
+	    params, res, NULL, e, sizeof(e)), e, err, errlen);
 }
 
 static int
@@ -109,28 +129,93 @@ page_clear(struct page *pg)
 	pg->n = 0;
 }
 
-/* Fetch the page of entries from `first` into pg (cleared first). */
+static json_t *
+log_params(const struct daemon_src *d, uint64_t first)
+{
+	return json_pack("{s:s,s:I,s:I,s:I}", "contract", d->name, "from",
+	    (json_int_t)first, "count", (json_int_t)AUDIT_PAGE, "max_bytes",
+	    (json_int_t)PROTO_PAGE_BYTES);
+}
+
+static void
+forget_ahead(struct daemon_src *d)
+{
+	if (d->ahead)
+		client_forget(d->client, d->ahead_id);
+	d->ahead = 0;
+	free(d->ahead_after);
+	d->ahead_after = NULL;
+}
+
+/* Ask now for the page that params name (from `first`, or after
+ * `after`), its reply to be read when the page is needed. A request
+ * that cannot be sent is not: asked for again then, it fails there. */
+static void
+ask_ahead(struct daemon_src *d, enum proto_method_id id, json_t *params,
+    uint64_t first, const char *after)
+{
+	char e[VMS_ERRLEN];
+
+	forget_ahead(d);
+	if (client_send(d->client, proto_method_name(id), params,
+	    &d->ahead_id, e, sizeof(e)) != CLIENT_OK)
+		return;
+	d->ahead = 1;
+	d->ahead_method = id;
+	d->ahead_first = first;
+	d->ahead_after = after != NULL ? xstrdup(after) : NULL;
+}
+
+/* The reply to the page request params (method id, from `first` or
+ * after `after`): the one asked ahead if that is it, else asked now. */
+static int
+page_rpc(struct daemon_src *d, enum proto_method_id id, json_t *params,
+    uint64_t first, const char *after, json_t **res, char *err,
+    size_t errlen)
+{
+	char e[VMS_ERRLEN];
+	json_int_t rid = d->ahead_id;
+
+	if (d->ahead && d->ahead_method == id && (id == PM_LOG ?
+	    d->ahead_first == first : after != NULL &&
+	    d->ahead_after != NULL && strcmp(after, d->ahead_after) == 0)) {
+		d->ahead = 0;	/* claimed */
+		forget_ahead(d);
+		json_decref(params);
+		return rpc_status(d, id, client_reply(d->client, rid, res,
+		    NULL, e, sizeof(e)), e, err, errlen);
+	}
+	forget_ahead(d);
+	return rpc(d, id, params, res, err, errlen);
+}
+
+/* Fetch the page of entries from `first` into pg (cleared first), and
+ * ask for the one after it, if the ledger goes on. */
 static int
 fetch_page(struct daemon_src *d, struct page *pg, uint64_t first, char *err,
     size_t errlen)
 {
-	json_t *res, *entries, *e;
+	json_t *res, *entries, *e, *size;
 	const char *b64;
-	size_t i;
+	size_t i, n;
 
 	page_clear(pg);
 	pg->first = first;
-	if (rpc(d, PM_LOG, json_pack("{s:s,s:I,s:I,s:I}", "contract",
-	    d->name, "from", (json_int_t)first, "count",
-	    (json_int_t)AUDIT_PAGE, "max_bytes",
-	    (json_int_t)PROTO_PAGE_BYTES), &res, err, errlen) != 0)
+	if (page_rpc(d, PM_LOG, log_params(d, first), first, NULL, &res, err,
+	    errlen) != 0)
 		return -1;
 	entries = json_object_get(res, "entries");
-	if (!json_is_array(entries) || json_array_size(entries) > AUDIT_PAGE) {
+	size = json_object_get(res, "size");
+	if (!json_is_array(entries) || (n = json_array_size(entries)) >
+	    AUDIT_PAGE) {
 		seterr(err, errlen, "log: malformed reply");
 		json_decref(res);
 		return -1;
 	}
+	if (n > 0 && json_is_integer(size) && json_integer_value(size) > 0 &&
+	    (uint64_t)json_integer_value(size) > first + n)
+		ask_ahead(d, PM_LOG, log_params(d, first + n), first + n,
+		    NULL);
 	json_array_foreach(entries, i, e) {
 		json_t *idx = json_object_get(e, "index");
 
@@ -231,21 +316,29 @@ d_prove(void *ctx, uint64_t old, uint64_t size, merkle_hash *proof,
  */
 #define STATE_PAGE	5000
 
+static json_t *
+state_params(const struct daemon_src *d, const char *after)
+{
+	json_t *p = json_pack("{s:s,s:i,s:i}", "contract", d->name, "limit",
+	    STATE_PAGE, "max_bytes", PROTO_PAGE_BYTES);
+
+	if (after != NULL)
+		json_object_set_new(p, "after", json_string(after));
+	return p;
+}
+
 static int
 d_state_page(void *ctx, const char *after, json_t **out, char *err,
     size_t errlen)
 {
 	struct daemon_src *d = ctx;
-	json_t *page = NULL, *files, *p;
+	json_t *page = NULL, *files;
 	const char *next, *first, *lastpath;
 	size_t n;
 
 	*out = NULL;
-	p = json_pack("{s:s,s:i,s:i}", "contract", d->name, "limit",
-	    STATE_PAGE, "max_bytes", PROTO_PAGE_BYTES);
-	if (after != NULL)
-		json_object_set_new(p, "after", json_string(after));
-	if (rpc(d, PM_STATE, p, &page, err, errlen) != 0)
+	if (page_rpc(d, PM_STATE, state_params(d, after), 0, after, &page,
+	    err, errlen) != 0)
 		return -1;
 	files = json_object_get(page, "files");
 	next = json_string_value(json_object_get(page, "next"));
@@ -264,6 +357,8 @@ d_state_page(void *ctx, const char *after, json_t **out, char *err,
 		seterr(err, errlen, "state: malformed reply");
 		return -1;
 	}
+	if (next != NULL)
+		ask_ahead(d, PM_STATE, state_params(d, next), 0, next);
 	*out = page;
 	return 0;
 }
@@ -276,6 +371,7 @@ d_free(void *ctx)
 
 	for (k = 0; k < PAGES_KEPT; k++)
 		page_clear(&d->pages[k]);
+	forget_ahead(d);
 	free(d->name);
 	free(d->what);
 	free(d);

@@ -1,8 +1,11 @@
 /*
  * client.c — blocking JSON-RPC client. Over a Unix socket: connect, send
- * one request line, read reply lines until the one carrying our id
- * (replies to one connection come back in request order). Over HTTP(S):
- * POST the request to URL/rpc on a kept-alive connection (httpc.c).
+ * request lines, read reply lines until the one carrying the id waited
+ * for (replies to one connection come back in request order); a reply to
+ * another request still outstanding (client_send) is held for its
+ * client_reply, any other is stale (its caller gave up) and dropped. Over
+ * HTTP(S): POST the request to URL/rpc on a kept-alive connection
+ * (httpc.c), at client_send, and hold the reply.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -32,6 +35,13 @@ struct vms_client {
 	char		*buf;		/* received, not yet consumed */
 	size_t		 len, cap;
 	size_t		 scanned;	/* buf[0..scanned) holds no newline */
+	json_int_t	*waiting;	/* sent, not yet claimed by client_reply */
+	size_t		 nwaiting, capwaiting;
+	struct held {			/* replies to them already read */
+		json_int_t	 id;
+		json_t		*msg;
+	}		*held;
+	size_t		 nheld, capheld;
 };
 
 static int
@@ -109,6 +119,10 @@ client_close(struct vms_client *c)
 	httpc_close(c->http);
 	if (c->fd >= 0)
 		close(c->fd);
+	while (c->nheld > 0)
+		json_decref(c->held[--c->nheld].msg);
+	free(c->held);
+	free(c->waiting);
 	free(c->addr);
 	free(c->buf);
 	free(c);
@@ -233,22 +247,57 @@ peer_closed(int fd)
 	    (pfd.revents & (POLLHUP | POLLERR)) != 0;
 }
 
+/* Is id sent and not yet claimed? With remove, it no longer is. */
+static int
+waiting(struct vms_client *c, json_int_t id, int remove)
+{
+	size_t i;
+
+	for (i = 0; i < c->nwaiting; i++)
+		if (c->waiting[i] == id) {
+			if (remove)
+				c->waiting[i] = c->waiting[--c->nwaiting];
+			return 1;
+		}
+	return 0;
+}
+
+static void
+hold(struct vms_client *c, json_int_t id, json_t *msg)
+{
+	if (c->nheld == c->capheld) {
+		c->capheld = c->capheld ? 2 * c->capheld : 4;
+		c->held = xrealloc(c->held, c->capheld * sizeof(*c->held));
+	}
+	c->held[c->nheld].id = id;
+	c->held[c->nheld++].msg = msg;
+}
+
+/* The held reply to id, taken out of the list, or NULL. */
+static json_t *
+unhold(struct vms_client *c, json_int_t id)
+{
+	json_t *msg;
+	size_t i;
+
+	for (i = 0; i < c->nheld; i++)
+		if (c->held[i].id == id) {
+			msg = c->held[i].msg;
+			c->held[i] = c->held[--c->nheld];
+			return msg;
+		}
+	return NULL;
+}
+
 enum client_status
-client_call(struct vms_client *c, const char *method, json_t *params,
-    json_t **result, struct client_error *rerr, char *err, size_t errlen)
+client_send(struct vms_client *c, const char *method, json_t *params,
+    json_int_t *idp, char *err, size_t errlen)
 {
 	json_int_t id = c->next_id++;
-	json_error_t jerr;
-	json_t *msg, *jid, *e, *r;
-	char *req, *line;
+	json_t *msg;
+	char *req;
 	size_t len;
 
-	*result = NULL;
-	if (rerr != NULL) {
-		rerr->code = 0;
-		rerr->message[0] = '\0';
-		rerr->data = NULL;
-	}
 	if ((req = proto_request(id, method, params, &len)) == NULL) {
 		seterr(err, errlen, "cannot encode the %s request", method);
 		return CLIENT_FAILED;
@@ -259,9 +308,10 @@ client_call(struct vms_client *c, const char *method, json_t *params,
 		free(req);
 		if (rc != 0)
 			return CLIENT_FAILED;
-		goto reply;
+		hold(c, id, msg);
+		goto sent;
 	}
-	if (c->len == 0 && peer_closed(c->fd)) {
+	if (c->len == 0 && c->nwaiting == 0 && peer_closed(c->fd)) {
 		/* The daemon closed the idle connection (its
 		 * client_idle_timeout): nothing was sent, connect again. */
 		int fd = connect_unix(c->addr, err, errlen);
@@ -279,6 +329,46 @@ client_call(struct vms_client *c, const char *method, json_t *params,
 		return CLIENT_FAILED;
 	}
 	free(req);
+sent:
+	if (c->nwaiting == c->capwaiting) {
+		c->capwaiting = c->capwaiting ? 2 * c->capwaiting : 4;
+		c->waiting = xrealloc(c->waiting, c->capwaiting *
+		    sizeof(*c->waiting));
+	}
+	c->waiting[c->nwaiting++] = id;
+	*idp = id;
+	return CLIENT_OK;
+}
+
+void
+client_forget(struct vms_client *c, json_int_t id)
+{
+	waiting(c, id, 1);
+	json_decref(unhold(c, id));
+}
+
+enum client_status
+client_reply(struct vms_client *c, json_int_t id, json_t **result,
+    struct client_error *rerr, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *msg, *jid, *e, *r;
+	char *line;
+	size_t len;
+
+	*result = NULL;
+	if (rerr != NULL) {
+		rerr->code = 0;
+		rerr->message[0] = '\0';
+		rerr->data = NULL;
+	}
+	if (!waiting(c, id, 1)) {
+		seterr(err, errlen, "%s: no request %" JSON_INTEGER_FORMAT
+		    " is waiting for its reply", c->addr, id);
+		return CLIENT_FAILED;
+	}
+	if ((msg = unhold(c, id)) != NULL)
+		goto reply;
 	for (;;) {
 		if (read_line(c, &line, &len, err, errlen) != 0)
 			return CLIENT_FAILED;
@@ -297,7 +387,11 @@ client_call(struct vms_client *c, const char *method, json_t *params,
 			break;
 		if ((jid == NULL || json_is_null(jid)) && e != NULL)
 			break;
-		json_decref(msg);	/* a stale reply: skip it */
+		if (json_is_integer(jid) && waiting(c, json_integer_value(jid),
+		    0))
+			hold(c, json_integer_value(jid), msg);
+		else
+			json_decref(msg);	/* a stale reply: skip it */
 	}
 reply:
 	if ((e = json_object_get(msg, "error")) != NULL) {
@@ -326,4 +420,21 @@ reply:
 	*result = json_incref(r);
 	json_decref(msg);
 	return CLIENT_OK;
+}
+
+enum client_status
+client_call(struct vms_client *c, const char *method, json_t *params,
+    json_t **result, struct client_error *rerr, char *err, size_t errlen)
+{
+	json_int_t id;
+
+	*result = NULL;
+	if (rerr != NULL) {
+		rerr->code = 0;
+		rerr->message[0] = '\0';
+		rerr->data = NULL;
+	}
+	if (client_send(c, method, params, &id, err, errlen) != CLIENT_OK)
+		return CLIENT_FAILED;
+	return client_reply(c, id, result, rerr, err, errlen);
 }

@@ -47,4 +47,20 @@ enum client_status client_call(struct vms_client *, const char *method,
 	    json_t *params, json_t **result, struct client_error *rerr,
 	    char *err, size_t errlen);
 
+/*
+ * client_call in two halves, for asking before the answer is needed
+ * (pipelining: vmsd answers a connection's requests in order). Send
+ * steals params and names the request in *id (CLIENT_OK or
+ * CLIENT_FAILED; over HTTP the exchange happens here). Reply waits for
+ * that request's reply, holding the replies to other requests sent and
+ * not yet claimed, and returns as client_call. Forget gives a request up:
+ * its reply is dropped, now or when it comes.
+ */
+enum client_status client_send(struct vms_client *, const char *method,
+	    json_t *params, json_int_t *id, char *err, size_t errlen);
+enum client_status client_reply(struct vms_client *, json_int_t id,
+	    json_t **result, struct client_error *rerr, char *err,
+	    size_t errlen);
+void	client_forget(struct vms_client *, json_int_t id);
+
 #endif

@@ -1,18 +1,22 @@
 /*
  * test-client.c — libvms/client.c against a scripted fake server in a
  * child process: results, ids, stale replies, error objects, timeouts,
- * a closed connection, unreachable addresses.
+ * a closed connection, unreachable addresses, requests sent ahead of
+ * their replies (client_send/client_reply), and audit-rpc.c's pages of
+ * entries asked for one page ahead.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "client.h"
 #include "httpc.h"
 #include "proto.h"
@@ -21,6 +25,9 @@
 
 static char sockpath[108];
 static pid_t server;
+static int notes[2];	/* the server writes "from" of each log request */
+
+#define LOG_SIZE	6	/* the fake ledger's entries, two a page */
 
 static void
 reply(int fd, const char *s)
@@ -87,6 +94,30 @@ serve(int lfd)
 				_exit(1);
 			usleep(50000);
 			reply(fd, out + 10);
+		} else if (strcmp(m, "log") == 0) {
+			json_int_t from = json_integer_value(json_object_get(
+			    json_object_get(req, "params"), "from")), i;
+			int k;
+
+			k = snprintf(out, sizeof(out), "%" JSON_INTEGER_FORMAT
+			    "\n", from);
+			if (write_all(notes[1], out, (size_t)k) != 0)
+				_exit(1);
+			k = snprintf(out, sizeof(out), "{\"jsonrpc\":\"2.0\","
+			    "\"id\":%" JSON_INTEGER_FORMAT ",\"result\":{"
+			    "\"size\":%d,\"entries\":[", id, LOG_SIZE);
+			for (i = from; i < from + 2 && i < LOG_SIZE; i++) {
+				char e[8], *b;
+
+				snprintf(e, sizeof(e), "e%d", (int)i);
+				b = b64_encode((const uint8_t *)e, strlen(e));
+				k += snprintf(out + k, sizeof(out) - (size_t)k,
+				    "%s{\"index\":%d,\"leaf\":\"%s\"}",
+				    i > from ? "," : "", (int)i, b);
+				free(b);
+			}
+			snprintf(out + k, sizeof(out) - (size_t)k, "]}}\n");
+			reply(fd, out);
 		} else if (strcmp(m, "junk") == 0) {
 			reply(fd, "this is not json\n");
 		} else if (strcmp(m, "close") == 0) {
@@ -116,11 +147,37 @@ start_server(void)
 		perror("fake server");
 		exit(1);
 	}
+	if (pipe(notes) != 0) {
+		perror("pipe");
+		exit(1);
+	}
 	if ((server = fork()) == 0) {
+		close(notes[0]);
 		serve(lfd);
 		_exit(0);
 	}
 	close(lfd);
+	close(notes[1]);
+}
+
+/* The next `from` the server was asked for, waiting up to 5 s; -1 if
+ * none came. */
+static long
+next_from(void)
+{
+	struct pollfd pfd = { notes[0], POLLIN, 0 };
+	char b[32];
+	size_t n = 0;
+
+	while (n < sizeof(b) - 1) {
+		if (poll(&pfd, 1, 5000) != 1 || read(notes[0], b + n, 1) != 1)
+			return -1;
+		if (b[n] == '\n')
+			break;
+		n++;
+	}
+	b[n] = '\0';
+	return atol(b);
 }
 
 static void
@@ -128,6 +185,7 @@ stop_server(void)
 {
 	int st;
 
+	close(notes[0]);
 	kill(server, SIGTERM);
 	waitpid(server, &st, 0);
 	unlink(sockpath);
@@ -173,6 +231,86 @@ TEST(results_and_ids)
 	CHECK_EQ_INT(client_call(c, "silent", NULL, &res, &e, err,
 	    sizeof(err)), CLIENT_FAILED);
 	CHECK_CONTAINS(err, "no reply within 200 ms");
+	client_close(c);
+	stop_server();
+}
+
+/* Two requests out, their replies claimed in the other order; one given
+ * up (its reply dropped when it comes); an id never sent. */
+TEST(sent_ahead)
+{
+	struct vms_client *c;
+	char err[VMS_ERRLEN];
+	json_int_t a, b, f;
+	json_t *res;
+
+	start_server();
+	CHECK(client_connect(sockpath, 2000, &c, err, sizeof(err)) == 0);
+	if (c == NULL)
+		return;
+	CHECK_EQ_INT(client_send(c, "echo", json_pack("{s:i}", "x", 1), &a,
+	    err, sizeof(err)), CLIENT_OK);
+	CHECK_EQ_INT(client_send(c, "echo", json_pack("{s:i}", "x", 2), &b,
+	    err, sizeof(err)), CLIENT_OK);
+	CHECK_EQ_INT(client_reply(c, b, &res, NULL, err, sizeof(err)),
+	    CLIENT_OK);
+	CHECK_EQ_INT(json_integer_value(json_object_get(res, "x")), 2);
+	json_decref(res);
+	CHECK_EQ_INT(client_reply(c, a, &res, NULL, err, sizeof(err)),
+	    CLIENT_OK);	/* held while b's was waited for */
+	CHECK_EQ_INT(json_integer_value(json_object_get(res, "x")), 1);
+	json_decref(res);
+	CHECK_EQ_INT(client_reply(c, a, &res, NULL, err, sizeof(err)),
+	    CLIENT_FAILED);
+	CHECK_CONTAINS(err, "is waiting for its reply");
+
+	CHECK_EQ_INT(client_send(c, "echo", json_pack("{s:i}", "x", 3), &f,
+	    err, sizeof(err)), CLIENT_OK);
+	client_forget(c, f);
+	CHECK_EQ_INT(client_call(c, "echo", json_pack("{s:i}", "x", 4), &res,
+	    NULL, err, sizeof(err)), CLIENT_OK);
+	CHECK_EQ_INT(json_integer_value(json_object_get(res, "x")), 4);
+	json_decref(res);
+	client_close(c);
+	stop_server();
+}
+
+/* vmsctl audit's source asks for the next page of entries as soon as a
+ * page arrives, before the audit reads past it, and claims that reply
+ * (each page asked for once); none past the ledger's size. */
+TEST(audit_pages_ahead)
+{
+	struct vms_client *c;
+	struct audit_source *src;
+	char err[VMS_ERRLEN];
+	const uint8_t *b;
+	size_t len;
+	int tf = 0;
+	uint64_t i;
+
+	start_server();
+	CHECK(client_connect(sockpath, 2000, &c, err, sizeof(err)) == 0);
+	if (c == NULL)
+		return;
+	src = audit_rpc_source(c, "x", &tf);
+	CHECK_EQ_INT(src->entry(src->ctx, 0, &b, &len, err, sizeof(err)),
+	    FETCH_OK);
+	CHECK_EQ_INT(next_from(), 0);
+	CHECK_EQ_INT(next_from(), 2);	/* asked before entry 2 is read */
+	for (i = 1; i < LOG_SIZE; i++) {
+		char want[8];
+
+		CHECK_EQ_INT(src->entry(src->ctx, i, &b, &len, err,
+		    sizeof(err)), FETCH_OK);
+		snprintf(want, sizeof(want), "e%d", (int)i);
+		CHECK(len == strlen(want) && memcmp(b, want, len) == 0);
+	}
+	CHECK_EQ_INT(next_from(), 4);
+	CHECK_EQ_INT(src->entry(src->ctx, LOG_SIZE, &b, &len, err,
+	    sizeof(err)), FETCH_END);
+	CHECK_EQ_INT(next_from(), LOG_SIZE);	/* asked when needed */
+	CHECK_EQ_INT(tf, 0);
+	audit_source_free(src);
 	client_close(c);
 	stop_server();
 }
@@ -265,6 +403,8 @@ int
 main(void)
 {
 	RUN(results_and_ids);
+	RUN(sent_ahead);
+	RUN(audit_pages_ahead);
 	RUN(malformed_and_closed);
 	RUN(unreachable);
 	RUN(urls);
