@@ -72,6 +72,10 @@ account(struct vms_state *st, const struct vms_node *n, int add)
 		st->gen++;
 	else
 		lt_apply(st, n, add);
+	if (st->view != NULL) {		/* state_page's sorted view */
+		free(st->view);
+		st->view = NULL;
+	}
 }
 
 static void
@@ -229,6 +233,7 @@ state_free(struct vms_state *st)
 	free_tree(st->root);
 	free(st->buckets);
 	free(st->undo);
+	free(st->view);
 	free(st->rc);
 	free(st);
 }

@@ -49,6 +49,10 @@ struct vms_state {
 	int		 stale;		/* lanes not kept: state_root rebuilds */
 	struct undo	*undo;
 	size_t		 nundo, undocap;
+	/* every node but the root sorted by path (state_list.c), kept
+	 * until a node is added, removed or changed (account) */
+	const struct vms_node **view;
+	size_t		 nview;
 };
 
 #endif

@@ -122,14 +122,57 @@ select_first(const struct vms_node **v, size_t n, size_t k)
 	}
 }
 
+/*
+ * A listing's first page (after NULL, a limit) sorts every node and keeps
+ * that view until the state next changes (account frees it): the pages
+ * after it are a binary search and a copy, where each was a scan of every
+ * node (a state of 100,000 files read in pages of 5,000 by an audit
+ * through vmsd, or of a million in 270). A contract that changes between
+ * pages has its pages scanned as before; only the first paid the sort.
+ */
+static const struct vms_node **
+view_page(const struct vms_state *st, const char *after, size_t limit,
+    size_t *n, int *more)
+{
+	const struct vms_node **v;
+	size_t lo = 0, hi = st->nview, k;
+
+	while (after != NULL && lo < hi) {	/* the first path > after */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(st->view[mid]->path, after) > 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	k = st->nview - lo;
+	if (more != NULL)
+		*more = limit > 0 && k > limit;
+	if (limit > 0 && k > limit)
+		k = limit;
+	v = xcalloc(k + 1, sizeof(*v));
+	if (k > 0)
+		memcpy(v, st->view + lo, k * sizeof(*v));
+	*n = k;
+	return v;
+}
+
 const struct vms_node **
 state_page(const struct vms_state *st, const char *after, size_t limit,
     size_t *n, int *more)
 {
-	const struct vms_node **v = xcalloc(st->nnodes + 1, sizeof(*v));
+	const struct vms_node **v;
 	size_t i, k = 0;
 	struct vms_node *x;
+	struct vms_state *w = (struct vms_state *)st;	/* the view: a cache */
 
+	if (st->view == NULL && after == NULL && limit > 0 &&
+	    st->nnodes - 1 > limit) {
+		w->view = state_page(st, NULL, 0, &w->nview, NULL);
+	}
+	if (st->view != NULL)
+		return view_page(st, after, limit, n, more);
+	v = xcalloc(st->nnodes + 1, sizeof(*v));
 	for (i = 0; i < st->nbuckets; i++)
 		for (x = st->buckets[i]; x != NULL; x = x->hnext)
 			if (x != st->root && (after == NULL ||
