@@ -53,6 +53,7 @@ struct daemon_src {
 	/* the one request asked ahead, if any: a `log` page from
 	 * ahead_first, or a `state` page after ahead_after */
 	int			 ahead;
+	uint64_t		 reach;		/* the furthest page's end */
 	enum proto_method_id	 ahead_method;
 	uint64_t		 ahead_first;
 	char			*ahead_after;
@@ -167,10 +168,11 @@ ask_ahead(struct daemon_src *d, enum proto_method_id id, json_t *params,
 }
 
 /* The reply to the page request params (method id, from `first` or
- * after `after`): the one asked ahead if that is it, else asked now. */
+ * after `after`): the one asked ahead if that is it, else asked now (and
+ * the one asked ahead forgotten, unless keep). */
 static int
 page_rpc(struct daemon_src *d, enum proto_method_id id, json_t *params,
-    uint64_t first, const char *after, json_t **res, char *err,
+    uint64_t first, const char *after, int keep, json_t **res, char *err,
     size_t errlen)
 {
 	char e[VMS_ERRLEN];
@@ -185,12 +187,14 @@ page_rpc(struct daemon_src *d, enum proto_method_id id, json_t *params,
 		return rpc_status(d, id, client_reply(d->client, rid, res,
 		    NULL, e, sizeof(e)), e, err, errlen);
 	}
-	forget_ahead(d);
+	if (!keep)
+		forget_ahead(d);
 	return rpc(d, id, params, res, err, errlen);
 }
 
-/* Fetch the page of entries from `first` into pg (cleared first), and
- * ask for the one after it, if the ledger goes on. */
+/* Fetch the page of entries from `first` into pg (cleared first), and,
+ * going forward, ask for the one after it if the ledger goes on (a page
+ * read again for a replay's look back leaves the one asked ahead be). */
 static int
 fetch_page(struct daemon_src *d, struct page *pg, uint64_t first, char *err,
     size_t errlen)
@@ -198,11 +202,12 @@ fetch_page(struct daemon_src *d, struct page *pg, uint64_t first, char *err,
 	json_t *res, *entries, *e, *size;
 	const char *b64;
 	size_t i, n;
+	int forward = first >= d->reach;
 
 	page_clear(pg);
 	pg->first = first;
-	if (page_rpc(d, PM_LOG, log_params(d, first), first, NULL, &res, err,
-	    errlen) != 0)
+	if (page_rpc(d, PM_LOG, log_params(d, first), first, NULL, !forward,
+	    &res, err, errlen) != 0)
 		return -1;
 	entries = json_object_get(res, "entries");
 	size = json_object_get(res, "size");
@@ -212,7 +217,10 @@ fetch_page(struct daemon_src *d, struct page *pg, uint64_t first, char *err,
 		json_decref(res);
 		return -1;
 	}
-	if (n > 0 && json_is_integer(size) && json_integer_value(size) > 0 &&
+	if (forward && n > 0)
+		d->reach = first + n;
+	if (forward && n > 0 && json_is_integer(size) &&
+	    json_integer_value(size) > 0 &&
 	    (uint64_t)json_integer_value(size) > first + n)
 		ask_ahead(d, PM_LOG, log_params(d, first + n), first + n,
 		    NULL);
@@ -337,7 +345,7 @@ d_state_page(void *ctx, const char *after, json_t **out, char *err,
 	size_t n;
 
 	*out = NULL;
-	if (page_rpc(d, PM_STATE, state_params(d, after), 0, after, &page,
+	if (page_rpc(d, PM_STATE, state_params(d, after), 0, after, 0, &page,
 	    err, errlen) != 0)
 		return -1;
 	files = json_object_get(page, "files");

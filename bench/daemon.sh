@@ -81,8 +81,7 @@ while :; do
 	tries=$((tries + 1))
 	[ $tries -lt 5 ] || fail "vmsd did not start"
 done
-"$VMSCTL" -s "$SOCK" deploy "$TOP/examples/guestlist.lua" >/dev/null ||
-    fail "deploy failed"
+deploy_guestlist "$SOCK" || fail "deploy failed"
 echo "$("$VMSCTL" -s "$SOCK" ping), state $STATE, http://127.0.0.1:$PORT"
 echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "guestlist RSVP, a unique caller id per call (every call writes);"

@@ -27,7 +27,7 @@ static char sockpath[108];
 static pid_t server;
 static int notes[2];	/* the server writes "from" of each log request */
 
-#define LOG_SIZE	6	/* the fake ledger's entries, two a page */
+#define LOG_SIZE	12	/* the fake ledger's entries, two a page */
 
 static void
 reply(int fd, const char *s)
@@ -275,17 +275,33 @@ TEST(sent_ahead)
 	stop_server();
 }
 
+/* Entry i of src is the fake ledger's "e<i>". */
+static int
+entry_is(struct audit_source *src, uint64_t i)
+{
+	char err[VMS_ERRLEN], want[16];
+	const uint8_t *b;
+	size_t len;
+
+	snprintf(want, sizeof(want), "e%d", (int)i);
+	return src->entry(src->ctx, i, &b, &len, err, sizeof(err)) ==
+	    FETCH_OK && len == strlen(want) && memcmp(b, want, len) == 0;
+}
+
 /* vmsctl audit's source asks for the next page of entries as soon as a
  * page arrives, before the audit reads past it, and claims that reply
- * (each page asked for once); none past the ledger's size. */
+ * (each page asked for once); a page read again for a look back (four
+ * are kept) leaves the page asked ahead be; none past the ledger's
+ * size. */
 TEST(audit_pages_ahead)
 {
+	static const long want[] = { 0, 2, 4, 6, 8, 10, 0, LOG_SIZE };
 	struct vms_client *c;
 	struct audit_source *src;
 	char err[VMS_ERRLEN];
 	const uint8_t *b;
-	size_t len;
-	int tf = 0;
+	size_t len, k;
+	int tf = 0, ok = 1;
 	uint64_t i;
 
 	start_server();
@@ -293,22 +309,19 @@ TEST(audit_pages_ahead)
 	if (c == NULL)
 		return;
 	src = audit_rpc_source(c, "x", &tf);
-	CHECK_EQ_INT(src->entry(src->ctx, 0, &b, &len, err, sizeof(err)),
-	    FETCH_OK);
+	CHECK(entry_is(src, 0));
 	CHECK_EQ_INT(next_from(), 0);
 	CHECK_EQ_INT(next_from(), 2);	/* asked before entry 2 is read */
-	for (i = 1; i < LOG_SIZE; i++) {
-		char want[8];
-
-		CHECK_EQ_INT(src->entry(src->ctx, i, &b, &len, err,
-		    sizeof(err)), FETCH_OK);
-		snprintf(want, sizeof(want), "e%d", (int)i);
-		CHECK(len == strlen(want) && memcmp(b, want, len) == 0);
-	}
-	CHECK_EQ_INT(next_from(), 4);
+	for (i = 1; i < 10; i++)
+		ok &= entry_is(src, i);
+	CHECK(ok);
+	CHECK(entry_is(src, 0));	/* its page was dropped: read again */
+	CHECK(entry_is(src, 10));	/* asked ahead before that */
+	CHECK(entry_is(src, 11));
 	CHECK_EQ_INT(src->entry(src->ctx, LOG_SIZE, &b, &len, err,
 	    sizeof(err)), FETCH_END);
-	CHECK_EQ_INT(next_from(), LOG_SIZE);	/* asked when needed */
+	for (k = 2; k < sizeof(want) / sizeof(want[0]); k++)
+		CHECK_EQ_INT(next_from(), want[k]);
 	CHECK_EQ_INT(tf, 0);
 	audit_source_free(src);
 	client_close(c);
