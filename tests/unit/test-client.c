@@ -180,6 +180,20 @@ next_from(void)
 	return atol(b);
 }
 
+/* The fake server started, and a client connected to it (NULL: failed,
+ * a check failed with it). */
+static struct vms_client *
+connect_fake(void)
+{
+	struct vms_client *c;
+	char err[VMS_ERRLEN];
+
+	start_server();
+	CHECK_MSG(client_connect(sockpath, 2000, &c, err, sizeof(err)) == 0,
+	    "%s", err);
+	return c;
+}
+
 static void
 stop_server(void)
 {
@@ -198,9 +212,7 @@ TEST(results_and_ids)
 	char err[VMS_ERRLEN];
 	json_t *res;
 
-	start_server();
-	CHECK(client_connect(sockpath, 2000, &c, err, sizeof(err)) == 0);
-	if (c == NULL)
+	if ((c = connect_fake()) == NULL)
 		return;
 	CHECK_EQ_INT(client_call(c, "echo", json_pack("{s:i}", "x", 42), &res,
 	    &e, err, sizeof(err)), CLIENT_OK);
@@ -244,9 +256,7 @@ TEST(sent_ahead)
 	json_int_t a, b, f;
 	json_t *res;
 
-	start_server();
-	CHECK(client_connect(sockpath, 2000, &c, err, sizeof(err)) == 0);
-	if (c == NULL)
+	if ((c = connect_fake()) == NULL)
 		return;
 	CHECK_EQ_INT(client_send(c, "echo", json_pack("{s:i}", "x", 1), &a,
 	    err, sizeof(err)), CLIENT_OK);
@@ -304,9 +314,7 @@ TEST(audit_pages_ahead)
 	int tf = 0, ok = 1;
 	uint64_t i;
 
-	start_server();
-	CHECK(client_connect(sockpath, 2000, &c, err, sizeof(err)) == 0);
-	if (c == NULL)
+	if ((c = connect_fake()) == NULL)
 		return;
 	src = audit_rpc_source(c, "x", &tf);
 	CHECK(entry_is(src, 0));
@@ -334,9 +342,7 @@ TEST(malformed_and_closed)
 	char err[VMS_ERRLEN];
 	json_t *res;
 
-	start_server();
-	CHECK(client_connect(sockpath, 2000, &c, err, sizeof(err)) == 0);
-	if (c == NULL)
+	if ((c = connect_fake()) == NULL)
 		return;
 	CHECK_EQ_INT(client_call(c, "junk", NULL, &res, NULL, err,
 	    sizeof(err)), CLIENT_FAILED);
