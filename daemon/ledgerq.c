@@ -49,7 +49,6 @@ log_entry(void *arg, uint64_t index, const uint8_t *entry, size_t len,
 	struct logpage *pg = arg;
 	char *b;
 
-	(void)leaf;
 	if (index > pg->from && pg->maxb > 0 && pg->bytes >= pg->maxb)
 		return 1;	/* full */
 	b = b64_encode(entry, len);
@@ -60,8 +59,8 @@ log_entry(void *arg, uint64_t index, const uint8_t *entry, size_t len,
 	return 0;
 }
 
-/* (the entries read a few thousand at a time, ledger_read_each: three
- * reads where ledger_read makes three per entry) */
+/* (the entries read by ledger_read_each: three reads a page, where
+ * ledger_read makes three an entry) */
 static int
 q_log(struct ledger *l, const json_t *params, json_t **out, char *err,
     size_t errlen)

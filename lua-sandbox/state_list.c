@@ -167,9 +167,8 @@ state_page(const struct vms_state *st, const char *after, size_t limit,
 	struct vms_state *w = (struct vms_state *)st;	/* the view: a cache */
 
 	if (st->view == NULL && after == NULL && limit > 0 &&
-	    st->nnodes - 1 > limit) {
+	    st->nnodes - 1 > limit)
 		w->view = state_page(st, NULL, 0, &w->nview, NULL);
-	}
 	if (st->view != NULL)
 		return view_page(st, after, limit, n, more);
 	v = xcalloc(st->nnodes + 1, sizeof(*v));
