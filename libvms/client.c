@@ -37,7 +37,8 @@ struct vms_client {
 	size_t		 scanned;	/* buf[0..scanned) holds no newline */
 	json_int_t	*waiting;	/* sent, not yet claimed by client_reply */
 	size_t		 nwaiting, capwaiting;
-	struct held {			/* replies to them already read */
+	struct held {			/* replies to them already read, */
+					/* one each at most */
 		json_int_t	 id;
 		json_t		*msg;
 	}		*held;
@@ -159,19 +160,18 @@ http_exchange(struct vms_client *c, const char *req, size_t len,
 	return 0;
 }
 
-/* Read one line (without "\n", NUL-terminated, malloc'd). */
+/* Read one line (without "\n", NUL-terminated, malloc'd), by deadline
+ * (mono_usec; 0: none). */
 static int
-read_line(struct vms_client *c, char **line, size_t *linelen, char *err,
-    size_t errlen)
+read_line(struct vms_client *c, uint64_t deadline, char **line,
+    size_t *linelen, char *err, size_t errlen)
 {
 	struct pollfd pfd;
-	uint64_t deadline = 0, now;
+	uint64_t now;
 	char *nl;
 	ssize_t n;
 	int wait;
 
-	if (c->timeout_ms > 0)
-		deadline = mono_usec() + (uint64_t)c->timeout_ms * 1000;
 	for (;;) {
 		/* (only what arrived since the last look: a reply of many
 		 * MB comes in many reads) */
@@ -273,6 +273,17 @@ hold(struct vms_client *c, json_int_t id, json_t *msg)
 	c->held[c->nheld++].msg = msg;
 }
 
+static int
+is_held(const struct vms_client *c, json_int_t id)
+{
+	size_t i;
+
+	for (i = 0; i < c->nheld; i++)
+		if (c->held[i].id == id)
+			return 1;
+	return 0;
+}
+
 /* The held reply to id, taken out of the list, or NULL. */
 static json_t *
 unhold(struct vms_client *c, json_int_t id)
@@ -355,6 +366,7 @@ client_reply(struct vms_client *c, json_int_t id, json_t **result,
 	json_t *msg, *jid, *e, *r;
 	char *line;
 	size_t len;
+	uint64_t deadline = 0;
 
 	*result = NULL;
 	if (rerr != NULL) {
@@ -369,8 +381,12 @@ client_reply(struct vms_client *c, json_int_t id, json_t **result,
 	}
 	if ((msg = unhold(c, id)) != NULL)
 		goto reply;
+	/* (one deadline for the reply, whatever other lines come first: a
+	 * host sending stale replies without end cannot hold the caller) */
+	if (c->timeout_ms > 0)
+		deadline = mono_usec() + (uint64_t)c->timeout_ms * 1000;
 	for (;;) {
-		if (read_line(c, &line, &len, err, errlen) != 0)
+		if (read_line(c, deadline, &line, &len, err, errlen) != 0)
 			return CLIENT_FAILED;
 		msg = fastjson_loadb(line, len, 0, &jerr);
 		free(line);
@@ -388,10 +404,10 @@ client_reply(struct vms_client *c, json_int_t id, json_t **result,
 		if ((jid == NULL || json_is_null(jid)) && e != NULL)
 			break;
 		if (json_is_integer(jid) && waiting(c, json_integer_value(jid),
-		    0))
+		    0) && !is_held(c, json_integer_value(jid)))
 			hold(c, json_integer_value(jid), msg);
-		else
-			json_decref(msg);	/* a stale reply: skip it */
+		else	/* a stale reply, or a second one to a request */
+			json_decref(msg);
 	}
 reply:
 	if ((e = json_object_get(msg, "error")) != NULL) {

@@ -9,12 +9,18 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+/* libasan's (gcc ships no header for it) */
+size_t	__sanitizer_get_current_allocated_bytes(void);
+#endif
 
 #include "audit.h"
 #include "client.h"
@@ -118,6 +124,13 @@ serve(int lfd)
 			}
 			snprintf(out + k, sizeof(out) - (size_t)k, "]}}\n");
 			reply(fd, out);
+		} else if (strcmp(m, "flood") == 0) {
+			/* replies to the request before, without end */
+			snprintf(out, sizeof(out), "{\"jsonrpc\":\"2.0\","
+			    "\"id\":%" JSON_INTEGER_FORMAT ",\"result\":"
+			    "\"again\"}\n", id - 1);
+			for (;;)
+				reply(fd, out);
 		} else if (strcmp(m, "junk") == 0) {
 			reply(fd, "this is not json\n");
 		} else if (strcmp(m, "close") == 0) {
@@ -336,6 +349,55 @@ TEST(audit_pages_ahead)
 	stop_server();
 }
 
+/* Bytes the heap holds now (under AddressSanitizer: not counting its
+ * quarantine of freed blocks). */
+static size_t
+heap_in_use(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return __sanitizer_get_current_allocated_bytes();
+#else
+	return mallinfo2().uordblks;
+#endif
+}
+
+/* A host that answers with other replies without end (here copies of
+ * the reply to a request still waiting) cannot hold a client past its
+ * timeout, nor make it keep them: the call fails in time, and the
+ * client's memory does not grow with what it read. (In a child, with an
+ * alarm: a client that never returns fails the test.) */
+TEST(reply_flood)
+{
+	struct vms_client *c;
+	char err[VMS_ERRLEN];
+	json_int_t a;
+	json_t *res;
+	pid_t pid;
+	int st;
+
+	if ((c = connect_fake()) == NULL)
+		return;
+	if ((pid = fork()) == 0) {
+		size_t m0 = heap_in_use(), m1;
+
+		alarm(30);
+		client_set_timeout(c, 1500);
+		if (client_send(c, "silent", NULL, &a, err, sizeof(err)) !=
+		    CLIENT_OK || client_call(c, "flood", NULL, &res, NULL, err,
+		    sizeof(err)) != CLIENT_FAILED ||
+		    strstr(err, "no reply within 1500 ms") == NULL)
+			_exit(1);
+		m1 = heap_in_use();
+		_exit(m1 < m0 + (1u << 20) ? 0 : 2);
+	}
+	CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
+	CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child: %s %d",
+	    WIFSIGNALED(st) ? "signal" : "exit", WIFSIGNALED(st) ?
+	    WTERMSIG(st) : WEXITSTATUS(st));
+	client_close(c);
+	stop_server();
+}
+
 TEST(malformed_and_closed)
 {
 	struct vms_client *c;
@@ -424,6 +486,7 @@ main(void)
 	RUN(results_and_ids);
 	RUN(sent_ahead);
 	RUN(audit_pages_ahead);
+	RUN(reply_flood);
 	RUN(malformed_and_closed);
 	RUN(unreachable);
 	RUN(urls);
