@@ -4,16 +4,18 @@
 # client is never killed nor marked failed:
 #   - ~900 `log` requests kept in flight for longer than call_timeout (the
 #     worker answers all the time, but never has nothing in flight);
-#   - 50 `log count=10000` requests whose replies the client does not read
-#     while the worker takes longer than call_timeout to answer them all.
+#   - 50 or more `log count=10000` requests (as many as the worker takes
+#     about 2.5 s to answer) whose replies the client does not read while
+#     the worker takes longer than call_timeout to answer them all.
 # Before the watchdog was re-armed on every answer, both got the worker
 # killed every call_timeout and the contract `failed` after max_restarts.
 . "$TOP/tests/integration/lib/daemon.sh"
 
 write_counter
 # call_timeout 1 s, and a contract is failed after 2 kills: the old bug
-# shows within the few seconds each case runs. The 50 unread replies
-# (~70 MB) are let through the output limits, which are not under test.
+# shows within the few seconds each case runs. The unread replies (~1.4
+# MB each, 300 at most) are let through the output limits, which are not
+# under test.
 printf 'idle_timeout = 60\ncall_timeout = 1\nmax_restarts = 2\nqueue_limit = 1000\nmax_output = 512M\nmemory_budget = 1G\n' >"$T/vmsd.conf"
 if ! start_vmsd; then fail start "vmsd did not start"; exit 1; fi
 deploy c "$T/counter.lua" >/dev/null || { fail setup "cannot deploy"; exit 1; }
@@ -81,15 +83,41 @@ rpc call '{"contract":"c","method":"get","args":[]}' >/dev/null
 pid0=$(rpc info '{"contract":"c"}' | field result.pid)
 r0=$(rpc info '{"contract":"c"}' | field result.restarts)
 
-# Case 2: 50 log count=10000 whose replies are not read for 3 s; the
-# worker takes longer than call_timeout to answer them all (measured: a
-# case that cannot fail is reported, not passed).
-size=$(rpc info '{"contract":"c"}' | field result.size)
-python3 - "$T/s.sock" "$size" <<'PY' >"$T/unread.json"
+# How long does the worker take to answer n? The time between its first
+# and last answer is what the old watchdog (armed once) measured: timed on
+# 10 (read at once), and n made large enough for about 2.5 s of answers
+# (a faster machine, or faster log pages, would otherwise answer all of
+# them within call_timeout, and the case could not fail).
+t10=$(python3 - "$T/s.sock" <<'PY'
 import json, socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(sys.argv[1])
-n = 50
+t0 = time.time()
+s.sendall(b"".join((json.dumps({"jsonrpc": "2.0", "id": i, "method": "log",
+          "params": {"contract": "c", "from": 0, "count": 10000}}) + "\n").encode()
+          for i in range(10)))
+buf = b""; got = 0
+while got < 10:
+    d = s.recv(1 << 22)
+    if not d:
+        break
+    buf += d
+    got += buf.count(b"\n"); buf = buf[buf.rfind(b"\n") + 1:]
+print(max(1, int((time.time() - t0) * 1000)))
+PY
+)
+nu=$(( 25000 / t10 + 1 )); [ $nu -lt 50 ] && nu=50; [ $nu -gt 300 ] && nu=300
+tn=$(( t10 * nu / 10 ))
+
+# Case 2: n log count=10000 whose replies are not read for 3 s; the
+# worker takes longer than call_timeout to answer them all (measured
+# above: a case that cannot fail is reported, not passed).
+size=$(rpc info '{"contract":"c"}' | field result.size)
+python3 - "$T/s.sock" "$size" "$nu" <<'PY' >"$T/unread.json"
+import json, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+n = int(sys.argv[3])
 s.sendall(b"".join((json.dumps({"jsonrpc": "2.0", "id": i, "method": "log",
           "params": {"contract": "c", "from": 0, "count": 10000}}) + "\n").encode()
           for i in range(n)))
@@ -115,38 +143,17 @@ while got < n:
 print(json.dumps({"got": got, "errors": errors, "first_error": first_error}))
 PY
 got=$($JGET got <"$T/unread.json"); errs=$($JGET errors <"$T/unread.json")
-check unread_log_all_answered "$(cat "$T/unread.json")" [ "$got" = 50 -a "$errs" = 0 ]
+check unread_log_all_answered "$nu sent (${tn} ms): $(cat "$T/unread.json")" [ "$got" = "$nu" -a "$errs" = 0 ]
 info=$(rpc info '{"contract":"c"}')
 pid2=$(printf '%s\n' "$info" | field result.pid)
 r2=$(printf '%s\n' "$info" | field result.restarts)
 st2=$(printf '%s\n' "$info" | field result.status)
 check unread_worker_not_killed "pid $pid0 -> $pid2, restarts $r0 -> $r2, status $st2" \
     [ "$pid2" = "$pid0" -a "$r2" = "$r0" -a "$st2" = running ]
-# How long does the worker take to answer 50? The time between its first
-# and last answer is what the old watchdog (armed once) measured: timed
-# on 10 (read at once), times 5.
-t50=$(python3 - "$T/s.sock" <<'PY'
-import json, socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-t0 = time.time()
-s.sendall(b"".join((json.dumps({"jsonrpc": "2.0", "id": i, "method": "log",
-          "params": {"contract": "c", "from": 0, "count": 10000}}) + "\n").encode()
-          for i in range(10)))
-buf = b""; got = 0
-while got < 10:
-    d = s.recv(1 << 22)
-    if not d:
-        break
-    buf += d
-    got += buf.count(b"\n"); buf = buf[buf.rfind(b"\n") + 1:]
-print(int((time.time() - t0) * 5000))
-PY
-)
-if [ "$t50" -gt 1200 ]; then
+if [ "$tn" -gt 1200 ]; then
 	pass unread_case_exceeds_call_timeout
 else
-	skip unread_case_exceeds_call_timeout "50 replies take ${t50} ms, under call_timeout: this machine is too fast for the case to show the old bug"
+	skip unread_case_exceeds_call_timeout "$nu replies take ${tn} ms, under call_timeout: this machine is too fast for the case to show the old bug"
 fi
 
 # The watchdog still catches a worker that really stopped answering.
