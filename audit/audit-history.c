@@ -8,6 +8,7 @@
  * diverges. The checks in order are audit.c's.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,91 @@ cmp_hist(const void *x, const void *y)
 	return p->size < q->size ? -1 : p->size > q->size;
 }
 
+/* What one note of the history is (check_note). */
+enum { H_OK, H_SAME, H_SIG, H_BAD, H_BEYOND };
+
+/* notes[k] checked on its own: its signature (the costly part: one
+ * Ed25519 verification each, tens of thousands in a large ledger's
+ * history), its form and origin, its size; its size and root in *cp. */
+static uint8_t
+check_note(const struct audit *a, char *const *notes, size_t k,
+    struct hist_cp *cp, char *err, size_t errlen)
+{
+	struct checkpoint c;
+	size_t tl;
+
+	if (k > 0 && strcmp(notes[k], notes[k - 1]) == 0)
+		return H_SAME;
+	if (note_verify(notes[k], strlen(notes[k]), &a->key, 1, &tl, NULL,
+	    err, errlen) != 0)
+		return H_SIG;
+	if (checkpoint_parse(notes[k], tl, &c, err, errlen) != 0 ||
+	    strcmp(c.origin, a->origin) != 0)
+		return H_BAD;
+	cp->size = c.size;
+	memcpy(cp->root, c.root, MERKLE_HASH_LEN);
+	return c.size > a->size ? H_BEYOND : H_OK;
+}
+
+/* The notes [from, to) of a history checked on a thread of their own. */
+struct hist_part {
+	const struct audit	*a;
+	char *const		*notes;
+	size_t			 from, to;
+	uint8_t			*st;
+	struct hist_cp		*cp;
+};
+
+static void *
+check_part(void *arg)
+{
+	struct hist_part *p = arg;
+	char err[VMS_ERRLEN];
+	size_t k;
+
+	for (k = p->from; k < p->to; k++)
+		p->st[k] = check_note(p->a, p->notes, k, &p->cp[k], err,
+		    sizeof(err));
+	return NULL;
+}
+
+#define HIST_PER_THREAD	256	/* notes at least, for a thread of its own */
+
+/* Every note's check, on up to a->threads threads (the first failure is
+ * then found in order, as on one). */
+static void
+check_notes(const struct audit *a, char *const *notes, size_t n,
+    uint8_t *st, struct hist_cp *cp)
+{
+	struct hist_part part[AUDIT_MAX_THREADS];
+	pthread_t tid[AUDIT_MAX_THREADS];
+	int started[AUDIT_MAX_THREADS];
+	size_t t = a->threads > 1 ? (size_t)a->threads : 1, k;
+
+	if (t > AUDIT_MAX_THREADS)
+		t = AUDIT_MAX_THREADS;
+	if (t > n / HIST_PER_THREAD)
+		t = n / HIST_PER_THREAD > 0 ? n / HIST_PER_THREAD : 1;
+	for (k = 0; k < t; k++) {
+		part[k].a = a;
+		part[k].notes = notes;
+		part[k].from = n * k / t;
+		part[k].to = n * (k + 1) / t;
+		part[k].st = st;
+		part[k].cp = cp;
+	}
+	for (k = 1; k < t; k++)
+		started[k] = pthread_create(&tid[k], NULL, check_part,
+		    &part[k]) == 0;
+	check_part(&part[0]);
+	for (k = 1; k < t; k++) {
+		if (started[k])
+			pthread_join(tid[k], NULL);
+		else
+			check_part(&part[k]);	/* no thread: here */
+	}
+}
+
 /*
  * Check 2 on the source's signed history (all leaves are known): every
  * note must verify under the key, name the same origin, lie within the
@@ -86,12 +172,12 @@ int
 audit_check_history(struct audit *a, struct audit_report *r)
 {
 	struct merkle_frontier fr;
-	struct checkpoint cp;
-	struct hist_cp *h = NULL;
+	struct hist_cp *h = NULL, *cp;
 	char **notes = NULL, err[VMS_ERRLEN];
-	size_t n = 0, k, nh = 0, tl;
+	size_t n = 0, k, nh = 0;
 	uint64_t pushed = 0;
 	merkle_hash root;
+	uint8_t *st;
 	int rc = 0;
 
 	if (a->src->history == NULL)
@@ -103,30 +189,35 @@ audit_check_history(struct audit *a, struct audit_report *r)
 	}
 	qsort(notes, n, sizeof(char *), cmp_str);
 	h = xcalloc(n + 1, sizeof(*h));
+	cp = xcalloc(n + 1, sizeof(*cp));
+	st = xcalloc(n + 1, 1);
+	check_notes(a, notes, n, st, cp);
 	for (k = 0; k < n && rc == 0; k++) {
-		if (k > 0 && strcmp(notes[k], notes[k - 1]) == 0)
-			continue;
-		if (note_verify(notes[k], strlen(notes[k]), &a->key, 1, &tl,
-		    NULL, err, sizeof(err)) != 0) {
-			audit_fail(r, 2, AUDIT_NO_INDEX, "a checkpoint in the ledger's "
-			    "history does not verify under %s: %s", a->vkey,
-			    err);
+		switch (st[k]) {
+		case H_SAME:
+			break;
+		case H_SIG:	/* (again, for its error) */
+			check_note(a, notes, k, &cp[k], err, sizeof(err));
+			audit_fail(r, 2, AUDIT_NO_INDEX, "a checkpoint in the "
+			    "ledger's history does not verify under %s: %s",
+			    a->vkey, err);
 			rc = 1;
-		} else if (checkpoint_parse(notes[k], tl, &cp, err,
-		    sizeof(err)) != 0 || strcmp(cp.origin, a->origin) != 0) {
+			break;
+		case H_BAD:
 			audit_fail(r, 2, AUDIT_NO_INDEX, "a signed checkpoint in the "
 			    "ledger's history is malformed or names another "
 			    "origin");
 			rc = 1;
-		} else if (cp.size > a->size) {
+			break;
+		case H_BEYOND:
 			audit_fail(r, 2, AUDIT_NO_INDEX, "the host signed a checkpoint "
 			    "of size %" PRIu64 ", beyond its newest checkpoint "
 			    "%" PRIu64 ": the ledger was truncated or rolled "
-			    "back", cp.size, a->size);
+			    "back", cp[k].size, a->size);
 			rc = 1;
-		} else {
-			h[nh].size = cp.size;
-			memcpy(h[nh++].root, cp.root, MERKLE_HASH_LEN);
+			break;
+		default:
+			h[nh++] = cp[k];
 		}
 	}
 	qsort(h, nh, sizeof(*h), cmp_hist);
@@ -150,5 +241,7 @@ audit_check_history(struct audit *a, struct audit_report *r)
 		free(notes[k]);
 	free(notes);
 	free(h);
+	free(cp);
+	free(st);
 	return rc;
 }

@@ -139,6 +139,25 @@ fresh; rm -rf "$T/x"; cp -r "$T/led" "$T/x"; "$FORGE" resign "$T/x" "$T/otherkey
 rec "$T/x/checkpoint" 0 >>"$T/c/checkpoints"
 expect bad-note-in-history 1 "FAIL: a checkpoint in the ledger's history does not verify under"
 
+# A history of 601 notes is checked on two threads (audit-history.c),
+# each note where sorting puts it: "10" near the start, "701" near the
+# end. A bad note in the second half is found; with one in each half, the
+# first in order is the one reported, as on one thread.
+write_calls "$T/calls600" 600; write_calls "$T/calls700" 700; write_calls "$T/calls9" 9
+"$FORGE" build "$T/h600" "$T/key" "$ORIGIN" "$T/guestlist.lua" "$T/calls600" &&
+"$FORGE" build "$T/h700" "$T/key" "$ORIGIN" "$T/guestlist.lua" "$T/calls700" &&
+"$FORGE" build "$T/h10" "$T/key" "$ORIGIN" "$T/guestlist.lua" "$T/calls9" &&
+"$FORGE" resign "$T/h10" "$T/otherkey" || echo "FAIL setup: the 601-note ledgers"
+rm -rf "$T/c" "$VMSCTL_KNOWN"; cp -r "$T/h600" "$T/c"
+expect history-601-honest 0 "guestlist: OK — 601 entries"
+rm -rf "$T/c" "$VMSCTL_KNOWN"; cp -r "$T/h600" "$T/c"; rec "$T/h700/checkpoint" 0 >>"$T/c/checkpoints"
+expect history-second-half 1 "FAIL: the host signed a checkpoint of size 701, beyond its newest checkpoint 601"
+rec "$T/h10/checkpoint" 0 >>"$T/c/checkpoints"; rm -f "$VMSCTL_KNOWN"
+expect history-first-in-order 1 "FAIL: a checkpoint in the ledger's history does not verify under"
+out=$("$VMSCTL" audit --dir "$T/c" --threads 1 2>&1)
+printf '%s\n' "$out" | grep -q "FAIL: a checkpoint in the ledger's history does not verify under" &&
+    echo "PASS history-one-thread-same" || echo "FAIL history-one-thread-same: $out"
+
 # Entry 0 must deploy the contract its signed origin names.
 rm -rf "$T/c" "$VMSCTL_KNOWN"
 "$FORGE" rewrite "$T/led" "$T/c" "$T/key" --set=contract 0 '"bank"'
