@@ -321,6 +321,10 @@ int	 engine_read(const struct engine *, const char *path, uint8_t **data,
 	    size_t *len, char *err, size_t errlen);
 json_t	*engine_ls(const struct engine *, const char *path, int recursive,
 	    char *err, size_t errlen);
+/* How many entries engine_ls would list (0 if path is not a directory),
+ * counted without building them. */
+size_t	 engine_ls_count(const struct engine *, const char *path,
+	    int recursive);
 json_t	*engine_state_dump(const struct engine *);
 json_t	*engine_state_page(const struct engine *, const char *after,
 	    size_t limit, size_t max_bytes);

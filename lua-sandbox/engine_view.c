@@ -80,6 +80,29 @@ engine_ls(const struct engine *e, const char *path, int recursive,
 	return out;
 }
 
+static size_t
+count_dir(const struct vms_node *dir, int recursive)
+{
+	size_t i, n = dir->nkids;
+
+	for (i = 0; recursive && i < dir->nkids; i++)
+		if (dir->kids[i]->kind == 'd')
+			n += count_dir(dir->kids[i], 1);
+	return n;
+}
+
+size_t
+engine_ls_count(const struct engine *e, const char *path, int recursive)
+{
+	const struct vms_node *n = state_lookup(e->state, path, strlen(path));
+
+	if (n == NULL || n->kind != 'd')
+		return 0;
+	if (recursive && n == state_rootdir(e->state))
+		return state_count(e->state);
+	return count_dir(n, recursive);
+}
+
 size_t
 engine_state_count(const struct engine *e)
 {

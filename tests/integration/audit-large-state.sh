@@ -126,4 +126,31 @@ if [ -x "$RELEASE_VMSCTL" ]; then
 else
 	skip audit_state_memory_flat "no release vmsctl at $RELEASE_VMSCTL"
 fi
+
+# Past 100,000 files and directories, one reply no longer lists them all
+# (worker_call.c LIST_MAX): `state` without limit and `ls` of the
+# directory, or of / recursively, are refused with -32602 and a clear
+# error before the worker builds them; pages still read the state, and
+# the audit through vmsd still passes.
+while [ $i -le 100400 ]; do
+	rpc call "{\"contract\":\"many\",\"method\":\"fill\",\"args\":[$i,400]}" \
+	    >/dev/null || { fail fill "call fill($i) failed"; break; }
+	i=$((i + 400))
+done
+o1=$(rpc state '{"contract":"many"}')
+o2=$(rpc ls '{"contract":"many","path":"/f"}')
+o3=$(rpc ls '{"contract":"many","recursive":true}')
+o4=$(rpc ls '{"contract":"many"}')
+if [ "$(printf '%s\n' "$o1" | field error.code)" = -32602 ] &&
+    printf '%s\n' "$o1" | grep -q "the state holds 100401 files and directories, more than one reply lists (100000): read it in pages" &&
+    [ "$(printf '%s\n' "$o2" | field error.code)" = -32602 ] &&
+    printf '%s\n' "$o2" | grep -q "/f holds 100400 entries, more than one reply lists" &&
+    [ "$(printf '%s\n' "$o3" | field error.code)" = -32602 ] &&
+    [ "$(printf '%s\n' "$o4" | field result.entries.0.path)" = /f ]; then
+	pass listing_past_list_max_refused
+else
+	fail listing_past_list_max_refused "state: $(printf '%s' "$o1" | cut -c1-200) ls /f: $(printf '%s' "$o2" | cut -c1-200) ls -r: $(printf '%s' "$o3" | cut -c1-200) ls /: $(printf '%s' "$o4" | cut -c1-200)"
+fi
+out=$("$VMSCTL" -s "$T/s.sock" audit many 2>&1)
+check audit_100k_files "$out" sh -c "printf '%s\n' '$out' | grep -q '^many: OK — .* state matches'"
 stop_vmsd
