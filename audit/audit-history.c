@@ -8,7 +8,6 @@
  * diverges. The checks in order are audit.c's.
  */
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,8 +133,6 @@ check_notes(const struct audit *a, char *const *notes, size_t n,
     uint8_t *st, struct hist_cp *cp)
 {
 	struct hist_part part[AUDIT_MAX_THREADS];
-	pthread_t tid[AUDIT_MAX_THREADS];
-	int started[AUDIT_MAX_THREADS];
 	size_t t = a->threads > 1 ? (size_t)a->threads : 1, k;
 
 	if (t > AUDIT_MAX_THREADS)
@@ -150,16 +147,7 @@ check_notes(const struct audit *a, char *const *notes, size_t n,
 		part[k].st = st;
 		part[k].cp = cp;
 	}
-	for (k = 1; k < t; k++)
-		started[k] = pthread_create(&tid[k], NULL, check_part,
-		    &part[k]) == 0;
-	check_part(&part[0]);
-	for (k = 1; k < t; k++) {
-		if (started[k])
-			pthread_join(tid[k], NULL);
-		else
-			check_part(&part[k]);	/* no thread: here */
-	}
+	audit_on_threads(check_part, part, sizeof(part[0]), (int)t);
 }
 
 /*

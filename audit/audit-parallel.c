@@ -223,14 +223,35 @@ cut(uint64_t from, uint64_t upto, int n, uint64_t *at)
 	at[n] = upto;
 }
 
+void
+audit_on_threads(void *(*fn)(void *), void *jobs, size_t size, int n)
+{
+	pthread_t tid[MAX_THREADS];
+	int started[MAX_THREADS], k;
+	char *job = jobs;
+
+	if (n > MAX_THREADS)
+		n = MAX_THREADS;
+	for (k = 1; k < n; k++)
+		started[k] = pthread_create(&tid[k], NULL, fn,
+		    job + (size_t)k * size) == 0;
+	if (n > 0)
+		fn(job);
+	for (k = 1; k < n; k++) {
+		if (started[k])
+			pthread_join(tid[k], NULL);
+		else
+			fn(job + (size_t)k * size);	/* no thread: here */
+	}
+}
+
 int
 audit_replay_parallel(struct audit *a, uint64_t upto, int threads,
     char *err, size_t errlen)
 {
 	struct segment *seg;
-	pthread_t tid[MAX_THREADS];
 	uint64_t at[MAX_THREADS + 1], from = engine_next_index(a->eng);
-	int n = threads, k, started[MAX_THREADS], rc = 0;
+	int n = threads, k, rc = 0;
 
 	if (n > MAX_THREADS)
 		n = MAX_THREADS;
@@ -250,16 +271,7 @@ audit_replay_parallel(struct audit *a, uint64_t upto, int threads,
 		seg[k].skipfail = AUDIT_NO_INDEX;
 		seg[k].cb.ahead = 1;
 	}
-	for (k = 1; k < n; k++)
-		started[k] = pthread_create(&tid[k], NULL, run_segment,
-		    &seg[k]) == 0;
-	run_segment(&seg[0]);
-	for (k = 1; k < n; k++) {
-		if (started[k])
-			pthread_join(tid[k], NULL);
-		else
-			run_segment(&seg[k]);	/* no thread: here */
-	}
+	audit_on_threads(run_segment, seg, sizeof(*seg), n);
 
 	/* the first failure in ledger order, as one thread would find it */
 	for (k = 0; k < n; k++) {

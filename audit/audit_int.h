@@ -121,6 +121,11 @@ int	 audit_parallel_threads(const struct audit *, uint64_t upto);
  * records them). 0, or -1 when the source failed (err). */
 int	 audit_replay_parallel(struct audit *, uint64_t upto, int threads,
 	    char *err, size_t errlen);
+/* fn on each of the n jobs of size bytes at jobs, at once: job 0 on the
+ * calling thread, the others on threads of their own (one that cannot
+ * be started runs here after job 0); returns when all are done. */
+void	 audit_on_threads(void *(*fn)(void *), void *jobs, size_t size,
+	    int n);
 
 /* audit-tilecheck.c */
 /* Check 2 on a tlog-tiles source's hash tiles: every tile the tree of
