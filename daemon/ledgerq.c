@@ -4,6 +4,7 @@
  * ledger; vmsd answers them for stopped or failed contracts from a
  * read-only open. Only committed entries (under the checkpoint) are shown.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +36,17 @@ proof_json(const merkle_hash *proof, size_t n)
  * close the connection of an auditor reading an honest ledger. Such a
  * reader asks again from where the reply stopped. Without it, count
  * entries as before (a reader that takes a short reply for the end of the
- * ledger would see a fork).
+ * ledger would see a fork), up to LOG_REPLY_MAX: past it the request is
+ * refused, not answered short. (10,000 entries of 64 KB, which anyone
+ * allowed to read may ask for, would be an 870 MB reply, built whole in
+ * the worker, for vmsd's memory_budget to drop.)
  */
+#define LOG_REPLY_MAX	(64u << 20)	/* vmsd.conf's default budget */
+
 struct logpage {
 	json_t		*entries;
 	uint64_t	 from, maxb, bytes;
+	int		 over;		/* stopped at LOG_REPLY_MAX */
 };
 
 static int
@@ -51,6 +58,10 @@ log_entry(void *arg, uint64_t index, const uint8_t *entry, size_t len,
 
 	if (index > pg->from && pg->maxb > 0 && pg->bytes >= pg->maxb)
 		return 1;	/* full */
+	if (index > pg->from && pg->bytes + B64_LEN(len) > LOG_REPLY_MAX) {
+		pg->over = 1;
+		return 1;
+	}
 	b = b64_encode(entry, len);
 	pg->bytes += strlen(b);
 	json_array_append_new(pg->entries, json_pack("{s:I,s:s}", "index",
@@ -75,11 +86,21 @@ q_log(struct ledger *l, const json_t *params, json_t **out, char *err,
 	pg.entries = json_array();
 	pg.from = from;
 	pg.bytes = 0;
+	pg.over = 0;
 	end = from < size ? (count < size - from ? from + count : size) : from;
 	if (from < end && ledger_read_each(l, from, end, log_entry, &pg, err,
 	    errlen) != 0) {
 		json_decref(pg.entries);
 		return RPC_INTERNAL_ERROR;
+	}
+	if (pg.over && pg.maxb == 0) {
+		json_decref(pg.entries);
+		seterr(err, errlen, "the %" PRIu64 " entries asked for from %"
+		    PRIu64 " pass %u MiB of text, more than one reply holds: "
+		    "ask for fewer (count), or give max_bytes and read on from "
+		    "where a reply stops", end - from, from,
+		    LOG_REPLY_MAX >> 20);
+		return RPC_INVALID_PARAMS;
 	}
 	*out = json_pack("{s:I,s:o}", "size", (json_int_t)size, "entries",
 	    pg.entries);

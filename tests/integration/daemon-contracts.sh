@@ -111,6 +111,30 @@ else
 	fail log_corrupt_entry "got $o1 / $n1 / $n2 / $o3"
 fi
 rpc remove '{"contract":"tamper","purge":true}' >/dev/null
+# Entries whose text passes 64 MiB in one reply (1,200 of ~44 KB: each
+# writes a 32 KB file) are refused without max_bytes, before the worker
+# holds them all; with max_bytes they come in pages; the contract serves
+# on.
+cat >"$T/fat.lua" <<'LUA'
+local M = {}
+function M.big(tag)
+  System.files.writeFile('/' .. tag, string.rep(tag .. '.', 32000 // (#tag + 1)))
+end
+return M
+LUA
+deploy fat "$T/fat.lua" >/dev/null
+$RPC -s "$T/s.sock" load --clients 2 --calls 600 --pipeline 32 --contract fat --method big --args '["@"]' >"$T/fat.json"
+o1=$(rpc log '{"contract":"fat","from":0,"count":10000}')
+n2=$(rpc log '{"contract":"fat","from":0,"count":10000,"max_bytes":1000000}' | nent)
+o3=$(rpc call '{"contract":"fat","method":"big","args":["x"]}')
+if [ "$($JGET ok <"$T/fat.json")" = 1200 ] &&
+    printf '%s\n' "$o1" | grep -q '"code":-32602.*the 1201 entries asked for from 0 pass 64 MiB of text' &&
+    [ "$n2" -gt 10 -a "$n2" -lt 40 ] && printf '%s\n' "$o3" | grep -q '"result"'; then
+	pass log_past_reply_max_refused
+else
+	fail log_past_reply_max_refused "fill $(cat "$T/fat.json" | cut -c1-100); $(printf '%s' "$o1" | cut -c1-200); paged $n2; $(printf '%s' "$o3" | cut -c1-100)"
+fi
+rpc remove '{"contract":"fat","purge":true}' >/dev/null
 v=$(verify_ledger counter)
 check checkpoint_verifies "$v" [ "${v%% *}" = ok ]
 out=$(rpc checkpoint '{"contract":"counter","size":3}')
