@@ -160,7 +160,7 @@ int
 audit_check_history(struct audit *a, struct audit_report *r)
 {
 	struct merkle_frontier fr;
-	struct hist_cp *h = NULL, *cp;
+	struct hist_cp *cp;
 	char **notes = NULL, err[VMS_ERRLEN];
 	size_t n = 0, k, nh = 0;
 	uint64_t pushed = 0;
@@ -176,7 +176,6 @@ audit_check_history(struct audit *a, struct audit_report *r)
 		return 1;
 	}
 	qsort(notes, n, sizeof(char *), cmp_str);
-	h = xcalloc(n + 1, sizeof(*h));
 	cp = xcalloc(n + 1, sizeof(*cp));
 	st = xcalloc(n + 1, 1);
 	check_notes(a, notes, n, st, cp);
@@ -204,31 +203,30 @@ audit_check_history(struct audit *a, struct audit_report *r)
 			    "back", cp[k].size, a->size);
 			rc = 1;
 			break;
-		default:
-			h[nh++] = cp[k];
+		default:	/* kept, at the front (nh <= k) */
+			cp[nh++] = cp[k];
 		}
 	}
-	qsort(h, nh, sizeof(*h), cmp_hist);
+	qsort(cp, nh, sizeof(*cp), cmp_hist);
 	merkle_frontier_init(&fr);
 	for (k = 0; k < nh && rc == 0; k++) {
-		while (pushed < h[k].size)
+		while (pushed < cp[k].size)
 			merkle_frontier_push(&fr, a->leaves[pushed++]);
 		if (pushed == 0)
 			merkle_empty_root(root);
 		else
 			merkle_frontier_root(&fr, root);
-		if (memcmp(root, h[k].root, MERKLE_HASH_LEN) != 0) {
+		if (memcmp(root, cp[k].root, MERKLE_HASH_LEN) != 0) {
 			audit_fail(r, 2, AUDIT_NO_INDEX, "two different trees signed "
 			    "at size %" PRIu64 ": the ledger's history holds a "
 			    "signed checkpoint whose root is not that of its "
-			    "first %" PRIu64 " entries", h[k].size, h[k].size);
+			    "first %" PRIu64 " entries", cp[k].size, cp[k].size);
 			rc = 1;
 		}
 	}
 	for (k = 0; k < n; k++)
 		free(notes[k]);
 	free(notes);
-	free(h);
 	free(cp);
 	free(st);
 	return rc;

@@ -358,6 +358,18 @@ client_forget(struct vms_client *c, json_int_t id)
 	json_decref(unhold(c, id));
 }
 
+/* Nothing returned yet: no result, no error object. */
+static void
+reply_clear(json_t **result, struct client_error *rerr)
+{
+	*result = NULL;
+	if (rerr != NULL) {
+		rerr->code = 0;
+		rerr->message[0] = '\0';
+		rerr->data = NULL;
+	}
+}
+
 enum client_status
 client_reply(struct vms_client *c, json_int_t id, json_t **result,
     struct client_error *rerr, char *err, size_t errlen)
@@ -368,12 +380,7 @@ client_reply(struct vms_client *c, json_int_t id, json_t **result,
 	size_t len;
 	uint64_t deadline = 0;
 
-	*result = NULL;
-	if (rerr != NULL) {
-		rerr->code = 0;
-		rerr->message[0] = '\0';
-		rerr->data = NULL;
-	}
+	reply_clear(result, rerr);
 	if (!waiting(c, id, 1)) {
 		seterr(err, errlen, "%s: no request %" JSON_INTEGER_FORMAT
 		    " is waiting for its reply", c->addr, id);
@@ -444,12 +451,7 @@ client_call(struct vms_client *c, const char *method, json_t *params,
 {
 	json_int_t id;
 
-	*result = NULL;
-	if (rerr != NULL) {
-		rerr->code = 0;
-		rerr->message[0] = '\0';
-		rerr->data = NULL;
-	}
+	reply_clear(result, rerr);
 	if (client_send(c, method, params, &id, err, errlen) != CLIENT_OK)
 		return CLIENT_FAILED;
 	return client_reply(c, id, result, rerr, err, errlen);
