@@ -247,6 +247,11 @@ build/san/tests/ledger-forge: $(FORGE_OBJ) $(SLIBS_A)
 build/tests/oracle-sign: tests/tools/oracle-sign.c build/libvms.a | $(GEN_HDRS)
 	@mkdir -p $(dir $@)
 	$(REL_CC) $(DEPFLAGS) $(INC_LIBVMS) $(LDFLAGS) -o $@ $< build/libvms.a $(PKG_LIBS)
+# A test-only LD_PRELOAD library: fdatasync of a set length
+# (tests/integration/daemon-pipeline.sh).
+build/tests/flushdelay.so: tests/tools/flushdelay.c
+	@mkdir -p $(dir $@)
+	$(REL_CC) $(DEPFLAGS) -shared -fPIC $(LDFLAGS) -o $@ $< -ldl
 build/bench/benchlib.o: bench/benchlib.c | $(LUA_HDR) $(GEN_HDRS)
 	@mkdir -p $(dir $@)
 	$(REL_CC) $(DEPFLAGS) -c -o $@ $<
@@ -325,7 +330,8 @@ MAKEFLAGS += --no-builtin-rules
 # The README's test command. Builds the sanitizer binaries and runs every test.
 check: deps
 	$(MAKE) all build/san/vmsd build/san/vmsctl $(UNIT_BIN) \
-	    build/san/tests/ledger-forge build/tests/oracle-sign $(REPLAY_BIN)
+	    build/san/tests/ledger-forge build/tests/oracle-sign \
+	    build/tests/flushdelay.so $(REPLAY_BIN)
 	tests/run
 
 test: check

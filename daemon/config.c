@@ -76,6 +76,7 @@ config_defaults(struct vmsd_config *c)
 	c->snapshot_interval = 10000;
 	c->batch_max = 256;
 	c->commits_in_flight = 2;
+	c->commit_beside_after = 200;
 	c->handoff = 1;
 	c->debug_auth = 0;
 	c->origin_prefix = default_origin_prefix(&c->origin_unqualified);
@@ -472,6 +473,10 @@ config_set(struct vmsd_config *c, const char *key, const char *v,
 			return -1;
 		}
 		c->commits_in_flight = (unsigned)n;
+	} else if (strcmp(key, "commit_beside_after") == 0) {
+		if (parse_uint(v, 0, 1000000, &n) != 0)
+			goto bad_uint;
+		c->commit_beside_after = (unsigned)n;
 	} else if (strcmp(key, "handoff") == 0) {
 		if (parse_bool(v, &c->handoff) != 0) {
 			seterr(err, errlen, "bad value '%s' for handoff "

@@ -40,6 +40,7 @@ struct vmsd_config {
 	uint64_t	 snapshot_interval;	/* entries */
 	unsigned	 batch_max;
 	unsigned	 commits_in_flight;	/* 1 or 2 */
+	unsigned	 commit_beside_after;	/* µs (worker.c) */
 	int		 handoff;	/* calls' connections to workers */
 	int		 debug_auth;
 	char		*origin_prefix;

@@ -141,7 +141,7 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
     void *arg, char *err, size_t errlen)
 {
 	struct proc *p;
-	char snap[32], batch[32], inflight[16], wire[16], otime[16], oout[32];
+	char snap[32], batch[32], inflight[16], beside[16], wire[16], otime[16], oout[32];
 	char **oargs = NULL;
 	const char **argv;
 	size_t i, no = 0;
@@ -166,8 +166,10 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
 	snprintf(batch, sizeof(batch), "%u", vmsd_conf->batch_max);
 	snprintf(inflight, sizeof(inflight), "%u",
 	    vmsd_conf->commits_in_flight);
+	snprintf(beside, sizeof(beside), "%u",
+	    vmsd_conf->commit_beside_after);
 	snprintf(wire, sizeof(wire), "%d", WIRE_VERSION);
-	argv = xcalloc(28 + 4 * vmsd_conf->noracles, sizeof(*argv));
+	argv = xcalloc(30 + 4 * vmsd_conf->noracles, sizeof(*argv));
 	argv[n++] = "vmsd";
 	argv[n++] = "--worker";
 	argv[n++] = spec->name;
@@ -185,6 +187,8 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
 	argv[n++] = batch;
 	argv[n++] = "--commits-in-flight";
 	argv[n++] = inflight;
+	argv[n++] = "--commit-beside-after";
+	argv[n++] = beside;
 	argv[n++] = "--wire";
 	argv[n++] = wire;
 	if (spec->deploy)

@@ -131,6 +131,8 @@ commit_done(struct worker *w, int e)
 
 	w->ffirst = (k + 1) % w->inflight;
 	w->nfly--;
+	if (w->nfly == 0)
+		w->ffirst = 0;	/* (the first thread takes the next) */
 	if (ledger_commit_finish(w->ledger, &w->tickets[k], e, err,
 	    sizeof(err)) != 0) {
 		/* (with a younger one in flight, the ledger must be
@@ -273,12 +275,16 @@ commit_start(struct worker *w, enum commit_how how)
 	}
 	if (w->nfly > 0)
 		w->nbeside++;
+	else if (w->waiting)
+		w->nwaited++;
+	w->waiting = 0;
 	w->nfly++;
 	if (how == COMMIT_HERE) {
 		(void)commit_done(w, ledger_commit_fsync(&w->tickets[k]));
 		return;
 	}
 	committer_submit(w->com[k], &w->tickets[k]);
+	w->fly_usec = mono_usec();
 	w->overlapped = 0;
 }
 
@@ -372,6 +378,31 @@ run_lines(struct worker *w)
 }
 
 /*
+ * The open batch's flush starts beside the one in flight only once that
+ * one has run beside_after µs (commit_beside_after, vmsd.conf(5); unless
+ * lines wait, an oracle ran, or at the end: then at once). A flush that
+ * returns sooner takes the calls run meanwhile into one commit: a fast
+ * disk's flushes (90-220 µs here) then mostly run one at a time, in
+ * bigger batches, and a slow disk's still overlap. Against starting it at
+ * once (bench/README.md, round 22, 32 clients, alternating): on a fast
+ * disk about the same calls/s for ~1 µs less worker CPU per call; with
+ * every flush 0.3 or 1 ms slower, 1.06x and 1.11x the calls/s. 100 and
+ * 300 µs did no better than 200.
+ */
+#define BESIDE_AFTER_US	200	/* the default */
+
+/* µs until the open batch's flush may start beside the one in flight
+ * (the youngest: with room for one more, the only one); 0: now */
+static int64_t
+beside_in(const struct worker *w)
+{
+	int64_t d = (int64_t)(w->fly_usec + w->beside_after) -
+	    (int64_t)mono_usec();
+
+	return d > 0 ? d : 0;
+}
+
+/*
  * Two-stage pipeline: execute batch N+1 (whatever arrives) while the
  * commit thread fdatasyncs batch N; as soon as N returns, acknowledge it
  * and hand N+1 over. With nothing to run, wait in one epoll_wait for input or
@@ -381,6 +412,8 @@ run_lines(struct worker *w)
 static void
 serve(struct worker *w)
 {
+	int urgent;
+
 	for (;;) {
 		/* Group commit: take everything that is already waiting. */
 		while (!w->eof && worker_read_more(w, 0))
@@ -392,11 +425,16 @@ serve(struct worker *w)
 		 * after the oldest in flight unless it can start beside it
 		 * (with nothing to commit, its replies wait for the oldest:
 		 * never spin) */
-		if (w->nfly > 0 && (w->eof || ((w->oracle_ran ||
-		    worker_has_line(w)) && !(w->dirty && commit_room(w)))))
+		urgent = w->eof || w->oracle_ran || worker_has_line(w);
+		if (w->nfly > 0 && (w->eof || (urgent &&
+		    !(w->dirty && commit_room(w)))))
 			(void)commit_end(w);
 		w->oracle_ran = 0;
-		if (w->dirty && commit_room(w))
+		w->beside_wait = -1;
+		if (w->dirty && commit_room(w) && w->nfly > 0 && !urgent &&
+		    (w->beside_wait = beside_in(w)) > 0)
+			w->waiting = 1;	/* (the wait below is cut to it) */
+		else if (w->dirty && commit_room(w))
 			commit_start(w, COMMIT_AUTO);
 		else if (!w->dirty && w->nfly == 0)
 			worker_send_out(w);
@@ -423,6 +461,7 @@ worker_usage(void)
 	fatalx("usage: vmsd --worker NAME --wire V --fd N --dir DIR --key FILE "
 	    "[--head FILE] [--deploy | --attach-fd N] [--snapshot-interval N] "
 	    "[--batch-max N] [--commits-in-flight N] "
+	    "[--commit-beside-after US] "
 	    "[--oracle NAME=PATH] [--oracle-key NAME=KEY] [--oracle-timeout MS] "
 	    "[--oracle-max-output N] [--syslog] [-v] (internal: started by "
 	    "vmsd)");
@@ -442,6 +481,8 @@ worker_main(int argc, char **argv)
 	memset(&w, 0, sizeof(w));
 	w.fd = -1;
 	w.inflight = WORKER_INFLIGHT;
+	w.beside_wait = -1;
+	w.beside_after = BESIDE_AFTER_US;
 	w.lock_fd = -1;
 	w.snap_fd = -1;
 	wconns_init(&w, -1);
@@ -480,6 +521,8 @@ worker_main(int argc, char **argv)
 			w.batch_max = (unsigned)atoi(v), i++;
 		else if (strcmp(a, "--commits-in-flight") == 0)
 			w.inflight = (unsigned)atoi(v), i++;
+		else if (strcmp(a, "--commit-beside-after") == 0)
+			w.beside_after = strtoull(v, NULL, 10), i++;
 		else if (strcmp(a, "--oracle") == 0 ||
 		    strcmp(a, "--oracle-key") == 0) {
 			if (worker_oracle_option(&w, a, v) != 0)
@@ -549,13 +592,14 @@ worker_main(int argc, char **argv)
 		note_nonce_counts(w.signer, &used, &missed);
 		log_info("stopped at %llu entries; %llu batches committed, "
 		    "%llu of them while the next one executed, %llu flushed "
-		    "beside the one before; %llu "
+		    "beside the one before, %llu waited for it instead; %llu "
 		    "checkpoints signed with a nonce made ahead, %llu without; "
 		    "nonce thread woken %llu times",
 		    (unsigned long long)ledger_committed_size(w.ledger),
 		    (unsigned long long)w.ncommits,
 		    (unsigned long long)w.noverlap,
 		    (unsigned long long)w.nbeside,
+		    (unsigned long long)w.nwaited,
 		    (unsigned long long)used, (unsigned long long)missed,
 		    (unsigned long long)wakes);
 	}

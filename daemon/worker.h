@@ -162,8 +162,18 @@ struct worker {
 	uint64_t	 ncommits;	/* batches committed */
 	uint64_t	 noverlap;	/* of which while calls executed */
 	uint64_t	 nbeside;	/* of which flushed beside another */
+	uint64_t	 nwaited;	/* of which waited (beside_in) and
+					   then went alone */
+	int		 waiting;	/* the open batch has waited so */
 	int		 overlapped;	/* a call ran while the one in flight
 					   was being fdatasynced */
+	uint64_t	 fly_usec;	/* mono_usec() when the youngest
+					   commit in flight was handed over */
+	uint64_t	 beside_after;	/* µs: commit_beside_after,
+					   vmsd.conf(5) (worker.c) */
+	int64_t		 beside_wait;	/* µs the blocking wait may last at
+					   most for the open batch's flush to
+					   start beside; -1: no such limit */
 	int		 must_exit;	/* restart after this batch */
 	/* the open batch's call replies, in request order */
 	struct receipt_hole *holes;

@@ -25,6 +25,42 @@
 
 #define WPOLL_EVENTS	64	/* per epoll_wait; the rest stay ready */
 
+/*
+ * One epoll_wait, at most `usec` long if that is 0 or more, else as long
+ * as the attached connections' timeouts (ms) allow. A limit in µs
+ * (worker.c's wait for a flush to start beside the one in flight, a few
+ * hundred) takes epoll_pwait2; on a kernel without it (before 5.11),
+ * epoll_wait with the limit rounded up to a millisecond.
+ */
+static int
+wait_events(struct worker *w, struct epoll_event *ev, int block,
+    int64_t usec)
+{
+	static int no_pwait2;
+	struct timespec ts;
+	int n, ms = block ? wconns_timeout(w) : 0;
+
+	if (block && usec >= 0 && (ms < 0 || (int64_t)ms * 1000 > usec)) {
+		if (!no_pwait2) {
+			ts.tv_sec = (time_t)(usec / 1000000);
+			ts.tv_nsec = (long)(usec % 1000000) * 1000;
+			while ((n = epoll_pwait2(w->ep, ev, WPOLL_EVENTS, &ts,
+			    NULL)) < 0 && errno == EINTR)
+				;
+			if (n >= 0)
+				return n;
+			if (errno != ENOSYS)
+				fatal("epoll_pwait2");
+			no_pwait2 = 1;
+		}
+		ms = (int)((usec + 999) / 1000);
+	}
+	while ((n = epoll_wait(w->ep, ev, WPOLL_EVENTS, ms)) < 0)
+		if (errno != EINTR)
+			fatal("epoll_wait");
+	return n;
+}
+
 static char tag_vmsd, tag_snap;
 /* one per commit thread, so that only the one that returned is read */
 static char tag_commit[WORKER_INFLIGHT];
@@ -118,8 +154,9 @@ read_vmsd(struct worker *w)
  * Read what is available, from vmsd and from the attached connections;
  * block only if asked, until input arrives, a snapshot being written
  * ends (to reap it), the commit in flight returns (serve() acknowledges
- * it) or an attached connection's deadline passes. 1 if input was read,
- * 0 on EOF or nothing.
+ * it), an attached connection's deadline passes or w->beside_wait µs
+ * have (if set: serve()'s, for one wait). 1 if input was read, 0 on EOF
+ * or nothing.
  *
  * A look that would not block, made before any request has run since a
  * wait that blocked, is skipped (w->fresh): that wait has just taken
@@ -139,10 +176,8 @@ worker_read_more(struct worker *w, int block)
 	if (!block && w->fresh)
 		return 0;
 	w->fresh = block;
-	while ((n = epoll_wait(w->ep, ev, WPOLL_EVENTS, block ?
-	    wconns_timeout(w) : 0)) < 0)
-		if (errno != EINTR)
-			fatal("epoll_wait");
+	n = wait_events(w, ev, block, w->beside_wait);
+	w->beside_wait = -1;
 	for (i = 0; i < n; i++) {
 		tag = ev[i].data.ptr;
 		if (tag == &tag_vmsd)

@@ -104,10 +104,6 @@ fi
 # is half empty, not once per batch (a wake-up costs the main thread more
 # than the nonce).
 $RPC -s "$T/s.sock" load --clients 1 --calls 100 --contract c --method inc >"$T/load3.json"
-# 16 clients for the last worker too (the load before the kill above,
-# handed over to the worker killed, went with it): batches in flight
-# beside each other, for two_commits_in_flight below
-$RPC -s "$T/s.sock" load --clients 16 --calls 30 --contract c --method inc >"$T/load5.json"
 
 stop_vmsd
 if grep -q "stopped at [0-9]* entries; [1-9][0-9]* batches committed, [0-9]* of them while the next one executed" "$T/log"; then
@@ -126,15 +122,6 @@ else
 	fail checkpoints_signed_with_nonces_made_ahead "$(grep 'stopped at' "$T/log" | tail -1)"
 fi
 stopline=$(grep 'stopped at' "$T/log" | tail -1)
-# Two commits in flight (worker.c, ledger_commits_in_flight): under 16
-# clients a batch's flush starts beside the one before it.
-beside=$(printf '%s\n' "$stopline" | sed -n 's/.*, \([0-9]*\) flushed beside the one before.*/\1/p')
-if [ -n "$beside" ] && [ "$beside" -gt 0 ]; then
-	pass two_commits_in_flight
-	echo "     ($beside batches flushed beside the one before)"
-else
-	fail two_commits_in_flight "$stopline"
-fi
 batches=$(printf '%s\n' "$stopline" | sed -n 's/.*; \([0-9]*\) batches committed.*/\1/p')
 wakes=$(printf '%s\n' "$stopline" | sed -n 's/.*nonce thread woken \([0-9]*\) times.*/\1/p')
 if [ "$($JGET ok <"$T/load3.json")" = 100 ] && [ -n "$batches" ] &&
@@ -167,3 +154,59 @@ if [ "$nthreads" -eq 3 ] && [ "$($JGET ok <"$T/load4.json")" = 480 ] &&
 else
 	fail one_commit_in_flight "ok=$($JGET ok <"$T/load4.json") entries $size0 -> $size1; worker $wpid threads $nthreads; $stopline"
 fi
+
+# Two commits in flight (worker.c, ledger_commits_in_flight), with
+# flushes of a set length (tests/tools/flushdelay.c, preloaded into vmsd
+# and its workers alone, after the sanitizer's runtime if it has one): a
+# batch whose calls have run while a flush is in flight waits for it, up
+# to commit_beside_after µs, then flushes beside it. The worker's stop
+# line counts both.
+preload=$(ldd "$VMSD" 2>/dev/null | awk '/libasan/ { print $3 }')
+preload=${preload:+$preload:}$TOP/build/tests/flushdelay.so
+# flushes_of US NAME [CONF]: vmsd with flushes of US µs and CONF (printf
+# %b), 16 clients' 8 calls each; sets beside and waited from the stop
+# line; 0 if all 128 were acknowledged and the stop line was found
+flushes_of() {
+	printf 'idle_timeout = 60\n%b' "${3:-}" >"$T/vmsd.conf"
+	VMSD_ENV="LD_PRELOAD=$preload FLUSHDELAY_US=$1"
+	start_vmsd || { VMSD_ENV=; return 1; }
+	VMSD_ENV=
+	$RPC -s "$T/s.sock" load --clients 16 --calls 8 --contract c \
+	    --method inc >"$T/$2.json"
+	stop_vmsd
+	stopline=$(grep 'stopped at' "$T/log" | tail -1)
+	beside=$(printf '%s\n' "$stopline" | sed -n \
+	    's/.*, \([0-9]*\) flushed beside the one before.*/\1/p')
+	waited=$(printf '%s\n' "$stopline" | sed -n \
+	    's/.*, \([0-9]*\) waited for it instead.*/\1/p')
+	[ "$($JGET ok <"$T/$2.json")" = 128 ] && [ -n "$beside" ] &&
+	    [ -n "$waited" ]
+}
+# Flushes of 300 ms, the default 200 µs: the batches that ran during one
+# are flushed beside it. (Whether the worker's own timer or the next
+# call's arrival woke it for that, the counts do not tell.)
+if flushes_of 300000 slow && [ "$beside" -gt 0 ]; then
+	pass beside_a_slow_flush
+	echo "     ($beside batches flushed beside the one before, $waited waited for it)"
+else
+	fail beside_a_slow_flush "$stopline"
+fi
+# Flushes of 100 ms with commit_beside_after a second: every batch that
+# ran during one waits for it, none is flushed beside it.
+if flushes_of 100000 waits 'commit_beside_after = 1000000\n' &&
+    [ "$beside" -eq 0 ] && [ "$waited" -gt 0 ]; then
+	pass waits_for_a_flush_shorter_than_commit_beside_after
+	echo "     ($waited batches waited for the one before)"
+else
+	fail waits_for_a_flush_shorter_than_commit_beside_after "$stopline"
+fi
+# commit_beside_after = 0: beside at once, as soon as the calls have run.
+if flushes_of 100000 atonce 'commit_beside_after = 0\n' &&
+    [ "$beside" -gt 0 ] && [ "$waited" -eq 0 ]; then
+	pass commit_beside_after_0_flushes_at_once
+	echo "     ($beside batches flushed beside the one before)"
+else
+	fail commit_beside_after_0_flushes_at_once "$stopline"
+fi
+# (the log since one_commit_in_flight's start: four vmsd runs)
+check_sanitizer_log

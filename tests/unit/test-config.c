@@ -144,6 +144,36 @@ TEST(commits_in_flight)
 	}
 }
 
+/* commit_beside_after: µs, 0 to a second; 200 by default. */
+TEST(commit_beside_after)
+{
+	const char *bad[] = { "-1", "1000001", "200us", "" };
+	struct vmsd_config c;
+	char err[VMS_ERRLEN], line[64], want[256];
+	size_t i;
+
+	config_defaults(&c);
+	CHECK_EQ_INT(c.commit_beside_after, 200);
+	config_free(&c);
+	CHECK_EQ_INT(load_line(&c, "commit_beside_after = 0", err,
+	    sizeof(err)), 0);
+	CHECK_EQ_INT(c.commit_beside_after, 0);
+	config_free(&c);
+	CHECK_EQ_INT(load_line(&c, "commit_beside_after = 1000000", err,
+	    sizeof(err)), 0);
+	CHECK_EQ_INT(c.commit_beside_after, 1000000);
+	config_free(&c);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "commit_beside_after = %s",
+		    bad[i]);
+		CHECK_EQ_INT(load_line(&c, line, err, sizeof(err)), -1);
+		snprintf(want, sizeof(want), "%s:1: bad value '%s' for "
+		    "commit_beside_after (a whole number in range)", path,
+		    bad[i]);
+		CHECK_EQ_STR(err, want);
+	}
+}
+
 /* The keys of clients and their limits: defaults, ranges, sizes. */
 TEST(client_limits)
 {
@@ -363,6 +393,7 @@ main(void)
 	RUN(verbose_flag_wins);
 	RUN(call_timeout);
 	RUN(commits_in_flight);
+	RUN(commit_beside_after);
 	RUN(client_limits);
 	RUN(origin_prefix_default);
 	RUN(log_filter);

@@ -34,10 +34,11 @@ check() {	# check NAME WHY CMD...: PASS if CMD succeeds
 	if "$@"; then pass "$n"; else fail "$n" "$why"; fi
 }
 
-# start_vmsd [ARGS...]: run vmsd in the background, wait until it answers.
+# start_vmsd [ARGS...]: run vmsd in the background, wait until it answers;
+# with VMSD_ENV's NAME=VALUE words (no spaces) in its environment alone.
 start_vmsd() {
-	"$VMSD" -f "$T/vmsd.conf" --state-dir "$T/state" --socket "$T/s.sock" \
-	    "$@" >>"$T/log" 2>&1 </dev/null &
+	env $VMSD_ENV "$VMSD" -f "$T/vmsd.conf" --state-dir "$T/state" \
+	    --socket "$T/s.sock" "$@" >>"$T/log" 2>&1 </dev/null &
 	VPID=$!
 	i=0
 	while [ $i -lt 100 ]; do
