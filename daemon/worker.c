@@ -285,6 +285,7 @@ commit_start(struct worker *w, enum commit_how how)
 	}
 	committer_submit(w->com[k], &w->tickets[k]);
 	w->fly_usec = mono_usec();
+	w->fly_n = n;
 	w->overlapped = 0;
 }
 
@@ -379,26 +380,33 @@ run_lines(struct worker *w)
 
 /*
  * The open batch's flush starts beside the one in flight only once that
- * one has run beside_after µs (commit_beside_after, vmsd.conf(5); unless
- * lines wait, an oracle ran, or at the end: then at once). A flush that
- * returns sooner takes the calls run meanwhile into one commit: a fast
- * disk's flushes (90-220 µs here) then mostly run one at a time, in
- * bigger batches, and a slow disk's still overlap. Against starting it at
- * once (bench/README.md, round 22, 32 clients, alternating): on a fast
- * disk about the same calls/s for ~1 µs less worker CPU per call; with
- * every flush 0.3 or 1 ms slower, 1.06x and 1.11x the calls/s. 100 and
- * 300 µs did no better than 200.
+ * one has run beside_after µs (commit_beside_after, vmsd.conf(5)), if it
+ * holds BESIDE_MIN_CALLS calls or more; else, or when lines wait, an
+ * oracle ran, or at the end, at once. A flush that returns sooner takes
+ * the calls run meanwhile into one commit. Batches that large mean calls
+ * arrive faster than they are made durable: the host is busy, and a flush
+ * saved (its fdatasync, signature and receipts, ~70 µs of CPU) goes to
+ * calls. With smaller ones few callers wait, each for its own flush: a
+ * wait would cost them more than the flush does. Against starting it at
+ * once (bench/README.md, round 22, alternating pairs): 32 clients on a
+ * fast disk (flushes of 90-220 µs) 1.04x the calls/s for ~1 µs less worker
+ * CPU a call; with every flush 0.3 or 1 ms slower 1.12x and 1.09x; 8 and
+ * 128 clients the same. Waiting for any batch (no minimum) cost 8 clients
+ * 10 %; 100 and 300 µs did no better than 200.
  */
-#define BESIDE_AFTER_US	200	/* the default */
+#define BESIDE_AFTER_US		200	/* the default */
+#define BESIDE_MIN_CALLS	8
 
 /* µs until the open batch's flush may start beside the one in flight
  * (the youngest: with room for one more, the only one); 0: now */
 static int64_t
 beside_in(const struct worker *w)
 {
-	int64_t d = (int64_t)(w->fly_usec + w->beside_after) -
-	    (int64_t)mono_usec();
+	int64_t d;
 
+	if (w->fly_n < BESIDE_MIN_CALLS)
+		return 0;
+	d = (int64_t)(w->fly_usec + w->beside_after) - (int64_t)mono_usec();
 	return d > 0 ? d : 0;
 }
 

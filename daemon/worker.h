@@ -169,6 +169,7 @@ struct worker {
 					   was being fdatasynced */
 	uint64_t	 fly_usec;	/* mono_usec() when the youngest
 					   commit in flight was handed over */
+	unsigned	 fly_n;		/* requests in the youngest in flight */
 	uint64_t	 beside_after;	/* µs: commit_beside_after,
 					   vmsd.conf(5) (worker.c) */
 	int64_t		 beside_wait;	/* µs the blocking wait may last at

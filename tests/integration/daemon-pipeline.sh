@@ -158,50 +158,58 @@ fi
 # Two commits in flight (worker.c, ledger_commits_in_flight), with
 # flushes of a set length (tests/tools/flushdelay.c, preloaded into vmsd
 # and its workers alone, after the sanitizer's runtime if it has one): a
-# batch whose calls have run while a flush is in flight waits for it, up
-# to commit_beside_after µs, then flushes beside it. The worker's stop
-# line counts both.
+# batch whose calls have run while the flush of one of 8 calls or more is
+# in flight waits for it, up to commit_beside_after µs, then flushes
+# beside it; behind a smaller one it flushes beside it at once. The
+# worker's stop line counts both.
 preload=$(ldd "$VMSD" 2>/dev/null | awk '/libasan/ { print $3 }')
 preload=${preload:+$preload:}$TOP/build/tests/flushdelay.so
-# flushes_of US NAME [CONF]: vmsd with flushes of US µs and CONF (printf
-# %b), 16 clients' 8 calls each; sets beside and waited from the stop
-# line; 0 if all 128 were acknowledged and the stop line was found
+# flushes_of US CLIENTS NAME [CONF]: vmsd with flushes of US µs and CONF
+# (printf %b), CLIENTS clients' 8 calls each; sets beside and waited from
+# the stop line; 0 if every call was acknowledged and the stop line found
 flushes_of() {
-	printf 'idle_timeout = 60\n%b' "${3:-}" >"$T/vmsd.conf"
+	printf 'idle_timeout = 60\n%b' "${4:-}" >"$T/vmsd.conf"
 	VMSD_ENV="LD_PRELOAD=$preload FLUSHDELAY_US=$1"
 	start_vmsd || { VMSD_ENV=; return 1; }
 	VMSD_ENV=
-	$RPC -s "$T/s.sock" load --clients 16 --calls 8 --contract c \
-	    --method inc >"$T/$2.json"
+	$RPC -s "$T/s.sock" load --clients "$2" --calls 8 --contract c \
+	    --method inc >"$T/$3.json"
 	stop_vmsd
 	stopline=$(grep 'stopped at' "$T/log" | tail -1)
 	beside=$(printf '%s\n' "$stopline" | sed -n \
 	    's/.*, \([0-9]*\) flushed beside the one before.*/\1/p')
 	waited=$(printf '%s\n' "$stopline" | sed -n \
 	    's/.*, \([0-9]*\) waited for it instead.*/\1/p')
-	[ "$($JGET ok <"$T/$2.json")" = 128 ] && [ -n "$beside" ] &&
+	[ "$($JGET ok <"$T/$3.json")" = $(($2 * 8)) ] && [ -n "$beside" ] &&
 	    [ -n "$waited" ]
 }
-# Flushes of 300 ms, the default 200 µs: the batches that ran during one
-# are flushed beside it. (Whether the worker's own timer or the next
-# call's arrival woke it for that, the counts do not tell.)
-if flushes_of 300000 slow && [ "$beside" -gt 0 ]; then
+# Flushes of 300 ms, commit_beside_after's default 200 µs, 16 clients:
+# batches flushed beside the one before.
+if flushes_of 300000 16 slow && [ "$beside" -gt 0 ]; then
 	pass beside_a_slow_flush
 	echo "     ($beside batches flushed beside the one before, $waited waited for it)"
 else
 	fail beside_a_slow_flush "$stopline"
 fi
-# Flushes of 100 ms with commit_beside_after a second: every batch that
-# ran during one waits for it, none is flushed beside it.
-if flushes_of 100000 waits 'commit_beside_after = 1000000\n' &&
-    [ "$beside" -eq 0 ] && [ "$waited" -gt 0 ]; then
-	pass waits_for_a_flush_shorter_than_commit_beside_after
-	echo "     ($waited batches waited for the one before)"
+# Flushes of 100 ms with commit_beside_after a second, 16 clients: the
+# calls that run while a batch of 8 or more is flushed wait for it.
+if flushes_of 100000 16 waits 'commit_beside_after = 1000000\n' &&
+    [ "$waited" -gt 0 ]; then
+	pass waits_behind_a_batch_of_8_calls
+	echo "     ($waited batches waited for the one before, $beside flushed beside it)"
 else
-	fail waits_for_a_flush_shorter_than_commit_beside_after "$stopline"
+	fail waits_behind_a_batch_of_8_calls "$stopline"
 fi
-# commit_beside_after = 0: beside at once, as soon as the calls have run.
-if flushes_of 100000 atonce 'commit_beside_after = 0\n' &&
+# The same with 4 clients: no batch of 8, none waits.
+if flushes_of 100000 4 small 'commit_beside_after = 1000000\n' &&
+    [ "$waited" -eq 0 ] && [ "$beside" -gt 0 ]; then
+	pass never_waits_behind_fewer_calls
+	echo "     ($beside batches flushed beside the one before)"
+else
+	fail never_waits_behind_fewer_calls "$stopline"
+fi
+# commit_beside_after = 0, 16 clients: beside at once, none waits.
+if flushes_of 100000 16 atonce 'commit_beside_after = 0\n' &&
     [ "$beside" -gt 0 ] && [ "$waited" -eq 0 ]; then
 	pass commit_beside_after_0_flushes_at_once
 	echo "     ($beside batches flushed beside the one before)"
