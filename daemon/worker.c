@@ -388,11 +388,11 @@ run_lines(struct worker *w)
  * saved (its fdatasync, signature and receipts, ~70 µs of CPU) goes to
  * calls. With smaller ones few callers wait, each for its own flush: a
  * wait would cost them more than the flush does. Against starting it at
- * once (bench/README.md, round 22, alternating pairs): 32 clients on a
- * fast disk (flushes of 90-220 µs) 1.04x the calls/s for ~1 µs less worker
- * CPU a call; with every flush 0.3 or 1 ms slower 1.12x and 1.09x; 8 and
- * 128 clients the same. Waiting for any batch (no minimum) cost 8 clients
- * 10 %; 100 and 300 µs did no better than 200.
+ * once (bench/README.md, round 22, medians of alternating pairs): 32
+ * clients on a fast disk (flushes of 90-220 µs) 1.07x the calls/s for 1 µs
+ * less worker CPU a call; with every flush 0.3 or 1 ms slower 1.15x and
+ * 1.09x; 8 and 128 clients the same. Waiting behind any batch (no
+ * minimum) cost 8 clients 10 %; 100 and 300 µs did no better than 200.
  */
 #define BESIDE_AFTER_US		200	/* the default */
 #define BESIDE_MIN_CALLS	8
