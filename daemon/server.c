@@ -210,8 +210,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	http_configure();
 	log_info("configuration reloaded (new snapshot_interval, "
 	    "batch_max, commits_in_flight and commit_beside_after apply to "
-	    "workers started from "
-	    "now on)");
+	    "workers started from now on)");
 	ready();
 }
 
