@@ -183,38 +183,38 @@ flushes_of() {
 	[ "$($JGET ok <"$T/$3.json")" = $(($2 * 8)) ] && [ -n "$beside" ] &&
 	    [ -n "$waited" ]
 }
+# is N as WANT says: 0 none, + some, - any
+counted() {
+	case $2 in
+	0) [ "$1" -eq 0 ] ;;
+	+) [ "$1" -gt 0 ] ;;
+	*) true ;;
+	esac
+}
+# flush_case NAME US CLIENTS CONF BESIDE WAITED: PASS NAME if flushes_of
+# US CLIENTS runs with CONF and the batches flushed beside and those that
+# waited are counted as BESIDE and WAITED say (counted)
+flush_case() {
+	if flushes_of "$2" "$3" "$1" "$4" && counted "$beside" "$5" &&
+	    counted "$waited" "$6"; then
+		pass "$1"
+		echo "     ($beside batches flushed beside the one before, $waited waited for it)"
+	else
+		fail "$1" "$stopline"
+	fi
+}
 # Flushes of 300 ms, commit_beside_after's default 200 µs, 16 clients:
 # batches flushed beside the one before.
-if flushes_of 300000 16 slow && [ "$beside" -gt 0 ]; then
-	pass beside_a_slow_flush
-	echo "     ($beside batches flushed beside the one before, $waited waited for it)"
-else
-	fail beside_a_slow_flush "$stopline"
-fi
+flush_case beside_a_slow_flush 300000 16 '' + -
 # Flushes of 100 ms with commit_beside_after a second, 16 clients: the
 # calls that run while a batch of 8 or more is flushed wait for it.
-if flushes_of 100000 16 waits 'commit_beside_after = 1000000\n' &&
-    [ "$waited" -gt 0 ]; then
-	pass waits_behind_a_batch_of_8_calls
-	echo "     ($waited batches waited for the one before, $beside flushed beside it)"
-else
-	fail waits_behind_a_batch_of_8_calls "$stopline"
-fi
+flush_case waits_behind_a_batch_of_8_calls 100000 16 \
+    'commit_beside_after = 1000000\n' - +
 # The same with 4 clients: no batch of 8, none waits.
-if flushes_of 100000 4 small 'commit_beside_after = 1000000\n' &&
-    [ "$waited" -eq 0 ] && [ "$beside" -gt 0 ]; then
-	pass never_waits_behind_fewer_calls
-	echo "     ($beside batches flushed beside the one before)"
-else
-	fail never_waits_behind_fewer_calls "$stopline"
-fi
+flush_case never_waits_behind_fewer_calls 100000 4 \
+    'commit_beside_after = 1000000\n' + 0
 # commit_beside_after = 0, 16 clients: beside at once, none waits.
-if flushes_of 100000 16 atonce 'commit_beside_after = 0\n' &&
-    [ "$beside" -gt 0 ] && [ "$waited" -eq 0 ]; then
-	pass commit_beside_after_0_flushes_at_once
-	echo "     ($beside batches flushed beside the one before)"
-else
-	fail commit_beside_after_0_flushes_at_once "$stopline"
-fi
+flush_case commit_beside_after_0_flushes_at_once 100000 16 \
+    'commit_beside_after = 0\n' + 0
 # (the log since one_commit_in_flight's start: four vmsd runs)
 check_sanitizer_log

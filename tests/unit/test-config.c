@@ -121,12 +121,28 @@ TEST(call_timeout)
 	CHECK_EQ_INT(load_line(&c, "call_timeout = 5s", err, sizeof(err)), -1);
 }
 
+/* Each "KEY = bad[i]" line is refused with "bad value ... (WHY)". */
+static void
+refused(const char *key, const char *const *bad, size_t n, const char *why)
+{
+	struct vmsd_config c;
+	char err[VMS_ERRLEN], line[64], want[256];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(line, sizeof(line), "%s = %s", key, bad[i]);
+		CHECK_EQ_INT(load_line(&c, line, err, sizeof(err)), -1);
+		snprintf(want, sizeof(want), "%s:1: bad value '%s' for %s (%s)",
+		    path, bad[i], key, why);
+		CHECK_EQ_STR(err, want);
+	}
+}
+
 TEST(commits_in_flight)
 {
 	const char *bad[] = { "0", "3", "two", "" };
 	struct vmsd_config c;
-	char err[VMS_ERRLEN], line[64], want[256];
-	size_t i;
+	char err[VMS_ERRLEN];
 
 	config_defaults(&c);
 	CHECK_EQ_INT(c.commits_in_flight, 2);
@@ -135,13 +151,8 @@ TEST(commits_in_flight)
 	    0);
 	CHECK_EQ_INT(c.commits_in_flight, 1);
 	config_free(&c);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(line, sizeof(line), "commits_in_flight = %s", bad[i]);
-		CHECK_EQ_INT(load_line(&c, line, err, sizeof(err)), -1);
-		snprintf(want, sizeof(want), "%s:1: bad value '%s' for "
-		    "commits_in_flight (1 or 2)", path, bad[i]);
-		CHECK_EQ_STR(err, want);
-	}
+	refused("commits_in_flight", bad, sizeof(bad) / sizeof(bad[0]),
+	    "1 or 2");
 }
 
 /* commit_beside_after: µs, 0 to a second; 200 by default. */
@@ -149,8 +160,7 @@ TEST(commit_beside_after)
 {
 	const char *bad[] = { "-1", "1000001", "200us", "" };
 	struct vmsd_config c;
-	char err[VMS_ERRLEN], line[64], want[256];
-	size_t i;
+	char err[VMS_ERRLEN];
 
 	config_defaults(&c);
 	CHECK_EQ_INT(c.commit_beside_after, 200);
@@ -163,15 +173,8 @@ TEST(commit_beside_after)
 	    sizeof(err)), 0);
 	CHECK_EQ_INT(c.commit_beside_after, 1000000);
 	config_free(&c);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(line, sizeof(line), "commit_beside_after = %s",
-		    bad[i]);
-		CHECK_EQ_INT(load_line(&c, line, err, sizeof(err)), -1);
-		snprintf(want, sizeof(want), "%s:1: bad value '%s' for "
-		    "commit_beside_after (a whole number in range)", path,
-		    bad[i]);
-		CHECK_EQ_STR(err, want);
-	}
+	refused("commit_beside_after", bad, sizeof(bad) / sizeof(bad[0]),
+	    "a whole number in range");
 }
 
 /* The keys of clients and their limits: defaults, ranges, sizes. */
