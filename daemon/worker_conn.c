@@ -356,8 +356,18 @@ push_route(struct worker *w, struct wconn *c, uint64_t wid, const json_t *id,
 	r->wid = wid;
 	r->c = c;
 	r->id = NULL;
-	if (!notification && (id == NULL || (r->id = json_dumps(id,
-	    JSON_COMPACT | JSON_ENCODE_ANY)) == NULL))
+	/* the id as jansson writes it (jbuf_value_ordered: without its
+	 * dumper's allocations, 2 % of the worker's time at one client) */
+	if (!notification && id != NULL) {
+		struct jbuf b;
+
+		jbuf_init(&b);
+		if (jbuf_value_ordered(&b, id) == 0)
+			r->id = b.s;
+		else
+			jbuf_free(&b);
+	}
+	if (!notification && r->id == NULL)
 		r->id = xstrdup("null");
 	c->routes++;
 	return r;

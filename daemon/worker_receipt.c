@@ -222,8 +222,8 @@ void
 worker_fill_receipts(struct worker *w, const char *note, uint64_t size)
 {
 	struct filled f;
-	json_t *js;
-	char err[VMS_ERRLEN], *notejson;
+	struct jbuf notejson;
+	char err[VMS_ERRLEN];
 	size_t i;
 	int consecutive = 1;
 
@@ -250,17 +250,18 @@ worker_fill_receipts(struct worker *w, const char *note, uint64_t size)
 			    size, w->proofs[i], &w->prooflens[i], err,
 			    sizeof(err)) != 0)
 				fatalx("receipts: %s", err);
-	/* the checkpoint, as a JSON string, once for the batch */
-	if ((js = json_string(note)) == NULL ||
-	    (notejson = json_dumps(js, JSON_ENCODE_ANY | JSON_COMPACT)) == NULL)
+	/* the checkpoint, as a JSON string, once for the batch (jbuf_str:
+	 * the text jansson writes, without its allocations, 4 % of the
+	 * worker's time at one client) */
+	jbuf_init(&notejson);
+	if (jbuf_str(&notejson, note, strlen(note)) != 0)
 		fatalx("receipts: cannot encode the checkpoint");
-	json_decref(js);
 	memset(&f, 0, sizeof(f));
-	f.notejson = notejson;
+	f.notejson = notejson.s;
 	f.size = size;
 	w->out_calls.n = 0;	/* every call's reply is a hole until now */
 	splice_holes(w, put_filled, &f);
-	free(notejson);
+	jbuf_free(&notejson);
 	jbuf_free(&f.t);
 }
 

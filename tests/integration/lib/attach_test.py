@@ -36,6 +36,12 @@ def case_basic():
             break
         last_index = res["index"]
     say(ok, "pipelined_calls_in_order", why)
+    # every kind of id comes back as sent (the worker writes it itself;
+    # ids with a fraction are refused as before)
+    ids = ["a\"b\\c\n\u0001\u00e9\u2014", -7, 2 ** 53, -2 ** 63, "", None]
+    got = [c.rpc(call(i, "get")) for i in ids]
+    say(all(r.get("id") == i and "result" in r for r, i in zip(got, ids)),
+        "ids_echoed", got)
     # the caller is the peer, as on any connection
     r = c.rpc(call(2, "whoami"))
     say(r.get("result", {}).get("value") == "unix:" +
