@@ -22,8 +22,8 @@ wire_put_attach(struct jbuf *b, const json_t *id, const char *caller,
 
 	if (id != NULL && !json_is_integer(id) && !json_is_string(id) &&
 	    !json_is_null(id)) {
-		seterr(err, errlen, "attach: the id must be a number, string "
-		    "or null");
+		seterr(err, errlen, "attach: the id must be an integer, a "
+		    "string or null");
 		return -1;
 	}
 	wire_add_str(b, "{\"attach\":");

@@ -242,8 +242,8 @@ proto_check_request(json_t *m, const char **method, json_t **params,
 	}
 	v = json_object_get(m, "id");
 	if (v && !json_is_integer(v) && !json_is_string(v) && !json_is_null(v)) {
-		seterr(err, errlen, "invalid request: id must be a number, "
-		    "string or null");
+		seterr(err, errlen, "invalid request: id must be an "
+		    "integer, a string or null");
 		return RPC_INVALID_REQUEST;
 	}
 	*id = v;

@@ -42,6 +42,10 @@ def case_basic():
     got = [c.rpc(call(i, "get")) for i in ids]
     say(all(r.get("id") == i and "result" in r for r, i in zip(got, ids)),
         "ids_echoed", got)
+    r = c.rpc(call(1.5, "get"))
+    say(r.get("id") is None and r.get("error", {}).get("code") == -32600 and
+        "id must be an integer, a string or null" in r["error"]["message"],
+        "fractional_id_refused", r)
     # the caller is the peer, as on any connection
     r = c.rpc(call(2, "whoami"))
     say(r.get("result", {}).get("value") == "unix:" +
