@@ -78,6 +78,8 @@ committer_run(void *arg)
 {
 	struct committer *c = arg;
 
+	/* (best effort: its name in ps -L, top -H, perf and bench/wakes.sh) */
+	(void)pthread_setname_np(pthread_self(), "vmsd-commit");
 	for (;;) {
 		while (sem_wait(&c->go) != 0)
 			if (errno != EINTR)

@@ -45,6 +45,7 @@ noncer_run(void *arg)
 	struct sched_param sp;
 	int r;
 
+	(void)pthread_setname_np(pthread_self(), "vmsd-nonce");
 	/* (best effort: a filter may refuse both, then it runs as the
 	 * rest) */
 	memset(&sp, 0, sizeof(sp));

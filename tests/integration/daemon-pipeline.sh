@@ -145,7 +145,14 @@ size1=$(rpc info '{"contract":"c"}' | field result.size)
 # (one commit thread, not two: the main thread, it and the nonce thread)
 wpid=$(rpc info '{"contract":"c"}' | field result.pid)
 nthreads=$(ls "/proc/$wpid/task" 2>/dev/null | wc -l)
+# (each named, for ps -L, top -H, perf and bench/wakes.sh)
+tnames=$(cat "/proc/$wpid/task/"*/comm 2>/dev/null | sort | tr '\n' ' ')
 stop_vmsd
+if [ "$tnames" = "vmsd vmsd-commit vmsd-nonce " ]; then
+	pass worker_threads_named
+else
+	fail worker_threads_named "worker $wpid threads: $tnames"
+fi
 stopline=$(grep 'stopped at' "$T/log" | tail -1)
 if [ "$nthreads" -eq 3 ] && [ "$($JGET ok <"$T/load4.json")" = 480 ] &&
     [ $((size1 - size0)) -ge 480 ] &&
