@@ -77,6 +77,7 @@ config_defaults(struct vmsd_config *c)
 	c->batch_max = 256;
 	c->commits_in_flight = 2;
 	c->commit_beside_after = 200;
+	c->commit_inline_max = 8;
 	c->handoff = 1;
 	c->debug_auth = 0;
 	c->origin_prefix = default_origin_prefix(&c->origin_unqualified);
@@ -477,6 +478,10 @@ config_set(struct vmsd_config *c, const char *key, const char *v,
 		if (parse_uint(v, 0, 1000000, &n) != 0)
 			goto bad_uint;
 		c->commit_beside_after = (unsigned)n;
+	} else if (strcmp(key, "commit_inline_max") == 0) {
+		if (parse_uint(v, 1, 65536, &n) != 0)
+			goto bad_uint;
+		c->commit_inline_max = (unsigned)n;
 	} else if (strcmp(key, "handoff") == 0) {
 		if (parse_bool(v, &c->handoff) != 0) {
 			seterr(err, errlen, "bad value '%s' for handoff "

@@ -141,7 +141,7 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
     void *arg, char *err, size_t errlen)
 {
 	struct proc *p;
-	char snap[32], batch[32], inflight[16], beside[16], wire[16];
+	char snap[32], batch[32], inflight[16], beside[16], inl[16], wire[16];
 	char otime[16], oout[32];
 	char **oargs = NULL;
 	const char **argv;
@@ -169,8 +169,9 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
 	    vmsd_conf->commits_in_flight);
 	snprintf(beside, sizeof(beside), "%u",
 	    vmsd_conf->commit_beside_after);
+	snprintf(inl, sizeof(inl), "%u", vmsd_conf->commit_inline_max);
 	snprintf(wire, sizeof(wire), "%d", WIRE_VERSION);
-	argv = xcalloc(30 + 4 * vmsd_conf->noracles, sizeof(*argv));
+	argv = xcalloc(40 + 4 * vmsd_conf->noracles, sizeof(*argv));
 	argv[n++] = "vmsd";
 	argv[n++] = "--worker";
 	argv[n++] = spec->name;
@@ -190,6 +191,8 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
 	argv[n++] = inflight;
 	argv[n++] = "--commit-beside-after";
 	argv[n++] = beside;
+	argv[n++] = "--commit-inline-max";
+	argv[n++] = inl;
 	argv[n++] = "--wire";
 	argv[n++] = wire;
 	if (spec->deploy)

@@ -120,6 +120,53 @@ open_batch_lost(struct worker *w, const char *why)
 	worker_send_out(w);
 }
 
+/*
+ * COMMIT_AUTO flushes here, with nothing in flight and no request
+ * waiting, a lone call, or a batch of up to inline_max calls
+ * (commit_inline_max, vmsd.conf(5)) when the last flushes saw at most
+ * INLINE_ARRIVED requests arrive while they ran (arrived16): few callers,
+ * all in this batch, so little would run beside the flush. A commit
+ * thread costs such a batch two thread switches, the thread's to start
+ * the flush and the main thread's to see it end, ~35 us each on a host
+ * whose idle CPUs halt (bench/README.md, round 23: at 8 clients 1.09x
+ * the calls/s for 5 us less worker CPU a call; at 4 clients 1.2x; 16, 32
+ * and 128 clients, where more arrive, unchanged). What arrives is
+ * counted after each flush by a commit thread (the requests run while it
+ * ran, and those waiting at its end) and after each of 2 calls or more
+ * made here (those waiting at its end), as a moving average.
+ */
+#define INLINE_MAX_CALLS	8	/* the default */
+#define INLINE_ARRIVED		2
+
+/* Requests read and not yet run: one line each. */
+static unsigned
+waiting_lines(const struct worker *w)
+{
+	const char *p = w->in, *e = w->in + w->inlen;
+	unsigned n = (unsigned)w->wc.nready;
+
+	while (p < e && (p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/* One flush saw n requests arrive (the average moves a quarter). */
+static void
+arrived(struct worker *w, uint64_t n)
+{
+	if (n > 1024)
+		n = 1024;
+	w->arrived16 = (w->arrived16 * 3 + (unsigned)n * 16) / 4;
+}
+
+static int
+inline_ok(const struct worker *w, unsigned n)
+{
+	return n <= w->inline_max && w->arrived16 <= INLINE_ARRIVED * 16;
+}
+
 /* The oldest commit in flight's fdatasync returned (e: its errno):
  * finish, acknowledge its batch. 1 if the storage is full and the batch
  * (and the open one) are lost. */
@@ -129,6 +176,8 @@ commit_done(struct worker *w, int e)
 	char err[VMS_ERRLEN];
 	unsigned k = w->ffirst;
 
+	if (w->fly_nrun[k] != UINT64_MAX)	/* (a commit thread's) */
+		arrived(w, w->nrun - w->fly_nrun[k] + waiting_lines(w));
 	w->ffirst = (k + 1) % w->inflight;
 	w->nfly--;
 	if (w->nfly == 0)
@@ -206,10 +255,10 @@ worker_storage_full(struct worker *w, const char *why)
 }
 
 /*
- * How commit_start() runs the fdatasync: here (the latency of a lone
- * client: no thread switch), on the commit thread (the caller has lines
- * to run meanwhile), or either, decided after reading what has arrived
- * (never with lines being run: reading may move them).
+ * How commit_start() runs the fdatasync: here (no thread switch), on the
+ * commit thread (the caller has lines to run meanwhile), or either,
+ * decided after reading what has arrived (never with lines being run:
+ * reading may move them).
  */
 enum commit_how { COMMIT_HERE, COMMIT_THREAD, COMMIT_AUTO };
 
@@ -228,6 +277,7 @@ commit_start(struct worker *w, enum commit_how how)
 	char err[VMS_ERRLEN];
 	enum commit_prepared r;
 	unsigned n = w->nopen, k = (w->ffirst + w->nfly) % w->inflight;
+	int e, probe = 0;
 
 	if (!commit_room(w))
 		fatalx("commit_start: no room for a commit (%u in flight)",
@@ -270,8 +320,10 @@ commit_start(struct worker *w, enum commit_how how)
 	if (how == COMMIT_AUTO) {
 		while (!w->eof && worker_read_more(w, 0))
 			;
-		how = worker_has_line(w) || n > 1 ? COMMIT_THREAD :
-		    COMMIT_HERE;
+		how = worker_has_line(w) ? COMMIT_THREAD : n == 1 ?
+		    COMMIT_HERE : inline_ok(w, n) ? COMMIT_HERE :
+		    COMMIT_THREAD;
+		probe = how == COMMIT_HERE && n > 1;
 	}
 	if (w->nfly > 0)
 		w->nbeside++;
@@ -280,9 +332,18 @@ commit_start(struct worker *w, enum commit_how how)
 	w->waiting = 0;
 	w->nfly++;
 	if (how == COMMIT_HERE) {
-		(void)commit_done(w, ledger_commit_fsync(&w->tickets[k]));
+		w->fly_nrun[k] = UINT64_MAX;
+		e = ledger_commit_fsync(&w->tickets[k]);
+		if (probe) {
+			w->ninline++;
+			while (!w->eof && worker_read_more(w, 0))
+				;
+			arrived(w, waiting_lines(w));
+		}
+		(void)commit_done(w, e);
 		return;
 	}
+	w->fly_nrun[k] = w->nrun;
 	committer_submit(w->com[k], &w->tickets[k]);
 	w->fly_usec = mono_usec();
 	w->fly_n = n;
@@ -363,6 +424,7 @@ run_lines(struct worker *w)
 		} else if (!run_attached(w))
 			continue;	/* an empty line */
 		w->nopen++;
+		w->nrun++;
 		w->fresh = 0;
 		/* A call that waited for an oracle: commit and answer now
 		 * rather than make the calls after it wait for theirs too
@@ -469,7 +531,7 @@ worker_usage(void)
 	fatalx("usage: vmsd --worker NAME --wire V --fd N --dir DIR --key FILE "
 	    "[--head FILE] [--deploy | --attach-fd N] [--snapshot-interval N] "
 	    "[--batch-max N] [--commits-in-flight N] "
-	    "[--commit-beside-after US] "
+	    "[--commit-beside-after US] [--commit-inline-max N] "
 	    "[--oracle NAME=PATH] [--oracle-key NAME=KEY] [--oracle-timeout MS] "
 	    "[--oracle-max-output N] [--syslog] [-v] (internal: started by "
 	    "vmsd)");
@@ -491,6 +553,7 @@ worker_main(int argc, char **argv)
 	w.inflight = WORKER_INFLIGHT;
 	w.beside_wait = -1;
 	w.beside_after = BESIDE_AFTER_US;
+	w.inline_max = INLINE_MAX_CALLS;
 	w.lock_fd = -1;
 	w.snap_fd = -1;
 	wconns_init(&w, -1);
@@ -531,6 +594,8 @@ worker_main(int argc, char **argv)
 			w.inflight = (unsigned)atoi(v), i++;
 		else if (strcmp(a, "--commit-beside-after") == 0)
 			w.beside_after = strtoull(v, NULL, 10), i++;
+		else if (strcmp(a, "--commit-inline-max") == 0)
+			w.inline_max = (unsigned)strtoul(v, NULL, 10), i++;
 		else if (strcmp(a, "--oracle") == 0 ||
 		    strcmp(a, "--oracle-key") == 0) {
 			if (worker_oracle_option(&w, a, v) != 0)
@@ -600,7 +665,8 @@ worker_main(int argc, char **argv)
 		note_nonce_counts(w.signer, &used, &missed);
 		log_info("stopped at %llu entries; %llu batches committed, "
 		    "%llu of them while the next one executed, %llu flushed "
-		    "beside the one before, %llu waited for it instead; %llu "
+		    "beside the one before, %llu waited for it instead, %llu "
+		    "of 2 calls or more flushed without a commit thread; %llu "
 		    "checkpoints signed with a nonce made ahead, %llu without; "
 		    "nonce thread woken %llu times",
 		    (unsigned long long)ledger_committed_size(w.ledger),
@@ -608,6 +674,7 @@ worker_main(int argc, char **argv)
 		    (unsigned long long)w.noverlap,
 		    (unsigned long long)w.nbeside,
 		    (unsigned long long)w.nwaited,
+		    (unsigned long long)w.ninline,
 		    (unsigned long long)used, (unsigned long long)missed,
 		    (unsigned long long)wakes);
 	}

@@ -164,6 +164,16 @@ struct worker {
 	uint64_t	 nbeside;	/* of which flushed beside another */
 	uint64_t	 nwaited;	/* of which waited (beside_in) and
 					   then went alone */
+	uint64_t	 ninline;	/* of which 2 calls or more flushed
+					   by the main thread (inline_ok) */
+	unsigned	 inline_max;	/* calls: commit_inline_max,
+					   vmsd.conf(5) (worker.c) */
+	uint64_t	 nrun;		/* requests run so far */
+	uint64_t	 fly_nrun[WORKER_INFLIGHT]; /* nrun at each one's
+					   start; UINT64_MAX: flushed by the
+					   main thread */
+	unsigned	 arrived16;	/* requests that arrived during a
+					   flush: moving average, x16 */
 	int		 waiting;	/* the open batch has waited so */
 	int		 overlapped;	/* a call ran while the one in flight
 					   was being fdatasynced */

@@ -167,13 +167,16 @@ fi
 # and its workers alone, after the sanitizer's runtime if it has one): a
 # batch whose calls have run while the flush of one of 8 calls or more is
 # in flight waits for it, up to commit_beside_after µs, then flushes
-# beside it; behind a smaller one it flushes beside it at once. The
-# worker's stop line counts both.
+# beside it; behind a smaller one it flushes beside it at once. With
+# nothing in flight, a batch of up to commit_inline_max calls is flushed
+# by the main thread when few requests arrived during the last flushes.
+# The worker's stop line counts all three.
 preload=$(ldd "$VMSD" 2>/dev/null | awk '/libasan/ { print $3 }')
 preload=${preload:+$preload:}$TOP/build/tests/flushdelay.so
 # flushes_of US CLIENTS NAME [CONF]: vmsd with flushes of US µs and CONF
-# (printf %b), CLIENTS clients' 8 calls each; sets beside and waited from
-# the stop line; 0 if every call was acknowledged and the stop line found
+# (printf %b), CLIENTS clients' 8 calls each; sets beside, waited and
+# inlined from the stop line; 0 if every call was acknowledged and the
+# stop line found
 flushes_of() {
 	printf 'idle_timeout = 60\n%b' "${4:-}" >"$T/vmsd.conf"
 	VMSD_ENV="LD_PRELOAD=$preload FLUSHDELAY_US=$1"
@@ -187,8 +190,10 @@ flushes_of() {
 	    's/.*, \([0-9]*\) flushed beside the one before.*/\1/p')
 	waited=$(printf '%s\n' "$stopline" | sed -n \
 	    's/.*, \([0-9]*\) waited for it instead.*/\1/p')
+	inlined=$(printf '%s\n' "$stopline" | sed -n \
+	    's/.*, \([0-9]*\) of 2 calls or more flushed without a commit thread.*/\1/p')
 	[ "$($JGET ok <"$T/$3.json")" = $(($2 * 8)) ] && [ -n "$beside" ] &&
-	    [ -n "$waited" ]
+	    [ -n "$waited" ] && [ -n "$inlined" ]
 }
 # is N as WANT says: 0 none, + some, - any
 counted() {
@@ -198,14 +203,16 @@ counted() {
 	*) true ;;
 	esac
 }
-# flush_case NAME US CLIENTS CONF BESIDE WAITED: PASS NAME if flushes_of
-# US CLIENTS runs with CONF and the batches flushed beside and those that
-# waited are counted as BESIDE and WAITED say (counted)
+# flush_case NAME US CLIENTS CONF BESIDE WAITED [INLINED]: PASS NAME if
+# flushes_of US CLIENTS runs with CONF and the batches flushed beside,
+# those that waited and those of 2 calls or more flushed by the main
+# thread are counted as BESIDE, WAITED and INLINED (default -) say
+# (counted)
 flush_case() {
 	if flushes_of "$2" "$3" "$1" "$4" && counted "$beside" "$5" &&
-	    counted "$waited" "$6"; then
+	    counted "$waited" "$6" && counted "$inlined" "${7:--}"; then
 		pass "$1"
-		echo "     ($beside batches flushed beside the one before, $waited waited for it)"
+		echo "     ($beside batches flushed beside the one before, $waited waited for it, $inlined flushed without a commit thread)"
 	else
 		fail "$1" "$stopline"
 	fi
@@ -217,11 +224,19 @@ flush_case beside_a_slow_flush 300000 16 '' + -
 # calls that run while a batch of 8 or more is flushed wait for it.
 flush_case waits_behind_a_batch_of_8_calls 100000 16 \
     'commit_beside_after = 1000000\n' - +
-# The same with 4 clients: no batch of 8, none waits.
+# The same with 4 clients (each batch to a commit thread, as below): no
+# batch of 8, none waits.
 flush_case never_waits_behind_fewer_calls 100000 4 \
-    'commit_beside_after = 1000000\n' + 0
+    'commit_beside_after = 1000000\ncommit_inline_max = 1\n' + 0
 # commit_beside_after = 0, 16 clients: beside at once, none waits.
 flush_case commit_beside_after_0_flushes_at_once 100000 16 \
     'commit_beside_after = 0\n' + 0
-# (the log since one_commit_in_flight's start: four vmsd runs)
+# Flushes of 100 ms, 4 clients: few arrive during a flush, so their
+# batches are flushed by the main thread.
+flush_case few_callers_flush_without_a_commit_thread 100000 4 '' - 0 +
+# The same with commit_inline_max = 1: only a lone call is, as before;
+# the others go to the commit threads, some beside another.
+flush_case commit_inline_max_1_hands_batches_over 100000 4 \
+    'commit_inline_max = 1\n' + 0 0
+# (the log of every vmsd run since one_commit_in_flight's start)
 check_sanitizer_log

@@ -177,6 +177,28 @@ TEST(commit_beside_after)
 	    "a whole number in range");
 }
 
+/* commit_inline_max: calls, 1 to 65536; 8 by default. */
+TEST(commit_inline_max)
+{
+	const char *bad[] = { "0", "-1", "65537", "8 calls", "" };
+	struct vmsd_config c;
+	char err[VMS_ERRLEN];
+
+	config_defaults(&c);
+	CHECK_EQ_INT(c.commit_inline_max, 8);
+	config_free(&c);
+	CHECK_EQ_INT(load_line(&c, "commit_inline_max = 1", err,
+	    sizeof(err)), 0);
+	CHECK_EQ_INT(c.commit_inline_max, 1);
+	config_free(&c);
+	CHECK_EQ_INT(load_line(&c, "commit_inline_max = 65536", err,
+	    sizeof(err)), 0);
+	CHECK_EQ_INT(c.commit_inline_max, 65536);
+	config_free(&c);
+	refused("commit_inline_max", bad, sizeof(bad) / sizeof(bad[0]),
+	    "a whole number in range");
+}
+
 /* The keys of clients and their limits: defaults, ranges, sizes. */
 TEST(client_limits)
 {
@@ -397,6 +419,7 @@ main(void)
 	RUN(call_timeout);
 	RUN(commits_in_flight);
 	RUN(commit_beside_after);
+	RUN(commit_inline_max);
 	RUN(client_limits);
 	RUN(origin_prefix_default);
 	RUN(log_filter);
