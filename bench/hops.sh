@@ -90,11 +90,8 @@ run() {
 	bench_conf >"$W/vmsd.conf"
 	[ "$1" = relayed ] && echo 'handoff = no' >>"$W/vmsd.conf"
 	start_vmsd "$W" hops.sh
-	"$BD" --addr "$W/sock" --clients 1 --calls 200 --rounds 1 --tag w \
-	    --label warmup >/dev/null || { echo "hops.sh: warm-up failed"; exit 1; }
-	wpid=$("$VMSCTL" -s "$W/sock" --json info guestlist |
-	    sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
-	[ -n "$wpid" ] || { echo "hops.sh: no worker pid"; exit 1; }
+	warm_worker "$W" hops.sh
+	wpid=$WPID
 	_a=; [ "$1" = attached ] && _a=--attach
 	"$BD" --addr "$W/sock" --clients 1 --calls "$N" --rounds 1 \
 	    --tag h --label "$1" $_a >"$W/bd" &

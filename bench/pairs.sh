@@ -41,12 +41,8 @@ fi
 mkdir -p "$W/redis" || exit 1
 bench_conf >"$W/vmsd.conf"
 start_vmsd "$W" pairs.sh
-"$BD" --addr "$W/sock" --clients 4 --calls 200 --tag w --label warmup \
-    >/dev/null || { echo "pairs.sh: warm-up failed"; exit 1; }
+warm_worker "$W" pairs.sh
 start_redis "$W/redis" pairs.sh
-WPID=$("$VMSCTL" -s "$W/sock" --json info guestlist |
-    sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
-[ -n "$WPID" ] || { echo "pairs.sh: no worker pid"; exit 1; }
 
 # vmsd_round CLIENTS TAG [--attach]: "RATE CPU" of one round: its calls/s
 # and the CPU per call (us) of vmsd and its worker together

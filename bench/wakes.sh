@@ -29,11 +29,8 @@ trap 'stop_vmsd; rm -rf "$W"' EXIT INT TERM
 rm -rf "$W" && mkdir -p "$W" || exit 1
 bench_conf >"$W/vmsd.conf"
 start_vmsd "$W" wakes.sh
-"$BD" --addr "$W/sock" --clients 4 --calls 2000 --rounds 1 --tag w \
-    --label warmup >/dev/null || { echo "wakes.sh: warm-up failed"; exit 1; }
-wpid=$("$VMSCTL" -s "$W/sock" --json info guestlist |
-    sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
-[ -n "$wpid" ] || { echo "wakes.sh: no worker pid"; exit 1; }
+warm_worker "$W" wakes.sh
+wpid=$WPID
 "$BD" --addr "$W/sock" --clients "$C" --calls $((C * 5000)) --rounds 1 \
     --tag r --label wakes >"$W/bd" &
 _b=$!

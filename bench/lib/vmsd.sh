@@ -91,6 +91,17 @@ deploy_guestlist() {
 	    --limit state_size=17179869184 >/dev/null
 }
 
+# warm_worker DIR SCRIPT: 200 RSVPs of 4 clients to DIR's vmsd, which
+# start the guest list's worker and warm it; sets WPID to its pid; exits
+# 1 if either fails. Needs BD and VMSCTL.
+warm_worker() {
+	"$BD" --addr "$1/sock" --clients 4 --calls 200 --rounds 1 --tag w \
+	    --label warmup >/dev/null || { echo "$2: warm-up failed"; exit 1; }
+	WPID=$("$VMSCTL" -s "$1/sock" --json info guestlist |
+	    sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+	[ -n "$WPID" ] || { echo "$2: no worker pid"; exit 1; }
+}
+
 # start_vmsd DIR SCRIPT: run_vmsd DIR with the guest list deployed; exits
 # 1 if that fails. Needs TOP too.
 start_vmsd() {
