@@ -138,7 +138,9 @@ open_batch_lost(struct worker *w, const char *why)
 #define INLINE_MAX_CALLS	8	/* the default */
 #define INLINE_ARRIVED		2
 
-/* Requests read and not yet run: one line each. */
+/* Requests read and not yet run: a line each (an attached connection
+ * with lines, which holds one but for a client that pipelines, counts
+ * once). */
 static unsigned
 waiting_lines(const struct worker *w)
 {

@@ -191,7 +191,7 @@ flushes_of() {
 	waited=$(printf '%s\n' "$stopline" | sed -n \
 	    's/.*, \([0-9]*\) waited for it instead.*/\1/p')
 	inlined=$(printf '%s\n' "$stopline" | sed -n \
-	    's/.*, \([0-9]*\) of 2 calls or more flushed without a commit thread.*/\1/p')
+	    's/.*, \([0-9]*\) of 2 calls or more flushed without a.*/\1/p')
 	[ "$($JGET ok <"$T/$3.json")" = $(($2 * 8)) ] && [ -n "$beside" ] &&
 	    [ -n "$waited" ] && [ -n "$inlined" ]
 }
