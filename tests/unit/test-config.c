@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,42 +139,49 @@ refused(const char *key, const char *const *bad, size_t n, const char *why)
 	}
 }
 
+/*
+ * A key of the worker's whose value is an unsigned field of the
+ * configuration at off: DEF by default, each of the nok values in ok
+ * loads and is kept, each of the nbad values in bad is refused with why.
+ */
+static void
+worker_key(const char *key, size_t off, unsigned def, const unsigned *ok,
+    size_t nok, const char *const *bad, size_t nbad, const char *why)
+{
+	struct vmsd_config c;
+	char err[VMS_ERRLEN], line[64];
+	size_t i;
+
+	config_defaults(&c);
+	CHECK_EQ_INT(*(unsigned *)((char *)&c + off), def);
+	config_free(&c);
+	for (i = 0; i < nok; i++) {
+		snprintf(line, sizeof(line), "%s = %u", key, ok[i]);
+		CHECK_EQ_INT(load_line(&c, line, err, sizeof(err)), 0);
+		CHECK_EQ_INT(*(unsigned *)((char *)&c + off), ok[i]);
+		config_free(&c);
+	}
+	refused(key, bad, nbad, why);
+}
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
 TEST(commits_in_flight)
 {
 	const char *bad[] = { "0", "3", "two", "" };
-	struct vmsd_config c;
-	char err[VMS_ERRLEN];
+	const unsigned ok[] = { 1, 2 };
 
-	config_defaults(&c);
-	CHECK_EQ_INT(c.commits_in_flight, 2);
-	config_free(&c);
-	CHECK_EQ_INT(load_line(&c, "commits_in_flight = 1", err, sizeof(err)),
-	    0);
-	CHECK_EQ_INT(c.commits_in_flight, 1);
-	config_free(&c);
-	refused("commits_in_flight", bad, sizeof(bad) / sizeof(bad[0]),
-	    "1 or 2");
+	worker_key("commits_in_flight", offsetof(struct vmsd_config,
+	    commits_in_flight), 2, ok, NELEM(ok), bad, NELEM(bad), "1 or 2");
 }
 
 /* commit_beside_after: µs, 0 to a second; 200 by default. */
 TEST(commit_beside_after)
 {
 	const char *bad[] = { "-1", "1000001", "200us", "" };
-	struct vmsd_config c;
-	char err[VMS_ERRLEN];
+	const unsigned ok[] = { 0, 1000000 };
 
-	config_defaults(&c);
-	CHECK_EQ_INT(c.commit_beside_after, 200);
-	config_free(&c);
-	CHECK_EQ_INT(load_line(&c, "commit_beside_after = 0", err,
-	    sizeof(err)), 0);
-	CHECK_EQ_INT(c.commit_beside_after, 0);
-	config_free(&c);
-	CHECK_EQ_INT(load_line(&c, "commit_beside_after = 1000000", err,
-	    sizeof(err)), 0);
-	CHECK_EQ_INT(c.commit_beside_after, 1000000);
-	config_free(&c);
-	refused("commit_beside_after", bad, sizeof(bad) / sizeof(bad[0]),
+	worker_key("commit_beside_after", offsetof(struct vmsd_config,
+	    commit_beside_after), 200, ok, NELEM(ok), bad, NELEM(bad),
 	    "a whole number in range");
 }
 
@@ -181,21 +189,10 @@ TEST(commit_beside_after)
 TEST(commit_inline_max)
 {
 	const char *bad[] = { "0", "-1", "65537", "8 calls", "" };
-	struct vmsd_config c;
-	char err[VMS_ERRLEN];
+	const unsigned ok[] = { 1, 65536 };
 
-	config_defaults(&c);
-	CHECK_EQ_INT(c.commit_inline_max, 8);
-	config_free(&c);
-	CHECK_EQ_INT(load_line(&c, "commit_inline_max = 1", err,
-	    sizeof(err)), 0);
-	CHECK_EQ_INT(c.commit_inline_max, 1);
-	config_free(&c);
-	CHECK_EQ_INT(load_line(&c, "commit_inline_max = 65536", err,
-	    sizeof(err)), 0);
-	CHECK_EQ_INT(c.commit_inline_max, 65536);
-	config_free(&c);
-	refused("commit_inline_max", bad, sizeof(bad) / sizeof(bad[0]),
+	worker_key("commit_inline_max", offsetof(struct vmsd_config,
+	    commit_inline_max), 8, ok, NELEM(ok), bad, NELEM(bad),
 	    "a whole number in range");
 }
 
