@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "canon.h"
+#include "proto.h"
 #include "util.h"
 #include "wire.h"
 #include "wire_int.h"
@@ -20,8 +21,7 @@ wire_put_attach(struct jbuf *b, const json_t *id, const char *caller,
 {
 	size_t mark = b->len, i;
 
-	if (id != NULL && !json_is_integer(id) && !json_is_string(id) &&
-	    !json_is_null(id)) {
+	if (id != NULL && !proto_id_valid(id)) {
 		seterr(err, errlen, "attach: the id must be an integer, a "
 		    "string or null");
 		return -1;

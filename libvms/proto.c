@@ -230,6 +230,12 @@ proto_parse_message(const char *text, size_t len, json_t **msg, char *err,
 }
 
 int
+proto_id_valid(const json_t *v)
+{
+	return json_is_integer(v) || json_is_string(v) || json_is_null(v);
+}
+
+int
 proto_check_request(json_t *m, const char **method, json_t **params,
     json_t **id, char *err, size_t errlen)
 {
@@ -241,7 +247,7 @@ proto_check_request(json_t *m, const char **method, json_t **params,
 		return RPC_INVALID_REQUEST;
 	}
 	v = json_object_get(m, "id");
-	if (v && !json_is_integer(v) && !json_is_string(v) && !json_is_null(v)) {
+	if (v && !proto_id_valid(v)) {
 		seterr(err, errlen, "invalid request: id must be an "
 		    "integer, a string or null");
 		return RPC_INVALID_REQUEST;

@@ -116,6 +116,9 @@ void	 proto_reply_text(struct jbuf *, const char *id, size_t idlen,
  * the JSON-RPC error code to answer with err (*id is set as soon as it is
  * known valid, so the error can carry it).
  */
+/* Is v a request id JSON-RPC allows here: an integer, a string or null
+ * (an id with a fraction is refused: the spec says it SHOULD NOT be)? */
+int	 proto_id_valid(const json_t *v);
 int	 proto_parse_message(const char *text, size_t len, json_t **msg,
 	    char *err, size_t errlen);
 int	 proto_check_request(json_t *m, const char **method, json_t **params,
