@@ -320,11 +320,9 @@ commit_start(struct worker *w, enum commit_how how)
 	if (w->nfly > 0)
 		how = COMMIT_THREAD;	/* (in order, after the one flying) */
 	if (how == COMMIT_AUTO) {
-		while (!w->eof && worker_read_more(w, 0))
-			;
-		how = worker_has_line(w) ? COMMIT_THREAD : n == 1 ?
-		    COMMIT_HERE : inline_ok(w, n) ? COMMIT_HERE :
-		    COMMIT_THREAD;
+		worker_read_waiting(w);
+		how = !worker_has_line(w) && (n == 1 || inline_ok(w, n)) ?
+		    COMMIT_HERE : COMMIT_THREAD;
 		probe = how == COMMIT_HERE && n > 1;
 	}
 	if (w->nfly > 0)
@@ -338,8 +336,7 @@ commit_start(struct worker *w, enum commit_how how)
 		e = ledger_commit_fsync(&w->tickets[k]);
 		if (probe) {
 			w->ninline++;
-			while (!w->eof && worker_read_more(w, 0))
-				;
+			worker_read_waiting(w);
 			arrived(w, waiting_lines(w));
 		}
 		(void)commit_done(w, e);
@@ -488,8 +485,7 @@ serve(struct worker *w)
 
 	for (;;) {
 		/* Group commit: take everything that is already waiting. */
-		while (!w->eof && worker_read_more(w, 0))
-			;
+		worker_read_waiting(w);
 		run_lines(w);
 		commits_collect(w);
 		/* a full batch (lines wait), a call that waited for an

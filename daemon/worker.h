@@ -241,6 +241,8 @@ void	 wpoll_close(struct worker *);
 /* Read what waits (vmsd's requests, the connections'); block if asked
  * until something is ready. 1 if input was read. */
 int	 worker_read_more(struct worker *, int block);
+/* Read all that waits, without blocking (until EOF or nothing more). */
+void	 worker_read_waiting(struct worker *);
 
 /* worker_call.c */
 void	 worker_handle(struct worker *, const char *line, size_t len);

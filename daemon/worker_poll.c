@@ -197,3 +197,10 @@ worker_read_more(struct worker *w, int block)
 	wconns_tell(w, 0);
 	return got;
 }
+
+void
+worker_read_waiting(struct worker *w)
+{
+	while (!w->eof && worker_read_more(w, 0))
+		;
+}
