@@ -56,52 +56,162 @@ default_origin_prefix(int *unqualified)
 	return p;
 }
 
+/*
+ * The keys of vmsd.conf(5) but the oracles' and limit.NAME: where each
+ * goes, how its value is read, its range and its default. config_defaults
+ * and config_set both read this table, and man-pages.sh checks that every
+ * key in it is documented ("KIND(name, ..." lines, one key each).
+ */
+enum key_kind {
+	K_UINT,		/* unsigned: a whole number in [min, max] */
+	K_U64,		/* uint64_t: the same */
+	K_SIZE,		/* size_t: bytes in [min, max], K/M/G suffixes */
+	K_SIZE64,	/* uint64_t: the same */
+	K_BOOL,		/* int: yes/no, true/false, on/off, 1/0 */
+	K_MODE,		/* mode_t: octal, at most 0777 */
+	K_STR,		/* char *: any text passing valid() (if set) */
+	K_SET,		/* set() reads it; its default is config_defaults' */
+};
+
+struct config_key {
+	const char	*name;
+	enum key_kind	 kind;
+	size_t		 off;		/* in struct vmsd_config */
+	uint64_t	 min, max, def;	/* numbers (def: also K_BOOL) */
+	const char	*sdef;		/* K_STR's default */
+	int		(*valid)(const char *);		/* K_STR */
+	int		(*set)(struct vmsd_config *, const char *);	/* K_SET */
+	const char	*want;		/* what a good value is, when the
+					   kind and range do not say it */
+};
+
+static int	 nonempty(const char *);
+static int	 valid_listen(const char *);
+static int	 valid_origins(const char *);
+static int	 valid_addresses(const char *);
+static int	 set_origin_prefix(struct vmsd_config *, const char *);
+static int	 set_log_level(struct vmsd_config *, const char *);
+
+#define OFF(f)		offsetof(struct vmsd_config, f)
+#define UINT(k, f, lo, hi, d)	{ k, K_UINT, OFF(f), lo, hi, d, NULL, NULL, NULL, NULL }
+#define U64(k, f, lo, hi, d)	{ k, K_U64, OFF(f), lo, hi, d, NULL, NULL, NULL, NULL }
+#define SIZE(k, f, lo, hi, d)	{ k, K_SIZE, OFF(f), lo, hi, d, NULL, NULL, NULL, NULL }
+#define SIZE64(k, f, lo, hi, d)	{ k, K_SIZE64, OFF(f), lo, hi, d, NULL, NULL, NULL, NULL }
+#define BOOL(k, f, d)		{ k, K_BOOL, OFF(f), 0, 1, d, NULL, NULL, NULL, NULL }
+#define MODE(k, f, d)		{ k, K_MODE, OFF(f), 0, 0777, d, NULL, NULL, NULL, NULL }
+#define STR(k, f, d, ok, w)	{ k, K_STR, OFF(f), 0, 0, 0, d, ok, NULL, w }
+#define SET(k, fn, w)		{ k, K_SET, 0, 0, 0, 0, NULL, NULL, fn, w }
+
+static const struct config_key keys[] = {
+	STR("state_dir", state_dir, VMSD_STATEDIR, nonempty, "a directory"),
+	STR("socket", socket, VMSD_SOCKET, nonempty, "a path"),
+	MODE("socket_mode", socket_mode, 0660),
+	STR("admin_group", admin_group, "", NULL, NULL),
+	STR("listen", listen, "", valid_listen,
+	    "ADDR:PORT, or empty for none"),
+	SIZE("max_message", max_message, 1024, 1ULL << 30,
+	    PROTO_MAX_LINE_DEFAULT),
+	UINT("queue_limit", queue_limit, 1, 1000000, 1000),
+	UINT("idle_timeout", idle_timeout, 0, 86400 * 365, 300),
+	UINT("call_timeout", call_timeout, 0, 86400, 10),
+	UINT("shutdown_grace", shutdown_grace, 0, 3600, 5),
+	UINT("max_restarts", max_restarts, 1, 1000, 5),
+	UINT("restart_window", restart_window, 1, 86400, 60),
+	U64("snapshot_interval", snapshot_interval, 1, UINT64_MAX / 2, 10000),
+	UINT("batch_max", batch_max, 1, 65536, 256),
+	UINT("commits_in_flight", commits_in_flight, 1, 2, 2),
+	UINT("commit_beside_after", commit_beside_after, 0, 1000000, 200),
+	UINT("commit_inline_max", commit_inline_max, 1, 65536, 8),
+	BOOL("handoff", handoff, 1),
+	BOOL("debug_auth", debug_auth, 0),
+	SET("origin_prefix", set_origin_prefix, "no spaces or '+'"),
+	SET("log_level", set_log_level,
+	    "err, warning, notice, info or debug"),
+	/* clients and their limits (vmsd.conf(5), "Clients and limits") */
+	UINT("max_batch", max_batch, 1, 100000, 100),
+	UINT("max_connections", max_connections, 1, 1000000, 1024),
+	UINT("max_connections_per_address", max_connections_per_address, 1,
+	    1000000, 64),
+	UINT("max_connections_per_uid", max_connections_per_uid, 1, 1000000,
+	    128),
+	SIZE("max_header_size", max_header_size, 1024, 1 << 20, 16 << 10),
+	UINT("max_requests_per_connection", max_requests_per_connection, 0,
+	    1u << 31, 1000),
+	UINT("client_idle_timeout", client_idle_timeout, 0, 86400, 60),
+	UINT("client_request_timeout", client_request_timeout, 0, 3600, 10),
+	SIZE("max_output", max_output, 64 << 10, 1ULL << 32, 16 << 20),
+	SIZE("memory_budget", memory_budget, 1 << 20, 1ULL << 40, 64 << 20),
+	UINT("call_rate_per_address", call_rate_per_address, 0, 1000000, 20),
+	UINT("call_burst_per_address", call_burst_per_address, 1, 1000000,
+	    40),
+	UINT("call_rate_per_identity", call_rate_per_identity, 0, 1000000,
+	    10),
+	UINT("call_burst_per_identity", call_burst_per_identity, 1, 1000000,
+	    20),
+	BOOL("anonymous_calls", anonymous_calls, 0),
+	STR("cors_origins", cors_origins, "", valid_origins,
+	    "*, or origins such as https://example.org separated by spaces"),
+	STR("trusted_proxies", trusted_proxies, "", valid_addresses,
+	    "IP addresses separated by spaces"),
+	/* oracles (and "oracle NAME", "oracle_key NAME": config_set) */
+	UINT("oracle_timeout_ms", oracle_timeout, 10, 600000, 5000),
+	SIZE64("oracle_max_output", oracle_max_output, 16, 1 << 20, 64 << 10),
+};
+
+#undef OFF
+#undef UINT
+#undef U64
+#undef SIZE
+#undef SIZE64
+#undef BOOL
+#undef MODE
+#undef STR
+#undef SET
+
+/* Store n in the field of k (a number, a flag or a mode). */
+static void
+key_store(struct vmsd_config *c, const struct config_key *k, uint64_t n)
+{
+	char *f = (char *)c + k->off;
+
+	switch (k->kind) {
+	case K_UINT:
+		*(unsigned *)(void *)f = (unsigned)n;
+		break;
+	case K_U64:
+	case K_SIZE64:
+		*(uint64_t *)(void *)f = n;
+		break;
+	case K_SIZE:
+		*(size_t *)(void *)f = (size_t)n;
+		break;
+	case K_BOOL:
+		*(int *)(void *)f = (int)n;
+		break;
+	case K_MODE:
+		*(mode_t *)(void *)f = (mode_t)n;
+		break;
+	case K_STR:
+	case K_SET:
+		break;
+	}
+}
+
 void
 config_defaults(struct vmsd_config *c)
 {
+	size_t i;
 
 	memset(c, 0, sizeof(*c));
-	c->state_dir = xstrdup(VMSD_STATEDIR);
-	c->socket = xstrdup(VMSD_SOCKET);
-	c->socket_mode = 0660;
-	c->admin_group = xstrdup("");
-	c->listen = xstrdup("");
-	c->max_message = PROTO_MAX_LINE_DEFAULT;
-	c->queue_limit = 1000;
-	c->idle_timeout = 300;
-	c->call_timeout = 10;
-	c->shutdown_grace = 5;
-	c->max_restarts = 5;
-	c->restart_window = 60;
-	c->snapshot_interval = 10000;
-	c->batch_max = 256;
-	c->commits_in_flight = 2;
-	c->commit_beside_after = 200;
-	c->commit_inline_max = 8;
-	c->handoff = 1;
-	c->debug_auth = 0;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].kind == K_STR)
+			*(char **)(void *)((char *)c + keys[i].off) =
+			    xstrdup(keys[i].sdef);
+		else
+			key_store(c, &keys[i], keys[i].def);
 	c->origin_prefix = default_origin_prefix(&c->origin_unqualified);
 	c->log_level = LOG_INFO;
-	c->max_batch = 100;
-	c->cors_origins = xstrdup("");
-	c->trusted_proxies = xstrdup("");
-	c->anonymous_calls = 0;
-	c->max_connections = 1024;
-	c->max_connections_per_address = 64;
-	c->max_connections_per_uid = 128;
-	c->max_header_size = 16 << 10;
-	c->max_requests_per_connection = 1000;
-	c->client_idle_timeout = 60;
-	c->client_request_timeout = 10;
-	c->max_output = 16 << 20;
-	c->memory_budget = 64 << 20;
-	c->call_rate_per_address = 20;
-	c->call_burst_per_address = 40;
-	c->call_rate_per_identity = 10;
-	c->call_burst_per_identity = 20;
 	limits_default(&c->limits);
-	c->oracle_timeout = 5000;	/* ms */
-	c->oracle_max_output = 64 << 10;
 }
 
 void
@@ -301,96 +411,84 @@ valid_addresses(const char *v)
 	return ok;
 }
 
-/*
- * The settings of clients and their limits (vmsd.conf(5), "Clients and
- * limits"): 0 set, -1 bad value (err), 1 not one of them.
- */
+/* An octal mode of at most 0777 ("0660"). */
 static int
-set_client_key(struct vmsd_config *c, const char *key, const char *v,
-    char *err, size_t errlen)
+parse_mode(const char *v, uint64_t *out)
 {
-	static const struct {
-		const char	*key;
-		size_t		 off;
-		uint64_t	 min, max;
-		int		 size;		/* a size with K/M/G */
-	} nums[] = {
-#define U(k, lo, hi)	{ #k, offsetof(struct vmsd_config, k), lo, hi, 0 }
-#define Z(k, lo, hi)	{ #k, offsetof(struct vmsd_config, k), lo, hi, 1 }
-		U(max_batch, 1, 100000),
-		U(max_connections, 1, 1000000),
-		U(max_connections_per_address, 1, 1000000),
-		U(max_connections_per_uid, 1, 1000000),
-		Z(max_header_size, 1024, 1 << 20),
-		U(max_requests_per_connection, 0, 1u << 31),
-		U(client_idle_timeout, 0, 86400),
-		U(client_request_timeout, 0, 3600),
-		Z(max_output, 64 << 10, 1ULL << 32),
-		Z(memory_budget, 1 << 20, 1ULL << 40),
-		U(call_rate_per_address, 0, 1000000),
-		U(call_burst_per_address, 1, 1000000),
-		U(call_rate_per_identity, 0, 1000000),
-		U(call_burst_per_identity, 1, 1000000),
-#undef U
-#undef Z
-	};
-	size_t i;
-	uint64_t n;
-	char *p = (char *)c;
+	char *end;
+	unsigned long mode;
 
-	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-		if (strcmp(key, nums[i].key) != 0)
-			continue;
-		if ((nums[i].size ? parse_size(v, nums[i].max, &n) :
-		    parse_uint(v, nums[i].min, nums[i].max, &n)) != 0 ||
-		    n < nums[i].min || n > nums[i].max) {
-			if (nums[i].size)
-				seterr(err, errlen, "bad value '%s' for %s "
-				    "(a size from %llu to %llu bytes, K/M/G "
-				    "suffixes)", v, key,
-				    (unsigned long long)nums[i].min,
-				    (unsigned long long)nums[i].max);
-			else
-				seterr(err, errlen, "bad value '%s' for %s "
-				    "(a whole number from %llu to %llu)", v,
-				    key, (unsigned long long)nums[i].min,
-				    (unsigned long long)nums[i].max);
-			return -1;
-		} else if (nums[i].size)
-			*(size_t *)(p + nums[i].off) = (size_t)n;
-		else
-			*(unsigned *)(p + nums[i].off) = (unsigned)n;
-		return 0;
+	if (*v == '\0' || *v == '-' || *v == '+')
+		return -1;
+	errno = 0;
+	mode = strtoul(v, &end, 8);
+	if (*end != '\0' || errno != 0 || mode > 0777)
+		return -1;
+	*out = mode;
+	return 0;
+}
+
+static int
+nonempty(const char *v)
+{
+	return *v != '\0';
+}
+
+static int
+set_origin_prefix(struct vmsd_config *c, const char *v)
+{
+	if (strpbrk(v, " \t+") != NULL)
+		return -1;
+	if (*v == '\0') {
+		free(c->origin_prefix);
+		c->origin_prefix = default_origin_prefix(
+		    &c->origin_unqualified);
+	} else {
+		set_str(&c->origin_prefix, v);
+		c->origin_unqualified = 0;
 	}
-	if (strcmp(key, "anonymous_calls") == 0) {
-		if (parse_bool(v, &c->anonymous_calls) != 0) {
-			seterr(err, errlen, "bad value '%s' for "
-			    "anonymous_calls (yes or no)", v);
-			return -1;
-		}
-		return 0;
-	}
-	if (strcmp(key, "cors_origins") == 0) {
-		if (!valid_origins(v)) {
-			seterr(err, errlen, "bad value '%s' for cors_origins "
-			    "(*, or origins such as https://example.org "
-			    "separated by spaces)", v);
-			return -1;
-		}
-		set_str(&c->cors_origins, v);
-		return 0;
-	}
-	if (strcmp(key, "trusted_proxies") == 0) {
-		if (!valid_addresses(v)) {
-			seterr(err, errlen, "bad value '%s' for "
-			    "trusted_proxies (IP addresses separated by "
-			    "spaces)", v);
-			return -1;
-		}
-		set_str(&c->trusted_proxies, v);
-		return 0;
-	}
-	return 1;
+	return 0;
+}
+
+static int
+set_log_level(struct vmsd_config *c, const char *v)
+{
+	return log_level_parse(v, &c->log_level);
+}
+
+static const struct config_key *
+key_named(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* "bad value 'V' for KEY (what a good one is)" */
+static void
+bad_value(const struct config_key *k, const char *v, char *err,
+    size_t errlen)
+{
+	unsigned long long lo = k->min, hi = k->max;
+
+	if (k->want != NULL)
+		seterr(err, errlen, "bad value '%s' for %s (%s)", v, k->name,
+		    k->want);
+	else if (k->kind == K_SIZE || k->kind == K_SIZE64)
+		seterr(err, errlen, "bad value '%s' for %s (a size from %llu "
+		    "to %llu bytes, K/M/G suffixes)", v, k->name, lo, hi);
+	else if (k->kind == K_BOOL)
+		seterr(err, errlen, "bad value '%s' for %s (yes or no)", v,
+		    k->name);
+	else if (k->kind == K_MODE)
+		seterr(err, errlen, "bad value '%s' for %s (an octal mode, "
+		    "e.g. 0660)", v, k->name);
+	else
+		seterr(err, errlen, "bad value '%s' for %s (a whole number "
+		    "from %llu to %llu)", v, k->name, lo, hi);
 }
 
 /* Apply one setting. Returns 0, or -1 with the reason in err. */
@@ -398,143 +496,17 @@ static int
 config_set(struct vmsd_config *c, const char *key, const char *v,
     char *err, size_t errlen)
 {
-	uint64_t n;
-	char *end, lerr[VMS_ERRLEN], *kv;
-	unsigned long mode;
-	int rc;
+	const struct config_key *k;
+	char lerr[VMS_ERRLEN], *kv;
+	uint64_t n = 0;
+	int ok = 0, b;
 
-	if (strcmp(key, "state_dir") == 0 || strcmp(key, "socket") == 0) {
-		if (*v == '\0') {
-			seterr(err, errlen, "%s must not be empty", key);
-			return -1;
-		}
-		set_str(key[1] == 't' ? &c->state_dir : &c->socket, v);
-	} else if (strcmp(key, "socket_mode") == 0) {
-		errno = 0;
-		mode = strtoul(v, &end, 8);
-		if (*v == '\0' || *end != '\0' || errno != 0 ||
-		    mode > 0777) {
-			seterr(err, errlen, "bad value '%s' for socket_mode "
-			    "(octal mode, e.g. 0660)", v);
-			return -1;
-		}
-		c->socket_mode = (mode_t)mode;
-	} else if (strcmp(key, "admin_group") == 0) {
-		set_str(&c->admin_group, v);
-	} else if (strcmp(key, "listen") == 0) {
-		if (!valid_listen(v)) {
-			seterr(err, errlen, "bad value '%s' for listen "
-			    "(ADDR:PORT, or empty for none)", v);
-			return -1;
-		}
-		set_str(&c->listen, v);
-	} else if (strcmp(key, "max_message") == 0) {
-		if (parse_size(v, 1ULL << 30, &n) != 0 || n < 1024) {
-			seterr(err, errlen, "bad value '%s' for max_message "
-			    "(bytes, 1K..1G, K/M/G suffixes)", v);
-			return -1;
-		}
-		c->max_message = (size_t)n;
-	} else if (strcmp(key, "queue_limit") == 0) {
-		if (parse_uint(v, 1, 1000000, &n) != 0)
-			goto bad_uint;
-		c->queue_limit = (unsigned)n;
-	} else if (strcmp(key, "idle_timeout") == 0) {
-		if (parse_uint(v, 0, 86400 * 365, &n) != 0)
-			goto bad_uint;
-		c->idle_timeout = (unsigned)n;
-	} else if (strcmp(key, "call_timeout") == 0) {
-		if (parse_uint(v, 0, 86400, &n) != 0)
-			goto bad_uint;
-		c->call_timeout = (unsigned)n;
-	} else if (strcmp(key, "shutdown_grace") == 0) {
-		if (parse_uint(v, 0, 3600, &n) != 0)
-			goto bad_uint;
-		c->shutdown_grace = (unsigned)n;
-	} else if (strcmp(key, "max_restarts") == 0) {
-		if (parse_uint(v, 1, 1000, &n) != 0)
-			goto bad_uint;
-		c->max_restarts = (unsigned)n;
-	} else if (strcmp(key, "restart_window") == 0) {
-		if (parse_uint(v, 1, 86400, &n) != 0)
-			goto bad_uint;
-		c->restart_window = (unsigned)n;
-	} else if (strcmp(key, "snapshot_interval") == 0) {
-		if (parse_uint(v, 1, UINT64_MAX / 2, &n) != 0)
-			goto bad_uint;
-		c->snapshot_interval = n;
-	} else if (strcmp(key, "batch_max") == 0) {
-		if (parse_uint(v, 1, 65536, &n) != 0)
-			goto bad_uint;
-		c->batch_max = (unsigned)n;
-	} else if (strcmp(key, "commits_in_flight") == 0) {
-		if (parse_uint(v, 1, 2, &n) != 0) {
-			seterr(err, errlen, "bad value '%s' for "
-			    "commits_in_flight (1 or 2)", v);
-			return -1;
-		}
-		c->commits_in_flight = (unsigned)n;
-	} else if (strcmp(key, "commit_beside_after") == 0) {
-		if (parse_uint(v, 0, 1000000, &n) != 0)
-			goto bad_uint;
-		c->commit_beside_after = (unsigned)n;
-	} else if (strcmp(key, "commit_inline_max") == 0) {
-		if (parse_uint(v, 1, 65536, &n) != 0)
-			goto bad_uint;
-		c->commit_inline_max = (unsigned)n;
-	} else if (strcmp(key, "handoff") == 0) {
-		if (parse_bool(v, &c->handoff) != 0) {
-			seterr(err, errlen, "bad value '%s' for handoff "
-			    "(yes or no)", v);
-			return -1;
-		}
-	} else if (strcmp(key, "debug_auth") == 0) {
-		if (parse_bool(v, &c->debug_auth) != 0) {
-			seterr(err, errlen, "bad value '%s' for debug_auth "
-			    "(yes or no)", v);
-			return -1;
-		}
-	} else if (strcmp(key, "origin_prefix") == 0) {
-		if (strchr(v, ' ') || strchr(v, '+') || strchr(v, '\t')) {
-			seterr(err, errlen, "bad value '%s' for origin_prefix "
-			    "(no spaces or '+')", v);
-			return -1;
-		}
-		if (*v == '\0') {
-			free(c->origin_prefix);
-			c->origin_prefix = default_origin_prefix(
-			    &c->origin_unqualified);
-		} else {
-			set_str(&c->origin_prefix, v);
-			c->origin_unqualified = 0;
-		}
-	} else if (strcmp(key, "log_level") == 0) {
-		if (log_level_parse(v, &c->log_level) != 0) {
-			seterr(err, errlen, "bad value '%s' for log_level "
-			    "(err, warning, notice, info or debug)", v);
-			return -1;
-		}
-	} else if (strncmp(key, "oracle ", 7) == 0 ||
-	    strncmp(key, "oracle\t", 7) == 0) {
+	if (strncmp(key, "oracle ", 7) == 0 || strncmp(key, "oracle\t", 7) == 0)
 		return oracle_set(c, key, v, 0, err, errlen);
-	} else if (strncmp(key, "oracle_key ", 11) == 0 ||
-	    strncmp(key, "oracle_key\t", 11) == 0) {
+	if (strncmp(key, "oracle_key ", 11) == 0 ||
+	    strncmp(key, "oracle_key\t", 11) == 0)
 		return oracle_set(c, key, v, 1, err, errlen);
-	} else if (strcmp(key, "oracle_timeout_ms") == 0) {
-		if (parse_uint(v, 10, 600000, &n) != 0)
-			goto bad_uint;
-		c->oracle_timeout = (unsigned)n;
-	} else if (strcmp(key, "oracle_max_output") == 0) {
-		if (parse_size(v, 1ULL << 20, &n) != 0 || n < 16) {
-			seterr(err, errlen, "bad value '%s' for "
-			    "oracle_max_output (bytes, 16 to 1M, K/M "
-			    "suffixes)", v);
-			return -1;
-		}
-		c->oracle_max_output = n;
-	} else if ((rc = set_client_key(c, key, v, err, errlen)) != 1) {
-		return rc;
-	} else if (strncmp(key, "limit.", 6) == 0) {
+	if (strncmp(key, "limit.", 6) == 0) {
 		xasprintf(&kv, "%s=%s", key + 6, v);
 		if (limits_set(&c->limits, kv, lerr, sizeof(lerr)) != 0) {
 			seterr(err, errlen, "bad setting '%s': %s", key, lerr);
@@ -542,16 +514,42 @@ config_set(struct vmsd_config *c, const char *key, const char *v,
 			return -1;
 		}
 		free(kv);
-	} else {
+		return 0;
+	}
+	if ((k = key_named(key)) == NULL) {
 		seterr(err, errlen, "unknown key '%s'", key);
 		return -1;
 	}
+	switch (k->kind) {
+	case K_UINT:
+	case K_U64:
+		ok = parse_uint(v, k->min, k->max, &n) == 0;
+		break;
+	case K_SIZE:
+	case K_SIZE64:
+		ok = parse_size(v, k->max, &n) == 0 && n >= k->min;
+		break;
+	case K_BOOL:
+		if ((ok = parse_bool(v, &b) == 0))
+			n = (uint64_t)b;
+		break;
+	case K_MODE:
+		ok = parse_mode(v, &n) == 0;
+		break;
+	case K_STR:
+		if ((ok = k->valid == NULL || k->valid(v)))
+			set_str((char **)(void *)((char *)c + k->off), v);
+		break;
+	case K_SET:
+		ok = k->set(c, v) == 0;
+		break;
+	}
+	if (!ok) {
+		bad_value(k, v, err, errlen);
+		return -1;
+	}
+	key_store(c, k, n);
 	return 0;
-
-bad_uint:
-	seterr(err, errlen, "bad value '%s' for %s (a whole number in range)",
-	    v, key);
-	return -1;
 }
 
 static char *
@@ -673,6 +671,76 @@ config_parse_text(struct vmsd_config *c, const char *name, const char *text,
 	rc = config_parse_stream(c, f, name, err, errlen);
 	fclose(f);
 	return rc;
+}
+
+/*
+ * Every setting of c as vmsd.conf lines, in the table's order, then the
+ * deploy limits and the oracles: a file that, loaded, gives c again.
+ * Strings are quoted (the parser takes one pair of quotes off).
+ */
+int
+config_print(const struct vmsd_config *c, FILE *f)
+{
+	const char *p = (const char *)c;
+	char key[B64URL_LEN(32) + 1];
+	const char *name;
+	uint64_t lv;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct config_key *k = &keys[i];
+		const void *fp = p + k->off;
+
+		switch (k->kind) {
+		case K_UINT:
+			rc |= fprintf(f, "%s = %u\n", k->name,
+			    *(const unsigned *)fp) < 0;
+			break;
+		case K_U64:
+		case K_SIZE64:
+			rc |= fprintf(f, "%s = %llu\n", k->name,
+			    (unsigned long long)*(const uint64_t *)fp) < 0;
+			break;
+		case K_SIZE:
+			rc |= fprintf(f, "%s = %zu\n", k->name,
+			    *(const size_t *)fp) < 0;
+			break;
+		case K_BOOL:
+			rc |= fprintf(f, "%s = %s\n", k->name,
+			    *(const int *)fp ? "yes" : "no") < 0;
+			break;
+		case K_MODE:
+			rc |= fprintf(f, "%s = %04o\n", k->name,
+			    (unsigned)*(const mode_t *)fp) < 0;
+			break;
+		case K_STR:
+			rc |= fprintf(f, "%s = \"%s\"\n", k->name,
+			    *(char *const *)fp) < 0;
+			break;
+		case K_SET:
+			if (k->set == set_log_level)
+				rc |= fprintf(f, "%s = %s\n", k->name,
+				    log_level_name(c->log_level)) < 0;
+			else
+				rc |= fprintf(f, "%s = \"%s\"\n", k->name,
+				    c->origin_prefix) < 0;
+			break;
+		}
+	}
+	for (i = 0; (name = limits_get(&c->limits, i, &lv)) != NULL; i++)
+		rc |= fprintf(f, "limit.%s = %llu\n", name,
+		    (unsigned long long)lv) < 0;
+	for (i = 0; i < c->noracles; i++) {
+		rc |= fprintf(f, "oracle %s = \"%s\"\n", c->oracles[i].name,
+		    c->oracles[i].path) < 0;
+		if (c->oracles[i].keyed) {
+			b64url_encode(c->oracles[i].key, 32, key);
+			rc |= fprintf(f, "oracle_key %s = %s\n",
+			    c->oracles[i].name, key) < 0;
+		}
+	}
+	return rc ? -1 : 0;
 }
 
 int

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "engine.h"
 
@@ -98,5 +99,8 @@ int	 config_load(struct vmsd_config *, const struct vmsd_flags *,
  * c, which holds defaults or earlier settings. -1 as config_load. */
 int	 config_parse_text(struct vmsd_config *c, const char *name,
 	    const char *text, size_t len, char *err, size_t errlen);
+/* Every setting of c as vmsd.conf lines (vmsd -T): a file that, loaded,
+ * gives c again. 0, or -1 if writing failed. */
+int	 config_print(const struct vmsd_config *c, FILE *f);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "config.h"
 #include "jsonmem.h"
 #include "log.h"
 #include "server.h"
@@ -24,10 +25,34 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: vmsd [-f CONFIG] [-F|--foreground] "
 	    "[--state-dir DIR] [--socket PATH]\n"
-	    "            [--listen ADDR:PORT] [-v] [-h|--help] "
-	    "[-V|--version]\n"
+	    "            [--listen ADDR:PORT] [-T|--print-config] [-v] "
+	    "[-h|--help]\n"
+	    "            [-V|--version]\n"
 	    "vmsd runs in the foreground (it never daemonizes itself; use "
 	    "systemd or a\nsupervisor). Default config: %s\n", VMSD_CONFIG);
+}
+
+/*
+ * -T: the configuration vmsd would run with (the file, then the flags),
+ * every key with its value, on stdout; or why it cannot (the file's line),
+ * on stderr, and 1.
+ */
+static int
+print_config(const struct vmsd_flags *flags)
+{
+	struct vmsd_config c;
+	char err[VMS_ERRLEN];
+	int rc;
+
+	if (config_load(&c, flags, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vmsd: %s\n", err);
+		return 1;
+	}
+	rc = config_print(&c, stdout) == 0 && fflush(stdout) == 0 ? 0 : 1;
+	if (rc != 0)
+		fprintf(stderr, "vmsd: cannot write the configuration\n");
+	config_free(&c);
+	return rc;
 }
 
 int
@@ -37,13 +62,14 @@ main(int argc, char **argv)
 		{ "foreground",	no_argument,		NULL, 'F' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, 'V' },
+		{ "print-config", no_argument,		NULL, 'T' },
 		{ "state-dir",	required_argument,	NULL, 1 },
 		{ "socket",	required_argument,	NULL, 2 },
 		{ "listen",	required_argument,	NULL, 3 },
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct vmsd_flags flags;
-	int ch, journal;
+	int ch, journal, print = 0;
 
 	/* jansson's allocator, before any JSON value exists (vmsd charges
 	 * a request its decoded size; a worker decodes one per call). */
@@ -60,7 +86,7 @@ main(int argc, char **argv)
 
 	memset(&flags, 0, sizeof(flags));
 	flags.config = VMSD_CONFIG;
-	while ((ch = getopt_long(argc, argv, "f:FhvV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:FhTvV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			flags.config = optarg;
@@ -70,6 +96,9 @@ main(int argc, char **argv)
 			break;	/* always in the foreground */
 		case 'v':
 			flags.verbose = 1;
+			break;
+		case 'T':
+			print = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -97,5 +126,7 @@ main(int argc, char **argv)
 	}
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot initialise");
+	if (print)
+		return print_config(&flags);
 	return server_run(&flags);
 }

@@ -99,6 +99,9 @@ void	 limits_default(struct vms_limits *);
 int	 limits_set(struct vms_limits *, const char *key_eq_value,
 	    char *err, size_t errlen);
 json_t	*limits_to_json(const struct vms_limits *);
+/* The name and value (*v) of limit i, in the table's order; NULL past the
+ * last one. */
+const char *limits_get(const struct vms_limits *, size_t i, uint64_t *v);
 /* A child's limits: the parent's (but children, 0), each one given in
  * `given` (a JSON object, or NULL) no larger than the parent's. */
 int	 limits_child(const struct vms_limits *parent, const json_t *given,

@@ -50,6 +50,15 @@ limits_default(struct vms_limits *l)
 		*limit_ptr(l, i) = limit_tab[i].dflt;
 }
 
+const char *
+limits_get(const struct vms_limits *l, size_t i, uint64_t *v)
+{
+	if (i >= NLIMITS)
+		return NULL;
+	*v = *limit_ptr((struct vms_limits *)(uintptr_t)l, i);
+	return limit_tab[i].name;
+}
+
 static int
 limit_check(size_t i, uint64_t v, char *err, size_t errlen)
 {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # daemon-config.sh — vmsd's configuration and startup: errors name the file
 # and line, flags win over the file, a missing -f file is an error, a stale
-# socket is replaced and a live one refused, --help/--version, SIGHUP reload.
+# socket is replaced and a live one refused, --help/--version, -T (print
+# the configuration), SIGHUP reload.
 . "$TOP/tests/integration/lib/daemon.sh"
 
 # Unknown key: error names FILE:LINE and the key, exit status non-zero.
@@ -47,6 +48,37 @@ if [ $rc -ne 0 ] && echo "$out" | grep -q "does-not-exist.conf: No such file"; t
 	pass config_missing_f_file
 else
 	fail config_missing_f_file "rc=$rc out=$out"
+fi
+
+# vmsd -T: the configuration it would start with, every key with its
+# value; read back with -f it gives the same; flags win; a bad file is
+# refused as at start (FILE:LINE, status 1) and nothing is started.
+printf 'queue_limit = 10\nhandoff = no\nsocket_mode = 0600\nlimit.memory = 32M\n' >"$T/print.conf"
+out=$("$VMSD" -T -f "$T/print.conf" --listen 127.0.0.1:1 2>&1)
+rc=$?
+printf '%s\n' "$out" >"$T/printed.conf"
+if [ $rc -eq 0 ] && echo "$out" | grep -qx 'queue_limit = 10' &&
+    echo "$out" | grep -qx 'handoff = no' &&
+    echo "$out" | grep -qx 'socket_mode = 0600' &&
+    echo "$out" | grep -qx 'limit.memory = 33554432' &&
+    echo "$out" | grep -qx 'listen = "127.0.0.1:1"' &&
+    echo "$out" | grep -qx 'call_timeout = 10' &&
+    [ "$(echo "$out" | grep -c ' = ')" -ge 50 ]; then
+	pass print_config
+else
+	fail print_config "rc=$rc out=$out"
+fi
+again=$("$VMSD" -T -f "$T/printed.conf" 2>&1)
+check print_config_reads_back "rc=$? diff: $(printf '%s\n' "$again" | diff "$T/printed.conf" - | head -5)" \
+    [ "$again" = "$out" ]
+printf 'queue_limit = 10\ncall_timeout = 86401\n' >"$T/print-bad.conf"
+out=$("$VMSD" -T -f "$T/print-bad.conf" --socket "$T/never.sock" 2>&1)
+rc=$?
+if [ $rc -eq 1 ] && echo "$out" | grep -q "print-bad.conf:2: bad value '86401' for call_timeout (a whole number from 0 to 86400)" &&
+    [ ! -e "$T/never.sock" ]; then
+	pass print_config_refuses_bad_file
+else
+	fail print_config_refuses_bad_file "rc=$rc out=$out"
 fi
 
 out=$("$VMSD" --bogus-flag 2>&1)

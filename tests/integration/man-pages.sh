@@ -2,7 +2,7 @@
 # man-pages.sh — the manual pages are lint-clean and cannot drift from the
 # code: `mandoc -Tlint -Wwarning` on every man/*.[1-8]; every vmsctl command
 # and option in `vmsctl --help` is in vmsctl.1; every `vmsd --help` option is
-# in vmsd.8; every configuration key daemon/config.c accepts is in
+# in vmsd.8; every configuration key `vmsd -T` prints is in
 # vmsd.conf.5 and in etc/vmsd.conf (the installed default config).
 
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -108,23 +108,22 @@ else
 fi
 
 # ---- configuration keys ----
-# The keys config.c compares against or lists in its table, plus limit.NAME for every field of
-# struct vms_limits (engine.h), which config.c accepts as "limit.*".
-keys=$( { grep -Eo 'str(n)?cmp\(key, "[a-z_.]+"' "$TOP/daemon/config.c" 2>/dev/null |
-    sed 's/.*"\(.*\)"/\1/' | grep -v '\.$'
-    # and the numeric keys of its table (U(key, min, max) and Z(...))
-    sed -n 's/^[[:space:]]*[UZ](\([a-z_]*\),.*/\1/p' "$TOP/daemon/config.c"
-    } | sort -u)
-if grep -q 'strncmp(key, "limit\."' "$TOP/daemon/config.c" 2>/dev/null; then
-	lim=$(sed -n '/^struct vms_limits {/,/^};/s/^[[:space:]]*uint64_t[[:space:]]*\([a-z_]*\);.*/limit.\1/p' \
-	    "$TOP/lua-sandbox/engine.h")
-	keys="$keys $lim"
+# The keys vmsd accepts, as `vmsd -T` prints them from config.c's table
+# (every limit.NAME too), with an oracle and its key set so that their
+# lines are printed as well.
+printf 'oracle o = /bin/true\noracle_key o = %s\n' \
+    9Ecbz_ZP9D4zJ0p3rGsTMZ1mTUpLQxyRGV4oUYe5JnQ >"$D/oracle.conf"
+keys=""
+if [ -x "$VMSD" ] && "$VMSD" -T -f "$D/oracle.conf" >"$D/keys.txt" 2>&1; then
+	keys=$(awk '{ print $1 }' "$D/keys.txt" | sort -u)
+else
+	fail "vmsd -T failed: $(head -2 "$D/keys.txt" 2>/dev/null | tr '\n' ' ')"
 fi
 render vmsd.conf.5
-check_list vmsd.conf.5 "config keys from daemon/config.c" $keys
+check_list vmsd.conf.5 "config keys vmsd -T prints" $keys
 if [ -f "$TOP/etc/vmsd.conf" ]; then
 	cp "$TOP/etc/vmsd.conf" "$D/etc-vmsd.conf.txt"
-	check_list etc-vmsd.conf "config keys from daemon/config.c" $keys
+	check_list etc-vmsd.conf "config keys vmsd -T prints" $keys
 else
 	fail "etc/vmsd.conf is missing"
 fi

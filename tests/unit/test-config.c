@@ -116,7 +116,7 @@ TEST(call_timeout)
 	CHECK_EQ_INT(load_line(&c, "call_timeout = 86401", err, sizeof(err)),
 	    -1);
 	snprintf(want, sizeof(want), "%s:1: bad value '86401' for "
-	    "call_timeout (a whole number in range)", path);
+	    "call_timeout (a whole number from 0 to 86400)", path);
 	CHECK_EQ_STR(err, want);
 	CHECK_EQ_INT(load_line(&c, "call_timeout = -1", err, sizeof(err)), -1);
 	CHECK_EQ_INT(load_line(&c, "call_timeout = 5s", err, sizeof(err)), -1);
@@ -171,7 +171,8 @@ TEST(commits_in_flight)
 	const unsigned ok[] = { 1, 2 };
 
 	worker_key("commits_in_flight", offsetof(struct vmsd_config,
-	    commits_in_flight), 2, ok, NELEM(ok), bad, NELEM(bad), "1 or 2");
+	    commits_in_flight), 2, ok, NELEM(ok), bad, NELEM(bad),
+	    "a whole number from 1 to 2");
 }
 
 /* commit_beside_after: µs, 0 to a second; 200 by default. */
@@ -182,7 +183,7 @@ TEST(commit_beside_after)
 
 	worker_key("commit_beside_after", offsetof(struct vmsd_config,
 	    commit_beside_after), 200, ok, NELEM(ok), bad, NELEM(bad),
-	    "a whole number in range");
+	    "a whole number from 0 to 1000000");
 }
 
 /* commit_inline_max: calls, 1 to 65536; 8 by default. */
@@ -193,7 +194,7 @@ TEST(commit_inline_max)
 
 	worker_key("commit_inline_max", offsetof(struct vmsd_config,
 	    commit_inline_max), 8, ok, NELEM(ok), bad, NELEM(bad),
-	    "a whole number in range");
+	    "a whole number from 1 to 65536");
 }
 
 /* The keys of clients and their limits: defaults, ranges, sizes. */
@@ -401,6 +402,126 @@ TEST(oracles)
 	}
 }
 
+/* config_print's text of c (malloc'd). */
+static char *
+printed(const struct vmsd_config *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL) {
+		perror("open_memstream");
+		exit(1);
+	}
+	CHECK_EQ_INT(config_print(c, f), 0);
+	if (fclose(f) != 0) {
+		perror("fclose");
+		exit(1);
+	}
+	return buf;
+}
+
+/*
+ * vmsd -T: every setting printed, read back, gives the same configuration
+ * (each kind of key set away from its default), and the defaults print
+ * every key of vmsd.conf(5) but the oracles'.
+ */
+TEST(print_round_trip)
+{
+	static const char *const set[] = {
+		"state_dir = \"/srv/vms state\"", "socket_mode = 0600",
+		"admin_group = vms", "listen = [::1]:8080",
+		"max_message = 2M", "snapshot_interval = 12345",
+		"commits_in_flight = 1", "handoff = no", "debug_auth = yes",
+		"origin_prefix = vms.example.org", "log_level = warning",
+		"cors_origins = https://a.example http://b.example:8080",
+		"trusted_proxies = 127.0.0.1 ::1", "memory_budget = 3G",
+		"oracle_max_output = 1K", "limit.children = 7",
+		"limit.memory = 32M", "oracle price = /bin/true",
+		"oracle_key price = 9Ecbz_ZP9D4zJ0p3rGsTMZ1mTUpLQxyRGV4oUYe5JnQ",
+		"oracle feed = /bin/false",
+	};
+	struct vmsd_config c, d;
+	char err[VMS_ERRLEN], *text, *a, *b;
+	size_t i, len = 0;
+
+	for (i = 0; i < NELEM(set); i++)
+		len += strlen(set[i]) + 1;
+	text = xmalloc(len + 1);
+	text[0] = '\0';
+	for (i = 0; i < NELEM(set); i++) {
+		strcat(text, set[i]);
+		strcat(text, "\n");
+	}
+	CHECK_EQ_INT(load_line(&c, text, err, sizeof(err)), 0);
+	free(text);
+	a = printed(&c);
+	config_defaults(&d);
+	CHECK_EQ_INT(config_parse_text(&d, "printed", a, strlen(a), err,
+	    sizeof(err)), 0);
+	b = printed(&d);
+	CHECK_EQ_STR(b, a);
+	CHECK_EQ_STR(d.state_dir, "/srv/vms state");
+	CHECK_EQ_INT(d.socket_mode, 0600);
+	CHECK(d.max_message == 2u << 20);
+	CHECK(d.memory_budget == 3ULL << 30);
+	CHECK_EQ_INT(d.handoff, 0);
+	CHECK_EQ_INT(d.log_level, LOG_WARNING);
+	CHECK_EQ_STR(d.origin_prefix, "vms.example.org");
+	CHECK(d.limits.children == 7 && d.limits.memory == 32u << 20);
+	CHECK_EQ_INT(d.noracles, 2);
+	if (d.noracles == 2)
+		CHECK(d.oracles[0].keyed && d.oracles[0].key[0] == 0xf4 &&
+		    !d.oracles[1].keyed);
+	CHECK_CONTAINS(a, "\nsocket_mode = 0600\n");
+	CHECK_CONTAINS(a, "\nhandoff = no\n");
+	CHECK_CONTAINS(a, "\nlog_level = warning\n");
+	CHECK_CONTAINS(a, "\noracle_key price = "
+	    "9Ecbz_ZP9D4zJ0p3rGsTMZ1mTUpLQxyRGV4oUYe5JnQ\n");
+	free(a);
+	free(b);
+	config_free(&c);
+	config_free(&d);
+
+	config_defaults(&c);
+	a = printed(&c);
+	CHECK_CONTAINS(a, "\nqueue_limit = 1000\n");
+	CHECK_CONTAINS(a, "\ncommit_inline_max = 8\n");
+	CHECK_CONTAINS(a, "\nlimit.children = 0\n");
+	CHECK_CONTAINS(a, "\ncors_origins = \"\"\n");
+	free(a);
+	config_free(&c);
+}
+
+/* Every kind of key says what a good value is, with its range. */
+TEST(bad_values_say_what_is_good)
+{
+	static const struct { const char *line, *why; } bad[] = {
+		{ "max_message = 1", "bad value '1' for max_message (a size "
+		    "from 1024 to 1073741824 bytes, K/M/G suffixes)" },
+		{ "socket_mode = 0999", "bad value '0999' for socket_mode (an "
+		    "octal mode, e.g. 0660)" },
+		{ "socket_mode = +0660", "bad value '+0660' for socket_mode" },
+		{ "state_dir = \"\"", "bad value '' for state_dir" },
+		{ "handoff = maybe", "bad value 'maybe' for handoff (yes or "
+		    "no)" },
+		{ "snapshot_interval = 0", "bad value '0' for "
+		    "snapshot_interval (a whole number from 1 to " },
+		{ "origin_prefix = a b", "bad value 'a b' for origin_prefix "
+		    "(no spaces or '+')" },
+	};
+	struct vmsd_config c;
+	char err[VMS_ERRLEN];
+	size_t i;
+
+	for (i = 0; i < NELEM(bad); i++) {
+		CHECK_MSG(load_line(&c, bad[i].line, err, sizeof(err)) == -1,
+		    "accepted: %s", bad[i].line);
+		CHECK_CONTAINS(err, bad[i].why);
+	}
+}
+
 int
 main(void)
 {
@@ -422,6 +543,8 @@ main(void)
 	RUN(log_filter);
 	RUN(log_level_from_environment);
 	RUN(oracles);
+	RUN(print_round_trip);
+	RUN(bad_values_say_what_is_good);
 	unlink(path);
 	rmdir(dir);
 	return test_summary();
