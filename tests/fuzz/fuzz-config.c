@@ -3,8 +3,10 @@
  * config_parse_text over the defaults, as config_load does with the file.
  * Invariants: a failure names the line ("fuzz.conf:N: ..."); after a
  * success every setting is within the range vmsd.conf(5) documents and
- * the limits pass limits_from_json(limits_to_json()).
+ * the limits pass limits_from_json(limits_to_json()); what config_print
+ * (vmsd -T) writes parses again over the defaults and prints the same.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,13 +15,31 @@
 #include "util.h"
 #include "config.h"
 
+/* config_print's text of c (malloc'd; its length in *len). */
+static char *
+printed(const struct vmsd_config *c, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	if (f == NULL)
+		fuzz_fail("open_memstream failed");
+	if (config_print(c, f) != 0)
+		fuzz_fail("config_print failed");
+	if (fclose(f) != 0)
+		fuzz_fail("fclose failed");
+	return buf;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vmsd_config c;
 	struct vms_limits back;
+	struct vmsd_config d;
 	json_t *j;
-	char err[VMS_ERRLEN];
+	char err[VMS_ERRLEN], *a, *b;
+	size_t alen, blen;
 
 	fuzz_init();
 	config_defaults(&c);
@@ -52,6 +72,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (memcmp(&back, &c.limits, sizeof(back)) != 0)
 		fuzz_fail("limits differ after a round trip");
 	json_decref(j);
+	a = printed(&c, &alen);
+	config_defaults(&d);
+	if (config_parse_text(&d, "printed", a, alen, err, sizeof(err)) != 0)
+		fuzz_fail("the printed configuration does not parse: %s", err);
+	b = printed(&d, &blen);
+	if (alen != blen || memcmp(a, b, alen) != 0)
+		fuzz_fail("the printed configuration reads back as another");
+	free(a);
+	free(b);
+	config_free(&d);
 	config_free(&c);
 	return 0;
 }
