@@ -58,9 +58,10 @@ default_origin_prefix(int *unqualified)
 
 /*
  * The keys of vmsd.conf(5) but the oracles' and limit.NAME: where each
- * goes, how its value is read, its range and its default. config_defaults
- * and config_set both read this table, and man-pages.sh checks that every
- * key in it is documented ("KIND(name, ..." lines, one key each).
+ * goes, how its value is read, its range and its default. config_defaults,
+ * config_set and config_print (vmsd -T) all read this table; man-pages.sh
+ * checks that every key vmsd -T prints is documented. Each row's field
+ * must have its kind's type (FIELD() refuses to compile otherwise).
  */
 enum key_kind {
 	K_UINT,		/* unsigned: a whole number in [min, max] */
@@ -92,14 +93,17 @@ static int	 valid_addresses(const char *);
 static int	 set_origin_prefix(struct vmsd_config *, const char *);
 static int	 set_log_level(struct vmsd_config *, const char *);
 
-#define OFF(f)		offsetof(struct vmsd_config, f)
-#define UINT(k, f, lo, hi, d)	{ k, K_UINT, OFF(f), lo, hi, d, NULL, NULL, NULL, NULL }
-#define U64(k, f, lo, hi, d)	{ k, K_U64, OFF(f), lo, hi, d, NULL, NULL, NULL, NULL }
-#define SIZE(k, f, lo, hi, d)	{ k, K_SIZE, OFF(f), lo, hi, d, NULL, NULL, NULL, NULL }
-#define SIZE64(k, f, lo, hi, d)	{ k, K_SIZE64, OFF(f), lo, hi, d, NULL, NULL, NULL, NULL }
-#define BOOL(k, f, d)		{ k, K_BOOL, OFF(f), 0, 1, d, NULL, NULL, NULL, NULL }
-#define MODE(k, f, d)		{ k, K_MODE, OFF(f), 0, 0777, d, NULL, NULL, NULL, NULL }
-#define STR(k, f, d, ok, w)	{ k, K_STR, OFF(f), 0, 0, 0, d, ok, NULL, w }
+/* the offset of field f, which must be of type T */
+#define FIELD(f, T)	(offsetof(struct vmsd_config, f) + 0 * sizeof(char[ \
+			    _Generic(((struct vmsd_config *)0)->f, T: 1, \
+			    default: -1)]))
+#define UINT(k, f, lo, hi, d)	{ k, K_UINT, FIELD(f, unsigned), lo, hi, d, NULL, NULL, NULL, NULL }
+#define U64(k, f, lo, hi, d)	{ k, K_U64, FIELD(f, uint64_t), lo, hi, d, NULL, NULL, NULL, NULL }
+#define SIZE(k, f, lo, hi, d)	{ k, K_SIZE, FIELD(f, size_t), lo, hi, d, NULL, NULL, NULL, NULL }
+#define SIZE64(k, f, lo, hi, d)	{ k, K_SIZE64, FIELD(f, uint64_t), lo, hi, d, NULL, NULL, NULL, NULL }
+#define BOOL(k, f, d)		{ k, K_BOOL, FIELD(f, int), 0, 1, d, NULL, NULL, NULL, NULL }
+#define MODE(k, f, d)		{ k, K_MODE, FIELD(f, mode_t), 0, 0777, d, NULL, NULL, NULL, NULL }
+#define STR(k, f, d, ok, w)	{ k, K_STR, FIELD(f, char *), 0, 0, 0, d, ok, NULL, w }
 #define SET(k, fn, w)		{ k, K_SET, 0, 0, 0, 0, NULL, NULL, fn, w }
 
 static const struct config_key keys[] = {
@@ -158,7 +162,7 @@ static const struct config_key keys[] = {
 	SIZE64("oracle_max_output", oracle_max_output, 16, 1 << 20, 64 << 10),
 };
 
-#undef OFF
+#undef FIELD
 #undef UINT
 #undef U64
 #undef SIZE
