@@ -70,8 +70,10 @@ enum key_kind {
 	K_SIZE64,	/* uint64_t: the same */
 	K_BOOL,		/* int: yes/no, true/false, on/off, 1/0 */
 	K_MODE,		/* mode_t: octal, at most 0777 */
+	K_LEVEL,	/* int: a syslog level's name (log.h) */
 	K_STR,		/* char *: any text passing valid() (if set) */
-	K_SET,		/* set() reads it; its default is config_defaults' */
+	K_SET,		/* char *: set() reads it; its default is
+			   config_defaults' */
 };
 
 struct config_key {
@@ -91,7 +93,6 @@ static int	 valid_listen(const char *);
 static int	 valid_origins(const char *);
 static int	 valid_addresses(const char *);
 static int	 set_origin_prefix(struct vmsd_config *, const char *);
-static int	 set_log_level(struct vmsd_config *, const char *);
 
 /* the offset of field f, which must be of type T */
 #define FIELD(f, T)	(offsetof(struct vmsd_config, f) + 0 * sizeof(char[ \
@@ -103,8 +104,9 @@ static int	 set_log_level(struct vmsd_config *, const char *);
 #define SIZE64(k, f, lo, hi, d)	{ k, K_SIZE64, FIELD(f, uint64_t), lo, hi, d, NULL, NULL, NULL, NULL }
 #define BOOL(k, f, d)		{ k, K_BOOL, FIELD(f, int), 0, 1, d, NULL, NULL, NULL, NULL }
 #define MODE(k, f, d)		{ k, K_MODE, FIELD(f, mode_t), 0, 0777, d, NULL, NULL, NULL, NULL }
+#define LEVEL(k, f, d)		{ k, K_LEVEL, FIELD(f, int), 0, 0, d, NULL, NULL, NULL, "err, warning, notice, info or debug" }
 #define STR(k, f, d, ok, w)	{ k, K_STR, FIELD(f, char *), 0, 0, 0, d, ok, NULL, w }
-#define SET(k, fn, w)		{ k, K_SET, 0, 0, 0, 0, NULL, NULL, fn, w }
+#define SET(k, f, fn, w)	{ k, K_SET, FIELD(f, char *), 0, 0, 0, NULL, NULL, fn, w }
 
 static const struct config_key keys[] = {
 	STR("state_dir", state_dir, VMSD_STATEDIR, nonempty, "a directory"),
@@ -128,9 +130,9 @@ static const struct config_key keys[] = {
 	UINT("commit_inline_max", commit_inline_max, 1, 65536, 8),
 	BOOL("handoff", handoff, 1),
 	BOOL("debug_auth", debug_auth, 0),
-	SET("origin_prefix", set_origin_prefix, "no spaces or '+'"),
-	SET("log_level", set_log_level,
-	    "err, warning, notice, info or debug"),
+	SET("origin_prefix", origin_prefix, set_origin_prefix,
+	    "no spaces or '+'"),
+	LEVEL("log_level", log_level, LOG_INFO),
 	/* clients and their limits (vmsd.conf(5), "Clients and limits") */
 	UINT("max_batch", max_batch, 1, 100000, 100),
 	UINT("max_connections", max_connections, 1, 1000000, 1024),
@@ -169,6 +171,7 @@ static const struct config_key keys[] = {
 #undef SIZE64
 #undef BOOL
 #undef MODE
+#undef LEVEL
 #undef STR
 #undef SET
 
@@ -190,6 +193,7 @@ key_store(struct vmsd_config *c, const struct config_key *k, uint64_t n)
 		*(size_t *)(void *)f = (size_t)n;
 		break;
 	case K_BOOL:
+	case K_LEVEL:
 		*(int *)(void *)f = (int)n;
 		break;
 	case K_MODE:
@@ -214,7 +218,6 @@ config_defaults(struct vmsd_config *c)
 		else
 			key_store(c, &keys[i], keys[i].def);
 	c->origin_prefix = default_origin_prefix(&c->origin_unqualified);
-	c->log_level = LOG_INFO;
 	limits_default(&c->limits);
 }
 
@@ -454,12 +457,6 @@ set_origin_prefix(struct vmsd_config *c, const char *v)
 	return 0;
 }
 
-static int
-set_log_level(struct vmsd_config *c, const char *v)
-{
-	return log_level_parse(v, &c->log_level);
-}
-
 static const struct config_key *
 key_named(const char *name)
 {
@@ -539,6 +536,10 @@ config_set(struct vmsd_config *c, const char *key, const char *v,
 		break;
 	case K_MODE:
 		ok = parse_mode(v, &n) == 0;
+		break;
+	case K_LEVEL:
+		if ((ok = log_level_parse(v, &b) == 0))
+			n = (uint64_t)b;
 		break;
 	case K_STR:
 		if ((ok = k->valid == NULL || k->valid(v)))
@@ -718,17 +719,14 @@ config_print(const struct vmsd_config *c, FILE *f)
 			rc |= fprintf(f, "%s = %04o\n", k->name,
 			    (unsigned)*(const mode_t *)fp) < 0;
 			break;
+		case K_LEVEL:
+			rc |= fprintf(f, "%s = %s\n", k->name,
+			    log_level_name(*(const int *)fp)) < 0;
+			break;
 		case K_STR:
+		case K_SET:
 			rc |= fprintf(f, "%s = \"%s\"\n", k->name,
 			    *(char *const *)fp) < 0;
-			break;
-		case K_SET:
-			if (k->set == set_log_level)
-				rc |= fprintf(f, "%s = %s\n", k->name,
-				    log_level_name(c->log_level)) < 0;
-			else
-				rc |= fprintf(f, "%s = \"%s\"\n", k->name,
-				    c->origin_prefix) < 0;
 			break;
 		}
 	}
