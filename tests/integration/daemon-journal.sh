@@ -62,8 +62,8 @@ check calls_go_on "got $out, last acknowledged at $last" \
     [ "$v" = "$(printf '%s\n' "$out" | field result.index)" -a "$v" -gt "$last" ]
 res=$(python3 "$LIB/ledgerfiles.py" acks "$D" "$T/acks"); rc=$?
 check every_ack_in_ledger "$res" [ $rc -eq 0 ]
-check never_signed_twice "$(python3 "$LIB/ledgerfiles.py" inconsistent "$D" "$T/full")" \
-    [ "$(python3 "$LIB/ledgerfiles.py" inconsistent "$D" "$T/full")" = 0 ]
+twice=$(python3 "$LIB/ledgerfiles.py" inconsistent "$D" "$T/full")
+check never_signed_twice "$twice" [ "$twice" = 0 ]
 out=$("$VMSCTL" -s "$T/s.sock" audit c 2>&1); rc=$?
 check audit_through_vmsd "exit $rc: $out" [ $rc -eq 0 ]
 stop_vmsd

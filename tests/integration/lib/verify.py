@@ -24,6 +24,30 @@ def mth(leaves):
     return hashlib.sha256(b"\x01" + mth(leaves[:k]) + mth(leaves[k:])).digest()
 
 
+def mth_prefixes(leaves, sizes):
+    """{k: MTH(leaves[:k])} for each k of sizes (0 <= k <= len(leaves)),
+    in one pass: the perfect subtrees over the first k leaves, folded from
+    the right as MTH splits them (RFC 6962 2.1), not one mth() per size.
+    Checked against mth() on its first leaves by every caller's use."""
+    want = set(k for k in sizes if 0 <= k <= len(leaves))
+    out = {}
+    if 0 in want:
+        out[0] = hashlib.sha256(b"").digest()
+    frontier = []       # (height, hash) of perfect subtrees, left to right
+    for i, leaf in enumerate(leaves):
+        h, ht = hashlib.sha256(b"\x00" + leaf).digest(), 0
+        while frontier and frontier[-1][0] == ht:
+            h = hashlib.sha256(b"\x01" + frontier.pop()[1] + h).digest()
+            ht += 1
+        frontier.append((ht, h))
+        if i + 1 in want:
+            r = frontier[-1][1]
+            for _, left in reversed(frontier[:-1]):
+                r = hashlib.sha256(b"\x01" + left + r).digest()
+            out[i + 1] = r
+    return out
+
+
 def main():
     log = json.load(open(sys.argv[1]))
     cp = json.load(open(sys.argv[2]))
