@@ -1,6 +1,9 @@
 /*
  * config.c — vmsd.conf: "key = value" lines, "#" comments, defaults, and
- * command-line flags that win over the file (see vmsd.conf(5)).
+ * command-line flags that win over the file (see vmsd.conf(5)). One table
+ * of keys (keys[]: field, kind, range, default) serves the defaults, the
+ * parser, its errors and config_print (vmsd -T); the oracles' keys and
+ * limit.NAME (engine_limits.c's table) are read beside it.
  */
 #include <sys/socket.h>
 
