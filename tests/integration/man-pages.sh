@@ -3,7 +3,8 @@
 # code: `mandoc -Tlint -Wwarning` on every man/*.[1-8]; every vmsctl command
 # and option in `vmsctl --help` is in vmsctl.1; every `vmsd --help` option is
 # in vmsd.8; every configuration key `vmsd -T` prints is in
-# vmsd.conf.5 and in etc/vmsd.conf (the installed default config).
+# vmsd.conf.5 and in etc/vmsd.conf (the installed default config), whose
+# commented-out defaults are the ones `vmsd -T` prints.
 
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 VMSD=${VMSD:-$TOP/build/san/vmsd}
@@ -126,5 +127,36 @@ if [ -f "$TOP/etc/vmsd.conf" ]; then
 	check_list etc-vmsd.conf "config keys vmsd -T prints" $keys
 else
 	fail "etc/vmsd.conf is missing"
+fi
+
+# The defaults etc/vmsd.conf shows ("#key = value", commented out) are the
+# ones vmsd runs with: each against `vmsd -T -f /dev/null`, sizes with
+# K/M/G suffixes compared in bytes (origin_prefix's empty value stands for
+# the host's name, which -T prints).
+if [ -x "$VMSD" ] && [ -f "$TOP/etc/vmsd.conf" ] &&
+    "$VMSD" -T -f /dev/null >"$D/defaults.txt" 2>&1; then
+	wrong=$(awk '
+	function bytes(v,  n, u) {
+		if (v !~ /^[0-9]+[KMG]$/)
+			return v
+		n = substr(v, 1, length(v) - 1); u = substr(v, length(v))
+		return n * (u == "K" ? 1024 : u == "M" ? 1048576 : 1073741824) ""
+	}
+	FNR == NR { v = $0; sub(/^[^=]*= /, "", v); gsub(/^"|"$/, "", v)
+		def[$1] = v; next }
+	/^#[a-z_.]+ =( |$)/ { k = substr($1, 2); v = $0; sub(/^[^=]*=[ ]?/, "", v)
+		if (k == "origin_prefix") next
+		n++
+		if (!(k in def)) printf " %s (vmsd -T has no such key)", k
+		else if (bytes(v) != bytes(def[k]))
+			printf " %s = %s (vmsd: %s)", k, v, def[k] }
+	END { if (n == 0) printf " none found" }' "$D/defaults.txt" "$TOP/etc/vmsd.conf")
+	if [ -z "$wrong" ]; then
+		pass "etc/vmsd.conf shows the defaults vmsd -T prints"
+	else
+		fail "etc/vmsd.conf's defaults differ from vmsd -T:$wrong"
+	fi
+else
+	fail "vmsd -T -f /dev/null failed: $(head -2 "$D/defaults.txt" 2>/dev/null | tr '\n' ' ')"
 fi
 exit $FAILED
