@@ -3,8 +3,8 @@
 # code: `mandoc -Tlint -Wwarning` on every man/*.[1-8]; every vmsctl command
 # and option in `vmsctl --help` is in vmsctl.1; every `vmsd --help` option is
 # in vmsd.8; every configuration key `vmsd -T` prints is in
-# vmsd.conf.5 and in etc/vmsd.conf (the installed default config), whose
-# commented-out defaults are the ones `vmsd -T` prints.
+# vmsd.conf.5 and in etc/vmsd.conf (the installed default config), and the
+# defaults both give are the ones `vmsd -T` prints.
 
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 VMSD=${VMSD:-$TOP/build/san/vmsd}
@@ -155,6 +155,31 @@ if [ -x "$VMSD" ] && [ -f "$TOP/etc/vmsd.conf" ] &&
 		pass "etc/vmsd.conf shows the defaults vmsd -T prints"
 	else
 		fail "etc/vmsd.conf's defaults differ from vmsd -T:$wrong"
+	fi
+	# and so are those vmsd.conf(5) gives ("Default VALUE" in a key's
+	# entry, for the keys whose entry says it that way: most of them)
+	wrong=$(awk '
+	function bytes(v,  n, u) {
+		if (v !~ /^[0-9]+[KMG]$/)
+			return v
+		n = substr(v, 1, length(v) - 1); u = substr(v, length(v))
+		return n * (u == "K" ? 1024 : u == "M" ? 1048576 : 1073741824) ""
+	}
+	FNR == NR { v = $0; sub(/^[^=]*= /, "", v); gsub(/^"|"$/, "", v)
+		def[$1] = v; next }
+	/^\.It Ic / { key = $3; got = 0; next }
+	/^\.It / { key = "" }
+	key != "" && !got && /Default / { v = $0; sub(/.*Default /, "", v)
+		sub(/[.,:].*$/, "", v); if (v == "empty") v = ""
+		got = 1; n++
+		if (!(key in def)) printf " %s (vmsd -T has no such key)", key
+		else if (bytes(v) != bytes(def[key]))
+			printf " %s: %s (vmsd: %s)", key, v, def[key] }
+	END { if (n < 30) printf " only %d found", n }' "$D/defaults.txt" "$TOP/man/vmsd.conf.5")
+	if [ -z "$wrong" ]; then
+		pass "vmsd.conf.5 gives the defaults vmsd -T prints"
+	else
+		fail "vmsd.conf.5's defaults differ from vmsd -T:$wrong"
 	fi
 else
 	fail "vmsd -T -f /dev/null failed: $(head -2 "$D/defaults.txt" 2>/dev/null | tr '\n' ' ')"
