@@ -25,20 +25,20 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: vmsd [-f CONFIG] [-F|--foreground] "
 	    "[--state-dir DIR] [--socket PATH]\n"
-	    "            [--listen ADDR:PORT] [-T|--print-config] [-v] "
-	    "[-h|--help]\n"
-	    "            [-V|--version]\n"
+	    "            [--listen ADDR:PORT] [-t|--check-config] "
+	    "[-T|--print-config]\n"
+	    "            [-v] [-h|--help] [-V|--version]\n"
 	    "vmsd runs in the foreground (it never daemonizes itself; use "
 	    "systemd or a\nsupervisor). Default config: %s\n", VMSD_CONFIG);
 }
 
 /*
- * -T: the configuration vmsd would run with (the file, then the flags),
- * every key with its value, on stdout; or why it cannot (the file's line),
- * on stderr, and 1.
+ * -t and -T: load the configuration vmsd would run with (the file, then
+ * the flags); -T prints every key with its value on stdout. If vmsd would
+ * refuse it: why (the file's line) on stderr, and 1.
  */
 static int
-print_config(const struct vmsd_flags *flags)
+check_config(const struct vmsd_flags *flags, int print)
 {
 	struct vmsd_config c;
 	char err[VMS_ERRLEN];
@@ -48,7 +48,8 @@ print_config(const struct vmsd_flags *flags)
 		fprintf(stderr, "vmsd: %s\n", err);
 		return 1;
 	}
-	rc = config_print(&c, stdout) == 0 && fflush(stdout) == 0 ? 0 : 1;
+	rc = !print || (config_print(&c, stdout) == 0 &&
+	    fflush(stdout) == 0) ? 0 : 1;
 	if (rc != 0)
 		fprintf(stderr, "vmsd: cannot write the configuration\n");
 	config_free(&c);
@@ -62,6 +63,7 @@ main(int argc, char **argv)
 		{ "foreground",	no_argument,		NULL, 'F' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, 'V' },
+		{ "check-config", no_argument,		NULL, 't' },
 		{ "print-config", no_argument,		NULL, 'T' },
 		{ "state-dir",	required_argument,	NULL, 1 },
 		{ "socket",	required_argument,	NULL, 2 },
@@ -69,7 +71,7 @@ main(int argc, char **argv)
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct vmsd_flags flags;
-	int ch, journal, print = 0;
+	int ch, journal, check = 0, print = 0;
 
 	/* jansson's allocator, before any JSON value exists (vmsd charges
 	 * a request its decoded size; a worker decodes one per call). */
@@ -86,7 +88,7 @@ main(int argc, char **argv)
 
 	memset(&flags, 0, sizeof(flags));
 	flags.config = VMSD_CONFIG;
-	while ((ch = getopt_long(argc, argv, "f:FhTvV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:FhtTvV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			flags.config = optarg;
@@ -96,6 +98,9 @@ main(int argc, char **argv)
 			break;	/* always in the foreground */
 		case 'v':
 			flags.verbose = 1;
+			break;
+		case 't':
+			check = 1;
 			break;
 		case 'T':
 			print = 1;
@@ -126,7 +131,7 @@ main(int argc, char **argv)
 	}
 	if (sodium_init() < 0)
 		fatalx("libsodium cannot initialise");
-	if (print)
-		return print_config(&flags);
+	if (check || print)
+		return check_config(&flags, print);
 	return server_run(&flags);
 }

@@ -1,8 +1,8 @@
 #!/bin/sh
 # daemon-config.sh — vmsd's configuration and startup: errors name the file
 # and line, flags win over the file, a missing -f file is an error, a stale
-# socket is replaced and a live one refused, --help/--version, -T (print
-# the configuration), SIGHUP reload.
+# socket is replaced and a live one refused, --help/--version, -t and -T (check and
+# print the configuration), SIGHUP reload.
 . "$TOP/tests/integration/lib/daemon.sh"
 
 # Unknown key: error names FILE:LINE and the key, exit status non-zero.
@@ -80,6 +80,18 @@ if [ $rc -eq 1 ] && echo "$out" | grep -q "print-bad.conf:2: bad value '86401' f
 else
 	fail print_config_refuses_bad_file "rc=$rc out=$out"
 fi
+
+# vmsd -t: the same check without the listing: nothing on stdout and 0
+# for a good file, the error and 1 for a bad one.
+out=$("$VMSD" -t -f "$T/print.conf" 2>"$T/check.err")
+rc=$?
+check check_config_good "rc=$rc out=$out err=$(cat "$T/check.err")" \
+    sh -c '[ "$1" -eq 0 ] && [ -z "$2" ] && [ ! -s "$3" ]' _ "$rc" "$out" \
+    "$T/check.err"
+out=$("$VMSD" -t -f "$T/print-bad.conf" 2>&1)
+rc=$?
+check check_config_bad "rc=$rc out=$out" sh -c '[ "$1" -eq 1 ] &&
+    echo "$2" | grep -q "print-bad.conf:2: bad value .86401. for call_timeout"' _ "$rc" "$out"
 
 out=$("$VMSD" --bogus-flag 2>&1)
 rc=$?

@@ -320,6 +320,31 @@ else
 	fail "systemctl reload vmsd: $(show ActiveState), MainPID $pid -> $(show MainPID): $(cat "$W/reload.log") $(ns journalctl -u vmsd --since "$since" --no-pager -o cat | tail -5 | tr '\n' ' ')"
 fi
 
+# A reload with an error in the file: the unit's ExecReload= runs vmsd -t
+# first, so `systemctl reload` fails, the journal has the error with its
+# line, and the running vmsd is neither signalled nor stopped.
+pid=$(show MainPID)
+sleep 1		# (the reload above logged before this second)
+since=$(ns date '+%Y-%m-%d %H:%M:%S')
+ns sh -c 'cp /etc/vmsd/vmsd.conf /etc/vmsd/vmsd.conf.good &&
+    echo "queue_limit = lots" >>/etc/vmsd/vmsd.conf'
+bad_logged() {
+	ns journalctl -u vmsd --since "$since" --no-pager -o cat |
+	    grep -q "vmsd.conf:[0-9]*: bad value 'lots' for queue_limit"
+}
+signalled() {
+	ns journalctl -u vmsd --since "$since" --no-pager -o cat _COMM=vmsd |
+	    grep -qi reload
+}
+if ! ns systemctl reload vmsd.service >"$W/reload-bad.log" 2>&1 &&
+    WAIT_TENTHS=50 waitfor bad_logged && ! signalled &&
+    [ "$(show ActiveState)" = active ] && [ "$(show MainPID)" = "$pid" ]; then
+	pass "systemctl reload vmsd with an error in the file: refused with the error in the journal, vmsd not signalled, still active"
+else
+	fail "systemctl reload vmsd with a bad file: $(show ActiveState), MainPID $pid -> $(show MainPID): $(cat "$W/reload-bad.log") $(ns journalctl -u vmsd --since "$since" --no-pager -o cat | tail -5 | tr '\n' ' ')"
+fi
+ns mv /etc/vmsd/vmsd.conf.good /etc/vmsd/vmsd.conf
+
 # ---- restart while a client keeps calling ----
 # The clients open a fresh connection for every call, so this also tests that
 # connections made while no vmsd runs are queued on the socket, not refused,
