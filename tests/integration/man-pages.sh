@@ -129,53 +129,51 @@ else
 	fail "etc/vmsd.conf is missing"
 fi
 
-# The defaults etc/vmsd.conf shows ("#key = value", commented out) are the
-# ones vmsd runs with: each against `vmsd -T -f /dev/null`, sizes with
-# K/M/G suffixes compared in bytes (origin_prefix's empty value stands for
-# the host's name, which -T prints).
-if [ -x "$VMSD" ] && [ -f "$TOP/etc/vmsd.conf" ] &&
-    "$VMSD" -T -f /dev/null >"$D/defaults.txt" 2>&1; then
-	wrong=$(awk '
+# The defaults etc/vmsd.conf shows ("#key = value", commented out) and
+# those vmsd.conf(5) gives ("Default VALUE" in a key's entry, for the keys
+# whose entry says it that way: most of them) are the ones vmsd runs with:
+# each against `vmsd -T -f /dev/null`, sizes with K/M/G suffixes compared
+# in bytes (origin_prefix's empty value stands for the host's name, which
+# -T prints).
+# defaults_differ FILE MIN 'AWK RULES': the rules call shown(KEY, VALUE)
+# for each default FILE shows; prints what differs, or "only N found"
+# for fewer than MIN.
+defaults_differ() {
+	awk -v min="$2" '
 	function bytes(v,  n, u) {
 		if (v !~ /^[0-9]+[KMG]$/)
 			return v
 		n = substr(v, 1, length(v) - 1); u = substr(v, length(v))
 		return n * (u == "K" ? 1024 : u == "M" ? 1048576 : 1073741824) ""
 	}
+	function shown(k, v) {
+		n++
+		if (!(k in def))
+			printf " %s (vmsd -T has no such key)", k
+		else if (bytes(v) != bytes(def[k]))
+			printf " %s = %s (vmsd: %s)", k, v, def[k]
+	}
 	FNR == NR { v = $0; sub(/^[^=]*= /, "", v); gsub(/^"|"$/, "", v)
 		def[$1] = v; next }
+	'"$3"'
+	END { if (n < min) printf " only %d found", n }' "$D/defaults.txt" "$1"
+}
+if [ -x "$VMSD" ] && [ -f "$TOP/etc/vmsd.conf" ] &&
+    "$VMSD" -T -f /dev/null >"$D/defaults.txt" 2>&1; then
+	wrong=$(defaults_differ "$TOP/etc/vmsd.conf" 30 '
 	/^#[a-z_.]+ =( |$)/ { k = substr($1, 2); v = $0; sub(/^[^=]*=[ ]?/, "", v)
-		if (k == "origin_prefix") next
-		n++
-		if (!(k in def)) printf " %s (vmsd -T has no such key)", k
-		else if (bytes(v) != bytes(def[k]))
-			printf " %s = %s (vmsd: %s)", k, v, def[k] }
-	END { if (n == 0) printf " none found" }' "$D/defaults.txt" "$TOP/etc/vmsd.conf")
+		if (k != "origin_prefix") shown(k, v) }')
 	if [ -z "$wrong" ]; then
 		pass "etc/vmsd.conf shows the defaults vmsd -T prints"
 	else
 		fail "etc/vmsd.conf's defaults differ from vmsd -T:$wrong"
 	fi
-	# and so are those vmsd.conf(5) gives ("Default VALUE" in a key's
-	# entry, for the keys whose entry says it that way: most of them)
-	wrong=$(awk '
-	function bytes(v,  n, u) {
-		if (v !~ /^[0-9]+[KMG]$/)
-			return v
-		n = substr(v, 1, length(v) - 1); u = substr(v, length(v))
-		return n * (u == "K" ? 1024 : u == "M" ? 1048576 : 1073741824) ""
-	}
-	FNR == NR { v = $0; sub(/^[^=]*= /, "", v); gsub(/^"|"$/, "", v)
-		def[$1] = v; next }
+	wrong=$(defaults_differ "$TOP/man/vmsd.conf.5" 30 '
 	/^\.It Ic / { key = $3; got = 0; next }
 	/^\.It / { key = "" }
 	key != "" && !got && /Default / { v = $0; sub(/.*Default /, "", v)
 		sub(/[.,:].*$/, "", v); if (v == "empty") v = ""
-		got = 1; n++
-		if (!(key in def)) printf " %s (vmsd -T has no such key)", key
-		else if (bytes(v) != bytes(def[key]))
-			printf " %s: %s (vmsd: %s)", key, v, def[key] }
-	END { if (n < 30) printf " only %d found", n }' "$D/defaults.txt" "$TOP/man/vmsd.conf.5")
+		got = 1; shown(key, v) }')
 	if [ -z "$wrong" ]; then
 		pass "vmsd.conf.5 gives the defaults vmsd -T prints"
 	else
