@@ -208,6 +208,33 @@ key_store(struct vmsd_config *c, const struct config_key *k, uint64_t n)
 	}
 }
 
+/* The value in the field of k (a number, a flag, a mode or a level):
+ * key_store's inverse. */
+static uint64_t
+key_fetch(const struct vmsd_config *c, const struct config_key *k)
+{
+	const char *f = (const char *)c + k->off;
+
+	switch (k->kind) {
+	case K_UINT:
+		return *(const unsigned *)(const void *)f;
+	case K_U64:
+	case K_SIZE64:
+		return *(const uint64_t *)(const void *)f;
+	case K_SIZE:
+		return *(const size_t *)(const void *)f;
+	case K_BOOL:
+	case K_LEVEL:
+		return (uint64_t)*(const int *)(const void *)f;
+	case K_MODE:
+		return *(const mode_t *)(const void *)f;
+	case K_STR:
+	case K_SET:
+		break;
+	}
+	return 0;
+}
+
 void
 config_defaults(struct vmsd_config *c)
 {
@@ -689,7 +716,6 @@ config_parse_text(struct vmsd_config *c, const char *name, const char *text,
 int
 config_print(const struct vmsd_config *c, FILE *f)
 {
-	const char *p = (const char *)c;
 	char key[B64URL_LEN(32) + 1];
 	const char *name;
 	uint64_t lv;
@@ -698,38 +724,33 @@ config_print(const struct vmsd_config *c, FILE *f)
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const struct config_key *k = &keys[i];
-		const void *fp = p + k->off;
+		uint64_t n = key_fetch(c, k);
 
 		switch (k->kind) {
 		case K_UINT:
-			rc |= fprintf(f, "%s = %u\n", k->name,
-			    *(const unsigned *)fp) < 0;
-			break;
 		case K_U64:
+		case K_SIZE:
 		case K_SIZE64:
 			rc |= fprintf(f, "%s = %llu\n", k->name,
-			    (unsigned long long)*(const uint64_t *)fp) < 0;
-			break;
-		case K_SIZE:
-			rc |= fprintf(f, "%s = %zu\n", k->name,
-			    *(const size_t *)fp) < 0;
+			    (unsigned long long)n) < 0;
 			break;
 		case K_BOOL:
 			rc |= fprintf(f, "%s = %s\n", k->name,
-			    *(const int *)fp ? "yes" : "no") < 0;
+			    n ? "yes" : "no") < 0;
 			break;
 		case K_MODE:
 			rc |= fprintf(f, "%s = %04o\n", k->name,
-			    (unsigned)*(const mode_t *)fp) < 0;
+			    (unsigned)n) < 0;
 			break;
 		case K_LEVEL:
 			rc |= fprintf(f, "%s = %s\n", k->name,
-			    log_level_name(*(const int *)fp)) < 0;
+			    log_level_name((int)n)) < 0;
 			break;
 		case K_STR:
 		case K_SET:
 			rc |= fprintf(f, "%s = \"%s\"\n", k->name,
-			    *(char *const *)fp) < 0;
+			    *(char *const *)(const void *)((const char *)c +
+			    k->off)) < 0;
 			break;
 		}
 	}
