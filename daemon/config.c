@@ -131,6 +131,7 @@ static const struct config_key keys[] = {
 	UINT("commits_in_flight", commits_in_flight, 1, 2, 2),
 	UINT("commit_beside_after", commit_beside_after, 0, 1000000, 200),
 	UINT("commit_inline_max", commit_inline_max, 1, 65536, 8),
+	UINT("busy_poll", busy_poll, 0, 10000, 100),
 	BOOL("handoff", handoff, 1),
 	BOOL("debug_auth", debug_auth, 0),
 	SET("origin_prefix", origin_prefix, set_origin_prefix,

@@ -43,6 +43,7 @@ struct vmsd_config {
 	unsigned	 commits_in_flight;	/* 1 or 2 */
 	unsigned	 commit_beside_after;	/* µs (worker.c) */
 	unsigned	 commit_inline_max;	/* calls (worker.c) */
+	unsigned	 busy_poll;	/* µs (worker_poll.c) */
 	int		 handoff;	/* calls' connections to workers */
 	int		 debug_auth;
 	char		*origin_prefix;

@@ -141,7 +141,7 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
     void *arg, char *err, size_t errlen)
 {
 	struct proc *p;
-	char snap[32], batch[32], inflight[16], beside[16], inl[16], wire[16];
+	char snap[32], batch[32], inflight[16], beside[16], inl[16], bpoll[16], wire[16];
 	char otime[16], oout[32];
 	char **oargs = NULL;
 	const char **argv;
@@ -170,6 +170,7 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
 	snprintf(beside, sizeof(beside), "%u",
 	    vmsd_conf->commit_beside_after);
 	snprintf(inl, sizeof(inl), "%u", vmsd_conf->commit_inline_max);
+	snprintf(bpoll, sizeof(bpoll), "%u", vmsd_conf->busy_poll);
 	snprintf(wire, sizeof(wire), "%d", WIRE_VERSION);
 	argv = xcalloc(40 + 4 * vmsd_conf->noracles, sizeof(*argv));
 	argv[n++] = "vmsd";
@@ -193,6 +194,8 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
 	argv[n++] = beside;
 	argv[n++] = "--commit-inline-max";
 	argv[n++] = inl;
+	argv[n++] = "--busy-poll";
+	argv[n++] = bpoll;
 	argv[n++] = "--wire";
 	argv[n++] = wire;
 	if (spec->deploy)

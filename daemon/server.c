@@ -209,8 +209,9 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	apply_log_level();
 	http_configure();
 	log_info("configuration reloaded (new snapshot_interval, "
-	    "batch_max, commits_in_flight, commit_beside_after and "
-	    "commit_inline_max apply to workers started from now on)");
+	    "batch_max, commits_in_flight, commit_beside_after, "
+	    "commit_inline_max and busy_poll apply to workers started from "
+	    "now on)");
 	ready();
 }
 

@@ -331,6 +331,9 @@ commit_start(struct worker *w, enum commit_how how)
 		w->nwaited++;
 	w->waiting = 0;
 	w->nfly++;
+	/* (a lone client's next call may be polled for: worker_poll.c) */
+	w->lone_run = how == COMMIT_HERE && n == 1 ? w->lone_run + 1 : 0;
+	w->poll_armed = w->lone_run >= POLL_LONE_RUN;
 	if (how == COMMIT_HERE) {
 		w->fly_nrun[k] = UINT64_MAX;
 		e = ledger_commit_fsync(&w->tickets[k]);
@@ -530,6 +533,7 @@ worker_usage(void)
 	    "[--head FILE] [--deploy | --attach-fd N] [--snapshot-interval N] "
 	    "[--batch-max N] [--commits-in-flight N] "
 	    "[--commit-beside-after US] [--commit-inline-max N] "
+	    "[--busy-poll US] "
 	    "[--oracle NAME=PATH] [--oracle-key NAME=KEY] [--oracle-timeout MS] "
 	    "[--oracle-max-output N] [--syslog] [-v] (internal: started by "
 	    "vmsd)");
@@ -552,6 +556,7 @@ worker_main(int argc, char **argv)
 	w.beside_wait = -1;
 	w.beside_after = BESIDE_AFTER_US;
 	w.inline_max = INLINE_MAX_CALLS;
+	w.busy_poll = WORKER_BUSY_POLL_US;
 	w.lock_fd = -1;
 	w.snap_fd = -1;
 	wconns_init(&w, -1);
@@ -594,6 +599,8 @@ worker_main(int argc, char **argv)
 			w.beside_after = strtoull(v, NULL, 10), i++;
 		else if (strcmp(a, "--commit-inline-max") == 0)
 			w.inline_max = (unsigned)strtoul(v, NULL, 10), i++;
+		else if (strcmp(a, "--busy-poll") == 0)
+			w.busy_poll = (unsigned)strtoul(v, NULL, 10), i++;
 		else if (strcmp(a, "--oracle") == 0 ||
 		    strcmp(a, "--oracle-key") == 0) {
 			if (worker_oracle_option(&w, a, v) != 0)
@@ -665,6 +672,7 @@ worker_main(int argc, char **argv)
 		    "%llu of them while the next one executed, %llu flushed "
 		    "beside the one before, %llu waited for it instead, %llu "
 		    "of 2 calls or more flushed without a commit thread; %llu "
+		    "waits busy-polled, %llu of them found work; %llu "
 		    "checkpoints signed with a nonce made ahead, %llu without; "
 		    "nonce thread woken %llu times",
 		    (unsigned long long)ledger_committed_size(w.ledger),
@@ -673,6 +681,8 @@ worker_main(int argc, char **argv)
 		    (unsigned long long)w.nbeside,
 		    (unsigned long long)w.nwaited,
 		    (unsigned long long)w.ninline,
+		    (unsigned long long)w.npolled,
+		    (unsigned long long)w.npoll_met,
 		    (unsigned long long)used, (unsigned long long)missed,
 		    (unsigned long long)wakes);
 	}

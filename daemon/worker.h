@@ -105,6 +105,8 @@ struct reply_spans {
 };
 
 #define WORKER_INFLIGHT	2	/* commits in flight at most */
+#define WORKER_BUSY_POLL_US 100	/* busy_poll's default (worker_poll.c) */
+#define POLL_LONE_RUN	8	/* polled after so many lone calls */
 
 struct worker {
 	const char	*name;
@@ -168,6 +170,15 @@ struct worker {
 					   by the main thread (inline_ok) */
 	unsigned	 inline_max;	/* calls: commit_inline_max,
 					   vmsd.conf(5) (worker.c) */
+	unsigned	 busy_poll;	/* µs: busy_poll, vmsd.conf(5)
+					   (worker_poll.c) */
+	unsigned	 lone_run;	/* lone calls flushed here in a row */
+	int		 poll_armed;	/* the next blocking wait is the
+					   first after POLL_LONE_RUN of them */
+	int		 poll_dry;	/* a poll found nothing: none until
+					   such a wait ends within busy_poll */
+	uint64_t	 npolled;	/* waits that polled */
+	uint64_t	 npoll_met;	/* of which found something */
 	uint64_t	 nrun;		/* requests run so far */
 	uint64_t	 fly_nrun[WORKER_INFLIGHT]; /* nrun at each one's
 					   start; UINT64_MAX: flushed by the

@@ -238,5 +238,61 @@ flush_case few_callers_flush_without_a_commit_thread 100000 4 '' - 0 +
 # the others go to the commit threads, some beside another.
 flush_case commit_inline_max_1_hands_batches_over 100000 4 \
     'commit_inline_max = 1\n' + 0 0
+
+# Busy polling (busy_poll, worker_poll.c): after 8 lone calls in a row,
+# each flushed by the worker itself, the wait for the next request polls
+# for up to busy_poll µs before it sleeps; a poll that finds nothing
+# stops polling until such a wait ends within busy_poll µs. The stop
+# line counts the polls and those that found something.
+# polls_of NAME CONF: vmsd with CONF, NAME's calls (run_NAME); sets
+# polled and found from the stop line; 0 if found
+polls_of() {
+	printf 'idle_timeout = 60\n%b' "$2" >"$T/vmsd.conf"
+	start_vmsd || return 1
+	"run_$1"
+	stop_vmsd
+	stopline=$(grep 'stopped at' "$T/log" | tail -1)
+	polled=$(printf '%s\n' "$stopline" | sed -n \
+	    's/.*; \([0-9]*\) waits busy-polled, .*/\1/p')
+	found=$(printf '%s\n' "$stopline" | sed -n \
+	    's/.*waits busy-polled, \([0-9]*\) of them found work.*/\1/p')
+	[ -n "$polled" ] && [ -n "$found" ]
+}
+# one client calling in a loop on one connection
+run_loop() {
+	$RPC -s "$T/s.sock" load --clients 1 --calls 40 --contract c \
+	    --method inc >"$T/loop.json"
+}
+# 20 clients one after the other, a call each: far apart for a worker
+run_apart() {
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		rpc call '{"contract":"c","method":"inc","args":[]}' \
+		    >/dev/null || return 1
+	done
+}
+# A client calling in a loop answers within 10 ms, under a sanitizer too:
+# from its 9th call the worker polls for each next one, and finds it.
+if polls_of loop 'busy_poll = 10000\n' && [ "$polled" -ge 20 ] &&
+    [ "$found" -ge $((polled - 1)) ] &&
+    [ "$($JGET ok <"$T/loop.json")" = 40 ]; then
+	pass busy_poll_finds_a_looping_client
+	echo "     ($polled waits polled, $found of them found work)"
+else
+	fail busy_poll_finds_a_looping_client "$stopline"
+fi
+if polls_of loop 'busy_poll = 0\n' && [ "$polled" -eq 0 ]; then
+	pass busy_poll_0_never_polls
+	echo "     ($polled waits polled, $found of them found work)"
+else
+	fail busy_poll_0_never_polls "$stopline"
+fi
+# Calls milliseconds apart (a process each): one dry poll after the 8th,
+# none after the 12 that follow.
+if polls_of apart '' && [ "$polled" -le 1 ] && [ "$found" -eq 0 ]; then
+	pass busy_poll_gives_up_on_a_slow_client
+	echo "     ($polled waits polled, $found of them found work)"
+else
+	fail busy_poll_gives_up_on_a_slow_client "$stopline"
+fi
 # (the log of every vmsd run since one_commit_in_flight's start)
 check_sanitizer_log

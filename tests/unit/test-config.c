@@ -197,6 +197,17 @@ TEST(commit_inline_max)
 	    "a whole number from 1 to 65536");
 }
 
+/* busy_poll: µs, 0 (never) to 10 ms; 100 by default. */
+TEST(busy_poll)
+{
+	const char *bad[] = { "-1", "10001", "100us", "" };
+	const unsigned ok[] = { 0, 10000 };
+
+	worker_key("busy_poll", offsetof(struct vmsd_config, busy_poll),
+	    100, ok, NELEM(ok), bad, NELEM(bad),
+	    "a whole number from 0 to 10000");
+}
+
 /* The keys of clients and their limits: defaults, ranges, sizes. */
 TEST(client_limits)
 {
@@ -538,6 +549,7 @@ main(void)
 	RUN(commits_in_flight);
 	RUN(commit_beside_after);
 	RUN(commit_inline_max);
+	RUN(busy_poll);
 	RUN(client_limits);
 	RUN(origin_prefix_default);
 	RUN(log_filter);
