@@ -18,23 +18,25 @@
  * commit_start) and sleeps in epoll_wait for the next, its CPU goes idle;
  * on a host whose idle CPUs halt, waking it takes ~30 µs, and the call
  * then runs on cold caches (at one client, the worker's CPU a call was
- * 2.5x its CPU at 32 clients: bench/README.md, round 23). So the first
- * wait after a lone call's flush polls instead: epoll_wait without
- * blocking, sched_yield() between two looks (a thread that is ready
- * runs), for up to busy_poll µs, then it sleeps. At one client 1.07x the
- * calls/s for less worker CPU a call (round 25). A poll that finds
- * nothing (a client slower than busy_poll) stops polling until such a
- * first wait ends within busy_poll µs again: a client that calls now and
- * then costs one dry poll, not one a call. Only after a lone call: with
- * more clients the worker seldom waits, and waking at the first request
- * makes smaller batches (polling before every wait cost 8 clients 15 %
- * of their calls/s).
+ * 2.5x its CPU at 32 clients: bench/README.md, round 23). So once the
+ * worker has flushed POLL_LONE_RUN lone calls in a row itself (worker.c's
+ * commit_start: one client, calling in a loop), the first wait after each
+ * such flush polls instead: epoll_wait without blocking, a pause
+ * instruction between two looks, for up to busy_poll µs; then it sleeps.
+ * A poll that finds nothing (a client slower than busy_poll) stops
+ * polling until such a first wait ends within busy_poll µs again: a
+ * client that calls now and then costs one dry poll, not one a call.
+ * With more clients the worker seldom waits, and waking at the first
+ * request makes smaller batches: polling before every wait cost 8
+ * clients 15-20 % of their calls/s. With sched_yield() between the looks
+ * instead of a pause, one client's p99 went from 0.51 to 0.66 ms (8
+ * alternating pairs; with the pause 0.48 to 0.45). bench/README.md,
+ * round 25.
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -43,6 +45,17 @@
 #include "worker.h"
 
 #define WPOLL_EVENTS	64	/* per epoll_wait; the rest stay ready */
+
+/* Between two looks of a poll: the CPU's hint that this is a spin. */
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
 
 /* One epoll_wait that does not block. */
 static int
@@ -80,7 +93,7 @@ busy_poll(struct worker *w, struct epoll_event *ev, int64_t *usec, int *ms)
 		}
 		if ((el = mono_usec() - t0) >= lim)
 			break;
-		(void)sched_yield();
+		cpu_relax();
 	}
 	w->poll_dry = 1;
 	if ((*usec >= 0 && (uint64_t)*usec <= el) ||
