@@ -12,7 +12,10 @@
 # a relayed call vmsd's two hops); and of "inside", the time in
 # fdatasync (any of the worker's threads), so that #15's one-client
 # target (p50 at most one fdatasync + 60 us) is read in the same run:
-# inside - flush + outside is what a call costs beyond its flush.
+# inside - flush + outside is what a call costs beyond its flush. Then as
+# many calls again, untraced: the tracepoints slow each system call the
+# worker makes, so the client's p50 of that round less the traced
+# flush's median is the same reading without them (round 25).
 # Skipped without perf or without the
 # right to trace (root, or kernel.perf_event_paranoid and tracefs
 # permissions that allow it).
@@ -83,8 +86,10 @@ phases() {
 	echo
 }
 
-# run MODE: one fresh daemon, N calls of one client; prints "MODE inside
-# n outside n"
+# run MODE: one fresh daemon, N calls of one client traced, then N more
+# untraced; prints "MODE inside n outside n flush n beyond n p50
+# p50-untraced" (the tracepoints slow each system call the worker makes,
+# so the client's p50 is read again without them)
 run() {
 	rm -rf "$W" && mkdir -p "$W" || exit 1
 	bench_conf >"$W/vmsd.conf"
@@ -100,8 +105,11 @@ run() {
 	    -- sh -c "while kill -0 $_b 2>/dev/null; do sleep 0.1; done" \
 	    >/dev/null 2>&1
 	wait $_b || { echo "hops.sh: bench-daemon failed"; exit 1; }
+	"$BD" --addr "$W/sock" --clients 1 --calls "$N" --rounds 1 \
+	    --tag u --label "$1" $_a >"$W/bd2" ||
+	    { echo "hops.sh: bench-daemon failed"; exit 1; }
 	echo "$1 $(perf script -i "$W/perf.data" 2>/dev/null | phases "$wpid")" \
-	    "$(bench_field p50 <"$W/bd")"
+	    "$(bench_field p50 <"$W/bd") $(bench_field p50 <"$W/bd2")"
 	stop_vmsd
 }
 
@@ -111,5 +119,6 @@ r=$(run relayed) || { echo "$r"; exit 1; }
 printf '%s\n%s\n' "$a" "$r" | awk '{
 	printf "  %-9s inside %6d us (request read -> reply written; of it fdatasync %d)   outside %5d us (reply written -> next request read)   %d calls\n", $1, $2, $6, $4, $3
 	printf "  %-9s beyond the flush %d us a call (inside - fdatasync + outside; #15: at most 60); client p50 %d us\n", "", $8, $10 * 1000
+	printf "  %-9s untraced: client p50 %d us = the flush %d + %d us (#15: at most 60)\n", "", $11 * 1000, $6, $11 * 1000 - $6
 	o[NR] = $4 }
 	END { if (o[1] > 0) printf "  outside, relayed / attached: %.1fx (vmsd'"'"'s two hops)\n", o[2] / o[1] }'

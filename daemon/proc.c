@@ -141,7 +141,8 @@ proc_spawn(const struct proc_spec *spec, const struct proc_ops *ops,
     void *arg, char *err, size_t errlen)
 {
 	struct proc *p;
-	char snap[32], batch[32], inflight[16], beside[16], inl[16], bpoll[16], wire[16];
+	char snap[32], batch[32], inflight[16], beside[16], inl[16], wire[16];
+	char bpoll[16];
 	char otime[16], oout[32];
 	char **oargs = NULL;
 	const char **argv;

@@ -144,8 +144,8 @@ sleep_events(struct worker *w, struct epoll_event *ev, int64_t usec, int ms)
 /*
  * The loop's wait: a look if it must not block; else a sleep, limited to
  * `usec` µs if that is 0 or more and to the attached connections'
- * timeouts, polled first if it is the first after a lone call's flush
- * (above).
+ * timeouts, polled first if it is the first after the flush of a run of
+ * lone calls (above).
  */
 static int
 wait_events(struct worker *w, struct epoll_event *ev, int block,
