@@ -173,6 +173,11 @@ fi
 # The worker's stop line counts all three.
 preload=$(ldd "$VMSD" 2>/dev/null | awk '/libasan/ { print $3 }')
 preload=${preload:+$preload:}$TOP/build/tests/flushdelay.so
+# stopped_count RE: the number RE's \(...\) matches in $stopline, the
+# worker's stop line
+stopped_count() {
+	printf '%s\n' "$stopline" | sed -n "s/.*$1.*/\\1/p"
+}
 # flushes_of US CLIENTS NAME [CONF]: vmsd with flushes of US µs and CONF
 # (printf %b), CLIENTS clients' 8 calls each; sets beside, waited and
 # inlined from the stop line; 0 if every call was acknowledged and the
@@ -186,12 +191,10 @@ flushes_of() {
 	    --method inc >"$T/$3.json"
 	stop_vmsd
 	stopline=$(grep 'stopped at' "$T/log" | tail -1)
-	beside=$(printf '%s\n' "$stopline" | sed -n \
-	    's/.*, \([0-9]*\) flushed beside the one before.*/\1/p')
-	waited=$(printf '%s\n' "$stopline" | sed -n \
-	    's/.*, \([0-9]*\) waited for it instead.*/\1/p')
-	inlined=$(printf '%s\n' "$stopline" | sed -n \
-	    's/.*, \([0-9]*\) of 2 calls or more flushed without a.*/\1/p')
+	beside=$(stopped_count ', \([0-9]*\) flushed beside the one before')
+	waited=$(stopped_count ', \([0-9]*\) waited for it instead')
+	inlined=$(stopped_count \
+	    ', \([0-9]*\) of 2 calls or more flushed without a')
 	[ "$($JGET ok <"$T/$3.json")" = $(($2 * 8)) ] && [ -n "$beside" ] &&
 	    [ -n "$waited" ] && [ -n "$inlined" ]
 }
@@ -252,10 +255,8 @@ polls_of() {
 	"run_$1"
 	stop_vmsd
 	stopline=$(grep 'stopped at' "$T/log" | tail -1)
-	polled=$(printf '%s\n' "$stopline" | sed -n \
-	    's/.*; \([0-9]*\) waits busy-polled, .*/\1/p')
-	found=$(printf '%s\n' "$stopline" | sed -n \
-	    's/.*waits busy-polled, \([0-9]*\) of them found work.*/\1/p')
+	polled=$(stopped_count '; \([0-9]*\) waits busy-polled, ')
+	found=$(stopped_count 'busy-polled, \([0-9]*\) of them found work')
 	[ -n "$polled" ] && [ -n "$found" ]
 }
 # one client calling in a loop on one connection
