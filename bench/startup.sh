@@ -45,10 +45,6 @@ trap 'exit 1' INT TERM
 now_ms() { date +%s%6N | awk '{ printf "%.3f", $1 / 1000 }'; }
 # ms from $1 to $2
 since() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
-# median: of the numbers on standard input
-median() {
-	sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
 
 rm -rf "$W" "$R"
 mkdir -p "$W" "$R" || exit 1
@@ -98,9 +94,9 @@ for snap in tip none; do
 	done
 	printf '  %-26s vmsd %6.1f   first call %7.1f   next call %5.1f   (first calls: %s)\n' \
 	    "$([ "$snap" = tip ] && echo "state.snap at the end" || echo "no state.snap")" \
-	    "$(awk '{ print $1 }' "$W/rounds" | median)" \
-	    "$(awk '{ print $2 }' "$W/rounds" | median)" \
-	    "$(awk '{ print $3 }' "$W/rounds" | median)" \
+	    "$(awk '{ print $1 }' "$W/rounds" | bench_median)" \
+	    "$(awk '{ print $2 }' "$W/rounds" | bench_median)" \
+	    "$(awk '{ print $3 }' "$W/rounds" | bench_median)" \
 	    "$(awk '{ printf "%s ", $2 }' "$W/rounds" | sed 's/ $//')"
 done
 
@@ -108,13 +104,20 @@ if ! have_redis; then
 	echo "  redis: skipped (redis-server, redis-benchmark or redis-cli not installed)"
 	exit 0
 fi
-# redis_up: a redis-server on $R's AOF started afresh (start_redis's
-# settings); prints the ms until it answered PING
-redis_up() {
-	_t0=$(now_ms)
-	start_redis "$R" startup.sh
-	_t1=$(now_ms)
-	echo "$(since "$_t0" "$_t1")"
+# redis_starts: ROUNDS redis-servers on $R's AOF, each started afresh
+# (start_redis's settings) and stopped; the ms until each answered PING
+# in $R/rounds, one a line
+redis_starts() {
+	: >"$R/rounds"
+	_r=0	# (not _i: start_redis's)
+	while [ $_r -lt "$ROUNDS" ]; do
+		_t0=$(now_ms)
+		start_redis "$R" startup.sh
+		_t1=$(now_ms)
+		stop_redis
+		echo "$(since "$_t0" "$_t1")" >>"$R/rounds"
+		_r=$((_r + 1))
+	done
 }
 start_redis "$R" startup.sh
 redis-cli -p "$RPORT" CONFIG SET appendfsync no >/dev/null
@@ -123,14 +126,8 @@ redis-benchmark -p "$RPORT" -n "$N" -c 8 -r "$N" -q EVALSHA "$SHA" 0 \
     { echo "startup.sh: redis-benchmark failed"; exit 1; }
 keys=$(redis-cli -p "$RPORT" DBSIZE)
 stop_redis
-: >"$R/rounds"
-i=0
-while [ $i -lt "$ROUNDS" ]; do
-	redis_up >>"$R/rounds"
-	stop_redis
-	i=$((i + 1))
-done
-aof=$(awk '{ print $1 }' "$R/rounds" | median)
+redis_starts
+aof=$(bench_median <"$R/rounds")
 start_redis "$R" startup.sh
 redis-cli -p "$RPORT" BGREWRITEAOF >/dev/null
 while [ "$(redis-cli -p "$RPORT" INFO persistence |
@@ -138,12 +135,6 @@ while [ "$(redis-cli -p "$RPORT" INFO persistence |
 	sleep 0.05
 done
 stop_redis
-: >"$R/rounds"
-i=0
-while [ $i -lt "$ROUNDS" ]; do
-	redis_up >>"$R/rounds"
-	stop_redis
-	i=$((i + 1))
-done
+redis_starts
 printf '  %-26s the AOF as written %6.1f   after BGREWRITEAOF (an RDB preamble) %6.1f   (%s keys; until PING)\n' \
-    "redis-server" "$aof" "$(awk '{ print $1 }' "$R/rounds" | median)" "$keys"
+    "redis-server" "$aof" "$(bench_median <"$R/rounds")" "$keys"

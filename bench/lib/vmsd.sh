@@ -54,6 +54,12 @@ cpu_per_call() {
 	    'BEGIN { printf "%.1f\n", (n > 0 ? t * 1e6 / k / n : 0) }'
 }
 
+# bench_median: the median of the numbers on standard input, one a line
+# (the lower middle one of an even count)
+bench_median() {
+	sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
 # stop_var NAME: SIGTERM the process whose pid the variable NAME holds, if
 # any, wait for it and empty NAME
 stop_var() {

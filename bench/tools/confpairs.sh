@@ -59,11 +59,6 @@ round() {
 	    "$(cpu_per_call $((_t1 - _t0)) "$_n")"
 }
 
-# median: of the numbers on standard input
-median() {
-	sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-
 echo "vmsd.conf A: $(printf '%b' "$A" | tr '\n' ';')  B: $(printf '%b' "$B" | tr '\n' ';')"
 echo "(alternating rounds, $PAIRS pairs: calls/s, p50 ms, p99 ms, worker CPU us a call)"
 for c in "$@"; do
@@ -81,10 +76,10 @@ for c in "$@"; do
 		printf '  %3d clients %s: %s\n' "$c" "$(echo $s | tr ab AB)" \
 		    "$(awk '{ printf "%s/%s/%s/%s ", $1, $2, $3, $4 }' "$R.$s")"
 	done
-	ra=$(awk '{ print $1 }' "$R.a" | median); rb=$(awk '{ print $1 }' "$R.b" | median)
-	pa=$(awk '{ print $2 }' "$R.a" | median); pb=$(awk '{ print $2 }' "$R.b" | median)
-	qa=$(awk '{ print $3 }' "$R.a" | median); qb=$(awk '{ print $3 }' "$R.b" | median)
-	ca=$(awk '{ print $4 }' "$R.a" | median); cb=$(awk '{ print $4 }' "$R.b" | median)
+	ra=$(awk '{ print $1 }' "$R.a" | bench_median); rb=$(awk '{ print $1 }' "$R.b" | bench_median)
+	pa=$(awk '{ print $2 }' "$R.a" | bench_median); pb=$(awk '{ print $2 }' "$R.b" | bench_median)
+	qa=$(awk '{ print $3 }' "$R.a" | bench_median); qb=$(awk '{ print $3 }' "$R.b" | bench_median)
+	ca=$(awk '{ print $4 }' "$R.a" | bench_median); cb=$(awk '{ print $4 }' "$R.b" | bench_median)
 	printf '  %3d clients medians: A %s calls/s p50 %s p99 %s ms cpu %s us, B %s calls/s p50 %s p99 %s ms cpu %s us; B/A calls/s %s\n' \
 	    "$c" "$ra" "$pa" "$qa" "$ca" "$rb" "$pb" "$qb" "$cb" \
 	    "$(awk -v a="$ra" -v b="$rb" 'BEGIN { printf "%.2fx", (a > 0 ? b / a : 0) }')"
