@@ -62,7 +62,9 @@ rsvp() {
 }
 
 # round SNAP I: vmsd started afresh, the contract's state.snap put back
-# (SNAP = tip) or removed (none); prints "VMSD FIRST NEXT" in ms
+# (SNAP = tip) or removed (none); prints "VMSD FIRST NEXT" in ms. (Not
+# lib/vmsd.sh's run_vmsd: its 0.1 s sleeps between two pings would be
+# the resolution of "VMSD"; this loop pings without a pause.)
 round() {
 	_snap="$W/state/contracts/guestlist/state.snap"
 	rm -f "$_snap"
