@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/integration/build.sh — the build itself: it needs nothing from the
 # machine but what `make deps` installs, it keeps the contract runtime's
-# floating-point flags whatever CFLAGS says, it honours CPPFLAGS/CFLAGS/
+# floating-point flags whatever CFLAGS says (at the link too: LTO), it
+# is optimised at link time, it honours CPPFLAGS/CFLAGS/
 # LDFLAGS (hardening), and `make install PREFIX=/usr` after a plain `make`
 # installs binaries with /usr's paths compiled in.
 # Needs a release build in the tree (make check builds `all` first).
@@ -48,6 +49,10 @@ elif ! echo "$lvm $own" | grep -q VMS_TEST_CPP; then
 elif ! after "$lvm" | grep -q -- '-ffp-contract=off -fno-fast-math' ||
     ! after "$own" | grep -q -- '-ffp-contract=off -fno-fast-math'; then
 	fail build-user-flags "the runtime's FP flags do not follow CFLAGS: $lvm"
+elif ! after "$link" | grep -q -- '-ffp-contract=off -fno-fast-math'; then
+	# (with -flto the link compiles the code again, and GCC lets the
+	# link's flags override the objects')
+	fail build-user-flags "the runtime's FP flags do not follow CFLAGS at the link: $link"
 elif echo "$libm" | grep -q -- '-ffast-math'; then
 	fail build-user-flags "musl's libm took the user's CFLAGS: $libm"
 elif ! echo "$link" | grep -q -- '-Wl,-z,vmstestld'; then
@@ -67,6 +72,24 @@ elif ! nm -D daemon/vmsd | grep -q '__[a-z_]*_chk'; then
 	fail build-hardened "daemon/vmsd calls no _chk function (no _FORTIFY_SOURCE)"
 else
 	pass build-hardened
+fi
+
+# 3b. The release build is optimised at link time (Makefile: LTO), and
+#     the link's code generation kept the runtime's FP flags: the debug
+#     info names each unit the link compiled ("GNU GIMPLE", with its
+#     flags). `make LTO=` builds without it, with plain ar.
+units=$(readelf --debug-dump=info daemon/vmsd 2>/dev/null |
+    grep 'DW_AT_producer' | grep 'GNU GIMPLE')
+nolto=$(make -n -B LTO= build/libvms.a build/obj/libvms/util.o daemon/vmsd 2>&1)
+if [ -z "$units" ]; then
+	fail build-lto "daemon/vmsd has no unit compiled at the link (built without -flto?)"
+elif echo "$units" | grep -v -- '-ffp-contract=off -fno-fast-math' | grep -q .; then
+	fail build-lto "a unit compiled at the link lacks the FP flags: $(echo "$units" |
+	    grep -v -- '-ffp-contract=off' | head -1)"
+elif echo "$nolto" | grep -q -- '-flto\|gcc-ar'; then
+	fail build-lto "make LTO= still builds with LTO: $(echo "$nolto" | grep -- '-flto\|gcc-ar' | head -1)"
+else
+	pass build-lto
 fi
 
 # 4. make install PREFIX=/usr after a plain make: the compiled-in paths
