@@ -381,30 +381,50 @@ writable(struct ledger *l, char *err, size_t errlen)
 	return 0;
 }
 
+/* Where the next record of len bytes goes in the head's ring: after the
+ * last one, or from page 0 if it does not fit before the end. */
+static void
+head_place(const struct ledger *l, size_t len, size_t *page, size_t *npages)
+{
+	*npages = (len + LEDGER_HEAD_PAGE - 1) / LEDGER_HEAD_PAGE;
+	*page = l->head_next;
+	if (*page + *npages > LEDGER_HEAD_PAGES)
+		*page = 0;
+}
+
 /*
- * The signed head's slot for the batch being prepared (its commit record
- * just buffered; seq the head's sequence number it takes, `from` where
- * the batch starts if it is whole in the buffer): with the batch's bytes
- * (the head's journal) when the buffer holds the whole batch, it fits,
- * and the slot it takes is not still needed for a batch `entries` may not
- * hold durably yet; otherwise without, and `entries` is synced before the
- * slot is written (phase 2). A slot that holds its batch is written now,
- * in order: a later commit's flush of the head then also makes it
+ * The signed head's record for the batch being prepared (its commit
+ * record just buffered; seq the head's sequence number it takes, `from`
+ * where the batch starts if it is whole in the buffer): with the batch's
+ * bytes (the head's journal) when the buffer holds the whole batch, it
+ * fits, and the pages it takes hold no batch `entries` may not hold
+ * durably yet; otherwise without, and `entries` is synced before the
+ * record is written (phase 2). A record that holds its batch is written
+ * now, in order: a later commit's flush of the head then also makes it
  * durable, so that a durable head never skips a batch (two commits in
- * flight, ledger_commits_in_flight).
+ * flight, ledger_commits_in_flight). The ring moves on only once the
+ * commit is prepared (ledger_commit_prepare): a prepare that fails takes
+ * no pages.
  */
 static int
 head_prepare(struct ledger *l, struct ledger_pend *p, int fd,
     struct ledger_ticket *t, const char *note, uint64_t seq, uint64_t from)
 {
-	size_t k = (size_t)(seq % LEDGER_HEAD_SLOTS), nlen = strlen(note),
-	    len, need;
+	size_t nlen = strlen(note), len, need, page, npages, i;
 
-	p->sync_ent = l->w_ent != from || l->head_end[k] > l->ent_durable ||
-	    ledger_head_len(nlen, l->wb_ent.len) == 0;
-	need = ledger_head_len(nlen, p->sync_ent ? 0 : l->wb_ent.len);
-	if (need == 0)
-		return -1;
+	need = ledger_head_len(nlen, l->wb_ent.len);
+	p->sync_ent = l->w_ent != from || need == 0;
+	if (!p->sync_ent) {
+		head_place(l, need, &page, &npages);
+		for (i = 0; i < npages; i++)
+			if (l->head_end[page + i] > l->ent_durable)
+				p->sync_ent = 1;
+	}
+	if (p->sync_ent) {
+		if ((need = ledger_head_len(nlen, 0)) == 0)
+			return -1;
+		head_place(l, need, &page, &npages);
+	}
 	if (need > p->head_cap) {	/* (what the batches have needed) */
 		p->head = xrealloc(p->head, need);
 		p->head_cap = need;
@@ -413,8 +433,10 @@ head_prepare(struct ledger *l, struct ledger_pend *p, int fd,
 	    NULL : l->wb_ent.buf, l->wb_ent.len, l->w_ent)) == 0)
 		return -1;
 	p->head_errno = 0;
+	p->head_page = page;
+	p->head_npages = npages;
 	t->head_fd = fd;
-	t->head_off = (long long)k * LEDGER_HEAD_SLOT;
+	t->head_off = (long long)page * LEDGER_HEAD_PAGE;
 	t->head_slot = p->head;
 	t->head_len = len;
 	t->sync_entries = p->sync_ent;
@@ -552,6 +574,9 @@ ledger_commit_prepare(struct ledger *l, struct ledger_ticket *t, char *err,
 		free(note);
 		return COMMIT_FAILED;
 	}
+	if (l->head_fd >= 0)
+		l->head_next = (p->head_page + p->head_npages) %
+		    LEDGER_HEAD_PAGES;
 	l->ent_end += 4 + nlen;
 	p->size = l->size;
 	p->ent_end = l->ent_end;
@@ -611,6 +636,7 @@ ledger_commit_finish(struct ledger *l, const struct ledger_ticket *t,
 	char why[VMS_ERRLEN];
 	uint64_t before = l->cent_end;
 	struct ledger_pend *p = pend_at(l, 0);
+	size_t k;
 	int younger;
 
 	if (l->npend == 0 || t->size != p->size || t->fd != l->fd_ent) {
@@ -663,6 +689,9 @@ ledger_commit_finish(struct ledger *l, const struct ledger_ticket *t,
 		    l->size - l->csize);
 		free(p->note);
 		p->note = NULL;
+		/* (its record was not written: its pages are the next's) */
+		if (l->head_fd >= 0)
+			l->head_next = p->head_page;
 		(void)ledger_rollback(l, why, sizeof(why));
 		return -1;
 	}
@@ -674,9 +703,10 @@ ledger_commit_finish(struct ledger *l, const struct ledger_ticket *t,
 	l->cfront = p->front;
 	memcpy(l->croot, p->root, MERKLE_HASH_LEN);
 	if (l->head_fd >= 0) {
-		/* (its slot holds the batch until `entries` is synced) */
-		l->head_end[(l->head_seq + 1) % LEDGER_HEAD_SLOTS] =
-		    p->sync_ent ? 0 : p->ent_end;
+		/* (its record holds the batch until `entries` is synced) */
+		for (k = 0; k < p->head_npages; k++)
+			l->head_end[p->head_page + k] = p->sync_ent ? 0 :
+			    p->ent_end;
 		if (p->sync_ent)
 			l->ent_durable = p->ent_end;
 		l->head_seq++;

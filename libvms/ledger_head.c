@@ -6,24 +6,34 @@
  * an older copy, leaves the ledger behind its head; a writable ledger then
  * refuses to attach it, so no size is ever signed twice with two roots.
  *
- * The file is LEDGER_HEAD_SLOTS slots of LEDGER_HEAD_SLOT bytes, written
- * in turn, in place (never grown: a full disk cannot refuse the write),
- * and fdatasynced before any reply; a torn write damages at most the slot
- * being written, the others hold earlier heads. A slot: "VMSHEAD2" || seq
- * (uint64 BE) || note length (uint32 BE) || batch offset (uint64 BE) ||
- * batch length (uint32 BE) || note || batch || SHA-256 of everything
- * before it; whatever follows is ignored. The valid slot with the highest
- * seq is the head; slot = seq % LEDGER_HEAD_SLOTS.
+ * The file is a ring of LEDGER_HEAD_PAGES pages of LEDGER_HEAD_PAGE bytes
+ * (512 KiB), never grown (a full disk cannot refuse a write) and written
+ * in place. A record: "VMSHEAD2" || seq (uint64 BE) || note length
+ * (uint32 BE) || batch offset (uint64 BE) || batch length (uint32 BE) ||
+ * note || batch || SHA-256 of everything before it, at most
+ * LEDGER_HEAD_RECORD bytes. Each starts on a page boundary: on the page
+ * after the record before it, or on page 0 when it does not fit before the
+ * end of the file. Each is fdatasynced before any reply; a torn write
+ * damages at most the record being written, never the one before it (the
+ * ring holds more than four of the largest records: two commits in flight
+ * and the head behind them never meet). The valid record with the highest
+ * seq is the head. A reader looks for a record at every page boundary;
+ * one whose bytes a later record overwrote in part fails its hash.
  *
  * The batch is the commit's bytes as written to `entries` at that offset
  * (its entries and its commit record): the head's journal. One flush, the
- * head's, then makes the commit durable; `entries` is synced when a slot
- * whose batch it may not hold durably yet comes round again, or when a
- * batch does not fit its slot (ledger_commit.c). An open after a crash
+ * head's, then makes the commit durable; `entries` is synced when a record
+ * would cover a page of one whose batch it may not hold durably yet, or
+ * when a batch does not fit a record (ledger_commit.c). Small records
+ * take a page each, so the ring holds the last 128 batches of one call
+ * and about 40 of 16 calls before `entries` must be synced (eight, when
+ * each record had a 64 KiB slot of its own). An open after a crash
  * that lost unsynced writes to `entries` finds the ledger behind its
  * head; the journal then holds every batch it lacks, which attach writes
  * back. Anything more missing is storage that lost synced data.
  *
+ * Files written before the ring, eight slots of 64 KiB, are the same
+ * ring with a record every 16 pages, and are read as they are.
  * Files of the first format, two slots of 4096 bytes headed "VMSHEAD1"
  * and no batch, are read and rewritten in this one when attached.
  */
@@ -47,8 +57,12 @@
 #define HEAD_HDR	(8 + 8 + 4 + 8 + 4)
 #define HEAD_HASH	crypto_hash_sha256_BYTES
 #define HEAD_NOTE_MAX	4000	/* a checkpoint note is a few hundred */
-#define HEAD_BATCH_MAX	(LEDGER_HEAD_SLOT - HEAD_HDR - HEAD_NOTE_MAX - HEAD_HASH)
-#define HEAD_FILE	((off_t)LEDGER_HEAD_SLOTS * LEDGER_HEAD_SLOT)
+#define HEAD_BATCH_MAX	(LEDGER_HEAD_RECORD - HEAD_HDR - HEAD_NOTE_MAX - HEAD_HASH)
+#define HEAD_FILE	((off_t)LEDGER_HEAD_FILE)
+
+_Static_assert(LEDGER_HEAD_FILE % LEDGER_HEAD_PAGE == 0 &&
+    LEDGER_HEAD_FILE >= 4 * (LEDGER_HEAD_RECORD + LEDGER_HEAD_PAGE),
+    "the head's ring must hold more than four of its largest records");
 #define V1_MAGIC	"VMSHEAD1"
 #define V1_SLOT		4096
 #define V1_HDR		(8 + 8 + 4)
@@ -86,6 +100,7 @@ ledger_head_encode(uint8_t *slot, uint64_t seq, const char *note,
 
 /* One decoded slot. */
 struct head_slot {
+	size_t		 page, npages;	/* where it is in the ring */
 	uint64_t	 seq;
 	const uint8_t	*note;		/* in the file's image, not checked */
 	size_t		 notelen;
@@ -112,19 +127,21 @@ note_decode(const struct ledger *l, const uint8_t *p, size_t n,
 	return 0;
 }
 
-/* A slot's seq, note and batch if it is whole (its SHA-256 matches); -1
- * otherwise. Its note's signature is checked only if it is the head
- * (head_pick): the journal's batches are checked on their own
- * (journal_check). */
+/* The seq, note and batch of the record at slot (avail bytes to the end
+ * of the file) if it is whole (its SHA-256 matches); -1 otherwise. Its
+ * note's signature is checked only if it is the head (head_pick): the
+ * journal's batches are checked on their own (journal_check). */
 static int
-slot_decode(const uint8_t *slot, struct head_slot *s)
+slot_decode(const uint8_t *slot, size_t avail, struct head_slot *s)
 {
 	uint8_t h[HEAD_HASH];
 	uint32_t n, b;
 
-	if (memcmp(slot, HEAD_MAGIC, 8) != 0 ||
+	if (avail < HEAD_HDR + HEAD_HASH ||
+	    memcmp(slot, HEAD_MAGIC, 8) != 0 ||
 	    (n = ledger_get_be32(slot + 16)) > HEAD_NOTE_MAX ||
-	    (b = ledger_get_be32(slot + 28)) > HEAD_BATCH_MAX)
+	    (b = ledger_get_be32(slot + 28)) > HEAD_BATCH_MAX ||
+	    HEAD_HDR + (size_t)n + b + HEAD_HASH > avail)
 		return -1;
 	vms_sha256(slot, HEAD_HDR + n + b, h);
 	if (sodium_memcmp(h, slot + HEAD_HDR + n + b, sizeof(h)) != 0)
@@ -161,8 +178,8 @@ v1_slot_decode(const uint8_t *slot, struct head_slot *s)
 	return 0;
 }
 
-/* A new head file holding one head, seq seq (note, no batch), in slot
- * seq % LEDGER_HEAD_SLOTS, the others empty; replaces path atomically. */
+/* A new head file holding one head, seq seq (note, no batch), on page 0,
+ * the others empty; replaces path atomically. */
 static int
 head_create(const char *path, uint64_t seq, const char *note, char *err,
     size_t errlen)
@@ -170,8 +187,7 @@ head_create(const char *path, uint64_t seq, const char *note, char *err,
 	uint8_t *buf = xcalloc(1, (size_t)HEAD_FILE);
 	int rc = -1;
 
-	if (ledger_head_encode(buf + (seq % LEDGER_HEAD_SLOTS) *
-	    LEDGER_HEAD_SLOT, seq, note, NULL, 0, 0) == 0)
+	if (ledger_head_encode(buf, seq, note, NULL, 0, 0) == 0)
 		seterr(err, errlen, "%s: the checkpoint is too large", path);
 	else
 		rc = write_file_atomic(path, buf, (size_t)HEAD_FILE, 0600,
@@ -244,15 +260,15 @@ journal_check(struct ledger *l, const struct head_slot *const *order,
  */
 static int
 journal_replay(struct ledger *l, const struct head_slot *s, const int *ok,
-    const struct head_slot *head, uint64_t *nentries, char *err,
+    size_t ns, const struct head_slot *head, uint64_t *nentries, char *err,
     size_t errlen)
 {
-	const struct head_slot *order[LEDGER_HEAD_SLOTS], *t;
+	const struct head_slot *order[LEDGER_HEAD_PAGES], *t;
 	uint64_t end = l->cent_end, first;
 	size_t n = 0, i, j;
 	int64_t put;
 
-	for (i = 0; i < LEDGER_HEAD_SLOTS; i++)
+	for (i = 0; i < ns; i++)
 		if (ok[i] && s[i].batch != NULL && s[i].seq <= head->seq &&
 		    s[i].at + s[i].batchlen > end)
 			order[n++] = &s[i];
@@ -296,19 +312,19 @@ journal_replay(struct ledger *l, const struct head_slot *s, const int *ok,
 }
 
 /*
- * The head: the whole slot with the highest seq whose note is a checkpoint
- * signed by the ledger's key for its origin (a slot whose note is not is
- * passed over, as a torn one is). NULL if none.
+ * The head: the whole record with the highest seq whose note is a
+ * checkpoint signed by the ledger's key for its origin (a record whose
+ * note is not is passed over, as a torn one is). NULL if none.
  */
 static struct head_slot *
-head_pick(const struct ledger *l, struct head_slot *s, int *ok)
+head_pick(const struct ledger *l, struct head_slot *s, int *ok, size_t ns)
 {
 	struct head_slot *h;
-	int i;
+	size_t i;
 
 	for (;;) {
 		h = NULL;
-		for (i = 0; i < LEDGER_HEAD_SLOTS; i++)
+		for (i = 0; i < ns; i++)
 			if (ok[i] && (h == NULL || s[i].seq > h->seq))
 				h = &s[i];
 		if (h == NULL || note_decode(l, h->note, h->notelen,
@@ -318,17 +334,51 @@ head_pick(const struct ledger *l, struct head_slot *s, int *ok)
 	}
 }
 
+/*
+ * Every whole record of the file's image (len bytes; a file of the first
+ * format: its two slots), in s (room for LEDGER_HEAD_PAGES), their number.
+ */
+static size_t
+records_find(const uint8_t *buf, size_t len, int v1, struct head_slot *s,
+    int *ok)
+{
+	size_t p, n = 0;
+
+	if (v1) {
+		for (p = 0; p < 2; p++)
+			if (v1_slot_decode(buf + p * V1_SLOT, &s[n]) == 0) {
+				s[n].page = p;
+				s[n].npages = 1;
+				ok[n++] = 1;
+			}
+		return n;
+	}
+	for (p = 0; p < LEDGER_HEAD_PAGES && p * LEDGER_HEAD_PAGE < len; p++) {
+		const uint8_t *r = buf + p * LEDGER_HEAD_PAGE;
+
+		if (memcmp(r, HEAD_MAGIC, 8) != 0 ||
+		    slot_decode(r, len - p * LEDGER_HEAD_PAGE, &s[n]) != 0)
+			continue;
+		s[n].page = p;
+		s[n].npages = (ledger_head_len(s[n].notelen, s[n].batchlen) +
+		    LEDGER_HEAD_PAGE - 1) / LEDGER_HEAD_PAGE;
+		ok[n++] = 1;
+	}
+	return n;
+}
+
 int
 ledger_head_attach(struct ledger *l, const char *path, int *created,
     uint64_t *repaired, char *err, size_t errlen)
 {
 	uint8_t *buf;
-	struct head_slot s[LEDGER_HEAD_SLOTS], *h = NULL;
-	uint64_t ends[LEDGER_HEAD_SLOTS];
+	struct head_slot *s, *h = NULL;
 	struct stat st;
-	merkle_hash root;
+	merkle_hash root, hroot;
+	uint64_t hsize;
 	char *r64;
-	int fd, ok[LEDGER_HEAD_SLOTS], i, v1, r;
+	size_t ns, i, k, len;
+	int fd, *ok, v1, r;
 
 	*created = 0;
 	*repaired = 0;
@@ -356,36 +406,33 @@ ledger_head_attach(struct ledger *l, const char *path, int *created,
 		close(fd);
 		return -1;
 	}
-	buf = xcalloc(1, (size_t)HEAD_FILE);
+	/* (what the file holds of the ring: a short one is read as far as
+	 * it goes, and rewritten whole below if it is the first format) */
 	v1 = st.st_size == 2 * V1_SLOT;
-	for (i = 0; i < LEDGER_HEAD_SLOTS; i++) {
-		ok[i] = 0;
-		if (v1 && i < 2)
-			ok[i] = pread_full(fd, buf + i * V1_SLOT, V1_SLOT,
-			    (off_t)i * V1_SLOT) == 0 &&
-			    v1_slot_decode(buf + i * V1_SLOT, &s[i]) == 0;
-		else if (!v1)
-			ok[i] = pread_full(fd, buf + (size_t)i *
-			    LEDGER_HEAD_SLOT, LEDGER_HEAD_SLOT,
-			    (off_t)i * LEDGER_HEAD_SLOT) == 0 &&
-			    slot_decode(buf + (size_t)i * LEDGER_HEAD_SLOT,
-			    &s[i]) == 0;
-		/* where each whole slot's batch ends (head_end, below) */
-		ends[i] = ok[i] && s[i].batch != NULL ? s[i].at +
-		    s[i].batchlen : 0;
-	}
-	h = head_pick(l, s, ok);
+	len = st.st_size < HEAD_FILE ? (size_t)st.st_size : (size_t)HEAD_FILE;
+	buf = xcalloc(1, (size_t)HEAD_FILE);
+	s = xcalloc(LEDGER_HEAD_PAGES, sizeof(*s));
+	ok = xcalloc(LEDGER_HEAD_PAGES, sizeof(*ok));
+	ns = pread_full(fd, buf, len, 0) == 0 ?
+	    records_find(buf, len, v1, s, ok) : 0;
+	h = head_pick(l, s, ok, ns);
 	if (h == NULL) {
 		free(buf);
+		free(s);
+		free(ok);
 		close(fd);
 		seterr(err, errlen, "the signed head %s is damaged: none of "
-		    "its slots holds a checkpoint signed by the ledger's key",
+		    "its records holds a checkpoint signed by the ledger's key",
 		    path);
 		return 1;
 	}
-	if (h->cp.size > l->csize) {
-		r = journal_replay(l, s, ok, h, repaired, err, errlen);
+	hsize = h->cp.size;
+	memcpy(hroot, h->cp.root, MERKLE_HASH_LEN);
+	if (hsize > l->csize) {
+		r = journal_replay(l, s, ok, ns, h, repaired, err, errlen);
 		free(buf);
+		free(s);
+		free(ok);
 		close(fd);
 		if (r == 0) {
 			l->broken = 1;	/* reopen it: its files changed */
@@ -396,18 +443,20 @@ ledger_head_attach(struct ledger *l, const char *path, int *created,
 			    " committed entries, but a checkpoint of size %"
 			    PRIu64 " was signed (%s): the storage lost "
 			    "entries it had synced, or the ledger was restored "
-			    "from an older copy", l->dir, l->csize,
-			    h->cp.size, path);
+			    "from an older copy", l->dir, l->csize, hsize,
+			    path);
 		return r == -1 ? 1 : -1;
 	}
-	if (ledger_root(l, h->cp.size, root) != 0 ||
-	    sodium_memcmp(root, h->cp.root, MERKLE_HASH_LEN) != 0) {
+	if (ledger_root(l, hsize, root) != 0 ||
+	    sodium_memcmp(root, hroot, MERKLE_HASH_LEN) != 0) {
 		free(buf);
+		free(s);
+		free(ok);
 		close(fd);
-		r64 = b64_encode(h->cp.root, MERKLE_HASH_LEN);
+		r64 = b64_encode(hroot, MERKLE_HASH_LEN);
 		seterr(err, errlen, "the first %" PRIu64 " entries of the ledger "
 		    "in %s are not the ones a checkpoint signed (%s, root %s): "
-		    "the ledger was replaced or damaged", h->cp.size, l->dir,
+		    "the ledger was replaced or damaged", hsize, l->dir,
 		    path, r64);
 		free(r64);
 		return 1;
@@ -415,16 +464,26 @@ ledger_head_attach(struct ledger *l, const char *path, int *created,
 	l->head_seq = h->seq;
 	l->head_size = h->cp.size;
 	memcpy(l->head_root, h->cp.root, MERKLE_HASH_LEN);
-	free(buf);
 	/*
 	 * The journal's batches are in `entries` now, perhaps not durably
-	 * (a process crash keeps unsynced writes): a slot holding one is
-	 * written again only once `entries` is synced (the first commit
-	 * that takes such a slot syncs it). A file of the first format is
+	 * (a process crash keeps unsynced writes): a page of a record
+	 * holding one is written again only once `entries` is synced (the
+	 * first commit whose record covers such a page syncs it). The next
+	 * record goes after the head's. A file of the first format is
 	 * rewritten in this one, holding its head.
 	 */
 	l->ent_durable = 0;
-	memcpy(l->head_end, ends, sizeof(l->head_end));
+	memset(l->head_end, 0, sizeof(l->head_end));
+	for (i = 0; i < ns; i++)
+		if (ok[i] && s[i].batch != NULL && !v1)
+			for (k = 0; k < s[i].npages &&
+			    s[i].page + k < LEDGER_HEAD_PAGES; k++)
+				l->head_end[s[i].page + k] = s[i].at +
+				    s[i].batchlen;
+	l->head_next = v1 ? 1 : (h->page + h->npages) % LEDGER_HEAD_PAGES;
+	free(buf);
+	free(s);
+	free(ok);
 	if (v1) {
 		/* (the ledger's checkpoint: the head's or one extending it) */
 		close(fd);
@@ -447,7 +506,7 @@ ledger_head_attach(struct ledger *l, const char *path, int *created,
 	return 0;
 }
 
-/* Phase 2 of a commit (any thread): the ticket's slot written in place,
+/* Phase 2 of a commit (any thread): the ticket's record written in place,
  * unless prepare wrote it (head_slot NULL), and the head synced. */
 int
 ledger_head_write(const struct ledger_ticket *t)

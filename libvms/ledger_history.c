@@ -111,7 +111,7 @@ ledger_history_defer(struct ledger *l, const char *note)
 	char why[VMS_ERRLEN];
 
 	/*
-	 * Never more than a round of the head's slots (a commit then syncs
+	 * Never more than a round of the head's ring (a commit then syncs
 	 * `entries` and flushes them). Should it fill, `entries` is synced
 	 * here first; if that fails they are dropped, the next open records
 	 * them again from the commit records.

@@ -11,7 +11,10 @@
 
 #define LEDGER_HPEAKS		64
 #define LEDGER_HPEAK_LEVEL	6
-#define LEDGER_HEAD_SLOTS	8	/* the signed head's slots */
+/* The signed head's file: a ring of pages (ledger_head.c) */
+#define LEDGER_HEAD_FILE	(512u << 10)
+#define LEDGER_HEAD_PAGE	4096u
+#define LEDGER_HEAD_PAGES	(LEDGER_HEAD_FILE / LEDGER_HEAD_PAGE)
 
 /* A growing byte buffer (appends not yet written). */
 struct ledger_wbuf {
@@ -37,6 +40,7 @@ struct ledger_pend {
 	uint8_t			*head;
 	size_t			 head_cap;
 	int			 head_errno, sync_ent;
+	size_t			 head_page, head_npages;	/* its record's */
 	char			*anchor;
 	int			 anchor_errno;
 };
@@ -119,23 +123,26 @@ struct ledger {
 	 * The signed head (ledger_head.c), -1 if none is attached, and a
 	 * second descriptor of it (head_fds[1]) for a second commit in
 	 * flight: a writeback error is reported once per open file, so
-	 * each flush in flight needs its own to see every one. A slot may
-	 * carry its batch's bytes (the head's journal): head_end[k] is
-	 * where the batch in slot k ends in `entries` if `entries` may not
-	 * hold it durably yet (0 if it does); ent_durable: `entries` is
-	 * synced up to there. A commit whose slot holds such a batch, or
-	 * whose batch does not fit its slot, syncs `entries` first
-	 * (sync_ent).
+	 * each flush in flight needs its own to see every one. A record
+	 * may carry its batch's bytes (the head's journal): head_end[k] is
+	 * where the batch of the record on page k ends in `entries` if
+	 * `entries` may not hold it durably yet (0 if it does);
+	 * ent_durable: `entries` is synced up to there. A commit whose
+	 * record would cover such a page, or whose batch does not fit a
+	 * record, syncs `entries` first (sync_ent). The next record starts
+	 * on page head_next (or on page 0 if it does not fit before the
+	 * end).
 	 */
 	int			 head_fd;
 	int			 head_fds[LEDGER_INFLIGHT];
 	uint64_t		 head_seq, head_size;
 	merkle_hash		 head_root;
-	uint64_t		 head_end[LEDGER_HEAD_SLOTS];
+	uint64_t		 head_end[LEDGER_HEAD_PAGES];
+	size_t			 head_next;
 	uint64_t		 ent_durable;
 	/* Checkpoints of batches `entries` may not hold durably yet, not
 	 * yet in the history (ledger_history_defer). */
-	char			*hq[LEDGER_HEAD_SLOTS + 1];
+	char			*hq[LEDGER_HEAD_PAGES + 1];
 	size_t			 hq_n;
 	/* History index, built on first use: sizes and record offsets. */
 	int			 hist_loaded;
@@ -144,14 +151,15 @@ struct ledger {
 };
 
 /*
- * The signed head (ledger_head.c; vms-ledger(5)): LEDGER_HEAD_SLOTS slots
- * of LEDGER_HEAD_SLOT bytes, seq's in slot seq % LEDGER_HEAD_SLOTS. The
- * bytes a slot takes for a note and a batch (0 if they do not fit).
- * Encode one into slot (that many bytes): the note and, unless batch is
- * NULL, the batch's bytes as written to `entries` at offset at; its
- * length, or 0 if it does not fit. Write a ticket's (an errno).
+ * The signed head (ledger_head.c; vms-ledger(5)): records of at most
+ * LEDGER_HEAD_RECORD bytes, each from a page boundary of the file's ring
+ * of LEDGER_HEAD_PAGES pages on. The bytes a record takes for a note and
+ * a batch (0 if they do not fit). Encode one into slot (that many bytes):
+ * the note and, unless batch is NULL, the batch's bytes as written to
+ * `entries` at offset at; its length, or 0 if it does not fit. Write a
+ * ticket's (an errno).
  */
-#define LEDGER_HEAD_SLOT	65536
+#define LEDGER_HEAD_RECORD	65536u
 size_t	 ledger_head_len(size_t notelen, size_t batchlen);
 size_t	 ledger_head_encode(uint8_t *slot, uint64_t seq, const char *note,
 	    const uint8_t *batch, size_t batchlen, uint64_t at);

@@ -149,7 +149,7 @@ build_head(const char *dir, const struct fuzz_section *s, size_t ns,
     merkle_hash *leaves, uint64_t nleaf, const struct buf *ent,
     char *const *notes, const size_t *cend, size_t nnotes)
 {
-	size_t flen = (size_t)LEDGER_HEAD_SLOTS * LEDGER_HEAD_SLOT, i, n = 0;
+	size_t flen = LEDGER_HEAD_FILE, room, i, n = 0;
 	unsigned long long seq, size, at, len;
 	struct merkle_frontier f;
 	merkle_hash root;
@@ -162,7 +162,11 @@ build_head(const char *dir, const struct fuzz_section *s, size_t ns,
 	for (i = 0; i < ns; i++) {
 		if (strcmp(s[i].name, "head") == 0) {
 			free(file);
-			file = xcalloc(1, s[i].len > flen ? s[i].len : flen);
+			/* (room for a record from the last page on: cut at
+			 * the file's end, as a torn one) */
+			room = (s[i].len > flen ? s[i].len : flen) +
+			    LEDGER_HEAD_RECORD;
+			file = xcalloc(1, room);
 			memcpy(file, s[i].data, s[i].len);
 			n = s[i].len;
 			continue;
@@ -175,8 +179,10 @@ build_head(const char *dir, const struct fuzz_section *s, size_t ns,
 		free(text);
 		if (k != 2 && k != 4)
 			continue;
-		if (file == NULL)
-			file = xcalloc(1, flen);
+		if (file == NULL) {
+			room = flen + LEDGER_HEAD_RECORD;
+			file = xcalloc(1, room);
+		}
 		if (n < flen)
 			n = flen;
 		if (k == 2) {		/* seq, commit record */
@@ -200,8 +206,9 @@ build_head(const char *dir, const struct fuzz_section *s, size_t ns,
 			at = ent->len;
 		if (len > ent->len - at)
 			len = ent->len - at;
-		(void)ledger_head_encode(file + (seq % LEDGER_HEAD_SLOTS) *
-		    LEDGER_HEAD_SLOT, seq, note, len > 0 ? ent->p + at : NULL,
+		/* on page seq of the ring */
+		(void)ledger_head_encode(file + (seq % LEDGER_HEAD_PAGES) *
+		    LEDGER_HEAD_PAGE, seq, note, len > 0 ? ent->p + at : NULL,
 		    (size_t)len, at);
 		free(note);
 	}

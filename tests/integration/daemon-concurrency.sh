@@ -10,15 +10,21 @@ printf 'idle_timeout = 60\n' >"$T/vmsd.conf"
 if ! start_vmsd; then fail start "vmsd did not start"; exit 1; fi
 deploy c "$T/counter.lua" >/dev/null
 
-ncheckpoints() {	# records in the ledger's checkpoint history
-	python3 - "$T/state/contracts/$1/checkpoints" <<'PY'
+# Checkpoints signed: the commit records in the ledger's `entries` (a
+# record whose length has the top bit set), each written with its batch.
+# (Not the `checkpoints` history: it takes a batch's checkpoint once
+# `entries` is synced, about once a round of the signed head's ring.)
+ncheckpoints() {
+	python3 - "$T/state/contracts/$1/entries" <<'PY'
 import struct, sys
 d = open(sys.argv[1], "rb").read()
 n = off = 0
 while off + 4 <= len(d):
     (l,) = struct.unpack(">I", d[off:off + 4])
-    off += 4 + l
-    n += 1
+    if l == 0:
+        break                   # the zeros written ahead
+    n += 1 if l & 0x80000000 else 0
+    off += 4 + (l & 0x7fffffff)
 print(n)
 PY
 }

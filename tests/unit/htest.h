@@ -143,12 +143,12 @@ copy_dir(const char *from, const char *to)
 	return r == 0 ? 0 : -1;
 }
 
-/* Append an entry too large for a slot of the head (its batch is then
- * synced in `entries` before the slot, which goes without it). */
+/* Append an entry too large for a record of the head (its batch is then
+ * synced in `entries` before the record, which goes without it). */
 static inline int
 append_big(struct ledger *l, char *err, size_t errlen)
 {
-	size_t len = LEDGER_HEAD_SLOT + 100;
+	size_t len = LEDGER_HEAD_RECORD + 100;
 	char *big = xmalloc(len);
 	int r;
 

@@ -2,9 +2,10 @@
  * test-ledger-head.c — the signed head (ledger_head.c, #16 item 4): created
  * when missing, kept by every commit; a ledger behind its head by more
  * than its journal holds, or with another history under it, is refused;
- * a torn slot falls back to the others; all damaged is refused; a failed
- * head write acknowledges nothing, and discards the batch or keeps it as
- * the slot held it or not; a head file of the first format is rewritten.
+ * a torn record falls back to the others; all damaged is refused; a
+ * failed head write acknowledges nothing, and discards the batch or keeps
+ * it as the record held it or not; a head file of the first format is
+ * rewritten, one of eight 64 KiB slots (before the ring) read as it is.
  * The head's journal and commits in flight: test-ledger-journal.c. The
  * helpers are tests/unit/htest.h's.
  */
@@ -20,8 +21,7 @@ TEST(created_and_kept)
 	if (l != NULL)
 		ledger_close(l);
 	CHECK(stat(hp, &st) == 0 &&
-	    st.st_size == LEDGER_HEAD_SLOTS * LEDGER_HEAD_SLOT &&
-	    (st.st_mode & 0777) == 0600);
+	    st.st_size == LEDGER_HEAD_FILE && (st.st_mode & 0777) == 0600);
 	CHECK_MSG(reattach(d, hp, err, sizeof(err)) == 0, "%s", err);
 	free(d);
 	free(hp);
@@ -44,14 +44,14 @@ TEST(ledger_behind_refused)
 		CHECK(ledger_head_attach(l, hp, &created, &rep, err,
 		    sizeof(err)) == 0 && !created);
 	}
-	/* more commits than the head has slots: its journal no longer
-	 * holds the first ones */
-	CHECK(commit_n(l, LEDGER_HEAD_SLOTS + 3, "a") == 0);
+	/* more commits than the head's ring has pages: its journal no
+	 * longer holds the first ones */
+	CHECK(commit_n(l, LEDGER_HEAD_PAGES + 3, "a") == 0);
 	ledger_close(l);
 	CHECK(copy_dir(old, d) == 0);		/* ledger back to 3 */
 	CHECK(reattach(d, hp, err, sizeof(err)) == 1);
 	CHECK_CONTAINS(err, "holds 3 committed entries, but a checkpoint of "
-	    "size 14 was signed");
+	    "size 134 was signed");
 	CHECK_CONTAINS(err, "the storage lost entries it had synced");
 	free(d);
 	free(old);
@@ -93,23 +93,23 @@ flip(const char *p, off_t off)
 	return r;
 }
 
-TEST(torn_slot_falls_back)
+TEST(torn_record_falls_back)
 {
 	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN];
 	struct ledger *l = make(d, hp, 4, "a");
 
 	if (l == NULL) { CHECK(0); return; }
 	ledger_close(l);
-	/* 4 commits after the initial head (seq 0, slot 0): the newest is
-	 * seq 4, in slot 4 */
-	CHECK(flip(hp, 4 * LEDGER_HEAD_SLOT + 100) == 0);
+	/* 4 commits after the initial head (seq 0, page 0), a page each
+	 * (one small entry): the newest is seq 4, on page 4 */
+	CHECK(flip(hp, 4 * LEDGER_HEAD_PAGE + 100) == 0);
 	CHECK_MSG(reattach(d, hp, err, sizeof(err)) == 0, "%s", err);
 	/* all damaged: refused */
-	CHECK(flip(hp, 100) == 0 && flip(hp, LEDGER_HEAD_SLOT + 100) == 0 &&
-	    flip(hp, 2 * LEDGER_HEAD_SLOT + 100) == 0 &&
-	    flip(hp, 3 * LEDGER_HEAD_SLOT + 100) == 0);
+	CHECK(flip(hp, 100) == 0 && flip(hp, LEDGER_HEAD_PAGE + 100) == 0 &&
+	    flip(hp, 2 * LEDGER_HEAD_PAGE + 100) == 0 &&
+	    flip(hp, 3 * LEDGER_HEAD_PAGE + 100) == 0);
 	CHECK(reattach(d, hp, err, sizeof(err)) == 1);
-	CHECK_CONTAINS(err, "is damaged: none of its slots holds a "
+	CHECK_CONTAINS(err, "is damaged: none of its records holds a "
 	    "checkpoint signed by the ledger's key");
 	free(d);
 	free(hp);
@@ -222,8 +222,7 @@ TEST(first_format_rewritten)
 	CHECK_MSG(l != NULL, "%s", err);
 	if (l == NULL)
 		return;
-	CHECK(stat(hp, &st) == 0 &&
-	    st.st_size == LEDGER_HEAD_SLOTS * LEDGER_HEAD_SLOT);
+	CHECK(stat(hp, &st) == 0 && st.st_size == LEDGER_HEAD_FILE);
 	CHECK_EQ_INT(l->head_seq, 6);
 	CHECK(commit_n(l, 2, "a") == 0);
 	ledger_close(l);
@@ -243,6 +242,56 @@ TEST(first_format_rewritten)
 	free(hp);
 }
 
+/* The seq of the record on page k of the head file, or -1. */
+static int64_t
+seq_on_page(const char *hp, size_t k)
+{
+	uint8_t r[16];
+	int fd = open(hp, O_RDONLY);
+	int64_t seq = -1;
+
+	if (fd >= 0 && pread(fd, r, sizeof(r), (off_t)(k *
+	    LEDGER_HEAD_PAGE)) == (ssize_t)sizeof(r) &&
+	    memcmp(r, "VMSHEAD2", 8) == 0)
+		seq = (int64_t)ledger_get_be64(r + 8);
+	if (fd >= 0)
+		close(fd);
+	return seq;
+}
+
+/* A head file of the layout before the ring (eight slots of 64 KiB,
+ * seq's record at (seq % 8) * 64 KiB) is read as it is, and the next
+ * record goes on the page after its head's. */
+TEST(slots_before_the_ring_read)
+{
+	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN];
+	struct ledger *l = make(d, hp, 3, "a");
+	uint8_t *file = xcalloc(1, LEDGER_HEAD_FILE);
+
+	if (l == NULL) { CHECK(0); free(file); return; }
+	CHECK(ledger_head_encode(file + 2 * 65536, 10, ledger_checkpoint(l),
+	    NULL, 0, 0) > 0);
+	CHECK(ledger_head_encode(file + 3 * 65536, 11, ledger_checkpoint(l),
+	    NULL, 0, 0) > 0);
+	ledger_close(l);
+	CHECK(write_file_atomic(hp, file, LEDGER_HEAD_FILE, 0600, err,
+	    sizeof(err)) == 0);
+	l = open_attached(d, hp, err, sizeof(err));
+	CHECK_MSG(l != NULL, "%s", err);
+	if (l != NULL) {
+		CHECK_EQ_INT(l->head_seq, 11);
+		CHECK(commit_n(l, 2, "a") == 0);
+		ledger_close(l);
+	}
+	/* its head was on page 48 (one page): 12 and 13 follow it */
+	CHECK(seq_on_page(hp, 48) == 11 && seq_on_page(hp, 49) == 12 &&
+	    seq_on_page(hp, 50) == 13 && seq_on_page(hp, 32) == 10);
+	CHECK_MSG(reattach(d, hp, err, sizeof(err)) == 0, "%s", err);
+	free(file);
+	free(d);
+	free(hp);
+}
+
 int
 main(void)
 {
@@ -251,9 +300,10 @@ main(void)
 	n++; RUN(created_and_kept);
 	n++; RUN(ledger_behind_refused);
 	n++; RUN(other_history_refused);
-	n++; RUN(torn_slot_falls_back);
+	n++; RUN(torn_record_falls_back);
 	n++; RUN(failed_head_write_discards_batch);
 	n++; RUN(failed_head_write_keeps_batch);
 	n++; RUN(first_format_rewritten);
+	n++; RUN(slots_before_the_ring_read);
 	return lt_done();
 }
