@@ -356,8 +356,7 @@ records_find(const uint8_t *buf, size_t len, int v1, struct head_slot *s,
 	for (p = 0; p < LEDGER_HEAD_PAGES && p * LEDGER_HEAD_PAGE < len; p++) {
 		const uint8_t *r = buf + p * LEDGER_HEAD_PAGE;
 
-		if (memcmp(r, HEAD_MAGIC, 8) != 0 ||
-		    slot_decode(r, len - p * LEDGER_HEAD_PAGE, &s[n]) != 0)
+		if (slot_decode(r, len - p * LEDGER_HEAD_PAGE, &s[n]) != 0)
 			continue;
 		s[n].page = p;
 		s[n].npages = (ledger_head_len(s[n].notelen, s[n].batchlen) +
