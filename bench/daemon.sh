@@ -120,7 +120,7 @@ run() {
 		    v["max"], v["calls"], v["secs"]
 		printf "  %-10s rounds %s calls/s; %d checkpoints for %d calls = %.1f calls/checkpoint\n",
 		    "", v["rates"], ck, t, (ck ? t / ck : 0)
-		printf "  %-10s CPU per call: vmsd %.0f us, worker %.0f us, client %d us%s\n",
+		printf "  %-10s CPU per call: vmsd %.1f us, worker %.1f us, client %d us%s\n",
 		    "", dc * 1e6 / tck / t, wc * 1e6 / tck / t, v["cpu"],
 		    (v["reconnects"] > 0 ? sprintf(" (%d reconnects: max_requests_per_connection)", v["reconnects"]) : "") }'
 }
