@@ -3,7 +3,7 @@
 # callgrind counts the instructions of engine_call over N RSVPs
 # (bench-sandbox --profile N, 5000 callers, warm calls on; collected in
 # its profiled_call, which link-time optimisation cannot inline away as it
-# does engine_call itself) and prints the
+# does engine_call itself, only rename) and prints the
 # total per call and the top 10 functions by their own instructions, per
 # call. Instruction counts are reproducible where wall-clock time on a
 # shared machine is not. Valgrind does not run the SHA extensions, so
@@ -19,7 +19,7 @@ command -v valgrind >/dev/null 2>&1 || { echo "SKIP: no valgrind"; exit 0; }
 out=$(mktemp "${TMPDIR:-/tmp}/vms-profile.XXXXXX") || exit 1
 trap 'rm -f "$out"' EXIT
 valgrind --tool=callgrind --callgrind-out-file="$out" \
-    --toggle-collect=profiled_call "$bin" --profile "$n" >/dev/null 2>&1 || {
+    --toggle-collect='profiled_call*' "$bin" --profile "$n" >/dev/null 2>&1 || {
 	echo "callgrind failed"; exit 1; }
 total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {
 	gsub(",", "", $1); print $1; exit }')
