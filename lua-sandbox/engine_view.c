@@ -196,7 +196,8 @@ engine_state_digest(const struct engine *e, merkle_hash out)
 	vms_sha256_update(&h, "vms/state-digest/v1", 19);
 	for (i = 0; i < n; i++) {
 		for (k = 0; k < 8; k++)
-			len[k] = (uint8_t)(v[i]->pathlen >> (56 - 8 * k));
+			len[k] = (uint8_t)((uint64_t)v[i]->pathlen >>
+			    (56 - 8 * k));
 		kind = (uint8_t)v[i]->kind;
 		vms_sha256_update(&h, &kind, 1);
 		vms_sha256_update(&h, len, 8);

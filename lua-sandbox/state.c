@@ -139,11 +139,25 @@ kid_remove(struct vms_node *dir, struct vms_node *n)
 	last->slot = n->slot;
 }
 
+/* Where a file's content is when it is in its node (as created). */
+static const uint8_t *
+inline_data(const struct vms_node *n)
+{
+	return (const uint8_t *)n->path + n->pathlen + 1;
+}
+
+/* Free content that was n's (now or before a write replaced it). */
+static void
+data_free(const struct vms_node *n, uint8_t *data)
+{
+	if (data != inline_data(n))
+		free(data);
+}
+
 static void
 node_free(struct vms_node *n)
 {
-	free(n->path);
-	free(n->data);
+	data_free(n, n->data);
 	free(n->kids);
 	free(n);
 }
@@ -175,7 +189,7 @@ log_undo(struct vms_state *st, enum undo_kind k, struct vms_node *n,
 		if (k == U_REMOVED)
 			node_free(n);
 		else if (k == U_REPLACED)
-			free(olddata);
+			data_free(n, olddata);
 		return;
 	}
 	if (st->nundo == st->undocap) {
@@ -195,16 +209,16 @@ struct vms_state *
 state_new(void)
 {
 	struct vms_state *st = xcalloc(1, sizeof(*st));
-	struct vms_node *r = xcalloc(1, sizeof(*r));
+	struct vms_node *r = xcalloc(1, sizeof(*r) + 2);
 
 	if (sodium_init() < 0)
 		abort();
 	randombytes_buf(st->hkey, sizeof(st->hkey));
 	st->nbuckets = 16;
 	st->buckets = xcalloc(st->nbuckets, sizeof(*st->buckets));
-	r->path = xstrdup("/");
+	memcpy(r->path, "/", 2);
 	r->pathlen = 1;
-	r->name = r->path;
+	r->data = (uint8_t *)inline_data(r);
 	r->kind = 'd';
 	vms_sha256("", 0, r->sha);
 	r->hash = path_hash(st, "/", 1);
@@ -295,9 +309,9 @@ state_path_check(const char *path, size_t len, char *err, size_t errlen)
 }
 
 static struct vms_node *
-lookup(const struct vms_state *st, const char *path, size_t len)
+lookup_hashed(const struct vms_state *st, const char *path, size_t len,
+    uint64_t h)
 {
-	uint64_t h = path_hash(st, path, len);
 	struct vms_node *n;
 
 	for (n = st->buckets[h & (st->nbuckets - 1)]; n != NULL; n = n->hnext)
@@ -305,6 +319,12 @@ lookup(const struct vms_state *st, const char *path, size_t len)
 		    memcmp(n->path, path, len) == 0)
 			return n;
 	return NULL;
+}
+
+static struct vms_node *
+lookup(const struct vms_state *st, const char *path, size_t len)
+{
+	return lookup_hashed(st, path, len, path_hash(st, path, len));
 }
 
 const struct vms_node *
@@ -357,18 +377,27 @@ static const uint8_t sha_empty[32] = {
 	0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55
 };
 
+/* A detached node for path (its hash h), with room for dlen bytes of
+ * content after its path, where its data points. */
 static struct vms_node *
-node_new(struct vms_state *st, struct vms_node *parent, const char *path,
-    size_t len, int kind)
+node_new(struct vms_node *parent, const char *path, size_t len, uint64_t h,
+    int kind, size_t dlen)
 {
-	struct vms_node *n = xcalloc(1, sizeof(*n));
+	struct vms_node *n = xmalloc(offsetof(struct vms_node, path) + len + 1 +
+	    dlen);
+	size_t name = len;
 
-	n->path = xstrndup(path, len);
-	n->pathlen = len;
-	n->name = strrchr(n->path, '/') + 1;
-	n->kind = kind;
+	memset(n, 0, offsetof(struct vms_node, path));
+	memcpy(n->path, path, len);
+	n->path[len] = '\0';
+	n->pathlen = (uint16_t)len;
+	while (name > 0 && path[name - 1] != '/')
+		name--;
+	n->nameoff = (uint16_t)name;
+	n->data = (uint8_t *)inline_data(n);
+	n->kind = (uint8_t)kind;
 	n->parent = parent;
-	n->hash = path_hash(st, path, len);
+	n->hash = h;
 	memcpy(n->sha, sha_empty, 32);
 	return n;
 }
@@ -379,9 +408,12 @@ state_mkdir(struct vms_state *st, const char *path, size_t len,
 {
 	struct vms_node *p, *n;
 
+	uint64_t h;
+
 	if ((p = parent_of(st, path, len, err, errlen)) == NULL)
 		return -1;
-	if (lookup(st, path, len) != NULL) {
+	h = path_hash(st, path, len);
+	if (lookup_hashed(st, path, len, h) != NULL) {
 		seterr(err, errlen, "already exists: %.*s", (int)len, path);
 		return -1;
 	}
@@ -390,7 +422,7 @@ state_mkdir(struct vms_state *st, const char *path, size_t len,
 		    (unsigned long long)max_usage);
 		return -1;
 	}
-	n = node_new(st, p, path, len, 'd');
+	n = node_new(p, path, len, h, 'd', 0);
 	attach(st, n);
 	log_undo(st, U_CREATED, n, NULL, 0, NULL);
 	return 0;
@@ -403,7 +435,7 @@ state_write(struct vms_state *st, const char *path, size_t len,
 {
 	struct vms_node *p, *n;
 	uint8_t *copy, oldsha[32];
-	uint64_t usage;
+	uint64_t usage, h;
 
 	if ((p = parent_of(st, path, len, err, errlen)) == NULL)
 		return -1;
@@ -412,7 +444,8 @@ state_write(struct vms_state *st, const char *path, size_t len,
 		    (unsigned long long)max_file);
 		return -1;
 	}
-	n = lookup(st, path, len);
+	h = path_hash(st, path, len);
+	n = lookup_hashed(st, path, len, h);
 	if (n != NULL && n->kind == 'd') {
 		seterr(err, errlen, "is a directory: %.*s", (int)len, path);
 		return -1;
@@ -424,18 +457,19 @@ state_write(struct vms_state *st, const char *path, size_t len,
 		    (unsigned long long)max_usage);
 		return -1;
 	}
-	copy = xmalloc(dlen ? dlen : 1);
-	if (dlen)
-		memcpy(copy, data, dlen);
 	if (n == NULL) {
-		n = node_new(st, p, path, len, 'f');
-		n->data = copy;
+		n = node_new(p, path, len, h, 'f', dlen);
+		if (dlen)
+			memcpy(n->data, data, dlen);
 		n->len = dlen;
-		vms_sha256(copy, dlen, n->sha);
+		vms_sha256(n->data, dlen, n->sha);
 		attach(st, n);
 		log_undo(st, U_CREATED, n, NULL, 0, NULL);
 		return 0;
 	}
+	copy = xmalloc(dlen ? dlen : 1);
+	if (dlen)
+		memcpy(copy, data, dlen);
 	account(st, n, 0);
 	memcpy(oldsha, n->sha, 32);
 	log_undo(st, U_REPLACED, n, n->data, n->len, oldsha);
@@ -525,7 +559,7 @@ state_commit(struct vms_state *st)
 			u->node->nkids = 0;
 			node_free(u->node);
 		} else if (u->kind == U_REPLACED)
-			free(u->olddata);
+			data_free(u->node, u->olddata);
 	}
 	st->nundo = 0;
 	st->intxn = 0;
@@ -547,7 +581,7 @@ state_rollback(struct vms_state *st)
 			break;
 		case U_REPLACED:
 			account(st, n, 0);
-			free(n->data);
+			data_free(n, n->data);
 			n->data = u->olddata;
 			n->len = u->oldlen;
 			memcpy(n->sha, u->oldsha, 32);

@@ -38,21 +38,37 @@
 
 struct vms_state;
 
+/*
+ * A file or directory: one allocation holding the node, its path and (a
+ * file as created) its content, which a write that replaces it moves to
+ * an allocation of its own. At a state of many small files that is a
+ * third less memory a file than a node, a path and a content allocated
+ * apart, and a lookup's path compare reads the node's own allocation
+ * (bench/README.md, round 27).
+ */
 struct vms_node {
-	char		*path;		/* NUL-terminated, owned */
-	size_t		 pathlen;
-	const char	*name;		/* last segment, inside path */
-	int		 kind;		/* 'd' or 'f' */
-	uint8_t		*data;		/* file content, owned (may be NULL) */
-	size_t		 len;
-	uint8_t		 sha[32];	/* SHA-256(content) */
 	struct vms_node	*parent;
-	struct vms_node	**kids;		/* unordered; sorted on demand */
-	size_t		 nkids, kidcap;
-	size_t		 slot;		/* index in parent->kids */
 	struct vms_node	*hnext;		/* hash chain */
 	uint64_t	 hash;
+	uint8_t		*data;		/* file content (in the node, or owned) */
+	size_t		 len;
+	struct vms_node	**kids;		/* unordered; sorted on demand */
+	uint32_t	 nkids, kidcap;
+	uint32_t	 slot;		/* index in parent->kids */
+	uint16_t	 pathlen;	/* <= STATE_PATH_MAX */
+	uint16_t	 nameoff;	/* the last segment: path + nameoff */
+	uint8_t		 kind;		/* 'd' or 'f' */
+	uint8_t		 sha[32];	/* SHA-256(content) */
+	char		 path[];	/* NUL-terminated */
 };
+
+_Static_assert(STATE_PATH_MAX <= UINT16_MAX, "a path's length fits pathlen");
+
+static inline const char *
+state_name(const struct vms_node *n)
+{
+	return n->path + n->nameoff;
+}
 
 struct vms_state *state_new(void);
 void	 state_free(struct vms_state *);

@@ -40,7 +40,7 @@ cmp_name(const void *a, const void *b)
 	const struct vms_node *x = *(const struct vms_node * const *)a;
 	const struct vms_node *y = *(const struct vms_node * const *)b;
 
-	return strcmp(x->name, y->name);
+	return strcmp(state_name(x), state_name(y));
 }
 
 static int
