@@ -166,6 +166,8 @@ struct worker {
 	uint64_t	 nbeside;	/* of which flushed beside another */
 	uint64_t	 nwaited;	/* of which waited (beside_in) and
 					   then went alone */
+	uint64_t	 nwaited_past;	/* of which behind a flush that ran
+					   past beside_after */
 	uint64_t	 ninline;	/* of which 2 calls or more flushed
 					   by the main thread (inline_ok) */
 	unsigned	 inline_max;	/* calls: commit_inline_max,
@@ -191,6 +193,11 @@ struct worker {
 	uint64_t	 fly_usec;	/* mono_usec() when the youngest
 					   commit in flight was handed over */
 	unsigned	 fly_n;		/* requests in the youngest in flight */
+	uint64_t	 flush_min;	/* µs: the shortest flush of the last
+					   FLUSH_WINDOW to 2x that (worker.c) */
+	uint64_t	 flush_min_next;	/* ... of this window */
+	unsigned	 flush_seen;	/* flushes in this window */
+	uint64_t	 flush_last;	/* µs the last one collected ran */
 	uint64_t	 beside_after;	/* µs: commit_beside_after,
 					   vmsd.conf(5) (worker.c) */
 	int64_t		 beside_wait;	/* µs the blocking wait may last at
@@ -374,6 +381,8 @@ void	 committer_submit(struct committer *, const struct ledger_ticket *);
 int	 committer_done(struct committer *);
 /* Wait for the submitted fsync (blocks); returns its errno, 0 if done. */
 int	 committer_result(struct committer *);
+/* How long, in µs, the fsync whose result was collected ran. */
+uint64_t committer_usec(const struct committer *);
 /* Readable once the submitted fsync has returned; committer_result()
  * and committer_event() (the loop saw it readable) reset it: `done`, not
  * the eventfd, tells a result is there. */

@@ -10,6 +10,9 @@
  * woken by the eventfd in its one epoll_wait (worker_poll.c) or finding
  * `done` set between two calls (worker.c), collects the result.
  *
+ * The thread also times each fdatasync (committer_usec: worker.c learns
+ * from the shortest how fast the disk flushes).
+ *
  * No lock: a ticket and a result each have one writer, and the semaphore
  * (ticket) and `done` (result) publish them. With a mutex and two
  * condition variables (round 14), the thread posted its result with the
@@ -55,6 +58,7 @@ struct committer {
 	 * before it posts the next ticket */
 	atomic_int		 done;
 	int			 result;
+	uint64_t		 usec;		/* how long it ran */
 	/* main thread only */
 	int			 busy;		/* submitted, result not collected */
 };
@@ -77,6 +81,7 @@ static void *
 committer_run(void *arg)
 {
 	struct committer *c = arg;
+	uint64_t t0;
 
 	/* (best effort: its name in ps -L, top -H, perf and bench/wakes.sh) */
 	(void)pthread_setname_np(pthread_self(), "vmsd-commit");
@@ -86,7 +91,9 @@ committer_run(void *arg)
 				fatal("committer: sem_wait");
 		if (c->stop)
 			return NULL;
+		t0 = mono_usec();
 		c->result = ledger_commit_fsync(&c->ticket);
+		c->usec = mono_usec() - t0;
 		atomic_store_explicit(&c->done, 1, memory_order_release);
 		if (eventfd_write(c->efd, 1) != 0)
 			fatal("committer: eventfd_write");
@@ -163,6 +170,12 @@ committer_result(struct committer *c)
 	 * write comes stale, for committer_event to drop) */
 	drain(c->efd);
 	return c->result;
+}
+
+uint64_t
+committer_usec(const struct committer *c)
+{
+	return c->usec;
 }
 
 /*
