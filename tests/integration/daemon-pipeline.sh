@@ -212,11 +212,11 @@ counted() {
 # NAME if flushes_of US CLIENTS runs with CONF and the batches flushed
 # beside, those that waited, those of 2 calls or more flushed by the main
 # thread and those that waited past commit_beside_after are counted as
-# BESIDE, WAITED, INLINED (default -) and PAST (default 0) say (counted)
+# BESIDE, WAITED, INLINED and PAST (both by default -) say (counted)
 flush_case() {
 	if flushes_of "$2" "$3" "$1" "$4" && counted "$beside" "$5" &&
 	    counted "$waited" "$6" && counted "$inlined" "${7:--}" &&
-	    counted "$past" "${8:-0}"; then
+	    counted "$past" "${8:--}"; then
 		pass "$1"
 		echo "     ($beside batches flushed beside the one before, $waited waited for it ($past past commit_beside_after), $inlined flushed without a commit thread)"
 	else
