@@ -228,6 +228,14 @@ flush_ran(struct worker *w, uint64_t usec)
 	}
 }
 
+/* The shortest flush of the last FLUSH_WINDOW or more (0: none yet). */
+static uint64_t
+flush_shortest(const struct worker *w)
+{
+	return w->flush_seen > 0 && w->flush_min_next < w->flush_min ?
+	    w->flush_min_next : w->flush_min;
+}
+
 /* Wait for the oldest commit in flight. 1 as commit_done. */
 static int
 commit_end(struct worker *w)
@@ -510,8 +518,7 @@ beside_in(const struct worker *w)
 
 	if (w->fly_n < BESIDE_MIN_CALLS)
 		return 0;
-	m = w->flush_seen > 0 && w->flush_min_next < w->flush_min ?
-	    w->flush_min_next : w->flush_min;
+	m = flush_shortest(w);
 	if (limit > 0 && m > 0 && m * 2 < limit * 3 &&
 	    m * BESIDE_STUCK > limit)
 		limit = m * BESIDE_STUCK;
@@ -728,7 +735,7 @@ worker_main(int argc, char **argv)
 		    (unsigned long long)w.nbeside,
 		    (unsigned long long)w.nwaited,
 		    (unsigned long long)w.nwaited_past,
-		    (unsigned long long)w.flush_min,
+		    (unsigned long long)flush_shortest(&w),
 		    (unsigned long long)w.ninline,
 		    (unsigned long long)w.npolled,
 		    (unsigned long long)w.npoll_met,

@@ -179,13 +179,12 @@ stopped_count() {
 	printf '%s\n' "$stopline" | sed -n "s/.*$1.*/\\1/p"
 }
 # flushes_of US CLIENTS NAME [CONF]: vmsd with flushes of US µs and CONF
-# (printf %b), CLIENTS clients' 8 calls each (FLUSH_SLOW: flushdelay's
-# FLUSHDELAY_SLOW); sets beside, waited, inlined and past from the stop
-# line; 0 if every call was acknowledged and the stop line found
+# (printf %b), CLIENTS clients' 8 calls each; sets beside, waited,
+# inlined and past from the stop line; 0 if every call was acknowledged
+# and the stop line found
 flushes_of() {
 	printf 'idle_timeout = 60\n%b' "${4:-}" >"$T/vmsd.conf"
 	VMSD_ENV="LD_PRELOAD=$preload FLUSHDELAY_US=$1"
-	VMSD_ENV="$VMSD_ENV FLUSHDELAY_SLOW=${FLUSH_SLOW:-}"
 	start_vmsd || { VMSD_ENV=; return 1; }
 	VMSD_ENV=
 	$RPC -s "$T/s.sock" load --clients "$2" --calls 8 --contract c \
@@ -226,18 +225,17 @@ flush_case() {
 # Flushes of 300 ms, commit_beside_after's default 200 µs, 16 clients:
 # batches flushed beside the one before.
 flush_case beside_a_slow_flush 300000 16 '' + -
-# Flushes of 1 ms, but every fourth of 25 ms, commit_beside_after 20 ms,
-# 16 clients: the disk's flushes are short (the shortest under 1.5 times
-# commit_beside_after), so the calls that run while a slow one of 8 or
-# more is in flight wait for it, up to 32 times the shortest, rather than
-# start theirs beside it after 20 ms: a disk that runs flushes one after
-# the other would end it no sooner, and each flush costs the worker CPU
-# (bench/README.md, round 27). Without that rule, batches went beside the
-# slow flushes and none waited past commit_beside_after.
-FLUSH_SLOW=4:25000
-flush_case waits_behind_a_fast_disks_slow_flush 1000 16 \
+# Flushes of 25 ms, commit_beside_after 20 ms, 32 clients: the disk's
+# flushes are short (the shortest under 1.5 times commit_beside_after),
+# so the calls that run while one of 8 or more is in flight wait for it,
+# up to 32 times the shortest, rather than start theirs beside it after
+# 20 ms: a flush that runs past commit_beside_after on such a disk is
+# one held up and about to end, and a disk that runs flushes one after
+# the other would end one beside it no sooner, at the cost of the
+# worker's CPU (bench/README.md, round 27). Without that rule none waited
+# past commit_beside_after: they went beside.
+flush_case waits_past_commit_beside_after_on_a_fast_disk 25000 32 \
     'commit_beside_after = 20000\n' - + - +
-FLUSH_SLOW=
 # Flushes of 100 ms with commit_beside_after a second, 16 clients: the
 # calls that run while a batch of 8 or more is flushed wait for it.
 flush_case waits_behind_a_batch_of_8_calls 100000 16 \

@@ -4,9 +4,7 @@
  * (daemon/worker.c, which decides by how long a flush runs) in front of a
  * fast or a slow disk at will: with FLUSHDELAY_US=N, each fdatasync
  * returns 0 after N µs and flushes nothing (the tests that use it need no
- * durability); with FLUSHDELAY_SLOW=K:M as well, every K-th (in the
- * process) after M µs instead: a disk that is fast but now and then slow.
- * Unset or empty: the real one. Used by
+ * durability). Unset or empty: the real one. Used by
  * tests/integration/daemon-pipeline.sh; never installed.
  */
 #include <sys/prctl.h>
@@ -35,15 +33,6 @@ fdatasync(int fd)
 		return real(fd);
 	}
 	us = strtol(e, NULL, 10);
-	if ((e = getenv("FLUSHDELAY_SLOW")) != NULL && *e != '\0') {
-		static unsigned long n;
-		char *end;
-		long k = strtol(e, &end, 10);
-
-		if (k > 0 && *end == ':' && __atomic_add_fetch(&n, 1,
-		    __ATOMIC_RELAXED) % (unsigned long)k == 0)
-			us = strtol(end + 1, NULL, 10);
-	}
 	if (us > 0) {
 		/* (the default 50 µs of slack would lengthen short ones) */
 		(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
