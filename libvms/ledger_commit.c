@@ -386,7 +386,7 @@ writable(struct ledger *l, char *err, size_t errlen)
 static void
 head_place(const struct ledger *l, size_t len, size_t *page, size_t *npages)
 {
-	*npages = (len + LEDGER_HEAD_PAGE - 1) / LEDGER_HEAD_PAGE;
+	*npages = ledger_head_pages(len);
 	*page = l->head_next;
 	if (*page + *npages > LEDGER_HEAD_PAGES)
 		*page = 0;

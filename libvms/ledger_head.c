@@ -359,8 +359,8 @@ records_find(const uint8_t *buf, size_t len, int v1, struct head_slot *s,
 		if (slot_decode(r, len - p * LEDGER_HEAD_PAGE, &s[n]) != 0)
 			continue;
 		s[n].page = p;
-		s[n].npages = (ledger_head_len(s[n].notelen, s[n].batchlen) +
-		    LEDGER_HEAD_PAGE - 1) / LEDGER_HEAD_PAGE;
+		s[n].npages = ledger_head_pages(ledger_head_len(s[n].notelen,
+		    s[n].batchlen));
 		ok[n++] = 1;
 	}
 	return n;

@@ -161,6 +161,12 @@ struct ledger {
  */
 #define LEDGER_HEAD_RECORD	65536u
 size_t	 ledger_head_len(size_t notelen, size_t batchlen);
+/* The pages of the ring a record of len bytes takes. */
+static inline size_t
+ledger_head_pages(size_t len)
+{
+	return (len + LEDGER_HEAD_PAGE - 1) / LEDGER_HEAD_PAGE;
+}
 size_t	 ledger_head_encode(uint8_t *slot, uint64_t seq, const char *note,
 	    const uint8_t *batch, size_t batchlen, uint64_t at);
 int	 ledger_head_write(const struct ledger_ticket *);
