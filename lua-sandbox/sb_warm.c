@@ -79,11 +79,12 @@ template_reset(struct sb_template *t)
 	for (i = 0; i < t->ntabs; i++) {
 		free(t->tabs[i].keys);
 		free(t->tabs[i].vals);
-		free(t->tabs[i].later);
-		free(t->tabs[i].kidx);
 	}
 	free(t->tabs);
-	t->nbylen = 0;
+	free(t->rk);
+	t->rk = NULL;
+	t->nrk = 0;
+	t->nbylen = t->nshort = 0;
 	free(t->strs);
 	free(t->hashes);
 	free(t->quads);
@@ -154,7 +155,8 @@ sb_warm_stats(const struct sb_warm *w, struct engine_warm *s)
 			    w->tpl[i]->nstrs * sizeof(TString *) +
 			    w->tpl[i]->setcap * sizeof(TString *) +
 			    w->tpl[i]->nquads * sizeof(struct hquad) +
-			    w->tpl[i]->nvbytes;
+			    w->tpl[i]->nvbytes +
+			    w->tpl[i]->nrk * sizeof(struct rkey);
 		}
 	s->off = w->off;
 	snprintf(s->why, sizeof(s->why), "%s", w->why);

@@ -178,7 +178,6 @@ entries_by_node(struct wtable *w)
 	for (i = 0; i < w->n; i++)
 		if (rawtt(&w->keys[i]) != ctb(LUA_VSHRSTR))
 			w->strkeys = 0;
-	w->later = xcalloc(w->n + 1, sizeof(*w->later));
 	return removed;
 }
 
@@ -227,15 +226,25 @@ entries_by_setfuncs(struct wtable *w, const struct recorder *rec)
 }
 
 /*
- * For the tables refill_plain() fills: where each key is in t->strs, so
- * that the refill reads this call's hashes from one array (t->hashes).
+ * The entries of the tables whose keys are all short strings, in one
+ * array (t->rk) in the order the refill inserts them, each with its key's
+ * index in t->strs, so that the refill reads this call's hashes from one
+ * array (t->hashes); their TValue copies go. -1 (why) if a key is not a
+ * string of the state, or such a table has more than WARM_REFILL_NODES
+ * nodes.
  */
 static int
-key_indices(struct sb_template *t)
+key_records(struct sb_template *t, const char **why)
 {
-	size_t cap = 16, i, j, k, *slot;
+	size_t cap = 16, i, j, k, *slot, nrk = 0;
 	TString **key;
 
+	for (i = 0; i < t->ntabs; i++)
+		if (t->tabs[i].strkeys &&
+		    (size_t)sizenode(t->tabs[i].t) > WARM_REFILL_NODES) {
+			*why = "a table has too many nodes to refill";
+			return -1;
+		}
 	while (cap < 2 * t->nstrs + 2)
 		cap *= 2;
 	key = xcalloc(cap, sizeof(*key));
@@ -248,13 +257,18 @@ key_indices(struct sb_template *t)
 		slot[k] = i;
 	}
 	t->hashes = xcalloc(t->nstrs + 1, sizeof(*t->hashes));
+	for (i = 0; i < t->ntabs; i++)
+		if (t->tabs[i].strkeys)
+			nrk += t->tabs[i].n;
+	t->rk = xcalloc(nrk + 1, sizeof(*t->rk));
 	for (i = 0; i < t->ntabs; i++) {
 		struct wtable *w = &t->tabs[i];
 
-		if (w->exact || !w->strkeys)
+		if (!w->strkeys)
 			continue;
-		w->kidx = xcalloc(w->n + 1, sizeof(*w->kidx));
+		w->first = t->nrk;
 		for (j = 0; j < w->n; j++) {
+			struct rkey *r = &t->rk[t->nrk++];
 			TString *ts = tsvalue(&w->keys[j]);
 
 			k = ((size_t)ts >> 4) & (cap - 1);
@@ -263,10 +277,18 @@ key_indices(struct sb_template *t)
 			if (key[k] == NULL) {
 				free(key);
 				free(slot);
+				*why = "a table key is not a string of the state";
 				return -1;
 			}
-			w->kidx[j] = slot[k];
+			r->key = w->keys[j].value_;
+			r->keytt = w->keys[j].tt_;
+			r->val = w->vals[j].value_;
+			r->valtt = w->vals[j].tt_;
+			r->sidx = (uint32_t)slot[k];
 		}
+		free(w->keys);
+		free(w->vals);
+		w->keys = w->vals = NULL;
 	}
 	free(key);
 	free(slot);
@@ -288,11 +310,12 @@ cmp_len(const void *a, const void *b)
 }
 
 /*
- * t->strs in the order hash_strings wants: by length, the canary last
- * (its length is the call's). The order is nothing else's: the string
+ * t->strs in the order hash_strings wants: by length (so the short
+ * strings first, t->nshort of them), the canary last (its length is the
+ * call's). The order is nothing else's: the string
  * table's lists are rebuilt from it (their order decides no lookup's
  * outcome, the strings all differ), the tables' keys are found by
- * key_indices, which runs after.
+ * key_records, which runs after.
  */
 static void
 order_by_length(struct sb_template *t)
@@ -308,6 +331,10 @@ order_by_length(struct sb_template *t)
 			break;
 		}
 	qsort(t->strs, t->nbylen, sizeof(*t->strs), cmp_len);
+	/* (a short string is shorter than any long one) */
+	for (t->nshort = 0; t->nshort < t->nbylen &&
+	    t->strs[t->nshort]->tt == LUA_VSHRSTR; t->nshort++)
+		;
 }
 
 /*
@@ -438,6 +465,7 @@ capture_at(lua_State *L, void *arg)
 	struct sb_template *t = c->t;
 	global_State *g = G(L);
 	size_t scap = 0, tcap = 0, i, nshort = 0;
+	const char *why;
 	Table *libs[8], *gt;
 	GCObject *o, *lists[2];
 	int k;
@@ -526,9 +554,8 @@ capture_at(lua_State *L, void *arg)
 	t->set = xcalloc(t->setcap, sizeof(*t->set));
 	order_by_length(t);
 	hash_layout(t);
-	if (key_indices(t) == -1)
-		return capture_fail(c, "a table key is not a string of the "
-		    "state");
+	if (key_records(t, &why) == -1)
+		return capture_fail(c, why);
 	for (i = 0; i < t->nstrs; i++)
 		if (t->strs[i]->tt == LUA_VSHRSTR && t->strs[i] != t->idstr)
 			set_add(t, t->strs[i]);

@@ -32,9 +32,28 @@ struct wtable {
 	int		 exact;		/* insertion order (else node order) */
 	int		 strkeys;	/* every key a short string */
 	size_t		 n;
-	TValue		*keys, *vals;
-	size_t		*kidx;		/* strkeys: each key's index in strs */
-	size_t		*later;		/* refill_plain's scratch */
+	TValue		*keys, *vals;	/* (not strkeys) */
+	size_t		 first;		/* strkeys: its entries, rk[first ..] */
+};
+
+/*
+ * The most nodes of a table whose keys are all short strings: the refill
+ * keeps which are taken in one 64-bit word. A larger one makes the
+ * capture fail, and the contract's calls run cold (the largest today,
+ * math, has 64; tests/unit/test-warm.c would see them go cold).
+ */
+#define WARM_REFILL_NODES	64
+
+/*
+ * An entry of a table whose keys are all short strings, in the order the
+ * refill inserts them: the key (a string of strs, whose hash for the call
+ * is hashes[sidx]) and the value, as a node holds them. One array for all
+ * the template's tables, read in one pass by the refill.
+ */
+struct rkey {
+	Value		 key, val;
+	uint32_t	 sidx;
+	lu_byte		 keytt, valtt;
 };
 
 /*
@@ -74,12 +93,15 @@ struct sb_template {
 	unsigned int	*hashes;	/* ... their hashes, this call's */
 	size_t		 nstrs;
 	size_t		 nbylen;	/* strs but the canary (the last) */
+	size_t		 nshort;	/* strs[0 .. nshort): the short ones */
 	struct hquad	*quads;		/* strs[0 .. nvec) for AVX-512 */
 	size_t		 nquads, nvec;
 	uint8_t		*vbytes;	/* their bytes, transposed */
 	size_t		 nvbytes;
 	struct wtable	*tabs;
 	size_t		 ntabs;
+	struct rkey	*rk;		/* the strkeys tables' entries */
+	size_t		 nrk;
 	TString		**set;		/* every short string but the canary */
 	size_t		 setcap;	/* (open addressing, power of 2) */
 };
@@ -102,7 +124,8 @@ int	 warm_set_has(const struct sb_template *t, const char *s,
 	    size_t len);
 
 /* sb_warm_restore.c: the state of a call (ctx: its arena taken and
- * empty, started) from template t. 0, or -1: run the call cold. */
+ * empty, started) from template t. 0, or -1: run the call cold (in the
+ * arena, empty again, or NULL if none was left). */
 int	 warm_restore(struct sb_template *t, struct sb_ctx *ctx);
 
 #endif

@@ -139,105 +139,174 @@ hash_strings(struct sb_template *t, unsigned int seed)
 	hash_scalar(t, seed, 0);
 }
 
+/* A node's key and value from entry r. */
+static inline void
+put_entry(Node *d, const struct rkey *r)
+{
+	d->u.key_val = r->key;
+	d->u.key_tt = r->keytt;
+	d->u.value_ = r->val;
+	d->u.tt_ = r->valtt;
+}
+
+/* The highest node below lf whose bit in occ is clear, or -1. */
+static inline int
+free_below(uint64_t occ, int lf)
+{
+	uint64_t m = lf >= 64 ? ~occ : ~occ & (((uint64_t)1 << lf) - 1);
+
+	return m != 0 ? 63 - __builtin_clzll(m) : -1;
+}
+
 /*
  * Refill a table that can never get a new key (not a library table) whose
  * keys are all short strings, in any valid layout: first every key whose
  * main position is free, then the others in free nodes taken from the top
  * down (as getfreepos takes them), each chained after its main position,
  * which holds a key of its own (so nothing has to move). Every node above
- * lastfree is taken, as in any table Lua built by insertions only.
+ * lastfree is taken, as in any table Lua built by insertions only. Which
+ * nodes are taken is kept in a word, a bit a node (the capture made sure
+ * of at most WARM_REFILL_NODES), so that the first pass reads no node, and
+ * writes a key whose main position is taken to a spare node rather than
+ * branch on it (a branch on the seed, mispredicted as often as a key
+ * collides).
  */
 static void
-refill_plain(struct wtable *w, const unsigned int *hashes)
+refill_plain(struct sb_template *t, const struct wtable *w)
 {
 	Table *h = w->t;
-	Node *node = h->node, *lf, *mp, *f;
-	size_t size = (size_t)sizenode(h), j, nlater = 0;
+	Node *node = h->node, spare, *mp, *f;
+	int size = sizenode(h), lf = size, p;
+	const struct rkey *r = t->rk + w->first;
+	uint64_t occ = 0, bit;
+	uint8_t later[WARM_REFILL_NODES], pos[WARM_REFILL_NODES];
+	size_t j, nlater = 0, taken;
 
 	for (j = 0; j < w->n; j++) {
-		mp = node + lmod(hashes[w->kidx[j]], size);
-		if (!keyisnil(mp)) {
-			w->later[nlater++] = j;
-			continue;
-		}
-		mp->u.key_val = w->keys[j].value_;
-		mp->u.key_tt = w->keys[j].tt_;
-		gval(mp)->value_ = w->vals[j].value_;
-		settt_(gval(mp), rawtt(&w->vals[j]));
+		p = lmod(t->hashes[r[j].sidx], size);
+		bit = (uint64_t)1 << p;
+		taken = (occ & bit) != 0;
+		occ |= bit;
+		pos[j] = (uint8_t)p;
+		later[nlater] = (uint8_t)j;
+		nlater += taken;
+		put_entry(taken ? &spare : node + p, &r[j]);
 	}
-	lf = node + size;
 	while (nlater-- > 0) {
-		j = w->later[nlater];
-		mp = node + lmod(hashes[w->kidx[j]], size);
-		do
-			f = --lf;
-		while (!keyisnil(f));
-		f->u.key_val = w->keys[j].value_;
-		f->u.key_tt = w->keys[j].tt_;
-		gval(f)->value_ = w->vals[j].value_;
-		settt_(gval(f), rawtt(&w->vals[j]));
+		j = later[nlater];
+		mp = node + pos[j];
+		lf = free_below(occ, lf);	/* (n <= size: there is one) */
+		occ |= (uint64_t)1 << lf;
+		f = node + lf;
+		put_entry(f, &r[j]);
 		gnext(f) = gnext(mp) != 0 ? (int)((mp + gnext(mp)) - f) : 0;
 		gnext(mp) = (int)(f - mp);
 	}
-	h->lastfree = lf;
+	h->lastfree = node + lf;
 }
 
 /*
- * Insert the short-string key k with value v into h exactly as Lua's
- * luaH_newkey (ltable.c, 5.4.4) does, for a table whose keys are all short
- * strings already hashed for this seed: the same main positions, the same
- * free node taken from the top down, the same moves of a colliding node
- * out of another's main position, the same barrier. Without its generic
- * key dispatch, float and nil checks. No free node (which a library
- * table's refill never meets: it was sized by luaL_setfuncs): Lua's own
- * luaH_newkey, which grows the table as it would have.
+ * Insert the entries of a library table (at most WARM_REFILL_NODES nodes,
+ * as the capture made sure), keys all short strings, exactly as Lua's
+ * luaH_newkey (ltable.c, 5.4.4) inserts them one after the other into the
+ * empty table: the same main positions, the same free node taken from the
+ * top down, the same moves of a colliding node out of another's main
+ * position. Played in a word and small arrays (which nodes are taken,
+ * which entry a node holds, each node's next), then the nodes written
+ * once, then luaH_newkey's barrier. Keys whose value was removed count as
+ * taken, as while building (their value was removed after every
+ * insertion). There is always a free node below lastfree (the nodes above
+ * it stay taken, and no more keys go in than the table has nodes): -1,
+ * the nodes untouched, only if that did not hold.
+ */
+static int
+refill_exact(lua_State *L, struct sb_template *t, const struct wtable *w)
+{
+	Table *h = w->t;
+	Node *node = h->node;
+	int size = sizenode(h), lf = size, mp, f, o;
+	const struct rkey *r = t->rk + w->first;
+	uint64_t occ = 0, m;
+	int8_t nxt[WARM_REFILL_NODES];
+	uint8_t who[WARM_REFILL_NODES], pos[WARM_REFILL_NODES];
+	size_t j;
+	TValue k;
+
+	memset(nxt, 0, sizeof(nxt));
+	for (j = 0; j < w->n; j++) {
+		mp = lmod(t->hashes[r[j].sidx], size);
+		pos[j] = (uint8_t)mp;
+		if (occ >> mp & 1) {		/* main position taken */
+			if ((f = free_below(occ, lf)) == -1)
+				return -1;
+			lf = f;
+			o = pos[who[mp]];
+			if (o != mp) {	/* the colliding entry moves to f */
+				while (o + nxt[o] != mp)
+					o += nxt[o];
+				nxt[o] = (int8_t)(f - o);
+				who[f] = who[mp];
+				nxt[f] = nxt[mp];
+				if (nxt[mp] != 0) {
+					nxt[f] = (int8_t)(nxt[f] + mp - f);
+					nxt[mp] = 0;
+				}
+				occ |= (uint64_t)1 << f;
+			} else {	/* the new entry goes to f */
+				if (nxt[mp] != 0)
+					nxt[f] = (int8_t)(mp + nxt[mp] - f);
+				nxt[mp] = (int8_t)(f - mp);
+				mp = f;
+			}
+		}
+		occ |= (uint64_t)1 << mp;
+		who[mp] = (uint8_t)j;
+	}
+	for (m = occ; m != 0; m &= m - 1) {
+		mp = __builtin_ctzll(m);
+		put_entry(node + mp, &r[who[mp]]);
+		gnext(node + mp) = nxt[mp];
+	}
+	h->lastfree = node + lf;
+	for (j = 0; j < w->n; j++) {
+		k.value_ = r[j].key;
+		k.tt_ = r[j].keytt;
+		luaC_barrierback(L, obj2gco(h), &k);
+	}
+	return 0;
+}
+
+/*
+ * Insert the entries of a table whose keys are not all short strings with
+ * Lua's own luaH_newkey, in order. Keys whose value was removed are
+ * inserted with a value, which is removed after every insertion, as while
+ * building.
  */
 static void
-newkey_str(lua_State *L, Table *h, const TValue *k, const TValue *v)
+refill_lua(lua_State *L, const struct wtable *w)
 {
-	size_t size = (size_t)sizenode(h);
-	Node *mp = gnode(h, lmod(tsvalue(k)->hash, size)), *f, *othern;
+	Table *h = w->t;
+	TValue tmp;
+	size_t j;
 
-	if (!isempty(gval(mp))) {		/* main position taken */
-		f = NULL;
-		while (h->lastfree > h->node) {	/* getfreepos */
-			h->lastfree--;
-			if (keyisnil(h->lastfree)) {
-				f = h->lastfree;
-				break;
-			}
+	setbtvalue(&tmp);
+	for (j = 0; j < w->n; j++)
+		luaH_newkey(L, h, &w->keys[j], isempty(&w->vals[j]) ? &tmp :
+		    &w->vals[j]);
+	for (j = 0; j < w->n; j++)
+		if (isempty(&w->vals[j])) {
+			/* (a node's value is not a whole TValue: its
+			 * padding holds the key's fields) */
+			TValue *v = (TValue *)luaH_get(h, &w->keys[j]);
+
+			setobj(L, v, &w->vals[j]);
 		}
-		if (f == NULL) {
-			luaH_newkey(L, h, k, (TValue *)v);
-			return;
-		}
-		othern = gnode(h, lmod(keystrval(mp)->hash, size));
-		if (othern != mp) {	/* the colliding node moves to f */
-			while (othern + gnext(othern) != mp)
-				othern += gnext(othern);
-			gnext(othern) = (int)(f - othern);
-			*f = *mp;
-			if (gnext(mp) != 0) {
-				gnext(f) += (int)(mp - f);
-				gnext(mp) = 0;
-			}
-			setempty(gval(mp));
-		} else {		/* the new key goes to f */
-			if (gnext(mp) != 0)
-				gnext(f) = (int)((mp + gnext(mp)) - f);
-			gnext(mp) = (int)(f - mp);
-			mp = f;
-		}
-	}
-	setnodekey(L, mp, k);
-	luaC_barrierback(L, obj2gco(h), k);
-	setobj2t(L, gval(mp), v);
 }
 
 /*
  * Bring the image of t, just loaded into the arena, to what a fresh build
  * makes for ctx: caller, seeds, counters; then rewind the thread to
- * before its first call. Returns the state.
+ * before its first call. Returns the state, or NULL (refill_exact).
  */
 static lua_State *
 reseed(struct sb_template *t, struct sb_ctx *ctx)
@@ -245,8 +314,7 @@ reseed(struct sb_template *t, struct sb_ctx *ctx)
 	lua_State *L = t->L;
 	global_State *g = G(L);
 	unsigned int seed = ctx->strseed;
-	size_t i, j, len = 0;
-	TValue tmp;
+	size_t i, len = 0;
 	l_mem delta = 0;
 
 	g->ud = ctx;
@@ -278,45 +346,30 @@ reseed(struct sb_template *t, struct sb_ctx *ctx)
 	hash_strings(t, seed);
 	/* (the string table and the tables come in empty: the image's are,
 	 * image_empty_tables) */
-	for (i = 0; i < t->nstrs; i++) {
-		TString *ts = t->strs[i];
-		TString **list;
+	for (i = 0; i < t->nshort; i++) {
+		TString *ts = t->strs[i], **list;
 
-		if (ts->tt != LUA_VSHRSTR)
-			continue;
+		list = &g->strt.hash[lmod(t->hashes[i], g->strt.size)];
+		ts->u.hnext = *list;
+		*list = ts;
+	}
+	if (t->idkind == ID_SHORT) {	/* the canary, the last */
+		TString *ts = t->idstr, **list;
+
 		list = &g->strt.hash[lmod(ts->hash, g->strt.size)];
 		ts->u.hnext = *list;
 		*list = ts;
 	}
 
 	for (i = 0; i < t->ntabs; i++) {
-		struct wtable *w = &t->tabs[i];
-		Table *h = w->t;
+		const struct wtable *w = &t->tabs[i];
 
-		if (!w->exact && w->strkeys) {
-			refill_plain(w, t->hashes);
-			continue;
-		}
-		setbtvalue(&tmp);
-		for (j = 0; j < w->n; j++) {
-			const TValue *v = isempty(&w->vals[j]) ? &tmp :
-			    &w->vals[j];
-
-			if (w->strkeys)
-				newkey_str(L, h, &w->keys[j], v);
-			else
-				luaH_newkey(L, h, &w->keys[j], (TValue *)v);
-		}
-		/* keys whose value was removed (after every insertion, as
-		 * while building: a removal frees a main position) */
-		for (j = 0; j < w->n; j++)
-			if (isempty(&w->vals[j])) {
-				/* (a node's value is not a whole TValue:
-				 * its padding holds the key's fields) */
-				TValue *v = (TValue *)luaH_get(h, &w->keys[j]);
-
-				setobj(L, v, &w->vals[j]);
-			}
+		if (!w->strkeys)
+			refill_lua(L, w);
+		else if (!w->exact)
+			refill_plain(t, w);
+		else if (refill_exact(L, t, w) == -1)
+			return NULL;
 	}
 
 	L->ci = &L->base_ci;
@@ -338,6 +391,11 @@ warm_restore(struct sb_template *t, struct sb_ctx *ctx)
 {
 	if (sb_arena_load(ctx->arena, t->img) == -1)
 		return -1;
-	reseed(t, ctx);
+	if (reseed(t, ctx) == NULL) {
+		/* (the cold build needs the arena empty; if none is left,
+		 * ctx->arena is NULL, which sb_run() reports) */
+		(void)warm_arena_again(ctx);
+		return -1;
+	}
 	return 0;
 }
