@@ -207,6 +207,10 @@ struct worker {
 	/* the open batch's call replies, in request order */
 	struct receipt_hole *holes;
 	size_t		 nholes, capholes;
+	/* worker_receipt.c's buffers, kept from batch to batch: the open
+	 * batch's output is rebuilt in `spliced` (the old one's becomes the
+	 * next), a reply's text in `rtext` */
+	struct jbuf	 spliced, rtext;
 	merkle_hash	(*proofs)[MERKLE_MAX_PROOF];
 	size_t		*prooflens, capproofs;
 

@@ -164,10 +164,10 @@ static void
 splice_holes(struct worker *w, void (*put)(struct worker *,
     struct jbuf *, size_t, void *), void *arg)
 {
-	struct jbuf b;
+	struct jbuf b = w->spliced;
 	size_t i, at = 0;
 
-	memset(&b, 0, sizeof(b));
+	b.len = 0;
 	for (i = 0; i < w->nholes; i++) {
 		if (w->holes[i].at > at)
 			jbuf_raw(&b, w->out.s + at, w->holes[i].at - at);
@@ -178,13 +178,13 @@ splice_holes(struct worker *w, void (*put)(struct worker *,
 	if (w->out.len > at)
 		jbuf_raw(&b, w->out.s + at, w->out.len - at);
 	w->nholes = 0;
-	jbuf_free(&w->out);
+	w->spliced = w->out;
+	w->spliced.len = 0;
 	w->out = b;
 }
 
 /* The batch's checkpoint is signed: each reply with its receipt. */
 struct filled {
-	struct jbuf	 t;		/* scratch */
 	const char	*notejson;
 	uint64_t	 size;
 	struct hash_texts ht;
@@ -196,7 +196,7 @@ put_filled(struct worker *w, struct jbuf *b, size_t i, void *arg)
 	struct filled *f = arg;
 	size_t start = b->len;
 
-	put_reply(w, b, &f->t, &f->ht, &w->holes[i], f->notejson, f->size,
+	put_reply(w, b, &w->rtext, &f->ht, &w->holes[i], f->notejson, f->size,
 	    w->proofs[i], w->prooflens[i]);
 	/* if its fdatasync finds the storage full, it is refused */
 	note_call(w, w->holes[i].id, start, b->len);
@@ -262,7 +262,6 @@ worker_fill_receipts(struct worker *w, const char *note, uint64_t size)
 	w->out_calls.n = 0;	/* every call's reply is a hole until now */
 	splice_holes(w, put_filled, &f);
 	jbuf_free(&notejson);
-	jbuf_free(&f.t);
 }
 
 size_t
@@ -292,6 +291,8 @@ worker_free_receipts(struct worker *w)
 	free(w->holes);
 	free(w->proofs);
 	free(w->prooflens);
+	jbuf_free(&w->spliced);
+	jbuf_free(&w->rtext);
 	w->holes = NULL;
 	w->proofs = NULL;
 	w->prooflens = NULL;

@@ -151,6 +151,7 @@ ledger_close(struct ledger *l)
 	free(l->wb_idx.buf);
 	free(l->wb_hash.buf);
 	free(l->hc);
+	free(l->memo);
 	free(l->checkpoint);
 	free(l->vkey);
 	free(l->dir);

@@ -285,12 +285,14 @@ ledger_consistency_proof(struct ledger *l, uint64_t m, uint64_t n,
 /*
  * Proofs for a run of consecutive entries (a committed batch) share most
  * of their siblings: each subtree hash is read once, through a small
- * open-addressing table keyed by the range.
+ * open-addressing table keyed by the range (up to MEMO_KEPT slots, the
+ * ledger's own, l->memo, emptied for each run).
  */
 struct memo_slot {
 	uint64_t	start, end;	/* end 0: empty */
 	merkle_hash	h;
 };
+#define MEMO_KEPT	1024	/* slots of l->memo (48 KiB) */
 struct memo {
 	struct ledger	 *l;
 	struct memo_slot *t;
@@ -341,7 +343,14 @@ ledger_inclusion_proofs(struct ledger *l, uint64_t first, uint64_t count,
 	m.n = 0;
 	for (m.cap = 64; m.cap < 8 * (count + 16); m.cap *= 2)
 		;
-	m.t = xcalloc(m.cap, sizeof(*m.t));
+	if (m.cap > MEMO_KEPT)		/* (a batch of over 100 calls) */
+		m.t = xcalloc(m.cap, sizeof(*m.t));
+	else {
+		if (l->memo == NULL)
+			l->memo = xcalloc(MEMO_KEPT, sizeof(*l->memo));
+		memset(l->memo, 0, m.cap * sizeof(*l->memo));
+		m.t = l->memo;
+	}
 	for (i = 0; i < count && rc == 0; i++)
 		if (merkle_inclusion_proof(memo_range, &m, first + i, size,
 		    proofs[i], &lens[i]) != 0) {
@@ -349,7 +358,8 @@ ledger_inclusion_proofs(struct ledger *l, uint64_t first, uint64_t count,
 			    l->dir, strerror(errno));
 			rc = -1;
 		}
-	free(m.t);
+	if (m.t != l->memo)
+		free(m.t);
 	return rc;
 }
 

@@ -103,6 +103,9 @@ struct ledger {
 	merkle_hash		*hc;
 	uint64_t		 hc_start;
 	size_t			 hc_n, hc_cap;
+	/* ledger_inclusion_proofs' table of the subtree hashes a batch's
+	 * proofs share, kept from batch to batch (ledger_hashes.c) */
+	struct memo_slot	*memo;
 	/* Older peaks the appends merged (levels >= LEDGER_HPEAK_LEVEL;
 	 * lower ones are in hc) and those at the open: the left siblings
 	 * a new leaf's proof needs beyond hc's reach. */
