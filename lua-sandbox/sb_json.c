@@ -95,6 +95,31 @@ skey_cmp(const void *a, const void *b)
 }
 
 /*
+ * An object's keys in byte order: a few (most objects a contract encodes)
+ * by insertion, in place, the rest by qsort; the keys of a table all
+ * differ, so both make the same order.
+ */
+#define SMALL_KEYS	16
+
+static void
+skeys_sort(struct skey *k, size_t n)
+{
+	size_t i, j;
+	struct skey t;
+
+	if (n > SMALL_KEYS) {
+		qsort(k, n, sizeof(*k), skey_cmp);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		t = k[i];
+		for (j = i; j > 0 && skey_cmp(&k[j - 1], &t) > 0; j--)
+			k[j] = k[j - 1];
+		k[j] = t;
+	}
+}
+
+/*
  * Charge one JSON node built in host memory (jansson, outside the Lua
  * heap): SB_JSON_NODE bytes plus its string against the memory cap and an
  * instruction per node plus the string's scan. A DAG of shared tables is
@@ -158,7 +183,7 @@ walk_table(lua_State *L, int idx, int depth, struct jwalk *w, char *err,
 	struct sb_ctx *ctx = sb_getctx(L);
 	lua_Integer n = 0, maxi = 0;
 	int nstr = 0, nother = 0;
-	struct skey *keys;
+	struct skey *keys, small[SMALL_KEYS];
 	struct jwalk x = { NULL, w->text };
 	json_t *out = NULL;
 	lua_Integer i;
@@ -218,7 +243,7 @@ walk_table(lua_State *L, int idx, int depth, struct jwalk *w, char *err,
 	 * (and the text is written in the canonical order). The strings stay
 	 * alive in the table: nothing here runs Lua code.
 	 */
-	keys = xcalloc((size_t)n, sizeof(*keys));
+	keys = n <= SMALL_KEYS ? small : xcalloc((size_t)n, sizeof(*keys));
 	i = 0;
 	lua_pushnil(L);
 	while (lua_next(L, idx) != 0) {
@@ -231,7 +256,7 @@ walk_table(lua_State *L, int idx, int depth, struct jwalk *w, char *err,
 	ctx->cost += sb_sort_cost((uint64_t)n, kbytes);	/* sorting */
 	if (sb_json_charge(L, 0, err, errlen) == -1)
 		goto fail;
-	qsort(keys, (size_t)n, sizeof(*keys), skey_cmp);
+	skeys_sort(keys, (size_t)n);
 	if (w->text != NULL)
 		jbuf_lit(w->text, "{");
 	else
@@ -266,11 +291,13 @@ walk_table(lua_State *L, int idx, int depth, struct jwalk *w, char *err,
 	}
 	if (w->text != NULL)
 		jbuf_lit(w->text, "}");
-	free(keys);
+	if (keys != small)
+		free(keys);
 	w->out = out;
 	return 0;
 fail:
-	free(keys);
+	if (keys != small)
+		free(keys);
 	json_decref(out);
 	return -1;
 }
