@@ -9,7 +9,8 @@
 #define HAVE_X86_PROBE 1
 #endif
 
-static int have[VMS_CPU_NEXT] = { -1, -1 };	/* unknown, 0 or 1 */
+static int have[VMS_CPU_NEXT] = { -1, -1, -1 };	/* unknown, 0 or 1 */
+_Static_assert(VMS_CPU_NEXT == 3, "one -1 an extension");
 
 static int
 probe(enum vms_cpu_ext x)
@@ -25,6 +26,9 @@ probe(enum vms_cpu_ext x)
 		    (ecx & bit_SSSE3) && (ecx & bit_SSE4_1) &&
 		    __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) &&
 		    (ebx & bit_SHA);
+	case VMS_CPU_CRC32:
+		return __get_cpuid(1, &eax, &ebx, &ecx, &edx) &&
+		    (ecx & bit_SSE4_2);
 	case VMS_CPU_AVX512:
 		/* the builtins also check that the OS saves the registers */
 		__builtin_cpu_init();

@@ -8,9 +8,9 @@
  *
  * The file is a ring of LEDGER_HEAD_PAGES pages of LEDGER_HEAD_PAGE bytes
  * (512 KiB), never grown (a full disk cannot refuse a write) and written
- * in place. A record: "VMSHEAD2" || seq (uint64 BE) || note length
+ * in place. A record: "VMSHEAD3" || seq (uint64 BE) || note length
  * (uint32 BE) || batch offset (uint64 BE) || batch length (uint32 BE) ||
- * note || batch || SHA-256 of everything before it, at most
+ * note || batch || CRC-32C of everything before it (uint32 BE), at most
  * LEDGER_HEAD_RECORD bytes. Each starts on a page boundary: on the page
  * after the record before it, or on page 0 when it does not fit before the
  * end of the file. Each is fdatasynced before any reply; a torn write
@@ -18,7 +18,14 @@
  * ring holds more than four of the largest records: two commits in flight
  * and the head behind them never meet). The valid record with the highest
  * seq is the head. A reader looks for a record at every page boundary;
- * one whose bytes a later record overwrote in part fails its hash.
+ * one whose bytes a later record overwrote in part fails its checksum.
+ * The checksum catches torn and overwritten records only: neither it
+ * nor the SHA-256 it replaced is keyed, and none is needed against a
+ * forger, since the head's note must be signed (head_pick) and the
+ * journal's batches must make the signed tree (journal_check). Records
+ * headed "VMSHEAD2", the same with SHA-256 in place of the CRC (four
+ * times the CPU on a batch: bench/README.md, round 28), are read as
+ * they are, and overwritten by the ring in its turn.
  *
  * The batch is the commit's bytes as written to `entries` at that offset
  * (its entries and its commit record): the head's journal. One flush, the
@@ -49,12 +56,15 @@
 
 #include <sodium.h>
 
+#include "crc32c.h"
 #include "ledger_int.h"
 #include "sha256.h"
 #include "util.h"
 
-#define HEAD_MAGIC	"VMSHEAD2"
+#define HEAD_MAGIC	"VMSHEAD3"
 #define HEAD_HDR	(8 + 8 + 4 + 8 + 4)
+#define HEAD_CRC	VMS_CRC32C_LEN
+#define V2_MAGIC	"VMSHEAD2"	/* the same, SHA-256 at the end */
 #define HEAD_HASH	crypto_hash_sha256_BYTES
 #define HEAD_NOTE_MAX	4000	/* a checkpoint note is a few hundred */
 #define HEAD_BATCH_MAX	(LEDGER_HEAD_RECORD - HEAD_HDR - HEAD_NOTE_MAX - HEAD_HASH)
@@ -72,7 +82,7 @@ ledger_head_len(size_t notelen, size_t batchlen)
 {
 	if (notelen > HEAD_NOTE_MAX || batchlen > HEAD_BATCH_MAX)
 		return 0;
-	return HEAD_HDR + notelen + batchlen + HEAD_HASH;
+	return HEAD_HDR + notelen + batchlen + HEAD_CRC;
 }
 
 size_t
@@ -94,13 +104,14 @@ ledger_head_encode(uint8_t *slot, uint64_t seq, const char *note,
 	if (batchlen > 0)
 		memcpy(slot + HEAD_HDR + n, batch, batchlen);
 	len = HEAD_HDR + n + batchlen;
-	vms_sha256(slot, len, slot + len);
-	return len + HEAD_HASH;
+	ledger_put_be32(slot + len, vms_crc32c(slot, len));
+	return len + HEAD_CRC;
 }
 
 /* One decoded slot. */
 struct head_slot {
 	size_t		 page, npages;	/* where it is in the ring */
+	size_t		 len;		/* its bytes */
 	uint64_t	 seq;
 	const uint8_t	*note;		/* in the file's image, not checked */
 	size_t		 notelen;
@@ -136,16 +147,29 @@ slot_decode(const uint8_t *slot, size_t avail, struct head_slot *s)
 {
 	uint8_t h[HEAD_HASH];
 	uint32_t n, b;
+	size_t sum;
+	int v2;
 
-	if (avail < HEAD_HDR + HEAD_HASH ||
-	    memcmp(slot, HEAD_MAGIC, 8) != 0 ||
-	    (n = ledger_get_be32(slot + 16)) > HEAD_NOTE_MAX ||
+	if (avail < HEAD_HDR + HEAD_CRC)
+		return -1;
+	if (memcmp(slot, HEAD_MAGIC, 8) == 0)
+		v2 = 0, sum = HEAD_CRC;
+	else if (memcmp(slot, V2_MAGIC, 8) == 0)
+		v2 = 1, sum = HEAD_HASH;
+	else
+		return -1;
+	if ((n = ledger_get_be32(slot + 16)) > HEAD_NOTE_MAX ||
 	    (b = ledger_get_be32(slot + 28)) > HEAD_BATCH_MAX ||
-	    HEAD_HDR + (size_t)n + b + HEAD_HASH > avail)
+	    HEAD_HDR + (size_t)n + b + sum > avail)
 		return -1;
-	vms_sha256(slot, HEAD_HDR + n + b, h);
-	if (sodium_memcmp(h, slot + HEAD_HDR + n + b, sizeof(h)) != 0)
+	if (v2) {
+		vms_sha256(slot, HEAD_HDR + n + b, h);
+		if (sodium_memcmp(h, slot + HEAD_HDR + n + b, sizeof(h)) != 0)
+			return -1;
+	} else if (ledger_get_be32(slot + HEAD_HDR + n + b) !=
+	    vms_crc32c(slot, HEAD_HDR + n + b))
 		return -1;
+	s->len = HEAD_HDR + n + b + sum;
 	s->note = slot + HEAD_HDR;
 	s->notelen = n;
 	s->seq = ledger_get_be64(slot + 8);
@@ -169,6 +193,7 @@ v1_slot_decode(const uint8_t *slot, struct head_slot *s)
 	if (n > HEAD_NOTE_MAX ||
 	    sodium_memcmp(h, slot + V1_HDR + n, sizeof(h)) != 0)
 		return -1;
+	s->len = V1_HDR + n + HEAD_HASH;
 	s->note = slot + V1_HDR;
 	s->notelen = n;
 	s->seq = ledger_get_be64(slot + 8);
@@ -359,8 +384,7 @@ records_find(const uint8_t *buf, size_t len, int v1, struct head_slot *s,
 		if (slot_decode(r, len - p * LEDGER_HEAD_PAGE, &s[n]) != 0)
 			continue;
 		s[n].page = p;
-		s[n].npages = ledger_head_pages(ledger_head_len(s[n].notelen,
-		    s[n].batchlen));
+		s[n].npages = ledger_head_pages(s[n].len);
 		ok[n++] = 1;
 	}
 	return n;

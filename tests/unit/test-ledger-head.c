@@ -5,11 +5,15 @@
  * a torn record falls back to the others; all damaged is refused; a
  * failed head write acknowledges nothing, and discards the batch or keeps
  * it as the record held it or not; a head file of the first format is
- * rewritten, one of eight 64 KiB slots (before the ring) read as it is.
+ * rewritten, one of eight 64 KiB slots (before the ring) read as it is;
+ * a record's CRC-32C covers its batch, and records of the format before
+ * (SHA-256) are read.
  * The head's journal and commits in flight: test-ledger-journal.c. The
  * helpers are tests/unit/htest.h's.
  */
 #include "htest.h"
+#include "crc32c.h"
+#include "sha256.h"
 
 TEST(created_and_kept)
 {
@@ -252,7 +256,7 @@ seq_on_page(const char *hp, size_t k)
 
 	if (fd >= 0 && pread(fd, r, sizeof(r), (off_t)(k *
 	    LEDGER_HEAD_PAGE)) == (ssize_t)sizeof(r) &&
-	    memcmp(r, "VMSHEAD2", 8) == 0)
+	    (memcmp(r, "VMSHEAD3", 8) == 0 || memcmp(r, "VMSHEAD2", 8) == 0))
 		seq = (int64_t)ledger_get_be64(r + 8);
 	if (fd >= 0)
 		close(fd);
@@ -292,6 +296,130 @@ TEST(slots_before_the_ring_read)
 	free(hp);
 }
 
+/*
+ * The head file's image (LEDGER_HEAD_FILE bytes, malloc'd) and the
+ * offset in it of the batch of the record on page k, or 0 if none.
+ */
+static uint8_t *
+head_image(const char *hp)
+{
+	uint8_t *f = xcalloc(1, LEDGER_HEAD_FILE);
+	int fd = open(hp, O_RDONLY);
+
+	if (fd < 0 || pread(fd, f, LEDGER_HEAD_FILE, 0) !=
+	    (ssize_t)LEDGER_HEAD_FILE) {
+		free(f);
+		f = NULL;
+	}
+	if (fd >= 0)
+		close(fd);
+	return f;
+}
+
+static size_t
+batch_at(const uint8_t *f, size_t k)
+{
+	const uint8_t *r = f + k * LEDGER_HEAD_PAGE;
+
+	if (ledger_get_be32(r + 28) == 0)
+		return 0;
+	return k * LEDGER_HEAD_PAGE + 32 + ledger_get_be32(r + 16);
+}
+
+/* The records a commit writes end in a CRC-32C of the record, which
+ * covers its batch: a byte flipped there (where no signature looks) and
+ * the record is passed over. */
+TEST(record_checksum_covers_the_batch)
+{
+	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN];
+	struct ledger *l = make(d, hp, 4, "a");
+	uint8_t *f = head_image(hp);
+	size_t b, len;
+
+	if (l == NULL || f == NULL) { CHECK(0); goto out; }
+	ledger_close(l);
+	l = NULL;
+	/* seq 4 on page 4: "VMSHEAD3" || ... || note || batch || CRC */
+	CHECK(memcmp(f + 4 * LEDGER_HEAD_PAGE, "VMSHEAD3", 8) == 0);
+	CHECK((b = batch_at(f, 4)) > 0);
+	len = b + ledger_get_be32(f + 4 * LEDGER_HEAD_PAGE + 28);
+	CHECK(ledger_get_be32(f + len) == vms_crc32c(f + 4 * LEDGER_HEAD_PAGE,
+	    len - 4 * LEDGER_HEAD_PAGE));
+	l = open_attached(d, hp, err, sizeof(err));
+	CHECK_MSG(l != NULL && l->head_seq == 4, "%s", err);
+	if (l != NULL)
+		ledger_close(l);
+	CHECK(flip(hp, (off_t)b + 10) == 0);
+	l = open_attached(d, hp, err, sizeof(err));
+	CHECK_MSG(l != NULL, "%s", err);
+	if (l != NULL)
+		CHECK_EQ_INT(l->head_seq, 3);	/* seq 4's record passed over */
+out:
+	if (l != NULL)
+		ledger_close(l);
+	free(f);
+	free(d);
+	free(hp);
+}
+
+/*
+ * Records of the format before ("VMSHEAD2": a SHA-256 where the CRC-32C
+ * is) are read as they are, a damaged one passed over; new records
+ * follow them in the ring in this format.
+ */
+TEST(sha256_records_read)
+{
+	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN];
+	struct ledger *l = make(d, hp, 4, "a");
+	uint8_t *f = head_image(hp);
+	size_t k, len;
+
+	if (l == NULL || f == NULL) { CHECK(0); goto out; }
+	ledger_close(l);
+	l = NULL;
+	for (k = 0; k <= 4; k++) {	/* a page each: room for 28 more */
+		uint8_t *r = f + k * LEDGER_HEAD_PAGE;
+
+		CHECK(memcmp(r, "VMSHEAD3", 8) == 0);
+		len = 32 + ledger_get_be32(r + 16) + ledger_get_be32(r + 28);
+		CHECK(len + 32 <= LEDGER_HEAD_PAGE);
+		memcpy(r, "VMSHEAD2", 8);
+		vms_sha256(r, len, r + len);
+	}
+	CHECK(write_file_atomic(hp, f, LEDGER_HEAD_FILE, 0600, err,
+	    sizeof(err)) == 0);
+	l = open_attached(d, hp, err, sizeof(err));
+	CHECK_MSG(l != NULL, "%s", err);
+	if (l == NULL)
+		goto out;
+	CHECK_EQ_INT(l->head_seq, 4);
+	CHECK(commit_n(l, 2, "a") == 0);
+	ledger_close(l);
+	l = NULL;
+	free(f);
+	if ((f = head_image(hp)) == NULL) { CHECK(0); goto out; }
+	CHECK(memcmp(f + 4 * LEDGER_HEAD_PAGE, "VMSHEAD2", 8) == 0 &&
+	    memcmp(f + 5 * LEDGER_HEAD_PAGE, "VMSHEAD3", 8) == 0 &&
+	    memcmp(f + 6 * LEDGER_HEAD_PAGE, "VMSHEAD3", 8) == 0);
+	CHECK_MSG(reattach(d, hp, err, sizeof(err)) == 0, "%s", err);
+	/* a damaged one: the newest of the old format, seq 4, once 5 and
+	 * 6 are gone */
+	memset(f + 5 * LEDGER_HEAD_PAGE, 0, 2 * LEDGER_HEAD_PAGE);
+	f[batch_at(f, 4) + 10] ^= 0x40;
+	CHECK(write_file_atomic(hp, f, LEDGER_HEAD_FILE, 0600, err,
+	    sizeof(err)) == 0);
+	l = open_attached(d, hp, err, sizeof(err));
+	CHECK_MSG(l != NULL, "%s", err);
+	if (l != NULL)
+		CHECK_EQ_INT(l->head_seq, 3);
+out:
+	if (l != NULL)
+		ledger_close(l);
+	free(f);
+	free(d);
+	free(hp);
+}
+
 int
 main(void)
 {
@@ -305,5 +433,7 @@ main(void)
 	n++; RUN(failed_head_write_keeps_batch);
 	n++; RUN(first_format_rewritten);
 	n++; RUN(slots_before_the_ring_read);
+	n++; RUN(record_checksum_covers_the_batch);
+	n++; RUN(sha256_records_read);
 	return lt_done();
 }
