@@ -27,6 +27,25 @@
 #include "util.h"
 
 /*
+ * String i's hash for the call: kept in hashes (for the tables' refill)
+ * and in the string; a short one (i < nshort) also goes at the head of
+ * its list in the string table, which the image has empty: the strings
+ * are chained in the order of strs, as they are hashed.
+ */
+static inline void
+put_hash(struct sb_template *t, stringtable *tb, size_t i, unsigned int h)
+{
+	TString *ts = t->strs[i], **list;
+
+	t->hashes[i] = ts->hash = h;
+	if (i < t->nshort) {
+		list = &tb->hash[lmod(h, tb->size)];
+		ts->u.hnext = *list;
+		*list = ts;
+	}
+}
+
+/*
  * The hashes of strs[i .. nbylen) for the seed, as luaS_hash computes them
  * (lstring.c: h = seed ^ len, then h ^= (h << 5) + (h >> 2) + byte from
  * the last byte to the first), four strings of the same length at a time:
@@ -34,7 +53,8 @@
  * The canary (last, if any) is hashed by luaS_hash itself.
  */
 static void
-hash_scalar(struct sb_template *t, unsigned int seed, size_t i)
+hash_scalar(struct sb_template *t, stringtable *tb, unsigned int seed,
+    size_t i)
 {
 	TString **o = t->strs;
 	size_t n = t->nbylen, len, l;
@@ -58,14 +78,14 @@ hash_scalar(struct sb_template *t, unsigned int seed, size_t i)
 				hc ^= (hc << 5) + (hc >> 2) + sc[l - 1];
 				hd ^= (hd << 5) + (hd >> 2) + sd[l - 1];
 			}
-			t->hashes[i] = a->hash = ha;
-			t->hashes[i + 1] = b->hash = hb;
-			t->hashes[i + 2] = c->hash = hc;
-			t->hashes[i + 3] = d->hash = hd;
+			put_hash(t, tb, i, ha);
+			put_hash(t, tb, i + 1, hb);
+			put_hash(t, tb, i + 2, hc);
+			put_hash(t, tb, i + 3, hd);
 			i += 4;
 			continue;
 		}
-		t->hashes[i] = a->hash = luaS_hash(getstr(a), len, seed);
+		put_hash(t, tb, i, luaS_hash(getstr(a), len, seed));
 		i++;
 	}
 	for (; i < t->nstrs; i++)
@@ -82,7 +102,7 @@ hash_scalar(struct sb_template *t, unsigned int seed, size_t i)
  */
 __attribute__((target("avx512f")))
 static void
-hash_quads(struct sb_template *t, unsigned int seed)
+hash_quads(struct sb_template *t, stringtable *tb, unsigned int seed)
 {
 	uint32_t out[HQUAD_LANES];
 	size_t q, i, k;
@@ -118,25 +138,25 @@ hash_quads(struct sb_template *t, unsigned int seed)
 		for (v = 0; v < 4; v++)
 			_mm512_storeu_si512(out + 16 * v, h[v]);
 		for (k = 0; k < hq->n; k++)
-			t->hashes[hq->first + k] =
-			    t->strs[hq->first + k]->hash = out[k];
+			put_hash(t, tb, hq->first + k, out[k]);
 	}
 }
 #endif
 
-/* Every string's hash for the seed. The template check and
- * tests/unit/test-warm.c compare them with Lua's, on either path. */
+/* Every string's hash for the seed, the short ones chained in tb. The
+ * template check and tests/unit/test-warm.c compare them with Lua's, on
+ * either path. */
 static void
-hash_strings(struct sb_template *t, unsigned int seed)
+hash_strings(struct sb_template *t, stringtable *tb, unsigned int seed)
 {
 #ifdef HAVE_AVX512_CODE
 	if (t->nquads > 0 && vms_cpu_has(VMS_CPU_AVX512)) {
-		hash_quads(t, seed);
-		hash_scalar(t, seed, t->nvec);
+		hash_quads(t, tb, seed);
+		hash_scalar(t, tb, seed, t->nvec);
 		return;
 	}
 #endif
-	hash_scalar(t, seed, 0);
+	hash_scalar(t, tb, seed, 0);
 }
 
 /* A node's key and value from entry r. */
@@ -343,16 +363,9 @@ reseed(struct sb_template *t, struct sb_ctx *ctx)
 		g->GCdebt += delta;
 	}
 
-	hash_strings(t, seed);
 	/* (the string table and the tables come in empty: the image's are,
 	 * image_empty_tables) */
-	for (i = 0; i < t->nshort; i++) {
-		TString *ts = t->strs[i], **list;
-
-		list = &g->strt.hash[lmod(t->hashes[i], g->strt.size)];
-		ts->u.hnext = *list;
-		*list = ts;
-	}
+	hash_strings(t, &g->strt, seed);
 	if (t->idkind == ID_SHORT) {	/* the canary, the last */
 		TString *ts = t->idstr, **list;
 
