@@ -326,19 +326,29 @@ batch_at(const uint8_t *f, size_t k)
 	return k * LEDGER_HEAD_PAGE + 32 + ledger_get_be32(r + 16);
 }
 
+/* A ledger of 4 commits in d, its head hp, closed; the head's image. */
+static uint8_t *
+four_commits(const char *d, const char *hp)
+{
+	struct ledger *l = make(d, hp, 4, "a");
+
+	if (l == NULL)
+		return NULL;
+	ledger_close(l);
+	return head_image(hp);
+}
+
 /* The records a commit writes end in a CRC-32C of the record, which
  * covers its batch: a byte flipped there (where no signature looks) and
  * the record is passed over. */
 TEST(record_checksum_covers_the_batch)
 {
 	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN];
-	struct ledger *l = make(d, hp, 4, "a");
-	uint8_t *f = head_image(hp);
+	uint8_t *f = four_commits(d, hp);
+	struct ledger *l = NULL;
 	size_t b, len;
 
-	if (l == NULL || f == NULL) { CHECK(0); goto out; }
-	ledger_close(l);
-	l = NULL;
+	if (f == NULL) { CHECK(0); goto out; }
 	/* seq 4 on page 4: "VMSHEAD3" || ... || note || batch || CRC */
 	CHECK(memcmp(f + 4 * LEDGER_HEAD_PAGE, "VMSHEAD3", 8) == 0);
 	CHECK((b = batch_at(f, 4)) > 0);
@@ -370,13 +380,11 @@ out:
 TEST(sha256_records_read)
 {
 	char *d = path("d"), *hp = path("h"), err[VMS_ERRLEN];
-	struct ledger *l = make(d, hp, 4, "a");
-	uint8_t *f = head_image(hp);
+	uint8_t *f = four_commits(d, hp);
+	struct ledger *l = NULL;
 	size_t k, len;
 
-	if (l == NULL || f == NULL) { CHECK(0); goto out; }
-	ledger_close(l);
-	l = NULL;
+	if (f == NULL) { CHECK(0); goto out; }
 	for (k = 0; k <= 4; k++) {	/* a page each: room for 28 more */
 		uint8_t *r = f + k * LEDGER_HEAD_PAGE;
 
