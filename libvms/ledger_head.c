@@ -23,8 +23,8 @@
  * nor the SHA-256 it replaced is keyed, and none is needed against a
  * forger, since the head's note must be signed (head_pick) and the
  * journal's batches must make the signed tree (journal_check). Records
- * headed "VMSHEAD2", the same with SHA-256 in place of the CRC (four
- * times the CPU on a batch: bench/README.md, round 28), are read as
+ * headed "VMSHEAD2", the same with SHA-256 in place of the CRC (six to
+ * nine times the CPU on a batch: bench/README.md, round 28), are read as
  * they are, and overwritten by the ring in its turn.
  *
  * The batch is the commit's bytes as written to `entries` at that offset
